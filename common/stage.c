@@ -1,0 +1,139 @@
+/* stage.c - tools' part in the checkpoint protocol (see stage.h). */
+#include <inttypes.h>
+
+#include "diag.h"
+#include "etime.h"
+#include "stage.h"
+#include "banned.h"
+
+void stage_init(struct stage *st, const struct fs_common *c,
+    struct stage_hooks hooks)
+{
+	st->store = c->ckpt_dir ? ckpt_open(c->ckpt_dir, fs_common_stage(c))
+	    : NULL;
+	st->hooks = hooks;
+	st->last_id = 0;
+}
+
+static void snapshot(struct stage *st, uint64_t id)
+{
+	json_t *state = st->hooks.snapshot(st->hooks.ctx, id);
+
+	ckpt_write_json(st->store, id, state);
+	json_decref(state);
+	ckpt_prune(st->store, CKPT_KEEP_DEFAULT);
+	diag_info("checkpoint %" PRIu64 " written", id);
+}
+
+static void restore(struct stage *st, uint64_t id)
+{
+	json_t *state;
+
+	if (ckpt_read_json(st->store, id, &state) < 0) {
+		/* A stage added since the checkpoint has nothing to restore:
+		 * it starts empty.  A stage whose file went bad must not run
+		 * on a guess. */
+		if (ckpt_latest_complete(st->store) != id) {
+			diag_warn("no state of checkpoint %" PRIu64
+			    " for this stage: starting empty", id);
+			ckpt_discard_after(st->store, id);
+			return;
+		}
+		diag_fatal("cannot restore checkpoint %" PRIu64, id);
+	}
+	if (st->hooks.restore(st->hooks.ctx, state, id) < 0)
+		diag_fatal("cannot restore checkpoint %" PRIu64
+		    ": the stage rejected its state", id);
+	json_decref(state);
+	ckpt_discard_after(st->store, id);
+	diag_info("restored checkpoint %" PRIu64, id);
+}
+
+bool stage_control(struct stage *st, const struct ctl *c, struct out *out)
+{
+	if (c->kind != CTL_BARRIER && c->kind != CTL_RESTORE)
+		return false;
+	if (st->store != NULL) {
+		if (c->kind == CTL_BARRIER)
+			snapshot(st, c->id);
+		else
+			restore(st, c->id);
+	}
+	st->last_id = c->id;
+	if (out != NULL) {
+		if (c->kind == CTL_BARRIER)
+			rec_emit_barrier(out, c->id);
+		else
+			rec_emit_restore(out, c->id);
+	}
+	return true;
+}
+
+void stage_finish(struct stage *st)
+{
+	ckpt_close(st->store);
+	st->store = NULL;
+}
+
+/* --- sources ------------------------------------------------------------ */
+
+json_t *source_ckpt_begin(struct source_ckpt *sc, const struct fs_common *c,
+    int64_t interval_ms, uint64_t interval_records, struct out *out)
+{
+	uint64_t n;
+	json_t *state = NULL;
+
+	sc->store = NULL;
+	sc->next_id = 1;
+	sc->interval_ms = interval_ms;
+	sc->interval_records = interval_records;
+	sc->last_ms = etime_now_ms();
+	sc->since = 0;
+	if (c->ckpt_dir == NULL)
+		return NULL;
+	sc->store = ckpt_open(c->ckpt_dir, fs_common_stage(c));
+	n = ckpt_latest_complete(sc->store);
+	ckpt_discard_after(sc->store, n);
+	if (n == 0)
+		return NULL;
+	if (ckpt_read_json(sc->store, n, &state) < 0)
+		diag_fatal("cannot read this source's checkpoint %" PRIu64, n);
+	sc->next_id = n + 1;
+	rec_emit_restore(out, n);
+	diag_info("resuming from checkpoint %" PRIu64, n);
+	return state;
+}
+
+bool source_ckpt_due(struct source_ckpt *sc)
+{
+	if (sc->store == NULL)
+		return false;
+	sc->since++;
+	if (sc->interval_records && sc->since >= sc->interval_records)
+		return true;
+	return sc->interval_ms && etime_now_ms() - sc->last_ms >= sc->interval_ms;
+}
+
+void source_ckpt_barrier(struct source_ckpt *sc, const json_t *state,
+    struct out *out)
+{
+	if (sc->store == NULL)
+		return;
+	ckpt_write_json(sc->store, sc->next_id, state);
+	ckpt_prune(sc->store, CKPT_KEEP_DEFAULT);
+	rec_emit_barrier(out, sc->next_id);
+	sc->next_id++;
+	sc->since = 0;
+	sc->last_ms = etime_now_ms();
+}
+
+uint64_t source_ckpt_last(const struct source_ckpt *sc)
+{
+	return sc->next_id - 1;
+}
+
+void source_ckpt_finish(struct source_ckpt *sc)
+{
+	ckpt_close(sc->store);
+	sc->store = NULL;
+}
