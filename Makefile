@@ -19,7 +19,7 @@ TOOLS = \
 	fs-ckpt
 
 # Libraries every tool may link (found with pkg-config); add yours here.
-PKGS = jansson libxxhash
+PKGS = jansson libxxhash nettle msgpack
 
 # Libraries without a pkg-config file.
 EXTRA_LDLIBS = -lm
