@@ -1,0 +1,74 @@
+/*
+ * window_state.h - the bookkeeping of keyed event-time state: a table of
+ * keys and a heap of timers, shared by fs-window (sessions) and fs-agg.
+ *
+ * keytab maps key bytes (keyspec_encode()'s canonical keys) to small
+ * integer ids, dense from 0, so a tool keeps its per-key state in a
+ * plain array indexed by id.  Ids of removed keys are reused.  The table
+ * owns a copy of each key.  About 30 bytes per key plus the key itself.
+ *
+ * timerheap is a min-heap of (time, id): "act on key id when the
+ * watermark reaches time".  Entries are never removed early; a tool
+ * keeps the time it armed for each key and skips popped entries that no
+ * longer match (lazy deletion), so re-arming is a push.  Ties pop in
+ * push order, which keeps output deterministic.
+ */
+#ifndef FS_WINDOW_STATE_H
+#define FS_WINDOW_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEYTAB_NONE UINT32_MAX
+
+struct keytab_key {
+	char *p;
+	uint32_t len;
+	uint32_t hash;  /* low bits of the hash; 0 with p NULL: a free id */
+};
+
+struct keytab {
+	uint32_t *slots;        /* id + 1; 0 is empty */
+	size_t mask;            /* slots has mask + 1 entries */
+	struct keytab_key *keys;        /* by id */
+	size_t nids, cap_ids;   /* ids handed out (including free ones) */
+	uint32_t *free_ids;
+	size_t nfree, cap_free;
+	size_t count;           /* live keys */
+	size_t key_bytes;       /* bytes of key copies, for --stats */
+};
+
+void keytab_init(struct keytab *t);
+void keytab_free(struct keytab *t);
+/* The id of key, adding it when absent (*added tells). */
+uint32_t keytab_intern(struct keytab *t, const char *key, size_t len,
+    bool *added);
+/* The id of key, or KEYTAB_NONE. */
+uint32_t keytab_find(const struct keytab *t, const char *key, size_t len);
+/* The key of a live id. */
+const char *keytab_key(const struct keytab *t, uint32_t id, size_t *len);
+/* Forgets a live id; the id may be handed out again. */
+void keytab_remove(struct keytab *t, uint32_t id);
+/* Bytes the table uses (slots, key index, key copies). */
+size_t keytab_bytes(const struct keytab *t);
+
+struct timer {
+	int64_t t;
+	uint32_t seq;   /* push order, for ties */
+	uint32_t id;
+};
+
+struct timerheap {
+	struct timer *v;
+	size_t n, cap;
+	uint32_t seq;
+};
+
+void timerheap_init(struct timerheap *h);
+void timerheap_free(struct timerheap *h);
+void timerheap_push(struct timerheap *h, int64_t t, uint32_t id);
+/* Pops the earliest entry when its time is <= upto: true and *out. */
+bool timerheap_pop(struct timerheap *h, int64_t upto, struct timer *out);
+
+#endif
