@@ -46,6 +46,7 @@ UNITS  = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 COMMON_OBJS = $(patsubst common/%.c,$(OBJDIR)/common/%.o,$(COMMON_SRCS))
 
 .PHONY: all asan test unit demo bench install clean fuzz lint
+.SECONDARY:
 all: $(BINS)
 
 $(OBJDIR)/%.o: %.c $(COMMON_HDRS)

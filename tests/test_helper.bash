@@ -1,0 +1,56 @@
+# test_helper.bash - loaded by every bats suite: `load test_helper`.
+#
+# Puts the build under test first in PATH (build/bin, or $FS_BIN for the
+# sanitizer run), fixes the locale, gives each test a scratch directory
+# ($T), and loads bats-support and bats-assert.
+
+FS_ROOT="$(cd "$(dirname "${BATS_TEST_FILENAME}")/.." && pwd)"
+FS_BIN="${FS_BIN:-$FS_ROOT/build/bin}"
+export PATH="$FS_BIN:$PATH"
+export LC_ALL=C
+TESTS="$FS_ROOT/tests"
+DATA="$FS_ROOT/tests/data"
+
+# Sanitizer builds: fail on the first report, and keep leaks out of the
+# exit status of tools that exit() with state still allocated on purpose.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=0:exitcode=99}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}"
+
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+
+setup() {
+	T="$BATS_TEST_TMPDIR"
+	cd "$T" || return 1
+	if declare -F suite_setup >/dev/null; then
+		suite_setup
+	fi
+}
+
+# The services `make test` starts (scripts/test) export their addresses.
+# A suite that needs one fails when it is missing: a broken service start
+# must never pass as green.
+require_kafka() {
+	if [ -z "${FS_KAFKA_BROKERS:-}" ]; then
+		echo "FS_KAFKA_BROKERS is not set: start scripts/kafka-start" >&2
+		return 1
+	fi
+}
+
+require_aerospike() {
+	if [ -z "${FS_AEROSPIKE:-}" ]; then
+		echo "FS_AEROSPIKE is not set: start scripts/aerospike-fixture-start" >&2
+		return 1
+	fi
+}
+
+# A unique name for topics, sets and stages, per test.
+uniq_name() {
+	echo "${1:-t}-$$-${BATS_TEST_NUMBER}-$RANDOM"
+}
+
+# Asserts that a file's content equals the given text exactly.
+assert_file_equals() {
+	local file="$1" expected="$2"
+	assert_equal "$(cat "$file")" "$expected"
+}
