@@ -19,10 +19,11 @@ TOOLS = \
 	fs-ckpt
 
 # Libraries every tool may link (found with pkg-config); add yours here.
-PKGS = jansson libxxhash nettle msgpack
+PKGS = jansson libxxhash nettle msgpack zlib libzstd
 
 # Libraries without a pkg-config file.
-EXTRA_LDLIBS = -lm
+# -lcsv: fs-backfill (libcsv has no pkg-config file)
+EXTRA_LDLIBS = -lm -lcsv
 
 WARN    = -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wwrite-strings \
 	  -Wshadow -Wno-missing-field-initializers -Wno-format-truncation
