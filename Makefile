@@ -16,10 +16,12 @@ CC      = gcc
 
 # The tools, one per line.
 TOOLS = \
-	fs-ckpt
+	fs-ckpt \
+	fs-consume \
+	fs-window
 
 # Libraries every tool may link (found with pkg-config); add yours here.
-PKGS = jansson libxxhash nettle msgpack zlib libzstd
+PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka
 
 # Libraries without a pkg-config file.
 # -lcsv: fs-backfill (libcsv has no pkg-config file)

@@ -1,0 +1,733 @@
+/*
+ * fs-window - assign event-time windows to records (Flink SQL's window
+ * table functions TUMBLE, HOP, CUMULATE and SESSION), track the
+ * watermark, and deal with late records.  See fs-window(1).
+ *
+ * The hand-off to fs-agg: the first output line is a window spec
+ * control record ({"@fs":"window",...}, window.h).  TUMBLE records get
+ * window_start and window_end.  HOP and CUMULATE records get the start
+ * of their pane (window_pane) instead of one copy per window, so that
+ * hop 1h slide 1m costs fs-agg one update per record, not sixty;
+ * --explode gives Flink's one-row-per-window output instead.  SESSION
+ * records are held per key until their session closes (the watermark
+ * passes its end plus the allowed lateness) and then go out together,
+ * each with the session's bounds.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+#include "reject.h"
+#include "stage.h"
+#include "window.h"
+#include "window_late.h"
+#include "window_state.h"
+#include "window_wm.h"
+#include "banned.h"
+
+static const char usage_text[] =
+"usage: fs-window (--tumble SIZE | --hop SIZE --slide SLIDE |\n"
+"                  --cumulate MAX --step STEP | --session GAP [--key KEYS])\n"
+"                 [options] [FILE]\n"
+"Assigns event-time windows to NDJSON records and tracks the watermark.\n"
+"  --tumble SIZE         tumbling windows of SIZE\n"
+"  --hop SIZE            hopping windows of SIZE (with --slide)\n"
+"  --slide SLIDE         how often a hopping window starts\n"
+"  --cumulate MAX        cumulating windows up to MAX (with --step)\n"
+"  --step STEP           how much a cumulating window grows\n"
+"  --session GAP         session windows closed by GAP of inactivity\n"
+"  --key KEYS            sessions per key (comma-separated paths)\n"
+"  --offset DURATION     shift window boundaries (may be negative)\n"
+"  --explode             hop, cumulate: one record per window, not panes\n"
+"  --start-field NAME    window start member (default window_start)\n"
+"  --end-field NAME      window end member (default window_end)\n"
+"  --pane-field NAME     pane start member (default window_pane)\n"
+"  --max-out-of-orderness DURATION\n"
+"                        derive watermarks as max event time - DURATION\n"
+"  --idle-timeout DURATION\n"
+"                        advance the watermark with the clock when idle\n"
+"  --watermark-every DURATION\n"
+"                        forward watermarks on this grid (default: pane)\n"
+"  --allowed-lateness DURATION\n"
+"                        keep windows open this long after their end\n"
+"  --late POLICY         drop (default), dead-letter, or pass\n"
+"  --late-file FILE      where dead-lettered late records go\n"
+"  --late-field NAME     member marking passed late records (default late)\n";
+
+enum {
+	OPT_ALLOWED_LATENESS = OPT_TOOL_BASE,
+	OPT_CUMULATE,
+	OPT_END_FIELD,
+	OPT_EXPLODE,
+	OPT_HOP,
+	OPT_IDLE_TIMEOUT,
+	OPT_KEY,
+	OPT_LATE,
+	OPT_LATE_FIELD,
+	OPT_LATE_FILE,
+	OPT_MAX_OOO,
+	OPT_OFFSET,
+	OPT_PANE_FIELD,
+	OPT_SESSION,
+	OPT_SLIDE,
+	OPT_START_FIELD,
+	OPT_STEP,
+	OPT_TUMBLE,
+	OPT_WATERMARK_EVERY
+};
+
+static const struct option longopts[] = {
+	{ "allowed-lateness", required_argument, NULL, OPT_ALLOWED_LATENESS },
+	{ "cumulate", required_argument, NULL, OPT_CUMULATE },
+	{ "end-field", required_argument, NULL, OPT_END_FIELD },
+	{ "explode", no_argument, NULL, OPT_EXPLODE },
+	{ "hop", required_argument, NULL, OPT_HOP },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "late", required_argument, NULL, OPT_LATE },
+	{ "late-field", required_argument, NULL, OPT_LATE_FIELD },
+	{ "late-file", required_argument, NULL, OPT_LATE_FILE },
+	{ "max-out-of-orderness", required_argument, NULL, OPT_MAX_OOO },
+	{ "offset", required_argument, NULL, OPT_OFFSET },
+	{ "pane-field", required_argument, NULL, OPT_PANE_FIELD },
+	{ "session", required_argument, NULL, OPT_SESSION },
+	{ "slide", required_argument, NULL, OPT_SLIDE },
+	{ "start-field", required_argument, NULL, OPT_START_FIELD },
+	{ "step", required_argument, NULL, OPT_STEP },
+	{ "tumble", required_argument, NULL, OPT_TUMBLE },
+	{ "watermark-every", required_argument, NULL, OPT_WATERMARK_EVERY },
+	FS_COMMON_LONGOPTS
+};
+
+struct opts {
+	struct fs_common c;
+	struct winspec w;
+	struct winfields f;
+	int nkinds;
+	const char *key;
+	bool explode;
+	int64_t slide, step;    /* -1: not given */
+	int64_t max_ooo, idle, lateness, wm_every;
+	enum late_policy late;
+	const char *late_file, *late_field;
+	const char *input;
+};
+
+/* One open session of one key: its bounds and its records so far. */
+struct session {
+	int64_t start, end;
+	struct buf lines;       /* each record's bytes followed by '\n' */
+	uint64_t n;
+};
+
+struct skey {
+	struct session *s;      /* sorted by start, disjoint */
+	size_t n, cap;
+	int64_t armed;          /* the timer set for this key, or INT64_MAX */
+};
+
+struct win {
+	struct opts *o;
+	struct out out;
+	struct lineio lr;
+	struct rejects rj;
+	struct late late;
+	struct stage st;
+	struct wmark wm;
+	struct keyspec ks;
+	struct buf b, scratch, keybuf;
+	int64_t *starts, *ends;
+	/* sessions */
+	struct keytab keys;
+	struct skey *sk;
+	size_t cap_sk;
+	struct timerheap timers;
+	size_t open_sessions, peak_sessions;
+	/* --stats */
+	uint64_t in, out_records, ctl, wms;
+};
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+	int c;
+
+	fs_common_init(&o->c, argc, argv);
+	o->f.start = "window_start";
+	o->f.end = "window_end";
+	o->f.pane = "window_pane";
+	o->slide = o->step = -1;
+	o->late = LATE_DROP;
+	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if (fs_common_option(&o->c, c, optarg, usage_text))
+			continue;
+		switch (c) {
+		case OPT_ALLOWED_LATENESS:
+			o->lateness = opt_duration("--allowed-lateness", optarg);
+			break;
+		case OPT_CUMULATE:
+			o->w.kind = WIN_CUMULATE;
+			o->w.size = opt_duration("--cumulate", optarg);
+			o->nkinds++;
+			break;
+		case OPT_END_FIELD:
+			o->f.end = optarg;
+			break;
+		case OPT_EXPLODE:
+			o->explode = true;
+			break;
+		case OPT_HOP:
+			o->w.kind = WIN_HOP;
+			o->w.size = opt_duration("--hop", optarg);
+			o->nkinds++;
+			break;
+		case OPT_IDLE_TIMEOUT:
+			o->idle = opt_duration("--idle-timeout", optarg);
+			break;
+		case OPT_KEY:
+			o->key = optarg;
+			break;
+		case OPT_LATE:
+			o->late = late_parse_policy(optarg);
+			break;
+		case OPT_LATE_FIELD:
+			o->late_field = optarg;
+			break;
+		case OPT_LATE_FILE:
+			o->late_file = optarg;
+			break;
+		case OPT_MAX_OOO:
+			o->max_ooo = opt_duration("--max-out-of-orderness", optarg);
+			break;
+		case OPT_OFFSET:
+			if (win_parse_offset(optarg, &o->w.offset) < 0)
+				diag_usage("--offset: not a duration: '%s'", optarg);
+			break;
+		case OPT_PANE_FIELD:
+			o->f.pane = optarg;
+			break;
+		case OPT_SESSION:
+			o->w.kind = WIN_SESSION;
+			o->w.gap = opt_duration("--session", optarg);
+			o->nkinds++;
+			break;
+		case OPT_SLIDE:
+			o->slide = opt_duration("--slide", optarg);
+			break;
+		case OPT_START_FIELD:
+			o->f.start = optarg;
+			break;
+		case OPT_STEP:
+			o->step = opt_duration("--step", optarg);
+			break;
+		case OPT_TUMBLE:
+			o->w.kind = WIN_TUMBLE;
+			o->w.size = opt_duration("--tumble", optarg);
+			o->nkinds++;
+			break;
+		case OPT_WATERMARK_EVERY:
+			o->wm_every = opt_duration("--watermark-every", optarg);
+			break;
+		default:
+			diag_usage("unknown option");
+		}
+	}
+	fs_common_finish(&o->c);
+	if (optind < argc)
+		o->input = argv[optind++];
+	if (optind < argc)
+		diag_usage("one input file at most: '%s'", argv[optind]);
+}
+
+static void check_options(struct opts *o)
+{
+	const char *why;
+
+	if (o->nkinds != 1)
+		diag_usage("give exactly one of --tumble, --hop, --cumulate, --session");
+	if (o->w.kind == WIN_HOP) {
+		if (o->slide < 0)
+			diag_usage("--hop needs --slide");
+		o->w.slide = o->slide;
+	} else if (o->slide >= 0) {
+		diag_usage("--slide goes with --hop");
+	}
+	if (o->w.kind == WIN_CUMULATE) {
+		if (o->step < 0)
+			diag_usage("--cumulate needs --step");
+		o->w.slide = o->step;
+	} else if (o->step >= 0) {
+		diag_usage("--step goes with --cumulate");
+	}
+	if (o->key != NULL && o->w.kind != WIN_SESSION)
+		diag_usage("--key goes with --session (fs-agg groups by key)");
+	if (o->explode && o->w.kind != WIN_HOP && o->w.kind != WIN_CUMULATE)
+		diag_usage("--explode goes with --hop or --cumulate");
+	if (o->w.kind == WIN_SESSION && o->w.offset != 0)
+		diag_usage("--offset does not apply to --session");
+	if (winspec_finish(&o->w, &why) < 0)
+		diag_usage("%s", why);
+	if (strcmp(o->f.start, o->f.end) == 0)
+		diag_usage("--start-field and --end-field must differ");
+	o->f.panes = (o->w.kind == WIN_HOP || o->w.kind == WIN_CUMULATE) &&
+	    !o->explode;
+	o->f.lateness = o->lateness;
+	if (o->wm_every == 0)
+		o->wm_every = o->w.kind == WIN_SESSION ? o->w.gap : o->w.pane;
+}
+
+/* --- output of annotated records ------------------------------------- */
+
+static void emit_spliced(struct win *s, const char *line, size_t len,
+    int64_t start, int64_t end)
+{
+	rec_splice_begin(&s->b, line, len);
+	rec_splice_i64(&s->b, s->o->f.start, start);
+	rec_splice_i64(&s->b, s->o->f.end, end);
+	rec_splice_end(&s->b);
+	out_line(&s->out, s->b.data, s->b.len);
+	s->out_records++;
+}
+
+static void emit_windowed(struct win *s, const char *line, size_t len,
+    int64_t t)
+{
+	const struct winspec *w = &s->o->w;
+
+	if (w->kind == WIN_TUMBLE) {
+		int64_t st = win_align(t, w->size, w->offset);
+
+		emit_spliced(s, line, len, st, st + w->size);
+	} else if (s->o->f.panes) {
+		rec_splice_begin(&s->b, line, len);
+		rec_splice_i64(&s->b, s->o->f.pane, win_pane_start(w, t));
+		rec_splice_end(&s->b);
+		out_line(&s->out, s->b.data, s->b.len);
+		s->out_records++;
+	} else {
+		size_t n = win_assign(w, t, s->starts, s->ends);
+
+		for (size_t i = 0; i < n; i++)
+			emit_spliced(s, line, len, s->starts[i], s->ends[i]);
+	}
+}
+
+/* --- sessions --------------------------------------------------------- */
+
+static void arm(struct win *s, uint32_t id)
+{
+	struct skey *k = &s->sk[id];
+	int64_t t;
+
+	if (k->n == 0)
+		return;
+	t = k->s[0].end + s->o->lateness;
+	if (t < k->armed) {
+		k->armed = t;
+		timerheap_push(&s->timers, t, id);
+	}
+}
+
+static void emit_session(struct win *s, struct session *ss)
+{
+	const char *p = ss->lines.data, *end = p + ss->lines.len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		emit_spliced(s, p, (size_t)(nl - p), ss->start, ss->end);
+		p = nl + 1;
+	}
+	buf_free(&ss->lines);
+	s->open_sessions--;
+}
+
+static struct skey *skey_for(struct win *s, uint32_t id, bool added)
+{
+	if (added) {
+		s->sk = xgrow(s->sk, &s->cap_sk, (size_t)id + 1, sizeof *s->sk);
+		memset(&s->sk[id], 0, sizeof s->sk[id]);
+		s->sk[id].armed = INT64_MAX;
+	}
+	return &s->sk[id];
+}
+
+/* Adds a record at t to its key's sessions, merging every session the
+ * new one [t, t+gap) touches (Flink merges windows that intersect). */
+static void session_add(struct win *s, uint32_t id, int64_t t,
+    const char *line, size_t len)
+{
+	struct skey *k = &s->sk[id];
+	struct session nw = { t, t + s->o->w.gap, BUF_INIT, 0 };
+	size_t i = 0, j;
+
+	while (i < k->n && k->s[i].end < nw.start)
+		i++;
+	for (j = i; j < k->n && k->s[j].start <= nw.end; j++) {
+		struct session *m = &k->s[j];
+
+		if (m->start < nw.start)
+			nw.start = m->start;
+		if (m->end > nw.end)
+			nw.end = m->end;
+		buf_append(&nw.lines, m->lines.data, m->lines.len);
+		nw.n += m->n;
+		buf_free(&m->lines);
+		s->open_sessions--;
+	}
+	buf_append(&nw.lines, line, len);
+	buf_appendc(&nw.lines, '\n');
+	nw.n++;
+	/* Replace k->s[i..j) by nw. */
+	if (j == i) {
+		k->s = xgrow(k->s, &k->cap, k->n + 1, sizeof *k->s);
+		memmove(&k->s[i + 1], &k->s[i], (k->n - i) * sizeof *k->s);
+		k->n++;
+	} else if (j > i + 1) {
+		memmove(&k->s[i + 1], &k->s[j], (k->n - j) * sizeof *k->s);
+		k->n -= j - i - 1;
+	}
+	k->s[i] = nw;
+	if (++s->open_sessions > s->peak_sessions)
+		s->peak_sessions = s->open_sessions;
+	arm(s, id);
+}
+
+static void sessions_close(struct win *s, int64_t upto)
+{
+	struct timer tm;
+
+	while (timerheap_pop(&s->timers, upto, &tm)) {
+		struct skey *k = &s->sk[tm.id];
+		size_t n = 0;
+
+		if (tm.t != k->armed)
+			continue;
+		k->armed = INT64_MAX;
+		while (n < k->n && (upto == INT64_MAX ||
+		    k->s[n].end + s->o->lateness <= upto))
+			emit_session(s, &k->s[n++]);
+		memmove(k->s, &k->s[n], (k->n - n) * sizeof *k->s);
+		k->n -= n;
+		if (k->n == 0) {
+			free(k->s);
+			memset(k, 0, sizeof *k);
+			k->armed = INT64_MAX;
+			keytab_remove(&s->keys, tm.id);
+		} else {
+			arm(s, tm.id);
+		}
+	}
+}
+
+/* --- watermarks --------------------------------------------------------- */
+
+/* The watermark moved: close what it closes, forward it when due. */
+static void watermark_moved(struct win *s, bool from_input)
+{
+	size_t before = s->open_sessions;
+	const struct winspec *w = &s->o->w;
+
+	if (w->kind == WIN_SESSION)
+		sessions_close(s, s->wm.current);
+	if (from_input || s->open_sessions != before ||
+	    wm_due(&s->wm, s->o->wm_every, w->offset)) {
+		s->wm.emitted = s->wm.current;
+		rec_emit_watermark(&s->out, s->wm.current);
+		s->wms++;
+	}
+}
+
+/* --- checkpoints --------------------------------------------------------- */
+
+static json_t *snapshot(void *ctx, uint64_t id)
+{
+	struct win *s = ctx;
+	json_t *st = json_object(), *sess = json_array();
+
+	(void)id;
+	json_object_set_new(st, "watermark", wm_snapshot(&s->wm));
+	for (size_t i = 0; i < s->keys.nids; i++) {
+		size_t klen;
+		const char *key;
+
+		if (s->keys.keys[i].p == NULL)
+			continue;
+		key = keytab_key(&s->keys, (uint32_t)i, &klen);
+		for (size_t j = 0; j < s->sk[i].n; j++) {
+			struct session *ss = &s->sk[i].s[j];
+
+			json_array_append_new(sess, json_pack("{s:s%,s:I,s:I,s:s%}",
+			    "key", key, klen, "start", (json_int_t)ss->start,
+			    "end", (json_int_t)ss->end, "lines",
+			    ss->lines.data ? ss->lines.data : "", ss->lines.len));
+		}
+	}
+	json_object_set_new(st, "sessions", sess);
+	return st;
+}
+
+static void sessions_clear(struct win *s)
+{
+	for (size_t i = 0; i < s->keys.nids; i++) {
+		if (s->keys.keys[i].p == NULL)
+			continue;
+		for (size_t j = 0; j < s->sk[i].n; j++)
+			buf_free(&s->sk[i].s[j].lines);
+		free(s->sk[i].s);
+	}
+	free(s->sk);
+	s->sk = NULL;
+	s->cap_sk = 0;
+	keytab_free(&s->keys);
+	keytab_init(&s->keys);
+	timerheap_free(&s->timers);
+	s->open_sessions = 0;
+}
+
+static int restore(void *ctx, const json_t *state, uint64_t id)
+{
+	struct win *s = ctx;
+	json_t *sess = json_object_get(state, "sessions"), *e;
+	size_t i;
+
+	(void)id;
+	if (wm_restore(&s->wm, json_object_get(state, "watermark")) < 0 ||
+	    !json_is_array(sess)) {
+		diag_error("checkpoint state is not fs-window's");
+		return -1;
+	}
+	sessions_clear(s);
+	json_array_foreach(sess, i, e) {
+		json_t *key = json_object_get(e, "key");
+		json_t *lines = json_object_get(e, "lines");
+		bool added;
+		uint32_t kid;
+		struct skey *k;
+		struct session ss = { 0, 0, BUF_INIT, 0 };
+
+		if (!json_is_string(key) || !json_is_string(lines)) {
+			diag_error("checkpoint state: bad session");
+			return -1;
+		}
+		ss.start = json_integer_value(json_object_get(e, "start"));
+		ss.end = json_integer_value(json_object_get(e, "end"));
+		buf_append(&ss.lines, json_string_value(lines),
+		    json_string_length(lines));
+		for (size_t p = 0; p < ss.lines.len; p++)
+			ss.n += ss.lines.data[p] == '\n';
+		kid = keytab_intern(&s->keys, json_string_value(key),
+		    json_string_length(key), &added);
+		k = skey_for(s, kid, added);
+		k->s = xgrow(k->s, &k->cap, k->n + 1, sizeof *k->s);
+		k->s[k->n++] = ss;
+		s->open_sessions++;
+		arm(s, kid);
+	}
+	return 0;
+}
+
+/* --- the record loop ----------------------------------------------------- */
+
+static void on_control(struct win *s, const char *line, size_t len)
+{
+	char why[REC_ERR_MAX];
+	struct ctl c;
+	json_t *obj = rec_parse(line, len, why);
+
+	if (obj == NULL) {
+		reject_line(&s->rj, &s->lr, why, line, len);
+		return;
+	}
+	s->ctl++;
+	switch (rec_control(obj, &c, why)) {
+	case CTL_INVALID:
+		reject_line(&s->rj, &s->lr, why, line, len);
+		break;
+	case CTL_WATERMARK:
+		if (wm_input(&s->wm, c.ts))
+			watermark_moved(s, true);
+		break;
+	case CTL_BARRIER:
+	case CTL_RESTORE:
+		stage_control(&s->st, &c, &s->out);
+		break;
+	default:
+		out_line(&s->out, line, len);
+		break;
+	}
+	json_decref(obj);
+}
+
+static bool is_late(const struct win *s, int64_t t)
+{
+	return s->wm.current != WM_NONE &&
+	    win_last_end(&s->o->w, t) + s->o->lateness <= s->wm.current;
+}
+
+static void on_data(struct win *s, const char *line, size_t len, json_t *obj)
+{
+	const char *why;
+	int64_t t;
+
+	if (etime_get(&s->o->c.time_path, obj, &t, &why) < 0) {
+		reject_line(&s->rj, &s->lr, why, line, len);
+		return;
+	}
+	if (is_late(s, t)) {
+		late_record(&s->late, line, len, &s->out, &s->scratch);
+		return;
+	}
+	if (s->o->w.kind == WIN_SESSION) {
+		const char *missing;
+		bool added;
+		uint32_t id;
+
+		buf_reset(&s->keybuf);
+		if (s->ks.n > 0 &&
+		    keyspec_encode(&s->ks, obj, &s->keybuf, &missing) < 0) {
+			char msg[200];
+
+			snprintf(msg, sizeof msg, "bad key field '%s'", missing);
+			reject_line(&s->rj, &s->lr, msg, line, len);
+			return;
+		}
+		id = keytab_intern(&s->keys, s->keybuf.data ? s->keybuf.data : "",
+		    s->keybuf.len, &added);
+		skey_for(s, id, added);
+		session_add(s, id, t, line, len);
+	} else {
+		emit_windowed(s, line, len, t);
+	}
+	if (wm_event(&s->wm, t))
+		watermark_moved(s, false);
+}
+
+static void on_line(struct win *s, const char *line, size_t len)
+{
+	char why[REC_ERR_MAX];
+	json_t *obj;
+
+	s->in++;
+	if (rec_line_maybe_control(line, len)) {
+		on_control(s, line, len);
+		return;
+	}
+	obj = rec_parse(line, len, why);
+	if (obj == NULL) {
+		reject_line(&s->rj, &s->lr, why, line, len);
+		return;
+	}
+	on_data(s, line, len, obj);
+	json_decref(obj);
+}
+
+/* Waits for input; with an idle timeout, lets the clock move the
+ * watermark while the input is silent.  Returns lineio_read()'s code. */
+static int next_line(struct win *s, const char **line, size_t *len)
+{
+	while (s->o->idle > 0 && !lineio_has_line(&s->lr)) {
+		int r = lineio_wait(&s->lr, (int)(s->o->idle < 1000 ?
+		    s->o->idle : 1000));
+
+		if (r == 1)
+			break;
+		if (r == -2)
+			return -2;
+		if (wm_tick(&s->wm, etime_now_ms()))
+			watermark_moved(s, false);
+		out_flush(&s->out);
+	}
+	return lineio_read(&s->lr, line, len);
+}
+
+static void run(struct win *s)
+{
+	const char *line;
+	size_t len;
+	int r;
+
+	while ((r = next_line(s, &line, &len)) != 0) {
+		if (r == -2) {
+			if (sig_stop_requested())
+				break;
+			continue;
+		}
+		if (r < 0)
+			diag_fatal("read error: %s: %s", s->lr.name,
+			    strerror(s->lr.err));
+		on_line(s, line, len);
+	}
+	/* End of input: the watermark is +infinity; sessions all close. */
+	if (s->o->w.kind == WIN_SESSION && !sig_stop_requested())
+		sessions_close(s, INT64_MAX);
+}
+
+static void open_all(struct win *s, struct opts *o)
+{
+	json_t *spec;
+
+	memset(s, 0, sizeof *s);
+	s->o = o;
+	out_init(&s->out, 1, "stdout");
+	if (o->input == NULL || strcmp(o->input, "-") == 0)
+		lineio_init_fd(&s->lr, 0, "-");
+	else if (lineio_open(&s->lr, o->input) < 0)
+		diag_fatal("cannot open: '%s': %s", o->input, strerror(errno));
+	lineio_set_flush_hook(&s->lr, &s->out);
+	rejects_init(&s->rj, &o->c, &s->out);
+	late_init(&s->late, o->late, o->late_file, o->late_field);
+	wm_init(&s->wm, o->max_ooo, o->idle);
+	if (o->key != NULL && keyspec_compile(&s->ks, o->key) < 0)
+		diag_usage("--key: not a key list: '%s'", o->key);
+	keytab_init(&s->keys);
+	timerheap_init(&s->timers);
+	s->starts = xcalloc(win_max_windows(&o->w), sizeof *s->starts);
+	s->ends = xcalloc(win_max_windows(&o->w), sizeof *s->ends);
+	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s });
+	spec = winspec_to_json(&o->w, &o->f);
+	rec_emit(&s->out, spec);
+	json_decref(spec);
+}
+
+static void finish(struct win *s)
+{
+	if (s->o->c.stats)
+		diag_info("stats: %llu lines in, %llu records out, %llu control, "
+		    "%llu watermarks out, %llu late, %llu rejected, "
+		    "peak open sessions %zu",
+		    (unsigned long long)s->in,
+		    (unsigned long long)s->out_records,
+		    (unsigned long long)s->ctl, (unsigned long long)s->wms,
+		    (unsigned long long)s->late.count,
+		    (unsigned long long)s->rj.count, s->peak_sessions);
+	stage_finish(&s->st);
+	out_close(&s->out);
+	late_finish(&s->late);
+	rejects_finish(&s->rj);
+	lineio_close(&s->lr);
+	sessions_clear(s);
+	keytab_free(&s->keys);
+	if (s->ks.n > 0)
+		keyspec_free(&s->ks);
+	buf_free(&s->b);
+	buf_free(&s->scratch);
+	buf_free(&s->keybuf);
+	free(s->starts);
+	free(s->ends);
+}
+
+int main(int argc, char **argv)
+{
+	static struct opts o;
+	static struct win s;
+
+	parse_options(&o, argc, argv);
+	check_options(&o);
+	open_all(&s, &o);
+	run(&s);
+	finish(&s);
+	return 0;
+}
