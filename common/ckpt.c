@@ -381,6 +381,49 @@ static char **list_stages(const char *dir, size_t *n)
 	return v;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **ckpt_stage_names(const char *dir, size_t *n)
+{
+	char **v = list_stages(dir, n);
+	size_t skip = strlen(dir) + 1;
+
+	for (size_t i = 0; i < *n; i++)
+		memmove(v[i], v[i] + skip, strlen(v[i] + skip) + 1);
+	if (*n > 1)
+		qsort(v, *n, sizeof *v, cmp_str);
+	return v;
+}
+
+void ckpt_free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+uint64_t *ckpt_stage_ids(const char *dir, const char *stage, size_t *n)
+{
+	struct idlist l = { 0 };
+	char *sd = join_path(dir, stage);
+
+	list_ids(sd, &l);
+	free(sd);
+	*n = l.n;
+	return l.ids;
+}
+
+char *ckpt_path(const char *dir, const char *stage, uint64_t id)
+{
+	char *sd = join_path(dir, stage), *p = ckpt_file(sd, id);
+
+	free(sd);
+	return p;
+}
+
 static void free_stages(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

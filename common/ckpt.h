@@ -61,6 +61,17 @@ void ckpt_discard_after(struct ckpt_store *s, uint64_t id);
  * files older than the oldest of them. */
 void ckpt_prune(struct ckpt_store *s, unsigned keep);
 
+/* --- inspection (fs-ckpt) ---------------------------------------------- */
+
+/* The stage names registered in dir, sorted; *n set.  Free with
+ * ckpt_free_names().  NULL with *n = 0 when dir cannot be read. */
+char **ckpt_stage_names(const char *dir, size_t *n);
+void ckpt_free_names(char **names, size_t n);
+/* The checkpoint ids a stage holds, newest first (malloc'd). */
+uint64_t *ckpt_stage_ids(const char *dir, const char *stage, size_t *n);
+/* DIR/STAGE/ID.ckpt (malloc'd). */
+char *ckpt_path(const char *dir, const char *stage, uint64_t id);
+
 /* Verifies one checkpoint file; 0 when valid.  For tests and tools. */
 int ckpt_verify_file(const char *path, char *why, size_t whylen);
 

@@ -11,6 +11,8 @@ void fs_common_init(struct fs_common *c, int argc, char **argv)
 	(void)argc;
 	memset(c, 0, sizeof *c);
 	diag_init(argv[0]);
+	/* getopt_long names the program by argv[0] in its messages. */
+	argv[0] = (char *)diag_progname();
 	c->time_field = "ts";
 	c->on_error = ON_ERROR_FAIL;
 	sig_install();

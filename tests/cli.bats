@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# Every binary: --help, --version, usage errors, and a man page that
+# documents the options --help lists (as git's t0012 and t0450 do).
+
+load test_helper
+
+tools() {
+	local t
+	for t in "$FS_BIN"/fs-*; do
+		[ -x "$t" ] && basename "$t"
+	done
+}
+
+@test "cli: the build has tools to check" {
+	run tools
+	assert_success
+	assert_line fs-ckpt
+}
+
+@test "cli: every tool answers --help on stdout with empty stderr, exit 0" {
+	local t
+	for t in $(tools); do
+		run --separate-stderr "$t" --help
+		assert_equal "$t --help status $status" "$t --help status 0"
+		assert_equal "$t stderr: $stderr" "$t stderr: "
+		[[ "$output" == "usage: $t"* ]] || fail "$t --help does not start with 'usage: $t'"
+	done
+}
+
+@test "cli: every tool answers --version with its name and the fs version" {
+	local t
+	for t in $(tools); do
+		run --separate-stderr "$t" --version
+		assert_equal "$status" 0
+		assert_equal "$output" "$t (fs) 0.1.0"
+	done
+}
+
+@test "cli: an unknown option is a usage error, exit 2, pointing at --help" {
+	local t
+	for t in $(tools); do
+		run --separate-stderr "$t" --no-such-option
+		assert_equal "$t status $status" "$t status 2"
+		assert_equal "$output" ""
+		[[ "$stderr" == *"Try '$t --help' for more information."* ]] ||
+			fail "$t: no pointer to --help in: $stderr"
+	done
+}
+
+@test "cli: every tool has a man page that mandoc finds clean" {
+	local t
+	for t in $(tools); do
+		[ -f "$FS_ROOT/man/$t.1" ] || fail "no man/$t.1"
+		run mandoc -Tlint -Wwarning "$FS_ROOT/man/$t.1"
+		assert_success
+		assert_output ""
+	done
+	run mandoc -Tlint -Wwarning "$FS_ROOT/man/fs.7" "$FS_ROOT/man/fs-checkpoint.5"
+	assert_success
+}
+
+# The options a text mentions: long ones, and short ones standing alone.
+options_in() {
+	grep -oE -- '(^|[][ ,|(])(--[a-z][a-z0-9-]*|-[A-Za-z0-9])\b' |
+		sed -E 's/^[][ ,|(]//' | sort -u
+}
+
+@test "cli: every option in --help is documented in the man page" {
+	local t missing
+	for t in $(tools); do
+		"$t" --help | options_in > help.opts
+		mandoc -Tascii "$FS_ROOT/man/$t.1" | col -b | options_in > man.opts
+		missing=$(comm -23 help.opts man.opts | tr '\n' ' ')
+		assert_equal "$t undocumented: $missing" "$t undocumented: "
+	done
+}
+
+@test "cli: every option in a man page's SYNOPSIS is in --help" {
+	local t extra
+	for t in $(tools); do
+		"$t" --help | options_in > help.opts
+		mandoc -Tascii "$FS_ROOT/man/$t.1" | col -b |
+			sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | options_in > syn.opts
+		extra=$(comm -13 help.opts syn.opts | tr '\n' ' ')
+		assert_equal "$t synopsis-only: $extra" "$t synopsis-only: "
+	done
+}
