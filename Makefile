@@ -68,6 +68,15 @@ $(BUILD)/unit/%: $(OBJDIR)/tests/unit/%.o $(LIBFS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS)
 
+# Test fixtures: built with the tools, never installed.
+FIXTURES = \
+	$(BUILD)/fixtures/asfixture
+all: $(FIXTURES)
+
+$(BUILD)/fixtures/asfixture: tests/aerospike/asfixture.c $(LIBFS) $(COMMON_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS)
+
 # The sanitizer build: the same tree, built again under build/asan.
 asan:
 	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
