@@ -18,6 +18,7 @@ CC      = gcc
 TOOLS = \
 	fs-ckpt \
 	fs-consume \
+	fs-produce \
 	fs-window
 
 # Libraries every tool may link (found with pkg-config); add yours here.

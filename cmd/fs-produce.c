@@ -1,0 +1,577 @@
+/*
+ * fs-produce - write NDJSON records (or fs-consume envelopes) to Kafka.
+ * Idempotent by default; every delivery is acknowledged or reported.
+ * See fs-produce(1).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka.h"
+#include "reject.h"
+#include "stage.h"
+#include "tool.h"
+
+#include "banned.h"
+
+static const char usage_text[] =
+"usage: fs-produce -b BROKERS [-E] [-F FILE] [-H NAME=PATH] [-k FIELDS]\n"
+"                  [-p PARTITION] [-t TOPIC] [-X KEY=VALUE] [--timestamp]\n"
+"                  [--transactional-id ID] [--value-field PATH]\n"
+"                  [common options]\n"
+"  -b BROKERS            bootstrap brokers, host:port[,host:port...]\n"
+"  -E, --envelope        input is fs-consume envelopes (topic, partition,\n"
+"                        timestamp, key, headers, value), replayed as is\n"
+"  -F FILE               librdkafka properties file (key=value lines)\n"
+"  -H NAME=PATH          header NAME from the record's field PATH (repeatable)\n"
+"  -k, --key FIELDS      message key from these fields (comma-separated)\n"
+"  -p PARTITION          this partition (-1: the partitioner chooses)\n"
+"  -t TOPIC              topic (overrides an envelope's topic)\n"
+"  -X KEY=VALUE          librdkafka property (repeatable)\n"
+"  --timestamp           message timestamp from --time-field\n"
+"  --transactional-id ID one transaction per checkpoint interval\n"
+"  --value-field PATH    the value is this field, not the whole record\n";
+
+enum {
+	OPT_TIMESTAMP = OPT_TOOL_BASE,
+	OPT_TXN_ID,
+	OPT_VALUE_FIELD
+};
+
+struct header_field {
+	char *name;
+	struct path path;
+};
+
+struct opts {
+	struct fs_common c;
+	rd_kafka_conf_t *conf;
+	const char *topic;
+	bool envelope, timestamp;
+	int32_t partition;      /* RD_KAFKA_PARTITION_UA: not fixed */
+	bool partition_set;
+	const char *key_text, *value_field_text, *txn_id;
+	struct keyspec key;
+	struct path value_field;
+	struct header_field *headers;
+	size_t nheaders;
+};
+
+/* What a delivery report needs to say which input line failed. */
+struct origin {
+	uint64_t lineno;
+	size_t len;
+	char line[];            /* only with --on-error dead-letter */
+};
+
+struct producer {
+	struct opts *o;
+	rd_kafka_t *rk;
+	struct lineio lr;
+	struct rejects rej;
+	struct stage st;
+	rd_kafka_topic_t *rkt;  /* of the last topic produced to */
+	struct kafka_msg msg;
+	struct buf tmp;
+	bool in_txn;
+	uint64_t produced, delivered, failed, txn_msgs;
+	uint64_t failed_at_barrier;
+};
+
+/* --- options ----------------------------------------------------------- */
+
+static void add_header(struct opts *o, const char *arg, size_t *cap)
+{
+	const char *eq = strchr(arg, '=');
+	struct header_field *h;
+
+	if (eq == NULL || eq == arg || eq[1] == '\0')
+		diag_usage("-H: expected NAME=PATH: '%s'", arg);
+	o->headers = xgrow(o->headers, cap, o->nheaders + 1, sizeof(*o->headers));
+	h = &o->headers[o->nheaders++];
+	h->name = xstrndup(arg, (size_t)(eq - arg));
+	if (path_compile(&h->path, eq + 1) < 0)
+		diag_usage("-H: not a field path: '%s'", eq + 1);
+}
+
+static void parse_args(struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "envelope", no_argument, NULL, 'E' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "timestamp", no_argument, NULL, OPT_TIMESTAMP },
+		{ "transactional-id", required_argument, NULL, OPT_TXN_ID },
+		{ "value-field", required_argument, NULL, OPT_VALUE_FIELD },
+		FS_COMMON_LONGOPTS
+	};
+	size_t hcap = 0;
+	int ch;
+	char errstr[512];
+
+	memset(o, 0, sizeof(*o));
+	fs_common_init(&o->c, argc, argv);
+	o->conf = kafka_conf_new();
+	o->partition = RD_KAFKA_PARTITION_UA;
+	/* fs's producer defaults, before -X and -F can change them:
+	 * idempotence (no duplicates or reordering on retries) and larger
+	 * batches than librdkafka's latency-oriented 5ms. */
+	if (kafka_conf_set2(o->conf, "enable.idempotence", "true", errstr,
+	    sizeof(errstr)) < 0 || kafka_conf_set2(o->conf, "linger.ms", "20",
+	    errstr, sizeof(errstr)) < 0)
+		diag_fatal("librdkafka: %s", errstr);
+	while ((ch = getopt_long(argc, argv, "b:EF:H:k:p:t:X:" FS_COMMON_SHORTOPTS,
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			if (kafka_conf_set2(o->conf, "bootstrap.servers", optarg,
+			    errstr, sizeof(errstr)) < 0)
+				diag_usage("-b: %s", errstr);
+			break;
+		case 'E':
+			o->envelope = true;
+			break;
+		case 'F':
+			kafka_conf_file(o->conf, optarg);
+			break;
+		case 'H':
+			add_header(o, optarg, &hcap);
+			break;
+		case 'k':
+			o->key_text = optarg;
+			break;
+		case 'p':
+			o->partition = (int32_t)opt_i64("-p", optarg, -1, INT32_MAX);
+			o->partition_set = true;
+			break;
+		case 't':
+			o->topic = optarg;
+			break;
+		case 'X':
+			kafka_conf_set(o->conf, optarg, "-X");
+			break;
+		case OPT_TIMESTAMP:
+			o->timestamp = true;
+			break;
+		case OPT_TXN_ID:
+			o->txn_id = optarg;
+			break;
+		case OPT_VALUE_FIELD:
+			o->value_field_text = optarg;
+			break;
+		default:
+			fs_common_option(&o->c, ch, optarg, usage_text);
+			break;
+		}
+	}
+	if (optind < argc)
+		diag_usage("unexpected argument: '%s'", argv[optind]);
+	fs_common_finish(&o->c);
+	if (o->topic == NULL && !o->envelope)
+		diag_usage("no topic: give -t TOPIC");
+	if (o->envelope && (o->key_text || o->value_field_text ||
+	    o->nheaders || o->timestamp))
+		diag_usage("-E takes key, value, headers and timestamp from the "
+		    "envelope: -k, -H, --value-field and --timestamp do not apply");
+	if (o->key_text && keyspec_compile(&o->key, o->key_text) < 0)
+		diag_usage("-k: not a list of field paths: '%s'", o->key_text);
+	if (o->value_field_text &&
+	    path_compile(&o->value_field, o->value_field_text) < 0)
+		diag_usage("--value-field: not a field path: '%s'",
+		    o->value_field_text);
+	if (o->txn_id && kafka_conf_set2(o->conf, "transactional.id", o->txn_id,
+	    errstr, sizeof(errstr)) < 0)
+		diag_usage("--transactional-id: %s", errstr);
+}
+
+/* --- delivery ------------------------------------------------------------ */
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct producer *p = opaque;
+	struct origin *org = m->_private;
+	uint64_t lineno = org ? org->lineno : 0;
+
+	(void)rk;
+	if (!m->err) {
+		p->delivered++;
+	} else {
+		char where[512], why[512];
+
+		p->failed++;
+		snprintf(where, sizeof(where), "%s:%" PRIu64, p->lr.name, lineno);
+		snprintf(why, sizeof(why), "delivery to %s failed: %s",
+		    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+		if (p->rej.policy == ON_ERROR_FAIL)
+			diag_error("%s: %s", where, why);
+		else
+			reject(&p->rej, where, why, org ? org->line : "",
+			    org ? org->len : 0);
+	}
+	free(org);
+}
+
+/* Waits until every message produced so far is acknowledged or failed. */
+static void flush_all(struct producer *p)
+{
+	while (rd_kafka_outq_len(p->rk) > 0) {
+		char why[256];
+
+		rd_kafka_flush(p->rk, 500);
+		if (kafka_fatal_error(p->rk, why, sizeof(why)))
+			diag_fatal("kafka: %s", why);
+	}
+}
+
+/* A failed delivery under --on-error fail ends the run: a checkpoint
+ * must not be acknowledged past a lost message. */
+static void check_failures(struct producer *p)
+{
+	if (p->failed > p->failed_at_barrier && p->rej.policy == ON_ERROR_FAIL)
+		diag_fatal("%" PRIu64 " message%s not delivered", p->failed,
+		    p->failed == 1 ? "" : "s");
+}
+
+static void txn_check(rd_kafka_error_t *e, const char *what)
+{
+	if (e == NULL)
+		return;
+	diag_fatal("%s: %s", what, rd_kafka_error_string(e));
+}
+
+static void txn_begin(struct producer *p)
+{
+	if (p->o->txn_id == NULL || p->in_txn)
+		return;
+	txn_check(rd_kafka_begin_transaction(p->rk), "begin transaction");
+	p->in_txn = true;
+	p->txn_msgs = 0;
+}
+
+static void txn_commit(struct producer *p)
+{
+	rd_kafka_error_t *e;
+
+	if (!p->in_txn)
+		return;
+	e = rd_kafka_commit_transaction(p->rk, -1);
+	if (e != NULL && rd_kafka_error_txn_requires_abort(e)) {
+		diag_error("commit transaction: %s", rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+		txn_check(rd_kafka_abort_transaction(p->rk, -1), "abort transaction");
+		diag_fatal("transaction aborted: %" PRIu64 " messages not written",
+		    p->txn_msgs);
+	}
+	txn_check(e, "commit transaction");
+	p->in_txn = false;
+}
+
+static void txn_abort(struct producer *p, const char *why)
+{
+	if (!p->in_txn)
+		return;
+	if (p->txn_msgs > 0)
+		diag_warn("%s: aborting the open transaction (%" PRIu64
+		    " message%s)", why, p->txn_msgs, p->txn_msgs == 1 ? "" : "s");
+	txn_check(rd_kafka_abort_transaction(p->rk, -1), "abort transaction");
+	p->in_txn = false;
+}
+
+/* The sink's part of a checkpoint: everything before the barrier is
+ * acknowledged (or committed) before the stage writes its file. */
+static json_t *snapshot_hook(void *ctx, uint64_t id)
+{
+	struct producer *p = ctx;
+
+	(void)id;
+	if (p->o->txn_id != NULL)
+		txn_commit(p);
+	else
+		flush_all(p);
+	check_failures(p);
+	p->failed_at_barrier = p->failed;
+	return json_pack("{s:I}", "delivered", (json_int_t)p->delivered);
+}
+
+static int restore_hook(void *ctx, const json_t *state, uint64_t id)
+{
+	(void)ctx;
+	(void)state;
+	(void)id;
+	return 0;       /* a sink holds no state of its own */
+}
+
+/* --- records to messages ------------------------------------------------- */
+
+static rd_kafka_topic_t *topic_handle(struct producer *p, const char *name)
+{
+	if (p->rkt == NULL || strcmp(rd_kafka_topic_name(p->rkt), name) != 0) {
+		if (p->rkt != NULL)
+			rd_kafka_topic_destroy(p->rkt);
+		p->rkt = rd_kafka_topic_new(p->rk, name, NULL);
+		if (p->rkt == NULL)
+			diag_fatal("topic '%s': %s", name,
+			    rd_kafka_err2str(rd_kafka_last_error()));
+	}
+	return p->rkt;
+}
+
+/* Fills p->msg from a plain record; -1 with why on a missing field. */
+static int record_msg(struct producer *p, const json_t *obj, const char *line,
+    size_t len, char *why)
+{
+	struct opts *o = p->o;
+	struct kafka_msg *m = &p->msg;
+	const char *missing;
+
+	kafka_msg_reset(m);
+	if (o->key_text) {
+		m->has_key = true;
+		if (o->key.n == 1) {
+			const json_t *v = path_get(&o->key.paths[0], obj);
+
+			if (v == NULL || json_is_null(v))
+				return snprintf(why, REC_ERR_MAX,
+				    "missing key field '%s'", o->key.paths[0].text), -1;
+			kafka_json_bytes(&m->key, v);
+		} else {
+			json_t *a = json_array();
+
+			for (size_t i = 0; i < o->key.n; i++) {
+				json_t *v = path_get(&o->key.paths[i], obj);
+
+				if (v == NULL) {
+					json_decref(a);
+					missing = o->key.paths[i].text;
+					return snprintf(why, REC_ERR_MAX,
+					    "missing key field '%s'", missing), -1;
+				}
+				json_array_append(a, v);
+			}
+			kafka_json_bytes(&m->key, a);
+			json_decref(a);
+		}
+	}
+	m->has_value = true;
+	if (o->value_field_text) {
+		const json_t *v = path_get(&o->value_field, obj);
+
+		if (v == NULL)
+			return snprintf(why, REC_ERR_MAX, "missing value field '%s'",
+			    o->value_field.text), -1;
+		if (json_is_null(v))
+			m->has_value = false;
+		else
+			kafka_json_bytes(&m->value, v);
+	} else {
+		buf_append(&m->value, line, len);
+	}
+	for (size_t i = 0; i < o->nheaders; i++) {
+		const json_t *v = path_get(&o->headers[i].path, obj);
+
+		if (v == NULL)
+			continue;
+		if (m->headers == NULL)
+			m->headers = rd_kafka_headers_new(o->nheaders);
+		buf_reset(&p->tmp);
+		if (json_is_null(v))
+			rd_kafka_header_add(m->headers, o->headers[i].name, -1, NULL, 0);
+		else {
+			kafka_json_bytes(&p->tmp, v);
+			rd_kafka_header_add(m->headers, o->headers[i].name, -1,
+			    p->tmp.data, (ssize_t)p->tmp.len);
+		}
+	}
+	if (o->timestamp) {
+		const char *twhy;
+
+		if (etime_get(&o->c.time_path, obj, &m->timestamp, &twhy) < 0)
+			return snprintf(why, REC_ERR_MAX, "%s", twhy), -1;
+	}
+	return 0;
+}
+
+/* Hands p->msg to librdkafka, waiting while its queue is full. */
+static void send_msg(struct producer *p, const char *line, size_t len)
+{
+	struct kafka_msg *m = &p->msg;
+	struct origin *org;
+	const char *topic = p->o->topic ? p->o->topic : m->topic;
+	int32_t part = p->o->partition_set ? p->o->partition : m->partition;
+	rd_kafka_resp_err_t err;
+	bool dl = p->rej.policy == ON_ERROR_DEAD_LETTER;
+
+	org = xmalloc(sizeof(*org) + (dl ? len : 0));
+	org->lineno = p->lr.lineno;
+	org->len = dl ? len : 0;
+	if (dl)
+		memcpy(org->line, line, len);
+	txn_begin(p);
+	for (;;) {
+		err = rd_kafka_producev(p->rk,
+		    RD_KAFKA_V_RKT(topic_handle(p, topic)),
+		    RD_KAFKA_V_PARTITION(part),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_VALUE(m->has_value ? m->value.data : NULL,
+			m->has_value ? m->value.len : 0),
+		    RD_KAFKA_V_KEY(m->has_key ? m->key.data : NULL,
+			m->has_key ? m->key.len : 0),
+		    RD_KAFKA_V_TIMESTAMP(m->timestamp),
+		    RD_KAFKA_V_HEADERS(m->headers),
+		    RD_KAFKA_V_OPAQUE(org),
+		    RD_KAFKA_V_END);
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			break;
+		rd_kafka_poll(p->rk, 100);
+	}
+	if (err) {
+		char where[512], why[512];
+
+		free(org);
+		snprintf(where, sizeof(where), "%s:%" PRIu64, p->lr.name,
+		    p->lr.lineno);
+		snprintf(why, sizeof(why), "cannot produce to %s: %s", topic,
+		    rd_kafka_err2str(err));
+		reject(&p->rej, where, why, line, len);
+		return;         /* the headers are still ours: reset frees them */
+	}
+	m->headers = NULL;      /* librdkafka owns them now */
+	p->produced++;
+	p->txn_msgs++;
+}
+
+/* Rejects the current line.  Under --on-error fail that ends the run,
+ * so what was produced before it is delivered first (outside a
+ * transaction: an open one is left to abort). */
+static void reject_here(struct producer *p, const char *why,
+    const char *line, size_t len)
+{
+	if (p->rej.policy == ON_ERROR_FAIL && !p->in_txn)
+		flush_all(p);
+	reject_line(&p->rej, &p->lr, why, line, len);
+}
+
+static void on_record(struct producer *p, const char *line, size_t len)
+{
+	char why[REC_ERR_MAX];
+	struct ctl c;
+	json_t *obj = rec_parse(line, len, why);
+	int rc;
+
+	if (obj == NULL) {
+		reject_here(p, why, line, len);
+		return;
+	}
+	if (rec_line_maybe_control(line, len) &&
+	    rec_control(obj, &c, why) != CTL_NONE) {
+		if (c.kind == CTL_INVALID)
+			reject_here(p, why, line, len);
+		else if (stage_control(&p->st, &c, NULL) && c.kind == CTL_BARRIER)
+			txn_begin(p);
+		/* watermarks and unknown control records end here: a sink */
+		json_decref(obj);
+		return;
+	}
+	if (p->o->envelope)
+		rc = kafka_env_decode(obj, &p->msg, why);
+	else
+		rc = record_msg(p, obj, line, len, why);
+	if (rc == 0 && p->o->topic == NULL && p->msg.topic == NULL) {
+		snprintf(why, sizeof(why), "envelope without 'topic' (and no -t)");
+		rc = -1;
+	}
+	if (rc < 0)
+		reject_here(p, why, line, len);
+	else
+		send_msg(p, line, len);
+	json_decref(obj);
+}
+
+/* --- main ---------------------------------------------------------------- */
+
+static void setup_producer(struct producer *p)
+{
+	struct opts *o = p->o;
+	rd_kafka_conf_set_opaque(o->conf, p);
+	rd_kafka_conf_set_dr_msg_cb(o->conf, dr_cb);
+	p->rk = kafka_new(RD_KAFKA_PRODUCER, o->conf);
+	o->conf = NULL;
+	if (o->txn_id != NULL)
+		txn_check(rd_kafka_init_transactions(p->rk, 60000),
+		    "init transactions");
+}
+
+static void produce_loop(struct producer *p)
+{
+	const char *line;
+	size_t len;
+	int rc;
+
+	for (;;) {
+		if (sig_stop_requested())
+			break;
+		/* Serve delivery reports while the input is quiet. */
+		while (!lineio_has_line(&p->lr) && !p->lr.eof) {
+			rd_kafka_poll(p->rk, 0);
+			if (lineio_wait(&p->lr, 100) != 0 || sig_stop_requested())
+				break;
+		}
+		if (sig_stop_requested())
+			break;
+		rc = lineio_read(&p->lr, &line, &len);
+		if (rc == 0)
+			break;
+		if (rc == -2)
+			continue;
+		if (rc < 0)
+			diag_fatal("read error: '%s': %s", p->lr.name,
+			    strerror(p->lr.err));
+		on_record(p, line, len);
+		if ((p->produced & 1023) == 0)
+			rd_kafka_poll(p->rk, 0);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct producer p;
+
+	parse_args(&o, argc, argv);
+	memset(&p, 0, sizeof(p));
+	p.o = &o;
+	kafka_msg_init(&p.msg);
+	lineio_init_fd(&p.lr, 0, "-");
+	rejects_init(&p.rej, &o.c, NULL);
+	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
+	    restore_hook, &p });
+	setup_producer(&p);
+	produce_loop(&p);
+
+	if (p.in_txn) {
+		if (sig_stop_requested())
+			txn_abort(&p, "stopped by a signal");
+		else if (o.c.ckpt_dir != NULL && p.txn_msgs > 0)
+			txn_abort(&p, "input ended after the last barrier");
+		else
+			txn_commit(&p);
+	}
+	flush_all(&p);
+	if (o.c.stats)
+		diag_error("%" PRIu64 " produced, %" PRIu64 " delivered, %" PRIu64
+		    " failed", p.produced, p.delivered, p.failed);
+	if (p.rkt != NULL)
+		rd_kafka_topic_destroy(p.rkt);
+	rd_kafka_destroy(p.rk);
+	stage_finish(&p.st);
+	kafka_msg_free(&p.msg);
+	buf_free(&p.tmp);
+	lineio_close(&p.lr);
+	rejects_finish(&p.rej);
+	if (p.failed > 0 && p.rej.policy == ON_ERROR_FAIL) {
+		diag_error("%" PRIu64 " message%s not delivered", p.failed,
+		    p.failed == 1 ? "" : "s");
+		return 1;
+	}
+	return p.rej.count > 0 && p.rej.policy == ON_ERROR_FAIL ? 1 : 0;
+}

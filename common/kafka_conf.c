@@ -1,0 +1,199 @@
+/*
+ * kafka_conf.c - librdkafka configuration passthrough (-X, -F), handle
+ * creation, and librdkafka's logs and errors routed to diag.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "kafka.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+/* What librdkafka's error callback saw: written by librdkafka's thread,
+ * read by the tool's thread through kafka_fatal_error(); the flags are
+ * only ever set, so a late read costs one poll round at most. */
+static struct {
+	volatile int fatal;
+	volatile int all_down;
+	char why[256];
+	char last[256];
+	char brokers[256];
+} kstate;
+
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+    const char *msg)
+{
+	(void)rk;
+	/* Connection churn is reported once by the error callback; the log
+	 * lines are for -v. */
+	if (diag_verbosity() >= DIAG_VERBOSE || level <= 2)
+		diag_info("librdkafka: %s: %s", fac, msg);
+}
+
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
+    void *opaque)
+{
+	char buf[256];
+
+	(void)opaque;
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		char fwhy[200];
+
+		rd_kafka_fatal_error(rk, fwhy, sizeof(fwhy));
+		snprintf(kstate.why, sizeof(kstate.why), "%s", fwhy);
+		kstate.fatal = 1;
+		return;
+	}
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+		snprintf(kstate.why, sizeof(kstate.why), "all brokers are down: %s",
+		    reason);
+		kstate.all_down = 1;
+	}
+	/* The same transport failure repeats every reconnect: say it once. */
+	snprintf(buf, sizeof(buf), "%s", reason);
+	if (strcmp(buf, kstate.last) == 0)
+		return;
+	memcpy(kstate.last, buf, sizeof(buf));
+	diag_warn("kafka: %s", reason);
+}
+
+rd_kafka_conf_t *kafka_conf_new(void)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char errstr[256];
+
+	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+	/* Loopback-friendly start-up: find a restarted broker quickly. */
+	if (kafka_conf_set2(conf, "reconnect.backoff.max.ms", "1000", errstr,
+	    sizeof(errstr)) < 0)
+		diag_fatal("librdkafka: %s", errstr);
+	return conf;
+}
+
+int kafka_conf_set2(rd_kafka_conf_t *conf, const char *key, const char *val,
+    char *errstr, size_t errlen)
+{
+	if (rd_kafka_conf_set(conf, key, val, errstr, errlen) != RD_KAFKA_CONF_OK)
+		return -1;
+	return 0;
+}
+
+void kafka_conf_set(rd_kafka_conf_t *conf, const char *kv, const char *where)
+{
+	const char *eq = strchr(kv, '=');
+	char errstr[512];
+	char *key;
+	int rc;
+
+	if (eq == NULL || eq == kv)
+		diag_usage("%s: expected key=value: '%s'", where, kv);
+	key = xstrndup(kv, (size_t)(eq - kv));
+	rc = kafka_conf_set2(conf, key, eq + 1, errstr, sizeof(errstr));
+	free(key);
+	if (rc < 0)
+		diag_usage("%s: %s: '%s'", where, errstr, kv);
+}
+
+void kafka_conf_file(rd_kafka_conf_t *conf, const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned lineno = 0;
+	char where[512];
+
+	if (fp == NULL)
+		diag_fatal("-F: cannot open: '%s': %s", path, strerror(errno));
+	while ((n = getline(&line, &cap, fp)) >= 0) {
+		char *s = line, *e;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
+		    line[n - 1] == ' ' || line[n - 1] == '\t'))
+			line[--n] = '\0';
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0' || *s == '#')
+			continue;
+		/* "key = value" is accepted too, as in Java .properties. */
+		e = strchr(s, '=');
+		if (e != NULL) {
+			char *k = e, *v = e + 1;
+
+			while (k > s && (k[-1] == ' ' || k[-1] == '\t'))
+				k--;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			memmove(k + 1, v, strlen(v) + 1);
+			*k = '=';
+		}
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		kafka_conf_set(conf, s, where);
+	}
+	if (ferror(fp))
+		diag_fatal("-F: read error: '%s': %s", path, strerror(errno));
+	free(line);
+	fclose(fp);
+}
+
+const char *kafka_conf_get(rd_kafka_conf_t *conf, const char *key,
+    char *buf, size_t len)
+{
+	size_t n = len;
+
+	if (rd_kafka_conf_get(conf, key, buf, &n) != RD_KAFKA_CONF_OK)
+		return NULL;
+	return buf;
+}
+
+rd_kafka_t *kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf)
+{
+	char errstr[512];
+	rd_kafka_t *rk;
+
+	if (kafka_conf_get(conf, "bootstrap.servers", kstate.brokers,
+	    sizeof(kstate.brokers)) == NULL || kstate.brokers[0] == '\0')
+		diag_usage("no brokers: give -b HOST:PORT (or -X bootstrap.servers=...)");
+	rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+	if (rk == NULL)
+		diag_fatal("librdkafka: %s", errstr);
+	return rk;
+}
+
+bool kafka_fatal_error(rd_kafka_t *rk, char *why, size_t len)
+{
+	(void)rk;
+	if (!kstate.fatal)
+		return false;
+	snprintf(why, len, "%s", kstate.why);
+	return true;
+}
+
+const rd_kafka_metadata_t *kafka_metadata(rd_kafka_t *rk, const char *topic,
+    int timeout_ms)
+{
+	const rd_kafka_metadata_t *md = NULL;
+	rd_kafka_topic_t *rkt = NULL;
+	rd_kafka_resp_err_t err;
+
+	if (topic != NULL)
+		rkt = rd_kafka_topic_new(rk, topic, NULL);
+	err = rd_kafka_metadata(rk, rkt == NULL, rkt, &md, timeout_ms);
+	if (rkt != NULL)
+		rd_kafka_topic_destroy(rkt);
+	if (err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+	    err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+	    err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		diag_fatal("no broker answered in %ds: '%s'%s%s",
+		    timeout_ms / 1000, kstate.brokers,
+		    kstate.last[0] ? ": " : "", kstate.last);
+	if (err)
+		diag_fatal("metadata: %s", rd_kafka_err2str(err));
+	return md;
+}
