@@ -18,6 +18,7 @@ CC      = gcc
 TOOLS = \
 	fs-ckpt \
 	fs-consume \
+	fs-join \
 	fs-produce \
 	fs-window
 

@@ -1,0 +1,1076 @@
+/*
+ * join.c - the state and matching of the three join kinds (see join.h).
+ *
+ * All kinds keep their records in buckets found by key in one hash
+ * table: a bucket is a join key's records (interval, asof) or a key and
+ * window's (window).  A timer heap says when a bucket next has something
+ * to do (records to expire, a window to fire, a retention to end); a
+ * bucket's live timer is the one equal to b->sched, earlier pushes that
+ * were superseded are skipped when they come out.  A bucket is freed
+ * when it holds nothing and no timer points at it.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "diag.h"
+#include "etime.h"
+#include "join.h"
+#include "join_map.h"
+#include "rec.h"
+#include "window_wm.h"
+#include "xalloc.h"
+#include "banned.h"
+
+struct jrec {
+	json_t *obj;            /* a reference of the join's own */
+	int64_t t;
+	int64_t exp;            /* interval: expired when the watermark passes */
+	uint64_t seq;           /* arrival number, over both sides */
+	bool matched;
+};
+
+struct jvec {
+	struct jrec *v;
+	size_t n, cap;
+};
+
+struct bucket {
+	char *key;              /* the table's key (owned copy) */
+	size_t klen;
+	size_t keylen;          /* the join key's part of it */
+	struct jvec side[2];
+	int64_t sched;          /* the live timer, INT64_MAX: none */
+	unsigned refs;          /* timers in the heap pointing here */
+	int64_t ws, we;         /* window join */
+};
+
+/* An as-of left record waiting for the watermark to pass its time. */
+struct pending {
+	json_t *obj;
+	int64_t t;
+	uint64_t seq;
+	char *key;
+	size_t klen;
+};
+
+struct join {
+	const struct join_config *cfg;
+	struct out *out;
+	struct jmap map;
+	struct jheap timers;
+	struct jheap pend;
+	struct wmark wm[2];     /* each side's, window_wm.h */
+	bool ended[2];          /* the side's input ended */
+	int64_t W;              /* the join watermark, wm_min() of both */
+	int64_t out_wm;         /* last output watermark written */
+	uint64_t seq;
+	struct join_stats st;
+	struct buf kb;          /* scratch: the key being handled */
+	struct buf nb;          /* scratch: a member name */
+	char why[256];
+	struct jmap warned;     /* member names already warned about */
+	struct jrec *due;       /* scratch: left-outer rows of one advance */
+	size_t ndue, capdue;
+};
+
+static const char *const kind_names[] = { "interval", "asof", "window" };
+static const char *const type_names[] = {
+	"inner", "left", "right", "full", "semi", "anti"
+};
+
+static int64_t
+sat_add(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	if (b < 0 && a < INT64_MIN - b)
+		return INT64_MIN;
+	return a + b;
+}
+
+/* --- output ------------------------------------------------------------ */
+
+int
+join_fields_parse(const char *text, struct join_field **fields, size_t *n)
+{
+	const char *p = text;
+	size_t cap = 0;
+
+	*fields = NULL;
+	*n = 0;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *part = xstrndup(p, len);
+		char *colon = strchr(part, ':');
+		struct join_field f = { .renamed = false };
+
+		if (colon)
+			*colon = '\0';
+		if (path_compile(&f.path, part) != 0 ||
+		    (colon && colon[1] == '\0')) {
+			if (colon == NULL || f.path.parts)
+				path_free(&f.path);
+			free(part);
+			join_fields_free(*fields, *n);
+			*fields = NULL;
+			*n = 0;
+			return -1;
+		}
+		if (colon) {
+			f.name = xstrdup(colon + 1);
+			f.renamed = true;
+		} else {
+			f.name = xstrdup(f.path.parts[f.path.n - 1]);
+		}
+		free(part);
+		*fields = xgrow(*fields, &cap, *n + 1, sizeof **fields);
+		(*fields)[(*n)++] = f;
+		if (end == NULL)
+			return 0;
+		p = end + 1;
+	}
+}
+
+void
+join_fields_free(struct join_field *fields, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		path_free(&fields[i].path);
+		free(fields[i].name);
+	}
+	free(fields);
+}
+
+/* Puts v (borrowed) under name unless the name is taken: an equal value
+ * is the same fact twice, a different one is a collision, reported once
+ * per name and counted, and the earlier member is kept. */
+static void
+out_put(struct join *j, json_t *o, const char *name, json_t *v)
+{
+	json_t *old = json_object_get(o, name);
+
+	if (old == NULL) {
+		json_object_set(o, name, v);
+		return;
+	}
+	if (json_is_null(v) || json_equal(old, v))
+		return;
+	j->st.collisions++;
+	size_t len = strlen(name);
+	void **slot = jmap_put(&j->warned, name, len);
+	if (*slot == NULL) {
+		*slot = j;
+		diag_warn("member on both sides, keeping the left one "
+		    "(see --right-prefix): '%s'", name);
+	}
+}
+
+static const char *
+out_name(struct join *j, const char *prefix, const char *name)
+{
+	if (prefix == NULL || prefix[0] == '\0')
+		return name;
+	buf_reset(&j->nb);
+	buf_appends(&j->nb, prefix);
+	buf_appends(&j->nb, name);
+	return j->nb.data;
+}
+
+static bool
+is_window_member(const char *k)
+{
+	return strcmp(k, JOIN_WINDOW_START) == 0 ||
+	    strcmp(k, JOIN_WINDOW_END) == 0;
+}
+
+static void
+out_side(struct join *j, json_t *o, int s, json_t *rec)
+{
+	const struct join_side_out *so = &j->cfg->side[s];
+
+	if (so->fields) {
+		for (size_t i = 0; i < so->nfields; i++) {
+			const struct join_field *f = &so->fields[i];
+			json_t *v = rec ? path_get(&f->path, rec) : NULL;
+			const char *name = f->renamed ? f->name :
+			    out_name(j, so->prefix, f->name);
+			out_put(j, o, name, v ? v : json_null());
+		}
+		return;
+	}
+	if (rec == NULL)
+		return;
+	const char *k;
+	json_t *v;
+	json_object_foreach(rec, k, v) {
+		if (j->cfg->kind == JOIN_WINDOW && is_window_member(k))
+			continue;
+		out_put(j, o, out_name(j, so->prefix, k), v);
+	}
+}
+
+/* The join key under the left key's paths, where not already there. */
+static void
+out_key(struct join *j, json_t *o, const char *key, size_t len)
+{
+	const struct keyspec *ks = j->cfg->key[JOIN_LEFT];
+	json_t *tmp = NULL;
+
+	for (size_t i = 0; i < ks->n; i++) {
+		if (path_get(&ks->paths[i], o))
+			continue;
+		if (tmp == NULL) {
+			tmp = json_object();
+			if (keyspec_decode_into(ks, key, len, tmp) != 0)
+				break;
+		}
+		json_t *v = path_get(&ks->paths[i], tmp);
+		if (v)
+			path_set(&ks->paths[i], o, json_incref(v));
+	}
+	json_decref(tmp);
+}
+
+static void
+emit_row(struct join *j, json_t *l, json_t *r, const struct bucket *b)
+{
+	json_t *o = json_object();
+
+	out_side(j, o, JOIN_LEFT, l);
+	out_side(j, o, JOIN_RIGHT, r);
+	if (j->cfg->side[JOIN_LEFT].fields == NULL)
+		out_key(j, o, b->key, b->keylen);
+	if (j->cfg->kind == JOIN_WINDOW) {
+		json_object_set_new(o, JOIN_WINDOW_START, json_integer(b->ws));
+		json_object_set_new(o, JOIN_WINDOW_END, json_integer(b->we));
+		json_object_set_new(o, JOIN_WINDOW_TIME,
+		    json_integer(b->we - 1));
+	}
+	rec_emit(j->out, o);
+	json_decref(o);
+	j->st.out++;
+}
+
+/* Semi and anti joins emit the left record itself, as Flink does. */
+static void
+emit_left_only(struct join *j, json_t *l, const struct bucket *b)
+{
+	json_t *o = json_copy(l);
+
+	json_object_set_new(o, JOIN_WINDOW_TIME, json_integer(b->we - 1));
+	rec_emit(j->out, o);
+	json_decref(o);
+	j->st.out++;
+}
+
+/* --- buckets and timers -------------------------------------------------- */
+
+static void
+jvec_push(struct jvec *v, struct jrec r)
+{
+	v->v = xgrow(v->v, &v->cap, v->n + 1, sizeof *v->v);
+	v->v[v->n++] = r;
+}
+
+static struct bucket *
+bucket_get(struct join *j, const char *key, size_t klen, bool create)
+{
+	void **slot = create ? jmap_put(&j->map, key, klen) :
+	    jmap_get(&j->map, key, klen);
+
+	if (slot == NULL)
+		return NULL;
+	if (*slot == NULL) {
+		struct bucket *b = xcalloc(1, sizeof *b);
+		b->key = xmalloc(klen + 1);
+		memcpy(b->key, key, klen);
+		b->key[klen] = '\0';
+		b->klen = klen;
+		b->keylen = klen;
+		b->sched = INT64_MAX;
+		*slot = b;
+	}
+	return *slot;
+}
+
+static void
+bucket_maybe_free(struct join *j, struct bucket *b)
+{
+	if (b->side[0].n || b->side[1].n || b->refs)
+		return;
+	jmap_del(&j->map, b->key, b->klen);
+	free(b->side[0].v);
+	free(b->side[1].v);
+	free(b->key);
+	free(b);
+}
+
+static void
+bucket_schedule(struct join *j, struct bucket *b, int64_t t, uint64_t seq)
+{
+	if (t >= b->sched)
+		return;
+	b->sched = t;
+	b->refs++;
+	jheap_push(&j->timers, t, seq, b);
+}
+
+/* Has the watermark passed t?  At +infinity everything has. */
+static bool
+passed(const struct join *j, int64_t t)
+{
+	return t < j->W || j->W == INT64_MAX;
+}
+
+static void
+held_add(struct join *j)
+{
+	if (++j->st.held > j->st.peak_held)
+		j->st.peak_held = j->st.held;
+}
+
+/* --- interval join --------------------------------------------------------- */
+
+static int64_t
+interval_exp(const struct join *j, int s, int64_t t)
+{
+	/* A left record can still meet rights up to l + hi; a right one
+	 * lefts down to r - hi ... up to r - lo. */
+	return s == JOIN_LEFT ? sat_add(t, j->cfg->hi) :
+	    sat_add(t, -j->cfg->lo);
+}
+
+static void
+interval_store(struct join *j, struct bucket *b, int s, struct jrec r)
+{
+	jvec_push(&b->side[s], r);
+	held_add(j);
+	bucket_schedule(j, b, r.exp, r.seq);
+}
+
+static void
+due_push(struct join *j, struct jrec r)
+{
+	j->due = xgrow(j->due, &j->capdue, j->ndue + 1, sizeof *j->due);
+	j->due[j->ndue++] = r;
+}
+
+static void
+interval_add(struct join *j, int s, json_t *obj, int64_t t, uint64_t seq)
+{
+	struct bucket *b = bucket_get(j, j->kb.data, j->kb.len, true);
+	struct jvec *other = &b->side[1 - s];
+	struct jrec r = { obj, t, interval_exp(j, s, t), seq, false };
+
+	for (size_t i = 0; i < other->n; i++) {
+		struct jrec *e = &other->v[i];
+		int64_t l = s == JOIN_LEFT ? t : e->t;
+		int64_t rt = s == JOIN_LEFT ? e->t : t;
+		if (rt < sat_add(l, j->cfg->lo) || rt > sat_add(l, j->cfg->hi))
+			continue;
+		if (s == JOIN_LEFT)
+			emit_row(j, obj, e->obj, b);
+		else
+			emit_row(j, e->obj, obj, b);
+		e->matched = true;
+		r.matched = true;
+	}
+	if (!passed(j, r.exp)) {
+		json_incref(obj);
+		interval_store(j, b, s, r);
+		return;
+	}
+	/* Nothing later can match it (a bound below zero). */
+	if (s == JOIN_LEFT && j->cfg->type == JT_LEFT && !r.matched)
+		emit_row(j, obj, NULL, b);
+	bucket_maybe_free(j, b);
+}
+
+static int
+due_cmp(const void *a, const void *b)
+{
+	const struct jrec *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Drops the records of b the watermark has passed; unmatched left ones
+ * of a left outer join go to j->due to be emitted in time order. */
+static void
+interval_clean(struct join *j, struct bucket *b)
+{
+	int64_t next = INT64_MAX;
+	uint64_t nseq = 0;
+
+	for (int s = 0; s < 2; s++) {
+		struct jvec *v = &b->side[s];
+		size_t k = 0;
+		for (size_t i = 0; i < v->n; i++) {
+			struct jrec *e = &v->v[i];
+			if (!passed(j, e->exp)) {
+				if (e->exp < next || (e->exp == next &&
+				    e->seq < nseq)) {
+					next = e->exp;
+					nseq = e->seq;
+				}
+				v->v[k++] = *e;
+				continue;
+			}
+			j->st.held--;
+			if (s == JOIN_LEFT && j->cfg->type == JT_LEFT &&
+			    !e->matched)
+				due_push(j, *e);
+			else
+				json_decref(e->obj);
+		}
+		v->n = k;
+	}
+	if (next != INT64_MAX)
+		bucket_schedule(j, b, next, nseq);
+}
+
+static void
+interval_advance(struct join *j)
+{
+	const struct jheap_item *top;
+
+	while ((top = jheap_top(&j->timers)) && passed(j, top->t)) {
+		struct bucket *b = top->p;
+		int64_t t = top->t;
+		jheap_pop(&j->timers);
+		b->refs--;
+		if (t == b->sched) {
+			b->sched = INT64_MAX;
+			interval_clean(j, b);
+		}
+		bucket_maybe_free(j, b);
+	}
+	if (j->ndue == 0)
+		return;
+	/* Emitted in event-time order, whatever order the buckets came out
+	 * in, so a restored run writes the same lines. */
+	qsort(j->due, j->ndue, sizeof *j->due, due_cmp);
+	for (size_t i = 0; i < j->ndue; i++) {
+		struct jrec *e = &j->due[i];
+		const struct keyspec *ks = j->cfg->key[JOIN_LEFT];
+		const char *missing;
+		struct bucket kb = { .keylen = 0 };
+		buf_reset(&j->kb);
+		keyspec_encode(ks, e->obj, &j->kb, &missing);
+		kb.key = j->kb.data;
+		kb.keylen = j->kb.len;
+		emit_row(j, e->obj, NULL, &kb);
+		json_decref(e->obj);
+	}
+	j->ndue = 0;
+}
+
+/* --- as-of join -------------------------------------------------------------- */
+
+/* The index just past the last version with time <= t. */
+static size_t
+asof_upper(const struct jvec *v, int64_t t)
+{
+	size_t lo = 0, hi = v->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v->v[mid].t <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Versions older than the newest one at or before the watermark can
+ * never be chosen again: every left record to come is at or after it. */
+static void
+asof_prune(struct join *j, struct bucket *b)
+{
+	struct jvec *v = &b->side[JOIN_RIGHT];
+	size_t k = asof_upper(v, j->W);
+
+	if (k <= 1)
+		return;
+	k--;
+	for (size_t i = 0; i < k; i++)
+		json_decref(v->v[i].obj);
+	memmove(v->v, v->v + k, (v->n - k) * sizeof *v->v);
+	v->n -= k;
+	j->st.held -= k;
+}
+
+static void
+asof_store_right(struct join *j, struct bucket *b, struct jrec r)
+{
+	struct jvec *v = &b->side[JOIN_RIGHT];
+	size_t i = asof_upper(v, r.t);     /* after equal times: later wins */
+
+	v->v = xgrow(v->v, &v->cap, v->n + 1, sizeof *v->v);
+	memmove(v->v + i + 1, v->v + i, (v->n - i) * sizeof *v->v);
+	v->v[i] = r;
+	v->n++;
+	held_add(j);
+	if (j->cfg->retention >= 0)
+		bucket_schedule(j, b, sat_add(v->v[v->n - 1].t,
+		    j->cfg->retention), r.seq);
+}
+
+static void
+asof_store_left(struct join *j, json_t *obj, int64_t t, uint64_t seq,
+    const char *key, size_t klen)
+{
+	struct pending *p = xmalloc(sizeof *p);
+
+	p->obj = obj;
+	p->t = t;
+	p->seq = seq;
+	p->key = xmalloc(klen + 1);
+	memcpy(p->key, key, klen);
+	p->key[klen] = '\0';
+	p->klen = klen;
+	jheap_push(&j->pend, t, seq, p);
+	held_add(j);
+}
+
+static void
+asof_add(struct join *j, int s, json_t *obj, int64_t t, uint64_t seq)
+{
+	json_incref(obj);
+	if (s == JOIN_LEFT) {
+		asof_store_left(j, obj, t, seq, j->kb.data, j->kb.len);
+		return;
+	}
+	struct bucket *b = bucket_get(j, j->kb.data, j->kb.len, true);
+	asof_store_right(j, b, (struct jrec){ obj, t, 0, seq, false });
+	asof_prune(j, b);
+}
+
+static void
+asof_emit(struct join *j, struct pending *p)
+{
+	struct bucket *b = bucket_get(j, p->key, p->klen, false);
+	json_t *match = NULL;
+
+	if (b) {
+		struct jvec *v = &b->side[JOIN_RIGHT];
+		size_t k = asof_upper(v, p->t);
+		if (k > 0 && (j->cfg->retention < 0 ||
+		    v->v[k - 1].t >= sat_add(p->t, -j->cfg->retention)))
+			match = v->v[k - 1].obj;
+	}
+	if (match || j->cfg->type == JT_LEFT) {
+		struct bucket kb = { .key = p->key, .keylen = p->klen };
+		emit_row(j, p->obj, match, &kb);
+	}
+	if (b)
+		asof_prune(j, b);
+}
+
+static void
+asof_advance(struct join *j)
+{
+	const struct jheap_item *top;
+
+	while ((top = jheap_top(&j->pend)) && passed(j, top->t)) {
+		struct pending *p = top->p;
+		jheap_pop(&j->pend);
+		j->st.held--;
+		asof_emit(j, p);
+		json_decref(p->obj);
+		free(p->key);
+		free(p);
+	}
+	/* Retention: a key whose newest version is too old for any left
+	 * record still to come is forgotten. */
+	while ((top = jheap_top(&j->timers)) && passed(j, top->t)) {
+		struct bucket *b = top->p;
+		int64_t t = top->t;
+		jheap_pop(&j->timers);
+		b->refs--;
+		if (t == b->sched) {
+			struct jvec *v = &b->side[JOIN_RIGHT];
+			b->sched = INT64_MAX;
+			int64_t end = v->n ? sat_add(v->v[v->n - 1].t,
+			    j->cfg->retention) : INT64_MIN;
+			if (passed(j, end)) {
+				for (size_t i = 0; i < v->n; i++)
+					json_decref(v->v[i].obj);
+				j->st.held -= v->n;
+				v->n = 0;
+			} else {
+				bucket_schedule(j, b, end, v->v[v->n - 1].seq);
+			}
+		}
+		bucket_maybe_free(j, b);
+	}
+}
+
+/* --- window join ------------------------------------------------------------- */
+
+static void
+window_key(struct join *j, int64_t ws, int64_t we)
+{
+	buf_appendc(&j->kb, '\x1e');
+	buf_append(&j->kb, &ws, sizeof ws);
+	buf_append(&j->kb, &we, sizeof we);
+}
+
+static void
+window_store(struct join *j, int s, struct jrec r, size_t keylen,
+    int64_t ws, int64_t we)
+{
+	window_key(j, ws, we);
+	struct bucket *b = bucket_get(j, j->kb.data, j->kb.len, true);
+	if (b->sched == INT64_MAX && b->side[0].n + b->side[1].n == 0) {
+		b->keylen = keylen;
+		b->ws = ws;
+		b->we = we;
+		bucket_schedule(j, b, we - 1, r.seq);
+	}
+	jvec_push(&b->side[s], r);
+	held_add(j);
+}
+
+static void
+window_emit(struct join *j, struct bucket *b)
+{
+	struct jvec *L = &b->side[JOIN_LEFT], *R = &b->side[JOIN_RIGHT];
+	enum join_type ty = j->cfg->type;
+
+	if (ty == JT_SEMI || ty == JT_ANTI) {
+		if ((R->n > 0) == (ty == JT_SEMI))
+			for (size_t i = 0; i < L->n; i++)
+				emit_left_only(j, L->v[i].obj, b);
+		return;
+	}
+	if (L->n && R->n) {
+		for (size_t i = 0; i < L->n; i++)
+			for (size_t k = 0; k < R->n; k++)
+				emit_row(j, L->v[i].obj, R->v[k].obj, b);
+		return;
+	}
+	if (L->n && (ty == JT_LEFT || ty == JT_FULL))
+		for (size_t i = 0; i < L->n; i++)
+			emit_row(j, L->v[i].obj, NULL, b);
+	if (R->n && (ty == JT_RIGHT || ty == JT_FULL))
+		for (size_t k = 0; k < R->n; k++)
+			emit_row(j, NULL, R->v[k].obj, b);
+}
+
+static int
+window_cmp(const void *a, const void *b)
+{
+	const struct bucket *x = *(struct bucket *const *)a;
+	const struct bucket *y = *(struct bucket *const *)b;
+
+	if (x->we != y->we)
+		return x->we < y->we ? -1 : 1;
+	if (x->ws != y->ws)
+		return x->ws < y->ws ? -1 : 1;
+	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
+	int c = memcmp(x->key, y->key, n);
+	if (c)
+		return c;
+	return x->keylen < y->keylen ? -1 : x->keylen > y->keylen;
+}
+
+static void
+window_advance(struct join *j)
+{
+	const struct jheap_item *top;
+	struct bucket **fire = NULL;
+	size_t n = 0, cap = 0;
+
+	while ((top = jheap_top(&j->timers)) && passed(j, top->t)) {
+		fire = xgrow(fire, &cap, n + 1, sizeof *fire);
+		fire[n++] = top->p;
+		jheap_pop(&j->timers);
+	}
+	/* Windows in end order, then keys in byte order: the output does
+	 * not depend on how the two inputs interleaved. */
+	qsort(fire, n, sizeof *fire, window_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct bucket *b = fire[i];
+		window_emit(j, b);
+		for (int s = 0; s < 2; s++) {
+			for (size_t k = 0; k < b->side[s].n; k++)
+				json_decref(b->side[s].v[k].obj);
+			j->st.held -= b->side[s].n;
+			b->side[s].n = 0;
+		}
+		b->refs = 0;
+		bucket_maybe_free(j, b);
+	}
+	free(fire);
+}
+
+/* --- the watermark ------------------------------------------------------------ */
+
+/* wm_min() over the sides whose input is still open; +infinity when
+ * both ended (an ended side must not outvote an idle one). */
+static int64_t
+combined_wm(const struct join *j)
+{
+	if (j->ended[0] && j->ended[1])
+		return INT64_MAX;
+	for (int i = 0; i < 2; i++)
+		if (j->ended[i])
+			return j->wm[1 - i].current;
+	return wm_min(j->wm, 2);
+}
+
+static void
+advance(struct join *j)
+{
+	int64_t w = combined_wm(j);
+
+	if (w <= j->W)
+		return;
+	j->W = w;
+	switch (j->cfg->kind) {
+	case JOIN_INTERVAL:
+		interval_advance(j);
+		break;
+	case JOIN_ASOF:
+		asof_advance(j);
+		break;
+	case JOIN_WINDOW:
+		window_advance(j);
+		break;
+	}
+}
+
+void
+join_watermark(struct join *j, int s, int64_t ts)
+{
+	for (int i = 0; i < 2; i++)
+		if (s < 0 || s == i)
+			wm_input(&j->wm[i], ts);
+	advance(j);
+}
+
+void
+join_end(struct join *j, int s)
+{
+	for (int i = 0; i < 2; i++)
+		if (s < 0 || s == i)
+			j->ended[i] = true;
+	join_watermark(j, s, INT64_MAX);
+}
+
+void
+join_tick(struct join *j, int64_t now)
+{
+	bool moved = false;
+
+	for (int i = 0; i < 2; i++)
+		moved |= wm_tick(&j->wm[i], now);
+	if (moved)
+		advance(j);
+}
+
+void
+join_flush_watermark(struct join *j)
+{
+	int64_t w = j->W;
+
+	if (w == INT64_MIN || w == INT64_MAX)
+		return;
+	if (j->cfg->kind == JOIN_INTERVAL) {
+		int64_t hold = j->cfg->hi;
+		if (-j->cfg->lo > hold)
+			hold = -j->cfg->lo;
+		if (hold > 0)
+			w = sat_add(w, -hold);
+	}
+	if (w <= j->out_wm)
+		return;
+	j->out_wm = w;
+	rec_emit_watermark(j->out, w);
+}
+
+/* --- records -------------------------------------------------------------------- */
+
+/* The key into j->kb, the time, and for window joins the window. */
+static enum join_result
+extract(struct join *j, int s, const json_t *obj, int64_t *t, int64_t *ws,
+    int64_t *we, const char **why)
+{
+	const char *missing = NULL, *twhy = NULL;
+
+	buf_reset(&j->kb);
+	if (keyspec_encode(j->cfg->key[s], obj, &j->kb, &missing) != 0) {
+		snprintf(j->why, sizeof j->why,
+		    "missing or non-scalar key field '%s'",
+		    missing ? missing : "?");
+		*why = j->why;
+		return JOIN_BAD;
+	}
+	if (etime_get(j->cfg->time, obj, t, &twhy) != 0) {
+		*why = twhy;
+		return JOIN_BAD;
+	}
+	if (j->cfg->kind != JOIN_WINDOW)
+		return JOIN_OK;
+	json_t *a = json_object_get(obj, JOIN_WINDOW_START);
+	json_t *b = json_object_get(obj, JOIN_WINDOW_END);
+	if (!json_is_integer(a) || !json_is_integer(b) ||
+	    json_integer_value(a) >= json_integer_value(b)) {
+		*why = "missing or invalid window_start/window_end "
+		    "(is the input windowed by fs-window?)";
+		return JOIN_BAD;
+	}
+	*ws = json_integer_value(a);
+	*we = json_integer_value(b);
+	return JOIN_OK;
+}
+
+static void
+store(struct join *j, int s, json_t *obj, int64_t t, int64_t ws,
+    int64_t we, uint64_t seq, bool matched)
+{
+	switch (j->cfg->kind) {
+	case JOIN_INTERVAL: {
+		struct bucket *b = bucket_get(j, j->kb.data, j->kb.len, true);
+		interval_store(j, b, s, (struct jrec){ json_incref(obj), t,
+		    interval_exp(j, s, t), seq, matched });
+		break;
+	}
+	case JOIN_ASOF:
+		if (s == JOIN_LEFT) {
+			asof_store_left(j, json_incref(obj), t, seq,
+			    j->kb.data, j->kb.len);
+		} else {
+			struct bucket *b = bucket_get(j, j->kb.data,
+			    j->kb.len, true);
+			asof_store_right(j, b, (struct jrec){ json_incref(obj),
+			    t, 0, seq, false });
+		}
+		break;
+	case JOIN_WINDOW:
+		window_store(j, s, (struct jrec){ json_incref(obj), t, 0, seq,
+		    false }, j->kb.len, ws, we);
+		break;
+	}
+}
+
+enum join_result
+join_add(struct join *j, int s, json_t *obj, const char **why)
+{
+	int64_t t, ws = 0, we = 0;
+	enum join_result res = extract(j, s, obj, &t, &ws, &we, why);
+
+	if (res != JOIN_OK)
+		return res;
+	j->st.in[s]++;
+	if (j->cfg->kind == JOIN_WINDOW ? we <= j->W : t < j->W) {
+		j->st.late[s]++;
+		*why = "late";
+		return JOIN_LATE;
+	}
+	uint64_t seq = ++j->seq;
+	switch (j->cfg->kind) {
+	case JOIN_INTERVAL:
+		interval_add(j, s, obj, t, seq);
+		break;
+	case JOIN_ASOF:
+		asof_add(j, s, obj, t, seq);
+		break;
+	case JOIN_WINDOW:
+		store(j, s, obj, t, ws, we, seq, false);
+		break;
+	}
+	if (wm_event(&j->wm[s], t))
+		advance(j);
+	return JOIN_OK;
+}
+
+/* --- life cycle ----------------------------------------------------------------- */
+
+struct join *
+join_new(const struct join_config *cfg, struct out *o)
+{
+	struct join *j = xcalloc(1, sizeof *j);
+
+	j->cfg = cfg;
+	j->out = o;
+	jmap_init(&j->map);
+	jmap_init(&j->warned);
+	jheap_init(&j->timers);
+	jheap_init(&j->pend);
+	for (int s = 0; s < 2; s++)
+		wm_init(&j->wm[s], cfg->max_ooo, cfg->idle);
+	j->W = INT64_MIN;
+	j->out_wm = INT64_MIN;
+	return j;
+}
+
+/* Frees every record and bucket, leaving an empty state. */
+static void
+join_clear(struct join *j)
+{
+	size_t i = 0;
+	struct jmap_slot *sl;
+
+	while ((sl = jmap_next(&j->map, &i))) {
+		struct bucket *b = sl->val;
+		for (int s = 0; s < 2; s++) {
+			for (size_t k = 0; k < b->side[s].n; k++)
+				json_decref(b->side[s].v[k].obj);
+			free(b->side[s].v);
+		}
+		free(b->key);
+		free(b);
+	}
+	jmap_free(&j->map);
+	jmap_init(&j->map);
+	jheap_free(&j->timers);
+	for (size_t k = 0; k < j->pend.n; k++) {
+		struct pending *p = j->pend.v[k].p;
+		json_decref(p->obj);
+		free(p->key);
+		free(p);
+	}
+	jheap_free(&j->pend);
+	j->st.held = 0;
+}
+
+void
+join_free(struct join *j)
+{
+	if (j == NULL)
+		return;
+	join_clear(j);
+	jmap_free(&j->warned);
+	buf_free(&j->kb);
+	buf_free(&j->nb);
+	free(j->due);
+	free(j);
+}
+
+void
+join_get_stats(const struct join *j, struct join_stats *st)
+{
+	*st = j->st;
+}
+
+/* --- checkpoints ------------------------------------------------------------------ */
+
+static int
+snap_cmp(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_array_get(*(json_t *const *)a,
+	    1));
+	json_int_t y = json_integer_value(json_array_get(*(json_t *const *)b,
+	    1));
+
+	return x < y ? -1 : x > y;
+}
+
+static json_t *
+snap_rec(int s, uint64_t seq, bool matched, json_t *obj)
+{
+	return json_pack("[iIbO]", s, (json_int_t)seq, matched, obj);
+}
+
+/*
+ * The state: the watermark bookkeeping and every record held, as
+ * [side, seq, matched, record] in arrival order, so that restoring
+ * replays them into the same buckets and timers.
+ */
+json_t *
+join_snapshot(struct join *j)
+{
+	json_t **v = NULL;
+	size_t n = 0, cap = 0, i = 0;
+	struct jmap_slot *sl;
+
+	while ((sl = jmap_next(&j->map, &i))) {
+		struct bucket *b = sl->val;
+		for (int s = 0; s < 2; s++)
+			for (size_t k = 0; k < b->side[s].n; k++) {
+				struct jrec *e = &b->side[s].v[k];
+				v = xgrow(v, &cap, n + 1, sizeof *v);
+				v[n++] = snap_rec(s, e->seq, e->matched,
+				    e->obj);
+			}
+	}
+	for (size_t k = 0; k < j->pend.n; k++) {
+		struct pending *p = j->pend.v[k].p;
+		v = xgrow(v, &cap, n + 1, sizeof *v);
+		v[n++] = snap_rec(JOIN_LEFT, p->seq, false, p->obj);
+	}
+	if (n)
+		qsort(v, n, sizeof *v, snap_cmp);
+	json_t *recs = json_array();
+	for (size_t k = 0; k < n; k++)
+		json_array_append_new(recs, v[k]);
+	free(v);
+
+	return json_pack("{sisssss[oo]sIsIso}",
+	    "version", 1,
+	    "kind", kind_names[j->cfg->kind],
+	    "type", type_names[j->cfg->type],
+	    "watermarks", wm_snapshot(&j->wm[0]), wm_snapshot(&j->wm[1]),
+	    "seq", (json_int_t)j->seq,
+	    "out_watermark", (json_int_t)j->out_wm,
+	    "records", recs);
+}
+
+static int
+restore_fail(const char *what)
+{
+	diag_error("checkpoint state: %s", what);
+	return -1;
+}
+
+int
+join_restore(struct join *j, const json_t *st)
+{
+	const char *kind, *type;
+	json_int_t seq, owm;
+	json_t *w0, *w1, *recs;
+	json_error_t err;
+
+	if (json_unpack_ex((json_t *)st, &err, 0,
+	    "{s:s,s:s,s:[oo],s:I,s:I,s:o}",
+	    "kind", &kind, "type", &type, "watermarks", &w0, &w1,
+	    "seq", &seq, "out_watermark", &owm, "records", &recs) != 0 ||
+	    !json_is_array(recs))
+		return restore_fail(err.text);
+	if (strcmp(kind, kind_names[j->cfg->kind]) != 0 ||
+	    strcmp(type, type_names[j->cfg->type]) != 0)
+		return restore_fail("taken by a different kind of join");
+
+	join_clear(j);
+	if (wm_restore(&j->wm[0], w0) != 0 || wm_restore(&j->wm[1], w1) != 0)
+		return restore_fail("malformed watermarks");
+	j->ended[0] = j->ended[1] = false;
+	j->W = combined_wm(j);
+	j->seq = (uint64_t)seq;
+	j->out_wm = owm;
+
+	size_t i;
+	json_t *r;
+	json_array_foreach(recs, i, r) {
+		int s, matched;
+		json_int_t rseq;
+		json_t *obj;
+		int64_t t, ws = 0, we = 0;
+		const char *why;
+		if (json_unpack(r, "[iIbo]", &s, &rseq, &matched, &obj) != 0 ||
+		    (s != 0 && s != 1) || !json_is_object(obj))
+			return restore_fail("malformed record entry");
+		if (extract(j, s, obj, &t, &ws, &we, &why) != JOIN_OK)
+			return restore_fail(why);
+		store(j, s, obj, t, ws, we, (uint64_t)rseq, matched);
+	}
+	return 0;
+}

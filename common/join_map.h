@@ -1,0 +1,66 @@
+/*
+ * join_map.h - the two containers the join state is built from: a hash
+ * table from byte-string keys to a pointer, and a min-heap of timers.
+ *
+ * jmap owns copies of its keys; the values are the caller's (jmap never
+ * frees them).  Lookups return a pointer to the value slot, valid until
+ * the next insertion or deletion.  Hashing is XXH3; collisions are
+ * resolved by linear probing with backward-shift deletion, so there are
+ * no tombstones and the table never degrades under churn.
+ *
+ * jheap orders items by (t, seq): equal times come out in seq order, so
+ * a caller that numbers its items in arrival order gets a deterministic
+ * order.  The pointer is the caller's.
+ */
+#ifndef FS_JOIN_MAP_H
+#define FS_JOIN_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct jmap_slot {
+	char *key;              /* NULL: free slot */
+	size_t klen;
+	uint64_t hash;
+	void *val;
+};
+
+struct jmap {
+	struct jmap_slot *slots;
+	size_t cap;             /* a power of two, or 0 */
+	size_t n;
+};
+
+void jmap_init(struct jmap *m);
+/* Frees the table and its keys, not the values. */
+void jmap_free(struct jmap *m);
+/* The value slot for key, or NULL when absent. */
+void **jmap_get(struct jmap *m, const char *key, size_t len);
+/* The value slot for key, created (holding NULL) when absent. */
+void **jmap_put(struct jmap *m, const char *key, size_t len);
+/* Removes key if present; returns its value (or NULL). */
+void *jmap_del(struct jmap *m, const char *key, size_t len);
+/* Iteration: start with *i = 0; returns the next occupied slot or NULL.
+ * The table must not change during an iteration. */
+struct jmap_slot *jmap_next(struct jmap *m, size_t *i);
+
+struct jheap_item {
+	int64_t t;
+	uint64_t seq;
+	void *p;
+};
+
+struct jheap {
+	struct jheap_item *v;
+	size_t n, cap;
+};
+
+void jheap_init(struct jheap *h);
+void jheap_free(struct jheap *h);
+void jheap_push(struct jheap *h, int64_t t, uint64_t seq, void *p);
+/* The smallest item, or NULL when empty; valid until the next change. */
+const struct jheap_item *jheap_top(const struct jheap *h);
+void jheap_pop(struct jheap *h);
+
+#endif
