@@ -18,8 +18,8 @@ CC      = gcc
 TOOLS = \
 	fs-ckpt \
 	fs-consume \
-	fs-join \
 	fs-produce \
+	fs-join \
 	fs-window
 
 # Libraries every tool may link (found with pkg-config); add yours here.
@@ -29,7 +29,7 @@ PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka
 # -lcsv: fs-backfill (libcsv has no pkg-config file)
 EXTRA_LDLIBS = -lm -lcsv
 
-WARN    = -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wwrite-strings \
+WARN    ?= -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wwrite-strings \
 	  -Wshadow -Wno-missing-field-initializers -Wno-format-truncation
 CSTD    = -std=gnu11
 OPT     ?= -O2 -g
@@ -50,7 +50,7 @@ BINS   = $(addprefix $(BINDIR)/,$(TOOLS))
 UNITS  = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 COMMON_OBJS = $(patsubst common/%.c,$(OBJDIR)/common/%.o,$(COMMON_SRCS))
 
-.PHONY: all asan test unit demo bench install clean fuzz lint
+.PHONY: all asan test unit demo bench install clean fuzz lint print-libs
 .SECONDARY:
 all: $(BINS)
 
@@ -111,6 +111,10 @@ install: all
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7
+
+# For scripts that link outside make (scripts/fuzz).
+print-libs:
+	@echo $(PKG_LIBS) $(EXTRA_LDLIBS) -lpthread
 
 clean:
 	rm -rf $(BUILD)
