@@ -16,11 +16,13 @@ CC      = gcc
 
 # The tools, one per line.
 TOOLS = \
+	fs-backfill \
 	fs-ckpt \
 	fs-consume \
 	fs-produce \
 	fs-join \
-	fs-window
+	fs-window \
+	fs-agg
 
 # Libraries every tool may link (found with pkg-config); add yours here.
 PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka

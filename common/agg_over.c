@@ -1,0 +1,433 @@
+/* agg_over.c - over aggregation from bucketed state (see agg_over.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg_over.h"
+#include "buf.h"
+#include "diag.h"
+#include "etime.h"
+#include "rec.h"
+#include "window_state.h"
+#include "xalloc.h"
+#include "banned.h"
+
+struct range {
+	int64_t len, width;     /* the range, and one bucket of it */
+	char **names;           /* output names: NAME_RANGE, by aggregate */
+};
+
+/* Ahead of each ring in a key's block. */
+struct ring {
+	int64_t head;           /* newest bucket index, or INT64_MIN */
+	int64_t cache_for;      /* head the cache was built for, or INT64_MIN */
+	/* then: the cache state, then nb buckets of (int64_t idx, state) */
+};
+
+struct over {
+	struct range *r;
+	size_t nr;
+	int64_t nb;
+	struct aggset *as;
+	size_t ssize, bsize, ring_size;
+	const struct keyspec *ks;
+	struct out *out;
+	struct rejects *rj;
+	const struct lineio *lr;
+	struct late *late;
+	struct keytab keys;
+	unsigned char **blocks;         /* by key id */
+	size_t cap_blocks;
+	void *tmp;
+	json_t *res;
+	struct buf b, keybuf, scratch;
+	int64_t swept;                  /* watermark of the last sweep */
+};
+
+static void *cache_of(const struct over *ov, struct ring *rg)
+{
+	(void)ov;
+	return (unsigned char *)rg + sizeof *rg;
+}
+
+static int64_t *bucket_idx(const struct over *ov, struct ring *rg, int64_t slot)
+{
+	return (int64_t *)(void *)((unsigned char *)rg + sizeof *rg +
+	    ov->ssize + (size_t)slot * ov->bsize);
+}
+
+static void *bucket_state(const struct over *ov, struct ring *rg,
+    int64_t slot)
+{
+	return bucket_idx(ov, rg, slot) + 1;
+}
+
+static struct ring *ring_of(const struct over *ov, unsigned char *block,
+    size_t r)
+{
+	return (struct ring *)(void *)(block + r * ov->ring_size);
+}
+
+static int parse_ranges(struct over *ov, const char *text, const char **why)
+{
+	char *copy = xstrdup(text), *save = NULL;
+
+	for (char *p = strtok_r(copy, ",", &save); p != NULL;
+	    p = strtok_r(NULL, ",", &save)) {
+		struct range rg;
+		size_t n = aggset_count(ov->as);
+
+		if (dur_parse(p, &rg.len) < 0 || rg.len <= 0) {
+			free(copy);
+			return *why = "not a list of positive durations", -1;
+		}
+		if (rg.len % ov->nb != 0) {
+			free(copy);
+			return *why = "each range must be a multiple of "
+			    "--over-buckets milliseconds", -1;
+		}
+		rg.width = rg.len / ov->nb;
+		rg.names = xcalloc(n, sizeof *rg.names);
+		for (size_t i = 0; i < n; i++) {
+			const char *nm = aggset_name(ov->as, i);
+			size_t len = strlen(nm) + strlen(p) + 2;
+
+			rg.names[i] = xmalloc(len);
+			snprintf(rg.names[i], len, "%s_%s", nm, p);
+		}
+		ov->r = xrealloc(ov->r, (ov->nr + 1) * sizeof *ov->r);
+		ov->r[ov->nr++] = rg;
+	}
+	free(copy);
+	if (ov->nr == 0)
+		return *why = "no ranges", -1;
+	return 0;
+}
+
+struct over *over_new(const char *ranges, int64_t buckets, struct aggset *as,
+    const struct keyspec *ks, struct out *out, struct rejects *rj,
+    const struct lineio *lr, struct late *late, const char **why)
+{
+	struct over *ov = xcalloc(1, sizeof *ov);
+
+	ov->nb = buckets;
+	ov->as = as;
+	ov->ssize = aggset_state_size(as);
+	ov->bsize = sizeof(int64_t) + ov->ssize;
+	ov->ring_size = sizeof(struct ring) + ov->ssize +
+	    (size_t)buckets * ov->bsize;
+	ov->ks = ks;
+	ov->out = out;
+	ov->rj = rj;
+	ov->lr = lr;
+	ov->late = late;
+	ov->swept = INT64_MIN;
+	if (parse_ranges(ov, ranges, why) < 0) {
+		over_free(ov);
+		return NULL;
+	}
+	keytab_init(&ov->keys);
+	ov->tmp = xmalloc(ov->ssize ? ov->ssize : 8);
+	ov->res = json_object();
+	return ov;
+}
+
+static void block_free(struct over *ov, unsigned char *block)
+{
+	for (size_t r = 0; r < ov->nr; r++) {
+		struct ring *rg = ring_of(ov, block, r);
+
+		aggset_free_state(ov->as, cache_of(ov, rg));
+		for (int64_t i = 0; i < ov->nb; i++)
+			aggset_free_state(ov->as, bucket_state(ov, rg, i));
+	}
+	free(block);
+}
+
+static unsigned char *block_new(struct over *ov)
+{
+	unsigned char *block = xmalloc(ov->nr * ov->ring_size);
+
+	for (size_t r = 0; r < ov->nr; r++) {
+		struct ring *rg = ring_of(ov, block, r);
+
+		rg->head = INT64_MIN;
+		rg->cache_for = INT64_MIN;
+		aggset_init(ov->as, cache_of(ov, rg));
+		for (int64_t i = 0; i < ov->nb; i++) {
+			*bucket_idx(ov, rg, i) = INT64_MIN;
+			aggset_init(ov->as, bucket_state(ov, rg, i));
+		}
+	}
+	return block;
+}
+
+void over_free(struct over *ov)
+{
+	if (ov == NULL)
+		return;
+	for (size_t i = 0; i < ov->keys.nids; i++)
+		if (ov->keys.keys && ov->keys.keys[i].p != NULL)
+			block_free(ov, ov->blocks[i]);
+	if (ov->keys.slots)
+		keytab_free(&ov->keys);
+	for (size_t r = 0; r < ov->nr; r++) {
+		for (size_t i = 0; i < aggset_count(ov->as); i++)
+			free(ov->r[r].names[i]);
+		free(ov->r[r].names);
+	}
+	free(ov->r);
+	free(ov->blocks);
+	free(ov->tmp);
+	json_decref(ov->res);
+	buf_free(&ov->b);
+	buf_free(&ov->keybuf);
+	buf_free(&ov->scratch);
+	free(ov);
+}
+
+static int64_t slot_of(const struct over *ov, int64_t bi)
+{
+	int64_t m = bi % ov->nb;
+
+	return m < 0 ? m + ov->nb : m;
+}
+
+/* Merges the buckets with index in [lo, hi] into dst (initialised). */
+static void merge_range(struct over *ov, struct ring *rg, int64_t lo,
+    int64_t hi, void *dst)
+{
+	for (int64_t i = 0; i < ov->nb; i++) {
+		int64_t idx = *bucket_idx(ov, rg, i);
+
+		if (idx != INT64_MIN && idx >= lo && idx <= hi)
+			aggset_merge(ov->as, dst, bucket_state(ov, rg, i));
+	}
+}
+
+/* True when t is too old for the smallest range of this key. */
+static bool too_old(const struct over *ov, unsigned char *block, int64_t t)
+{
+	for (size_t r = 0; r < ov->nr; r++) {
+		struct ring *rg = ring_of(ov, block, r);
+		int64_t bi = etime_floor_div(t, ov->r[r].width);
+
+		if (rg->head != INT64_MIN && bi <= rg->head - ov->nb)
+			return true;
+	}
+	return false;
+}
+
+/* Adds the prepared record at t to ring r; leaves its result in tmp. */
+static void ring_add(struct over *ov, struct ring *rg, const struct range *R,
+    int64_t t)
+{
+	int64_t bi = etime_floor_div(t, R->width);
+	int64_t slot = slot_of(ov, bi);
+	int64_t *idx = bucket_idx(ov, rg, slot);
+	void *st = bucket_state(ov, rg, slot);
+
+	if (rg->head == INT64_MIN || bi > rg->head)
+		rg->head = bi;
+	if (*idx != bi) {
+		aggset_free_state(ov->as, st);
+		aggset_init(ov->as, st);
+		*idx = bi;
+	}
+	aggset_apply(ov->as, st, t);
+	if (bi < rg->head)
+		rg->cache_for = INT64_MIN;      /* an older bucket changed */
+	aggset_init(ov->as, ov->tmp);
+	if (bi == rg->head) {
+		void *cache = cache_of(ov, rg);
+
+		if (rg->cache_for != rg->head) {
+			aggset_free_state(ov->as, cache);
+			aggset_init(ov->as, cache);
+			merge_range(ov, rg, bi - ov->nb + 1, bi - 1, cache);
+			rg->cache_for = rg->head;
+		}
+		aggset_merge(ov->as, ov->tmp, cache);
+		aggset_merge(ov->as, ov->tmp, st);
+	} else {
+		merge_range(ov, rg, bi - ov->nb + 1, bi, ov->tmp);
+	}
+}
+
+void over_record(struct over *ov, const json_t *obj, int64_t t,
+    const char *line, size_t len)
+{
+	const char *why, *missing;
+	unsigned char *block;
+	uint32_t id;
+	bool added;
+
+	buf_reset(&ov->keybuf);
+	if (ov->ks->n > 0 &&
+	    keyspec_encode(ov->ks, obj, &ov->keybuf, &missing) < 0) {
+		char msg[200];
+
+		snprintf(msg, sizeof msg, "missing or non-scalar key field '%s'",
+		    missing);
+		reject_line(ov->rj, ov->lr, msg, line, len);
+		return;
+	}
+	if (aggset_prepare(ov->as, obj, &why) < 0) {
+		reject_line(ov->rj, ov->lr, why, line, len);
+		return;
+	}
+	id = keytab_intern(&ov->keys, ov->keybuf.data ? ov->keybuf.data : "",
+	    ov->keybuf.len, &added);
+	if (added) {
+		ov->blocks = xgrow(ov->blocks, &ov->cap_blocks, (size_t)id + 1,
+		    sizeof *ov->blocks);
+		ov->blocks[id] = block_new(ov);
+	}
+	block = ov->blocks[id];
+	if (too_old(ov, block, t)) {
+		late_record(ov->late, line, len, ov->out, &ov->scratch);
+		return;
+	}
+	rec_splice_begin(&ov->b, line, len);
+	for (size_t r = 0; r < ov->nr; r++) {
+		ring_add(ov, ring_of(ov, block, r), &ov->r[r], t);
+		aggset_result(ov->as, ov->tmp, ov->res);
+		aggset_free_state(ov->as, ov->tmp);
+		for (size_t i = 0; i < aggset_count(ov->as); i++)
+			rec_splice_value(&ov->b, ov->r[r].names[i],
+			    json_object_get(ov->res, aggset_name(ov->as, i)));
+		json_object_clear(ov->res);
+	}
+	rec_splice_end(&ov->b);
+	out_line(ov->out, ov->b.data, ov->b.len);
+}
+
+void over_watermark(struct over *ov, int64_t wm)
+{
+	size_t big = 0;
+
+	for (size_t r = 1; r < ov->nr; r++)
+		if (ov->r[r].len > ov->r[big].len)
+			big = r;
+	/* Sweep at most once per bucket of the largest range. */
+	if (ov->swept != INT64_MIN && wm - ov->swept < ov->r[big].width)
+		return;
+	ov->swept = wm;
+	for (size_t i = 0; i < ov->keys.nids; i++) {
+		struct ring *rg;
+
+		if (ov->keys.keys[i].p == NULL)
+			continue;
+		rg = ring_of(ov, ov->blocks[i], big);
+		if (rg->head != INT64_MIN &&
+		    (rg->head + 1) * ov->r[big].width + ov->r[big].len <= wm) {
+			block_free(ov, ov->blocks[i]);
+			keytab_remove(&ov->keys, (uint32_t)i);
+		}
+	}
+}
+
+json_t *over_snapshot(const struct over *ov)
+{
+	json_t *keys = json_array();
+
+	for (size_t i = 0; i < ov->keys.nids; i++) {
+		json_t *rings = json_array();
+		size_t klen;
+		const char *key;
+
+		if (ov->keys.keys[i].p == NULL)
+			continue;
+		key = keytab_key(&ov->keys, (uint32_t)i, &klen);
+		for (size_t r = 0; r < ov->nr; r++) {
+			struct ring *rg = ring_of(ov, ov->blocks[i], r);
+			json_t *bk = json_array();
+
+			for (int64_t b = 0; b < ov->nb; b++) {
+				int64_t idx = *bucket_idx(ov, rg, b);
+
+				if (idx == INT64_MIN)
+					continue;
+				json_array_append_new(bk, json_pack("[I,o]",
+				    (json_int_t)idx, aggset_snapshot(ov->as,
+				    bucket_state(ov, rg, b))));
+			}
+			json_array_append_new(rings, json_pack("{s:o,s:o}",
+			    "head", rg->head == INT64_MIN ? json_null() :
+			    json_integer(rg->head), "buckets", bk));
+		}
+		json_array_append_new(keys, json_pack("{s:s%,s:o}", "key", key,
+		    klen, "ranges", rings));
+	}
+	return keys;
+}
+
+int over_restore(struct over *ov, const json_t *st, const char **why)
+{
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(st))
+		return *why = "over state is not a list", -1;
+	for (i = 0; i < ov->keys.nids; i++)
+		if (ov->keys.keys[i].p != NULL) {
+			block_free(ov, ov->blocks[i]);
+			keytab_remove(&ov->keys, (uint32_t)i);
+		}
+	json_array_foreach(st, i, e) {
+		json_t *key = json_object_get(e, "key");
+		json_t *rings = json_object_get(e, "ranges");
+		unsigned char *block;
+		bool added;
+		uint32_t id;
+
+		if (!json_is_string(key) || json_array_size(rings) != ov->nr)
+			return *why = "over state has other ranges", -1;
+		id = keytab_intern(&ov->keys, json_string_value(key),
+		    json_string_length(key), &added);
+		ov->blocks = xgrow(ov->blocks, &ov->cap_blocks, (size_t)id + 1,
+		    sizeof *ov->blocks);
+		block = ov->blocks[id] = block_new(ov);
+		for (size_t r = 0; r < ov->nr; r++) {
+			struct ring *rg = ring_of(ov, block, r);
+			json_t *x = json_array_get(rings, r), *bk, *b;
+			size_t j;
+
+			rg->head = json_is_integer(json_object_get(x, "head")) ?
+			    json_integer_value(json_object_get(x, "head")) :
+			    INT64_MIN;
+			bk = json_object_get(x, "buckets");
+			json_array_foreach(bk, j, b) {
+				int64_t idx = json_integer_value(json_array_get(b, 0));
+				int64_t slot = slot_of(ov, idx);
+
+				*bucket_idx(ov, rg, slot) = idx;
+				aggset_free_state(ov->as, bucket_state(ov, rg, slot));
+				if (aggset_restore(ov->as, bucket_state(ov, rg, slot),
+				    json_array_get(b, 1), why) < 0)
+					return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+size_t over_bytes(const struct over *ov)
+{
+	size_t n = keytab_bytes(&ov->keys) + ov->cap_blocks * sizeof *ov->blocks;
+
+	for (size_t i = 0; i < ov->keys.nids; i++) {
+		if (ov->keys.keys[i].p == NULL)
+			continue;
+		for (size_t r = 0; r < ov->nr; r++) {
+			struct ring *rg = ring_of(ov, ov->blocks[i], r);
+
+			n += sizeof *rg + aggset_state_bytes(ov->as,
+			    cache_of(ov, rg));
+			for (int64_t b = 0; b < ov->nb; b++)
+				n += sizeof(int64_t) + aggset_state_bytes(ov->as,
+				    bucket_state(ov, rg, b));
+		}
+	}
+	return n;
+}
