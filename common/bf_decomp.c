@@ -327,7 +327,7 @@ int bf_file_seek(struct bf_file *f, uint64_t off, uint64_t line)
 
 	if (off == 0)
 		return 0;
-	if (!f->threaded) {
+	if (!f->threaded && f->lr.offset == 0 && f->lr.end == 0) {
 		char c = 0;
 
 		if (off > f->size || pread(f->lr.fd, &c, 1,

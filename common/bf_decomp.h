@@ -68,7 +68,8 @@ int bf_file_open(struct bf_file *f, const char *path);
 /*
  * For resuming: positions a file just opened, before any read, at the
  * uncompressed byte offset off, which is the start of line line + 1.
- * Plain regular files seek; others read and drop the bytes in between.
+ * A plain regular file not read yet seeks; otherwise the lines in
+ * between are read and dropped (a CSV header may have been read).
  * Returns 0, or -1 when the file is shorter or off is not at a line
  * boundary (the file changed since the checkpoint).
  */

@@ -1,0 +1,1148 @@
+/*
+ * fs-backfill - replay archived logs as one NDJSON stream in event-time
+ * order, as a live source would have delivered it: the same records,
+ * watermarks and checkpoint barriers, so fs-window, fs-join, fs-agg and
+ * the sinks run unchanged over history.  See fs-backfill(1).
+ *
+ * Every record carries a key (event time, input number, byte position
+ * after it: bf_heap.h) and comes out in key order, whichever way the
+ * order is made: a k-way merge of inputs that are each in order (the
+ * default), the same after a bounded reorder buffer per input
+ * (--max-disorder), an external sort (--sort), or none (--concat).  The
+ * key makes the output the same on every run, makes watermarks exact
+ * (the next record's time), and lets a resumed run skip what it had
+ * emitted.
+ *
+ * A checkpoint records, per input, the byte position from which no
+ * record has been emitted yet (and its line number), plus the key of
+ * the last record emitted; resuming reads each input from there and
+ * drops records whose key is not past that last key.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tool.h"
+#include "bf_csv.h"
+#include "bf_decomp.h"
+#include "bf_heap.h"
+#include "bf_inputs.h"
+#include "bf_progress.h"
+#include "bf_sort.h"
+#include "reject.h"
+#include "stage.h"
+#include "banned.h"
+
+static const char usage_text[] =
+"usage: fs-backfill [--concat | --max-disorder DURATION | --sort]\n"
+"                   [--checkpoint-interval DURATION] [--checkpoint-records N]\n"
+"                   [--envelope] [--format FORMAT] [--from TIME]\n"
+"                   [--memory SIZE] [--no-progress] [--rate N]\n"
+"                   [--schema SPEC] [--speed X] [--tmpdir DIR] [--to TIME]\n"
+"                   [--watermark-every DURATION] [--watermarks]\n"
+"                   [common options] [FILE | DIR | GLOB ...]\n"
+"Replays archived NDJSON or CSV files (plain, gzip or zstd) as one stream\n"
+"in event-time order.\n"
+"  --checkpoint-interval DURATION  barrier interval (default 10s)\n"
+"  --checkpoint-records N          a barrier every N records\n"
+"  --concat              no ordering: the files one after another\n"
+"  --envelope            kafka format: emit the whole envelope\n"
+"  --format FORMAT       auto (default: .csv names are CSV), ndjson, csv,\n"
+"                        or kafka (fs-consume envelopes; emits the value)\n"
+"  --from TIME           skip records before TIME (epoch ms or RFC 3339)\n"
+"  --max-disorder DURATION\n"
+"                        reorder each file within DURATION before merging\n"
+"  --memory SIZE         --sort memory bound (default 256M; K, M, G)\n"
+"  --no-progress         no progress display, even on a terminal\n"
+"  --rate N              at most N records per second\n"
+"  --schema SPEC         CSV column types: name:TYPE,... (string, int,\n"
+"                        number, bool); other columns are inferred\n"
+"  --sort                sort all records (external sort, bounded memory)\n"
+"  --speed X             replay at X times the pace of event time\n"
+"  --tmpdir DIR          --sort temporary files (default $TMPDIR or /tmp)\n"
+"  --to TIME             stop before TIME (exclusive)\n"
+"  --watermark-every DURATION\n"
+"                        event time between watermarks (default 1s)\n"
+"  --watermarks          emit exact watermark control records\n";
+
+enum {
+	OPT_CKPT_INTERVAL = OPT_TOOL_BASE,
+	OPT_CKPT_RECORDS,
+	OPT_CONCAT,
+	OPT_ENVELOPE,
+	OPT_FORMAT,
+	OPT_FROM,
+	OPT_MAX_DISORDER,
+	OPT_MEMORY,
+	OPT_NO_PROGRESS,
+	OPT_RATE,
+	OPT_SCHEMA,
+	OPT_SORT,
+	OPT_SPEED,
+	OPT_TMPDIR,
+	OPT_TO,
+	OPT_WM_EVERY,
+	OPT_WATERMARKS
+};
+
+enum format { FMT_AUTO, FMT_NDJSON, FMT_CSV, FMT_KAFKA };
+enum order { ORDER_MERGE, ORDER_REORDER, ORDER_SORT, ORDER_CONCAT };
+static const char *const order_name[] = { "merge", "reorder", "sort",
+	"concat" };
+
+struct opts {
+	struct fs_common c;
+	enum format format;
+	enum order order;
+	bool envelope, no_progress, watermarks;
+	bool has_from, has_to;
+	int64_t from, to;
+	int64_t max_disorder, wm_every;
+	int64_t ckpt_interval_ms, ckpt_records;
+	uint64_t memory;
+	const char *tmpdir;
+	double rate, speed;
+	struct bf_csv_schema schema;
+	bool has_schema;
+	struct bf_inputs in;
+};
+
+/* A record read but not yet emitted, owned (reorder buffer). */
+struct held {
+	int64_t ts;
+	uint64_t start, start_line, end;
+	size_t len;
+	char data[];
+};
+
+/* One input file and the record it offers next. */
+struct input {
+	uint32_t idx;
+	const char *path;
+	bool csv;
+	bool open, done;
+	bool eof;               /* nothing more to read (reorder: drain) */
+	bool end_checked;       /* compressed data's end looked at */
+	struct bf_file f;
+	struct bf_csv cr;
+	struct buf line;        /* the record's bytes when not the raw line */
+	/* The current record (read, not yet emitted). */
+	bool has;
+	int64_t ts;
+	const char *data;
+	size_t len;
+	uint64_t start, start_line, end;
+	int64_t last_ts;        /* order check: last record kept */
+	uint64_t records;
+	/* Reorder buffer (--max-disorder). */
+	struct bf_heap rb;
+	struct held *cur_held;
+	int64_t max_seen;
+	/* Where to start (a checkpoint), and the display. */
+	uint64_t resume_off, resume_line;
+	uint64_t raw_done;
+};
+
+struct bf {
+	struct opts *o;
+	struct input *in;
+	uint32_t n;
+	struct out out;
+	struct rejects rej;
+	struct source_ckpt sc;
+	bool resumed;
+	struct bf_key resume_last;
+	bool stopped;
+	/* emitting */
+	uint64_t emitted;
+	struct bf_key last;
+	bool any;
+	int64_t wm_last;
+	bool wm_any;
+	int64_t pace_t0, pace_ts0;
+	bool pace_started;
+	/* statistics */
+	uint64_t read, out_of_range, controls, skipped_resume;
+	uint64_t held_peak;
+	struct bf_sort *sort;
+	struct bf_progress prog;
+	struct bf_progress_file *pf;
+	const char *phase;
+	int64_t t_start;
+};
+
+/* --- options ------------------------------------------------------- */
+
+static uint64_t parse_size(const char *opt, const char *arg)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (end != arg && *end != '\0' && end[1] == '\0') {
+		switch (*end) {
+		case 'K': case 'k':
+			mult = 1ull << 10;
+			break;
+		case 'M': case 'm':
+			mult = 1ull << 20;
+			break;
+		case 'G': case 'g':
+			mult = 1ull << 30;
+			break;
+		default:
+			mult = 0;
+		}
+		end++;
+	}
+	if (errno != 0 || end == arg || *end != '\0' || mult == 0 ||
+	    *arg == '-' || v > (1ull << 44) / mult || v * mult < (16u << 20))
+		diag_usage("%s: expected a size from 16M to 16T, such as 256M "
+		    "or 2G: '%s'", opt, arg);
+	return v * mult;
+}
+
+static enum format parse_format(const char *arg)
+{
+	if (strcmp(arg, "auto") == 0)
+		return FMT_AUTO;
+	if (strcmp(arg, "ndjson") == 0)
+		return FMT_NDJSON;
+	if (strcmp(arg, "csv") == 0)
+		return FMT_CSV;
+	if (strcmp(arg, "kafka") == 0)
+		return FMT_KAFKA;
+	diag_usage("--format: expected auto, ndjson, csv or kafka: '%s'", arg);
+}
+
+static void set_order(struct opts *o, enum order ord, bool *given)
+{
+	if (*given && o->order != ord)
+		diag_usage("--concat, --max-disorder and --sort exclude each "
+		    "other");
+	o->order = ord;
+	*given = true;
+}
+
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "checkpoint-interval", required_argument, NULL,
+		  OPT_CKPT_INTERVAL },
+		{ "checkpoint-records", required_argument, NULL,
+		  OPT_CKPT_RECORDS },
+		{ "concat", no_argument, NULL, OPT_CONCAT },
+		{ "envelope", no_argument, NULL, OPT_ENVELOPE },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "max-disorder", required_argument, NULL, OPT_MAX_DISORDER },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+		{ "rate", required_argument, NULL, OPT_RATE },
+		{ "schema", required_argument, NULL, OPT_SCHEMA },
+		{ "sort", no_argument, NULL, OPT_SORT },
+		{ "speed", required_argument, NULL, OPT_SPEED },
+		{ "tmpdir", required_argument, NULL, OPT_TMPDIR },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "watermark-every", required_argument, NULL, OPT_WM_EVERY },
+		{ "watermarks", no_argument, NULL, OPT_WATERMARKS },
+		FS_COMMON_LONGOPTS
+	};
+	bool order_given = false, mem_given = false;
+	char why[256];
+	int c;
+
+	fs_common_init(&o->c, argc, argv);
+	o->ckpt_interval_ms = SOURCE_CKPT_INTERVAL_DEFAULT_MS;
+	o->memory = 256u << 20;
+	o->wm_every = 1000;
+	o->tmpdir = getenv("TMPDIR");
+	if (o->tmpdir == NULL || *o->tmpdir == '\0')
+		o->tmpdir = "/tmp";
+	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if (fs_common_option(&o->c, c, optarg, usage_text))
+			continue;
+		switch (c) {
+		case OPT_CKPT_INTERVAL:
+			o->ckpt_interval_ms = opt_duration("--checkpoint-interval",
+			    optarg);
+			break;
+		case OPT_CKPT_RECORDS:
+			o->ckpt_records = opt_i64("--checkpoint-records", optarg,
+			    1, INT64_MAX);
+			break;
+		case OPT_CONCAT:
+			set_order(o, ORDER_CONCAT, &order_given);
+			break;
+		case OPT_ENVELOPE:
+			o->envelope = true;
+			break;
+		case OPT_FORMAT:
+			o->format = parse_format(optarg);
+			break;
+		case OPT_FROM:
+			o->from = opt_timestamp("--from", optarg);
+			o->has_from = true;
+			break;
+		case OPT_MAX_DISORDER:
+			o->max_disorder = opt_duration("--max-disorder", optarg);
+			set_order(o, ORDER_REORDER, &order_given);
+			break;
+		case OPT_MEMORY:
+			o->memory = parse_size("--memory", optarg);
+			mem_given = true;
+			break;
+		case OPT_NO_PROGRESS:
+			o->no_progress = true;
+			break;
+		case OPT_RATE:
+			o->rate = opt_double("--rate", optarg, 0.001, 1e9);
+			break;
+		case OPT_SCHEMA:
+			if (o->has_schema)
+				bf_csv_schema_free(&o->schema);
+			if (bf_csv_schema_parse(&o->schema, optarg, why,
+			    sizeof why) < 0)
+				diag_usage("--schema: %s", why);
+			o->has_schema = true;
+			break;
+		case OPT_SORT:
+			set_order(o, ORDER_SORT, &order_given);
+			break;
+		case OPT_SPEED:
+			o->speed = opt_double("--speed", optarg, 0.0001, 1e9);
+			break;
+		case OPT_TMPDIR:
+			o->tmpdir = optarg;
+			break;
+		case OPT_TO:
+			o->to = opt_timestamp("--to", optarg);
+			o->has_to = true;
+			break;
+		case OPT_WM_EVERY:
+			o->wm_every = opt_duration("--watermark-every", optarg);
+			break;
+		case OPT_WATERMARKS:
+			o->watermarks = true;
+			break;
+		default:
+			diag_usage("unknown option");
+		}
+	}
+	fs_common_finish(&o->c);
+	if (o->envelope && o->format != FMT_KAFKA)
+		diag_usage("--envelope needs --format kafka");
+	if (o->has_schema && o->format != FMT_CSV && o->format != FMT_AUTO)
+		diag_usage("--schema is for CSV input");
+	if (mem_given && o->order != ORDER_SORT)
+		diag_usage("--memory is for --sort");
+	if (o->watermarks && o->order == ORDER_CONCAT)
+		diag_usage("--watermarks needs an order: not with --concat");
+	if (o->has_from && o->has_to && o->from >= o->to)
+		diag_usage("--from must be before --to");
+	if (optind == argc)
+		(void)bf_inputs_add(&o->in, "-", why, sizeof why);
+	for (int i = optind; i < argc; i++)
+		if (bf_inputs_add(&o->in, argv[i], why, sizeof why) < 0)
+			diag_fatal("%s", why);
+	if (o->in.n > UINT32_MAX / 2)
+		diag_fatal("too many input files");
+}
+
+/* --- reading records ------------------------------------------------ */
+
+static bool is_csv_name(const char *path)
+{
+	static const char *const ends[] = { ".csv", ".csv.gz", ".csv.zst",
+		".csv.zstd", ".CSV" };
+	size_t n = strlen(path);
+
+	for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+		size_t e = strlen(ends[i]);
+
+		if (n >= e && strcmp(path + n - e, ends[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A CSV message's place: "FILE: record N (line L)". */
+static void csv_where(char *w, size_t n, const struct input *in)
+{
+	snprintf(w, n, "%s: record %" PRIu64 " (line %" PRIu64 ")", in->path,
+	    in->cr.record, in->cr.line);
+}
+
+static void input_open(struct bf *b, struct input *in)
+{
+	char why[256];
+
+	if (bf_file_open(&in->f, in->path) < 0) {
+		out_flush(&b->out);
+		diag_fatal("cannot open: '%s': %s", in->path, strerror(errno));
+	}
+	in->open = true;
+	if (in->csv) {
+		if (bf_csv_open(&in->cr, &in->f.lr,
+		    b->o->has_schema ? &b->o->schema : NULL, why,
+		    sizeof why) < 0) {
+			out_flush(&b->out);
+			diag_fatal("%s: %s", in->path, why);
+		}
+		/* The header counts as read: resume after it at least. */
+		if (in->resume_off < in->f.lr.offset) {
+			in->resume_off = in->f.lr.offset;
+			in->resume_line = in->f.lr.lineno;
+		}
+	}
+	if (bf_file_seek(&in->f, in->resume_off, in->resume_line) < 0) {
+		out_flush(&b->out);
+		diag_fatal("%s: cannot resume at byte %" PRIu64 ": the file "
+		    "changed since the checkpoint", in->path, in->resume_off);
+	}
+}
+
+static void input_close(struct bf *b, struct input *in)
+{
+	(void)b;
+	if (!in->open)
+		return;
+	in->raw_done = in->f.size ? in->f.size : bf_file_raw_pos(&in->f);
+	if (in->csv)
+		bf_csv_close(&in->cr);
+	bf_file_close(&in->f);
+	in->open = false;
+	in->done = true;
+}
+
+/*
+ * The end of a compressed file's data, or the truncated tail line of
+ * one: reported through the reject policy with how far it got.
+ */
+static bool input_check_end(struct bf *b, struct input *in,
+    const char *raw, size_t len)
+{
+	char why[BF_MSG_MAX], msg[BF_MSG_MAX + 128];
+	bool cut;
+	uint64_t lines;
+
+	if (in->end_checked)
+		return false;
+	if (bf_file_end(&in->f, why, sizeof why) == 0) {
+		in->end_checked = true;
+		return false;
+	}
+	cut = raw != NULL && bf_file_cut(&in->f);
+	if (raw != NULL && !cut)
+		return false;   /* complete lines before the tail: go on */
+	in->end_checked = true;
+	lines = in->f.lr.lineno - (cut ? 1 : 0);
+	snprintf(msg, sizeof msg, "%s; %" PRIu64 " complete line%s before "
+	    "it were read", why, lines, lines == 1 ? "" : "s");
+	reject(&b->rej, in->path, msg, cut ? raw : NULL, cut ? len : 0);
+	return cut;
+}
+
+/* Event time of a kafka envelope's record: the value's time field, else
+ * the envelope's timestamp (as fs-consume does for watermarks). */
+static int kafka_time(struct bf *b, const json_t *env, const json_t *value,
+    int64_t *ts, const char **why)
+{
+	json_t *t;
+
+	if (etime_get(&b->o->c.time_path, value, ts, why) == 0)
+		return 0;
+	t = json_object_get(env, "timestamp");
+	if (json_is_integer(t)) {
+		*ts = json_integer_value(t);
+		return 0;
+	}
+	return -1;
+}
+
+/* Checks a kafka envelope; returns the value (borrowed) or NULL. */
+static const json_t *kafka_value(const json_t *env, char *why, size_t n)
+{
+	const json_t *v = json_object_get(env, "value");
+	const json_t *enc = json_object_get(env, "value_encoding");
+	struct ctl c;
+
+	if (v == NULL) {
+		snprintf(why, n, "not a kafka envelope: no 'value'");
+		return NULL;
+	}
+	if (json_is_null(v)) {
+		snprintf(why, n, "null value (tombstone)");
+		return NULL;
+	}
+	if (enc != NULL || !json_is_object(v)) {
+		snprintf(why, n, "value is not a JSON object");
+		return NULL;
+	}
+	if (rec_control(v, &c, why) != CTL_NONE) {
+		snprintf(why, n, "value is a control record ('@fs')");
+		return NULL;
+	}
+	return v;
+}
+
+/*
+ * Turns the parsed record obj (a new reference, consumed) from raw into
+ * the current record of in: event time, and the bytes to emit.  Returns
+ * 1 when kept, 0 when rejected or passed over.
+ */
+static int take_record(struct bf *b, struct input *in, json_t *obj,
+    const char *raw, size_t len, const char *where)
+{
+	const char *twhy = NULL;
+	char why[REC_ERR_MAX + 64];
+	struct ctl c;
+	int64_t ts;
+	int rc = 0;
+
+	if (rec_control(obj, &c, why) != CTL_NONE) {
+		b->controls++;
+		goto out;
+	}
+	if (b->o->format == FMT_KAFKA) {
+		const json_t *v = kafka_value(obj, why, sizeof why);
+
+		if (v == NULL) {
+			reject(&b->rej, where, why, raw, len);
+			goto out;
+		}
+		if (kafka_time(b, obj, v, &ts, &twhy) < 0) {
+			reject(&b->rej, where, twhy, raw, len);
+			goto out;
+		}
+		if (b->o->envelope) {
+			in->data = raw;
+			in->len = len;
+		} else {
+			buf_reset(&in->line);
+			rec_dump(&in->line, v);
+			in->data = in->line.data;
+			in->len = in->line.len;
+		}
+	} else {
+		if (etime_get(&b->o->c.time_path, obj, &ts, &twhy) < 0) {
+			reject(&b->rej, where, twhy, raw, len);
+			goto out;
+		}
+		if (in->csv) {
+			buf_reset(&in->line);
+			rec_dump(&in->line, obj);
+			in->data = in->line.data;
+			in->len = in->line.len;
+		} else {
+			in->data = raw;
+			in->len = len;
+		}
+	}
+	in->ts = ts;
+	rc = 1;
+out:
+	json_decref(obj);
+	return rc;
+}
+
+/* Out-of-range, already-emitted and out-of-order records.  1 keep,
+ * 0 drop, -1 drop and stop reading this input (past --to, in order). */
+static int filter(struct bf *b, struct input *in, const char *raw,
+    size_t len, const char *where)
+{
+	struct bf_key k = { in->ts, in->idx, in->end };
+	const struct opts *o = b->o;
+	char why[160];
+
+	if ((o->has_from && in->ts < o->from) || (o->has_to && in->ts >= o->to)) {
+		b->out_of_range++;
+		if (o->has_to && in->ts >= o->to && o->order == ORDER_MERGE &&
+		    in->ts >= in->last_ts)
+			return -1;
+		return 0;
+	}
+	if (b->resumed && bf_key_cmp(&k, &b->resume_last) <= 0) {
+		b->skipped_resume++;
+		return 0;
+	}
+	if ((o->order == ORDER_MERGE || o->order == ORDER_REORDER) &&
+	    in->ts < in->last_ts) {
+		if (o->order == ORDER_MERGE)
+			snprintf(why, sizeof why, "out of order: %" PRId64
+			    "ms before the previous record (see --max-disorder "
+			    "and --sort)", in->last_ts - in->ts);
+		else
+			snprintf(why, sizeof why, "out of order by more than "
+			    "--max-disorder: %" PRId64 "ms before a record "
+			    "already emitted", in->last_ts - in->ts);
+		reject(&b->rej, where, why, raw, len);
+		return 0;
+	}
+	if (o->order == ORDER_MERGE)
+		in->last_ts = in->ts;
+	return 1;
+}
+
+/*
+ * Reads the next kept record of in into its current record.  Returns 1,
+ * or 0 at the end of the input (or when a signal asked to stop).
+ */
+static int input_read(struct bf *b, struct input *in)
+{
+	char why[REC_ERR_MAX + 64], where[600];
+	const char *raw;
+	size_t len;
+	json_t *obj;
+	int r, f;
+
+	for (;;) {
+		if (sig_stop_requested()) {
+			b->stopped = true;
+			return 0;
+		}
+		in->start = in->f.lr.offset;
+		in->start_line = in->f.lr.lineno;
+		obj = NULL;
+		if (in->csv) {
+			r = bf_csv_next(&in->cr, &obj, why, sizeof why, &raw,
+			    &len);
+			csv_where(where, sizeof where, in);
+		} else {
+			r = lineio_read(&in->f.lr, &raw, &len);
+			snprintf(where, sizeof where, "%s:%" PRIu64, in->path,
+			    in->f.lr.lineno);
+		}
+		if (r == -2)
+			continue;
+		if (r == -1) {
+			out_flush(&b->out);
+			diag_fatal("read error: '%s': %s", in->path,
+			    strerror(in->f.lr.err));
+		}
+		if (r == 0) {
+			input_check_end(b, in, NULL, 0);
+			return 0;
+		}
+		if (in->f.lr.eof && in->f.threaded &&
+		    input_check_end(b, in, raw, len)) {
+			json_decref(obj);
+			return 0;
+		}
+		b->read++;
+		in->records++;
+		in->end = in->f.lr.offset;
+		if (r == 3) {
+			reject(&b->rej, where, why, raw, len);
+			continue;
+		}
+		if (!in->csv && (obj = rec_parse(raw, len, why)) == NULL) {
+			reject(&b->rej, where, why, raw, len);
+			continue;
+		}
+		if (!take_record(b, in, obj, raw, len, where))
+			continue;
+		f = filter(b, in, raw, len, where);
+		if (f < 0)
+			return 0;
+		if (f > 0)
+			return 1;
+	}
+}
+
+/* --- ordering ------------------------------------------------------ */
+
+/* Saturating a - b for b >= 0. */
+static int64_t sub_sat(int64_t a, int64_t d)
+{
+	return a < INT64_MIN + d ? INT64_MIN : a - d;
+}
+
+/*
+ * --max-disorder: the next record of in in time order.  Records are
+ * held until the newest time seen is DURATION past them; one that comes
+ * later than a record already released is out of order (see filter()).
+ */
+static int input_next_reordered(struct bf *b, struct input *in)
+{
+	struct bf_hent e;
+	struct held *h;
+
+	free(in->cur_held);
+	in->cur_held = NULL;
+	for (;;) {
+		const struct bf_hent *top = bf_heap_top(&in->rb);
+
+		if (top != NULL && (in->eof ||
+		    top->k.ts <= sub_sat(in->max_seen, b->o->max_disorder))) {
+			bf_heap_pop(&in->rb, &e);
+			h = e.ptr;
+			in->cur_held = h;
+			in->ts = h->ts;
+			in->data = h->data;
+			in->len = h->len;
+			in->start = h->start;
+			in->start_line = h->start_line;
+			in->end = h->end;
+			in->last_ts = h->ts;
+			return 1;
+		}
+		if (in->eof || b->stopped)
+			return 0;
+		if (!input_read(b, in)) {
+			/* Drain what is held, unless asked to stop. */
+			in->eof = !b->stopped;
+			continue;
+		}
+		h = xmalloc(sizeof *h + in->len);
+		h->ts = in->ts;
+		h->start = in->start;
+		h->start_line = in->start_line;
+		h->end = in->end;
+		h->len = in->len;
+		memcpy(h->data, in->data, in->len);
+		bf_heap_push(&in->rb, &(struct bf_key){ in->ts, in->idx,
+		    in->end }, h);
+		if (in->ts > in->max_seen)
+			in->max_seen = in->ts;
+		if (in->rb.n > b->held_peak)
+			b->held_peak = in->rb.n;
+	}
+}
+
+/* The next record of in for the merge: 1, or 0 at its end. */
+static int input_next(struct bf *b, struct input *in)
+{
+	int r;
+
+	if (b->o->order == ORDER_REORDER) {
+		r = input_next_reordered(b, in);
+		in->has = r == 1;
+		return r;
+	}
+	r = input_read(b, in);
+	in->has = r == 1;
+	return r;
+}
+
+/* --- emitting ------------------------------------------------------ */
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* --rate and --speed: waits until the record's time to go out. */
+static void pace(struct bf *b, int64_t ts)
+{
+	int64_t now = mono_ms(), target;
+
+	if (!b->pace_started) {
+		b->pace_started = true;
+		b->pace_t0 = now;
+		b->pace_ts0 = ts;
+	}
+	target = b->pace_t0;
+	if (b->o->rate > 0) {
+		int64_t t = b->pace_t0 + (int64_t)((double)b->emitted * 1000.0 /
+		    b->o->rate);
+
+		if (t > target)
+			target = t;
+	}
+	if (b->o->speed > 0 && ts > b->pace_ts0) {
+		int64_t t = b->pace_t0 + (int64_t)((double)(ts - b->pace_ts0) /
+		    b->o->speed);
+
+		if (t > target)
+			target = t;
+	}
+	if (target <= now)
+		return;
+	out_flush(&b->out);
+	while (target > now && !sig_stop_requested()) {
+		int64_t ms = target - now;
+		struct timespec d = { ms / 1000, (ms % 1000) * 1000000 };
+
+		nanosleep(&d, NULL);
+		now = mono_ms();
+	}
+}
+
+static void progress(struct bf *b, bool force)
+{
+	if (!b->prog.on || (!force && !bf_progress_due(&b->prog)))
+		return;
+	for (uint32_t i = 0; i < b->n; i++) {
+		struct input *in = &b->in[i];
+
+		b->pf[i].done = in->open ? bf_file_raw_pos(&in->f) :
+		    in->raw_done;
+		if (in->open && in->f.size)
+			b->pf[i].size = in->f.size;
+		b->pf[i].records = in->records;
+		b->pf[i].active = in->open;
+	}
+	bf_progress_draw(&b->prog, b->pf, b->n, b->emitted, b->phase);
+}
+
+/* Where each input stands for a checkpoint: the first byte of a record
+ * not yet emitted (or the read position when none is held). */
+static json_t *position(struct bf *b)
+{
+	json_t *files = json_array(), *state;
+
+	for (uint32_t i = 0; i < b->n; i++) {
+		struct input *in = &b->in[i];
+		uint64_t off, line;
+
+		if (b->o->order == ORDER_SORT) {
+			off = 0;
+			line = 0;
+		} else if (!in->open) {
+			off = in->resume_off;
+			line = in->resume_line;
+		} else {
+			off = in->f.lr.offset;
+			line = in->f.lr.lineno;
+			if (in->has && in->start < off) {
+				off = in->start;
+				line = in->start_line;
+			}
+			for (size_t k = 0; k < in->rb.n; k++) {
+				struct held *h = in->rb.a[k].ptr;
+
+				if (h->start < off) {
+					off = h->start;
+					line = h->start_line;
+				}
+			}
+		}
+		json_array_append_new(files, json_pack("{s:s,s:I,s:I,s:b}",
+		    "path", in->path, "offset", (json_int_t)off, "line",
+		    (json_int_t)line, "done", b->o->order != ORDER_SORT &&
+		    in->done && !in->has && in->rb.n == 0));
+	}
+	state = json_pack("{s:i,s:s,s:o,s:I}", "version", 1, "order",
+	    order_name[b->o->order], "inputs", files, "emitted",
+	    (json_int_t)b->emitted);
+	if (b->any)
+		json_object_set_new(state, "last", json_pack("[I,I,I]",
+		    (json_int_t)b->last.ts, (json_int_t)b->last.src,
+		    (json_int_t)b->last.pos));
+	return state;
+}
+
+static void barrier(struct bf *b)
+{
+	json_t *state = position(b);
+
+	source_ckpt_barrier(&b->sc, state, &b->out);
+	json_decref(state);
+}
+
+/* Writes one record, after its watermark, and a barrier when due. */
+static void emit(struct bf *b, const struct bf_key *k, const char *data,
+    size_t len)
+{
+	if (b->o->rate > 0 || b->o->speed > 0)
+		pace(b, k->ts);
+	if (b->o->watermarks && (!b->wm_any ||
+	    k->ts >= b->wm_last + b->o->wm_every)) {
+		/* Exact: every later record has a key after this one. */
+		rec_emit_watermark(&b->out, k->ts);
+		b->wm_last = k->ts;
+		b->wm_any = true;
+	}
+	out_line(&b->out, data, len);
+	b->emitted++;
+	b->last = *k;
+	b->any = true;
+}
+
+/* After emitting: the barrier, when one is due. */
+static void after_emit(struct bf *b)
+{
+	if (source_ckpt_due(&b->sc))
+		barrier(b);
+	if ((b->emitted & 1023) == 0)
+		progress(b, false);
+}
+
+/* --- the orders ------------------------------------------------------ */
+
+static void run_concat(struct bf *b)
+{
+	for (uint32_t i = 0; i < b->n && !b->stopped; i++) {
+		struct input *in = &b->in[i];
+
+		if (in->done)
+			continue;
+		input_open(b, in);
+		while (input_next(b, in)) {
+			struct bf_key k = { in->ts, in->idx, in->end };
+
+			emit(b, &k, in->data, in->len);
+			in->has = false;
+			after_emit(b);
+		}
+		if (!b->stopped)
+			input_close(b, in);
+	}
+}
+
+/* Raises the descriptor limit: a merge keeps every input open, and a
+ * compressed one takes three descriptors. */
+static void raise_fd_limit(uint32_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
+	    rl.rlim_cur < (rlim_t)n * 3 + 64) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void run_merge(struct bf *b)
+{
+	struct bf_heap h = { 0 };
+	struct bf_hent top;
+
+	raise_fd_limit(b->n);
+	for (uint32_t i = 0; i < b->n && !b->stopped; i++) {
+		struct input *in = &b->in[i];
+
+		if (in->done)
+			continue;
+		input_open(b, in);
+		if (input_next(b, in)) {
+			struct bf_key k = { in->ts, in->idx, in->end };
+
+			bf_heap_push(&h, &k, in);
+		} else if (!b->stopped) {
+			input_close(b, in);
+		}
+	}
+	while (!b->stopped && bf_heap_top(&h) != NULL) {
+		struct input *in = h.a[0].ptr;
+
+		emit(b, &h.a[0].k, in->data, in->len);
+		in->has = false;
+		if (input_next(b, in)) {
+			struct bf_key k = { in->ts, in->idx, in->end };
+
+			bf_heap_replace_top(&h, &k, in);
+		} else {
+			bf_heap_pop(&h, &top);
+			if (!b->stopped)
+				input_close(b, in);
+		}
+		after_emit(b);
+	}
+	bf_heap_free(&h);
+}
+
+static void run_sort(struct bf *b)
+{
+	struct bf_key k;
+	const char *data;
+	size_t len;
+
+	/* Three quarters for the sorter; the rest is the reader's. */
+	b->sort = bf_sort_new(b->o->memory / 4 * 3, b->o->tmpdir);
+	b->phase = "reading";
+	for (uint32_t i = 0; i < b->n && !b->stopped; i++) {
+		struct input *in = &b->in[i];
+
+		input_open(b, in);
+		while (input_read(b, in)) {
+			k.ts = in->ts;
+			k.src = in->idx;
+			k.pos = in->end;
+			bf_sort_add(b->sort, &k, in->data, in->len);
+			if ((in->records & 1023) == 0)
+				progress(b, false);
+		}
+		input_close(b, in);
+	}
+	if (b->stopped)
+		return;
+	b->phase = "merging";
+	bf_sort_finish(b->sort);
+	while (!b->stopped && bf_sort_next(b->sort, &k, &data, &len)) {
+		emit(b, &k, data, len);
+		after_emit(b);
+		if (sig_stop_requested())
+			b->stopped = true;
+	}
+}
+
+/* --- checkpoints ------------------------------------------------------ */
+
+static void resume(struct bf *b, const json_t *state)
+{
+	const json_t *files = json_object_get(state, "inputs");
+	const json_t *last = json_object_get(state, "last");
+	const char *ord = json_string_value(json_object_get(state, "order"));
+
+	if (!json_is_array(files) || ord == NULL)
+		diag_fatal("checkpoint state of this stage is not fs-backfill's");
+	if (strcmp(ord, order_name[b->o->order]) != 0)
+		diag_fatal("the checkpoint was taken with order '%s', not '%s'",
+		    ord, order_name[b->o->order]);
+	if (json_array_size(files) != b->n)
+		diag_fatal("the checkpoint was taken over %zu input files, not "
+		    "%" PRIu32, json_array_size(files), b->n);
+	for (uint32_t i = 0; i < b->n; i++) {
+		const json_t *f = json_array_get(files, i);
+		const char *p = json_string_value(json_object_get(f, "path"));
+		json_int_t off = json_integer_value(json_object_get(f, "offset"));
+		json_int_t line = json_integer_value(json_object_get(f, "line"));
+
+		if (p == NULL || strcmp(p, b->in[i].path) != 0)
+			diag_fatal("the checkpoint was taken over other input "
+			    "files: '%s', not '%s'", p ? p : "?", b->in[i].path);
+		b->in[i].resume_off = off > 0 ? (uint64_t)off : 0;
+		b->in[i].resume_line = line > 0 ? (uint64_t)line : 0;
+		b->in[i].done = json_is_true(json_object_get(f, "done"));
+	}
+	if (json_is_array(last) && json_array_size(last) == 3) {
+		b->resumed = true;
+		b->resume_last.ts = json_integer_value(json_array_get(last, 0));
+		b->resume_last.src = (uint64_t)json_integer_value(
+		    json_array_get(last, 1));
+		b->resume_last.pos = (uint64_t)json_integer_value(
+		    json_array_get(last, 2));
+	}
+}
+
+/* --- main ------------------------------------------------------------ */
+
+static void setup(struct bf *b, struct opts *o)
+{
+	json_t *state;
+
+	memset(b, 0, sizeof *b);
+	b->o = o;
+	b->n = (uint32_t)o->in.n;
+	b->in = xcalloc(b->n ? b->n : 1, sizeof *b->in);
+	b->pf = xcalloc(b->n ? b->n : 1, sizeof *b->pf);
+	for (uint32_t i = 0; i < b->n; i++) {
+		struct input *in = &b->in[i];
+
+		in->idx = i;
+		in->path = o->in.paths[i];
+		in->csv = o->format == FMT_CSV ||
+		    (o->format == FMT_AUTO && is_csv_name(in->path));
+		in->last_ts = INT64_MIN;
+		in->max_seen = INT64_MIN;
+		b->pf[i].name = in->path;
+	}
+	out_init(&b->out, 1, "stdout");
+	rejects_init(&b->rej, &o->c, &b->out);
+	b->t_start = etime_now_ms();
+	state = source_ckpt_begin(&b->sc, &o->c, o->ckpt_interval_ms,
+	    (uint64_t)o->ckpt_records, &b->out);
+	if (state != NULL) {
+		resume(b, state);
+		json_decref(state);
+	}
+	bf_progress_init(&b->prog, !o->no_progress && isatty(2) &&
+	    diag_verbosity() >= DIAG_NORMAL);
+}
+
+static void print_stats(struct bf *b)
+{
+	struct rusage ru;
+	double secs = (double)(etime_now_ms() - b->t_start) / 1000.0;
+	uint64_t disk = 0;
+
+	for (uint32_t i = 0; i < b->n; i++)
+		disk += b->in[i].raw_done;
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(stderr, "%s: %" PRIu32 " file%s, %" PRIu64 " bytes read; %"
+	    PRIu64 " records read, %" PRIu64 " emitted, %" PRIu64
+	    " out of --from/--to, %" PRIu64 " rejected, %" PRIu64
+	    " control records passed over\n", diag_progname(), b->n,
+	    b->n == 1 ? "" : "s", disk, b->read, b->emitted, b->out_of_range,
+	    b->rej.count, b->controls);
+	if (b->resumed)
+		fprintf(stderr, "%s: resumed: %" PRIu64 " records already "
+		    "emitted were skipped\n", diag_progname(), b->skipped_resume);
+	if (b->o->order == ORDER_REORDER)
+		fprintf(stderr, "%s: reorder buffer: at most %" PRIu64
+		    " records held\n", diag_progname(), b->held_peak);
+	if (b->sort != NULL) {
+		struct bf_sort_stats st;
+
+		bf_sort_stats(b->sort, &st);
+		fprintf(stderr, "%s: sort: %" PRIu64 " runs spilled (%" PRIu64
+		    " bytes), %" PRIu64 " extra merge passes, %" PRIu64
+		    " bytes of sort memory at most\n", diag_progname(), st.runs,
+		    st.spilled, st.passes, st.mem_peak);
+	}
+	fprintf(stderr, "%s: %.3f s, %.0f records/s, peak RSS %ld kB\n",
+	    diag_progname(), secs, secs > 0 ? (double)b->emitted / secs : 0.0,
+	    ru.ru_maxrss);
+}
+
+static void finish(struct bf *b)
+{
+	const struct opts *o = b->o;
+
+	bf_progress_clear(&b->prog);
+	if (!b->stopped && o->watermarks && (b->any || o->has_to)) {
+		/* Nothing more will come: say so up to --to, or just past
+		 * the last record. */
+		rec_emit_watermark(&b->out, o->has_to ? o->to : b->last.ts + 1);
+	}
+	/* A last barrier: a later run with the same directory finds the
+	 * work done (or, after a signal, resumes exactly here). */
+	if (b->sc.store != NULL)
+		barrier(b);
+	if (o->c.stats)
+		print_stats(b);
+	rejects_finish(&b->rej);
+	source_ckpt_finish(&b->sc);
+	out_close(&b->out);
+}
+
+int main(int argc, char **argv)
+{
+	static struct opts o;
+	static struct bf b;
+
+	parse_opts(&o, argc, argv);
+	setup(&b, &o);
+	switch (o.order) {
+	case ORDER_CONCAT:
+		run_concat(&b);
+		break;
+	case ORDER_SORT:
+		run_sort(&b);
+		break;
+	default:
+		run_merge(&b);
+		break;
+	}
+	finish(&b);
+	for (uint32_t i = 0; i < b.n; i++) {
+		input_close(&b, &b.in[i]);
+		bf_heap_free(&b.in[i].rb);
+		free(b.in[i].cur_held);
+		buf_free(&b.in[i].line);
+	}
+	return 0;
+}
