@@ -22,10 +22,12 @@ TOOLS = \
 	fs-produce \
 	fs-join \
 	fs-window \
+	fs-sink-aerospike \
+	fs-get \
 	fs-agg
 
 # Libraries every tool may link (found with pkg-config); add yours here.
-PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka
+PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka libxcrypt
 
 # Libraries without a pkg-config file.
 # -lcsv: fs-backfill (libcsv has no pkg-config file)

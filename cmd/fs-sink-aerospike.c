@@ -1,0 +1,674 @@
+/*
+ * fs-sink-aerospike - write NDJSON feature records into Aerospike, one
+ * record per key, over Aerospike's own wire protocol (common/as_*.h).
+ * See fs-sink-aerospike(1).
+ *
+ * Each data line becomes one write command: the key from --key, the
+ * bins from the record's members (or --bins), and, with --monotonic, a
+ * filter expression that lets the server skip the write when the stored
+ * record is newer.  Commands are pipelined (--in-flight) or batched
+ * (--batch); the executor keeps writes of one key in input order and
+ * retries what is worth retrying.  A write that fails for good is
+ * rejected like a bad input line, with its source position.  On a
+ * checkpoint barrier every write in flight is waited for before the
+ * checkpoint file is written.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+#include "as_cluster.h"
+#include "as_exec.h"
+#include "as_exp.h"
+#include "as_key.h"
+#include "as_value.h"
+#include "reject.h"
+#include "stage.h"
+#include "banned.h"
+
+static const char usage_text[] =
+"usage: fs-sink-aerospike -n NAMESPACE --key FIELDS [-h HOSTS] [-s SET]\n"
+"                         [options] [FILE]\n"
+"Writes NDJSON records into Aerospike, one record per key.\n"
+"  -h, --hosts HOSTS     seed hosts, host[:port],... (default 127.0.0.1:3000)\n"
+"  -n, --namespace NS    the namespace\n"
+"  -s, --set SET         the set (default: none)\n"
+"  -k, --key FIELDS      key field(s); several are joined into a string key\n"
+"  --key-separator SEP   joins compound keys (default :)\n"
+"  -b, --bins LIST       bins to write: FIELD or FIELD=BIN,... (default: all\n"
+"                        members but the key fields)\n"
+"  --ttl TTL             DURATION, never, keep, or default (the namespace's)\n"
+"  --send-key            store the key itself with the record\n"
+"  --exists POLICY       update (default), update-only, replace,\n"
+"                        replace-only, or create-only\n"
+"  --monotonic           never replace a newer record: skip writes whose\n"
+"                        event time is older than the stored one\n"
+"  --time-bin BIN        where --monotonic keeps the event time (default:\n"
+"                        the time field's name)\n"
+"  --in-flight N         writes (or batches) on the wire at once (default 64)\n"
+"  --batch N             rows per batch request; 1: single writes (default 1)\n"
+"  --timeout DURATION    per attempt (default 1s)\n"
+"  --retries N           retries of a failed attempt (default 5)\n"
+"  --backoff DURATION    first pause before a retry, doubling (default 5ms)\n"
+"  -u, --user USER       log in as USER (password: --password-file, or\n"
+"                        the FS_AEROSPIKE_PASSWORD environment variable)\n"
+"  --password-file FILE  the password, first line of FILE\n";
+
+enum {
+	OPT_BACKOFF = OPT_TOOL_BASE,
+	OPT_BATCH,
+	OPT_EXISTS,
+	OPT_IN_FLIGHT,
+	OPT_KEY_SEPARATOR,
+	OPT_MONOTONIC,
+	OPT_PASSWORD_FILE,
+	OPT_RETRIES,
+	OPT_SEND_KEY,
+	OPT_TIME_BIN,
+	OPT_TIMEOUT,
+	OPT_TTL
+};
+
+static const struct option longopts[] = {
+	{ "backoff", required_argument, NULL, OPT_BACKOFF },
+	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "bins", required_argument, NULL, 'b' },
+	{ "exists", required_argument, NULL, OPT_EXISTS },
+	{ "hosts", required_argument, NULL, 'h' },
+	{ "in-flight", required_argument, NULL, OPT_IN_FLIGHT },
+	{ "key", required_argument, NULL, 'k' },
+	{ "key-separator", required_argument, NULL, OPT_KEY_SEPARATOR },
+	{ "monotonic", no_argument, NULL, OPT_MONOTONIC },
+	{ "namespace", required_argument, NULL, 'n' },
+	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "send-key", no_argument, NULL, OPT_SEND_KEY },
+	{ "set", required_argument, NULL, 's' },
+	{ "time-bin", required_argument, NULL, OPT_TIME_BIN },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "user", required_argument, NULL, 'u' },
+	FS_COMMON_LONGOPTS
+};
+
+/* One bin of --bins: where its value comes from, what it is called. */
+struct binspec {
+	struct path path;
+	char *name;
+	size_t nlen;
+};
+
+struct opts {
+	struct fs_common c;
+	const char *hosts, *ns, *set, *key, *key_sep, *bins, *user;
+	const char *password_file, *time_bin;
+	uint8_t info2, info3;
+	uint32_t ttl;
+	bool send_key, monotonic;
+	unsigned in_flight, batch, retries;
+	int timeout_ms, backoff_ms;
+	const char *input;
+};
+
+/* What a write needs to be reported if it fails: where it came from. */
+struct origin {
+	uint64_t lineno;
+	size_t len;
+	char raw[];
+};
+
+struct sink {
+	struct opts *o;
+	struct lineio lr;
+	struct rejects rj;
+	struct stage st;
+	struct keyspec ks;
+	struct binspec *bins;
+	size_t n_bins;
+	size_t time_bin_len;
+	struct as_cluster cl;
+	struct as_exec *ex;
+	struct as_key key;
+	struct buf val, exp;
+	char *password;
+	/* --stats */
+	uint64_t lines, written, stale, failed, controls;
+};
+
+static uint32_t
+parse_ttl(const char *arg)
+{
+	if (strcmp(arg, "never") == 0)
+		return AS_TTL_NEVER;
+	if (strcmp(arg, "default") == 0)
+		return AS_TTL_DEFAULT;
+	if (strcmp(arg, "keep") == 0)
+		return AS_TTL_DONT_UPDATE;
+	int64_t ms;
+	if (dur_parse(arg, &ms) < 0 || ms < 1000 ||
+	    ms > (int64_t)315360000 * 1000)
+		diag_usage("--ttl: expected a duration from 1s to 3650d, never, "
+		    "keep or default: '%s'", arg);
+	return (uint32_t)((ms + 999) / 1000);
+}
+
+static void
+parse_exists(struct opts *o, const char *arg)
+{
+	o->info2 = 0;
+	o->info3 = 0;
+	if (strcmp(arg, "update") == 0)
+		;
+	else if (strcmp(arg, "update-only") == 0)
+		o->info3 = AS_INFO3_UPDATE_ONLY;
+	else if (strcmp(arg, "replace") == 0)
+		o->info3 = AS_INFO3_CREATE_OR_REPLACE;
+	else if (strcmp(arg, "replace-only") == 0)
+		o->info3 = AS_INFO3_REPLACE_ONLY;
+	else if (strcmp(arg, "create-only") == 0)
+		o->info2 = AS_INFO2_CREATE_ONLY;
+	else
+		diag_usage("--exists: expected update, update-only, replace, "
+		    "replace-only or create-only: '%s'", arg);
+}
+
+static unsigned
+opt_count(const char *name, const char *arg, int64_t min, int64_t max)
+{
+	return (unsigned)opt_i64(name, arg, min, max);
+}
+
+static int
+opt_ms(const char *name, const char *arg, int64_t min, int64_t max)
+{
+	int64_t ms = opt_duration(name, arg);
+	if (ms < min || ms > max)
+		diag_usage("%s: expected %lldms to %llds: '%s'", name,
+		    (long long)min, (long long)max / 1000, arg);
+	return (int)ms;
+}
+
+static void
+parse_options(struct opts *o, int argc, char **argv)
+{
+	int c;
+
+	fs_common_init(&o->c, argc, argv);
+	o->hosts = "127.0.0.1:3000";
+	o->set = "";
+	o->key_sep = ":";
+	o->ttl = AS_TTL_DEFAULT;
+	o->in_flight = 64;
+	o->batch = 1;
+	o->retries = 5;
+	o->timeout_ms = 1000;
+	o->backoff_ms = 5;
+	while ((c = getopt_long(argc, argv, "b:h:k:n:s:u:" FS_COMMON_SHORTOPTS,
+	    longopts, NULL)) != -1) {
+		if (fs_common_option(&o->c, c, optarg, usage_text))
+			continue;
+		switch (c) {
+		case 'b':
+			o->bins = optarg;
+			break;
+		case 'h':
+			o->hosts = optarg;
+			break;
+		case 'k':
+			o->key = optarg;
+			break;
+		case 'n':
+			o->ns = optarg;
+			break;
+		case 's':
+			o->set = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case OPT_BACKOFF:
+			o->backoff_ms = opt_ms("--backoff", optarg, 1, 10000);
+			break;
+		case OPT_BATCH:
+			o->batch = opt_count("--batch", optarg, 1, 5000);
+			break;
+		case OPT_EXISTS:
+			parse_exists(o, optarg);
+			break;
+		case OPT_IN_FLIGHT:
+			o->in_flight = opt_count("--in-flight", optarg, 1, 4096);
+			break;
+		case OPT_KEY_SEPARATOR:
+			o->key_sep = optarg;
+			break;
+		case OPT_MONOTONIC:
+			o->monotonic = true;
+			break;
+		case OPT_PASSWORD_FILE:
+			o->password_file = optarg;
+			break;
+		case OPT_RETRIES:
+			o->retries = opt_count("--retries", optarg, 0, 100);
+			break;
+		case OPT_SEND_KEY:
+			o->send_key = true;
+			break;
+		case OPT_TIME_BIN:
+			o->time_bin = optarg;
+			break;
+		case OPT_TIMEOUT:
+			o->timeout_ms = opt_ms("--timeout", optarg, 1, 600000);
+			break;
+		case OPT_TTL:
+			o->ttl = parse_ttl(optarg);
+			break;
+		default:
+			diag_usage("unknown option");
+		}
+	}
+	if (optind < argc)
+		o->input = argv[optind++];
+	if (optind < argc)
+		diag_usage("one input file at most: '%s'", argv[optind]);
+	fs_common_finish(&o->c);
+	if (o->ns == NULL)
+		diag_usage("-n NAMESPACE is required");
+	if (o->key == NULL)
+		diag_usage("--key FIELDS is required");
+	if (strlen(o->ns) > AS_NAMESPACE_MAX)
+		diag_usage("-n: a namespace name is at most %d bytes: '%s'",
+		    AS_NAMESPACE_MAX, o->ns);
+	if (strlen(o->set) > AS_SET_MAX)
+		diag_usage("-s: a set name is at most %d bytes: '%s'",
+		    AS_SET_MAX, o->set);
+	if (o->time_bin != NULL && !o->monotonic)
+		diag_usage("--time-bin needs --monotonic");
+	if (o->password_file != NULL && o->user == NULL)
+		diag_usage("--password-file needs --user");
+}
+
+/* --- bins ------------------------------------------------------------- */
+
+static void
+check_bin_name(const char *name, size_t n)
+{
+	if (n == 0 || n > AS_BIN_NAME_MAX)
+		diag_usage("--bins: a bin name is 1 to %d bytes: '%s'",
+		    AS_BIN_NAME_MAX, name);
+}
+
+static void
+compile_bins(struct sink *s)
+{
+	struct opts *o = s->o;
+	if (o->monotonic) {
+		if (o->time_bin == NULL) {
+			const struct path *tp = &o->c.time_path;
+			o->time_bin = tp->parts[tp->n - 1];
+		}
+		s->time_bin_len = strlen(o->time_bin);
+		check_bin_name(o->time_bin, s->time_bin_len);
+	}
+	if (o->bins == NULL)
+		return;
+	char *copy = xstrdup(o->bins), *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t;
+	    t = strtok_r(NULL, ",", &save)) {
+		s->bins = xrealloc(s->bins, (s->n_bins + 1) * sizeof *s->bins);
+		struct binspec *b = &s->bins[s->n_bins++];
+		char *eq = strchr(t, '=');
+		if (eq)
+			*eq = '\0';
+		if (path_compile(&b->path, t) < 0)
+			diag_usage("--bins: not a field path: '%s'", t);
+		b->name = xstrdup(eq ? eq + 1 : b->path.parts[b->path.n - 1]);
+		b->nlen = strlen(b->name);
+		check_bin_name(b->name, b->nlen);
+	}
+	free(copy);
+	if (s->n_bins == 0)
+		diag_usage("--bins: no bins in '%s'", o->bins);
+}
+
+/* Is member name (top level) one of the key fields? */
+static bool
+is_key_member(const struct sink *s, const char *name, size_t n)
+{
+	for (size_t i = 0; i < s->ks.n; i++) {
+		const struct path *p = &s->ks.paths[i];
+		if (p->n == 1 && strlen(p->parts[0]) == n &&
+		    memcmp(p->parts[0], name, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Appends one bin write; -1 with why when the bin cannot be written. */
+static int
+add_bin(struct sink *s, struct as_cmd *c, const char *name, size_t nlen,
+    const json_t *v, char *why, size_t whylen)
+{
+	if (nlen == 0 || nlen > AS_BIN_NAME_MAX) {
+		snprintf(why, whylen, "bin name '%.*s' is %s (1 to %d bytes)",
+		    (int)(nlen > 64 ? 64 : nlen), name,
+		    nlen == 0 ? "empty" : "too long", AS_BIN_NAME_MAX);
+		return -1;
+	}
+	if (s->o->monotonic && nlen == s->time_bin_len &&
+	    memcmp(name, s->o->time_bin, nlen) == 0)
+		return 0;       /* written as the event time by build() */
+	buf_reset(&s->val);
+	uint8_t pt = as_value_encode(v, &s->val);
+	as_cmd_op(c, AS_OP_WRITE, pt, name, nlen, s->val.data, s->val.len);
+	return 0;
+}
+
+/* Encodes obj as a write into c.  -1 with why when it cannot be. */
+static int
+build(struct sink *s, const json_t *obj, struct as_cmd *c, char *why,
+    size_t whylen)
+{
+	struct opts *o = s->o;
+	if (as_key_from_record(&s->key, &s->ks, o->key_sep, obj, o->set, why,
+	    whylen) < 0)
+		return -1;
+	memcpy(c->digest, s->key.digest, AS_DIGEST_SIZE);
+	c->hdr.info2 = AS_INFO2_WRITE | o->info2;
+	c->hdr.info3 = o->info3;
+	c->hdr.record_ttl = o->ttl;
+	if (o->send_key) {
+		size_t kn;
+		const void *kp = as_key_bytes(&s->key, &kn);
+		as_cmd_field_key(c, s->key.type, kp, kn);
+	}
+	int64_t ts = 0;
+	if (o->monotonic) {
+		const char *e;
+		if (etime_get(&o->c.time_path, obj, &ts, &e) < 0) {
+			snprintf(why, whylen, "%s", e);
+			return -1;
+		}
+		buf_reset(&s->exp);
+		as_exp_monotonic(&s->exp, o->time_bin, s->time_bin_len, ts);
+		as_cmd_field(c, AS_FIELD_FILTER_EXP, s->exp.data, s->exp.len);
+	}
+	if (s->n_bins > 0) {
+		for (size_t i = 0; i < s->n_bins; i++) {
+			const json_t *v = path_get(&s->bins[i].path, obj);
+			if (v != NULL && add_bin(s, c, s->bins[i].name,
+			    s->bins[i].nlen, v, why, whylen) < 0)
+				return -1;
+		}
+	} else {
+		const char *k;
+		size_t klen;
+		json_t *v;
+		json_object_keylen_foreach((json_t *)obj, k, klen, v) {
+			if (is_key_member(s, k, klen))
+				continue;
+			if (add_bin(s, c, k, klen, v, why, whylen) < 0)
+				return -1;
+		}
+	}
+	if (o->monotonic) {
+		uint8_t be[8];
+		as_put_u64(be, (uint64_t)ts);
+		as_cmd_op(c, AS_OP_WRITE, AS_PT_INTEGER, o->time_bin,
+		    s->time_bin_len, be, 8);
+	}
+	if (c->n_ops == 0) {
+		snprintf(why, whylen, "no bins to write");
+		return -1;
+	}
+	return 0;
+}
+
+/* --- results ---------------------------------------------------------- */
+
+static void
+explain(const struct sink *s, int rc, const char *last, char *why,
+    size_t whylen)
+{
+	const struct opts *o = s->o;
+	switch (rc) {
+	case AS_EXEC_ETIMEOUT:
+	case AS_EXEC_ECONN:
+	case AS_EXEC_EPROTO:
+	case AS_EXEC_ENOROUTE:
+		snprintf(why, whylen, "not written after %u retries: %s",
+		    o->retries, last ? last : "");
+		return;
+	case AS_ERR_FORBIDDEN:
+		if (o->ttl != AS_TTL_NEVER) {
+			snprintf(why, whylen, "aerospike: %s (22): the namespace "
+			    "refuses records that expire; it runs without "
+			    "nsup-period (set nsup-period, or write with "
+			    "--ttl never)", as_result_str(rc));
+			return;
+		}
+		break;
+	case AS_ERR_RECORD_TOO_BIG:
+		snprintf(why, whylen, "aerospike: %s (13): larger than the "
+		    "namespace's max-record-size", as_result_str(rc));
+		return;
+	case AS_ERR_KEY_BUSY:
+	case AS_ERR_DEVICE_OVERLOAD:
+		snprintf(why, whylen, "aerospike: %s (%d), still after %u "
+		    "retries", as_result_str(rc), rc, o->retries);
+		return;
+	default:
+		break;
+	}
+	snprintf(why, whylen, "aerospike: %s (%d)", as_result_str(rc), rc);
+}
+
+static void
+done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
+    const char *last)
+{
+	struct sink *s = ctx;
+	struct origin *org = c->udata;
+	(void)m;
+	if (rc == AS_OK) {
+		s->written++;
+	} else if (rc == AS_ERR_FILTERED_OUT && s->o->monotonic) {
+		s->stale++;     /* the stored record is newer: by design */
+	} else {
+		char why[512], where[64];
+		explain(s, rc, last, why, sizeof why);
+		snprintf(where, sizeof where, "%s:%llu", s->lr.name,
+		    (unsigned long long)org->lineno);
+		s->failed++;
+		reject(&s->rj, where, why, org->raw, org->len);
+	}
+	free(org);
+	c->udata = NULL;
+}
+
+/* --- checkpoints ------------------------------------------------------ */
+
+static json_t *
+snapshot(void *ctx, uint64_t id)
+{
+	struct sink *s = ctx;
+	(void)id;
+	as_exec_drain(s->ex);   /* the checkpoint covers every write so far */
+	return json_pack("{s:I,s:I}", "written", (json_int_t)s->written,
+	    "stale", (json_int_t)s->stale);
+}
+
+static int
+restore(void *ctx, const json_t *state, uint64_t id)
+{
+	/* The sink's state is the database: nothing to load. */
+	(void)ctx;
+	(void)state;
+	(void)id;
+	return 0;
+}
+
+/* --- the loop --------------------------------------------------------- */
+
+static void
+handle_line(struct sink *s, const char *line, size_t len)
+{
+	char why[REC_ERR_MAX + 256];
+	json_t *obj = rec_parse(line, len, why);
+	s->lines++;
+	if (obj == NULL) {
+		reject_line(&s->rj, &s->lr, why, line, len);
+		return;
+	}
+	if (rec_line_maybe_control(line, len)) {
+		struct ctl ctl;
+		enum ctl_kind k = rec_control(obj, &ctl, why);
+		if (k == CTL_INVALID) {
+			reject_line(&s->rj, &s->lr, why, line, len);
+			json_decref(obj);
+			return;
+		}
+		if (k != CTL_NONE) {
+			s->controls++;
+			stage_control(&s->st, &ctl, NULL);
+			json_decref(obj);
+			return;
+		}
+	}
+	struct as_cmd *c = as_exec_cmd(s->ex);
+	if (build(s, obj, c, why, sizeof why) < 0) {
+		json_decref(obj);
+		s->failed++;
+		/* give the command back: submitted with nothing is wrong */
+		c->udata = NULL;
+		reject_line(&s->rj, &s->lr, why, line, len);
+		as_exec_cmd_free(s->ex, c);
+		return;
+	}
+	json_decref(obj);
+	struct origin *org = xmalloc(sizeof *org + len);
+	org->lineno = s->lr.lineno;
+	org->len = len;
+	memcpy(org->raw, line, len);
+	c->udata = org;
+	as_exec_submit(s->ex, c);
+}
+
+static void
+run(struct sink *s)
+{
+	const char *line;
+	size_t len;
+	for (;;) {
+		if (sig_stop_requested())
+			break;
+		if (!lineio_has_line(&s->lr) && as_exec_outstanding(s->ex) > 0) {
+			/* answers keep coming while the input is quiet */
+			while (as_exec_wait(s->ex, s->lr.fd, 1000) == 0 &&
+			    !sig_stop_requested())
+				;
+		}
+		int r = lineio_read(&s->lr, &line, &len);
+		if (r == -2)
+			continue;
+		if (r == 0)
+			break;
+		if (r < 0)
+			diag_fatal("read error: %s: %s", s->lr.name,
+			    strerror(s->lr.err));
+		handle_line(s, line, len);
+	}
+	as_exec_drain(s->ex);
+}
+
+static void
+connect_cluster(struct sink *s)
+{
+	struct opts *o = s->o;
+	if (o->user != NULL) {
+		const char *env = getenv("FS_AEROSPIKE_PASSWORD");
+		if (o->password_file != NULL) {
+			struct lineio pr;
+			const char *pl;
+			size_t pn;
+			if (lineio_open(&pr, o->password_file) < 0)
+				diag_fatal("cannot open '%s': %s",
+				    o->password_file, strerror(errno));
+			if (lineio_read(&pr, &pl, &pn) == 1)
+				s->password = xstrndup(pl, pn);
+			lineio_close(&pr);
+		} else if (env != NULL) {
+			s->password = xstrdup(env);
+		}
+		if (s->password == NULL)
+			diag_usage("--user needs a password (--password-file "
+			    "or FS_AEROSPIKE_PASSWORD)");
+	}
+	struct as_cluster_opts co = {
+		.hosts = o->hosts, .ns = o->ns, .user = o->user,
+		.password = s->password, .timeout_ms = o->timeout_ms,
+		.max_conns = o->in_flight + 4,
+	};
+	if (as_cluster_open(&s->cl, &co) < 0)
+		diag_fatal("aerospike: %s", s->cl.err);
+	struct as_exec_opts eo = {
+		.ns = o->ns, .set = o->set, .max_in_flight = o->in_flight,
+		.max_pending = 4 * o->in_flight, .batch = o->batch,
+		.timeout_ms = o->timeout_ms, .max_retries = o->retries,
+		.backoff_ms = o->backoff_ms,
+	};
+	s->ex = as_exec_new(&s->cl, &eo, done, s);
+}
+
+static void
+print_stats(const struct sink *s)
+{
+	const struct as_exec_stats *st = as_exec_stats(s->ex);
+	diag_warn("stats: %llu lines, %llu written, %llu stale, %llu failed, "
+	    "%llu control; %llu requests, %llu retries, %llu timeouts, "
+	    "%llu connection errors",
+	    (unsigned long long)s->lines, (unsigned long long)s->written,
+	    (unsigned long long)s->stale, (unsigned long long)s->failed,
+	    (unsigned long long)s->controls,
+	    (unsigned long long)st->requests, (unsigned long long)st->retries,
+	    (unsigned long long)st->timeouts,
+	    (unsigned long long)st->conn_errors);
+	diag_warn("stats: latency us: p50 %llu, p90 %llu, p99 %llu, "
+	    "p99.9 %llu, max %llu",
+	    (unsigned long long)as_hist_quantile(&st->lat, 0.50),
+	    (unsigned long long)as_hist_quantile(&st->lat, 0.90),
+	    (unsigned long long)as_hist_quantile(&st->lat, 0.99),
+	    (unsigned long long)as_hist_quantile(&st->lat, 0.999),
+	    (unsigned long long)st->lat.max);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct opts o;
+	static struct sink s;
+
+	parse_options(&o, argc, argv);
+	s.o = &o;
+	if (keyspec_compile(&s.ks, o.key) < 0)
+		diag_usage("--key: not a list of field paths: '%s'", o.key);
+	compile_bins(&s);
+	if (lineio_open(&s.lr, o.input ? o.input : "-") < 0)
+		diag_fatal("cannot open '%s': %s", o.input, strerror(errno));
+	rejects_init(&s.rj, &o.c, NULL);
+	connect_cluster(&s);
+	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
+	run(&s);
+	if (o.c.stats)
+		print_stats(&s);
+	stage_finish(&s.st);
+	rejects_finish(&s.rj);
+	as_exec_free(s.ex);
+	as_cluster_close(&s.cl);
+	lineio_close(&s.lr);
+	as_key_free(&s.key);
+	buf_free(&s.val);
+	buf_free(&s.exp);
+	return 0;
+}

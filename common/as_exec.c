@@ -1,0 +1,809 @@
+/*
+ * as_exec.c - pipelined commands with bounded in-flight (as_exec.h).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "as_exec.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define TEND_INTERVAL_MS 1000
+#define TEND_MIN_GAP_MS 50
+#define BACKOFF_MAX_MS 1000
+#define READ_CHUNK 65536
+
+/* One request on the wire: a connection, what was sent, what came back. */
+struct wire {
+	bool used;
+	bool batch;
+	struct as_node *node;
+	int fd;
+	struct buf out;
+	size_t sent;
+	struct buf in;
+	size_t parsed;          /* bytes of in already consumed */
+	struct as_cmd **cmds;   /* rows; NULL once answered */
+	size_t n_cmds, cap_cmds, n_left;
+	int64_t deadline_us;
+};
+
+struct queue {
+	struct as_cmd *head, *tail;
+	size_t n;
+};
+
+struct as_exec {
+	struct as_cluster *c;
+	struct as_exec_opts o;
+	size_t nslen, setlen;
+	as_done_fn done;
+	void *ctx;
+	struct wire *w;
+	unsigned n_used;
+	struct pollfd *pfd;
+	unsigned *pw;
+	struct queue ready, delayed;
+	struct as_cmd *free_cmds;
+	size_t outstanding;
+	struct as_cmd **tab;    /* outstanding commands by key: chain heads */
+	size_t tab_mask;
+	struct as_exec_stats st;
+};
+
+/* --- histogram -------------------------------------------------------- */
+
+static unsigned
+hist_bucket(uint64_t v)
+{
+	if (v < 16)
+		return (unsigned)v;
+	unsigned e = 63 - (unsigned)__builtin_clzll(v);   /* >= 4 */
+	if (e > 43)
+		return AS_HIST_BUCKETS - 1;
+	unsigned sub = (unsigned)(v >> (e - 4)) & 15;
+	return 16 + (e - 4) * 16 + sub;
+}
+
+static uint64_t
+hist_upper(unsigned b)
+{
+	if (b < 16)
+		return b;
+	unsigned e = (b - 16) / 16 + 4, sub = (b - 16) % 16;
+	return ((uint64_t)(16 + sub + 1) << (e - 4)) - 1;
+}
+
+void
+as_hist_add(struct as_hist *h, uint64_t us)
+{
+	h->b[hist_bucket(us)]++;
+	h->count++;
+	if (us > h->max)
+		h->max = us;
+}
+
+uint64_t
+as_hist_quantile(const struct as_hist *h, double q)
+{
+	if (h->count == 0)
+		return 0;
+	uint64_t rank = (uint64_t)(q * (double)h->count);
+	if (rank >= h->count)
+		rank = h->count - 1;
+	uint64_t seen = 0;
+	for (unsigned i = 0; i < AS_HIST_BUCKETS; i++) {
+		seen += h->b[i];
+		if (seen > rank) {
+			uint64_t u = hist_upper(i);
+			return u < h->max ? u : h->max;
+		}
+	}
+	return h->max;
+}
+
+/* --- commands --------------------------------------------------------- */
+
+void
+as_cmd_field(struct as_cmd *c, uint8_t type, const void *p, size_t n)
+{
+	uint8_t h[5];
+	as_put_u32(h, (uint32_t)(n + 1));
+	h[4] = type;
+	buf_append(&c->parts, h, 5);
+	buf_append(&c->parts, p, n);
+	c->n_fields++;
+}
+
+void
+as_cmd_field_key(struct as_cmd *c, uint8_t ptype, const void *p, size_t n)
+{
+	uint8_t h[6];
+	as_put_u32(h, (uint32_t)(n + 2));
+	h[4] = AS_FIELD_KEY;
+	h[5] = ptype;
+	buf_append(&c->parts, h, 6);
+	buf_append(&c->parts, p, n);
+	c->n_fields++;
+}
+
+void
+as_cmd_op(struct as_cmd *c, uint8_t op, uint8_t ptype, const char *name,
+    size_t nlen, const void *val, size_t vlen)
+{
+	uint8_t h[8];
+	as_put_u32(h, (uint32_t)(4 + nlen + vlen));
+	h[4] = op;
+	h[5] = ptype;
+	h[6] = 0;
+	h[7] = (uint8_t)nlen;
+	buf_append(&c->parts, h, 8);
+	buf_append(&c->parts, name, nlen);
+	buf_append(&c->parts, val, vlen);
+	c->n_ops++;
+}
+
+static void
+q_push(struct queue *q, struct as_cmd *c)
+{
+	c->next = NULL;
+	if (q->tail)
+		q->tail->next = c;
+	else
+		q->head = c;
+	q->tail = c;
+	q->n++;
+}
+
+static struct as_cmd *
+q_pop(struct queue *q)
+{
+	struct as_cmd *c = q->head;
+	if (c) {
+		q->head = c->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->n--;
+		c->next = NULL;
+	}
+	return c;
+}
+
+/* --- key table -------------------------------------------------------- */
+
+static size_t
+key_slot(const struct as_exec *e, const uint8_t *d)
+{
+	return as_get_u32(d + 4) & e->tab_mask;
+}
+
+static struct as_cmd *
+key_find(struct as_exec *e, const uint8_t *d)
+{
+	for (struct as_cmd *c = e->tab[key_slot(e, d)]; c; c = c->hnext)
+		if (memcmp(c->digest, d, AS_DIGEST_SIZE) == 0)
+			return c;
+	return NULL;
+}
+
+static void
+key_insert(struct as_exec *e, struct as_cmd *c)
+{
+	size_t s = key_slot(e, c->digest);
+	c->hnext = e->tab[s];
+	e->tab[s] = c;
+}
+
+static void
+key_remove(struct as_exec *e, struct as_cmd *c)
+{
+	struct as_cmd **pp = &e->tab[key_slot(e, c->digest)];
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	c->hnext = NULL;
+}
+
+/* --- life cycle ------------------------------------------------------- */
+
+struct as_exec *
+as_exec_new(struct as_cluster *c, const struct as_exec_opts *o, as_done_fn done,
+    void *ctx)
+{
+	struct as_exec *e = xcalloc(1, sizeof *e);
+	e->c = c;
+	e->o = *o;
+	if (e->o.max_in_flight == 0)
+		e->o.max_in_flight = 1;
+	if (e->o.max_pending < e->o.max_in_flight)
+		e->o.max_pending = e->o.max_in_flight;
+	if (e->o.batch > 1 && e->o.max_pending < e->o.batch * e->o.max_in_flight)
+		e->o.max_pending = e->o.batch * e->o.max_in_flight;
+	if (e->o.timeout_ms <= 0)
+		e->o.timeout_ms = 1000;
+	if (e->o.backoff_ms <= 0)
+		e->o.backoff_ms = 1;
+	e->nslen = strlen(o->ns);
+	e->setlen = o->set ? strlen(o->set) : 0;
+	e->done = done;
+	e->ctx = ctx;
+	e->w = xcalloc(e->o.max_in_flight, sizeof *e->w);
+	for (unsigned i = 0; i < e->o.max_in_flight; i++)
+		e->w[i].fd = -1;
+	e->pfd = xcalloc(e->o.max_in_flight + 1, sizeof *e->pfd);
+	e->pw = xcalloc(e->o.max_in_flight + 1, sizeof *e->pw);
+	size_t n = 64;
+	while (n < 2 * (size_t)e->o.max_pending)
+		n *= 2;
+	e->tab = xcalloc(n, sizeof *e->tab);
+	e->tab_mask = n - 1;
+	return e;
+}
+
+struct as_cmd *
+as_exec_cmd(struct as_exec *e)
+{
+	struct as_cmd *c = e->free_cmds;
+	if (c) {
+		e->free_cmds = c->next;
+		struct buf keep = c->parts;
+		memset(c, 0, sizeof *c);
+		c->parts = keep;
+		buf_reset(&c->parts);
+	} else {
+		c = xcalloc(1, sizeof *c);
+	}
+	c->ex = e;
+	return c;
+}
+
+void
+as_exec_cmd_free(struct as_exec *e, struct as_cmd *c)
+{
+	c->next = e->free_cmds;
+	e->free_cmds = c;
+}
+
+static void pump(struct as_exec *e);
+static void run_once(struct as_exec *e, int wait_ms, int extra_fd,
+    bool *extra_ready);
+
+static void
+finish(struct as_exec *e, struct as_cmd *c, int rc, const struct as_msg *m,
+    const char *why)
+{
+	if (c->first_us && rc >= 0)
+		as_hist_add(&e->st.lat, (uint64_t)(as_mono_us() - c->first_us));
+	e->st.done++;
+	e->done(e->ctx, c, rc, m, why);
+	struct as_cmd *next = c->same;
+	key_remove(e, c);
+	if (next != NULL) {
+		next->tail = c->tail;
+		key_insert(e, next);
+		q_push(&e->ready, next);
+	}
+	e->outstanding--;
+	c->next = e->free_cmds;
+	e->free_cmds = c;
+}
+
+/* A failed attempt: pause and retry, or give up with rc. */
+static void
+attempt_failed(struct as_exec *e, struct as_cmd *c, int rc, const char *why)
+{
+	c->last_rc = rc;
+	snprintf(c->last_why, sizeof c->last_why, "%s", why);
+	if (c->attempts <= e->o.max_retries) {
+		int64_t pause = (int64_t)e->o.backoff_ms << (c->attempts > 10 ?
+		    10 : c->attempts - 1);
+		if (pause > BACKOFF_MAX_MS)
+			pause = BACKOFF_MAX_MS;
+		c->not_before_us = as_mono_us() + pause * 1000;
+		e->st.retries++;
+		q_push(&e->delayed, c);
+		return;
+	}
+	finish(e, c, rc, NULL, why);
+}
+
+void
+as_exec_submit(struct as_exec *e, struct as_cmd *c)
+{
+	e->outstanding++;
+	e->st.submitted++;
+	struct as_cmd *head = key_find(e, c->digest);
+	if (head != NULL) {
+		head->tail->same = c;
+		head->tail = c;
+	} else {
+		c->tail = c;
+		key_insert(e, c);
+		q_push(&e->ready, c);
+	}
+	pump(e);
+	while (e->outstanding >= e->o.max_pending)
+		run_once(e, 1000, -1, NULL);
+}
+
+/* --- encoding --------------------------------------------------------- */
+
+static void
+encode_single(struct as_exec *e, struct wire *w, struct as_cmd *c)
+{
+	struct as_req r;
+	struct as_hdr h = c->hdr;
+	h.timeout_ms = (uint32_t)e->o.timeout_ms;
+	as_req_begin(&r, &w->out, &h);
+	as_req_field(&r, AS_FIELD_NAMESPACE, e->o.ns, e->nslen);
+	if (e->setlen > 0)
+		as_req_field(&r, AS_FIELD_SET, e->o.set, e->setlen);
+	as_req_field(&r, AS_FIELD_DIGEST, c->digest, AS_DIGEST_SIZE);
+	buf_append(&w->out, c->parts.data, c->parts.len);
+	r.n_fields += c->n_fields;
+	r.n_ops += c->n_ops;
+	as_req_end(&r);
+}
+
+static void
+encode_batch(struct as_exec *e, struct wire *w)
+{
+	struct as_batch bt;
+	as_batch_begin(&bt, &w->out, (uint32_t)e->o.timeout_ms, true);
+	for (size_t i = 0; i < w->n_cmds; i++) {
+		struct as_cmd *c = w->cmds[i];
+		as_batch_row_begin(&bt, (uint32_t)i, c->digest, &c->hdr);
+		as_batch_row_field(&bt, AS_FIELD_NAMESPACE, e->o.ns, e->nslen);
+		as_batch_row_field(&bt, AS_FIELD_SET, e->o.set ? e->o.set : "",
+		    e->setlen);
+		buf_append(&w->out, c->parts.data, c->parts.len);
+		bt.row_fields += c->n_fields;
+		bt.row_ops += c->n_ops;
+	}
+	as_batch_end(&bt);
+}
+
+/* --- dispatch --------------------------------------------------------- */
+
+static void
+wire_add(struct wire *w, struct as_cmd *c)
+{
+	w->cmds = xgrow(w->cmds, &w->cap_cmds, w->n_cmds + 1, sizeof *w->cmds);
+	w->cmds[w->n_cmds++] = c;
+	w->n_left++;
+}
+
+static struct wire *
+free_wire(struct as_exec *e)
+{
+	if (e->n_used >= e->o.max_in_flight)
+		return NULL;
+	for (unsigned i = 0; i < e->o.max_in_flight; i++)
+		if (!e->w[i].used)
+			return &e->w[i];
+	return NULL;
+}
+
+static void wire_fail(struct as_exec *e, struct wire *w, int rc,
+    const char *why);
+
+static void
+wire_send(struct as_exec *e, struct wire *w)
+{
+	while (w->sent < w->out.len) {
+		ssize_t n = send(w->fd, w->out.data + w->sent,
+		    w->out.len - w->sent, MSG_NOSIGNAL);
+		if (n > 0) {
+			w->sent += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && errno == EAGAIN) {
+			return;
+		} else {
+			char why[256];
+			snprintf(why, sizeof why, "%s: send: %s", w->node->addr,
+			    strerror(errno));
+			wire_fail(e, w, AS_EXEC_ECONN, why);
+			return;
+		}
+	}
+}
+
+static void
+dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
+    struct as_node *node)
+{
+	int fd = as_node_acquire(e->c, node);
+	if (fd < 0) {
+		e->st.conn_errors++;
+		e->c->need_tend = true;
+		first->attempts++;
+		attempt_failed(e, first, AS_EXEC_ECONN, e->c->err);
+		return;
+	}
+	int64_t now = as_mono_us();
+	w->used = true;
+	e->n_used++;
+	e->st.requests++;
+	w->node = node;
+	w->fd = fd;
+	w->sent = 0;
+	w->parsed = 0;
+	w->n_cmds = w->n_left = 0;
+	buf_reset(&w->out);
+	buf_reset(&w->in);
+	w->deadline_us = now + (int64_t)e->o.timeout_ms * 1000;
+	wire_add(w, first);
+	/* gather more ready rows for the same node */
+	if (e->o.batch > 1) {
+		struct as_cmd **pp = &e->ready.head, *prev = NULL;
+		while (*pp && w->n_cmds < e->o.batch) {
+			struct as_cmd *c = *pp;
+			if (as_cluster_route(e->c, c->digest) == node) {
+				*pp = c->next;
+				if (e->ready.tail == c)
+					e->ready.tail = prev;
+				e->ready.n--;
+				c->next = NULL;
+				wire_add(w, c);
+			} else {
+				prev = c;
+				pp = &c->next;
+			}
+		}
+	}
+	w->batch = w->n_cmds > 1;
+	for (size_t i = 0; i < w->n_cmds; i++) {
+		w->cmds[i]->attempts++;
+		if (w->cmds[i]->first_us == 0)
+			w->cmds[i]->first_us = now;
+	}
+	if (w->batch)
+		encode_batch(e, w);
+	else
+		encode_single(e, w, first);
+	wire_send(e, w);
+}
+
+static void
+pump(struct as_exec *e)
+{
+	if (e->delayed.n > 0) {
+		int64_t now = as_mono_us();
+		struct queue keep = { 0 };
+		struct as_cmd *c;
+		while ((c = q_pop(&e->delayed)) != NULL) {
+			if (c->not_before_us <= now)
+				q_push(&e->ready, c);
+			else
+				q_push(&keep, c);
+		}
+		e->delayed = keep;
+	}
+	struct wire *w;
+	while (e->ready.n > 0 && (w = free_wire(e)) != NULL) {
+		struct as_cmd *c = q_pop(&e->ready);
+		struct as_node *node = as_cluster_route(e->c, c->digest);
+		if (node == NULL) {
+			e->c->need_tend = true;
+			c->attempts++;
+			attempt_failed(e, c, AS_EXEC_ENOROUTE, e->c->err[0] ?
+			    e->c->err : "no node is reachable");
+			continue;
+		}
+		dispatch(e, w, c, node);
+	}
+}
+
+/* --- answers ---------------------------------------------------------- */
+
+static void
+wire_release(struct as_exec *e, struct wire *w, bool keep_conn)
+{
+	if (keep_conn)
+		as_node_release(w->node, w->fd);
+	else
+		as_node_discard(w->node, w->fd);
+	w->fd = -1;
+	w->used = false;
+	w->n_cmds = w->n_left = 0;
+	e->n_used--;
+}
+
+static void
+wire_fail(struct as_exec *e, struct wire *w, int rc, const char *why)
+{
+	if (rc == AS_EXEC_ETIMEOUT)
+		e->st.timeouts++;
+	else
+		e->st.conn_errors++;
+	e->c->need_tend = true;
+	size_t n = w->n_cmds;
+	struct as_cmd **cmds = xmalloc((n ? n : 1) * sizeof *cmds);
+	memcpy(cmds, w->cmds, n * sizeof *cmds);
+	wire_release(e, w, false);
+	for (size_t i = 0; i < n; i++)
+		if (cmds[i] != NULL)
+			attempt_failed(e, cmds[i], rc, why);
+	free(cmds);
+}
+
+static void
+row_result(struct as_exec *e, struct wire *w, size_t idx,
+    const struct as_msg *m)
+{
+	struct as_cmd *c = w->cmds[idx];
+	w->cmds[idx] = NULL;
+	w->n_left--;
+	if (as_result_retryable(m->result)) {
+		char why[96];
+		snprintf(why, sizeof why, "%s (%d)", as_result_str(m->result),
+		    m->result);
+		attempt_failed(e, c, m->result, why);
+		return;
+	}
+	finish(e, c, m->result, m, NULL);
+}
+
+/*
+ * Consumes complete protos in w->in.  Returns 1 when the request is
+ * fully answered, 0 when more is needed, -1 on a protocol error (why).
+ */
+static int
+wire_parse(struct as_exec *e, struct wire *w, char *why, size_t whylen)
+{
+	for (;;) {
+		size_t avail = w->in.len - w->parsed;
+		if (avail < AS_PROTO_HDR_SIZE)
+			return 0;
+		const uint8_t *p = (const uint8_t *)w->in.data + w->parsed;
+		struct as_proto_hdr ph;
+		if (as_proto_hdr_parse(p, &ph, why, whylen) < 0)
+			return -1;
+		if (ph.type != AS_PROTO_MSG) {
+			snprintf(why, whylen, "unexpected message type %u",
+			    ph.type);
+			return -1;
+		}
+		if (avail < AS_PROTO_HDR_SIZE + ph.size)
+			return 0;
+		const uint8_t *body = p + AS_PROTO_HDR_SIZE;
+		const uint8_t *end = body + ph.size;
+		w->parsed += AS_PROTO_HDR_SIZE + ph.size;
+		while (body < end) {
+			struct as_msg m;
+			if (as_msg_parse(body, (size_t)(end - body), &m, why,
+			    whylen) < 0)
+				return -1;
+			body = m.end;
+			if (!w->batch) {
+				row_result(e, w, 0, &m);
+				return 1;
+			}
+			if (m.info3 & AS_INFO3_LAST) {
+				if (m.result != AS_OK && w->n_left == w->n_cmds) {
+					/* the whole batch was refused */
+					snprintf(why, whylen, "batch refused: %s (%d)",
+					    as_result_str(m.result), m.result);
+					return -2 - m.result;
+				}
+				return 1;
+			}
+			if (m.txn_ttl >= w->n_cmds || w->cmds[m.txn_ttl] == NULL) {
+				snprintf(why, whylen, "batch answer for bad row %u",
+				    m.txn_ttl);
+				return -1;
+			}
+			row_result(e, w, m.txn_ttl, &m);
+		}
+	}
+}
+
+static void
+wire_readable(struct as_exec *e, struct wire *w)
+{
+	char why[256];
+	for (;;) {
+		buf_reserve(&w->in, READ_CHUNK);
+		ssize_t n = recv(w->fd, w->in.data + w->in.len, READ_CHUNK, 0);
+		if (n > 0) {
+			w->in.len += (size_t)n;
+			if ((size_t)n < READ_CHUNK)
+				break;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		snprintf(why, sizeof why, "%s: %s", w->node->addr,
+		    n == 0 ? "connection closed by the server" :
+		    strerror(errno));
+		/* answers already received still count */
+		char why2[256];
+		if (wire_parse(e, w, why2, sizeof why2) == 1 && w->n_left == 0) {
+			wire_release(e, w, false);
+			return;
+		}
+		wire_fail(e, w, AS_EXEC_ECONN, why);
+		return;
+	}
+	int r = wire_parse(e, w, why, sizeof why);
+	if (r == 0)
+		return;
+	if (r == 1) {
+		if (w->n_left > 0) {
+			/* LAST came before every row was answered */
+			wire_fail(e, w, AS_EXEC_EPROTO,
+			    "batch answer is missing rows");
+			return;
+		}
+		bool clean = w->parsed == w->in.len;
+		wire_release(e, w, clean);
+		return;
+	}
+	if (r <= -2) {
+		/* a batch refused as a whole: each row gets the code */
+		int rc = -2 - r;
+		size_t n = w->n_cmds;
+		struct as_cmd **cmds = xmalloc(n * sizeof *cmds);
+		memcpy(cmds, w->cmds, n * sizeof *cmds);
+		wire_release(e, w, true);
+		for (size_t i = 0; i < n; i++) {
+			if (cmds[i] == NULL)
+				continue;
+			if (as_result_retryable(rc))
+				attempt_failed(e, cmds[i], rc, why);
+			else
+				finish(e, cmds[i], rc, NULL, why);
+		}
+		free(cmds);
+		return;
+	}
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s: bad answer: %s", w->node->addr, why);
+	wire_fail(e, w, AS_EXEC_EPROTO, msg);
+}
+
+/* --- the loop --------------------------------------------------------- */
+
+static void
+tend_if_due(struct as_exec *e)
+{
+	int64_t now = as_mono_ms();
+	int64_t since = now - e->c->last_tend_ms;
+	if (since >= TEND_INTERVAL_MS ||
+	    (e->c->need_tend && since >= TEND_MIN_GAP_MS))
+		as_cluster_tend(e->c);
+}
+
+static void
+run_once(struct as_exec *e, int wait_ms, int extra_fd, bool *extra_ready)
+{
+	tend_if_due(e);
+	pump(e);
+	int64_t now = as_mono_us();
+	int64_t wake = now + (int64_t)wait_ms * 1000;
+	nfds_t n = 0;
+	for (unsigned i = 0; i < e->o.max_in_flight; i++) {
+		struct wire *w = &e->w[i];
+		if (!w->used)
+			continue;
+		e->pfd[n].fd = w->fd;
+		e->pfd[n].events = w->sent < w->out.len ? POLLOUT : POLLIN;
+		e->pfd[n].revents = 0;
+		e->pw[n++] = i;
+		if (w->deadline_us < wake)
+			wake = w->deadline_us;
+	}
+	for (struct as_cmd *c = e->delayed.head; c; c = c->next)
+		if (c->not_before_us < wake)
+			wake = c->not_before_us;
+	if (e->ready.n > 0 && e->n_used < e->o.max_in_flight)
+		wake = now;     /* ready work that could not go out: retry soon */
+	nfds_t extra_at = n;
+	if (extra_fd >= 0) {
+		e->pfd[n].fd = extra_fd;
+		e->pfd[n].events = POLLIN;
+		e->pfd[n].revents = 0;
+		n++;
+	}
+	int64_t left = (wake - now + 999) / 1000;
+	if (left < 0)
+		left = 0;
+	if (e->ready.n > 0 && e->n_used < e->o.max_in_flight && left < 1)
+		left = 1;
+	int r = poll(e->pfd, n, (int)left);
+	if (r < 0 && errno != EINTR)
+		r = 0;
+	if (extra_ready)
+		*extra_ready = extra_fd >= 0 && r > 0 &&
+		    e->pfd[extra_at].revents != 0;
+	for (nfds_t i = 0; r > 0 && i < extra_at; i++) {
+		if (e->pfd[i].revents == 0)
+			continue;
+		struct wire *w = &e->w[e->pw[i]];
+		if (!w->used || w->fd != e->pfd[i].fd)
+			continue;
+		if (w->sent < w->out.len)
+			wire_send(e, w);
+		else
+			wire_readable(e, w);
+	}
+	now = as_mono_us();
+	for (unsigned i = 0; i < e->o.max_in_flight; i++) {
+		struct wire *w = &e->w[i];
+		if (w->used && w->deadline_us <= now) {
+			char why[256];
+			snprintf(why, sizeof why, "%s: no answer within %d ms",
+			    w->node->addr, e->o.timeout_ms);
+			wire_fail(e, w, AS_EXEC_ETIMEOUT, why);
+		}
+	}
+	pump(e);
+}
+
+void
+as_exec_poll(struct as_exec *e, int wait_ms)
+{
+	run_once(e, wait_ms, -1, NULL);
+}
+
+int
+as_exec_wait(struct as_exec *e, int fd, int wait_ms)
+{
+	bool ready = false;
+	run_once(e, wait_ms, fd, &ready);
+	return ready ? 1 : 0;
+}
+
+void
+as_exec_drain(struct as_exec *e)
+{
+	while (e->outstanding > 0)
+		run_once(e, 1000, -1, NULL);
+}
+
+size_t
+as_exec_outstanding(const struct as_exec *e)
+{
+	return e->outstanding;
+}
+
+const struct as_exec_stats *
+as_exec_stats(const struct as_exec *e)
+{
+	return &e->st;
+}
+
+void
+as_exec_free(struct as_exec *e)
+{
+	if (e == NULL)
+		return;
+	for (unsigned i = 0; i < e->o.max_in_flight; i++) {
+		struct wire *w = &e->w[i];
+		if (w->used)
+			as_node_discard(w->node, w->fd);
+		buf_free(&w->out);
+		buf_free(&w->in);
+		free(w->cmds);
+	}
+	struct as_cmd *c;
+	while ((c = e->free_cmds) != NULL) {
+		e->free_cmds = c->next;
+		buf_free(&c->parts);
+		free(c);
+	}
+	free(e->w);
+	free(e->pfd);
+	free(e->pw);
+	free(e->tab);
+	free(e);
+}
