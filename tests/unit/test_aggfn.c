@@ -714,6 +714,61 @@ static void test_empty_checkpoint(void)
 	aggset_free(as);
 }
 
+/*
+ * The example of fs-agg(1)'s Aggregates section, as the shell passes it.
+ * p95 of -4, 10, 30 is the value of rank floor(0.95 * 2) = 1, 10, within
+ * 1% (DDSketch answers 10.0747).
+ */
+static void test_man_example(void)
+{
+	struct aggset *as = COMPILE("clicks=count", "spend=sum:amount",
+	    "avg_amt=avg:amount", "users=approx_count_distinct:user_id",
+	    "p95=percentile:amount:0.95", "last5=last_n:item:5",
+	    "buys=count:if:type=buy",
+	    "usd=sum:amount:if:currency=USD&amount>0");
+	void *st = new_state(as);
+
+	upd(as, st, "{\"user_id\":\"u1\",\"amount\":10,\"type\":\"buy\","
+	    "\"currency\":\"USD\",\"item\":\"a\"}", 1000, NULL);
+	upd(as, st, "{\"user_id\":\"u2\",\"amount\":-4,\"type\":\"refund\","
+	    "\"currency\":\"USD\",\"item\":\"b\"}", 3000, NULL);
+	upd(as, st, "{\"user_id\":\"u1\",\"amount\":30,\"type\":\"buy\","
+	    "\"currency\":\"EUR\",\"item\":\"c\"}", 2000, NULL);
+	upd(as, st, "{\"user_id\":\"u3\",\"type\":\"view\",\"item\":\"a\"}",
+	    4000, NULL);
+	is_result(as, st, "{\"clicks\":4,\"spend\":36,\"avg_amt\":12.0,"
+	    "\"users\":3,\"p95\":10.074696689511331,\"last5\":[\"a\",\"c\",\"b\",\"a\"],"
+	    "\"buys\":2,\"usd\":10}", "the fs-agg(1) example set computes "
+	    "the expected features");
+	drop_state(as, st);
+	aggset_free(as);
+}
+
+static void test_sketch_restore_mismatch(void)
+{
+	struct aggset *a14 = COMPILE("h=approx_count_distinct:u",
+	    "p=percentile:v:0.5");
+	struct aggset *a12 = COMPILE("h=approx_count_distinct:u:12",
+	    "p=percentile:v:0.5:0.02");
+	void *st = new_state(a14), *back = new_state(a12);
+	json_t *snap;
+	const char *why = NULL;
+	size_t before = aggset_state_bytes(a14, st);
+
+	upd(a14, st, "{\"u\":\"x\",\"v\":3}", 1, NULL);
+	ok(aggset_state_bytes(a14, st) > before + 64,
+	    "state bytes count sketch memory");
+	snap = aggset_snapshot(a14, st);
+	ok(aggset_restore(a12, back, snap, &why) == -1 &&
+	    strcmp(why, "hll: precision missing or different") == 0,
+	    "a sketch of another precision is not restored");
+	json_decref(snap);
+	drop_state(a14, st);
+	drop_state(a12, back);
+	aggset_free(a14);
+	aggset_free(a12);
+}
+
 int main(void)
 {
 	test_compile_errors();
@@ -732,6 +787,8 @@ int main(void)
 	test_merge_ties();
 	test_checkpoint();
 	test_empty_checkpoint();
+	test_man_example();
+	test_sketch_restore_mismatch();
 	printf("1..%d\n", tests);
 	return failed != 0;
 }
