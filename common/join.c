@@ -145,14 +145,15 @@ join_fields_free(struct join_field *fields, size_t n)
 }
 
 /* Puts v (borrowed) under name unless the name is taken: an equal value
- * is the same fact twice, a different one is a collision, reported once
- * per name and counted, and the earlier member is kept. */
+ * is the same fact twice, a null (a missing side's projected member)
+ * gives way, a different one is a collision, reported once per name and
+ * counted, and the earlier member is kept. */
 static void
 out_put(struct join *j, json_t *o, const char *name, json_t *v)
 {
 	json_t *old = json_object_get(o, name);
 
-	if (old == NULL) {
+	if (old == NULL || (json_is_null(old) && !json_is_null(v))) {
 		json_object_set(o, name, v);
 		return;
 	}
@@ -489,12 +490,20 @@ asof_upper(const struct jvec *v, int64_t t)
 }
 
 /* Versions older than the newest one at or before the watermark can
- * never be chosen again: every left record to come is at or after it. */
+ * never be chosen again: every left record to come is at or after it
+ * (and so is every one waiting, see the bound). */
 static void
 asof_prune(struct join *j, struct bucket *b)
 {
 	struct jvec *v = &b->side[JOIN_RIGHT];
-	size_t k = asof_upper(v, j->W);
+	const struct jheap_item *top = jheap_top(&j->pend);
+	int64_t bound = j->W;
+
+	/* While the watermark is being processed, left records below it
+	 * are still waiting: the oldest of them bounds what may go. */
+	if (top && top->t < bound)
+		bound = top->t;
+	size_t k = asof_upper(v, bound);
 
 	if (k <= 1)
 		return;

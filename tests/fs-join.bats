@@ -1,0 +1,435 @@
+#!/usr/bin/env bats
+# fs-join: interval, as-of and window joins on event time.  Every expected
+# output below was computed by hand from the fixture in tests/data/join.
+
+load test_helper
+
+J="$DATA/join"
+
+# The interleaved clicks/impressions fixture, hand-computed with
+# --max-out-of-orderness 5s: watermarks are min(left max, right max) - 5s.
+interval() {
+	fs-join --between -10s,0 --key user --left-where t=click \
+		--max-out-of-orderness 5s "$@" < "$J/clicks-impressions.ndjson"
+}
+
+@test "fs-join: interval inner join pairs every click with each impression in the 10s before it (many-to-many, out of order)" {
+	run --separate-stderr interval --right-fields id:imp
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"t":"click","user":"a","ts":5000,"id":"c1","imp":"i1"}
+{"t":"click","user":"a","ts":5000,"id":"c1","imp":"i2"}
+{"t":"click","user":"a","ts":4000,"id":"c2","imp":"i1"}
+{"t":"click","user":"a","ts":4000,"id":"c2","imp":"i2"}
+{"t":"click","user":"b","ts":20000,"id":"c3","imp":"i4"}
+{"@fs":"watermark","ts":4000}
+EOF
+	# c4 (ts 12000) arrives when the join watermark is 14000.
+	assert_equal "$stderr" "fs-join: 1 late record dropped"
+}
+
+@test "fs-join: interval left join writes an unmatched click alone once the watermark passes it" {
+	run --separate-stderr interval --type left --right-fields id:imp
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"t":"click","user":"a","ts":5000,"id":"c1","imp":"i1"}
+{"t":"click","user":"a","ts":5000,"id":"c1","imp":"i2"}
+{"t":"click","user":"a","ts":4000,"id":"c2","imp":"i1"}
+{"t":"click","user":"a","ts":4000,"id":"c2","imp":"i2"}
+{"t":"click","user":"b","ts":20000,"id":"c3","imp":"i4"}
+{"@fs":"watermark","ts":4000}
+{"t":"click","user":"c","ts":30000,"id":"c5","imp":null}
+EOF
+}
+
+@test "fs-join: interval join output keeps both sides' members, the right ones prefixed right_" {
+	run --separate-stderr interval -q
+	assert_equal "$status" 0
+	assert_line --index 0 '{"t":"click","user":"a","ts":5000,"id":"c1","right_t":"imp","right_user":"a","right_ts":1000,"right_id":"i1"}'
+}
+
+@test "fs-join: interval join with a positive bound holds its watermark back by it" {
+	printf '%s\n' '{"s":"l","k":1,"ts":1000}' '{"s":"r","k":1,"ts":1500}' \
+		'{"s":"l","k":2,"ts":9000}' '{"s":"r","k":2,"ts":9000}' > in.ndjson
+	run --separate-stderr fs-join --between 0,+2s --key k --left-where s=l \
+		--right-fields ts:rts < in.ndjson
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"s":"l","k":1,"ts":1000,"rts":1500}
+{"s":"l","k":2,"ts":9000,"rts":9000}
+{"@fs":"watermark","ts":7000}
+EOF
+}
+
+@test "fs-join: late records are dead-lettered to --late-file with --late dead-letter" {
+	run --separate-stderr interval --late dead-letter --late-file late.ndjson
+	assert_equal "$status" 0
+	assert_file_equals late.ndjson '{"t":"click","user":"a","ts":12000,"id":"c4"}'
+	assert_equal "$stderr" "fs-join: 1 late record dead-lettered"
+}
+
+@test "fs-join: two inputs give the same interval matches as one interleaved input" {
+	grep '"click"' "$J/clicks-impressions.ndjson" > clicks.ndjson
+	grep '"imp"' "$J/clicks-impressions.ndjson" > imps.ndjson
+	# No watermark until the end (a large bound): nothing is late.
+	fs-join --between -10s,0 --key user --max-out-of-orderness 1h \
+		--right-fields id:imp --right imps.ndjson < clicks.ndjson |
+		grep -v '"@fs"' | sort > two.out
+	run sort <<'EOF'
+{"t":"click","user":"a","ts":5000,"id":"c1","imp":"i1"}
+{"t":"click","user":"a","ts":5000,"id":"c1","imp":"i2"}
+{"t":"click","user":"a","ts":4000,"id":"c2","imp":"i1"}
+{"t":"click","user":"a","ts":4000,"id":"c2","imp":"i2"}
+{"t":"click","user":"a","ts":12000,"id":"c4","imp":"i2"}
+{"t":"click","user":"b","ts":20000,"id":"c3","imp":"i4"}
+EOF
+	assert_equal "$(cat two.out)" "$output"
+}
+
+@test "fs-join: two inputs fed by one producer do not deadlock (both read as data arrives)" {
+	mkfifo right.fifo
+	# tee blocks on the fifo once its buffer is full: a reader that read
+	# standard input to its end first would never see that end.
+	awk 'BEGIN { for (i = 1; i <= 30000; i++)
+		printf "{\"k\":%d,\"ts\":%d}\n", i % 97, i }' |
+		tee right.fifo |
+		timeout 120 fs-join --between 0,0 --key k --right right.fifo \
+			--right-fields ts:rts > out.ndjson
+	run jq -s '[.[] | select(.rts != null and .rts == .ts)] | length' out.ndjson
+	assert_output 30000
+}
+
+# --- as-of ---------------------------------------------------------------
+
+asof() {
+	fs-join --asof --key user --left-where t=order --max-out-of-orderness 1s \
+		--right-prefix '' --right-fields tier,ts:profile_ts "$@" \
+		< "$J/asof.ndjson"
+}
+
+@test "fs-join: as-of inner join takes the latest profile at or before each order, even one arriving after it" {
+	run --separate-stderr asof
+	assert_equal "$status" 0
+	# o1 (4000): silver (5000) arrived first but is after it: bronze.
+	# o2 (6000): gold has the same time: allowed.  o3: u2's only profile
+	# is after it: dropped.  o4 (5500): silver-2 (5400) came after o4
+	# but before the watermark passed it.  o5 is late.
+	assert_output - <<'EOF'
+{"t":"order","user":"u1","ts":4000,"id":"o1","tier":"bronze","profile_ts":1000}
+{"@fs":"watermark","ts":5000}
+{"t":"order","user":"u1","ts":5500,"id":"o4","tier":"silver-2","profile_ts":5400}
+{"t":"order","user":"u1","ts":6000,"id":"o2","tier":"gold","profile_ts":6000}
+EOF
+	assert_equal "$stderr" "fs-join: 1 late record dropped"
+}
+
+@test "fs-join: as-of left join writes an order without an earlier profile with nulls" {
+	run --separate-stderr asof --type left
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"t":"order","user":"u1","ts":4000,"id":"o1","tier":"bronze","profile_ts":1000}
+{"@fs":"watermark","ts":5000}
+{"t":"order","user":"u2","ts":5200,"id":"o3","tier":null,"profile_ts":null}
+{"t":"order","user":"u1","ts":5500,"id":"o4","tier":"silver-2","profile_ts":5400}
+{"t":"order","user":"u1","ts":6000,"id":"o2","tier":"gold","profile_ts":6000}
+EOF
+}
+
+@test "fs-join: as-of --retention ignores profiles older than the retention" {
+	run --separate-stderr asof --retention 1s
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"@fs":"watermark","ts":5000}
+{"t":"order","user":"u1","ts":5500,"id":"o4","tier":"silver-2","profile_ts":5400}
+{"t":"order","user":"u1","ts":6000,"id":"o2","tier":"gold","profile_ts":6000}
+EOF
+}
+
+@test "fs-join: as-of never uses a right record from after the left record's time (3000 random records)" {
+	# Random keys and times in random order; no record is late, so every
+	# order must get exactly the newest profile of its key at or before it.
+	awk 'BEGIN { srand(7); for (i = 0; i < 3000; i++) {
+		side = rand() < 0.5 ? "order" : "profile"
+		printf "{\"t\":\"%s\",\"user\":\"u%d\",\"ts\":%d,\"n\":%d}\n",
+			side, int(rand() * 20), int(rand() * 100000), i } }' > in.ndjson
+	fs-join --asof --key user --left-where t=order --max-out-of-orderness 1000s \
+		--type left --right-fields ts:profile_ts,n:profile_n < in.ndjson > out.ndjson
+	run jq -n --slurpfile in in.ndjson --slurpfile out out.ndjson '
+		($in | map(select(.t == "profile")) | group_by(.user)
+		    | map({key: .[0].user, value: map(.ts)}) | from_entries) as $p
+		| [$out[] | select(has("@fs") | not)] as $o
+		| { orders: ($o | length),
+		    future: ([$o[] | select(.profile_ts != null and .profile_ts > .ts)] | length),
+		    wrong: ([$o[] | . as $r
+		        | ([($p[$r.user] // [])[] | select(. <= $r.ts)] | max) as $want
+		        | select($r.profile_ts != $want)] | length) }'
+	assert_success
+	assert_equal "$(echo "$output" | jq -c .)" \
+		"{\"orders\":$(grep -c '"order"' in.ndjson),\"future\":0,\"wrong\":0}"
+}
+
+# --- window ------------------------------------------------------------
+
+window() {
+	fs-join --window --key k --left-where s=L --left-fields k,v:l \
+		--right-fields k,v:r "$@" < "$J/window.ndjson"
+}
+
+@test "fs-join: window inner join pairs all records of a key and window when the window closes" {
+	run --separate-stderr window --type inner
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"k":"a","l":"l1","right_k":"a","r":"r1","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l1","right_k":"a","r":"r2","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l2","right_k":"a","r":"r1","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l2","right_k":"a","r":"r2","window_start":0,"window_end":10000,"window_time":9999}
+{"@fs":"watermark","ts":10000}
+{"k":"b","l":"l3","right_k":"b","r":"r4","window_start":10000,"window_end":20000,"window_time":19999}
+EOF
+	# l4 belongs to the window that closed at watermark 10000.
+	assert_equal "$stderr" "fs-join: 1 late record dropped"
+}
+
+@test "fs-join: window left join adds left records of windows without a right one" {
+	run --separate-stderr window --type left
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"k":"a","l":"l1","right_k":"a","r":"r1","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l1","right_k":"a","r":"r2","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l2","right_k":"a","r":"r1","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l2","right_k":"a","r":"r2","window_start":0,"window_end":10000,"window_time":9999}
+{"@fs":"watermark","ts":10000}
+{"k":"b","l":"l3","right_k":"b","r":"r4","window_start":10000,"window_end":20000,"window_time":19999}
+{"k":"d","l":"l5","right_k":null,"r":null,"window_start":10000,"window_end":20000,"window_time":19999}
+EOF
+}
+
+@test "fs-join: window right join adds right records of windows without a left one" {
+	run --separate-stderr window --type right
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"k":"a","l":"l1","right_k":"a","r":"r1","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l1","right_k":"a","r":"r2","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l2","right_k":"a","r":"r1","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l2","right_k":"a","r":"r2","window_start":0,"window_end":10000,"window_time":9999}
+{"k":null,"l":null,"right_k":"c","r":"r3","window_start":0,"window_end":10000,"window_time":9999}
+{"@fs":"watermark","ts":10000}
+{"k":"b","l":"l3","right_k":"b","r":"r4","window_start":10000,"window_end":20000,"window_time":19999}
+EOF
+}
+
+@test "fs-join: window full join writes pairs and the unmatched records of both sides, keys in order" {
+	run --separate-stderr window --type full
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"k":"a","l":"l1","right_k":"a","r":"r1","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l1","right_k":"a","r":"r2","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l2","right_k":"a","r":"r1","window_start":0,"window_end":10000,"window_time":9999}
+{"k":"a","l":"l2","right_k":"a","r":"r2","window_start":0,"window_end":10000,"window_time":9999}
+{"k":null,"l":null,"right_k":"c","r":"r3","window_start":0,"window_end":10000,"window_time":9999}
+{"@fs":"watermark","ts":10000}
+{"k":"b","l":"l3","right_k":"b","r":"r4","window_start":10000,"window_end":20000,"window_time":19999}
+{"k":"d","l":"l5","right_k":null,"r":null,"window_start":10000,"window_end":20000,"window_time":19999}
+EOF
+}
+
+@test "fs-join: window semi join writes each left record whose key and window have a right record, once" {
+	run --separate-stderr window --type semi
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"s":"L","k":"a","ts":1000,"v":"l1","window_start":0,"window_end":10000,"window_time":9999}
+{"s":"L","k":"a","ts":500,"v":"l2","window_start":0,"window_end":10000,"window_time":9999}
+{"@fs":"watermark","ts":10000}
+{"s":"L","k":"b","ts":12000,"v":"l3","window_start":10000,"window_end":20000,"window_time":19999}
+EOF
+}
+
+@test "fs-join: window anti join writes the left records whose key and window have no right record" {
+	run --separate-stderr window --type anti
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"@fs":"watermark","ts":10000}
+{"s":"L","k":"d","ts":16000,"v":"l5","window_start":10000,"window_end":20000,"window_time":19999}
+EOF
+}
+
+@test "fs-join: a window join of unwindowed records rejects them with a reason" {
+	printf '%s\n' '{"s":"L","k":"a","ts":1}' > in.ndjson
+	run --separate-stderr fs-join --window --key k --left-where s=L < in.ndjson
+	assert_equal "$status" 1
+	assert_equal "$stderr" "fs-join: -:1: missing or invalid window_start/window_end (is the input windowed by fs-window?)"
+}
+
+# --- checkpoints ---------------------------------------------------------
+
+# Output after the line $2 of file $1 (exclusive).
+after_line() {
+	awk -v m="$2" 'found { print } $0 == m { found = 1 }' "$1"
+}
+
+# Output up to the line $2 of file $1 (inclusive).
+through_line() {
+	awk -v m="$2" '{ print } $0 == m { exit }' "$1"
+}
+
+@test "fs-join: restart from a checkpoint mid-stream gives the same output as an uninterrupted run (interval, interleaved)" {
+	args=(--between -10s,0 --key user --left-where t=click --max-out-of-orderness 5s
+		--type left --right-fields id:imp -q)
+	in="$J/interval-barriers.ndjson"
+	fs-join "${args[@]}" < "$in" > whole.out
+	# A run that dies after barrier 2 (here: its input stops one record
+	# later), then a restart from checkpoint 2 with the rest.
+	head -n 8 "$in" | fs-join "${args[@]}" --checkpoint-dir ck > first.out
+	{ echo '{"@fs":"restore","id":2}'; after_line "$in" '{"@fs":"barrier","id":2}'; } |
+		fs-join "${args[@]}" --checkpoint-dir ck > second.out
+	{ through_line first.out '{"@fs":"barrier","id":2}'
+	  after_line second.out '{"@fs":"restore","id":2}'; } > resumed.out
+	run diff whole.out resumed.out
+	assert_success
+	assert_equal "$(head -n 1 second.out)" '{"@fs":"restore","id":2}'
+	# The restart really had state to restore: c3 meets i4 across it.
+	grep -q '"id":"c3","imp":"i4"' second.out
+}
+
+@test "fs-join: barriers are aligned across two inputs: the checkpoint holds exactly what came before it on each" {
+	run fs-join --window --type full --key k --left "$J/left-barrier.ndjson" \
+		--right "$J/right-barrier.ndjson" --checkpoint-dir ck
+	assert_success
+	assert_equal "$(grep -c '"@fs":"barrier"' <<< "$output")" 2
+	run fs-ckpt show ck fs-join 1
+	assert_success
+	assert_equal "$(jq -c '[.records[] | .[3].v]' <<< "$output")" '["l1","r1","l2"]'
+	run fs-ckpt show ck fs-join 2
+	assert_equal "$(jq -c '[.records[] | .[3].v]' <<< "$output")" '["l3","r3","r4"]'
+}
+
+@test "fs-join: restart of a two-input window join from a checkpoint gives the same output as an uninterrupted run" {
+	args=(--window --type full --key k --left-fields k,v:l --right-fields k,v:r)
+	L="$J/left-barrier.ndjson" R="$J/right-barrier.ndjson"
+	fs-join "${args[@]}" --left "$L" --right "$R" --checkpoint-dir ck |
+		grep -v '"watermark"' > whole.out
+	b2='{"@fs":"barrier","id":2}'
+	{ echo '{"@fs":"restore","id":2}'; after_line "$L" "$b2"; } > left.rest
+	{ echo '{"@fs":"restore","id":2}'; after_line "$R" "$b2"; } > right.rest
+	fs-join "${args[@]}" --left left.rest --right right.rest --checkpoint-dir ck |
+		grep -v '"watermark"' > second.out
+	{ through_line whole.out "$b2"; after_line second.out '{"@fs":"restore","id":2}'; } > resumed.out
+	run diff whole.out resumed.out
+	assert_success
+	# The restore is forwarded once although both inputs carried it.
+	assert_equal "$(grep -c restore second.out)" 1
+}
+
+@test "fs-join: restart of an as-of join from a checkpoint gives the same output as an uninterrupted run" {
+	args=(--asof --key user --left-where t=order --max-out-of-orderness 1s
+		--right-prefix '' --right-fields tier -q)
+	b1='{"@fs":"barrier","id":1}'
+	{ sed -n 1,4p "$J/asof.ndjson"; echo "$b1"; sed -n '5,$p' "$J/asof.ndjson"; } > in.ndjson
+	fs-join "${args[@]}" < in.ndjson > whole.out
+	head -n 7 in.ndjson | fs-join "${args[@]}" --checkpoint-dir ck > first.out
+	{ echo '{"@fs":"restore","id":1}'; after_line in.ndjson "$b1"; } |
+		fs-join "${args[@]}" --checkpoint-dir ck > second.out
+	{ through_line first.out "$b1"; after_line second.out '{"@fs":"restore","id":1}'; } > resumed.out
+	run diff whole.out resumed.out
+	assert_success
+	# o1 waited in the checkpoint for the watermark: the restart wrote it.
+	grep -q '"id":"o1","tier":"bronze"' second.out
+}
+
+# --- inputs, bad input, usage ---------------------------------------------
+
+@test "fs-join: a record of neither side is bad input, reported with its line" {
+	printf '%s\n' '{"s":"l","k":1,"ts":1}' '{"s":"x","k":1,"ts":1}' > in.ndjson
+	run --separate-stderr fs-join --between 0,0 --key k --left-where s=l \
+		--right-where s=r < in.ndjson
+	assert_equal "$status" 1
+	assert_equal "$stderr" "fs-join: -:2: record matches neither --left-where nor --right-where"
+}
+
+@test "fs-join: a record without the key is skipped with --on-error skip, reported and counted" {
+	printf '%s\n' '{"s":"l","k":1,"ts":1}' '{"s":"l","ts":2}' '{"s":"r","k":1,"ts":1}' > in.ndjson
+	run --separate-stderr fs-join --between 0,0 --key k --left-where s=l \
+		--on-error skip --right-fields ts:rts < in.ndjson
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"s":"l","k":1,"ts":1,"rts":1}
+{"@fs":"watermark","ts":1}
+EOF
+	assert_equal "$stderr" "fs-join: -:2: missing or non-scalar key field 'k'
+fs-join: 1 record rejected"
+}
+
+@test "fs-join: invalid JSON fails with its line under the default policy" {
+	printf '%s\n' '{"s":"l","k":1,"ts":1}' '{"s":' > in.ndjson
+	run --separate-stderr fs-join --between 0,0 --key k --left-where s=l --left in.ndjson
+	assert_equal "$status" 1
+	[[ "$stderr" == "fs-join: in.ndjson:2: invalid JSON: "* ]] || fail "stderr: $stderr"
+}
+
+@test "fs-join: selectors compare numbers by their JSON text" {
+	printf '%s\n' '{"side":1,"k":"a","ts":5}' '{"side":2,"k":"a","ts":5}' > in.ndjson
+	run --separate-stderr fs-join --between 0,0 --key k --left-where side=1 \
+		--right-fields side:rside < in.ndjson
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"side":1,"k":"a","ts":5,"rside":2}
+{"@fs":"watermark","ts":5}
+EOF
+}
+
+@test "fs-join: a member both sides fill differently is a collision: left kept, warned once, counted" {
+	printf '%s\n' '{"s":"l","k":1,"ts":1,"v":"L"}' '{"s":"r","k":1,"ts":1,"v":"R"}' \
+		'{"s":"r","k":1,"ts":1,"v":"R2"}' > in.ndjson
+	run --separate-stderr fs-join --between 0,0 --key k --left-where s=l \
+		--right-prefix '' --stats < in.ndjson
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"s":"l","k":1,"ts":1,"v":"L"}
+{"s":"l","k":1,"ts":1,"v":"L"}
+{"@fs":"watermark","ts":1}
+EOF
+	assert_equal "$stderr" "fs-join: member on both sides, keeping the left one (see --right-prefix): 's'
+fs-join: member on both sides, keeping the left one (see --right-prefix): 'v'
+fs-join: left 1, right 2, late 0+0, output 2, state peak 3 records, collisions 4"
+}
+
+@test "fs-join: different key paths on the two sides, the key written under the left's" {
+	printf '%s\n' '{"s":"r","id":7,"ts":1,"name":"x"}' '{"s":"l","user":{"id":7},"ts":1}' > in.ndjson
+	run --separate-stderr fs-join --between 0,0 --left-key user.id --right-key id \
+		--left-where s=l --right-fields name < in.ndjson
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"s":"l","user":{"id":7},"ts":1,"right_name":"x"}
+{"@fs":"watermark","ts":1}
+EOF
+}
+
+@test "fs-join: usage errors exit 2" {
+	run --separate-stderr fs-join --key k --left-where s=l
+	assert_equal "$status" 2
+	[[ "$stderr" == "fs-join: give exactly one of --between, --asof, --window"* ]] || fail "$stderr"
+	run --separate-stderr fs-join --between 0,0 --type full --key k --left-where s=l
+	assert_equal "$status" 2
+	run --separate-stderr fs-join --between 5s,0 --key k --left-where s=l
+	assert_equal "$status" 2
+	run --separate-stderr fs-join --between 10,0 --key k --left-where s=l
+	assert_equal "$status" 2
+	run --separate-stderr fs-join --between 0,0 --key k
+	assert_equal "$status" 2
+	run --separate-stderr fs-join --between 0,0 --retention 1h --key k --left-where s=l
+	assert_equal "$status" 2
+	run --separate-stderr fs-join --asof --left-where s=l
+	assert_equal "$status" 2
+	run --separate-stderr fs-join --asof --key k --right r.ndjson --left-where s=l
+	assert_equal "$status" 2
+}
+
+@test "fs-join: unknown control records are forwarded once, also when both inputs carry them" {
+	printf '%s\n' '{"@fs":"window","size":5}' '{"k":1,"ts":1}' > l.ndjson
+	printf '%s\n' '{"@fs":"window","size":5}' '{"k":1,"ts":1}' > r.ndjson
+	run --separate-stderr fs-join --between 0,0 --key k --right-fields ts:rts \
+		--left l.ndjson --right r.ndjson
+	assert_equal "$status" 0
+	assert_equal "$(grep -c '"window"' <<< "$output")" 1
+	assert_line '{"k":1,"ts":1,"rts":1}'
+}
