@@ -24,7 +24,8 @@ TOOLS = \
 	fs-window \
 	fs-sink-aerospike \
 	fs-get \
-	fs-agg
+	fs-agg \
+	fs-gen
 
 # Libraries every tool may link (found with pkg-config); add yours here.
 PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka libxcrypt
@@ -80,6 +81,11 @@ FIXTURES = \
 all: $(FIXTURES)
 
 $(BUILD)/fixtures/asfixture: tests/aerospike/asfixture.c $(LIBFS) $(COMMON_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS)
+
+# The parse-only ceiling of scripts/bench-engine.
+$(BUILD)/bench/parse_only: tests/bench/parse_only.c $(LIBFS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS)
 

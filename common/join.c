@@ -704,7 +704,8 @@ window_advance(struct join *j)
 	}
 	/* Windows in end order, then keys in byte order: the output does
 	 * not depend on how the two inputs interleaved. */
-	qsort(fire, n, sizeof *fire, window_cmp);
+	if (n > 1)
+		qsort(fire, n, sizeof *fire, window_cmp);
 	for (size_t i = 0; i < n; i++) {
 		struct bucket *b = fire[i];
 		window_emit(j, b);
