@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "tool.h"
 #include "aggfn.h"
@@ -1055,6 +1056,13 @@ static void open_all(struct agg *s, struct opts *o)
 	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s });
 }
 
+static long peak_rss_kib(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
 static size_t state_bytes(const struct agg *s)
 {
 	size_t n = keytab_bytes(&s->keys) + s->cap_k * sizeof *s->k +
@@ -1078,14 +1086,15 @@ static size_t state_bytes(const struct agg *s)
 static void finish(struct agg *s)
 {
 	if (s->o->c.stats)
-		diag_info("stats: %llu lines in, %llu results, %llu control, "
-		    "%llu late, %llu rejected; mode %s; peak keys %zu, peak "
-		    "slots %zu; state now %zu keys, %zu bytes",
-		    (unsigned long long)s->in, (unsigned long long)s->results,
-		    (unsigned long long)s->ctl,
+		fprintf(stderr, "%s: stats: %llu lines in, %llu results, "
+		    "%llu control, %llu late, %llu rejected; mode %s; peak keys "
+		    "%zu, peak slots %zu; state now %zu keys in %zu bytes allocated; peak "
+		    "RSS %ld KiB\n", diag_progname(), (unsigned long long)s->in,
+		    (unsigned long long)s->results, (unsigned long long)s->ctl,
 		    (unsigned long long)s->late.count,
 		    (unsigned long long)s->rj.count, mode_names[s->mode],
-		    s->peak_keys, s->peak_slots, s->keys.count, state_bytes(s));
+		    s->peak_keys, s->peak_slots, s->keys.count, state_bytes(s),
+		    peak_rss_kib());
 	stage_finish(&s->st);
 	out_close(&s->out);
 	late_finish(&s->late);

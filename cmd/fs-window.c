@@ -695,9 +695,9 @@ static void open_all(struct win *s, struct opts *o)
 static void finish(struct win *s)
 {
 	if (s->o->c.stats)
-		diag_info("stats: %llu lines in, %llu records out, %llu control, "
-		    "%llu watermarks out, %llu late, %llu rejected, "
-		    "peak open sessions %zu",
+		fprintf(stderr, "%s: stats: %llu lines in, %llu records out, "
+		    "%llu control, %llu watermarks out, %llu late, %llu "
+		    "rejected, peak open sessions %zu\n", diag_progname(),
 		    (unsigned long long)s->in,
 		    (unsigned long long)s->out_records,
 		    (unsigned long long)s->ctl, (unsigned long long)s->wms,
