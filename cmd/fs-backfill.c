@@ -1110,7 +1110,8 @@ static void finish(struct bf *b)
 	}
 	/* A last barrier: a later run with the same directory finds the
 	 * work done (or, after a signal, resumes exactly here). */
-	if (b->sc.store != NULL)
+	if (b->sc.store != NULL &&
+	    (b->sc.since > 0 || source_ckpt_last(&b->sc) == 0))
 		barrier(b);
 	if (o->c.stats)
 		print_stats(b);
