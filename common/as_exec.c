@@ -2,7 +2,7 @@
  * as_exec.c - pipelined commands with bounded in-flight (as_exec.h).
  */
 #include <errno.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "as_exec.h"
+#include "diag.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -46,8 +47,11 @@ struct as_exec {
 	void *ctx;
 	struct wire *w;
 	unsigned n_used;
-	struct pollfd *pfd;
-	unsigned *pw;
+	unsigned *free_w;       /* indices of unused wires (a stack) */
+	int epfd;
+	struct epoll_event *evs;
+	int input_fd;           /* registered input, or -1 */
+	bool input_always;      /* a regular file: always readable */
 	struct queue ready, delayed;
 	struct as_cmd *free_cmds;
 	size_t outstanding;
@@ -236,8 +240,14 @@ as_exec_new(struct as_cluster *c, const struct as_exec_opts *o, as_done_fn done,
 	e->w = xcalloc(e->o.max_in_flight, sizeof *e->w);
 	for (unsigned i = 0; i < e->o.max_in_flight; i++)
 		e->w[i].fd = -1;
-	e->pfd = xcalloc(e->o.max_in_flight + 1, sizeof *e->pfd);
-	e->pw = xcalloc(e->o.max_in_flight + 1, sizeof *e->pw);
+	e->free_w = xcalloc(e->o.max_in_flight, sizeof *e->free_w);
+	for (unsigned i = 0; i < e->o.max_in_flight; i++)
+		e->free_w[i] = e->o.max_in_flight - 1 - i;
+	e->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (e->epfd < 0)
+		diag_fatal("epoll_create1: %s", strerror(errno));
+	e->evs = xcalloc(e->o.max_in_flight + 1, sizeof *e->evs);
+	e->input_fd = -1;
 	size_t n = 64;
 	while (n < 2 * (size_t)e->o.max_pending)
 		n *= 2;
@@ -384,10 +394,20 @@ free_wire(struct as_exec *e)
 {
 	if (e->n_used >= e->o.max_in_flight)
 		return NULL;
-	for (unsigned i = 0; i < e->o.max_in_flight; i++)
-		if (!e->w[i].used)
-			return &e->w[i];
-	return NULL;
+	return &e->w[e->free_w[e->o.max_in_flight - 1 - e->n_used]];
+}
+
+/* Watches w's connection: for writing while a request is half sent. */
+static void
+watch(struct as_exec *e, struct wire *w, int op)
+{
+	struct epoll_event ev = {
+		.events = w->sent < w->out.len ? EPOLLOUT : EPOLLIN,
+		.data.u32 = (uint32_t)(w - e->w),
+	};
+	if (epoll_ctl(e->epfd, op, w->fd, &ev) < 0 && op == EPOLL_CTL_ADD &&
+	    errno == EEXIST)
+		epoll_ctl(e->epfd, EPOLL_CTL_MOD, w->fd, &ev);
 }
 
 static void wire_fail(struct as_exec *e, struct wire *w, int rc,
@@ -396,6 +416,7 @@ static void wire_fail(struct as_exec *e, struct wire *w, int rc,
 static void
 wire_send(struct as_exec *e, struct wire *w)
 {
+	bool was_partial = w->sent > 0;
 	while (w->sent < w->out.len) {
 		ssize_t n = send(w->fd, w->out.data + w->sent,
 		    w->out.len - w->sent, MSG_NOSIGNAL);
@@ -404,6 +425,8 @@ wire_send(struct as_exec *e, struct wire *w)
 		} else if (n < 0 && errno == EINTR) {
 			continue;
 		} else if (n < 0 && errno == EAGAIN) {
+			if (!was_partial)
+				watch(e, w, EPOLL_CTL_MOD);
 			return;
 		} else {
 			char why[256];
@@ -413,6 +436,8 @@ wire_send(struct as_exec *e, struct wire *w)
 			return;
 		}
 	}
+	if (was_partial)
+		watch(e, w, EPOLL_CTL_MOD);
 }
 
 static void
@@ -468,6 +493,7 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 		encode_batch(e, w);
 	else
 		encode_single(e, w, first);
+	watch(e, w, EPOLL_CTL_ADD);
 	wire_send(e, w);
 }
 
@@ -506,6 +532,7 @@ pump(struct as_exec *e)
 static void
 wire_release(struct as_exec *e, struct wire *w, bool keep_conn)
 {
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	if (keep_conn)
 		as_node_release(w->node, w->fd);
 	else
@@ -514,6 +541,7 @@ wire_release(struct as_exec *e, struct wire *w, bool keep_conn)
 	w->used = false;
 	w->n_cmds = w->n_left = 0;
 	e->n_used--;
+	e->free_w[e->o.max_in_flight - 1 - e->n_used] = (unsigned)(w - e->w);
 }
 
 static void
@@ -683,53 +711,64 @@ tend_if_due(struct as_exec *e)
 		as_cluster_tend(e->c);
 }
 
+/* Registers the input descriptor once; a regular file cannot be
+ * watched and is always readable. */
+static void
+watch_input(struct as_exec *e, int fd)
+{
+	if (fd == e->input_fd)
+		return;
+	if (e->input_fd >= 0 && !e->input_always)
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->input_fd, NULL);
+	e->input_fd = fd;
+	e->input_always = false;
+	struct epoll_event ev = { .events = EPOLLIN,
+		.data.u32 = e->o.max_in_flight };
+	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		e->input_always = true;
+}
+
 static void
 run_once(struct as_exec *e, int wait_ms, int extra_fd, bool *extra_ready)
 {
 	tend_if_due(e);
 	pump(e);
+	if (extra_ready)
+		*extra_ready = false;
+	if (extra_fd >= 0) {
+		watch_input(e, extra_fd);
+		if (e->input_always) {
+			wait_ms = 0;
+			if (extra_ready)
+				*extra_ready = true;
+		}
+	}
 	int64_t now = as_mono_us();
 	int64_t wake = now + (int64_t)wait_ms * 1000;
-	nfds_t n = 0;
 	for (unsigned i = 0; i < e->o.max_in_flight; i++) {
 		struct wire *w = &e->w[i];
-		if (!w->used)
-			continue;
-		e->pfd[n].fd = w->fd;
-		e->pfd[n].events = w->sent < w->out.len ? POLLOUT : POLLIN;
-		e->pfd[n].revents = 0;
-		e->pw[n++] = i;
-		if (w->deadline_us < wake)
+		if (w->used && w->deadline_us < wake)
 			wake = w->deadline_us;
 	}
 	for (struct as_cmd *c = e->delayed.head; c; c = c->next)
 		if (c->not_before_us < wake)
 			wake = c->not_before_us;
-	if (e->ready.n > 0 && e->n_used < e->o.max_in_flight)
-		wake = now;     /* ready work that could not go out: retry soon */
-	nfds_t extra_at = n;
-	if (extra_fd >= 0) {
-		e->pfd[n].fd = extra_fd;
-		e->pfd[n].events = POLLIN;
-		e->pfd[n].revents = 0;
-		n++;
-	}
 	int64_t left = (wake - now + 999) / 1000;
 	if (left < 0)
 		left = 0;
-	if (e->ready.n > 0 && e->n_used < e->o.max_in_flight && left < 1)
-		left = 1;
-	int r = poll(e->pfd, n, (int)left);
-	if (r < 0 && errno != EINTR)
-		r = 0;
-	if (extra_ready)
-		*extra_ready = extra_fd >= 0 && r > 0 &&
-		    e->pfd[extra_at].revents != 0;
-	for (nfds_t i = 0; r > 0 && i < extra_at; i++) {
-		if (e->pfd[i].revents == 0)
+	if (e->ready.n > 0 && e->n_used < e->o.max_in_flight && left > 1)
+		left = 1;       /* ready work that could not go out: retry soon */
+	int r = epoll_wait(e->epfd, e->evs, (int)e->o.max_in_flight + 1,
+	    (int)left);
+	for (int i = 0; i < r; i++) {
+		uint32_t idx = e->evs[i].data.u32;
+		if (idx == e->o.max_in_flight) {
+			if (extra_ready && extra_fd == e->input_fd)
+				*extra_ready = true;
 			continue;
-		struct wire *w = &e->w[e->pw[i]];
-		if (!w->used || w->fd != e->pfd[i].fd)
+		}
+		struct wire *w = &e->w[idx];
+		if (!w->used)
 			continue;
 		if (w->sent < w->out.len)
 			wire_send(e, w);
@@ -802,8 +841,11 @@ as_exec_free(struct as_exec *e)
 		free(c);
 	}
 	free(e->w);
-	free(e->pfd);
-	free(e->pw);
+	free(e->free_w);
+	free(e->evs);
+	if (e->input_fd >= 0 && !e->input_always)
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->input_fd, NULL);
+	close(e->epfd);
 	free(e->tab);
 	free(e);
 }

@@ -18,9 +18,32 @@ pack_cb(void *data, const char *p, size_t n)
 	return 0;
 }
 
+/* {"@bytes":"BASE64"} stands for a blob; decodes it into out. */
+static int
+blob_of(const json_t *v, struct buf *out)
+{
+	const json_t *b;
+	if (!json_is_object(v) || json_object_size(v) != 1 ||
+	    (b = json_object_get(v, AS_BYTES_MEMBER)) == NULL ||
+	    !json_is_string(b))
+		return -1;
+	buf_reset(out);
+	return as_unbase64(json_string_value(b), json_string_length(b), out);
+}
+
 static void
 pack_json(msgpack_packer *pk, const json_t *v)
 {
+	struct buf blob = BUF_INIT;
+	if (blob_of(v, &blob) == 0) {
+		uint8_t pt = AS_PT_BLOB;
+		msgpack_pack_str(pk, blob.len + 1);
+		msgpack_pack_str_body(pk, &pt, 1);
+		msgpack_pack_str_body(pk, blob.data, blob.len);
+		buf_free(&blob);
+		return;
+	}
+	buf_free(&blob);
 	switch (json_typeof(v)) {
 	case JSON_INTEGER:
 		msgpack_pack_int64(pk, json_integer_value(v));
@@ -107,9 +130,17 @@ as_value_encode(const json_t *v, struct buf *out)
 	case JSON_ARRAY:
 		as_value_pack(v, out);
 		return AS_PT_LIST;
-	case JSON_OBJECT:
+	case JSON_OBJECT: {
+		struct buf blob = BUF_INIT;
+		if (blob_of(v, &blob) == 0) {
+			buf_append(out, blob.data, blob.len);
+			buf_free(&blob);
+			return AS_PT_BLOB;
+		}
+		buf_free(&blob);
 		as_value_pack(v, out);
 		return AS_PT_MAP;
+	}
 	}
 	return AS_PT_NULL;
 }
@@ -148,7 +179,7 @@ bytes_json(const uint8_t *p, size_t n)
 	as_base64(p, n, &b);
 	json_t *s = json_stringn(b.data ? b.data : "", b.len);
 	buf_free(&b);
-	return s;
+	return json_pack("{s:o}", AS_BYTES_MEMBER, s);
 }
 
 /* Text that is not valid UTF-8 cannot be a JSON string: base64 then. */

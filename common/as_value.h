@@ -9,12 +9,14 @@
  *   null     NULL with no value: writing it removes the bin
  *   array    LIST, msgpack
  *   object   MAP, msgpack (an unordered map; keys are strings)
+ *   {"@bytes":"BASE64"}  BLOB, the decoded bytes (an object of that one
+ *            member whose text is not base64 stays a map)
  * Inside lists and maps (msgpack, packed with libmsgpack), strings carry
  * Aerospike's particle type prefix: a msgpack str whose first byte is 3
  * (string) or 4 (blob), as every official client packs them.
  *
  * From the server (as_value_decode) the same in reverse; blobs, HLLs and
- * other bytes become base64 strings, GeoJSON its text, and the ordering
+ * other bytes become {"@bytes":"BASE64"}, GeoJSON its text, and the ordering
  * markers of ordered lists and maps are dropped.  Returns a new
  * reference, or NULL with a reason.
  */
@@ -28,6 +30,7 @@
 #include "buf.h"
 
 #define AS_VALUE_ERR_MAX 128
+#define AS_BYTES_MEMBER "@bytes"
 
 /* Appends v's wire bytes to out and returns its particle type. */
 uint8_t as_value_encode(const json_t *v, struct buf *out);

@@ -298,9 +298,26 @@ test_values(void)
 	back = as_value_decode(AS_PT_LIST, blob, 3, why);
 	ok(back == NULL, "value: truncated msgpack is refused");
 	back = as_value_decode(AS_PT_BLOB, blob + 3, 3, why);
-	ok(back != NULL && strcmp(json_string_value(back), "AQID") == 0,
-	    "value: blob as base64");
+	want = parse("{\"@bytes\": \"AQID\"}");
+	ok(back != NULL && json_equal(back, want),
+	    "value: a blob reads as {\"@bytes\": base64}");
 	json_decref(back);
+	json_decref(want);
+
+	buf_reset(&b);
+	v = parse("{\"@bytes\": \"AQID\"}");
+	ok(as_value_encode(v, &b) == AS_PT_BLOB, "value: @bytes is a blob");
+	ok_bytes(&b, "010203", "value: blob bytes");
+	json_decref(v);
+	buf_reset(&b);
+	v = parse("[{\"@bytes\": \"AQID\"}]");
+	as_value_encode(v, &b);
+	ok_bytes(&b, "91 a4 04 010203", "value: a blob in a list has prefix 4");
+	json_decref(v);
+	buf_reset(&b);
+	v = parse("{\"@bytes\": \"not base64!\"}");
+	ok(as_value_encode(v, &b) == AS_PT_MAP, "value: bad base64 stays a map");
+	json_decref(v);
 	buf_free(&b);
 }
 
