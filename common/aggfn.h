@@ -22,7 +22,8 @@
  *   approx_count_distinct:F[:P]  HyperLogLog, 2^P registers (P 4..18,
  *                             default 14: standard error 0.81%)
  *   percentile:F:Q[:ALPHA]    DDSketch, Q in [0,1], relative accuracy
- *                             ALPHA (default 0.01)
+ *                             ALPHA (default 0.01); the quantile is
+ *                             SQL's PERCENTILE_DISC (ddsketch.h)
  *   variance var_samp var_pop stddev stddev_samp stddev_pop  (Welford)
  *   last_n:F:N                the N latest values by event time, oldest
  *                             first (N 1..10000)

@@ -188,9 +188,19 @@ static double clamp(const struct ddsketch *s, double v)
 	return v < s->min ? s->min : v > s->max ? s->max : v;
 }
 
+/* The 0-based rank of the q-quantile: ceil(q n) - 1, the smallest value
+ * with at least q n values at or below it.  The factor keeps q n that
+ * lands a rounding error above an integer (0.07 * 100) on it. */
+static double quantile_rank(double q, uint64_t n)
+{
+	double r = ceil(q * (double)n * (1 - 1e-12)) - 1;
+
+	return r < 0 ? 0 : r;
+}
+
 double dds_quantile(const struct ddsketch *s, double q)
 {
-	double rank = q * (double)(s->n - 1);
+	double rank = quantile_rank(q, s->n);
 	double cum = 0;
 
 	if (q <= 0)

@@ -7,10 +7,12 @@
  * value v > 0 falls in bucket ceil(log_gamma(v)); negative values go to
  * a mirrored store by -v, zero to a counter of its own.  A bucket i is
  * answered by 2 gamma^i / (gamma + 1), which is within alpha * v of every
- * v in the bucket.  So the q-quantile x (the value of rank
- * floor(q (n - 1)), 0-based, in the sorted input) is returned as x'
- * with |x' - x| <= alpha |x|, for any input distribution, merged or
- * not.  Answers are also clamped to the exact minimum and maximum, so
+ * v in the bucket.  So the q-quantile x is returned as x' with
+ * |x' - x| <= alpha |x|, for any input distribution, merged or not.
+ * The q-quantile is SQL's PERCENTILE_DISC: the smallest value with at
+ * least q n of the n values at or below it, the value of 1-based rank
+ * ceil(q n) in the sorted input (the median of 1,2,3,4 is 2; the 0.95
+ * quantile of 20 values is the 19th).  Answers are also clamped to the exact minimum and maximum, so
  * q = 0 and q = 1 are exact.
  *
  * The guarantee holds while each store spans at most DDS_MAX_BINS

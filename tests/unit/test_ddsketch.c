@@ -1,8 +1,8 @@
 /*
  * test_ddsketch.c - DDSketch quantiles against exact quantiles.
  *
- * The documented guarantee: the q-quantile x, the value of 0-based rank
- * floor(q (n - 1)) in the sorted input, is returned as x' with
+ * The documented guarantee: the q-quantile x, the value of 1-based rank
+ * ceil(q n) in the sorted input, is returned as x' with
  * |x' - x| <= alpha |x|.  Every check below compares with the exact
  * value from the sorted data (a hair of slack for floating point).
  */
@@ -48,6 +48,16 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The 0-based rank of the q-quantile, computed in integers: q is one
+ * of qs, all multiples of 1/1000. */
+static size_t exact_rank(double q, size_t n)
+{
+	uint64_t permille = (uint64_t)llround(q * 1000);
+	uint64_t r = (permille * n + 999) / 1000;
+
+	return r == 0 ? 0 : (size_t)(r - 1);
+}
+
 static const double qs[] = { 0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9,
     0.95, 0.99, 0.999, 1 };
 
@@ -57,7 +67,7 @@ static double worst_error(const struct ddsketch *s, double *sorted, size_t n)
 	double worst = 0;
 
 	for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
-		double x = sorted[(size_t)floor(qs[k] * (double)(n - 1))];
+		double x = sorted[exact_rank(qs[k], n)];
 		double est = dds_quantile(s, qs[k]);
 		double e = x == 0 ? fabs(est) : fabs(est - x) / fabs(x);
 
@@ -129,6 +139,9 @@ static void test_small(void)
 	    "q=0 and q=1 are the exact minimum and maximum");
 	ok(fabs(dds_quantile(s, 0.5) - 3) <= 0.03,
 	    "median of 1..5 is 3 within 1%");
+	ok(fabs(dds_quantile(s, 0.8) - 4) <= 0.04 &&
+	    fabs(dds_quantile(s, 0.81) - 5) <= 0.05,
+	    "0.8 of 1..5 is 4 (4 of 5 values at or below); 0.81 is 5");
 	dds_free(s);
 }
 
@@ -178,7 +191,7 @@ static void test_collapse(void)
 	qsort(v, n, sizeof(double), cmp_double);
 	ok(dds_bytes(s) <= sizeof(double) * 16 + 2 * DDS_MAX_BINS * 8,
 	    "a huge range is held in at most DDS_MAX_BINS buckets");
-	x = v[(size_t)floor(0.99 * (double)(n - 1))];
+	x = v[exact_rank(0.99, n)];
 	est = dds_quantile(s, 0.99);
 	snprintf(name, sizeof(name), "after folding, the 0.99 quantile "
 	    "(%.3g) is still within alpha", x);
