@@ -1189,7 +1189,7 @@ struct req {
 	uint32_t gen, ttl, txn_ttl;
 	uint16_t n_ops;
 	int ns;
-	bool has_set, has_key, has_digest, has_filter, has_mrt;
+	bool has_set, has_key, has_digest, has_filter, has_mrt, unsupported;
 	const uint8_t *set, *key, *filter;
 	uint32_t set_len, key_len, filter_len;
 	uint8_t digest[20];
@@ -1278,6 +1278,11 @@ parse_fields(struct req *q, const uint8_t *p, const uint8_t *end,
 		case FIELD_BATCH: case FIELD_BATCH_WITH_SET:
 			q->batch = data;
 			q->batch_len = len;
+			break;
+		case 11: case 12: case 21: case 22: case 23: case 24: case 26:
+		case 30: case 31: case 32: case 33: case 40:
+			/* Scans, queries and UDFs: not implemented. */
+			q->unsupported = true;
 			break;
 		default:
 			break;	/* the server skips fields it does not use */
@@ -1978,8 +1983,9 @@ transact(struct req *q, int ns_status)
 		result_out(q, ns_status, 0, 0);
 		return ns_status;
 	}
-	if (q->has_mrt) {
-		/* Transactions (MRT) are an enterprise feature. */
+	if (q->has_mrt || q->unsupported) {
+		/* Multi-record transactions, scans, queries and UDFs are not
+		 * implemented by the fixture. */
 		result_out(q, ERR_UNSUPPORTED_FEATURE, 0, 0);
 		return ERR_UNSUPPORTED_FEATURE;
 	}

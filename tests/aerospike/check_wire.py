@@ -246,6 +246,14 @@ def cdt_operations_are_reported_unsupported_not_ignored():
 
 
 @check
+def scans_and_udfs_are_reported_unsupported():
+    scan = msg(info1=READ | GET_ALL, fields=[field(F_NS, b"test"), field(11, struct.pack("<H", 0))])
+    eq(code(scan), 16)
+    udf = msg(info2=WRITE, fields=keyfields("udf") + [field(30, b"pkg"), field(31, b"fn"), field(32, b"\x90")])
+    eq(code(udf), 16)
+
+
+@check
 def security_messages_get_not_supported():
     s = connect()
     s.sendall(proto(2, b"\0" * 16))
@@ -329,6 +337,20 @@ def fault_close_after_drops_that_request():
         s.close()
         # The dropped write was not applied.
         eq(code(msg(info1=READ | GET_ALL, fields=keyfields("ca2"))), 2)
+    finally:
+        info("fixture-reset")
+
+
+@check
+def fault_close_every_drops_every_nth_request():
+    stats = dict(kv.split("=") for kv in info("fixture-stats").split("\t")[1].strip().split(";"))
+    # Line the counter up so that the second request from now is an Nth.
+    n = int(stats["requests"]) + 2
+    info("fixture-set:close-every=%d" % n)
+    try:
+        eq(put_int("ce", b"a", 1), 0)
+        assert closed(msg(info2=WRITE, fields=keyfields("ce"), ops=[op(OP_WRITE, PT_INT, b"a", b"\2")]))
+        eq(put_int("ce", b"a", 3), 0)
     finally:
         info("fixture-reset")
 
