@@ -575,6 +575,9 @@ static int compile_one(struct aggset *as, const char *spec, char *why)
 	for (size_t i = 0; i < as->naggs; i++)
 		if (strcmp(as->aggs[i].name, a.name) == 0)
 			err = "the name is used twice";
+	/* A result holding "@fs" would read as a control record (fs(7)). */
+	if (strcmp(a.name, "@fs") == 0)
+		err = "the name @fs is reserved";
 	if (err == NULL && split_head(eq + 1, &p, &err) == 0) {
 		fi = fn_lookup(p.arg[0]);
 		if (fi == NULL) {

@@ -163,6 +163,8 @@ static void test_compile_errors(void)
 	    "'n=count:if:amount>ten': < <= > >= need a number");
 	compile_error("n=count:if:a!b", "bad aggregate 'n=count:if:a!b': "
 	    "'!' must be followed by '='");
+	compile_error("@fs=count", "bad aggregate '@fs=count': "
+	    "the name @fs is reserved");
 	compile_error("n=count:a:b:c:d:e",
 	    "bad aggregate 'n=count:a:b:c:d:e': too many ':' arguments");
 	ok(aggset_compile(dup, 2, why) == NULL && strcmp(why,
@@ -771,6 +773,157 @@ static void test_sketch_restore_mismatch(void)
 	aggset_free(a12);
 }
 
+/* A random record: amounts are integers or multiples of 1/4 (exact
+ * sums), sometimes missing, null or a string; times have many ties. */
+static json_t *random_record(int64_t *ts)
+{
+	json_t *r = json_object();
+	uint64_t k = rng() % 10;
+
+	*ts = (int64_t)(rng() % 50);
+	if (k < 5)
+		json_object_set_new(r, "amount",
+		    json_integer((json_int_t)(rng() % 2001) - 1000));
+	else if (k < 8)
+		json_object_set_new(r, "amount",
+		    json_real((double)((int)(rng() % 801) - 400) / 4));
+	else if (k < 9)
+		json_object_set_new(r, "amount", json_null());
+	if (rng() % 8)
+		json_object_set_new(r, "item", json_sprintf("i%d",
+		    (int)(rng() % 40)));
+	json_object_set_new(r, "type", json_string(rng() % 3 ? "view" :
+	    "buy"));
+	return r;
+}
+
+/*
+ * Property: cutting a stream into consecutive arrival ranges, one state
+ * each, and merging them in order gives exactly the state of the whole
+ * stream (first/last ties included); a checkpoint cycle in the middle
+ * changes nothing.  Variance is compared to 1e-9.
+ */
+static void test_merge_random(void)
+{
+	struct aggset *as = COMPILE("n=count", "c=count:amount",
+	    "s=sum:amount", "s0=sum0:amount", "a=avg:amount", "lo=min:amount",
+	    "hi=max:amount", "f=first:item", "l=last:item",
+	    "u=count_distinct:item", "h=approx_count_distinct:amount:8",
+	    "p=percentile:amount:0.3", "l4=last_n:item:4",
+	    "vp=var_pop:amount", "bs=sum:amount:if:type=buy&amount>=0");
+	int bad = 0, badvar = 0;
+
+	for (int seed = 0; seed < 40; seed++) {
+		size_t n, cut1, cut2;
+		void *one = new_state(as), *part[3], *win = new_state(as);
+		json_t *ro = json_object(), *rw = json_object();
+		const char *why;
+		char *t1, *t2;
+
+		rng_state = 1000 + (uint64_t)seed;
+		n = 1 + (size_t)(rng() % 400);
+		cut1 = (size_t)(rng() % (n + 1));
+		cut2 = cut1 + (size_t)(rng() % (n - cut1 + 1));
+		for (int k = 0; k < 3; k++)
+			part[k] = new_state(as);
+		for (size_t i = 0; i < n; i++) {
+			int64_t ts;
+			json_t *rec = random_record(&ts);
+
+			if (aggset_update(as, one, rec, ts, &why) == 0)
+				aggset_update(as, part[i < cut1 ? 0 : i < cut2 ?
+				    1 : 2], rec, ts, &why);
+			json_decref(rec);
+			if (i == n / 2) {
+				/* A checkpoint cycle of the middle part. */
+				json_t *snap = aggset_snapshot(as, part[1]);
+
+				aggset_free_state(as, part[1]);
+				if (aggset_restore(as, part[1], snap, &why) < 0)
+					bad++;
+				json_decref(snap);
+			}
+		}
+		for (int k = 0; k < 3; k++)
+			aggset_merge(as, win, part[k]);
+		aggset_result(as, one, ro);
+		aggset_result(as, win, rw);
+		if (json_is_real(json_object_get(ro, "vp")) &&
+		    fabs(json_real_value(json_object_get(ro, "vp")) -
+		    json_real_value(json_object_get(rw, "vp"))) >
+		    1e-9 * json_real_value(json_object_get(ro, "vp")))
+			badvar++;
+		json_object_del(ro, "vp");
+		json_object_del(rw, "vp");
+		t1 = json_dumps(ro, JSON_COMPACT);
+		t2 = json_dumps(rw, JSON_COMPACT);
+		if (strcmp(t1, t2) != 0) {
+			bad++;
+			printf("# seed %d:\n#  one: %s\n#  win: %s\n", seed,
+			    t1, t2);
+		}
+		free(t1);
+		free(t2);
+		json_decref(ro);
+		json_decref(rw);
+		for (int k = 0; k < 3; k++)
+			drop_state(as, part[k]);
+		drop_state(as, one);
+		drop_state(as, win);
+	}
+	ok(bad == 0, "40 random streams: merged consecutive parts equal one "
+	    "state exactly, through a checkpoint cycle");
+	ok(badvar == 0, "and their variances agree to 1e-9");
+	aggset_free(as);
+}
+
+/* Corrupt snapshots: every slot replaced by values of the wrong shape
+ * is refused or accepted without crashing, and leaves a usable state. */
+static void test_restore_garbage(void)
+{
+	struct aggset *as = full_set();
+	void *st = new_state(as);
+	const char *junk[] = { "null", "1", "-1", "\"s\"", "[]", "{}",
+	    "[1,2,3,4,5]", "[1,\"x\",3]", "[[1,null]]", "[-1,0,0,0,0]",
+	    "{\"p\":14,\"sparse\":[1,2]}", "{\"p\":14,\"dense\":\"@@\"}",
+	    "{\"alpha\":0.01,\"n\":1,\"zero\":0,\"pos\":[0,[1]],"
+	    "\"neg\":[0,[]],\"min\":1,\"max\":1}",
+	    "{\"alpha\":0.01,\"n\":1,\"zero\":0,\"pos\":[0,[1]],"
+	    "\"neg\":[0,[]]}" };
+	json_t *snap = aggset_snapshot(as, st);
+	size_t nslots = json_array_size(snap), accepted = 0, tried = 0;
+	const char *why;
+	int broken = 0;
+
+	for (size_t s = 0; s < nslots; s++)
+		for (size_t j = 0; j < sizeof(junk) / sizeof(junk[0]); j++) {
+			json_t *bad = json_deep_copy(snap);
+			char *r;
+
+			json_array_set_new(bad, s, json_loads(junk[j],
+			    JSON_DECODE_ANY, NULL));
+			tried++;
+			if (aggset_restore(as, st, bad, &why) == 0)
+				accepted++;
+			upd(as, st, "{\"amount\":3,\"user\":\"x\",\"item\":"
+			    "\"y\"}", 5, NULL);
+			r = result(as, st);
+			if (r == NULL)
+				broken++;
+			free(r);
+			aggset_free_state(as, st);
+			json_decref(bad);
+		}
+	aggset_init(as, st);
+	printf("# %zu corrupt snapshots, %zu accepted as valid states\n",
+	    tried, accepted);
+	ok(broken == 0, "corrupt snapshots are refused or restored, never "
+	    "leave a broken state");
+	json_decref(snap);
+	drop_state(as, st);
+	aggset_free(as);
+}
+
 int main(void)
 {
 	test_compile_errors();
@@ -791,6 +944,8 @@ int main(void)
 	test_empty_checkpoint();
 	test_man_example();
 	test_sketch_restore_mismatch();
+	test_merge_random();
+	test_restore_garbage();
 	printf("1..%d\n", tests);
 	return failed != 0;
 }
