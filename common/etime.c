@@ -220,7 +220,7 @@ int etime_get(const struct path *p, const json_t *obj, int64_t *ms,
 	json_t *v = path_get(p, obj);
 
 	if (v == NULL) {
-		*why = "missing time field";
+		*why = p->why_missing;
 		return -1;
 	}
 	if (json_is_integer(v)) {
@@ -239,7 +239,7 @@ int etime_get(const struct path *p, const json_t *obj, int64_t *ms,
 	    ms) == 0) {
 		return 0;
 	}
-	*why = "unparsable time field";
+	*why = p->why_unparsable;
 	return -1;
 }
 

@@ -35,8 +35,8 @@ int64_t opt_timestamp(const char *opt, const char *arg);
 
 /*
  * The event time of obj at p.  Returns 0 and *ms, or -1 with *why set
- * to "missing time field" or "unparsable time field" (static text; the
- * caller adds p->text: "missing time field 'ts'").
+ * to "missing time field 'ts'" or "unparsable time field 'ts'" (owned
+ * by p, naming its field).
  */
 int etime_get(const struct path *p, const json_t *obj, int64_t *ms,
     const char **why);

@@ -9,6 +9,17 @@
 
 #define KEY_SEP '\x1f'
 
+static char *reason(const char *what, const char *field)
+{
+	struct buf b = BUF_INIT;
+
+	buf_appends(&b, what);
+	buf_appends(&b, " '");
+	buf_appends(&b, field);
+	buf_appendc(&b, '\'');
+	return b.data;
+}
+
 /* Splits text at unescaped dots; "\." is a literal dot. */
 int path_compile(struct path *p, const char *text)
 {
@@ -41,6 +52,8 @@ int path_compile(struct path *p, const char *text)
 		buf_appendc(&part, *s);
 	}
 	buf_free(&part);
+	p->why_missing = reason("missing time field", text);
+	p->why_unparsable = reason("unparsable time field", text);
 	return 0;
 }
 
@@ -50,6 +63,8 @@ void path_free(struct path *p)
 		free(p->parts[i]);
 	free(p->parts);
 	free(p->text);
+	free(p->why_missing);
+	free(p->why_unparsable);
 	memset(p, 0, sizeof *p);
 }
 

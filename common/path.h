@@ -21,6 +21,9 @@ struct path {
 	char *text;     /* as given, for messages */
 	char **parts;
 	size_t n;
+	/* Ready-made reasons for etime_get(), naming the field. */
+	char *why_missing;      /* "missing time field 'ts'" */
+	char *why_unparsable;   /* "unparsable time field 'ts'" */
 };
 
 struct keyspec {

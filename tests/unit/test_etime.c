@@ -90,6 +90,7 @@ static void test_floor_div(void)
 
 static int64_t field_time(const char *json, const char *field, const char **why)
 {
+	static char reason[128];
 	char err[REC_ERR_MAX];
 	json_t *o = rec_parse(json, strlen(json), err);
 	struct path p;
@@ -98,6 +99,10 @@ static int64_t field_time(const char *json, const char *field, const char **why)
 
 	path_compile(&p, field);
 	rc = etime_get(&p, o, &ms, why);
+	if (rc < 0) {
+		snprintf(reason, sizeof reason, "%s", *why);
+		*why = reason;
+	}
 	path_free(&p);
 	json_decref(o);
 	return rc == 0 ? ms : -1;
@@ -112,9 +117,9 @@ static void test_etime_get(void)
 	CHECK_I64(field_time("{\"e\":{\"t\":\"1970-01-01T00:00:01Z\"}}", "e.t", &why),
 	    1000, "etime: nested RFC 3339");
 	CHECK_I64(field_time("{\"x\":1}", "ts", &why), -1, "etime: missing");
-	CHECK_STR(why, "missing time field", "etime: missing reason");
+	CHECK_STR(why, "missing time field 'ts'", "etime: missing reason names the field");
 	CHECK_I64(field_time("{\"ts\":\"yesterday\"}", "ts", &why), -1, "etime: bad string");
-	CHECK_STR(why, "unparsable time field", "etime: unparsable reason");
+	CHECK_STR(why, "unparsable time field 'ts'", "etime: unparsable reason names the field");
 	CHECK_I64(field_time("{\"ts\":true}", "ts", &why), -1, "etime: boolean rejected");
 	CHECK_I64(field_time("{\"ts\":1e300}", "ts", &why), -1, "etime: huge real rejected");
 }
