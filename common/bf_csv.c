@@ -200,15 +200,11 @@ static int gather(struct bf_csv *c, char *why, size_t n)
 	}
 }
 
-int bf_csv_open(struct bf_csv *c, struct lineio *lr,
-    const struct bf_csv_schema *schema, char *why, size_t n)
+static int open_header(struct bf_csv *c, const struct bf_csv_schema *schema,
+    char *why, size_t n)
 {
 	int r;
 
-	memset(c, 0, sizeof *c);
-	c->lr = lr;
-	c->schema = schema;
-	parser_init(c);
 	do
 		r = gather(c, why, n);
 	while (r == -2);
@@ -258,6 +254,20 @@ int bf_csv_open(struct bf_csv *c, struct lineio *lr,
 			return -1;
 		}
 		c->types[i] = schema->types[k];
+	}
+	return 0;
+}
+
+int bf_csv_open(struct bf_csv *c, struct lineio *lr,
+    const struct bf_csv_schema *schema, char *why, size_t n)
+{
+	memset(c, 0, sizeof *c);
+	c->lr = lr;
+	c->schema = schema;
+	parser_init(c);
+	if (open_header(c, schema, why, n) < 0) {
+		bf_csv_close(c);
+		return -1;
 	}
 	return 0;
 }

@@ -65,7 +65,7 @@ struct bf_csv {
 /*
  * Reads the header from lr.  Returns 0, or -1 with a reason in why
  * (empty input, a duplicate or empty column name, a schema column the
- * header lacks, a read error).
+ * header lacks, a read error); nothing is left to close then.
  */
 int bf_csv_open(struct bf_csv *c, struct lineio *lr,
     const struct bf_csv_schema *schema, char *why, size_t n);

@@ -37,6 +37,8 @@ static char *run(const char *text, const char *schema_text, char *why,
 	lineio_open(&lr, path);
 	if (bf_csv_open(&c, &lr, schema_text ? &schema : NULL, why, n) < 0) {
 		lineio_close(&lr);
+		if (schema_text)
+			bf_csv_schema_free(&schema);
 		return NULL;
 	}
 	while ((r = bf_csv_next(&c, &obj, rwhy, sizeof rwhy, &raw, &rawlen))
