@@ -627,13 +627,14 @@ print_stats(const struct sink *s)
 	const struct as_exec_stats *st = as_exec_stats(s->ex);
 	diag_warn("stats: %llu lines, %llu written, %llu stale, %llu failed, "
 	    "%llu control; %llu requests, %llu retries, %llu timeouts, "
-	    "%llu connection errors",
+	    "%llu connection errors, %llu connections",
 	    (unsigned long long)s->lines, (unsigned long long)s->written,
 	    (unsigned long long)s->stale, (unsigned long long)s->failed,
 	    (unsigned long long)s->controls,
 	    (unsigned long long)st->requests, (unsigned long long)st->retries,
 	    (unsigned long long)st->timeouts,
-	    (unsigned long long)st->conn_errors);
+	    (unsigned long long)st->conn_errors,
+	    (unsigned long long)s->cl.conns_opened);
 	diag_warn("stats: latency us: p50 %llu, p90 %llu, p99 %llu, "
 	    "p99.9 %llu, max %llu",
 	    (unsigned long long)as_hist_quantile(&st->lat, 0.50),

@@ -1,0 +1,341 @@
+#!/usr/bin/env bats
+# fs-sink-aerospike: writes NDJSON records into Aerospike (the protocol
+# fixture of tests/aerospike/), read back with fs-get and with the official
+# Python client.
+
+load test_helper
+
+FIXTURE="$FS_ROOT/build/fixtures/asfixture"
+
+suite_setup() {
+	SET=$(uniq_name s)
+}
+
+# A private fixture for tests that inject faults or change its settings.
+private_fixture() {
+	export FS_ASFIXTURE_STATE="$T/fixture"
+	run --separate-stderr "$FS_ROOT/scripts/aerospike-fixture-start" "$@"
+	assert_success
+	AS="${output#FS_AEROSPIKE=}"
+}
+
+teardown() {
+	if [ -n "${FS_ASFIXTURE_STATE:-}" ]; then
+		"$FS_ROOT/scripts/aerospike-fixture-stop"
+	fi
+}
+
+ctl() {
+	"$FIXTURE" --ctl "$AS" "$@"
+}
+
+sink() {
+	fs-sink-aerospike -h "$AS" -n test -s "$SET" "$@"
+}
+
+get() {
+	fs-get -h "$AS" -n test -s "$SET" "$@"
+}
+
+@test "fs-sink-aerospike: every member but the key becomes a bin, with its type" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	cat >in.ndjson <<-'EOF'
+	{"user":"u1","clicks":3,"ctr":0.25,"country":"fr","vip":true,"tags":["a","b"],"hist":{"d1":2,"d2":[1,2.5]},"blob":{"@bytes":"AAH/"}}
+	{"user":42,"clicks":1}
+	EOF
+	run --separate-stderr sink --key user in.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr get u1 42
+	assert_success
+	assert_line -n 0 '{"key":"u1","found":true,"generation":1,"ttl":-1,"bins":{"clicks":3,"ctr":0.25,"country":"fr","vip":true,"tags":["a","b"],"hist":{"d1":2,"d2":[1,2.5]},"blob":{"@bytes":"AAH/"}}}'
+	assert_line -n 1 '{"key":42,"found":true,"generation":1,"ttl":-1,"bins":{"clicks":1}}'
+}
+
+@test "fs-sink-aerospike: the official client reads what the sink wrote" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	python=$("$FS_ROOT/scripts/aerospike-venv")
+	printf '%s\n' '{"user":"u1","a":1,"b":"x","f":2.5,"l":[1,{"z":true}],"m":{"k":null},"bl":{"@bytes":"AAH/"}}' \
+		'{"user":7,"n":-1,"t":false}' >in.ndjson
+	run --separate-stderr sink --key user --send-key in.ndjson
+	assert_success
+	printf '{"set":"%s","key":"u1"}\n{"set":"%s","key":7}\n' "$SET" "$SET" >keys.ndjson
+	run --separate-stderr "$python" "$TESTS/aerospike/read_official.py" "$AS" <keys.ndjson
+	assert_success
+	assert_line -n 0 "{\"bins\":{\"a\":1,\"b\":\"x\",\"bl\":{\"@bytes\":\"AAH/\"},\"f\":2.5,\"l\":[1,{\"z\":true}],\"m\":{\"k\":null}},\"found\":true,\"gen\":1,\"key\":\"u1\",\"ns\":\"test\",\"set\":\"$SET\",\"ttl\":-1}"
+	assert_line -n 1 "{\"bins\":{\"n\":-1,\"t\":false},\"found\":true,\"gen\":1,\"key\":7,\"ns\":\"test\",\"set\":\"$SET\",\"ttl\":-1}"
+}
+
+@test "fs-sink-aerospike: fs-get reads what the official client wrote" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	python=$("$FS_ROOT/scripts/aerospike-venv")
+	printf '{"set":"%s","key":"w1","bins":{"a":1,"f":2.5,"l":[1,{"z":true}],"bl":{"@bytes":"AAH/"},"t":true}}\n' \
+		"$SET" | "$python" "$TESTS/aerospike/write_official.py" "$AS" >/dev/null
+	run --separate-stderr get --bins-only w1
+	assert_success
+	assert_output '{"a":1,"f":2.5,"l":[1,{"z":true}],"bl":{"@bytes":"AAH/"},"t":true}'
+}
+
+@test "fs-sink-aerospike: a compound key is the fields joined with ':'" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	echo '{"user":42,"country":"fr","n":1}' >in.ndjson
+	run --separate-stderr sink --key user,country in.ndjson
+	assert_success
+	run --separate-stderr get --bins-only 42:fr
+	assert_success
+	assert_output '{"n":1}'
+	echo '{"user":43,"country":"de","n":2}' | sink --key user,country --key-separator /
+	run --separate-stderr get --bins-only 43/de
+	assert_output '{"n":2}'
+}
+
+@test "fs-sink-aerospike: --bins picks and renames fields, nested ones too" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	echo '{"id":"k","a":1,"b":2,"user":{"age":30}}' >in.ndjson
+	run --separate-stderr sink --key id --bins a,user.age=age,missing in.ndjson
+	assert_success
+	run --separate-stderr get --bins-only k
+	assert_output '{"a":1,"age":30}'
+}
+
+@test "fs-sink-aerospike: null removes a bin; update merges, replace replaces" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	echo '{"id":"k","a":1,"b":2,"c":3}' | sink --key id
+	echo '{"id":"k","a":null,"d":4}' | sink --key id
+	run --separate-stderr get --bins-only k
+	assert_output '{"b":2,"c":3,"d":4}'
+	echo '{"id":"k","e":5}' | sink --key id --exists replace
+	run --separate-stderr get k
+	assert_output '{"key":"k","found":true,"generation":3,"ttl":-1,"bins":{"e":5}}'
+}
+
+@test "fs-sink-aerospike: --exists create-only dead-letters a record that exists, with its line" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	printf '%s\n' '{"id":"k","a":1}' '{"id":"k","a":2}' '{"id":"j","a":3}' >in.ndjson
+	run --separate-stderr sink --key id --exists create-only --dead-letter dl.ndjson in.ndjson
+	assert_success
+	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:2: aerospike: record exists (5)
+fs-sink-aerospike: 1 record rejected"
+	assert_file_equals dl.ndjson '{"id":"k","a":2}'
+	run --separate-stderr get --bins-only k j
+	assert_output '{"a":1}
+{"a":3}'
+}
+
+@test "fs-sink-aerospike: writes of one key are applied in input order" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	for i in $(seq 1 500); do
+		printf '{"id":"k%d","v":%d}\n' $((i % 3)) "$i"
+	done >in.ndjson
+	run --separate-stderr sink --key id --in-flight 64 in.ndjson
+	assert_success
+	run --separate-stderr get --bins-only k0 k1 k2
+	assert_output '{"v":498}
+{"v":499}
+{"v":500}'
+	run --separate-stderr sink --key id --in-flight 8 --batch 50 in.ndjson
+	run --separate-stderr get --bins-only k0 k1 k2
+	assert_output '{"v":498}
+{"v":499}
+{"v":500}'
+}
+
+@test "fs-sink-aerospike: --monotonic never moves a feature back in time" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	printf '%s\n' '{"id":"k","f":1,"ts":2000}' '{"id":"k","f":0,"ts":1000}' \
+		'{"id":"k","f":2,"ts":"1970-01-01T00:00:02Z"}' '{"id":"j","f":9,"ts":5}' >in.ndjson
+	run --separate-stderr sink --key id --monotonic --stats in.ndjson
+	assert_success
+	assert_regex "$stderr" 'stats: 4 lines, 3 written, 1 stale, 0 failed'
+	run --separate-stderr get --bins-only k j
+	assert_output '{"f":2,"ts":2000}
+{"f":9,"ts":5}'
+	# a replay of older data, as after a restore, changes nothing
+	echo '{"id":"k","f":-1,"ts":1999}' | sink --key id --monotonic --time-bin ts
+	run --separate-stderr get --bins-only k
+	assert_output '{"f":2,"ts":2000}'
+}
+
+@test "fs-sink-aerospike: --monotonic in batches skips older rows too" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	for i in $(seq 1 200); do
+		printf '{"id":"k%d","v":%d,"ts":%d}\n' $((i % 10)) "$i" $((1000 - i))
+	done >in.ndjson
+	run --separate-stderr sink --key id --monotonic --batch 50 --in-flight 4 --stats in.ndjson
+	assert_success
+	assert_regex "$stderr" 'stats: 200 lines, 10 written, 190 stale, 0 failed'
+	run --separate-stderr get --bins-only k1 k0
+	assert_output '{"v":1,"ts":999}
+{"v":10,"ts":990}'
+}
+
+@test "fs-sink-aerospike: a bin name over 15 bytes is rejected with its line" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	printf '%s\n' '{"id":"a","ok":1}' '{"id":"b","a_much_too_long_name":1}' >in.ndjson
+	run -1 --separate-stderr sink --key id in.ndjson
+	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:2: bin name 'a_much_too_long_name' is too long (1 to 15 bytes)"
+}
+
+@test "fs-sink-aerospike: bad lines and bad keys are reported and skipped on request" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	printf '%s\n' '{"id":"a","v":1}' '{oops' '{"v":2}' '{"id":1.5,"v":3}' '{"id":"b"}' '{"id":"c","v":4}' >in.ndjson
+	run --separate-stderr sink --key id --on-error skip in.ndjson
+	assert_success
+	assert_equal "${stderr_lines[0]%%: column*}" "fs-sink-aerospike: in.ndjson:2: invalid JSON"
+	assert_equal "${stderr_lines[1]}" "fs-sink-aerospike: in.ndjson:3: missing key field 'id'"
+	assert_equal "${stderr_lines[2]}" "fs-sink-aerospike: in.ndjson:4: key field 'id' is not a string or an integer"
+	assert_equal "${stderr_lines[3]}" "fs-sink-aerospike: in.ndjson:5: no bins to write"
+	assert_equal "${stderr_lines[4]}" "fs-sink-aerospike: 4 records rejected"
+	run --separate-stderr get --bins-only a c
+	assert_output '{"v":1}
+{"v":4}'
+}
+
+@test "fs-sink-aerospike: control records are consumed, not written" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	printf '%s\n' '{"@fs":"watermark","ts":5}' '{"id":"a","v":1}' '{"@fs":"barrier","id":1}' >in.ndjson
+	run --separate-stderr sink --key id --stats in.ndjson
+	assert_success
+	assert_regex "$stderr" 'stats: 3 lines, 1 written, 0 stale, 0 failed, 2 control'
+}
+
+@test "fs-sink-aerospike: a barrier is acknowledged after every write before it" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	{
+		for i in $(seq 1 300); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done
+		echo '{"@fs":"barrier","id":1}'
+	} >in.ndjson
+	run --separate-stderr sink --key id --checkpoint-dir ck in.ndjson
+	assert_success
+	run --separate-stderr fs-ckpt show ck fs-sink-aerospike 1
+	assert_success
+	assert_output '{"written":300,"stale":0}'
+	run --separate-stderr get --bins-only k1 k300
+	assert_output '{"v":1}
+{"v":300}'
+}
+
+@test "fs-sink-aerospike: --ttl never and --ttl 1h set the record's expiry" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	echo '{"id":"n","v":1}' | sink --key id --ttl never
+	echo '{"id":"h","v":1}' | sink --key id --ttl 1h
+	run --separate-stderr get n
+	assert_output '{"key":"n","found":true,"generation":1,"ttl":-1,"bins":{"v":1}}'
+	run --separate-stderr get h
+	assert_output --regexp '^\{"key":"h","found":true,"generation":1,"ttl":(3599|3600),"bins":\{"v":1\}\}$'
+}
+
+@test "fs-sink-aerospike: a TTL refused for want of nsup-period says so" {
+	private_fixture -- --nsup-period 0
+	echo '{"id":"a","v":1}' >in.ndjson
+	run -1 --separate-stderr sink --key id --ttl 1d in.ndjson
+	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:1: aerospike: operation forbidden (22): the namespace refuses records that expire; it runs without nsup-period (set nsup-period, or write with --ttl never)"
+	run --separate-stderr sink --key id --ttl never in.ndjson
+	assert_success
+}
+
+@test "fs-sink-aerospike: hot keys (14) and device overload (18) are retried with backoff" {
+	private_fixture
+	ctl 'fixture-set:fail-code=14;fail-count=3' >/dev/null
+	echo '{"id":"a","v":1}' >in.ndjson
+	run --separate-stderr sink --key id --stats in.ndjson
+	assert_success
+	assert_regex "$stderr" '1 written, 0 stale, 0 failed, 0 control; 4 requests, 3 retries'
+	ctl 'fixture-set:fail-code=18;fail-count=10' >/dev/null
+	run -1 --separate-stderr sink --key id --retries 2 in.ndjson
+	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:1: aerospike: device overload (18), still after 2 retries"
+}
+
+@test "fs-sink-aerospike: other result codes are dead-lettered and counted" {
+	private_fixture
+	ctl 'fixture-set:fail-code=13;fail-count=1' >/dev/null
+	printf '%s\n' '{"id":"a","v":1}' '{"id":"b","v":2}' >in.ndjson
+	run --separate-stderr sink --key id --in-flight 1 --dead-letter dl.ndjson in.ndjson
+	assert_success
+	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:1: aerospike: record too big (13): larger than the namespace's max-record-size
+fs-sink-aerospike: 1 record rejected"
+	assert_file_equals dl.ndjson '{"id":"a","v":1}'
+}
+
+@test "fs-sink-aerospike: connections closed mid-stream lose nothing" {
+	private_fixture
+	ctl 'fixture-set:close-every=7' >/dev/null
+	for i in $(seq 1 1000); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done >in.ndjson
+	run --separate-stderr sink --key id --in-flight 16 --stats in.ndjson
+	assert_success
+	assert_regex "$stderr" 'stats: 1000 lines, 1000 written, 0 stale, 0 failed'
+	ctl 'fixture-reset' >/dev/null
+	run --separate-stderr ctl fixture-stats
+	assert_output --regexp '^records=1000;'
+}
+
+@test "fs-sink-aerospike: a server restart mid-stream loses nothing" {
+	private_fixture
+	for i in $(seq 1 3000); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done >in.ndjson
+	{
+		head -n 1000 in.ndjson
+		# restart once the first thousand are in
+		until ctl fixture-stats | grep -q '^records=1000;'; do sleep 0.05; done
+		ctl 'fixture-restart:down-ms=300' >/dev/null
+		tail -n +1001 in.ndjson
+	} | sink --key id --in-flight 8 --retries 10 --stats 2>err.txt || {
+		cat err.txt
+		false
+	}
+	run --separate-stderr ctl fixture-stats
+	assert_output --regexp '^records=3000;'
+	run grep --count 'stats: 3000 lines, 3000 written' err.txt
+	assert_output 1
+}
+
+@test "fs-sink-aerospike: a slow server times out, and in-flight stays bounded" {
+	private_fixture
+	ctl 'fixture-set:delay-ms=300' >/dev/null
+	echo '{"id":"a","v":1}' >in.ndjson
+	run -1 --separate-stderr sink --key id --timeout 50ms --retries 1 in.ndjson
+	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:1: not written after 1 retries: $AS: no answer within 50 ms"
+	ctl 'fixture-set:delay-ms=20' >/dev/null
+	for i in $(seq 1 40); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done >in.ndjson
+	run --separate-stderr sink --key id --in-flight 4 --stats in.ndjson
+	assert_success
+	assert_regex "$stderr" 'stats: 40 lines, 40 written, 0 stale, 0 failed, 0 control; 40 requests, 0 retries, 0 timeouts, 0 connection errors, 4 connections'
+}
+
+@test "fs-sink-aerospike: an unknown namespace and an unreachable host are fatal" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	run -1 --separate-stderr fs-sink-aerospike -h "$AS" -n nope --key id </dev/null
+	assert_equal "$stderr" "fs-sink-aerospike: aerospike: namespace 'nope' not found on any node"
+	run -1 --separate-stderr fs-sink-aerospike -h 127.0.0.1:1 -n test --key id </dev/null
+	assert_equal "$stderr" "fs-sink-aerospike: aerospike: 127.0.0.1:1: connect: Connection refused"
+}
+
+@test "fs-sink-aerospike: usage errors exit 2" {
+	run -2 --separate-stderr fs-sink-aerospike --key id
+	assert_equal "${stderr_lines[0]}" "fs-sink-aerospike: -n NAMESPACE is required"
+	run -2 --separate-stderr fs-sink-aerospike -n test
+	assert_equal "${stderr_lines[0]}" "fs-sink-aerospike: --key FIELDS is required"
+	run -2 --separate-stderr fs-sink-aerospike -n test --key id --bins a=waytoolongbinname
+	assert_equal "${stderr_lines[0]}" "fs-sink-aerospike: --bins: a bin name is 1 to 15 bytes: 'waytoolongbinname'"
+	run -2 --separate-stderr fs-sink-aerospike -n test --key id --ttl 5
+	assert_equal "${stderr_lines[0]}" "fs-sink-aerospike: --ttl: expected a duration from 1s to 3650d, never, keep or default: '5'"
+	run -2 --separate-stderr fs-sink-aerospike -n test --key id --exists maybe
+	assert_equal "${stderr_lines[0]}" "fs-sink-aerospike: --exists: expected update, update-only, replace, replace-only or create-only: 'maybe'"
+	run -2 --separate-stderr fs-sink-aerospike -n a_namespace_name_longer_than_31b --key id
+	assert_equal "${stderr_lines[0]}" "fs-sink-aerospike: -n: a namespace name is at most 31 bytes: 'a_namespace_name_longer_than_31b'"
+}
