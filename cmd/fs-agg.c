@@ -903,7 +903,7 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 	if (s->mode == MODE_UNSET)
 		decide_mode(s, obj);
 	if (etime_get(&s->o->c.time_path, obj, &t, &why) < 0) {
-		reject_field(s, why, s->o->c.time_field, line, len);
+		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
 	if (s->mode == MODE_OVER) {

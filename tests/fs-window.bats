@@ -1,0 +1,217 @@
+#!/usr/bin/env bats
+# fs-window: window assignment, watermarks, late records, sessions,
+# checkpoints.  Times are small epoch-ms numbers so outputs stay readable.
+
+load test_helper
+
+TUMBLE_SPEC='{"@fs":"window","kind":"tumble","size":60000,"slide":60000,"offset":0,"pane":60000,"start_field":"window_start","end_field":"window_end","allowed_lateness":0}'
+
+@test "fs-window: the window spec record comes first, then annotated records" {
+	printf '{"ts":5000,"u":"a"}\n{"ts":61000,"u":"b"}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m in.ndjson
+	assert_success
+	assert_output "$TUMBLE_SPEC
+{\"ts\":5000,\"u\":\"a\",\"window_start\":0,\"window_end\":60000}
+{\"@fs\":\"watermark\",\"ts\":5000}
+{\"ts\":61000,\"u\":\"b\",\"window_start\":60000,\"window_end\":120000}
+{\"@fs\":\"watermark\",\"ts\":61000}"
+	assert_equal "$stderr" ""
+}
+
+@test "fs-window: an empty input gives only the spec record" {
+	run --separate-stderr fs-window --tumble 1m /dev/null
+	assert_success
+	assert_output "$TUMBLE_SPEC"
+}
+
+@test "fs-window: hop annotates each record once, with its pane" {
+	printf '{"ts":65000}\n' > in.ndjson
+	run --separate-stderr fs-window --hop 10m --slide 4m in.ndjson
+	assert_success
+	assert_line --index 0 '{"@fs":"window","kind":"hop","size":600000,"slide":240000,"offset":0,"pane":120000,"start_field":"window_start","end_field":"window_end","pane_field":"window_pane","allowed_lateness":0}'
+	assert_line --index 1 '{"ts":65000,"window_pane":0}'
+}
+
+@test "fs-window: hop --explode writes one record per window, ends in order" {
+	printf '{"ts":65000}\n' > in.ndjson
+	run --separate-stderr fs-window --hop 3m --slide 1m --explode in.ndjson
+	assert_success
+	assert_line --index 1 '{"ts":65000,"window_start":-60000,"window_end":120000}'
+	assert_line --index 2 '{"ts":65000,"window_start":0,"window_end":180000}'
+	assert_line --index 3 '{"ts":65000,"window_start":60000,"window_end":240000}'
+}
+
+@test "fs-window: RFC 3339 times and a nested time field" {
+	printf '{"e":{"at":"1970-01-01T00:01:30Z"}}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --time-field e.at in.ndjson
+	assert_success
+	assert_line --index 1 '{"e":{"at":"1970-01-01T00:01:30Z"},"window_start":60000,"window_end":120000}'
+}
+
+@test "fs-window: member names can be changed" {
+	printf '{"ts":1}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --start-field ws --end-field we in.ndjson
+	assert_success
+	assert_line --index 1 '{"ts":1,"ws":0,"we":60000}'
+}
+
+@test "fs-window: derived watermarks are written when they cross a pane" {
+	printf '{"ts":1000}\n{"ts":2000}\n{"ts":59000}\n{"ts":60000}\n{"ts":61000}\n' > in.ndjson
+	run --separate-stderr bash -c "fs-window --tumble 1m in.ndjson | grep '\"@fs\":\"watermark\"'"
+	assert_success
+	assert_output '{"@fs":"watermark","ts":1000}
+{"@fs":"watermark","ts":60000}'
+}
+
+@test "fs-window: input watermarks are used and forwarded, not derived ones" {
+	# The input's watermark 500 is behind the derived 1000: not forwarded;
+	# from then on only the input's watermarks count, so 90000 derives
+	# nothing and 2000 is on time until the input says 70000.
+	printf '{"ts":1000}\n{"@fs":"watermark","ts":500}\n{"ts":90000}\n{"ts":2000}\n{"@fs":"watermark","ts":70000}\n{"ts":3000}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m in.ndjson
+	assert_success
+	assert_output "$TUMBLE_SPEC
+{\"ts\":1000,\"window_start\":0,\"window_end\":60000}
+{\"@fs\":\"watermark\",\"ts\":1000}
+{\"ts\":90000,\"window_start\":60000,\"window_end\":120000}
+{\"ts\":2000,\"window_start\":0,\"window_end\":60000}
+{\"@fs\":\"watermark\",\"ts\":70000}"
+	assert_equal "$stderr" "fs-window: 1 late record dropped"
+}
+
+@test "fs-window: a late record is dead-lettered with --late dead-letter" {
+	printf '{"ts":120000}\n{"ts":5000,"id":7}\n{"ts":121000}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --late dead-letter --late-file late.ndjson in.ndjson
+	assert_success
+	refute_output --partial '"id":7'
+	assert_equal "$(cat late.ndjson)" '{"ts":5000,"id":7}'
+	assert_equal "$stderr" "fs-window: 1 late record dead-lettered"
+}
+
+@test "fs-window: a late record is passed on marked with --late pass" {
+	printf '{"ts":120000}\n{"ts":5000}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --late pass --late-field too_late in.ndjson
+	assert_success
+	assert_line --index 3 '{"ts":5000,"too_late":true}'
+	assert_equal "$stderr" "fs-window: 1 late record passed on marked late"
+}
+
+@test "fs-window: out of order within the allowed lateness is not late" {
+	printf '{"ts":120000}\n{"ts":5000}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --allowed-lateness 61s in.ndjson
+	assert_success
+	assert_line --index 0 --partial '"allowed_lateness":61000'
+	assert_line --index 3 '{"ts":5000,"window_start":0,"window_end":60000}'
+	assert_equal "$stderr" ""
+}
+
+@test "fs-window: a record is late only when its last hopping window closed" {
+	# Window ends for ts 5000 with hop 3m/1m: 60000, 120000, 180000.
+	printf '{"ts":170000}\n{"ts":5000}\n{"ts":190000}\n{"ts":6000}\n' > in.ndjson
+	run --separate-stderr bash -c "fs-window --hop 3m --slide 1m in.ndjson | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"ts":170000,"window_pane":120000}
+{"ts":5000,"window_pane":0}
+{"ts":190000,"window_pane":180000}'
+	assert_equal "$stderr" "fs-window: 1 late record dropped"
+}
+
+@test "fs-window: sessions per key are held until the watermark closes them" {
+	printf '%s\n' '{"ts":0,"k":"a"}' '{"ts":1000,"k":"b"}' '{"ts":3000,"k":"a"}' \
+		'{"ts":20000,"k":"b"}' > in.ndjson
+	run --separate-stderr fs-window --session 5s --key k in.ndjson
+	assert_success
+	assert_output '{"@fs":"window","kind":"session","gap":5000,"start_field":"window_start","end_field":"window_end","allowed_lateness":0}
+{"@fs":"watermark","ts":0}
+{"ts":0,"k":"a","window_start":0,"window_end":8000}
+{"ts":3000,"k":"a","window_start":0,"window_end":8000}
+{"ts":1000,"k":"b","window_start":1000,"window_end":6000}
+{"@fs":"watermark","ts":20000}
+{"ts":20000,"k":"b","window_start":20000,"window_end":25000}'
+}
+
+@test "fs-window: a late event that bridges two sessions merges them" {
+	# Sessions [0,5000) and [9000,14000); the event at 4500 opens
+	# [4500,9500), which touches both: one session [0,14000).
+	printf '%s\n' '{"ts":0}' '{"ts":9000}' '{"ts":4500}' > in.ndjson
+	run --separate-stderr bash -c "fs-window --session 5s --max-out-of-orderness 10s in.ndjson | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"ts":0,"window_start":0,"window_end":14000}
+{"ts":9000,"window_start":0,"window_end":14000}
+{"ts":4500,"window_start":0,"window_end":14000}'
+}
+
+@test "fs-window: sessions that only touch merge, as in Flink" {
+	printf '%s\n' '{"ts":0}' '{"ts":5000}' > in.ndjson
+	run --separate-stderr bash -c "fs-window --session 5s in.ndjson | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"ts":0,"window_start":0,"window_end":10000}
+{"ts":5000,"window_start":0,"window_end":10000}'
+}
+
+@test "fs-window: unknown control records are forwarded unchanged" {
+	printf '%s\n' '{"@fs":"hello","x":[1]}' '{"ts":1}' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m in.ndjson
+	assert_success
+	assert_line --index 1 '{"@fs":"hello","x":[1]}'
+}
+
+@test "fs-window: invalid JSON fails with file and line, output flushed" {
+	printf '{"ts":1}\nnot json\n{"ts":2}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m in.ndjson
+	assert_failure 1
+	assert_line --index 1 '{"ts":1,"window_start":0,"window_end":60000}'
+	assert_equal "$stderr" "fs-window: in.ndjson:2: invalid JSON: column 3: invalid token near 'not'"
+}
+
+@test "fs-window: a missing time field is skipped with --on-error skip, and counted" {
+	printf '{"ts":1}\n{"x":1}\n{"ts":2}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --on-error skip in.ndjson
+	assert_success
+	assert_line --index 3 '{"ts":2,"window_start":0,"window_end":60000}'
+	assert_line --index 0 --partial '"kind":"tumble"'
+	[[ "$stderr" == *"in.ndjson:2: missing time field 'ts'"* ]]
+	[[ "$stderr" == *"1 record"*"rejected"* ]]
+}
+
+@test "fs-window: usage errors exit 2" {
+	run --separate-stderr fs-window
+	assert_failure 2
+	[[ "$stderr" == *"give exactly one of"* ]]
+	run --separate-stderr fs-window --hop 1m
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-window: --hop needs --slide"
+	run --separate-stderr fs-window --cumulate 10m --step 3m
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-window: cumulate max size must be a multiple of the step"
+	run --separate-stderr fs-window --hop 1m --slide 2m
+	assert_failure 2
+	run --separate-stderr fs-window --tumble 1m --late dead-letter
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-window: --late dead-letter needs --late-file FILE"
+	run --separate-stderr fs-window --tumble 0s
+	assert_failure 2
+}
+
+@test "fs-window: a checkpoint barrier saves held sessions; restore brings them back" {
+	printf '%s\n' '{"ts":0,"k":"a"}' '{"@fs":"barrier","id":1}' > part1.ndjson
+	run --separate-stderr fs-window --session 5s --key k --checkpoint-dir ck part1.ndjson
+	assert_success
+	compgen -G 'ck/fs-window/*1.ckpt' > /dev/null
+	# A second run resumes from checkpoint 1 and sees the rest.
+	printf '%s\n' '{"@fs":"restore","id":1}' '{"ts":2000,"k":"a"}' > part2.ndjson
+	run --separate-stderr bash -c "fs-window --session 5s --key k --checkpoint-dir ck part2.ndjson | grep -v '^{\"@fs\":\"window\"'"
+	assert_success
+	assert_output '{"@fs":"restore","id":1}
+{"ts":0,"k":"a","window_start":0,"window_end":7000}
+{"ts":2000,"k":"a","window_start":0,"window_end":7000}'
+}
+
+@test "fs-window: the man page examples run" {
+	run --separate-stderr bash -c "fs-gen --count 2000 | fs-window --tumble 1m | fs-agg --key user --agg clicks=count | grep -c window_start"
+	assert_success
+	run --separate-stderr bash -c "fs-gen --count 20000 --disorder 10s | fs-window --hop 1h --slide 5m --max-out-of-orderness 10s --late dead-letter --late-file late.ndjson | fs-agg --agg revenue=sum:amount:if:event=purchase | grep -c revenue"
+	assert_success
+	run --separate-stderr bash -c "fs-gen --count 2000 --rate 1 | fs-window --session 5m --key user | fs-agg --key user --agg events=count --agg spent=sum0:amount | grep -c spent"
+	assert_success
+}
