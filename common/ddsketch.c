@@ -1,5 +1,13 @@
-/* ddsketch.c - DDSketch with dense, collapsing stores (ddsketch.h). */
+/*
+ * ddsketch.c - DDSketch with dense, collapsing stores (ddsketch.h).
+ *
+ * A sketch keeps its first DDS_EXACT values as they are, sorted, and
+ * answers those exactly; the 33rd value moves them into buckets.  Most
+ * keys in a window see few values, so this saves both memory and error
+ * where it matters most.
+ */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +31,9 @@ struct ddsketch {
 	uint64_t zero;
 	struct dds_store pos;   /* v > 0, by v */
 	struct dds_store neg;   /* v < 0, by -v */
+	double *raw;            /* before bucketed: the values, sorted */
+	uint32_t nraw, rawcap;
+	bool bucketed;
 };
 
 struct ddsketch *dds_new(double alpha)
@@ -42,6 +53,7 @@ void dds_free(struct ddsketch *s)
 		return;
 	free(s->pos.bins);
 	free(s->neg.bins);
+	free(s->raw);
 	free(s);
 }
 
@@ -57,7 +69,7 @@ uint64_t dds_count(const struct ddsketch *s)
 
 size_t dds_bytes(const struct ddsketch *s)
 {
-	return sizeof(*s) +
+	return sizeof(*s) + (size_t)s->rawcap * sizeof(double) +
 	    ((size_t)s->pos.cap + s->neg.cap) * sizeof(uint64_t);
 }
 
@@ -141,19 +153,64 @@ static void store_add(struct dds_store *st, int32_t i, uint64_t c)
 	st->bins[(i < st->lo ? st->lo : i) - st->lo] += c;
 }
 
-void dds_add(struct ddsketch *s, double v)
+static void bucket_add(struct ddsketch *s, double v)
 {
-	s->n++;
-	if (v < s->min)
-		s->min = v;
-	if (v > s->max)
-		s->max = v;
 	if (v > 0)
 		store_add(&s->pos, dds_index(s, v), 1);
 	else if (v < 0)
 		store_add(&s->neg, dds_index(s, -v), 1);
 	else
 		s->zero++;
+}
+
+static void raw_insert(struct ddsketch *s, double v)
+{
+	uint32_t pos = s->nraw;
+
+	if (s->nraw == s->rawcap) {
+		s->rawcap = s->rawcap ? s->rawcap * 2 : 4;
+		if (s->rawcap > DDS_EXACT)
+			s->rawcap = DDS_EXACT;
+		s->raw = xrealloc(s->raw, s->rawcap * sizeof(double));
+	}
+	while (pos > 0 && s->raw[pos - 1] > v) {
+		s->raw[pos] = s->raw[pos - 1];
+		pos--;
+	}
+	s->raw[pos] = v;
+	s->nraw++;
+}
+
+static void to_buckets(struct ddsketch *s)
+{
+	for (uint32_t i = 0; i < s->nraw; i++)
+		bucket_add(s, s->raw[i]);
+	free(s->raw);
+	s->raw = NULL;
+	s->nraw = s->rawcap = 0;
+	s->bucketed = true;
+}
+
+static void note_minmax(struct ddsketch *s, double lo, double hi)
+{
+	if (lo < s->min)
+		s->min = lo;
+	if (hi > s->max)
+		s->max = hi;
+}
+
+void dds_add(struct ddsketch *s, double v)
+{
+	s->n++;
+	note_minmax(s, v, v);
+	if (!s->bucketed) {
+		if (s->nraw < DDS_EXACT) {
+			raw_insert(s, v);
+			return;
+		}
+		to_buckets(s);
+	}
+	bucket_add(s, v);
 }
 
 static void store_merge(struct dds_store *dst, const struct dds_store *src)
@@ -174,11 +231,18 @@ void dds_merge(struct ddsketch *dst, const struct ddsketch *src)
 	if (src->n == 0)
 		return;
 	dst->n += src->n;
+	note_minmax(dst, src->min, src->max);
+	if (!dst->bucketed && !src->bucketed &&
+	    dst->nraw + src->nraw <= DDS_EXACT) {
+		for (uint32_t i = 0; i < src->nraw; i++)
+			raw_insert(dst, src->raw[i]);
+		return;
+	}
+	if (!dst->bucketed)
+		to_buckets(dst);
+	for (uint32_t i = 0; i < src->nraw; i++)
+		bucket_add(dst, src->raw[i]);
 	dst->zero += src->zero;
-	if (src->min < dst->min)
-		dst->min = src->min;
-	if (src->max > dst->max)
-		dst->max = src->max;
 	store_merge(&dst->pos, &src->pos);
 	store_merge(&dst->neg, &src->neg);
 }
@@ -207,6 +271,8 @@ double dds_quantile(const struct ddsketch *s, double q)
 		return s->min;
 	if (q >= 1)
 		return s->max;
+	if (!s->bucketed)
+		return s->raw[(size_t)rank];
 	for (uint32_t j = s->neg.len; j-- > 0;) {
 		cum += (double)s->neg.bins[j];
 		if (cum > rank)
@@ -236,9 +302,17 @@ static json_t *store_json(const struct dds_store *st)
 
 json_t *dds_to_json(const struct ddsketch *s)
 {
-	json_t *j = json_pack("{s:f,s:I,s:I}", "alpha", s->alpha, "n",
-	    (json_int_t)s->n, "zero", (json_int_t)s->zero);
+	json_t *j, *raw;
 
+	if (!s->bucketed) {
+		raw = json_array();
+		for (uint32_t i = 0; i < s->nraw; i++)
+			json_array_append_new(raw, json_real(s->raw[i]));
+		return json_pack("{s:f,s:I,s:o}", "alpha", s->alpha, "n",
+		    (json_int_t)s->n, "raw", raw);
+	}
+	j = json_pack("{s:f,s:I,s:I}", "alpha", s->alpha, "n",
+	    (json_int_t)s->n, "zero", (json_int_t)s->zero);
 	if (s->n > 0) {
 		json_object_set_new(j, "min", json_real(s->min));
 		json_object_set_new(j, "max", json_real(s->max));
@@ -280,6 +354,31 @@ static int64_t store_from_json(struct dds_store *st, const json_t *j)
 	return total;
 }
 
+static struct ddsketch *raw_from_json(const json_t *raw, const json_t *jn,
+    double alpha, const char **why)
+{
+	struct ddsketch *s;
+	size_t i;
+	const json_t *v;
+
+	if (!json_is_integer(jn) || json_integer_value(jn) < 0 ||
+	    (size_t)json_integer_value(jn) != json_array_size(raw) ||
+	    json_array_size(raw) > DDS_EXACT) {
+		*why = "ddsketch: invalid exact values";
+		return NULL;
+	}
+	s = dds_new(alpha);
+	json_array_foreach(raw, i, v) {
+		if (!json_is_number(v) || !isfinite(json_number_value(v))) {
+			dds_free(s);
+			*why = "ddsketch: invalid exact values";
+			return NULL;
+		}
+		dds_add(s, json_number_value(v));
+	}
+	return s;
+}
+
 struct ddsketch *dds_from_json(const json_t *j, double alpha,
     const char **why)
 {
@@ -295,12 +394,15 @@ struct ddsketch *dds_from_json(const json_t *j, double alpha,
 		*why = "ddsketch: alpha missing or different";
 		return NULL;
 	}
+	if (json_is_array(json_object_get(j, "raw")))
+		return raw_from_json(json_object_get(j, "raw"), jn, alpha, why);
 	if (!json_is_integer(jn) || !json_is_integer(jz) ||
 	    json_integer_value(jn) < 0 || json_integer_value(jz) < 0) {
 		*why = "ddsketch: invalid counts";
 		return NULL;
 	}
 	s = dds_new(alpha);
+	s->bucketed = true;
 	np = store_from_json(&s->pos, json_object_get(j, "pos"));
 	nn = store_from_json(&s->neg, json_object_get(j, "neg"));
 	s->n = (uint64_t)json_integer_value(jn);

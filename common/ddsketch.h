@@ -12,8 +12,12 @@
  * The q-quantile is SQL's PERCENTILE_DISC: the smallest value with at
  * least q n of the n values at or below it, the value of 1-based rank
  * ceil(q n) in the sorted input (the median of 1,2,3,4 is 2; the 0.95
- * quantile of 20 values is the 19th).  Answers are also clamped to the exact minimum and maximum, so
- * q = 0 and q = 1 are exact.
+ * quantile of 20 values is the 19th).  Answers are clamped to the exact
+ * minimum and maximum, so q = 0 and q = 1 are exact.
+ *
+ * The first DDS_EXACT values are kept as they are, so a sketch of up to
+ * 32 values (most keys in most windows) answers exactly and takes at
+ * most 256 bytes for them; the next value moves them into buckets.
  *
  * The guarantee holds while each store spans at most DDS_MAX_BINS
  * buckets: the ratio of the largest to the smallest nonzero |value| of
@@ -37,6 +41,7 @@
 #define DDS_ALPHA_MIN 0.0001
 #define DDS_ALPHA_MAX 0.5
 #define DDS_MAX_BINS 4096
+#define DDS_EXACT 32
 
 struct ddsketch;
 
@@ -56,8 +61,9 @@ double dds_alpha(const struct ddsketch *s);
 size_t dds_bytes(const struct ddsketch *s);
 
 /*
- * As JSON for checkpoints: {"alpha":A,"n":N,"min":X,"max":Y,"zero":Z,
- * "pos":[FIRST_INDEX,[COUNT,...]],"neg":[FIRST_INDEX,[COUNT,...]]}.
+ * As JSON for checkpoints: {"alpha":A,"n":N,"raw":[V,...]} while the
+ * values are kept exactly, then {"alpha":A,"n":N,"min":X,"max":Y,
+ * "zero":Z,"pos":[FIRST_INDEX,[COUNT,...]],"neg":[FIRST_INDEX,[COUNT,...]]}.
  * dds_from_json() returns NULL with *why when j is not such an object or
  * its alpha differs from alpha.
  */

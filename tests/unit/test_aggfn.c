@@ -451,6 +451,15 @@ static void test_percentile(void)
 
 	is_result(as, st, "{\"p0\":null,\"p50\":null,\"p95\":null,"
 	    "\"p99\":null,\"p100\":null}", "percentiles of nothing: null");
+	upd(as, st, "{\"v\":4}", 1, NULL);
+	upd(as, st, "{\"v\":1}", 2, NULL);
+	upd(as, st, "{\"v\":3.5}", 3, NULL);
+	upd(as, st, "{\"v\":2}", 4, NULL);
+	is_result(as, st, "{\"p0\":1.0,\"p50\":2.0,\"p95\":4.0,"
+	    "\"p99\":4.0,\"p100\":4.0}", "up to 32 values percentiles are "
+	    "exact, as PERCENTILE_DISC: p50 of 1, 2, 3.5, 4 is 2");
+	aggset_free_state(as, st);
+	aggset_init(as, st);
 	rng_state = 9;
 	for (size_t i = 0; i < n; i++) {
 		v[i] = (double)(rng() % 1000000) / 100;

@@ -235,10 +235,70 @@ static void test_json(void)
 	free(text);
 }
 
+/* Up to DDS_EXACT values are kept as they are: exact quantiles. */
+static void test_exact_small(void)
+{
+	double v[DDS_EXACT + 1], all[44], w;
+	struct ddsketch *s = dds_new(0.05), *a = dds_new(0.05);
+	struct ddsketch *b = dds_new(0.05), *r;
+	int exact = 1;
+	json_t *j;
+	const char *why;
+
+	rng_state = 17;
+	for (int i = 0; i < DDS_EXACT; i++) {
+		v[i] = (unif() - 0.2) * 1000;
+		dds_add(s, v[i]);
+		dds_add(i < 20 ? a : b, v[i]);
+	}
+	ok(dds_bytes(s) <= 256 + 128,
+	    "32 values take at most 256 bytes beyond the sketch header");
+	j = dds_to_json(s);
+	r = dds_from_json(j, 0.05, &why);
+	qsort(v, DDS_EXACT, sizeof(double), cmp_double);
+	for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++)
+		if (dds_quantile(s, qs[k]) != v[exact_rank(qs[k], DDS_EXACT)] ||
+		    r == NULL || dds_quantile(r, qs[k]) != dds_quantile(s, qs[k]))
+			exact = 0;
+	ok(exact, "32 values: every quantile is exact, also after a JSON "
+	    "round trip");
+	dds_merge(a, b);
+	exact = 1;
+	for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++)
+		if (dds_quantile(a, qs[k]) != v[exact_rank(qs[k], DDS_EXACT)])
+			exact = 0;
+	ok(exact, "20 and 12 exact values merge into 32 exact values");
+	dds_merge(a, b);
+	/* a now holds v[0..20) once and v[20..32) twice (unsorted order). */
+	rng_state = 17;
+	for (int i = 0; i < DDS_EXACT; i++) {
+		all[i] = (unif() - 0.2) * 1000;
+		if (i >= 20)
+			all[DDS_EXACT + i - 20] = all[i];
+	}
+	qsort(all, 44, sizeof(double), cmp_double);
+	w = worst_error(a, all, 44);
+	ok(dds_count(a) == 44 && w <= 0.05 * (1 + 1e-9),
+	    "past 32 the merged sketch turns to buckets, within alpha");
+	v[0] = 1e6;
+	dds_add(s, v[0]);
+	ok(dds_count(s) == 33 && dds_quantile(s, 1) == 1e6,
+	    "the 33rd value moves the values into buckets");
+	json_object_set_new(j, "n", json_integer(31));
+	ok(dds_from_json(j, 0.05, &why) == NULL,
+	    "exact values that disagree with the count are refused");
+	json_decref(j);
+	dds_free(s);
+	dds_free(a);
+	dds_free(b);
+	dds_free(r);
+}
+
 int main(void)
 {
 	test_distributions();
 	test_small();
+	test_exact_small();
 	test_merge();
 	test_collapse();
 	test_json();
