@@ -141,6 +141,8 @@ struct agg {
 	struct kent *k;
 	size_t cap_k;
 	struct timerheap timers;
+	uint32_t *due;          /* keys due at one time, being fired */
+	size_t ndue, cap_due;
 	struct over *over;
 	/* early firing and paced running emission */
 	uint32_t *dirty;
@@ -460,10 +462,9 @@ static void rearm(struct agg *s, uint32_t id, bool during_fire)
 }
 
 static bool window_due(const struct agg *s, const struct slot *sl,
-    int64_t upto)
+    int64_t t)
 {
-	(void)s;
-	return upto == INT64_MAX || sl->end + s->L <= upto;
+	return sl->end + s->L <= t;
 }
 
 static bool pane_done(const struct agg *s, const struct slot *sl, int64_t e)
@@ -471,8 +472,12 @@ static bool pane_done(const struct agg *s, const struct slot *sl, int64_t e)
 	return win_last_end(&s->w, sl->start) <= e;
 }
 
-/* Fires key id's windows due at watermark upto (INT64_MAX: all). */
-static void fire_key(struct agg *s, uint32_t id, int64_t t, int64_t upto)
+/*
+ * Fires key id's windows due at its timer t (the earliest window end
+ * plus L); later ones wait for their own timer, so that the results of
+ * one watermark come out in order of window end across keys.
+ */
+static void fire_key(struct agg *s, uint32_t id, int64_t t)
 {
 	struct kent *k = &s->k[id];
 	int upd = s->o->early > 0 ? 0 : -1;
@@ -481,10 +486,10 @@ static void fire_key(struct agg *s, uint32_t id, int64_t t, int64_t upto)
 		for (size_t i = 0; i < k->n; i++) {
 			struct slot *sl = slot_at(s, k, i);
 
-			if (window_due(s, sl, upto))
+			if (window_due(s, sl, t))
 				emit_result(s, id, sl, slot_state(sl), upd);
 		}
-		slots_remove(s, k, window_due, upto);
+		slots_remove(s, k, window_due, t);
 	} else {
 		int64_t e = t - s->L;
 		struct slot win = { win_start_for_end(&s->w, e), e };
@@ -501,15 +506,45 @@ static void fire_key(struct agg *s, uint32_t id, int64_t t, int64_t upto)
 		rearm(s, id, true);
 }
 
+static const struct keytab *sort_keys;   /* for by_key() only */
+
+static int by_key(const void *a, const void *b)
+{
+	const struct keytab_key *x = &sort_keys->keys[*(const uint32_t *)a];
+	const struct keytab_key *y = &sort_keys->keys[*(const uint32_t *)b];
+	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * Fires every key whose timer is at or before upto, earliest time first;
+ * the keys due at one time fire in order of their canonical key bytes,
+ * so the output does not depend on the order state was built in (a run
+ * restored from a checkpoint writes what an uninterrupted run writes).
+ */
 static void fire_due(struct agg *s, int64_t upto)
 {
 	struct timer tm;
 
 	while (timerheap_pop(&s->timers, upto, &tm)) {
-		if (tm.id >= s->keys.nids || s->keys.keys[tm.id].p == NULL ||
-		    tm.t != s->k[tm.id].armed)
-			continue;       /* stale: re-armed or gone */
-		fire_key(s, tm.id, tm.t, upto);
+		int64_t t = tm.t;
+
+		s->ndue = 0;
+		do {
+			if (tm.id >= s->keys.nids ||
+			    s->keys.keys[tm.id].p == NULL ||
+			    tm.t != s->k[tm.id].armed)
+				continue;       /* stale: re-armed or gone */
+			s->k[tm.id].armed = INT64_MAX;
+			s->due = xgrow(s->due, &s->cap_due, s->ndue + 1,
+			    sizeof *s->due);
+			s->due[s->ndue++] = tm.id;
+		} while (timerheap_pop(&s->timers, t, &tm));
+		sort_keys = &s->keys;
+		qsort(s->due, s->ndue, sizeof *s->due, by_key);
+		for (size_t i = 0; i < s->ndue; i++)
+			fire_key(s, s->due[i], t);
 	}
 }
 
@@ -926,7 +961,8 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 	    s->keybuf.len, &added);
 	kent_for(s, id, added);
 	if (s->mode == MODE_RUNNING) {
-		struct slot *sl = slot_get(s, &s->k[id], 0, 0);
+		struct kent *k = &s->k[id];
+		struct slot *sl = k->n ? slot_at(s, k, 0) : slot_get(s, k, 0, 0);
 
 		aggset_apply(s->as, slot_state(sl), t);
 		running_update(s, id, sl);
@@ -1109,6 +1145,7 @@ static void finish(struct agg *s)
 	aggset_free(s->as);
 	json_decref(s->spec);
 	free(s->k);
+	free(s->due);
 	free(s->tmp);
 	free(s->dirty);
 	free(s->isdirty);

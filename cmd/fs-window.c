@@ -432,8 +432,9 @@ static void watermark_moved(struct win *s, bool from_input)
 
 	if (w->kind == WIN_SESSION)
 		sessions_close(s, s->wm.current);
+	/* Windows fire at end + lateness: forward on that grid. */
 	if (from_input || s->open_sessions != before ||
-	    wm_due(&s->wm, s->o->wm_every, w->offset)) {
+	    wm_due(&s->wm, s->o->wm_every, w->offset + s->o->lateness)) {
 		s->wm.emitted = s->wm.current;
 		rec_emit_watermark(&s->out, s->wm.current);
 		s->wms++;

@@ -188,8 +188,8 @@ EOF
 	assert_output "$(expect_rows <<'EOF'
 08:00 08:10 supplier_id=supplier1 price=6.0
 08:00 08:10 supplier_id=supplier2 price=5.0
-08:10 08:20 supplier_id=supplier2 price=9.0
 08:10 08:20 supplier_id=supplier1 price=1.0
+08:10 08:20 supplier_id=supplier2 price=9.0
 EOF
 )"
 }

@@ -1,0 +1,317 @@
+#!/usr/bin/env bats
+# fs-agg: aggregates per key and window, late records, watermarks,
+# running and over aggregation, checkpoints.  Expected values are worked
+# out by hand in the comments.
+
+load test_helper
+
+CLICKS="$DATA/window/clicks.ndjson"
+
+data_only() {
+	grep -v '^{"@fs"' || true
+}
+
+# clicks.ndjson, 1-minute tumbling windows, 30 s out of order allowed:
+#   [0,60000)      u1: view 10, click 20, purchase 30   u2: view 5, view 5
+#   [60000,120000) u1: view 20                          u2: purchase 7
+windowed() {
+	fs-window --tumble 1m --max-out-of-orderness 30s "$CLICKS" |
+		fs-agg --key user "$@" | data_only
+}
+
+@test "fs-agg: count, sum, avg, min, max per user and window" {
+	run --separate-stderr windowed --agg n=count --agg sum=sum:amount \
+		--agg avg=avg:amount --agg min=min:amount --agg max=max:amount
+	assert_success
+	assert_output '{"window_start":0,"window_end":60000,"user":"u1","n":3,"sum":60,"avg":20.0,"min":10,"max":30}
+{"window_start":0,"window_end":60000,"user":"u2","n":2,"sum":10,"avg":5.0,"min":5,"max":5}
+{"window_start":60000,"window_end":120000,"user":"u1","n":1,"sum":20,"avg":20.0,"min":20,"max":20}
+{"window_start":60000,"window_end":120000,"user":"u2","n":1,"sum":7,"avg":7.0,"min":7,"max":7}'
+}
+
+@test "fs-agg: first and last by event time, last-N, distinct counts" {
+	# u2's two views arrive out of order (40000 after 70000): still in time.
+	run --separate-stderr windowed --agg first=first:event --agg last=last:event \
+		--agg recent=last_n:event:2 --agg kinds=count_distinct:event \
+		--agg approx=approx_count_distinct:event
+	assert_success
+	assert_line --index 0 '{"window_start":0,"window_end":60000,"user":"u1","first":"view","last":"purchase","recent":["click","purchase"],"kinds":3,"approx":3}'
+	assert_line --index 1 '{"window_start":0,"window_end":60000,"user":"u2","first":"view","last":"view","recent":["view","view"],"kinds":1,"approx":1}'
+}
+
+@test "fs-agg: variance and standard deviation, null for one value" {
+	# u1 in [0,60000): 10, 20, 30: sample variance 100, population 200/3.
+	run --separate-stderr windowed --agg var=variance:amount --agg sd=stddev:amount \
+		--agg vp=var_pop:amount
+	assert_success
+	assert_line --index 0 '{"window_start":0,"window_end":60000,"user":"u1","var":100.0,"sd":10.0,"vp":66.66666666666667}'
+	assert_line --index 2 '{"window_start":60000,"window_end":120000,"user":"u1","var":null,"sd":null,"vp":0.0}'
+}
+
+@test "fs-agg: conditional count and sum" {
+	run --separate-stderr windowed --agg buys=count:if:event=purchase \
+		--agg spent=sum0:amount:if:event=purchase --agg big=count:if:amount\>=20
+	assert_success
+	assert_output '{"window_start":0,"window_end":60000,"user":"u1","buys":1,"spent":30,"big":2}
+{"window_start":0,"window_end":60000,"user":"u2","buys":0,"spent":0,"big":0}
+{"window_start":60000,"window_end":120000,"user":"u1","buys":0,"spent":0,"big":1}
+{"window_start":60000,"window_end":120000,"user":"u2","buys":1,"spent":7,"big":0}'
+}
+
+@test "fs-agg: percentile within its documented 1% relative error" {
+	seq 1 1000 | sed 's/.*/{"ts":0,"v":&}/' > in.ndjson
+	run --separate-stderr bash -c "fs-agg --agg p=percentile:v:0.9 in.ndjson | tail -1"
+	assert_success
+	# The running result after all 1000 values: p90 of 1..1000 is 900.
+	local p
+	p=$(echo "$output" | sed -E 's/.*"p":([0-9.]+).*/\1/')
+	awk -v p="$p" 'BEGIN { exit !(p >= 891 && p <= 909) }' || fail "p90 $p not within 1% of 900"
+}
+
+@test "fs-agg: a compound key is carried into the result under its paths" {
+	printf '%s\n' '{"ts":1,"u":{"id":7},"c":"fr"}' '{"ts":2,"u":{"id":7},"c":"fr"}' > in.ndjson
+	run --separate-stderr bash -c "fs-window --tumble 1m in.ndjson | fs-agg --key u.id,c --agg n=count | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"window_start":0,"window_end":60000,"u":{"id":7},"c":"fr","n":2}'
+}
+
+@test "fs-agg: watermarks are forwarded after the results they fire" {
+	printf '%s\n' '{"ts":1000}' '{"ts":61000}' '{"ts":62000}' > in.ndjson
+	run --separate-stderr bash -c "fs-window --tumble 1m in.ndjson | fs-agg --agg n=count"
+	assert_success
+	assert_output '{"@fs":"watermark","ts":1000}
+{"window_start":0,"window_end":60000,"n":1}
+{"@fs":"watermark","ts":61000}
+{"window_start":60000,"window_end":120000,"n":2}'
+}
+
+@test "fs-agg: late event after firing is dead-lettered" {
+	# The window [0,60000) fires at watermark 60000; the record at 5000 in
+	# that window then comes too late.
+	printf '%s\n' '{"@fs":"window","kind":"tumble","size":60000,"slide":60000,"offset":0,"pane":60000,"start_field":"window_start","end_field":"window_end","allowed_lateness":0}' \
+		'{"ts":1000,"window_start":0,"window_end":60000}' \
+		'{"@fs":"watermark","ts":60000}' \
+		'{"ts":5000,"window_start":0,"window_end":60000}' > in.ndjson
+	run --separate-stderr fs-agg --agg n=count --late dead-letter --late-file late.ndjson in.ndjson
+	assert_success
+	assert_output '{"window_start":0,"window_end":60000,"n":1}
+{"@fs":"watermark","ts":60000}'
+	assert_equal "$(cat late.ndjson)" '{"ts":5000,"window_start":0,"window_end":60000}'
+	assert_equal "$stderr" "fs-agg: 1 late record dead-lettered"
+}
+
+@test "fs-agg: the allowed lateness of fs-window holds the window open" {
+	printf '%s\n' '{"ts":1000}' '{"ts":70000}' '{"ts":5000}' '{"ts":95000}' > in.ndjson
+	run --separate-stderr bash -c "fs-window --tumble 1m --allowed-lateness 30s in.ndjson | fs-agg --agg n=count"
+	assert_success
+	# Watermarks go out on the grid of window ends plus the lateness, and
+	# fs-agg writes the results a watermark fires before forwarding it.
+	assert_output '{"@fs":"watermark","ts":1000}
+{"@fs":"watermark","ts":70000}
+{"window_start":0,"window_end":60000,"n":2}
+{"@fs":"watermark","ts":95000}
+{"window_start":60000,"window_end":120000,"n":2}'
+	assert_equal "$stderr" ""
+}
+
+@test "fs-agg: empty hopping windows are not emitted" {
+	# Events at 0 and 600000 with hop 2m/1m: windows [-60000,60000),
+	# [0,120000) hold the first; [540000,660000), [600000,720000) the
+	# second; the eight windows between are empty.
+	printf '%s\n' '{"ts":0}' '{"ts":600000}' > in.ndjson
+	run --separate-stderr bash -c "fs-window --hop 2m --slide 1m in.ndjson | fs-agg --agg n=count | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"window_start":-60000,"window_end":60000,"n":1}
+{"window_start":0,"window_end":120000,"n":1}
+{"window_start":540000,"window_end":660000,"n":1}
+{"window_start":600000,"window_end":720000,"n":1}'
+}
+
+@test "fs-agg: cumulating windows merge panes per key" {
+	printf '%s\n' '{"ts":1000,"k":"a"}' '{"ts":1500,"k":"b"}' '{"ts":2500,"k":"a"}' > in.ndjson
+	run --separate-stderr bash -c "fs-window --cumulate 4s --step 1s in.ndjson | fs-agg --key k --agg n=count | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"window_start":0,"window_end":2000,"k":"a","n":1}
+{"window_start":0,"window_end":2000,"k":"b","n":1}
+{"window_start":0,"window_end":3000,"k":"a","n":2}
+{"window_start":0,"window_end":3000,"k":"b","n":1}
+{"window_start":0,"window_end":4000,"k":"a","n":2}
+{"window_start":0,"window_end":4000,"k":"b","n":1}'
+}
+
+@test "fs-agg: records with window members but no spec derive watermarks" {
+	printf '%s\n' '{"ts":1,"window_start":0,"window_end":10}' \
+		'{"ts":12,"window_start":10,"window_end":20}' \
+		'{"ts":3,"window_start":0,"window_end":10}' > in.ndjson
+	run --separate-stderr fs-agg --agg n=count in.ndjson
+	assert_success
+	assert_output '{"window_start":0,"window_end":10,"n":1}
+{"window_start":10,"window_end":20,"n":1}'
+	assert_equal "$stderr" "fs-agg: 1 late record dropped"
+}
+
+@test "fs-agg: running aggregates are written on every change" {
+	printf '%s\n' '{"ts":1,"u":"a","x":2}' '{"ts":2,"u":"b","x":3}' '{"ts":3,"u":"a","x":4}' > in.ndjson
+	run --separate-stderr fs-agg --key u --agg n=count --agg s=sum:x in.ndjson
+	assert_success
+	assert_output '{"u":"a","n":1,"s":2}
+{"u":"b","n":1,"s":3}
+{"u":"a","n":2,"s":6}'
+}
+
+@test "fs-agg: running aggregates at most every interval; the last is written at the end" {
+	printf '%s\n' '{"ts":1,"u":"a"}' '{"ts":2,"u":"a"}' '{"ts":3,"u":"a"}' > in.ndjson
+	run --separate-stderr fs-agg --key u --agg n=count --emit-every 1h in.ndjson
+	assert_success
+	assert_output '{"u":"a","n":1}
+{"u":"a","n":3}'
+}
+
+@test "fs-agg: over ranges per event from buckets" {
+	# u1 at 0s, 30s, 70s, 200s; u2 at 10s.  1m has 1 s buckets, 5m 5 s ones.
+	# At 70s: 1m covers 11s..70s (30s, 70s), 5m everything so far.
+	# At 200s: 1m holds only 200s; 5m covers -95s..200s: all four.
+	printf '%s\n' '{"ts":0,"u":"u1"}' '{"ts":10000,"u":"u2"}' '{"ts":30000,"u":"u1"}' \
+		'{"ts":70000,"u":"u1"}' '{"ts":200000,"u":"u1"}' > in.ndjson
+	run --separate-stderr fs-agg --key u --over 1m,5m --agg n=count in.ndjson
+	assert_success
+	assert_output '{"ts":0,"u":"u1","n_1m":1,"n_5m":1}
+{"ts":10000,"u":"u2","n_1m":1,"n_5m":1}
+{"ts":30000,"u":"u1","n_1m":2,"n_5m":2}
+{"ts":70000,"u":"u1","n_1m":2,"n_5m":3}
+{"ts":200000,"u":"u1","n_1m":1,"n_5m":4}'
+}
+
+@test "fs-agg: over: an out-of-order event counts in its own ranges" {
+	# At 65s the 1m range covers buckets 6s..65s: 30s and 65s, not the
+	# 70s that came before it; at 70.2s it covers 11s..70s: all four.
+	printf '%s\n' '{"ts":30000}' '{"ts":70000}' '{"ts":65000}' '{"ts":70200}' > in.ndjson
+	run --separate-stderr fs-agg --over 1m --agg n=count in.ndjson
+	assert_success
+	assert_output '{"ts":30000,"n_1m":1}
+{"ts":70000,"n_1m":2}
+{"ts":65000,"n_1m":2}
+{"ts":70200,"n_1m":4}'
+}
+
+@test "fs-agg: over: an event older than the smallest range is late" {
+	printf '%s\n' '{"ts":200000}' '{"ts":100000}' '{"ts":201000}' > in.ndjson
+	run --separate-stderr fs-agg --over 1m,5m --agg n=count --late pass in.ndjson
+	assert_success
+	assert_output '{"ts":200000,"n_1m":1,"n_5m":1}
+{"ts":100000,"late":true}
+{"ts":201000,"n_1m":2,"n_5m":2}'
+	assert_equal "$stderr" "fs-agg: 1 late record passed on marked late"
+}
+
+@test "fs-agg: early firing marks the final result update false" {
+	run --separate-stderr windowed --agg n=count --early-fire 1h
+	assert_success
+	assert_line --index 0 '{"window_start":0,"window_end":60000,"user":"u1","n":3,"update":false}'
+}
+
+@test "fs-agg: a non-number for sum fails with file and line" {
+	printf '%s\n' '{"ts":1,"x":1}' '{"ts":2,"x":"two"}' > in.ndjson
+	run --separate-stderr fs-agg --agg s=sum:x in.ndjson
+	assert_failure 1
+	assert_output '{"s":1}'
+	[[ "$stderr" == "fs-agg: in.ndjson:2: "*"not a number"* ]] || fail "stderr: $stderr"
+}
+
+@test "fs-agg: bad lines are skipped and counted with --on-error skip" {
+	printf '%s\n' '{"ts":1,"x":1}' 'nope' '{"x":1}' '{"ts":3,"x":2}' > in.ndjson
+	run --separate-stderr fs-agg --agg s=sum:x --on-error skip -q in.ndjson
+	assert_success
+	assert_output '{"s":1}
+{"s":3}'
+	[[ "$stderr" == *"2 records rejected"* ]] || fail "stderr: $stderr"
+}
+
+@test "fs-agg: usage errors exit 2" {
+	run --separate-stderr fs-agg
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-agg: give at least one --agg"
+	run --separate-stderr fs-agg --agg 'x=nosuch:y'
+	assert_failure 2
+	run --separate-stderr fs-agg --agg n=count --over 7s
+	assert_failure 2
+	run --separate-stderr fs-agg --agg n=count --over 1m --emit-every 1s
+	assert_failure 2
+}
+
+@test "fs-agg: --stats reports state and peak RSS" {
+	run --separate-stderr windowed --agg n=count --stats
+	assert_success
+	[[ "$stderr" == "fs-agg: stats: 10 lines in, 4 results,"*"peak keys 2"*"peak RSS"* ]] || fail "stderr: $stderr"
+}
+
+# Runs fs-agg on in.ndjson's first $2 lines plus a barrier, stops it once
+# checkpoint 1 is written (as a crash after the barrier would), then
+# restarts it on the spec record, a restore record and the remaining
+# lines.  Writes out1 and out2.
+run_with_restart() {
+	local aggs=("${@:3}") n="$2" pid
+	rm -rf ck; mkfifo fifo
+	fs-agg "${aggs[@]}" --checkpoint-dir ck < fifo > out1 &
+	pid=$!
+	exec 7> fifo
+	head -n "$n" "$1" >&7
+	echo '{"@fs":"barrier","id":1}' >&7
+	until compgen -G 'ck/fs-agg/*1.ckpt' > /dev/null; do sleep 0.05; done
+	kill -TERM "$pid"
+	wait "$pid" || return 1
+	exec 7>&-
+	rm -f fifo
+	{ head -n 1 "$1"; echo '{"@fs":"restore","id":1}'; tail -n +"$((n + 1))" "$1"; } |
+		fs-agg "${aggs[@]}" --checkpoint-dir ck > out2
+}
+
+@test "fs-agg: restart from a checkpoint mid-window gives the uninterrupted output" {
+	local w
+	for w in "--tumble 1m" "--hop 5m --slide 1m" "--session 20s --key user"; do
+		fs-gen --count 3000 --users 20 --disorder 5s |
+			fs-window $w --max-out-of-orderness 5s > in.ndjson
+		local aggs=(--key user --agg n=count --agg s=sum:amount
+			--agg d=count_distinct:item --agg p=percentile:amount:0.5
+			--agg l=last_n:item:3)
+		fs-agg "${aggs[@]}" in.ndjson | data_only > whole
+		run_with_restart in.ndjson 1234 "${aggs[@]}"
+		cat out1 out2 | data_only > resumed
+		[ -s whole ]
+		run diff whole resumed
+		assert_success
+	done
+}
+
+@test "fs-agg: over aggregation restarts from a checkpoint with the same output" {
+	fs-gen --count 2000 --users 10 > in.ndjson
+	local aggs=(--key user --over 1m,10m --agg n=count --agg s=sum:amount)
+	fs-agg "${aggs[@]}" in.ndjson > whole
+	# The over input has no spec record: the restart's first line is data.
+	rm -rf ck; mkfifo fifo
+	fs-agg "${aggs[@]}" --checkpoint-dir ck < fifo > out1 &
+	local pid=$!
+	exec 7> fifo
+	head -n 777 in.ndjson >&7
+	echo '{"@fs":"barrier","id":1}' >&7
+	until compgen -G 'ck/fs-agg/*1.ckpt' > /dev/null; do sleep 0.05; done
+	kill -TERM "$pid"
+	wait "$pid"
+	exec 7>&-
+	{ echo '{"@fs":"restore","id":1}'; tail -n +778 in.ndjson; } |
+		fs-agg "${aggs[@]}" --checkpoint-dir ck > out2
+	cat out1 out2 | data_only > resumed
+	run diff whole resumed
+	assert_success
+}
+
+@test "fs-agg: the man page examples run" {
+	run --separate-stderr bash -c "fs-gen --count 2000 | fs-window --tumble 1m | fs-agg --key user --agg events=count --agg spent=sum0:amount --agg items=count_distinct:item | grep -c items"
+	assert_success
+	run --separate-stderr bash -c "fs-gen --count 20000 | fs-window --hop 1h --slide 10m | fs-agg --key user --agg views=count:if:event=view --agg buys=count:if:event=purchase --agg basket=avg:amount --agg p95=percentile:amount:0.95 --agg recent=last_n:item:5 | grep -c recent"
+	assert_success
+	run --separate-stderr bash -c "fs-gen --count 2000 | fs-agg --key user --over 5m,1h,24h --agg n=count --agg spent=sum0:amount | grep -c n_24h"
+	assert_output 2000
+	run --separate-stderr bash -c "fs-gen --count 2000 | fs-agg --key event --agg n=count --emit-every 1s | grep -c '\"n\"'"
+	assert_success
+}
