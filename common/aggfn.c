@@ -410,16 +410,26 @@ static int parse_cond(struct aggset *as, const char *s, size_t len,
 	}
 	c->litlen = lit.len;
 	c->lit = xstrndup(lit.data ? lit.data : "", lit.len);
-	buf_free(&lit);
+	buf_reset(&lit);
 	c->text = xstrndup(s, len);
 	c->lit_num = num_parse_double(c->lit, &c->lit_d) == 0;
 	c->lit_int = num_parse_i64(c->lit, INT64_MIN, INT64_MAX,
 	    &c->lit_i) == 0;
 	if (c->op != OP_EQ && c->op != OP_NE && !c->lit_num) {
+		buf_free(&lit);
 		*err = "< <= > >= need a number";
 		return -1;
 	}
-	path = xstrndup(s, k);
+	/* The path as in FIELD: "\:" is ':', other escapes are path.h's. */
+	for (size_t i = 0; i < k; i++) {
+		if (s[i] == '\\' && i + 1 < k && s[i + 1] == ':')
+			i++;
+		else if (s[i] == '\\' && i + 1 < k)
+			buf_appendc(&lit, s[i++]);
+		buf_appendc(&lit, s[i]);
+	}
+	path = xstrndup(lit.data ? lit.data : "", lit.len);
+	buf_free(&lit);
 	c->field = field_index(as, path, &bad);
 	free(path);
 	if (bad) {

@@ -333,12 +333,14 @@ static void test_conditions(void)
 
 static void test_field_escape(void)
 {
-	struct aggset *as = COMPILE("s=sum:a\\:b", "t=sum:x\\.y");
+	struct aggset *as = COMPILE("s=sum:a\\:b", "t=sum:x\\.y",
+	    "c=count:if:a\\:b=2&x\\.y>2");
 	void *st = new_state(as);
 
 	upd(as, st, "{\"a:b\":2,\"x.y\":3,\"x\":{\"y\":100}}", 1, NULL);
-	is_result(as, st, "{\"s\":2,\"t\":3}",
-	    "\\: and \\. name members whose names hold ':' and '.'");
+	is_result(as, st, "{\"s\":2,\"t\":3,\"c\":1}",
+	    "\\: and \\. name members whose names hold ':' and '.', in "
+	    "fields and conditions");
 	drop_state(as, st);
 	aggset_free(as);
 }
