@@ -30,14 +30,16 @@
  *
  *   COND is PATH OP VALUE with OP one of = != < <= > >=.  = and != compare
  *   to the record's value by its type: a string compares bytes, a number
- *   compares numerically when VALUE is a number, true/false/null compare
+ *   compares numerically when VALUE is a number, true and false compare
  *   to those words.  < <= > >= need a numeric VALUE (a compile error
  *   otherwise) and a number in the record (else the record is an error).
  *   A missing or null PATH satisfies no condition, != included.  Several
- *   conditions joined by & must all hold.  COND runs to the end of the
+ *   conditions joined by & must all hold; they are evaluated left to
+ *   right, stopping at the first that fails.  COND runs to the end of the
  *   spec, so VALUE may contain ':'; write a literal & or \ in VALUE as
- *   \& or \\.  In FIELD, a literal ':' is written \: (and a literal '.'
- *   \. as in path.h).  NAME is the output member's name, used verbatim.
+ *   \& or \\.  In FIELD and condition paths a literal ':' is written \:
+ *   (and a literal '.' \. as in path.h).  NAME is the output member's
+ *   name, used verbatim ("@fs" is refused).
  *
  * Values: a record whose FIELD is missing or null is skipped by that
  * aggregate (as SQL skips NULL).  A non-number where a number is needed
@@ -58,7 +60,12 @@
  * Ownership: the aggset owns its compiled specs and a scratch area used
  * by aggset_prepare(), so one aggset is used by one thread.  States are
  * the caller's memory; aggset_free_state() releases what a state
- * allocated out of line, not the block itself.
+ * allocated out of line, not the block itself.  Nothing points into a
+ * block, so a state may be moved with memcpy/realloc (not copied: two
+ * blocks must not share out-of-line memory).  first, last and last_n keep
+ * references to values of the records applied (json_incref), so a caller
+ * must not modify a record's values after applying it; freeing the
+ * record is fine.
  */
 #ifndef FS_AGGFN_H
 #define FS_AGGFN_H
