@@ -15,6 +15,7 @@
 
 #include "tool.h"
 #include "join.h"
+#include "join_input.h"
 #include "reject.h"
 #include "stage.h"
 #include "window_late.h"
@@ -128,6 +129,10 @@ struct opts {
 	struct join_config cfg;
 	struct keyspec keys[2];
 };
+
+/* How many reading turns (a line from each input) between watermarks
+ * written while input keeps coming without a pause. */
+#define WATERMARK_EVERY_TURNS 4096
 
 /* One input: the interleaved stream (side -1) or one side's. */
 struct input {
@@ -521,31 +526,37 @@ handle_line(struct run *r, struct input *in, const char *line, size_t len)
 	json_decref(obj);
 }
 
-/* Reads one line of in; false when the input ended or a stop was asked. */
+/*
+ * Takes the next line of in when one is buffered or can be read without
+ * blocking.  Returns true when it handled a line or the input's end.
+ */
 static bool
 read_one(struct run *r, struct input *in)
 {
 	const char *line;
 	size_t len;
+	int rc = jinput_fill(&in->lr);
 
-	for (;;) {
-		int rc = lineio_read(&in->lr, &line, &len);
-		if (rc == 1) {
-			handle_line(r, in, line, len);
-			return true;
-		}
-		if (rc == -2) {
-			if (sig_stop_requested())
-				return false;
-			continue;
-		}
-		if (rc == -1)
-			diag_fatal("read error: '%s': %s", in->lr.name,
-			    strerror(in->lr.err));
+	if (rc == -1)
+		diag_fatal("read error: '%s': %s", in->lr.name,
+		    strerror(in->lr.err));
+	if (rc != 1)
+		return false;
+	/* A whole line or the end is buffered: this does not block. */
+	rc = lineio_read(&in->lr, &line, &len);
+	if (rc == 1) {
+		handle_line(r, in, line, len);
+		return true;
+	}
+	if (rc == -1)
+		diag_fatal("read error: '%s': %s", in->lr.name,
+		    strerror(in->lr.err));
+	if (rc == 0) {
 		in->eof = true;
 		join_end(r->j, in->side);
-		return false;
+		return true;
 	}
+	return false;
 }
 
 /* How long a wait may block: forever, unless idle time matters. */
@@ -596,41 +607,41 @@ wait_inputs(struct run *r)
 
 /*
  * Reads all inputs to their end.  Each turn takes one line from every
- * input that has one buffered, so neither side runs ahead of the other
- * while both have data; when none has, it waits for either (poll), so a
- * quiet side never stalls a busy one.  An input holding an unaligned
- * barrier is not read until the others reach it.
+ * input that has one (buffered, or readable without blocking), so neither
+ * side runs ahead of the other while both have data; when none has, it
+ * waits for either (poll), so a quiet side never stalls a busy one.  An
+ * input holding an unaligned barrier is not read until the others reach
+ * it.
  */
 static void
 run_inputs(struct run *r)
 {
+	unsigned turns = 0;
+
 	for (;;) {
-		int open = 0, ready = 0;
+		int open = 0;
+		bool progressed = false;
 
 		for (int i = 0; i < r->nin; i++) {
 			struct input *in = &r->in[i];
 			if (in->eof)
 				continue;
 			open++;
-			if (in->blocked || !lineio_has_line(&in->lr))
-				continue;
-			ready++;
-			read_one(r, in);
+			if (!in->blocked && read_one(r, in))
+				progressed = true;
 		}
 		if (sig_stop_requested() || open == 0)
 			return;
-		if (ready)
+		/* Input that never pauses still lets the watermark out now
+		 * and then, so downstream can free its state. */
+		if (++turns % WATERMARK_EVERY_TURNS == 0)
+			join_flush_watermark(r->j);
+		if (progressed)
 			continue;
 		/* About to wait: what the watermark released goes out. */
 		join_flush_watermark(r->j);
 		if (!wait_inputs(r))
 			return;
-		for (int i = 0; i < r->nin; i++) {
-			struct input *in = &r->in[i];
-			if (!in->eof && !in->blocked &&
-			    lineio_wait(&in->lr, 0) == 1)
-				read_one(r, in);
-		}
 	}
 }
 

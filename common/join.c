@@ -38,7 +38,8 @@ struct jvec {
 
 struct bucket {
 	char *key;              /* the table's key (owned copy) */
-	size_t klen;
+	size_t klen, kcap;
+	struct bucket *next_free;
 	size_t keylen;          /* the join key's part of it */
 	struct jvec side[2];
 	int64_t sched;          /* the live timer, INT64_MAX: none */
@@ -71,6 +72,7 @@ struct join {
 	struct buf nb;          /* scratch: a member name */
 	char why[256];
 	struct jmap warned;     /* member names already warned about */
+	struct bucket *free_buckets;    /* emptied buckets, for reuse */
 	struct jrec *due;       /* scratch: left-outer rows of one advance */
 	size_t ndue, capdue;
 };
@@ -161,9 +163,10 @@ out_put(struct join *j, json_t *o, const char *name, json_t *v)
 		return;
 	j->st.collisions++;
 	size_t len = strlen(name);
-	void **slot = jmap_put(&j->warned, name, len);
-	if (*slot == NULL) {
-		*slot = j;
+	struct jmap_slot *slot = jmap_put(&j->warned, name, len);
+	if (slot->val == NULL) {
+		slot->val = xstrdup(name);
+		slot->key = slot->val;
 		diag_warn("member on both sides, keeping the left one "
 		    "(see --right-prefix): '%s'", name);
 	}
@@ -276,25 +279,42 @@ jvec_push(struct jvec *v, struct jrec r)
 	v->v[v->n++] = r;
 }
 
+/*
+ * Buckets come and go with every key that is briefly active, so emptied
+ * ones are kept on a free list with their buffers instead of going back
+ * to malloc (glibc consolidates its heap on such churn).
+ */
 static struct bucket *
 bucket_get(struct join *j, const char *key, size_t klen, bool create)
 {
-	void **slot = create ? jmap_put(&j->map, key, klen) :
+	struct jmap_slot *slot = create ? jmap_put(&j->map, key, klen) :
 	    jmap_get(&j->map, key, klen);
 
 	if (slot == NULL)
 		return NULL;
-	if (*slot == NULL) {
-		struct bucket *b = xcalloc(1, sizeof *b);
-		b->key = xmalloc(klen + 1);
+	if (slot->val == NULL) {
+		struct bucket *b = j->free_buckets;
+		if (b)
+			j->free_buckets = b->next_free;
+		else
+			b = xcalloc(1, sizeof *b);
+		if (b->kcap < klen + 1) {
+			b->kcap = klen + 1 > 32 ? klen + 1 : 32;
+			free(b->key);
+			b->key = xmalloc(b->kcap);
+		}
 		memcpy(b->key, key, klen);
 		b->key[klen] = '\0';
 		b->klen = klen;
 		b->keylen = klen;
 		b->sched = INT64_MAX;
-		*slot = b;
+		b->refs = 0;
+		b->ws = b->we = 0;
+		b->next_free = NULL;
+		slot->val = b;
+		slot->key = b->key;
 	}
-	return *slot;
+	return slot->val;
 }
 
 static void
@@ -303,6 +323,13 @@ bucket_maybe_free(struct join *j, struct bucket *b)
 	if (b->side[0].n || b->side[1].n || b->refs)
 		return;
 	jmap_del(&j->map, b->key, b->klen);
+	b->next_free = j->free_buckets;
+	j->free_buckets = b;
+}
+
+static void
+bucket_destroy(struct bucket *b)
+{
 	free(b->side[0].v);
 	free(b->side[1].v);
 	free(b->key);
@@ -931,13 +958,15 @@ join_clear(struct join *j)
 
 	while ((sl = jmap_next(&j->map, &i))) {
 		struct bucket *b = sl->val;
-		for (int s = 0; s < 2; s++) {
+		for (int s = 0; s < 2; s++)
 			for (size_t k = 0; k < b->side[s].n; k++)
 				json_decref(b->side[s].v[k].obj);
-			free(b->side[s].v);
-		}
-		free(b->key);
-		free(b);
+		bucket_destroy(b);
+	}
+	while (j->free_buckets) {
+		struct bucket *b = j->free_buckets;
+		j->free_buckets = b->next_free;
+		bucket_destroy(b);
 	}
 	jmap_free(&j->map);
 	jmap_init(&j->map);
@@ -958,6 +987,10 @@ join_free(struct join *j)
 	if (j == NULL)
 		return;
 	join_clear(j);
+	size_t i = 0;
+	struct jmap_slot *sl;
+	while ((sl = jmap_next(&j->warned, &i)))
+		free(sl->val);
 	jmap_free(&j->warned);
 	buf_free(&j->kb);
 	buf_free(&j->nb);

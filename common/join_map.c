@@ -20,8 +20,6 @@ jmap_init(struct jmap *m)
 void
 jmap_free(struct jmap *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->slots[i].key);
 	free(m->slots);
 	jmap_init(m);
 }
@@ -67,16 +65,16 @@ jmap_grow(struct jmap *m)
 	free(old);
 }
 
-void **
+struct jmap_slot *
 jmap_get(struct jmap *m, const char *key, size_t len)
 {
 	if (m->n == 0)
 		return NULL;
 	size_t i = jmap_find(m, key, len, jmap_hash(key, len));
-	return m->slots[i].key ? &m->slots[i].val : NULL;
+	return m->slots[i].key ? &m->slots[i] : NULL;
 }
 
-void **
+struct jmap_slot *
 jmap_put(struct jmap *m, const char *key, size_t len)
 {
 	if ((m->n + 1) * 4 > m->cap * 3)
@@ -85,15 +83,13 @@ jmap_put(struct jmap *m, const char *key, size_t len)
 	size_t i = jmap_find(m, key, len, h);
 	struct jmap_slot *s = &m->slots[i];
 	if (s->key == NULL) {
-		s->key = xmalloc(len + 1);
-		memcpy(s->key, key, len);
-		s->key[len] = '\0';
+		s->key = key;
 		s->klen = len;
 		s->hash = h;
 		s->val = NULL;
 		m->n++;
 	}
-	return &s->val;
+	return s;
 }
 
 void *
@@ -106,7 +102,6 @@ jmap_del(struct jmap *m, const char *key, size_t len)
 	if (m->slots[i].key == NULL)
 		return NULL;
 	void *val = m->slots[i].val;
-	free(m->slots[i].key);
 	m->slots[i].key = NULL;
 	m->n--;
 

@@ -2,8 +2,11 @@
  * join_map.h - the two containers the join state is built from: a hash
  * table from byte-string keys to a pointer, and a min-heap of timers.
  *
- * jmap owns copies of its keys; the values are the caller's (jmap never
- * frees them).  Lookups return a pointer to the value slot, valid until
+ * jmap does not own its keys or values: an entry's key bytes must stay
+ * where they are, unchanged, while the entry exists (the value usually
+ * holds them).  jmap_put() of a new key records the caller's pointer, so
+ * a caller passing scratch memory points the slot's key at the value's
+ * own copy before the next call.  Lookups return the slot, valid until
  * the next insertion or deletion.  Hashing is XXH3; collisions are
  * resolved by linear probing with backward-shift deletion, so there are
  * no tombstones and the table never degrades under churn.
@@ -20,7 +23,7 @@
 #include <stdint.h>
 
 struct jmap_slot {
-	char *key;              /* NULL: free slot */
+	const char *key;        /* NULL: free slot */
 	size_t klen;
 	uint64_t hash;
 	void *val;
@@ -33,12 +36,13 @@ struct jmap {
 };
 
 void jmap_init(struct jmap *m);
-/* Frees the table and its keys, not the values. */
+/* Frees the table, not the keys or values. */
 void jmap_free(struct jmap *m);
-/* The value slot for key, or NULL when absent. */
-void **jmap_get(struct jmap *m, const char *key, size_t len);
-/* The value slot for key, created (holding NULL) when absent. */
-void **jmap_put(struct jmap *m, const char *key, size_t len);
+/* The slot for key, or NULL when absent. */
+struct jmap_slot *jmap_get(struct jmap *m, const char *key, size_t len);
+/* The slot for key, created (val NULL, key the caller's pointer) when
+ * absent. */
+struct jmap_slot *jmap_put(struct jmap *m, const char *key, size_t len);
 /* Removes key if present; returns its value (or NULL). */
 void *jmap_del(struct jmap *m, const char *key, size_t len);
 /* Iteration: start with *i = 0; returns the next occupied slot or NULL.

@@ -1,0 +1,110 @@
+/*
+ * test_join_map.c - the join state's hash table and timer heap: contents
+ * under heavy insert/delete churn match a plain array, and the heap gives
+ * items back in (time, seq) order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "join_map.h"
+#include "banned.h"
+
+static int failed;
+static int n;
+
+static void
+check(int ok, const char *name)
+{
+	printf("%sok %d - %s\n", ok ? "" : "not ", ++n, name);
+	if (!ok)
+		failed = 1;
+}
+
+/* A small deterministic generator (Park-Miller). */
+static unsigned long rng = 42;
+static unsigned long
+next(void)
+{
+	rng = rng * 16807 % 2147483647;
+	return rng;
+}
+
+#define KEYS 5000
+
+static void
+test_map_churn(void)
+{
+	struct jmap m;
+	static int present[KEYS];
+	static char name[KEYS][16];
+	int ok = 1;
+
+	jmap_init(&m);
+	for (int i = 0; i < KEYS; i++)
+		snprintf(name[i], sizeof name[i], "k%d", i);
+	for (int round = 0; round < 200000; round++) {
+		int k = (int)(next() % KEYS);
+		size_t len = strlen(name[k]);
+		if (next() % 2) {
+			struct jmap_slot *slot = jmap_put(&m, name[k], len);
+			if (present[k] && slot->val != &present[k])
+				ok = 0;
+			slot->val = &present[k];
+			present[k] = 1;
+		} else {
+			void *v = jmap_del(&m, name[k], len);
+			if ((v != NULL) != (present[k] != 0))
+				ok = 0;
+			present[k] = 0;
+		}
+	}
+	size_t count = 0;
+	for (int i = 0; i < KEYS; i++) {
+		struct jmap_slot *slot = jmap_get(&m, name[i], strlen(name[i]));
+		if ((slot != NULL) != (present[i] != 0))
+			ok = 0;
+		count += present[i] != 0;
+	}
+	check(ok, "jmap: lookups agree with a plain array after 200000 puts and deletes");
+	check(count == m.n, "jmap: the entry count is exact");
+	size_t it = 0, seen = 0;
+	while (jmap_next(&m, &it))
+		seen++;
+	check(seen == count, "jmap: iteration visits every entry once");
+	jmap_free(&m);
+}
+
+static void
+test_heap_order(void)
+{
+	struct jheap h;
+	int ok = 1;
+
+	jheap_init(&h);
+	for (uint64_t i = 0; i < 10000; i++)
+		jheap_push(&h, (int64_t)(next() % 100), i, NULL);
+	int64_t t = -1;
+	uint64_t seq = 0;
+	size_t got = 0;
+	const struct jheap_item *top;
+	while ((top = jheap_top(&h))) {
+		if (top->t < t || (top->t == t && top->seq < seq))
+			ok = 0;
+		t = top->t;
+		seq = top->seq;
+		jheap_pop(&h);
+		got++;
+	}
+	check(ok && got == 10000, "jheap: items come out by time, then seq");
+	jheap_free(&h);
+}
+
+int
+main(void)
+{
+	test_map_churn();
+	test_heap_order();
+	printf("1..%d\n", n);
+	return failed;
+}
