@@ -43,7 +43,7 @@ enum kind {
 	K_HLL, K_DDS, K_LASTN
 };
 
-enum field_use { F_NONE, F_OPTIONAL, F_REQUIRED };
+enum field_use { F_OPTIONAL, F_REQUIRED };
 
 static const struct fninfo {
 	const char *name;
@@ -593,7 +593,6 @@ static int compile_one(struct aggset *as, const char *spec, char *why)
 		if (fi == NULL) {
 			err = "unknown function";
 		} else if ((fi->field == F_REQUIRED && p.nargs < 2) ||
-		    (fi->field == F_NONE && p.nargs > 1) ||
 		    fn_params(fi, &p, &param, &a.q, &err) < 0) {
 			if (err == NULL) {
 				snprintf(why, AGG_WHY_MAX, "bad aggregate "
