@@ -422,3 +422,44 @@ EOF
 	assert_output '{"ts":0,"f":"x","i":0}'
 	assert_equal "$stderr" ""
 }
+
+@test "fs-backfill: training-set joins each label as of its time: nothing from after it leaks" {
+	# Two users with events every 10s; each label falls between events,
+	# and a bait event of its user follows it by 1ms with an amount that
+	# would show in any sum it leaked into.
+	awk 'BEGIN {
+		for (i = 0; i < 60; i++)
+			printf "{\"ts\":%d,\"user\":\"u%d\",\"amount\":%d}\n", 100000 + i * 10000, i % 2, i + 1
+	}' > events.ndjson
+	awk 'BEGIN {
+		for (j = 0; j < 12; j++) {
+			t = 100000 + j * 50000 + 4321
+			printf "{\"ts\":%d,\"user\":\"u%d\",\"label\":%d}\n", t, j % 2, j % 3
+		}
+	}' > labels.ndjson
+	awk -F'[:,}]' '{ printf "{\"ts\":%d,\"user\":%s,\"amount\":1000000}\n", $2 + 1, $4 }' labels.ndjson > bait.ndjson
+	# Labels in any order; events in two archives, one compressed.
+	tac labels.ndjson > labels-shuffled.ndjson
+	gzip bait.ndjson
+	run --separate-stderr "$FS_ROOT/scripts/training-set" -k user -o 1d \
+		-a n=count -a spend=sum:amount labels-shuffled.ndjson events.ndjson bait.ndjson.gz
+	assert_success
+	assert_equal "${#lines[@]}" 12
+	# Expected: per label, its user's events at or before the label's
+	# time (baits of earlier labels included), computed directly; and what
+	# a leak of 1ms would give: every row different.
+	asof() {
+		awk -F'[:,}]' -v leak="$1" '
+			NR == FNR { ets[NR] = $2; eu[NR] = $4; ea[NR] = $6; ne = NR; next }
+			{
+				n = 0; s = 0; last = -1
+				for (i = 1; i <= ne; i++)
+					if (eu[i] == $4 && ets[i] <= $2 + leak) { n++; s += ea[i]; if (ets[i] > last) last = ets[i] }
+				printf "{\"ts\":%d,\"user\":%s,\"label\":%d,\"feature_ts\":%d,\"n_1d\":%d,\"spend_1d\":%d}\n", $2, $4, $6, last, n, s
+			}' <(cat events.ndjson <(zcat bait.ndjson.gz)) labels.ndjson
+	}
+	asof 0 > expected
+	asof 1 > leaky
+	assert_equal "$output" "$(cat expected)"
+	assert_equal "$(sort expected | comm -12 - <(sort leaky))" ""
+}
