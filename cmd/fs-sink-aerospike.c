@@ -49,6 +49,7 @@ static const char usage_text[] =
 "                        the time field's name)\n"
 "  --in-flight N         writes (or batches) on the wire at once (default 64)\n"
 "  --batch N             rows per batch request; 1: single writes (default 1)\n"
+"  --pipeline N          single writes queued on each connection (default 1)\n"
 "  --timeout DURATION    per attempt (default 1s)\n"
 "  --retries N           retries of a failed attempt (default 5)\n"
 "  --backoff DURATION    first pause before a retry, doubling (default 5ms)\n"
@@ -64,6 +65,7 @@ enum {
 	OPT_KEY_SEPARATOR,
 	OPT_MONOTONIC,
 	OPT_PASSWORD_FILE,
+	OPT_PIPELINE,
 	OPT_RETRIES,
 	OPT_SEND_KEY,
 	OPT_TIME_BIN,
@@ -83,6 +85,7 @@ static const struct option longopts[] = {
 	{ "monotonic", no_argument, NULL, OPT_MONOTONIC },
 	{ "namespace", required_argument, NULL, 'n' },
 	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	{ "pipeline", required_argument, NULL, OPT_PIPELINE },
 	{ "retries", required_argument, NULL, OPT_RETRIES },
 	{ "send-key", no_argument, NULL, OPT_SEND_KEY },
 	{ "set", required_argument, NULL, 's' },
@@ -107,7 +110,7 @@ struct opts {
 	uint8_t info2, info3;
 	uint32_t ttl;
 	bool send_key, monotonic;
-	unsigned in_flight, batch, retries;
+	unsigned in_flight, batch, pipeline, retries;
 	int timeout_ms, backoff_ms;
 	const char *input;
 };
@@ -202,6 +205,7 @@ parse_options(struct opts *o, int argc, char **argv)
 	o->ttl = AS_TTL_DEFAULT;
 	o->in_flight = 64;
 	o->batch = 1;
+	o->pipeline = 1;
 	o->retries = 5;
 	o->timeout_ms = 1000;
 	o->backoff_ms = 5;
@@ -248,6 +252,9 @@ parse_options(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_PASSWORD_FILE:
 			o->password_file = optarg;
+			break;
+		case OPT_PIPELINE:
+			o->pipeline = opt_count("--pipeline", optarg, 1, 64);
 			break;
 		case OPT_RETRIES:
 			o->retries = opt_count("--retries", optarg, 0, 100);
@@ -614,7 +621,8 @@ connect_cluster(struct sink *s)
 		diag_fatal("aerospike: %s", s->cl.err);
 	struct as_exec_opts eo = {
 		.ns = o->ns, .set = o->set, .max_in_flight = o->in_flight,
-		.max_pending = 4 * o->in_flight, .batch = o->batch,
+		.max_pending = 4 * o->in_flight * o->pipeline, .batch = o->batch,
+		.pipeline = o->pipeline,
 		.timeout_ms = o->timeout_ms, .max_retries = o->retries,
 		.backoff_ms = o->backoff_ms,
 	};

@@ -23,6 +23,7 @@
 #include "banned.h"
 
 #define AS_DEFAULT_PORT 3000
+#define AS_TEND_FAILURES_MAX 3
 /* The salt every official client hashes passwords with. */
 #define AS_BCRYPT_SALT "$2a$10$7EqJtq98hPqEX7fNZaFWoO"
 
@@ -692,10 +693,15 @@ as_cluster_tend(struct as_cluster *c)
 		struct as_node *n = c->nodes[i];
 		if (as_node_info(c, n, "node\npartition-generation\n"
 		    "peers-generation", &out) < 0) {
+			/* a busy node may miss a tend or two, as with the
+			 * official clients; the third miss takes it out */
+			if (++n->failures < AS_TEND_FAILURES_MAX && n->alive) {
+				alive++;
+				continue;
+			}
 			if (n->alive)
 				remap = true;
 			n->alive = false;
-			n->failures++;
 			/* its pooled connections are as dead as it is */
 			for (size_t j = 0; j < n->n_idle; j++)
 				as_node_discard(n, n->idle[j]);

@@ -31,6 +31,7 @@ struct wire {
 	size_t parsed;          /* bytes of in already consumed */
 	struct as_cmd **cmds;   /* rows; NULL once answered */
 	size_t n_cmds, cap_cmds, n_left;
+	size_t next_row;        /* pipelined requests: the next to answer */
 	int64_t deadline_us;
 };
 
@@ -227,8 +228,12 @@ as_exec_new(struct as_cluster *c, const struct as_exec_opts *o, as_done_fn done,
 		e->o.max_in_flight = 1;
 	if (e->o.max_pending < e->o.max_in_flight)
 		e->o.max_pending = e->o.max_in_flight;
+	if (e->o.pipeline == 0)
+		e->o.pipeline = 1;
 	if (e->o.batch > 1 && e->o.max_pending < e->o.batch * e->o.max_in_flight)
 		e->o.max_pending = e->o.batch * e->o.max_in_flight;
+	if (e->o.max_pending < e->o.pipeline * e->o.max_in_flight)
+		e->o.max_pending = e->o.pipeline * e->o.max_in_flight;
 	if (e->o.timeout_ms <= 0)
 		e->o.timeout_ms = 1000;
 	if (e->o.backoff_ms <= 0)
@@ -389,12 +394,43 @@ wire_add(struct wire *w, struct as_cmd *c)
 	w->n_left++;
 }
 
+/*
+ * An unused wire, preferably one that kept a connection to node (wires
+ * keep their connection between requests, registered with epoll, so a
+ * steady stream to one node costs no epoll_ctl and no pool traffic).
+ */
 static struct wire *
-free_wire(struct as_exec *e)
+free_wire(struct as_exec *e, const struct as_node *node)
 {
 	if (e->n_used >= e->o.max_in_flight)
 		return NULL;
-	return &e->w[e->free_w[e->o.max_in_flight - 1 - e->n_used]];
+	unsigned top = e->o.max_in_flight - 1 - e->n_used;
+	for (unsigned i = top + 1; i-- > 0;) {
+		if (e->w[e->free_w[i]].node == node) {
+			unsigned t = e->free_w[i];
+			e->free_w[i] = e->free_w[top];
+			e->free_w[top] = t;
+			break;
+		}
+		if (top - i >= 8)
+			break;  /* not worth a long search */
+	}
+	return &e->w[e->free_w[top]];
+}
+
+/* Drops the connection an unused wire kept. */
+static void
+wire_drop_conn(struct as_exec *e, struct wire *w, bool to_pool)
+{
+	if (w->fd < 0)
+		return;
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	if (to_pool && w->node->alive)
+		as_node_release(w->node, w->fd);
+	else
+		as_node_discard(w->node, w->fd);
+	w->fd = -1;
+	w->node = NULL;
 }
 
 /* Watches w's connection: for writing while a request is half sent. */
@@ -444,20 +480,26 @@ static void
 dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
     struct as_node *node)
 {
-	int fd = as_node_acquire(e->c, node);
-	if (fd < 0) {
-		e->st.conn_errors++;
-		e->c->need_tend = true;
-		first->attempts++;
-		attempt_failed(e, first, AS_EXEC_ECONN, e->c->err);
-		return;
+	bool fresh = false;
+	if (w->fd >= 0 && w->node != node)
+		wire_drop_conn(e, w, true);
+	if (w->fd < 0) {
+		int fd = as_node_acquire(e->c, node);
+		if (fd < 0) {
+			e->st.conn_errors++;
+			e->c->need_tend = true;
+			first->attempts++;
+			attempt_failed(e, first, AS_EXEC_ECONN, e->c->err);
+			return;
+		}
+		w->fd = fd;
+		w->node = node;
+		fresh = true;
 	}
 	int64_t now = as_mono_us();
 	w->used = true;
 	e->n_used++;
 	e->st.requests++;
-	w->node = node;
-	w->fd = fd;
 	w->sent = 0;
 	w->parsed = 0;
 	w->n_cmds = w->n_left = 0;
@@ -465,10 +507,12 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 	buf_reset(&w->in);
 	w->deadline_us = now + (int64_t)e->o.timeout_ms * 1000;
 	wire_add(w, first);
-	/* gather more ready rows for the same node */
-	if (e->o.batch > 1) {
+	/* gather more ready commands for the same node: rows of one batch,
+	 * or requests queued on this connection */
+	unsigned gather = e->o.batch > 1 ? e->o.batch : e->o.pipeline;
+	if (gather > 1) {
 		struct as_cmd **pp = &e->ready.head, *prev = NULL;
-		while (*pp && w->n_cmds < e->o.batch) {
+		while (*pp && w->n_cmds < gather) {
 			struct as_cmd *c = *pp;
 			if (as_cluster_route(e->c, c->digest) == node) {
 				*pp = c->next;
@@ -483,17 +527,21 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 			}
 		}
 	}
-	w->batch = w->n_cmds > 1;
+	w->batch = e->o.batch > 1 && w->n_cmds > 1;
+	w->next_row = 0;
 	for (size_t i = 0; i < w->n_cmds; i++) {
 		w->cmds[i]->attempts++;
 		if (w->cmds[i]->first_us == 0)
 			w->cmds[i]->first_us = now;
 	}
-	if (w->batch)
+	if (w->batch) {
 		encode_batch(e, w);
-	else
-		encode_single(e, w, first);
-	watch(e, w, EPOLL_CTL_ADD);
+	} else {
+		for (size_t i = 0; i < w->n_cmds; i++)
+			encode_single(e, w, w->cmds[i]);
+	}
+	if (fresh)
+		watch(e, w, EPOLL_CTL_ADD);
 	wire_send(e, w);
 }
 
@@ -512,8 +560,7 @@ pump(struct as_exec *e)
 		}
 		e->delayed = keep;
 	}
-	struct wire *w;
-	while (e->ready.n > 0 && (w = free_wire(e)) != NULL) {
+	while (e->ready.n > 0 && e->n_used < e->o.max_in_flight) {
 		struct as_cmd *c = q_pop(&e->ready);
 		struct as_node *node = as_cluster_route(e->c, c->digest);
 		if (node == NULL) {
@@ -523,7 +570,7 @@ pump(struct as_exec *e)
 			    e->c->err : "no node is reachable");
 			continue;
 		}
-		dispatch(e, w, c, node);
+		dispatch(e, free_wire(e, node), c, node);
 	}
 }
 
@@ -532,12 +579,8 @@ pump(struct as_exec *e)
 static void
 wire_release(struct as_exec *e, struct wire *w, bool keep_conn)
 {
-	epoll_ctl(e->epfd, EPOLL_CTL_DEL, w->fd, NULL);
-	if (keep_conn)
-		as_node_release(w->node, w->fd);
-	else
-		as_node_discard(w->node, w->fd);
-	w->fd = -1;
+	if (!keep_conn)
+		wire_drop_conn(e, w, false);
 	w->used = false;
 	w->n_cmds = w->n_left = 0;
 	e->n_used--;
@@ -611,8 +654,11 @@ wire_parse(struct as_exec *e, struct wire *w, char *why, size_t whylen)
 				return -1;
 			body = m.end;
 			if (!w->batch) {
-				row_result(e, w, 0, &m);
-				return 1;
+				/* one answer per request, in request order */
+				row_result(e, w, w->next_row++, &m);
+				if (w->n_left == 0)
+					return 1;
+				break;
 			}
 			if (m.info3 & AS_INFO3_LAST) {
 				if (m.result != AS_OK && w->n_left == w->n_cmds) {
@@ -768,8 +814,11 @@ run_once(struct as_exec *e, int wait_ms, int extra_fd, bool *extra_ready)
 			continue;
 		}
 		struct wire *w = &e->w[idx];
-		if (!w->used)
+		if (!w->used) {
+			/* a kept connection spoke: the server closed it */
+			wire_drop_conn(e, w, false);
 			continue;
+		}
 		if (w->sent < w->out.len)
 			wire_send(e, w);
 		else
@@ -828,7 +877,7 @@ as_exec_free(struct as_exec *e)
 		return;
 	for (unsigned i = 0; i < e->o.max_in_flight; i++) {
 		struct wire *w = &e->w[i];
-		if (w->used)
+		if (w->fd >= 0)
 			as_node_discard(w->node, w->fd);
 		buf_free(&w->out);
 		buf_free(&w->in);

@@ -26,6 +26,14 @@
  * waits until that one is done, so two writes of one record are applied
  * in submission order.  Across keys there is no order.
  *
+ * Pipelining (pipeline > 1, without batches): up to that many ready
+ * requests for one node are written on one connection at once and
+ * answered in order.  An Aerospike node reads one request of a
+ * connection, answers it, then reads the next (as/src/base/service.c:
+ * one message per read, the socket re-armed at the end of the
+ * transaction), so this keeps its semantics while saving system calls;
+ * a request waits for those ahead of it on its connection.
+ *
  * Batch mode (batch > 1): ready commands for the same node are sent
  * together as one batch request (field 41) of up to batch rows; each
  * row's result still reaches done on its own, and rows come back in
@@ -89,6 +97,7 @@ struct as_exec_opts {
 	unsigned max_in_flight; /* requests on the wire (>= 1) */
 	unsigned max_pending;   /* outstanding commands (>= max_in_flight) */
 	unsigned batch;         /* rows per batch request; <= 1: no batches */
+	unsigned pipeline;      /* single requests queued per connection */
 	int timeout_ms;         /* per attempt */
 	unsigned max_retries;
 	int backoff_ms;
