@@ -359,6 +359,14 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 
 /* --- reading records ------------------------------------------------ */
 
+/* A rejected record: the progress display makes room for the message. */
+static void report(struct bf *b, const char *where, const char *why,
+    const char *raw, size_t len)
+{
+	bf_progress_clear(&b->prog);
+	reject(&b->rej, where, why, raw, len);
+}
+
 static bool is_csv_name(const char *path)
 {
 	static const char *const ends[] = { ".csv", ".csv.gz", ".csv.zst",
@@ -447,7 +455,7 @@ static bool input_check_end(struct bf *b, struct input *in,
 	lines = in->f.lr.lineno - (cut ? 1 : 0);
 	snprintf(msg, sizeof msg, "%s; %" PRIu64 " complete line%s before "
 	    "it were read", why, lines, lines == 1 ? "" : "s");
-	reject(&b->rej, in->path, msg, cut ? raw : NULL, cut ? len : 0);
+	report(b, in->path, msg, cut ? raw : NULL, cut ? len : 0);
 	return cut;
 }
 
@@ -516,11 +524,11 @@ static int take_record(struct bf *b, struct input *in, json_t *obj,
 		const json_t *v = kafka_value(obj, why, sizeof why);
 
 		if (v == NULL) {
-			reject(&b->rej, where, why, raw, len);
+			report(b, where, why, raw, len);
 			goto out;
 		}
 		if (kafka_time(b, obj, v, &ts, &twhy) < 0) {
-			reject(&b->rej, where, twhy, raw, len);
+			report(b, where, twhy, raw, len);
 			goto out;
 		}
 		if (b->o->envelope) {
@@ -534,7 +542,7 @@ static int take_record(struct bf *b, struct input *in, json_t *obj,
 		}
 	} else {
 		if (etime_get(&b->o->c.time_path, obj, &ts, &twhy) < 0) {
-			reject(&b->rej, where, twhy, raw, len);
+			report(b, where, twhy, raw, len);
 			goto out;
 		}
 		if (in->csv) {
@@ -584,7 +592,7 @@ static int filter(struct bf *b, struct input *in, const char *raw,
 			snprintf(why, sizeof why, "out of order by more than "
 			    "--max-disorder: %" PRId64 "ms before a record "
 			    "already emitted", in->last_ts - in->ts);
-		reject(&b->rej, where, why, raw, len);
+		report(b, where, why, raw, len);
 		return 0;
 	}
 	if (o->order == ORDER_MERGE)
@@ -641,11 +649,11 @@ static int input_read(struct bf *b, struct input *in)
 		in->records++;
 		in->end = in->f.lr.offset;
 		if (r == 3) {
-			reject(&b->rej, where, why, raw, len);
+			report(b, where, why, raw, len);
 			continue;
 		}
 		if (!in->csv && (obj = rec_parse(raw, len, why)) == NULL) {
-			reject(&b->rej, where, why, raw, len);
+			report(b, where, why, raw, len);
 			continue;
 		}
 		if (!take_record(b, in, obj, raw, len, where))
