@@ -139,6 +139,17 @@ fail:;
 
 /* --- login ------------------------------------------------------------ */
 
+char *
+as_password_hash(const char *password)
+{
+	struct crypt_data cd;
+	memset(&cd, 0, sizeof cd);
+	const char *h = crypt_r(password, AS_BCRYPT_SALT, &cd);
+	if (h == NULL || h[0] == '*')
+		return NULL;
+	return xstrdup(h);
+}
+
 static void
 admin_field(struct buf *b, uint8_t id, const void *p, size_t n)
 {
@@ -642,16 +653,12 @@ as_cluster_open(struct as_cluster *c, const struct as_cluster_opts *o)
 	if (c->o.max_conns == 0)
 		c->o.max_conns = 256;
 	if (o->user != NULL) {
-		struct crypt_data cd;
-		memset(&cd, 0, sizeof cd);
-		const char *h = crypt_r(o->password ? o->password : "",
-		    AS_BCRYPT_SALT, &cd);
-		if (h == NULL || h[0] == '*') {
+		c->cred = as_password_hash(o->password ? o->password : "");
+		if (c->cred == NULL) {
 			snprintf(c->err, sizeof c->err,
 			    "cannot hash the password with bcrypt");
 			return -1;
 		}
-		c->cred = xstrdup(h);
 	}
 	const char *s = o->hosts;
 	char firsterr[sizeof c->err] = "";

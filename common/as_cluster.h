@@ -94,6 +94,10 @@ void as_node_discard(struct as_node *n, int fd);
 int as_node_info(struct as_cluster *c, struct as_node *n, const char *names,
     struct buf *out);
 
+/* The credential the server checks: bcrypt of the password with the
+ * clients' fixed salt (a new string), or NULL when crypt(3) fails. */
+char *as_password_hash(const char *password);
+
 /* Blocking helpers with a deadline (monotonic ms), used by the above and
  * by tools that need a single request. */
 int as_io_write(int fd, const void *p, size_t n, int64_t deadline_ms);

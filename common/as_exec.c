@@ -435,10 +435,10 @@ wire_drop_conn(struct as_exec *e, struct wire *w, bool to_pool)
 
 /* Watches w's connection: for writing while a request is half sent. */
 static void
-watch(struct as_exec *e, struct wire *w, int op)
+watch(struct as_exec *e, struct wire *w, int op, uint32_t events)
 {
 	struct epoll_event ev = {
-		.events = w->sent < w->out.len ? EPOLLOUT : EPOLLIN,
+		.events = events,
 		.data.u32 = (uint32_t)(w - e->w),
 	};
 	if (epoll_ctl(e->epfd, op, w->fd, &ev) < 0 && op == EPOLL_CTL_ADD &&
@@ -462,7 +462,7 @@ wire_send(struct as_exec *e, struct wire *w)
 			continue;
 		} else if (n < 0 && errno == EAGAIN) {
 			if (!was_partial)
-				watch(e, w, EPOLL_CTL_MOD);
+				watch(e, w, EPOLL_CTL_MOD, EPOLLOUT);
 			return;
 		} else {
 			char why[256];
@@ -473,7 +473,7 @@ wire_send(struct as_exec *e, struct wire *w)
 		}
 	}
 	if (was_partial)
-		watch(e, w, EPOLL_CTL_MOD);
+		watch(e, w, EPOLL_CTL_MOD, EPOLLIN);
 }
 
 static void
@@ -509,7 +509,8 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 	wire_add(w, first);
 	/* gather more ready commands for the same node: rows of one batch,
 	 * or requests queued on this connection */
-	unsigned gather = e->o.batch > 1 ? e->o.batch : e->o.pipeline;
+	bool batch = e->o.batch > 1 && node->batch_any;
+	unsigned gather = batch ? e->o.batch : e->o.pipeline;
 	if (gather > 1) {
 		struct as_cmd **pp = &e->ready.head, *prev = NULL;
 		while (*pp && w->n_cmds < gather) {
@@ -527,7 +528,7 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 			}
 		}
 	}
-	w->batch = e->o.batch > 1 && w->n_cmds > 1;
+	w->batch = batch && w->n_cmds > 1;
 	w->next_row = 0;
 	for (size_t i = 0; i < w->n_cmds; i++) {
 		w->cmds[i]->attempts++;
@@ -541,7 +542,7 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 			encode_single(e, w, w->cmds[i]);
 	}
 	if (fresh)
-		watch(e, w, EPOLL_CTL_ADD);
+		watch(e, w, EPOLL_CTL_ADD, EPOLLIN);
 	wire_send(e, w);
 }
 
@@ -726,13 +727,23 @@ wire_readable(struct as_exec *e, struct wire *w)
 		/* a batch refused as a whole: each row gets the code */
 		int rc = -2 - r;
 		size_t n = w->n_cmds;
+		bool again = as_result_retryable(rc), resend = false;
+		if (rc == AS_ERR_BATCH_MAX_REQUESTS && n > 1) {
+			/* over the server's batch-max-requests: send the rows
+			 * again, in smaller batches, without a pause */
+			e->o.batch = (unsigned)(n / 2);
+			resend = true;
+		}
 		struct as_cmd **cmds = xmalloc(n * sizeof *cmds);
 		memcpy(cmds, w->cmds, n * sizeof *cmds);
 		wire_release(e, w, true);
 		for (size_t i = 0; i < n; i++) {
 			if (cmds[i] == NULL)
 				continue;
-			if (as_result_retryable(rc))
+			if (resend) {
+				cmds[i]->attempts--;
+				q_push(&e->ready, cmds[i]);
+			} else if (again)
 				attempt_failed(e, cmds[i], rc, why);
 			else
 				finish(e, cmds[i], rc, NULL, why);

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "as_cluster.h"
 #include "as_digest.h"
+#include "as_exec.h"
 #include "as_exp.h"
 #include "as_proto.h"
 #include "as_value.h"
@@ -343,6 +345,29 @@ test_info(void)
 	    "proto: version 1 is refused");
 }
 
+static void
+test_auth_and_hist(void)
+{
+	/* the server's own hash of its initial "admin" password
+	 * (as/src/base/security_config: SMD_SUPER_PASSWORD) */
+	char *h = as_password_hash("admin");
+	ok(h != NULL && strcmp(h, "$2a$10$7EqJtq98hPqEX7fNZaFWoO1mVO/"
+	    "4MLpGzsqojz6E9Gef6iXDjXdDa") == 0,
+	    "auth: bcrypt of admin is the server's super-user hash");
+	free(h);
+
+	static struct as_hist hs;
+	for (uint64_t v = 1; v <= 1000; v++)
+		as_hist_add(&hs, v);
+	uint64_t p50 = as_hist_quantile(&hs, 0.5);
+	uint64_t p99 = as_hist_quantile(&hs, 0.99);
+	ok(p50 >= 500 && p50 <= 500 + 500 / 16 + 1,
+	    "histogram: p50 of 1..1000 within 1/16");
+	ok(p99 >= 990 && p99 <= 1000, "histogram: p99 of 1..1000, capped at max");
+	ok(as_hist_quantile(&hs, 1.0) == 1000 && hs.max == 1000,
+	    "histogram: p100 is the max");
+}
+
 int
 main(void)
 {
@@ -352,6 +377,7 @@ main(void)
 	test_expression();
 	test_values();
 	test_info();
+	test_auth_and_hist();
 	printf("1..%d\n", n);
 	return failures != 0;
 }
