@@ -422,7 +422,7 @@ data_record(struct run *r, struct input *in, json_t *obj, const char *line,
 		    "--left-where nor --right-where", line, len);
 		return;
 	}
-	switch (join_add(r->j, s, obj, &why)) {
+	switch (join_add(r->j, s, obj, line, len, &why)) {
 	case JOIN_OK:
 		break;
 	case JOIN_LATE:

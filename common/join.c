@@ -23,8 +23,15 @@
 #include "xalloc.h"
 #include "banned.h"
 
+/*
+ * A record held in the state is kept as its line (a copy), not as a
+ * parsed object: a jansson object costs about ten times the bytes, and
+ * most held records (an interval join's) are never written out.  A
+ * record is parsed again when it goes into an output.
+ */
 struct jrec {
-	json_t *obj;            /* a reference of the join's own */
+	char *line;             /* owned copy, NUL-terminated */
+	size_t len;
 	int64_t t;
 	int64_t exp;            /* interval: expired when the watermark passes */
 	uint64_t seq;           /* arrival number, over both sides */
@@ -49,7 +56,8 @@ struct bucket {
 
 /* An as-of left record waiting for the watermark to pass its time. */
 struct pending {
-	json_t *obj;
+	char *line;             /* owned copy */
+	size_t len;
 	int64_t t;
 	uint64_t seq;
 	char *key;
@@ -90,6 +98,35 @@ sat_add(int64_t a, int64_t b)
 	if (b < 0 && a < INT64_MIN - b)
 		return INT64_MIN;
 	return a + b;
+}
+
+static char *
+line_copy(const char *line, size_t len)
+{
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, line, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* The held record as an object again (a new reference).  It parsed when
+ * it arrived, so it parses now. */
+static json_t *
+line_parse(const char *line, size_t len)
+{
+	char why[REC_ERR_MAX];
+	json_t *o = rec_parse(line, len, why);
+
+	if (o == NULL)
+		diag_fatal("held record no longer parses: %s", why);
+	return o;
+}
+
+static json_t *
+jrec_parse(const struct jrec *r)
+{
+	return line_parse(r->line, r->len);
 }
 
 /* --- output ------------------------------------------------------------ */
@@ -272,10 +309,23 @@ emit_left_only(struct join *j, json_t *l, const struct bucket *b)
 
 /* --- buckets and timers -------------------------------------------------- */
 
+/* Most keys hold a record or two at a time: start small. */
+static void
+jvec_reserve(struct jvec *v, size_t need)
+{
+	if (need <= v->cap)
+		return;
+	size_t c = v->cap ? v->cap * 2 : 2;
+	while (c < need)
+		c *= 2;
+	v->v = xrealloc(v->v, c * sizeof *v->v);
+	v->cap = c;
+}
+
 static void
 jvec_push(struct jvec *v, struct jrec r)
 {
-	v->v = xgrow(v->v, &v->cap, v->n + 1, sizeof *v->v);
+	jvec_reserve(v, v->n + 1);
 	v->v[v->n++] = r;
 }
 
@@ -387,11 +437,12 @@ due_push(struct join *j, struct jrec r)
 }
 
 static void
-interval_add(struct join *j, int s, json_t *obj, int64_t t, uint64_t seq)
+interval_add(struct join *j, int s, json_t *obj, const char *line,
+    size_t len, int64_t t, uint64_t seq)
 {
 	struct bucket *b = bucket_get(j, j->kb.data, j->kb.len, true);
 	struct jvec *other = &b->side[1 - s];
-	struct jrec r = { obj, t, interval_exp(j, s, t), seq, false };
+	struct jrec r = { NULL, len, t, interval_exp(j, s, t), seq, false };
 
 	for (size_t i = 0; i < other->n; i++) {
 		struct jrec *e = &other->v[i];
@@ -399,15 +450,17 @@ interval_add(struct join *j, int s, json_t *obj, int64_t t, uint64_t seq)
 		int64_t rt = s == JOIN_LEFT ? e->t : t;
 		if (rt < sat_add(l, j->cfg->lo) || rt > sat_add(l, j->cfg->hi))
 			continue;
+		json_t *eo = jrec_parse(e);
 		if (s == JOIN_LEFT)
-			emit_row(j, obj, e->obj, b);
+			emit_row(j, obj, eo, b);
 		else
-			emit_row(j, e->obj, obj, b);
+			emit_row(j, eo, obj, b);
+		json_decref(eo);
 		e->matched = true;
 		r.matched = true;
 	}
 	if (!passed(j, r.exp)) {
-		json_incref(obj);
+		r.line = line_copy(line, len);
 		interval_store(j, b, s, r);
 		return;
 	}
@@ -454,7 +507,7 @@ interval_clean(struct join *j, struct bucket *b)
 			    !e->matched)
 				due_push(j, *e);
 			else
-				json_decref(e->obj);
+				free(e->line);
 		}
 		v->n = k;
 	}
@@ -488,12 +541,14 @@ interval_advance(struct join *j)
 		const struct keyspec *ks = j->cfg->key[JOIN_LEFT];
 		const char *missing;
 		struct bucket kb = { .keylen = 0 };
+		json_t *eo = jrec_parse(e);
 		buf_reset(&j->kb);
-		keyspec_encode(ks, e->obj, &j->kb, &missing);
+		keyspec_encode(ks, eo, &j->kb, &missing);
 		kb.key = j->kb.data;
 		kb.keylen = j->kb.len;
-		emit_row(j, e->obj, NULL, &kb);
-		json_decref(e->obj);
+		emit_row(j, eo, NULL, &kb);
+		json_decref(eo);
+		free(e->line);
 	}
 	j->ndue = 0;
 }
@@ -536,7 +591,7 @@ asof_prune(struct join *j, struct bucket *b)
 		return;
 	k--;
 	for (size_t i = 0; i < k; i++)
-		json_decref(v->v[i].obj);
+		free(v->v[i].line);
 	memmove(v->v, v->v + k, (v->n - k) * sizeof *v->v);
 	v->n -= k;
 	j->st.held -= k;
@@ -548,7 +603,7 @@ asof_store_right(struct join *j, struct bucket *b, struct jrec r)
 	struct jvec *v = &b->side[JOIN_RIGHT];
 	size_t i = asof_upper(v, r.t);     /* after equal times: later wins */
 
-	v->v = xgrow(v->v, &v->cap, v->n + 1, sizeof *v->v);
+	jvec_reserve(v, v->n + 1);
 	memmove(v->v + i + 1, v->v + i, (v->n - i) * sizeof *v->v);
 	v->v[i] = r;
 	v->n++;
@@ -559,12 +614,13 @@ asof_store_right(struct join *j, struct bucket *b, struct jrec r)
 }
 
 static void
-asof_store_left(struct join *j, json_t *obj, int64_t t, uint64_t seq,
-    const char *key, size_t klen)
+asof_store_left(struct join *j, const char *line, size_t len, int64_t t,
+    uint64_t seq, const char *key, size_t klen)
 {
 	struct pending *p = xmalloc(sizeof *p);
 
-	p->obj = obj;
+	p->line = line_copy(line, len);
+	p->len = len;
 	p->t = t;
 	p->seq = seq;
 	p->key = xmalloc(klen + 1);
@@ -576,15 +632,16 @@ asof_store_left(struct join *j, json_t *obj, int64_t t, uint64_t seq,
 }
 
 static void
-asof_add(struct join *j, int s, json_t *obj, int64_t t, uint64_t seq)
+asof_add(struct join *j, int s, const char *line, size_t len, int64_t t,
+    uint64_t seq)
 {
-	json_incref(obj);
 	if (s == JOIN_LEFT) {
-		asof_store_left(j, obj, t, seq, j->kb.data, j->kb.len);
+		asof_store_left(j, line, len, t, seq, j->kb.data, j->kb.len);
 		return;
 	}
 	struct bucket *b = bucket_get(j, j->kb.data, j->kb.len, true);
-	asof_store_right(j, b, (struct jrec){ obj, t, 0, seq, false });
+	asof_store_right(j, b, (struct jrec){ line_copy(line, len), len, t, 0,
+	    seq, false });
 	asof_prune(j, b);
 }
 
@@ -599,12 +656,15 @@ asof_emit(struct join *j, struct pending *p)
 		size_t k = asof_upper(v, p->t);
 		if (k > 0 && (j->cfg->retention < 0 ||
 		    v->v[k - 1].t >= sat_add(p->t, -j->cfg->retention)))
-			match = v->v[k - 1].obj;
+			match = jrec_parse(&v->v[k - 1]);
 	}
 	if (match || j->cfg->type == JT_LEFT) {
 		struct bucket kb = { .key = p->key, .keylen = p->klen };
-		emit_row(j, p->obj, match, &kb);
+		json_t *lo = line_parse(p->line, p->len);
+		emit_row(j, lo, match, &kb);
+		json_decref(lo);
 	}
+	json_decref(match);
 	if (b)
 		asof_prune(j, b);
 }
@@ -619,7 +679,7 @@ asof_advance(struct join *j)
 		jheap_pop(&j->pend);
 		j->st.held--;
 		asof_emit(j, p);
-		json_decref(p->obj);
+		free(p->line);
 		free(p->key);
 		free(p);
 	}
@@ -637,7 +697,7 @@ asof_advance(struct join *j)
 			    j->cfg->retention) : INT64_MIN;
 			if (passed(j, end)) {
 				for (size_t i = 0; i < v->n; i++)
-					json_decref(v->v[i].obj);
+					free(v->v[i].line);
 				j->st.held -= v->n;
 				v->n = 0;
 			} else {
@@ -674,6 +734,17 @@ window_store(struct join *j, int s, struct jrec r, size_t keylen,
 	held_add(j);
 }
 
+/* Parses a window's records of one side, for writing them out. */
+static json_t **
+window_parse(const struct jvec *v)
+{
+	json_t **o = xmalloc((v->n ? v->n : 1) * sizeof *o);
+
+	for (size_t i = 0; i < v->n; i++)
+		o[i] = jrec_parse(&v->v[i]);
+	return o;
+}
+
 static void
 window_emit(struct join *j, struct bucket *b)
 {
@@ -681,23 +752,34 @@ window_emit(struct join *j, struct bucket *b)
 	enum join_type ty = j->cfg->type;
 
 	if (ty == JT_SEMI || ty == JT_ANTI) {
-		if ((R->n > 0) == (ty == JT_SEMI))
-			for (size_t i = 0; i < L->n; i++)
-				emit_left_only(j, L->v[i].obj, b);
+		if ((R->n > 0) != (ty == JT_SEMI))
+			return;
+		for (size_t i = 0; i < L->n; i++) {
+			json_t *lo = jrec_parse(&L->v[i]);
+			emit_left_only(j, lo, b);
+			json_decref(lo);
+		}
 		return;
 	}
+	json_t **lo = window_parse(L), **ro = window_parse(R);
 	if (L->n && R->n) {
 		for (size_t i = 0; i < L->n; i++)
 			for (size_t k = 0; k < R->n; k++)
-				emit_row(j, L->v[i].obj, R->v[k].obj, b);
-		return;
+				emit_row(j, lo[i], ro[k], b);
+	} else {
+		if (L->n && (ty == JT_LEFT || ty == JT_FULL))
+			for (size_t i = 0; i < L->n; i++)
+				emit_row(j, lo[i], NULL, b);
+		if (R->n && (ty == JT_RIGHT || ty == JT_FULL))
+			for (size_t k = 0; k < R->n; k++)
+				emit_row(j, NULL, ro[k], b);
 	}
-	if (L->n && (ty == JT_LEFT || ty == JT_FULL))
-		for (size_t i = 0; i < L->n; i++)
-			emit_row(j, L->v[i].obj, NULL, b);
-	if (R->n && (ty == JT_RIGHT || ty == JT_FULL))
-		for (size_t k = 0; k < R->n; k++)
-			emit_row(j, NULL, R->v[k].obj, b);
+	for (size_t i = 0; i < L->n; i++)
+		json_decref(lo[i]);
+	for (size_t k = 0; k < R->n; k++)
+		json_decref(ro[k]);
+	free(lo);
+	free(ro);
 }
 
 static int
@@ -738,7 +820,7 @@ window_advance(struct join *j)
 		window_emit(j, b);
 		for (int s = 0; s < 2; s++) {
 			for (size_t k = 0; k < b->side[s].n; k++)
-				json_decref(b->side[s].v[k].obj);
+				free(b->side[s].v[k].line);
 			j->st.held -= b->side[s].n;
 			b->side[s].n = 0;
 		}
@@ -870,36 +952,37 @@ extract(struct join *j, int s, const json_t *obj, int64_t *t, int64_t *ws,
 }
 
 static void
-store(struct join *j, int s, json_t *obj, int64_t t, int64_t ws,
-    int64_t we, uint64_t seq, bool matched)
+store(struct join *j, int s, const char *line, size_t len, int64_t t,
+    int64_t ws, int64_t we, uint64_t seq, bool matched)
 {
 	switch (j->cfg->kind) {
 	case JOIN_INTERVAL: {
 		struct bucket *b = bucket_get(j, j->kb.data, j->kb.len, true);
-		interval_store(j, b, s, (struct jrec){ json_incref(obj), t,
-		    interval_exp(j, s, t), seq, matched });
+		interval_store(j, b, s, (struct jrec){ line_copy(line, len), len,
+		    t, interval_exp(j, s, t), seq, matched });
 		break;
 	}
 	case JOIN_ASOF:
 		if (s == JOIN_LEFT) {
-			asof_store_left(j, json_incref(obj), t, seq,
-			    j->kb.data, j->kb.len);
+			asof_store_left(j, line, len, t, seq, j->kb.data,
+			    j->kb.len);
 		} else {
 			struct bucket *b = bucket_get(j, j->kb.data,
 			    j->kb.len, true);
-			asof_store_right(j, b, (struct jrec){ json_incref(obj),
-			    t, 0, seq, false });
+			asof_store_right(j, b, (struct jrec){ line_copy(line,
+			    len), len, t, 0, seq, false });
 		}
 		break;
 	case JOIN_WINDOW:
-		window_store(j, s, (struct jrec){ json_incref(obj), t, 0, seq,
-		    false }, j->kb.len, ws, we);
+		window_store(j, s, (struct jrec){ line_copy(line, len), len, t,
+		    0, seq, false }, j->kb.len, ws, we);
 		break;
 	}
 }
 
 enum join_result
-join_add(struct join *j, int s, json_t *obj, const char **why)
+join_add(struct join *j, int s, json_t *obj, const char *line, size_t len,
+    const char **why)
 {
 	int64_t t, ws = 0, we = 0;
 	enum join_result res = extract(j, s, obj, &t, &ws, &we, why);
@@ -915,13 +998,13 @@ join_add(struct join *j, int s, json_t *obj, const char **why)
 	uint64_t seq = ++j->seq;
 	switch (j->cfg->kind) {
 	case JOIN_INTERVAL:
-		interval_add(j, s, obj, t, seq);
+		interval_add(j, s, obj, line, len, t, seq);
 		break;
 	case JOIN_ASOF:
-		asof_add(j, s, obj, t, seq);
+		asof_add(j, s, line, len, t, seq);
 		break;
 	case JOIN_WINDOW:
-		store(j, s, obj, t, ws, we, seq, false);
+		store(j, s, line, len, t, ws, we, seq, false);
 		break;
 	}
 	if (wm_event(&j->wm[s], t))
@@ -960,7 +1043,7 @@ join_clear(struct join *j)
 		struct bucket *b = sl->val;
 		for (int s = 0; s < 2; s++)
 			for (size_t k = 0; k < b->side[s].n; k++)
-				json_decref(b->side[s].v[k].obj);
+				free(b->side[s].v[k].line);
 		bucket_destroy(b);
 	}
 	while (j->free_buckets) {
@@ -973,7 +1056,7 @@ join_clear(struct join *j)
 	jheap_free(&j->timers);
 	for (size_t k = 0; k < j->pend.n; k++) {
 		struct pending *p = j->pend.v[k].p;
-		json_decref(p->obj);
+		free(p->line);
 		free(p->key);
 		free(p);
 	}
@@ -1018,9 +1101,10 @@ snap_cmp(const void *a, const void *b)
 }
 
 static json_t *
-snap_rec(int s, uint64_t seq, bool matched, json_t *obj)
+snap_rec(int s, uint64_t seq, bool matched, const char *line, size_t len)
 {
-	return json_pack("[iIbO]", s, (json_int_t)seq, matched, obj);
+	return json_pack("[iIbo]", s, (json_int_t)seq, matched,
+	    line_parse(line, len));
 }
 
 /*
@@ -1042,13 +1126,13 @@ join_snapshot(struct join *j)
 				struct jrec *e = &b->side[s].v[k];
 				v = xgrow(v, &cap, n + 1, sizeof *v);
 				v[n++] = snap_rec(s, e->seq, e->matched,
-				    e->obj);
+				    e->line, e->len);
 			}
 	}
 	for (size_t k = 0; k < j->pend.n; k++) {
 		struct pending *p = j->pend.v[k].p;
 		v = xgrow(v, &cap, n + 1, sizeof *v);
-		v[n++] = snap_rec(JOIN_LEFT, p->seq, false, p->obj);
+		v[n++] = snap_rec(JOIN_LEFT, p->seq, false, p->line, p->len);
 	}
 	if (n)
 		qsort(v, n, sizeof *v, snap_cmp);
@@ -1113,7 +1197,10 @@ join_restore(struct join *j, const json_t *st)
 			return restore_fail("malformed record entry");
 		if (extract(j, s, obj, &t, &ws, &we, &why) != JOIN_OK)
 			return restore_fail(why);
-		store(j, s, obj, t, ws, we, (uint64_t)rseq, matched);
+		buf_reset(&j->nb);
+		rec_dump(&j->nb, obj);
+		store(j, s, j->nb.data, j->nb.len, t, ws, we, (uint64_t)rseq,
+		    matched);
 	}
 	return 0;
 }

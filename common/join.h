@@ -96,13 +96,13 @@ struct join *join_new(const struct join_config *cfg, struct out *o);
 void join_free(struct join *j);
 
 /*
- * Adds a data record of side s (obj borrowed; kept with a reference of
- * its own).  JOIN_BAD: missing key, time or window members, *why says
- * which; JOIN_LATE: see above.  Matches and the results of the watermark
- * it moves are written out.
+ * Adds a data record of side s: obj is its parse (borrowed), line its
+ * bytes (copied when the record is held).  JOIN_BAD: missing key, time
+ * or window members, *why says which; JOIN_LATE: see above.  Matches and
+ * the results of the watermark it moves are written out.
  */
 enum join_result join_add(struct join *j, int s, json_t *obj,
-    const char **why);
+    const char *line, size_t len, const char **why);
 /* A watermark control record on side s (the interleaved input gives
  * s = -1: both sides). */
 void join_watermark(struct join *j, int s, int64_t ts);
