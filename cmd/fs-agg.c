@@ -763,8 +763,9 @@ static int restore_key(struct agg *s, const json_t *e, const char **why)
 	}
 	if (s->mode == MODE_WINDOWS || s->mode == MODE_PANES)
 		rearm(s, id, false);
-	else if (s->mode == MODE_RUNNING && k->n > 0)
-		slot_at(s, k, 0)->start = 0;
+	else if (s->mode == MODE_RUNNING && k->n > 0 &&
+	    slot_at(s, k, 0)->start != 0)
+		timerheap_push(&s->pace, 0, id);        /* a change not yet written */
 	return 0;
 }
 
@@ -891,6 +892,9 @@ static void on_windowed(struct agg *s, uint32_t id, int64_t t, json_t *obj,
 	struct slot *sl;
 	int64_t start, end;
 
+	/* Passed on marked late by fs-window (--late pass): late here too. */
+	if (json_is_true(json_object_get(obj, s->late.field)))
+		goto late;
 	if (s->mode == MODE_PANES) {
 		if (get_i64(obj, s->f.pane, &start) < 0) {
 			reject_field(s, "missing or non-integer pane field",

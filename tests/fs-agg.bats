@@ -315,3 +315,37 @@ run_with_restart() {
 	run --separate-stderr bash -c "fs-gen --count 2000 | fs-agg --key event --agg n=count --emit-every 1s | grep -c '\"n\"'"
 	assert_success
 }
+
+@test "fs-agg: records fs-window passed on marked late are late here too" {
+	printf '%s\n' '{"ts":120000}' '{"ts":5000}' '{"ts":130000}' > in.ndjson
+	run --separate-stderr bash -c "fs-window --tumble 1m --late pass -q in.ndjson | fs-agg --agg n=count"
+	assert_success
+	assert_output '{"@fs":"watermark","ts":120000}
+{"window_start":120000,"window_end":180000,"n":2}'
+	assert_equal "$stderr" "fs-agg: 1 late record dropped"
+}
+
+# Polls file $1 for a line matching $2, up to about 10 seconds.
+wait_for_line() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "fs-agg: early firings write partial results marked as updates" {
+	mkfifo fifo
+	fs-agg --agg n=count --early-fire 50ms < fifo > out &
+	local pid=$!
+	exec 7> fifo
+	echo '{"ts":1000,"window_start":0,"window_end":60000}' >&7
+	echo '{"ts":2000,"window_start":0,"window_end":60000}' >&7
+	wait_for_line out '"update":true' || fail "no early firing"
+	exec 7>&-
+	wait "$pid"
+	run cat out
+	assert_line '{"window_start":0,"window_end":60000,"n":2,"update":true}'
+	assert_line --index $(( ${#lines[@]} - 1 )) '{"window_start":0,"window_end":60000,"n":2,"update":false}'
+}

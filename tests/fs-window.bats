@@ -215,3 +215,22 @@ TUMBLE_SPEC='{"@fs":"window","kind":"tumble","size":60000,"slide":60000,"offset"
 	run --separate-stderr bash -c "fs-gen --count 2000 --rate 1 | fs-window --session 5m --key user | fs-agg --key user --agg events=count --agg spent=sum0:amount | grep -c spent"
 	assert_success
 }
+
+@test "fs-window: with an idle timeout the watermark moves on while input is silent" {
+	mkfifo fifo
+	fs-window --tumble 1m --idle-timeout 100ms --watermark-every 100ms < fifo > out &
+	local pid=$!
+	exec 7> fifo
+	echo '{"ts":1000}' >&7
+	local i found=
+	for ((i = 0; i < 200; i++)); do
+		if grep -qE '"watermark","ts":([2-9][0-9]{3}|[0-9]{5,})' out; then
+			found=1
+			break
+		fi
+		sleep 0.05
+	done
+	exec 7>&-
+	wait "$pid"
+	[ -n "$found" ] || fail "the watermark did not move past 1000: $(cat out)"
+}
