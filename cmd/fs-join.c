@@ -29,6 +29,7 @@ static const char usage_text[] =
 "               [--left-prefix STR] [--right-prefix STR]\n"
 "               [--left-fields LIST] [--right-fields LIST]\n"
 "               [--retention DURATION] [--max-out-of-orderness DURATION]\n"
+"               [--start-field NAME] [--end-field NAME]\n"
 "               [--idle-timeout DURATION] [--late POLICY]\n"
 "               [--late-file FILE] [--late-field NAME] [common options]\n"
 "Join a left and a right stream of NDJSON records on key and event time.\n"
@@ -36,6 +37,7 @@ static const char usage_text[] =
 "                        record of its key at or before its time\n"
 "  --between LO,HI       interval join: right time within [left+LO, left+HI]\n"
 "                        (signed durations, e.g. -10m,0)\n"
+"  --end-field NAME      window join: window end member (default window_end)\n"
 "  --idle-timeout DURATION  a side silent this long stops holding back\n"
 "                        the watermark\n"
 "  --key PATHS           join key of both sides (comma-separated paths)\n"
@@ -55,6 +57,8 @@ static const char usage_text[] =
 "  --right-key PATHS     join key of the right side\n"
 "  --right-prefix STR    prefix for right member names (default right_)\n"
 "  --right-where PATH=VALUE  interleaved input: right records have PATH=VALUE\n"
+"  --start-field NAME    window join: window start member\n"
+"                        (default window_start)\n"
 "  --type TYPE           inner (default), left; window joins also right,\n"
 "                        full, semi, anti\n"
 "  --window              window join on window_start/window_end (fs-window)\n"
@@ -63,6 +67,7 @@ FS_COMMON_USAGE;
 enum {
 	OPT_ASOF = OPT_TOOL_BASE,
 	OPT_BETWEEN,
+	OPT_END_FIELD,
 	OPT_IDLE_TIMEOUT,
 	OPT_KEY,
 	OPT_LATE,
@@ -80,6 +85,7 @@ enum {
 	OPT_RIGHT_KEY,
 	OPT_RIGHT_PREFIX,
 	OPT_RIGHT_WHERE,
+	OPT_START_FIELD,
 	OPT_TYPE,
 	OPT_WINDOW
 };
@@ -87,6 +93,7 @@ enum {
 static const struct option longopts[] = {
 	{ "asof", no_argument, NULL, OPT_ASOF },
 	{ "between", required_argument, NULL, OPT_BETWEEN },
+	{ "end-field", required_argument, NULL, OPT_END_FIELD },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "late", required_argument, NULL, OPT_LATE },
@@ -104,6 +111,7 @@ static const struct option longopts[] = {
 	{ "right-key", required_argument, NULL, OPT_RIGHT_KEY },
 	{ "right-prefix", required_argument, NULL, OPT_RIGHT_PREFIX },
 	{ "right-where", required_argument, NULL, OPT_RIGHT_WHERE },
+	{ "start-field", required_argument, NULL, OPT_START_FIELD },
 	{ "type", required_argument, NULL, OPT_TYPE },
 	{ "window", no_argument, NULL, OPT_WINDOW },
 	FS_COMMON_LONGOPTS
@@ -237,6 +245,8 @@ parse_args(struct opts *o, int argc, char **argv)
 	o->cfg.side[JOIN_LEFT].prefix = "";
 	o->cfg.side[JOIN_RIGHT].prefix = "right_";
 	o->input[JOIN_LEFT] = "-";
+	o->cfg.start_field = JOIN_WINDOW_START;
+	o->cfg.end_field = JOIN_WINDOW_END;
 	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
 		switch (c) {
@@ -247,6 +257,9 @@ parse_args(struct opts *o, int argc, char **argv)
 		case OPT_BETWEEN:
 			parse_between(&o->cfg, optarg);
 			o->kinds++;
+			break;
+		case OPT_END_FIELD:
+			o->cfg.end_field = optarg;
 			break;
 		case OPT_IDLE_TIMEOUT:
 			o->cfg.idle = opt_duration("--idle-timeout", optarg);
@@ -301,6 +314,9 @@ parse_args(struct opts *o, int argc, char **argv)
 			parse_where(&o->where[JOIN_RIGHT], "--right-where",
 			    optarg);
 			break;
+		case OPT_START_FIELD:
+			o->cfg.start_field = optarg;
+			break;
 		case OPT_TYPE:
 			o->type = optarg;
 			break;
@@ -331,6 +347,9 @@ check_args(struct opts *o)
 		    "joins are inner or left", o->type);
 	if (o->cfg.retention >= 0 && o->cfg.kind != JOIN_ASOF)
 		diag_usage("--retention is for as-of joins (--asof)");
+	if (o->cfg.start_field[0] == '\0' || o->cfg.end_field[0] == '\0' ||
+	    strcmp(o->cfg.start_field, o->cfg.end_field) == 0)
+		diag_usage("--start-field and --end-field need two names");
 	for (int s = 0; s < 2; s++) {
 		const char *spec = o->key_side[s] ? o->key_side[s] : o->key;
 		if (spec == NULL)

@@ -221,10 +221,10 @@ out_name(struct join *j, const char *prefix, const char *name)
 }
 
 static bool
-is_window_member(const char *k)
+is_window_member(const struct join *j, const char *k)
 {
-	return strcmp(k, JOIN_WINDOW_START) == 0 ||
-	    strcmp(k, JOIN_WINDOW_END) == 0;
+	return strcmp(k, j->cfg->start_field) == 0 ||
+	    strcmp(k, j->cfg->end_field) == 0;
 }
 
 static void
@@ -247,7 +247,7 @@ out_side(struct join *j, json_t *o, int s, json_t *rec)
 	const char *k;
 	json_t *v;
 	json_object_foreach(rec, k, v) {
-		if (j->cfg->kind == JOIN_WINDOW && is_window_member(k))
+		if (j->cfg->kind == JOIN_WINDOW && is_window_member(j, k))
 			continue;
 		out_put(j, o, out_name(j, so->prefix, k), v);
 	}
@@ -285,8 +285,9 @@ emit_row(struct join *j, json_t *l, json_t *r, const struct bucket *b)
 	if (j->cfg->side[JOIN_LEFT].fields == NULL)
 		out_key(j, o, b->key, b->keylen);
 	if (j->cfg->kind == JOIN_WINDOW) {
-		json_object_set_new(o, JOIN_WINDOW_START, json_integer(b->ws));
-		json_object_set_new(o, JOIN_WINDOW_END, json_integer(b->we));
+		json_object_set_new(o, j->cfg->start_field,
+		    json_integer(b->ws));
+		json_object_set_new(o, j->cfg->end_field, json_integer(b->we));
 		json_object_set_new(o, JOIN_WINDOW_TIME,
 		    json_integer(b->we - 1));
 	}
@@ -938,12 +939,14 @@ extract(struct join *j, int s, const json_t *obj, int64_t *t, int64_t *ws,
 	}
 	if (j->cfg->kind != JOIN_WINDOW)
 		return JOIN_OK;
-	json_t *a = json_object_get(obj, JOIN_WINDOW_START);
-	json_t *b = json_object_get(obj, JOIN_WINDOW_END);
+	json_t *a = json_object_get(obj, j->cfg->start_field);
+	json_t *b = json_object_get(obj, j->cfg->end_field);
 	if (!json_is_integer(a) || !json_is_integer(b) ||
 	    json_integer_value(a) >= json_integer_value(b)) {
-		*why = "missing or invalid window_start/window_end "
-		    "(is the input windowed by fs-window?)";
+		snprintf(j->why, sizeof j->why, "missing or invalid %s/%s "
+		    "(is the input windowed by fs-window?)",
+		    j->cfg->start_field, j->cfg->end_field);
+		*why = j->why;
 		return JOIN_BAD;
 	}
 	*ws = json_integer_value(a);

@@ -15,7 +15,8 @@
  *             is set): never a right record from after the left's time.
  *             Inner drops left records without such a version, left
  *             outer emits them alone.
- *   window    records annotated by fs-window (window_start, window_end)
+ *   window    records annotated by fs-window (window_start, window_end,
+ *             or the names in the config)
  *             match on key and window; each window's result is emitted
  *             when the watermark reaches window_end: inner, left, right,
  *             full, semi, anti.
@@ -75,6 +76,8 @@ struct join_config {
 	int64_t idle;           /* idle timeout, ms; 0: none (window_wm.h) */
 	const struct keyspec *key[2];
 	const struct path *time;
+	const char *start_field;        /* window bounds, JOIN_WINDOW_* */
+	const char *end_field;
 	struct join_side_out side[2];
 };
 

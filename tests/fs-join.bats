@@ -445,3 +445,16 @@ EOF
 	assert_equal "$(grep -c '"window"' <<< "$output")" 1
 	assert_line '{"k":1,"ts":1,"rts":1}'
 }
+
+@test "fs-join: a window join of fs-window output with renamed window members" {
+	printf '%s\n' '{"k":"a","ts":1000,"v":"l1"}' > l.ndjson
+	printf '%s\n' '{"k":"a","ts":2000,"v":"r1"}' '{"k":"b","ts":3000,"v":"r2"}' > r.ndjson
+	fs-window --tumble 10s --start-field ws --end-field we < l.ndjson > lw.ndjson
+	fs-window --tumble 10s --start-field ws --end-field we < r.ndjson > rw.ndjson
+	run --separate-stderr fs-join --window --type full --key k --start-field ws --end-field we \
+		--left lw.ndjson --right rw.ndjson --left-fields v:l --right-fields v:r
+	assert_equal "$status" 0
+	assert_equal "$(grep -v '"@fs"' <<< "$output")" \
+'{"l":"l1","r":"r1","ws":0,"we":10000,"window_time":9999}
+{"l":null,"r":"r2","ws":0,"we":10000,"window_time":9999}'
+}
