@@ -912,7 +912,7 @@ static int consume(struct opts *o)
 		free(k.parts[i].topic);
 	free(k.parts);
 	buf_free(&k.line);
-	return k.rej.count > 0 ? 1 : 0;
+	return 0;
 }
 
 static json_t *int_array(const int32_t *v, int n)

@@ -1,0 +1,214 @@
+#!/usr/bin/env bats
+# fs-consume against the real broker of scripts/kafka-start.
+
+load test_helper
+load kafka_helper
+
+# Six messages with every kind of key, value and header, at known
+# timestamps, written once for the suite by fs-produce -E.
+fixture() {
+	cat <<'EOF'
+{"partition":0,"timestamp":1700000000000,"key":"k1","headers":{"h":"a"},"value":{"n":1,"ts":1700000000000}}
+{"partition":0,"timestamp":1700000001000,"key":null,"headers":{"h":["a","b"],"bin":{"base64":"/w=="},"nil":null},"value":"plain text"}
+{"partition":0,"timestamp":1700000002000,"key":{"id":7},"headers":{},"value":"/wA=","value_encoding":"base64"}
+{"partition":0,"timestamp":1700000003000,"key":"k4","headers":{},"value":"{\"spaced\": true}"}
+{"partition":0,"timestamp":1700000004000,"key":"42","headers":{},"value":null}
+{"partition":0,"timestamp":1700000005000,"key":"k6","headers":{},"value":{"n":6,"ts":1700000005000}}
+EOF
+}
+
+# The envelopes fs-consume must print for the fixture, offsets 0..5.
+expected() {
+	cat <<EOF
+{"topic":"$TOPIC","partition":0,"offset":0,"timestamp":1700000000000,"timestamp_type":"create","key":"k1","headers":{"h":"a"},"value":{"n":1,"ts":1700000000000}}
+{"topic":"$TOPIC","partition":0,"offset":1,"timestamp":1700000001000,"timestamp_type":"create","key":null,"headers":{"h":["a","b"],"bin":{"base64":"/w=="},"nil":null},"value":"plain text"}
+{"topic":"$TOPIC","partition":0,"offset":2,"timestamp":1700000002000,"timestamp_type":"create","key":{"id":7},"headers":{},"value":"/wA=","value_encoding":"base64"}
+{"topic":"$TOPIC","partition":0,"offset":3,"timestamp":1700000003000,"timestamp_type":"create","key":"k4","headers":{},"value":"{\"spaced\": true}"}
+{"topic":"$TOPIC","partition":0,"offset":4,"timestamp":1700000004000,"timestamp_type":"create","key":42,"headers":{},"value":null}
+{"topic":"$TOPIC","partition":0,"offset":5,"timestamp":1700000005000,"timestamp_type":"create","key":"k6","headers":{},"value":{"n":6,"ts":1700000005000}}
+EOF
+}
+
+setup_file() {
+	require_kafka
+	TOPIC=$(uniq_name fsc)
+	export TOPIC
+	kafka_create_topic "$TOPIC" 1
+	fixture | fs-produce -b "$FS_KAFKA_BROKERS" -E -t "$TOPIC"
+}
+
+suite_setup() {
+	require_kafka
+	B=$FS_KAFKA_BROKERS
+}
+
+@test "fs-consume: -o beginning -e prints every message as an envelope, then exits 0" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o beginning -e
+	assert_success
+	assert_equal "$stderr" ""
+	assert_output "$(expected)"
+}
+
+@test "fs-consume: -o N starts at offset N" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o 4 -e
+	assert_success
+	assert_output "$(expected | sed -n 5,6p)"
+}
+
+@test "fs-consume: -o -N starts N messages before the end" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o -2 -e
+	assert_success
+	assert_output "$(expected | sed -n 5,6p)"
+}
+
+@test "fs-consume: -o end -e prints nothing and exits 0" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o end -e
+	assert_success
+	assert_output ""
+}
+
+@test "fs-consume: -o @TIME starts at the first message at or after TIME" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o @1700000002500 -e
+	assert_success
+	assert_output "$(expected | sed -n 4,6p)"
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o @2023-11-14T22:13:22Z -e
+	assert_success
+	assert_output "$(expected | sed -n 3,6p)"
+}
+
+@test "fs-consume: -o twice is a time slice: start at one time, stop before another" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o @1700000001000 -o @1700000003000
+	assert_success
+	assert_output "$(expected | sed -n 2,3p)"
+}
+
+@test "fs-consume: -o N -o M stops before offset M, without -e" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o 1 -o 3
+	assert_success
+	assert_output "$(expected | sed -n 2,3p)"
+}
+
+@test "fs-consume: -o beginning -o end reads what is there at start" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o beginning -o end
+	assert_success
+	assert_output "$(expected)"
+}
+
+@test "fs-consume: -c COUNT exits after COUNT messages" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o beginning -c 2
+	assert_success
+	assert_output "$(expected | sed -n 1,2p)"
+}
+
+@test "fs-consume: -o stored resumes from the group's committed offset" {
+	local g
+	g=$(uniq_name grp)
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -G "$g" -o beginning -c 3
+	assert_success
+	assert_output "$(expected | sed -n 1,3p)"
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -G "$g" -o stored -e
+	assert_success
+	assert_output "$(expected | sed -n 4,6p)"
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -G "$g" --lag
+	assert_success
+	assert_output "{\"topic\":\"$TOPIC\",\"partition\":0,\"committed\":6,\"end\":6,\"lag\":0}"
+}
+
+@test "fs-consume: --lag reports a group that never committed as lagging by everything" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -G "$(uniq_name none)" --lag
+	assert_success
+	assert_output "{\"topic\":\"$TOPIC\",\"partition\":0,\"committed\":null,\"end\":6,\"lag\":6}"
+}
+
+@test "fs-consume: -V emits value objects alone; other values are rejected with topic/partition@offset" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o beginning -e -V
+	assert_failure 1
+	assert_output '{"n":1,"ts":1700000000000}'
+	assert_equal "$stderr" "fs-consume: $TOPIC/0@1: invalid JSON: column 5: invalid token near 'plain'"
+}
+
+@test "fs-consume: -V --on-error skip reports each bad value and counts them" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o beginning -e -V --on-error skip
+	assert_success
+	assert_output $'{"n":1,"ts":1700000000000}\n{"spaced": true}\n{"n":6,"ts":1700000005000}'
+	assert_equal "$stderr" "fs-consume: $TOPIC/0@1: invalid JSON: column 5: invalid token near 'plain'
+fs-consume: $TOPIC/0@2: invalid JSON: column 2: NUL byte
+fs-consume: $TOPIC/0@4: null value (tombstone)
+fs-consume: 3 records rejected"
+}
+
+@test "fs-consume: -V --dead-letter keeps the bad values' bytes" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o 1 -o 4 -V -q --dead-letter dl
+	assert_success
+	assert_output '{"spaced": true}'
+	printf 'plain text\n\377\000\n' > expected.dl
+	cmp dl expected.dl
+}
+
+@test "fs-consume: -L prints the cluster metadata as one JSON object" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -L
+	assert_success
+	port=${B##*:}
+	assert_output "{\"brokers\":[{\"id\":1,\"host\":\"127.0.0.1\",\"port\":$port}],\"topics\":[{\"topic\":\"$TOPIC\",\"partitions\":[{\"partition\":0,\"leader\":1,\"replicas\":[1],\"isrs\":[1],\"low\":0,\"high\":6}]}]}"
+}
+
+@test "fs-consume: -Q prints the offset for a time per partition" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -Q -o @1700000003000
+	assert_success
+	assert_output "{\"topic\":\"$TOPIC\",\"partition\":0,\"timestamp\":1700000003000,\"offset\":3}"
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -Q -o @1800000000000
+	assert_output "{\"topic\":\"$TOPIC\",\"partition\":0,\"timestamp\":1800000000000,\"offset\":null}"
+}
+
+@test "fs-consume: an unknown topic is an error, exit 1" {
+	run --separate-stderr fs-consume -b "$B" -t "$(uniq_name nosuch)" -e
+	assert_failure 1
+	assert_output ""
+	[[ "$stderr" == "fs-consume: topic '"*"': Broker: Unknown topic or partition" ]]
+}
+
+@test "fs-consume: no broker at start is a clear error after the metadata time-out" {
+	run --separate-stderr fs-consume -b 127.0.0.1:9 -t x -e --metadata-timeout 1s
+	assert_failure 1
+	assert_equal "$stderr" "fs-consume: no broker answered in 1s: '127.0.0.1:9'"
+}
+
+@test "fs-consume: -X passes properties to librdkafka; a bad one is a usage error" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -X client.id=fs-test -X fetch.wait.max.ms=50 -o -1 -e
+	assert_success
+	assert_output "$(expected | sed -n 6p)"
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -X no.such.property=1
+	assert_failure 2
+	[[ "$stderr" == "fs-consume: -X: No such configuration property: \"no.such.property\": 'no.such.property=1'"* ]]
+}
+
+@test "fs-consume: -F reads librdkafka properties from a file" {
+	printf '# comment\n\nbootstrap.servers = %s\nclient.id=fs-test\n' "$B" > k.conf
+	run --separate-stderr fs-consume -F k.conf -t "$TOPIC" -o -1 -e
+	assert_success
+	assert_output "$(expected | sed -n 6p)"
+}
+
+@test "fs-consume: usage errors exit 2" {
+	run --separate-stderr fs-consume -b "$B"
+	assert_failure 2
+	run --separate-stderr fs-consume -b "$B" -t x -o yesterday
+	assert_failure 2
+	run --separate-stderr fs-consume -b "$B" -t x -o 1 -o -5
+	assert_failure 2
+	run --separate-stderr fs-consume -b "$B" -t x -G g -o 5
+	assert_failure 2
+	run --separate-stderr fs-consume -b "$B" -t x -Q
+	assert_failure 2
+}
+
+@test "fs-consume: SIGINT stops a live consumer cleanly, exit 0" {
+	fs-consume -b "$B" -t "$TOPIC" -o beginning > out 2> err 3>&- &
+	pid=$!
+	wait_for 30 lines_are out 6
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 0
+	assert_file_equals out "$(expected)"
+}
