@@ -114,7 +114,7 @@ expect_same_as_lf() {
 }
 
 big_line_shape() {
-	grep -v '"@fs"' "$1" | awk '{ n = gsub(/x/, "x"); print substr($0, 1, 9), n }'
+	grep -v '"@fs"' "$1" | awk '{ n = gsub(/x/, "x"); print substr($0, 1, 8), n }'
 }
 
 @test "contract: a 10 MB record passes whole" {
