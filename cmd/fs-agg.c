@@ -645,7 +645,11 @@ static void on_spec(struct agg *s, json_t *obj)
 {
 	const char *why;
 
-	if (s->mode == MODE_RUNNING || s->mode == MODE_OVER)
+	if (s->mode == MODE_OVER)
+		diag_fatal("%s:%llu: --over takes unwindowed records, not "
+		    "fs-window's output", s->lr.name,
+		    (unsigned long long)s->lr.lineno);
+	if (s->mode == MODE_RUNNING)
 		diag_fatal("%s:%llu: window spec record after unwindowed records",
 		    s->lr.name, (unsigned long long)s->lr.lineno);
 	if (s->spec != NULL) {
