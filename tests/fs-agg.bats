@@ -349,3 +349,31 @@ wait_for_line() {
 	assert_line '{"window_start":0,"window_end":60000,"n":2,"update":true}'
 	assert_line --index $(( ${#lines[@]} - 1 )) '{"window_start":0,"window_end":60000,"n":2,"update":false}'
 }
+
+@test "fs-agg: hopping windows with an offset, by hand" {
+	# Flink's Bid table, HOP 10m sliding 5m shifted by 1m: windows start
+	# at 07:56, 08:01, 08:06, 08:11, 08:16.
+	#   [07:56,08:06) C4            [08:01,08:11) C4 A2 D5
+	#   [08:06,08:16) A2 D5 B3 E1   [08:11,08:21) B3 E1 F6   [08:16,08:26) F6
+	run --separate-stderr bash -c "fs-window --time-field bidtime --hop 10m --slide 5m --offset 1m '$DATA/window/bid.ndjson' |
+		fs-agg --time-field bidtime --agg price=sum:price --agg n=count | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"window_start":1586937360000,"window_end":1586937960000,"price":4.0,"n":1}
+{"window_start":1586937660000,"window_end":1586938260000,"price":11.0,"n":3}
+{"window_start":1586937960000,"window_end":1586938560000,"price":11.0,"n":4}
+{"window_start":1586938260000,"window_end":1586938860000,"price":10.0,"n":3}
+{"window_start":1586938560000,"window_end":1586939160000,"price":6.0,"n":1}'
+}
+
+@test "fs-agg: a late event that bridges two sessions gives one merged result" {
+	# Per key a: sessions [0,5000) and [9000,14000) until 4500 arrives
+	# (within the 10 s out-of-orderness) and joins them into [0,14000).
+	printf '%s\n' '{"ts":0,"k":"a","x":1}' '{"ts":9000,"k":"a","x":2}' \
+		'{"ts":1000,"k":"b","x":5}' '{"ts":4500,"k":"a","x":4}' '{"ts":30000,"k":"b","x":1}' > in.ndjson
+	run --separate-stderr bash -c "fs-window --session 5s --key k --max-out-of-orderness 10s in.ndjson |
+		fs-agg --key k --agg n=count --agg s=sum:x --agg first=first:x --agg last=last:x | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"window_start":1000,"window_end":6000,"k":"b","n":1,"s":5,"first":5,"last":5}
+{"window_start":0,"window_end":14000,"k":"a","n":3,"s":7,"first":1,"last":2}
+{"window_start":30000,"window_end":35000,"k":"b","n":1,"s":1,"first":1,"last":1}'
+}
