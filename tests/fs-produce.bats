@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# fs-produce against the real broker of scripts/kafka-start, read back
+# with fs-consume.
+
+load test_helper
+load kafka_helper
+
+suite_setup() {
+	require_kafka
+	B=$FS_KAFKA_BROKERS
+}
+
+# An envelope as fs-consume prints it, less the members the broker
+# assigns (topic, offset, timestamp type), for comparing with the input.
+strip_assigned() {
+	sed -E 's/^\{"topic":"[^"]*","partition":([0-9]+),"offset":[0-9]+,/{"partition":\1,/; s/"timestamp_type":"create",//'
+}
+
+@test "fs-produce: 100 000 envelopes round-trip through 4 partitions byte-identical" {
+	local t
+	t=$(uniq_name rt)
+	kafka_create_topic "$t" 4
+	# keys, headers (one repeated), JSON and text and binary values
+	awk 'BEGIN {
+		for (i = 0; i < 100000; i++) {
+			v = (i % 7 == 0) ? "\"text " i " \\\\ \\\"q\\\"\"" : \
+			    (i % 1000 == 1) ? "\"/wAB" "\",\"value_encoding\":\"base64\"" : \
+			    "{\"i\":" i ",\"s\":\"" sprintf("%060d", i) "\",\"f\":[1,2.5,true]}"
+			printf "{\"partition\":%d,\"timestamp\":%d,\"key\":\"k%d\",\"headers\":{\"h\":[\"a%d\",\"b\"],\"z\":\"\\u00e9\"},\"value\":%s}\n", \
+			    i % 4, 1700000000000 + i, i, i, v
+		}
+	}' > in.ndjson
+	run --separate-stderr fs-produce -b "$B" -E -t "$t" < in.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+	fs-consume -b "$B" -t "$t" -o beginning -e > out.ndjson
+	assert_equal "$(wc -l < out.ndjson)" 100000
+	strip_assigned < out.ndjson | sort > got
+	# jansson writes U+00E9 as UTF-8, as fs-consume does
+	sed 's/\\u00e9/\xc3\xa9/' in.ndjson | sort > want
+	cmp got want
+	# and each partition kept its order
+	run bash -c "grep '\"partition\":2,' out.ndjson | grep -o '\"key\":\"k[0-9]*\"' | tr -dc '0-9\n' | sort -n -c"
+	assert_success
+}
+
+@test "fs-produce: a topic dumped with fs-consume replays into another topic unchanged" {
+	local a b
+	a=$(uniq_name src) b=$(uniq_name dst)
+	printf '{"x":1}\n{"x":"y"}\n' | fs-produce -b "$B" -t "$a" -k x -H h=x
+	printf 'not json' | kcat -b "$B" -P -t "$a"
+	printf '\377\376binary' > bin
+	kcat -b "$B" -P -t "$a" -k kb bin
+	fs-consume -b "$B" -t "$a" -o beginning -e > dump
+	run --separate-stderr fs-produce -b "$B" -E -t "$b" < dump
+	assert_success
+	fs-consume -b "$B" -t "$b" -o beginning -e > dump2
+	assert_equal "$(sed "s/\"topic\":\"$b\"/\"topic\":\"$a\"/" dump2)" "$(cat dump)"
+	kcat -b "$B" -C -t "$b" -o 3 -c 1 -f '%s' > bin2
+	cmp bin bin2
+}
+
+@test "fs-produce: -k, -H, --value-field and --timestamp build the message from fields" {
+	local t
+	t=$(uniq_name rec)
+	printf '%s\n' \
+	    '{"user":{"id":"u1"},"country":"FR","ts":"2026-01-01T00:00:00Z","f":{"clicks":3}}' \
+	    '{"user":{"id":"u2"},"country":"DE","ts":1767225600001,"f":{"clicks":4}}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" -k user.id -H cc=country \
+	    --value-field f --timestamp < in
+	assert_success
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e
+	assert_output "{\"topic\":\"$t\",\"partition\":0,\"offset\":0,\"timestamp\":1767225600000,\"timestamp_type\":\"create\",\"key\":\"u1\",\"headers\":{\"cc\":\"FR\"},\"value\":{\"clicks\":3}}
+{\"topic\":\"$t\",\"partition\":0,\"offset\":1,\"timestamp\":1767225600001,\"timestamp_type\":\"create\",\"key\":\"u2\",\"headers\":{\"cc\":\"DE\"},\"value\":{\"clicks\":4}}"
+}
+
+@test "fs-produce: a compound key is the JSON array of the fields; the record is the value" {
+	local t
+	t=$(uniq_name key)
+	echo '{"a":"x","b":2}' | fs-produce -b "$B" -t "$t" -k a,b
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e
+	assert_output --partial ',"key":["x",2],"headers":{},"value":{"a":"x","b":2}}'
+}
+
+@test "fs-produce: -p sends every record to one partition" {
+	local t
+	t=$(uniq_name part)
+	kafka_create_topic "$t" 3
+	printf '{"n":1}\n{"n":2}\n' | fs-produce -b "$B" -t "$t" -p 2
+	run --separate-stderr fs-consume -b "$B" -t "$t" -p 2 -o beginning -e -V
+	assert_output $'{"n":1}\n{"n":2}'
+}
+
+@test "fs-produce: control records are not produced; a barrier checkpoints the sink" {
+	local t
+	t=$(uniq_name ctl)
+	printf '%s\n' '{"n":1}' '{"@fs":"watermark","ts":5}' '{"n":2}' '{"@fs":"barrier","id":1}' '{"n":3}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" --checkpoint-dir ck < in
+	assert_success
+	run fs-ckpt verify ck/fs-produce/00000000000000000001.ckpt
+	assert_success
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V
+	assert_output $'{"n":1}\n{"n":2}\n{"n":3}'
+}
+
+@test "fs-produce: a bad line is an error with its line number, after what came before is delivered" {
+	local t
+	t=$(uniq_name bad)
+	printf '{"n":1}\n{"n":\n{"n":3}\n' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" < in
+	assert_failure 1
+	assert_equal "$stderr" "fs-produce: -:2: invalid JSON: column 5: unexpected token near end of file"
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V
+	assert_output '{"n":1}'
+}
+
+@test "fs-produce: a missing key field is rejected; --on-error skip goes on" {
+	local t
+	t=$(uniq_name skip)
+	printf '{"id":1}\n{"x":2}\n{"id":3}\n' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" -k id --on-error skip < in
+	assert_success
+	assert_equal "$stderr" $'fs-produce: -:2: missing key field \'id\'\nfs-produce: 1 record rejected'
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V
+	assert_output $'{"id":1}\n{"id":3}'
+}
+
+@test "fs-produce: a delivery that fails is never silent: reported per line, exit 1" {
+	printf '{"n":1}\n{"n":2}\n' > in
+	run --separate-stderr fs-produce -b 127.0.0.1:9 -t x -X message.timeout.ms=1000 < in
+	assert_failure 1
+	# (librdkafka's connection errors come first, as warnings)
+	assert_equal "$(grep -v '^fs-produce: kafka: ' <<<"$stderr")" \
+	    "fs-produce: -:1: delivery to x failed: Local: Message timed out
+fs-produce: -:2: delivery to x failed: Local: Message timed out
+fs-produce: 2 messages not delivered"
+}
+
+@test "fs-produce: --dead-letter keeps the lines whose delivery failed, with the reason" {
+	printf '{"n":1}\n' > in
+	run --separate-stderr fs-produce -b 127.0.0.1:9 -t x -X message.timeout.ms=1000 --dead-letter dl < in
+	assert_success
+	assert_equal "$(grep -v '^fs-produce: kafka: ' <<<"$stderr")" \
+	    $'fs-produce: -:1: delivery to x failed: Local: Message timed out\nfs-produce: 1 record rejected'
+	assert_file_equals dl '{"n":1}'
+}
+
+@test "fs-produce: usage errors exit 2" {
+	run --separate-stderr fs-produce -b "$B"
+	assert_failure 2
+	run --separate-stderr fs-produce -b "$B" -E -k id
+	assert_failure 2
+	run --separate-stderr fs-produce -b "$B" -t x -X nope=1
+	assert_failure 2
+	run --separate-stderr fs-produce -b "$B" -t x -H novalue
+	assert_failure 2
+}
