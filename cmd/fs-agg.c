@@ -297,8 +297,7 @@ static struct slot *slot_get(struct agg *s, struct kent *k, int64_t start,
 	return sl;
 }
 
-/* Removes slots [0, n) whose flag in drop[] is set... kept simple: removes
- * every slot for which gone() says so, freeing their states. */
+/* Removes the slots gone() picks, freeing their states; keeps the order. */
 static void slots_remove(struct agg *s, struct kent *k,
     bool (*gone)(const struct agg *, const struct slot *, int64_t),
     int64_t arg)
