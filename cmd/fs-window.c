@@ -144,6 +144,8 @@ struct win {
 	struct skey *sk;
 	size_t cap_sk;
 	struct timerheap timers;
+	uint32_t *due;          /* keys due at one time, being closed */
+	size_t ndue, cap_due;
 	size_t open_sessions, peak_sessions;
 	/* --stats */
 	uint64_t in, out_records, ctl, wms;
@@ -395,30 +397,63 @@ static void session_add(struct win *s, uint32_t id, int64_t t,
 	arm(s, id);
 }
 
+/* Writes key id's sessions that end (plus the lateness) by t. */
+static void session_close_key(struct win *s, uint32_t id, int64_t t)
+{
+	struct skey *k = &s->sk[id];
+	size_t n = 0;
+
+	while (n < k->n && k->s[n].end + s->o->lateness <= t)
+		emit_session(s, &k->s[n++]);
+	memmove(k->s, &k->s[n], (k->n - n) * sizeof *k->s);
+	k->n -= n;
+	if (k->n == 0) {
+		free(k->s);
+		memset(k, 0, sizeof *k);
+		k->armed = INT64_MAX;
+		keytab_remove(&s->keys, id);
+	} else {
+		arm(s, id);
+	}
+}
+
+static const struct keytab *sort_keys;   /* for by_key() only */
+
+static int by_key(const void *a, const void *b)
+{
+	const struct keytab_key *x = &sort_keys->keys[*(const uint32_t *)a];
+	const struct keytab_key *y = &sort_keys->keys[*(const uint32_t *)b];
+	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * Closes the sessions the watermark upto closes, in order of end; keys
+ * whose sessions end together go in order of their key bytes, so output
+ * does not depend on the order state was built in (a restored run writes
+ * what an uninterrupted one writes).
+ */
 static void sessions_close(struct win *s, int64_t upto)
 {
 	struct timer tm;
 
 	while (timerheap_pop(&s->timers, upto, &tm)) {
-		struct skey *k = &s->sk[tm.id];
-		size_t n = 0;
+		int64_t t = tm.t;
 
-		if (tm.t != k->armed)
-			continue;
-		k->armed = INT64_MAX;
-		while (n < k->n && (upto == INT64_MAX ||
-		    k->s[n].end + s->o->lateness <= upto))
-			emit_session(s, &k->s[n++]);
-		memmove(k->s, &k->s[n], (k->n - n) * sizeof *k->s);
-		k->n -= n;
-		if (k->n == 0) {
-			free(k->s);
-			memset(k, 0, sizeof *k);
-			k->armed = INT64_MAX;
-			keytab_remove(&s->keys, tm.id);
-		} else {
-			arm(s, tm.id);
-		}
+		s->ndue = 0;
+		do {
+			if (tm.t != s->sk[tm.id].armed)
+				continue;       /* stale */
+			s->sk[tm.id].armed = INT64_MAX;
+			s->due = xgrow(s->due, &s->cap_due, s->ndue + 1,
+			    sizeof *s->due);
+			s->due[s->ndue++] = tm.id;
+		} while (timerheap_pop(&s->timers, t, &tm));
+		sort_keys = &s->keys;
+		qsort(s->due, s->ndue, sizeof *s->due, by_key);
+		for (size_t i = 0; i < s->ndue; i++)
+			session_close_key(s, s->due[i], t);
 	}
 }
 
@@ -718,6 +753,7 @@ static void finish(struct win *s)
 	buf_free(&s->keybuf);
 	free(s->starts);
 	free(s->ends);
+	free(s->due);
 }
 
 int main(int argc, char **argv)

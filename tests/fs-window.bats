@@ -117,15 +117,16 @@ TUMBLE_SPEC='{"@fs":"window","kind":"tumble","size":60000,"slide":60000,"offset"
 }
 
 @test "fs-window: sessions per key are held until the watermark closes them" {
+	# They go out in order of end: b's [1000,6000) before a's [0,8000).
 	printf '%s\n' '{"ts":0,"k":"a"}' '{"ts":1000,"k":"b"}' '{"ts":3000,"k":"a"}' \
 		'{"ts":20000,"k":"b"}' > in.ndjson
 	run --separate-stderr fs-window --session 5s --key k in.ndjson
 	assert_success
 	assert_output '{"@fs":"window","kind":"session","gap":5000,"start_field":"window_start","end_field":"window_end","allowed_lateness":0}
 {"@fs":"watermark","ts":0}
+{"ts":1000,"k":"b","window_start":1000,"window_end":6000}
 {"ts":0,"k":"a","window_start":0,"window_end":8000}
 {"ts":3000,"k":"a","window_start":0,"window_end":8000}
-{"ts":1000,"k":"b","window_start":1000,"window_end":6000}
 {"@fs":"watermark","ts":20000}
 {"ts":20000,"k":"b","window_start":20000,"window_end":25000}'
 }
