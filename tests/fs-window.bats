@@ -235,3 +235,25 @@ TUMBLE_SPEC='{"@fs":"window","kind":"tumble","size":60000,"slide":60000,"offset"
 	wait "$pid"
 	[ -n "$found" ] || fail "the watermark did not move past 1000: $(cat out)"
 }
+
+@test "fs-window: sessions restart from a checkpoint with the uninterrupted output" {
+	fs-gen --count 3000 --users 20 --rate 2 --disorder 5s > in.ndjson
+	local opts=(--session 30s --key user --max-out-of-orderness 5s)
+	fs-window "${opts[@]}" in.ndjson | grep -v '^{"@fs"' > whole
+	mkfifo fifo
+	fs-window "${opts[@]}" --checkpoint-dir ck < fifo > out1 &
+	local pid=$!
+	exec 7> fifo
+	head -n 1500 in.ndjson >&7
+	echo '{"@fs":"barrier","id":1}' >&7
+	until compgen -G 'ck/fs-window/*1.ckpt' > /dev/null; do sleep 0.05; done
+	kill -TERM "$pid"
+	wait "$pid"
+	exec 7>&-
+	{ echo '{"@fs":"restore","id":1}'; tail -n +1501 in.ndjson; } |
+		fs-window "${opts[@]}" --checkpoint-dir ck > out2
+	cat out1 out2 | grep -v '^{"@fs"' > resumed
+	[ -s whole ]
+	run diff whole resumed
+	assert_success
+}
