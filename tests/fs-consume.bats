@@ -40,6 +40,18 @@ setup_file() {
 suite_setup() {
 	require_kafka
 	B=$FS_KAFKA_BROKERS
+	pid= pa= pb= KSTATE=
+}
+
+# A failed test must not leave consumers or a second broker behind.
+teardown() {
+	local p
+	for p in $pid $pa $pb; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	if [ -n "$KSTATE" ]; then
+		FS_KAFKA_STATE="$KSTATE" "$FS_ROOT/scripts/kafka-stop"
+	fi
 }
 
 @test "fs-consume: -o beginning -e prints every message as an envelope, then exits 0" {
@@ -211,4 +223,109 @@ fs-consume: 3 records rejected"
 	wait "$pid" || rc=$?
 	assert_equal "$rc" 0
 	assert_file_equals out "$(expected)"
+}
+
+# n records {"n":FROM}..{"n":FROM+COUNT-1}
+records() {
+	seq "$1" $(($1 + $2 - 1)) | sed 's/.*/{"n":&}/'
+}
+
+@test "fs-consume: after kill -9, a restart resumes at the last checkpoint: no gap, no duplicate" {
+	local t
+	t=$(uniq_name ck)
+	records 0 550 | fs-produce -b "$B" -t "$t"
+	fs-consume -b "$B" -t "$t" -o beginning -V --checkpoint-dir ck \
+	    --checkpoint-records 100 > run1 3>&- &
+	pid=$!
+	wait_for 30 lines_are run1 555
+	kill9 "$pid"
+	records 550 450 | fs-produce -b "$B" -t "$t"
+	# the group's committed offsets and -o do not matter: the checkpoint does
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o end -e -V \
+	    --checkpoint-dir ck --checkpoint-records 100
+	assert_success
+	printf '%s\n' "$output" > run2
+	assert_equal "$(head -1 run2)" '{"@fs":"restore","id":5}'
+	assert_equal "$(sed -n 2p run2)" '{"n":500}'
+	assert_equal "$(tail -1 run2)" '{"@fs":"barrier","id":10}'
+	{ sed '/"id":5}/q' run1; cat run2; } | grep -v '"@fs"' > all
+	records 0 1000 > expected
+	cmp all expected
+}
+
+@test "fs-consume: -G: two members of a group split the partitions, each message read once" {
+	local t g
+	t=$(uniq_name grp) g=$(uniq_name g)
+	kafka_create_topic "$t" 4
+	fs-consume -b "$B" -t "$t" -G "$g" -o beginning -V -v > a 2> a.err 3>&- &
+	pa=$!
+	wait_for 30 grep -q 'assigned 4 partitions' a.err
+	fs-consume -b "$B" -t "$t" -G "$g" -o beginning -V -v > b 2> b.err 3>&- &
+	pb=$!
+	wait_for 60 grep -q 'assigned 2 partitions' b.err
+	wait_for 60 bash -c "tail -1 a.err | grep -q 'assigned 2 partitions'"
+	seq 1 1000 | sed 's/.*/{"id":&}/' | fs-produce -b "$B" -t "$t" -k id
+	wait_for 30 bash -c '[ $(cat a b | wc -l) -eq 1000 ]'
+	kill -INT "$pa" "$pb"
+	wait "$pa"
+	wait "$pb"
+	[ -s a ] && [ -s b ]
+	cat a b | tr -dc '0-9\n' | sort -n > got
+	seq 1 1000 > want
+	cmp got want
+}
+
+@test "fs-consume: --watermarks trails the largest event time by the out-of-orderness" {
+	local t
+	t=$(uniq_name wm)
+	printf '%s\n' '{"ts":1000}' '{"ts":5000}' '{"ts":3000}' '{"ts":"1970-01-01T00:00:07Z"}' |
+	    fs-produce -b "$B" -t "$t"
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V \
+	    --watermarks --max-out-of-orderness 1s
+	assert_success
+	assert_output '{"ts":1000}
+{"@fs":"watermark","ts":0}
+{"ts":5000}
+{"@fs":"watermark","ts":4000}
+{"ts":3000}
+{"ts":"1970-01-01T00:00:07Z"}
+{"@fs":"watermark","ts":6000}'
+}
+
+@test "fs-consume: --watermarks is the minimum over partitions" {
+	local t
+	t=$(uniq_name wm2)
+	kafka_create_topic "$t" 2
+	printf '%s\n' '{"ts":1000}' '{"ts":2000}' | fs-produce -b "$B" -t "$t" -p 0
+	printf '%s\n' '{"ts":10000}' '{"ts":20000}' | fs-produce -b "$B" -t "$t" -p 1
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V --watermarks
+	assert_success
+	assert_equal "$(grep -c '"@fs"' <<<"$output" | tr -d ' ')" "$(grep '"@fs"' <<<"$output" | sort -u | wc -l | tr -d ' ')"
+	assert_equal "$(grep '"@fs"' <<<"$output" | tail -1)" '{"@fs":"watermark","ts":2000}'
+	run bash -c "grep -o '\"watermark\",\"ts\":[0-9]*' <<<'$output' | tr -dc '0-9\n' | sort -n -c"
+	assert_success
+}
+
+@test "fs-consume: a broker stopped and restarted mid-consume loses and doubles nothing" {
+	local t state port
+	state="$BATS_TEST_TMPDIR/kafka" port=$((19400 + RANDOM % 500))
+	KSTATE=$state
+	run env FS_KAFKA_STATE="$state" FS_KAFKA_PORT="$port" "$FS_ROOT/scripts/kafka-start"
+	assert_success
+	local b2="127.0.0.1:$port"
+	t=$(uniq_name rs)
+	records 0 500 | fs-produce -b "$b2" -t "$t"
+	fs-consume -b "$b2" -t "$t" -o beginning -V > out 2> err 3>&- &
+	pid=$!
+	wait_for 30 lines_are out 500
+	FS_KAFKA_STATE="$state" "$FS_ROOT/scripts/kafka-stop" --keep
+	run env FS_KAFKA_STATE="$state" FS_KAFKA_PORT="$port" "$FS_ROOT/scripts/kafka-start"
+	assert_success
+	records 500 500 | fs-produce -b "$b2" -t "$t"
+	wait_for 60 lines_are out 1000
+	kill -INT "$pid"
+	wait "$pid"
+	FS_KAFKA_STATE="$state" "$FS_ROOT/scripts/kafka-stop"
+	records 0 1000 > expected
+	cmp out expected
 }
