@@ -95,6 +95,15 @@ teardown() {
 	assert_success
 }
 
+@test "asfixture --load: pipelined raw writes, all acknowledged, counted by the fixture" {
+	private_fixture
+	run --separate-stderr "$FIXTURE" --load "$PRIVATE" --connections 4 --depth 8 --count 2000
+	assert_success
+	assert_output --regexp '^writes=2000 seconds=[0-9.]+ writes_per_second=[0-9]+$'
+	run --separate-stderr "$FIXTURE" --ctl "$PRIVATE" fixture-stats
+	assert_output --partial "records=2000;requests=2000;"
+}
+
 @test "asfixture: --help on stdout, usage errors exit 2" {
 	run --separate-stderr "$FIXTURE" --help
 	assert_success

@@ -362,12 +362,19 @@ static size_t n_records;
 static char *set_names[MAX_SETS];
 static int n_sets;
 
+/* Digests from clients are uniform, but tests send made-up ones: mix all
+ * 20 bytes (splitmix64's finalizer) so that any digests spread. */
 static size_t
 slot_of(int ns, const uint8_t *digest)
 {
-	uint64_t h;
-	memcpy(&h, digest, sizeof h);
-	return (size_t)(h ^ ((uint64_t)ns * 0x9E3779B97F4A7C15ull)) & slot_mask;
+	uint64_t h = get64(digest) ^ get64(digest + 8) * 0x9E3779B97F4A7C15ull ^
+	    (uint64_t)get32(digest + 16) << 17 ^ (uint64_t)ns << 59;
+	h ^= h >> 30;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 27;
+	h *= 0x94D049BB133111EBull;
+	h ^= h >> 31;
+	return (size_t)h & slot_mask;
 }
 
 static void
@@ -2972,7 +2979,9 @@ usage(FILE *f)
 	    "                 [--max-record-size BYTES] [-n NAMESPACE]...\n"
 	    "                 [--nsup-period SECONDS] [--port PORT]\n"
 	    "                 [--port-file FILE]\n"
-	    "       asfixture --ctl HOST:PORT COMMAND...\n");
+	    "       asfixture --ctl HOST:PORT COMMAND...\n"
+	    "       asfixture --load HOST:PORT [--connections N] [--depth N]\n"
+	    "                 [--count N]\n");
 }
 
 static uint32_t
@@ -2986,6 +2995,138 @@ opt_u32(const char *name, const char *s, uint32_t max)
 	return (uint32_t)v;
 }
 
+/* ---- --load: a raw write load, the fixture's own throughput ceiling ----
+ *
+ * Opens CONNS connections and keeps DEPTH single-record writes in flight
+ * on each (pipelined), COUNT writes in all, each of one integer and one
+ * 20-byte string bin into namespace "test", set "load".  Prints
+ * "writes=N seconds=S writes_per_second=R" on stdout.  A benchmark can
+ * set a client's figures against this peer measured in the same run.
+ */
+
+struct load_conn {
+	int fd;
+	uint8_t *in;
+	size_t in_len;
+	unsigned in_flight;
+};
+
+static size_t
+load_request(uint8_t *b, uint64_t i)
+{
+	uint8_t *p = b + PROTO_HEADER_SZ;
+	msg_header(p, 0, 0, 0, 0, 3, 2, 0);
+	p[2] = INFO2_WRITE;
+	p += MSG_HEADER_SZ;
+	put32(p, 5); p[4] = FIELD_NAMESPACE; memcpy(p + 5, "test", 4); p += 9;
+	put32(p, 5); p[4] = FIELD_SET; memcpy(p + 5, "load", 4); p += 9;
+	put32(p, 21); p[4] = FIELD_DIGEST; memset(p + 5, 0, 20);
+	put64(p + 5, i); p += 25;
+	put32(p, 4 + 1 + 8); p[4] = OP_WRITE; p[5] = PT_INTEGER; p[6] = 0;
+	p[7] = 1; p[8] = 'i'; put64(p + 9, i); p += 17;
+	put32(p, 4 + 1 + 20); p[4] = OP_WRITE; p[5] = PT_STRING; p[6] = 0;
+	p[7] = 1; p[8] = 's'; memset(p + 9, 'x', 20); p += 29;
+	proto_header(b, PROTO_TYPE_AS_MSG, (uint64_t)(p - b - PROTO_HEADER_SZ));
+	return (size_t)(p - b);
+}
+
+static bool
+load_send(struct load_conn *c, uint64_t *next, uint64_t count, unsigned n)
+{
+	uint8_t buf[64 * 128];
+	size_t len = 0;
+	while (n-- > 0 && *next < count && len + 128 <= sizeof buf) {
+		len += load_request(buf + len, (*next)++);
+		c->in_flight++;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		off += (size_t)w;
+	}
+	return true;
+}
+
+static int
+load(const char *hostport, unsigned n_conns, unsigned depth, uint64_t count)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	char host[64];
+	const char *colon = strrchr(hostport, ':');
+	if (!colon || (size_t)(colon - hostport) >= sizeof host)
+		diag_usage("expected HOST:PORT: '%s'", hostport);
+	memcpy(host, hostport, (size_t)(colon - hostport));
+	host[colon - hostport] = 0;
+	a.sin_port = htons((uint16_t)opt_u32("port", colon + 1, 65535));
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+		diag_usage("not an IPv4 address: '%s'", host);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct load_conn *lc = xcalloc(n_conns, sizeof *lc);
+	uint64_t next = 0, done = 0;
+	uint64_t start = mono_ms();
+	for (unsigned i = 0; i < n_conns; i++) {
+		lc[i].fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (lc[i].fd < 0 || connect(lc[i].fd, (struct sockaddr *)&a,
+		    sizeof a) < 0)
+			diag_fatal("connect %s: %s", hostport, strerror(errno));
+		int one = 1;
+		setsockopt(lc[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		lc[i].in = xmalloc(65536);
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+		epoll_ctl(ep, EPOLL_CTL_ADD, lc[i].fd, &ev);
+		if (!load_send(&lc[i], &next, count, depth))
+			diag_fatal("send: %s", strerror(errno));
+	}
+	struct epoll_event evs[64];
+	while (done < count) {
+		int n = epoll_wait(ep, evs, 64, 10000);
+		if (n <= 0)
+			diag_fatal("no reply within 10s (%" PRIu64 " of %" PRIu64 ")",
+			    done, count);
+		for (int e = 0; e < n; e++) {
+			struct load_conn *c = &lc[evs[e].data.u32];
+			ssize_t r = recv(c->fd, c->in + c->in_len,
+			    65536 - c->in_len, 0);
+			if (r <= 0)
+				diag_fatal("connection closed by the server");
+			c->in_len += (size_t)r;
+			size_t off = 0;
+			unsigned replies = 0;
+			while (c->in_len - off >= PROTO_HEADER_SZ + MSG_HEADER_SZ) {
+				uint64_t sz = 0;
+				for (int k = 0; k < 6; k++)
+					sz = sz << 8 | c->in[off + 2 + k];
+				if (c->in_len - off < PROTO_HEADER_SZ + sz)
+					break;
+				int rc = c->in[off + PROTO_HEADER_SZ + 5];
+				if (rc != AS_OK)
+					diag_fatal("write failed with result code %d", rc);
+				off += PROTO_HEADER_SZ + (size_t)sz;
+				replies++;
+			}
+			memmove(c->in, c->in + off, c->in_len - off);
+			c->in_len -= off;
+			c->in_flight -= replies;
+			done += replies;
+			if (!load_send(c, &next, count, replies))
+				diag_fatal("send: %s", strerror(errno));
+		}
+	}
+	double secs = (double)(mono_ms() - start) / 1000.0;
+	printf("writes=%" PRIu64 " seconds=%.3f writes_per_second=%.0f\n", done,
+	    secs, secs > 0 ? (double)done / secs : 0.0);
+	for (unsigned i = 0; i < n_conns; i++) {
+		close(lc[i].fd);
+		free(lc[i].in);
+	}
+	free(lc);
+	close(ep);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2993,10 +3134,14 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "batch-max-requests", required_argument, NULL, 'B' },
 		{ "cluster-name", required_argument, NULL, 'C' },
+		{ "connections", required_argument, NULL, 'K' },
+		{ "count", required_argument, NULL, 'U' },
 		{ "ctl", required_argument, NULL, 'c' },
 		{ "default-ttl", required_argument, NULL, 'T' },
+		{ "depth", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "load", required_argument, NULL, 'L' },
 		{ "max-record-size", required_argument, NULL, 'M' },
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "nsup-period", required_argument, NULL, 'N' },
@@ -3004,7 +3149,9 @@ main(int argc, char **argv)
 		{ "port-file", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *ctl_target = NULL;
+	const char *ctl_target = NULL, *load_target = NULL;
+	unsigned load_conns = 32, load_depth = 1;
+	uint64_t load_count = 200000;
 	int ch;
 	while ((ch = getopt_long(argc, argv, "+hn:p:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -3014,6 +3161,14 @@ main(int argc, char **argv)
 			break;
 		case 'C': cfg.cluster_name = optarg; break;
 		case 'c': ctl_target = optarg; break;
+		case 'D': load_depth = opt_u32("--depth", optarg, 64); break;
+		case 'K':
+			load_conns = opt_u32("--connections", optarg, 1024);
+			break;
+		case 'L': load_target = optarg; break;
+		case 'U':
+			load_count = opt_u32("--count", optarg, UINT32_MAX);
+			break;
 		case 'T':
 			cfg.default_ttl = opt_u32("--default-ttl", optarg,
 			    MAX_ALLOWED_TTL);
@@ -3048,6 +3203,11 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		diag_usage("unexpected argument: '%s'", argv[optind]);
+	if (load_target) {
+		if (load_conns == 0 || load_depth == 0)
+			diag_usage("--connections and --depth must be at least 1");
+		return load(load_target, load_conns, load_depth, load_count);
+	}
 	if (cfg.n_ns == 0)
 		cfg.ns[cfg.n_ns++] = "test";
 
