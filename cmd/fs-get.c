@@ -444,7 +444,9 @@ main(int argc, char **argv)
 	char *password = read_password(&o);
 	struct as_cluster_opts co = {
 		.hosts = o.hosts, .ns = o.info ? NULL : o.ns, .user = o.user,
-		.password = password, .timeout_ms = o.timeout_ms, .max_conns = 4,
+		.password = password, .max_conns = 4,
+		.timeout_ms = o.timeout_ms > AS_INFO_TIMEOUT_MS ? o.timeout_ms :
+		    AS_INFO_TIMEOUT_MS,
 	};
 	if (as_cluster_open(&g.cl, &co) < 0)
 		diag_fatal("aerospike: %s", g.cl.err);

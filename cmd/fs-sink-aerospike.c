@@ -614,7 +614,9 @@ connect_cluster(struct sink *s)
 	}
 	struct as_cluster_opts co = {
 		.hosts = o->hosts, .ns = o->ns, .user = o->user,
-		.password = s->password, .timeout_ms = o->timeout_ms,
+		.password = s->password,
+		.timeout_ms = o->timeout_ms > AS_INFO_TIMEOUT_MS ? o->timeout_ms :
+		    AS_INFO_TIMEOUT_MS,
 		.max_conns = o->in_flight + 4,
 	};
 	if (as_cluster_open(&s->cl, &co) < 0)

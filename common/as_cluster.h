@@ -50,6 +50,11 @@ struct as_node {
 	bool batch_any;         /* "features" lists batch-any (writes) */
 };
 
+/* The least time-out the tools give connects, logins and info calls:
+ * a busy node answers tend requests late, and a missed tend costs more
+ * than a slow one. */
+#define AS_INFO_TIMEOUT_MS 3000
+
 struct as_cluster_opts {
 	const char *hosts;      /* "host[:port][,host[:port]...]" */
 	const char *ns;         /* NULL: nodes only, no partition map */
