@@ -8,6 +8,14 @@ load kafka_helper
 suite_setup() {
 	require_kafka
 	B=$FS_KAFKA_BROKERS
+	pc= pp=
+}
+
+teardown() {
+	local p
+	for p in $pc $pp; do
+		kill -9 "$p" 2>/dev/null || true
+	done
 }
 
 # An envelope as fs-consume prints it, less the members the broker
@@ -154,4 +162,45 @@ fs-produce: 2 messages not delivered"
 	assert_failure 2
 	run --separate-stderr fs-produce -b "$B" -t x -H novalue
 	assert_failure 2
+}
+
+@test "fs-produce: transactional pipeline killed mid-stream, restarted: read_committed sees each record once" {
+	local src dst tx
+	src=$(uniq_name txs) dst=$(uniq_name txd) tx=$(uniq_name tx)
+	seq 0 10499 | sed 's/.*/{"n":&}/' | fs-produce -b "$B" -t "$src"
+	mkfifo pipe
+	fs-consume -b "$B" -t "$src" -o beginning -V --checkpoint-dir ck \
+	    --checkpoint-records 1000 > pipe 3>&- &
+	pc=$!
+	fs-produce -b "$B" -t "$dst" --transactional-id "$tx" --checkpoint-dir ck \
+	    < pipe 3>&- &
+	pp=$!
+	wait_for 60 test -f ck/fs-produce/00000000000000000010.ckpt
+	# records 10000..10499 are in the open transaction: kill both
+	kill -9 "$pp" "$pc"
+	wait "$pp" "$pc" 2>/dev/null || true
+	fs-consume -b "$B" -t "$src" -o beginning -V -e --checkpoint-dir ck \
+	    --checkpoint-records 1000 |
+	fs-produce -b "$B" -t "$dst" --transactional-id "$tx" --checkpoint-dir ck
+	fs-consume -b "$B" -t "$dst" -o beginning -e -V | tr -dc '0-9\n' | sort -n > got
+	seq 0 10499 > want
+	cmp got want
+}
+
+@test "fs-produce: SIGTERM aborts the open transaction" {
+	local t
+	t=$(uniq_name txa)
+	mkfifo pipe
+	fs-produce -b "$B" -t "$t" --transactional-id "$t" < pipe 2> err 3>&- &
+	pp=$!
+	exec 5> pipe
+	printf '{"n":1}\n' >&5
+	wait_for 30 bash -c "kcat -b '$B' -C -t '$t' -X isolation.level=read_uncommitted -o beginning -e -q 2>/dev/null | grep -q n"
+	kill -TERM "$pp"
+	exec 5>&-
+	wait "$pp"
+	assert_file_equals err "fs-produce: stopped by a signal: aborting the open transaction (1 message)"
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V
+	assert_success
+	assert_output ""
 }
