@@ -1578,7 +1578,7 @@ apply_op(const struct op *o, bool respond_all)
 			return rc;
 		break;
 	case OP_TOUCH:
-		break;
+		return AS_OK;	/* the server answers no bin for a touch */
 	case OP_DELETE_ALL:
 		work.n = 0;
 		break;
@@ -1851,10 +1851,11 @@ do_write(const struct req *q)
 	if (created && q->has_set && q->set_len > 0) {
 		set = set_intern(q->set, q->set_len);
 		if (set < 0) {
+			/* The namespace's 1023 sets are taken. */
 			resp_ops.len = 0;
 			n_resp_ops = 0;
-			result_out(q, ERR_PARAMETER, 0, 0);
-			return ERR_PARAMETER;
+			result_out(q, ERR_FORBIDDEN, 0, 0);
+			return ERR_FORBIDDEN;
 		}
 	}
 	tmp.set = created ? set : r->set;
