@@ -377,3 +377,33 @@ wait_for_line() {
 {"window_start":0,"window_end":14000,"k":"a","n":3,"s":7,"first":1,"last":2}
 {"window_start":30000,"window_end":35000,"k":"b","n":1,"s":1,"first":1,"last":1}'
 }
+
+@test "fs-agg: running aggregates restart from a checkpoint with the same output" {
+	fs-gen --count 1000 --users 7 > in.ndjson
+	local aggs=(--key user --agg n=count --agg d=count_distinct:item --agg l=last:item)
+	fs-agg "${aggs[@]}" in.ndjson > whole
+	mkfifo fifo
+	fs-agg "${aggs[@]}" --checkpoint-dir ck < fifo > out1 &
+	local pid=$!
+	exec 7> fifo
+	head -n 400 in.ndjson >&7
+	echo '{"@fs":"barrier","id":1}' >&7
+	until compgen -G 'ck/fs-agg/*1.ckpt' > /dev/null; do sleep 0.05; done
+	kill -TERM "$pid"
+	wait "$pid"
+	exec 7>&-
+	{ echo '{"@fs":"restore","id":1}'; tail -n +401 in.ndjson; } |
+		fs-agg "${aggs[@]}" --checkpoint-dir ck > out2
+	cat out1 out2 | data_only > resumed
+	run diff whole resumed
+	assert_success
+}
+
+@test "fs-agg: a checkpoint of other aggregates is refused" {
+	printf '%s\n' '{"ts":1,"x":1}' '{"@fs":"barrier","id":1}' > a.ndjson
+	fs-agg --agg n=count --checkpoint-dir ck a.ndjson > /dev/null
+	printf '%s\n' '{"@fs":"restore","id":1}' '{"ts":2,"x":1}' > b.ndjson
+	run --separate-stderr fs-agg --agg s=sum:x --checkpoint-dir ck b.ndjson
+	assert_failure 1
+	[[ "$stderr" == *"the checkpoint has other aggregates"* ]] || fail "stderr: $stderr"
+}
