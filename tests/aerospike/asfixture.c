@@ -75,6 +75,7 @@ enum {
 	INFO2_DELETE = 1 << 1,
 	INFO2_GENERATION = 1 << 2,
 	INFO2_GENERATION_GT = 1 << 3,
+	INFO2_DURABLE_DELETE = 1 << 4,
 	INFO2_CREATE_ONLY = 1 << 5,
 	INFO2_RESPOND_ALL_OPS = 1 << 7,
 	INFO3_LAST = 1 << 0,
@@ -142,6 +143,7 @@ enum {
 	ERR_NAMESPACE = 20,
 	ERR_BIN_NAME = 21,
 	ERR_FORBIDDEN = 22,
+	ERR_ENTERPRISE_ONLY = 25,
 	ERR_FILTERED_OUT = 27,
 	ERR_BATCH_MAX_REQUESTS = 151,
 	SEC_ERR_NOT_SUPPORTED = 51
@@ -1841,6 +1843,12 @@ do_write(const struct req *q)
 			result_out(q, ERR_NOT_FOUND, 0, 0);
 			return ERR_NOT_FOUND;
 		}
+		if (q->info2 & INFO2_DURABLE_DELETE) {
+			resp_ops.len = 0;
+			n_resp_ops = 0;
+			result_rec(q, ERR_ENTERPRISE_ONLY, r);
+			return ERR_ENTERPRISE_ONLY;
+		}
 		store_remove(pp);
 		result_out(q, AS_OK, 0, 0);
 		return AS_OK;
@@ -1908,14 +1916,18 @@ do_delete(const struct req *q)
 	struct record **pp = store_find(q->ns, q->digest);
 	struct record *r = *pp;
 	int rc = AS_OK;
-	if (!r || !record_live(r))
+	if (q->info2 & INFO2_DURABLE_DELETE)
+		rc = ERR_ENTERPRISE_ONLY;	/* community edition */
+	else if (!r || !record_live(r))
 		rc = ERR_NOT_FOUND;
+	else if (!set_matches(q, r))
+		rc = ERR_PARAMETER;
 	else if (!generation_ok(q, r->gen))
 		rc = ERR_GENERATION;
-	else if (!set_matches_on_update(q, r))
-		rc = ERR_PARAMETER;
 	else if (q->has_filter)
 		rc = filter_record(q->filter, q->filter_len, r);
+	if (!rc && r->key && q->has_key && !key_matches(q, r))
+		rc = ERR_KEY_MISMATCH;
 	if (rc) {
 		result_rec(q, rc, rc == ERR_NOT_FOUND ? NULL : r);
 		return rc;

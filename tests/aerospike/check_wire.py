@@ -241,6 +241,14 @@ def digest_computed_from_key_when_absent():
 
 
 @check
+def durable_delete_is_enterprise_only():
+    eq(put_int("dd", b"a", 1), 0)
+    eq(code(msg(info2=WRITE | DELETE | 16, fields=keyfields("dd"))), 25)
+    eq(code(msg(info2=WRITE | DELETE, fields=keyfields("dd"))), 0)
+    eq(code(msg(info2=WRITE | DELETE, fields=keyfields("dd"))), 2)
+
+
+@check
 def cdt_operations_are_reported_unsupported_not_ignored():
     eq(code(msg(info2=WRITE, fields=keyfields("cdt"), ops=[op(OP_CDT_MODIFY, 0, b"l", b"\x93\x01\x01\x01")])), 16)
 
