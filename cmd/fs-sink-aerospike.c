@@ -47,8 +47,9 @@ static const char usage_text[] =
 "                        event time is older than the stored one\n"
 "  --time-bin BIN        where --monotonic keeps the event time (default:\n"
 "                        the time field's name)\n"
-"  --in-flight N         writes (or batches) on the wire at once (default 64)\n"
-"  --batch N             rows per batch request; 1: single writes (default 1)\n"
+"  --in-flight N         requests on the wire at once (default 16)\n"
+"  --batch N             rows per batch request; 1: single writes\n"
+"                        (default 100)\n"
 "  --pipeline N          single writes queued on each connection (default 1)\n"
 "  --timeout DURATION    per attempt (default 1s)\n"
 "  --retries N           retries of a failed attempt (default 5)\n"
@@ -118,6 +119,7 @@ struct opts {
 /* What a write needs to be reported if it fails: where it came from. */
 struct origin {
 	uint64_t lineno;
+	bool only_deletes;      /* every bin null: "not found" is done */
 	size_t len;
 	char raw[];
 };
@@ -135,6 +137,7 @@ struct sink {
 	struct as_exec *ex;
 	struct as_key key;
 	struct buf val, exp;
+	size_t values;          /* non-null bins of the record being built */
 	char *password;
 	/* --stats */
 	uint64_t lines, written, stale, failed, controls;
@@ -203,8 +206,8 @@ parse_options(struct opts *o, int argc, char **argv)
 	o->set = "";
 	o->key_sep = ":";
 	o->ttl = AS_TTL_DEFAULT;
-	o->in_flight = 64;
-	o->batch = 1;
+	o->in_flight = 16;
+	o->batch = 100;
 	o->pipeline = 1;
 	o->retries = 5;
 	o->timeout_ms = 1000;
@@ -369,6 +372,8 @@ add_bin(struct sink *s, struct as_cmd *c, const char *name, size_t nlen,
 	buf_reset(&s->val);
 	uint8_t pt = as_value_encode(v, &s->val);
 	as_cmd_op(c, AS_OP_WRITE, pt, name, nlen, s->val.data, s->val.len);
+	if (pt != AS_PT_NULL)
+		s->values++;
 	return 0;
 }
 
@@ -382,6 +387,7 @@ build(struct sink *s, const json_t *obj, struct as_cmd *c, char *why,
 	    whylen) < 0)
 		return -1;
 	memcpy(c->digest, s->key.digest, AS_DIGEST_SIZE);
+	s->values = 0;
 	c->hdr.info2 = AS_INFO2_WRITE | o->info2;
 	c->hdr.info3 = o->info3;
 	c->hdr.record_ttl = o->ttl;
@@ -480,6 +486,8 @@ done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
 	(void)m;
 	if (rc == AS_OK) {
 		s->written++;
+	} else if (rc == AS_ERR_NOT_FOUND && org->only_deletes) {
+		s->written++;   /* nothing to remove from a missing record */
 	} else if (rc == AS_ERR_FILTERED_OUT && s->o->monotonic) {
 		s->stale++;     /* the stored record is newer: by design */
 	} else {
@@ -556,6 +564,7 @@ handle_line(struct sink *s, const char *line, size_t len)
 	json_decref(obj);
 	struct origin *org = xmalloc(sizeof *org + len);
 	org->lineno = s->lr.lineno;
+	org->only_deletes = s->values == 0 && !s->o->monotonic;
 	org->len = len;
 	memcpy(org->raw, line, len);
 	c->udata = org;

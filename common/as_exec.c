@@ -375,8 +375,9 @@ encode_batch(struct as_exec *e, struct wire *w)
 		struct as_cmd *c = w->cmds[i];
 		as_batch_row_begin(&bt, (uint32_t)i, c->digest, &c->hdr);
 		as_batch_row_field(&bt, AS_FIELD_NAMESPACE, e->o.ns, e->nslen);
-		as_batch_row_field(&bt, AS_FIELD_SET, e->o.set ? e->o.set : "",
-		    e->setlen);
+		if (e->setlen > 0)
+			as_batch_row_field(&bt, AS_FIELD_SET, e->o.set,
+			    e->setlen);
 		buf_append(&w->out, c->parts.data, c->parts.len);
 		bt.row_fields += c->n_fields;
 		bt.row_ops += c->n_ops;

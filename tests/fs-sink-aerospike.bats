@@ -115,6 +115,17 @@ get() {
 	assert_output '{"key":"k","found":true,"generation":3,"ttl":-1,"bins":{"e":5}}'
 }
 
+@test "fs-sink-aerospike: a record of nulls only is a no-op for a missing key" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	echo '{"id":"gone","a":null}' >in.ndjson
+	run --separate-stderr sink --key id --stats in.ndjson
+	assert_success
+	assert_regex "$stderr" 'stats: 1 lines, 1 written, 0 stale, 0 failed'
+	run --separate-stderr get gone
+	assert_output '{"key":"gone","found":false}'
+}
+
 @test "fs-sink-aerospike: --exists create-only dead-letters a record that exists, with its line" {
 	require_aerospike
 	AS=$FS_AEROSPIKE
@@ -135,7 +146,7 @@ fs-sink-aerospike: 1 record rejected"
 	for i in $(seq 1 500); do
 		printf '{"id":"k%d","v":%d}\n' $((i % 3)) "$i"
 	done >in.ndjson
-	run --separate-stderr sink --key id --in-flight 64 in.ndjson
+	run --separate-stderr sink --key id --in-flight 64 --batch 1 in.ndjson
 	assert_success
 	run --separate-stderr get --bins-only k0 k1 k2
 	assert_output '{"v":498}
@@ -315,7 +326,7 @@ fs-sink-aerospike: 1 record rejected"
 	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:1: not written after 1 retries: $AS: no answer within 50 ms"
 	ctl 'fixture-set:delay-ms=20' >/dev/null
 	for i in $(seq 1 40); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done >in.ndjson
-	run --separate-stderr sink --key id --in-flight 4 --stats in.ndjson
+	run --separate-stderr sink --key id --in-flight 4 --batch 1 --stats in.ndjson
 	assert_success
 	assert_regex "$stderr" 'stats: 40 lines, 40 written, 0 stale, 0 failed, 0 control; 40 requests, 0 retries, 0 timeouts, 0 connection errors, 4 connections'
 }
