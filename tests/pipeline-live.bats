@@ -1,0 +1,244 @@
+#!/usr/bin/env bats
+# The live pipeline end to end, with the real tools on a real broker and
+# the Aerospike fixture: click events produced to a topic, consumed,
+# windowed, aggregated and written into Aerospike give the features the
+# same stages compute from the file; killed with SIGKILL mid-stream and
+# run again, the pipeline ends with the same store (the exactly-once
+# effect of fs-checkpoint(5)), also when the newest checkpoint is
+# corrupt; and control records travel from the source to the sink, which
+# completes the checkpoints.
+
+load test_helper
+load kafka_helper
+
+FIXTURE="$FS_ROOT/build/fixtures/asfixture"
+EVENTS=20000
+
+# fs-consume sends its first watermark (the least of the partitions')
+# only once every partition has delivered; until then fs-window derives
+# them from event times, so they must not run ahead of the partitions
+# read last: --max-out-of-orderness covers the topic.
+WINDOW=(fs-window --tumble 10s --max-out-of-orderness 1h)
+AGG=(fs-agg --key user --agg n=count --agg spend=sum:amount
+	--agg clicks=count:if:event=click --agg top=max:amount
+	--agg items=count_distinct:item --agg avg=avg:amount)
+# One Aerospike record per user and window.
+SINK_KEY=user,window_start
+
+# A 3-partition topic holding the events, keyed by user, with the Kafka
+# timestamp set from the event time.
+suite_setup() {
+	require_kafka || return 1
+	B=$FS_KAFKA_BROKERS
+	TOPIC=$(uniq_name clicks)
+	SET=$(uniq_name s)
+	C="$T/ckpt"
+	kafka_create_topic "$TOPIC" 3
+	fs-gen --count "$EVENTS" --users 50 --seed 7 --rate 100 > events.ndjson
+	fs-produce -b "$B" -t "$TOPIC" -k user --timestamp < events.ndjson
+}
+
+teardown() {
+	# A pipeline left running by a failed test.
+	if [ -n "${PID:-}" ]; then
+		kill -9 -- "-$PID" 2> /dev/null || true
+	fi
+	if [ -n "${FS_ASFIXTURE_STATE:-}" ]; then
+		"$FS_ROOT/scripts/aerospike-fixture-stop"
+	fi
+}
+
+# A fixture of this test's own, whose replies are held DELAY_MS each, so
+# the sink (4 writes in flight) holds the pipeline back and a kill lands
+# mid-stream; sets AS.
+slow_fixture() {
+	export FS_ASFIXTURE_STATE="$T/fixture"
+	AS=$("$FS_ROOT/scripts/aerospike-fixture-start") || return 1
+	AS="${AS#FS_AEROSPIKE=}"
+	"$FIXTURE" --ctl "$AS" "fixture-set:delay-ms=$1" > /dev/null
+}
+
+# The features computed from a file without Kafka or Aerospike: the
+# rows alone, and the bins the sink writes for each (every member but
+# the key fields window_start and user).
+expect_from() {
+	"${WINDOW[@]}" "$@" | "${AGG[@]}" | grep -v '"@fs"' > rows.ndjson
+	sed 's/^{"window_start":[0-9]*,\("window_end":[0-9]*\),"user":"[^"]*",/{\1,/' \
+		rows.ndjson > bins.ndjson
+	[ "$(wc -l < rows.ndjson)" -gt 500 ] || fail "too few rows: $(wc -l < rows.ndjson)"
+}
+
+# Writes live.sh: the live pipeline from the beginning of the topic to
+# its end (-e) into the set.  CK goes to every stage (a checkpoint
+# directory), SRC to fs-consume, SINK to the sink; with TEE, what
+# reaches the sink is copied to that file.
+write_pipeline() {
+	local ck="$1" src="$2" sink="$3" tee="${4:-}"
+	cat > live.sh <<-EOF
+	set -o pipefail
+	fs-consume -b '$B' -t '$TOPIC' -o beginning -e -V --watermarks $ck $src |
+	    ${WINDOW[*]} $ck |
+	    ${AGG[*]} $ck |${tee:+ tee '$tee' |}
+	    fs-sink-aerospike -h '$AS' -n test -s '$SET' --key $SINK_KEY $ck $sink
+	EOF
+}
+
+# The store read back for every expected row, bins alone, in row order.
+store() {
+	fs-get -h "$AS" -n test -s "$SET" --key "$SINK_KEY" --bins-only < rows.ndjson
+}
+
+# Records in the fixture (all sets; a private fixture holds this test's).
+fixture_records() {
+	"$FIXTURE" --ctl "$AS" fixture-stats | sed 's/^records=\([0-9]*\);.*/\1/'
+}
+
+# The newest complete checkpoint in $C, or 0.
+newest_complete() {
+	local id
+	id=$(fs-ckpt list "$C" 2>/dev/null |
+		sed -n 's/^{"id":\([0-9]*\),"complete":true,.*/\1/p' | head -n 1)
+	echo "${id:-0}"
+}
+
+complete_after() {
+	[ "$(newest_complete)" -gt "$1" ]
+}
+
+# Starts live.sh in a process group of its own (PID is its id), stderr
+# appended to FILE.
+start_pipeline() {
+	setsid bash live.sh 2>> "$1" &
+	PID=$!
+}
+
+# Kills the whole pipeline with SIGKILL once a checkpoint newer than
+# AFTER is complete; fails if the pipeline had already finished (the
+# kill must land mid-stream).
+kill_after_checkpoint() {
+	local after="$1"
+	wait_for 60 complete_after "$after"
+	kill -0 "$PID" || fail "the pipeline finished before the kill"
+	assert_equal "$(ps -o pgid= "$PID" | tr -d ' ')" "$PID"
+	kill -9 -- "-$PID"
+	{ wait "$PID"; } 2> /dev/null || true
+}
+
+# The messages fs-consume --stats counted in a run's stderr.
+consumed() {
+	sed -n 's/^fs-consume: \([0-9]*\) messages$/\1/p' "$1"
+}
+
+@test "pipeline-live: Kafka to Aerospike gives the features computed from the file" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	expect_from events.ndjson
+	write_pipeline "" "" "--stats"
+	run --separate-stderr bash live.sh
+	assert_success
+	assert_output ""
+	# One write per row, nothing failed.
+	assert_regex "$stderr" "stats: [0-9]+ lines, $(wc -l < rows.ndjson) written, 0 stale, 0 failed"
+	run --separate-stderr store
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$output" "$(cat bins.ndjson)"
+}
+
+@test "pipeline-live: killed with SIGKILL mid-stream twice, run again to the end: the store holds exactly the uninterrupted results" {
+	slow_fixture 10
+	expect_from events.ndjson
+	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000 --stats" "--in-flight 4"
+	start_pipeline run1.err
+	kill_after_checkpoint 0
+	first=$(newest_complete)
+	# The kill left the store short of the end.
+	[ "$(fixture_records)" -lt "$(wc -l < rows.ndjson)" ] ||
+		fail "the store was complete at the kill"
+	start_pipeline run2.err
+	kill_after_checkpoint "$first"
+	second=$(newest_complete)
+	[ "$second" -gt "$first" ] || fail "no checkpoint after the restart"
+	run --separate-stderr bash live.sh
+	assert_success
+	# The last run resumed from the second kill's newest complete
+	# checkpoint (one every 1000 messages) and read only the rest.
+	assert_equal "$stderr" "fs-consume: $((EVENTS - second * 1000)) messages"
+	# Every checkpoint left is complete, the last at the end.
+	run --separate-stderr fs-ckpt list "$C"
+	assert_success
+	for i in 0 1 2; do
+		assert_line -n "$i" --regexp '^\{"id":[0-9]+,"complete":true,"stages":\{"fs-agg":"ok","fs-consume":"ok","fs-sink-aerospike":"ok","fs-window":"ok"\}\}$'
+	done
+	"$FIXTURE" --ctl "$AS" fixture-reset > /dev/null
+	# Every row once, with its values; no other record.
+	run --separate-stderr store
+	assert_success
+	assert_equal "$output" "$(cat bins.ndjson)"
+	assert_equal "$(fixture_records)" "$(wc -l < rows.ndjson)"
+}
+
+@test "pipeline-live: a restart that finds the newest checkpoint corrupt resumes from the previous one, with a warning, and ends with the same store" {
+	slow_fixture 10
+	expect_from events.ndjson
+	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000 --stats" "--in-flight 4"
+	start_pipeline run1.err
+	kill_after_checkpoint 1
+	newest=$(newest_complete)
+	# One byte of fs-agg's payload changed: same length, bad checksum.
+	f="$C/fs-agg/$(printf '%020d' "$newest").ckpt"
+	printf 'X' | dd of="$f" bs=1 seek=$(($(stat -c %s "$f") - 2)) conv=notrunc status=none
+	run --separate-stderr fs-ckpt verify "$f"
+	assert_failure 1
+	previous=$(newest_complete)
+	[ "$previous" -gt 0 ] && [ "$previous" -lt "$newest" ] ||
+		fail "no complete checkpoint before $newest: $previous"
+	run --separate-stderr bash live.sh
+	assert_success
+	# It read from the previous checkpoint on (one every 1000 messages).
+	assert_equal "$stderr" "fs-consume: checkpoint $newest not usable: '$C/fs-agg': checksum mismatch (corrupted); trying an older one
+fs-consume: $((EVENTS - previous * 1000)) messages"
+	"$FIXTURE" --ctl "$AS" fixture-reset > /dev/null
+	run --separate-stderr store
+	assert_success
+	assert_equal "$output" "$(cat bins.ndjson)"
+	assert_equal "$(fixture_records)" "$(wc -l < rows.ndjson)"
+}
+
+@test "pipeline-live: barriers travel to the sink, which completes each checkpoint; run again on a grown topic, the pipeline restores first and continues" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	TOPIC=$(uniq_name grows)
+	kafka_create_topic "$TOPIC" 3
+	# 15005 events end inside a window that the rest completes.
+	head -n 15005 events.ndjson | fs-produce -b "$B" -t "$TOPIC" -k user --timestamp
+	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000" "--stats" mid1.ndjson
+	run --separate-stderr bash live.sh
+	assert_success
+	# A barrier every 1000 messages and one at the end, in order.
+	assert_equal "$(sed -n 's/^{"@fs":"barrier","id":\([0-9]*\)}$/\1/p' mid1.ndjson)" "$(seq 1 16)"
+	# Watermarks travel too; the sink took every control record.
+	grep -q '^{"@fs":"watermark","ts":[0-9]*}$' mid1.ndjson
+	assert_regex "$stderr" " $(grep -c '"@fs"' mid1.ndjson) control;"
+	# The sink completed the last three (the older ones are pruned).
+	run --separate-stderr fs-ckpt list "$C"
+	assert_success
+	for i in 0 1 2; do
+		assert_line -n "$i" "{\"id\":$((16 - i)),\"complete\":true,\"stages\":{\"fs-agg\":\"ok\",\"fs-consume\":\"ok\",\"fs-sink-aerospike\":\"ok\",\"fs-window\":\"ok\"}}"
+	done
+
+	tail -n +15006 events.ndjson | fs-produce -b "$B" -t "$TOPIC" -k user --timestamp
+	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000" "--stats" mid2.ndjson
+	run --separate-stderr bash live.sh
+	assert_success
+	# The restore record comes first, through every stage; barriers go on.
+	assert_equal "$(head -n 1 mid2.ndjson)" '{"@fs":"restore","id":16}'
+	assert_equal "$(sed -n 's/^{"@fs":"barrier","id":\([0-9]*\)}$/\1/p' mid2.ndjson)" "$(seq 17 21)"
+	run --separate-stderr fs-ckpt list "$C"
+	assert_line -n 0 '{"id":21,"complete":true,"stages":{"fs-agg":"ok","fs-consume":"ok","fs-sink-aerospike":"ok","fs-window":"ok"}}'
+	# The store holds the features of the whole topic.
+	expect_from events.ndjson
+	run --separate-stderr store
+	assert_success
+	assert_equal "$output" "$(cat bins.ndjson)"
+}
