@@ -2420,6 +2420,8 @@ struct conn {
 };
 
 static int epfd = -1;
+static size_t n_pending;	/* delayed replies held, over all connections */
+static size_t n_dead;		/* connections marked for closing */
 static int listen_fd = -1;
 static struct conn *conns;
 static uint64_t reopen_at;	/* monotonic ms when a restart ends */
@@ -2439,10 +2441,20 @@ conn_close(struct conn *c)
 		struct pending *p = c->pend_head;
 		c->pend_head = p->next;
 		free(p);
+		n_pending--;
 	}
 	free(c->in);
 	free(c->out);
 	free(c);
+}
+
+static void
+conn_kill(struct conn *c)
+{
+	if (!c->dead) {
+		c->dead = true;
+		n_dead++;
+	}
 }
 
 static void
@@ -2510,6 +2522,7 @@ conn_reply(struct conn *c, const uint8_t *p, size_t n, bool data_path)
 		else
 			c->pend_head = pd;
 		c->pend_tail = pd;
+		n_pending++;
 		return;
 	}
 	conn_queue(c, p, n);
@@ -2728,11 +2741,11 @@ conn_read(struct conn *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			c->dead = true;
+			conn_kill(c);
 			return;
 		}
 		if (r == 0) {
-			c->dead = true;
+			conn_kill(c);
 			break;
 		}
 		c->in_len += (size_t)r;
@@ -2741,7 +2754,7 @@ conn_read(struct conn *c)
 	}
 	bool keep = conn_process(c);
 	if (!conn_flush(c) || !keep)
-		c->dead = true;
+		conn_kill(c);
 }
 
 static void
@@ -2799,6 +2812,7 @@ restart_begin(void)
 		conn_flush(c);
 	while (conns)
 		conn_close(conns);
+	n_dead = 0;
 	epoll_ctl(epfd, EPOLL_CTL_DEL, listen_fd, NULL);
 	close(listen_fd);
 	listen_fd = -1;
@@ -2814,6 +2828,8 @@ restart_begin(void)
 static int
 release_pending(void)
 {
+	if (n_pending == 0 && reopen_at == 0)
+		return -1;	/* the common case: nothing held back */
 	uint64_t now = mono_ms();
 	int64_t wait = -1;
 	for (struct conn *c = conns, *next; c; c = next) {
@@ -2826,6 +2842,7 @@ release_pending(void)
 				c->pend_tail = NULL;
 			conn_queue(c, p->data, p->len);
 			free(p);
+			n_pending--;
 			moved = true;
 		}
 		if (moved && !conn_flush(c)) {
@@ -2881,20 +2898,21 @@ serve(void)
 				continue;
 			if (events[i].events & (EPOLLERR | EPOLLHUP) &&
 			    !(events[i].events & EPOLLIN)) {
-				c->dead = true;
+				conn_kill(c);
 				continue;
 			}
 			if (events[i].events & EPOLLIN)
 				conn_read(c);
 			if (!c->dead && (events[i].events & EPOLLOUT) &&
 			    !conn_flush(c))
-				c->dead = true;
+				conn_kill(c);
 		}
-		for (struct conn *c = conns, *next; c; c = next) {
+		for (struct conn *c = conns, *next; n_dead > 0 && c; c = next) {
 			next = c->next;
 			if (c->dead) {
 				conn_flush(c);
 				conn_close(c);
+				n_dead--;
 			}
 		}
 		if (restart_requested)
