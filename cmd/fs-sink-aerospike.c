@@ -582,8 +582,11 @@ run(struct sink *s)
 		if (!lineio_has_line(&s->lr) && as_exec_outstanding(s->ex) > 0) {
 			/* answers keep coming while the input is quiet */
 			while (as_exec_wait(s->ex, s->lr.fd, 1000) == 0 &&
+			    as_exec_outstanding(s->ex) > 0 &&
 			    !sig_stop_requested())
 				;
+			if (sig_stop_requested())
+				break;
 		}
 		int r = lineio_read(&s->lr, &line, &len);
 		if (r == -2)

@@ -331,6 +331,24 @@ fs-sink-aerospike: 1 record rejected"
 	assert_regex "$stderr" 'stats: 40 lines, 40 written, 0 stale, 0 failed, 0 control; 40 requests, 0 retries, 0 timeouts, 0 connection errors, 4 connections'
 }
 
+@test "fs-sink-aerospike: SIGTERM stops reading, and the writes made are kept, exit 0" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	mkfifo in.fifo
+	fs-sink-aerospike -h "$AS" -n test -s "$SET" --key id --stats <in.fifo 2>err.txt 3>&- &
+	pid=$!
+	exec 7>in.fifo
+	echo '{"id":"t1","v":1}' >&7
+	until get --bins-only t1 >/dev/null 2>&1; do sleep 0.05; done
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	exec 7>&-
+	assert_equal "$status" 0
+	run grep -c 'stats: 1 lines, 1 written' err.txt
+	assert_output 1
+}
+
 @test "fs-sink-aerospike: an unknown namespace and an unreachable host are fatal" {
 	require_aerospike
 	AS=$FS_AEROSPIKE
