@@ -358,6 +358,16 @@ fs-sink-aerospike: 1 record rejected"
 	assert_equal "$stderr" "fs-sink-aerospike: aerospike: 127.0.0.1:1: connect: Connection refused"
 }
 
+@test "fs-sink-aerospike: a seed host that is down is passed over" {
+	require_aerospike
+	echo '{"id":"a","v":1}' >in.ndjson
+	run --separate-stderr fs-sink-aerospike -h "127.0.0.1:1,$FS_AEROSPIKE" -n test -s "$SET" --key id in.ndjson
+	assert_success
+	AS=$FS_AEROSPIKE
+	run --separate-stderr get --bins-only a
+	assert_output '{"v":1}'
+}
+
 @test "fs-sink-aerospike: usage errors exit 2" {
 	run -2 --separate-stderr fs-sink-aerospike --key id
 	assert_equal "${stderr_lines[0]}" "fs-sink-aerospike: -n NAMESPACE is required"
