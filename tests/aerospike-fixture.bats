@@ -4,11 +4,15 @@
 
 load test_helper
 
-FIXTURE="$FS_ROOT/build/fixtures/asfixture"
+# The fixture of the build under test: under FS_BIN=build/asan/bin the
+# private fixtures below run under the sanitizers too.
+FIXTURE="${FS_BIN%/bin}/fixtures/asfixture"
+[ -x "$FIXTURE" ] || FIXTURE="$FS_ROOT/build/fixtures/asfixture"
 
 # A private fixture for tests that restart it or change its faults.
 private_fixture() {
 	export FS_ASFIXTURE_STATE="$T/fixture"
+	export FS_ASFIXTURE="$FIXTURE"
 	run --separate-stderr "$FS_ROOT/scripts/aerospike-fixture-start" "$@"
 	assert_success
 	PRIVATE="${output#FS_AEROSPIKE=}"
