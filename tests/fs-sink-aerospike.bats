@@ -68,6 +68,17 @@ get() {
 	assert_line -n 1 "{\"bins\":{\"n\":-1,\"t\":false},\"found\":true,\"gen\":1,\"key\":7,\"ns\":\"test\",\"set\":\"$SET\",\"ttl\":-1}"
 }
 
+@test "fs-sink-aerospike: its requests are byte for byte the official client's" {
+	require_aerospike
+	python=$("$FS_ROOT/scripts/aerospike-venv")
+	run --separate-stderr "$python" "$TESTS/fs-sink-aerospike-wire.py" \
+		"$FS_AEROSPIKE" "$FS_BIN/fs-sink-aerospike" "$SET"
+	echo "$output"
+	assert_success
+	refute_output --partial "not ok"
+	assert_line "1..9"
+}
+
 @test "fs-sink-aerospike: fs-get reads what the official client wrote" {
 	require_aerospike
 	AS=$FS_AEROSPIKE
