@@ -1797,6 +1797,9 @@ do_write(const struct req *q)
 		rc = filter_record(q->filter, q->filter_len, r);
 	if (!rc && live && r->key && q->has_key && !key_matches(q, r))
 		rc = ERR_KEY_MISMATCH;
+	else if (!rc && !(live && r->key) && q->has_key && (q->key_len == 0 ||
+	    (q->key[0] == PT_INTEGER && q->key_len != 9)))
+		rc = ERR_UNSUPPORTED_FEATURE;	/* get_msg_key() refuses it */
 	if (rc) {
 		result_rec(q, rc, live ? r : NULL);
 		return rc;

@@ -249,6 +249,19 @@ def durable_delete_is_enterprise_only():
 
 
 @check
+def stored_keys_must_match_and_be_well_formed():
+    fields = keyfields("sk") + [field(F_KEY, b"\x03user-1")]
+    one = [op(OP_WRITE, PT_INT, b"a", struct.pack(">q", 1))]
+    eq(code(msg(info2=WRITE, fields=fields, ops=one)), 0)
+    other = keyfields("sk") + [field(F_KEY, b"\x03user-2")]
+    eq(code(msg(info2=WRITE, fields=other, ops=one)), 19)
+    eq(code(msg(info2=WRITE | DELETE, fields=other)), 19)
+    short_int = keyfields("sk2") + [field(F_KEY, b"\x01\x00\x05")]
+    eq(code(msg(info2=WRITE, fields=short_int, ops=one)), 16)
+    eq(code(msg(info2=WRITE, fields=keyfields("sk3") + [field(F_KEY, b"")], ops=one)), 16)
+
+
+@check
 def cdt_operations_are_reported_unsupported_not_ignored():
     eq(code(msg(info2=WRITE, fields=keyfields("cdt"), ops=[op(OP_CDT_MODIFY, 0, b"l", b"\x93\x01\x01\x01")])), 16)
 
