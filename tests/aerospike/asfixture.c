@@ -2066,7 +2066,9 @@ do_batch(const struct req *parent)
 		struct req q;
 		int ns_status;
 		if (rflags & BATCH_REPEAT) {
-			if (!have_prev)
+			/* Repeating the first row, or a row with a key, ends the
+			 * batch as on the server ("batch must not repeat key"). */
+			if (!have_prev || prev.has_key)
 				break;
 			q = prev;
 			ns_status = prev_ns_status;
