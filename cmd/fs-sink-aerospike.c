@@ -360,10 +360,14 @@ static int
 add_bin(struct sink *s, struct as_cmd *c, const char *name, size_t nlen,
     const json_t *v, char *why, size_t whylen)
 {
-	if (nlen == 0 || nlen > AS_BIN_NAME_MAX) {
-		snprintf(why, whylen, "bin name '%.*s' is %s (1 to %d bytes)",
-		    (int)(nlen > 64 ? 64 : nlen), name,
-		    nlen == 0 ? "empty" : "too long", AS_BIN_NAME_MAX);
+	/* the server's rule (as_bin_name_check): under 16 bytes, no NUL */
+	if (nlen > AS_BIN_NAME_MAX) {
+		snprintf(why, whylen, "bin name '%.*s' is too long (at most %d "
+		    "bytes)", (int)(nlen > 64 ? 64 : nlen), name, AS_BIN_NAME_MAX);
+		return -1;
+	}
+	if (memchr(name, '\0', nlen) != NULL) {
+		snprintf(why, whylen, "a bin name holds a NUL byte");
 		return -1;
 	}
 	if (s->o->monotonic && nlen == s->time_bin_len &&

@@ -221,7 +221,8 @@ login(struct as_cluster *c, int fd)
 	int rc = admin_call(c, fd, &req, &ans);
 	int ret = -1;
 	if (rc == AS_SEC_ERR_NOT_CONFIGURED || rc == AS_SEC_ERR_NOT_SUPPORTED) {
-		ret = 0;        /* security off: nothing to do */
+		c->security_off = true; /* nothing to do, now or later */
+		ret = 0;
 	} else if (rc == 0) {
 		const uint8_t *p = (const uint8_t *)ans.data + ADMIN_HDR_SIZE;
 		const uint8_t *end = (const uint8_t *)ans.data + ans.len;
@@ -251,7 +252,7 @@ login(struct as_cluster *c, int fd)
 static int
 authenticate(struct as_cluster *c, int fd)
 {
-	if (c->o.user == NULL)
+	if (c->o.user == NULL || c->security_off)
 		return 0;
 	if (c->token == NULL)
 		return login(c, fd);

@@ -72,6 +72,7 @@ struct as_cluster {
 	char *cred;             /* bcrypt hash of the password */
 	uint8_t *token;
 	size_t token_len;
+	bool security_off;      /* the server said it has no security */
 	bool need_tend;
 	int64_t last_tend_ms;
 	uint64_t conns_opened;

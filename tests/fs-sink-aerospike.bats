@@ -206,7 +206,7 @@ fs-sink-aerospike: 1 record rejected"
 	AS=$FS_AEROSPIKE
 	printf '%s\n' '{"id":"a","ok":1}' '{"id":"b","a_much_too_long_name":1}' >in.ndjson
 	run -1 --separate-stderr sink --key id in.ndjson
-	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:2: bin name 'a_much_too_long_name' is too long (1 to 15 bytes)"
+	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:2: bin name 'a_much_too_long_name' is too long (at most 15 bytes)"
 }
 
 @test "fs-sink-aerospike: bad lines and bad keys are reported and skipped on request" {
