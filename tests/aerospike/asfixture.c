@@ -2036,6 +2036,71 @@ transact(struct req *q, int ns_status)
 	return rc;
 }
 
+/* Parses a batch row that is not a repeat (after index, digest and flags)
+ * as as_batch_queue_task() does; advances *pp past it.  False if the row
+ * is truncated or names an unknown namespace: the batch ends there. */
+static bool
+batch_row_parse(const uint8_t **pp, const uint8_t *end, uint8_t rflags,
+    struct req *q)
+{
+	const uint8_t *p = *pp;
+	memset(q, 0, sizeof *q);
+	size_t meta = 1 + ((rflags & BATCH_HAS_EXTRA_INFO) ? 2 : 0) +
+	    ((rflags & BATCH_HAS_INFO4) ? 1 : 0) +
+	    ((rflags & BATCH_HAS_GENERATION) ? 2 : 0) +
+	    ((rflags & BATCH_HAS_RECORD_TTL) ? 4 : 0) + 4;
+	if ((size_t)(end - p) < meta)
+		return false;
+	q->info1 = *p++ & (uint8_t)~(INFO1_COMPRESS_RESPONSE | INFO1_XDR);
+	if (rflags & BATCH_HAS_EXTRA_INFO) {
+		q->info2 = *p++;
+		q->info3 = *p++;
+	}
+	if (rflags & BATCH_HAS_INFO4)
+		q->info4 = *p++;
+	if (rflags & BATCH_HAS_GENERATION) {
+		q->gen = get16(p);
+		p += 2;
+	}
+	if (rflags & BATCH_HAS_RECORD_TTL) {
+		q->ttl = get32(p);
+		p += 4;
+	}
+	uint16_t n_fields = get16(p), n_ops = get16(p + 2);
+	p += 4;
+	if (n_fields == 0)
+		n_fields = 1;	/* older clients sent 0 with a namespace */
+	/* The first field is the namespace, whatever its type. */
+	if (end - p < FIELD_HEADER_SZ)
+		return false;
+	uint32_t nsz = get32(p);
+	if (nsz < 1 || (uint64_t)(end - p) - 4 < nsz)
+		return false;
+	int ns = ns_index(p + FIELD_HEADER_SZ, nsz - 1);
+	if (ns < 0)
+		return false;
+	/* Find where this row's fields and ops end. */
+	const uint8_t *scan = p;
+	for (uint16_t i = 0; i < n_fields; i++) {
+		if (end - scan < FIELD_HEADER_SZ)
+			return false;
+		uint32_t sz = get32(scan);
+		if (sz < 1 || (uint64_t)(end - scan) - 4 < sz)
+			return false;
+		scan += 4 + sz;
+	}
+	struct op o;
+	for (uint16_t i = 0; i < n_ops; i++)
+		if (!op_next(&scan, end, &o))
+			return false;
+	int ns_status;
+	if (!parse_fields(q, p, scan, n_fields, n_ops, &ns_status))
+		return false;
+	q->ns = ns;
+	*pp = scan;
+	return true;
+}
+
 /* Parses the batch-index field (41/42) like as_batch_queue_task() and runs
  * each row; appends one as_msg per row. Returns the trailer's code. */
 static int
@@ -2056,7 +2121,6 @@ do_batch(const struct req *parent)
 	int trailer = AS_OK;
 	struct req prev;
 	bool have_prev = false;
-	int prev_ns_status = AS_OK;
 	uint32_t row = 0;
 	for (; row < count && end - p >= BATCH_ROW_FIXED_SZ; row++) {
 		uint32_t index = get32(p);
@@ -2064,87 +2128,22 @@ do_batch(const struct req *parent)
 		uint8_t rflags = p[24];
 		p += BATCH_ROW_FIXED_SZ;
 		struct req q;
-		int ns_status;
 		if (rflags & BATCH_REPEAT) {
 			/* Repeating the first row, or a row with a key, ends the
 			 * batch as on the server ("batch must not repeat key"). */
 			if (!have_prev || prev.has_key)
 				break;
 			q = prev;
-			ns_status = prev_ns_status;
 		} else {
-			memset(&q, 0, sizeof q);
-			if (end - p < 1)
+			if (!batch_row_parse(&p, end, rflags, &q))
 				break;
-			q.info1 = *p++ & (uint8_t)~(INFO1_COMPRESS_RESPONSE | INFO1_XDR);
-			if (rflags & BATCH_HAS_EXTRA_INFO) {
-				if (end - p < 2)
-					break;
-				q.info2 = *p++;
-				q.info3 = *p++;
-			}
-			if (rflags & BATCH_HAS_INFO4) {
-				if (end - p < 1)
-					break;
-				q.info4 = *p++;
-			}
-			if (rflags & BATCH_HAS_GENERATION) {
-				if (end - p < 2)
-					break;
-				q.gen = get16(p);
-				p += 2;
-			}
-			if (rflags & BATCH_HAS_RECORD_TTL) {
-				if (end - p < 4)
-					break;
-				q.ttl = get32(p);
-				p += 4;
-			}
-			if (end - p < 4)
-				break;
-			uint16_t n_fields = get16(p), n_ops = get16(p + 2);
-			p += 4;
-			if (n_fields == 0)
-				n_fields = 1;
-			/* The first field is the namespace, whatever its type. */
-			if (end - p < FIELD_HEADER_SZ)
-				break;
-			uint32_t nsz = get32(p);
-			if (nsz < 1 || (uint64_t)(end - p) - 4 < nsz)
-				break;
-			if (ns_index(p + FIELD_HEADER_SZ, nsz - 1) < 0)
-				break;	/* unknown namespace ends the batch */
-			const uint8_t *fields = p;
-			/* Find where this row's fields and ops end. */
-			const uint8_t *scan = p;
-			bool bad = false;
-			for (uint16_t i = 0; i < n_fields && !bad; i++) {
-				if (end - scan < FIELD_HEADER_SZ) { bad = true; break; }
-				uint32_t sz = get32(scan);
-				if (sz < 1 || (uint64_t)(end - scan) - 4 < sz) { bad = true; break; }
-				scan += 4 + sz;
-			}
-			struct op o;
-			for (uint16_t i = 0; i < n_ops && !bad; i++)
-				if (!op_next(&scan, end, &o))
-					bad = true;
-			if (bad)
-				break;
-			/* parse_fields() treats the first field as the namespace
-			 * only by type; force it, as the server does. */
-			if (!parse_fields(&q, fields, scan, n_fields, n_ops, &ns_status))
-				break;
-			q.ns = ns_index(fields + FIELD_HEADER_SZ, nsz - 1);
-			ns_status = AS_OK;
 			if (!q.has_filter && parent->has_filter) {
 				q.has_filter = true;
 				q.filter = parent->filter;
 				q.filter_len = parent->filter_len;
 			}
 			q.txn_ttl = parent->txn_ttl;
-			p = scan;
 			prev = q;
-			prev_ns_status = ns_status;
 			have_prev = true;
 		}
 		memcpy(q.digest, digest, 20);
@@ -2152,7 +2151,7 @@ do_batch(const struct req *parent)
 		q.is_batch_row = true;
 		q.batch_index = index;
 		stats.batch_rows++;
-		int rc = transact(&q, ns_status);
+		int rc = transact(&q, AS_OK);
 		if (!report_all && rc != AS_OK && rc != ERR_NOT_FOUND &&
 		    rc != ERR_FILTERED_OUT)
 			trailer = rc;
