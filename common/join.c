@@ -81,6 +81,7 @@ struct join {
 	char why[256];
 	struct jmap warned;     /* member names already warned about */
 	struct bucket *free_buckets;    /* emptied buckets, for reuse */
+	int64_t start_ms;       /* wall clock of the first tick */
 	struct jrec *due;       /* scratch: left-outer rows of one advance */
 	size_t ndue, capdue;
 };
@@ -834,15 +835,19 @@ window_advance(struct join *j)
 /* --- the watermark ------------------------------------------------------------ */
 
 /* wm_min() over the sides whose input is still open; +infinity when
- * both ended (an ended side must not outvote an idle one). */
+ * both ended, or one ended and the other is idle. */
 static int64_t
 combined_wm(const struct join *j)
 {
 	if (j->ended[0] && j->ended[1])
 		return INT64_MAX;
-	for (int i = 0; i < 2; i++)
-		if (j->ended[i])
-			return j->wm[1 - i].current;
+	for (int i = 0; i < 2; i++) {
+		if (!j->ended[i])
+			continue;
+		/* As wm_min(): with every open side idle, the largest. */
+		const struct wmark *o = &j->wm[1 - i];
+		return o->idle ? INT64_MAX : o->current;
+	}
 	return wm_min(j->wm, 2);
 }
 
@@ -890,8 +895,17 @@ join_tick(struct join *j, int64_t now)
 {
 	bool moved = false;
 
-	for (int i = 0; i < 2; i++)
-		moved |= wm_tick(&j->wm[i], now);
+	for (int i = 0; i < 2; i++) {
+		struct wmark *w = &j->wm[i];
+		moved |= wm_tick(w, now);
+		/* A side that has sent nothing at all for the idle time
+		 * must not hold the other back either. */
+		if (w->idle_ms > 0 && w->max_ts == WM_NONE && !w->from_input &&
+		    !w->idle && now - j->start_ms >= w->idle_ms) {
+			w->idle = true;
+			moved = true;
+		}
+	}
 	if (moved)
 		advance(j);
 }
@@ -1032,6 +1046,8 @@ join_new(const struct join_config *cfg, struct out *o)
 		wm_init(&j->wm[s], cfg->max_ooo, cfg->idle);
 	j->W = INT64_MIN;
 	j->out_wm = INT64_MIN;
+	if (cfg->idle > 0)
+		j->start_ms = etime_now_ms();
 	return j;
 }
 

@@ -458,3 +458,24 @@ EOF
 '{"l":"l1","r":"r1","ws":0,"we":10000,"window_time":9999}
 {"l":null,"r":"r2","ws":0,"we":10000,"window_time":9999}'
 }
+
+@test "fs-join: with --idle-timeout a right side that sends nothing stops holding the as-of join back" {
+	printf '%s\n' '{"user":"u1","ts":1000,"id":"o1"}' '{"user":"u2","ts":2000,"id":"o2"}' > orders.ndjson
+	mkfifo profiles.fifo
+	exec 7<>profiles.fifo           # open, and never written
+	timeout 60 fs-join --asof --type left --key user --idle-timeout 100ms \
+		--right profiles.fifo --right-fields tier < orders.ndjson > out.ndjson 7>&- &
+	pid=$!
+	# Wait (at most 30 s) for the rows; they can only come from the idle
+	# rule, since the right input is still open.
+	for ((i = 0; i < 300; i++)); do
+		[ "$(grep -c '"id"' out.ndjson)" -ge 2 ] && break
+		sleep 0.1
+	done
+	kill -0 "$pid"                  # still running: the input is open
+	exec 7>&-
+	wait "$pid"
+	assert_equal "$(grep -v '"@fs"' out.ndjson)" \
+'{"user":"u1","ts":1000,"id":"o1","right_tier":null}
+{"user":"u2","ts":2000,"id":"o2","right_tier":null}'
+}
