@@ -471,72 +471,85 @@ fail:
 }
 
 /*
- * "peers-clear-std": gen,default_port,[[id,tls_name,[addr,...]],...].
- * Adds every peer not known yet (its first address that answers).
+ * "peers-clear-std": gen,default_port,[[id,tls_name,[addr,...]],...],
+ * an address being host, host:port, [v6] or [v6]:port.
  */
-static void
-add_peers(struct as_cluster *c, const char *v, size_t len)
+int
+as_peers_parse(const char *v, size_t len, struct as_peer *out, size_t max)
 {
 	const char *p = v, *end = v + len;
 	int64_t dport = AS_DEFAULT_PORT;
 	const char *comma1 = memchr(p, ',', len);
 	if (comma1 == NULL)
-		return;
+		return -1;
 	const char *comma2 = memchr(comma1 + 1, ',', (size_t)(end - comma1 - 1));
 	if (comma2 == NULL)
-		return;
+		return -1;
 	char ps[16];
 	size_t pl = (size_t)(comma2 - comma1 - 1);
-	if (pl > 0 && pl < sizeof ps) {
+	if (pl > 0) {
+		if (pl >= sizeof ps)
+			return -1;
 		memcpy(ps, comma1 + 1, pl);
 		ps[pl] = '\0';
 		if (num_parse_i64(ps, 1, 65535, &dport) < 0)
-			dport = AS_DEFAULT_PORT;
+			return -1;
 	}
 	p = comma2 + 1;
 	if (p >= end || *p != '[')
-		return;
+		return -1;
 	p++;
+	size_t n = 0;
 	while (p < end && *p == '[') {
 		/* [id,tls,[a1,a2]] */
 		const char *q = p + 1;
 		const char *c1 = memchr(q, ',', (size_t)(end - q));
 		if (c1 == NULL)
-			return;
-		char id[64];
-		size_t il = (size_t)(c1 - q);
-		if (il >= sizeof id)
-			return;
-		memcpy(id, q, il);
-		id[il] = '\0';
+			return -1;
 		const char *lb = memchr(c1, '[', (size_t)(end - c1));
 		if (lb == NULL)
-			return;
-		const char *rb = memchr(lb, ']', (size_t)(end - lb));
-		if (rb == NULL)
-			return;
-		bool known = node_by_name(c, id) != NULL;
+			return -1;
+		/* the address list ends at the ']' that closes it */
+		const char *rb = lb + 1;
+		int depth = 0;
+		while (rb < end && (*rb != ']' || depth > 0)) {
+			depth += *rb == '[' ? 1 : *rb == ']' ? -1 : 0;
+			rb++;
+		}
+		if (rb >= end)
+			return -1;
+		struct as_peer *pe = n < max ? &out[n] : NULL;
+		size_t il = (size_t)(c1 - q);
+		if (pe != NULL) {
+			memset(pe, 0, sizeof *pe);
+			if (il >= sizeof pe->id)
+				return -1;
+			memcpy(pe->id, q, il);
+		}
 		const char *a = lb + 1;
-		while (!known && a < rb) {
+		while (a < rb) {
 			const char *ae = a;
-			int depth = 0;
+			depth = 0;
 			while (ae < rb && (*ae != ',' || depth > 0)) {
 				depth += *ae == '[' ? 1 : *ae == ']' ? -1 : 0;
 				ae++;
 			}
-			char host[80];
-			int port;
-			if (split_hostport(a, (size_t)(ae - a), host, sizeof host,
-			    &port) == 0) {
-				bool has_port = memchr(a, ':', (size_t)(ae - a)) &&
-				    !(a[0] == '[' && ae[-1] == ']');
-				if (!has_port)
-					port = (int)dport;
-				if (add_node(c, host, port) != NULL)
-					known = true;
+			if (pe != NULL && pe->n_addrs < AS_PEER_ADDRS) {
+				int port;
+				char *h = pe->hosts[pe->n_addrs];
+				if (split_hostport(a, (size_t)(ae - a), h,
+				    sizeof pe->hosts[0], &port) < 0)
+					return -1;
+				const char *rbr = memchr(a, ']', (size_t)(ae - a));
+				bool has_port = a[0] == '[' ?
+				    rbr != NULL && rbr + 1 < ae :
+				    memchr(a, ':', (size_t)(ae - a)) != NULL;
+				pe->ports[pe->n_addrs++] = has_port ? port :
+				    (int)dport;
 			}
 			a = ae + 1;
 		}
+		n++;
 		/* past "]]" and an optional ',' */
 		p = rb + 1;
 		if (p < end && *p == ']')
@@ -544,18 +557,33 @@ add_peers(struct as_cluster *c, const char *v, size_t len)
 		if (p < end && *p == ',')
 			p++;
 	}
+	return (int)(n < max ? n : max);
+}
+
+/* Adds every peer not known yet (its first address that answers). */
+static void
+add_peers(struct as_cluster *c, const char *v, size_t len)
+{
+	struct as_peer peers[64];
+	int n = as_peers_parse(v, len, peers, 64);
+	for (int i = 0; i < n; i++) {
+		if (node_by_name(c, peers[i].id) != NULL)
+			continue;
+		for (int j = 0; j < peers[i].n_addrs; j++)
+			if (add_node(c, peers[i].hosts[j], peers[i].ports[j]))
+				break;
+	}
 }
 
 /*
  * "replicas": ns:regime,n_replicas,bitmap0,bitmap1,...;ns2:...
- * Takes the master bitmap (replica 0) of our namespace.  Returns 1 when
- * the namespace was in the answer, 0 when not, -1 on a malformed one.
+ * Takes the master bitmap (replica 0) of namespace ns.
  */
-static int
-parse_replicas(struct as_cluster *c, struct as_node *n, const char *v,
-    size_t len, int64_t *regimes)
+int
+as_replicas_parse(const char *v, size_t len, const char *ns,
+    uint8_t bits[AS_PARTITIONS / 8], int64_t *regime)
 {
-	size_t nslen = strlen(c->o.ns);
+	size_t nslen = strlen(ns);
 	const char *p = v, *end = v + len;
 	while (p < end) {
 		const char *semi = memchr(p, ';', (size_t)(end - p));
@@ -563,7 +591,7 @@ parse_replicas(struct as_cluster *c, struct as_node *n, const char *v,
 		const char *colon = memchr(p, ':', (size_t)(e - p));
 		if (colon == NULL)
 			return -1;
-		if ((size_t)(colon - p) == nslen && memcmp(p, c->o.ns, nslen) == 0) {
+		if ((size_t)(colon - p) == nslen && memcmp(p, ns, nslen) == 0) {
 			const char *f = colon + 1;
 			const char *c1 = memchr(f, ',', (size_t)(e - f));
 			if (c1 == NULL)
@@ -572,38 +600,47 @@ parse_replicas(struct as_cluster *c, struct as_node *n, const char *v,
 			if (c2 == NULL)
 				return -1;
 			char num[24];
-			int64_t regime;
 			size_t rl = (size_t)(c1 - f);
 			if (rl >= sizeof num)
 				return -1;
 			memcpy(num, f, rl);
 			num[rl] = '\0';
-			if (num_parse_i64(num, 0, INT64_MAX, &regime) < 0)
+			if (num_parse_i64(num, 0, INT64_MAX, regime) < 0)
 				return -1;
 			const char *b = c2 + 1;
 			const char *be = memchr(b, ',', (size_t)(e - b));
 			if (be == NULL)
 				be = e;
-			struct buf bits = BUF_INIT;
-			if (as_unbase64(b, (size_t)(be - b), &bits) < 0 ||
-			    bits.len < AS_PARTITIONS / 8) {
-				buf_free(&bits);
-				return -1;
-			}
-			for (unsigned pid = 0; pid < AS_PARTITIONS; pid++) {
-				uint8_t byte = (uint8_t)bits.data[pid >> 3];
-				if ((byte & (0x80 >> (pid & 7))) &&
-				    regime >= regimes[pid]) {
-					regimes[pid] = regime;
-					c->master[pid] = n;
-				}
-			}
-			buf_free(&bits);
-			return 1;
+			struct buf dec = BUF_INIT;
+			int ok = as_unbase64(b, (size_t)(be - b), &dec) == 0 &&
+			    dec.len == AS_PARTITIONS / 8;
+			if (ok)
+				memcpy(bits, dec.data, AS_PARTITIONS / 8);
+			buf_free(&dec);
+			return ok ? 1 : -1;
 		}
 		p = e + 1;
 	}
 	return 0;
+}
+
+static int
+parse_replicas(struct as_cluster *c, struct as_node *n, const char *v,
+    size_t len, int64_t *regimes)
+{
+	uint8_t bits[AS_PARTITIONS / 8];
+	int64_t regime;
+	int r = as_replicas_parse(v, len, c->o.ns, bits, &regime);
+	if (r != 1)
+		return r;
+	for (unsigned pid = 0; pid < AS_PARTITIONS; pid++) {
+		if ((bits[pid >> 3] & (0x80 >> (pid & 7))) &&
+		    regime >= regimes[pid]) {
+			regimes[pid] = regime;
+			c->master[pid] = n;
+		}
+	}
+	return 1;
 }
 
 /* Rebuilds the partition map from every live node. */

@@ -100,6 +100,25 @@ void as_node_discard(struct as_node *n, int fd);
 int as_node_info(struct as_cluster *c, struct as_node *n, const char *names,
     struct buf *out);
 
+/* One peer of a "peers-clear-std" answer. */
+#define AS_PEER_ADDRS 4
+struct as_peer {
+	char id[64];
+	char hosts[AS_PEER_ADDRS][80];
+	int ports[AS_PEER_ADDRS];
+	int n_addrs;
+};
+/* Parses a "peers-clear-std" value into out[max]; the number of peers,
+ * or -1 when malformed.  Addresses without a port get the default one
+ * the answer gives. */
+int as_peers_parse(const char *v, size_t len, struct as_peer *out,
+    size_t max);
+/* Finds namespace ns in a "replicas" value (ns:regime,count,bitmaps;...)
+ * and copies its master bitmap (bit i, from the high bit of byte 0, is
+ * partition i).  1 found, 0 absent, -1 malformed. */
+int as_replicas_parse(const char *v, size_t len, const char *ns,
+    uint8_t bits[AS_PARTITIONS / 8], int64_t *regime);
+
 /* The credential the server checks: bcrypt of the password with the
  * clients' fixed salt (a new string), or NULL when crypt(3) fails. */
 char *as_password_hash(const char *password);

@@ -368,6 +368,55 @@ test_auth_and_hist(void)
 	    "histogram: p100 is the max");
 }
 
+static void
+test_discovery(void)
+{
+	struct as_peer pe[4];
+	static const char peers[] = "7,3000,[[BB9050011AC4202,,[172.17.0.4]],"
+	    "[BB9070011AC4202,tls1,[172.17.0.5:3100,10.0.0.5]],"
+	    "[BB9,,[[2001:db8::1]:3200,[::1]]]]";
+	int np = as_peers_parse(peers, sizeof peers - 1, pe, 4);
+	ok(np == 3, "peers: three peers");
+	ok(np == 3 && strcmp(pe[0].id, "BB9050011AC4202") == 0 &&
+	    pe[0].n_addrs == 1 && strcmp(pe[0].hosts[0], "172.17.0.4") == 0 &&
+	    pe[0].ports[0] == 3000, "peers: an address without a port gets the default");
+	ok(np == 3 && pe[1].n_addrs == 2 && pe[1].ports[0] == 3100 &&
+	    strcmp(pe[1].hosts[1], "10.0.0.5") == 0 && pe[1].ports[1] == 3000,
+	    "peers: several addresses, with and without ports");
+	ok(np == 3 && pe[2].n_addrs == 2 &&
+	    strcmp(pe[2].hosts[0], "2001:db8::1") == 0 && pe[2].ports[0] == 3200 &&
+	    strcmp(pe[2].hosts[1], "::1") == 0 && pe[2].ports[1] == 3000,
+	    "peers: IPv6 addresses in brackets");
+	static const char none[] = "1,3000,[]";
+	ok(as_peers_parse(none, sizeof none - 1, pe, 4) == 0, "peers: none");
+	static const char bad[] = "1,3000";
+	ok(as_peers_parse(bad, sizeof bad - 1, pe, 4) == -1, "peers: malformed");
+
+	/* partitions 0 and 9 of "test", all of "bar" */
+	uint8_t want[AS_PARTITIONS / 8] = { 0x80, 0x40 };
+	struct buf b64 = BUF_INIT, rep = BUF_INIT;
+	as_base64(want, sizeof want, &b64);
+	buf_appends(&rep, "bar:0,1,");
+	uint8_t all[AS_PARTITIONS / 8];
+	memset(all, 0xff, sizeof all);
+	as_base64(all, sizeof all, &rep);
+	buf_appends(&rep, ";test:3,2,");
+	buf_append(&rep, b64.data, b64.len);
+	buf_appends(&rep, ",");
+	buf_append(&rep, b64.data, b64.len);
+	uint8_t bits[AS_PARTITIONS / 8];
+	int64_t regime = -1;
+	ok(as_replicas_parse(rep.data, rep.len, "test", bits, &regime) == 1 &&
+	    regime == 3 && memcmp(bits, want, sizeof want) == 0,
+	    "replicas: the master bitmap and regime of a namespace");
+	ok(as_replicas_parse(rep.data, rep.len, "tes", bits, &regime) == 0,
+	    "replicas: a namespace not in the answer");
+	ok(as_replicas_parse("test:0,1,!!", 11, "test", bits, &regime) == -1,
+	    "replicas: bad base64 is refused");
+	buf_free(&b64);
+	buf_free(&rep);
+}
+
 int
 main(void)
 {
@@ -378,6 +427,7 @@ main(void)
 	test_values();
 	test_info();
 	test_auth_and_hist();
+	test_discovery();
 	printf("1..%d\n", n);
 	return failures != 0;
 }
