@@ -25,8 +25,9 @@ AGG=(fs-agg --key user --agg n=count --agg spend=sum:amount
 # One Aerospike record per user and window.
 SINK_KEY=user,window_start
 
-# A 3-partition topic holding the events, keyed by user, with the Kafka
-# timestamp set from the event time.
+# A 3-partition topic holding the events, keyed by user.  (Message
+# timestamps are the time of production: a broker's time retention
+# would delete messages stamped with the events' times in 2026-01.)
 suite_setup() {
 	require_kafka || return 1
 	B=$FS_KAFKA_BROKERS
@@ -35,7 +36,7 @@ suite_setup() {
 	C="$T/ckpt"
 	kafka_create_topic "$TOPIC" 3
 	fs-gen --count "$EVENTS" --users 50 --seed 7 --rate 100 > events.ndjson
-	fs-produce -b "$B" -t "$TOPIC" -k user --timestamp < events.ndjson
+	fs-produce -b "$B" -t "$TOPIC" -k user < events.ndjson
 }
 
 teardown() {
@@ -49,8 +50,8 @@ teardown() {
 }
 
 # A fixture of this test's own, whose replies are held DELAY_MS each, so
-# the sink (4 writes in flight) holds the pipeline back and a kill lands
-# mid-stream; sets AS.
+# the sink (with few requests in flight) holds the pipeline back for
+# seconds and a kill lands mid-stream; sets AS.
 slow_fixture() {
 	export FS_ASFIXTURE_STATE="$T/fixture"
 	AS=$("$FS_ROOT/scripts/aerospike-fixture-start") || return 1
@@ -117,7 +118,8 @@ start_pipeline() {
 # kill must land mid-stream).
 kill_after_checkpoint() {
 	local after="$1"
-	wait_for 60 complete_after "$after"
+	wait_for 60 complete_after "$after" ||
+		fail "no checkpoint after $after: $(fs-ckpt list "$C" 2>&1; ls -R "$C"; cat ./*.err; ps -o pid,stat,etime,args -g "$PID")"
 	kill -0 "$PID" || fail "the pipeline finished before the kill"
 	assert_equal "$(ps -o pgid= "$PID" | tr -d ' ')" "$PID"
 	kill -9 -- "-$PID"
@@ -146,9 +148,10 @@ consumed() {
 }
 
 @test "pipeline-live: killed with SIGKILL mid-stream twice, run again to the end: the store holds exactly the uninterrupted results" {
+	# Single writes, 4 at once, each answered after 10ms.
 	slow_fixture 10
 	expect_from events.ndjson
-	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000 --stats" "--in-flight 4"
+	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000 --stats" "--batch 1 --in-flight 4"
 	start_pipeline run1.err
 	kill_after_checkpoint 0
 	first=$(newest_complete)
@@ -179,9 +182,10 @@ consumed() {
 }
 
 @test "pipeline-live: a restart that finds the newest checkpoint corrupt resumes from the previous one, with a warning, and ends with the same store" {
-	slow_fixture 10
+	# Batches (the default) one at a time, each answered after 100ms.
+	slow_fixture 100
 	expect_from events.ndjson
-	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000 --stats" "--in-flight 4"
+	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000 --stats" "--in-flight 1"
 	start_pipeline run1.err
 	kill_after_checkpoint 1
 	newest=$(newest_complete)
@@ -192,7 +196,7 @@ consumed() {
 	assert_failure 1
 	previous=$(newest_complete)
 	[ "$previous" -gt 0 ] && [ "$previous" -lt "$newest" ] ||
-		fail "no complete checkpoint before $newest: $previous"
+		fail "no complete checkpoint before $newest: $previous; $(fs-ckpt list "$C" 2>&1; ls -R "$C")"
 	run --separate-stderr bash live.sh
 	assert_success
 	# It read from the previous checkpoint on (one every 1000 messages).
@@ -211,7 +215,7 @@ fs-consume: $((EVENTS - previous * 1000)) messages"
 	TOPIC=$(uniq_name grows)
 	kafka_create_topic "$TOPIC" 3
 	# 15005 events end inside a window that the rest completes.
-	head -n 15005 events.ndjson | fs-produce -b "$B" -t "$TOPIC" -k user --timestamp
+	head -n 15005 events.ndjson | fs-produce -b "$B" -t "$TOPIC" -k user
 	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000" "--stats" mid1.ndjson
 	run --separate-stderr bash live.sh
 	assert_success
@@ -227,7 +231,7 @@ fs-consume: $((EVENTS - previous * 1000)) messages"
 		assert_line -n "$i" "{\"id\":$((16 - i)),\"complete\":true,\"stages\":{\"fs-agg\":\"ok\",\"fs-consume\":\"ok\",\"fs-sink-aerospike\":\"ok\",\"fs-window\":\"ok\"}}"
 	done
 
-	tail -n +15006 events.ndjson | fs-produce -b "$B" -t "$TOPIC" -k user --timestamp
+	tail -n +15006 events.ndjson | fs-produce -b "$B" -t "$TOPIC" -k user
 	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000" "--stats" mid2.ndjson
 	run --separate-stderr bash live.sh
 	assert_success
