@@ -329,6 +329,32 @@ fs-sink-aerospike: 1 record rejected"
 	assert_output 1
 }
 
+@test "fs-sink-aerospike: writes move to another node when theirs goes away" {
+	# two single-node fixtures given as seeds: both own every partition,
+	# the second one's map wins; when it goes down, the first takes over
+	export FS_ASFIXTURE_STATE="$T/a"
+	A=$("$FS_ROOT/scripts/aerospike-fixture-start")
+	A=${A#FS_AEROSPIKE=}
+	export FS_ASFIXTURE_STATE="$T/fixture"
+	B=$("$FS_ROOT/scripts/aerospike-fixture-start")
+	B=${B#FS_AEROSPIKE=}
+	for i in $(seq 1 400); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done >in.ndjson
+	{
+		head -n 200 in.ndjson
+		until "$FIXTURE" --ctl "$B" fixture-stats | grep -q '^records=200;'; do sleep 0.05; done
+		"$FIXTURE" --ctl "$B" 'fixture-restart:down-ms=60000' >/dev/null
+		tail -n +201 in.ndjson
+	} | fs-sink-aerospike -h "$A,$B" -n test -s "$SET" --key id --retries 10 --stats 2>err.txt || {
+		cat err.txt
+		false
+	}
+	run grep -c 'stats: 400 lines, 400 written, 0 stale, 0 failed' err.txt
+	assert_output 1
+	run --separate-stderr "$FIXTURE" --ctl "$A" fixture-stats
+	assert_output --regexp '^records=200;'
+	FS_ASFIXTURE_STATE="$T/a" "$FS_ROOT/scripts/aerospike-fixture-stop"
+}
+
 @test "fs-sink-aerospike: a slow server times out, and in-flight stays bounded" {
 	private_fixture
 	ctl 'fixture-set:delay-ms=300' >/dev/null
