@@ -622,6 +622,16 @@ static void emit_value(struct consumer *k, struct part *p,
 	struct ctl c;
 	json_t *obj = NULL;
 
+	/* The hot path: certainly a data record on one line, passed on as
+	 * its own bytes without building it. */
+	if (m->payload != NULL && !k->o->watermarks &&
+	    kafka_json_quick_object(m->payload, m->len) &&
+	    !kafka_maybe_control(m->payload, m->len) &&
+	    memchr(m->payload, '\n', m->len) == NULL &&
+	    memchr(m->payload, '\r', m->len) == NULL) {
+		out_line(&k->out, m->payload, m->len);
+		return;
+	}
 	if (m->payload == NULL) {
 		snprintf(why, sizeof(why), "null value (tombstone)");
 	} else if ((obj = rec_parse(m->payload, m->len, why)) != NULL &&
@@ -728,7 +738,8 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 		}
 	}
 	p->eof = false;
-	p->active_ms = etime_now_ms();
+	if (k->o->watermarks)
+		p->active_ms = etime_now_ms();
 	if (k->o->value_only)
 		emit_value(k, p, m);
 	else

@@ -58,11 +58,16 @@ struct opts {
 	size_t nheaders;
 };
 
-/* What a delivery report needs to say which input line failed. */
+/*
+ * What a delivery report needs to say which input line failed: the line
+ * number travels as the message's opaque pointer, except with
+ * --on-error dead-letter, where the opaque is a struct origin holding a
+ * copy of the line for the dead-letter file.
+ */
 struct origin {
 	uint64_t lineno;
 	size_t len;
-	char line[];            /* only with --on-error dead-letter */
+	char line[];
 };
 
 struct producer {
@@ -189,8 +194,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct producer *p = opaque;
-	struct origin *org = m->_private;
-	uint64_t lineno = org ? org->lineno : 0;
+	bool dl = p->rej.policy == ON_ERROR_DEAD_LETTER;
+	struct origin *org = dl ? m->_private : NULL;
+	uint64_t lineno = dl ? org->lineno : (uint64_t)(uintptr_t)m->_private;
 
 	(void)rk;
 	if (!m->err) {
@@ -395,30 +401,35 @@ static int record_msg(struct producer *p, const json_t *obj, const char *line,
 static void send_msg(struct producer *p, const char *line, size_t len)
 {
 	struct kafka_msg *m = &p->msg;
-	struct origin *org;
+	struct origin *org = NULL;
+	void *opaque = (void *)(uintptr_t)p->lr.lineno;
 	const char *topic = p->o->topic ? p->o->topic : m->topic;
 	int32_t part = p->o->partition_set ? p->o->partition : m->partition;
 	rd_kafka_resp_err_t err;
-	bool dl = p->rej.policy == ON_ERROR_DEAD_LETTER;
 
-	org = xmalloc(sizeof(*org) + (dl ? len : 0));
-	org->lineno = p->lr.lineno;
-	org->len = dl ? len : 0;
-	if (dl)
+	if (p->rej.policy == ON_ERROR_DEAD_LETTER) {
+		org = xmalloc(sizeof(*org) + len);
+		org->lineno = p->lr.lineno;
+		org->len = len;
 		memcpy(org->line, line, len);
+		opaque = org;
+	}
+	if (m->has_value && m->value_ptr == NULL) {
+		m->value_ptr = m->value.data;
+		m->value_len = m->value.len;
+	}
 	txn_begin(p);
 	for (;;) {
 		err = rd_kafka_producev(p->rk,
 		    RD_KAFKA_V_RKT(topic_handle(p, topic)),
 		    RD_KAFKA_V_PARTITION(part),
 		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		    RD_KAFKA_V_VALUE(m->has_value ? m->value.data : NULL,
-			m->has_value ? m->value.len : 0),
+		    RD_KAFKA_V_VALUE((void *)m->value_ptr, m->value_len),
 		    RD_KAFKA_V_KEY(m->has_key ? m->key.data : NULL,
 			m->has_key ? m->key.len : 0),
 		    RD_KAFKA_V_TIMESTAMP(m->timestamp),
 		    RD_KAFKA_V_HEADERS(m->headers),
-		    RD_KAFKA_V_OPAQUE(org),
+		    RD_KAFKA_V_OPAQUE(opaque),
 		    RD_KAFKA_V_END);
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
@@ -451,12 +462,32 @@ static void reject_here(struct producer *p, const char *why,
 	reject_line(&p->rej, &p->lr, why, line, len);
 }
 
+/* True when a record becomes a message as is: no field to look up. */
+static bool plain_value(const struct opts *o)
+{
+	return !o->envelope && o->key_text == NULL && o->nheaders == 0 &&
+	    o->value_field_text == NULL && !o->timestamp;
+}
+
 static void on_record(struct producer *p, const char *line, size_t len)
 {
 	char why[REC_ERR_MAX];
 	struct ctl c;
-	json_t *obj = rec_parse(line, len, why);
+	json_t *obj;
 	int rc;
+
+	/* The hot path: a line that is certainly a data record is sent as
+	 * its bytes, without building it. */
+	if (plain_value(p->o) && kafka_json_quick_object(line, len) &&
+	    !kafka_maybe_control(line, len)) {
+		kafka_msg_reset(&p->msg);
+		p->msg.has_value = true;
+		p->msg.value_ptr = line;        /* librdkafka copies it */
+		p->msg.value_len = len;
+		send_msg(p, line, len);
+		return;
+	}
+	obj = rec_parse(line, len, why);
 
 	if (obj == NULL) {
 		reject_here(p, why, line, len);

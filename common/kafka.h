@@ -95,6 +95,8 @@ struct kafka_msg {
 	int64_t timestamp;      /* 0 when absent */
 	bool has_key, has_value;
 	struct buf key, value;  /* bytes (when has_*) */
+	const char *value_ptr;  /* the value when not in value (borrowed) */
+	size_t value_len;
 	rd_kafka_headers_t *headers;    /* NULL or owned until produced */
 };
 
@@ -111,6 +113,16 @@ int kafka_env_decode(const json_t *env, struct kafka_msg *m, char *why);
 /* The bytes a JSON value stands for as a key or value: a string's text,
  * anything else its compact JSON (rec_dump). */
 void kafka_json_bytes(struct buf *b, const json_t *v);
+
+/*
+ * True when p[0..n) is certainly a JSON object rec_parse() accepts,
+ * found without allocating; false means "not sure: ask rec_parse()",
+ * which stays the judge and gives the reason (kafka_json.c).
+ */
+bool kafka_json_quick_object(const void *p, size_t n);
+
+/* rec_line_maybe_control(), quicker on lines without '@' or '\\'. */
+bool kafka_maybe_control(const void *p, size_t n);
 
 /* Base64 (RFC 4648, with padding). decode returns -1 on bad input. */
 void kafka_b64_encode(struct buf *b, const void *p, size_t n);

@@ -343,6 +343,8 @@ void kafka_msg_reset(struct kafka_msg *m)
 	m->partition = RD_KAFKA_PARTITION_UA;
 	m->timestamp = 0;
 	m->has_key = m->has_value = false;
+	m->value_ptr = NULL;
+	m->value_len = 0;
 	buf_reset(&m->key);
 	buf_reset(&m->value);
 	if (m->headers != NULL)

@@ -1,0 +1,261 @@
+/*
+ * kafka_json.c - the hot-path check fs-consume -V and fs-produce make
+ * on every message: is this line certainly a record?
+ *
+ * rec_parse() builds a jansson tree only to throw it away when a tool
+ * passes a record's bytes through unchanged; at a million messages a
+ * second that allocation is most of the cost.  kafka_json_quick_object()
+ * scans the bytes once without allocating.  It only ever answers "yes,
+ * rec_parse() accepts this as an object" or "not sure": anything
+ * unusual (deep nesting, \u0000, surrogate escapes, very long numbers)
+ * is "not sure", and the caller then asks rec_parse(), which stays the
+ * only judge of what is valid and the only source of error messages.
+ * tests/unit/test_kafka_json.c checks that every "yes" is one
+ * rec_parse() agrees with.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <string.h>
+
+#include "kafka.h"
+#include "rec.h"
+
+#include "banned.h"
+
+#define QJ_MAX_DEPTH 64
+
+/*
+ * Each scanner takes the position and the end, and returns the position
+ * after what it scanned, or NULL for "not sure".  (Positions travel as
+ * values, not through a struct: a byte load may alias a pointer held in
+ * memory, and the compiler would reload it on every byte.)
+ */
+typedef const unsigned char *pos;
+
+static pos qj_ws(pos p, pos e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static int hexval(unsigned c)
+{
+	if (c >= '0' && c <= '9')
+		return (int)(c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (int)(c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (int)(c - 'A' + 10);
+	return -1;
+}
+
+/* The length of the UTF-8 sequence at p (valid, not overlong, not a
+ * surrogate, at most U+10FFFF), or 0. */
+static size_t utf8_seq(pos p, pos e)
+{
+	unsigned c = *p;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		return e - p >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (e - p < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (e - p < 4 || (p[1] & 0xc0) != 0x80 ||
+		    (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* Bytes a string's plain run stops at: '"', '\\', controls, non-ASCII. */
+static const unsigned char qj_stop[256] = {
+	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1
+};
+
+static pos qj_string(pos p, pos e)
+{
+	p++;            /* the opening quote */
+	for (;;) {
+		unsigned c;
+
+		while (p < e && !qj_stop[*p])
+			p++;
+		if (p >= e)
+			return NULL;
+		c = *p;
+		if (c == '"')
+			return p + 1;
+		if (c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			if (e - p < 2)
+				return NULL;
+			c = p[1];
+			if (c == 'u') {
+				int v = 0;
+
+				if (e - p < 6)
+					return NULL;
+				for (int i = 2; i < 6; i++) {
+					int h = hexval(p[i]);
+
+					if (h < 0)
+						return NULL;
+					v = v << 4 | h;
+				}
+				/* NUL and surrogates: rec_parse() decides */
+				if (v == 0 || (v >= 0xd800 && v <= 0xdfff))
+					return NULL;
+				p += 6;
+				continue;
+			}
+			if (c != '"' && c != '\\' && c != '/' && c != 'b' &&
+			    c != 'f' && c != 'n' && c != 'r' && c != 't')
+				return NULL;
+			p += 2;
+			continue;
+		}
+		size_t n = utf8_seq(p, e);
+
+		if (n == 0)
+			return NULL;
+		p += n;
+	}
+}
+
+static pos qj_digits(pos p, pos e, size_t *n)
+{
+	pos s = p;
+
+	while (p < e && *p >= '0' && *p <= '9')
+		p++;
+	*n = (size_t)(p - s);
+	return p;
+}
+
+/* Numbers short enough that strtoll/strtod cannot overflow. */
+static pos qj_number(pos p, pos e)
+{
+	size_t digits, f, edigits;
+	bool real = false;
+
+	if (p < e && *p == '-')
+		p++;
+	if (p >= e || *p < '0' || *p > '9')
+		return NULL;
+	if (*p == '0') {
+		p++;
+		digits = 1;
+	} else {
+		p = qj_digits(p, e, &digits);
+	}
+	if (p < e && *p == '.') {
+		real = true;
+		p = qj_digits(p + 1, e, &f);
+		if (f == 0)
+			return NULL;
+		digits += f;
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		real = true;
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			p++;
+		p = qj_digits(p, e, &edigits);
+		if (edigits == 0 || edigits > 2)
+			return NULL;
+	}
+	if (real ? digits > 100 : digits > 18)
+		return NULL;
+	return p;
+}
+
+static pos qj_literal(pos p, pos e, const char *lit, size_t n)
+{
+	if ((size_t)(e - p) < n || memcmp(p, lit, n) != 0)
+		return NULL;
+	return p + n;
+}
+
+static pos qj_value(pos p, pos e, int depth);
+
+static pos qj_container(pos p, pos e, int depth, bool object)
+{
+	unsigned char close = object ? '}' : ']';
+
+	if (depth > QJ_MAX_DEPTH)
+		return NULL;
+	p = qj_ws(p + 1, e);
+	if (p < e && *p == close)
+		return p + 1;
+	for (;;) {
+		if (object) {
+			if (p >= e || *p != '"' || (p = qj_string(p, e)) == NULL)
+				return NULL;
+			p = qj_ws(p, e);
+			if (p >= e || *p != ':')
+				return NULL;
+			p = qj_ws(p + 1, e);
+		}
+		if ((p = qj_value(p, e, depth + 1)) == NULL)
+			return NULL;
+		p = qj_ws(p, e);
+		if (p >= e)
+			return NULL;
+		if (*p == close)
+			return p + 1;
+		if (*p != ',')
+			return NULL;
+		p = qj_ws(p + 1, e);
+	}
+}
+
+static pos qj_value(pos p, pos e, int depth)
+{
+	if (p >= e)
+		return NULL;
+	switch (*p) {
+	case '{':
+		return qj_container(p, e, depth, true);
+	case '[':
+		return qj_container(p, e, depth, false);
+	case '"':
+		return qj_string(p, e);
+	case 't':
+		return qj_literal(p, e, "true", 4);
+	case 'f':
+		return qj_literal(p, e, "false", 5);
+	case 'n':
+		return qj_literal(p, e, "null", 4);
+	default:
+		return qj_number(p, e);
+	}
+}
+
+bool kafka_json_quick_object(const void *vp, size_t n)
+{
+	pos p = vp, e = p + n;
+
+	p = qj_ws(p, e);
+	if (p >= e || *p != '{' || (p = qj_container(p, e, 1, true)) == NULL)
+		return false;
+	return qj_ws(p, e) == e;
+}
+
+bool kafka_maybe_control(const void *p, size_t n)
+{
+	/* Both of rec_line_maybe_control()'s needles hold '@' or '\\'. */
+	if (memchr(p, '@', n) == NULL && memchr(p, '\\', n) == NULL)
+		return false;
+	return rec_line_maybe_control(p, n);
+}

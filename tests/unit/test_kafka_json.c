@@ -1,0 +1,147 @@
+/*
+ * test_kafka_json.c - the Kafka helpers of common/: the quick record
+ * check never says yes where rec_parse() says no, base64 and UTF-8, and
+ * the envelope's choice between embedded JSON, text and base64.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka.h"
+#include "rec.h"
+#include "tap.h"
+
+static bool parses_as_object(const char *p, size_t n)
+{
+	char why[REC_ERR_MAX];
+	json_t *v = rec_parse(p, n, why);
+
+	json_decref(v);
+	return v != NULL;
+}
+
+static const char *const yes[] = {
+	"{}", " { } ", "{\"a\":1}", "{\"a\":-0,\"b\":1.5e-7,\"c\":[true,false,null]}",
+	"{\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"}", "{\"\xc3\xa9\":\"\xf0\x9f\x98\x80\"}",
+	"{\"a\":{\"b\":{\"c\":[[],{}]}}}", "{\"a\": 1}\r\n", "{\"n\":123456789012345678}",
+	NULL
+};
+
+static const char *const unsure[] = {
+	"", "[]", "1", "\"s\"", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,}",
+	"{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":+1}", "{\"a\":1e}",
+	"{\"a\":1e999}", "{\"n\":1234567890123456789}", "{\"a\":tru}",
+	"{\"a\":\"\\u0000\"}", "{\"a\":\"\\ud83d\\ude00\"}", "{\"a\":\"\\x\"}",
+	"{\"a\":\"\t\"}", "{\"a\":\"\xff\"}", "{\"a\":\"\xc0\xaf\"}",
+	"{\"a\":\"\xed\xa0\x80\"}", "{} {}", "{}x", "\xef\xbb\xbf{}", "{\"a\":1}\f",
+	NULL
+};
+
+/* A small deterministic generator for the mutation test. */
+static uint64_t rng = 88172645463325252ULL;
+
+static unsigned next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)rng;
+}
+
+static void test_quick_object(void)
+{
+	static const char alphabet[] = "{}[]\":,. -+01e9aElnrstu\\/\xc3\xa9\xff\t\n";
+	static const char *const seeds[] = {
+		"{\"a\":[1,2.5,{\"b\":\"x\\u00e9\"}],\"c\":null,\"d\":true}",
+		"{\"user\":\"u1\",\"ts\":1764057600000,\"amount\":-12.5e3}",
+		"{\"s\":\"\\\\\\\"\",\"e\":{},\"f\":[]}",
+	};
+	size_t i, bad = 0;
+	char line[128];
+	const char *nul;
+
+	for (i = 0; yes[i]; i++)
+		CHECK(kafka_json_quick_object(yes[i], strlen(yes[i])) &&
+		    parses_as_object(yes[i], strlen(yes[i])), yes[i]);
+	for (i = 0; unsure[i]; i++)
+		CHECK(!kafka_json_quick_object(unsure[i], strlen(unsure[i])),
+		    unsure[i]);
+	nul = "{\"a\":\"\0\"}";
+	CHECK(!kafka_json_quick_object(nul, 9), "a raw NUL byte is not sure");
+
+	/* 200 000 random mutations: every yes is a yes of rec_parse(). */
+	for (i = 0; i < 200000; i++) {
+		const char *s = seeds[i % 3];
+		size_t n = strlen(s), k, edits = 1 + next() % 3;
+
+		memcpy(line, s, n);
+		for (k = 0; k < edits; k++) {
+			size_t at = next() % n;
+			char c = alphabet[next() % (sizeof(alphabet) - 1)];
+
+			switch (next() % 3) {
+			case 0:
+				line[at] = c;
+				break;
+			case 1:
+				if (n + 1 < sizeof(line)) {
+					memmove(line + at + 1, line + at, n - at);
+					line[at] = c;
+					n++;
+				}
+				break;
+			default:
+				if (n > 1) {
+					memmove(line + at, line + at + 1, n - at - 1);
+					n--;
+				}
+				break;
+			}
+		}
+		if (kafka_json_quick_object(line, n) && !parses_as_object(line, n)) {
+			if (bad++ < 5)
+				printf("# quick yes, rec_parse no: %.*s\n", (int)n, line);
+		}
+	}
+	CHECK(bad == 0, "200000 mutations: quick never accepts what rec_parse rejects");
+}
+
+static void test_b64(void)
+{
+	struct buf b = BUF_INIT, d = BUF_INIT;
+
+	kafka_b64_encode(&b, "\xff\x00" "abc", 5);
+	CHECK_STR(b.data, "/wBhYmM=", "base64 of 5 bytes");
+	CHECK(kafka_b64_decode(&d, b.data, b.len) == 0 && d.len == 5 &&
+	    memcmp(d.data, "\xff\x00" "abc", 5) == 0, "base64 round trip");
+	buf_reset(&d);
+	CHECK(kafka_b64_decode(&d, "a*==", 4) < 0, "base64: bad character");
+	buf_free(&b);
+	buf_free(&d);
+}
+
+static void test_text(void)
+{
+	CHECK(kafka_value_text(NULL, 0) == KAFKA_NULL, "no bytes: null");
+	CHECK(kafka_value_text("{\"a\":1}", 7) == KAFKA_JSON, "compact object: JSON");
+	CHECK(kafka_value_text("{\"a\": 1}", 8) == KAFKA_STRING,
+	    "spaced object: text (it would not round-trip)");
+	CHECK(kafka_value_text("42", 2) == KAFKA_JSON, "number: JSON");
+	CHECK(kafka_value_text("1.50", 4) == KAFKA_STRING,
+	    "1.50: text (fs writes 1.5)");
+	CHECK(kafka_value_text("2.5", 3) == KAFKA_JSON, "2.5: JSON");
+	CHECK(kafka_value_text("null", 4) == KAFKA_STRING, "the word null: text");
+	CHECK(kafka_value_text("\"q\"", 3) == KAFKA_STRING, "a JSON string: text");
+	CHECK(kafka_value_text("", 0) == KAFKA_STRING, "empty: text");
+	CHECK(kafka_value_text("a\0b", 3) == KAFKA_BASE64, "NUL: base64");
+	CHECK(kafka_value_text("\xc3\xa9", 2) == KAFKA_STRING, "UTF-8: text");
+	CHECK(kafka_value_text("\xc3", 1) == KAFKA_BASE64, "cut UTF-8: base64");
+}
+
+int main(void)
+{
+	test_quick_object();
+	test_b64();
+	test_text();
+	return tap_done();
+}
