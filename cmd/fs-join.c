@@ -453,28 +453,44 @@ data_record(struct run *r, struct input *in, json_t *obj, const char *line,
 	}
 }
 
-/* A barrier is acted on once every input still open holds it. */
+/*
+ * A barrier is acted on once every input still open holds it: then the
+ * state is saved and the barrier written, once.  Called when a barrier
+ * arrives and when an input ends (an ended input holds up nothing).
+ */
+static void
+try_align(struct run *r)
+{
+	struct input *held = NULL;
+
+	for (int i = 0; i < r->nin; i++) {
+		struct input *in = &r->in[i];
+		if (in->eof)
+			continue;
+		if (!in->blocked)
+			return;
+		if (held && held->barrier != in->barrier)
+			diag_fatal("barriers out of step: %llu on '%s', "
+			    "%llu on '%s'",
+			    (unsigned long long)held->barrier, held->lr.name,
+			    (unsigned long long)in->barrier, in->lr.name);
+		held = in;
+	}
+	if (held == NULL)
+		return;
+	struct ctl c = { .kind = CTL_BARRIER, .id = held->barrier };
+	join_flush_watermark(r->j);
+	stage_control(&r->st, &c, &r->out);
+	for (int i = 0; i < r->nin; i++)
+		r->in[i].blocked = false;
+}
+
 static void
 barrier(struct run *r, struct input *in, const struct ctl *c)
 {
 	in->blocked = true;
 	in->barrier = c->id;
-	for (int i = 0; i < r->nin; i++) {
-		if (r->in[i].eof)
-			continue;
-		if (!r->in[i].blocked)
-			return;
-		if (r->in[i].barrier != c->id)
-			diag_fatal("barriers out of step: %llu on '%s', "
-			    "%llu on '%s'",
-			    (unsigned long long)r->in[i].barrier,
-			    r->in[i].lr.name, (unsigned long long)c->id,
-			    in->lr.name);
-	}
-	join_flush_watermark(r->j);
-	stage_control(&r->st, c, &r->out);
-	for (int i = 0; i < r->nin; i++)
-		r->in[i].blocked = false;
+	try_align(r);
 }
 
 /*
@@ -573,6 +589,7 @@ read_one(struct run *r, struct input *in)
 	if (rc == 0) {
 		in->eof = true;
 		join_end(r->j, in->side);
+		try_align(r);
 		return true;
 	}
 	return false;

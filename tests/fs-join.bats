@@ -479,3 +479,16 @@ EOF
 '{"user":"u1","ts":1000,"id":"o1","right_tier":null}
 {"user":"u2","ts":2000,"id":"o2","right_tier":null}'
 }
+
+@test "fs-join: a barrier waiting for an input that ends without it goes out at that end" {
+	printf '%s\n' '{"k":1,"ts":1}' '{"@fs":"barrier","id":1}' '{"k":1,"ts":2}' > l.ndjson
+	printf '%s\n' '{"k":1,"ts":2}' > r.ndjson
+	run --separate-stderr fs-join --between 0,0 --key k --right-fields ts:rts \
+		--left l.ndjson --right r.ndjson --checkpoint-dir ck
+	assert_equal "$status" 0
+	assert_equal "$(grep -v '"watermark"' <<< "$output")" \
+'{"@fs":"barrier","id":1}
+{"k":1,"ts":2,"rts":2}'
+	run fs-ckpt show ck fs-join 1
+	assert_equal "$(jq -c '[.records[] | .[3]]' <<< "$output")" '[{"k":1,"ts":1},{"k":1,"ts":2}]'
+}
