@@ -417,8 +417,8 @@ held_add(struct join *j)
 static int64_t
 interval_exp(const struct join *j, int s, int64_t t)
 {
-	/* A left record can still meet rights up to l + hi; a right one
-	 * lefts down to r - hi ... up to r - lo. */
+	/* A left record can still meet rights up to l + hi, a right one
+	 * lefts up to r - lo; later records are at or above the watermark. */
 	return s == JOIN_LEFT ? sat_add(t, j->cfg->hi) :
 	    sat_add(t, -j->cfg->lo);
 }
