@@ -439,6 +439,11 @@ build(struct sink *s, const json_t *obj, struct as_cmd *c, char *why,
 		snprintf(why, whylen, "no bins to write");
 		return -1;
 	}
+	if (c->parts.len > AS_PROTO_SIZE_MAX / 2) {
+		snprintf(why, whylen, "record too big: %zu bytes, more than "
+		    "any server takes", c->parts.len);
+		return -1;
+	}
 	return 0;
 }
 

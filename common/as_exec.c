@@ -18,6 +18,7 @@
 #define TEND_MIN_GAP_MS 50
 #define BACKOFF_MAX_MS 1000
 #define READ_CHUNK 65536
+#define GATHER_BYTES_MAX (4u << 20)     /* per batch or pipelined burst */
 
 /* One request on the wire: a connection, what was sent, what came back. */
 struct wire {
@@ -514,9 +515,13 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 	unsigned gather = batch ? e->o.batch : e->o.pipeline;
 	if (gather > 1) {
 		struct as_cmd **pp = &e->ready.head, *prev = NULL;
+		size_t bytes = first->parts.len;
 		while (*pp && w->n_cmds < gather) {
 			struct as_cmd *c = *pp;
+			if (bytes + c->parts.len > GATHER_BYTES_MAX)
+				break;  /* keep requests well under the limit */
 			if (as_cluster_route(e->c, c->digest) == node) {
+				bytes += c->parts.len;
 				*pp = c->next;
 				if (e->ready.tail == c)
 					e->ready.tail = prev;
