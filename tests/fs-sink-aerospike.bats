@@ -209,6 +209,21 @@ fs-sink-aerospike: 1 record rejected"
 	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:2: bin name 'a_much_too_long_name' is too long (at most 15 bytes)"
 }
 
+@test "fs-sink-aerospike: a record over the namespace's size limit is rejected with its line" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	{
+		echo '{"id":"small","v":1}'
+		printf '{"id":"big","s":"%s"}\n' "$(head -c 2000000 /dev/zero | tr '\0' x)"
+	} >in.ndjson
+	run --separate-stderr sink --key id --dead-letter dl.ndjson in.ndjson
+	assert_success
+	assert_equal "$stderr" "fs-sink-aerospike: in.ndjson:2: aerospike: record too big (13): larger than the namespace's max-record-size
+fs-sink-aerospike: 1 record rejected"
+	run cmp dl.ndjson <(sed -n 2p in.ndjson)
+	assert_success
+}
+
 @test "fs-sink-aerospike: bad lines and bad keys are reported and skipped on request" {
 	require_aerospike
 	AS=$FS_AEROSPIKE
