@@ -80,9 +80,12 @@ FIXTURES = \
 	$(BUILD)/fixtures/asfixture
 all: $(FIXTURES)
 
+# --no-as-needed -lcrypt: under ASan, libasan's crypt_r interceptor makes
+# --as-needed drop libcrypt, and the interceptor then calls NULL.
 $(BUILD)/fixtures/asfixture: tests/aerospike/asfixture.c $(LIBFS) $(COMMON_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS) \
+		-Wl,--no-as-needed -lcrypt -Wl,--as-needed
 
 # The parse-only ceiling of scripts/bench-engine.
 $(BUILD)/bench/parse_only: tests/bench/parse_only.c $(LIBFS)

@@ -99,6 +99,22 @@ teardown() {
 	assert_success
 }
 
+@test "asfixture --user: logins as the official client makes them; nothing before login" {
+	private_fixture -- --user fs --password s3cret
+	python=$("$FS_ROOT/scripts/aerospike-venv")
+	run --separate-stderr "$python" "$TESTS/aerospike/check_security.py" "$PRIVATE"
+	echo "$output"
+	assert_success
+	refute_output --partial "not ok"
+	run -1 --separate-stderr "$FIXTURE" --ctl "$PRIVATE" node
+	assert_output "ERROR:80:not authenticated"
+	run -1 --separate-stderr "$FIXTURE" --user fs --password nope --ctl "$PRIVATE" node
+	assert_equal "$stderr" "asfixture: login to $PRIVATE as 'fs': result code 62"
+	run --separate-stderr "$FIXTURE" --user fs --password s3cret --ctl "$PRIVATE" namespaces
+	assert_success
+	assert_output "test"
+}
+
 @test "asfixture --load: pipelined raw writes, all acknowledged, counted by the fixture" {
 	private_fixture
 	run --separate-stderr "$FIXTURE" --load "$PRIVATE" --connections 4 --depth 8 --count 2000

@@ -24,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -186,6 +187,9 @@ struct config {
 	uint32_t max_record_size;
 	uint32_t batch_max_requests;
 	const char *cluster_name;
+	const char *user;	/* security enabled when set */
+	const char *password;
+	uint32_t session_ttl;
 };
 
 struct faults {
@@ -206,6 +210,7 @@ static struct config cfg = {
 	.nsup_period = 120,
 	.max_record_size = 1024 * 1024,
 	.batch_max_requests = 5000,
+	.session_ttl = 86400,
 };
 static struct faults faults;
 static struct stats stats;
@@ -1335,6 +1340,15 @@ compute_digest(struct req *q)
 static struct bytes reply;	/* the reply being built */
 
 static void
+proto_header(uint8_t *h, uint8_t type, uint64_t sz)
+{
+	h[0] = PROTO_VERSION;
+	h[1] = type;
+	for (int i = 0; i < 6; i++)
+		h[2 + i] = (uint8_t)(sz >> (8 * (5 - i)));
+}
+
+static void
 msg_header(uint8_t *h, int result, uint32_t gen, uint32_t void_time,
     uint32_t txn_ttl, uint16_t n_fields, uint16_t n_ops, uint8_t info3)
 {
@@ -2217,6 +2231,8 @@ static bool restart_requested;
 static uint32_t restart_down_ms;
 static bool restart_wipe;
 
+static void session_rotate(void);
+
 /* Reads "k=v;k=v" parameters of a fixture command into the fault state. */
 static bool
 fixture_set(const char *params, struct bytes *b)
@@ -2252,6 +2268,8 @@ fixture_set(const char *params, struct bytes *b)
 			cfg.max_record_size = (uint32_t)v;
 		else if (strcmp(kv, "batch-max-requests") == 0 && v <= UINT32_MAX)
 			cfg.batch_max_requests = (uint32_t)v;
+		else if (strcmp(kv, "expire-sessions") == 0 && v == 1)
+			session_rotate();
 		else { ok = false; break; }
 	}
 	free(copy);
@@ -2402,6 +2420,171 @@ info_reply(const uint8_t *body, size_t len, struct bytes *b)
 	}
 }
 
+/* ---- security (opt-in: --user and --password) ----
+ *
+ * Without --user the fixture is a community-edition server: security
+ * messages are answered 51 (not supported).  With --user NAME --password
+ * PW it behaves as an enterprise server with security enabled, as the
+ * clients (the C client's as_admin.c) see one: a connection must LOGIN
+ * (command 20: user and the bcrypt credential of the password, salt
+ * $2a$10$7EqJtq98hPqEX7fNZaFWoO) or AUTHENTICATE (command 0: user and a
+ * session token from a login) before anything else; LOGIN answers a
+ * session token and its TTL.  The enterprise server's source is not
+ * public, so the failure codes are those the clients document: unknown
+ * user 60, wrong password 62, unknown session token 65, expired session
+ * 66, a request before authentication 80 (info: "ERROR:80:...").
+ */
+
+enum {
+	ADMIN_AUTHENTICATE = 0,
+	ADMIN_LOGIN = 20,
+	ADMIN_FIELD_USER = 0,
+	ADMIN_FIELD_CREDENTIAL = 3,
+	ADMIN_FIELD_SESSION_TOKEN = 5,
+	ADMIN_FIELD_SESSION_TTL = 6,
+	ADMIN_HEADER_SZ = 16,
+	SEC_ERR_USER = 60,
+	SEC_ERR_PASSWORD = 62,
+	SEC_ERR_CREDENTIAL = 65,
+	SEC_ERR_EXPIRED_SESSION = 66,
+	SEC_ERR_NOT_AUTHENTICATED = 80
+};
+
+#define BCRYPT_SALT "$2a$10$7EqJtq98hPqEX7fNZaFWoO"
+
+static char *credential;	/* bcrypt of --password */
+static char session_token[33];
+static unsigned session_serial;
+
+/* Hashes a password the way the clients do; NULL if crypt fails. */
+static char *
+bcrypt_credential(const char *password)
+{
+	struct crypt_data cd;
+	memset(&cd, 0, sizeof cd);
+	const char *h = crypt_r(password, BCRYPT_SALT, &cd);
+	if (h == NULL || h[0] == '*')
+		return NULL;
+	return xstrdup(h);
+}
+
+/* A new session token; the ones given before stop working (expired). */
+static void
+session_rotate(void)
+{
+	snprintf(session_token, sizeof session_token, "%08x%08x%08x%08x",
+	    (unsigned)getpid(), ++session_serial, (unsigned)now_ms(),
+	    (unsigned)(mono_ms() * 2654435761u));
+}
+
+struct admin_fields {
+	const uint8_t *user, *cred, *token;
+	uint32_t user_len, cred_len, token_len;
+};
+
+static bool
+admin_parse(const uint8_t *body, size_t len, uint8_t *command,
+    struct admin_fields *f)
+{
+	memset(f, 0, sizeof *f);
+	if (len < ADMIN_HEADER_SZ)
+		return false;
+	*command = body[2];
+	unsigned n = body[3];
+	const uint8_t *p = body + ADMIN_HEADER_SZ, *end = body + len;
+	for (unsigned i = 0; i < n; i++) {
+		if (end - p < 5)
+			return false;
+		uint32_t sz = get32(p);
+		if (sz < 1 || (uint64_t)(end - p) - 4 < sz)
+			return false;
+		const uint8_t *d = p + 5;
+		uint32_t dl = sz - 1;
+		switch (p[4]) {
+		case ADMIN_FIELD_USER: f->user = d; f->user_len = dl; break;
+		case ADMIN_FIELD_CREDENTIAL: f->cred = d; f->cred_len = dl; break;
+		case ADMIN_FIELD_SESSION_TOKEN: f->token = d; f->token_len = dl; break;
+		default: break;
+		}
+		p += 4 + sz;
+	}
+	return true;
+}
+
+static bool
+bytes_is(const uint8_t *p, uint32_t len, const char *s)
+{
+	return p && strlen(s) == len && memcmp(p, s, len) == 0;
+}
+
+/* Answers one security message; sets *authed on success. */
+static void
+admin_reply(const uint8_t *body, size_t len, bool *authed, struct bytes *b)
+{
+	b->len = 0;
+	uint8_t *h = bytes_add(b, PROTO_HEADER_SZ + ADMIN_HEADER_SZ);
+	memset(h, 0, PROTO_HEADER_SZ + ADMIN_HEADER_SZ);
+	uint8_t *ah = h + PROTO_HEADER_SZ;
+	uint8_t command = 0;
+	struct admin_fields f;
+	int rc;
+	if (!cfg.user)
+		rc = SEC_ERR_NOT_SUPPORTED;	/* community edition */
+	else if (!admin_parse(body, len, &command, &f))
+		rc = 55;			/* can't parse field */
+	else if (command == ADMIN_LOGIN) {
+		if (!bytes_is(f.user, f.user_len, cfg.user))
+			rc = SEC_ERR_USER;
+		else if (!bytes_is(f.cred, f.cred_len, credential))
+			rc = SEC_ERR_PASSWORD;
+		else
+			rc = AS_OK;
+	} else if (command == ADMIN_AUTHENTICATE) {
+		if (!bytes_is(f.user, f.user_len, cfg.user))
+			rc = SEC_ERR_USER;
+		else if (!f.token)
+			rc = SEC_ERR_CREDENTIAL;
+		else if (!bytes_is(f.token, f.token_len, session_token))
+			rc = SEC_ERR_EXPIRED_SESSION;
+		else
+			rc = AS_OK;
+	} else
+		rc = SEC_ERR_NOT_SUPPORTED;	/* user administration */
+	ah[1] = (uint8_t)rc;
+	ah[2] = command;
+	if (rc == AS_OK) {
+		*authed = true;
+		if (command == ADMIN_LOGIN) {
+			ah[3] = 2;
+			size_t tl = strlen(session_token);
+			uint8_t *fh = bytes_add(b, 5);
+			put32(fh, (uint32_t)tl + 1);
+			fh[4] = ADMIN_FIELD_SESSION_TOKEN;
+			bytes_put(b, session_token, tl);
+			fh = bytes_add(b, 9);
+			put32(fh, 5);
+			fh[4] = ADMIN_FIELD_SESSION_TTL;
+			put32(fh + 5, cfg.session_ttl);
+		}
+	}
+	proto_header(b->p, PROTO_TYPE_SECURITY, b->len - PROTO_HEADER_SZ);
+}
+
+/* The reply to an info request on a connection not yet authenticated. */
+static void
+info_unauthenticated(const uint8_t *body, size_t len, struct bytes *b)
+{
+	const uint8_t *at = body, *end = body + len;
+	while (at < end) {
+		const uint8_t *nl = memchr(at, '\n', (size_t)(end - at));
+		if (!nl)
+			break;
+		bytes_put(b, at, (size_t)(nl - at));
+		bytes_puts(b, "\tERROR:80:not authenticated\n");
+		at = nl + 1;
+	}
+}
+
 /* ---- connections ---- */
 
 struct pending {
@@ -2421,6 +2604,7 @@ struct conn {
 	struct pending *pend_head, *pend_tail;
 	bool want_write;
 	bool dead;
+	bool authed;	/* logged in, when security is enabled */
 };
 
 static int epfd = -1;
@@ -2530,15 +2714,6 @@ conn_reply(struct conn *c, const uint8_t *p, size_t n, bool data_path)
 		return;
 	}
 	conn_queue(c, p, n);
-}
-
-static void
-proto_header(uint8_t *h, uint8_t type, uint64_t sz)
-{
-	h[0] = PROTO_VERSION;
-	h[1] = type;
-	for (int i = 0; i < 6; i++)
-		h[2 + i] = (uint8_t)(sz >> (8 * (5 - i)));
 }
 
 /* Handles one AS_MSG body (already decompressed). */
@@ -2676,7 +2851,24 @@ conn_process(struct conn *c)
 		}
 		const uint8_t *body = h + PROTO_HEADER_SZ;
 		off += PROTO_HEADER_SZ + (size_t)sz;
-		if (type == PROTO_TYPE_INFO) {
+		if (cfg.user && !c->authed && type != PROTO_TYPE_SECURITY) {
+			/* Security enabled: nothing before authentication. */
+			reply.len = 0;
+			bytes_add(&reply, PROTO_HEADER_SZ);
+			if (type == PROTO_TYPE_INFO) {
+				info_unauthenticated(body, (size_t)sz, &reply);
+			} else {
+				bool batch = type == PROTO_TYPE_AS_MSG && sz > 1 &&
+				    (body[1] & INFO1_BATCH);
+				msg_header(bytes_add(&reply, MSG_HEADER_SZ),
+				    SEC_ERR_NOT_AUTHENTICATED, 0, 0, 0, 0, 0,
+				    batch ? INFO3_LAST : 0);
+			}
+			proto_header(reply.p, type == PROTO_TYPE_INFO ?
+			    PROTO_TYPE_INFO : PROTO_TYPE_AS_MSG,
+			    reply.len - PROTO_HEADER_SZ);
+			conn_reply(c, reply.p, reply.len, false);
+		} else if (type == PROTO_TYPE_INFO) {
 			reply.len = 0;
 			bytes_add(&reply, PROTO_HEADER_SZ);
 			info_reply(body, (size_t)sz, &reply);
@@ -2684,11 +2876,8 @@ conn_process(struct conn *c)
 			    reply.len - PROTO_HEADER_SZ);
 			conn_reply(c, reply.p, reply.len, false);
 		} else if (type == PROTO_TYPE_SECURITY) {
-			/* Community edition: security not supported. */
-			uint8_t r[PROTO_HEADER_SZ + 16] = { 0 };
-			proto_header(r, PROTO_TYPE_SECURITY, 16);
-			r[PROTO_HEADER_SZ + 1] = SEC_ERR_NOT_SUPPORTED;
-			conn_reply(c, r, sizeof r, false);
+			admin_reply(body, (size_t)sz, &c->authed, &reply);
+			conn_reply(c, reply.p, reply.len, false);
 		} else if (type == PROTO_TYPE_AS_MSG) {
 			if (fault_close_now()) {
 				stats.closed_by_fault++;
@@ -2926,6 +3115,63 @@ serve(void)
 
 /* ---- --ctl: a minimal info client for scripts and tests ---- */
 
+static bool
+read_full(int fd, void *p, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(fd, (uint8_t *)p + got, n - got);
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
+/* Logs in on fd as --user with --password; false (said) on failure. */
+static bool
+ctl_login(int fd, const char *hostport)
+{
+	struct bytes req = { 0 };
+	uint8_t *h = bytes_add(&req, PROTO_HEADER_SZ + ADMIN_HEADER_SZ);
+	memset(h, 0, PROTO_HEADER_SZ + ADMIN_HEADER_SZ);
+	h[PROTO_HEADER_SZ + 2] = ADMIN_LOGIN;
+	h[PROTO_HEADER_SZ + 3] = 2;
+	const char *vals[2] = { cfg.user, credential };
+	const uint8_t ids[2] = { ADMIN_FIELD_USER, ADMIN_FIELD_CREDENTIAL };
+	for (int i = 0; i < 2; i++) {
+		uint8_t *fh = bytes_add(&req, 5);
+		put32(fh, (uint32_t)strlen(vals[i]) + 1);
+		fh[4] = ids[i];
+		bytes_puts(&req, vals[i]);
+	}
+	proto_header(req.p, PROTO_TYPE_SECURITY, req.len - PROTO_HEADER_SZ);
+	bool ok = write(fd, req.p, req.len) == (ssize_t)req.len;
+	free(req.p);
+	uint8_t ans[PROTO_HEADER_SZ + ADMIN_HEADER_SZ];
+	if (!ok || !read_full(fd, ans, sizeof ans)) {
+		diag_error("login to %s: no answer", hostport);
+		return false;
+	}
+	uint64_t sz = 0;
+	for (int i = 0; i < 6; i++)
+		sz = sz << 8 | ans[2 + i];
+	if (sz < ADMIN_HEADER_SZ || sz > 65536) {
+		diag_error("login to %s: bad answer", hostport);
+		return false;
+	}
+	uint8_t rest[65536];
+	if (!read_full(fd, rest, sz - ADMIN_HEADER_SZ)) {
+		diag_error("login to %s: short answer", hostport);
+		return false;
+	}
+	if (ans[PROTO_HEADER_SZ + 1] != AS_OK) {
+		diag_error("login to %s as '%s': result code %d", hostport,
+		    cfg.user, ans[PROTO_HEADER_SZ + 1]);
+		return false;
+	}
+	return true;
+}
+
 static int
 ctl(const char *hostport, int argc, char **argv)
 {
@@ -2948,6 +3194,10 @@ ctl(const char *hostport, int argc, char **argv)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
 		diag_error("connect %s: %s", hostport, strerror(errno));
+		return 1;
+	}
+	if (cfg.user && !ctl_login(fd, hostport)) {
+		close(fd);
 		return 1;
 	}
 	struct bytes req = { 0 };
@@ -3013,8 +3263,10 @@ usage(FILE *f)
 	    "                 [--default-ttl SECONDS] [--host ADDR]\n"
 	    "                 [--max-record-size BYTES] [-n NAMESPACE]...\n"
 	    "                 [--nsup-period SECONDS] [--port PORT]\n"
-	    "                 [--port-file FILE]\n"
-	    "       asfixture --ctl HOST:PORT COMMAND...\n"
+	    "                 [--port-file FILE] [--session-ttl SECONDS]\n"
+	    "                 [--user NAME --password PASSWORD]\n"
+	    "       asfixture [--user NAME --password PASSWORD]\n"
+	    "                 --ctl HOST:PORT COMMAND...\n"
 	    "       asfixture --load HOST:PORT [--connections N] [--depth N]\n"
 	    "                 [--count N]\n");
 }
@@ -3180,8 +3432,11 @@ main(int argc, char **argv)
 		{ "max-record-size", required_argument, NULL, 'M' },
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "nsup-period", required_argument, NULL, 'N' },
+		{ "password", required_argument, NULL, 'W' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "port-file", required_argument, NULL, 'P' },
+		{ "session-ttl", required_argument, NULL, 'S' },
+		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ctl_target = NULL, *load_target = NULL;
@@ -3228,8 +3483,21 @@ main(int argc, char **argv)
 			break;
 		case 'p': cfg.port = (int)opt_u32("--port", optarg, 65535); break;
 		case 'P': cfg.port_file = optarg; break;
+		case 'S':
+			cfg.session_ttl = opt_u32("--session-ttl", optarg,
+			    UINT32_MAX);
+			break;
+		case 'u': cfg.user = optarg; break;
+		case 'W': cfg.password = optarg; break;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (!cfg.user != !cfg.password)
+		diag_usage("--user and --password go together");
+	if (cfg.user) {
+		if ((credential = bcrypt_credential(cfg.password)) == NULL)
+			diag_fatal("cannot hash the password with bcrypt");
+		session_rotate();
 	}
 	if (ctl_target) {
 		if (optind >= argc)
