@@ -1570,7 +1570,7 @@ apply_concat(const struct op *o)
 
 /* Applies one op to the working bins, collecting read results. */
 static int
-apply_op(const struct op *o, bool respond_all)
+apply_op(const struct op *o, bool respond_all, bool get_all)
 {
 	const uint8_t *v;
 	uint32_t len;
@@ -1599,7 +1599,7 @@ apply_op(const struct op *o, bool respond_all)
 		work.n = 0;
 		break;
 	case OP_READ:
-		if (o->name_len == 0) {
+		if (o->name_len == 0 && get_all) {	/* op_is_read_all() */
 			for (size_t i = 0; i < work.n; i++)
 				resp_bin(&work.b[i]);
 			return AS_OK;
@@ -1843,7 +1843,8 @@ do_write(const struct req *q)
 	struct op o;
 	for (uint16_t i = 0; i < q->n_ops; i++) {
 		op_next(&p, q->ops_end, &o);
-		if ((rc = apply_op(&o, respond_all)) != AS_OK) {
+		if ((rc = apply_op(&o, respond_all,
+		    q->info1 & INFO1_GET_ALL)) != AS_OK) {
 			resp_ops.len = 0;
 			n_resp_ops = 0;
 			result_rec(q, rc, live ? r : NULL);
