@@ -220,8 +220,10 @@ login(struct as_cluster *c, int fd)
 	admin_end(&req);
 	int rc = admin_call(c, fd, &req, &ans);
 	int ret = -1;
-	if (rc == AS_SEC_ERR_NOT_CONFIGURED || rc == AS_SEC_ERR_NOT_SUPPORTED) {
-		c->security_off = true; /* nothing to do, now or later */
+	if (rc == AS_SEC_ERR_NOT_CONFIGURED) {
+		/* security is off: nothing to do, now or later (as the
+		 * official clients do; "not supported", 51, is an error) */
+		c->security_off = true;
 		ret = 0;
 	} else if (rc == 0) {
 		const uint8_t *p = (const uint8_t *)ans.data + ADMIN_HDR_SIZE;
@@ -240,6 +242,10 @@ login(struct as_cluster *c, int fd)
 			p += 4 + sz;
 		}
 		ret = 0;
+	} else if (rc == AS_SEC_ERR_NOT_SUPPORTED) {
+		snprintf(c->err, sizeof c->err, "login as '%s': %s (%d): the "
+		    "server has no security (Community Edition?); drop --user",
+		    c->o.user, as_result_str(rc), rc);
 	} else if (rc > 0) {
 		snprintf(c->err, sizeof c->err, "login as '%s': %s (%d)",
 		    c->o.user, as_result_str(rc), rc);
@@ -441,6 +447,12 @@ add_node(struct as_cluster *c, const char *host, int port)
 		goto fail;
 	}
 	copy_value(out.data, out.len, "node", n->name, sizeof n->name);
+	if (strncmp(n->name, "ERROR:", 6) == 0) {
+		/* e.g. "ERROR:80:not authenticated" */
+		snprintf(c->err, sizeof c->err, "%s: info: %s", n->addr, n->name);
+		buf_free(&out);
+		goto fail;
+	}
 	const char *feat;
 	long fl = as_info_value(out.data, out.len, "features", &feat);
 	n->batch_any = fl > 0 && memmem(feat, (size_t)fl, "batch-any", 9);

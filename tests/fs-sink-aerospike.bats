@@ -420,6 +420,28 @@ fs-sink-aerospike: 1 record rejected"
 	assert_output '{"v":1}'
 }
 
+@test "fs-sink-aerospike: --user logs in; a wrong password or no login is an error" {
+	private_fixture -- --user bob --password 's3cret'
+	echo '{"id":"a","v":1}' >in.ndjson
+	echo 's3cret' >pw.txt
+	run --separate-stderr sink --key id -u bob --password-file pw.txt in.ndjson
+	assert_success
+	FS_AEROSPIKE_PASSWORD=s3cret run --separate-stderr fs-get -h "$AS" -n test -s "$SET" -u bob --bins-only a
+	assert_output '{"v":1}'
+	FS_AEROSPIKE_PASSWORD=wrong run -1 --separate-stderr sink --key id -u bob in.ndjson
+	assert_equal "$stderr" "fs-sink-aerospike: aerospike: login as 'bob': invalid password (62)"
+	run -1 --separate-stderr sink --key id in.ndjson
+	assert_equal "$stderr" "fs-sink-aerospike: aerospike: $AS: info: ERROR:80:not authenticated"
+}
+
+@test "fs-sink-aerospike: --user against a server without security says so" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	echo '{"id":"a","v":1}' >in.ndjson
+	FS_AEROSPIKE_PASSWORD=x run -1 --separate-stderr sink --key id -u bob in.ndjson
+	assert_equal "$stderr" "fs-sink-aerospike: aerospike: login as 'bob': security not supported (51): the server has no security (Community Edition?); drop --user"
+}
+
 @test "fs-sink-aerospike: usage errors exit 2" {
 	run -2 --separate-stderr fs-sink-aerospike --key id
 	assert_equal "${stderr_lines[0]}" "fs-sink-aerospike: -n NAMESPACE is required"
