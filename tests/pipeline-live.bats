@@ -11,7 +11,10 @@
 load test_helper
 load kafka_helper
 
-FIXTURE="$FS_ROOT/build/fixtures/asfixture"
+# The fixture of the build under test (ASan in the second pass).
+FIXTURE="${FS_BIN%/bin}/fixtures/asfixture"
+[ -x "$FIXTURE" ] || FIXTURE="$FS_ROOT/build/fixtures/asfixture"
+export FS_ASFIXTURE="$FIXTURE"
 EVENTS=20000
 
 # fs-consume sends its first watermark (the least of the partitions')
@@ -245,4 +248,60 @@ fs-consume: $((EVENTS - previous * 1000)) messages"
 	run --separate-stderr store
 	assert_success
 	assert_equal "$output" "$(cat bins.ndjson)"
+}
+
+# The first sh block of the README's section on the live pipeline.
+readme_pipeline() {
+	sed -n '/^### Live features from Kafka into Aerospike$/,/^### /p' "$FS_ROOT/README.md" |
+		awk '/^```sh$/ { f = 1; next } /^```$/ { if (f) exit } f'
+}
+
+@test "pipeline-live: the README's live pipeline, killed with SIGKILL mid-stream and run again, leaves each user's newest features in Aerospike" {
+	export FS_ASFIXTURE_STATE="$T/fixture"
+	AS=$("$FS_ROOT/scripts/aerospike-fixture-start" -- -n features)
+	AS="${AS#FS_AEROSPIKE=}"
+	# As written there, on this test's topic, to the end of the topic
+	# (-e), with a checkpoint every 1000 messages instead of 10 seconds.
+	readme_pipeline > readme.sh
+	sed -i -e "s/ -t clicks / -t $TOPIC /" \
+		-e 's/^fs-consume -b /fs-consume -e --checkpoint-records 1000 -b /' readme.sh
+	assert_equal "$(grep -c -e "^fs-consume -e --checkpoint-records 1000 -b \"\$BROKERS\" -t $TOPIC " readme.sh)" 1
+	# The same features from the file: each user's last window.
+	fs-window --tumble 1m < events.ndjson |
+		fs-agg --key user --agg clicks=count:if:event=click --agg spend=sum:amount \
+			--agg items=count_distinct:item | grep -v '"@fs"' |
+		awk '{ match($0, /"user":"[^"]*",/); u = substr($0, RSTART, RLENGTH);
+			if (!(u in last)) order[n++] = u; last[u] = $0 }
+			END { for (i = 0; i < n; i++) print last[order[i]] }' > rows.ndjson
+	assert_equal "$(wc -l < rows.ndjson)" 50
+	# The bins: all but the key; --monotonic writes the time bin last.
+	sed -e 's/"user":"[^"]*",//' -e 's/"window_end":\([0-9]*\),\(.*\)}$/\2,"window_end":\1}/' \
+		rows.ndjson > bins.ndjson
+	u42=$(grep -n '"user":"u0042"' rows.ndjson)
+	u42=${u42%%:*}
+
+	# Replies held 200ms: the sink waits for its writes at each barrier.
+	"$FIXTURE" --ctl "$AS" fixture-set:delay-ms=200 > /dev/null
+	C=ck
+	export BROKERS="$B" AS
+	setsid bash -o pipefail readme.sh > run1.out 2> run1.err &
+	PID=$!
+	kill_after_checkpoint 8
+	"$FIXTURE" --ctl "$AS" fixture-reset > /dev/null
+	# Killed before the last windows were written.
+	fs-get -h "$AS" -n features -s user --key user rows.ndjson > killed.ndjson
+	[ "$(sed 's/.*"bins"://; s/}$//' killed.ndjson)" != "$(cat bins.ndjson)" ] ||
+		fail "the store was complete at the kill"
+	run --separate-stderr bash -o pipefail readme.sh
+	assert_success
+	assert_equal "$stderr" ""
+	# fs-get's line (the generation counts the writes, replays included).
+	assert_output --regexp "^\{\"key\":\"u0042\",\"found\":true,\"generation\":[0-9]+,\"ttl\":-1,\"bins\":"
+	assert_equal "${output#*\"bins\":}" "$(sed -n "${u42}p" bins.ndjson)}"
+	run --separate-stderr fs-get -h "$AS" -n features -s user --key user --bins-only rows.ndjson
+	assert_success
+	assert_equal "$output" "$(cat bins.ndjson)"
+	assert_equal "$(fixture_records)" 50
+	run --separate-stderr fs-ckpt list ck
+	assert_line -n 0 --regexp '^\{"id":[0-9]+,"complete":true,"stages":\{"fs-agg":"ok","fs-consume":"ok","fs-sink-aerospike":"ok","fs-window":"ok"\}\}$'
 }
