@@ -33,6 +33,7 @@
 #include "bf_heap.h"
 #include "bf_inputs.h"
 #include "bf_progress.h"
+#include "bf_reader.h"
 #include "bf_sort.h"
 #include "reject.h"
 #include "stage.h"
@@ -127,10 +128,9 @@ struct input {
 	bool csv;
 	bool open, done;
 	bool eof;               /* nothing more to read (reorder: drain) */
-	bool end_checked;       /* compressed data's end looked at */
-	struct bf_file f;
-	struct bf_csv cr;
-	struct buf line;        /* the record's bytes when not the raw line */
+	struct bf_reader rd;
+	/* Where the items taken from the reader end (for checkpoints). */
+	uint64_t taken_off, taken_line;
 	/* The current record (read, not yet emitted). */
 	bool has;
 	int64_t ts;
@@ -174,6 +174,7 @@ struct bf {
 	struct bf_progress_file *pf;
 	const char *phase;
 	int64_t t_start;
+	size_t batch_bytes;
 };
 
 /* --- options ------------------------------------------------------- */
@@ -382,40 +383,27 @@ static bool is_csv_name(const char *path)
 	return false;
 }
 
-/* A CSV message's place: "FILE: record N (line L)". */
-static void csv_where(char *w, size_t n, const struct input *in)
-{
-	snprintf(w, n, "%s: record %" PRIu64 " (line %" PRIu64 ")", in->path,
-	    in->cr.record, in->cr.line);
-}
-
 static void input_open(struct bf *b, struct input *in)
 {
-	char why[256];
+	struct bf_reader_conf conf = {
+		.time_path = &b->o->c.time_path,
+		.csv = in->csv,
+		.kafka = b->o->format == FMT_KAFKA,
+		.envelope = b->o->envelope,
+		.schema = b->o->has_schema ? &b->o->schema : NULL,
+		.batch_bytes = b->batch_bytes,
+	};
+	char why[600];
 
-	if (bf_file_open(&in->f, in->path) < 0) {
+	if (bf_reader_open(&in->rd, in->path, &conf, in->resume_off,
+	    in->resume_line, why, sizeof why) < 0) {
 		out_flush(&b->out);
-		diag_fatal("cannot open: '%s': %s", in->path, strerror(errno));
+		bf_progress_clear(&b->prog);
+		diag_fatal("%s", why);
 	}
 	in->open = true;
-	if (in->csv) {
-		if (bf_csv_open(&in->cr, &in->f.lr,
-		    b->o->has_schema ? &b->o->schema : NULL, why,
-		    sizeof why) < 0) {
-			out_flush(&b->out);
-			diag_fatal("%s: %s", in->path, why);
-		}
-		/* The header counts as read: resume after it at least. */
-		if (in->resume_off < in->f.lr.offset) {
-			in->resume_off = in->f.lr.offset;
-			in->resume_line = in->f.lr.lineno;
-		}
-	}
-	if (bf_file_seek(&in->f, in->resume_off, in->resume_line) < 0) {
-		out_flush(&b->out);
-		diag_fatal("%s: cannot resume at byte %" PRIu64 ": the file "
-		    "changed since the checkpoint", in->path, in->resume_off);
-	}
+	in->taken_off = in->resume_off;
+	in->taken_line = in->resume_line;
 }
 
 static void input_close(struct bf *b, struct input *in)
@@ -423,153 +411,31 @@ static void input_close(struct bf *b, struct input *in)
 	(void)b;
 	if (!in->open)
 		return;
-	in->raw_done = in->f.size ? in->f.size : bf_file_raw_pos(&in->f);
-	if (in->csv)
-		bf_csv_close(&in->cr);
-	bf_file_close(&in->f);
+	in->raw_done = bf_reader_pos(&in->rd);
+	bf_reader_close(&in->rd);
 	in->open = false;
 	in->done = true;
 }
 
-/*
- * The end of a compressed file's data, or the truncated tail line of
- * one: reported through the reject policy with how far it got.
- */
-static bool input_check_end(struct bf *b, struct input *in,
-    const char *raw, size_t len)
+/* Where a record is, for a message: "FILE:LINE", or for CSV "FILE:
+ * record N (line L)". */
+static void where_of(char *w, size_t n, const struct input *in,
+    const struct bf_item *it)
 {
-	char why[BF_MSG_MAX], msg[BF_MSG_MAX + 128];
-	bool cut;
-	uint64_t lines;
-
-	if (in->end_checked)
-		return false;
-	if (bf_file_end(&in->f, why, sizeof why) == 0) {
-		in->end_checked = true;
-		return false;
-	}
-	cut = raw != NULL && bf_file_cut(&in->f);
-	if (raw != NULL && !cut)
-		return false;   /* complete lines before the tail: go on */
-	in->end_checked = true;
-	lines = in->f.lr.lineno - (cut ? 1 : 0);
-	snprintf(msg, sizeof msg, "%s; %" PRIu64 " complete line%s before "
-	    "it were read", why, lines, lines == 1 ? "" : "s");
-	report(b, in->path, msg, cut ? raw : NULL, cut ? len : 0);
-	return cut;
-}
-
-/* Event time of a kafka envelope's record: the value's time field, else
- * the envelope's timestamp (as fs-consume does for watermarks). */
-static int kafka_time(struct bf *b, const json_t *env, const json_t *value,
-    int64_t *ts, const char **why)
-{
-	json_t *t;
-
-	if (etime_get(&b->o->c.time_path, value, ts, why) == 0)
-		return 0;
-	t = json_object_get(env, "timestamp");
-	if (json_is_integer(t)) {
-		*ts = json_integer_value(t);
-		return 0;
-	}
-	return -1;
-}
-
-/* Checks a kafka envelope; returns the value (borrowed) or NULL. */
-static const json_t *kafka_value(const json_t *env, char *why, size_t n)
-{
-	const json_t *v = json_object_get(env, "value");
-	const json_t *enc = json_object_get(env, "value_encoding");
-	struct ctl c;
-
-	if (v == NULL) {
-		snprintf(why, n, "not a kafka envelope: no 'value'");
-		return NULL;
-	}
-	if (json_is_null(v)) {
-		snprintf(why, n, "null value (tombstone)");
-		return NULL;
-	}
-	if (enc != NULL || !json_is_object(v)) {
-		snprintf(why, n, "value is not a JSON object");
-		return NULL;
-	}
-	if (rec_control(v, &c, why) != CTL_NONE) {
-		snprintf(why, n, "value is a control record ('@fs')");
-		return NULL;
-	}
-	return v;
-}
-
-/*
- * Turns the parsed record obj (a new reference, consumed) from raw into
- * the current record of in: event time, and the bytes to emit.  Returns
- * 1 when kept, 0 when rejected or passed over.
- */
-static int take_record(struct bf *b, struct input *in, json_t *obj,
-    const char *raw, size_t len, const char *where)
-{
-	const char *twhy = NULL;
-	char why[REC_ERR_MAX + 64];
-	struct ctl c;
-	int64_t ts;
-	int rc = 0;
-
-	if (rec_control(obj, &c, why) != CTL_NONE) {
-		b->controls++;
-		goto out;
-	}
-	if (b->o->format == FMT_KAFKA) {
-		const json_t *v = kafka_value(obj, why, sizeof why);
-
-		if (v == NULL) {
-			report(b, where, why, raw, len);
-			goto out;
-		}
-		if (kafka_time(b, obj, v, &ts, &twhy) < 0) {
-			report(b, where, twhy, raw, len);
-			goto out;
-		}
-		if (b->o->envelope) {
-			in->data = raw;
-			in->len = len;
-		} else {
-			buf_reset(&in->line);
-			rec_dump(&in->line, v);
-			in->data = in->line.data;
-			in->len = in->line.len;
-		}
-	} else {
-		if (etime_get(&b->o->c.time_path, obj, &ts, &twhy) < 0) {
-			report(b, where, twhy, raw, len);
-			goto out;
-		}
-		if (in->csv) {
-			buf_reset(&in->line);
-			rec_dump(&in->line, obj);
-			in->data = in->line.data;
-			in->len = in->line.len;
-		} else {
-			in->data = raw;
-			in->len = len;
-		}
-	}
-	in->ts = ts;
-	rc = 1;
-out:
-	json_decref(obj);
-	return rc;
+	if (it->rec_no > 0)
+		snprintf(w, n, "%s: record %" PRIu64 " (line %" PRIu64 ")",
+		    in->path, it->rec_no, it->rec_line);
+	else
+		snprintf(w, n, "%s:%" PRIu64, in->path, it->rec_line);
 }
 
 /* Out-of-range, already-emitted and out-of-order records.  1 keep,
  * 0 drop, -1 drop and stop reading this input (past --to, in order). */
-static int filter(struct bf *b, struct input *in, const char *raw,
-    size_t len, const char *where)
+static int filter(struct bf *b, struct input *in, const struct bf_item *it)
 {
 	struct bf_key k = { in->ts, in->idx, in->end };
 	const struct opts *o = b->o;
-	char why[160];
+	char why[160], where[600];
 
 	if ((o->has_from && in->ts < o->from) || (o->has_to && in->ts >= o->to)) {
 		b->out_of_range++;
@@ -592,7 +458,8 @@ static int filter(struct bf *b, struct input *in, const char *raw,
 			snprintf(why, sizeof why, "out of order by more than "
 			    "--max-disorder: %" PRId64 "ms before a record "
 			    "already emitted", in->last_ts - in->ts);
-		report(b, where, why, raw, len);
+		where_of(where, sizeof where, in, it);
+		report(b, where, why, it->raw, it->rawlen);
 		return 0;
 	}
 	if (o->order == ORDER_MERGE)
@@ -601,15 +468,13 @@ static int filter(struct bf *b, struct input *in, const char *raw,
 }
 
 /*
- * Reads the next kept record of in into its current record.  Returns 1,
- * or 0 at the end of the input (or when a signal asked to stop).
+ * Takes the next kept record of in from its reader into its current
+ * record, reporting bad input on the way.  Returns 1, or 0 at the end
+ * of the input (or when a signal asked to stop).
  */
 static int input_read(struct bf *b, struct input *in)
 {
-	char why[REC_ERR_MAX + 64], where[600];
-	const char *raw;
-	size_t len;
-	json_t *obj;
+	struct bf_item it;
 	int r, f;
 
 	for (;;) {
@@ -617,48 +482,38 @@ static int input_read(struct bf *b, struct input *in)
 			b->stopped = true;
 			return 0;
 		}
-		in->start = in->f.lr.offset;
-		in->start_line = in->f.lr.lineno;
-		obj = NULL;
-		if (in->csv) {
-			r = bf_csv_next(&in->cr, &obj, why, sizeof why, &raw,
-			    &len);
-			csv_where(where, sizeof where, in);
-		} else {
-			r = lineio_read(&in->f.lr, &raw, &len);
-			snprintf(where, sizeof where, "%s:%" PRIu64, in->path,
-			    in->f.lr.lineno);
-		}
+		r = bf_reader_next(&in->rd, &it);
 		if (r == -2)
 			continue;
-		if (r == -1) {
+		if (r == 0)
+			return 0;
+		in->taken_off = it.end;
+		in->taken_line = it.line;
+		if (!it.file_level) {
+			b->read++;
+			in->records++;
+		}
+		switch (it.kind) {
+		case BF_ITEM_FATAL:
 			out_flush(&b->out);
-			diag_fatal("read error: '%s': %s", in->path,
-			    strerror(in->f.lr.err));
-		}
-		if (r == 0) {
-			input_check_end(b, in, NULL, 0);
-			return 0;
-		}
-		if (in->f.lr.eof && in->f.threaded &&
-		    input_check_end(b, in, raw, len)) {
-			json_decref(obj);
-			return 0;
-		}
-		b->read++;
-		in->records++;
-		in->end = in->f.lr.offset;
-		if (r == 3) {
-			report(b, where, why, raw, len);
+			bf_progress_clear(&b->prog);
+			diag_fatal("%s", it.why);
+		case BF_ITEM_CONTROL:
+			b->controls++;
 			continue;
-		}
-		if (!in->csv && (obj = rec_parse(raw, len, why)) == NULL) {
-			report(b, where, why, raw, len);
+		case BF_ITEM_BAD:
+			report(b, it.where, it.why, it.raw, it.rawlen);
 			continue;
+		case BF_ITEM_RECORD:
+			break;
 		}
-		if (!take_record(b, in, obj, raw, len, where))
-			continue;
-		f = filter(b, in, raw, len, where);
+		in->ts = it.ts;
+		in->data = it.data;
+		in->len = it.len;
+		in->start = it.start;
+		in->start_line = it.start_line;
+		in->end = it.end;
+		f = filter(b, in, &it);
 		if (f < 0)
 			return 0;
 		if (f > 0)
@@ -795,10 +650,10 @@ static void progress(struct bf *b, bool force)
 	for (uint32_t i = 0; i < b->n; i++) {
 		struct input *in = &b->in[i];
 
-		b->pf[i].done = in->open ? bf_file_raw_pos(&in->f) :
+		b->pf[i].done = in->open ? bf_reader_pos(&in->rd) :
 		    in->raw_done;
-		if (in->open && in->f.size)
-			b->pf[i].size = in->f.size;
+		if (in->open && in->rd.f.size)
+			b->pf[i].size = in->rd.f.size;
 		b->pf[i].records = in->records;
 		b->pf[i].active = in->open;
 	}
@@ -822,8 +677,8 @@ static json_t *position(struct bf *b)
 			off = in->resume_off;
 			line = in->resume_line;
 		} else {
-			off = in->f.lr.offset;
-			line = in->f.lr.lineno;
+			off = in->taken_off;
+			line = in->taken_line;
 			if (in->has && in->start < off) {
 				off = in->start;
 				line = in->start_line;
@@ -1041,6 +896,7 @@ static void resume(struct bf *b, const json_t *state)
 static void setup(struct bf *b, struct opts *o)
 {
 	json_t *state;
+	uint32_t n_open;
 
 	memset(b, 0, sizeof *b);
 	b->o = o;
@@ -1058,6 +914,15 @@ static void setup(struct bf *b, struct opts *o)
 		in->max_seen = INT64_MIN;
 		b->pf[i].name = in->path;
 	}
+	/* A merge keeps every reader busy at once: share 32 MiB of
+	 * batches among them (16 KiB to 256 KiB each). */
+	n_open = o->order == ORDER_MERGE || o->order == ORDER_REORDER ? b->n : 1;
+	b->batch_bytes = (32u << 20) / (n_open ? n_open : 1);
+	if (b->batch_bytes > (256u << 10))
+		b->batch_bytes = 256u << 10;
+	if (b->batch_bytes < (16u << 10))
+		b->batch_bytes = 16u << 10;
+	json_object_seed(0);    /* before any reader thread parses */
 	out_init(&b->out, 1, "stdout");
 	rejects_init(&b->rej, &o->c, &b->out);
 	b->t_start = etime_now_ms();
@@ -1151,7 +1016,6 @@ int main(int argc, char **argv)
 		input_close(&b, &b.in[i]);
 		bf_heap_free(&b.in[i].rb);
 		free(b.in[i].cur_held);
-		buf_free(&b.in[i].line);
 	}
 	return 0;
 }
