@@ -1781,6 +1781,84 @@ write_policies(const struct req *q, bool *must_not_create, bool *is_replace)
 	return AS_OK;
 }
 
+/* Ends a write that fails after its ops ran: their results are dropped,
+ * the reply carries the existing record's metadata (r live, or NULL). */
+static int
+write_fail(const struct req *q, int rc, const struct record *r)
+{
+	resp_ops.len = 0;
+	n_resp_ops = 0;
+	result_rec(q, rc, r);
+	return rc;
+}
+
+/* Stores the working bins as the record's (creating it, or deleting it if
+ * no bin is left) and answers the write. */
+static int
+write_commit(const struct req *q, struct record **pp, bool live, uint32_t ttl)
+{
+	struct record *r = *pp;
+	bool created = !live;
+
+	if (work.n == 0) {
+		/* A write that leaves no bins deletes the record; if there was
+		 * no record, the server answers "not found". */
+		if (!live)
+			return write_fail(q, ERR_NOT_FOUND, NULL);
+		if (q->info2 & INFO2_DURABLE_DELETE)
+			return write_fail(q, ERR_ENTERPRISE_ONLY, r);
+		store_remove(pp);
+		result_out(q, AS_OK, 0, 0);
+		return AS_OK;
+	}
+
+	struct record tmp = { .set = -1 };
+	int set = -1;
+	if (created && q->has_set && q->set_len > 0) {
+		set = set_intern(q->set, q->set_len);
+		if (set < 0)	/* the namespace's 1023 sets are taken */
+			return write_fail(q, ERR_FORBIDDEN, NULL);
+	}
+	tmp.set = created ? set : r->set;
+	uint32_t key_len = live && r->key ? r->key_len :
+	    q->has_key ? q->key_len : 0;
+	if (record_size(&tmp, key_len) > cfg.max_record_size)
+		return write_fail(q, ERR_RECORD_TOO_BIG, live ? r : NULL);
+
+	if (!r) {
+		r = xcalloc(1, sizeof *r);
+		memcpy(r->digest, q->digest, 20);
+		r->ns = (uint16_t)q->ns;
+		r->next = NULL;
+		*pp = r;
+		if (++n_records > slot_mask)
+			store_grow();
+	}
+	if (created) {
+		/* A fresh record, or an expired one brought back. */
+		free_bins(r->bins, r->n_bins);
+		r->bins = NULL;
+		r->n_bins = 0;
+		free(r->key);
+		r->key = NULL;
+		r->gen = 0;
+		r->void_time = 0;
+		r->set = set;
+	}
+	if (!r->key && q->has_key && q->key_len >= 1) {
+		r->key_type = q->key[0];
+		r->key_len = q->key_len - 1;
+		r->key = xmalloc(r->key_len ? r->key_len : 1);
+		memcpy(r->key, q->key + 1, r->key_len);
+	}
+	commit_bins(r);
+	r->gen = next_gen(r->gen);
+	r->void_time = new_void_time(ttl, r->void_time);
+	r->lut = now_ms();
+	result_out(q, AS_OK, r->gen, r->void_time);
+	return AS_OK;
+}
+
 static int
 do_write(const struct req *q)
 {
@@ -1844,89 +1922,12 @@ do_write(const struct req *q)
 	for (uint16_t i = 0; i < q->n_ops; i++) {
 		op_next(&p, q->ops_end, &o);
 		if ((rc = apply_op(&o, respond_all,
-		    q->info1 & INFO1_GET_ALL)) != AS_OK) {
-			resp_ops.len = 0;
-			n_resp_ops = 0;
-			result_rec(q, rc, live ? r : NULL);
-			return rc;
-		}
+		    q->info1 & INFO1_GET_ALL)) != AS_OK)
+			return write_fail(q, rc, live ? r : NULL);
 	}
-
-	if (work.n == 0) {
-		/* A write that leaves no bins deletes the record; if there was
-		 * no record, the server answers "not found". */
-		if (!live) {
-			resp_ops.len = 0;
-			n_resp_ops = 0;
-			result_out(q, ERR_NOT_FOUND, 0, 0);
-			return ERR_NOT_FOUND;
-		}
-		if (q->info2 & INFO2_DURABLE_DELETE) {
-			resp_ops.len = 0;
-			n_resp_ops = 0;
-			result_rec(q, ERR_ENTERPRISE_ONLY, r);
-			return ERR_ENTERPRISE_ONLY;
-		}
-		store_remove(pp);
-		result_out(q, AS_OK, 0, 0);
-		return AS_OK;
-	}
-
-	struct record tmp = { .set = -1 };
-	int set = -1;
-	if (created && q->has_set && q->set_len > 0) {
-		set = set_intern(q->set, q->set_len);
-		if (set < 0) {
-			/* The namespace's 1023 sets are taken. */
-			resp_ops.len = 0;
-			n_resp_ops = 0;
-			result_out(q, ERR_FORBIDDEN, 0, 0);
-			return ERR_FORBIDDEN;
-		}
-	}
-	tmp.set = created ? set : r->set;
-	uint32_t key_len = live && r->key ? r->key_len :
-	    q->has_key ? q->key_len : 0;
-	if (record_size(&tmp, key_len) > cfg.max_record_size) {
-		resp_ops.len = 0;
-		n_resp_ops = 0;
-		result_rec(q, ERR_RECORD_TOO_BIG, live ? r : NULL);
-		return ERR_RECORD_TOO_BIG;
-	}
-
-	if (!r) {
-		r = xcalloc(1, sizeof *r);
-		memcpy(r->digest, q->digest, 20);
-		r->ns = (uint16_t)q->ns;
-		r->next = NULL;
-		*pp = r;
-		if (++n_records > slot_mask)
-			store_grow();
-	}
-	if (created) {
-		/* A fresh record, or an expired one brought back. */
-		free_bins(r->bins, r->n_bins);
-		r->bins = NULL;
-		r->n_bins = 0;
-		free(r->key);
-		r->key = NULL;
-		r->gen = 0;
-		r->void_time = 0;
-		r->set = set;
-	}
-	if (!r->key && q->has_key && q->key_len >= 1) {
-		r->key_type = q->key[0];
-		r->key_len = q->key_len - 1;
-		r->key = xmalloc(r->key_len ? r->key_len : 1);
-		memcpy(r->key, q->key + 1, r->key_len);
-	}
-	commit_bins(r);
-	r->gen = next_gen(r->gen);
-	r->void_time = new_void_time(ttl, r->void_time);
-	r->lut = now_ms();
-	result_out(q, AS_OK, r->gen, r->void_time);
-	return AS_OK;
+	return write_commit(q, pp, live, ttl);
 }
+
 
 static int
 do_delete(const struct req *q)
