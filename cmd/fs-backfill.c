@@ -499,7 +499,13 @@ static int input_read(struct bf *b, struct input *in)
 			bf_progress_clear(&b->prog);
 			diag_fatal("%s", it.why);
 		case BF_ITEM_CONTROL:
-			b->controls++;
+			/* Watermarks, barriers and restores belong to the run
+			 * that wrote the archive; other kinds (a window spec)
+			 * go on, after what came before them in their file. */
+			if (it.ctl_other)
+				out_line(&b->out, it.raw, it.rawlen);
+			else
+				b->controls++;
 			continue;
 		case BF_ITEM_BAD:
 			report(b, it.where, it.why, it.raw, it.rawlen);

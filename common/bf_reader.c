@@ -25,7 +25,7 @@ struct ient {
 	size_t d_off, d_len, r_off, r_len, w_off, y_off;
 	uint64_t start, start_line, end, line;
 	uint64_t rec_no, rec_line;
-	bool file_level;
+	bool file_level, ctl_other;
 };
 
 struct bf_batch {
@@ -174,7 +174,10 @@ static void add_record(struct bf_reader *r, struct bf_batch *bt,
 	int64_t ts;
 
 	if (rec_control(obj, &c, why) != CTL_NONE) {
-		add(bt, BF_ITEM_CONTROL, r, start, start_line);
+		e = add(bt, BF_ITEM_CONTROL, r, start, start_line);
+		e->r_off = put(bt, raw, len);
+		e->r_len = len;
+		e->ctl_other = c.kind == CTL_OTHER;
 		json_decref(obj);
 		return;
 	}
@@ -406,6 +409,7 @@ int bf_reader_next(struct bf_reader *r, struct bf_item *it)
 			it->where = bad ? b + e->w_off : NULL;
 			it->why = bad ? b + e->y_off : NULL;
 			it->file_level = e->file_level;
+			it->ctl_other = e->ctl_other;
 			it->rec_no = e->rec_no;
 			it->rec_line = e->rec_line;
 			it->start = e->start;

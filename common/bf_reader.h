@@ -17,7 +17,9 @@
  *   BF_ITEM_BAD      input to reject: where ("FILE:LINE", or "FILE:
  *                    record N (line L)" for CSV, or "FILE" for a
  *                    truncated or corrupt compressed file), why, raw
- *   BF_ITEM_CONTROL  a control record found in the archive (passed over)
+ *   BF_ITEM_CONTROL  a control record found in the archive; raw is its
+ *                    line, ctl_other tells one of a kind rec.h does not
+ *                    know (CTL_OTHER) from watermarks, barriers, restores
  *   BF_ITEM_FATAL    a read error: why says it; nothing follows
  * Each item also says where it ends (the byte offset and line number
  * after it) and, for records, where it began, for checkpoints.
@@ -54,6 +56,7 @@ struct bf_item {
 	uint64_t rec_no, rec_line;      /* CSV record number (else 0) and
 					 * the line the record began on */
 	bool file_level;                /* about the file, not a record */
+	bool ctl_other;                 /* CONTROL: an unknown kind */
 };
 
 struct bf_reader_conf {

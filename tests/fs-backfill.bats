@@ -382,11 +382,11 @@ EOF
 	[[ "$(errline 1)" =~ $re ]] || fail "stderr: $stderr"
 }
 
-@test "fs-backfill: control records in an archive are passed over" {
-	printf '{"ts":1}\n{"@fs":"barrier","id":3}\n{"ts":2}\n' > c.ndjson
+@test "fs-backfill: watermarks and barriers in an archive are passed over, other control records forwarded" {
+	printf '{"@fs":"window","size":60000}\n{"ts":1}\n{"@fs":"barrier","id":3}\n{"@fs":"watermark","ts":1}\n{"ts":2}\n' > c.ndjson
 	run --separate-stderr fs-backfill c.ndjson
 	assert_success
-	assert_output $'{"ts":1}\n{"ts":2}'
+	assert_output $'{"@fs":"window","size":60000}\n{"ts":1}\n{"ts":2}'
 }
 
 @test "fs-backfill: a missing file or a glob matching nothing is an error" {
