@@ -372,6 +372,22 @@ EOF
 	assert_equal "$output" "$(fs-backfill "$D/clicks-a.ndjson" "$D/clicks-b.ndjson")"
 }
 
+@test "fs-backfill: on a terminal, progress per file and in total, erased at the end" {
+	gen a.ndjson 5000 0 10 a
+	gen b.ndjson 3000 5 10 b
+	# script(1) gives the tool a terminal; its first redraw comes at the
+	# first check (every 1024 records), so this does not depend on time.
+	run script -qec "fs-backfill a.ndjson b.ndjson > out" /dev/null
+	assert_success
+	[[ "$output" == *"a.ndjson "*" records"* ]] || fail "no line for a.ndjson: $output"
+	[[ "$output" == *"b.ndjson "*" records"* ]] || fail "no line for b.ndjson: $output"
+	[[ "$output" == *"total "*"records/s"* ]] || fail "no total line: $output"
+	[[ "$output" == *$'\e[J'* ]] || fail "not erased at the end"
+	assert_equal "$(wc -l < out)" 8000
+	run script -qec "fs-backfill --no-progress a.ndjson b.ndjson > out" /dev/null
+	assert_output ""
+}
+
 @test "fs-backfill: no progress display when stderr is not a terminal; --stats counts" {
 	run --separate-stderr fs-backfill "$D/clicks-a.ndjson" "$D/clicks-b.ndjson"
 	assert_equal "$stderr" ""
