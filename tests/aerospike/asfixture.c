@@ -2739,11 +2739,9 @@ handle_msg(struct conn *c, const uint8_t *body, size_t len)
 	q.ttl = get32(body + 10);
 	q.txn_ttl = get32(body + 14);
 	uint16_t n_fields = get16(body + 18), n_ops = get16(body + 20);
-	const uint8_t *p = body + body[0], *end = body + len;
-	if (body[0] < MSG_HEADER_SZ || body[0] > len) {
-		result_out(&q, ERR_PARAMETER, 0, 0);
-		goto send;
-	}
+	/* Fields start right after the 22-byte header: the server does not
+	 * read header_sz. */
+	const uint8_t *p = body + MSG_HEADER_SZ, *end = body + len;
 	int ns_status;
 	if (q.info1 & INFO1_BATCH) {
 		bool ok = parse_fields(&q, p, end, n_fields, 0, &ns_status);
