@@ -492,3 +492,35 @@ EOF
 	run fs-ckpt show ck fs-join 1
 	assert_equal "$(jq -c '[.records[] | .[3]]' <<< "$output")" '[{"k":1,"ts":1},{"k":1,"ts":2}]'
 }
+
+@test "fs-join: --late pass writes late records through, marked late" {
+	run --separate-stderr interval --late pass --right-fields id:imp
+	assert_equal "$status" 0
+	assert_line '{"t":"click","user":"a","ts":12000,"id":"c4","late":true}'
+	assert_equal "$stderr" "fs-join: 1 late record passed on marked late"
+}
+
+@test "fs-join: SIGTERM stops a live join cleanly: output so far written, exit 0" {
+	mkfifo in.fifo
+	exec 7<>in.fifo
+	fs-join --between 0,0 --key k --left-where s=l --right-fields ts:rts \
+		< in.fifo > out.ndjson 7>&- &
+	pid=$!
+	printf '%s\n' '{"s":"l","k":1,"ts":5}' '{"s":"r","k":1,"ts":5}' >&7
+	for ((i = 0; i < 300; i++)); do
+		grep -q rts out.ndjson && break
+		sleep 0.1
+	done
+	kill -TERM "$pid"
+	run wait "$pid"
+	exec 7>&-
+	assert_equal "$status" 0
+	assert_equal "$(grep -v '"@fs"' out.ndjson)" '{"s":"l","k":1,"ts":5,"rts":5}'
+}
+
+@test "fs-join: a reader that goes away (| head) ends the join quietly, exit 0" {
+	awk 'BEGIN { for (i = 0; i < 200000; i++)
+		printf "{\"s\":\"%s\",\"k\":%d,\"ts\":%d}\n", i % 2 ? "l" : "r", i % 10, i }' > in.ndjson
+	run bash -c 'fs-join --between -100ms,0 --key k --left-where s=l < in.ndjson | head -n 1 > /dev/null; echo "${PIPESTATUS[0]}"'
+	assert_output 0
+}
