@@ -512,9 +512,10 @@ EOF
 		sleep 0.1
 	done
 	kill -TERM "$pid"
-	run wait "$pid"
+	st=0
+	wait "$pid" || st=$?
 	exec 7>&-
-	assert_equal "$status" 0
+	assert_equal "$st" 0
 	assert_equal "$(grep -v '"@fs"' out.ndjson)" '{"s":"l","k":1,"ts":5,"rts":5}'
 }
 
