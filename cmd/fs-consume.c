@@ -85,6 +85,7 @@ struct part {
 	int64_t next;           /* next offset to emit; < 0: not known yet */
 	int64_t stop_offset;    /* exclusive; -1: none */
 	bool assigned, eof, done;
+	bool dirty;             /* next changed since offsets were stored */
 	int64_t wm_max;         /* largest event time seen, ETIME_MIN: none */
 	int64_t active_ms;      /* wall clock of its last message */
 };
@@ -100,7 +101,8 @@ struct consumer {
 	json_t *restored;       /* checkpoint state resumed from, or NULL */
 	struct source_ckpt sc;
 	json_t *pending;        /* [[id, offsets], ...] not yet committed */
-	bool commit;            /* commit offsets to the group */
+	bool commit;            /* commit checkpoints' offsets to the group */
+	bool store;             /* store emitted offsets for auto-commit */
 	bool ever_assigned;
 	uint64_t emitted;
 	int64_t wm_emitted;
@@ -745,6 +747,7 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 	else
 		emit_envelope(k, p, m);
 	p->next = m->offset + 1;
+	p->dirty = true;
 	k->emitted++;
 	if (k->o->watermarks)
 		watermark_check(k, p->active_ms);
@@ -778,31 +781,66 @@ static void on_idle(struct consumer *k)
 		commit_complete(k);
 }
 
+/* Offsets of what was emitted, for the group's auto-commit: stored
+ * after each batch, so a message dropped at -c or a stop is never
+ * committed as read. */
+static void store_offsets(struct consumer *k)
+{
+	rd_kafka_topic_partition_list_t *l = NULL;
+
+	for (size_t i = 0; i < k->nparts; i++) {
+		struct part *p = &k->parts[i];
+
+		if (!p->dirty)
+			continue;
+		p->dirty = false;
+		if (!p->assigned)
+			continue;
+		if (l == NULL)
+			l = rd_kafka_topic_partition_list_new(4);
+		rd_kafka_topic_partition_list_add(l, p->topic, p->partition)
+		    ->offset = p->next;
+	}
+	if (l != NULL) {
+		rd_kafka_offsets_store(k->rk, l);
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+}
+
+/* Messages come from the consumer queue in batches: one lock and one
+ * wake-up per batch rather than per message. */
+#define BATCH 1024
+
 static void consume_loop(struct consumer *k)
 {
-	for (;;) {
-		rd_kafka_message_t *m;
-		bool go;
+	rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(k->rk);
+	rd_kafka_message_t **ms = xmalloc(BATCH * sizeof(*ms));
+	bool go = true;
 
-		if (sig_stop_requested())
-			break;
-		m = rd_kafka_consumer_poll(k->rk, 0);
-		if (m == NULL) {
+	while (go && !sig_stop_requested()) {
+		ssize_t n = rd_kafka_consume_batch_queue(q, 0, ms, BATCH);
+
+		if (n <= 0) {
 			on_idle(k);
 			if (sig_stop_requested())
 				break;
-			m = rd_kafka_consumer_poll(k->rk, 100);
-			if (m == NULL) {
+			n = rd_kafka_consume_batch_queue(q, 100, ms, BATCH);
+			if (n <= 0) {
 				if (all_done(k) && k->ever_assigned)
 					break;
 				continue;
 			}
 		}
-		go = on_message(k, m);
-		rd_kafka_message_destroy(m);
-		if (!go)
-			break;
+		for (ssize_t i = 0; i < n; i++) {
+			if (go)
+				go = on_message(k, ms[i]);
+			rd_kafka_message_destroy(ms[i]);
+		}
+		if (k->store)
+			store_offsets(k);
 	}
+	free(ms);
+	rd_kafka_queue_destroy(q);
 }
 
 /* --- modes ------------------------------------------------------------- */
@@ -816,26 +854,25 @@ static void setup_consumer(struct consumer *k)
 	if (kafka_conf_set2(o->conf, key, v, errstr, sizeof(errstr)) < 0) \
 		diag_fatal("librdkafka: %s", errstr); \
 } while (0)
-	if (o->group != NULL)
+	k->store = o->c.ckpt_dir == NULL;
+	if (o->group != NULL) {
 		SET("group.id", o->group);
-	else if (kafka_conf_get(o->conf, "group.id", val, sizeof(val)) == NULL ||
-	    val[0] == '\0')
-		SET("group.id", "fs-consume");  /* required, never joined */
+	} else if (kafka_conf_get(o->conf, "group.id", val, sizeof(val)) == NULL ||
+	    val[0] == '\0') {
+		/* librdkafka wants one; never joined, never committed to */
+		SET("group.id", "fs-consume");
+		SET("enable.auto.commit", "false");
+		k->store = false;
+	}
+	SET("enable.auto.offset.store", "false");  /* store_offsets() */
 	if (o->exit_eof)
 		SET("enable.partition.eof", "true");
 	if (o->start.kind == POS_BEGINNING)
 		SET("auto.offset.reset", "earliest");
 	else if (o->start.kind == POS_END)
 		SET("auto.offset.reset", "latest");
-	if (o->c.ckpt_dir != NULL) {
-		SET("enable.auto.commit", "false");
-		SET("enable.auto.offset.store", "false");
-	}
-	/* The defaults are sized for WAN links; loopback and bulk dumps
-	 * want a larger pre-fetch queue. */
-	if (kafka_conf_get(o->conf, "queued.min.messages", val, sizeof(val)) &&
-	    strcmp(val, "100000") == 0)
-		SET("queued.min.messages", "1000000");
+	if (o->c.ckpt_dir != NULL)
+		SET("enable.auto.commit", "false");     /* commit_complete() */
 #undef SET
 	rd_kafka_conf_set_opaque(o->conf, k);
 	if (o->group != NULL)

@@ -120,6 +120,9 @@ void kafka_json_bytes(struct buf *b, const json_t *v);
  * which stays the judge and gives the reason (kafka_json.c).
  */
 bool kafka_json_quick_object(const void *p, size_t n);
+/* The same, and the bytes are exactly what rec_dump() writes for the
+ * object (compact, no duplicate keys, no reals, jansson's escapes). */
+bool kafka_json_quick_canonical(const void *p, size_t n);
 
 /* rec_line_maybe_control(), quicker on lines without '@' or '\\'. */
 bool kafka_maybe_control(const void *p, size_t n);

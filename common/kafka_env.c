@@ -168,6 +168,8 @@ static bool canonical_json(const char *p, size_t n)
 
 	if (n == 0)
 		return false;
+	if (kafka_json_quick_canonical(p, n))
+		return true;
 	c = (unsigned char)p[0];
 	if (!(c == '{' || c == '[' || c == '-' || (c >= '0' && c <= '9') ||
 	    c == 't' || c == 'f'))

@@ -33,6 +33,10 @@
  */
 typedef const unsigned char *pos;
 
+/* In canonical mode (kafka_json_quick_canonical) whitespace is refused
+ * where jansson's compact output has none: everywhere outside strings. */
+#define QJ_WS(p, e, canon) ((canon) ? (p) : qj_ws((p), (e)))
+
 static pos qj_ws(pos p, pos e)
 {
 	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -82,7 +86,7 @@ static const unsigned char qj_stop[256] = {
 	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1
 };
 
-static pos qj_string(pos p, pos e)
+static pos qj_string(pos p, pos e, bool canon)
 {
 	p++;            /* the opening quote */
 	for (;;) {
@@ -113,8 +117,9 @@ static pos qj_string(pos p, pos e)
 						return NULL;
 					v = v << 4 | h;
 				}
-				/* NUL and surrogates: rec_parse() decides */
-				if (v == 0 || (v >= 0xd800 && v <= 0xdfff))
+				/* NUL and surrogates: rec_parse() decides;
+				 * jansson writes \u only for controls */
+				if (v == 0 || (v >= 0xd800 && v <= 0xdfff) || canon)
 					return NULL;
 				p += 6;
 				continue;
@@ -122,6 +127,8 @@ static pos qj_string(pos p, pos e)
 			if (c != '"' && c != '\\' && c != '/' && c != 'b' &&
 			    c != 'f' && c != 'n' && c != 'r' && c != 't')
 				return NULL;
+			if (canon && c != '"' && c != '\\')
+				return NULL;    /* (jansson's choice of escape) */
 			p += 2;
 			continue;
 		}
@@ -143,11 +150,17 @@ static pos qj_digits(pos p, pos e, size_t *n)
 	return p;
 }
 
-/* Numbers short enough that strtoll/strtod cannot overflow. */
-static pos qj_number(pos p, pos e)
+/*
+ * Numbers short enough that strtoll/strtod cannot overflow.  In
+ * canonical mode, reals only as rec_dump() writes them: plain decimals
+ * of at most 15 significant digits, no exponent, no trailing zero, and
+ * at most 3 zeros after "0." (what "%.15g" prints back unchanged).
+ */
+static pos qj_number(pos p, pos e, bool canon)
 {
-	size_t digits, f, edigits;
-	bool real = false;
+	pos start = p, frac = NULL;
+	size_t digits, idigits, f = 0, edigits;
+	bool real = false, exp = false;
 
 	if (p < e && *p == '-')
 		p++;
@@ -159,15 +172,17 @@ static pos qj_number(pos p, pos e)
 	} else {
 		p = qj_digits(p, e, &digits);
 	}
+	idigits = digits;
 	if (p < e && *p == '.') {
 		real = true;
+		frac = p + 1;
 		p = qj_digits(p + 1, e, &f);
 		if (f == 0)
 			return NULL;
 		digits += f;
 	}
 	if (p < e && (*p == 'e' || *p == 'E')) {
-		real = true;
+		real = exp = true;
 		p++;
 		if (p < e && (*p == '+' || *p == '-'))
 			p++;
@@ -177,7 +192,20 @@ static pos qj_number(pos p, pos e)
 	}
 	if (real ? digits > 100 : digits > 18)
 		return NULL;
-	return p;
+	if (!canon)
+		return p;
+	if (!real)      /* jansson writes -0 as 0 */
+		return p - start == 2 && start[0] == '-' ? NULL : p;
+	if (exp || frac[f - 1] == '0')
+		return NULL;
+	if (idigits == 1 && frac[-2] == '0') {
+		size_t z = 0;
+
+		while (z < f && frac[z] == '0')
+			z++;
+		return z <= 3 && f - z <= 15 ? p : NULL;
+	}
+	return digits <= 15 ? p : NULL;
 }
 
 static pos qj_literal(pos p, pos e, const char *lit, size_t n)
@@ -187,50 +215,69 @@ static pos qj_literal(pos p, pos e, const char *lit, size_t n)
 	return p + n;
 }
 
-static pos qj_value(pos p, pos e, int depth);
+static pos qj_value(pos p, pos e, int depth, bool canon);
 
-static pos qj_container(pos p, pos e, int depth, bool object)
+/* Keys remembered per object in canonical mode, to refuse duplicates
+ * (jansson keeps one); an object with more keys is "not sure". */
+#define QJ_MAX_KEYS 32
+
+static pos qj_container(pos p, pos e, int depth, bool object, bool canon)
 {
 	unsigned char close = object ? '}' : ']';
+	pos keys[QJ_MAX_KEYS];
+	size_t klen[QJ_MAX_KEYS], nkeys = 0;
 
 	if (depth > QJ_MAX_DEPTH)
 		return NULL;
-	p = qj_ws(p + 1, e);
+	p = QJ_WS(p + 1, e, canon);
 	if (p < e && *p == close)
 		return p + 1;
 	for (;;) {
 		if (object) {
-			if (p >= e || *p != '"' || (p = qj_string(p, e)) == NULL)
+			pos k = p;
+
+			if (p >= e || *p != '"' ||
+			    (p = qj_string(p, e, canon)) == NULL)
 				return NULL;
-			p = qj_ws(p, e);
+			if (canon) {
+				if (nkeys == QJ_MAX_KEYS)
+					return NULL;
+				for (size_t i = 0; i < nkeys; i++)
+					if (klen[i] == (size_t)(p - k) &&
+					    memcmp(keys[i], k, klen[i]) == 0)
+						return NULL;
+				keys[nkeys] = k;
+				klen[nkeys++] = (size_t)(p - k);
+			}
+			p = QJ_WS(p, e, canon);
 			if (p >= e || *p != ':')
 				return NULL;
-			p = qj_ws(p + 1, e);
+			p = QJ_WS(p + 1, e, canon);
 		}
-		if ((p = qj_value(p, e, depth + 1)) == NULL)
+		if ((p = qj_value(p, e, depth + 1, canon)) == NULL)
 			return NULL;
-		p = qj_ws(p, e);
+		p = QJ_WS(p, e, canon);
 		if (p >= e)
 			return NULL;
 		if (*p == close)
 			return p + 1;
 		if (*p != ',')
 			return NULL;
-		p = qj_ws(p + 1, e);
+		p = QJ_WS(p + 1, e, canon);
 	}
 }
 
-static pos qj_value(pos p, pos e, int depth)
+static pos qj_value(pos p, pos e, int depth, bool canon)
 {
 	if (p >= e)
 		return NULL;
 	switch (*p) {
 	case '{':
-		return qj_container(p, e, depth, true);
+		return qj_container(p, e, depth, true, canon);
 	case '[':
-		return qj_container(p, e, depth, false);
+		return qj_container(p, e, depth, false, canon);
 	case '"':
-		return qj_string(p, e);
+		return qj_string(p, e, canon);
 	case 't':
 		return qj_literal(p, e, "true", 4);
 	case 'f':
@@ -238,7 +285,7 @@ static pos qj_value(pos p, pos e, int depth)
 	case 'n':
 		return qj_literal(p, e, "null", 4);
 	default:
-		return qj_number(p, e);
+		return qj_number(p, e, canon);
 	}
 }
 
@@ -247,9 +294,20 @@ bool kafka_json_quick_object(const void *vp, size_t n)
 	pos p = vp, e = p + n;
 
 	p = qj_ws(p, e);
-	if (p >= e || *p != '{' || (p = qj_container(p, e, 1, true)) == NULL)
+	if (p >= e || *p != '{' ||
+	    (p = qj_container(p, e, 1, true, false)) == NULL)
 		return false;
 	return qj_ws(p, e) == e;
+}
+
+bool kafka_json_quick_canonical(const void *vp, size_t n)
+{
+	pos p = vp, e = p + n;
+
+	if (p >= e || *p != '{' ||
+	    (p = qj_container(p, e, 1, true, true)) == NULL)
+		return false;
+	return p == e;
 }
 
 bool kafka_maybe_control(const void *p, size_t n)

@@ -20,6 +20,23 @@ static bool parses_as_object(const char *p, size_t n)
 	return v != NULL;
 }
 
+/* True when p parses and rec_dump() writes exactly p back. */
+static bool canonical(const char *p, size_t n)
+{
+	char why[REC_ERR_MAX];
+	json_t *v = rec_parse(p, n, why);
+	struct buf b = BUF_INIT;
+	bool same;
+
+	if (v == NULL)
+		return false;
+	rec_dump(&b, v);
+	same = b.len == n && memcmp(b.data, p, n) == 0;
+	json_decref(v);
+	buf_free(&b);
+	return same;
+}
+
 static const char *const yes[] = {
 	"{}", " { } ", "{\"a\":1}", "{\"a\":-0,\"b\":1.5e-7,\"c\":[true,false,null]}",
 	"{\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"}", "{\"\xc3\xa9\":\"\xf0\x9f\x98\x80\"}",
@@ -55,8 +72,9 @@ static void test_quick_object(void)
 		"{\"a\":[1,2.5,{\"b\":\"x\\u00e9\"}],\"c\":null,\"d\":true}",
 		"{\"user\":\"u1\",\"ts\":1764057600000,\"amount\":-12.5e3}",
 		"{\"s\":\"\\\\\\\"\",\"e\":{},\"f\":[]}",
+		"{\"a\":0.00012,\"b\":-3.25,\"c\":[100.5,7,0.5]}",
 	};
-	size_t i, bad = 0;
+	size_t i, bad = 0, badc = 0, canon = 0;
 	char line[128];
 	const char *nul;
 
@@ -71,7 +89,7 @@ static void test_quick_object(void)
 
 	/* 200 000 random mutations: every yes is a yes of rec_parse(). */
 	for (i = 0; i < 200000; i++) {
-		const char *s = seeds[i % 3];
+		const char *s = seeds[i % 4];
 		size_t n = strlen(s), k, edits = 1 + next() % 3;
 
 		memcpy(line, s, n);
@@ -102,8 +120,30 @@ static void test_quick_object(void)
 			if (bad++ < 5)
 				printf("# quick yes, rec_parse no: %.*s\n", (int)n, line);
 		}
+		if (kafka_json_quick_canonical(line, n)) {
+			canon++;
+			if (!canonical(line, n) && badc++ < 5)
+				printf("# canonical yes, rec_dump differs: %.*s\n",
+				    (int)n, line);
+		}
 	}
 	CHECK(bad == 0, "200000 mutations: quick never accepts what rec_parse rejects");
+	CHECK(badc == 0, "200000 mutations: canonical only where rec_dump gives the same bytes");
+	CHECK(canon > 1000, "the mutations include canonical objects");
+
+	CHECK(kafka_json_quick_canonical("{\"a\":1,\"b\":[true,null,\"x\\\"\"]}", 29) &&
+	    canonical("{\"a\":1,\"b\":[true,null,\"x\\\"\"]}", 29),
+	    "canonical: compact object");
+	CHECK(!kafka_json_quick_canonical("{\"a\":1,\"a\":2}", 13),
+	    "canonical: a duplicate key is not");
+	CHECK(!kafka_json_quick_canonical("{\"a\": 1}", 8), "canonical: a space is not");
+	CHECK(kafka_json_quick_canonical("{\"a\":2.5}", 9), "canonical: 2.5");
+	CHECK(!kafka_json_quick_canonical("{\"a\":2.50}", 10), "canonical: 2.50 is not");
+	CHECK(!kafka_json_quick_canonical("{\"a\":1e5}", 9), "canonical: 1e5 is not");
+	CHECK(!kafka_json_quick_canonical("{\"a\":0.00001}", 13), "canonical: 0.00001 is not");
+	CHECK(!kafka_json_quick_canonical("{\"a\":-0}", 8), "canonical: -0 is not");
+	CHECK(!kafka_json_quick_canonical("{\"a\":\"\\/\"}", 10),
+	    "canonical: an escaped slash is not");
 }
 
 static void test_b64(void)
