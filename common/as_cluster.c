@@ -142,9 +142,11 @@ fail:;
 char *
 as_password_hash(const char *password)
 {
+	/* crypt_rn, not crypt_r: sanitizers intercept crypt_r, and their
+	 * copy makes the linker drop libcrypt (--as-needed) */
 	struct crypt_data cd;
 	memset(&cd, 0, sizeof cd);
-	const char *h = crypt_r(password, AS_BCRYPT_SALT, &cd);
+	const char *h = crypt_rn(password, AS_BCRYPT_SALT, &cd, sizeof cd);
 	if (h == NULL || h[0] == '*')
 		return NULL;
 	return xstrdup(h);
