@@ -474,12 +474,29 @@ static void free_list(struct bf_batch *bt)
 
 void bf_reader_close(struct bf_reader *r)
 {
+	struct timespec t;
+	bool done;
+
 	if (!r->started)
 		return;
 	pthread_mutex_lock(&r->mu);
 	atomic_store(&r->stop, true);
 	pthread_cond_broadcast(&r->cv);
+	/* A thread blocked reading an idle pipe (standard input) would hold
+	 * the caller up: after a second it is left to finish on its own,
+	 * with what it uses (the process is about to end, or stopping). */
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec++;
+	while (!r->finished &&
+	    pthread_cond_timedwait(&r->cv, &r->mu, &t) == 0)
+		;
+	done = r->finished;
 	pthread_mutex_unlock(&r->mu);
+	if (!done) {
+		pthread_detach(r->thread);
+		r->started = false;
+		return;
+	}
 	pthread_join(r->thread, NULL);
 	free_list(r->full);
 	free_list(r->spare);

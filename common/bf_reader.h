@@ -105,7 +105,9 @@ int bf_reader_next(struct bf_reader *r, struct bf_item *it);
 /* Bytes of the file on disk read so far. */
 uint64_t bf_reader_pos(struct bf_reader *r);
 
-/* Stops the thread (also before the end) and frees everything. */
+/* Stops the thread (also before the end) and frees everything; a thread
+ * still blocked in a read after a second is detached instead, and r
+ * must then stay allocated. */
 void bf_reader_close(struct bf_reader *r);
 
 #endif
