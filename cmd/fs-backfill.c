@@ -1023,5 +1023,6 @@ int main(int argc, char **argv)
 		bf_heap_free(&b.in[i].rb);
 		free(b.in[i].cur_held);
 	}
+	bf_sort_free(b.sort);
 	return 0;
 }
