@@ -250,6 +250,42 @@ fs-consume: $((EVENTS - previous * 1000)) messages"
 	assert_equal "$output" "$(cat bins.ndjson)"
 }
 
+@test "pipeline-live: every stage stopped with SIGTERM while live exits 0; started again as more events arrive, the store ends as if it had run through" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	TOPIC=$(uniq_name live)
+	kafka_create_topic "$TOPIC" 3
+	head -n 10005 events.ndjson | fs-produce -b "$B" -t "$TOPIC" -k user
+	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000" ""
+	# Live: without -e the source waits for more.  The whole process
+	# group gets SIGTERM, as a service manager stops it; each stage's
+	# exit status is kept.
+	{
+		echo 'trap : TERM'
+		sed 's/ -o beginning -e / -o beginning /' live.sh
+		echo 'echo "${PIPESTATUS[*]}" > status'
+	} > live-term.sh
+	setsid bash live-term.sh 2> run1.err &
+	PID=$!
+	wait_for 60 complete_after 9
+	kill -TERM -- "-$PID"
+	{ wait "$PID"; } 2> /dev/null || true
+	assert_equal "$(cat status)" "0 0 0 0"
+	stopped=$(newest_complete)
+	[ "$stopped" -ge 10 ] || fail "newest complete checkpoint: $stopped"
+
+	tail -n +10006 events.ndjson | fs-produce -b "$B" -t "$TOPIC" -k user
+	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000" "" mid.ndjson
+	run --separate-stderr bash live.sh
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(head -n 1 mid.ndjson)" "{\"@fs\":\"restore\",\"id\":$stopped}"
+	expect_from events.ndjson
+	run --separate-stderr store
+	assert_success
+	assert_equal "$output" "$(cat bins.ndjson)"
+}
+
 # The first sh block of the README's section on the live pipeline.
 readme_pipeline() {
 	sed -n '/^### Live features from Kafka into Aerospike$/,/^### /p' "$FS_ROOT/README.md" |
