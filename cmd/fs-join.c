@@ -18,6 +18,7 @@
 #include "join_input.h"
 #include "reject.h"
 #include "stage.h"
+#include "window.h"
 #include "window_late.h"
 #include "banned.h"
 
@@ -538,6 +539,11 @@ control_record(struct run *r, struct input *in, json_t *obj,
 		reject_line(&r->rj, &in->lr, why, line, len);
 		break;
 	default:
+		if (r->o->cfg.kind == JOIN_WINDOW && json_is_string(
+		    json_object_get(obj, REC_CONTROL_KEY)) && strcmp(
+		    json_string_value(json_object_get(obj, REC_CONTROL_KEY)),
+		    WIN_CONTROL) == 0)
+			join_window_spec(r->j, in->side, obj);
 		forward_other(r, in, line, len);
 		break;
 	}

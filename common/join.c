@@ -19,6 +19,7 @@
 #include "join.h"
 #include "join_map.h"
 #include "rec.h"
+#include "window.h"
 #include "window_wm.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -82,6 +83,10 @@ struct join {
 	struct jmap warned;     /* member names already warned about */
 	struct bucket *free_buckets;    /* emptied buckets, for reuse */
 	int64_t start_ms;       /* wall clock of the first tick */
+	json_t *spec[2];        /* each side's fs-window spec record, or NULL */
+	struct winspec win[2];  /* ... parsed, when its records carry panes */
+	int64_t *wstart, *wend; /* scratch: the windows of one record */
+	size_t wcap;
 	struct jrec *due;       /* scratch: left-outer rows of one advance */
 	size_t ndue, capdue;
 };
@@ -933,9 +938,10 @@ join_flush_watermark(struct join *j)
 /* --- records -------------------------------------------------------------------- */
 
 /* The key into j->kb, the time, and for window joins the window. */
+/* The key into j->kb and the time. */
 static enum join_result
-extract(struct join *j, int s, const json_t *obj, int64_t *t, int64_t *ws,
-    int64_t *we, const char **why)
+extract(struct join *j, int s, const json_t *obj, int64_t *t,
+    const char **why)
 {
 	const char *missing = NULL, *twhy = NULL;
 
@@ -951,21 +957,65 @@ extract(struct join *j, int s, const json_t *obj, int64_t *t, int64_t *ws,
 		*why = twhy;
 		return JOIN_BAD;
 	}
-	if (j->cfg->kind != JOIN_WINDOW)
-		return JOIN_OK;
+	return JOIN_OK;
+}
+
+/*
+ * The windows of a window join's record, into j->wstart/j->wend: its
+ * window members, or, when its side's fs-window spec says records carry
+ * panes (HOP, CUMULATE), every window holding its time.  Returns how
+ * many, or -1 with *why.
+ */
+static int
+window_bounds(struct join *j, int s, const json_t *obj, int64_t t,
+    const char **why)
+{
 	json_t *a = json_object_get(obj, j->cfg->start_field);
 	json_t *b = json_object_get(obj, j->cfg->end_field);
-	if (!json_is_integer(a) || !json_is_integer(b) ||
-	    json_integer_value(a) >= json_integer_value(b)) {
-		snprintf(j->why, sizeof j->why, "missing or invalid %s/%s "
-		    "(is the input windowed by fs-window?)",
-		    j->cfg->start_field, j->cfg->end_field);
-		*why = j->why;
-		return JOIN_BAD;
+
+	if (json_is_integer(a) && json_is_integer(b) &&
+	    json_integer_value(a) < json_integer_value(b)) {
+		j->wstart[0] = json_integer_value(a);
+		j->wend[0] = json_integer_value(b);
+		return 1;
 	}
-	*ws = json_integer_value(a);
-	*we = json_integer_value(b);
-	return JOIN_OK;
+	if (a == NULL && b == NULL && j->win[s].kind != WIN_NONE)
+		return (int)win_assign(&j->win[s], t, j->wstart, j->wend);
+	snprintf(j->why, sizeof j->why, "missing or invalid %s/%s "
+	    "(is the input windowed by fs-window?)",
+	    j->cfg->start_field, j->cfg->end_field);
+	*why = j->why;
+	return -1;
+}
+
+int
+join_window_spec(struct join *j, int s, const json_t *spec)
+{
+	struct winspec w;
+	struct winfields f;
+	const char *why;
+
+	if (winspec_from_json(spec, &w, &f, &why) != 0) {
+		diag_warn("window record not understood: %s", why);
+		return -1;
+	}
+	size_t need = w.kind == WIN_SESSION ? 1 : win_max_windows(&w);
+	if (need > j->wcap) {
+		j->wcap = need;
+		j->wstart = xrealloc(j->wstart, need * sizeof *j->wstart);
+		j->wend = xrealloc(j->wend, need * sizeof *j->wend);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (s >= 0 && s != i)
+			continue;
+		json_decref(j->spec[i]);
+		j->spec[i] = json_deep_copy(spec);
+		/* Only records that carry panes need windows assigned. */
+		j->win[i] = w;
+		if (!f.panes || w.kind == WIN_SESSION)
+			j->win[i].kind = WIN_NONE;
+	}
+	return 0;
 }
 
 static void
@@ -997,32 +1047,58 @@ store(struct join *j, int s, const char *line, size_t len, int64_t t,
 	}
 }
 
-enum join_result
-join_add(struct join *j, int s, json_t *obj, const char *line, size_t len,
+/* A window join's record into each of its windows still open. */
+static enum join_result
+window_add(struct join *j, int s, const char *line, size_t len, int n,
     const char **why)
 {
-	int64_t t, ws = 0, we = 0;
-	enum join_result res = extract(j, s, obj, &t, &ws, &we, why);
+	size_t keylen = j->kb.len;
+	int live = 0;
 
-	if (res != JOIN_OK)
-		return res;
-	j->st.in[s]++;
-	if (j->cfg->kind == JOIN_WINDOW ? we <= j->W : t < j->W) {
+	for (int i = 0; i < n; i++)
+		live += j->wend[i] > j->W;
+	if (live == 0) {
 		j->st.late[s]++;
 		*why = "late";
 		return JOIN_LATE;
 	}
 	uint64_t seq = ++j->seq;
-	switch (j->cfg->kind) {
-	case JOIN_INTERVAL:
-		interval_add(j, s, obj, line, len, t, seq);
-		break;
-	case JOIN_ASOF:
-		asof_add(j, s, line, len, t, seq);
-		break;
-	case JOIN_WINDOW:
-		store(j, s, line, len, t, ws, we, seq, false);
-		break;
+	for (int i = 0; i < n; i++) {
+		if (j->wend[i] <= j->W)
+			continue;
+		j->kb.len = keylen;
+		window_store(j, s, (struct jrec){ line_copy(line, len), len, 0,
+		    0, seq, false }, keylen, j->wstart[i], j->wend[i]);
+	}
+	return JOIN_OK;
+}
+
+enum join_result
+join_add(struct join *j, int s, json_t *obj, const char *line, size_t len,
+    const char **why)
+{
+	int64_t t;
+	enum join_result res = extract(j, s, obj, &t, why);
+	int n = 0;
+
+	if (res != JOIN_OK)
+		return res;
+	if (j->cfg->kind == JOIN_WINDOW &&
+	    (n = window_bounds(j, s, obj, t, why)) < 0)
+		return JOIN_BAD;
+	j->st.in[s]++;
+	if (j->cfg->kind == JOIN_WINDOW) {
+		res = window_add(j, s, line, len, n, why);
+		if (res != JOIN_OK)
+			return res;
+	} else if (t < j->W) {
+		j->st.late[s]++;
+		*why = "late";
+		return JOIN_LATE;
+	} else if (j->cfg->kind == JOIN_INTERVAL) {
+		interval_add(j, s, obj, line, len, t, ++j->seq);
+	} else {
+		asof_add(j, s, line, len, t, ++j->seq);
 	}
 	if (wm_event(&j->wm[s], t))
 		advance(j);
@@ -1048,6 +1124,9 @@ join_new(const struct join_config *cfg, struct out *o)
 	j->out_wm = INT64_MIN;
 	if (cfg->idle > 0)
 		j->start_ms = etime_now_ms();
+	j->wcap = 1;
+	j->wstart = xmalloc(sizeof *j->wstart);
+	j->wend = xmalloc(sizeof *j->wend);
 	return j;
 }
 
@@ -1094,6 +1173,10 @@ join_free(struct join *j)
 	while ((sl = jmap_next(&j->warned, &i)))
 		free(sl->val);
 	jmap_free(&j->warned);
+	json_decref(j->spec[0]);
+	json_decref(j->spec[1]);
+	free(j->wstart);
+	free(j->wend);
 	buf_free(&j->kb);
 	buf_free(&j->nb);
 	free(j->due);
@@ -1126,6 +1209,15 @@ snap_rec(int s, uint64_t seq, bool matched, const char *line, size_t len)
 	    line_parse(line, len));
 }
 
+/* A window join's entry also says its window: a record that carries a
+ * pane is held once per window. */
+static json_t *
+snap_win_rec(int s, const struct jrec *e, const struct bucket *b)
+{
+	return json_pack("[iIboII]", s, (json_int_t)e->seq, e->matched,
+	    line_parse(e->line, e->len), (json_int_t)b->ws, (json_int_t)b->we);
+}
+
 /*
  * The state: the watermark bookkeeping and every record held, as
  * [side, seq, matched, record] in arrival order, so that restoring
@@ -1144,8 +1236,10 @@ join_snapshot(struct join *j)
 			for (size_t k = 0; k < b->side[s].n; k++) {
 				struct jrec *e = &b->side[s].v[k];
 				v = xgrow(v, &cap, n + 1, sizeof *v);
-				v[n++] = snap_rec(s, e->seq, e->matched,
-				    e->line, e->len);
+				v[n++] = j->cfg->kind == JOIN_WINDOW ?
+				    snap_win_rec(s, e, b) :
+				    snap_rec(s, e->seq, e->matched, e->line,
+				    e->len);
 			}
 	}
 	for (size_t k = 0; k < j->pend.n; k++) {
@@ -1160,11 +1254,13 @@ join_snapshot(struct join *j)
 		json_array_append_new(recs, v[k]);
 	free(v);
 
-	return json_pack("{sisssss[oo]sIsIso}",
+	return json_pack("{sisssss[oo]s[OO]sIsIso}",
 	    "version", 1,
 	    "kind", kind_names[j->cfg->kind],
 	    "type", type_names[j->cfg->type],
 	    "watermarks", wm_snapshot(&j->wm[0]), wm_snapshot(&j->wm[1]),
+	    "window_specs", j->spec[0] ? j->spec[0] : json_null(),
+	    j->spec[1] ? j->spec[1] : json_null(),
 	    "seq", (json_int_t)j->seq,
 	    "out_watermark", (json_int_t)j->out_wm,
 	    "records", recs);
@@ -1182,14 +1278,14 @@ join_restore(struct join *j, const json_t *st)
 {
 	const char *kind, *type;
 	json_int_t seq, owm;
-	json_t *w0, *w1, *recs;
+	json_t *w0, *w1, *recs, *specs = NULL;
 	json_error_t err;
 
 	if (json_unpack_ex((json_t *)st, &err, 0,
-	    "{s:s,s:s,s:[oo],s:I,s:I,s:o}",
+	    "{s:s,s:s,s:[oo],s:I,s:I,s:o,s?o}",
 	    "kind", &kind, "type", &type, "watermarks", &w0, &w1,
-	    "seq", &seq, "out_watermark", &owm, "records", &recs) != 0 ||
-	    !json_is_array(recs))
+	    "seq", &seq, "out_watermark", &owm, "records", &recs,
+	    "window_specs", &specs) != 0 || !json_is_array(recs))
 		return restore_fail(err.text);
 	if (strcmp(kind, kind_names[j->cfg->kind]) != 0 ||
 	    strcmp(type, type_names[j->cfg->type]) != 0)
@@ -1200,6 +1296,11 @@ join_restore(struct join *j, const json_t *st)
 		return restore_fail("malformed watermarks");
 	j->ended[0] = j->ended[1] = false;
 	j->W = combined_wm(j);
+	for (int i = 0; i < 2; i++) {
+		json_t *sp = json_array_get(specs, (size_t)i);
+		if (json_is_object(sp) && join_window_spec(j, i, sp) != 0)
+			return restore_fail("malformed window record");
+	}
 	j->seq = (uint64_t)seq;
 	j->out_wm = owm;
 
@@ -1207,14 +1308,17 @@ join_restore(struct join *j, const json_t *st)
 	json_t *r;
 	json_array_foreach(recs, i, r) {
 		int s, matched;
-		json_int_t rseq;
+		json_int_t rseq, ws = 0, we = 0;
 		json_t *obj;
-		int64_t t, ws = 0, we = 0;
+		int64_t t;
 		const char *why;
-		if (json_unpack(r, "[iIbo]", &s, &rseq, &matched, &obj) != 0 ||
-		    (s != 0 && s != 1) || !json_is_object(obj))
+		bool win = j->cfg->kind == JOIN_WINDOW;
+		if ((win ? json_unpack(r, "[iIboII]", &s, &rseq, &matched, &obj,
+		    &ws, &we) : json_unpack(r, "[iIbo]", &s, &rseq, &matched,
+		    &obj)) != 0 || (s != 0 && s != 1) || !json_is_object(obj) ||
+		    (win && ws >= we))
 			return restore_fail("malformed record entry");
-		if (extract(j, s, obj, &t, &ws, &we, &why) != JOIN_OK)
+		if (extract(j, s, obj, &t, &why) != JOIN_OK)
 			return restore_fail(why);
 		buf_reset(&j->nb);
 		rec_dump(&j->nb, obj);

@@ -16,7 +16,8 @@
  *             Inner drops left records without such a version, left
  *             outer emits them alone.
  *   window    records annotated by fs-window (window_start, window_end,
- *             or the names in the config)
+ *             or the names in the config; or panes, see
+ *             join_window_spec())
  *             match on key and window; each window's result is emitted
  *             when the watermark reaches window_end: inner, left, right,
  *             full, semi, anti.
@@ -109,6 +110,14 @@ enum join_result join_add(struct join *j, int s, json_t *obj,
 /* A watermark control record on side s (the interleaved input gives
  * s = -1: both sides). */
 void join_watermark(struct join *j, int s, int64_t ts);
+/*
+ * An fs-window spec record ({"@fs":"window",...}) on side s (-1: both).
+ * When it says records carry panes (HOP, CUMULATE without --explode), a
+ * window join assigns each record to every window holding its time, as
+ * Flink's window join of those TVFs does.  Returns 0, or -1 with a
+ * warning when the record is not understood (it is then ignored).
+ */
+int join_window_spec(struct join *j, int s, const json_t *spec);
 /* Side s reached end of input: its watermark becomes +infinity. */
 void join_end(struct join *j, int s);
 /* The wall clock reads now: idle sides stop holding the watermark. */

@@ -525,3 +525,41 @@ EOF
 	run bash -c 'fs-join --between -100ms,0 --key k --left-where s=l < in.ndjson | head -n 1 > /dev/null; echo "${PIPESTATUS[0]}"'
 	assert_output 0
 }
+
+@test "fs-join: a window join of hopping windows in panes joins per window, as with --explode" {
+	printf '%s\n' '{"k":"a","ts":1000,"v":"l1"}' '{"k":"a","ts":7000,"v":"l2"}' > l.ndjson
+	printf '%s\n' '{"k":"a","ts":6000,"v":"r1"}' > r.ndjson
+	for f in l r; do
+		fs-window --hop 10s --slide 5s < $f.ndjson > $f.panes
+		fs-window --hop 10s --slide 5s --explode < $f.ndjson > $f.windows
+	done
+	args=(--window --key k --left-fields v:l --right-fields v:r)
+	fs-join "${args[@]}" --left l.panes --right r.panes | grep -v '"@fs"' > panes.out
+	fs-join "${args[@]}" --left l.windows --right r.windows | grep -v '"@fs"' > windows.out
+	assert_file_equals panes.out \
+'{"l":"l1","r":"r1","window_start":0,"window_end":10000,"window_time":9999}
+{"l":"l2","r":"r1","window_start":0,"window_end":10000,"window_time":9999}
+{"l":"l2","r":"r1","window_start":5000,"window_end":15000,"window_time":14999}'
+	run diff panes.out windows.out
+	assert_success
+}
+
+@test "fs-join: restart of a window join of panes from a checkpoint gives the same output" {
+	printf '%s\n' '{"s":"L","k":"a","ts":1000,"v":"l1"}' '{"s":"R","k":"a","ts":2000,"v":"r1"}' \
+		'{"s":"L","k":"a","ts":7000,"v":"l2"}' '{"s":"R","k":"a","ts":8000,"v":"r2"}' \
+		'{"s":"L","k":"a","ts":12000,"v":"l3"}' '{"s":"R","k":"a","ts":13000,"v":"r3"}' |
+		fs-window --hop 10s --slide 5s > panes.ndjson
+	b='{"@fs":"barrier","id":1}'
+	# The barrier after the third record: l1, r1, l2 are held, each in
+	# its two windows.
+	{ sed -n 1,5p panes.ndjson; echo "$b"; sed -n '6,$p' panes.ndjson; } > in.ndjson
+	args=(--window --type full --key k --left-where s=L --left-fields v:l --right-fields v:r)
+	fs-join "${args[@]}" < in.ndjson | grep -v '"watermark"' > whole.out
+	fs-join "${args[@]}" --checkpoint-dir ck < in.ndjson > /dev/null
+	{ echo '{"@fs":"restore","id":1}'; after_line in.ndjson "$b"; } |
+		fs-join "${args[@]}" --checkpoint-dir ck | grep -v '"watermark"' > second.out
+	{ through_line whole.out "$b"; after_line second.out '{"@fs":"restore","id":1}'; } > resumed.out
+	run diff whole.out resumed.out
+	assert_success
+	grep -q '"l":"l1","r":"r1","window_start":0' second.out
+}
