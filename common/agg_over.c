@@ -218,6 +218,35 @@ static bool too_old(const struct over *ov, unsigned char *block, int64_t t)
 	return false;
 }
 
+/*
+ * The newest bucket moves from the ring's head to nh.  The cache (the
+ * merge of the buckets before the head) is carried over instead of
+ * rebuilt when no bucket holding data leaves the range: then the new
+ * cache is the old one plus the old head's bucket.  Otherwise it is
+ * dropped and rebuilt on demand.
+ */
+static void advance_head(struct over *ov, struct ring *rg, int64_t nh)
+{
+	int64_t oh = rg->head, lo = oh - ov->nb + 1, gone = nh - ov->nb;
+	void *cache = cache_of(ov, rg);
+
+	if (rg->cache_for == oh) {
+		for (int64_t i = 0; i < ov->nb; i++) {
+			int64_t idx = *bucket_idx(ov, rg, i);
+
+			if (idx != INT64_MIN && idx >= lo && idx <= gone) {
+				rg->cache_for = INT64_MIN;
+				break;
+			}
+		}
+	}
+	if (rg->cache_for == oh) {
+		merge_range(ov, rg, oh > gone ? oh : gone + 1, nh - 1, cache);
+		rg->cache_for = nh;
+	}
+	rg->head = nh;
+}
+
 /* Adds the prepared record at t to ring r; leaves its result in tmp. */
 static void ring_add(struct over *ov, struct ring *rg, const struct range *R,
     int64_t t)
@@ -227,8 +256,10 @@ static void ring_add(struct over *ov, struct ring *rg, const struct range *R,
 	int64_t *idx = bucket_idx(ov, rg, slot);
 	void *st = bucket_state(ov, rg, slot);
 
-	if (rg->head == INT64_MIN || bi > rg->head)
+	if (rg->head == INT64_MIN)
 		rg->head = bi;
+	else if (bi > rg->head)
+		advance_head(ov, rg, bi);
 	if (*idx != bi) {
 		aggset_free_state(ov->as, st);
 		aggset_init(ov->as, st);
