@@ -79,6 +79,7 @@ struct join {
 	struct join_stats st;
 	struct buf kb;          /* scratch: the key being handled */
 	struct buf nb;          /* scratch: a member name */
+	struct buf ob;          /* scratch: an output line */
 	char why[256];
 	struct jmap warned;     /* member names already warned about */
 	struct bucket *free_buckets;    /* emptied buckets, for reuse */
@@ -281,6 +282,15 @@ out_key(struct join *j, json_t *o, const char *key, size_t len)
 	json_decref(tmp);
 }
 
+/* rec_emit() with a buffer kept across records. */
+static void
+emit(struct join *j, const json_t *o)
+{
+	buf_reset(&j->ob);
+	rec_dump(&j->ob, o);
+	out_line(j->out, j->ob.data, j->ob.len);
+}
+
 static void
 emit_row(struct join *j, json_t *l, json_t *r, const struct bucket *b)
 {
@@ -297,7 +307,7 @@ emit_row(struct join *j, json_t *l, json_t *r, const struct bucket *b)
 		json_object_set_new(o, JOIN_WINDOW_TIME,
 		    json_integer(b->we - 1));
 	}
-	rec_emit(j->out, o);
+	emit(j, o);
 	json_decref(o);
 	j->st.out++;
 }
@@ -309,7 +319,7 @@ emit_left_only(struct join *j, json_t *l, const struct bucket *b)
 	json_t *o = json_copy(l);
 
 	json_object_set_new(o, JOIN_WINDOW_TIME, json_integer(b->we - 1));
-	rec_emit(j->out, o);
+	emit(j, o);
 	json_decref(o);
 	j->st.out++;
 }
@@ -1179,6 +1189,7 @@ join_free(struct join *j)
 	free(j->wend);
 	buf_free(&j->kb);
 	buf_free(&j->nb);
+	buf_free(&j->ob);
 	free(j->due);
 	free(j);
 }
