@@ -512,6 +512,36 @@ forward_other(struct run *r, struct input *in, const char *line, size_t len)
 	out_line(&r->out, line, len);
 }
 
+static bool
+is_window_spec(const json_t *obj)
+{
+	const char *v = json_string_value(json_object_get(obj,
+	    REC_CONTROL_KEY));
+
+	return v && strcmp(v, WIN_CONTROL) == 0;
+}
+
+/*
+ * fs-window's spec record: the join learns from it whether records carry
+ * panes, and passes it on saying what its own output carries: a window
+ * join's rows have the window bounds, never panes.
+ */
+static void
+window_spec(struct run *r, struct input *in, json_t *obj)
+{
+	json_t *out = json_copy(obj);
+
+	join_window_spec(r->j, in->side, obj);
+	json_object_del(out, "pane_field");
+	json_object_set_new(out, "start_field",
+	    json_string(r->o->cfg.start_field));
+	json_object_set_new(out, "end_field", json_string(r->o->cfg.end_field));
+	buf_reset(&r->vb);
+	rec_dump(&r->vb, out);
+	json_decref(out);
+	forward_other(r, in, r->vb.data, r->vb.len);
+}
+
 static void
 control_record(struct run *r, struct input *in, json_t *obj,
     const char *line, size_t len)
@@ -539,12 +569,10 @@ control_record(struct run *r, struct input *in, json_t *obj,
 		reject_line(&r->rj, &in->lr, why, line, len);
 		break;
 	default:
-		if (r->o->cfg.kind == JOIN_WINDOW && json_is_string(
-		    json_object_get(obj, REC_CONTROL_KEY)) && strcmp(
-		    json_string_value(json_object_get(obj, REC_CONTROL_KEY)),
-		    WIN_CONTROL) == 0)
-			join_window_spec(r->j, in->side, obj);
-		forward_other(r, in, line, len);
+		if (r->o->cfg.kind == JOIN_WINDOW && is_window_spec(obj))
+			window_spec(r, in, obj);
+		else
+			forward_other(r, in, line, len);
 		break;
 	}
 }

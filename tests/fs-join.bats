@@ -563,3 +563,14 @@ EOF
 	assert_success
 	grep -q '"l":"l1","r":"r1","window_start":0' second.out
 }
+
+@test "fs-join: a window join's output feeds fs-agg per window (the spec record says: bounds, not panes)" {
+	printf '%s\n' '{"k":"a","ts":1000}' '{"k":"a","ts":6000}' | fs-window --hop 10s --slide 5s > l.ndjson
+	printf '%s\n' '{"k":"a","ts":2000}' | fs-window --hop 10s --slide 5s > r.ndjson
+	run --separate-stderr bash -c 'fs-join --window --key k --left l.ndjson --right r.ndjson \
+		--left-fields k | fs-agg --key k --agg pairs=count --time-field window_time'
+	assert_equal "$status" 0
+	assert_equal "$(grep -v '"@fs"' <<< "$output")" \
+'{"window_start":-5000,"window_end":5000,"k":"a","pairs":1}
+{"window_start":0,"window_end":10000,"k":"a","pairs":2}'
+}
