@@ -329,3 +329,31 @@ records() {
 	records 0 1000 > expected
 	cmp out expected
 }
+
+@test "fs-consume: with checkpoints, the group's offsets are committed only for complete checkpoints" {
+	local src dst
+	src=$(uniq_name cks) dst=$(uniq_name ckd)
+	records 0 300 | fs-produce -b "$B" -t "$src"
+	# a downstream stage that never checkpoints: nothing completes
+	mkdir -p ck1/never
+	fs-consume -b "$B" -t "$src" -G "$src-g1" -o beginning -e -V -q \
+	    --checkpoint-dir ck1 --checkpoint-records 100 > /dev/null
+	run --separate-stderr fs-consume -b "$B" -t "$src" -G "$src-g1" --lag
+	assert_output "{\"topic\":\"$src\",\"partition\":0,\"committed\":null,\"end\":300,\"lag\":300}"
+	# the sink completes each checkpoint: then they are committed
+	fs-consume -b "$B" -t "$src" -G "$src-g2" -o beginning -e -V \
+	    --checkpoint-dir ck2 --checkpoint-records 100 |
+	fs-produce -b "$B" -t "$dst" --checkpoint-dir ck2
+	run --separate-stderr fs-consume -b "$B" -t "$src" -G "$src-g2" --lag
+	assert_output "{\"topic\":\"$src\",\"partition\":0,\"committed\":300,\"end\":300,\"lag\":0}"
+}
+
+@test "fs-consume: -G with -t ^REGEX subscribes to every matching topic" {
+	local p
+	p=$(uniq_name rx)
+	echo '{"t":"a"}' | fs-produce -b "$B" -t "$p-a"
+	echo '{"t":"b"}' | fs-produce -b "$B" -t "$p-b"
+	run --separate-stderr fs-consume -b "$B" -t "^$p-.*" -G "$p-g" -o beginning -e -V
+	assert_success
+	assert_equal "$(sort <<<"$output")" $'{"t":"a"}\n{"t":"b"}'
+}
