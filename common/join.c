@@ -69,8 +69,8 @@ struct join {
 	const struct join_config *cfg;
 	struct out *out;
 	struct jmap map;
-	struct jheap timers;
-	struct jheap pend;
+	struct jtimers timers;  /* buckets' timers, lane = the side */
+	struct jtimers pend;    /* as-of left records waiting */
 	struct wmark wm[2];     /* each side's, window_wm.h */
 	bool ended[2];          /* the side's input ended */
 	int64_t W;              /* the join watermark, wm_min() of both */
@@ -404,13 +404,14 @@ bucket_destroy(struct bucket *b)
 }
 
 static void
-bucket_schedule(struct join *j, struct bucket *b, int64_t t, uint64_t seq)
+bucket_schedule(struct join *j, struct bucket *b, int s, int64_t t,
+    uint64_t seq)
 {
 	if (t >= b->sched)
 		return;
 	b->sched = t;
 	b->refs++;
-	jheap_push(&j->timers, t, seq, b);
+	jtimers_push(&j->timers, s, t, seq, b);
 }
 
 /* Has the watermark passed t?  At +infinity everything has. */
@@ -443,7 +444,7 @@ interval_store(struct join *j, struct bucket *b, int s, struct jrec r)
 {
 	jvec_push(&b->side[s], r);
 	held_add(j);
-	bucket_schedule(j, b, r.exp, r.seq);
+	bucket_schedule(j, b, s, r.exp, r.seq);
 }
 
 static void
@@ -504,6 +505,7 @@ interval_clean(struct join *j, struct bucket *b)
 {
 	int64_t next = INT64_MAX;
 	uint64_t nseq = 0;
+	int nside = 0;
 
 	for (int s = 0; s < 2; s++) {
 		struct jvec *v = &b->side[s];
@@ -515,6 +517,7 @@ interval_clean(struct join *j, struct bucket *b)
 				    e->seq < nseq)) {
 					next = e->exp;
 					nseq = e->seq;
+					nside = s;
 				}
 				v->v[k++] = *e;
 				continue;
@@ -529,7 +532,7 @@ interval_clean(struct join *j, struct bucket *b)
 		v->n = k;
 	}
 	if (next != INT64_MAX)
-		bucket_schedule(j, b, next, nseq);
+		bucket_schedule(j, b, nside, next, nseq);
 }
 
 static void
@@ -537,10 +540,10 @@ interval_advance(struct join *j)
 {
 	const struct jheap_item *top;
 
-	while ((top = jheap_top(&j->timers)) && passed(j, top->t)) {
+	while ((top = jtimers_top(&j->timers)) && passed(j, top->t)) {
 		struct bucket *b = top->p;
 		int64_t t = top->t;
-		jheap_pop(&j->timers);
+		jtimers_pop(&j->timers);
 		b->refs--;
 		if (t == b->sched) {
 			b->sched = INT64_MAX;
@@ -595,7 +598,7 @@ static void
 asof_prune(struct join *j, struct bucket *b)
 {
 	struct jvec *v = &b->side[JOIN_RIGHT];
-	const struct jheap_item *top = jheap_top(&j->pend);
+	const struct jheap_item *top = jtimers_top(&j->pend);
 	int64_t bound = j->W;
 
 	/* While the watermark is being processed, left records below it
@@ -626,7 +629,7 @@ asof_store_right(struct join *j, struct bucket *b, struct jrec r)
 	v->n++;
 	held_add(j);
 	if (j->cfg->retention >= 0)
-		bucket_schedule(j, b, sat_add(v->v[v->n - 1].t,
+		bucket_schedule(j, b, JOIN_RIGHT, sat_add(v->v[v->n - 1].t,
 		    j->cfg->retention), r.seq);
 }
 
@@ -644,7 +647,7 @@ asof_store_left(struct join *j, const char *line, size_t len, int64_t t,
 	memcpy(p->key, key, klen);
 	p->key[klen] = '\0';
 	p->klen = klen;
-	jheap_push(&j->pend, t, seq, p);
+	jtimers_push(&j->pend, JOIN_LEFT, t, seq, p);
 	held_add(j);
 }
 
@@ -691,9 +694,9 @@ asof_advance(struct join *j)
 {
 	const struct jheap_item *top;
 
-	while ((top = jheap_top(&j->pend)) && passed(j, top->t)) {
+	while ((top = jtimers_top(&j->pend)) && passed(j, top->t)) {
 		struct pending *p = top->p;
-		jheap_pop(&j->pend);
+		jtimers_pop(&j->pend);
 		j->st.held--;
 		asof_emit(j, p);
 		free(p->line);
@@ -702,10 +705,10 @@ asof_advance(struct join *j)
 	}
 	/* Retention: a key whose newest version is too old for any left
 	 * record still to come is forgotten. */
-	while ((top = jheap_top(&j->timers)) && passed(j, top->t)) {
+	while ((top = jtimers_top(&j->timers)) && passed(j, top->t)) {
 		struct bucket *b = top->p;
 		int64_t t = top->t;
-		jheap_pop(&j->timers);
+		jtimers_pop(&j->timers);
 		b->refs--;
 		if (t == b->sched) {
 			struct jvec *v = &b->side[JOIN_RIGHT];
@@ -718,7 +721,8 @@ asof_advance(struct join *j)
 				j->st.held -= v->n;
 				v->n = 0;
 			} else {
-				bucket_schedule(j, b, end, v->v[v->n - 1].seq);
+				bucket_schedule(j, b, JOIN_RIGHT, end,
+				    v->v[v->n - 1].seq);
 			}
 		}
 		bucket_maybe_free(j, b);
@@ -745,7 +749,7 @@ window_store(struct join *j, int s, struct jrec r, size_t keylen,
 		b->keylen = keylen;
 		b->ws = ws;
 		b->we = we;
-		bucket_schedule(j, b, we - 1, r.seq);
+		bucket_schedule(j, b, s, we - 1, r.seq);
 	}
 	jvec_push(&b->side[s], r);
 	held_add(j);
@@ -823,10 +827,10 @@ window_advance(struct join *j)
 	struct bucket **fire = NULL;
 	size_t n = 0, cap = 0;
 
-	while ((top = jheap_top(&j->timers)) && passed(j, top->t)) {
+	while ((top = jtimers_top(&j->timers)) && passed(j, top->t)) {
 		fire = xgrow(fire, &cap, n + 1, sizeof *fire);
 		fire[n++] = top->p;
-		jheap_pop(&j->timers);
+		jtimers_pop(&j->timers);
 	}
 	/* Windows in end order, then keys in byte order: the output does
 	 * not depend on how the two inputs interleaved. */
@@ -1126,8 +1130,8 @@ join_new(const struct join_config *cfg, struct out *o)
 	j->out = o;
 	jmap_init(&j->map);
 	jmap_init(&j->warned);
-	jheap_init(&j->timers);
-	jheap_init(&j->pend);
+	jtimers_init(&j->timers);
+	jtimers_init(&j->pend);
 	for (int s = 0; s < 2; s++)
 		wm_init(&j->wm[s], cfg->max_ooo, cfg->idle);
 	j->W = INT64_MIN;
@@ -1161,14 +1165,14 @@ join_clear(struct join *j)
 	}
 	jmap_free(&j->map);
 	jmap_init(&j->map);
-	jheap_free(&j->timers);
-	for (size_t k = 0; k < j->pend.n; k++) {
-		struct pending *p = j->pend.v[k].p;
+	jtimers_free(&j->timers);
+	for (size_t k = 0; k < jtimers_count(&j->pend); k++) {
+		struct pending *p = jtimers_at(&j->pend, k)->p;
 		free(p->line);
 		free(p->key);
 		free(p);
 	}
-	jheap_free(&j->pend);
+	jtimers_free(&j->pend);
 	j->st.held = 0;
 }
 
@@ -1253,8 +1257,8 @@ join_snapshot(struct join *j)
 				    e->len);
 			}
 	}
-	for (size_t k = 0; k < j->pend.n; k++) {
-		struct pending *p = j->pend.v[k].p;
+	for (size_t k = 0; k < jtimers_count(&j->pend); k++) {
+		struct pending *p = jtimers_at(&j->pend, k)->p;
 		v = xgrow(v, &cap, n + 1, sizeof *v);
 		v[n++] = snap_rec(JOIN_LEFT, p->seq, false, p->line, p->len);
 	}

@@ -100,11 +100,54 @@ test_heap_order(void)
 	jheap_free(&h);
 }
 
+/* Timers in two lanes, mostly in order with some stragglers, come out
+ * exactly as one heap gives them. */
+static void
+test_timers_order(void)
+{
+	struct jtimers q;
+	struct jheap h;
+	int ok = 1;
+
+	jtimers_init(&q);
+	jheap_init(&h);
+	for (uint64_t i = 0; i < 20000; i++) {
+		int lane = (int)(next() % 2);
+		int64_t t = (int64_t)i * 10 + (lane ? 600 : 0);
+		if (next() % 10 == 0)
+			t -= (int64_t)(next() % 500);
+		jtimers_push(&q, lane, t, i, NULL);
+		jheap_push(&h, t, i, NULL);
+		/* Interleave pops, as a join does when the watermark moves. */
+		if (i % 3 == 0) {
+			const struct jheap_item *a = jtimers_top(&q), *b = jheap_top(&h);
+			if (a->t != b->t || a->seq != b->seq)
+				ok = 0;
+			jtimers_pop(&q);
+			jheap_pop(&h);
+		}
+	}
+	if (jtimers_count(&q) != h.n)
+		ok = 0;
+	const struct jheap_item *a;
+	while ((a = jtimers_top(&q))) {
+		const struct jheap_item *b = jheap_top(&h);
+		if (b == NULL || a->t != b->t || a->seq != b->seq)
+			ok = 0;
+		jtimers_pop(&q);
+		jheap_pop(&h);
+	}
+	check(ok && h.n == 0, "jtimers: lanes and stragglers come out as one heap gives them");
+	jtimers_free(&q);
+	jheap_free(&h);
+}
+
 int
 main(void)
 {
 	test_map_churn();
 	test_heap_order();
+	test_timers_order();
 	printf("1..%d\n", n);
 	return failed;
 }
