@@ -420,17 +420,28 @@ static void send_msg(struct producer *p, const char *line, size_t len)
 	}
 	txn_begin(p);
 	for (;;) {
-		err = rd_kafka_producev(p->rk,
-		    RD_KAFKA_V_RKT(topic_handle(p, topic)),
-		    RD_KAFKA_V_PARTITION(part),
-		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		    RD_KAFKA_V_VALUE((void *)m->value_ptr, m->value_len),
-		    RD_KAFKA_V_KEY(m->has_key ? m->key.data : NULL,
-			m->has_key ? m->key.len : 0),
-		    RD_KAFKA_V_TIMESTAMP(m->timestamp),
-		    RD_KAFKA_V_HEADERS(m->headers),
-		    RD_KAFKA_V_OPAQUE(opaque),
-		    RD_KAFKA_V_END);
+		rd_kafka_topic_t *rkt = topic_handle(p, topic);
+
+		if (m->headers == NULL && m->timestamp == 0) {
+			/* the common case, without producev's argument list */
+			err = rd_kafka_produce(rkt, part, RD_KAFKA_MSG_F_COPY,
+			    (void *)m->value_ptr, m->value_len,
+			    m->has_key ? m->key.data : NULL,
+			    m->has_key ? m->key.len : 0, opaque) == 0 ?
+			    RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_last_error();
+		} else {
+			err = rd_kafka_producev(p->rk,
+			    RD_KAFKA_V_RKT(rkt),
+			    RD_KAFKA_V_PARTITION(part),
+			    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			    RD_KAFKA_V_VALUE((void *)m->value_ptr, m->value_len),
+			    RD_KAFKA_V_KEY(m->has_key ? m->key.data : NULL,
+				m->has_key ? m->key.len : 0),
+			    RD_KAFKA_V_TIMESTAMP(m->timestamp),
+			    RD_KAFKA_V_HEADERS(m->headers),
+			    RD_KAFKA_V_OPAQUE(opaque),
+			    RD_KAFKA_V_END);
+		}
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
 		rd_kafka_poll(p->rk, 100);
@@ -452,13 +463,17 @@ static void send_msg(struct producer *p, const char *line, size_t len)
 }
 
 /* Rejects the current line.  Under --on-error fail that ends the run,
- * so what was produced before it is delivered first (outside a
- * transaction: an open one is left to abort). */
+ * so what was produced before it is delivered first (and an open
+ * transaction is aborted: what it held was not checkpointed). */
 static void reject_here(struct producer *p, const char *why,
     const char *line, size_t len)
 {
-	if (p->rej.policy == ON_ERROR_FAIL && !p->in_txn)
+	if (p->rej.policy == ON_ERROR_FAIL) {
+		/* an open transaction would hold back read_committed
+		 * consumers until the broker times it out */
+		txn_abort(p, "bad input");
 		flush_all(p);
+	}
 	reject_line(&p->rej, &p->lr, why, line, len);
 }
 
