@@ -322,7 +322,7 @@ readme_pipeline() {
 	export BROKERS="$B" AS
 	setsid bash -o pipefail readme.sh > run1.out 2> run1.err &
 	PID=$!
-	kill_after_checkpoint 8
+	kill_after_checkpoint 14
 	"$FIXTURE" --ctl "$AS" fixture-reset > /dev/null
 	# Killed before the last windows were written.
 	fs-get -h "$AS" -n features -s user --key user rows.ndjson > killed.ndjson
