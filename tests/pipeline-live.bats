@@ -5,8 +5,9 @@
 # same stages compute from the file; killed with SIGKILL mid-stream and
 # run again, the pipeline ends with the same store (the exactly-once
 # effect of fs-checkpoint(5)), also when the newest checkpoint is
-# corrupt; and control records travel from the source to the sink, which
-# completes the checkpoints.
+# corrupt; control records travel from the source to the sink, which
+# completes the checkpoints; every stage stops cleanly on SIGTERM; and
+# the README's live pipeline, as written there, keeps its promise.
 
 load test_helper
 load kafka_helper
@@ -129,11 +130,6 @@ kill_after_checkpoint() {
 	{ wait "$PID"; } 2> /dev/null || true
 }
 
-# The messages fs-consume --stats counted in a run's stderr.
-consumed() {
-	sed -n 's/^fs-consume: \([0-9]*\) messages$/\1/p' "$1"
-}
-
 @test "pipeline-live: Kafka to Aerospike gives the features computed from the file" {
 	require_aerospike
 	AS=$FS_AEROSPIKE
@@ -170,7 +166,7 @@ consumed() {
 	# The last run resumed from the second kill's newest complete
 	# checkpoint (one every 1000 messages) and read only the rest.
 	assert_equal "$stderr" "fs-consume: $((EVENTS - second * 1000)) messages"
-	# Every checkpoint left is complete, the last at the end.
+	# The newest three checkpoints are complete, the last at the end.
 	run --separate-stderr fs-ckpt list "$C"
 	assert_success
 	for i in 0 1 2; do
