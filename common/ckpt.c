@@ -349,7 +349,8 @@ static void list_ids(const char *stage_dir, struct idlist *l)
 		}
 	}
 	closedir(d);
-	qsort(l->ids, l->n, sizeof *l->ids, cmp_desc);
+	if (l->n > 1)
+		qsort(l->ids, l->n, sizeof *l->ids, cmp_desc);
 }
 
 /* The registered stages: every subdirectory of DIR not starting with '.'. */
