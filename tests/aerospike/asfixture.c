@@ -700,14 +700,200 @@ mp_skip(struct mp *m, int depth)
 	}
 }
 
-/* A list or map particle must be exactly one well-formed object. */
-static bool
-msgpack_particle_ok(const uint8_t *p, uint32_t len, enum mp_kind want)
+/* ---- msgpack as the server stores it ----
+ *
+ * The server does not keep a list or map particle as sent: it rewrites it
+ * (cdt_untrusted_rewrite(), msgpack_compactify_element()) with every
+ * integer, string/bytes length, list, map and ext header in its shortest
+ * form, and refuses one that is malformed, has trailing bytes, or holds
+ * the wildcard/infinity ext values only CDT operations may carry (result
+ * code 1).  The fixture does the same, so a client reads back the bytes a
+ * real server would give.  (One difference: lists and maps flagged
+ * ordered are kept in the order sent; the server would sort them.)
+ */
+
+static void
+pack_uint(struct bytes *b, uint64_t v)
 {
-	struct mp m = { p, p + len };
-	if (mp_kind(&m) != want)
+	uint8_t *p;
+	if (v < 128) {
+		*bytes_add(b, 1) = (uint8_t)v;
+	} else if (v < 256) {
+		p = bytes_add(b, 2); p[0] = 0xcc; p[1] = (uint8_t)v;
+	} else if (v < 65536) {
+		p = bytes_add(b, 3); p[0] = 0xcd; put16(p + 1, (uint16_t)v);
+	} else if (v < 4294967296ull) {
+		p = bytes_add(b, 5); p[0] = 0xce; put32(p + 1, (uint32_t)v);
+	} else {
+		p = bytes_add(b, 9); p[0] = 0xcf; put64(p + 1, v);
+	}
+}
+
+static void
+pack_int(struct bytes *b, int64_t v)
+{
+	uint8_t *p;
+	if (v >= 0) {
+		pack_uint(b, (uint64_t)v);
+	} else if (v >= -32) {
+		*bytes_add(b, 1) = (uint8_t)v;
+	} else if (v >= INT8_MIN) {
+		p = bytes_add(b, 2); p[0] = 0xd0; p[1] = (uint8_t)v;
+	} else if (v >= INT16_MIN) {
+		p = bytes_add(b, 3); p[0] = 0xd1; put16(p + 1, (uint16_t)v);
+	} else if (v >= INT32_MIN) {
+		p = bytes_add(b, 5); p[0] = 0xd2; put32(p + 1, (uint32_t)v);
+	} else {
+		p = bytes_add(b, 9); p[0] = 0xd3; put64(p + 1, (uint64_t)v);
+	}
+}
+
+/* A header of the shortest form: fix (if n < fixmax), then 8, 16, 32 bit. */
+static void
+pack_header(struct bytes *b, uint32_t n, uint8_t fix, uint32_t fixmax,
+    int c8, uint8_t c16, uint8_t c32)
+{
+	uint8_t *p;
+	if (n < fixmax) {
+		*bytes_add(b, 1) = (uint8_t)(fix | n);
+	} else if (c8 >= 0 && n < 256) {
+		p = bytes_add(b, 2); p[0] = (uint8_t)c8; p[1] = (uint8_t)n;
+	} else if (n < 65536) {
+		p = bytes_add(b, 3); p[0] = c16; put16(p + 1, (uint16_t)n);
+	} else {
+		p = bytes_add(b, 5); p[0] = c32; put32(p + 1, n);
+	}
+}
+
+static void
+pack_ext_header(struct bytes *b, uint32_t size, uint8_t type)
+{
+	static const uint8_t fixext[17] = { [1] = 0xd4, [2] = 0xd5, [4] = 0xd6,
+	    [8] = 0xd7, [16] = 0xd8 };
+	if (size <= 16 && fixext[size]) {
+		*bytes_add(b, 1) = fixext[size];
+	} else {
+		pack_header(b, size, 0, 0, 0xc7, 0xc8, 0xc9);
+	}
+	*bytes_add(b, 1) = type;
+}
+
+/* Copies one element of m to out in the server's compact form; false if
+ * it is malformed or may not be stored. */
+static bool
+mp_compact(struct mp *m, struct bytes *out, int depth)
+{
+	if (depth > 256 || !mp_need(m, 1))
 		return false;
-	return mp_skip(&m, 0) && m.p == m.end;
+	const uint8_t *start = m->p;
+	uint8_t c = *m->p;
+	uint32_t n, len;
+	int64_t i;
+	double d;
+	const uint8_t *s;
+	switch (mp_kind(m)) {
+	case MP_NIL: case MP_BOOL:
+		bytes_put(out, m->p++, 1);
+		return true;
+	case MP_UINT:
+		if (c == 0xcf) {	/* may exceed INT64_MAX */
+			if (!mp_need(m, 9))
+				return false;
+			pack_uint(out, get64(m->p + 1));
+			m->p += 9;
+			return true;
+		}
+		if (!mp_int(m, &i))
+			return false;
+		pack_uint(out, (uint64_t)i);
+		return true;
+	case MP_INT:
+		if (!mp_int(m, &i))
+			return false;
+		pack_int(out, i);
+		return true;
+	case MP_FLOAT:
+		if (!mp_double(m, &d))
+			return false;
+		bytes_put(out, start, (size_t)(m->p - start));
+		return true;
+	case MP_STR: case MP_BIN: {
+		if (!mp_bytes(m, &s, &n))
+			return false;
+		/* The server rewrites a string or bytes whose length would fit
+		 * the next smaller header, always as a string. */
+		bool small = (c == 0xd9 || c == 0xc4) ? n <= 0x1f :
+		    (c == 0xda || c == 0xc5) ? n <= 0xff :
+		    (c == 0xdb || c == 0xc6) ? n <= 0xffff : false;
+		if (small)
+			pack_header(out, n, 0xa0, 32, 0xd9, 0xda, 0xdb);
+		else
+			bytes_put(out, start, (size_t)(s - start));
+		bytes_put(out, s, n);
+		return true;
+	}
+	case MP_ARRAY:
+		if (!mp_array(m, &n))
+			return false;
+		pack_header(out, n, 0x90, 16, -1, 0xdc, 0xdd);
+		for (uint32_t k = 0; k < n; k++)
+			if (!mp_compact(m, out, depth + 1))
+				return false;
+		return true;
+	case MP_MAP:
+		m->p++;
+		if ((c & 0xf0) == 0x80)
+			n = c & 0x0f;
+		else if (!mp_len(m, c == 0xde ? 2 : 4, &n))
+			return false;
+		pack_header(out, n, 0x80, 16, -1, 0xde, 0xdf);
+		for (uint32_t k = 0; k < 2 * n; k++)
+			if (!mp_compact(m, out, depth + 1))
+				return false;
+		return true;
+	case MP_EXT: {
+		m->p++;
+		switch (c) {
+		case 0xd4: len = 1; break;
+		case 0xd5: len = 2; break;
+		case 0xd6: len = 4; break;
+		case 0xd7: len = 8; break;
+		case 0xd8: len = 16; break;
+		default:
+			if (!mp_len(m, c == 0xc7 ? 1 : c == 0xc8 ? 2 : 4, &len))
+				return false;
+		}
+		if (!mp_need(m, (size_t)len + 1))
+			return false;
+		uint8_t type = *m->p;
+		if (type == 0xff && len > 0 && len < 4)
+			return false;	/* wildcard or infinity */
+		pack_ext_header(out, len, type);
+		bytes_put(out, m->p + 1, len);
+		m->p += len + 1;
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* The stored form of a list or map particle, in scratch memory; false if
+ * the server would refuse it. */
+static bool
+msgpack_particle_store(const uint8_t *p, uint32_t len, enum mp_kind want,
+    const uint8_t **val, uint32_t *vlen)
+{
+	static struct bytes out;
+	struct mp m = { p, p + len };
+	out.len = 0;
+	if (mp_kind(&m) != want || !mp_compact(&m, &out, 0) || m.p != m.end)
+		return false;
+	uint8_t *copy = scratch_alloc(out.len);
+	memcpy(copy, out.p, out.len);
+	*val = copy;
+	*vlen = (uint32_t)out.len;
+	return true;
 }
 
 /* ---- filter expressions (field 43) ----
@@ -1454,11 +1640,11 @@ particle_in(const struct op *o, const uint8_t **val, uint32_t *len)
 	case PT_JAVA_BLOB: case 8: case 9: case 10: case 11: case PT_ERLANG_BLOB:
 		return AS_OK;
 	case PT_LIST:
-		return msgpack_particle_ok(o->val, o->len, MP_ARRAY) ? AS_OK
-		    : ERR_PARAMETER;
+		return msgpack_particle_store(o->val, o->len, MP_ARRAY, val, len)
+		    ? AS_OK : ERR_UNKNOWN;
 	case PT_MAP:
-		return msgpack_particle_ok(o->val, o->len, MP_MAP) ? AS_OK
-		    : ERR_PARAMETER;
+		return msgpack_particle_store(o->val, o->len, MP_MAP, val, len)
+		    ? AS_OK : ERR_UNKNOWN;
 	case PT_GEOJSON: case PT_HLL: case PT_VECTOR:
 		/* The server parses and indexes these; the fixture does not. */
 		return ERR_UNSUPPORTED_FEATURE;

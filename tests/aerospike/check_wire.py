@@ -27,7 +27,7 @@ READ, GET_ALL, BATCH, NO_BINS = 1, 2, 8, 32
 WRITE, DELETE = 1, 2
 F_NS, F_SET, F_KEY, F_DIGEST, F_BATCH, F_FILTER = 0, 1, 2, 4, 41, 43
 OP_READ, OP_WRITE, OP_CDT_MODIFY = 1, 2, 4
-PT_NULL, PT_INT, PT_STR, PT_LIST = 0, 1, 3, 20
+PT_NULL, PT_INT, PT_STR, PT_MAP, PT_LIST = 0, 1, 3, 19, 20
 
 
 def check(fn):
@@ -202,9 +202,31 @@ def ttl_over_ten_years_is_4():
 
 
 @check
-def malformed_list_particle_is_4():
-    eq(code(msg(info2=WRITE, fields=keyfields("ml"), ops=[op(OP_WRITE, PT_LIST, b"l", b"\x93\x01")])), 4)
-    eq(code(msg(info2=WRITE, fields=keyfields("ml"), ops=[op(OP_WRITE, PT_LIST, b"l", b"\x92\x01\x02")])), 0)
+def malformed_list_or_map_particle_is_1():
+    def put(ptype, value):
+        return code(msg(info2=WRITE, fields=keyfields("ml"), ops=[op(OP_WRITE, ptype, b"l", value)]))
+    eq(put(PT_LIST, b"\x93\x01"), 1)              # truncated
+    eq(put(PT_LIST, b"\x91\x01\x02"), 1)          # trailing byte
+    eq(put(PT_LIST, b"\x81\x01\x02"), 1)          # a map in a list particle
+    eq(put(PT_MAP, b"\x81\x01\xd4\xff\x00"), 1)  # wildcard value
+    eq(put(PT_LIST, b"\x92\x01\x02"), 0)
+
+
+@check
+def lists_and_maps_are_stored_compact_as_the_server_rewrites_them():
+    sent = (b"\xdc\x00\x06"                    # list16 of 6
+            b"\xd3\x00\x00\x00\x00\x00\x00\x00\x05"  # int64 5
+            b"\xd1\xff\x9c"                    # int16 -100
+            b"\xcd\x01\x00"                    # uint16 256
+            b"\xd9\x02\x03a"                    # str8 "\x03a"
+            b"\xc4\x28" + b"b" * 40 +            # bin8 of 40: kept
+            b"\xde\x00\x01\xa2\x03k\xc7\x01\x05z")  # map16 {k: ext8 len 1}
+    want = (b"\x96\x05\xd0\x9c\xcd\x01\x00\xa2\x03a"
+            b"\xc4\x28" + b"b" * 40 +
+            b"\x81\xa2\x03k\xd4\x05z")
+    eq(code(msg(info2=WRITE, fields=keyfields("compact"), ops=[op(OP_WRITE, PT_LIST, b"l", sent)])), 0)
+    res = request(msg(info1=READ | GET_ALL, fields=keyfields("compact")))
+    eq(res[5], [("l", PT_LIST, want)])
 
 
 @check
