@@ -106,8 +106,9 @@ void fs_common_finish(struct fs_common *c)
 		    c->stage);
 	if (c->stage != NULL && c->ckpt_dir == NULL)
 		diag_usage("--stage needs --checkpoint-dir");
-	if (c->stats && diag_verbosity() < DIAG_NORMAL)
-		diag_set_verbosity(DIAG_NORMAL);
+	/* Statistics are diag_info() lines (diag.h): --stats shows them. */
+	if (c->stats && diag_verbosity() < DIAG_VERBOSE)
+		diag_set_verbosity(DIAG_VERBOSE);
 }
 
 const char *fs_common_stage(const struct fs_common *c)
