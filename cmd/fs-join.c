@@ -60,8 +60,8 @@ static const char usage_text[] =
 "  --right-where PATH=VALUE  interleaved input: right records have PATH=VALUE\n"
 "  --start-field NAME    window join: window start member\n"
 "                        (default window_start)\n"
-"  --type TYPE           inner (default), left; window joins also right,\n"
-"                        full, semi, anti\n"
+"  --type TYPE           inner (default), left; interval and window joins\n"
+"                        also right, full; window joins also semi, anti\n"
 "  --window              window join on window_start/window_end (fs-window)\n"
 FS_COMMON_USAGE;
 
@@ -342,10 +342,12 @@ check_args(struct opts *o)
 	if (o->kinds != 1)
 		diag_usage("give exactly one of --between, --asof, --window");
 	o->cfg.type = o->type ? parse_type(o->type) : JT_INNER;
-	if (o->cfg.kind != JOIN_WINDOW && o->cfg.type != JT_INNER &&
+	if (o->cfg.kind == JOIN_ASOF && o->cfg.type != JT_INNER &&
 	    o->cfg.type != JT_LEFT)
-		diag_usage("--type %s is for window joins; interval and as-of "
-		    "joins are inner or left", o->type);
+		diag_usage("--type %s: as-of joins are inner or left", o->type);
+	if (o->cfg.kind == JOIN_INTERVAL && (o->cfg.type == JT_SEMI ||
+	    o->cfg.type == JT_ANTI))
+		diag_usage("--type %s is for window joins", o->type);
 	if (o->cfg.retention >= 0 && o->cfg.kind != JOIN_ASOF)
 		diag_usage("--retention is for as-of joins (--asof)");
 	if (o->cfg.start_field[0] == '\0' || o->cfg.end_field[0] == '\0' ||

@@ -37,6 +37,7 @@ struct jrec {
 	int64_t exp;            /* interval: expired when the watermark passes */
 	uint64_t seq;           /* arrival number, over both sides */
 	bool matched;
+	unsigned char side;     /* interval join: JOIN_LEFT or JOIN_RIGHT */
 };
 
 struct jvec {
@@ -439,9 +440,19 @@ interval_exp(const struct join *j, int s, int64_t t)
 	    sat_add(t, -j->cfg->lo);
 }
 
+/* Is an unmatched record of side s written alone (outer joins)? */
+static bool
+outer_side(const struct join *j, int s)
+{
+	enum join_type ty = j->cfg->type;
+
+	return ty == JT_FULL || ty == (s == JOIN_LEFT ? JT_LEFT : JT_RIGHT);
+}
+
 static void
 interval_store(struct join *j, struct bucket *b, int s, struct jrec r)
 {
+	r.side = (unsigned char)s;
 	jvec_push(&b->side[s], r);
 	held_add(j);
 	bucket_schedule(j, b, s, r.exp, r.seq);
@@ -482,9 +493,13 @@ interval_add(struct join *j, int s, json_t *obj, const char *line,
 		interval_store(j, b, s, r);
 		return;
 	}
-	/* Nothing later can match it (a bound below zero). */
-	if (s == JOIN_LEFT && j->cfg->type == JT_LEFT && !r.matched)
-		emit_row(j, obj, NULL, b);
+	/* Nothing later can match it. */
+	if (outer_side(j, s) && !r.matched) {
+		if (s == JOIN_LEFT)
+			emit_row(j, obj, NULL, b);
+		else
+			emit_row(j, NULL, obj, b);
+	}
 	bucket_maybe_free(j, b);
 }
 
@@ -498,8 +513,8 @@ due_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Drops the records of b the watermark has passed; unmatched left ones
- * of a left outer join go to j->due to be emitted in time order. */
+/* Drops the records of b the watermark has passed; unmatched ones of an
+ * outer side go to j->due, to be written in time order. */
 static void
 interval_clean(struct join *j, struct bucket *b)
 {
@@ -523,8 +538,7 @@ interval_clean(struct join *j, struct bucket *b)
 				continue;
 			}
 			j->st.held--;
-			if (s == JOIN_LEFT && j->cfg->type == JT_LEFT &&
-			    !e->matched)
+			if (outer_side(j, s) && !e->matched)
 				due_push(j, *e);
 			else
 				free(e->line);
@@ -558,15 +572,17 @@ interval_advance(struct join *j)
 	qsort(j->due, j->ndue, sizeof *j->due, due_cmp);
 	for (size_t i = 0; i < j->ndue; i++) {
 		struct jrec *e = &j->due[i];
-		const struct keyspec *ks = j->cfg->key[JOIN_LEFT];
 		const char *missing;
 		struct bucket kb = { .keylen = 0 };
 		json_t *eo = jrec_parse(e);
 		buf_reset(&j->kb);
-		keyspec_encode(ks, eo, &j->kb, &missing);
+		keyspec_encode(j->cfg->key[e->side], eo, &j->kb, &missing);
 		kb.key = j->kb.data;
 		kb.keylen = j->kb.len;
-		emit_row(j, eo, NULL, &kb);
+		if (e->side == JOIN_LEFT)
+			emit_row(j, eo, NULL, &kb);
+		else
+			emit_row(j, NULL, eo, &kb);
 		json_decref(eo);
 		free(e->line);
 	}

@@ -6,9 +6,9 @@
  *
  *   interval  left l and right r with equal keys match when
  *             l + lo <= r <= l + hi.  Inner: each match is emitted as
- *             soon as its second record arrives.  Left outer: a left
- *             record without any match is emitted alone once the
- *             watermark passes l + hi.
+ *             soon as its second record arrives.  Left (right, full)
+ *             outer: a left record without any match is emitted alone
+ *             once the watermark passes l + hi (a right one r - lo).
  *   asof      each left record is emitted, once the watermark passes its
  *             time, with the latest right record of its key whose time
  *             is <= the left's (and >= left - retention when a retention

@@ -40,6 +40,25 @@ EOF
 EOF
 }
 
+@test "fs-join: interval right and full joins write an unmatched impression alone, with the key" {
+	# i3 (user b, 4000) meets no click within 10s after it; it is written
+	# once the watermark passes 4000 + 10s, here at the end.
+	run --separate-stderr interval --type right --right-fields id:imp
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"t":"click","user":"a","ts":5000,"id":"c1","imp":"i1"}
+{"t":"click","user":"a","ts":5000,"id":"c1","imp":"i2"}
+{"t":"click","user":"a","ts":4000,"id":"c2","imp":"i1"}
+{"t":"click","user":"a","ts":4000,"id":"c2","imp":"i2"}
+{"t":"click","user":"b","ts":20000,"id":"c3","imp":"i4"}
+{"imp":"i3","user":"b"}
+EOF
+	run --separate-stderr interval --type full --right-fields id:imp
+	assert_equal "$status" 0
+	assert_equal "$(tail -n 2 <<< "$output")" '{"imp":"i3","user":"b"}
+{"t":"click","user":"c","ts":30000,"id":"c5","imp":null}'
+}
+
 @test "fs-join: interval join output keeps both sides' members, the right ones prefixed right_" {
 	run --separate-stderr interval -q
 	assert_equal "$status" 0
@@ -420,7 +439,9 @@ EOF
 	run --separate-stderr fs-join --key k --left-where s=l
 	assert_equal "$status" 2
 	[[ "$stderr" == "fs-join: give exactly one of --between, --asof, --window"* ]] || fail "$stderr"
-	run --separate-stderr fs-join --between 0,0 --type full --key k --left-where s=l
+	run --separate-stderr fs-join --between 0,0 --type semi --key k --left-where s=l
+	assert_equal "$status" 2
+	run --separate-stderr fs-join --asof --type full --key k --left-where s=l
 	assert_equal "$status" 2
 	run --separate-stderr fs-join --between 5s,0 --key k --left-where s=l
 	assert_equal "$status" 2
