@@ -466,6 +466,15 @@ static void log_assignment(const char *what,
 	buf_free(&b);
 }
 
+/* With -X partition.assignment.strategy=cooperative-sticky, a
+ * rebalance moves only some partitions and must be applied as such. */
+static bool cooperative(rd_kafka_t *rk)
+{
+	const char *proto = rd_kafka_rebalance_protocol(rk);
+
+	return proto != NULL && strcmp(proto, "COOPERATIVE") == 0;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_topic_partition_list_t *l, void *opaque)
 {
@@ -487,7 +496,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		}
 		k->ever_assigned = true;
 		log_assignment("assigned", l);
-		rd_kafka_assign(rk, l);
+		if (cooperative(rk))
+			rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, l));
+		else
+			rd_kafka_assign(rk, l);
 	} else {
 		for (int i = 0; i < l->cnt; i++) {
 			struct part *p = part_find(k, l->elems[i].topic,
@@ -497,7 +509,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				p->assigned = false;
 		}
 		log_assignment("revoked", l);
-		rd_kafka_assign(rk, NULL);
+		if (cooperative(rk))
+			rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, l));
+		else
+			rd_kafka_assign(rk, NULL);
 	}
 }
 

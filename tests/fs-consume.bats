@@ -357,3 +357,30 @@ records() {
 	assert_success
 	assert_equal "$(sort <<<"$output")" $'{"t":"a"}\n{"t":"b"}'
 }
+
+@test "fs-consume: a silent partition stops holding back the watermark after --idle-timeout" {
+	local t
+	t=$(uniq_name idle)
+	kafka_create_topic "$t" 2
+	printf '%s\n' '{"ts":1000}' '{"ts":9000}' | fs-produce -b "$B" -t "$t" -p 0
+	fs-consume -b "$B" -t "$t" -o beginning -V --watermarks --idle-timeout 200ms \
+	    --max-out-of-orderness 1s > out 3>&- &
+	pid=$!
+	wait_for 30 grep -q '"ts":8000' out
+	kill -INT "$pid"
+	wait "$pid"
+	# (a watermark 0 may come between the two, when the partitions went
+	# idle before the first message arrived)
+	assert_equal "$(grep -v '"@fs"' out)" $'{"ts":1000}\n{"ts":9000}'
+	assert_equal "$(tail -1 out)" '{"@fs":"watermark","ts":8000}'
+}
+
+@test "fs-consume: -G with the cooperative-sticky assignor" {
+	local t
+	t=$(uniq_name coop)
+	printf '%s\n' '{"n":1}' '{"n":2}' | fs-produce -b "$B" -t "$t"
+	run --separate-stderr fs-consume -b "$B" -t "$t" -G "$t-g" -o beginning -e -V \
+	    -X partition.assignment.strategy=cooperative-sticky
+	assert_success
+	assert_output $'{"n":1}\n{"n":2}'
+}
