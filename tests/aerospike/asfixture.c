@@ -209,7 +209,7 @@ static struct config cfg = {
 	.host = "127.0.0.1",
 	.nsup_period = 120,
 	.max_record_size = 1024 * 1024,
-	.batch_max_requests = 5000,
+	.batch_max_requests = 0,	/* the server's default: no limit */
 	.session_ttl = 86400,
 };
 static struct faults faults;

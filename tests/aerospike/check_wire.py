@@ -355,7 +355,7 @@ def batch_of_zero_or_too_many_keys():
         res = request(batch_msg([("a", False), ("b", True), ("c", True)]))
         eq((res[0], res[4] & 1), (151, 1))
     finally:
-        info("fixture-set:batch-max-requests=5000")
+        info("fixture-set:batch-max-requests=0")
 
 
 @check
