@@ -67,7 +67,7 @@ static void
 sink_open(struct sink *s)
 {
 	s->f = tmpfile();
-	out_init(&s->out, fileno(s->f), "test");
+	out_init(&s->out, dup(fileno(s->f)), "test");
 }
 
 static void
@@ -76,7 +76,7 @@ sink_take(struct sink *s, struct buf *b)
 	char tmp[4096];
 	size_t n;
 
-	out_flush(&s->out);
+	out_close(&s->out);
 	rewind(s->f);
 	while ((n = fread(tmp, 1, sizeof tmp, s->f)) > 0)
 		buf_append(b, tmp, n);
