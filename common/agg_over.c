@@ -21,7 +21,7 @@ struct range {
 struct ring {
 	int64_t head;           /* newest bucket index, or INT64_MIN */
 	int64_t cache_for;      /* head the cache was built for, or INT64_MIN */
-	/* then: the cache state, then nb buckets of (int64_t idx, state) */
+	/* then: nb bucket indexes, the cache state, nb bucket states */
 };
 
 struct over {
@@ -29,7 +29,7 @@ struct over {
 	size_t nr;
 	int64_t nb;
 	struct aggset *as;
-	size_t ssize, bsize, ring_size;
+	size_t ssize, ring_size;
 	const struct keyspec *ks;
 	struct out *out;
 	struct rejects *rj;
@@ -44,22 +44,24 @@ struct over {
 	int64_t swept;                  /* watermark of the last sweep */
 };
 
-static void *cache_of(const struct over *ov, struct ring *rg)
-{
-	(void)ov;
-	return (unsigned char *)rg + sizeof *rg;
-}
-
+/* A ring: its header, the bucket indexes (together, so scans over them
+ * stay in a few cache lines), the cache state, then the bucket states. */
 static int64_t *bucket_idx(const struct over *ov, struct ring *rg, int64_t slot)
 {
-	return (int64_t *)(void *)((unsigned char *)rg + sizeof *rg +
-	    ov->ssize + (size_t)slot * ov->bsize);
+	(void)ov;
+	return (int64_t *)(void *)((unsigned char *)rg + sizeof *rg) + slot;
+}
+
+static void *cache_of(const struct over *ov, struct ring *rg)
+{
+	return bucket_idx(ov, rg, ov->nb);
 }
 
 static void *bucket_state(const struct over *ov, struct ring *rg,
     int64_t slot)
 {
-	return bucket_idx(ov, rg, slot) + 1;
+	return (unsigned char *)cache_of(ov, rg) + ov->ssize +
+	    (size_t)slot * ov->ssize;
 }
 
 static struct ring *ring_of(const struct over *ov, unsigned char *block,
@@ -113,9 +115,8 @@ struct over *over_new(const char *ranges, int64_t buckets, struct aggset *as,
 	ov->nb = buckets;
 	ov->as = as;
 	ov->ssize = aggset_state_size(as);
-	ov->bsize = sizeof(int64_t) + ov->ssize;
-	ov->ring_size = sizeof(struct ring) + ov->ssize +
-	    (size_t)buckets * ov->bsize;
+	ov->ring_size = sizeof(struct ring) + (size_t)buckets * sizeof(int64_t) +
+	    ov->ssize + (size_t)buckets * ov->ssize;
 	ov->ks = ks;
 	ov->out = out;
 	ov->rj = rj;
