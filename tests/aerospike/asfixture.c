@@ -1265,6 +1265,9 @@ exp_eval(struct mp *m, struct xctx *x, struct xval *out)
 	}
 	case EXP_AND: case EXP_OR: case EXP_EXCLUSIVE: {
 		int n_true = 0, n_false = 0, n_unknown = 0;
+		/* exclusive stops at the first unknown or the second true,
+		 * whichever comes first (eval_exclusive()). */
+		bool xor_decided = false, xor_unknown = false;
 		for (uint32_t k = 0; k < args; k++) {
 			struct xval v;
 			exp_eval(m, x, &v);
@@ -1274,6 +1277,10 @@ exp_eval(struct mp *m, struct xctx *x, struct xval *out)
 				n_true++;
 			else
 				n_false++;
+			if (!xor_decided && (v.unknown || n_true == 2)) {
+				xor_decided = true;
+				xor_unknown = v.unknown;
+			}
 		}
 		out->type = X_TRI;
 		if (op == EXP_AND) {
@@ -1284,9 +1291,11 @@ exp_eval(struct mp *m, struct xctx *x, struct xval *out)
 			if (n_true) out->i = 1;
 			else if (n_unknown) out->unknown = true;
 			else out->i = 0;
+		} else if (xor_decided) {
+			out->unknown = xor_unknown;
+			out->i = 0;
 		} else {
-			if (n_unknown) out->unknown = true;
-			else out->i = n_true == 1;
+			out->i = n_true == 1;
 		}
 		return;
 	}

@@ -94,6 +94,15 @@ def put_get_every_value_type():
 
 
 @check
+def key_ordered_maps_round_trip():
+    m = aerospike.KeyOrderedDict({"b": 2, "a": 1, "c": [3]})
+    client.put(key("kom"), {"m": m})
+    got = client.get(key("kom"))[2]["m"]
+    eq(dict(got), {"a": 1, "b": 2, "c": [3]})
+    eq(list(got.keys()), ["a", "b", "c"])
+
+
+@check
 def get_named_bins_skips_missing_ones():
     client.put(key("named"), {"a": 1, "b": "x"})
     _, _, bins = client.select(key("named"), ["a", "nothere"])
@@ -274,6 +283,24 @@ def filter_expressions_on_read_remove_and_metadata():
     eq(code_of(lambda: client.get(k, policy={"expressions": exp.Eq(exp.IntBin("a"), "5").compile()})), 4)
     client.remove(k, policy={"expressions": yes})
     eq(client.exists(k)[1], None)
+
+
+@check
+def exclusive_stops_at_the_second_true_or_the_first_unknown():
+    k = key("xor")
+    client.put(k, {"a": 5})
+
+    def passes(e):
+        return code_of(lambda: client.get(k, policy={"expressions": e.compile()})) == 0
+
+    a5, a6 = exp.Eq(exp.IntBin("a"), 5), exp.Eq(exp.IntBin("a"), 6)
+    unknown = exp.Eq(exp.IntBin("missing"), 1)
+    eq(passes(exp.Exclusive(a5, a6)), True)
+    eq(passes(exp.Exclusive(a5, a5)), False)
+    # Two trues decide "false" before the unknown is reached...
+    eq(passes(exp.Not(exp.Exclusive(a5, a5, unknown))), True)
+    # ...an unknown first makes the whole unknown.
+    eq(passes(exp.Not(exp.Exclusive(unknown, a5, a5))), False)
 
 
 @check
