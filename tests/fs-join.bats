@@ -595,3 +595,30 @@ EOF
 '{"window_start":-5000,"window_end":5000,"k":"a","pairs":1}
 {"window_start":0,"window_end":10000,"k":"a","pairs":2}'
 }
+
+# --- with a real broker (scripts/kafka-start) ------------------------------
+
+@test "fs-join: clicks and impressions from Kafka, one consumer of both topics or two consumers, join alike" {
+	require_kafka
+	B=$FS_KAFKA_BROKERS C=$(uniq_name clicks) I=$(uniq_name imps)
+	grep '"click"' "$J/clicks-impressions.ndjson" | fs-produce -b "$B" -t "$C" --timestamp
+	grep '"imp"' "$J/clicks-impressions.ndjson" | fs-produce -b "$B" -t "$I" --timestamp
+	# The envelope carries the topic, the value and the timestamp (here
+	# the event time); a large out-of-orderness: nothing is late, however
+	# the two topics interleave.
+	args=(--between -10s,0 --key value.user --time-field timestamp
+		--max-out-of-orderness 1h --left-fields value.id:click --right-fields value.id:imp)
+	timeout 120 fs-consume -b "$B" -t "$C" -t "$I" -o beginning -e |
+		fs-join "${args[@]}" --left-where "topic=$C" | grep -v '"@fs"' | sort > one.out
+	timeout 120 fs-consume -b "$B" -t "$C" -o beginning -e |
+		fs-join "${args[@]}" --right <(timeout 120 fs-consume -b "$B" -t "$I" -o beginning -e) |
+		grep -v '"@fs"' | sort > two.out
+	assert_file_equals one.out '{"click":"c1","imp":"i1"}
+{"click":"c1","imp":"i2"}
+{"click":"c2","imp":"i1"}
+{"click":"c2","imp":"i2"}
+{"click":"c3","imp":"i4"}
+{"click":"c4","imp":"i2"}'
+	run diff one.out two.out
+	assert_success
+}
