@@ -14,19 +14,26 @@
  * follow the order of the server's write_master(), read_local() and
  * delete_master(), so that a request breaking two rules gets the code the
  * server gives.  What the fixture does not implement (CDT, bit and HLL
- * operations, UDFs, scans and queries, security, most of the expression
- * language) is answered with result code 16 (unsupported feature), never
- * silently accepted; see tests/aerospike/README for the list.
+ * operations, UDFs, scans and queries, multi-record transactions, most of
+ * the expression language) is answered with result code 16 (unsupported
+ * feature), never silently accepted; see tests/aerospike/README for the
+ * list.  Security is off (a community server) unless --user and
+ * --password turn on logins as the clients see an enterprise server.
  *
  * Faults for tests are driven through info commands the fixture adds
  * (fixture-set, fixture-restart, fixture-reset, fixture-stats,
- * fixture-truncate); `asfixture --ctl HOST:PORT COMMAND...` sends them.
+ * fixture-truncate); `asfixture --ctl HOST:PORT COMMAND...` sends them,
+ * and `asfixture --load HOST:PORT` is a raw write load for benchmarks.
+ *
+ * Sections: protocol constants, configuration, helpers, the store, msgpack,
+ * filter expressions, requests and replies, particles, writes, deletes,
+ * reads, batches, info, security, connections and the event loop, --ctl,
+ * --load, main.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netinet/in.h>
