@@ -98,7 +98,7 @@ complete_after() {
 	write_pipeline ""
 	run --separate-stderr bash join.sh
 	assert_success
-	assert_equal "$(printf '%s\n' "$stderr" | sort)" "fs-consume: 14025 messages
+	assert_equal "$(printf '%s\n' "$stderr" | grep ' messages$' | sort)" "fs-consume: 14025 messages
 fs-consume: 3983 messages"
 	run --separate-stderr store
 	assert_success
@@ -133,8 +133,9 @@ fs-consume: 3983 messages"
 	run --separate-stderr bash join.sh
 	assert_success
 	# Both resumed from checkpoint k: 400 clicks and 1400 views each.
-	assert_equal "$(printf '%s\n' "$stderr" | sort -t ' ' -k 2n | tr '\n' ' ')" \
+	assert_equal "$(printf '%s\n' "$stderr" | grep ' messages$' | sort -t ' ' -k 2n | tr '\n' ' ')" \
 		"fs-consume: $((3983 - 400 * k)) messages fs-consume: $((14025 - 1400 * k)) messages "
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c "^fs-consume: resuming from checkpoint $k\$")" 2
 	run --separate-stderr store
 	assert_success
 	assert_equal "$output" "$(cat bins.ndjson)"

@@ -49,7 +49,7 @@ committed() {
 	write_pipeline
 	run --separate-stderr bash pipe.sh
 	assert_success
-	assert_equal "$stderr" "fs-consume: $EVENTS messages"
+	assert_equal "$(printf '%s\n' "$stderr" | grep ' messages$')" "fs-consume: $EVENTS messages"
 	run --separate-stderr committed
 	assert_success
 	assert_equal "${#lines[@]}" "$EVENTS"
