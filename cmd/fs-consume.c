@@ -86,6 +86,7 @@ struct part {
 	int64_t stop_offset;    /* exclusive; -1: none */
 	bool assigned, eof, done;
 	bool dirty;             /* next changed since offsets were stored */
+	rd_kafka_topic_t *rkt;  /* without -G: the handle it is fetched by */
 	int64_t wm_max;         /* largest event time seen, ETIME_MIN: none */
 	int64_t active_ms;      /* wall clock of its last message */
 };
@@ -103,6 +104,8 @@ struct consumer {
 	json_t *pending;        /* [[id, offsets], ...] not yet committed */
 	bool commit;            /* commit checkpoints' offsets to the group */
 	bool store;             /* store emitted offsets for auto-commit */
+	bool legacy;            /* without -G: librdkafka's simple consumer */
+	rd_kafka_queue_t *q;    /* the simple consumer's queue */
 	bool ever_assigned;
 	uint64_t emitted;
 	int64_t wm_emitted;
@@ -705,9 +708,15 @@ static bool all_done(const struct consumer *k)
 
 static void mark_done(struct consumer *k, struct part *p)
 {
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_t *l;
 
 	p->done = true;
+	if (k->legacy) {
+		if (p->rkt != NULL)
+			rd_kafka_consume_stop(p->rkt, p->partition);
+		return;
+	}
+	l = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
 	rd_kafka_pause_partitions(k->rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
@@ -783,6 +792,8 @@ static void on_idle(struct consumer *k)
 	char why[256];
 
 	out_flush(&k->out);
+	if (k->legacy)
+		rd_kafka_poll(k->rk, 0);        /* error callbacks */
 	if (kafka_fatal_error(k->rk, why, sizeof(why)))
 		diag_fatal("kafka: %s", why);
 	if (k->sc.store != NULL && k->sc.interval_ms &&
@@ -828,7 +839,7 @@ static void store_offsets(struct consumer *k)
 
 static void consume_loop(struct consumer *k)
 {
-	rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(k->rk);
+	rd_kafka_queue_t *q = k->legacy ? k->q : rd_kafka_queue_get_consumer(k->rk);
 	rd_kafka_message_t **ms = xmalloc(BATCH * sizeof(*ms));
 	bool go = true;
 
@@ -855,7 +866,8 @@ static void consume_loop(struct consumer *k)
 			store_offsets(k);
 	}
 	free(ms);
-	rd_kafka_queue_destroy(q);
+	if (!k->legacy)
+		rd_kafka_queue_destroy(q);
 }
 
 /* --- modes ------------------------------------------------------------- */
@@ -869,7 +881,7 @@ static void setup_consumer(struct consumer *k)
 	if (kafka_conf_set2(o->conf, key, v, errstr, sizeof(errstr)) < 0) \
 		diag_fatal("librdkafka: %s", errstr); \
 } while (0)
-	k->store = o->c.ckpt_dir == NULL;
+	k->store = o->c.ckpt_dir == NULL && !k->legacy;
 	if (o->group != NULL) {
 		SET("group.id", o->group);
 	} else if (kafka_conf_get(o->conf, "group.id", val, sizeof(val)) == NULL ||
@@ -894,7 +906,8 @@ static void setup_consumer(struct consumer *k)
 		rd_kafka_conf_set_rebalance_cb(o->conf, rebalance_cb);
 	k->rk = kafka_new(RD_KAFKA_CONSUMER, o->conf);
 	o->conf = NULL;
-	rd_kafka_poll_set_consumer(k->rk);
+	if (!k->legacy)
+		rd_kafka_poll_set_consumer(k->rk);
 }
 
 static void start_consuming(struct consumer *k)
@@ -917,20 +930,51 @@ static void start_consuming(struct consumer *k)
 			diag_fatal("subscribe: %s", rd_kafka_err2str(err));
 		return;
 	}
+	/* Without a group, librdkafka's simple consumer: each partition
+	 * fetched from its resolved offset into one queue.  It reads
+	 * faster than the group consumer's assign(). */
 	l = wanted_partitions(k);
 	resolve_assign(k, l);
 	k->ever_assigned = true;
 	log_assignment("assigned", l);
-	err = rd_kafka_assign(k->rk, l);
+	k->q = rd_kafka_queue_new(k->rk);
+	for (int i = 0; i < l->cnt; i++) {
+		rd_kafka_topic_partition_t *e = &l->elems[i];
+		struct part *p = part_find(k, e->topic, e->partition, true);
+
+		p->rkt = rd_kafka_topic_new(k->rk, e->topic, NULL);
+		if (p->rkt == NULL)
+			diag_fatal("topic '%s': %s", e->topic,
+			    rd_kafka_err2str(rd_kafka_last_error()));
+		if (p->done)
+			continue;
+		if (rd_kafka_consume_start_queue(p->rkt, e->partition, e->offset,
+		    k->q) == -1)
+			diag_fatal("'%s' [%" PRId32 "]: %s", e->topic, e->partition,
+			    rd_kafka_err2str(rd_kafka_last_error()));
+	}
 	rd_kafka_topic_partition_list_destroy(l);
-	if (err)
-		diag_fatal("assign: %s", rd_kafka_err2str(err));
+}
+
+/* The simple consumer's end: stop every fetcher, drop the handles. */
+static void stop_legacy(struct consumer *k)
+{
+	for (size_t i = 0; i < k->nparts; i++) {
+		struct part *p = &k->parts[i];
+
+		if (p->rkt == NULL)
+			continue;
+		if (!p->done)
+			rd_kafka_consume_stop(p->rkt, p->partition);
+		rd_kafka_topic_destroy(p->rkt);
+		p->rkt = NULL;
+	}
+	rd_kafka_queue_destroy(k->q);
 }
 
 static int consume(struct opts *o)
 {
 	struct consumer k;
-	char val[512];
 
 	memset(&k, 0, sizeof(k));
 	k.o = o;
@@ -943,8 +987,8 @@ static int consume(struct opts *o)
 		diag_usage("--checkpoint-records needs --checkpoint-dir");
 	if (o->ckpt_records)
 		k.sc.interval_ms = 0;   /* by count only, when asked */
-	k.commit = o->c.ckpt_dir != NULL && (o->group != NULL ||
-	    kafka_conf_get(o->conf, "group.id", val, sizeof(val)) != NULL);
+	k.commit = o->c.ckpt_dir != NULL && o->group != NULL;
+	k.legacy = o->group == NULL;
 	k.pending = json_array();
 	setup_consumer(&k);
 	start_consuming(&k);
@@ -962,7 +1006,10 @@ static int consume(struct opts *o)
 				rd_kafka_poll(k.rk, 50);
 		}
 	}
-	rd_kafka_consumer_close(k.rk);
+	if (k.legacy)
+		stop_legacy(&k);
+	else
+		rd_kafka_consumer_close(k.rk);
 	rd_kafka_destroy(k.rk);
 	source_ckpt_finish(&k.sc);
 	rejects_finish(&k.rej);
