@@ -198,12 +198,45 @@ static int64_t slot_of(const struct over *ov, int64_t bi)
 static void merge_range(struct over *ov, struct ring *rg, int64_t lo,
     int64_t hi, void *dst)
 {
+	if (hi < lo)
+		return;
+	if (hi - lo < ov->nb) {
+		/* Few indexes: look each up in its slot. */
+		for (int64_t x = lo; x <= hi; x++) {
+			int64_t slot = slot_of(ov, x);
+
+			if (*bucket_idx(ov, rg, slot) == x)
+				aggset_merge(ov->as, dst, bucket_state(ov, rg, slot));
+		}
+		return;
+	}
 	for (int64_t i = 0; i < ov->nb; i++) {
 		int64_t idx = *bucket_idx(ov, rg, i);
 
 		if (idx != INT64_MIN && idx >= lo && idx <= hi)
 			aggset_merge(ov->as, dst, bucket_state(ov, rg, i));
 	}
+}
+
+/* True when a bucket with index in [lo, hi] holds data. */
+static bool any_in(const struct over *ov, struct ring *rg, int64_t lo,
+    int64_t hi)
+{
+	if (hi < lo)
+		return false;
+	if (hi - lo < ov->nb) {
+		for (int64_t x = lo; x <= hi; x++)
+			if (*bucket_idx(ov, rg, slot_of(ov, x)) == x)
+				return true;
+		return false;
+	}
+	for (int64_t i = 0; i < ov->nb; i++) {
+		int64_t idx = *bucket_idx(ov, rg, i);
+
+		if (idx != INT64_MIN && idx >= lo && idx <= hi)
+			return true;
+	}
+	return false;
 }
 
 /* True when t is too old for the smallest range of this key. */
@@ -231,16 +264,8 @@ static void advance_head(struct over *ov, struct ring *rg, int64_t nh)
 	int64_t oh = rg->head, lo = oh - ov->nb + 1, gone = nh - ov->nb;
 	void *cache = cache_of(ov, rg);
 
-	if (rg->cache_for == oh) {
-		for (int64_t i = 0; i < ov->nb; i++) {
-			int64_t idx = *bucket_idx(ov, rg, i);
-
-			if (idx != INT64_MIN && idx >= lo && idx <= gone) {
-				rg->cache_for = INT64_MIN;
-				break;
-			}
-		}
-	}
+	if (rg->cache_for == oh && any_in(ov, rg, lo, gone))
+		rg->cache_for = INT64_MIN;
 	if (rg->cache_for == oh) {
 		merge_range(ov, rg, oh > gone ? oh : gone + 1, nh - 1, cache);
 		rg->cache_for = nh;
