@@ -172,6 +172,9 @@ kill_after_checkpoint() {
 	kill_after_checkpoint "$first"
 	second=$(newest_complete)
 	[ "$second" -gt "$first" ] || fail "no checkpoint after the restart"
+	# Files are written whole or not at all, even under SIGKILL.
+	run --separate-stderr fs-ckpt verify "$C"/*/*.ckpt
+	assert_success
 	run --separate-stderr bash live.sh
 	assert_success
 	# The last run resumed from the second kill's newest complete
