@@ -342,7 +342,7 @@ wait_for_line() {
 	exec 7> fifo
 	echo '{"ts":1000,"window_start":0,"window_end":60000}' >&7
 	echo '{"ts":2000,"window_start":0,"window_end":60000}' >&7
-	wait_for_line out '"update":true' || fail "no early firing"
+	wait_for_line out '"n":2,"update":true' || fail "no early firing"
 	exec 7>&-
 	wait "$pid"
 	run cat out
