@@ -19,6 +19,17 @@ windowed() {
 		fs-agg --key user "$@" | data_only
 }
 
+
+# Waits (about 20 s at most) for checkpoint 1 of a stage under DIR/STAGE.
+wait_for_ckpt() {
+	local i
+	for ((i = 0; i < 400; i++)); do
+		compgen -G "$1/*1.ckpt" > /dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 @test "fs-agg: count, sum, avg, min, max per user and window" {
 	run --separate-stderr windowed --agg n=count --agg sum=sum:amount \
 		--agg avg=avg:amount --agg min=min:amount --agg max=max:amount
@@ -257,7 +268,7 @@ run_with_restart() {
 	exec 7> fifo
 	head -n "$n" "$1" >&7
 	echo '{"@fs":"barrier","id":1}' >&7
-	until compgen -G 'ck/fs-agg/*1.ckpt' > /dev/null; do sleep 0.05; done
+	wait_for_ckpt ck/fs-agg || fail "no checkpoint 1"
 	kill -TERM "$pid"
 	wait "$pid" || return 1
 	exec 7>&-
@@ -294,7 +305,7 @@ run_with_restart() {
 	exec 7> fifo
 	head -n 777 in.ndjson >&7
 	echo '{"@fs":"barrier","id":1}' >&7
-	until compgen -G 'ck/fs-agg/*1.ckpt' > /dev/null; do sleep 0.05; done
+	wait_for_ckpt ck/fs-agg || fail "no checkpoint 1"
 	kill -TERM "$pid"
 	wait "$pid"
 	exec 7>&-
@@ -388,7 +399,7 @@ wait_for_line() {
 	exec 7> fifo
 	head -n 400 in.ndjson >&7
 	echo '{"@fs":"barrier","id":1}' >&7
-	until compgen -G 'ck/fs-agg/*1.ckpt' > /dev/null; do sleep 0.05; done
+	wait_for_ckpt ck/fs-agg || fail "no checkpoint 1"
 	kill -TERM "$pid"
 	wait "$pid"
 	exec 7>&-

@@ -6,6 +6,17 @@ load test_helper
 
 TUMBLE_SPEC='{"@fs":"window","kind":"tumble","size":60000,"slide":60000,"offset":0,"pane":60000,"start_field":"window_start","end_field":"window_end","allowed_lateness":0}'
 
+
+# Waits (about 20 s at most) for checkpoint 1 of a stage under DIR/STAGE.
+wait_for_ckpt() {
+	local i
+	for ((i = 0; i < 400; i++)); do
+		compgen -G "$1/*1.ckpt" > /dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 @test "fs-window: the window spec record comes first, then annotated records" {
 	printf '{"ts":5000,"u":"a"}\n{"ts":61000,"u":"b"}\n' > in.ndjson
 	run --separate-stderr fs-window --tumble 1m in.ndjson
@@ -246,7 +257,7 @@ TUMBLE_SPEC='{"@fs":"window","kind":"tumble","size":60000,"slide":60000,"offset"
 	exec 7> fifo
 	head -n 1500 in.ndjson >&7
 	echo '{"@fs":"barrier","id":1}' >&7
-	until compgen -G 'ck/fs-window/*1.ckpt' > /dev/null; do sleep 0.05; done
+	wait_for_ckpt ck/fs-window || fail "no checkpoint 1"
 	kill -TERM "$pid"
 	wait "$pid"
 	exec 7>&-
