@@ -115,6 +115,32 @@ teardown() {
 	assert_output "test"
 }
 
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+@test "asfixture --partitions/--peer: two fixtures make a cluster the official client routes by" {
+	python=$("$FS_ROOT/scripts/aerospike-venv")
+	pa=$(free_port)
+	pb=$(free_port)
+	export FS_ASFIXTURE="$FIXTURE"
+	FS_ASFIXTURE_STATE="$T/a" "$FS_ROOT/scripts/aerospike-fixture-start" --port "$pa" -- --partitions 0/2 --peer "$pb"
+	FS_ASFIXTURE_STATE="$T/b" "$FS_ROOT/scripts/aerospike-fixture-start" --port "$pb" -- --partitions 1/2 --peer "$pa"
+	run --separate-stderr "$python" "$TESTS/aerospike/check_cluster.py" two "127.0.0.1:$pa"
+	echo "$output"
+	assert_success
+	refute_output --partial "not ok"
+	run "$FIXTURE" --ctl "127.0.0.1:$pa" peers-clear-std
+	assert_output "1,$pa,[[$("$FIXTURE" --ctl "127.0.0.1:$pb" node),,[127.0.0.1:$pb]]]"
+	FS_ASFIXTURE_STATE="$T/b" "$FS_ROOT/scripts/aerospike-fixture-stop"
+	"$FIXTURE" --ctl "127.0.0.1:$pa" fixture-set:solo=1
+	run --separate-stderr "$python" "$TESTS/aerospike/check_cluster.py" solo "127.0.0.1:$pa"
+	echo "$output"
+	FS_ASFIXTURE_STATE="$T/a" "$FS_ROOT/scripts/aerospike-fixture-stop"
+	assert_success
+	refute_output --partial "not ok"
+}
+
 @test "asfixture --load: pipelined raw writes, all acknowledged, counted by the fixture" {
 	private_fixture
 	run --separate-stderr "$FIXTURE" --load "$PRIVATE" --connections 4 --depth 8 --count 2000

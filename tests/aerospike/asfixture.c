@@ -194,6 +194,11 @@ struct config {
 	uint32_t max_record_size;
 	uint32_t batch_max_requests;
 	const char *cluster_name;
+	unsigned part_index;	/* owns partitions p with p % part_count == */
+	unsigned part_count;	/* part_index; 1: all of them */
+	int peer_ports[16];	/* other fixtures of this "cluster" */
+	int n_peers;
+	bool solo;		/* the peers are gone: own everything */
 	const char *user;	/* security enabled when set */
 	const char *password;
 	uint32_t session_ttl;
@@ -209,7 +214,8 @@ struct faults {
 
 struct stats {
 	uint64_t requests, info, reads, writes, deletes, batches,
-		batch_rows, closed_by_fault, failed_by_fault, connections;
+		batch_rows, closed_by_fault, failed_by_fault, connections,
+		misrouted;
 };
 
 static struct config cfg = {
@@ -218,6 +224,7 @@ static struct config cfg = {
 	.max_record_size = 1024 * 1024,
 	.batch_max_requests = 0,	/* the server's default: no limit */
 	.session_ttl = 86400,
+	.part_count = 1,
 };
 static struct faults faults;
 static struct stats stats;
@@ -465,6 +472,21 @@ store_clear(void)
 		slots[i] = NULL;
 	}
 	n_records = 0;
+}
+
+/* The partition of a digest, as the clients compute it. */
+static unsigned
+partition_of(const uint8_t *digest)
+{
+	return (unsigned)(digest[0] | digest[1] << 8) & (N_PARTITIONS - 1);
+}
+
+/* Whether this node is the master of partition p. */
+static bool
+owns_partition(unsigned p)
+{
+	return cfg.solo || cfg.part_count <= 1 ||
+	    p % cfg.part_count == cfg.part_index;
 }
 
 static bool
@@ -2234,6 +2256,11 @@ transact(struct req *q, int ns_status)
 		result_out(q, ERR_PARAMETER, 0, 0);
 		return ERR_PARAMETER;
 	}
+	/* A real server proxies a request for a partition it does not own;
+	 * the fixture serves it from its own store and counts it, so a test
+	 * can see a client routing by a wrong map. */
+	if (!owns_partition(partition_of(q->digest)))
+		stats.misrouted++;
 	if (faults.fail_count > 0) {
 		faults.fail_count--;
 		stats.failed_by_fault++;
@@ -2387,11 +2414,37 @@ do_batch(const struct req *parent)
 
 static char node_name[32];
 
+/* A fixture's node name follows from its port (the fixtures of a test
+ * cluster know each other's ports). */
 static void
-b64_all_partitions(struct bytes *b)
+node_name_of(int port, char *out, size_t n)
+{
+	snprintf(out, n, "BB9%04X7F000001", (unsigned)port);
+}
+
+static void
+info_peers(struct bytes *b)
+{
+	bytes_printf(b, "%u,%d,[", peers_generation, cfg.port);
+	for (int i = 0; !cfg.solo && i < cfg.n_peers; i++) {
+		char name[32];
+		node_name_of(cfg.peer_ports[i], name, sizeof name);
+		bytes_printf(b, "%s[%s,,[%s:%d]]", i ? "," : "", name, cfg.host,
+		    cfg.peer_ports[i]);
+	}
+	bytes_puts(b, "]");
+}
+
+/* The base64 bitmap of the partitions this node is master of (bit p is
+ * byte p/8, most significant bit first). */
+static void
+b64_partitions(struct bytes *b)
 {
 	uint8_t bitmap[N_PARTITIONS / 8];
-	memset(bitmap, 0xFF, sizeof bitmap);
+	memset(bitmap, 0, sizeof bitmap);
+	for (unsigned p = 0; p < N_PARTITIONS; p++)
+		if (owns_partition(p))
+			bitmap[p >> 3] |= (uint8_t)(0x80 >> (p & 7));
 	char out[BASE64_ENCODE_RAW_LENGTH(sizeof bitmap) + 1];
 	base64_encode_raw(out, sizeof bitmap, bitmap);
 	bytes_put(b, out, BASE64_ENCODE_RAW_LENGTH(sizeof bitmap));
@@ -2409,7 +2462,7 @@ info_replicas(struct bytes *b, int with_regime, bool with_count)
 			bytes_puts(b, "0,");
 		if (with_count)
 			bytes_puts(b, "1,");
-		b64_all_partitions(b);
+		b64_partitions(b);
 	}
 }
 
@@ -2474,6 +2527,15 @@ fixture_set(const char *params, struct bytes *b)
 			cfg.batch_max_requests = (uint32_t)v;
 		else if (strcmp(kv, "expire-sessions") == 0 && v == 1)
 			session_rotate();
+		else if (strcmp(kv, "solo") == 0 && v <= 1) {
+			/* The rest of the cluster is gone: this node takes
+			 * every partition, as after a rebalance. */
+			if (cfg.solo != (v == 1)) {
+				cfg.solo = v == 1;
+				partition_generation++;
+				peers_generation++;
+			}
+		}
 		else { ok = false; break; }
 	}
 	free(copy);
@@ -2542,7 +2604,7 @@ info_one(const char *cmd, struct bytes *b)
 			bytes_printf(b, "%s%s:0", i ? ";" : "", cfg.ns[i]);
 	} else if (strcmp(name, "peers-clear-std") == 0 ||
 	    strcmp(name, "peers-clear-alt") == 0)
-		bytes_printf(b, "%u,%d,[]", peers_generation, cfg.port);
+		info_peers(b);
 	else if (strcmp(name, "peers-tls-std") == 0 ||
 	    strcmp(name, "peers-tls-alt") == 0)
 		bytes_printf(b, "%u,,[]", peers_generation);
@@ -2574,10 +2636,11 @@ info_one(const char *cmd, struct bytes *b)
 		    ";reads=%" PRIu64 ";writes=%" PRIu64 ";deletes=%" PRIu64
 		    ";batches=%" PRIu64 ";batch-rows=%" PRIu64
 		    ";connections=%" PRIu64 ";closed-by-fault=%" PRIu64
-		    ";failed-by-fault=%" PRIu64, n_records, stats.requests,
-		    stats.info, stats.reads, stats.writes, stats.deletes,
-		    stats.batches, stats.batch_rows, stats.connections,
-		    stats.closed_by_fault, stats.failed_by_fault);
+		    ";failed-by-fault=%" PRIu64 ";misrouted=%" PRIu64, n_records,
+		    stats.requests, stats.info, stats.reads, stats.writes,
+		    stats.deletes, stats.batches, stats.batch_rows,
+		    stats.connections, stats.closed_by_fault,
+		    stats.failed_by_fault, stats.misrouted);
 	} else if (strcmp(name, "fixture-restart") == 0) {
 		restart_requested = true;
 		restart_down_ms = 200;
@@ -3465,7 +3528,8 @@ usage(FILE *f)
 	    "                 [--default-ttl SECONDS] [--host ADDR]\n"
 	    "                 [--max-record-size BYTES] [-n NAMESPACE]...\n"
 	    "                 [--nsup-period SECONDS] [--port PORT]\n"
-	    "                 [--port-file FILE] [--session-ttl SECONDS]\n"
+	    "                 [--port-file FILE] [--partitions I/N]\n"
+	    "                 [--peer PORT]... [--session-ttl SECONDS]\n"
 	    "                 [--user NAME --password PASSWORD]\n"
 	    "       asfixture [--user NAME --password PASSWORD]\n"
 	    "                 --ctl HOST:PORT COMMAND...\n"
@@ -3616,6 +3680,22 @@ load(const char *hostport, unsigned n_conns, unsigned depth, uint64_t count)
 	return 0;
 }
 
+/* --partitions I/N: master of the partitions p with p % N == I. */
+static void
+opt_partitions(const char *s)
+{
+	char *end;
+	unsigned long i = strtoul(s, &end, 10), n;
+	if (end == s || *end != '/')
+		diag_usage("--partitions must be I/N: '%s'", s);
+	const char *ns = end + 1;
+	n = strtoul(ns, &end, 10);
+	if (end == ns || *end || n < 1 || n > 64 || i >= n)
+		diag_usage("--partitions must be I/N with 0 <= I < N <= 64: '%s'", s);
+	cfg.part_index = (unsigned)i;
+	cfg.part_count = (unsigned)n;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -3634,7 +3714,9 @@ main(int argc, char **argv)
 		{ "max-record-size", required_argument, NULL, 'M' },
 		{ "namespace", required_argument, NULL, 'n' },
 		{ "nsup-period", required_argument, NULL, 'N' },
+		{ "partitions", required_argument, NULL, 'A' },
 		{ "password", required_argument, NULL, 'W' },
+		{ "peer", required_argument, NULL, 'R' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "port-file", required_argument, NULL, 'P' },
 		{ "session-ttl", required_argument, NULL, 'S' },
@@ -3690,6 +3772,13 @@ main(int argc, char **argv)
 			    UINT32_MAX);
 			break;
 		case 'u': cfg.user = optarg; break;
+		case 'A': opt_partitions(optarg); break;
+		case 'R':
+			if (cfg.n_peers == 16)
+				diag_usage("at most 16 peers");
+			cfg.peer_ports[cfg.n_peers++] = (int)opt_u32("--peer",
+			    optarg, 65535);
+			break;
 		case 'W': cfg.password = optarg; break;
 		default: usage(stderr); return 2;
 		}
@@ -3726,8 +3815,7 @@ main(int argc, char **argv)
 	if (epfd < 0)
 		diag_fatal("epoll_create1: %s", strerror(errno));
 	listen_open();
-	snprintf(node_name, sizeof node_name, "BB9%04X7F000001",
-	    (unsigned)cfg.port);
+	node_name_of(cfg.port, node_name, sizeof node_name);
 	if (cfg.port_file) {
 		char tmp[4096];
 		snprintf(tmp, sizeof tmp, "%s.tmp", cfg.port_file);
