@@ -18,6 +18,7 @@
 #include "etime.h"
 #include "join.h"
 #include "join_map.h"
+#include "join_out.h"
 #include "rec.h"
 #include "window.h"
 #include "window_wm.h"
@@ -79,10 +80,10 @@ struct join {
 	uint64_t seq;
 	struct join_stats st;
 	struct buf kb;          /* scratch: the key being handled */
-	struct buf nb;          /* scratch: a member name */
+	struct buf nb;          /* scratch: a restored record's line */
 	struct buf ob;          /* scratch: an output line */
 	char why[256];
-	struct jmap warned;     /* member names already warned about */
+	struct join_out jo;     /* how rows are put together */
 	struct bucket *free_buckets;    /* emptied buckets, for reuse */
 	int64_t start_ms;       /* wall clock of the first tick */
 	json_t *spec[2];        /* each side's fs-window spec record, or NULL */
@@ -139,150 +140,6 @@ jrec_parse(const struct jrec *r)
 
 /* --- output ------------------------------------------------------------ */
 
-int
-join_fields_parse(const char *text, struct join_field **fields, size_t *n)
-{
-	const char *p = text;
-	size_t cap = 0;
-
-	*fields = NULL;
-	*n = 0;
-	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		char *part = xstrndup(p, len);
-		char *colon = strchr(part, ':');
-		struct join_field f = { .renamed = false };
-
-		if (colon)
-			*colon = '\0';
-		if (path_compile(&f.path, part) != 0 ||
-		    (colon && colon[1] == '\0')) {
-			if (colon == NULL || f.path.parts)
-				path_free(&f.path);
-			free(part);
-			join_fields_free(*fields, *n);
-			*fields = NULL;
-			*n = 0;
-			return -1;
-		}
-		if (colon) {
-			f.name = xstrdup(colon + 1);
-			f.renamed = true;
-		} else {
-			f.name = xstrdup(f.path.parts[f.path.n - 1]);
-		}
-		free(part);
-		*fields = xgrow(*fields, &cap, *n + 1, sizeof **fields);
-		(*fields)[(*n)++] = f;
-		if (end == NULL)
-			return 0;
-		p = end + 1;
-	}
-}
-
-void
-join_fields_free(struct join_field *fields, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		path_free(&fields[i].path);
-		free(fields[i].name);
-	}
-	free(fields);
-}
-
-/* Puts v (borrowed) under name unless the name is taken: an equal value
- * is the same fact twice, a null (a missing side's projected member)
- * gives way, a different one is a collision, reported once per name and
- * counted, and the earlier member is kept. */
-static void
-out_put(struct join *j, json_t *o, const char *name, json_t *v)
-{
-	json_t *old = json_object_get(o, name);
-
-	if (old == NULL || (json_is_null(old) && !json_is_null(v))) {
-		json_object_set(o, name, v);
-		return;
-	}
-	if (json_is_null(v) || json_equal(old, v))
-		return;
-	j->st.collisions++;
-	size_t len = strlen(name);
-	struct jmap_slot *slot = jmap_put(&j->warned, name, len);
-	if (slot->val == NULL) {
-		slot->val = xstrdup(name);
-		slot->key = slot->val;
-		diag_warn("member on both sides, keeping the left one "
-		    "(see --right-prefix): '%s'", name);
-	}
-}
-
-static const char *
-out_name(struct join *j, const char *prefix, const char *name)
-{
-	if (prefix == NULL || prefix[0] == '\0')
-		return name;
-	buf_reset(&j->nb);
-	buf_appends(&j->nb, prefix);
-	buf_appends(&j->nb, name);
-	return j->nb.data;
-}
-
-static bool
-is_window_member(const struct join *j, const char *k)
-{
-	return strcmp(k, j->cfg->start_field) == 0 ||
-	    strcmp(k, j->cfg->end_field) == 0;
-}
-
-static void
-out_side(struct join *j, json_t *o, int s, json_t *rec)
-{
-	const struct join_side_out *so = &j->cfg->side[s];
-
-	if (so->fields) {
-		for (size_t i = 0; i < so->nfields; i++) {
-			const struct join_field *f = &so->fields[i];
-			json_t *v = rec ? path_get(&f->path, rec) : NULL;
-			const char *name = f->renamed ? f->name :
-			    out_name(j, so->prefix, f->name);
-			out_put(j, o, name, v ? v : json_null());
-		}
-		return;
-	}
-	if (rec == NULL)
-		return;
-	const char *k;
-	json_t *v;
-	json_object_foreach(rec, k, v) {
-		if (j->cfg->kind == JOIN_WINDOW && is_window_member(j, k))
-			continue;
-		out_put(j, o, out_name(j, so->prefix, k), v);
-	}
-}
-
-/* The join key under the left key's paths, where not already there. */
-static void
-out_key(struct join *j, json_t *o, const char *key, size_t len)
-{
-	const struct keyspec *ks = j->cfg->key[JOIN_LEFT];
-	json_t *tmp = NULL;
-
-	for (size_t i = 0; i < ks->n; i++) {
-		if (path_get(&ks->paths[i], o))
-			continue;
-		if (tmp == NULL) {
-			tmp = json_object();
-			if (keyspec_decode_into(ks, key, len, tmp) != 0)
-				break;
-		}
-		json_t *v = path_get(&ks->paths[i], tmp);
-		if (v)
-			path_set(&ks->paths[i], o, json_incref(v));
-	}
-	json_decref(tmp);
-}
-
 /* rec_emit() with a buffer kept across records. */
 static void
 emit(struct join *j, const json_t *o)
@@ -295,12 +152,8 @@ emit(struct join *j, const json_t *o)
 static void
 emit_row(struct join *j, json_t *l, json_t *r, const struct bucket *b)
 {
-	json_t *o = json_object();
+	json_t *o = join_out_row(&j->jo, l, r, b->key, b->keylen);
 
-	out_side(j, o, JOIN_LEFT, l);
-	out_side(j, o, JOIN_RIGHT, r);
-	if (j->cfg->side[JOIN_LEFT].fields == NULL)
-		out_key(j, o, b->key, b->keylen);
 	if (j->cfg->kind == JOIN_WINDOW) {
 		json_object_set_new(o, j->cfg->start_field,
 		    json_integer(b->ws));
@@ -1145,7 +998,7 @@ join_new(const struct join_config *cfg, struct out *o)
 	j->cfg = cfg;
 	j->out = o;
 	jmap_init(&j->map);
-	jmap_init(&j->warned);
+	join_out_init(&j->jo, cfg);
 	jtimers_init(&j->timers);
 	jtimers_init(&j->pend);
 	for (int s = 0; s < 2; s++)
@@ -1198,11 +1051,7 @@ join_free(struct join *j)
 	if (j == NULL)
 		return;
 	join_clear(j);
-	size_t i = 0;
-	struct jmap_slot *sl;
-	while ((sl = jmap_next(&j->warned, &i)))
-		free(sl->val);
-	jmap_free(&j->warned);
+	join_out_free(&j->jo);
 	json_decref(j->spec[0]);
 	json_decref(j->spec[1]);
 	free(j->wstart);
@@ -1218,6 +1067,7 @@ void
 join_get_stats(const struct join *j, struct join_stats *st)
 {
 	*st = j->st;
+	st->collisions = j->jo.collisions;
 }
 
 /* --- checkpoints ------------------------------------------------------------------ */
