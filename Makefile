@@ -95,7 +95,7 @@ $(BUILD)/bench/parse_only: tests/bench/parse_only.c $(LIBFS)
 # The sanitizer build: the same tree, built again under build/asan.
 asan:
 	$(MAKE) BUILD=$(BUILD)/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-		LDFLAGS="-fsanitize=address,undefined" all
+		LDFLAGS="-fsanitize=address,undefined" all $(if $(ASAN_UNIT),unit)
 
 unit: $(UNITS)
 	@set -e; for t in $(UNITS); do echo "# $$t"; $$t; done
