@@ -17,24 +17,24 @@
  *             outer emits them alone.
  *   window    records annotated by fs-window (window_start, window_end,
  *             or the names in the config; or panes, see
- *             join_window_spec())
- *             match on key and window; each window's result is emitted
- *             when the watermark reaches window_end: inner, left, right,
- *             full, semi, anti.
+ *             join_window_spec()) match on key and window; each
+ *             window's result is emitted when the watermark reaches
+ *             window_end: inner, left, right, full, semi, anti.
  *
  * The join watermark is the minimum of the two sides' watermarks, each
  * kept by a window_wm.h tracker: from the side's watermark records when
  * it has sent any, else derived as (largest event time seen - max
- * out-of-orderness); an idle side (idle timeout) does not hold the other
- * back; a side at end of input has watermark +infinity.  A record is late when its
- * event time (window join: its window_end) is below (at or below) the
- * join watermark when it arrives: it is not joined, and join_add()
- * says so, for the caller to count and keep.
+ * out-of-orderness); an idle side (idle timeout) does not hold the
+ * other back; a side at end of input has watermark +infinity.  A record
+ * is late when its event time is below the join watermark when it
+ * arrives (window join: when every window of it ends at or below it):
+ * it is not joined, and join_add() says so, for the caller to count and
+ * keep.
  *
- * Output records are built by join_out (below) and written with
- * rec_emit() to the struct out given to join_new().  State is freed as
- * the watermark passes; join_snapshot()/join_restore() carry it across a
- * restart as JSON (the records themselves, in arrival order).
+ * Output rows are put together by join_out.h and written to the struct
+ * out given to join_new().  State is freed as the watermark passes;
+ * join_snapshot()/join_restore() carry it across a restart as JSON (the
+ * records themselves, in arrival order).
  */
 #ifndef FS_JOIN_H
 #define FS_JOIN_H
