@@ -81,12 +81,13 @@ expect_from() {
 # Writes live.sh: the live pipeline from the beginning of the topic to
 # its end (-e) into the set.  CK goes to every stage (a checkpoint
 # directory), SRC to fs-consume, SINK to the sink; with TEE, what
-# reaches the sink is copied to that file.
+# reaches the sink is copied to that file; FILTER goes between the
+# source and fs-window.
 write_pipeline() {
-	local ck="$1" src="$2" sink="$3" tee="${4:-}"
+	local ck="$1" src="$2" sink="$3" tee="${4:-}" filter="${5:-}"
 	cat > live.sh <<-EOF
 	set -o pipefail
-	fs-consume -b '$B' -t '$TOPIC' -o beginning -e -V --watermarks $ck $src |
+	fs-consume -b '$B' -t '$TOPIC' -o beginning -e -V --watermarks $ck $src |${filter:+ $filter |}
 	    ${WINDOW[*]} $ck |
 	    ${AGG[*]} $ck |${tee:+ tee '$tee' |}
 	    fs-sink-aerospike -h '$AS' -n test -s '$SET' --key $SINK_KEY $ck $sink
@@ -224,18 +225,26 @@ kill_after_checkpoint() {
 	assert_equal "$(fixture_records)" "$(wc -l < rows.ndjson)"
 }
 
-@test "pipeline-live: barriers travel to the sink, which completes each checkpoint; run again on a grown topic, the pipeline restores first and continues" {
+@test "pipeline-live: control records travel to the sink, which completes each checkpoint; run again on a grown topic, the pipeline restores first and continues" {
 	require_aerospike
 	AS=$FS_AEROSPIKE
 	TOPIC=$(uniq_name grows)
 	kafka_create_topic "$TOPIC" 3
 	# 15005 events end inside a window that the rest completes.
 	head -n 15005 events.ndjson | fs-produce -b "$B" -t "$TOPIC" -k user
-	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000" "--stats" mid1.ndjson
+	# A control record of a kind no stage knows, after barrier 3.
+	write_pipeline "--checkpoint-dir $C" "--checkpoint-records 1000" "--stats" mid1.ndjson \
+		"sed '/^{\"@fs\":\"barrier\",\"id\":3}\$/a {\"@fs\":\"note\",\"text\":\"after 3\"}'"
 	run --separate-stderr bash live.sh
 	assert_success
 	# A barrier every 1000 messages and one at the end, in order.
 	assert_equal "$(sed -n 's/^{"@fs":"barrier","id":\([0-9]*\)}$/\1/p' mid1.ndjson)" "$(seq 1 16)"
+	# The unknown record went through fs-window and fs-agg unchanged,
+	# still between barriers 3 and 4.
+	assert_equal "$(grep -e '"@fs":"barrier","id":[34]}' -e '"@fs":"note"' mid1.ndjson)" \
+		'{"@fs":"barrier","id":3}
+{"@fs":"note","text":"after 3"}
+{"@fs":"barrier","id":4}'
 	# Watermarks travel too; the sink took every control record.
 	grep -q '^{"@fs":"watermark","ts":[0-9]*}$' mid1.ndjson
 	assert_regex "$stderr" " $(grep -c '"@fs"' mid1.ndjson) control;"
