@@ -15,7 +15,6 @@
 
 #include "tool.h"
 #include "join.h"
-#include "join_input.h"
 #include "reject.h"
 #include "stage.h"
 #include "window.h"
@@ -606,7 +605,7 @@ read_one(struct run *r, struct input *in)
 {
 	const char *line;
 	size_t len;
-	int rc = jinput_fill(&in->lr);
+	int rc = lineio_fill(&in->lr);
 
 	if (rc == -1)
 		diag_fatal("read error: '%s': %s", in->lr.name,

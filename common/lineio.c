@@ -59,18 +59,13 @@ static void make_room(struct lineio *lr)
 	}
 }
 
-/* Reads once.  1: got bytes or EOF, -1: error, -2: interrupted. */
-static int fill(struct lineio *lr)
+/* One read(2) into the buffer.  1: got bytes or EOF, -1: error,
+ * -2: interrupted. */
+static int read_once(struct lineio *lr)
 {
 	ssize_t n;
 
 	make_room(lr);
-	if (lr->flush_hook && !lr->eof) {
-		struct pollfd p = { .fd = lr->fd, .events = POLLIN };
-
-		if (poll(&p, 1, 0) == 0)
-			out_flush(lr->flush_hook);
-	}
 	n = read(lr->fd, lr->buf + lr->end, lr->cap - lr->end);
 	if (n < 0) {
 		if (errno == EINTR)
@@ -82,6 +77,36 @@ static int fill(struct lineio *lr)
 		lr->eof = true;
 	lr->end += (size_t)n;
 	return 1;
+}
+
+/* A read that may block: first hands buffered output downstream. */
+static int fill(struct lineio *lr)
+{
+	if (lr->flush_hook && !lr->eof) {
+		struct pollfd p = { .fd = lr->fd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) == 0)
+			out_flush(lr->flush_hook);
+	}
+	return read_once(lr);
+}
+
+int lineio_fill(struct lineio *lr)
+{
+	struct pollfd p = { .fd = lr->fd, .events = POLLIN };
+	int rc;
+
+	if (lineio_has_line(lr))
+		return 1;
+	rc = poll(&p, 1, 0);
+	if (rc < 0)
+		return errno == EINTR ? -2 : 0;
+	if (rc == 0)
+		return 0;
+	rc = read_once(lr);
+	if (rc < 0)
+		return rc;
+	return lineio_has_line(lr) ? 1 : 0;
 }
 
 /* Hands out buf[start..start+len), stripping '\r'; skips empty lines. */

@@ -60,6 +60,17 @@ bool lineio_has_line(struct lineio *lr);
  */
 int lineio_wait(struct lineio *lr, int timeout_ms);
 
+/*
+ * For tools reading several inputs at once (fs-join): never blocks.
+ * When no whole line is buffered and the descriptor is readable now,
+ * reads once, only what is there.  Returns 1 when a whole line (or the
+ * end) is buffered, so lineio_read() will not block; 0 when not yet; -1
+ * on a read error (lr->err); -2 when a signal interrupted.  lineio_read()
+ * blocks until it has a whole line, so with two pipes fed by one
+ * producer, a half line on one could otherwise deadlock the reader.
+ */
+int lineio_fill(struct lineio *lr);
+
 /* Closes the descriptor (unless stdin) and frees the buffer. */
 void lineio_close(struct lineio *lr);
 
