@@ -1039,12 +1039,13 @@ static void run(struct agg *s)
 	size_t len;
 	int r;
 
-	while ((r = next_line(s, &line, &len)) != 0) {
-		if (r == -2) {
-			if (sig_stop_requested())
-				return;
+	/* SIGINT, SIGTERM: stop where we are, without firing open windows
+	 * (a restart from the last checkpoint fires them), even when the
+	 * input also ends. */
+	while (!sig_stop_requested() &&
+	    (r = next_line(s, &line, &len)) != 0) {
+		if (r == -2)
 			continue;
-		}
 		if (r < 0)
 			diag_fatal("read error: %s: %s", s->lr.name,
 			    strerror(s->lr.err));
@@ -1052,6 +1053,8 @@ static void run(struct agg *s)
 		if ((s->in & 1023) == 0)
 			clock_work(s);
 	}
+	if (sig_stop_requested())
+		return;
 	/* End of input: the watermark is +infinity. */
 	if (s->mode == MODE_WINDOWS || s->mode == MODE_PANES)
 		fire_due(s, INT64_MAX);

@@ -685,12 +685,12 @@ static void run(struct win *s)
 	size_t len;
 	int r;
 
-	while ((r = next_line(s, &line, &len)) != 0) {
-		if (r == -2) {
-			if (sig_stop_requested())
-				break;
+	/* SIGINT, SIGTERM: stop where we are, holding sessions back (a
+	 * restart from the last checkpoint writes them). */
+	while (!sig_stop_requested() &&
+	    (r = next_line(s, &line, &len)) != 0) {
+		if (r == -2)
 			continue;
-		}
 		if (r < 0)
 			diag_fatal("read error: %s: %s", s->lr.name,
 			    strerror(s->lr.err));
