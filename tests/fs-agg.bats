@@ -427,12 +427,13 @@ wait_for_line() {
 	mkfifo fifo
 	fs-window "${win[@]}" --checkpoint-dir ck < fifo |
 		fs-agg "${aggs[@]}" --checkpoint-dir ck > out1 &
+	local agg_pid=$!      # the last command of the pipeline: fs-agg
 	exec 7> fifo
 	head -n 2345 in.ndjson >&7
 	echo '{"@fs":"barrier","id":1}' >&7
 	wait_for_ckpt ck/fs-agg || fail "no checkpoint 1"
 	# A crash: the last stage goes first, so it cannot flush its windows.
-	pkill -TERM -f -- "fs-agg ${aggs[*]} --checkpoint-dir ck" || true
+	kill -TERM "$agg_pid"
 	exec 7>&-
 	wait
 	{ echo '{"@fs":"restore","id":1}'; tail -n +2346 in.ndjson; } |
