@@ -10,6 +10,7 @@ load test_helper
 FILTERS=(
 	"fs-window --tumble 1m"
 	"fs-agg --key user --agg n=count"
+	"fs-join --between 0,0 --key user --right-where s=r --type left --idle-timeout 100ms"
 )
 
 good() {
