@@ -187,14 +187,14 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			o->aggs[o->naggs++] = optarg;
 			break;
 		case OPT_ALLOWED_LATENESS:
-			o->lateness = opt_duration("--allowed-lateness", optarg);
+			o->lateness = win_opt_duration("--allowed-lateness", optarg);
 			o->lateness_set = true;
 			break;
 		case OPT_EARLY_FIRE:
-			o->early = opt_duration("--early-fire", optarg);
+			o->early = win_opt_duration("--early-fire", optarg);
 			break;
 		case OPT_EMIT_EVERY:
-			o->emit_every = opt_duration("--emit-every", optarg);
+			o->emit_every = win_opt_duration("--emit-every", optarg);
 			break;
 		case OPT_END_FIELD:
 			o->end_field = optarg;
@@ -212,7 +212,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			o->late_file = optarg;
 			break;
 		case OPT_MAX_OOO:
-			o->max_ooo = opt_duration("--max-out-of-orderness", optarg);
+			o->max_ooo = win_opt_duration("--max-out-of-orderness", optarg);
 			break;
 		case OPT_OVER:
 			o->over = optarg;
@@ -946,6 +946,10 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 		decide_mode(s, obj);
 	if (etime_get(&s->o->c.time_path, obj, &t, &why) < 0) {
 		reject_line(&s->rj, &s->lr, why, line, len);
+		return;
+	}
+	if (!win_time_ok(t)) {
+		reject_line(&s->rj, &s->lr, "event time out of range", line, len);
 		return;
 	}
 	if (s->mode == MODE_OVER) {

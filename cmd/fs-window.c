@@ -167,11 +167,11 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			continue;
 		switch (c) {
 		case OPT_ALLOWED_LATENESS:
-			o->lateness = opt_duration("--allowed-lateness", optarg);
+			o->lateness = win_opt_duration("--allowed-lateness", optarg);
 			break;
 		case OPT_CUMULATE:
 			o->w.kind = WIN_CUMULATE;
-			o->w.size = opt_duration("--cumulate", optarg);
+			o->w.size = win_opt_duration("--cumulate", optarg);
 			o->nkinds++;
 			break;
 		case OPT_END_FIELD:
@@ -182,11 +182,11 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_HOP:
 			o->w.kind = WIN_HOP;
-			o->w.size = opt_duration("--hop", optarg);
+			o->w.size = win_opt_duration("--hop", optarg);
 			o->nkinds++;
 			break;
 		case OPT_IDLE_TIMEOUT:
-			o->idle = opt_duration("--idle-timeout", optarg);
+			o->idle = win_opt_duration("--idle-timeout", optarg);
 			break;
 		case OPT_KEY:
 			o->key = optarg;
@@ -201,7 +201,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			o->late_file = optarg;
 			break;
 		case OPT_MAX_OOO:
-			o->max_ooo = opt_duration("--max-out-of-orderness", optarg);
+			o->max_ooo = win_opt_duration("--max-out-of-orderness", optarg);
 			break;
 		case OPT_OFFSET:
 			if (win_parse_offset(optarg, &o->w.offset) < 0)
@@ -212,25 +212,25 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_SESSION:
 			o->w.kind = WIN_SESSION;
-			o->w.gap = opt_duration("--session", optarg);
+			o->w.gap = win_opt_duration("--session", optarg);
 			o->nkinds++;
 			break;
 		case OPT_SLIDE:
-			o->slide = opt_duration("--slide", optarg);
+			o->slide = win_opt_duration("--slide", optarg);
 			break;
 		case OPT_START_FIELD:
 			o->f.start = optarg;
 			break;
 		case OPT_STEP:
-			o->step = opt_duration("--step", optarg);
+			o->step = win_opt_duration("--step", optarg);
 			break;
 		case OPT_TUMBLE:
 			o->w.kind = WIN_TUMBLE;
-			o->w.size = opt_duration("--tumble", optarg);
+			o->w.size = win_opt_duration("--tumble", optarg);
 			o->nkinds++;
 			break;
 		case OPT_WATERMARK_EVERY:
-			o->wm_every = opt_duration("--watermark-every", optarg);
+			o->wm_every = win_opt_duration("--watermark-every", optarg);
 			break;
 		default:
 			diag_usage("unknown option");
@@ -610,6 +610,10 @@ static void on_data(struct win *s, const char *line, size_t len, json_t *obj)
 
 	if (etime_get(&s->o->c.time_path, obj, &t, &why) < 0) {
 		reject_line(&s->rj, &s->lr, why, line, len);
+		return;
+	}
+	if (!win_time_ok(t)) {
+		reject_line(&s->rj, &s->lr, "event time out of range", line, len);
 		return;
 	}
 	if (is_late(s, t)) {

@@ -8,6 +8,7 @@
 #include "diag.h"
 #include "etime.h"
 #include "rec.h"
+#include "window.h"
 #include "window_state.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -79,7 +80,8 @@ static int parse_ranges(struct over *ov, const char *text, const char **why)
 		struct range rg;
 		size_t n = aggset_count(ov->as);
 
-		if (dur_parse(p, &rg.len) < 0 || rg.len <= 0) {
+		if (dur_parse(p, &rg.len) < 0 || rg.len <= 0 ||
+		    rg.len > WIN_TIME_LIMIT) {
 			free(copy);
 			return *why = "not a list of positive durations", -1;
 		}

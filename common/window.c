@@ -1,6 +1,7 @@
 /* window.c - window assignment and panes (see window.h). */
 #include <string.h>
 
+#include "diag.h"
 #include "etime.h"
 #include "window.h"
 #include "banned.h"
@@ -41,6 +42,9 @@ const char *win_kind_name(enum win_kind k)
 
 int winspec_finish(struct winspec *w, const char **why)
 {
+	if (w->size > WIN_TIME_LIMIT || w->slide > WIN_TIME_LIMIT ||
+	    w->gap > WIN_TIME_LIMIT || !win_time_ok(w->offset))
+		return *why = "window durations must be within 2^53 ms", -1;
 	switch (w->kind) {
 	case WIN_TUMBLE:
 		if (w->size <= 0)
@@ -273,9 +277,18 @@ int win_parse_offset(const char *s, int64_t *ms)
 		neg = *s == '-';
 		s++;
 	}
-	if (dur_parse(s, ms) < 0)
+	if (dur_parse(s, ms) < 0 || *ms > WIN_TIME_LIMIT)
 		return -1;
 	if (neg)
 		*ms = -*ms;
 	return 0;
+}
+
+int64_t win_opt_duration(const char *opt, const char *arg)
+{
+	int64_t v = opt_duration(opt, arg);
+
+	if (v > WIN_TIME_LIMIT)
+		diag_usage("%s: at most 2^53 ms: '%s'", opt, arg);
+	return v;
 }

@@ -37,6 +37,19 @@
 
 #define WIN_CONTROL "window"    /* the "@fs" value of the spec record */
 
+/*
+ * Event times and durations the window arithmetic takes: within 2^53 ms
+ * (some 285 000 years) of the epoch, so that sums of a time and a few
+ * durations cannot overflow.  Stages reject records outside it
+ * ("event time out of range") and options beyond it.
+ */
+#define WIN_TIME_LIMIT ((int64_t)1 << 53)
+
+static inline int win_time_ok(int64_t t)
+{
+	return t >= -WIN_TIME_LIMIT && t <= WIN_TIME_LIMIT;
+}
+
 enum win_kind { WIN_NONE = 0, WIN_TUMBLE, WIN_HOP, WIN_CUMULATE, WIN_SESSION };
 
 struct winspec {
@@ -104,6 +117,9 @@ json_t *winspec_to_json(const struct winspec *w, const struct winfields *f);
  */
 int winspec_from_json(const json_t *obj, struct winspec *w,
     struct winfields *f, const char **why);
+
+/* opt_duration() for window arithmetic: also exits 2 beyond the limit. */
+int64_t win_opt_duration(const char *opt, const char *arg);
 
 /* Parses "-1m" or "30s" as a signed duration; -1 when invalid. */
 int win_parse_offset(const char *s, int64_t *ms);

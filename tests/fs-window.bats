@@ -268,3 +268,11 @@ wait_for_ckpt() {
 	run diff whole resumed
 	assert_success
 }
+
+@test "fs-window: an event time beyond 2^53 ms is bad input, not an overflow" {
+	printf '%s\n' '{"ts":9223372036854775807}' '{"ts":1}' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --on-error skip in.ndjson
+	assert_success
+	assert_line --index 1 '{"ts":1,"window_start":0,"window_end":60000}'
+	[[ "$stderr" == "fs-window: in.ndjson:1: event time out of range"* ]] || fail "stderr: $stderr"
+}
