@@ -56,6 +56,9 @@ static const char usage_text[] =
 "  --late-file FILE      where dead-lettered late records go\n"
 "  --late-field NAME     member marking passed late records (default late)\n";
 
+/* --explode writes this many copies of a record at most. */
+#define WIN_EXPLODE_MAX 100000
+
 enum {
 	OPT_ALLOWED_LATENESS = OPT_TOOL_BASE,
 	OPT_CUMULATE,
@@ -271,6 +274,9 @@ static void check_options(struct opts *o)
 		diag_usage("--offset does not apply to --session");
 	if (winspec_finish(&o->w, &why) < 0)
 		diag_usage("%s", why);
+	if (o->explode && win_max_windows(&o->w) > WIN_EXPLODE_MAX)
+		diag_usage("--explode: more than %d windows per record",
+		    WIN_EXPLODE_MAX);
 	if (strcmp(o->f.start, o->f.end) == 0)
 		diag_usage("--start-field and --end-field must differ");
 	o->f.panes = (o->w.kind == WIN_HOP || o->w.kind == WIN_CUMULATE) &&
@@ -724,8 +730,10 @@ static void open_all(struct win *s, struct opts *o)
 		diag_usage("--key: not a key list: '%s'", o->key);
 	keytab_init(&s->keys);
 	timerheap_init(&s->timers);
-	s->starts = xcalloc(win_max_windows(&o->w), sizeof *s->starts);
-	s->ends = xcalloc(win_max_windows(&o->w), sizeof *s->ends);
+	if (o->explode) {
+		s->starts = xcalloc(win_max_windows(&o->w), sizeof *s->starts);
+		s->ends = xcalloc(win_max_windows(&o->w), sizeof *s->ends);
+	}
 	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s });
 	spec = winspec_to_json(&o->w, &o->f);
 	rec_emit(&s->out, spec);
