@@ -735,16 +735,13 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 		return !all_done(k);
 	}
 	if (m->err) {
-		char where[300];
-
 		if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
 		    m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
 		    m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
 		    m->err == RD_KAFKA_RESP_ERR__FATAL)
 			diag_fatal("%s%s%s", m->rkt ? topic : "", m->rkt ? ": " : "",
 			    rd_kafka_message_errstr(m));
-		snprintf(where, sizeof(where), "%s", rd_kafka_message_errstr(m));
-		diag_warn("kafka: %s", where);
+		kafka_warn(rd_kafka_message_errstr(m));
 		return true;
 	}
 	p = part_find(k, topic, m->partition, true);

@@ -80,6 +80,7 @@ struct producer {
 	struct kafka_msg msg;
 	struct buf tmp;
 	bool in_txn;
+	bool aborting;          /* purged deliveries are the abort's doing */
 	uint64_t produced, delivered, failed, txn_msgs;
 	uint64_t failed_at_barrier;
 };
@@ -201,6 +202,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	(void)rk;
 	if (!m->err) {
 		p->delivered++;
+	} else if (p->aborting && (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+	    m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
+		/* not written on purpose: txn_abort() said so */
 	} else {
 		char where[512], why[512];
 
@@ -279,6 +283,7 @@ static void txn_abort(struct producer *p, const char *why)
 	if (p->txn_msgs > 0)
 		diag_warn("%s: aborting the open transaction (%" PRIu64
 		    " message%s)", why, p->txn_msgs, p->txn_msgs == 1 ? "" : "s");
+	p->aborting = true;
 	txn_check(rd_kafka_abort_transaction(p->rk, -1), "abort transaction");
 	p->in_txn = false;
 }
@@ -594,11 +599,11 @@ int main(int argc, char **argv)
 	setup_producer(&p);
 	produce_loop(&p);
 
+	/* The end of input is the end of the stream, as for every stage
+	 * (they flush on it): what came is committed.  A signal is not. */
 	if (p.in_txn) {
 		if (sig_stop_requested())
 			txn_abort(&p, "stopped by a signal");
-		else if (o.c.ckpt_dir != NULL && p.txn_msgs > 0)
-			txn_abort(&p, "input ended after the last barrier");
 		else
 			txn_commit(&p);
 	}

@@ -60,6 +60,10 @@ const char *kafka_conf_get(rd_kafka_conf_t *conf, const char *key,
 /* Creates a handle (takes conf) or exits 1 with librdkafka's reason. */
 rd_kafka_t *kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf);
 
+/* "PROG: kafka: reason" on stderr (hidden by -q), but not again while
+ * the same reason repeats (reconnects, retries). */
+void kafka_warn(const char *reason);
+
 /* True once librdkafka reported an error it considers fatal, or every
  * broker was down for longer than allowed; the text says why. */
 bool kafka_fatal_error(rd_kafka_t *rk, char *why, size_t len);

@@ -37,8 +37,6 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
 static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
     void *opaque)
 {
-	char buf[256];
-
 	(void)opaque;
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
 		char fwhy[200];
@@ -53,7 +51,15 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
 		    reason);
 		kstate.all_down = 1;
 	}
-	/* The same transport failure repeats every reconnect: say it once. */
+	kafka_warn(reason);
+}
+
+void kafka_warn(const char *reason)
+{
+	char buf[256];
+
+	/* The same failure repeats at every reconnect or retry: say it
+	 * once until something else happens. */
 	snprintf(buf, sizeof(buf), "%s", reason);
 	if (strcmp(buf, kstate.last) == 0)
 		return;

@@ -13,6 +13,7 @@ suite_setup() {
 
 teardown() {
 	local p
+	# shellcheck disable=SC2086
 	for p in $pc $pp; do
 		kill -9 "$p" 2>/dev/null || true
 	done
@@ -203,4 +204,39 @@ fs-produce: 2 messages not delivered"
 	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V
 	assert_success
 	assert_output ""
+}
+
+@test "fs-produce: Kafka to Kafka features, pipeline killed -9 and restarted: each feature committed once, as a batch run computes them" {
+	local src dst i
+	src=$(uniq_name e2e) dst=$(uniq_name e2eo)
+	fs-gen --count 5000 > events
+	fs-produce -b "$B" -t "$src" -k user < events
+	fs-window --tumble 1m < events | fs-agg --key user --agg clicks=count |
+	    grep -v '"@fs"' | sort > want
+	pipeline() {    # [-e]: the four stages over named pipes, pids in $pids
+		rm -f p1 p2 p3
+		mkfifo p1 p2 p3
+		fs-consume -b "$B" -t "$src" -G "$src-g" -o beginning -V "$@" \
+		    --watermarks --checkpoint-dir ck --checkpoint-records 1000 > p1 3>&- &
+		pids="$!"
+		fs-window --tumble 1m --checkpoint-dir ck < p1 > p2 3>&- &
+		pids="$pids $!"
+		fs-agg --key user --agg clicks=count --checkpoint-dir ck < p2 > p3 3>&- &
+		pids="$pids $!"
+		fs-produce -b "$B" -t "$dst" -k user --transactional-id "$dst" \
+		    --checkpoint-dir ck < p3 3>&- &
+		pids="$pids $!"
+	}
+	pipeline -X session.timeout.ms=6000
+	pc=$pids
+	wait_for 60 test -f ck/fs-produce/00000000000000000003.ckpt
+	kill -9 $pids
+	for i in $pids; do wait "$i" 2>/dev/null || true; done
+	pc=
+	pipeline -e
+	pc=$pids
+	for i in $pids; do wait "$i"; done
+	pc=
+	fs-consume -b "$B" -t "$dst" -o beginning -e -V | sort > got
+	cmp got want
 }
