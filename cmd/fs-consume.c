@@ -889,8 +889,14 @@ static void setup_consumer(struct consumer *k)
 		k->store = false;
 	}
 	SET("enable.auto.offset.store", "false");  /* store_offsets() */
-	if (o->exit_eof)
+	if (o->exit_eof) {
 		SET("enable.partition.eof", "true");
+		/* The end is seen by a fetch that comes back empty, after
+		 * fetch.wait.max.ms: 500ms by default, a long wait for -e. */
+		if (kafka_conf_get(o->conf, "fetch.wait.max.ms", val, sizeof(val)) &&
+		    strcmp(val, "500") == 0)
+			SET("fetch.wait.max.ms", "50");
+	}
 	if (o->start.kind == POS_BEGINNING)
 		SET("auto.offset.reset", "earliest");
 	else if (o->start.kind == POS_END)
