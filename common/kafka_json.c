@@ -37,8 +37,10 @@ typedef const unsigned char *pos;
  * where jansson's compact output has none: everywhere outside strings. */
 #define QJ_WS(p, e, canon) ((canon) ? (p) : qj_ws((p), (e)))
 
-static pos qj_ws(pos p, pos e)
+static inline pos qj_ws(pos p, pos e)
 {
+	if (p < e && *p > ' ')
+		return p;       /* compact JSON: the usual case */
 	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
 	return p;
@@ -92,6 +94,9 @@ static pos qj_string(pos p, pos e, bool canon)
 	for (;;) {
 		unsigned c;
 
+		while (e - p >= 4 && !(qj_stop[p[0]] | qj_stop[p[1]] |
+		    qj_stop[p[2]] | qj_stop[p[3]]))
+			p += 4;
 		while (p < e && !qj_stop[*p])
 			p++;
 		if (p >= e)
