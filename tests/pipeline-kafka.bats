@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Kafka to Kafka on a real broker: running aggregates per user (fs-agg
-# without windows: one result per event, so nothing comes after the
-# source's last barrier) produced to a topic in one transaction per
+# without windows: one result per event, each (user, n) once, so a lost
+# or doubled result shows) produced to a topic in one transaction per
 # checkpoint (fs-produce --transactional-id); a read_committed consumer
 # of the output sees each result once.
 
