@@ -13,6 +13,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 CC      = gcc
+CXX     = g++
 
 # The tools, one per line.
 TOOLS = \
@@ -28,11 +29,11 @@ TOOLS = \
 	fs-gen
 
 # Libraries every tool may link (found with pkg-config); add yours here.
-PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka libxcrypt
+PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka libxcrypt simdjson
 
 # Libraries without a pkg-config file.
 # -lcsv: fs-backfill (libcsv has no pkg-config file)
-EXTRA_LDLIBS = -lm -lcsv
+EXTRA_LDLIBS = -lm -lcsv -lstdc++
 
 WARN    ?= -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wwrite-strings \
 	  -Wshadow -Wno-missing-field-initializers -Wno-format-truncation
@@ -41,6 +42,8 @@ OPT     ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(CSTD) $(OPT) $(WARN) -Icommon $(PKG_CFLAGS) $(CFLAGS)
+# C++ only for common/recproj.cc, the simdjson user.
+ALL_CXXFLAGS = -std=c++17 $(OPT) -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS) $(CXXFLAGS)
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 ALL_LDLIBS  = $(PKG_LIBS) $(EXTRA_LDLIBS) -lpthread $(LDLIBS)
 
@@ -53,7 +56,8 @@ BINDIR = $(BUILD)/bin
 LIBFS  = $(BUILD)/libfs.a
 BINS   = $(addprefix $(BINDIR)/,$(TOOLS))
 UNITS  = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
-COMMON_OBJS = $(patsubst common/%.c,$(OBJDIR)/common/%.o,$(COMMON_SRCS))
+COMMON_OBJS = $(patsubst common/%.c,$(OBJDIR)/common/%.o,$(COMMON_SRCS)) \
+	$(patsubst common/%.cc,$(OBJDIR)/common/%.o,$(wildcard common/*.cc))
 
 .PHONY: all asan test unit demo bench install clean fuzz lint print-libs
 .SECONDARY:
@@ -62,6 +66,10 @@ all: $(BINS)
 $(OBJDIR)/%.o: %.c $(COMMON_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(OBJDIR)/%.o: %.cc $(COMMON_HDRS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -c -o $@ $<
 
 $(LIBFS): $(COMMON_OBJS)
 	@rm -f $@

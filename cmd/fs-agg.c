@@ -28,6 +28,7 @@
 #include "tool.h"
 #include "aggfn.h"
 #include "agg_over.h"
+#include "recproj.h"
 #include "reject.h"
 #include "stage.h"
 #include "window.h"
@@ -144,6 +145,7 @@ struct agg {
 	uint32_t *due;          /* keys due at one time, being fired */
 	size_t ndue, cap_due;
 	struct over *over;
+	struct recproj *proj;   /* parses only the members read here */
 	/* early firing and paced running emission */
 	uint32_t *dirty;
 	size_t ndirty, cap_dirty;
@@ -640,6 +642,32 @@ static void set_lateness(struct agg *s)
 	s->L = s->o->lateness_set ? s->o->lateness : s->f.lateness;
 }
 
+/* The members fs-agg reads: time, key, aggregated and condition
+ * fields, the late mark and the window members.  Rebuilt when a window
+ * spec names the window members. */
+static void build_projection(struct agg *s)
+{
+	size_t n;
+	const struct path *fields = aggset_fields(s->as, &n);
+
+	recproj_free(s->proj);
+	s->proj = recproj_new();
+	recproj_keep(s->proj, &s->o->c.time_path);
+	for (size_t i = 0; i < s->ks.n; i++)
+		recproj_keep(s->proj, &s->ks.paths[i]);
+	for (size_t i = 0; i < n; i++)
+		recproj_keep(s->proj, &fields[i]);
+	recproj_keep_name(s->proj, s->late.field);
+	recproj_keep_name(s->proj, s->o->start_field);
+	recproj_keep_name(s->proj, s->o->end_field);
+	if (s->f.start != NULL)
+		recproj_keep_name(s->proj, s->f.start);
+	if (s->f.end != NULL)
+		recproj_keep_name(s->proj, s->f.end);
+	if (s->f.pane != NULL)
+		recproj_keep_name(s->proj, s->f.pane);
+}
+
 static void on_spec(struct agg *s, json_t *obj)
 {
 	const char *why;
@@ -665,6 +693,7 @@ static void on_spec(struct agg *s, json_t *obj)
 	s->mode = s->f.panes ? MODE_PANES : MODE_WINDOWS;
 	set_lateness(s);
 	wm_use_input(&s->wm);
+	build_projection(s);
 }
 
 /* The first data record decides the mode when no spec came first. */
@@ -995,7 +1024,7 @@ static void on_line(struct agg *s, const char *line, size_t len)
 		on_control(s, line, len);
 		return;
 	}
-	obj = rec_parse(line, len, why);
+	obj = recproj_parse(s->proj, line, len, why);
 	if (obj == NULL) {
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
@@ -1102,6 +1131,7 @@ static void open_all(struct agg *s, struct opts *o)
 		s->mode = MODE_OVER;
 	}
 	s->f.start = NULL;
+	build_projection(s);
 	s->next_early = etime_now_ms() + o->early;
 	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s });
 }
@@ -1154,6 +1184,7 @@ static void finish(struct agg *s)
 	keytab_free(&s->keys);
 	if (s->over != NULL)
 		over_free(s->over);
+	recproj_free(s->proj);
 	if (s->ks.n > 0)
 		keyspec_free(&s->ks);
 	aggset_free(s->as);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "tool.h"
+#include "recproj.h"
 #include "reject.h"
 #include "stage.h"
 #include "window.h"
@@ -140,6 +141,7 @@ struct win {
 	struct stage st;
 	struct wmark wm;
 	struct keyspec ks;
+	struct recproj *proj;   /* parses only the time and session key */
 	struct buf b, scratch, keybuf;
 	int64_t *starts, *ends;
 	/* sessions */
@@ -661,7 +663,7 @@ static void on_line(struct win *s, const char *line, size_t len)
 		on_control(s, line, len);
 		return;
 	}
-	obj = rec_parse(line, len, why);
+	obj = recproj_parse(s->proj, line, len, why);
 	if (obj == NULL) {
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
@@ -728,6 +730,10 @@ static void open_all(struct win *s, struct opts *o)
 	wm_init(&s->wm, o->max_ooo, o->idle);
 	if (o->key != NULL && keyspec_compile(&s->ks, o->key) < 0)
 		diag_usage("--key: not a key list: '%s'", o->key);
+	s->proj = recproj_new();
+	recproj_keep(s->proj, &o->c.time_path);
+	for (size_t i = 0; i < s->ks.n; i++)
+		recproj_keep(s->proj, &s->ks.paths[i]);
 	keytab_init(&s->keys);
 	timerheap_init(&s->timers);
 	if (o->explode) {
@@ -758,6 +764,7 @@ static void finish(struct win *s)
 	lineio_close(&s->lr);
 	sessions_clear(s);
 	keytab_free(&s->keys);
+	recproj_free(s->proj);
 	if (s->ks.n > 0)
 		keyspec_free(&s->ks);
 	buf_free(&s->b);

@@ -237,6 +237,12 @@ const char *aggset_name(const struct aggset *as, size_t i)
 	return as->aggs[i].name;
 }
 
+const struct path *aggset_fields(const struct aggset *as, size_t *n)
+{
+	*n = as->nfields;
+	return as->fields;
+}
+
 const char *aggset_signature(const struct aggset *as)
 {
 	return as->signature;

@@ -95,6 +95,9 @@ const char *aggset_name(const struct aggset *as, size_t i);
  * a checkpoint and compared on restore: states of another set cannot be
  * restored. */
 const char *aggset_signature(const struct aggset *as);
+/* The field paths the set reads, aggregated fields and condition paths
+ * alike, for a parser that keeps only what a stage needs (recproj.h). */
+const struct path *aggset_fields(const struct aggset *as, size_t *n);
 
 /* Bytes per state block (a multiple of 8; the block must be 8-aligned). */
 size_t aggset_state_size(const struct aggset *as);

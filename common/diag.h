@@ -17,6 +17,10 @@
 
 #include <stdarg.h>
 
+#ifdef __cplusplus      /* recproj.cc, the one C++ user */
+#define _Noreturn [[noreturn]]
+#endif
+
 #define FS_VERSION "0.1.0"
 
 enum { DIAG_QUIET = -1, DIAG_NORMAL = 0, DIAG_VERBOSE = 1 };

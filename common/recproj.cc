@@ -1,0 +1,237 @@
+/*
+ * recproj.cc - records parsed by simdjson, keeping only the members a
+ * stage reads (see recproj.h).  The one C++ file of fs: simdjson is a
+ * C++ library, and this file is its only user.
+ */
+#include <simdjson.h>
+
+#include <cstring>
+#include <new>
+
+extern "C" {
+#include "diag.h"
+#include "path.h"
+#include "rec.h"
+#include "xalloc.h"
+}
+#include "recproj.h"
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+struct recproj {
+	simdjson::dom::parser parser;
+	const struct path **keep;
+	size_t nkeep, capkeep;
+	struct path *owned;             /* recproj_keep_name()'s paths */
+	size_t nowned, capowned;
+	char *pad;                      /* the line, with simdjson's padding */
+	size_t padcap;
+};
+
+struct recproj *recproj_new(void)
+{
+	struct recproj *rp = new (std::nothrow) recproj();
+
+	if (rp == nullptr)
+		diag_fatal("out of memory");
+	rp->keep = nullptr;
+	rp->nkeep = rp->capkeep = 0;
+	rp->owned = nullptr;
+	rp->nowned = rp->capowned = 0;
+	rp->pad = nullptr;
+	rp->padcap = 0;
+	return rp;
+}
+
+void recproj_keep(struct recproj *rp, const struct path *p)
+{
+	rp->keep = static_cast<const struct path **>(xgrow(rp->keep,
+	    &rp->capkeep, rp->nkeep + 1, sizeof *rp->keep));
+	rp->keep[rp->nkeep++] = p;
+}
+
+void recproj_keep_name(struct recproj *rp, const char *name)
+{
+	struct path p;
+
+	/* A name is one part: a dot in it is part of the name. */
+	p.text = xstrdup(name);
+	p.parts = static_cast<char **>(xmalloc(sizeof *p.parts));
+	p.parts[0] = xstrdup(name);
+	p.n = 1;
+	p.why_missing = xstrdup(name);
+	p.why_unparsable = xstrdup(name);
+	rp->owned = static_cast<struct path *>(xgrow(rp->owned,
+	    &rp->capowned, rp->nowned + 1, sizeof *rp->owned));
+	rp->owned[rp->nowned++] = p;
+}
+
+void recproj_free(struct recproj *rp)
+{
+	if (rp == nullptr)
+		return;
+	for (size_t i = 0; i < rp->nowned; i++)
+		path_free(&rp->owned[i]);
+	free(rp->owned);
+	free(rp->keep);
+	free(rp->pad);
+	delete rp;
+}
+
+static const struct path *kept(const struct recproj *rp, size_t i)
+{
+	return i < rp->nkeep ? rp->keep[i] : &rp->owned[i - rp->nkeep];
+}
+
+/* The value at p, the last of duplicate members as jansson keeps it. */
+static bool lookup(element e, const struct path *p, element *out)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		object o;
+		bool found = false;
+		size_t plen = strlen(p->parts[i]);
+
+		if (e.get(o) != simdjson::SUCCESS)
+			return false;
+		for (auto field : o) {
+			if (field.key.size() == plen &&
+			    memcmp(field.key.data(), p->parts[i], plen) == 0) {
+				e = field.value;
+				found = true;
+			}
+		}
+		if (!found)
+			return false;
+	}
+	*out = e;
+	return true;
+}
+
+static bool has_nul(std::string_view s)
+{
+	return memchr(s.data(), '\0', s.size()) != nullptr;
+}
+
+/* Converts to jansson; NULL where jansson would have refused the value
+ * (the caller then lets rec_parse() say why). */
+static json_t *to_json(element e)
+{
+	switch (e.type()) {
+	case element_type::OBJECT: {
+		json_t *o = json_object();
+
+		for (auto field : object(e)) {
+			json_t *v = has_nul(field.key) ? nullptr :
+			    to_json(field.value);
+
+			if (v == nullptr) {
+				json_decref(o);
+				return nullptr;
+			}
+			json_object_setn_new_nocheck(o, field.key.data(),
+			    field.key.size(), v);
+		}
+		return o;
+	}
+	case element_type::ARRAY: {
+		json_t *a = json_array();
+
+		for (element x : simdjson::dom::array(e)) {
+			json_t *v = to_json(x);
+
+			if (v == nullptr) {
+				json_decref(a);
+				return nullptr;
+			}
+			json_array_append_new(a, v);
+		}
+		return a;
+	}
+	case element_type::INT64:
+		return json_integer(int64_t(e));
+	case element_type::UINT64:
+		return nullptr;         /* above INT64_MAX: jansson refuses */
+	case element_type::DOUBLE:
+		return json_real(double(e));
+	case element_type::STRING: {
+		std::string_view s(e);
+
+		return has_nul(s) ? nullptr :
+		    json_stringn_nocheck(s.data(), s.size());
+	}
+	case element_type::BOOL:
+		return json_boolean(bool(e));
+	case element_type::NULL_VALUE:
+		return json_null();
+	}
+	return nullptr;
+}
+
+/* The kept members of a parsed object, or NULL to fall back. */
+static json_t *project(struct recproj *rp, element root)
+{
+	json_t *out = json_object();
+
+	for (size_t i = 0; i < rp->nkeep + rp->nowned; i++) {
+		const struct path *p = kept(rp, i);
+		element v;
+		json_t *j;
+
+		if (!lookup(root, p, &v))
+			continue;
+		j = to_json(v);
+		if (j == nullptr || path_set(p, out, j) < 0) {
+			json_decref(out);
+			return nullptr;
+		}
+	}
+	return out;
+}
+
+/* The slow way, for lines simdjson does not take as jansson would:
+ * rec_parse(), then the kept members copied, so the result is the same
+ * either way. */
+static json_t *fallback(struct recproj *rp, const char *line, size_t len,
+    char *why)
+{
+	json_t *full = rec_parse(line, len, why), *out;
+
+	if (full == nullptr)
+		return nullptr;
+	out = json_object();
+	for (size_t i = 0; i < rp->nkeep + rp->nowned; i++) {
+		json_t *v = path_get(kept(rp, i), full);
+
+		if (v != nullptr)
+			path_set(kept(rp, i), out, json_deep_copy(v));
+	}
+	json_decref(full);
+	return out;
+}
+
+json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
+    char *why)
+{
+	element root;
+	json_t *out;
+	size_t need = len + simdjson::SIMDJSON_PADDING;
+
+	if (need > rp->padcap) {
+		free(rp->pad);
+		rp->padcap = need * 2;
+		rp->pad = static_cast<char *>(xmalloc(rp->padcap));
+	}
+	memcpy(rp->pad, line, len);
+	memset(rp->pad + len, 0, simdjson::SIMDJSON_PADDING);
+	/* rec_parse() gives the reasons, and refuses what jansson refuses:
+	 * NUL bytes, "\u0000", anything simdjson does not accept. */
+	if (memchr(line, '\0', len) != nullptr ||
+	    memmem(line, len, "\\u0000", 6) != nullptr ||
+	    rp->parser.parse(rp->pad, len, false).get(root) !=
+	    simdjson::SUCCESS || !root.is_object())
+		return fallback(rp, line, len, why);
+	out = project(rp, root);
+	return out != nullptr ? out : fallback(rp, line, len, why);
+}

@@ -1,0 +1,51 @@
+/*
+ * recproj.h - parse a record keeping only the members a stage reads.
+ *
+ * fs-window and fs-agg read a handful of members of every record (the
+ * event time, the key, the aggregated fields) and pass the rest on as
+ * the original bytes.  Building a whole jansson object per line was most
+ * of their time, so a projection validates the line in full with
+ * simdjson (UTF-8, structure, one value per line: about ten times faster
+ * than jansson) and builds jansson values for the kept paths only.
+ *
+ * The result is what rec_parse() would give with every other member
+ * removed: the same values and types (integers stay integers), the last
+ * of duplicate members, a kept member that is missing stays missing.
+ * A line simdjson rejects, or that holds what jansson would reject
+ * (\u0000 in a string, an integer above INT64_MAX in a kept member), is
+ * handed to rec_parse(), so reasons and acceptance are rec_parse()'s.
+ * One difference remains: an integer between 2^63 and 2^64 in a member
+ * that is not kept is accepted here and rejected by rec_parse().
+ *
+ * Owns its parser and buffers; the kept paths are borrowed and must
+ * outlive it.  The returned object is a new reference.
+ */
+#ifndef FS_RECPROJ_H
+#define FS_RECPROJ_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "path.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct recproj;
+
+struct recproj *recproj_new(void);
+/* Keeps the member at p (borrowed). */
+void recproj_keep(struct recproj *rp, const struct path *p);
+/* Keeps a top-level member by name (copied). */
+void recproj_keep_name(struct recproj *rp, const char *name);
+/* Like rec_parse(): a new object of the kept members, or NULL and why. */
+json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
+    char *why);
+void recproj_free(struct recproj *rp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * libFuzzer target: a projection (recproj.h) accepts exactly what
+ * rec_parse() accepts and keeps the same values, for any bytes; the one
+ * documented difference (an integer above INT64_MAX in a member not
+ * kept) is excused.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recproj.h"
+#include "rec.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const kept[] = { "ts", "a.b", "k" };
+#define NKEPT (sizeof kept / sizeof *kept)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct recproj *rp;
+	static struct path p[NKEPT];
+	char why1[REC_ERR_MAX], why2[REC_ERR_MAX];
+	const char *line = (const char *)data;
+	json_t *full, *proj, *want;
+
+	if (rp == NULL) {
+		rp = recproj_new();
+		for (size_t i = 0; i < NKEPT; i++) {
+			path_compile(&p[i], kept[i]);
+			recproj_keep(rp, &p[i]);
+		}
+	}
+	full = rec_parse(line, size, why1);
+	proj = recproj_parse(rp, line, size, why2);
+	if (full == NULL) {
+		if (proj != NULL && strstr(why1, "too big integer") == NULL)
+			abort();        /* accepted what rec_parse refuses */
+		if (proj == NULL && strcmp(why1, why2) != 0)
+			abort();        /* a different reason */
+		json_decref(proj);
+		return 0;
+	}
+	if (proj == NULL)
+		abort();                /* refused what rec_parse accepts */
+	want = json_object();
+	for (size_t i = 0; i < NKEPT; i++) {
+		json_t *v = path_get(&p[i], full);
+
+		if (v != NULL)
+			path_set(&p[i], want, json_deep_copy(v));
+	}
+	if (!json_equal(want, proj))
+		abort();                /* kept members differ */
+	json_decref(want);
+	json_decref(full);
+	json_decref(proj);
+	return 0;
+}
