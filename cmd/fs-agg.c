@@ -726,16 +726,18 @@ static json_t *snapshot(void *ctx, uint64_t id)
 	json_object_set_new(st, "watermark", wm_snapshot(&s->wm));
 	if (s->mode == MODE_OVER) {
 		json_object_set_new(st, "over", over_snapshot(s->over));
+		json_decref(keys);
 		return st;
 	}
 	for (size_t i = 0; i < s->keys.nids; i++) {
 		struct kent *k = &s->k[i];
-		json_t *slots = json_array(), *e;
+		json_t *slots, *e;
 		size_t klen;
 		const char *key;
 
 		if (s->keys.keys[i].p == NULL)
 			continue;
+		slots = json_array();
 		key = keytab_key(&s->keys, (uint32_t)i, &klen);
 		for (size_t j = 0; j < k->n; j++) {
 			struct slot *sl = slot_at(s, k, j);

@@ -61,8 +61,7 @@ static const char usage_text[] =
 "                        (default window_start)\n"
 "  --type TYPE           inner (default), left; interval and window joins\n"
 "                        also right, full; window joins also semi, anti\n"
-"  --window              window join on window_start/window_end (fs-window)\n"
-FS_COMMON_USAGE;
+"  --window              window join on window_start/window_end (fs-window)\n";
 
 enum {
 	OPT_ASOF = OPT_TOOL_BASE,
