@@ -32,6 +32,8 @@ static const char usage_text[] =
 "usage: fs-window (--tumble SIZE | --hop SIZE --slide SLIDE |\n"
 "                  --cumulate MAX --step STEP | --session GAP [--key KEYS])\n"
 "                 [options] [FILE]\n"
+"       fs-window (tumble SIZE | hop SIZE SLIDE | cumulate STEP MAX |\n"
+"                  session GAP) [options] [FILE]\n"
 "Assigns event-time windows to NDJSON records and tracks the watermark.\n"
 "  --tumble SIZE         tumbling windows of SIZE\n"
 "  --hop SIZE            hopping windows of SIZE (with --slide)\n"
@@ -156,6 +158,53 @@ struct win {
 	uint64_t in, out_records, ctl, wms;
 };
 
+/*
+ * The short form, as Flink SQL names the window functions: "tumble 5m",
+ * "hop 1h 1m" (SIZE SLIDE), "cumulate 1m 1h" (STEP MAX, as CUMULATE
+ * takes them), "session 30m".  Sets what the long options set and
+ * returns the index of the first argument after it.
+ */
+static int positional_kind(struct opts *o, int argc, char **argv, int i)
+{
+	static const struct { const char *name; int nargs; } kinds[] = {
+		{ "tumble", 1 }, { "hop", 2 }, { "cumulate", 2 }, { "session", 1 },
+	};
+	const char *k = i < argc ? argv[i] : "";
+	size_t j;
+
+	for (j = 0; j < sizeof kinds / sizeof *kinds; j++)
+		if (strcmp(k, kinds[j].name) == 0)
+			break;
+	if (j == sizeof kinds / sizeof *kinds)
+		return i;
+	if (i + kinds[j].nargs >= argc)
+		diag_usage("%s takes %s", k, kinds[j].nargs == 1 ?
+		    (j == 0 ? "SIZE" : "GAP") : (j == 1 ? "SIZE SLIDE" :
+		    "STEP MAX"));
+	o->nkinds++;
+	switch (j) {
+	case 0:
+		o->w.kind = WIN_TUMBLE;
+		o->w.size = win_opt_duration("tumble", argv[i + 1]);
+		break;
+	case 1:
+		o->w.kind = WIN_HOP;
+		o->w.size = win_opt_duration("hop", argv[i + 1]);
+		o->slide = win_opt_duration("hop", argv[i + 2]);
+		break;
+	case 2:
+		o->w.kind = WIN_CUMULATE;
+		o->step = win_opt_duration("cumulate", argv[i + 1]);
+		o->w.size = win_opt_duration("cumulate", argv[i + 2]);
+		break;
+	default:
+		o->w.kind = WIN_SESSION;
+		o->w.gap = win_opt_duration("session", argv[i + 1]);
+		break;
+	}
+	return i + 1 + kinds[j].nargs;
+}
+
 static void parse_options(struct opts *o, int argc, char **argv)
 {
 	int c;
@@ -242,6 +291,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		}
 	}
 	fs_common_finish(&o->c);
+	optind = positional_kind(o, argc, argv, optind);
 	if (optind < argc)
 		o->input = argv[optind++];
 	if (optind < argc)

@@ -276,3 +276,27 @@ wait_for_ckpt() {
 	assert_line --index 1 '{"ts":1,"window_start":0,"window_end":60000}'
 	[[ "$stderr" == "fs-window: in.ndjson:1: event time out of range"* ]] || fail "stderr: $stderr"
 }
+
+@test "fs-window: the short forms tumble, hop, cumulate, session equal the long options" {
+	fs-gen --count 500 --users 7 --disorder 2s > ev.ndjson
+	fs-window --tumble 1m < ev.ndjson > long.ndjson
+	fs-window tumble 1m < ev.ndjson > short.ndjson
+	cmp long.ndjson short.ndjson
+	fs-window --hop 5m --slide 1m --explode ev.ndjson > long.ndjson
+	fs-window hop 5m 1m --explode ev.ndjson > short.ndjson
+	cmp long.ndjson short.ndjson
+	fs-window --cumulate 1m --step 10s < ev.ndjson > long.ndjson
+	fs-window cumulate 10s 1m < ev.ndjson > short.ndjson
+	cmp long.ndjson short.ndjson
+	fs-window --session 30s --key user < ev.ndjson > long.ndjson
+	fs-window session 30s --key user < ev.ndjson > short.ndjson
+	cmp long.ndjson short.ndjson
+	[ "$(grep -c window_start long.ndjson)" -gt 0 ]
+}
+
+@test "fs-window: a short form without its durations is a usage error" {
+	run --separate-stderr fs-window hop 5m < /dev/null
+	assert_equal "$status" 2
+	assert_equal "$stderr" "fs-window: hop takes SIZE SLIDE
+Try 'fs-window --help' for more information."
+}
