@@ -1185,5 +1185,6 @@ int main(int argc, char **argv)
 	}
 	free(o.topics);
 	free(o.parts);
+	path_free(&o.c.time_path);
 	return status;
 }

@@ -190,6 +190,20 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		diag_usage("--transactional-id: %s", errstr);
 }
 
+static void opts_free(struct opts *o)
+{
+	for (size_t i = 0; i < o->nheaders; i++) {
+		free(o->headers[i].name);
+		path_free(&o->headers[i].path);
+	}
+	free(o->headers);
+	if (o->key_text)
+		keyspec_free(&o->key);
+	if (o->value_field_text)
+		path_free(&o->value_field);
+	path_free(&o->c.time_path);
+}
+
 /* --- delivery ------------------------------------------------------------ */
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -619,6 +633,7 @@ int main(int argc, char **argv)
 	buf_free(&p.tmp);
 	lineio_close(&p.lr);
 	rejects_finish(&p.rej);
+	opts_free(&o);
 	if (p.failed > 0 && p.rej.policy == ON_ERROR_FAIL) {
 		diag_error("%" PRIu64 " message%s not delivered", p.failed,
 		    p.failed == 1 ? "" : "s");
