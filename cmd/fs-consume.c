@@ -555,12 +555,14 @@ static void commit_complete(struct consumer *k)
 	json_t *best = NULL;
 	size_t i, n = 0;
 
+	/* The newest complete one: an older one the other stages have
+	 * already pruned never completes, and must not block the rest. */
 	for (i = 0; i < json_array_size(k->pending); i++) {
 		json_t *e = json_array_get(k->pending, i);
 		uint64_t id = (uint64_t)json_integer_value(json_array_get(e, 0));
 
 		if (ckpt_is_complete(k->sc.store, id) != 1)
-			break;
+			continue;
 		best = e;
 		n = i + 1;
 	}
@@ -988,6 +990,11 @@ static int consume(struct opts *o)
 	    (uint64_t)o->ckpt_records, &k.out);
 	if (o->ckpt_records && !o->c.ckpt_dir)
 		diag_usage("--checkpoint-records needs --checkpoint-dir");
+	/* The lowest watermark first: it tells the stages downstream that
+	 * watermarks come from here, so they wait for them instead of
+	 * deriving their own from whichever partition is read first. */
+	if (o->watermarks)
+		rec_emit_watermark(&k.out, ETIME_MIN);
 	if (o->ckpt_records)
 		k.sc.interval_ms = 0;   /* by count only, when asked */
 	k.commit = o->c.ckpt_dir != NULL && o->group != NULL;

@@ -283,7 +283,8 @@ records() {
 	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V \
 	    --watermarks --max-out-of-orderness 1s
 	assert_success
-	assert_output '{"ts":1000}
+	assert_output '{"@fs":"watermark","ts":-9223372036854775808}
+{"ts":1000}
 {"@fs":"watermark","ts":0}
 {"ts":5000}
 {"@fs":"watermark","ts":4000}
@@ -304,6 +305,34 @@ records() {
 	assert_equal "$(grep '"@fs"' <<<"$output" | tail -1)" '{"@fs":"watermark","ts":2000}'
 	run bash -c "grep -o '\"watermark\",\"ts\":[0-9]*' <<<'$output' | tr -dc '0-9\n' | sort -n -c"
 	assert_success
+}
+
+@test "fs-consume: --watermarks first tells fs-window to wait, so a multi-partition backlog has no late records" {
+	local t
+	t=$(uniq_name wm3)
+	kafka_create_topic "$t" 3
+	fs-gen --count 3000 --users 30 > ev.ndjson
+	fs-produce -b "$B" -t "$t" -k user < ev.ndjson
+	fs-window tumble 10s < ev.ndjson | fs-agg --key user --agg n=count |
+	    grep -v '"@fs"' | sort > want
+	run --separate-stderr bash -c "fs-consume -b '$B' -t '$t' -o beginning -e -V --watermarks |
+	    fs-window tumble 10s | fs-agg --key user --agg n=count | grep -v '\"@fs\"' | sort > got"
+	assert_success
+	[[ "$stderr" != *late* ]] || fail "late records: $stderr"
+	cmp got want
+}
+
+@test "fs-consume: with many small checkpoints the group still commits the newest complete one" {
+	local t g
+	t=$(uniq_name many) g=$(uniq_name g)
+	kafka_create_topic "$t" 1
+	fs-gen --count 3000 --users 30 | fs-produce -b "$B" -t "$t"
+	fs-consume -b "$B" -t "$t" -G "$g" -o beginning -e -V --checkpoint-dir ck \
+	    --checkpoint-records 200 |
+	    fs-agg --key user --agg n=count --checkpoint-dir ck > /dev/null
+	run --separate-stderr fs-consume -b "$B" -t "$t" -G "$g" --lag
+	assert_success
+	assert_output "{\"topic\":\"$t\",\"partition\":0,\"committed\":3000,\"end\":3000,\"lag\":0}"
 }
 
 @test "fs-consume: a broker stopped and restarted mid-consume loses and doubles nothing" {
