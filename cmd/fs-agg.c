@@ -507,17 +507,6 @@ static void fire_key(struct agg *s, uint32_t id, int64_t t)
 		rearm(s, id, true);
 }
 
-static const struct keytab *sort_keys;   /* for by_key() only */
-
-static int by_key(const void *a, const void *b)
-{
-	const struct keytab_key *x = &sort_keys->keys[*(const uint32_t *)a];
-	const struct keytab_key *y = &sort_keys->keys[*(const uint32_t *)b];
-	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
-
-	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
-}
-
 /*
  * Fires every key whose timer is at or before upto, earliest time first;
  * the keys due at one time fire in order of their canonical key bytes,
@@ -542,8 +531,7 @@ static void fire_due(struct agg *s, int64_t upto)
 			    sizeof *s->due);
 			s->due[s->ndue++] = tm.id;
 		} while (timerheap_pop(&s->timers, t, &tm));
-		sort_keys = &s->keys;
-		qsort(s->due, s->ndue, sizeof *s->due, by_key);
+		keytab_sort_ids(&s->keys, s->due, s->ndue);
 		for (size_t i = 0; i < s->ndue; i++)
 			fire_key(s, s->due[i], t);
 	}

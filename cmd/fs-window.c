@@ -475,17 +475,6 @@ static void session_close_key(struct win *s, uint32_t id, int64_t t)
 	}
 }
 
-static const struct keytab *sort_keys;   /* for by_key() only */
-
-static int by_key(const void *a, const void *b)
-{
-	const struct keytab_key *x = &sort_keys->keys[*(const uint32_t *)a];
-	const struct keytab_key *y = &sort_keys->keys[*(const uint32_t *)b];
-	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
-
-	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
-}
-
 /*
  * Closes the sessions the watermark upto closes, in order of end; keys
  * whose sessions end together go in order of their key bytes, so output
@@ -508,8 +497,7 @@ static void sessions_close(struct win *s, int64_t upto)
 			    sizeof *s->due);
 			s->due[s->ndue++] = tm.id;
 		} while (timerheap_pop(&s->timers, t, &tm));
-		sort_keys = &s->keys;
-		qsort(s->due, s->ndue, sizeof *s->due, by_key);
+		keytab_sort_ids(&s->keys, s->due, s->ndue);
 		for (size_t i = 0; i < s->ndue; i++)
 			session_close_key(s, s->due[i], t);
 	}

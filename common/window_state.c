@@ -1,4 +1,5 @@
 /* window_state.c - key table and timer heap (see window_state.h). */
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -117,6 +118,22 @@ const char *keytab_key(const struct keytab *t, uint32_t id, size_t *len)
 {
 	*len = t->keys[id].len;
 	return t->keys[id].p;
+}
+
+static int by_key(const void *a, const void *b, void *table)
+{
+	const struct keytab *t = table;
+	const struct keytab_key *x = &t->keys[*(const uint32_t *)a];
+	const struct keytab_key *y = &t->keys[*(const uint32_t *)b];
+	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+void keytab_sort_ids(const struct keytab *t, uint32_t *ids, size_t n)
+{
+	if (n > 1)
+		qsort_r(ids, n, sizeof *ids, by_key, (void *)t);
 }
 
 void keytab_remove(struct keytab *t, uint32_t id)

@@ -48,6 +48,9 @@ uint32_t keytab_intern(struct keytab *t, const char *key, size_t len,
 uint32_t keytab_find(const struct keytab *t, const char *key, size_t len);
 /* The key of a live id. */
 const char *keytab_key(const struct keytab *t, uint32_t id, size_t *len);
+/* Sorts live ids by their key bytes, so that what a tool emits for keys
+ * due together does not depend on the order state was built in. */
+void keytab_sort_ids(const struct keytab *t, uint32_t *ids, size_t n);
 /* Forgets a live id; the id may be handed out again. */
 void keytab_remove(struct keytab *t, uint32_t id);
 /* Bytes the table uses (slots, key index, key copies). */
