@@ -613,6 +613,9 @@ static int restore(void *ctx, const json_t *state, uint64_t id)
 
 /* --- the record loop ----------------------------------------------------- */
 
+static void on_data(struct win *s, const char *line, size_t len,
+    json_t *obj);
+
 static void on_control(struct win *s, const char *line, size_t len)
 {
 	char why[REC_ERR_MAX];
@@ -625,6 +628,11 @@ static void on_control(struct win *s, const char *line, size_t len)
 	}
 	s->ctl++;
 	switch (rec_control(obj, &c, why)) {
+	case CTL_NONE:
+		/* "@fs" in a value, not a member: a data record after all. */
+		s->ctl--;
+		on_data(s, line, len, obj);
+		break;
 	case CTL_INVALID:
 		reject_line(&s->rj, &s->lr, why, line, len);
 		break;

@@ -227,8 +227,10 @@ json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
 	memset(rp->pad + len, 0, simdjson::SIMDJSON_PADDING);
 	/* rec_parse() gives the reasons, and refuses what jansson refuses:
 	 * NUL bytes, "\u0000", anything simdjson does not accept. */
-	if (memchr(line, '\0', len) != nullptr ||
-	    memmem(line, len, "\\u0000", 6) != nullptr ||
+	const char *bs = static_cast<const char *>(memchr(line, '\\', len));
+
+	if (memchr(line, '\0', len) != nullptr || (bs != nullptr &&
+	    memmem(bs, len - size_t(bs - line), "\\u0000", 6) != nullptr) ||
 	    rp->parser.parse(rp->pad, len, false).get(root) !=
 	    simdjson::SUCCESS || !root.is_object())
 		return fallback(rp, line, len, why);

@@ -190,3 +190,14 @@ big_line_shape() {
 		assert_equal "${f%% *} $status" "${f%% *} 2"
 	done
 }
+
+@test "contract: a data record with \"@fs\" in a value, not as a member, is data" {
+	local f
+	printf '%s\n' '{"user":"a","ts":1000,"note":"@fs"}' '{"user":"b","ts":2000}' > at.ndjson
+	printf '%s\n' '{"user":"a","ts":1000,"note":"xfs"}' '{"user":"b","ts":2000}' > x.ndjson
+	for f in "${FILTERS[@]}"; do
+		bash -c "$f < at.ndjson" | sed 's/"note":"@fs"/"note":"xfs"/' > at.out
+		bash -c "$f < x.ndjson" > x.out
+		cmp at.out x.out || fail "${f%% *}: $(diff at.out x.out)"
+	done
+}
