@@ -270,9 +270,10 @@ bool rec_line_maybe_control(const char *line, size_t len)
 		if (p > line && p[-1] == '"' && end - p >= 4 &&
 		    memcmp(p + 1, "fs\"", 3) == 0)
 			return true;
-	/* The member name may be written with an escape, "\u0040fs". */
+	/* The member name may be written with escapes ("\u0040fs",
+	 * "@\u0066s"): any \u escape makes the line a candidate. */
 	p = memchr(line, '\\', len);
-	return p != NULL && memmem(p, (size_t)(end - p), "\\u0040", 6) != NULL;
+	return p != NULL && memmem(p, (size_t)(end - p), "\\u", 2) != NULL;
 }
 
 static void emit_ctl(struct out *o, const char *type, const char *member,

@@ -122,8 +122,14 @@ static void test_control(void)
 	CHECK(rec_line_maybe_control(wm, strlen(wm)), "maybe_control: literal");
 	CHECK(rec_line_maybe_control("{\"\\u0040fs\":\"x\"}", 16),
 	    "maybe_control: escaped member name");
+	CHECK(rec_line_maybe_control("{\"@\\u0066s\":\"x\"}",
+	    strlen("{\"@\\u0066s\":\"x\"}")),
+	    "maybe_control: another escape in the member name");
 	CHECK(!rec_line_maybe_control("{\"fs\":\"@\"}", 10),
 	    "maybe_control: data line");
+	CHECK(!rec_line_maybe_control("{\"a\":\"x\\ny\"}",
+	    strlen("{\"a\":\"x\\ny\"}")),
+	    "maybe_control: an escape that is not \\u");
 }
 
 static void test_emit(void)
