@@ -3,6 +3,8 @@
  * Idempotent by default; every delivery is acknowledged or reported.
  * See fs-produce(1).
  */
+#include <sys/stat.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,28 @@ struct origin {
 	char line[];
 };
 
+/*
+ * Exactly once across a restart (see fs-produce(1)).  Every message of
+ * the transaction that ends at barrier N carries the header
+ * "fs-barrier: N".  The transaction of barrier N is committed before the
+ * checkpoint file for N is written, so a run killed between the two has
+ * committed the transaction of R+1, R being the checkpoint it restarts
+ * from.  The restart looks for that header among the last committed
+ * messages of the topic, and when it is there, drops what comes before
+ * barrier R+1 instead of committing it twice.
+ */
+#define BARRIER_HEADER "fs-barrier"
+#define RESUME_TAIL 50          /* messages read back per partition */
+#define RESUME_WAIT_MS 30000    /* for one partition's messages */
+
+struct resume {
+	rd_kafka_conf_t *conf;  /* for the consumer; NULL: no check */
+	uint64_t checked;       /* the barrier id looked for (0: none yet) */
+	uint64_t skip_until;    /* dropping data records until this barrier */
+	uint64_t dropped;       /* records dropped so far */
+	bool fresh;             /* no earlier run in this checkpoint dir */
+};
+
 struct producer {
 	struct opts *o;
 	rd_kafka_t *rk;
@@ -83,6 +107,7 @@ struct producer {
 	bool aborting;          /* purged deliveries are the abort's doing */
 	uint64_t produced, delivered, failed, txn_msgs;
 	uint64_t failed_at_barrier;
+	struct resume rs;
 };
 
 /* --- options ----------------------------------------------------------- */
@@ -302,6 +327,222 @@ static void txn_abort(struct producer *p, const char *why)
 	p->in_txn = false;
 }
 
+/* --- resuming after a restart ------------------------------------------- */
+
+/* True when the messages carry the barrier header: the transactions
+ * line up with checkpoints. */
+static bool tagging(const struct producer *p)
+{
+	return p->o->txn_id != NULL && p->st.store != NULL;
+}
+
+/* Adds "fs-barrier: N" to p->msg, N the barrier that ends the open
+ * transaction. */
+static void tag_barrier(struct producer *p)
+{
+	char id[24];
+	int n = snprintf(id, sizeof(id), "%" PRIu64, p->st.last_id + 1);
+
+	if (p->msg.headers == NULL)
+		p->msg.headers = rd_kafka_headers_new(1);
+	rd_kafka_header_add(p->msg.headers, BARRIER_HEADER, -1, id, n);
+}
+
+/* True when m's last barrier header is want. */
+static bool names_barrier(rd_kafka_message_t *m, const char *want)
+{
+	rd_kafka_headers_t *h;
+	const void *v;
+	size_t n;
+
+	if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    rd_kafka_header_get_last(h, BARRIER_HEADER, &v, &n) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR || v == NULL)
+		return false;
+	return n == strlen(want) && memcmp(v, want, n) == 0;
+}
+
+/* Reads the committed messages of one partition from offset from to its
+ * end; true when one names barrier want.  Fatal when it cannot. */
+static bool partition_names_barrier(rd_kafka_topic_t *rkt, int32_t part,
+    int64_t from, const char *want)
+{
+	const char *topic = rd_kafka_topic_name(rkt);
+	bool found = false;
+	int waited = 0;
+
+	if (rd_kafka_consume_start(rkt, part, from) < 0)
+		diag_fatal("resume: cannot read '%s' [%" PRId32 "]: %s", topic,
+		    part, rd_kafka_err2str(rd_kafka_last_error()));
+	for (;;) {
+		rd_kafka_message_t *m = rd_kafka_consume(rkt, part, 500);
+
+		if (m == NULL) {
+			if ((waited += 500) >= RESUME_WAIT_MS)
+				diag_fatal("resume: no messages from '%s' [%"
+				    PRId32 "] in %ds", topic, part,
+				    RESUME_WAIT_MS / 1000);
+			continue;
+		}
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			rd_kafka_message_destroy(m);
+			break;
+		}
+		if (m->err)
+			diag_fatal("resume: cannot read '%s' [%" PRId32 "]: %s",
+			    topic, part, rd_kafka_message_errstr(m));
+		found = found || names_barrier(m, want);
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consume_stop(rkt, part);
+	return found;
+}
+
+/* True when the transaction of barrier id is among the last committed
+ * messages of the topic (read_committed: aborted ones are not seen). */
+static bool txn_committed(struct producer *p, uint64_t id)
+{
+	const char *topic = p->o->topic;
+	rd_kafka_t *rk = kafka_new(RD_KAFKA_CONSUMER,
+	    rd_kafka_conf_dup(p->rs.conf));
+	const rd_kafka_metadata_t *md = kafka_metadata(rk, topic, 10000);
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	bool found = false;
+	char want[24];
+
+	snprintf(want, sizeof(want), "%" PRIu64, id);
+	for (int i = 0; md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+	    i < md->topics[0].partition_cnt && !found; i++) {
+		int32_t part = md->topics[0].partitions[i].id;
+		int64_t lo, hi;
+		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk,
+		    topic, part, &lo, &hi, 10000);
+
+		if (err)
+			diag_fatal("resume: offsets of '%s' [%" PRId32 "]: %s",
+			    topic, part, rd_kafka_err2str(err));
+		if (hi > lo)
+			found = partition_names_barrier(rkt, part,
+			    hi - RESUME_TAIL > lo ? hi - RESUME_TAIL : lo, want);
+	}
+	rd_kafka_topic_destroy(rkt);
+	rd_kafka_metadata_destroy(md);
+	rd_kafka_destroy(rk);
+	return found;
+}
+
+/* True when this stage's directory exists: an earlier run used it.
+ * Called before stage_init() creates it. */
+static bool stage_dir_exists(const struct fs_common *c)
+{
+	struct buf path = { 0 };
+	struct stat sb;
+	bool exists;
+
+	buf_appends(&path, c->ckpt_dir);
+	buf_appendc(&path, '/');
+	buf_appends(&path, fs_common_stage(c));
+	buf_appendc(&path, '\0');
+	exists = stat(path.data, &sb) == 0;
+	buf_free(&path);
+	return exists;
+}
+
+/* The consumer's configuration: the producer's, for a read_committed
+ * reader that stops at the end of each partition.  Only with -t: with
+ * envelopes the topics are not known in advance. */
+static void resume_init(struct producer *p)
+{
+	static const char *producer_only[] = { "transactional.id",
+	    "enable.idempotence", "linger.ms", "queue.buffering.max.ms" };
+	char errstr[512];
+
+	if (!tagging(p) || p->o->topic == NULL)
+		return;
+	p->rs.conf = rd_kafka_conf_dup_filter(p->o->conf,
+	    sizeof(producer_only) / sizeof(*producer_only), producer_only);
+	if (kafka_conf_set2(p->rs.conf, "enable.partition.eof", "true", errstr,
+	    sizeof(errstr)) < 0 || kafka_conf_set2(p->rs.conf,
+	    "isolation.level", "read_committed", errstr, sizeof(errstr)) < 0 ||
+	    kafka_conf_set2(p->rs.conf, "enable.auto.commit", "false", errstr,
+	    sizeof(errstr)) < 0)
+		diag_fatal("librdkafka: %s", errstr);
+}
+
+/*
+ * At the end of input the transaction after the last barrier L is
+ * committed too, its messages tagged L+1 though barrier L+1 never came.
+ * A later run resuming from L must not take them for the transaction of
+ * its own barrier L+1: this stage's state at L says so, written before
+ * the commit.  (Not when L is 0: there is no file to hold it.)
+ */
+static void mark_eof_tail(struct producer *p)
+{
+	json_t *state;
+
+	if (!tagging(p) || !p->in_txn || p->txn_msgs == 0 || p->st.last_id == 0)
+		return;
+	state = json_pack("{s:I, s:b}", "delivered", (json_int_t)p->delivered,
+	    "eof_tail", 1);
+	ckpt_write_json(p->st.store, p->st.last_id, state);
+	json_decref(state);
+}
+
+/* True when this stage's state at id says a run ended after it. */
+static bool had_eof_tail(struct producer *p, uint64_t id)
+{
+	json_t *state;
+	bool tail;
+
+	if (id == 0 || ckpt_read_json(p->st.store, id, &state) < 0)
+		return false;
+	tail = json_is_true(json_object_get(state, "eof_tail"));
+	json_decref(state);
+	return tail;
+}
+
+/* The pipeline resumes from checkpoint restored: when the transaction of
+ * the next barrier was committed by the killed run, its records are
+ * dropped until that barrier comes. */
+static void resume_check(struct producer *p, uint64_t restored)
+{
+	uint64_t next = restored + 1;
+
+	if (p->rs.conf == NULL || p->rs.checked == next)
+		return;
+	p->rs.checked = next;
+	p->rs.skip_until = 0;
+	if (had_eof_tail(p, restored)) {
+		diag_info("a run ended after checkpoint %" PRIu64 ": what it "
+		    "committed after it is produced again", restored);
+		return;
+	}
+	p->rs.skip_until = txn_committed(p, next) ? next : 0;
+	if (p->rs.skip_until)
+		diag_info("the transaction of barrier %" PRIu64 " was committed "
+		    "before the restart: dropping the records before it", next);
+}
+
+/* At barrier id: the end of the records dropped, if any. */
+static void resume_barrier(struct producer *p, uint64_t id)
+{
+	if (p->rs.skip_until == 0 || id != p->rs.skip_until)
+		return;
+	diag_info("%" PRIu64 " record%s before barrier %" PRIu64 " dropped: "
+	    "committed before the restart", p->rs.dropped,
+	    p->rs.dropped == 1 ? "" : "s", id);
+	p->rs.skip_until = 0;
+}
+
+/* True when a data record is to be dropped (and counts it). */
+static bool resume_drop(struct producer *p)
+{
+	if (p->rs.skip_until == 0)
+		return false;
+	p->rs.dropped++;
+	return true;
+}
+
 /* The sink's part of a checkpoint: everything before the barrier is
  * acknowledged (or committed) before the stage writes its file. */
 static json_t *snapshot_hook(void *ctx, uint64_t id)
@@ -438,6 +679,8 @@ static void send_msg(struct producer *p, const char *line, size_t len)
 		m->value_len = m->value.len;
 	}
 	txn_begin(p);
+	if (tagging(p))
+		tag_barrier(p);
 	for (;;) {
 		rd_kafka_topic_t *rkt = topic_handle(p, topic);
 
@@ -503,6 +746,17 @@ static bool plain_value(const struct opts *o)
 	    o->value_field_text == NULL && !o->timestamp;
 }
 
+/* After stage_control() handled c (the checkpoint file is written). */
+static void on_barrier_or_restore(struct producer *p, const struct ctl *c)
+{
+	if (c->kind == CTL_RESTORE) {
+		resume_check(p, c->id);
+		return;
+	}
+	resume_barrier(p, c->id);
+	txn_begin(p);
+}
+
 static void on_record(struct producer *p, const char *line, size_t len)
 {
 	char why[REC_ERR_MAX];
@@ -510,6 +764,9 @@ static void on_record(struct producer *p, const char *line, size_t len)
 	json_t *obj;
 	int rc;
 
+	if (p->rs.skip_until && !kafka_maybe_control(line, len) &&
+	    resume_drop(p))
+		return;
 	/* The hot path: a line that is certainly a data record is sent as
 	 * its bytes, without building it. */
 	if (plain_value(p->o) && kafka_json_quick_object(line, len) &&
@@ -531,9 +788,13 @@ static void on_record(struct producer *p, const char *line, size_t len)
 	    rec_control(obj, &c, why) != CTL_NONE) {
 		if (c.kind == CTL_INVALID)
 			reject_here(p, why, line, len);
-		else if (stage_control(&p->st, &c, NULL) && c.kind == CTL_BARRIER)
-			txn_begin(p);
+		else if (stage_control(&p->st, &c, NULL))
+			on_barrier_or_restore(p, &c);
 		/* watermarks and unknown control records end here: a sink */
+		json_decref(obj);
+		return;
+	}
+	if (resume_drop(p)) {
 		json_decref(obj);
 		return;
 	}
@@ -557,6 +818,8 @@ static void on_record(struct producer *p, const char *line, size_t len)
 static void setup_producer(struct producer *p)
 {
 	struct opts *o = p->o;
+
+	resume_init(p);
 	rd_kafka_conf_set_opaque(o->conf, p);
 	rd_kafka_conf_set_dr_msg_cb(o->conf, dr_cb);
 	p->rk = kafka_new(RD_KAFKA_PRODUCER, o->conf);
@@ -564,6 +827,12 @@ static void setup_producer(struct producer *p)
 	if (o->txn_id != NULL)
 		txn_check(rd_kafka_init_transactions(p->rk, 60000),
 		    "init transactions");
+	/* After init_transactions: the killed run's open transaction is
+	 * aborted.  A restore record, if any, comes with the same id.  In
+	 * a new checkpoint directory, no transaction was ours: whatever
+	 * the topic holds is another pipeline's. */
+	if (p->rs.conf != NULL && !p->rs.fresh)
+		resume_check(p, ckpt_latest_complete(p->st.store));
 }
 
 static void produce_loop(struct producer *p)
@@ -608,6 +877,7 @@ int main(int argc, char **argv)
 	kafka_msg_init(&p.msg);
 	lineio_init_fd(&p.lr, 0, "-");
 	rejects_init(&p.rej, &o.c, NULL);
+	p.rs.fresh = o.c.ckpt_dir != NULL && !stage_dir_exists(&o.c);
 	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
 	    restore_hook, &p });
 	setup_producer(&p);
@@ -618,16 +888,23 @@ int main(int argc, char **argv)
 	if (p.in_txn) {
 		if (sig_stop_requested())
 			txn_abort(&p, "stopped by a signal");
-		else
+		else {
+			mark_eof_tail(&p);
 			txn_commit(&p);
+		}
 	}
 	flush_all(&p);
 	if (o.c.stats)
 		diag_error("%" PRIu64 " produced, %" PRIu64 " delivered, %" PRIu64
 		    " failed", p.produced, p.delivered, p.failed);
+	if (o.c.stats && p.rs.dropped > 0)
+		diag_error("%" PRIu64 " dropped: committed before the restart",
+		    p.rs.dropped);
 	if (p.rkt != NULL)
 		rd_kafka_topic_destroy(p.rkt);
 	rd_kafka_destroy(p.rk);
+	if (p.rs.conf != NULL)
+		rd_kafka_conf_destroy(p.rs.conf);
 	stage_finish(&p.st);
 	kafka_msg_free(&p.msg);
 	buf_free(&p.tmp);

@@ -240,3 +240,99 @@ fs-produce: 2 messages not delivered"
 	fs-consume -b "$B" -t "$dst" -o beginning -e -V | sort > got
 	cmp got want
 }
+
+# The messages of topic t as "fs-barrier value" lines, in order.
+barrier_and_value() {
+	fs-consume -b "$B" -t "$1" -o beginning -e |
+	    sed -E 's/.*"headers":\{"fs-barrier":"([0-9]+)"\},"value":(.*)\}$/\1 \2/'
+}
+
+@test "fs-produce: each message names the barrier that commits its transaction in the header fs-barrier" {
+	local t
+	t=$(uniq_name txh)
+	kafka_create_topic "$t" 1
+	printf '%s\n' '{"n":1}' '{"@fs":"barrier","id":1}' '{"n":2}' '{"n":3}' \
+	    '{"@fs":"barrier","id":2}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" --transactional-id "$t" \
+	    --checkpoint-dir ck < in
+	assert_success
+	assert_equal "$stderr" ""
+	run barrier_and_value "$t"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '2 {"n":2}' '2 {"n":3}')"
+}
+
+@test "fs-produce: restarted after a commit whose checkpoint file was not written, it drops that transaction's records instead of committing them twice" {
+	local t
+	t=$(uniq_name txr)
+	kafka_create_topic "$t" 1
+	printf '%s\n' '{"n":1}' '{"n":2}' '{"@fs":"barrier","id":1}' '{"n":3}' \
+	    '{"n":4}' '{"@fs":"barrier","id":2}' |
+	    fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck
+	# killed after committing barrier 2's transaction, before its file
+	rm ck/fs-produce/00000000000000000002.ckpt
+	printf '%s\n' '{"@fs":"restore","id":1}' '{"n":3}' '{"n":4}' \
+	    '{"@fs":"barrier","id":2}' '{"n":5}' '{"@fs":"barrier","id":3}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" --transactional-id "$t" \
+	    --checkpoint-dir ck -v < in
+	assert_success
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    'fs-produce: the transaction of barrier 2 was committed before the restart: dropping the records before it' \
+	    'fs-produce: restored checkpoint 1' \
+	    'fs-produce: checkpoint 2 written' \
+	    'fs-produce: 2 records before barrier 2 dropped: committed before the restart' \
+	    'fs-produce: checkpoint 3 written')"
+	run barrier_and_value "$t"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}' '2 {"n":4}' '3 {"n":5}')"
+	test -f ck/fs-produce/00000000000000000002.ckpt
+}
+
+@test "fs-produce: the same before the first checkpoint, with --stats counting the records dropped" {
+	local t
+	t=$(uniq_name txz)
+	kafka_create_topic "$t" 3
+	printf '%s\n' '{"n":1}' '{"n":2}' '{"@fs":"barrier","id":1}' > in
+	fs-produce -b "$B" -t "$t" -k n --transactional-id "$t" --checkpoint-dir ck < in
+	rm ck/fs-produce/00000000000000000001.ckpt
+	printf '%s\n' '{"n":3}' >> in
+	run --separate-stderr fs-produce -b "$B" -t "$t" -k n --transactional-id "$t" \
+	    --checkpoint-dir ck --stats < in
+	assert_success
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    'fs-produce: the transaction of barrier 1 was committed before the restart: dropping the records before it' \
+	    'fs-produce: checkpoint 1 written' \
+	    'fs-produce: 2 records before barrier 1 dropped: committed before the restart' \
+	    'fs-produce: 1 produced, 1 delivered, 0 failed' \
+	    'fs-produce: 2 dropped: committed before the restart')"
+	barrier_and_value "$t" | sort > got
+	assert_file_equals got "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}')"
+}
+
+@test "fs-produce: run again after the end of input, what came after the last barrier is produced again, never dropped" {
+	local t
+	t=$(uniq_name txe)
+	kafka_create_topic "$t" 1
+	# the end of input commits {"n":2}, tagged 2 though barrier 2 never came
+	printf '%s\n' '{"n":1}' '{"@fs":"barrier","id":1}' '{"n":2}' |
+	    fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck
+	printf '%s\n' '{"@fs":"restore","id":1}' '{"n":2}' '{"n":3}' \
+	    '{"@fs":"barrier","id":2}' |
+	    fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck
+	run barrier_and_value "$t"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '2 {"n":2}' '2 {"n":2}' '2 {"n":3}')"
+}
+
+@test "fs-produce: in a new checkpoint directory, the fs-barrier headers of an earlier pipeline's messages are not taken for its own" {
+	local t
+	t=$(uniq_name txn)
+	kafka_create_topic "$t" 1
+	printf '%s\n' '{"n":1}' '{"@fs":"barrier","id":1}' > in
+	fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck1 < in
+	run --separate-stderr fs-produce -b "$B" -t "$t" --transactional-id "$t" \
+	    --checkpoint-dir ck2 --stats < in
+	assert_success
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    'fs-produce: checkpoint 1 written' \
+	    'fs-produce: 1 produced, 1 delivered, 0 failed')"
+	run barrier_and_value "$t"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":1}')"
+}
