@@ -75,7 +75,8 @@ struct origin {
 /*
  * Exactly once across a restart (see fs-produce(1)).  Every message of
  * the transaction that ends at barrier N carries the header
- * "fs-barrier: N".  The transaction of barrier N is committed before the
+ * "fs-barrier: TXID/N", TXID the --transactional-id, so pipelines that
+ * share a topic never take each other's messages for their own.  The transaction of barrier N is committed before the
  * checkpoint file for N is written, so a run killed between the two has
  * committed the transaction of R+1, R being the checkpoint it restarts
  * from.  The restart looks for that header among the last committed
@@ -336,16 +337,27 @@ static bool tagging(const struct producer *p)
 	return p->o->txn_id != NULL && p->st.store != NULL;
 }
 
-/* Adds "fs-barrier: N" to p->msg, N the barrier that ends the open
+/* The header value naming barrier id of this producer: "TXID/N". */
+static void barrier_tag(const struct producer *p, uint64_t id, struct buf *b)
+{
+	buf_reset(b);
+	buf_appends(b, p->o->txn_id);
+	buf_appendc(b, '/');
+	buf_append_u64(b, id);
+}
+
+/* Adds "fs-barrier: TXID/N" to p->msg, N the barrier that ends the open
  * transaction. */
 static void tag_barrier(struct producer *p)
 {
-	char id[24];
-	int n = snprintf(id, sizeof(id), "%" PRIu64, p->st.last_id + 1);
+	struct buf tag = BUF_INIT;
 
+	barrier_tag(p, p->st.last_id + 1, &tag);
 	if (p->msg.headers == NULL)
 		p->msg.headers = rd_kafka_headers_new(1);
-	rd_kafka_header_add(p->msg.headers, BARRIER_HEADER, -1, id, n);
+	rd_kafka_header_add(p->msg.headers, BARRIER_HEADER, -1, tag.data,
+	    (ssize_t)tag.len);
+	buf_free(&tag);
 }
 
 /* True when m's last barrier header is want. */
@@ -408,9 +420,9 @@ static bool txn_committed(struct producer *p, uint64_t id)
 	const rd_kafka_metadata_t *md = kafka_metadata(rk, topic, 10000);
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 	bool found = false;
-	char want[24];
+	struct buf want = BUF_INIT;
 
-	snprintf(want, sizeof(want), "%" PRIu64, id);
+	barrier_tag(p, id, &want);
 	for (int i = 0; md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
 	    i < md->topics[0].partition_cnt && !found; i++) {
 		int32_t part = md->topics[0].partitions[i].id;
@@ -423,8 +435,10 @@ static bool txn_committed(struct producer *p, uint64_t id)
 			    topic, part, rd_kafka_err2str(err));
 		if (hi > lo)
 			found = partition_names_barrier(rkt, part,
-			    hi - RESUME_TAIL > lo ? hi - RESUME_TAIL : lo, want);
+			    hi - RESUME_TAIL > lo ? hi - RESUME_TAIL : lo,
+			    want.data);
 	}
+	buf_free(&want);
 	rd_kafka_topic_destroy(rkt);
 	rd_kafka_metadata_destroy(md);
 	rd_kafka_destroy(rk);

@@ -244,7 +244,7 @@ fs-produce: 2 messages not delivered"
 # The messages of topic t as "fs-barrier value" lines, in order.
 barrier_and_value() {
 	fs-consume -b "$B" -t "$1" -o beginning -e |
-	    sed -E 's/.*"headers":\{"fs-barrier":"([0-9]+)"\},"value":(.*)\}$/\1 \2/'
+	    sed -E 's/.*"headers":\{"fs-barrier":"[^"\/]*\/([0-9]+)"\},"value":(.*)\}$/\1 \2/'
 }
 
 @test "fs-produce: each message names the barrier that commits its transaction in the header fs-barrier" {
