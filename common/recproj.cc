@@ -22,7 +22,7 @@ using simdjson::dom::object;
 
 struct recproj {
 	simdjson::dom::parser parser;
-	const struct path **keep;
+	const struct path **keep;       /* the kept paths, no two alike */
 	size_t nkeep, capkeep;
 	struct path *owned;             /* recproj_keep_name()'s paths */
 	size_t nowned, capowned;
@@ -45,8 +45,23 @@ struct recproj *recproj_new(void)
 	return rp;
 }
 
+/* Is a path with this text kept already?  Tools keep the same member
+ * under several roles (fs-agg's window end and its option's default). */
+static bool kept_already(const struct recproj *rp, const char *text)
+{
+	for (size_t i = 0; i < rp->nkeep; i++)
+		if (strcmp(rp->keep[i]->text, text) == 0)
+			return true;
+	for (size_t i = 0; i < rp->nowned; i++)
+		if (strcmp(rp->owned[i].text, text) == 0)
+			return true;
+	return false;
+}
+
 void recproj_keep(struct recproj *rp, const struct path *p)
 {
+	if (kept_already(rp, p->text))
+		return;
 	rp->keep = static_cast<const struct path **>(xgrow(rp->keep,
 	    &rp->capkeep, rp->nkeep + 1, sizeof *rp->keep));
 	rp->keep[rp->nkeep++] = p;
@@ -56,7 +71,11 @@ void recproj_keep_name(struct recproj *rp, const char *name)
 {
 	struct path p;
 
-	/* A name is one part: a dot in it is part of the name. */
+	/* A name is one part: a dot in it is part of the name.  The text
+	 * is written as a path would be, so kept_already() compares alike. */
+	if (strchr(name, '.') == nullptr && strchr(name, '\\') == nullptr &&
+	    kept_already(rp, name))
+		return;
 	p.text = xstrdup(name);
 	p.parts = static_cast<char **>(xmalloc(sizeof *p.parts));
 	p.parts[0] = xstrdup(name);
