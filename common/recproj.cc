@@ -28,6 +28,12 @@ struct recproj {
 	size_t nowned, capowned;
 	char *pad;                      /* the line, with simdjson's padding */
 	size_t padcap;
+	/* One-part kept paths, matched in one pass over the record's
+	 * members: their name lengths, and what the pass found. */
+	size_t *len0;
+	element *found;
+	bool *has;
+	size_t ninfo;                   /* entries valid in the three above */
 };
 
 struct recproj *recproj_new(void)
@@ -42,6 +48,10 @@ struct recproj *recproj_new(void)
 	rp->nowned = rp->capowned = 0;
 	rp->pad = nullptr;
 	rp->padcap = 0;
+	rp->len0 = nullptr;
+	rp->found = nullptr;
+	rp->has = nullptr;
+	rp->ninfo = 0;
 	return rp;
 }
 
@@ -96,6 +106,9 @@ void recproj_free(struct recproj *rp)
 	free(rp->owned);
 	free(rp->keep);
 	free(rp->pad);
+	free(rp->len0);
+	delete[] rp->found;
+	free(rp->has);
 	delete rp;
 }
 
@@ -188,20 +201,73 @@ static json_t *to_json(element e)
 	return nullptr;
 }
 
+/* Sizes the per-path arrays when paths were kept since the last call. */
+static void prepare(struct recproj *rp)
+{
+	size_t n = rp->nkeep + rp->nowned;
+
+	if (rp->ninfo == n)
+		return;
+	free(rp->len0);
+	delete[] rp->found;
+	free(rp->has);
+	rp->len0 = static_cast<size_t *>(xmalloc(n * sizeof *rp->len0));
+	rp->found = new (std::nothrow) element[n ? n : 1];
+	if (rp->found == nullptr)
+		diag_fatal("out of memory");
+	rp->has = static_cast<bool *>(xmalloc(n ? n : 1));
+	for (size_t i = 0; i < n; i++)
+		rp->len0[i] = strlen(kept(rp, i)->parts[0]);
+	rp->ninfo = n;
+}
+
+/* One pass over the top-level members for the one-part paths (the last
+ * of duplicates wins, as in jansson). */
+static void match_top(struct recproj *rp, object root)
+{
+	size_t n = rp->ninfo;
+
+	memset(rp->has, 0, n);
+	for (auto field : root) {
+		for (size_t i = 0; i < n; i++) {
+			const struct path *p = kept(rp, i);
+
+			if (p->n == 1 && field.key.size() == rp->len0[i] &&
+			    memcmp(field.key.data(), p->parts[0],
+			    rp->len0[i]) == 0) {
+				rp->found[i] = field.value;
+				rp->has[i] = true;
+			}
+		}
+	}
+}
+
 /* The kept members of a parsed object, or NULL to fall back. */
 static json_t *project(struct recproj *rp, element root)
 {
 	json_t *out = json_object();
 
-	for (size_t i = 0; i < rp->nkeep + rp->nowned; i++) {
+	prepare(rp);
+	match_top(rp, object(root));
+	for (size_t i = 0; i < rp->ninfo; i++) {
 		const struct path *p = kept(rp, i);
 		element v;
 		json_t *j;
+		int rc;
 
-		if (!lookup(root, p, &v))
-			continue;
-		j = to_json(v);
-		if (j == nullptr || path_set(p, out, j) < 0) {
+		if (p->n == 1) {
+			if (!rp->has[i])
+				continue;
+			j = to_json(rp->found[i]);
+			rc = j == nullptr ? -1 : json_object_setn_new_nocheck(out,
+			    p->parts[0], rp->len0[i], j);
+		} else {
+			if (!lookup(root, p, &v))
+				continue;
+			j = to_json(v);
+			rc = j == nullptr ? -1 : path_set(p, out, j);
+		}
+		if (rc < 0) {
 			json_decref(out);
 			return nullptr;
 		}
