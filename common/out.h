@@ -3,9 +3,10 @@
  *
  * Writes are gathered in a 64 KiB buffer and written with write(2).
  * A write error is never ignored: EPIPE (the reader went away, as with
- * "| head") makes the tool end quietly with status 0, after its
- * on_epipe cleanup if it set one; any other error is fatal with the
- * reason ("write error: stdout: No space left on device").
+ * "| head") makes the tool end at once, quietly, with status 0 (state
+ * is not flushed: nobody reads it; a Kafka consumer leaves its group by
+ * session time-out); any other error is fatal with the reason
+ * ("write error: stdout: No space left on device").
  * out_close() flushes, closes and checks, and must be called before a
  * tool exits 0.
  */
