@@ -842,31 +842,17 @@ bad:
 
 /* --- the record loop ----------------------------------------------------------- */
 
-static void on_data(struct agg *s, const char *line, size_t len,
-    json_t *obj);
-
-static void on_control(struct agg *s, const char *line, size_t len)
+/* A control record, classified as c (recproj_read). */
+static void on_control(struct agg *s, const char *line, size_t len,
+    json_t *obj, const struct ctl *c, const char *why)
 {
-	char why[REC_ERR_MAX];
-	struct ctl c;
-	json_t *obj = rec_parse(line, len, why);
-
-	if (obj == NULL) {
-		reject_line(&s->rj, &s->lr, why, line, len);
-		return;
-	}
 	s->ctl++;
-	switch (rec_control(obj, &c, why)) {
-	case CTL_NONE:
-		/* "@fs" in a value, not a member: a data record after all. */
-		s->ctl--;
-		on_data(s, line, len, obj);
-		break;
+	switch (c->kind) {
 	case CTL_INVALID:
 		reject_line(&s->rj, &s->lr, why, line, len);
 		break;
 	case CTL_WATERMARK:
-		if (wm_input(&s->wm, c.ts)) {
+		if (wm_input(&s->wm, c->ts)) {
 			fire_due(s, s->wm.current);
 			if (s->mode == MODE_OVER)
 				over_watermark(s->over, s->wm.current);
@@ -875,7 +861,7 @@ static void on_control(struct agg *s, const char *line, size_t len)
 		break;
 	case CTL_BARRIER:
 	case CTL_RESTORE:
-		stage_control(&s->st, &c, &s->out);
+		stage_control(&s->st, c, &s->out);
 		break;
 	default: {
 		const char *t = json_string_value(json_object_get(obj,
@@ -888,7 +874,6 @@ static void on_control(struct agg *s, const char *line, size_t len)
 		break;
 	}
 	}
-	json_decref(obj);
 }
 
 static int get_i64(const json_t *obj, const char *name, int64_t *v)
@@ -1015,19 +1000,19 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 static void on_line(struct agg *s, const char *line, size_t len)
 {
 	char why[REC_ERR_MAX];
+	struct ctl c;
 	json_t *obj;
 
 	s->in++;
-	if (rec_line_maybe_control(line, len)) {
-		on_control(s, line, len);
-		return;
-	}
-	obj = recproj_parse(s->proj, line, len, why);
+	obj = recproj_read(s->proj, line, len, &c, why);
 	if (obj == NULL) {
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
-	on_data(s, line, len, obj);
+	if (c.kind == CTL_NONE)
+		on_data(s, line, len, obj);
+	else
+		on_control(s, line, len, obj, &c, why);
 	json_decref(obj);
 }
 

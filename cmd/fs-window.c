@@ -613,42 +613,27 @@ static int restore(void *ctx, const json_t *state, uint64_t id)
 
 /* --- the record loop ----------------------------------------------------- */
 
-static void on_data(struct win *s, const char *line, size_t len,
-    json_t *obj);
-
-static void on_control(struct win *s, const char *line, size_t len)
+/* A control record, classified as c (recproj_read). */
+static void on_control(struct win *s, const char *line, size_t len,
+    const struct ctl *c, const char *why)
 {
-	char why[REC_ERR_MAX];
-	struct ctl c;
-	json_t *obj = rec_parse(line, len, why);
-
-	if (obj == NULL) {
-		reject_line(&s->rj, &s->lr, why, line, len);
-		return;
-	}
 	s->ctl++;
-	switch (rec_control(obj, &c, why)) {
-	case CTL_NONE:
-		/* "@fs" in a value, not a member: a data record after all. */
-		s->ctl--;
-		on_data(s, line, len, obj);
-		break;
+	switch (c->kind) {
 	case CTL_INVALID:
 		reject_line(&s->rj, &s->lr, why, line, len);
 		break;
 	case CTL_WATERMARK:
-		if (wm_input(&s->wm, c.ts))
+		if (wm_input(&s->wm, c->ts))
 			watermark_moved(s, true);
 		break;
 	case CTL_BARRIER:
 	case CTL_RESTORE:
-		stage_control(&s->st, &c, &s->out);
+		stage_control(&s->st, c, &s->out);
 		break;
 	default:
 		out_line(&s->out, line, len);
 		break;
 	}
-	json_decref(obj);
 }
 
 static bool is_late(const struct win *s, int64_t t)
@@ -702,19 +687,19 @@ static void on_data(struct win *s, const char *line, size_t len, json_t *obj)
 static void on_line(struct win *s, const char *line, size_t len)
 {
 	char why[REC_ERR_MAX];
+	struct ctl c;
 	json_t *obj;
 
 	s->in++;
-	if (rec_line_maybe_control(line, len)) {
-		on_control(s, line, len);
-		return;
-	}
-	obj = recproj_parse(s->proj, line, len, why);
+	obj = recproj_read(s->proj, line, len, &c, why);
 	if (obj == NULL) {
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
-	on_data(s, line, len, obj);
+	if (c.kind == CTL_NONE)
+		on_data(s, line, len, obj);
+	else
+		on_control(s, line, len, &c, why);
 	json_decref(obj);
 }
 

@@ -322,3 +322,18 @@ json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
 	out = project(rp, root);
 	return out != nullptr ? out : fallback(rp, line, len, why);
 }
+
+json_t *recproj_read(struct recproj *rp, const char *line, size_t len,
+    struct ctl *c, char *why)
+{
+	json_t *obj;
+
+	if (!rec_line_maybe_control(line, len)) {
+		memset(c, 0, sizeof *c);
+		return recproj_parse(rp, line, len, why);
+	}
+	obj = rec_parse(line, len, why);
+	if (obj != nullptr)
+		rec_control(obj, c, why);
+	return obj;
+}

@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "path.h"
+#include "rec.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,6 +44,17 @@ void recproj_keep_name(struct recproj *rp, const char *name);
 json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
     char *why);
 void recproj_free(struct recproj *rp);
+
+/*
+ * The one read step of a record loop: a line that may be a control
+ * record (rec_line_maybe_control) is parsed whole and classified into
+ * *c; any other line goes through the projection and is data
+ * (c->kind == CTL_NONE).  A line with "@fs" only inside a value comes
+ * back whole, as data.  Returns a new reference, or NULL with why.
+ * CTL_INVALID comes back with its object and the reason in why.
+ */
+json_t *recproj_read(struct recproj *rp, const char *line, size_t len,
+    struct ctl *c, char *why);
 
 #ifdef __cplusplus
 }
