@@ -19,6 +19,7 @@ CXX     = g++
 TOOLS = \
 	fs-backfill \
 	fs-ckpt \
+	fs-run \
 	fs-consume \
 	fs-produce \
 	fs-join \
