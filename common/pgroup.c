@@ -23,15 +23,14 @@
 
 struct pg_pipe {
 	uint64_t ino;
-	int64_t stranded_since;     /* 0: it has a reader, or never had */
-	bool had_reader;            /* a member held the read end once */
-	bool seen, reader, writer;  /* in this scan */
+	int64_t stranded_since;     /* 0: it has a reader */
+	bool seen;                  /* in this scan */
 };
 
-/* One pipe end a member holds, from one scan. */
+/* One pipe write end a member holds, from one scan. */
 struct pg_fd {
 	uint64_t ino;
-	bool write;
+	int fd;
 	struct pg_member who;
 };
 
@@ -206,8 +205,8 @@ static bool member(const char *pid, pid_t pgid, struct pg_member *who)
 	return true;
 }
 
-/* Is descriptor fd of pid a pipe end?  Sets *ino and *write. */
-static bool pipe_end(pid_t pid, const char *fd, uint64_t *ino, bool *write)
+/* Is descriptor fd of pid the write end of a pipe?  Sets *ino. */
+static bool pipe_write_end(pid_t pid, const char *fd, uint64_t *ino)
 {
 	char path[96], link[64], b[256], *flags;
 	ssize_t n;
@@ -226,11 +225,33 @@ static bool pipe_end(pid_t pid, const char *fd, uint64_t *ino, bool *write)
 	if (read_small(path, b, sizeof b) <= 0 ||
 	    (flags = strstr(b, "flags:")) == NULL)
 		return false;
-	*write = (strtoul(flags + 6, NULL, 8) & O_ACCMODE) != O_RDONLY;
-	return true;
+	return (strtoul(flags + 6, NULL, 8) & O_ACCMODE) == O_WRONLY;
 }
 
-/* Adds the pipe ends member who holds to s. */
+/*
+ * Has the pipe that fd of pid writes to lost all its readers?  A write
+ * end opened anew through /proc polls POLLERR when no reader is left
+ * (poll(2)); it is closed at once, so the pipe is left as it was.
+ */
+static bool readerless(pid_t pid, int fd)
+{
+	char path[64];
+	struct pollfd p;
+	int w;
+
+	snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+	if ((w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return false;   /* gone, or not ours to open */
+	p.fd = w;
+	p.events = POLLOUT;
+	p.revents = 0;
+	if (poll(&p, 1, 0) < 0)
+		p.revents = 0;
+	close(w);
+	return (p.revents & POLLERR) != 0;
+}
+
+/* Adds the pipe write ends member who holds to s. */
 static void scan_fds(const struct pg_member *who, struct pg_scan *s)
 {
 	char path[64];
@@ -244,15 +265,16 @@ static void scan_fds(const struct pg_member *who, struct pg_scan *s)
 		struct pg_fd f = { .who = *who };
 
 		if (e->d_name[0] == '.' ||
-		    !pipe_end(who->pid, e->d_name, &f.ino, &f.write))
+		    !pipe_write_end(who->pid, e->d_name, &f.ino))
 			continue;
+		f.fd = (int)strtol(e->d_name, NULL, 10);
 		s->fds = xgrow(s->fds, &s->cap, s->n + 1, sizeof *s->fds);
 		s->fds[s->n++] = f;
 	}
 	closedir(d);
 }
 
-/* Every pipe end held by a live member of the group. */
+/* Every pipe write end held by a live member of the group. */
 static void scan_group(pid_t pgid, struct pg_scan *s)
 {
 	DIR *d = opendir("/proc");
@@ -284,35 +306,29 @@ static struct pg_pipe *find_pipe(struct pgroup *g, uint64_t ino)
 	return &g->pipes[g->npipes++];
 }
 
-/* Folds one scan into the pipe table; forgets pipes nobody holds. */
+/* Folds one scan into the pipe table: when each pipe written to was
+ * first seen without a reader; pipes nobody writes to are forgotten. */
 static void update_pipes(struct pgroup *g, const struct pg_scan *s,
     int64_t now)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < g->npipes; i++)
-		g->pipes[i].seen = g->pipes[i].reader = g->pipes[i].writer =
-		    false;
+		g->pipes[i].seen = false;
 	for (size_t i = 0; i < s->n; i++) {
 		struct pg_pipe *p = find_pipe(g, s->fds[i].ino);
 
+		if (p->seen)
+			continue;       /* one look per pipe */
 		p->seen = true;
-		if (s->fds[i].write)
-			p->writer = true;
-		else
-			p->reader = p->had_reader = true;
-	}
-	for (size_t i = 0; i < g->npipes; i++) {
-		struct pg_pipe *p = &g->pipes[i];
-
-		if (!p->seen)
-			continue;
-		if (p->reader || !p->had_reader || !p->writer)
+		if (!readerless(s->fds[i].who.pid, s->fds[i].fd))
 			p->stranded_since = 0;
 		else if (p->stranded_since == 0)
 			p->stranded_since = now;
-		g->pipes[kept++] = *p;
 	}
+	for (size_t i = 0; i < g->npipes; i++)
+		if (g->pipes[i].seen)
+			g->pipes[kept++] = g->pipes[i];
 	g->npipes = kept;
 }
 
@@ -340,7 +356,7 @@ size_t pgroup_stranded(struct pgroup *g, int64_t now_ms, int64_t grace_ms,
 		const struct pg_fd *f = &s.fds[i];
 		struct pg_pipe *p = find_pipe(g, f->ino);
 
-		if (!f->write || p->stranded_since == 0 ||
+		if (p->stranded_since == 0 ||
 		    now_ms - p->stranded_since < grace_ms ||
 		    reported(g, f->who.pid))
 			continue;

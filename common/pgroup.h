@@ -16,13 +16,11 @@
  * reads an input that ends without the end-of-stream mark.  The second
  * is immediate; the first waits for the upstream's next write, which an
  * idle live source may not make before its next checkpoint barrier.
- * pgroup_stranded() finds those writers: it lists the pipes the group's
- * members hold (/proc/PID/fd and fdinfo) and reports the members that
- * hold the write end of a pipe whose read end some member held before
- * and no member holds now.  Such a writer can only ever get EPIPE from
- * that pipe; stopping it early changes when it stops, not what it
- * writes.  A pipe whose reader is outside the group (fs-run's own
- * stdout) is never reported.
+ * pgroup_stranded() finds those writers: the members that hold the
+ * write end of a pipe (/proc/PID/fd and fdinfo) that no process holds
+ * the read end of any more (a write end opened anew through /proc polls
+ * POLLERR).  Such a writer can only ever get EPIPE from that pipe;
+ * stopping it early changes when it stops, not what it writes.
  *
  * The struct owns its tables; pgroup_free() releases them.  Functions
  * returning int return 0, or -1 with errno set.
