@@ -189,6 +189,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 
 static void free_options(struct opts *o)
 {
+	path_free(&o->c.time_path);
 	for (size_t i = 0; o->cmd_alloc && o->cmd_alloc[i]; i++)
 		free(o->cmd_alloc[i]);
 	free(o->cmd_alloc);
