@@ -98,7 +98,6 @@ struct history {
 	unsigned streak;            /* failures since the last reset */
 	int64_t *fails;             /* times of failures in the window */
 	size_t nfails, fails_cap;
-	int last_status;
 };
 
 /* --- options ---------------------------------------------------------- */
@@ -544,7 +543,6 @@ static int supervise(const struct opts *o, struct history *h)
 		h->starts++;
 		log_start(o, h);
 		oc = run_once(o, h->starts);
-		h->last_status = oc.status;
 		if (oc.stop_requested) {
 			describe(o, oc.status, d, sizeof d);
 			if (!oc.clean)
