@@ -861,7 +861,9 @@ static void on_control(struct agg *s, const char *line, size_t len,
 		break;
 	case CTL_BARRIER:
 	case CTL_RESTORE:
-		stage_control(&s->st, c, &s->out);
+	case CTL_END:
+		if (stage_control(&s->st, c, &s->out, s->why) == STAGE_INVALID)
+			reject_line(&s->rj, &s->lr, s->why, line, len);
 		break;
 	default: {
 		const char *t = json_string_value(json_object_get(obj,
@@ -1009,9 +1011,10 @@ static void on_line(struct agg *s, const char *line, size_t len)
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
-	if (c.kind == CTL_NONE)
+	if (c.kind == CTL_NONE) {
+		stage_data(&s->st);
 		on_data(s, line, len, obj);
-	else
+	} else
 		on_control(s, line, len, obj, &c, why);
 	json_decref(obj);
 }
@@ -1049,7 +1052,8 @@ static int next_line(struct agg *s, const char **line, size_t *len)
 	return lineio_read(&s->lr, line, len);
 }
 
-static void run(struct agg *s)
+/* Returns 0, or 1 when the input stopped short of its end. */
+static int run(struct agg *s)
 {
 	const char *line;
 	size_t len;
@@ -1070,12 +1074,16 @@ static void run(struct agg *s)
 			clock_work(s);
 	}
 	if (sig_stop_requested())
-		return;
+		return 0;
+	if (!stage_input_complete(&s->st))
+		return 1;
 	/* End of input: the watermark is +infinity. */
 	if (s->mode == MODE_WINDOWS || s->mode == MODE_PANES)
 		fire_due(s, INT64_MAX);
 	else if (s->mode == MODE_RUNNING)
 		running_pace(s, INT64_MAX);
+	stage_emit_end(&s->st, &s->out);
+	return 0;
 }
 
 static void open_all(struct agg *s, struct opts *o)
@@ -1180,6 +1188,7 @@ static void finish(struct agg *s)
 	buf_free(&s->keybuf);
 	buf_free(&s->scratch);
 	free(s->o->aggs);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -1188,8 +1197,11 @@ int main(int argc, char **argv)
 	static struct agg s;
 
 	parse_options(&o, argc, argv);
+	int rc;
+
 	open_all(&s, &o);
-	run(&s);
-	finish(&s);
-	return 0;
+	rc = run(&s);
+	if (finish(&s) != 0)
+		rc = 1;
+	return rc;
 }

@@ -499,7 +499,7 @@ static int input_read(struct bf *b, struct input *in)
 			bf_progress_clear(&b->prog);
 			diag_fatal("%s", it.why);
 		case BF_ITEM_CONTROL:
-			/* Watermarks, barriers and restores belong to the run
+			/* Watermarks, barriers, restores and ends belong to the run
 			 * that wrote the archive; other kinds (a window spec)
 			 * go on, after what came before them in their file. */
 			if (it.ctl_other)
@@ -713,11 +713,15 @@ static json_t *position(struct bf *b)
 	return state;
 }
 
-static void barrier(struct bf *b)
+/* A barrier, or with end the end of the stream (the last barrier). */
+static void barrier(struct bf *b, bool end)
 {
 	json_t *state = position(b);
 
-	source_ckpt_barrier(&b->sc, state, &b->out);
+	if (end)
+		source_ckpt_end(&b->sc, state, &b->out);
+	else
+		source_ckpt_barrier(&b->sc, state, &b->out);
 	json_decref(state);
 }
 
@@ -744,7 +748,7 @@ static void emit(struct bf *b, const struct bf_key *k, const char *data,
 static void after_emit(struct bf *b)
 {
 	if (source_ckpt_due(&b->sc))
-		barrier(b);
+		barrier(b, false);
 	if ((b->emitted & 1023) == 0)
 		progress(b, false);
 }
@@ -987,11 +991,14 @@ static void finish(struct bf *b)
 		 * the last record. */
 		rec_emit_watermark(&b->out, o->has_to ? o->to : b->last.ts + 1);
 	}
-	/* A last barrier: a later run with the same directory finds the
-	 * work done (or, after a signal, resumes exactly here). */
-	if (b->sc.store != NULL &&
+	/* The files all read: the end of the stream, its last barrier, so a
+	 * later run with the same directory finds the work done.  After a
+	 * signal, a last barrier to resume exactly here. */
+	if (b->sc.store != NULL && !b->stopped)
+		barrier(b, true);
+	else if (b->sc.store != NULL &&
 	    (b->sc.since > 0 || source_ckpt_last(&b->sc) == 0))
-		barrier(b);
+		barrier(b, false);
 	if (o->c.stats)
 		print_stats(b);
 	rejects_finish(&b->rej);

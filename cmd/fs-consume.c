@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
 
 #include "kafka.h"
 #include "reject.h"
@@ -88,7 +90,7 @@ struct part {
 	bool dirty;             /* next changed since offsets were stored */
 	rd_kafka_topic_t *rkt;  /* without -G: the handle it is fetched by */
 	int64_t wm_max;         /* largest event time seen, ETIME_MIN: none */
-	int64_t active_ms;      /* wall clock of its last message */
+	int64_t eof_ms;         /* wall clock it was last read to its end */
 };
 
 struct consumer {
@@ -107,6 +109,7 @@ struct consumer {
 	bool legacy;            /* without -G: librdkafka's simple consumer */
 	rd_kafka_queue_t *q;    /* the simple consumer's queue */
 	bool ever_assigned;
+	bool hold_unassigned;   /* a partition not assigned holds watermarks */
 	uint64_t emitted;
 	int64_t wm_emitted;
 	struct buf line;
@@ -314,6 +317,32 @@ static struct part *part_find(struct consumer *k, const char *topic,
 	return &k->parts[k->nparts++];
 }
 
+/*
+ * Every partition of the checkpoint resumed from, at its offset, before
+ * any is assigned: a checkpoint taken while the group has not (yet)
+ * given this member a partition still holds where that partition's
+ * records resume.  A checkpoint must never lose a partition's offset
+ * just because the group was rebalancing when it was taken.
+ */
+static void adopt_restored(struct consumer *k)
+{
+	const json_t *list = json_object_get(k->restored, "offsets"), *e;
+	size_t i;
+
+	json_array_foreach(list, i, e) {
+		const char *topic = json_string_value(json_object_get(e, "topic"));
+		const json_t *part = json_object_get(e, "partition");
+		const json_t *off = json_object_get(e, "offset");
+
+		if (topic == NULL || !json_is_integer(part) ||
+		    !json_is_integer(off) || json_integer_value(off) < 0)
+			diag_fatal("checkpoint state of this stage is not "
+			    "fs-consume's: bad offset entry %zu", i);
+		part_find(k, topic, (int32_t)json_integer_value(part), true)->next =
+		    json_integer_value(off);
+	}
+}
+
 /* The offset a checkpoint holds for a partition, or -1. */
 static int64_t restored_offset(const struct consumer *k, const char *topic,
     int32_t partition)
@@ -445,7 +474,6 @@ static void resolve_assign(struct consumer *k, rd_kafka_topic_partition_list_t *
 		else if (o->stop.kind == POS_OFFSET)
 			p->stop_offset = o->stop.v;
 		p->assigned = true;
-		p->active_ms = etime_now_ms();
 		if (p->stop_offset >= 0 && p->next >= 0 && p->next >= p->stop_offset)
 			p->done = true;
 	}
@@ -495,7 +523,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			p->assigned = true;
 			p->eof = p->done = false;
 			p->next = ck >= 0 ? ck : -1;
-			p->active_ms = etime_now_ms();
 		}
 		k->ever_assigned = true;
 		log_assignment("assigned", l);
@@ -537,11 +564,15 @@ static json_t *ckpt_state(const struct consumer *k)
 	return json_pack("{s:o}", "offsets", list);
 }
 
-static void barrier(struct consumer *k)
+/* A barrier, or with end the end of the stream (the last barrier). */
+static void barrier(struct consumer *k, bool end)
 {
 	json_t *st = ckpt_state(k);
 
-	source_ckpt_barrier(&k->sc, st, &k->out);
+	if (end)
+		source_ckpt_end(&k->sc, st, &k->out);
+	else
+		source_ckpt_barrier(&k->sc, st, &k->out);
 	if (k->commit)
 		json_array_append_new(k->pending, json_pack("[I,O]",
 		    (json_int_t)source_ckpt_last(&k->sc),
@@ -588,6 +619,28 @@ static void commit_complete(struct consumer *k)
 		json_array_remove(k->pending, 0);
 }
 
+/*
+ * Idle as Flink and Kafka Streams mean it: nothing to read, for the
+ * timeout.  A partition is idle only when it was read to its end that
+ * long ago and the broker has nothing newer since (the high watermark
+ * librdkafka last fetched is still its next offset).  A partition that
+ * is merely not read (the pipe downstream is full, other partitions'
+ * messages came first) has messages waiting and is never idle, so it
+ * holds the watermark back however slow the pipeline is.
+ */
+static bool part_idle(const struct consumer *k, const struct part *p,
+    int64_t now)
+{
+	int64_t lo, hi;
+
+	if (k->o->idle_ms == 0 || !p->eof || now - p->eof_ms < k->o->idle_ms)
+		return false;
+	if (rd_kafka_get_watermark_offsets(k->rk, p->topic, p->partition, &lo,
+	    &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return false;
+	return p->next >= 0 && hi <= p->next;
+}
+
 /* Emits a watermark when the minimum over active partitions advanced. */
 static void watermark_check(struct consumer *k, int64_t now)
 {
@@ -597,8 +650,9 @@ static void watermark_check(struct consumer *k, int64_t now)
 	for (size_t i = 0; i < k->nparts; i++) {
 		const struct part *p = &k->parts[i];
 
-		if (!p->assigned || p->done ||
-		    (k->o->idle_ms > 0 && now - p->active_ms >= k->o->idle_ms))
+		if (!p->assigned && k->hold_unassigned && !p->done)
+			return;         /* its records are still to come */
+		if (!p->assigned || p->done || part_idle(k, p, now))
 			continue;
 		if (p->wm_max == ETIME_MIN)
 			return;         /* an active partition without events */
@@ -732,8 +786,12 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 
 	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 		p = part_find(k, topic, m->partition, false);
-		if (p != NULL)
+		if (p != NULL && !p->eof) {
 			p->eof = true;
+			p->eof_ms = etime_now_ms();
+			if (p->next < 0)
+				p->next = m->offset;
+		}
 		return !all_done(k);
 	}
 	if (m->err) {
@@ -763,8 +821,6 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 		}
 	}
 	p->eof = false;
-	if (k->o->watermarks)
-		p->active_ms = etime_now_ms();
 	if (k->o->value_only)
 		emit_value(k, p, m);
 	else
@@ -773,9 +829,9 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 	p->dirty = true;
 	k->emitted++;
 	if (k->o->watermarks)
-		watermark_check(k, p->active_ms);
+		watermark_check(k, etime_now_ms());
 	if (source_ckpt_due(&k->sc))
-		barrier(k);
+		barrier(k, false);
 	if (p->stop_offset >= 0 && p->next >= p->stop_offset) {
 		mark_done(k, p);
 		if (all_done(k))
@@ -797,7 +853,7 @@ static void on_idle(struct consumer *k)
 		diag_fatal("kafka: %s", why);
 	if (k->sc.store != NULL && k->sc.interval_ms &&
 	    now - k->sc.last_ms >= k->sc.interval_ms) {
-		barrier(k);
+		barrier(k, false);
 		out_flush(&k->out);
 	}
 	if (k->o->watermarks)
@@ -871,6 +927,27 @@ static void consume_loop(struct consumer *k)
 
 /* --- modes ------------------------------------------------------------- */
 
+/*
+ * A checkpointed member of a group is a static member (KIP-345), named
+ * after this host and its checkpoint directory: a restart, even right
+ * after a kill -9, takes over the killed member's partitions at once
+ * instead of waiting out its session timeout.
+ */
+static void static_member_id(const struct opts *o, char *id, size_t n)
+{
+	char host[256], *dir = realpath(o->c.ckpt_dir, NULL);
+	const char *d = dir != NULL ? dir : o->c.ckpt_dir;
+	XXH64_hash_t h;
+
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	h = XXH64(d, strlen(d), 0);
+	h = XXH64(fs_common_stage(&o->c), strlen(fs_common_stage(&o->c)), h);
+	snprintf(id, n, "fs-consume-%.64s-%016llx", host, (unsigned long long)h);
+	free(dir);
+}
+
 static void setup_consumer(struct consumer *k)
 {
 	struct opts *o = k->o;
@@ -883,6 +960,12 @@ static void setup_consumer(struct consumer *k)
 	k->store = o->c.ckpt_dir == NULL && !k->legacy;
 	if (o->group != NULL) {
 		SET("group.id", o->group);
+		if (o->c.ckpt_dir != NULL &&
+		    (kafka_conf_get(o->conf, "group.instance.id", val,
+		    sizeof(val)) == NULL || val[0] == '\0')) {
+			static_member_id(o, val, sizeof(val));
+			SET("group.instance.id", val);
+		}
 	} else if (kafka_conf_get(o->conf, "group.id", val, sizeof(val)) == NULL ||
 	    val[0] == '\0') {
 		/* librdkafka wants one; never joined, never committed to */
@@ -891,6 +974,9 @@ static void setup_consumer(struct consumer *k)
 		k->store = false;
 	}
 	SET("enable.auto.offset.store", "false");  /* store_offsets() */
+	/* The end of a partition is what makes it idle (part_idle). */
+	if (o->watermarks)
+		SET("enable.partition.eof", "true");
 	if (o->exit_eof) {
 		SET("enable.partition.eof", "true");
 		/* The end is seen by a fetch that comes back empty, after
@@ -1000,13 +1086,24 @@ static int consume(struct opts *o)
 	k.commit = o->c.ckpt_dir != NULL && o->group != NULL;
 	k.legacy = o->group == NULL;
 	k.pending = json_array();
+	adopt_restored(&k);
+	/* One member per checkpoint directory (fs-checkpoint(5)): every
+	 * partition of the topics is this pipeline's, and one the group has
+	 * not assigned yet (a restart while the killed member still holds
+	 * it) must hold the watermark, or its records come late. */
+	k.hold_unassigned = k.commit;
 	setup_consumer(&k);
 	start_consuming(&k);
 	consume_loop(&k);
 
 	/* A clean end is a barrier: what was emitted is checkpointed. */
-	if (k.sc.store != NULL && k.sc.since > 0)
-		barrier(&k);
+	/* Ended on its own (-e, -c, a stop offset or time), not stopped:
+	 * the stream is complete, and the stages fire what is open before
+	 * the end's checkpoint.  Stopped: a last barrier. */
+	if (k.sc.store != NULL && !sig_stop_requested())
+		barrier(&k, true);
+	else if (k.sc.store != NULL && k.sc.since > 0)
+		barrier(&k, false);
 	out_flush(&k.out);
 	if (k.commit) {
 		/* Give the sink a moment to complete the last checkpoint. */

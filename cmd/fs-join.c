@@ -146,6 +146,9 @@ struct input {
 	struct lineio lr;
 	int side;
 	bool eof;
+	bool checkpointed;              /* a barrier or restore came */
+	bool ended;                     /* {"@fs":"end"} came */
+	uint64_t end_id;
 	bool blocked;                   /* holds a barrier not yet aligned */
 	uint64_t barrier;
 	struct buf last_other;          /* last unknown control record sent */
@@ -160,6 +163,7 @@ struct run {
 	struct input in[2];
 	int nin;
 	uint64_t restored;              /* restore id already acted on */
+	bool cut;                       /* an input stopped short of its end */
 	struct late late;
 	struct buf vb;                  /* scratch */
 };
@@ -466,7 +470,8 @@ try_align(struct run *r)
 
 	for (int i = 0; i < r->nin; i++) {
 		struct input *in = &r->in[i];
-		if (in->eof)
+		/* after its end nothing comes: it holds up nothing */
+		if (in->eof || in->ended)
 			continue;
 		if (!in->blocked)
 			return;
@@ -480,8 +485,11 @@ try_align(struct run *r)
 	if (held == NULL)
 		return;
 	struct ctl c = { .kind = CTL_BARRIER, .id = held->barrier };
+	char why[REC_ERR_MAX];
+
 	join_flush_watermark(r->j);
-	stage_control(&r->st, &c, &r->out);
+	if (stage_control(&r->st, &c, &r->out, why) == STAGE_INVALID)
+		diag_fatal("'%s': %s", held->lr.name, why);
 	for (int i = 0; i < r->nin; i++)
 		r->in[i].blocked = false;
 }
@@ -555,15 +563,26 @@ control_record(struct run *r, struct input *in, json_t *obj,
 		join_flush_watermark(r->j);
 		break;
 	case CTL_BARRIER:
+		in->checkpointed = true;
 		barrier(r, in, &c);
 		break;
 	case CTL_RESTORE:
+		in->checkpointed = true;
 		/* Both sources of a two-input join announce the same
 		 * checkpoint; the state is restored and forwarded once. */
 		if (c.id != r->restored) {
 			r->restored = c.id;
-			stage_control(&r->st, &c, &r->out);
+			if (stage_control(&r->st, &c, &r->out, why) ==
+			    STAGE_INVALID)
+				reject_line(&r->rj, &in->lr, why, line, len);
 		}
+		break;
+	case CTL_END:
+		/* Held until every input ends: it goes out last, once. */
+		in->checkpointed = true;
+		in->ended = true;
+		in->end_id = c.id;
+		try_align(r);
 		break;
 	case CTL_INVALID:
 		reject_line(&r->rj, &in->lr, why, line, len);
@@ -590,8 +609,10 @@ handle_line(struct run *r, struct input *in, const char *line, size_t len)
 	if (rec_line_maybe_control(line, len) &&
 	    json_object_get(obj, REC_CONTROL_KEY))
 		control_record(r, in, obj, line, len);
-	else
+	else {
+		stage_data(&r->st);
 		data_record(r, in, obj, line, len);
+	}
 	json_decref(obj);
 }
 
@@ -622,6 +643,14 @@ read_one(struct run *r, struct input *in)
 		    strerror(in->lr.err));
 	if (rc == 0) {
 		in->eof = true;
+		/* Cut short (see stage.h): fire nothing of either side. */
+		if (in->checkpointed && !in->ended) {
+			diag_error("'%s' ended without the end of the stream: "
+			    "a stage upstream stopped or died; nothing fired (a "
+			    "restart resumes from the checkpoint)", in->lr.name);
+			r->cut = true;
+			return true;
+		}
 		join_end(r->j, in->side);
 		try_align(r);
 		return true;
@@ -700,7 +729,7 @@ run_inputs(struct run *r)
 			if (!in->blocked && read_one(r, in))
 				progressed = true;
 		}
-		if (sig_stop_requested() || open == 0)
+		if (sig_stop_requested() || open == 0 || r->cut)
 			return;
 		/* Input that never pauses still lets the watermark out now
 		 * and then, so downstream can free its state. */
@@ -713,6 +742,29 @@ run_inputs(struct run *r)
 		if (!wait_inputs(r))
 			return;
 	}
+}
+
+/*
+ * Every input ended: when they ended with the end of the stream, its
+ * checkpoint is taken after what the ends fired, and it goes out once.
+ * Two sources may end at different ids (one sent fewer barriers): the
+ * end is the later one, as the barriers after the first end went on
+ * with the other input alone.
+ */
+static void
+end_of_stream(struct run *r)
+{
+	struct ctl c = { .kind = CTL_END };
+	char why[REC_ERR_MAX];
+
+	for (int i = 0; i < r->nin; i++)
+		if (r->in[i].ended && r->in[i].end_id > c.id)
+			c.id = r->in[i].end_id;
+	if (c.id == 0)
+		return;
+	if (stage_control(&r->st, &c, NULL, why) == STAGE_INVALID)
+		diag_fatal("%s", why);
+	stage_emit_end(&r->st, &r->out);
 }
 
 /* --- checkpoint hooks ---------------------------------------------------- */
@@ -761,6 +813,7 @@ finish(struct run *r)
 	}
 	join_free(r->j);
 	buf_free(&r->vb);
+	return rc;
 }
 
 int
@@ -784,7 +837,8 @@ main(int argc, char **argv)
 	open_inputs(&r);
 
 	run_inputs(&r);
-
+	if (!r.cut && !sig_stop_requested())
+		end_of_stream(&r);
 	finish(&r);
-	return 0;
+	return r.cut ? 1 : 0;
 }

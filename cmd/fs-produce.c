@@ -483,38 +483,6 @@ static void resume_init(struct producer *p)
 		diag_fatal("librdkafka: %s", errstr);
 }
 
-/*
- * At the end of input the transaction after the last barrier L is
- * committed too, its messages tagged L+1 though barrier L+1 never came.
- * A later run resuming from L must not take them for the transaction of
- * its own barrier L+1: this stage's state at L says so, written before
- * the commit.  (Not when L is 0: there is no file to hold it.)
- */
-static void mark_eof_tail(struct producer *p)
-{
-	json_t *state;
-
-	if (!tagging(p) || !p->in_txn || p->txn_msgs == 0 || p->st.last_id == 0)
-		return;
-	state = json_pack("{s:I, s:b}", "delivered", (json_int_t)p->delivered,
-	    "eof_tail", 1);
-	ckpt_write_json(p->st.store, p->st.last_id, state);
-	json_decref(state);
-}
-
-/* True when this stage's state at id says a run ended after it. */
-static bool had_eof_tail(struct producer *p, uint64_t id)
-{
-	json_t *state;
-	bool tail;
-
-	if (id == 0 || ckpt_read_json(p->st.store, id, &state) < 0)
-		return false;
-	tail = json_is_true(json_object_get(state, "eof_tail"));
-	json_decref(state);
-	return tail;
-}
-
 /* The pipeline resumes from checkpoint restored: when the transaction of
  * the next barrier was committed by the killed run, its records are
  * dropped until that barrier comes. */
@@ -526,11 +494,6 @@ static void resume_check(struct producer *p, uint64_t restored)
 		return;
 	p->rs.checked = next;
 	p->rs.skip_until = 0;
-	if (had_eof_tail(p, restored)) {
-		diag_info("a run ended after checkpoint %" PRIu64 ": what it "
-		    "committed after it is produced again", restored);
-		return;
-	}
 	p->rs.skip_until = txn_committed(p, next) ? next : 0;
 	if (p->rs.skip_until)
 		diag_info("the transaction of barrier %" PRIu64 " was committed "
@@ -785,6 +748,7 @@ static void on_record(struct producer *p, const char *line, size_t len)
 	 * its bytes, without building it. */
 	if (plain_value(p->o) && kafka_json_quick_object(line, len) &&
 	    !kafka_maybe_control(line, len)) {
+		stage_data(&p->st);
 		kafka_msg_reset(&p->msg);
 		p->msg.has_value = true;
 		p->msg.value_ptr = line;        /* librdkafka copies it */
@@ -802,12 +766,22 @@ static void on_record(struct producer *p, const char *line, size_t len)
 	    rec_control(obj, &c, why) != CTL_NONE) {
 		if (c.kind == CTL_INVALID)
 			reject_here(p, why, line, len);
-		else if (stage_control(&p->st, &c, NULL))
-			on_barrier_or_restore(p, &c);
+		else switch (stage_control(&p->st, &c, NULL, why)) {
+		case STAGE_INVALID:
+			reject_here(p, why, line, len);
+			break;
+		case STAGE_HANDLED:
+			if (c.kind != CTL_END)
+				on_barrier_or_restore(p, &c);
+			break;
+		case STAGE_PASS:
+			break;
+		}
 		/* watermarks and unknown control records end here: a sink */
 		json_decref(obj);
 		return;
 	}
+	stage_data(&p->st);
 	if (resume_drop(p)) {
 		json_decref(obj);
 		return;
@@ -884,6 +858,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	struct producer p;
+	bool cut;
 
 	parse_args(&o, argc, argv);
 	memset(&p, 0, sizeof(p));
@@ -897,15 +872,21 @@ int main(int argc, char **argv)
 	setup_producer(&p);
 	produce_loop(&p);
 
-	/* The end of input is the end of the stream, as for every stage
-	 * (they flush on it): what came is committed.  A signal is not. */
+	/* The end of the stream (see stage.h): its checkpoint commits what
+	 * came before it.  Without barriers, the end of input commits.  A
+	 * signal does not, nor an input cut short. */
+	cut = !sig_stop_requested() && !stage_input_complete(&p.st);
+	if (!cut && !sig_stop_requested() && p.st.ended) {
+		resume_barrier(&p, p.st.last_id);
+		stage_emit_end(&p.st, NULL);
+	}
 	if (p.in_txn) {
 		if (sig_stop_requested())
 			txn_abort(&p, "stopped by a signal");
-		else {
-			mark_eof_tail(&p);
+		else if (cut)
+			txn_abort(&p, "input cut short");
+		else
 			txn_commit(&p);
-		}
 	}
 	flush_all(&p);
 	if (o.c.stats)
@@ -930,5 +911,7 @@ int main(int argc, char **argv)
 		    p.failed == 1 ? "" : "s");
 		return 1;
 	}
+	if (cut)
+		return 1;
 	return p.rej.count > 0 && p.rej.policy == ON_ERROR_FAIL ? 1 : 0;
 }

@@ -555,11 +555,13 @@ handle_line(struct sink *s, const char *line, size_t len)
 		}
 		if (k != CTL_NONE) {
 			s->controls++;
-			stage_control(&s->st, &ctl, NULL);
+			if (stage_control(&s->st, &ctl, NULL, why) == STAGE_INVALID)
+				reject_line(&s->rj, &s->lr, why, line, len);
 			json_decref(obj);
 			return;
 		}
 	}
+	stage_data(&s->st);
 	struct as_cmd *c = as_exec_cmd(s->ex);
 	if (build(s, obj, c, why, sizeof why) < 0) {
 		json_decref(obj);
@@ -680,6 +682,7 @@ main(int argc, char **argv)
 {
 	static struct opts o;
 	static struct sink s;
+	int rc;
 
 	parse_options(&o, argc, argv);
 	s.o = &o;
@@ -692,6 +695,12 @@ main(int argc, char **argv)
 	connect_cluster(&s);
 	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
 	run(&s);
+	/* What came was written (upserts a restart repeats alike), but the
+	 * pipeline did not end: say so in the exit status. */
+	rc = !sig_stop_requested() && !stage_input_complete(&s.st) ? 1 : 0;
+	/* The end's checkpoint, once every write is acknowledged. */
+	if (rc == 0 && !sig_stop_requested())
+		stage_emit_end(&s.st, NULL);
 	if (o.c.stats)
 		print_stats(&s);
 	stage_finish(&s.st);
@@ -702,5 +711,5 @@ main(int argc, char **argv)
 	as_key_free(&s.key);
 	buf_free(&s.val);
 	buf_free(&s.exp);
-	return 0;
+	return rc;
 }

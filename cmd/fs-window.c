@@ -628,8 +628,13 @@ static void on_control(struct win *s, const char *line, size_t len,
 		break;
 	case CTL_BARRIER:
 	case CTL_RESTORE:
-		stage_control(&s->st, c, &s->out);
+	case CTL_END: {
+		char order[REC_ERR_MAX];
+
+		if (stage_control(&s->st, c, &s->out, order) == STAGE_INVALID)
+			reject_line(&s->rj, &s->lr, order, line, len);
 		break;
+	}
 	default:
 		out_line(&s->out, line, len);
 		break;
@@ -696,8 +701,10 @@ static void on_line(struct win *s, const char *line, size_t len)
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
-	if (c.kind == CTL_NONE)
+	if (c.kind == CTL_NONE) {
+		stage_data(&s->st);
 		on_data(s, line, len, obj);
+	}
 	else
 		on_control(s, line, len, &c, why);
 	json_decref(obj);
@@ -722,7 +729,8 @@ static int next_line(struct win *s, const char **line, size_t *len)
 	return lineio_read(&s->lr, line, len);
 }
 
-static void run(struct win *s)
+/* Returns 0, or 1 when the input stopped short of its end. */
+static int run(struct win *s)
 {
 	const char *line;
 	size_t len;
@@ -739,9 +747,15 @@ static void run(struct win *s)
 			    strerror(s->lr.err));
 		on_line(s, line, len);
 	}
+	if (sig_stop_requested())
+		return 0;
+	if (!stage_input_complete(&s->st))
+		return 1;
 	/* End of input: the watermark is +infinity; sessions all close. */
-	if (s->o->w.kind == WIN_SESSION && !sig_stop_requested())
+	if (s->o->w.kind == WIN_SESSION)
 		sessions_close(s, INT64_MAX);
+	stage_emit_end(&s->st, &s->out);
+	return 0;
 }
 
 static void open_all(struct win *s, struct opts *o)
@@ -804,6 +818,7 @@ static void finish(struct win *s)
 	free(s->starts);
 	free(s->ends);
 	free(s->due);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -813,8 +828,11 @@ int main(int argc, char **argv)
 
 	parse_options(&o, argc, argv);
 	check_options(&o);
+	int rc;
+
 	open_all(&s, &o);
-	run(&s);
-	finish(&s);
-	return 0;
+	rc = run(&s);
+	if (finish(&s) != 0)
+		rc = 1;
+	return rc;
 }

@@ -52,6 +52,11 @@ int dur_parse(const char *s, int64_t *ms)
 
 	if (s == NULL || *s == '\0')
 		return -1;
+	/* Zero is zero in any unit: "0" needs none (as Go's durations). */
+	if (strcmp(s, "0") == 0) {
+		*ms = 0;
+		return 0;
+	}
 	while (*s) {
 		int64_t n = 0, unit;
 

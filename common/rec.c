@@ -248,13 +248,15 @@ enum ctl_kind rec_control(const json_t *obj, struct ctl *c, char *why)
 		c->ts = json_integer_value(ts);
 		return c->kind = CTL_WATERMARK;
 	}
-	if (strcmp(type, "barrier") == 0 || strcmp(type, "restore") == 0) {
+	if (strcmp(type, "barrier") == 0 || strcmp(type, "restore") == 0 ||
+	    strcmp(type, "end") == 0) {
 		if (get_u64(obj, "id", &c->id) < 0 || c->id == 0) {
 			snprintf(why, REC_ERR_MAX, "%s without positive integer \"id\"",
 			    type);
 			return c->kind = CTL_INVALID;
 		}
-		return c->kind = type[0] == 'b' ? CTL_BARRIER : CTL_RESTORE;
+		return c->kind = type[0] == 'b' ? CTL_BARRIER :
+		    type[0] == 'r' ? CTL_RESTORE : CTL_END;
 	}
 	return c->kind = CTL_OTHER;
 }
@@ -300,4 +302,9 @@ void rec_emit_barrier(struct out *o, uint64_t id)
 void rec_emit_restore(struct out *o, uint64_t id)
 {
 	emit_ctl(o, "restore", "id", json_integer((json_int_t)id));
+}
+
+void rec_emit_end(struct out *o, uint64_t id)
+{
+	emit_ctl(o, "end", "id", json_integer((json_int_t)id));
 }

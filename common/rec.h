@@ -63,6 +63,7 @@ enum ctl_kind {
 	CTL_WATERMARK,  /* {"@fs":"watermark","ts":MS} */
 	CTL_BARRIER,    /* {"@fs":"barrier","id":N} */
 	CTL_RESTORE,    /* {"@fs":"restore","id":N} */
+	CTL_END,        /* {"@fs":"end","id":N}: complete; the last barrier */
 	CTL_OTHER,      /* a control record this version does not know */
 	CTL_INVALID     /* "@fs" present but malformed (why says how) */
 };
@@ -70,7 +71,7 @@ enum ctl_kind {
 struct ctl {
 	enum ctl_kind kind;
 	int64_t ts;     /* CTL_WATERMARK */
-	uint64_t id;    /* CTL_BARRIER, CTL_RESTORE */
+	uint64_t id;    /* CTL_BARRIER, CTL_RESTORE, CTL_END */
 };
 
 /* Classifies obj; fills c.  For CTL_INVALID, why gets the reason. */
@@ -83,5 +84,6 @@ bool rec_line_maybe_control(const char *line, size_t len);
 void rec_emit_watermark(struct out *o, int64_t ts);
 void rec_emit_barrier(struct out *o, uint64_t id);
 void rec_emit_restore(struct out *o, uint64_t id);
+void rec_emit_end(struct out *o, uint64_t id);
 
 #endif

@@ -13,6 +13,7 @@ void stage_init(struct stage *st, const struct fs_common *c,
 	    : NULL;
 	st->hooks = hooks;
 	st->last_id = 0;
+	st->started = st->checkpointed = st->ended = false;
 }
 
 static void snapshot(struct stage *st, uint64_t id)
@@ -49,10 +50,45 @@ static void restore(struct stage *st, uint64_t id)
 	diag_info("restored checkpoint %" PRIu64, id);
 }
 
-bool stage_control(struct stage *st, const struct ctl *c, struct out *out)
+/* Why c may not come now, or NULL. */
+static const char *out_of_order(const struct stage *st, const struct ctl *c,
+    char *why)
 {
-	if (c->kind != CTL_BARRIER && c->kind != CTL_RESTORE)
-		return false;
+	if (st->ended) {
+		snprintf(why, REC_ERR_MAX, "control record after the end of "
+		    "the stream ({\"@fs\":\"end\"})");
+		return why;
+	}
+	if (c->kind == CTL_RESTORE && st->started) {
+		snprintf(why, REC_ERR_MAX, "restore %" PRIu64 " after the first "
+		    "record: a restore is only valid as the first record", c->id);
+		return why;
+	}
+	if (c->kind != CTL_RESTORE && c->id <= st->last_id) {
+		snprintf(why, REC_ERR_MAX, "%s %" PRIu64 " after %s %" PRIu64
+		    ": barrier ids must increase", c->kind == CTL_END ? "end" :
+		    "barrier", c->id, st->started ? "barrier" : "restore",
+		    st->last_id);
+		return why;
+	}
+	return NULL;
+}
+
+enum stage_verdict stage_control(struct stage *st, const struct ctl *c,
+    struct out *out, char *why)
+{
+	if (c->kind != CTL_BARRIER && c->kind != CTL_RESTORE &&
+	    c->kind != CTL_END)
+		return STAGE_PASS;
+	if (out_of_order(st, c, why) != NULL)
+		return STAGE_INVALID;
+	if (c->kind == CTL_END) {
+		/* Its checkpoint is taken after what it fires. */
+		st->ended = true;
+		st->last_id = c->id;
+		st->checkpointed = st->started = true;
+		return STAGE_HANDLED;
+	}
 	if (st->store != NULL) {
 		if (c->kind == CTL_BARRIER)
 			snapshot(st, c->id);
@@ -60,13 +96,37 @@ bool stage_control(struct stage *st, const struct ctl *c, struct out *out)
 			restore(st, c->id);
 	}
 	st->last_id = c->id;
+	st->checkpointed = true;
+	/* A barrier starts the stream as a record does; a restore may be
+	 * followed by a barrier of a higher id only. */
+	st->started = true;
 	if (out != NULL) {
 		if (c->kind == CTL_BARRIER)
 			rec_emit_barrier(out, c->id);
 		else
 			rec_emit_restore(out, c->id);
 	}
-	return true;
+	return STAGE_HANDLED;
+}
+
+bool stage_input_complete(const struct stage *st)
+{
+	if (!st->checkpointed || st->ended)
+		return true;
+	diag_error("input ended without the end of the stream after "
+	    "checkpoint %" PRIu64 ": a stage upstream stopped or died; nothing "
+	    "fired (a restart resumes from the checkpoint)", st->last_id);
+	return false;
+}
+
+void stage_emit_end(struct stage *st, struct out *out)
+{
+	if (!st->ended)
+		return;
+	if (st->store != NULL)
+		snapshot(st, st->last_id);
+	if (out != NULL)
+		rec_emit_end(out, st->last_id);
 }
 
 void stage_finish(struct stage *st)
@@ -125,6 +185,18 @@ void source_ckpt_barrier(struct source_ckpt *sc, const json_t *state,
 	sc->next_id++;
 	sc->since = 0;
 	sc->last_ms = etime_now_ms();
+}
+
+void source_ckpt_end(struct source_ckpt *sc, const json_t *state,
+    struct out *out)
+{
+	if (sc->store == NULL)
+		return;
+	ckpt_write_json(sc->store, sc->next_id, state);
+	ckpt_prune(sc->store, CKPT_KEEP_DEFAULT);
+	rec_emit_end(out, sc->next_id);
+	sc->next_id++;
+	sc->since = 0;
 }
 
 uint64_t source_ckpt_last(const struct source_ckpt *sc)

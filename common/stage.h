@@ -6,12 +6,36 @@
  *
  *     struct stage st;
  *     stage_init(&st, &common, (struct stage_hooks){ snap, restore, ctx });
+ *     ... for each data record:  stage_data(&st);
  *     ... for each control record c:
- *         if (stage_control(&st, &c, &out)) continue;  // consumed+forwarded
+ *         switch (stage_control(&st, &c, &out, why)) {
+ *         case STAGE_HANDLED: continue;        // consumed (+forwarded)
+ *         case STAGE_INVALID: reject the line with why; continue;
+ *         case STAGE_PASS: the tool's own control records
+ *         }
+ *     ... at the end of input:
+ *         if (!stage_input_complete(&st)) exit 1, firing nothing;
+ *         fire what is open; stage_emit_end(&st, &out);
  *
  * stage_control() handles CTL_BARRIER (snapshot hook, write the file,
- * prune, forward the barrier) and CTL_RESTORE (read the file, restore
- * hook, forward).  Without --checkpoint-dir it only forwards.  A sink
+ * prune, forward the barrier), CTL_RESTORE (read the file, restore
+ * hook, forward) and CTL_END (held for stage_emit_end()).  Without
+ * --checkpoint-dir it only forwards.  A restore anywhere but first, a
+ * barrier or end whose id is not above the last one, and anything after
+ * the end are invalid: forged or mixed-up input must not discard or
+ * overwrite state.
+ *
+ * The end of the stream, {"@fs":"end","id":N}, is written by a
+ * checkpointing source that ends on its own (fs-consume -e, -c, a stop
+ * offset; fs-backfill at the end of its files) as its last record.  It
+ * is also the last barrier: each stage fires what is open, then takes
+ * checkpoint N of its state after firing and forwards the end
+ * (stage_emit_end), so a pipeline run again on the same directory
+ * resumes after what the end fired and writes none of it twice.  In a
+ * checkpointed pipeline (a barrier or restore came) an input without
+ * its end means a stage upstream was killed or stopped: firing the open
+ * windows would write results a restart from the checkpoint writes
+ * again, different, so nothing is fired.  A sink
  * passes out = NULL and makes its snapshot hook wait for writes in
  * flight.  The snapshot hook returns a new reference to the state as JSON;
  * the restore hook gets the state (borrowed) and returns 0, or -1 with
@@ -45,14 +69,36 @@ struct stage_hooks {
 struct stage {
 	struct ckpt_store *store;       /* NULL without --checkpoint-dir */
 	struct stage_hooks hooks;
-	uint64_t last_id;
+	uint64_t last_id;               /* of the last barrier or restore */
+	bool started;                   /* a record came: no restore now */
+	bool checkpointed;              /* a barrier or restore came */
+	bool ended;                     /* the end came: last_id is its id */
+};
+
+enum stage_verdict {
+	STAGE_PASS = 0,         /* not the protocol's: the tool's to handle */
+	STAGE_HANDLED,          /* barrier, restore or end: done */
+	STAGE_INVALID           /* out of order: reject the line with why */
 };
 
 void stage_init(struct stage *st, const struct fs_common *c,
     struct stage_hooks hooks);
-/* Returns true when c was a barrier or restore (handled and, when out is
- * not NULL, forwarded); false for other control records. */
-bool stage_control(struct stage *st, const struct ctl *c, struct out *out);
+/* Handles c when it is a barrier, restore or end (see above); why
+ * (REC_ERR_MAX bytes) gets the reason for STAGE_INVALID. */
+enum stage_verdict stage_control(struct stage *st, const struct ctl *c,
+    struct out *out, char *why);
+/* Notes a data record (a restore after it is invalid). */
+static inline void stage_data(struct stage *st)
+{
+	st->started = true;
+}
+/* At the end of input: true when the stream ended cleanly; false, after
+ * saying so on stderr, when a checkpointed input stopped without its
+ * end (the tool fires nothing and exits 1). */
+bool stage_input_complete(const struct stage *st);
+/* After the end fired what it fires: when the end came, takes its
+ * checkpoint (snapshot hook) and forwards it. */
+void stage_emit_end(struct stage *st, struct out *out);
 void stage_finish(struct stage *st);
 
 #define SOURCE_CKPT_INTERVAL_DEFAULT_MS 10000
@@ -78,6 +124,11 @@ json_t *source_ckpt_begin(struct source_ckpt *sc, const struct fs_common *c,
 bool source_ckpt_due(struct source_ckpt *sc);
 /* Writes state (borrowed) as checkpoint next_id, then emits the barrier. */
 void source_ckpt_barrier(struct source_ckpt *sc, const json_t *state,
+    struct out *out);
+/* At a source's own end: writes state (borrowed) as checkpoint next_id
+ * and emits {"@fs":"end","id":next_id}, the last record.  Nothing
+ * without --checkpoint-dir. */
+void source_ckpt_end(struct source_ckpt *sc, const json_t *state,
     struct out *out);
 /* The id of the last barrier emitted (0 if none). */
 uint64_t source_ckpt_last(const struct source_ckpt *sc);

@@ -273,7 +273,7 @@ run_with_restart() {
 	wait "$pid" || return 1
 	exec 7>&-
 	rm -f fifo
-	{ head -n 1 "$1"; echo '{"@fs":"restore","id":1}'; tail -n +"$((n + 1))" "$1"; } |
+	{ head -n 1 "$1"; echo '{"@fs":"restore","id":1}'; tail -n +"$((n + 1))" "$1"; echo '{"@fs":"end","id":2}'; } |
 		fs-agg "${aggs[@]}" --checkpoint-dir ck > out2
 }
 
@@ -309,7 +309,7 @@ run_with_restart() {
 	kill -TERM "$pid"
 	wait "$pid"
 	exec 7>&-
-	{ echo '{"@fs":"restore","id":1}'; tail -n +778 in.ndjson; } |
+	{ echo '{"@fs":"restore","id":1}'; tail -n +778 in.ndjson; echo '{"@fs":"end","id":2}'; } |
 		fs-agg "${aggs[@]}" --checkpoint-dir ck > out2
 	cat out1 out2 | data_only > resumed
 	run diff whole resumed
@@ -403,7 +403,7 @@ wait_for_line() {
 	kill -TERM "$pid"
 	wait "$pid"
 	exec 7>&-
-	{ echo '{"@fs":"restore","id":1}'; tail -n +401 in.ndjson; } |
+	{ echo '{"@fs":"restore","id":1}'; tail -n +401 in.ndjson; echo '{"@fs":"end","id":2}'; } |
 		fs-agg "${aggs[@]}" --checkpoint-dir ck > out2
 	cat out1 out2 | data_only > resumed
 	run diff whole resumed
@@ -411,7 +411,7 @@ wait_for_line() {
 }
 
 @test "fs-agg: a checkpoint of other aggregates is refused" {
-	printf '%s\n' '{"ts":1,"x":1}' '{"@fs":"barrier","id":1}' > a.ndjson
+	printf '%s\n' '{"ts":1,"x":1}' '{"@fs":"barrier","id":1}' '{"@fs":"end","id":2}' > a.ndjson
 	fs-agg --agg n=count --checkpoint-dir ck a.ndjson > /dev/null
 	printf '%s\n' '{"@fs":"restore","id":1}' '{"ts":2,"x":1}' > b.ndjson
 	run --separate-stderr fs-agg --agg s=sum:x --checkpoint-dir ck b.ndjson
@@ -436,7 +436,7 @@ wait_for_line() {
 	kill -TERM "$agg_pid"
 	exec 7>&-
 	wait
-	{ echo '{"@fs":"restore","id":1}'; tail -n +2346 in.ndjson; } |
+	{ echo '{"@fs":"restore","id":1}'; tail -n +2346 in.ndjson; echo '{"@fs":"end","id":2}'; } |
 		fs-window "${win[@]}" --checkpoint-dir ck |
 		fs-agg "${aggs[@]}" --checkpoint-dir ck > out2
 	cat out1 out2 | data_only > resumed

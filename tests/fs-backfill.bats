@@ -356,7 +356,8 @@ EOF
 	fs-backfill --checkpoint-dir ck "$D/clicks-a.ndjson" > /dev/null
 	run --separate-stderr fs-backfill --checkpoint-dir ck "$D/clicks-a.ndjson"
 	assert_success
-	assert_output '{"@fs":"restore","id":1}'
+	assert_output '{"@fs":"restore","id":1}
+{"@fs":"end","id":2}'
 }
 
 @test "fs-backfill: a checkpoint of other inputs is refused" {

@@ -247,7 +247,8 @@ records() {
 	printf '%s\n' "$output" > run2
 	assert_equal "$(head -1 run2)" '{"@fs":"restore","id":5}'
 	assert_equal "$(sed -n 2p run2)" '{"n":500}'
-	assert_equal "$(tail -1 run2)" '{"@fs":"barrier","id":10}'
+	assert_equal "$(tail -2 run2)" '{"@fs":"barrier","id":10}
+{"@fs":"end","id":11}'
 	{ sed '/"id":5}/q' run1; cat run2; } | grep -v '"@fs"' > all
 	records 0 1000 > expected
 	cmp all expected
@@ -412,4 +413,99 @@ records() {
 	    -X partition.assignment.strategy=cooperative-sticky
 	assert_success
 	assert_output $'{"n":1}\n{"n":2}'
+}
+
+# Values {"ts":T} with T = 4*i + p on partition p of a 4-partition topic:
+# every time distinct, each partition in order.
+four_partitions() {
+	local t="$1" n="$2" p
+	kafka_create_topic "$t" 4
+	for p in 0 1 2 3; do
+		awk -v n="$n" -v p="$p" 'BEGIN { for (i = 0; i < n; i++)
+		    printf "{\"ts\":%d}\n", 4 * i + p }' |
+		    fs-produce -b "$B" -t "$t" -p "$p"
+	done
+}
+
+# Records at or below the watermark before them (late), counted.
+late_records() {
+	awk '/"@fs":"watermark"/ { sub(/.*"ts":/, ""); sub(/}.*/, ""); wm = $0 + 0; next }
+	    /"ts":/ { s = $0; sub(/.*"ts":/, "", s); sub(/}.*/, "", s);
+	    if (s + 0 <= wm) late++ }
+	    END { print late + 0 }' "$1"
+}
+
+@test "fs-consume: a partition that is only not read (full pipe) is not idle: no record comes after a watermark past it" {
+	local t
+	t=$(uniq_name slowread)
+	four_partitions "$t" 5000
+	# The reader pauses often, so fs-consume blocks on the full pipe far
+	# longer than --idle-timeout while partitions wait their turn.
+	run --separate-stderr bash -c "fs-consume -b '$B' -t '$t' -o beginning -e -V \
+	    --watermarks --idle-timeout 100ms |
+	    python3 -c 'import sys, time
+for i, l in enumerate(sys.stdin):
+    sys.stdout.write(l)
+    if i % 1000 == 999: time.sleep(0.3)' > out"
+	assert_success
+	assert_equal "$(grep -vc '"@fs"' out)" 20000
+	assert_equal "$(late_records out)" 0
+	grep -q '"@fs":"watermark"' out
+}
+
+@test "fs-consume: --idle-timeout 0 is accepted: partitions are never idle" {
+	local t
+	t=$(uniq_name idle0)
+	kafka_create_topic "$t" 2
+	printf '%s\n' '{"ts":1000}' '{"ts":9000}' | fs-produce -b "$B" -t "$t" -p 0
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V --watermarks \
+	    --idle-timeout 0
+	assert_success
+	# partition 1 never delivers, and is never idle: only the first watermark
+	assert_equal "$(grep -c '"@fs"' <<<"$output")" 1
+}
+
+@test "fs-consume: -G with checkpoints: a restart at once after kill -9 resumes every partition from the checkpoint" {
+	local t g pid
+	t=$(uniq_name grp) g=$(uniq_name g)
+	kafka_create_topic "$t" 4
+	fs-gen --count 20000 --users 50 | fs-produce -b "$B" -t "$t" -k user
+	fs-gen --count 20000 --users 50 | fs-agg --key user --agg n=count |
+	    awk -F'"' '{ n[$4] = $0 } END { for (u in n) print n[u] }' | sort > want
+	pipeline() {
+		fs-consume -b "$B" -t "$t" -G "$g" -o beginning -V "$@" \
+		    --checkpoint-dir ck --checkpoint-interval 300ms |
+		    fs-agg --key user --agg n=count --checkpoint-dir ck
+	}
+	# Killed mid-stream, restarted at once, killed again, restarted to
+	# the end: the last count of each user is the whole count.
+	# Partitions in the newest checkpoint of this source.
+	newest_partitions() {
+		local f id
+		f=$(ls ck/fs-consume/*.ckpt 2>/dev/null | tail -1)
+		[ -n "$f" ] || { echo 0; return; }
+		id=$(basename "$f" .ckpt)
+		fs-ckpt show ck fs-consume "$((10#$id))" | jq '.offsets | length'
+	}
+	(pipeline >> out 2>> err) 3>&- &
+	pid=$!
+	all_partitions() { test "$(newest_partitions)" = 4; }
+	wait_for 30 all_partitions
+	pkill -9 -f "fs-consume -b $B -t $t -G $g" || true
+	pkill -9 -f "fs-agg --key user --agg n=count --checkpoint-dir ck$" || true
+	wait "$pid" || true
+	(pipeline >> out 2>> err) 3>&- &
+	pid=$!
+	# long enough for checkpoints, taken while the group may still
+	# hold the killed member's partitions
+	sleep 3
+	pkill -9 -f "fs-consume -b $B -t $t -G $g" || true
+	pkill -9 -f "fs-agg --key user --agg n=count --checkpoint-dir ck$" || true
+	wait "$pid" || true
+	# whatever the group was doing, no checkpoint lost a partition
+	assert_equal "$(newest_partitions)" 4
+	run --separate-stderr bash -c "$(declare -f pipeline); B='$B' t='$t' g='$g'; pipeline -e >> out"
+	assert_success
+	grep -v '"@fs"' out | awk -F'"' '{ n[$4] = $0 } END { for (u in n) print n[u] }' | sort > got
+	cmp got want
 }

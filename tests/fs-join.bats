@@ -502,14 +502,15 @@ EOF
 }
 
 @test "fs-join: a barrier waiting for an input that ends without it goes out at that end" {
-	printf '%s\n' '{"k":1,"ts":1}' '{"@fs":"barrier","id":1}' '{"k":1,"ts":2}' > l.ndjson
+	printf '%s\n' '{"k":1,"ts":1}' '{"@fs":"barrier","id":1}' '{"k":1,"ts":2}' '{"@fs":"end","id":2}' > l.ndjson
 	printf '%s\n' '{"k":1,"ts":2}' > r.ndjson
 	run --separate-stderr fs-join --between 0,0 --key k --right-fields ts:rts \
 		--left l.ndjson --right r.ndjson --checkpoint-dir ck
 	assert_equal "$status" 0
 	assert_equal "$(grep -v '"watermark"' <<< "$output")" \
 '{"@fs":"barrier","id":1}
-{"k":1,"ts":2,"rts":2}'
+{"k":1,"ts":2,"rts":2}
+{"@fs":"end","id":2}'
 	run fs-ckpt show ck fs-join 1
 	assert_equal "$(jq -c '[.records[] | .[3]]' <<< "$output")" '[{"k":1,"ts":1},{"k":1,"ts":2}]'
 }
@@ -573,7 +574,7 @@ EOF
 	b='{"@fs":"barrier","id":1}'
 	# The barrier after the third record: l1, r1, l2 are held, each in
 	# its two windows.
-	{ sed -n 1,5p panes.ndjson; echo "$b"; sed -n '6,$p' panes.ndjson; } > in.ndjson
+	{ sed -n 1,5p panes.ndjson; echo "$b"; sed -n '6,$p' panes.ndjson; echo '{"@fs":"end","id":2}'; } > in.ndjson
 	args=(--window --type full --key k --left-where s=L --left-fields v:l --right-fields v:r)
 	fs-join "${args[@]}" < in.ndjson | grep -v '"watermark"' > whole.out
 	fs-join "${args[@]}" --checkpoint-dir ck < in.ndjson > /dev/null

@@ -103,7 +103,8 @@ strip_assigned() {
 @test "fs-produce: control records are not produced; a barrier checkpoints the sink" {
 	local t
 	t=$(uniq_name ctl)
-	printf '%s\n' '{"n":1}' '{"@fs":"watermark","ts":5}' '{"n":2}' '{"@fs":"barrier","id":1}' '{"n":3}' > in
+	printf '%s\n' '{"n":1}' '{"@fs":"watermark","ts":5}' '{"n":2}' '{"@fs":"barrier","id":1}' '{"n":3}' \
+	    '{"@fs":"end","id":2}' > in
 	run --separate-stderr fs-produce -b "$B" -t "$t" --checkpoint-dir ck < in
 	assert_success
 	run fs-ckpt verify ck/fs-produce/00000000000000000001.ckpt
@@ -252,13 +253,13 @@ barrier_and_value() {
 	t=$(uniq_name txh)
 	kafka_create_topic "$t" 1
 	printf '%s\n' '{"n":1}' '{"@fs":"barrier","id":1}' '{"n":2}' '{"n":3}' \
-	    '{"@fs":"barrier","id":2}' > in
+	    '{"@fs":"barrier","id":2}' '{"n":4}' '{"@fs":"end","id":3}' > in
 	run --separate-stderr fs-produce -b "$B" -t "$t" --transactional-id "$t" \
 	    --checkpoint-dir ck < in
 	assert_success
 	assert_equal "$stderr" ""
 	run barrier_and_value "$t"
-	assert_output "$(printf '%s\n' '1 {"n":1}' '2 {"n":2}' '2 {"n":3}')"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '2 {"n":2}' '2 {"n":3}' '3 {"n":4}')"
 }
 
 @test "fs-produce: restarted after a commit whose checkpoint file was not written, it drops that transaction's records instead of committing them twice" {
@@ -266,12 +267,13 @@ barrier_and_value() {
 	t=$(uniq_name txr)
 	kafka_create_topic "$t" 1
 	printf '%s\n' '{"n":1}' '{"n":2}' '{"@fs":"barrier","id":1}' '{"n":3}' \
-	    '{"n":4}' '{"@fs":"barrier","id":2}' |
+	    '{"n":4}' '{"@fs":"barrier","id":2}' '{"@fs":"end","id":3}' |
 	    fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck
 	# killed after committing barrier 2's transaction, before its file
-	rm ck/fs-produce/00000000000000000002.ckpt
+	rm ck/fs-produce/00000000000000000002.ckpt ck/fs-produce/00000000000000000003.ckpt
 	printf '%s\n' '{"@fs":"restore","id":1}' '{"n":3}' '{"n":4}' \
-	    '{"@fs":"barrier","id":2}' '{"n":5}' '{"@fs":"barrier","id":3}' > in
+	    '{"@fs":"barrier","id":2}' '{"n":5}' '{"@fs":"barrier","id":3}' \
+	    '{"@fs":"end","id":4}' > in
 	run --separate-stderr fs-produce -b "$B" -t "$t" --transactional-id "$t" \
 	    --checkpoint-dir ck -v < in
 	assert_success
@@ -280,7 +282,8 @@ barrier_and_value() {
 	    'fs-produce: restored checkpoint 1' \
 	    'fs-produce: checkpoint 2 written' \
 	    'fs-produce: 2 records before barrier 2 dropped: committed before the restart' \
-	    'fs-produce: checkpoint 3 written')"
+	    'fs-produce: checkpoint 3 written' \
+	    'fs-produce: checkpoint 4 written')"
 	run barrier_and_value "$t"
 	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}' '2 {"n":4}' '3 {"n":5}')"
 	test -f ck/fs-produce/00000000000000000002.ckpt
@@ -291,9 +294,11 @@ barrier_and_value() {
 	t=$(uniq_name txz)
 	kafka_create_topic "$t" 3
 	printf '%s\n' '{"n":1}' '{"n":2}' '{"@fs":"barrier","id":1}' > in
-	fs-produce -b "$B" -t "$t" -k n --transactional-id "$t" --checkpoint-dir ck < in
+	# the input stops after the barrier: killed upstream
+	run fs-produce -b "$B" -t "$t" -k n --transactional-id "$t" --checkpoint-dir ck < in
+	assert_failure 1
 	rm ck/fs-produce/00000000000000000001.ckpt
-	printf '%s\n' '{"n":3}' >> in
+	printf '%s\n' '{"n":3}' '{"@fs":"end","id":2}' >> in
 	run --separate-stderr fs-produce -b "$B" -t "$t" -k n --transactional-id "$t" \
 	    --checkpoint-dir ck --stats < in
 	assert_success
@@ -301,37 +306,56 @@ barrier_and_value() {
 	    'fs-produce: the transaction of barrier 1 was committed before the restart: dropping the records before it' \
 	    'fs-produce: checkpoint 1 written' \
 	    'fs-produce: 2 records before barrier 1 dropped: committed before the restart' \
+	    'fs-produce: checkpoint 2 written' \
 	    'fs-produce: 1 produced, 1 delivered, 0 failed' \
 	    'fs-produce: 2 dropped: committed before the restart')"
 	barrier_and_value "$t" | sort > got
 	assert_file_equals got "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}')"
 }
 
-@test "fs-produce: run again after the end of input, what came after the last barrier is produced again, never dropped" {
+@test "fs-produce: run again after the end of the stream, it produces nothing twice" {
 	local t
 	t=$(uniq_name txe)
 	kafka_create_topic "$t" 1
-	# the end of input commits {"n":2}, tagged 2 though barrier 2 never came
-	printf '%s\n' '{"n":1}' '{"@fs":"barrier","id":1}' '{"n":2}' |
+	# the end is the last barrier: {"n":2} is committed as its transaction
+	printf '%s\n' '{"n":1}' '{"@fs":"barrier","id":1}' '{"n":2}' '{"@fs":"end","id":2}' |
 	    fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck
-	printf '%s\n' '{"@fs":"restore","id":1}' '{"n":2}' '{"n":3}' \
-	    '{"@fs":"barrier","id":2}' |
+	# run again on the same directory, with nothing new: nothing produced
+	printf '%s\n' '{"@fs":"restore","id":2}' '{"@fs":"end","id":3}' |
+	    fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck
+	# and with something new: only that
+	printf '%s\n' '{"@fs":"restore","id":3}' '{"n":3}' '{"@fs":"end","id":4}' |
 	    fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck
 	run barrier_and_value "$t"
-	assert_output "$(printf '%s\n' '1 {"n":1}' '2 {"n":2}' '2 {"n":2}' '2 {"n":3}')"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '2 {"n":2}' '4 {"n":3}')"
+}
+
+@test "fs-produce: an input cut short after a barrier commits nothing after it, and exits 1" {
+	local t
+	t=$(uniq_name txc)
+	kafka_create_topic "$t" 1
+	printf '%s\n' '{"n":1}' '{"@fs":"barrier","id":1}' '{"n":2}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck < in
+	assert_failure 1
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    'fs-produce: input ended without the end of the stream after checkpoint 1: a stage upstream stopped or died; nothing fired (a restart resumes from the checkpoint)' \
+	    'fs-produce: input cut short: aborting the open transaction (1 message)')"
+	run barrier_and_value "$t"
+	assert_output '1 {"n":1}'
 }
 
 @test "fs-produce: in a new checkpoint directory, the fs-barrier headers of an earlier pipeline's messages are not taken for its own" {
 	local t
 	t=$(uniq_name txn)
 	kafka_create_topic "$t" 1
-	printf '%s\n' '{"n":1}' '{"@fs":"barrier","id":1}' > in
+	printf '%s\n' '{"n":1}' '{"@fs":"barrier","id":1}' '{"@fs":"end","id":2}' > in
 	fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck1 < in
 	run --separate-stderr fs-produce -b "$B" -t "$t" --transactional-id "$t" \
 	    --checkpoint-dir ck2 --stats < in
 	assert_success
 	assert_equal "$stderr" "$(printf '%s\n' \
 	    'fs-produce: checkpoint 1 written' \
+	    'fs-produce: checkpoint 2 written' \
 	    'fs-produce: 1 produced, 1 delivered, 0 failed')"
 	run barrier_and_value "$t"
 	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":1}')"

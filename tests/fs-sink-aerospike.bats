@@ -243,10 +243,11 @@ fs-sink-aerospike: 1 record rejected"
 @test "fs-sink-aerospike: control records are consumed, not written" {
 	require_aerospike
 	AS=$FS_AEROSPIKE
-	printf '%s\n' '{"@fs":"watermark","ts":5}' '{"id":"a","v":1}' '{"@fs":"barrier","id":1}' >in.ndjson
+	printf '%s\n' '{"@fs":"watermark","ts":5}' '{"id":"a","v":1}' '{"@fs":"barrier","id":1}' \
+	    '{"@fs":"end","id":2}' >in.ndjson
 	run --separate-stderr sink --key id --stats in.ndjson
 	assert_success
-	assert_regex "$stderr" 'stats: 3 lines, 1 written, 0 stale, 0 failed, 2 control'
+	assert_regex "$stderr" 'stats: 4 lines, 1 written, 0 stale, 0 failed, 3 control'
 }
 
 @test "fs-sink-aerospike: a barrier is acknowledged after every write before it" {
@@ -255,12 +256,17 @@ fs-sink-aerospike: 1 record rejected"
 	{
 		for i in $(seq 1 300); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done
 		echo '{"@fs":"barrier","id":1}'
+		for i in $(seq 301 310); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done
+		echo '{"@fs":"end","id":2}'
 	} >in.ndjson
 	run --separate-stderr sink --key id --checkpoint-dir ck in.ndjson
 	assert_success
 	run --separate-stderr fs-ckpt show ck fs-sink-aerospike 1
 	assert_success
 	assert_output '{"written":300,"stale":0}'
+	# the end is the last barrier
+	run --separate-stderr fs-ckpt show ck fs-sink-aerospike 2
+	assert_output '{"written":310,"stale":0}'
 	run --separate-stderr get --bins-only k1 k300
 	assert_output '{"v":1}
 {"v":300}'
@@ -342,6 +348,49 @@ fs-sink-aerospike: 1 record rejected"
 	assert_output --regexp '^records=3000;'
 	run grep --count 'stats: 3000 lines, 3000 written' err.txt
 	assert_output 1
+}
+
+@test "fs-sink-aerospike: a node stopped for seconds and started again is ridden out with the defaults" {
+	# a real restart: the process stops, its port refuses connections,
+	# a new process (an empty store) starts on the same port 3 s later
+	private_fixture
+	port=${AS##*:}
+	for i in $(seq 1 2000); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done >in.ndjson
+	{
+		head -n 1000 in.ndjson
+		until ctl fixture-stats | grep -q '^records=1000;'; do sleep 0.05; done
+		"$FS_ROOT/scripts/aerospike-fixture-stop"
+		tail -n +1001 in.ndjson
+		sleep 3
+		"$FS_ROOT/scripts/aerospike-fixture-start" --port "$port" >/dev/null
+	} | sink --key id --stats 2>err.txt || {
+		cat err.txt
+		false
+	}
+	run grep -c 'stats: 2000 lines, 2000 written, 0 stale, 0 failed' err.txt
+	assert_output 1
+	# every write made while the node was down reached the new process
+	run --separate-stderr ctl fixture-stats
+	assert_output --regexp '^records=1000;'
+	run --separate-stderr get --bins-only k1001 k2000
+	assert_output '{"v":1001}
+{"v":2000}'
+}
+
+@test "fs-sink-aerospike: a write not done within --total-timeout fails, with its line" {
+	private_fixture
+	mkfifo in.fifo
+	{
+		echo '{"id":"a","v":1}'
+		until ctl fixture-stats | grep -q '^records=1;'; do sleep 0.05; done
+		"$FS_ROOT/scripts/aerospike-fixture-stop"
+		echo '{"id":"b","v":2}'
+	} >in.fifo &
+	start=$(date +%s%N)
+	run -1 --separate-stderr sink --key id --total-timeout 1s <in.fifo
+	elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+	assert_regex "${stderr_lines[0]}" '^fs-sink-aerospike: -:2: not written within the total time-out \(1000 ms\); last attempt: .+'
+	(( elapsed < 10000 )) || fail "gave up after $elapsed ms, not about 1 s"
 }
 
 @test "fs-sink-aerospike: writes move to another node when theirs goes away" {

@@ -21,11 +21,11 @@ COMPARE="$FS_ROOT/tests/chaos/compare"
 # The backlog of the live pipeline: 160,000 events over 8 partitions,
 # 2,000 users, about 0.3 rows per event for the sink, in event-time
 # order.  Read through the sink below (single writes, 4 at once, each
-# answered after 2ms), one partition's fetch (1MB, 10,000 messages)
+# answered after 3ms), one partition's fetch (1MB, 10,000 messages)
 # takes longer than --idle-timeout's 10s to get through the pipe.
 LIVE_EVENTS=160000
 LIVE_GEN=(fs-gen --count "$LIVE_EVENTS" --users 2000 --rate 90 --seed 15)
-SLOW_MS=2
+SLOW_MS=3
 SLOW_SINK="--batch 1 --in-flight 4"
 
 setup_file() {
@@ -108,7 +108,7 @@ compare_store() {
 	fs-get -h "$AS" -n features -s user --key user "$BATS_FILE_TMPDIR/live-expected.ndjson" \
 		> store.ndjson
 	FIGURES=$("$COMPARE" store user "$BATS_FILE_TMPDIR/live-expected.ndjson" store.ndjson \
-		"$records" 2> compare.err)
+		"$records" 2> compare.err) || true
 }
 
 @test "no-loss 1: the README's live pipeline on an 8-partition backlog with a slow sink drops nothing as late and stores the features of the events file" {
@@ -151,9 +151,9 @@ start_live() {
 	run -0 timeout 300 bash -o pipefail live.sh 2>> run.err
 	late=$(late_in run.err)
 	compare_store
-	echo "seed=$seed late=$late $FIGURES; $(grep -c 'resuming from' run.err) resumed"
+	echo "seed=$seed late=$late $FIGURES"
 	cat kills.log compare.err
-	grep -e resuming -e late run.err
+	grep -e resuming -e late run.err || true
 	assert_equal "late=$late $FIGURES" "late=0 lost=0 doubled=0 different=0"
 }
 
@@ -240,7 +240,7 @@ finish_k2k() {
 
 compare_k2k() {
 	committed > got.ndjson
-	FIGURES=$("$COMPARE" rows user,window_start expected.ndjson got.ndjson 2> compare.err)
+	FIGURES=$("$COMPARE" rows user,window_start expected.ndjson got.ndjson 2> compare.err) || true
 }
 
 @test "no-loss 2: the README's Kafka-to-Kafka pipeline in a consumer group, killed and restarted at once, twice, has every row once in the output topic" {
@@ -310,7 +310,7 @@ compare_k2k() {
 
 @test "no-loss 4c: fs-produce given a malformed broker address fails within seconds with a clear message" {
 	local start=$SECONDS
-	run --separate-stderr -1 timeout 60 fs-produce -b FS_KAFKA_BROKERS=127.0.0.1:9092 -t x \
+	run --separate-stderr -1 timeout -k 5 20 fs-produce -b FS_KAFKA_BROKERS=127.0.0.1:9092 -t x \
 		<<< '{"ts":1,"user":"u1"}'
 	[ $((SECONDS - start)) -le 10 ] || fail "took $((SECONDS - start))s"
 	assert_regex "$stderr" "^fs-produce: .*FS_KAFKA_BROKERS=127.0.0.1:9092"

@@ -237,8 +237,10 @@ kill_after_checkpoint() {
 		"sed '/^{\"@fs\":\"barrier\",\"id\":3}\$/a {\"@fs\":\"note\",\"text\":\"after 3\"}'"
 	run --separate-stderr bash live.sh
 	assert_success
-	# A barrier every 1000 messages and one at the end, in order.
-	assert_equal "$(sed -n 's/^{"@fs":"barrier","id":\([0-9]*\)}$/\1/p' mid1.ndjson)" "$(seq 1 16)"
+	# A barrier every 1000 messages, in order, and the end (the last
+	# barrier) last.
+	assert_equal "$(sed -n 's/^{"@fs":"barrier","id":\([0-9]*\)}$/\1/p' mid1.ndjson)" "$(seq 1 15)"
+	assert_equal "$(tail -n 1 mid1.ndjson)" '{"@fs":"end","id":16}'
 	# The unknown record went through fs-window and fs-agg unchanged,
 	# still between barriers 3 and 4.
 	assert_equal "$(grep -e '"@fs":"barrier","id":[34]}' -e '"@fs":"note"' mid1.ndjson)" \
@@ -261,7 +263,8 @@ kill_after_checkpoint() {
 	assert_success
 	# The restore record comes first, through every stage; barriers go on.
 	assert_equal "$(head -n 1 mid2.ndjson)" '{"@fs":"restore","id":16}'
-	assert_equal "$(sed -n 's/^{"@fs":"barrier","id":\([0-9]*\)}$/\1/p' mid2.ndjson)" "$(seq 17 21)"
+	assert_equal "$(sed -n 's/^{"@fs":"barrier","id":\([0-9]*\)}$/\1/p' mid2.ndjson)" "$(seq 17 20)"
+	assert_equal "$(tail -n 1 mid2.ndjson)" '{"@fs":"end","id":21}'
 	run --separate-stderr fs-ckpt list "$C"
 	assert_line -n 0 '{"id":21,"complete":true,"stages":{"fs-agg":"ok","fs-consume":"ok","fs-sink-aerospike":"ok","fs-window":"ok"}}'
 	# The store holds the features of the whole topic.

@@ -73,6 +73,8 @@ static int64_t run(int from_default, int upto, uint64_t *restored,
 
 	out_init(&out, open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0666),
 	    outpath);
+	char why[REC_ERR_MAX];
+
 	stage_init(&st, &tc, (struct stage_hooks){ snap, restore, &cnt });
 	pos = source_ckpt_begin(&src, &sc, 0, 2, &out);
 	*restored = 0;
@@ -82,7 +84,7 @@ static int64_t run(int from_default, int upto, uint64_t *restored,
 		next = (int)json_integer_value(json_object_get(pos, "next"));
 		json_decref(pos);
 		*restored = c.id;
-		stage_control(&st, &c, NULL);
+		stage_control(&st, &c, NULL, why);
 	}
 	for (; next <= upto; next++) {
 		cnt.sum += next;
@@ -92,7 +94,7 @@ static int64_t run(int from_default, int upto, uint64_t *restored,
 
 			source_ckpt_barrier(&src, state, &out);
 			json_decref(state);
-			stage_control(&st, &c, NULL);
+			stage_control(&st, &c, NULL, why);
 		}
 	}
 	source_ckpt_finish(&src);
@@ -124,6 +126,50 @@ static void test_resume(void)
 	    "second run: restore first, then barriers from 3");
 }
 
+/* The order the protocol allows: a restore first or never, barrier ids
+ * rising, nothing after the end; a checkpointed input is complete only
+ * with its end. */
+static void test_order(void)
+{
+	struct stage st;
+	struct fs_common c;
+	char why[REC_ERR_MAX];
+	struct ctl restore2 = { .kind = CTL_RESTORE, .id = 2 };
+	struct ctl b3 = { .kind = CTL_BARRIER, .id = 3 };
+	struct ctl end = { .kind = CTL_END, .id = 4 };
+	struct ctl wm = { .kind = CTL_WATERMARK, .ts = 5 };
+
+	memset(&c, 0, sizeof c);       /* no --checkpoint-dir: checks only */
+	stage_init(&st, &c, (struct stage_hooks){ snap, restore, NULL });
+	CHECK(stage_input_complete(&st), "no barrier: end of input is the end");
+	CHECK(stage_control(&st, &wm, NULL, why) == STAGE_PASS,
+	    "a watermark is the tool's");
+	CHECK(stage_control(&st, &restore2, NULL, why) == STAGE_HANDLED,
+	    "restore as the first record");
+	CHECK(stage_control(&st, &restore2, NULL, why) == STAGE_INVALID,
+	    "a second restore is invalid");
+	CHECK(stage_control(&st, &b3, NULL, why) == STAGE_HANDLED,
+	    "barrier 3 after restore 2");
+	CHECK(stage_control(&st, &b3, NULL, why) == STAGE_INVALID,
+	    "barrier 3 again is invalid");
+	CHECK_STR(why, "barrier 3 after barrier 3: barrier ids must increase",
+	    "why a repeated barrier is refused");
+	CHECK(!stage_input_complete(&st), "checkpointed input without end");
+	CHECK(stage_control(&st, &end, NULL, why) == STAGE_HANDLED, "end");
+	CHECK(stage_input_complete(&st), "checkpointed input with its end");
+	CHECK(stage_control(&st, &b3, NULL, why) == STAGE_INVALID,
+	    "nothing after the end");
+	stage_finish(&st);
+
+	stage_init(&st, &c, (struct stage_hooks){ snap, restore, NULL });
+	stage_data(&st);
+	CHECK(stage_control(&st, &restore2, NULL, why) == STAGE_INVALID,
+	    "a restore after data is invalid (forged mid-stream)");
+	CHECK_STR(why, "restore 2 after the first record: a restore is only "
+	    "valid as the first record", "why a late restore is refused");
+	stage_finish(&st);
+}
+
 int main(void)
 {
 	diag_init("test_stage");
@@ -131,5 +177,6 @@ int main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	test_resume();
+	test_order();
 	return tap_done();
 }
