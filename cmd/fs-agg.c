@@ -56,9 +56,7 @@ static const char usage_text[] =
 "  --over RANGES         per event, aggregates over trailing ranges\n"
 "                        (comma-separated durations, e.g. 5m,1h,24h)\n"
 "  --over-buckets N      buckets per range (default 60)\n"
-"  --late POLICY         drop (default), dead-letter, or pass\n"
-"  --late-file FILE      where dead-lettered late records go\n"
-"  --late-field NAME     member marking passed late records (default late)\n";
+LATE_USAGE;
 
 enum {
 	OPT_AGG = OPT_TOOL_BASE,
@@ -67,9 +65,6 @@ enum {
 	OPT_EMIT_EVERY,
 	OPT_END_FIELD,
 	OPT_KEY,
-	OPT_LATE,
-	OPT_LATE_FIELD,
-	OPT_LATE_FILE,
 	OPT_MAX_OOO,
 	OPT_OVER,
 	OPT_OVER_BUCKETS,
@@ -83,13 +78,11 @@ static const struct option longopts[] = {
 	{ "emit-every", required_argument, NULL, OPT_EMIT_EVERY },
 	{ "end-field", required_argument, NULL, OPT_END_FIELD },
 	{ "key", required_argument, NULL, OPT_KEY },
-	{ "late", required_argument, NULL, OPT_LATE },
-	{ "late-field", required_argument, NULL, OPT_LATE_FIELD },
-	{ "late-file", required_argument, NULL, OPT_LATE_FILE },
 	{ "max-out-of-orderness", required_argument, NULL, OPT_MAX_OOO },
 	{ "over", required_argument, NULL, OPT_OVER },
 	{ "over-buckets", required_argument, NULL, OPT_OVER_BUCKETS },
 	{ "start-field", required_argument, NULL, OPT_START_FIELD },
+	LATE_LONGOPTS,
 	FS_COMMON_LONGOPTS
 };
 
@@ -103,8 +96,7 @@ struct opts {
 	bool lateness_set;
 	const char *over;
 	int64_t over_buckets;
-	enum late_policy late;
-	const char *late_file, *late_field;
+	struct late_opts late;
 	const char *input;
 };
 
@@ -176,11 +168,14 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	fs_common_init(&o->c, argc, argv);
 	o->start_field = "window_start";
 	o->end_field = "window_end";
-	o->late = LATE_DROP;
+	late_opts_init(&o->late, "raise --max-out-of-orderness or "
+	    "--allowed-lateness (here or in fs-window), or replay in "
+	    "event-time order with fs-backfill --sort");
 	o->over_buckets = 60;
 	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
-		if (fs_common_option(&o->c, c, optarg, usage_text))
+		if (fs_common_option(&o->c, c, optarg, usage_text) ||
+		    late_option(&o->late, c, optarg))
 			continue;
 		switch (c) {
 		case OPT_AGG:
@@ -203,15 +198,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_KEY:
 			o->key = optarg;
-			break;
-		case OPT_LATE:
-			o->late = late_parse_policy(optarg);
-			break;
-		case OPT_LATE_FIELD:
-			o->late_field = optarg;
-			break;
-		case OPT_LATE_FILE:
-			o->late_file = optarg;
 			break;
 		case OPT_MAX_OOO:
 			o->max_ooo = win_opt_duration("--max-out-of-orderness", optarg);
@@ -910,8 +896,10 @@ static void on_windowed(struct agg *s, uint32_t id, int64_t t, json_t *obj,
 	int64_t start, end;
 
 	/* Passed on marked late by fs-window (--late pass): late here too. */
-	if (json_is_true(json_object_get(obj, s->late.field)))
-		goto late;
+	if (json_is_true(json_object_get(obj, s->late.field))) {
+		late_record_marked(&s->late, line, len, &s->out);
+		goto unused;
+	}
 	if (s->mode == MODE_PANES) {
 		if (get_i64(obj, s->f.pane, &start) < 0) {
 			reject_field(s, "missing or non-integer pane field",
@@ -956,6 +944,7 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 	uint32_t id;
 	bool added;
 
+	late_data(&s->late);
 	if (s->mode == MODE_UNSET)
 		decide_mode(s, obj);
 	if (etime_get(&s->o->c.time_path, obj, &t, &why) < 0) {
@@ -1107,7 +1096,7 @@ static void open_all(struct agg *s, struct opts *o)
 		diag_fatal("cannot open: '%s': %s", o->input, strerror(errno));
 	lineio_set_flush_hook(&s->lr, &s->out);
 	rejects_init(&s->rj, &o->c, &s->out);
-	late_init(&s->late, o->late, o->late_file, o->late_field);
+	late_init(&s->late, &o->late, &s->out);
 	wm_init(&s->wm, o->max_ooo, 0);
 	keytab_init(&s->keys);
 	timerheap_init(&s->timers);
@@ -1154,8 +1143,11 @@ static size_t state_bytes(const struct agg *s)
 	return n;
 }
 
-static void finish(struct agg *s)
+/* Returns 1 when more than --max-late-ratio of the records were late. */
+static int finish(struct agg *s)
 {
+	int rc;
+
 	if (s->o->c.stats)
 		fprintf(stderr, "%s: stats: %llu lines in, %llu results, "
 		    "%llu control, %llu late, %llu rejected; mode %s; peak keys "
@@ -1168,7 +1160,7 @@ static void finish(struct agg *s)
 		    peak_rss_kib());
 	stage_finish(&s->st);
 	out_close(&s->out);
-	late_finish(&s->late);
+	rc = late_finish(&s->late);
 	rejects_finish(&s->rj);
 	lineio_close(&s->lr);
 	state_clear(s);

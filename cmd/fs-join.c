@@ -31,7 +31,8 @@ static const char usage_text[] =
 "               [--retention DURATION] [--max-out-of-orderness DURATION]\n"
 "               [--start-field NAME] [--end-field NAME]\n"
 "               [--idle-timeout DURATION] [--late POLICY]\n"
-"               [--late-file FILE] [--late-field NAME] [common options]\n"
+"               [--late-file FILE] [--late-field NAME]\n"
+"               [--max-late-ratio R] [common options]\n"
 "Join a left and a right stream of NDJSON records on key and event time.\n"
 "  --asof                as-of join: each left record with the latest right\n"
 "                        record of its key at or before its time\n"
@@ -41,9 +42,6 @@ static const char usage_text[] =
 "  --idle-timeout DURATION  a side silent this long stops holding back\n"
 "                        the watermark\n"
 "  --key PATHS           join key of both sides (comma-separated paths)\n"
-"  --late POLICY         late records: drop (default), dead-letter, or pass\n"
-"  --late-field NAME     member marking passed late records (default late)\n"
-"  --late-file FILE      where dead-lettered late records go\n"
 "  --left FILE           left input (default: standard input)\n"
 "  --left-fields LIST    left members to output: PATH[:NAME],... (default all)\n"
 "  --left-key PATHS      join key of the left side\n"
@@ -61,7 +59,8 @@ static const char usage_text[] =
 "                        (default window_start)\n"
 "  --type TYPE           inner (default), left; interval and window joins\n"
 "                        also right, full; window joins also semi, anti\n"
-"  --window              window join on window_start/window_end (fs-window)\n";
+"  --window              window join on window_start/window_end (fs-window)\n"
+LATE_USAGE;
 
 enum {
 	OPT_ASOF = OPT_TOOL_BASE,
@@ -69,9 +68,6 @@ enum {
 	OPT_END_FIELD,
 	OPT_IDLE_TIMEOUT,
 	OPT_KEY,
-	OPT_LATE,
-	OPT_LATE_FIELD,
-	OPT_LATE_FILE,
 	OPT_LEFT,
 	OPT_LEFT_FIELDS,
 	OPT_LEFT_KEY,
@@ -95,9 +91,6 @@ static const struct option longopts[] = {
 	{ "end-field", required_argument, NULL, OPT_END_FIELD },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "key", required_argument, NULL, OPT_KEY },
-	{ "late", required_argument, NULL, OPT_LATE },
-	{ "late-field", required_argument, NULL, OPT_LATE_FIELD },
-	{ "late-file", required_argument, NULL, OPT_LATE_FILE },
 	{ "left", required_argument, NULL, OPT_LEFT },
 	{ "left-fields", required_argument, NULL, OPT_LEFT_FIELDS },
 	{ "left-key", required_argument, NULL, OPT_LEFT_KEY },
@@ -113,6 +106,7 @@ static const struct option longopts[] = {
 	{ "start-field", required_argument, NULL, OPT_START_FIELD },
 	{ "type", required_argument, NULL, OPT_TYPE },
 	{ "window", no_argument, NULL, OPT_WINDOW },
+	LATE_LONGOPTS,
 	FS_COMMON_LONGOPTS
 };
 
@@ -130,8 +124,7 @@ struct opts {
 	const char *key, *key_side[2];
 	const char *input[2];
 	const char *fields[2];
-	enum late_policy late;
-	const char *late_file, *late_field;
+	struct late_opts late;
 	struct selector where[2];
 	struct join_config cfg;
 	struct keyspec keys[2];
@@ -250,6 +243,8 @@ parse_args(struct opts *o, int argc, char **argv)
 	o->input[JOIN_LEFT] = "-";
 	o->cfg.start_field = JOIN_WINDOW_START;
 	o->cfg.end_field = JOIN_WINDOW_END;
+	late_opts_init(&o->late, "raise --max-out-of-orderness, or replay in "
+	    "event-time order with fs-backfill --sort");
 	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
 		switch (c) {
@@ -269,15 +264,6 @@ parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_KEY:
 			o->key = optarg;
-			break;
-		case OPT_LATE:
-			o->late = late_parse_policy(optarg);
-			break;
-		case OPT_LATE_FIELD:
-			o->late_field = optarg;
-			break;
-		case OPT_LATE_FILE:
-			o->late_file = optarg;
 			break;
 		case OPT_LEFT:
 			o->input[JOIN_LEFT] = optarg;
@@ -328,7 +314,8 @@ parse_args(struct opts *o, int argc, char **argv)
 			o->kinds++;
 			break;
 		default:
-			if (!fs_common_option(&o->common, c, optarg, usage_text))
+			if (!fs_common_option(&o->common, c, optarg, usage_text) &&
+			    !late_option(&o->late, c, optarg))
 				diag_usage("unhandled option");
 		}
 	}
@@ -441,6 +428,7 @@ data_record(struct run *r, struct input *in, json_t *obj, const char *line,
 	int s = in->side >= 0 ? in->side : pick_side(r, obj);
 	const char *why = NULL;
 
+	late_data(&r->late);
 	if (s < 0) {
 		reject_line(&r->rj, &in->lr, "record matches neither "
 		    "--left-where nor --right-where", line, len);
@@ -799,11 +787,14 @@ print_stats(struct run *r)
 		    (unsigned long long)s.collisions);
 }
 
-static void
+/* Returns 1 when more than --max-late-ratio of the records were late. */
+static int
 finish(struct run *r)
 {
+	int rc;
+
 	print_stats(r);
-	late_finish(&r->late);
+	rc = late_finish(&r->late);
 	stage_finish(&r->st);
 	rejects_finish(&r->rj);
 	out_close(&r->out);
@@ -821,6 +812,7 @@ main(int argc, char **argv)
 {
 	static struct opts o;
 	static struct run r;
+	int too_late;
 
 	diag_init(argv[0]);
 	parse_args(&o, argc, argv);
@@ -830,7 +822,7 @@ main(int argc, char **argv)
 	r.o = &o;
 	out_init(&r.out, STDOUT_FILENO, "stdout");
 	rejects_init(&r.rj, &o.common, &r.out);
-	late_init(&r.late, o.late, o.late_file, o.late_field);
+	late_init(&r.late, &o.late, &r.out);
 	r.j = join_new(&o.cfg, &r.out);
 	stage_init(&r.st, &o.common,
 	    (struct stage_hooks){ snapshot_hook, restore_hook, &r });
@@ -839,6 +831,6 @@ main(int argc, char **argv)
 	run_inputs(&r);
 	if (!r.cut && !sig_stop_requested())
 		end_of_stream(&r);
-	finish(&r);
-	return r.cut ? 1 : 0;
+	too_late = finish(&r);
+	return r.cut || too_late ? 1 : 0;
 }

@@ -55,9 +55,7 @@ static const char usage_text[] =
 "                        forward watermarks on this grid (default: pane)\n"
 "  --allowed-lateness DURATION\n"
 "                        keep windows open this long after their end\n"
-"  --late POLICY         drop (default), dead-letter, or pass\n"
-"  --late-file FILE      where dead-lettered late records go\n"
-"  --late-field NAME     member marking passed late records (default late)\n";
+LATE_USAGE;
 
 /* --explode writes this many copies of a record at most. */
 #define WIN_EXPLODE_MAX 100000
@@ -70,9 +68,6 @@ enum {
 	OPT_HOP,
 	OPT_IDLE_TIMEOUT,
 	OPT_KEY,
-	OPT_LATE,
-	OPT_LATE_FIELD,
-	OPT_LATE_FILE,
 	OPT_MAX_OOO,
 	OPT_OFFSET,
 	OPT_PANE_FIELD,
@@ -92,9 +87,6 @@ static const struct option longopts[] = {
 	{ "hop", required_argument, NULL, OPT_HOP },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "key", required_argument, NULL, OPT_KEY },
-	{ "late", required_argument, NULL, OPT_LATE },
-	{ "late-field", required_argument, NULL, OPT_LATE_FIELD },
-	{ "late-file", required_argument, NULL, OPT_LATE_FILE },
 	{ "max-out-of-orderness", required_argument, NULL, OPT_MAX_OOO },
 	{ "offset", required_argument, NULL, OPT_OFFSET },
 	{ "pane-field", required_argument, NULL, OPT_PANE_FIELD },
@@ -104,6 +96,7 @@ static const struct option longopts[] = {
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "tumble", required_argument, NULL, OPT_TUMBLE },
 	{ "watermark-every", required_argument, NULL, OPT_WATERMARK_EVERY },
+	LATE_LONGOPTS,
 	FS_COMMON_LONGOPTS
 };
 
@@ -116,8 +109,7 @@ struct opts {
 	bool explode;
 	int64_t slide, step;    /* -1: not given */
 	int64_t max_ooo, idle, lateness, wm_every;
-	enum late_policy late;
-	const char *late_file, *late_field;
+	struct late_opts late;
 	const char *input;
 };
 
@@ -214,10 +206,13 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->f.end = "window_end";
 	o->f.pane = "window_pane";
 	o->slide = o->step = -1;
-	o->late = LATE_DROP;
+	late_opts_init(&o->late, "raise --max-out-of-orderness or "
+	    "--allowed-lateness, or replay in event-time order with "
+	    "fs-backfill --sort");
 	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
-		if (fs_common_option(&o->c, c, optarg, usage_text))
+		if (fs_common_option(&o->c, c, optarg, usage_text) ||
+		    late_option(&o->late, c, optarg))
 			continue;
 		switch (c) {
 		case OPT_ALLOWED_LATENESS:
@@ -244,15 +239,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_KEY:
 			o->key = optarg;
-			break;
-		case OPT_LATE:
-			o->late = late_parse_policy(optarg);
-			break;
-		case OPT_LATE_FIELD:
-			o->late_field = optarg;
-			break;
-		case OPT_LATE_FILE:
-			o->late_file = optarg;
 			break;
 		case OPT_MAX_OOO:
 			o->max_ooo = win_opt_duration("--max-out-of-orderness", optarg);
@@ -652,6 +638,7 @@ static void on_data(struct win *s, const char *line, size_t len, json_t *obj)
 	const char *why;
 	int64_t t;
 
+	late_data(&s->late);
 	if (etime_get(&s->o->c.time_path, obj, &t, &why) < 0) {
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
@@ -771,7 +758,7 @@ static void open_all(struct win *s, struct opts *o)
 		diag_fatal("cannot open: '%s': %s", o->input, strerror(errno));
 	lineio_set_flush_hook(&s->lr, &s->out);
 	rejects_init(&s->rj, &o->c, &s->out);
-	late_init(&s->late, o->late, o->late_file, o->late_field);
+	late_init(&s->late, &o->late, &s->out);
 	wm_init(&s->wm, o->max_ooo, o->idle);
 	if (o->key != NULL && keyspec_compile(&s->ks, o->key) < 0)
 		diag_usage("--key: not a key list: '%s'", o->key);
@@ -791,8 +778,11 @@ static void open_all(struct win *s, struct opts *o)
 	json_decref(spec);
 }
 
-static void finish(struct win *s)
+/* Returns 1 when more than --max-late-ratio of the records were late. */
+static int finish(struct win *s)
 {
+	int rc;
+
 	if (s->o->c.stats)
 		fprintf(stderr, "%s: stats: %llu lines in, %llu records out, "
 		    "%llu control, %llu watermarks out, %llu late, %llu "
@@ -804,7 +794,7 @@ static void finish(struct win *s)
 		    (unsigned long long)s->rj.count, s->peak_sessions);
 	stage_finish(&s->st);
 	out_close(&s->out);
-	late_finish(&s->late);
+	rc = late_finish(&s->late);
 	rejects_finish(&s->rj);
 	lineio_close(&s->lr);
 	sessions_clear(s);

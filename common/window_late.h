@@ -3,47 +3,136 @@
  * that arrives after every window it belongs to has closed (its window
  * end plus the allowed lateness is at or behind the watermark).
  *
- * Never silently: each late record is counted, and then
+ * Never silently: each late record is counted against the data records
+ * the stage read, and then
  *
  *   drop         passed over (the count is reported at exit)
  *   dead-letter  its original line appended to the --late-file
  *   pass         forwarded downstream with "late":true spliced in (the
  *                member name is --late-field), for a later stage to handle
  *
- * late_finish() reports "PROG: N late records dropped" (or dead-lettered,
- * or passed) on stderr when N > 0, and closes the file, checking it.
+ * The late options are declared here once for every stage that has them
+ * (fs-window, fs-agg, fs-join): LATE_LONGOPTS goes in the tool's long
+ * options, LATE_USAGE in its usage text, and late_option() takes their
+ * codes.
+ *
+ * What the user is told, on stderr (diag_warn, hidden by -q):
+ *   - at exit, when any record was late: "PROG: N late records dropped"
+ *     (or dead-lettered, or passed on marked late), as scripts parse it;
+ *   - at exit, when more than LATE_WARN_RATIO of the data records were
+ *     late: "PROG: warning: N of M records (P%) were late and dropped:
+ *     HINT", HINT saying which options to raise;
+ *   - while running, once LATE_MIN_RECORDS records came, the same
+ *     warning with "so far", at most once every LATE_WARN_EVERY_MS.
+ * With --max-late-ratio R, more than R late is an error (exit 1): while
+ * running once LATE_MIN_RECORDS records came (late_record() exits), and
+ * at exit whatever the count (late_finish() returns 1).
  */
 #ifndef FS_WINDOW_LATE_H
 #define FS_WINDOW_LATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "buf.h"
 #include "out.h"
+#include "tool.h"
+
+/* Above this fraction of late records, a warning line, not only a count:
+ * with a bound that fits the data, late records are rare stragglers;
+ * 1% missing from features is already a bias a model sees, and a bound
+ * that does not fit (a backlog, a skewed partition) gives far more. */
+#define LATE_WARN_RATIO 0.01
+/* Fractions over fewer records are noise: no check while running below. */
+#define LATE_MIN_RECORDS 1000
+#define LATE_WARN_EVERY_MS 10000
 
 enum late_policy { LATE_DROP, LATE_DEAD_LETTER, LATE_PASS };
+
+/* Option codes: above the common ones, below a tool's own (tool.h). */
+enum {
+	OPT_LATE = OPT_TOOL_BASE - 0x10,
+	OPT_LATE_FIELD,
+	OPT_LATE_FILE,
+	OPT_MAX_LATE_RATIO
+};
+
+#define LATE_LONGOPTS \
+	{ "late", required_argument, NULL, OPT_LATE }, \
+	{ "late-field", required_argument, NULL, OPT_LATE_FIELD }, \
+	{ "late-file", required_argument, NULL, OPT_LATE_FILE }, \
+	{ "max-late-ratio", required_argument, NULL, OPT_MAX_LATE_RATIO }
+
+#define LATE_USAGE \
+"  --late POLICY         late records: drop (default), dead-letter, or pass\n" \
+"  --late-file FILE      where dead-lettered late records go\n" \
+"  --late-field NAME     member marking passed late records (default late)\n" \
+"  --max-late-ratio R    fail when more than R (0 to 1) of the records are\n" \
+"                        late (default: never)\n"
+
+struct late_opts {
+	enum late_policy policy;
+	const char *file;       /* --late-file */
+	const char *field;      /* --late-field */
+	double max_ratio;       /* --max-late-ratio, or -1: none */
+	const char *max_ratio_arg;
+	const char *hint;       /* what to raise: the end of the warning */
+};
 
 struct late {
 	enum late_policy policy;
 	const char *path;       /* --late-file */
 	const char *field;      /* --late-field, default "late" */
 	FILE *f;
-	uint64_t count;
+	uint64_t count;         /* late records */
+	uint64_t records;       /* data records read (late_data) */
+	double max_ratio;       /* -1: none */
+	const char *max_ratio_arg;
+	const char *hint;
+	int64_t next_warn_ms;   /* monotonic clock: the next warning allowed */
+	struct out *flush_on_fail;
 };
 
-/* Parses "drop", "dead-letter" or "pass"; exits 2 otherwise. */
-enum late_policy late_parse_policy(const char *arg);
+/* Defaults: drop, no ratio; hint names what to do about late records
+ * ("raise --max-out-of-orderness, ..."), static. */
+void late_opts_init(struct late_opts *lo, const char *hint);
+
+/* Takes opt when it is a late option (returns true; a bad value exits
+ * 2); returns false for any other option. */
+bool late_option(struct late_opts *lo, int opt, const char *arg);
 
 /* Checks the combination (dead-letter needs a file) and opens the file;
- * usage errors exit 2, an unopenable file exits 1. */
-void late_init(struct late *l, enum late_policy p, const char *path,
-    const char *field);
+ * usage errors exit 2, an unopenable file exits 1.  flush_on_fail (may
+ * be NULL) is the output written out before an exit on
+ * --max-late-ratio, as reject.h does for --on-error fail. */
+void late_init(struct late *l, const struct late_opts *lo,
+    struct out *flush_on_fail);
 
-/* Handles one late line (its original bytes); scratch is a work buffer. */
+/* late_data()'s and late_record()'s check while running (above). */
+void late_check_running(struct late *l);
+
+/* Counts a data record the stage read, late or not: the denominator of
+ * the late fraction.  Call it for every data record, before its
+ * late_record(). */
+static inline void late_data(struct late *l)
+{
+	if (++l->records == LATE_MIN_RECORDS && l->count > 0)
+		late_check_running(l);
+}
+
+/* Handles one late line (its original bytes); scratch is a work buffer.
+ * Exits 1 when the late fraction passes --max-late-ratio. */
 void late_record(struct late *l, const char *line, size_t len,
     struct out *o, struct buf *scratch);
 
-void late_finish(struct late *l);
+/* The same for a line that carries the late mark already (a stage
+ * upstream passed it on): pass writes it unchanged, not marked twice. */
+void late_record_marked(struct late *l, const char *line, size_t len,
+    struct out *o);
+
+/* Reports at exit (above) and closes the file, checking it.  Returns 0,
+ * or 1 when more than --max-late-ratio of the records were late. */
+int late_finish(struct late *l);
 
 #endif

@@ -7,6 +7,9 @@ load test_helper
 
 CLICKS="$DATA/window/clicks.ndjson"
 
+# The end of the warning when more than 1% of the records were late.
+HINT='raise --max-out-of-orderness or --allowed-lateness (here or in fs-window), or replay in event-time order with fs-backfill --sort'
+
 data_only() {
 	grep -v '^{"@fs"' || true
 }
@@ -108,7 +111,8 @@ wait_for_ckpt() {
 	assert_output '{"window_start":0,"window_end":60000,"n":1}
 {"@fs":"watermark","ts":60000}'
 	assert_equal "$(cat late.ndjson)" '{"ts":5000,"window_start":0,"window_end":60000}'
-	assert_equal "$stderr" "fs-agg: 1 late record dead-lettered"
+	assert_equal "$stderr" "fs-agg: 1 late record dead-lettered
+fs-agg: warning: 1 of 2 records (50.0%) were late and dead-lettered: $HINT"
 }
 
 @test "fs-agg: the allowed lateness of fs-window holds the window open" {
@@ -158,7 +162,8 @@ wait_for_ckpt() {
 	assert_success
 	assert_output '{"window_start":0,"window_end":10,"n":1}
 {"window_start":10,"window_end":20,"n":1}'
-	assert_equal "$stderr" "fs-agg: 1 late record dropped"
+	assert_equal "$stderr" "fs-agg: 1 late record dropped
+fs-agg: warning: 1 of 3 records (33.3%) were late and dropped: $HINT"
 }
 
 @test "fs-agg: running aggregates are written on every change" {
@@ -212,7 +217,8 @@ wait_for_ckpt() {
 	assert_output '{"ts":200000,"n_1m":1,"n_5m":1}
 {"ts":100000,"late":true}
 {"ts":201000,"n_1m":2,"n_5m":2}'
-	assert_equal "$stderr" "fs-agg: 1 late record passed on marked late"
+	assert_equal "$stderr" "fs-agg: 1 late record passed on marked late
+fs-agg: warning: 1 of 3 records (33.3%) were late and passed on marked: $HINT"
 }
 
 @test "fs-agg: early firing marks the final result update false" {
@@ -333,7 +339,71 @@ run_with_restart() {
 	assert_success
 	assert_output '{"@fs":"watermark","ts":120000}
 {"window_start":120000,"window_end":180000,"n":2}'
-	assert_equal "$stderr" "fs-agg: 1 late record dropped"
+	assert_equal "$stderr" "fs-agg: 1 late record dropped
+fs-agg: warning: 1 of 3 records (33.3%) were late and dropped: $HINT"
+}
+
+# 11500 records through fs-window --late pass: 1000 on time, 500 marked
+# late (ts 5, window [0,60000) long closed), then 10000 on time.  Late:
+# 4.3%; over 1% from the 11th late record (11 of 1011), 10% at the 112th.
+late_mix_marked() {
+	awk 'BEGIN {
+		for (i = 1; i <= 1000; i++) printf "{\"ts\":%d,\"n\":%d}\n", i * 1000, i
+		for (i = 1; i <= 500; i++) printf "{\"ts\":5,\"late_id\":%d}\n", i
+		for (i = 1; i <= 10000; i++) printf "{\"ts\":%d,\"n\":%d}\n", 1000000 + i * 1000, 1000 + i
+	}' | fs-window --tumble 1m --late pass -q
+}
+
+@test "fs-agg: more than 1% of the records late gives a warning with the fraction, while running and at exit" {
+	late_mix_marked > in.ndjson
+	run --separate-stderr fs-agg --agg n=count in.ndjson
+	assert_success
+	assert_equal "$(data_only <<< "$output" | tail -n 1)" '{"window_start":10980000,"window_end":11040000,"n":21}'
+	assert_equal "$stderr" "fs-agg: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT
+fs-agg: 500 late records dropped
+fs-agg: warning: 500 of 11500 records (4.3%) were late and dropped: $HINT"
+}
+
+@test "fs-agg: the late count and fraction are the same with --late dead-letter and --late pass" {
+	late_mix_marked > in.ndjson
+	run --separate-stderr fs-agg --agg n=count --late dead-letter --late-file late.ndjson in.ndjson
+	assert_success
+	assert_equal "$(wc -l < late.ndjson) $(grep -c '"late_id":[0-9]*,"late":true}$' late.ndjson)" "500 500"
+	assert_equal "$stderr" "fs-agg: warning: 11 of 1011 records so far (1.1%) were late and dead-lettered: $HINT
+fs-agg: 500 late records dead-lettered
+fs-agg: warning: 500 of 11500 records (4.3%) were late and dead-lettered: $HINT"
+	run --separate-stderr fs-agg --agg n=count --late pass in.ndjson
+	assert_success
+	# Marked once, as fs-window marked them, not twice.
+	assert_equal "$(grep -c '^{"ts":5,"late_id":[0-9]*,"late":true}$' <<< "$output")" 500
+	assert_equal "$stderr" "fs-agg: warning: 11 of 1011 records so far (1.1%) were late and passed on marked: $HINT
+fs-agg: 500 late records passed on marked late
+fs-agg: warning: 500 of 11500 records (4.3%) were late and passed on marked: $HINT"
+}
+
+@test "fs-agg: --max-late-ratio above the late fraction passes; below it, fails at exit after every result" {
+	printf '%s\n' '{"ts":1,"window_start":0,"window_end":10}' \
+		'{"ts":12,"window_start":10,"window_end":20}' \
+		'{"ts":3,"window_start":0,"window_end":10}' > in.ndjson
+	run --separate-stderr fs-agg --agg n=count --max-late-ratio 0.34 in.ndjson
+	assert_success
+	run --separate-stderr fs-agg --agg n=count --max-late-ratio 0.3 in.ndjson
+	assert_equal "$status" 1
+	assert_output '{"window_start":0,"window_end":10,"n":1}
+{"window_start":10,"window_end":20,"n":1}'
+	assert_equal "$stderr" "fs-agg: 1 late record dropped
+fs-agg: 1 of 3 records (33.3%) were late and dropped, more than --max-late-ratio 0.3 allows: $HINT"
+}
+
+@test "fs-agg: --max-late-ratio fails while running once 1000 records came" {
+	late_mix_marked > in.ndjson
+	run --separate-stderr fs-agg --agg n=count --max-late-ratio 0.1 in.ndjson
+	assert_equal "$status" 1
+	# Windows up to [900000,960000) had fired at watermark 960000.
+	assert_equal "$(data_only <<< "$output" | tail -n 1)" '{"window_start":900000,"window_end":960000,"n":60}'
+	assert_equal "$stderr" "fs-agg: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT
+fs-agg: 112 late records dropped
+fs-agg: 112 of 1112 records so far (10.1%) were late and dropped, more than --max-late-ratio 0.1 allows: $HINT"
 }
 
 # Polls file $1 for a line matching $2, up to about 10 seconds.

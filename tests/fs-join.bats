@@ -6,6 +6,9 @@ load test_helper
 
 J="$DATA/join"
 
+# The end of the warning when more than 1% of the records were late.
+HINT='raise --max-out-of-orderness, or replay in event-time order with fs-backfill --sort'
+
 # The interleaved clicks/impressions fixture, hand-computed with
 # --max-out-of-orderness 5s: watermarks are min(left max, right max) - 5s.
 interval() {
@@ -24,7 +27,8 @@ interval() {
 {"t":"click","user":"b","ts":20000,"id":"c3","imp":"i4"}
 EOF
 	# c4 (ts 12000) arrives when the join watermark is 14000.
-	assert_equal "$stderr" "fs-join: 1 late record dropped"
+	assert_equal "$stderr" "fs-join: 1 late record dropped
+fs-join: warning: 1 of 9 records (11.1%) were late and dropped: $HINT"
 }
 
 @test "fs-join: interval left join writes an unmatched click alone once the watermark passes it" {
@@ -99,7 +103,79 @@ EOF
 	run --separate-stderr interval --late dead-letter --late-file late.ndjson
 	assert_equal "$status" 0
 	assert_file_equals late.ndjson '{"t":"click","user":"a","ts":12000,"id":"c4"}'
-	assert_equal "$stderr" "fs-join: 1 late record dead-lettered"
+	assert_equal "$stderr" "fs-join: 1 late record dead-lettered
+fs-join: warning: 1 of 9 records (11.1%) were late and dead-lettered: $HINT"
+}
+
+@test "fs-join: --max-late-ratio above the late fraction passes; below it, fails at exit after every result" {
+	run --separate-stderr interval --right-fields id:imp
+	assert_equal "$status" 0
+	local all="$output"
+	run --separate-stderr interval --right-fields id:imp --max-late-ratio 0.12
+	assert_equal "$status" 0
+	assert_equal "$output" "$all"
+	run --separate-stderr interval --right-fields id:imp --max-late-ratio 0.1
+	assert_equal "$status" 1
+	assert_equal "$output" "$all"
+	assert_equal "$stderr" "fs-join: 1 late record dropped
+fs-join: 1 of 9 records (11.1%) were late and dropped, more than --max-late-ratio 0.1 allows: $HINT"
+}
+
+# 11500 records, left (s=l) and right (s=r) of key a: 500 of each on
+# time, 500 left ones late (ts 5, far behind the watermark), then 5000 of
+# each on time.  Late: 4.3%; over 1% from the 11th late record (11 of
+# 1011 in the interleaved input), 10% at the 112th.
+join_late_mix() {
+	awk 'BEGIN {
+		for (i = 1; i <= 500; i++) {
+			printf "{\"s\":\"l\",\"k\":\"a\",\"ts\":%d,\"n\":%d}\n", i * 1000, i
+			printf "{\"s\":\"r\",\"k\":\"a\",\"ts\":%d}\n", i * 1000
+		}
+		for (i = 1; i <= 500; i++) printf "{\"s\":\"l\",\"k\":\"a\",\"ts\":5,\"late_id\":%d}\n", i
+		for (i = 1; i <= 5000; i++) {
+			printf "{\"s\":\"l\",\"k\":\"a\",\"ts\":%d,\"n\":%d}\n", 500000 + i * 1000, 500 + i
+			printf "{\"s\":\"r\",\"k\":\"a\",\"ts\":%d}\n", 500000 + i * 1000
+		}
+	}'
+}
+
+@test "fs-join: more than 1% of the records late gives a warning with the fraction; --max-late-ratio fails while running" {
+	join_late_mix > in.ndjson
+	run --separate-stderr fs-join --between -1s,0 --key k --left-where s=l < in.ndjson
+	assert_equal "$status" 0
+	# Each left record meets the right ones at its time and 1 s before.
+	assert_equal "$(grep -vc '^{"@fs"' <<< "$output")" 10999
+	assert_equal "$stderr" "fs-join: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT
+fs-join: 500 late records dropped
+fs-join: warning: 500 of 11500 records (4.3%) were late and dropped: $HINT"
+	run --separate-stderr fs-join --between -1s,0 --key k --left-where s=l --max-late-ratio 0.1 < in.ndjson
+	assert_equal "$status" 1
+	assert_equal "$(grep -v '^{"@fs"' <<< "$output" | tail -n 1)" '{"s":"l","k":"a","ts":500000,"n":500,"right_s":"r","right_k":"a","right_ts":500000}'
+	assert_equal "$stderr" "fs-join: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT
+fs-join: 112 late records dropped
+fs-join: 112 of 1112 records so far (10.1%) were late and dropped, more than --max-late-ratio 0.1 allows: $HINT"
+}
+
+@test "fs-join: two inputs count late records against the records of both, with --late dead-letter and --late pass" {
+	join_late_mix > in.ndjson
+	grep '"s":"l"' in.ndjson > left.ndjson
+	grep '"s":"r"' in.ndjson > right.ndjson
+	# The inputs are read a line of each in turn: the 11th late left
+	# record is the 1021st record read.
+	run --separate-stderr fs-join --between -1s,0 --key k --left left.ndjson --right right.ndjson \
+		--late dead-letter --late-file late.ndjson
+	assert_equal "$status" 0
+	assert_equal "$(grep -vc '^{"@fs"' <<< "$output")" 10999
+	assert_equal "$(wc -l < late.ndjson) $(grep -c late_id late.ndjson)" "500 500"
+	assert_equal "$stderr" "fs-join: warning: 11 of 1021 records so far (1.1%) were late and dead-lettered: $HINT
+fs-join: 500 late records dead-lettered
+fs-join: warning: 500 of 11500 records (4.3%) were late and dead-lettered: $HINT"
+	run --separate-stderr fs-join --between -1s,0 --key k --left left.ndjson --right right.ndjson --late pass
+	assert_equal "$status" 0
+	assert_equal "$(grep -c '^{"s":"l","k":"a","ts":5,"late_id":[0-9]*,"late":true}$' <<< "$output")" 500
+	assert_equal "$stderr" "fs-join: warning: 11 of 1021 records so far (1.1%) were late and passed on marked: $HINT
+fs-join: 500 late records passed on marked late
+fs-join: warning: 500 of 11500 records (4.3%) were late and passed on marked: $HINT"
 }
 
 @test "fs-join: two inputs give the same interval matches as one interleaved input" {
@@ -153,7 +229,8 @@ asof() {
 {"t":"order","user":"u1","ts":5500,"id":"o4","tier":"silver-2","profile_ts":5400}
 {"t":"order","user":"u1","ts":6000,"id":"o2","tier":"gold","profile_ts":6000}
 EOF
-	assert_equal "$stderr" "fs-join: 1 late record dropped"
+	assert_equal "$stderr" "fs-join: 1 late record dropped
+fs-join: warning: 1 of 10 records (10.0%) were late and dropped: $HINT"
 }
 
 @test "fs-join: as-of left join writes an order without an earlier profile with nulls" {
@@ -218,7 +295,8 @@ window() {
 {"k":"b","l":"l3","right_k":"b","r":"r4","window_start":10000,"window_end":20000,"window_time":19999}
 EOF
 	# l4 belongs to the window that closed at watermark 10000.
-	assert_equal "$stderr" "fs-join: 1 late record dropped"
+	assert_equal "$stderr" "fs-join: 1 late record dropped
+fs-join: warning: 1 of 9 records (11.1%) were late and dropped: $HINT"
 }
 
 @test "fs-join: window left join adds left records of windows without a right one" {
@@ -519,7 +597,8 @@ EOF
 	run --separate-stderr interval --late pass --right-fields id:imp
 	assert_equal "$status" 0
 	assert_line '{"t":"click","user":"a","ts":12000,"id":"c4","late":true}'
-	assert_equal "$stderr" "fs-join: 1 late record passed on marked late"
+	assert_equal "$stderr" "fs-join: 1 late record passed on marked late
+fs-join: warning: 1 of 9 records (11.1%) were late and passed on marked: $HINT"
 }
 
 @test "fs-join: SIGTERM stops a live join cleanly: output so far written, exit 0" {

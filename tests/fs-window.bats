@@ -6,6 +6,9 @@ load test_helper
 
 TUMBLE_SPEC='{"@fs":"window","kind":"tumble","size":60000,"slide":60000,"offset":0,"pane":60000,"start_field":"window_start","end_field":"window_end","allowed_lateness":0}'
 
+# The end of the warning when more than 1% of the records were late.
+HINT='raise --max-out-of-orderness or --allowed-lateness, or replay in event-time order with fs-backfill --sort'
+
 
 # Waits (about 20 s at most) for checkpoint 1 of a stage under DIR/STAGE.
 wait_for_ckpt() {
@@ -87,7 +90,8 @@ wait_for_ckpt() {
 {\"ts\":90000,\"window_start\":60000,\"window_end\":120000}
 {\"ts\":2000,\"window_start\":0,\"window_end\":60000}
 {\"@fs\":\"watermark\",\"ts\":70000}"
-	assert_equal "$stderr" "fs-window: 1 late record dropped"
+	assert_equal "$stderr" "fs-window: 1 late record dropped
+fs-window: warning: 1 of 4 records (25.0%) were late and dropped: $HINT"
 }
 
 @test "fs-window: a late record is dead-lettered with --late dead-letter" {
@@ -96,7 +100,8 @@ wait_for_ckpt() {
 	assert_success
 	refute_output --partial '"id":7'
 	assert_equal "$(cat late.ndjson)" '{"ts":5000,"id":7}'
-	assert_equal "$stderr" "fs-window: 1 late record dead-lettered"
+	assert_equal "$stderr" "fs-window: 1 late record dead-lettered
+fs-window: warning: 1 of 3 records (33.3%) were late and dead-lettered: $HINT"
 }
 
 @test "fs-window: a late record is passed on marked with --late pass" {
@@ -104,7 +109,8 @@ wait_for_ckpt() {
 	run --separate-stderr fs-window --tumble 1m --late pass --late-field too_late in.ndjson
 	assert_success
 	assert_line --index 3 '{"ts":5000,"too_late":true}'
-	assert_equal "$stderr" "fs-window: 1 late record passed on marked late"
+	assert_equal "$stderr" "fs-window: 1 late record passed on marked late
+fs-window: warning: 1 of 2 records (50.0%) were late and passed on marked: $HINT"
 }
 
 @test "fs-window: out of order within the allowed lateness is not late" {
@@ -124,7 +130,127 @@ wait_for_ckpt() {
 	assert_output '{"ts":170000,"window_pane":120000}
 {"ts":5000,"window_pane":0}
 {"ts":190000,"window_pane":180000}'
+	assert_equal "$stderr" "fs-window: 1 late record dropped
+fs-window: warning: 1 of 4 records (25.0%) were late and dropped: $HINT"
+}
+
+# 11500 records: 1000 on time, 500 late (ts 5, in the window the
+# watermark 1000000 closed long ago), then 10000 on time.  Late: 4.3%;
+# over 1% from the 11th late record (11 of 1011), 10% at the 112th.
+late_mix() {
+	awk 'BEGIN {
+		for (i = 1; i <= 1000; i++) printf "{\"ts\":%d,\"n\":%d}\n", i * 1000, i
+		for (i = 1; i <= 500; i++) printf "{\"ts\":5,\"late_id\":%d}\n", i
+		for (i = 1; i <= 10000; i++) printf "{\"ts\":%d,\"n\":%d}\n", 1000000 + i * 1000, 1000 + i
+	}'
+}
+
+@test "fs-window: more than 1% of the records late gives a warning with the fraction, while running and at exit" {
+	late_mix > in.ndjson
+	run --separate-stderr fs-window --tumble 1m in.ndjson
+	assert_success
+	assert_equal "$(grep -c '"n":' <<< "$output")" 11000
+	assert_equal "$stderr" "fs-window: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT
+fs-window: 500 late records dropped
+fs-window: warning: 500 of 11500 records (4.3%) were late and dropped: $HINT"
+}
+
+@test "fs-window: the warning comes while the input is still open, for a live pipeline's user" {
+	late_mix > in.ndjson
+	mkfifo fifo
+	fs-window --tumble 1m fifo > out.ndjson 2> err &
+	local pid=$! i
+	exec 7> fifo
+	cat in.ndjson >&7
+	for ((i = 0; i < 200; i++)); do
+		grep -q 'so far' err && break
+		sleep 0.05
+	done
+	assert_equal "$(cat err)" "fs-window: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT"
+	exec 7>&-
+	wait "$pid"
+	assert_equal "$(wc -l < err)" 3
+}
+
+@test "fs-window: 1% of the records late or less gives the count alone" {
+	awk 'BEGIN { for (i = 1; i <= 99; i++) printf "{\"ts\":%d}\n", i * 1000; print "{\"ts\":5}" }' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m in.ndjson
+	assert_success
 	assert_equal "$stderr" "fs-window: 1 late record dropped"
+}
+
+@test "fs-window: the late count and fraction are the same with --late dead-letter and --late pass" {
+	late_mix > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --late dead-letter --late-file late.ndjson in.ndjson
+	assert_success
+	assert_equal "$(wc -l < late.ndjson) $(grep -c late_id late.ndjson)" "500 500"
+	refute_output --partial late_id
+	assert_equal "$stderr" "fs-window: warning: 11 of 1011 records so far (1.1%) were late and dead-lettered: $HINT
+fs-window: 500 late records dead-lettered
+fs-window: warning: 500 of 11500 records (4.3%) were late and dead-lettered: $HINT"
+	run --separate-stderr fs-window --tumble 1m --late pass in.ndjson
+	assert_success
+	assert_equal "$(grep -c '"late_id":[0-9]*,"late":true}$' <<< "$output")" 500
+	assert_equal "$stderr" "fs-window: warning: 11 of 1011 records so far (1.1%) were late and passed on marked: $HINT
+fs-window: 500 late records passed on marked late
+fs-window: warning: 500 of 11500 records (4.3%) were late and passed on marked: $HINT"
+}
+
+@test "fs-window: --max-late-ratio at or above the late fraction passes" {
+	printf '{"ts":120000}\n{"ts":5000}\n{"ts":121000}\n{"ts":180000}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --max-late-ratio 0.25 in.ndjson
+	assert_success
+	assert_equal "$stderr" "fs-window: 1 late record dropped
+fs-window: warning: 1 of 4 records (25.0%) were late and dropped: $HINT"
+	late_mix > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --max-late-ratio 0.5 in.ndjson
+	assert_success
+	assert_equal "$(grep -c '"n":' <<< "$output")" 11000
+}
+
+@test "fs-window: --max-late-ratio below the late fraction fails at exit, after writing every result" {
+	printf '{"ts":120000}\n{"ts":5000}\n{"ts":121000}\n{"ts":180000}\n' > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --max-late-ratio 0.2 in.ndjson
+	assert_equal "$status" 1
+	assert_output "$TUMBLE_SPEC
+{\"ts\":120000,\"window_start\":120000,\"window_end\":180000}
+{\"@fs\":\"watermark\",\"ts\":120000}
+{\"ts\":121000,\"window_start\":120000,\"window_end\":180000}
+{\"ts\":180000,\"window_start\":180000,\"window_end\":240000}
+{\"@fs\":\"watermark\",\"ts\":180000}"
+	assert_equal "$stderr" "fs-window: 1 late record dropped
+fs-window: 1 of 4 records (25.0%) were late and dropped, more than --max-late-ratio 0.2 allows: $HINT"
+}
+
+@test "fs-window: --max-late-ratio fails while running once 1000 records came, after writing the output so far" {
+	# The 112th late record makes 112 of 1112 (10.1%): the stage stops
+	# there, although the 10000 records after would bring it to 4.3%.
+	late_mix > in.ndjson
+	run --separate-stderr fs-window --tumble 1m --max-late-ratio 0.1 in.ndjson
+	assert_equal "$status" 1
+	assert_equal "$(grep -v '^{"@fs"' <<< "$output" | tail -n 1)" '{"ts":1000000,"n":1000,"window_start":960000,"window_end":1020000}'
+	assert_equal "$(grep -c '"n":' <<< "$output")" 1000
+	assert_equal "$stderr" "fs-window: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT
+fs-window: 112 late records dropped
+fs-window: 112 of 1112 records so far (10.1%) were late and dropped, more than --max-late-ratio 0.1 allows: $HINT"
+}
+
+@test "fs-window: -q hides the late count and warning but not the --max-late-ratio error" {
+	late_mix > in.ndjson
+	run --separate-stderr fs-window --tumble 1m -q in.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr fs-window --tumble 1m -q --max-late-ratio 0.01 in.ndjson
+	assert_equal "$status" 1
+	assert_equal "$stderr" "fs-window: 11 of 1011 records so far (1.1%) were late and dropped, more than --max-late-ratio 0.01 allows: $HINT"
+}
+
+@test "fs-window: --max-late-ratio outside 0 to 1 is a usage error" {
+	run --separate-stderr fs-window --tumble 1m --max-late-ratio 1.5 /dev/null
+	assert_equal "$status" 2
+	assert_output ""
+	assert_equal "$stderr" "fs-window: --max-late-ratio: expected a number from 0 to 1: '1.5'
+Try 'fs-window --help' for more information."
 }
 
 @test "fs-window: sessions per key are held until the watermark closes them" {
