@@ -33,7 +33,7 @@ struct wire {
 	struct as_cmd **cmds;   /* rows; NULL once answered */
 	size_t n_cmds, cap_cmds, n_left;
 	size_t next_row;        /* pipelined requests: the next to answer */
-	int64_t deadline_us;
+	int64_t start_us, deadline_us;
 };
 
 struct queue {
@@ -52,8 +52,9 @@ struct as_exec {
 	unsigned *free_w;       /* indices of unused wires (a stack) */
 	int epfd;
 	struct epoll_event *evs;
-	int input_fd;           /* registered input, or -1 */
+	int input_fd;           /* the caller's input, or -1 */
 	bool input_always;      /* a regular file: always readable */
+	bool input_watched;     /* in the epoll set now */
 	struct queue ready, delayed;
 	struct as_cmd *free_cmds;
 	size_t outstanding;
@@ -310,7 +311,16 @@ finish(struct as_exec *e, struct as_cmd *c, int rc, const struct as_msg *m,
 	e->free_cmds = c;
 }
 
-/* A failed attempt: pause and retry, or give up with rc. */
+/* An attempt begins: the first one starts the total deadline. */
+static void
+attempt_begin(struct as_exec *e, struct as_cmd *c, int64_t now)
+{
+	if (c->attempts++ == 0 && e->o.total_timeout_ms > 0)
+		c->deadline_us = now + (int64_t)e->o.total_timeout_ms * 1000;
+}
+
+/* A failed attempt: pause and retry, or give up with rc (the official
+ * clients' rule: no retry that could not start before the deadline). */
 static void
 attempt_failed(struct as_exec *e, struct as_cmd *c, int rc, const char *why)
 {
@@ -319,12 +329,18 @@ attempt_failed(struct as_exec *e, struct as_cmd *c, int rc, const char *why)
 	if (c->attempts <= e->o.max_retries) {
 		int64_t pause = (int64_t)e->o.backoff_ms << (c->attempts > 10 ?
 		    10 : c->attempts - 1);
-		if (pause > BACKOFF_MAX_MS)
-			pause = BACKOFF_MAX_MS;
-		c->not_before_us = as_mono_us() + pause * 1000;
-		e->st.retries++;
-		q_push(&e->delayed, c);
-		return;
+		int64_t cap = e->o.backoff_ms > BACKOFF_MAX_MS ?
+		    e->o.backoff_ms : BACKOFF_MAX_MS;
+		if (pause > cap)
+			pause = cap;
+		int64_t at = as_mono_us() + pause * 1000;
+		if (c->deadline_us == 0 || at < c->deadline_us) {
+			c->not_before_us = at;
+			e->st.retries++;
+			q_push(&e->delayed, c);
+			return;
+		}
+		c->expired = true;
 	}
 	finish(e, c, rc, NULL, why);
 }
@@ -490,7 +506,7 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 		if (fd < 0) {
 			e->st.conn_errors++;
 			e->c->need_tend = true;
-			first->attempts++;
+			attempt_begin(e, first, as_mono_us());
 			attempt_failed(e, first, AS_EXEC_ECONN, e->c->err);
 			return;
 		}
@@ -507,6 +523,7 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 	w->n_cmds = w->n_left = 0;
 	buf_reset(&w->out);
 	buf_reset(&w->in);
+	w->start_us = now;
 	w->deadline_us = now + (int64_t)e->o.timeout_ms * 1000;
 	wire_add(w, first);
 	/* gather more ready commands for the same node: rows of one batch,
@@ -537,9 +554,13 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 	w->batch = batch && w->n_cmds > 1;
 	w->next_row = 0;
 	for (size_t i = 0; i < w->n_cmds; i++) {
-		w->cmds[i]->attempts++;
-		if (w->cmds[i]->first_us == 0)
-			w->cmds[i]->first_us = now;
+		struct as_cmd *c = w->cmds[i];
+		attempt_begin(e, c, now);
+		if (c->first_us == 0)
+			c->first_us = now;
+		/* the last attempt ends with the total deadline */
+		if (c->deadline_us != 0 && c->deadline_us < w->deadline_us)
+			w->deadline_us = c->deadline_us;
 	}
 	if (w->batch) {
 		encode_batch(e, w);
@@ -569,10 +590,16 @@ pump(struct as_exec *e)
 	}
 	while (e->ready.n > 0 && e->n_used < e->o.max_in_flight) {
 		struct as_cmd *c = q_pop(&e->ready);
+		if (c->deadline_us != 0 && c->deadline_us <= as_mono_us()) {
+			/* its deadline passed while it waited for a slot */
+			c->expired = true;
+			finish(e, c, c->last_rc, NULL, c->last_why);
+			continue;
+		}
 		struct as_node *node = as_cluster_route(e->c, c->digest);
 		if (node == NULL) {
 			e->c->need_tend = true;
-			c->attempts++;
+			attempt_begin(e, c, as_mono_us());
 			attempt_failed(e, c, AS_EXEC_ENOROUTE, e->c->err[0] ?
 			    e->c->err : "no node is reachable");
 			continue;
@@ -774,21 +801,37 @@ tend_if_due(struct as_exec *e)
 		as_cluster_tend(e->c);
 }
 
-/* Registers the input descriptor once; a regular file cannot be
- * watched and is always readable. */
+/*
+ * Watches the input descriptor (fd >= 0) or stops watching it (-1).
+ * Input is only watched while the caller waits for it: pending input,
+ * or a closed pipe (EPOLLHUP, reported whatever the events asked), must
+ * not wake a wait for a free slot, or that wait spins.  A regular file
+ * cannot be watched and is always readable.
+ */
 static void
 watch_input(struct as_exec *e, int fd)
 {
-	if (fd == e->input_fd)
+	if (fd >= 0 && fd != e->input_fd) {
+		if (e->input_watched)
+			epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->input_fd, NULL);
+		e->input_fd = fd;
+		e->input_always = false;
+		e->input_watched = false;
+	}
+	bool want = fd >= 0;
+	if (e->input_fd < 0 || e->input_always || want == e->input_watched)
 		return;
-	if (e->input_fd >= 0 && !e->input_always)
+	if (!want) {
 		epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->input_fd, NULL);
-	e->input_fd = fd;
-	e->input_always = false;
+		e->input_watched = false;
+		return;
+	}
 	struct epoll_event ev = { .events = EPOLLIN,
 		.data.u32 = e->o.max_in_flight };
-	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->input_fd, &ev) < 0)
 		e->input_always = true;
+	else
+		e->input_watched = true;
 }
 
 static void
@@ -798,8 +841,8 @@ run_once(struct as_exec *e, int wait_ms, int extra_fd, bool *extra_ready)
 	pump(e);
 	if (extra_ready)
 		*extra_ready = false;
+	watch_input(e, extra_fd);
 	if (extra_fd >= 0) {
-		watch_input(e, extra_fd);
 		if (e->input_always) {
 			wait_ms = 0;
 			if (extra_ready)
@@ -846,8 +889,9 @@ run_once(struct as_exec *e, int wait_ms, int extra_fd, bool *extra_ready)
 		struct wire *w = &e->w[i];
 		if (w->used && w->deadline_us <= now) {
 			char why[256];
-			snprintf(why, sizeof why, "%s: no answer within %d ms",
-			    w->node->addr, e->o.timeout_ms);
+			snprintf(why, sizeof why, "%s: no answer within %lld ms",
+			    w->node->addr,
+			    (long long)(w->deadline_us - w->start_us) / 1000);
 			wire_fail(e, w, AS_EXEC_ETIMEOUT, why);
 		}
 	}
@@ -909,7 +953,7 @@ as_exec_free(struct as_exec *e)
 	free(e->w);
 	free(e->free_w);
 	free(e->evs);
-	if (e->input_fd >= 0 && !e->input_always)
+	if (e->input_watched)
 		epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->input_fd, NULL);
 	close(e->epfd);
 	free(e->tab);

@@ -17,10 +17,15 @@
  * in flight is the number of connections in use (as the official
  * clients' async mode).  Connection loss, client time-outs and
  * retryable result codes (as_result_retryable) are retried after a
- * pause that doubles from backoff_ms up to one second, at most
- * max_retries times, re-routing each time (the map is refreshed after a
- * connection failure, and every second).  Writes must be idempotent for
- * this to be exact: a time-out leaves a write in doubt.
+ * pause that doubles from backoff_ms up to one second (or backoff_ms
+ * when that is longer), re-routing each time (the map is refreshed after
+ * a connection failure, and every second).  A command gives up, as with
+ * the official clients' policies (socketTimeout, totalTimeout,
+ * maxRetries), when the next attempt could not start before its total
+ * deadline (total_timeout_ms from its first attempt; the last attempt
+ * is cut short at it) or after max_retries retries, whichever comes
+ * first; c->expired says it was the deadline.  Writes must be
+ * idempotent for this to be exact: a time-out leaves a write in doubt.
  *
  * Order per key: a command whose digest matches one still outstanding
  * waits until that one is done, so two writes of one record are applied
@@ -45,6 +50,7 @@
 #ifndef FS_AS_EXEC_H
 #define FS_AS_EXEC_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +64,8 @@
 #define AS_EXEC_EPROTO    (-3)
 #define AS_EXEC_ENOROUTE  (-4)
 
+#define AS_EXEC_RETRIES_ANY UINT_MAX
+
 struct as_exec;
 
 struct as_cmd {
@@ -70,7 +78,9 @@ struct as_cmd {
 	void *udata;
 	/* the executor's */
 	unsigned attempts;
+	bool expired;           /* given up at the total deadline */
 	int64_t first_us;       /* first send, for latency */
+	int64_t deadline_us;    /* first attempt + total time-out; 0: none */
 	int64_t not_before_us;  /* retry pause */
 	int last_rc;
 	char last_why[256];
@@ -99,7 +109,8 @@ struct as_exec_opts {
 	unsigned batch;         /* rows per batch request; <= 1: no batches */
 	unsigned pipeline;      /* single requests queued per connection */
 	int timeout_ms;         /* per attempt */
-	unsigned max_retries;
+	int total_timeout_ms;   /* per command, retries included; 0: none */
+	unsigned max_retries;   /* AS_EXEC_RETRIES_ANY: only the deadline */
 	int backoff_ms;
 };
 
@@ -131,7 +142,10 @@ void as_exec_cmd_free(struct as_exec *e, struct as_cmd *c);
 void as_exec_drain(struct as_exec *e);
 /* Runs the loop once, waiting up to wait_ms for an event. */
 void as_exec_poll(struct as_exec *e, int wait_ms);
-/* The same, also waking when fd (input) is readable: returns 1 then. */
+/* The same, also waking when fd (input) is readable: returns 1 then.
+ * The executor watches fd only during this call: while the caller
+ * waits for a free slot (as_exec_submit), pending input does not wake
+ * it, so a full pipe in front of a slow server costs no CPU. */
 int as_exec_wait(struct as_exec *e, int fd, int wait_ms);
 /* Commands submitted and not yet done. */
 size_t as_exec_outstanding(const struct as_exec *e);

@@ -55,6 +55,14 @@ put() {
 	assert_equal "$stderr" "fs-get: bad.ndjson:1: missing key field 'u'"
 }
 
+@test "fs-get: a string holding a NUL byte is printed as \\u0000" {
+	require_aerospike
+	echo '{"id":"z","s":"x\u0000y"}' | put --key id
+	run --separate-stderr get --bins-only z
+	assert_success
+	assert_output '{"s":"x\u0000y"}'
+}
+
 @test "fs-get: --info prints each node with its namespaces" {
 	require_aerospike
 	node=$("$FIXTURE" --ctl "$FS_AEROSPIKE" node)

@@ -29,6 +29,17 @@ ctl() {
 	"$FIXTURE" --ctl "$AS" "$@"
 }
 
+# Waits (20 s at most) until the fixture holds N records.
+await_records() {
+	local n
+	for n in $(seq 1 400); do
+		ctl fixture-stats | grep -q "^records=$1;" && return 0
+		sleep 0.05
+	done
+	echo "the fixture never held $1 records" >&2
+	return 1
+}
+
 sink() {
 	fs-sink-aerospike -h "$AS" -n test -s "$SET" "$@"
 }
@@ -88,6 +99,26 @@ get() {
 	run --separate-stderr get --bins-only w1
 	assert_success
 	assert_output '{"a":1,"f":2.5,"l":[1,{"z":true}],"bl":{"@bytes":"AAH/"},"t":true}'
+}
+
+@test "fs-sink-aerospike: a string holding \u0000 is stored whole, NUL byte and all" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	python=$("$FS_ROOT/scripts/aerospike-venv")
+	printf '%s\n' '{"id":"a","s":"x\u0000y","l":["\u0000"]}' >in.ndjson
+	run --separate-stderr sink --key id --send-key in.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr get --bins-only a
+	assert_success
+	assert_output '{"s":"x\u0000y","l":["\u0000"]}'
+	# The official Python client finds the record and its bins, but its
+	# binding turns strings into C strings, both ways: it reads "x" here,
+	# and stores "x" when given "x\x00y" itself.
+	printf '{"set":"%s","key":"a"}\n' "$SET" >keys.ndjson
+	run --separate-stderr "$python" "$TESTS/aerospike/read_official.py" "$AS" <keys.ndjson
+	assert_success
+	assert_output "{\"bins\":{\"l\":[\"\"],\"s\":\"x\"},\"found\":true,\"gen\":1,\"key\":\"a\",\"ns\":\"test\",\"set\":\"$SET\",\"ttl\":-1}"
 }
 
 @test "fs-sink-aerospike: a compound key is the fields joined with ':'" {
@@ -358,7 +389,7 @@ fs-sink-aerospike: 1 record rejected"
 	for i in $(seq 1 2000); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done >in.ndjson
 	{
 		head -n 1000 in.ndjson
-		until ctl fixture-stats | grep -q '^records=1000;'; do sleep 0.05; done
+		await_records 1000
 		"$FS_ROOT/scripts/aerospike-fixture-stop"
 		tail -n +1001 in.ndjson
 		sleep 3
@@ -382,7 +413,7 @@ fs-sink-aerospike: 1 record rejected"
 	mkfifo in.fifo
 	{
 		echo '{"id":"a","v":1}'
-		until ctl fixture-stats | grep -q '^records=1;'; do sleep 0.05; done
+		await_records 1
 		"$FS_ROOT/scripts/aerospike-fixture-stop"
 		echo '{"id":"b","v":2}'
 	} >in.fifo &
@@ -430,6 +461,48 @@ fs-sink-aerospike: 1 record rejected"
 	run --separate-stderr sink --key id --in-flight 4 --batch 1 --stats in.ndjson
 	assert_success
 	assert_regex "$stderr" 'stats: 40 lines, 40 written, 0 stale, 0 failed, 0 control; 40 requests, 0 retries, 0 timeouts, 0 connection errors, 4 connections'
+}
+
+@test "fs-sink-aerospike: waiting on a slow server with every slot in use costs no CPU" {
+	private_fixture
+	ctl 'fixture-set:delay-ms=50' >/dev/null
+	for i in $(seq 1 100); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done >in.ndjson
+	# the first line alone, so the sink waits on its input; then the rest,
+	# more than in-flight and pending hold: about 2.5 s of slow answers
+	{
+		head -n 1 in.ndjson
+		sleep 0.3
+		tail -n +2 in.ndjson
+	} | /usr/bin/time -f '%e %U %S' -o time.txt \
+	    fs-sink-aerospike -h "$AS" -n test -s "$SET" --key id --in-flight 2 --batch 1 --stats 2>err.txt || {
+		cat err.txt
+		false
+	}
+	run grep -c 'stats: 100 lines, 100 written' err.txt
+	assert_output 1
+	read -r wall user sys <time.txt
+	echo "wall ${wall}s, user ${user}s, sys ${sys}s"
+	# a busy-polling sink burns most of a core; a blocked one next to none
+	awk -v w="$wall" -v u="$user" -v s="$sys" \
+	    'BEGIN { exit !(w >= 2 && u + s < 0.2 * w) }' ||
+	    fail "CPU ${user}+${sys}s over ${wall}s of wall time"
+}
+
+@test "fs-sink-aerospike: --stats are printed on a failed exit too" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	printf '%s\n' '{"id":"a","ok":1}' '{"id":"b","a_much_too_long_name":1}' >in.ndjson
+	run -1 --separate-stderr sink --key id --stats in.ndjson
+	assert_equal "${stderr_lines[0]}" "fs-sink-aerospike: in.ndjson:2: bin name 'a_much_too_long_name' is too long (at most 15 bytes)"
+	assert_regex "${stderr_lines[1]}" '^fs-sink-aerospike: stats: 2 lines, [01] written, 0 stale, 1 failed, 0 control; '
+	assert_regex "${stderr_lines[2]}" '^fs-sink-aerospike: stats: latency us: '
+	# a write the server refuses, under --on-error fail
+	private_fixture
+	ctl 'fixture-set:fail-code=13;fail-count=1' >/dev/null
+	echo '{"id":"a","ok":1}' >in.ndjson
+	run -1 --separate-stderr sink --key id --stats in.ndjson
+	assert_equal "${stderr_lines[0]}" "fs-sink-aerospike: in.ndjson:1: aerospike: record too big (13): larger than the namespace's max-record-size"
+	assert_regex "${stderr_lines[1]}" '^fs-sink-aerospike: stats: 1 lines, 0 written, 0 stale, 1 failed, 0 control; 1 requests, '
 }
 
 @test "fs-sink-aerospike: SIGTERM stops reading, and the writes made are kept, exit 0" {
