@@ -12,6 +12,7 @@ void wm_init(struct wmark *w, int64_t max_ooo, int64_t idle_ms)
 	w->emitted = WM_NONE;
 	w->last_arrival = 0;
 	w->from_input = false;
+	w->told = false;
 	w->idle = false;
 }
 
@@ -42,8 +43,10 @@ bool wm_event(struct wmark *w, int64_t ts)
 
 bool wm_input(struct wmark *w, int64_t ts)
 {
-	w->from_input = true;
-	return advance(w, ts);
+	bool first = !w->told;
+
+	w->from_input = w->told = true;
+	return advance(w, ts) || first;
 }
 
 bool wm_tick(struct wmark *w, int64_t now)
@@ -114,6 +117,7 @@ int wm_restore(struct wmark *w, const json_t *state)
 	w->current = ms_from(json_object_get(state, "watermark"));
 	w->emitted = ms_from(json_object_get(state, "emitted"));
 	w->from_input = json_is_true(json_object_get(state, "from_input"));
+	w->told = false;
 	w->idle = false;
 	if (w->idle_ms > 0)
 		w->last_arrival = etime_now_ms();

@@ -41,6 +41,7 @@ struct wmark {
 	int64_t emitted;        /* last forwarded, or WM_NONE */
 	int64_t last_arrival;   /* wall clock of the last record, ms */
 	bool from_input;        /* the input carries watermark records */
+	bool told;              /* this run forwarded an input watermark */
 	bool idle;              /* advanced by the idle rule */
 };
 
@@ -54,7 +55,11 @@ void wm_use_input(struct wmark *w);
  * watermark moved. */
 bool wm_event(struct wmark *w, int64_t ts);
 
-/* A watermark record arrived.  Returns true when the watermark moved. */
+/* A watermark record arrived.  Returns true when the watermark moved,
+ * and for the first one of a run even when it did not: the stage must
+ * forward it, so the stages after it also wait for the input's
+ * watermarks instead of deriving their own (fs-consume --watermarks
+ * starts with the lowest, which moves nothing). */
 bool wm_input(struct wmark *w, int64_t ts);
 
 /* The wall clock says now: applies the idle rule.  Returns true when the

@@ -514,3 +514,14 @@ wait_for_line() {
 	run diff whole resumed
 	assert_success
 }
+
+@test "fs-agg: behind fs-window, the source's first (lowest) watermark is forwarded, so no window fires on event times before the source says so" {
+	printf '%s\n' '{"@fs":"watermark","ts":-9223372036854775808}' '{"ts":1000,"user":"a"}' \
+	    '{"ts":200000,"user":"a"}' '{"@fs":"watermark","ts":500}' > in.ndjson
+	run --separate-stderr bash -c "fs-window --tumble 1m in.ndjson | fs-agg --key user --agg n=count"
+	assert_success
+	assert_output '{"@fs":"watermark","ts":-9223372036854775808}
+{"@fs":"watermark","ts":500}
+{"window_start":0,"window_end":60000,"user":"a","n":1}
+{"window_start":180000,"window_end":240000,"user":"a","n":1}'
+}
