@@ -5,6 +5,7 @@
 #   make test       set up, start services, run unit tests and every bats
 #                   suite, then the suites again against an ASan/UBSan build
 #   make bench      the benchmarks (scripts/bench-*)
+#   make chaos      the long chaos runs (scripts/chaos-long)
 #   make install    PREFIX=/usr/local DESTDIR= : binaries and man pages
 #   make asan       the sanitizer build in build/asan/bin
 #   make fuzz       libFuzzer targets (clang) in build/fuzz
@@ -60,7 +61,7 @@ UNITS  = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 COMMON_OBJS = $(patsubst common/%.c,$(OBJDIR)/common/%.o,$(COMMON_SRCS)) \
 	$(patsubst common/%.cc,$(OBJDIR)/common/%.o,$(wildcard common/*.cc))
 
-.PHONY: all asan test unit demo bench install clean fuzz lint print-libs
+.PHONY: all asan test unit demo bench chaos install clean fuzz lint print-libs
 .SECONDARY:
 all: $(BINS)
 
@@ -119,6 +120,9 @@ demo:
 
 bench: all
 	scripts/bench
+
+chaos: all
+	scripts/chaos-long
 
 fuzz:
 	scripts/fuzz
