@@ -19,7 +19,8 @@
 
 static const char usage_text[] =
 "usage: fs-produce -b BROKERS [-E] [-F FILE] [-H NAME=PATH] [-k FIELDS]\n"
-"                  [-p PARTITION] [-t TOPIC] [-X KEY=VALUE] [--timestamp]\n"
+"                  [-p PARTITION] [-t TOPIC] [-X KEY=VALUE]\n"
+"                  [--metadata-timeout DURATION] [--timestamp]\n"
 "                  [--transactional-id ID] [--value-field PATH]\n"
 "                  [common options]\n"
 "  -b BROKERS            bootstrap brokers, host:port[,host:port...]\n"
@@ -31,12 +32,15 @@ static const char usage_text[] =
 "  -p PARTITION          this partition (-1: the partitioner chooses)\n"
 "  -t TOPIC              topic (overrides an envelope's topic)\n"
 "  -X KEY=VALUE          librdkafka property (repeatable)\n"
+"  --metadata-timeout DURATION\n"
+"                        wait for brokers at start (default 10s)\n"
 "  --timestamp           message timestamp from --time-field\n"
 "  --transactional-id ID one transaction per checkpoint interval\n"
 "  --value-field PATH    the value is this field, not the whole record\n";
 
 enum {
-	OPT_TIMESTAMP = OPT_TOOL_BASE,
+	OPT_METADATA_TIMEOUT = OPT_TOOL_BASE,
+	OPT_TIMESTAMP,
 	OPT_TXN_ID,
 	OPT_VALUE_FIELD
 };
@@ -53,6 +57,7 @@ struct opts {
 	bool envelope, timestamp;
 	int32_t partition;      /* RD_KAFKA_PARTITION_UA: not fixed */
 	bool partition_set;
+	int md_timeout_ms;      /* for brokers at start, and offset queries */
 	const char *key_text, *value_field_text, *txn_id;
 	struct keyspec key;
 	struct path value_field;
@@ -132,6 +137,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "envelope", no_argument, NULL, 'E' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "metadata-timeout", required_argument, NULL, OPT_METADATA_TIMEOUT },
 		{ "timestamp", no_argument, NULL, OPT_TIMESTAMP },
 		{ "transactional-id", required_argument, NULL, OPT_TXN_ID },
 		{ "value-field", required_argument, NULL, OPT_VALUE_FIELD },
@@ -145,6 +151,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	fs_common_init(&o->c, argc, argv);
 	o->conf = kafka_conf_new();
 	o->partition = RD_KAFKA_PARTITION_UA;
+	o->md_timeout_ms = KAFKA_METADATA_TIMEOUT_MS;
 	/* fs's producer defaults, before -X and -F can change them:
 	 * idempotence (no duplicates or reordering on retries) and larger
 	 * batches than librdkafka's latency-oriented 5ms. */
@@ -181,6 +188,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case 'X':
 			kafka_conf_set(o->conf, optarg, "-X");
+			break;
+		case OPT_METADATA_TIMEOUT:
+			o->md_timeout_ms = kafka_opt_metadata_timeout(
+			    "--metadata-timeout", optarg);
 			break;
 		case OPT_TIMESTAMP:
 			o->timestamp = true;
@@ -417,7 +428,8 @@ static bool txn_committed(struct producer *p, uint64_t id)
 	const char *topic = p->o->topic;
 	rd_kafka_t *rk = kafka_new(RD_KAFKA_CONSUMER,
 	    rd_kafka_conf_dup(p->rs.conf));
-	const rd_kafka_metadata_t *md = kafka_metadata(rk, topic, 10000);
+	int ms = p->o->md_timeout_ms;
+	const rd_kafka_metadata_t *md = kafka_metadata(rk, topic, ms);
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 	bool found = false;
 	struct buf want = BUF_INIT;
@@ -428,7 +440,7 @@ static bool txn_committed(struct producer *p, uint64_t id)
 		int32_t part = md->topics[0].partitions[i].id;
 		int64_t lo, hi;
 		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk,
-		    topic, part, &lo, &hi, 10000);
+		    topic, part, &lo, &hi, ms);
 
 		if (err)
 			diag_fatal("resume: offsets of '%s' [%" PRId32 "]: %s",
@@ -559,42 +571,59 @@ static rd_kafka_topic_t *topic_handle(struct producer *p, const char *name)
 	return p->rkt;
 }
 
-/* Fills p->msg from a plain record; -1 with why on a missing field. */
+/*
+ * Sets p->msg's key from the -k fields; -1 with why when one is missing
+ * or holds an object or an array (fs(7)'s bad input).  One field gives
+ * its text (a string) or its JSON, null no key (as null is no bytes in
+ * an envelope); several give the JSON array of their values.
+ */
+static int record_key(struct producer *p, const json_t *obj, char *why)
+{
+	const struct keyspec *k = &p->o->key;
+	struct kafka_msg *m = &p->msg;
+	json_t *v, *a;
+
+	for (size_t i = 0; i < k->n; i++) {
+		v = path_get(&k->paths[i], obj);
+		if (v == NULL) {
+			snprintf(why, REC_ERR_MAX, "missing key field '%s'",
+			    k->paths[i].text);
+			return -1;
+		}
+		if (json_is_object(v) || json_is_array(v)) {
+			snprintf(why, REC_ERR_MAX, "key field '%s' is %s, not a "
+			    "string, number, boolean or null", k->paths[i].text,
+			    json_is_object(v) ? "an object" : "an array");
+			return -1;
+		}
+	}
+	if (k->n == 1) {
+		v = path_get(&k->paths[0], obj);
+		m->has_key = !json_is_null(v);
+		if (m->has_key)
+			kafka_json_bytes(&m->key, v);
+		return 0;
+	}
+	a = json_array();
+	for (size_t i = 0; i < k->n; i++)
+		json_array_append(a, path_get(&k->paths[i], obj));
+	m->has_key = true;
+	kafka_json_bytes(&m->key, a);
+	json_decref(a);
+	return 0;
+}
+
+/* Fills p->msg from a plain record; -1 with why on a missing or bad
+ * field. */
 static int record_msg(struct producer *p, const json_t *obj, const char *line,
     size_t len, char *why)
 {
 	struct opts *o = p->o;
 	struct kafka_msg *m = &p->msg;
-	const char *missing;
 
 	kafka_msg_reset(m);
-	if (o->key_text) {
-		m->has_key = true;
-		if (o->key.n == 1) {
-			const json_t *v = path_get(&o->key.paths[0], obj);
-
-			if (v == NULL || json_is_null(v))
-				return snprintf(why, REC_ERR_MAX,
-				    "missing key field '%s'", o->key.paths[0].text), -1;
-			kafka_json_bytes(&m->key, v);
-		} else {
-			json_t *a = json_array();
-
-			for (size_t i = 0; i < o->key.n; i++) {
-				json_t *v = path_get(&o->key.paths[i], obj);
-
-				if (v == NULL) {
-					json_decref(a);
-					missing = o->key.paths[i].text;
-					return snprintf(why, REC_ERR_MAX,
-					    "missing key field '%s'", missing), -1;
-				}
-				json_array_append(a, v);
-			}
-			kafka_json_bytes(&m->key, a);
-			json_decref(a);
-		}
-	}
+	if (o->key_text && record_key(p, obj, why) < 0)
+		return -1;
 	m->has_value = true;
 	if (o->value_field_text) {
 		const json_t *v = path_get(&o->value_field, obj);
@@ -812,6 +841,9 @@ static void setup_producer(struct producer *p)
 	rd_kafka_conf_set_dr_msg_cb(o->conf, dr_cb);
 	p->rk = kafka_new(RD_KAFKA_PRODUCER, o->conf);
 	o->conf = NULL;
+	/* A wrong or unreachable address fails now, not when the first
+	 * message times out (or init_transactions() does). */
+	kafka_await_broker(p->rk, o->md_timeout_ms);
 	if (o->txn_id != NULL)
 		txn_check(rd_kafka_init_transactions(p->rk, 60000),
 		    "init transactions");

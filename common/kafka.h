@@ -48,9 +48,22 @@ rd_kafka_conf_t *kafka_conf_new(void);
 /* Applies "key=value" (from -X, or where for messages); exits 2 on a
  * malformed or rejected property. */
 void kafka_conf_set(rd_kafka_conf_t *conf, const char *kv, const char *where);
-/* The same with key and value apart; returns -1 with errstr filled. */
+/* The same with key and value apart; returns -1 with errstr filled.
+ * bootstrap.servers (and its alias metadata.broker.list), however it is
+ * given (-b, -X, -F), must be a broker list, which librdkafka does not
+ * check: see kafka_brokers_check(). */
 int kafka_conf_set2(rd_kafka_conf_t *conf, const char *key, const char *val,
     char *errstr, size_t errlen);
+/*
+ * Returns 0 when list is a broker list: entries [PROTO://]HOST[:PORT]
+ * separated by commas or spaces (as librdkafka reads it), HOST a name
+ * (letters, digits, '-', '.', '_') or an IPv6 address in brackets, PORT
+ * 1-65535.  Otherwise -1 with errstr naming the list and what is wrong
+ * ("not a host:port list ('=' in a host name):
+ * 'FS_KAFKA_BROKERS=127.0.0.1:9092'"): such a list (a pasted shell
+ * assignment) would otherwise be resolved and retried until a timeout.
+ */
+int kafka_brokers_check(const char *list, char *errstr, size_t errlen);
 /* Applies every line of a -F file; exits 1 when it cannot be read. */
 void kafka_conf_file(rd_kafka_conf_t *conf, const char *path);
 /* The value of a property, or NULL (into buf[len]). */
@@ -71,11 +84,25 @@ bool kafka_fatal_error(rd_kafka_t *rk, char *why, size_t len);
 /*
  * Metadata for one topic (or all when topic is NULL), waiting up to
  * timeout_ms.  Exits 1 with a clear message when no broker answers
- * ("no broker answered in 10s: 127.0.0.1:1: ...").  Free with
+ * ("no broker answered in 10s: '127.0.0.1:1'").  Free with
  * rd_kafka_metadata_destroy().
  */
 const rd_kafka_metadata_t *kafka_metadata(rd_kafka_t *rk, const char *topic,
     int timeout_ms);
+
+/*
+ * --metadata-timeout (fs-consume, fs-produce): how long a tool waits for
+ * a broker at start, and for metadata and offset queries.  The option's
+ * value is parsed by kafka_opt_metadata_timeout(), which exits 2 outside
+ * 1s to 24d (an int of milliseconds).  kafka_await_broker() is the
+ * check at start: it returns once a broker answered a metadata request,
+ * or exits 1 as kafka_metadata() does, so that a wrong or unreachable
+ * address fails within the time-out instead of when librdkafka gives up
+ * on the first message (message.timeout.ms, five minutes).
+ */
+#define KAFKA_METADATA_TIMEOUT_MS 10000
+int kafka_opt_metadata_timeout(const char *opt, const char *arg);
+void kafka_await_broker(rd_kafka_t *rk, int timeout_ms);
 
 /* --- the envelope ---------------------------------------------------- */
 

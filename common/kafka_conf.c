@@ -2,12 +2,15 @@
  * kafka_conf.c - librdkafka configuration passthrough (-X, -F), handle
  * creation, and librdkafka's logs and errors routed to diag.h.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
+#include "etime.h"
 #include "kafka.h"
 #include "xalloc.h"
 
@@ -81,9 +84,86 @@ rd_kafka_conf_t *kafka_conf_new(void)
 	return conf;
 }
 
+/* NULL when e[0..n) is one broker, [PROTO://]HOST[:PORT]; else what
+ * is wrong with it. */
+static const char *broker_fault(const char *e, size_t n)
+{
+	const char *end = e + n, *p = e, *h;
+	long port = 0;
+
+	for (h = p; p < end && (isalpha((unsigned char)*p) || *p == '_'); p++)
+		;
+	if (p > h && end - p >= 3 && memcmp(p, "://", 3) == 0)
+		e = p += 3;     /* a security protocol */
+	else
+		p = e;
+	if (p < end && *p == '[') {
+		while (++p < end && (isxdigit((unsigned char)*p) || *p == ':' ||
+		    *p == '.'))
+			;
+		if (p == end || *p != ']' || p == e + 1)
+			return "an IPv6 address not in [brackets]";
+		p++;
+	} else {
+		for (h = p; p < end && (isalnum((unsigned char)*p) ||
+		    *p == '-' || *p == '.' || *p == '_'); p++)
+			;
+		if (p == h) {
+			const char *c = memchr(p, ':', (size_t)(end - p));
+
+			return c != NULL && memchr(c + 1, ':',
+			    (size_t)(end - c - 1)) != NULL ?
+			    "an IPv6 address not in [brackets]" :
+			    "an empty host name";
+		}
+		if (p < end && *p == '=')
+			return "'=' in a host name";
+		if (p < end && *p != ':')
+			return "a host name with other than letters, digits, "
+			    "'-', '.', '_'";
+	}
+	if (p == end)
+		return NULL;    /* librdkafka's default port */
+	if (*p != ':' || ++p == end)
+		return "no port after ':'";
+	for (; p < end; p++) {
+		if (!isdigit((unsigned char)*p))
+			return *p == ':' ? "an IPv6 address not in [brackets]" :
+			    "a port that is not a number";
+		port = port * 10 + (*p - '0');
+		if (port > 65535)
+			break;
+	}
+	return port < 1 || port > 65535 ? "a port not in 1-65535" : NULL;
+}
+
+int kafka_brokers_check(const char *list, char *errstr, size_t errlen)
+{
+	const char *p = list, *why = NULL;
+	size_t nbrokers = 0;
+
+	/* librdkafka separates brokers by commas or spaces */
+	while (why == NULL && *(p += strspn(p, ", \t")) != '\0') {
+		size_t n = strcspn(p, ", \t");
+
+		why = broker_fault(p, n);
+		nbrokers++;
+		p += n;
+	}
+	if (why == NULL && nbrokers > 0)
+		return 0;
+	snprintf(errstr, errlen, "not a host:port list (%s): '%s'",
+	    why ? why : "no broker", list);
+	return -1;
+}
+
 int kafka_conf_set2(rd_kafka_conf_t *conf, const char *key, const char *val,
     char *errstr, size_t errlen)
 {
+	if ((strcmp(key, "bootstrap.servers") == 0 ||
+	    strcmp(key, "metadata.broker.list") == 0) &&
+	    kafka_brokers_check(val, errstr, errlen) < 0)
+		return -1;
 	if (rd_kafka_conf_set(conf, key, val, errstr, errlen) != RD_KAFKA_CONF_OK)
 		return -1;
 	return 0;
@@ -202,4 +282,18 @@ const rd_kafka_metadata_t *kafka_metadata(rd_kafka_t *rk, const char *topic,
 	if (err)
 		diag_fatal("metadata: %s", rd_kafka_err2str(err));
 	return md;
+}
+
+int kafka_opt_metadata_timeout(const char *opt, const char *arg)
+{
+	int64_t ms = opt_duration(opt, arg);
+
+	if (ms < 1000 || ms > INT_MAX)
+		diag_usage("%s: from 1s to 24d: '%s'", opt, arg);
+	return (int)ms;
+}
+
+void kafka_await_broker(rd_kafka_t *rk, int timeout_ms)
+{
+	rd_kafka_metadata_destroy(kafka_metadata(rk, NULL, timeout_ms));
 }

@@ -135,24 +135,94 @@ strip_assigned() {
 	assert_output $'{"id":1}\n{"id":3}'
 }
 
+@test "fs-produce: a key field holding an object or an array is bad input naming the field and its type" {
+	local t
+	t=$(uniq_name keyobj)
+	printf '%s\n' '{"user":"u1"}' '{"user":{"id":2}}' '{"user":"u3"}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" -k user < in
+	assert_failure 1
+	assert_equal "$stderr" "fs-produce: -:2: key field 'user' is an object, not a string, number, boolean or null"
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V
+	assert_output '{"user":"u1"}'
+}
+
+@test "fs-produce: keys as fs(7) says: objects and arrays rejected, also in a compound key; null, booleans and numbers are keys" {
+	local t
+	t=$(uniq_name keytypes)
+	printf '%s\n' '{"n":1,"u":[1,2],"c":1}' '{"n":2,"u":null,"c":2}' \
+	    '{"n":3,"u":true,"c":3}' '{"n":4,"u":3.5,"c":4}' \
+	    '{"n":5,"u":"s","c":{"x":1}}' '{"n":6,"u":-7,"c":6}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" -k u --on-error skip < in
+	assert_success
+	assert_equal "$stderr" "fs-produce: -:1: key field 'u' is an array, not a string, number, boolean or null
+fs-produce: 1 record rejected"
+	run --separate-stderr fs-produce -b "$B" -t "$t" -k u,c --dead-letter dl < in
+	assert_success
+	assert_equal "$stderr" "fs-produce: -:1: key field 'u' is an array, not a string, number, boolean or null
+fs-produce: -:5: key field 'c' is an object, not a string, number, boolean or null
+fs-produce: 2 records rejected"
+	assert_file_equals dl "$(sed -n '1p;5p' in)"
+	# one field: null is no key (as in an envelope), the others their JSON
+	fs-consume -b "$B" -t "$t" -o beginning -e |
+	    sed -E 's/.*"key":(.*),"headers".*"value":\{"n":([0-9]+).*/\2 \1/' > got
+	assert_file_equals got "$(printf '%s\n' '2 null' '3 true' '4 3.5' '5 "s"' '6 -7' \
+	    '2 [null,2]' '3 [true,3]' '4 [3.5,4]' '6 [-7,6]')"
+}
+
 @test "fs-produce: a delivery that fails is never silent: reported per line, exit 1" {
 	printf '{"n":1}\n{"n":2}\n' > in
-	run --separate-stderr fs-produce -b 127.0.0.1:9 -t x -X message.timeout.ms=1000 < in
+	# the broker answers, and refuses the topic
+	run --separate-stderr fs-produce -b "$B" -t 'bad!topic' < in
 	assert_failure 1
-	# (librdkafka's connection errors come first, as warnings)
-	assert_equal "$(grep -v '^fs-produce: kafka: ' <<<"$stderr")" \
-	    "fs-produce: -:1: delivery to x failed: Local: Message timed out
-fs-produce: -:2: delivery to x failed: Local: Message timed out
+	assert_equal "$stderr" "fs-produce: -:1: delivery to bad!topic failed: Broker: Invalid topic
+fs-produce: -:2: delivery to bad!topic failed: Broker: Invalid topic
 fs-produce: 2 messages not delivered"
 }
 
 @test "fs-produce: --dead-letter keeps the lines whose delivery failed, with the reason" {
 	printf '{"n":1}\n' > in
-	run --separate-stderr fs-produce -b 127.0.0.1:9 -t x -X message.timeout.ms=1000 --dead-letter dl < in
+	run --separate-stderr fs-produce -b "$B" -t 'bad!topic' --dead-letter dl < in
 	assert_success
-	assert_equal "$(grep -v '^fs-produce: kafka: ' <<<"$stderr")" \
-	    $'fs-produce: -:1: delivery to x failed: Local: Message timed out\nfs-produce: 1 record rejected'
+	assert_equal "$stderr" \
+	    $'fs-produce: -:1: delivery to bad!topic failed: Broker: Invalid topic\nfs-produce: 1 record rejected'
 	assert_file_equals dl '{"n":1}'
+}
+
+@test "fs-produce: no broker at start is a clear error after the metadata time-out, not when the first message times out" {
+	local start
+	printf '{"n":1}\n' > in
+	start=$SECONDS
+	run --separate-stderr timeout -k 5 60 fs-produce -b 127.0.0.1:1 -t x --metadata-timeout 1s < in
+	assert_failure 1
+	assert_equal "$stderr" "fs-produce: no broker answered in 1s: '127.0.0.1:1'"
+	# transactional: not after init_transactions' minute either
+	run --separate-stderr timeout -k 5 60 fs-produce -b 127.0.0.1:1 -t x --metadata-timeout 1s \
+	    --transactional-id x --checkpoint-dir ck < in
+	assert_failure 1
+	assert_equal "$stderr" "fs-produce: no broker answered in 1s: '127.0.0.1:1'"
+	# by default within 10s, as fs-consume
+	run --separate-stderr timeout -k 5 60 fs-produce -b 127.0.0.1:1 -t x < in
+	assert_failure 1
+	assert_equal "$stderr" "fs-produce: no broker answered in 10s: '127.0.0.1:1'"
+	[ $((SECONDS - start)) -le 20 ] || fail "took $((SECONDS - start))s"
+}
+
+@test "fs-produce: a malformed broker address is a usage error naming it, given with -b, -X or -F" {
+	run --separate-stderr timeout -k 5 60 fs-produce -b FS_KAFKA_BROKERS=127.0.0.1:9092 -t x <<< '{"n":1}'
+	assert_failure 2
+	assert_equal "$stderr" "fs-produce: -b: not a host:port list ('=' in a host name): 'FS_KAFKA_BROKERS=127.0.0.1:9092'
+Try 'fs-produce --help' for more information."
+	run --separate-stderr fs-produce -X bootstrap.servers=localhost:9092,kafka:0 -t x < /dev/null
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-produce: -X: not a host:port list (a port not in 1-65535): 'localhost:9092,kafka:0': 'bootstrap.servers=localhost:9092,kafka:0'"
+	printf 'bootstrap.servers = ::1:9092\n' > k.conf
+	run --separate-stderr fs-produce -F k.conf -t x < /dev/null
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-produce: k.conf:1: not a host:port list (an IPv6 address not in [brackets]): '::1:9092': 'bootstrap.servers=::1:9092'"
+	# what librdkafka reads is accepted: protocols, brackets, spaces, no port
+	run --separate-stderr fs-produce -b "SSL://a:1, [::1]:2 b" -t x --metadata-timeout 1s < /dev/null
+	assert_failure 1
+	assert_equal "$stderr" "fs-produce: no broker answered in 1s: 'SSL://a:1, [::1]:2 b'"
 }
 
 @test "fs-produce: usage errors exit 2" {
@@ -164,6 +234,9 @@ fs-produce: 2 messages not delivered"
 	assert_failure 2
 	run --separate-stderr fs-produce -b "$B" -t x -H novalue
 	assert_failure 2
+	run --separate-stderr fs-produce -b "$B" -t x --metadata-timeout 500ms
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-produce: --metadata-timeout: from 1s to 24d: '500ms'"
 }
 
 @test "fs-produce: transactional pipeline killed mid-stream, restarted: read_committed sees each record once" {
