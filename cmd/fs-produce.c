@@ -756,7 +756,9 @@ static bool plain_value(const struct opts *o)
 static void on_barrier_or_restore(struct producer *p, const struct ctl *c)
 {
 	if (c->kind == CTL_RESTORE) {
-		resume_check(p, c->id);
+		/* restore 0 (fresh): setup's resume_check() did what applies */
+		if (c->id > 0)
+			resume_check(p, c->id);
 		return;
 	}
 	resume_barrier(p, c->id);

@@ -250,7 +250,9 @@ enum ctl_kind rec_control(const json_t *obj, struct ctl *c, char *why)
 	}
 	if (strcmp(type, "barrier") == 0 || strcmp(type, "restore") == 0 ||
 	    strcmp(type, "end") == 0) {
-		if (get_u64(obj, "id", &c->id) < 0 || c->id == 0) {
+		/* restore 0: a checkpointing source starting fresh */
+		if (get_u64(obj, "id", &c->id) < 0 ||
+		    (c->id == 0 && type[0] != 'r')) {
 			snprintf(why, REC_ERR_MAX, "%s without positive integer \"id\"",
 			    type);
 			return c->kind = CTL_INVALID;

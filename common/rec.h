@@ -62,7 +62,7 @@ enum ctl_kind {
 	CTL_NONE = 0,   /* a data record */
 	CTL_WATERMARK,  /* {"@fs":"watermark","ts":MS} */
 	CTL_BARRIER,    /* {"@fs":"barrier","id":N} */
-	CTL_RESTORE,    /* {"@fs":"restore","id":N} */
+	CTL_RESTORE,    /* {"@fs":"restore","id":N}; N 0: starting fresh */
 	CTL_END,        /* {"@fs":"end","id":N}: complete; the last barrier */
 	CTL_OTHER,      /* a control record this version does not know */
 	CTL_INVALID     /* "@fs" present but malformed (why says how) */

@@ -30,6 +30,13 @@ static void restore(struct stage *st, uint64_t id)
 {
 	json_t *state;
 
+	/* Restore 0: the source found no complete checkpoint.  This stage
+	 * starts empty; files a killed run left belong to none. */
+	if (id == 0) {
+		ckpt_discard_after(st->store, 0);
+		return;
+	}
+
 	if (ckpt_read_json(st->store, id, &state) < 0) {
 		/* A stage added since the checkpoint has nothing to restore:
 		 * it starts empty.  A stage whose file went bad must not run
@@ -154,8 +161,14 @@ json_t *source_ckpt_begin(struct source_ckpt *sc, const struct fs_common *c,
 	sc->store = ckpt_open(c->ckpt_dir, fs_common_stage(c));
 	n = ckpt_latest_complete(sc->store);
 	ckpt_discard_after(sc->store, n);
-	if (n == 0)
+	/* Fresh: still say so first, so every stage knows from the start
+	 * that this stream is checkpointed and ends with its end (stage.h):
+	 * a stage whose input stops before the first barrier must not take
+	 * that for the end of the stream. */
+	if (n == 0) {
+		rec_emit_restore(out, 0);
 		return NULL;
+	}
 	if (ckpt_read_json(sc->store, n, &state) < 0)
 		diag_fatal("cannot read this source's checkpoint %" PRIu64, n);
 	sc->next_id = n + 1;

@@ -116,7 +116,8 @@ struct source_ckpt {
  * Opens the store (when --checkpoint-dir was given) and finds the newest
  * complete checkpoint N.  When there is one: emits {"@fs":"restore"} to
  * out, discards this stage's newer files, and returns this source's state
- * at N (a new reference).  Otherwise returns NULL.
+ * at N (a new reference).  Otherwise emits {"@fs":"restore","id":0}
+ * (starting fresh) and returns NULL; without --checkpoint-dir, nothing.
  */
 json_t *source_ckpt_begin(struct source_ckpt *sc, const struct fs_common *c,
     int64_t interval_ms, uint64_t interval_records, struct out *out);

@@ -525,3 +525,12 @@ wait_for_line() {
 {"window_start":0,"window_end":60000,"user":"a","n":1}
 {"window_start":180000,"window_end":240000,"user":"a","n":1}'
 }
+
+@test "fs-agg: a checkpointing source killed before its first barrier: fs-window | fs-agg fire nothing and exit 1" {
+	printf '%s\n' '{"@fs":"restore","id":0}' '{"@fs":"watermark","ts":-9223372036854775808}' \
+	    '{"ts":1000,"user":"a"}' '{"ts":200000,"user":"a"}' > in.ndjson
+	run --separate-stderr bash -c "set -o pipefail; fs-window --tumble 1m --checkpoint-dir ck in.ndjson | fs-agg --key user --agg n=count --checkpoint-dir ck"
+	assert_failure 1
+	refute_output --partial '"n":'
+	[[ "$stderr" == *"fs-agg: input ended without the end of the stream after checkpoint 0"* ]] || fail "stderr: $stderr"
+}

@@ -310,7 +310,7 @@ compare_k2k() {
 
 @test "no-loss 4c: fs-produce given a malformed broker address fails within seconds with a clear message" {
 	local start=$SECONDS
-	run --separate-stderr -1 timeout -k 5 20 fs-produce -b FS_KAFKA_BROKERS=127.0.0.1:9092 -t x \
+	run --separate-stderr -2 timeout -k 5 20 fs-produce -b FS_KAFKA_BROKERS=127.0.0.1:9092 -t x \
 		<<< '{"ts":1,"user":"u1"}'
 	[ $((SECONDS - start)) -le 10 ] || fail "took $((SECONDS - start))s"
 	assert_regex "$stderr" "^fs-produce: .*FS_KAFKA_BROKERS=127.0.0.1:9092"

@@ -113,8 +113,9 @@ static void test_resume(void)
 	sum = run(1, 5, &restored, outpath);
 	CHECK_I64(sum, 15, "first run: 1..5 summed");
 	CHECK_I64((int64_t)restored, 0, "first run: nothing to restore");
-	CHECK_STR(slurp(outpath), "{\"@fs\":\"barrier\",\"id\":1}\n"
-	    "{\"@fs\":\"barrier\",\"id\":2}\n", "first run: barriers 1 and 2");
+	CHECK_STR(slurp(outpath), "{\"@fs\":\"restore\",\"id\":0}\n"
+	    "{\"@fs\":\"barrier\",\"id\":1}\n{\"@fs\":\"barrier\",\"id\":2}\n",
+	    "first run: restore 0 (fresh), barriers 1 and 2");
 
 	/* Killed after 5: checkpoint 2 holds sum 1..4 and next 5.  The
 	 * second run resumes there, so 5 is counted once, not twice. */
@@ -159,6 +160,17 @@ static void test_order(void)
 	CHECK(stage_input_complete(&st), "checkpointed input with its end");
 	CHECK(stage_control(&st, &b3, NULL, why) == STAGE_INVALID,
 	    "nothing after the end");
+	stage_finish(&st);
+
+	stage_init(&st, &c, (struct stage_hooks){ snap, restore, NULL });
+	{
+		struct ctl fresh = { .kind = CTL_RESTORE, .id = 0 };
+
+		CHECK(stage_control(&st, &fresh, NULL, why) == STAGE_HANDLED,
+		    "restore 0: a checkpointing source starting fresh");
+		CHECK(!stage_input_complete(&st),
+		    "killed before its first barrier: not the end");
+	}
 	stage_finish(&st);
 
 	stage_init(&st, &c, (struct stage_hooks){ snap, restore, NULL });
