@@ -32,7 +32,7 @@ static const char usage_text[] =
 "usage: fs-window (--tumble SIZE | --hop SIZE --slide SLIDE |\n"
 "                  --cumulate MAX --step STEP | --session GAP [--key KEYS])\n"
 "                 [options] [FILE]\n"
-"       fs-window (tumble SIZE | hop SIZE SLIDE | cumulate STEP MAX |\n"
+"       fs-window (tumble SIZE | hop SLIDE SIZE | cumulate STEP MAX |\n"
 "                  session GAP) [options] [FILE]\n"
 "Assigns event-time windows to NDJSON records and tracks the watermark.\n"
 "  --tumble SIZE         tumbling windows of SIZE\n"
@@ -151,10 +151,10 @@ struct win {
 };
 
 /*
- * The short form, as Flink SQL names the window functions: "tumble 5m",
- * "hop 1h 1m" (SIZE SLIDE), "cumulate 1m 1h" (STEP MAX, as CUMULATE
- * takes them), "session 30m".  Sets what the long options set and
- * returns the index of the first argument after it.
+ * The short form, as Flink SQL writes the window functions: "tumble 5m",
+ * "hop 1m 1h" (SLIDE SIZE, as HOP takes them), "cumulate 1m 1h" (STEP
+ * MAX, as CUMULATE does), "session 30m".  Sets what the long options
+ * set and returns the index of the first argument after it.
  */
 static int positional_kind(struct opts *o, int argc, char **argv, int i)
 {
@@ -171,7 +171,7 @@ static int positional_kind(struct opts *o, int argc, char **argv, int i)
 		return i;
 	if (i + kinds[j].nargs >= argc)
 		diag_usage("%s takes %s", k, kinds[j].nargs == 1 ?
-		    (j == 0 ? "SIZE" : "GAP") : (j == 1 ? "SIZE SLIDE" :
+		    (j == 0 ? "SIZE" : "GAP") : (j == 1 ? "SLIDE SIZE" :
 		    "STEP MAX"));
 	o->nkinds++;
 	switch (j) {
@@ -181,8 +181,14 @@ static int positional_kind(struct opts *o, int argc, char **argv, int i)
 		break;
 	case 1:
 		o->w.kind = WIN_HOP;
-		o->w.size = win_opt_duration("hop", argv[i + 1]);
-		o->slide = win_opt_duration("hop", argv[i + 2]);
+		o->slide = win_opt_duration("hop", argv[i + 1]);
+		o->w.size = win_opt_duration("hop", argv[i + 2]);
+		/* The short form once read hop SIZE SLIDE: a pair that
+		 * is valid only the other way round says which order. */
+		if (o->slide > o->w.size)
+			diag_usage("hop SLIDE SIZE (as Flink's HOP): the slide %s "
+			    "is larger than the size %s; did you mean hop %s %s?",
+			    argv[i + 1], argv[i + 2], argv[i + 2], argv[i + 1]);
 		break;
 	case 2:
 		o->w.kind = WIN_CUMULATE;

@@ -414,7 +414,7 @@ Try 'fs-window --help' for more information."
 	fs-window tumble 1m < ev.ndjson > short.ndjson
 	cmp long.ndjson short.ndjson
 	fs-window --hop 5m --slide 1m --explode ev.ndjson > long.ndjson
-	fs-window hop 5m 1m --explode ev.ndjson > short.ndjson
+	fs-window hop 1m 5m --explode ev.ndjson > short.ndjson
 	cmp long.ndjson short.ndjson
 	fs-window --cumulate 1m --step 10s < ev.ndjson > long.ndjson
 	fs-window cumulate 10s 1m < ev.ndjson > short.ndjson
@@ -428,6 +428,27 @@ Try 'fs-window --help' for more information."
 @test "fs-window: a short form without its durations is a usage error" {
 	run --separate-stderr fs-window hop 5m < /dev/null
 	assert_equal "$status" 2
-	assert_equal "$stderr" "fs-window: hop takes SIZE SLIDE
+	assert_equal "$stderr" "fs-window: hop takes SLIDE SIZE
 Try 'fs-window --help' for more information."
+}
+
+@test "fs-window: hop takes SLIDE SIZE as Flink's HOP does; the old order says which is expected" {
+	printf '%s\n' '{"ts":90000}' > in.ndjson
+	run --separate-stderr fs-window hop 1m 5m in.ndjson
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	assert_equal "$output" '{"@fs":"window","kind":"hop","size":300000,"slide":60000,"offset":0,"pane":60000,"start_field":"window_start","end_field":"window_end","pane_field":"window_pane","allowed_lateness":0}
+{"ts":90000,"window_pane":60000}
+{"@fs":"watermark","ts":90000}'
+	run --separate-stderr fs-window hop 1h 5m in.ndjson
+	assert_equal "$status" 2
+	assert_equal "$output" ""
+	assert_equal "$stderr" "fs-window: hop SLIDE SIZE (as Flink's HOP): the slide 1h is larger than the size 5m; did you mean hop 5m 1h?
+Try 'fs-window --help' for more information."
+	# The long options name each duration: unchanged.
+	run --separate-stderr fs-window --hop 5m --slide 1m in.ndjson
+	assert_equal "$status" 0
+	assert_equal "$output" '{"@fs":"window","kind":"hop","size":300000,"slide":60000,"offset":0,"pane":60000,"start_field":"window_start","end_field":"window_end","pane_field":"window_pane","allowed_lateness":0}
+{"ts":90000,"window_pane":60000}
+{"@fs":"watermark","ts":90000}'
 }
