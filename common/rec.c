@@ -22,18 +22,41 @@ static const char *type_name(const json_t *v)
 	}
 }
 
+/* No JSON text starts with these bytes: only a rejected line is looked
+ * at, and the hot path pays nothing. */
+bool rec_compressed(const char *line, size_t len, char *why)
+{
+	static const struct { const char *name, *magic, *tool; size_t n; }
+	    fmt[] = {
+		{ "gzip", "\x1f\x8b", "zcat", 2 },
+		{ "zstd", "\x28\xb5\x2f\xfd", "zstdcat", 4 },
+	};
+
+	for (size_t i = 0; i < sizeof fmt / sizeof fmt[0]; i++)
+		if (len >= fmt[i].n && memcmp(line, fmt[i].magic, fmt[i].n) == 0) {
+			snprintf(why, REC_ERR_MAX, "compressed input (%s): use "
+			    "fs-backfill or %s", fmt[i].name, fmt[i].tool);
+			return true;
+		}
+	return false;
+}
+
 json_t *rec_parse(const char *line, size_t len, char *why)
 {
 	json_error_t err;
 	json_t *v;
 
 	if (memchr(line, '\0', len) != NULL) {
+		if (rec_compressed(line, len, why))
+			return NULL;
 		snprintf(why, REC_ERR_MAX, "invalid JSON: column %zu: NUL byte",
 		    (size_t)((const char *)memchr(line, '\0', len) - line) + 1);
 		return NULL;
 	}
 	v = json_loadb(line, len, JSON_DECODE_ANY, &err);
 	if (v == NULL) {
+		if (rec_compressed(line, len, why))
+			return NULL;
 		snprintf(why, REC_ERR_MAX, "invalid JSON: column %d: %s",
 		    err.column, err.text);
 		return NULL;
@@ -280,19 +303,30 @@ bool rec_line_maybe_control(const char *line, size_t len)
 	return p != NULL && memmem(p, (size_t)(end - p), "\\u", 2) != NULL;
 }
 
+/* A control record, unless o drops them (a terminal, --data-only). */
 static void emit_ctl(struct out *o, const char *type, const char *member,
     json_t *v)
 {
-	json_t *obj = json_object();
+	struct buf b = BUF_INIT;
+	json_t *obj;
 
+	if (o->data_only) {
+		json_decref(v);
+		return;
+	}
+	obj = json_object();
 	json_object_set_new(obj, REC_CONTROL_KEY, json_string(type));
 	json_object_set_new(obj, member, v);
-	rec_emit(o, obj);
+	rec_dump(&b, obj);
+	out_control_line(o, b.data, b.len);
+	buf_free(&b);
 	json_decref(obj);
 }
 
 void rec_emit_watermark(struct out *o, int64_t ts)
 {
+	/* Noted also when dropped: it is the stage's watermark (-v). */
+	progress_watermark(&o->prog, ts);
 	emit_ctl(o, "watermark", "ts", json_integer(ts));
 }
 

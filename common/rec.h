@@ -26,9 +26,15 @@
 /*
  * Parses one line.  Returns the object, or NULL with a reason in
  * why[REC_ERR_MAX] such as "invalid JSON: column 17: end of file
- * expected" or "not a JSON object: array".
+ * expected" or "not a JSON object: array".  A line that starts with the
+ * magic bytes of gzip (1f 8b) or zstd (28 b5 2f fd), the first line of a
+ * compressed file given to a filter, gets "compressed input (gzip): use
+ * fs-backfill or zcat" (zstdcat for zstd) instead of a column.
  */
 json_t *rec_parse(const char *line, size_t len, char *why);
+/* True, with that reason in why[REC_ERR_MAX], when line starts with the
+ * magic bytes of gzip or zstd. */
+bool rec_compressed(const char *line, size_t len, char *why);
 
 /* Serialises obj compactly, in insertion order, and writes it as a line. */
 void rec_emit(struct out *o, const json_t *obj);

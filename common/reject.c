@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "rec.h"
 #include "reject.h"
 #include "banned.h"
 
@@ -39,12 +40,19 @@ void reject(struct rejects *r, const char *where, const char *why,
 		diag_fatal("write error: '%s': %s", r->dl_path, strerror(errno));
 }
 
+/* A compressed file is not a bad line to skip: every line after its
+ * first would be garbage too, so it fails under every policy. */
 void reject_line(struct rejects *r, const struct lineio *lr,
     const char *why, const char *raw, size_t len)
 {
-	char where[512];
+	char where[512], zwhy[REC_ERR_MAX];
 
 	snprintf(where, sizeof where, "%s:%" PRIu64, lr->name, lr->lineno);
+	if (lr->lineno == 1 && r->policy != ON_ERROR_FAIL &&
+	    rec_compressed(raw, len, zwhy)) {
+		r->policy = ON_ERROR_FAIL;
+		why = zwhy;
+	}
 	reject(r, where, why, raw, len);
 }
 

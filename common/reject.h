@@ -11,6 +11,10 @@
  *   dead-letter  the report (hidden by -q), and the line's original
  *                bytes plus '\n' are appended to the --dead-letter file
  *
+ * A first line that is the start of a gzip or zstd file fails under
+ * every policy ("compressed input (gzip): use fs-backfill or zcat"):
+ * the whole input is unreadable, not one line of it.
+ *
  * rejects_finish() prints "PROG: N records rejected" when N > 0, and
  * closes the dead-letter file checking for write errors.
  */

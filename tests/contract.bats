@@ -97,6 +97,30 @@ expect_nul_rejected() {
 	each_filter in.ndjson expect_nul_rejected
 }
 
+expect_compressed() {
+	assert_equal "$FILTER status $status" "$FILTER status 1"
+	assert_equal "$stderr" "$FILTER: -:1: $REASON"
+}
+
+@test "contract: gzip or zstd input fails under every policy, pointing at fs-backfill, not at a NUL byte" {
+	good > in.ndjson
+	gzip -c in.ndjson > in.gz
+	zstd -qc in.ndjson > in.zst
+	for policy in fail skip "dead-letter --dead-letter dl.ndjson"; do
+		REASON="compressed input (gzip): use fs-backfill or zcat"
+		each_filter in.gz expect_compressed --on-error $policy
+		REASON="compressed input (zstd): use fs-backfill or zstdcat"
+		each_filter in.zst expect_compressed --on-error $policy
+	done
+	[ ! -s dl.ndjson ]
+	# fs-backfill reads both, as it always did.
+	for f in in.gz in.zst; do
+		run --separate-stderr fs-backfill "$f"
+		assert_equal "$status" 0
+		assert_equal "$output" "$(cat in.ndjson)"
+	done
+}
+
 expect_same_as_lf() {
 	assert_equal "$FILTER status $status" "$FILTER status 0"
 	assert_equal "$output" "$(bash -c "$CMD" < lf.ndjson)"
