@@ -86,6 +86,8 @@ static int spawn_attr(posix_spawnattr_t *a)
 	return rc;
 }
 
+static void note_own_pipes(struct pgroup *g);
+
 int pgroup_spawn(struct pgroup *g, char *const argv[], char *const envp[])
 {
 	posix_spawn_file_actions_t fa;
@@ -94,6 +96,7 @@ int pgroup_spawn(struct pgroup *g, char *const argv[], char *const envp[])
 	int rc;
 
 	memset(g, 0, sizeof *g);
+	note_own_pipes(g);
 	if ((rc = spawn_attr(&attr)) != 0)
 		return rc;
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
@@ -112,6 +115,7 @@ int pgroup_spawn(struct pgroup *g, char *const argv[], char *const envp[])
 
 void pgroup_free(struct pgroup *g)
 {
+	free(g->own);
 	free(g->pipes);
 	free(g->stopped);
 	memset(g, 0, sizeof *g);
@@ -294,6 +298,31 @@ static void scan_group(pid_t pgid, struct pg_scan *s)
 
 /* --- stranded writers ----------------------------------------------------- */
 
+/* The pipe write ends this process holds beyond stdout and stderr:
+ * inherited, not the pipeline's (pgroup.h). */
+static void note_own_pipes(struct pgroup *g)
+{
+	struct pg_scan s = { 0 };
+	struct pg_member self = { .pid = getpid() };
+
+	scan_fds(&self, &s);
+	for (size_t i = 0; i < s.n; i++) {
+		if (s.fds[i].fd <= STDERR_FILENO)
+			continue;
+		g->own = xgrow(g->own, &g->own_cap, g->nown + 1, sizeof *g->own);
+		g->own[g->nown++] = s.fds[i].ino;
+	}
+	free(s.fds);
+}
+
+static bool own_pipe(const struct pgroup *g, uint64_t ino)
+{
+	for (size_t i = 0; i < g->nown; i++)
+		if (g->own[i] == ino)
+			return true;
+	return false;
+}
+
 static struct pg_pipe *find_pipe(struct pgroup *g, uint64_t ino)
 {
 	for (size_t i = 0; i < g->npipes; i++)
@@ -356,7 +385,7 @@ size_t pgroup_stranded(struct pgroup *g, int64_t now_ms, int64_t grace_ms,
 		const struct pg_fd *f = &s.fds[i];
 		struct pg_pipe *p = find_pipe(g, f->ino);
 
-		if (p->stranded_since == 0 ||
+		if (p->stranded_since == 0 || own_pipe(g, f->ino) ||
 		    now_ms - p->stranded_since < grace_ms ||
 		    reported(g, f->who.pid))
 			continue;

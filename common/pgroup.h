@@ -20,7 +20,12 @@
  * write end of a pipe (/proc/PID/fd and fdinfo) that no process holds
  * the read end of any more (a write end opened anew through /proc polls
  * POLLERR).  Such a writer can only ever get EPIPE from that pipe;
- * stopping it early changes when it stops, not what it writes.
+ * stopping it early changes when it stops, not what it writes.  Pipes
+ * the supervisor itself holds above stderr when it starts the group
+ * (inherited from whatever started it, a shell's job pipe) are not the
+ * pipeline's and never strand anyone: a member writing to one learns
+ * of a lost reader at its next write, as without a supervisor.  Its
+ * stdout and stderr do count (fs-run(1)).
  *
  * The struct owns its tables; pgroup_free() releases them.  Functions
  * returning int return 0, or -1 with errno set.
@@ -36,6 +41,8 @@ struct pg_pipe;
 
 struct pgroup {
 	pid_t pgid;                 /* the leader's pid */
+	uint64_t *own;              /* inherited pipes, not the pipeline's */
+	size_t nown, own_cap;
 	struct pg_pipe *pipes;      /* pipes seen held by members */
 	size_t npipes, pipes_cap;
 	pid_t *stopped;             /* writers already reported */

@@ -193,6 +193,16 @@ EOF
 	assert_line --regexp '^fs-run: pipeline exited 137 after '
 }
 
+@test "fs-run: a pipe it inherited whose reader is gone strands no stage" {
+	# Whatever started fs-run may leave it a pipe nobody reads any more
+	# (a shell's job pipe): it is not one of the pipeline's pipes.
+	run --separate-stderr bash -c 'exec 7> >(exit 0); r=$!
+		while kill -0 "$r" 2>/dev/null; do sleep 0.1; done
+		exec fs-run --grace 10ms --max-restarts 0 "sleep 1"'
+	assert_equal "$status" 0
+	assert_equal "$stderr" "fs-run: start 1"
+}
+
 @test "fs-run: SIGTERM stops the pipeline, fs-run exits 0 without a restart" {
 	fs-run "$(idle_pipeline 'fs-window --tumble 1m')" 2> log &
 	echo $! > fsrun.pid
