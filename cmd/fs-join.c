@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ static const char usage_text[] =
 "               [--start-field NAME] [--end-field NAME]\n"
 "               [--idle-timeout DURATION] [--late POLICY]\n"
 "               [--late-file FILE] [--late-field NAME]\n"
-"               [--max-late-ratio R] [common options]\n"
+"               [--max-late-ratio R] [common options] [FILE]\n"
 "Join a left and a right stream of NDJSON records on key and event time.\n"
 "  --asof                as-of join: each left record with the latest right\n"
 "                        record of its key at or before its time\n"
@@ -42,7 +43,7 @@ static const char usage_text[] =
 "  --idle-timeout DURATION  a side silent this long stops holding back\n"
 "                        the watermark\n"
 "  --key PATHS           join key of both sides (comma-separated paths)\n"
-"  --left FILE           left input (default: standard input)\n"
+"  --left FILE           left input, as FILE is (default: standard input)\n"
 "  --left-fields LIST    left members to output: PATH[:NAME],... (default all)\n"
 "  --left-key PATHS      join key of the left side\n"
 "  --left-prefix STR     prefix for left member names (default none)\n"
@@ -240,7 +241,6 @@ parse_args(struct opts *o, int argc, char **argv)
 	o->cfg.retention = -1;
 	o->cfg.side[JOIN_LEFT].prefix = "";
 	o->cfg.side[JOIN_RIGHT].prefix = "right_";
-	o->input[JOIN_LEFT] = "-";
 	o->cfg.start_field = JOIN_WINDOW_START;
 	o->cfg.end_field = JOIN_WINDOW_END;
 	late_opts_init(&o->late, "raise --max-out-of-orderness, or replay in "
@@ -319,9 +319,20 @@ parse_args(struct opts *o, int argc, char **argv)
 				diag_usage("unhandled option");
 		}
 	}
-	if (optind < argc)
-		diag_usage("unexpected argument: '%s'", argv[optind]);
 	fs_common_finish(&o->common);
+	/* FILE, as every filter takes its input: the left (or interleaved)
+	 * one, which --left also names. */
+	if (optind < argc) {
+		if (o->input[JOIN_LEFT] != NULL)
+			diag_usage("the left input is named twice: --left '%s' and "
+			    "'%s'", o->input[JOIN_LEFT], argv[optind]);
+		o->input[JOIN_LEFT] = argv[optind++];
+	}
+	if (optind < argc)
+		diag_usage("one input file at most (the right one goes with "
+		    "--right): '%s'", argv[optind]);
+	if (o->input[JOIN_LEFT] == NULL)
+		o->input[JOIN_LEFT] = "-";
 }
 
 /* The combinations parse_args() cannot see one option at a time. */
@@ -337,6 +348,10 @@ check_args(struct opts *o)
 	if (o->cfg.kind == JOIN_INTERVAL && (o->cfg.type == JT_SEMI ||
 	    o->cfg.type == JT_ANTI))
 		diag_usage("--type %s is for window joins", o->type);
+	if ((o->cfg.type == JT_SEMI || o->cfg.type == JT_ANTI) &&
+	    o->fields[JOIN_RIGHT] != NULL)
+		diag_usage("--right-fields: --type %s writes left records only",
+		    o->type);
 	if (o->cfg.retention >= 0 && o->cfg.kind != JOIN_ASOF)
 		diag_usage("--retention is for as-of joins (--asof)");
 	if (o->cfg.start_field[0] == '\0' || o->cfg.end_field[0] == '\0' ||
@@ -437,9 +452,15 @@ data_record(struct run *r, struct input *in, json_t *obj, const char *line,
 	switch (join_add(r->j, s, obj, line, len, &why)) {
 	case JOIN_OK:
 		break;
-	case JOIN_LATE:
-		late_record(&r->late, line, len, &r->out, &r->vb);
+	case JOIN_LATE: {
+		char where[512];
+
+		snprintf(where, sizeof where, "%s:%" PRIu64, in->lr.name,
+		    in->lr.lineno);
+		late_record_from(&r->late, s, where, line, len, &r->out,
+		    &r->vb);
 		break;
+	}
 	case JOIN_BAD:
 		reject_line(&r->rj, &in->lr, why, line, len);
 		break;
@@ -823,6 +844,7 @@ main(int argc, char **argv)
 	out_init(&r.out, STDOUT_FILENO, "stdout");
 	rejects_init(&r.rj, &o.common, &r.out);
 	late_init(&r.late, &o.late, &r.out);
+	late_sources(&r.late, "left", "right");
 	r.j = join_new(&o.cfg, &r.out);
 	stage_init(&r.st, &o.common,
 	    (struct stage_hooks){ snapshot_hook, restore_hook, &r });

@@ -166,11 +166,18 @@ emit_row(struct join *j, json_t *l, json_t *r, const struct bucket *b)
 	j->st.out++;
 }
 
-/* Semi and anti joins emit the left record itself, as Flink does. */
+/* Semi and anti joins emit the left record itself, as Flink does, or
+ * the members --left-fields selects. */
 static void
 emit_left_only(struct join *j, json_t *l, const struct bucket *b)
 {
-	json_t *o = json_copy(l);
+	json_t *o;
+
+	if (j->cfg->side[JOIN_LEFT].fields != NULL) {
+		emit_row(j, l, NULL, b);
+		return;
+	}
+	o = json_copy(l);
 
 	json_object_set_new(o, JOIN_WINDOW_TIME, json_integer(b->we - 1));
 	emit(j, o);
@@ -970,6 +977,7 @@ join_add(struct join *j, int s, json_t *obj, const char *line, size_t len,
 	    (n = window_bounds(j, s, obj, t, why)) < 0)
 		return JOIN_BAD;
 	j->st.in[s]++;
+	join_out_learn(&j->jo, s, obj);
 	if (j->cfg->kind == JOIN_WINDOW) {
 		res = window_add(j, s, line, len, n, why);
 		if (res != JOIN_OK)
@@ -1135,7 +1143,7 @@ join_snapshot(struct join *j)
 		json_array_append_new(recs, v[k]);
 	free(v);
 
-	return json_pack("{sisssss[oo]s[OO]sIsIso}",
+	return json_pack("{sisssss[oo]s[OO]sIsIsoso}",
 	    "version", 1,
 	    "kind", kind_names[j->cfg->kind],
 	    "type", type_names[j->cfg->type],
@@ -1144,7 +1152,8 @@ join_snapshot(struct join *j)
 	    j->spec[1] ? j->spec[1] : json_null(),
 	    "seq", (json_int_t)j->seq,
 	    "out_watermark", (json_int_t)j->out_wm,
-	    "records", recs);
+	    "records", recs,
+	    "members", join_out_names(&j->jo));
 }
 
 static int
@@ -1159,14 +1168,15 @@ join_restore(struct join *j, const json_t *st)
 {
 	const char *kind, *type;
 	json_int_t seq, owm;
-	json_t *w0, *w1, *recs, *specs = NULL;
+	json_t *w0, *w1, *recs, *specs = NULL, *members = NULL;
 	json_error_t err;
 
 	if (json_unpack_ex((json_t *)st, &err, 0,
-	    "{s:s,s:s,s:[oo],s:I,s:I,s:o,s?o}",
+	    "{s:s,s:s,s:[oo],s:I,s:I,s:o,s?o,s?o}",
 	    "kind", &kind, "type", &type, "watermarks", &w0, &w1,
 	    "seq", &seq, "out_watermark", &owm, "records", &recs,
-	    "window_specs", &specs) != 0 || !json_is_array(recs))
+	    "window_specs", &specs, "members", &members) != 0 ||
+	    !json_is_array(recs))
 		return restore_fail(err.text);
 	if (strcmp(kind, kind_names[j->cfg->kind]) != 0 ||
 	    strcmp(type, type_names[j->cfg->type]) != 0)
@@ -1175,6 +1185,9 @@ join_restore(struct join *j, const json_t *st)
 	join_clear(j);
 	if (wm_restore(&j->wm[0], w0) != 0 || wm_restore(&j->wm[1], w1) != 0)
 		return restore_fail("malformed watermarks");
+	/* Checkpoints from before rows had the same members have none. */
+	if (members != NULL && join_out_restore_names(&j->jo, members) != 0)
+		return restore_fail("malformed member names");
 	j->ended[0] = j->ended[1] = false;
 	j->W = combined_wm(j);
 	for (int i = 0; i < 2; i++) {

@@ -125,8 +125,13 @@ out_side(struct join_out *j, json_t *o, int s, json_t *rec)
 		}
 		return;
 	}
-	if (rec == NULL)
+	if (rec == NULL) {
+		/* The members this side's records have had, as nulls. */
+		for (size_t i = 0; i < j->nnames[s]; i++)
+			out_put(j, o, out_name(j, so->prefix, j->names[s][i]),
+			    json_null());
 		return;
+	}
 	const char *k;
 	json_t *v;
 	json_object_foreach(rec, k, v) {
@@ -136,7 +141,8 @@ out_side(struct join_out *j, json_t *o, int s, json_t *rec)
 	}
 }
 
-/* The join key under the left key's paths, where not already there. */
+/* The join key under the left key's paths, where not already there (a
+ * null there stands for a missing left side: the key takes its place). */
 static void
 out_key(struct join_out *j, json_t *o, const char *key, size_t len)
 {
@@ -144,8 +150,13 @@ out_key(struct join_out *j, json_t *o, const char *key, size_t len)
 	json_t *tmp = NULL;
 
 	for (size_t i = 0; i < ks->n; i++) {
-		if (path_get(&ks->paths[i], o))
+		json_t *have = path_get(&ks->paths[i], o);
+
+		if (have && !json_is_null(have))
 			continue;
+		if (json_is_null(json_object_get(o, ks->paths[i].parts[0])) &&
+		    ks->paths[i].n > 1)
+			json_object_del(o, ks->paths[i].parts[0]);
 		if (tmp == NULL) {
 			tmp = json_object();
 			if (keyspec_decode_into(ks, key, len, tmp) != 0)
@@ -161,9 +172,95 @@ out_key(struct join_out *j, json_t *o, const char *key, size_t len)
 void
 join_out_init(struct join_out *j, const struct join_config *cfg)
 {
+	enum join_type t = cfg->type;
+
 	memset(j, 0, sizeof *j);
 	j->cfg = cfg;
 	jmap_init(&j->warned);
+	j->learn[JOIN_LEFT] = cfg->side[JOIN_LEFT].fields == NULL &&
+	    (t == JT_RIGHT || t == JT_FULL);
+	j->learn[JOIN_RIGHT] = cfg->side[JOIN_RIGHT].fields == NULL &&
+	    (t == JT_LEFT || t == JT_FULL);
+	for (int s = 0; s < 2; s++)
+		jmap_init(&j->known[s]);
+}
+
+/* Adds name (len bytes) to side s's names unless known or too many. */
+static void
+learn_name(struct join_out *j, int s, const char *name, size_t len)
+{
+	static const char *const side[] = { "left", "right" };
+	struct jmap_slot *sl;
+
+	if (jmap_get(&j->known[s], name, len) != NULL)
+		return;
+	if (j->nnames[s] == JOIN_OUT_MAX_NAMES) {
+		diag_warn("more than %d member names on the %s side: rows "
+		    "without a %s record carry nulls for the first %d only; "
+		    "choose the members with --%s-fields", JOIN_OUT_MAX_NAMES,
+		    side[s], side[s], JOIN_OUT_MAX_NAMES, side[s]);
+		j->nnames[s]++;
+		return;
+	}
+	if (j->nnames[s] > JOIN_OUT_MAX_NAMES)
+		return;
+	j->names[s] = xgrow(j->names[s], &j->capnames[s], j->nnames[s] + 1,
+	    sizeof *j->names[s]);
+	j->names[s][j->nnames[s]] = xstrndup(name, len);
+	sl = jmap_put(&j->known[s], j->names[s][j->nnames[s]], len);
+	sl->val = j->names[s][j->nnames[s]];
+	j->nnames[s]++;
+}
+
+void
+join_out_learn(struct join_out *j, int s, const json_t *rec)
+{
+	const char *k;
+	json_t *v;
+
+	if (!j->learn[s] || j->nnames[s] > JOIN_OUT_MAX_NAMES)
+		return;
+	json_object_foreach((json_t *)rec, k, v) {
+		if (j->cfg->kind == JOIN_WINDOW && is_window_member(j, k))
+			continue;
+		learn_name(j, s, k, strlen(k));
+	}
+}
+
+json_t *
+join_out_names(const struct join_out *j)
+{
+	json_t *a = json_array();
+
+	for (int s = 0; s < 2; s++) {
+		json_t *n = json_array();
+		size_t m = j->nnames[s] < JOIN_OUT_MAX_NAMES ? j->nnames[s] :
+		    JOIN_OUT_MAX_NAMES;
+
+		for (size_t i = 0; i < m; i++)
+			json_array_append_new(n, json_string(j->names[s][i]));
+		json_array_append_new(a, n);
+	}
+	return a;
+}
+
+int
+join_out_restore_names(struct join_out *j, const json_t *v)
+{
+	size_t i;
+	json_t *n;
+
+	if (!json_is_array(v) || json_array_size(v) != 2)
+		return -1;
+	for (int s = 0; s < 2; s++) {
+		json_array_foreach(json_array_get(v, (size_t)s), i, n) {
+			if (!json_is_string(n))
+				return -1;
+			learn_name(j, s, json_string_value(n),
+			    json_string_length(n));
+		}
+	}
+	return 0;
 }
 
 void
@@ -175,6 +272,15 @@ join_out_free(struct join_out *j)
 	while ((sl = jmap_next(&j->warned, &i)))
 		free(sl->val);
 	jmap_free(&j->warned);
+	for (int s = 0; s < 2; s++) {
+		size_t m = j->nnames[s] < JOIN_OUT_MAX_NAMES ? j->nnames[s] :
+		    JOIN_OUT_MAX_NAMES;
+
+		for (size_t k = 0; k < m; k++)
+			free(j->names[s][k]);
+		free(j->names[s]);
+		jmap_free(&j->known[s]);
+	}
 	buf_free(&j->nb);
 }
 

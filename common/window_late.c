@@ -99,9 +99,16 @@ static double percent(const struct late *l)
 
 static void report_count(const struct late *l)
 {
-	if (l->count > 0)
-		diag_warn("%llu late record%s %s", (unsigned long long)l->count,
-		    l->count == 1 ? "" : "s", count_verb[l->policy]);
+	char from[128] = "";
+
+	if (l->count == 0)
+		return;
+	if (l->source[0] != NULL)
+		snprintf(from, sizeof from, " (%llu %s, %llu %s)",
+		    (unsigned long long)l->from[0], l->source[0],
+		    (unsigned long long)l->from[1], l->source[1]);
+	diag_warn("%llu late record%s %s%s", (unsigned long long)l->count,
+	    l->count == 1 ? "" : "s", count_verb[l->policy], from);
 }
 
 static void close_file(struct late *l)
@@ -190,6 +197,21 @@ static void handle(struct late *l, const char *line, size_t len,
 void late_record(struct late *l, const char *line, size_t len,
     struct out *o, struct buf *scratch)
 {
+	handle(l, line, len, o, scratch);
+}
+
+void late_sources(struct late *l, const char *name0, const char *name1)
+{
+	l->source[0] = name0;
+	l->source[1] = name1;
+}
+
+void late_record_from(struct late *l, int src, const char *where,
+    const char *line, size_t len, struct out *o, struct buf *scratch)
+{
+	if (l->from[src]++ == 0)
+		diag_warn("%s: late %s record %s: %s", where, l->source[src],
+		    count_verb[l->policy], l->hint);
 	handle(l, line, len, o, scratch);
 }
 

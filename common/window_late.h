@@ -27,6 +27,13 @@
  * With --max-late-ratio R, more than R late is an error (exit 1): while
  * running once LATE_MIN_RECORDS records came (late_record() exits), and
  * at exit whatever the count (late_finish() returns 1).
+ *
+ * A stage with two inputs (fs-join) names them with late_sources() and
+ * hands late records to late_record_from(): the first late record of
+ * each source is then reported where it was read, with the hint
+ * ("PROG: FILE:LINE: late right record dropped: HINT"), and the count at
+ * exit says how many came from each ("N late records dropped (L left,
+ * R right)").
  */
 #ifndef FS_WINDOW_LATE_H
 #define FS_WINDOW_LATE_H
@@ -92,6 +99,8 @@ struct late {
 	const char *hint;
 	int64_t next_warn_ms;   /* monotonic clock: the next warning allowed */
 	struct out *flush_on_fail;
+	const char *source[2];  /* late_sources(), or NULL */
+	uint64_t from[2];       /* late records of each source */
 };
 
 /* Defaults: drop, no ratio; hint names what to do about late records
@@ -125,6 +134,14 @@ static inline void late_data(struct late *l)
  * Exits 1 when the late fraction passes --max-late-ratio. */
 void late_record(struct late *l, const char *line, size_t len,
     struct out *o, struct buf *scratch);
+
+/* Names a two-input stage's sources ("left", "right"; static). */
+void late_sources(struct late *l, const char *name0, const char *name1);
+
+/* late_record() for a record of source src (0 or 1), read at where
+ * ("FILE:LINE"): the first of its source is reported (above). */
+void late_record_from(struct late *l, int src, const char *where,
+    const char *line, size_t len, struct out *o, struct buf *scratch);
 
 /* The same for a line that carries the late mark already (a stage
  * upstream passed it on): pass writes it unchanged, not marked twice. */

@@ -27,7 +27,8 @@ interval() {
 {"t":"click","user":"b","ts":20000,"id":"c3","imp":"i4"}
 EOF
 	# c4 (ts 12000) arrives when the join watermark is 14000.
-	assert_equal "$stderr" "fs-join: 1 late record dropped
+	assert_equal "$stderr" "fs-join: -:8: late left record dropped: $HINT
+fs-join: 1 late record dropped (1 left, 0 right)
 fs-join: warning: 1 of 9 records (11.1%) were late and dropped: $HINT"
 }
 
@@ -44,7 +45,7 @@ fs-join: warning: 1 of 9 records (11.1%) were late and dropped: $HINT"
 EOF
 }
 
-@test "fs-join: interval right and full joins write an unmatched impression alone, with the key" {
+@test "fs-join: interval right and full joins write an unmatched impression with the key and nulls for the click's members" {
 	# i3 (user b, 4000) meets no click within 10s after it; it is written
 	# once the watermark passes 4000 + 10s, here at the end.
 	run --separate-stderr interval --type right --right-fields id:imp
@@ -55,11 +56,11 @@ EOF
 {"t":"click","user":"a","ts":4000,"id":"c2","imp":"i1"}
 {"t":"click","user":"a","ts":4000,"id":"c2","imp":"i2"}
 {"t":"click","user":"b","ts":20000,"id":"c3","imp":"i4"}
-{"imp":"i3","user":"b"}
+{"t":null,"user":"b","ts":null,"id":null,"imp":"i3"}
 EOF
 	run --separate-stderr interval --type full --right-fields id:imp
 	assert_equal "$status" 0
-	assert_equal "$(tail -n 2 <<< "$output")" '{"imp":"i3","user":"b"}
+	assert_equal "$(tail -n 2 <<< "$output")" '{"t":null,"user":"b","ts":null,"id":null,"imp":"i3"}
 {"t":"click","user":"c","ts":30000,"id":"c5","imp":null}'
 }
 
@@ -103,7 +104,8 @@ EOF
 	run --separate-stderr interval --late dead-letter --late-file late.ndjson
 	assert_equal "$status" 0
 	assert_file_equals late.ndjson '{"t":"click","user":"a","ts":12000,"id":"c4"}'
-	assert_equal "$stderr" "fs-join: 1 late record dead-lettered
+	assert_equal "$stderr" "fs-join: -:8: late left record dead-lettered: $HINT
+fs-join: 1 late record dead-lettered (1 left, 0 right)
 fs-join: warning: 1 of 9 records (11.1%) were late and dead-lettered: $HINT"
 }
 
@@ -117,7 +119,8 @@ fs-join: warning: 1 of 9 records (11.1%) were late and dead-lettered: $HINT"
 	run --separate-stderr interval --right-fields id:imp --max-late-ratio 0.1
 	assert_equal "$status" 1
 	assert_equal "$output" "$all"
-	assert_equal "$stderr" "fs-join: 1 late record dropped
+	assert_equal "$stderr" "fs-join: -:8: late left record dropped: $HINT
+fs-join: 1 late record dropped (1 left, 0 right)
 fs-join: 1 of 9 records (11.1%) were late and dropped, more than --max-late-ratio 0.1 allows: $HINT"
 }
 
@@ -145,14 +148,16 @@ join_late_mix() {
 	assert_equal "$status" 0
 	# Each left record meets the right ones at its time and 1 s before.
 	assert_equal "$(grep -vc '^{"@fs"' <<< "$output")" 10999
-	assert_equal "$stderr" "fs-join: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT
-fs-join: 500 late records dropped
+	assert_equal "$stderr" "fs-join: -:1001: late left record dropped: $HINT
+fs-join: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT
+fs-join: 500 late records dropped (500 left, 0 right)
 fs-join: warning: 500 of 11500 records (4.3%) were late and dropped: $HINT"
 	run --separate-stderr fs-join --between -1s,0 --key k --left-where s=l --max-late-ratio 0.1 < in.ndjson
 	assert_equal "$status" 1
 	assert_equal "$(grep -v '^{"@fs"' <<< "$output" | tail -n 1)" '{"s":"l","k":"a","ts":500000,"n":500,"right_s":"r","right_k":"a","right_ts":500000}'
-	assert_equal "$stderr" "fs-join: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT
-fs-join: 112 late records dropped
+	assert_equal "$stderr" "fs-join: -:1001: late left record dropped: $HINT
+fs-join: warning: 11 of 1011 records so far (1.1%) were late and dropped: $HINT
+fs-join: 112 late records dropped (112 left, 0 right)
 fs-join: 112 of 1112 records so far (10.1%) were late and dropped, more than --max-late-ratio 0.1 allows: $HINT"
 }
 
@@ -167,14 +172,16 @@ fs-join: 112 of 1112 records so far (10.1%) were late and dropped, more than --m
 	assert_equal "$status" 0
 	assert_equal "$(grep -vc '^{"@fs"' <<< "$output")" 10999
 	assert_equal "$(wc -l < late.ndjson) $(grep -c late_id late.ndjson)" "500 500"
-	assert_equal "$stderr" "fs-join: warning: 11 of 1021 records so far (1.1%) were late and dead-lettered: $HINT
-fs-join: 500 late records dead-lettered
+	assert_equal "$stderr" "fs-join: left.ndjson:501: late left record dead-lettered: $HINT
+fs-join: warning: 11 of 1021 records so far (1.1%) were late and dead-lettered: $HINT
+fs-join: 500 late records dead-lettered (500 left, 0 right)
 fs-join: warning: 500 of 11500 records (4.3%) were late and dead-lettered: $HINT"
 	run --separate-stderr fs-join --between -1s,0 --key k --left left.ndjson --right right.ndjson --late pass
 	assert_equal "$status" 0
 	assert_equal "$(grep -c '^{"s":"l","k":"a","ts":5,"late_id":[0-9]*,"late":true}$' <<< "$output")" 500
-	assert_equal "$stderr" "fs-join: warning: 11 of 1021 records so far (1.1%) were late and passed on marked: $HINT
-fs-join: 500 late records passed on marked late
+	assert_equal "$stderr" "fs-join: left.ndjson:501: late left record passed on marked late: $HINT
+fs-join: warning: 11 of 1021 records so far (1.1%) were late and passed on marked: $HINT
+fs-join: 500 late records passed on marked late (500 left, 0 right)
 fs-join: warning: 500 of 11500 records (4.3%) were late and passed on marked: $HINT"
 }
 
@@ -229,7 +236,8 @@ asof() {
 {"t":"order","user":"u1","ts":5500,"id":"o4","tier":"silver-2","profile_ts":5400}
 {"t":"order","user":"u1","ts":6000,"id":"o2","tier":"gold","profile_ts":6000}
 EOF
-	assert_equal "$stderr" "fs-join: 1 late record dropped
+	assert_equal "$stderr" "fs-join: -:10: late left record dropped: $HINT
+fs-join: 1 late record dropped (1 left, 0 right)
 fs-join: warning: 1 of 10 records (10.0%) were late and dropped: $HINT"
 }
 
@@ -295,7 +303,8 @@ window() {
 {"k":"b","l":"l3","right_k":"b","r":"r4","window_start":10000,"window_end":20000,"window_time":19999}
 EOF
 	# l4 belongs to the window that closed at watermark 10000.
-	assert_equal "$stderr" "fs-join: 1 late record dropped
+	assert_equal "$stderr" "fs-join: -:8: late left record dropped: $HINT
+fs-join: 1 late record dropped (1 left, 0 right)
 fs-join: warning: 1 of 9 records (11.1%) were late and dropped: $HINT"
 }
 
@@ -343,7 +352,7 @@ EOF
 }
 
 @test "fs-join: window semi join writes each left record whose key and window have a right record, once" {
-	run --separate-stderr window --type semi
+	run --separate-stderr fs-join --window --key k --left-where s=L --type semi < "$J/window.ndjson"
 	assert_equal "$status" 0
 	assert_output - <<'EOF'
 {"s":"L","k":"a","ts":1000,"v":"l1","window_start":0,"window_end":10000,"window_time":9999}
@@ -354,12 +363,115 @@ EOF
 }
 
 @test "fs-join: window anti join writes the left records whose key and window have no right record" {
-	run --separate-stderr window --type anti
+	run --separate-stderr fs-join --window --key k --left-where s=L --type anti < "$J/window.ndjson"
 	assert_equal "$status" 0
 	assert_output - <<'EOF'
 {"@fs":"watermark","ts":10000}
 {"s":"L","k":"d","ts":16000,"v":"l5","window_start":10000,"window_end":20000,"window_time":19999}
 EOF
+}
+
+@test "fs-join: semi and anti joins write the members --left-fields selects; --right-fields is a usage error" {
+	run --separate-stderr fs-join --window --key k --left-where s=L --type semi --left-fields v:l < "$J/window.ndjson"
+	assert_equal "$status" 0
+	assert_output - <<'EOF'
+{"l":"l1","window_start":0,"window_end":10000,"window_time":9999}
+{"l":"l2","window_start":0,"window_end":10000,"window_time":9999}
+{"@fs":"watermark","ts":10000}
+{"l":"l3","window_start":10000,"window_end":20000,"window_time":19999}
+EOF
+	run --separate-stderr fs-join --window --key k --left-where s=L --type anti --right-fields v:r < "$J/window.ndjson"
+	assert_equal "$status" 2
+	assert_equal "$output" ""
+	assert_equal "$stderr" "fs-join: --right-fields: --type anti writes left records only
+Try 'fs-join --help' for more information."
+}
+
+# Left records a (matched), b (unmatched); right records a, c (unmatched).
+outer_inputs() {
+	printf '%s\n' '{"k":"a","ts":1000,"x":1}' '{"k":"b","ts":2000,"x":2}' > l.ndjson
+	printf '%s\n' '{"k":"a","ts":1500,"y":10}' '{"k":"c","ts":2500,"y":30}' > r.ndjson
+}
+
+@test "fs-join: an unmatched row of an outer join has the other side's members as nulls, as Flink's rows do" {
+	outer_inputs
+	run --separate-stderr fs-join --between -1s,1s --key k --type full l.ndjson --right r.ndjson
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
+	assert_equal "$(grep -v '"@fs"' <<< "$output")" \
+'{"k":"a","ts":1000,"x":1,"right_k":"a","right_ts":1500,"right_y":10}
+{"k":"b","ts":2000,"x":2,"right_k":null,"right_ts":null,"right_y":null}
+{"k":"c","ts":null,"x":null,"right_k":"c","right_ts":2500,"right_y":30}'
+	# With a selection and a prefix: the selected members, as nulls.
+	run --separate-stderr fs-join --between -1s,1s --key k --type full l.ndjson --right r.ndjson \
+		--left-fields x --right-fields y --right-prefix r_
+	assert_equal "$status" 0
+	assert_equal "$(grep -v '"@fs"' <<< "$output")" \
+'{"x":1,"r_y":10}
+{"x":2,"r_y":null}
+{"x":null,"r_y":30}'
+}
+
+@test "fs-join: every row of every outer join kind has the same members, with or without a selection" {
+	outer_inputs
+	fs-window --tumble 10s l.ndjson > lw.ndjson
+	fs-window --tumble 10s r.ndjson > rw.ndjson
+	local join sel l r
+	for join in "--between -1s,1s --type left" "--between -1s,1s --type right" \
+		"--between -1s,1s --type full" "--asof --type left" \
+		"--window --type left" "--window --type right" "--window --type full"; do
+		for sel in "" "--right-fields y" "--left-fields x" "--right-prefix r_ --left-prefix l_"; do
+			l=l.ndjson r=r.ndjson
+			[[ "$join" == --window* ]] && l=lw.ndjson r=rw.ndjson
+			run --separate-stderr bash -c "fs-join $join $sel --key k $l --right $r | grep -v '\"@fs\"' | jq -c keys_unsorted | sort -u"
+			assert_equal "$join $sel: $status $(wc -l <<< "$output")" "$join $sel: 0 1"
+		done
+	done
+}
+
+@test "fs-join: the member names learned for nulls are kept across a restart from a checkpoint" {
+	printf '%s\n' '{"@fs":"restore","id":0}' '{"s":"r","k":"a","ts":1000,"y":1}' \
+		'{"s":"l","k":"b","ts":2000,"x":2}' '{"@fs":"barrier","id":1}' > part1.ndjson
+	printf '%s\n' '{"@fs":"restore","id":1}' '{"@fs":"end","id":2}' > part2.ndjson
+	run --separate-stderr fs-join --between 0,0 --key k --right-where s=r --type left --checkpoint-dir ck part1.ndjson
+	assert_equal "$status" 1
+	run --separate-stderr fs-join --between 0,0 --key k --right-where s=r --type left --checkpoint-dir ck part2.ndjson
+	assert_equal "$status" 0
+	assert_equal "$output" '{"@fs":"restore","id":1}
+{"s":"l","k":"b","ts":2000,"x":2,"right_s":null,"right_k":null,"right_ts":null,"right_y":null}
+{"@fs":"end","id":2}'
+}
+
+@test "fs-join: the left input may be given as FILE, as every filter takes it, or with --left; not both" {
+	outer_inputs
+	run --separate-stderr fs-join --between -1s,1s --key k --left l.ndjson --right r.ndjson
+	assert_equal "$status" 0
+	local want="$output"
+	run --separate-stderr fs-join --between -1s,1s --key k --right r.ndjson l.ndjson
+	assert_equal "$status" 0
+	assert_equal "$output" "$want"
+	run --separate-stderr fs-join --between -1s,1s --key k --left l.ndjson --right r.ndjson l.ndjson
+	assert_equal "$status" 2
+	assert_equal "$stderr" "fs-join: the left input is named twice: --left 'l.ndjson' and 'l.ndjson'
+Try 'fs-join --help' for more information."
+	run --separate-stderr fs-join --between -1s,1s --key k l.ndjson r.ndjson
+	assert_equal "$status" 2
+	assert_equal "$stderr" "fs-join: one input file at most (the right one goes with --right): 'r.ndjson'
+Try 'fs-join --help' for more information."
+}
+
+@test "fs-join: a late record says which side it came from, where, and what to do; the count says how many of each" {
+	printf '%s\n' '{"k":"a","ts":5000}' '{"k":"a","ts":9000}' '{"k":"a","ts":1000}' > l.ndjson
+	printf '%s\n' '{"k":"a","ts":6000}' '{"k":"a","ts":9000}' '{"k":"a","ts":100}' '{"k":"a","ts":200}' > r.ndjson
+	run --separate-stderr fs-join --between 0,0 --key k l.ndjson --right r.ndjson
+	assert_equal "$status" 0
+	assert_equal "$stderr" "fs-join: l.ndjson:3: late left record dropped: $HINT
+fs-join: r.ndjson:3: late right record dropped: $HINT
+fs-join: 3 late records dropped (1 left, 2 right)
+fs-join: warning: 3 of 7 records (42.9%) were late and dropped: $HINT"
+	run --separate-stderr fs-join --between 0,0 --key k l.ndjson --right r.ndjson -q
+	assert_equal "$status" 0
+	assert_equal "$stderr" ""
 }
 
 @test "fs-join: a window join of unwindowed records rejects them with a reason" {
@@ -597,7 +709,8 @@ EOF
 	run --separate-stderr interval --late pass --right-fields id:imp
 	assert_equal "$status" 0
 	assert_line '{"t":"click","user":"a","ts":12000,"id":"c4","late":true}'
-	assert_equal "$stderr" "fs-join: 1 late record passed on marked late
+	assert_equal "$stderr" "fs-join: -:8: late left record passed on marked late: $HINT
+fs-join: 1 late record passed on marked late (1 left, 0 right)
 fs-join: warning: 1 of 9 records (11.1%) were late and passed on marked: $HINT"
 }
 
