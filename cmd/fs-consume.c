@@ -322,7 +322,12 @@ static struct part *part_find(struct consumer *k, const char *topic,
  * any is assigned: a checkpoint taken while the group has not (yet)
  * given this member a partition still holds where that partition's
  * records resume.  A checkpoint must never lose a partition's offset
- * just because the group was rebalancing when it was taken.
+ * just because the group was rebalancing when it was taken.  Each
+ * partition's largest event time comes back too: a partition read to
+ * its end before the checkpoint has no record left to tell it, and
+ * without it the watermark would wait for the partition to go idle, or
+ * forever once every partition has (windows the killed run was about
+ * to fire would not fire).
  */
 static void adopt_restored(struct consumer *k)
 {
@@ -333,13 +338,18 @@ static void adopt_restored(struct consumer *k)
 		const char *topic = json_string_value(json_object_get(e, "topic"));
 		const json_t *part = json_object_get(e, "partition");
 		const json_t *off = json_object_get(e, "offset");
+		const json_t *ts = json_object_get(e, "max_ts");
+		struct part *p;
 
 		if (topic == NULL || !json_is_integer(part) ||
-		    !json_is_integer(off) || json_integer_value(off) < 0)
+		    !json_is_integer(off) || json_integer_value(off) < 0 ||
+		    (ts != NULL && !json_is_integer(ts)))
 			diag_fatal("checkpoint state of this stage is not "
 			    "fs-consume's: bad offset entry %zu", i);
-		part_find(k, topic, (int32_t)json_integer_value(part), true)->next =
-		    json_integer_value(off);
+		p = part_find(k, topic, (int32_t)json_integer_value(part), true);
+		p->next = json_integer_value(off);
+		if (ts != NULL)
+			p->wm_max = json_integer_value(ts);
 	}
 }
 
@@ -554,12 +564,15 @@ static json_t *ckpt_state(const struct consumer *k)
 
 	for (size_t i = 0; i < k->nparts; i++) {
 		const struct part *p = &k->parts[i];
+		json_t *e;
 
 		if (p->next < 0)
 			continue;
-		json_array_append_new(list, json_pack("{s:s,s:i,s:I}", "topic",
-		    p->topic, "partition", (int)p->partition, "offset",
-		    (json_int_t)p->next));
+		e = json_pack("{s:s,s:i,s:I}", "topic", p->topic, "partition",
+		    (int)p->partition, "offset", (json_int_t)p->next);
+		if (p->wm_max != ETIME_MIN)
+			json_object_set_new(e, "max_ts", json_integer(p->wm_max));
+		json_array_append_new(list, e);
 	}
 	return json_pack("{s:o}", "offsets", list);
 }

@@ -237,7 +237,8 @@ records() {
 	fs-consume -b "$B" -t "$t" -o beginning -V --checkpoint-dir ck \
 	    --checkpoint-records 100 > run1 3>&- &
 	pid=$!
-	wait_for 30 lines_are run1 555
+	# the restore 0 of a fresh start, 550 records, 5 barriers
+	wait_for 30 lines_are run1 556
 	kill9 "$pid"
 	records 550 450 | fs-produce -b "$B" -t "$t"
 	# the group's committed offsets and -o do not matter: the checkpoint does
@@ -306,6 +307,30 @@ records() {
 	assert_equal "$(grep '"@fs"' <<<"$output" | tail -1)" '{"@fs":"watermark","ts":2000}'
 	run bash -c "grep -o '\"watermark\",\"ts\":[0-9]*' <<<'$output' | tr -dc '0-9\n' | sort -n -c"
 	assert_success
+}
+
+@test "fs-consume: restarted from a checkpoint at the end of every partition, the watermark comes back at once" {
+	local t
+	t=$(uniq_name wmr)
+	kafka_create_topic "$t" 2
+	printf '%s\n' '{"ts":1000}' '{"ts":2000}' | fs-produce -b "$B" -t "$t" -p 0
+	printf '%s\n' '{"ts":10000}' '{"ts":20000}' | fs-produce -b "$B" -t "$t" -p 1
+	fs-consume -b "$B" -t "$t" -o beginning -V --watermarks --checkpoint-dir ck \
+	    --checkpoint-records 4 > run1 3>&- &
+	pid=$!
+	wait_for 30 grep -q '"@fs":"barrier","id":1' run1
+	kill9 "$pid"
+	assert_equal "$(sed -n '/"watermark","ts":[0-9]/p' run1)" '{"@fs":"watermark","ts":2000}'
+	# Nothing left to read: only the checkpoint knows partition 0 is at
+	# 2000, and the windows before it must fire without new records.
+	fs-consume -b "$B" -t "$t" -o beginning -V --watermarks --checkpoint-dir ck \
+	    --checkpoint-records 4 > run2 3>&- &
+	pid=$!
+	wait_for 30 grep -q '"ts":2000' run2
+	kill9 "$pid"
+	assert_equal "$(head -3 run2)" '{"@fs":"restore","id":1}
+{"@fs":"watermark","ts":-9223372036854775808}
+{"@fs":"watermark","ts":2000}'
 }
 
 @test "fs-consume: --watermarks first tells fs-window to wait, so a multi-partition backlog has no late records" {
