@@ -43,7 +43,8 @@ bool wm_event(struct wmark *w, int64_t ts)
 
 bool wm_input(struct wmark *w, int64_t ts)
 {
-	bool first = !w->told;
+	/* Nothing forwarded yet: the stages after this one are deriving. */
+	bool first = !w->told && w->emitted == WM_NONE;
 
 	w->from_input = w->told = true;
 	return advance(w, ts) || first;

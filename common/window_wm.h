@@ -56,8 +56,9 @@ void wm_use_input(struct wmark *w);
 bool wm_event(struct wmark *w, int64_t ts);
 
 /* A watermark record arrived.  Returns true when the watermark moved,
- * and for the first one of a run even when it did not: the stage must
- * forward it, so the stages after it also wait for the input's
+ * and for the first one of a run even when it did not, if no watermark
+ * was forwarded yet: the stage must forward it, so the stages after it
+ * also wait for the input's
  * watermarks instead of deriving their own (fs-consume --watermarks
  * starts with the lowest, which moves nothing). */
 bool wm_input(struct wmark *w, int64_t ts);
