@@ -944,6 +944,8 @@ static void setup(struct bf *b, struct opts *o)
 	}
 	bf_progress_init(&b->prog, !o->no_progress && isatty(2) &&
 	    diag_verbosity() >= DIAG_NORMAL);
+	/* -v's progress line where the display is not drawn. */
+	out_set_progress(&b->out, !o->no_progress && !b->prog.on);
 }
 
 static void print_stats(struct bf *b)

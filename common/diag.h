@@ -11,6 +11,9 @@
  *   diag_warn    something the user should know; hidden by -q
  *   diag_info    progress and statistics; shown with -v (or --stats)
  *   diag_error   like diag_fatal but returns, for the caller to clean up
+ *
+ * -v sets DIAG_PROGRESS, --stats alone DIAG_VERBOSE: both show
+ * diag_info(), only -v the progress line of progress.h.
  */
 #ifndef FS_DIAG_H
 #define FS_DIAG_H
@@ -23,7 +26,7 @@
 
 #define FS_VERSION "0.1.0"
 
-enum { DIAG_QUIET = -1, DIAG_NORMAL = 0, DIAG_VERBOSE = 1 };
+enum { DIAG_QUIET = -1, DIAG_NORMAL = 0, DIAG_VERBOSE = 1, DIAG_PROGRESS = 2 };
 
 void diag_init(const char *argv0);
 const char *diag_progname(void);

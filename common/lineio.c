@@ -8,6 +8,7 @@
 
 #include "lineio.h"
 #include "out.h"
+#include "rec.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -20,6 +21,10 @@ void lineio_init_fd(struct lineio *lr, int fd, const char *name)
 	lr->name = xstrdup(name);
 	lr->cap = LINEIO_CHUNK;
 	lr->buf = xmalloc(lr->cap);
+	/* Standard input is a tool's input; other files are its own. */
+	progress_init(&lr->own, false);
+	lr->own.reader = true;
+	lr->counting = lr->own.on && fd == 0;
 }
 
 int lineio_open(struct lineio *lr, const char *path)
@@ -40,6 +45,34 @@ int lineio_open(struct lineio *lr, const char *path)
 void lineio_set_flush_hook(struct lineio *lr, struct out *o)
 {
 	lr->flush_hook = o;
+	/* The input of that output, whatever file it is. */
+	lr->counting = o->prog.on;
+	if (o->prog.on) {
+		lr->prog = &o->prog;
+		o->prog.reader = true;
+	}
+}
+
+static struct progress *progress_of(struct lineio *lr)
+{
+	return lr->prog ? lr->prog : &lr->own;
+}
+
+/* -v: one more line in; a reader of its own notes the watermarks. */
+static void count_line(struct lineio *lr, const char *line, size_t len)
+{
+	struct progress *p = progress_of(lr);
+
+	p->in++;
+	if (!p->writer && rec_line_maybe_control(line, len)) {
+		char why[REC_ERR_MAX];
+		json_t *obj = rec_parse(line, len, why);
+		struct ctl c;
+
+		if (obj != NULL && rec_control(obj, &c, why) == CTL_WATERMARK)
+			progress_watermark(p, c.ts);
+		json_decref(obj);
+	}
 }
 
 /* Makes room for another chunk: moves unread bytes to the front, grows
@@ -76,6 +109,9 @@ static int read_once(struct lineio *lr)
 	if (n == 0)
 		lr->eof = true;
 	lr->end += (size_t)n;
+	/* Not at the end: a tool that ends now has nothing to report. */
+	if (n > 0 && lr->counting)
+		progress_tick(progress_of(lr));
 	return 1;
 }
 
@@ -126,7 +162,7 @@ static int take(struct lineio *lr, size_t len, size_t consumed,
 	return 1;
 }
 
-int lineio_read(struct lineio *lr, const char **line, size_t *len)
+static int read_line(struct lineio *lr, const char **line, size_t *len)
 {
 	for (;;) {
 		char *from = lr->buf + lr->start + lr->scan;
@@ -157,6 +193,15 @@ int lineio_read(struct lineio *lr, const char **line, size_t *len)
 		if (r < 0)
 			return r;
 	}
+}
+
+int lineio_read(struct lineio *lr, const char **line, size_t *len)
+{
+	int r = read_line(lr, line, len);
+
+	if (r == 1 && lr->counting)
+		count_line(lr, *line, *len);
+	return r;
 }
 
 bool lineio_has_line(struct lineio *lr)

@@ -14,6 +14,11 @@
  * Before a read(2) that may block, the reader calls the flush hook, so a
  * tool's buffered output reaches the next stage before it waits: live
  * pipelines get low latency and batch runs keep large writes.
+ *
+ * At -v the reader counts the lines it returns for the progress line
+ * (progress.h): into the out's struct progress once the flush hook is
+ * set, or, for standard input feeding no out (a sink), into its own,
+ * noting the watermarks it reads; it ticks after each read(2).
  */
 #ifndef FS_LINEIO_H
 #define FS_LINEIO_H
@@ -21,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "progress.h"
 
 struct out;
 
@@ -35,6 +42,9 @@ struct lineio {
 	bool eof;
 	int err;                /* errno of a failed read, else 0 */
 	struct out *flush_hook;
+	bool counting;          /* -v: lines counted into prog, or own */
+	struct progress *prog;  /* the flush hook's; NULL: own */
+	struct progress own;
 };
 
 /* Opens path ("-" is stdin).  Returns -1 with errno set on failure. */

@@ -6,18 +6,41 @@
 
 #include "diag.h"
 #include "out.h"
+#include "rec.h"
 #include "xalloc.h"
 #include "banned.h"
 
 #define OUT_CAP (64 * 1024)
 
+/* --data-only: a setting of the process, made once (see out.h). */
+static bool data_only_asked;
+
+void out_set_data_only(bool on)
+{
+	data_only_asked = on;
+}
+
 void out_init(struct out *o, int fd, const char *name)
 {
+	bool std = fd == STDOUT_FILENO;
+
 	o->fd = fd;
 	o->name = name;
 	o->cap = OUT_CAP;
 	o->buf = xmalloc(o->cap);
 	o->len = 0;
+	/* A person reads a terminal; a stage reads a pipe or a file. */
+	o->data_only = std && (data_only_asked || isatty(fd));
+	progress_init(&o->prog, true);
+	o->prog.on = o->prog.on && std;
+	o->inspect = o->data_only || o->prog.on;
+}
+
+void out_set_progress(struct out *o, bool on)
+{
+	o->prog.on = on && diag_verbosity() >= DIAG_PROGRESS &&
+	    o->fd == STDOUT_FILENO;
+	o->inspect = o->data_only || o->prog.on;
 }
 
 /* A reader that went away is the normal end of "fs-x | head": quiet. */
@@ -41,6 +64,7 @@ static void write_all(struct out *o, const char *p, size_t n)
 		p += w;
 		n -= (size_t)w;
 	}
+	progress_tick(&o->prog);
 }
 
 void out_flush(struct out *o)
@@ -64,7 +88,33 @@ void out_write(struct out *o, const void *p, size_t n)
 	o->len += n;
 }
 
-void out_line(struct out *o, const void *p, size_t n)
+/*
+ * Whether a line goes out when dropping or counting is on: a control
+ * record is dropped under data_only, and its watermark noted.  The
+ * quick test spares data lines the parse.
+ */
+static bool keep_line(struct out *o, const char *p, size_t n)
+{
+	if (rec_line_maybe_control(p, n)) {
+		char why[REC_ERR_MAX];
+		json_t *obj = rec_parse(p, n, why);
+		struct ctl c;
+		enum ctl_kind k = CTL_NONE;
+
+		if (obj != NULL) {
+			k = rec_control(obj, &c, why);
+			json_decref(obj);
+		}
+		if (k == CTL_WATERMARK)
+			progress_watermark(&o->prog, c.ts);
+		if (k != CTL_NONE && o->data_only)
+			return false;
+	}
+	o->prog.out++;
+	return true;
+}
+
+static void put_line(struct out *o, const void *p, size_t n)
 {
 	if (o->len + n + 1 <= o->cap) {
 		memcpy(o->buf + o->len, p, n);
@@ -74,6 +124,21 @@ void out_line(struct out *o, const void *p, size_t n)
 	}
 	out_write(o, p, n);
 	out_write(o, "\n", 1);
+}
+
+void out_line(struct out *o, const void *p, size_t n)
+{
+	if (o->inspect && !keep_line(o, p, n))
+		return;
+	put_line(o, p, n);
+}
+
+void out_control_line(struct out *o, const void *p, size_t n)
+{
+	if (o->data_only)
+		return;
+	o->prog.out++;
+	put_line(o, p, n);
 }
 
 void out_close(struct out *o)

@@ -9,23 +9,48 @@
  * ("write error: stdout: No space left on device").
  * out_close() flushes, closes and checks, and must be called before a
  * tool exits 0.
+ *
+ * Standard output also follows what people read.  An out on standard
+ * output drops control records (fs(7)) when it is a terminal, or
+ * everywhere after --data-only (out_set_data_only(), called once by
+ * the common options before any out is opened: like diag's verbosity,
+ * it is a setting of the process, not state that changes); a pipe to
+ * the next stage keeps them.  The records rec.c's emitters write are
+ * known to be control records; a line out_line() is given is looked at
+ * only when dropping is on (a memchr, then a parse of the rare line that
+ * may be one), so the hot path to a pipe is unchanged.  At -v the out
+ * counts its lines and the watermarks it writes for the progress line
+ * (progress.h).
  */
 #ifndef FS_OUT_H
 #define FS_OUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "progress.h"
 
 struct out {
 	int fd;
 	const char *name;
 	char *buf;
 	size_t len, cap;
+	bool data_only;         /* control records are dropped */
+	bool inspect;           /* data_only or counting: out_line() looks */
+	struct progress prog;   /* -v: lines and the watermark written */
 };
 
+/* --data-only: set once, before out_init() of standard output. */
+void out_set_data_only(bool on);
+
 void out_init(struct out *o, int fd, const char *name);
+/* Off: the tool shows progress its own way (fs-backfill's display). */
+void out_set_progress(struct out *o, bool on);
 void out_write(struct out *o, const void *p, size_t n);
 /* Writes p[0..n) followed by '\n'. */
 void out_line(struct out *o, const void *p, size_t n);
+/* The same for a line known to be a control record (rec.c's emitters). */
+void out_control_line(struct out *o, const void *p, size_t n);
 void out_flush(struct out *o);
 /* Flushes, closes the descriptor and checks the result. */
 void out_close(struct out *o);

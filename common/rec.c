@@ -303,19 +303,30 @@ bool rec_line_maybe_control(const char *line, size_t len)
 	return p != NULL && memmem(p, (size_t)(end - p), "\\u", 2) != NULL;
 }
 
+/* A control record, unless o drops them (a terminal, --data-only). */
 static void emit_ctl(struct out *o, const char *type, const char *member,
     json_t *v)
 {
-	json_t *obj = json_object();
+	struct buf b = BUF_INIT;
+	json_t *obj;
 
+	if (o->data_only) {
+		json_decref(v);
+		return;
+	}
+	obj = json_object();
 	json_object_set_new(obj, REC_CONTROL_KEY, json_string(type));
 	json_object_set_new(obj, member, v);
-	rec_emit(o, obj);
+	rec_dump(&b, obj);
+	out_control_line(o, b.data, b.len);
+	buf_free(&b);
 	json_decref(obj);
 }
 
 void rec_emit_watermark(struct out *o, int64_t ts)
 {
+	/* Noted also when dropped: it is the stage's watermark (-v). */
+	progress_watermark(&o->prog, ts);
 	emit_ctl(o, "watermark", "ts", json_integer(ts));
 }
 

@@ -62,11 +62,15 @@ bool fs_common_option(struct fs_common *c, int opt, const char *arg,
 	case OPT_STATS:
 		c->stats = true;
 		return true;
+	case OPT_DATA_ONLY:
+		c->data_only = true;
+		return true;
 	case 'q':
 		diag_set_verbosity(DIAG_QUIET);
 		return true;
 	case 'v':
-		diag_set_verbosity(DIAG_VERBOSE);
+		/* Above --stats's DIAG_VERBOSE: also the progress line. */
+		diag_set_verbosity(DIAG_PROGRESS);
 		return true;
 	case '?':
 		/* getopt_long has already said what was wrong. */
@@ -109,6 +113,7 @@ void fs_common_finish(struct fs_common *c)
 	/* Statistics are diag_info() lines (diag.h): --stats shows them. */
 	if (c->stats && diag_verbosity() < DIAG_VERBOSE)
 		diag_set_verbosity(DIAG_VERBOSE);
+	out_set_data_only(c->data_only);
 }
 
 const char *fs_common_stage(const struct fs_common *c)

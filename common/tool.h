@@ -19,8 +19,11 @@
  *   --dead-letter FILE     where dead-lettered lines go (implies it)
  *   --checkpoint-dir DIR   take part in checkpoints (fs-checkpoint(5))
  *   --stage NAME           this stage's name in DIR (default: the tool)
+ *   --data-only            no control records on stdout (never on a
+ *                          terminal, see out.h)
  *   --stats                statistics on stderr at exit
- *   -q, --quiet / -v, --verbose, --help, --version
+ *   -q, --quiet / -v, --verbose (a progress line every second, see
+ *   progress.h), --help, --version
  */
 #ifndef FS_TOOL_H
 #define FS_TOOL_H
@@ -49,6 +52,7 @@ struct fs_common {
 	const char *dead_letter;
 	const char *ckpt_dir;
 	const char *stage;
+	bool data_only;
 	bool stats;
 };
 
@@ -62,11 +66,13 @@ enum {
 	OPT_CHECKPOINT_DIR,
 	OPT_STAGE,
 	OPT_STATS,
+	OPT_DATA_ONLY,
 	OPT_TOOL_BASE = 0x1100  /* a tool's own long-only codes start here */
 };
 
 #define FS_COMMON_LONGOPTS \
 	{ "checkpoint-dir", required_argument, NULL, OPT_CHECKPOINT_DIR }, \
+	{ "data-only", no_argument, NULL, OPT_DATA_ONLY }, \
 	{ "dead-letter", required_argument, NULL, OPT_DEAD_LETTER }, \
 	{ "help", no_argument, NULL, OPT_HELP }, \
 	{ "on-error", required_argument, NULL, OPT_ON_ERROR }, \
@@ -88,9 +94,10 @@ enum {
 "  --dead-letter FILE    write rejected lines to FILE (implies dead-letter)\n" \
 "  --checkpoint-dir DIR  take part in checkpoints under DIR\n" \
 "  --stage NAME          this stage's name in DIR (default: program name)\n" \
+"  --data-only           write no control records (as on a terminal)\n" \
 "  --stats               print statistics to stderr at exit\n" \
 "  -q, --quiet           only errors on stderr\n" \
-"  -v, --verbose         progress on stderr\n" \
+"  -v, --verbose         progress on stderr, once a second\n" \
 "  --help                this help\n" \
 "  --version             the version\n"
 
@@ -105,7 +112,8 @@ void fs_common_init(struct fs_common *c, int argc, char **argv);
 bool fs_common_option(struct fs_common *c, int opt, const char *arg,
     const char *usage);
 
-/* Checks combinations, compiles the time path; exits 2 on bad usage. */
+/* Checks combinations, compiles the time path, sets --data-only for
+ * standard output (out.h); exits 2 on bad usage. */
 void fs_common_finish(struct fs_common *c);
 
 /* The checkpoint stage name (--stage, else the program name). */
