@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "join_map.h"
 #include "kafka.h"
 #include "reject.h"
 #include "stage.h"
@@ -81,22 +82,38 @@ struct origin {
  * Exactly once across a restart (see fs-produce(1)).  Every message of
  * the transaction that ends at barrier N carries the header
  * "fs-barrier: TXID/N", TXID the --transactional-id, so pipelines that
- * share a topic never take each other's messages for their own.  The transaction of barrier N is committed before the
- * checkpoint file for N is written, so a run killed between the two has
- * committed the transaction of R+1, R being the checkpoint it restarts
- * from.  The restart looks for that header among the last committed
- * messages of the topic, and when it is there, drops what comes before
- * barrier R+1 instead of committing it twice.
+ * share a topic never take each other's messages for their own.  The
+ * transaction of barrier N is committed before the checkpoint file for
+ * N is written, so a run killed between the two has committed the
+ * transaction of R+1, R being the checkpoint it restarts from.  The
+ * restart reads that transaction's messages back (the committed ones
+ * after this producer's last message of an earlier transaction) and
+ * drops each record that would make one of them again, wherever it
+ * comes: the replay brings the same records, but its barrier R+1 need
+ * not fall where the killed run's did (a time-driven barrier, several
+ * partitions read in another order), so "what comes before barrier R+1"
+ * is not what was committed.
  */
 #define BARRIER_HEADER "fs-barrier"
-#define RESUME_TAIL 50          /* messages read back per partition */
+#define RESUME_TAIL 256         /* messages first read back per partition */
 #define RESUME_WAIT_MS 30000    /* for one partition's messages */
+
+/* A message committed before the restart, not to be produced again:
+ * its key and value as resume_ident() writes them, n times. */
+struct resume_msg {
+	uint64_t n;
+	size_t len;
+	char ident[];
+};
 
 struct resume {
 	rd_kafka_conf_t *conf;  /* for the consumer; NULL: no check */
 	uint64_t checked;       /* the barrier id looked for (0: none yet) */
-	uint64_t skip_until;    /* dropping data records until this barrier */
+	uint64_t txn;           /* whose messages are dropped (0: none) */
+	struct jmap done;       /* ident -> struct resume_msg */
+	uint64_t pending;       /* messages in done still to come */
 	uint64_t dropped;       /* records dropped so far */
+	struct buf ident;
 	bool fresh;             /* no earlier run in this checkpoint dir */
 };
 
@@ -371,27 +388,79 @@ static void tag_barrier(struct producer *p)
 	buf_free(&tag);
 }
 
-/* True when m's last barrier header is want. */
-static bool names_barrier(rd_kafka_message_t *m, const char *want)
+/* The barrier id m's last barrier header names, when that header is
+ * this producer's ("TXID/N"); 0 otherwise. */
+static uint64_t message_barrier(const struct producer *p,
+    rd_kafka_message_t *m)
 {
 	rd_kafka_headers_t *h;
 	const void *v;
-	size_t n;
+	size_t n, tl = strlen(p->o->txn_id);
+	uint64_t id = 0;
 
 	if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
 	    rd_kafka_header_get_last(h, BARRIER_HEADER, &v, &n) !=
-	    RD_KAFKA_RESP_ERR_NO_ERROR || v == NULL)
-		return false;
-	return n == strlen(want) && memcmp(v, want, n) == 0;
+	    RD_KAFKA_RESP_ERR_NO_ERROR || v == NULL || n <= tl + 1 ||
+	    memcmp(v, p->o->txn_id, tl) != 0 || ((const char *)v)[tl] != '/')
+		return 0;
+	for (size_t i = tl + 1; i < n; i++) {
+		char c = ((const char *)v)[i];
+
+		if (c < '0' || c > '9' || id > (UINT64_MAX - 9) / 10)
+			return 0;
+		id = id * 10 + (uint64_t)(c - '0');
+	}
+	return id;
 }
 
-/* Reads the committed messages of one partition from offset from to its
- * end; true when one names barrier want.  Fatal when it cannot. */
-static bool partition_names_barrier(rd_kafka_topic_t *rkt, int32_t part,
-    int64_t from, const char *want)
+/* What identifies a message for the drop: its key and value (absent
+ * ones told apart from empty ones), in p->rs.ident. */
+static void resume_ident(struct producer *p, bool has_key, const void *key,
+    size_t klen, bool has_value, const void *value, size_t vlen)
+{
+	struct buf *b = &p->rs.ident;
+	uint64_t kl = has_key ? klen : 0;
+
+	buf_reset(b);
+	buf_appendc(b, has_key ? 'k' : '-');
+	buf_append(b, &kl, sizeof(kl));
+	if (has_key)
+		buf_append(b, key, klen);
+	buf_appendc(b, has_value ? 'v' : '-');
+	if (has_value)
+		buf_append(b, value, vlen);
+}
+
+/* Adds p->rs.ident to the messages to drop. */
+static void resume_add(struct producer *p)
+{
+	struct jmap_slot *sl = jmap_put(&p->rs.done, p->rs.ident.data,
+	    p->rs.ident.len);
+	struct resume_msg *r = sl->val;
+
+	if (r == NULL) {
+		r = xmalloc(sizeof(*r) + p->rs.ident.len);
+		r->n = 0;
+		r->len = p->rs.ident.len;
+		memcpy(r->ident, p->rs.ident.data, r->len);
+		sl->key = r->ident;
+		sl->val = r;
+	}
+	r->n++;
+	p->rs.pending++;
+}
+
+/*
+ * Reads the committed messages of one partition in [from, to): those of
+ * the transaction of barrier want are added to the messages to drop.
+ * True when one of an earlier transaction of this producer was among
+ * them (no message of want's transaction comes before it).
+ */
+static bool partition_collect(struct producer *p, rd_kafka_topic_t *rkt,
+    int32_t part, int64_t from, int64_t to, uint64_t want)
 {
 	const char *topic = rd_kafka_topic_name(rkt);
-	bool found = false;
+	bool earlier = false;
 	int waited = 0;
 
 	if (rd_kafka_consume_start(rkt, part, from) < 0)
@@ -399,6 +468,7 @@ static bool partition_names_barrier(rd_kafka_topic_t *rkt, int32_t part,
 		    part, rd_kafka_err2str(rd_kafka_last_error()));
 	for (;;) {
 		rd_kafka_message_t *m = rd_kafka_consume(rkt, part, 500);
+		uint64_t id;
 
 		if (m == NULL) {
 			if ((waited += 500) >= RESUME_WAIT_MS)
@@ -407,23 +477,36 @@ static bool partition_names_barrier(rd_kafka_topic_t *rkt, int32_t part,
 				    RESUME_WAIT_MS / 1000);
 			continue;
 		}
-		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ||
+		    (!m->err && m->offset >= to)) {
 			rd_kafka_message_destroy(m);
 			break;
 		}
 		if (m->err)
 			diag_fatal("resume: cannot read '%s' [%" PRId32 "]: %s",
 			    topic, part, rd_kafka_message_errstr(m));
-		found = found || names_barrier(m, want);
+		id = message_barrier(p, m);
+		if (id == want) {
+			resume_ident(p, m->key != NULL, m->key, m->key_len,
+			    m->payload != NULL, m->payload, m->len);
+			resume_add(p);
+		} else if (id != 0 && id < want) {
+			earlier = true;
+		}
 		rd_kafka_message_destroy(m);
 	}
 	rd_kafka_consume_stop(rkt, part);
-	return found;
+	return earlier;
 }
 
-/* True when the transaction of barrier id is among the last committed
- * messages of the topic (read_committed: aborted ones are not seen). */
-static bool txn_committed(struct producer *p, uint64_t id)
+/*
+ * The committed messages of the transaction of barrier id, from every
+ * partition of the topic (read_committed: aborted ones are not seen),
+ * into the messages to drop.  Each partition is read back from its end
+ * in growing steps until a message of an earlier transaction of this
+ * producer shows where that transaction began, or to its start.
+ */
+static void txn_collect(struct producer *p, uint64_t id)
 {
 	const char *topic = p->o->topic;
 	rd_kafka_t *rk = kafka_new(RD_KAFKA_CONSUMER,
@@ -431,30 +514,26 @@ static bool txn_committed(struct producer *p, uint64_t id)
 	int ms = p->o->md_timeout_ms;
 	const rd_kafka_metadata_t *md = kafka_metadata(rk, topic, ms);
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-	bool found = false;
-	struct buf want = BUF_INIT;
 
-	barrier_tag(p, id, &want);
 	for (int i = 0; md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-	    i < md->topics[0].partition_cnt && !found; i++) {
+	    i < md->topics[0].partition_cnt; i++) {
 		int32_t part = md->topics[0].partitions[i].id;
-		int64_t lo, hi;
+		int64_t lo, hi, from, to, step = RESUME_TAIL;
 		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk,
 		    topic, part, &lo, &hi, ms);
 
 		if (err)
 			diag_fatal("resume: offsets of '%s' [%" PRId32 "]: %s",
 			    topic, part, rd_kafka_err2str(err));
-		if (hi > lo)
-			found = partition_names_barrier(rkt, part,
-			    hi - RESUME_TAIL > lo ? hi - RESUME_TAIL : lo,
-			    want.data);
+		for (to = hi; to > lo; to = from, step *= 2) {
+			from = to - step > lo ? to - step : lo;
+			if (partition_collect(p, rkt, part, from, to, id))
+				break;
+		}
 	}
-	buf_free(&want);
 	rd_kafka_topic_destroy(rkt);
 	rd_kafka_metadata_destroy(md);
 	rd_kafka_destroy(rk);
-	return found;
 }
 
 /* True when this stage's directory exists: an earlier run used it.
@@ -495,9 +574,9 @@ static void resume_init(struct producer *p)
 		diag_fatal("librdkafka: %s", errstr);
 }
 
-/* The pipeline resumes from checkpoint restored: when the transaction of
- * the next barrier was committed by the killed run, its records are
- * dropped until that barrier comes. */
+/* The pipeline resumes from checkpoint restored: when the killed run
+ * committed the transaction of the next barrier, its messages are
+ * dropped when the replay makes them again. */
 static void resume_check(struct producer *p, uint64_t restored)
 {
 	uint64_t next = restored + 1;
@@ -505,31 +584,50 @@ static void resume_check(struct producer *p, uint64_t restored)
 	if (p->rs.conf == NULL || p->rs.checked == next)
 		return;
 	p->rs.checked = next;
-	p->rs.skip_until = 0;
-	p->rs.skip_until = txn_committed(p, next) ? next : 0;
-	if (p->rs.skip_until)
-		diag_info("the transaction of barrier %" PRIu64 " was committed "
-		    "before the restart: dropping the records before it", next);
-}
-
-/* At barrier id: the end of the records dropped, if any. */
-static void resume_barrier(struct producer *p, uint64_t id)
-{
-	if (p->rs.skip_until == 0 || id != p->rs.skip_until)
+	txn_collect(p, next);
+	if (p->rs.pending == 0)
 		return;
-	diag_info("%" PRIu64 " record%s before barrier %" PRIu64 " dropped: "
-	    "committed before the restart", p->rs.dropped,
-	    p->rs.dropped == 1 ? "" : "s", id);
-	p->rs.skip_until = 0;
+	p->rs.txn = next;
+	diag_info("the transaction of barrier %" PRIu64 " was committed before "
+	    "the restart: its %" PRIu64 " message%s are not produced again",
+	    next, p->rs.pending, p->rs.pending == 1 ? "" : "s");
 }
 
-/* True when a data record is to be dropped (and counts it). */
+/* True when the message in p->msg was committed before the restart:
+ * it is dropped (and counted). */
 static bool resume_drop(struct producer *p)
 {
-	if (p->rs.skip_until == 0)
+	struct kafka_msg *m = &p->msg;
+	struct jmap_slot *sl;
+	struct resume_msg *r;
+
+	if (p->rs.pending == 0)
 		return false;
+	resume_ident(p, m->has_key, m->key.data, m->key.len, m->has_value,
+	    m->value_ptr, m->value_len);
+	sl = jmap_get(&p->rs.done, p->rs.ident.data, p->rs.ident.len);
+	if (sl == NULL || (r = sl->val)->n == 0)
+		return false;
+	r->n--;
 	p->rs.dropped++;
+	if (--p->rs.pending == 0)
+		diag_info("%" PRIu64 " record%s of the transaction of barrier %"
+		    PRIu64 " dropped: committed before the restart",
+		    p->rs.dropped, p->rs.dropped == 1 ? "" : "s", p->rs.txn);
 	return true;
+}
+
+static void resume_free(struct resume *rs)
+{
+	size_t i = 0;
+	struct jmap_slot *sl;
+
+	while ((sl = jmap_next(&rs->done, &i)) != NULL)
+		free(sl->val);
+	jmap_free(&rs->done);
+	buf_free(&rs->ident);
+	if (rs->conf != NULL)
+		rd_kafka_conf_destroy(rs->conf);
 }
 
 /* The sink's part of a checkpoint: everything before the barrier is
@@ -684,6 +782,10 @@ static void send_msg(struct producer *p, const char *line, size_t len)
 		m->value_ptr = m->value.data;
 		m->value_len = m->value.len;
 	}
+	if (resume_drop(p)) {
+		free(org);
+		return;
+	}
 	txn_begin(p);
 	if (tagging(p))
 		tag_barrier(p);
@@ -761,7 +863,6 @@ static void on_barrier_or_restore(struct producer *p, const struct ctl *c)
 			resume_check(p, c->id);
 		return;
 	}
-	resume_barrier(p, c->id);
 	txn_begin(p);
 }
 
@@ -772,9 +873,6 @@ static void on_record(struct producer *p, const char *line, size_t len)
 	json_t *obj;
 	int rc;
 
-	if (p->rs.skip_until && !kafka_maybe_control(line, len) &&
-	    resume_drop(p))
-		return;
 	/* The hot path: a line that is certainly a data record is sent as
 	 * its bytes, without building it. */
 	if (plain_value(p->o) && kafka_json_quick_object(line, len) &&
@@ -813,10 +911,6 @@ static void on_record(struct producer *p, const char *line, size_t len)
 		return;
 	}
 	stage_data(&p->st);
-	if (resume_drop(p)) {
-		json_decref(obj);
-		return;
-	}
 	if (p->o->envelope)
 		rc = kafka_env_decode(obj, &p->msg, why);
 	else
@@ -901,6 +995,7 @@ int main(int argc, char **argv)
 	lineio_init_fd(&p.lr, 0, "-");
 	rejects_init(&p.rej, &o.c, NULL);
 	p.rs.fresh = o.c.ckpt_dir != NULL && !stage_dir_exists(&o.c);
+	jmap_init(&p.rs.done);
 	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
 	    restore_hook, &p });
 	setup_producer(&p);
@@ -910,10 +1005,8 @@ int main(int argc, char **argv)
 	 * came before it.  Without barriers, the end of input commits.  A
 	 * signal does not, nor an input cut short. */
 	cut = !sig_stop_requested() && !stage_input_complete(&p.st);
-	if (!cut && !sig_stop_requested() && p.st.ended) {
-		resume_barrier(&p, p.st.last_id);
+	if (!cut && !sig_stop_requested() && p.st.ended)
 		stage_emit_end(&p.st, NULL);
-	}
 	if (p.in_txn) {
 		if (sig_stop_requested())
 			txn_abort(&p, "stopped by a signal");
@@ -932,8 +1025,7 @@ int main(int argc, char **argv)
 	if (p.rkt != NULL)
 		rd_kafka_topic_destroy(p.rkt);
 	rd_kafka_destroy(p.rk);
-	if (p.rs.conf != NULL)
-		rd_kafka_conf_destroy(p.rs.conf);
+	resume_free(&p.rs);
 	stage_finish(&p.st);
 	kafka_msg_free(&p.msg);
 	buf_free(&p.tmp);

@@ -351,15 +351,51 @@ barrier_and_value() {
 	    --checkpoint-dir ck -v < in
 	assert_success
 	assert_equal "$stderr" "$(printf '%s\n' \
-	    'fs-produce: the transaction of barrier 2 was committed before the restart: dropping the records before it' \
+	    'fs-produce: the transaction of barrier 2 was committed before the restart: its 2 messages are not produced again' \
 	    'fs-produce: restored checkpoint 1' \
+	    'fs-produce: 2 records of the transaction of barrier 2 dropped: committed before the restart' \
 	    'fs-produce: checkpoint 2 written' \
-	    'fs-produce: 2 records before barrier 2 dropped: committed before the restart' \
 	    'fs-produce: checkpoint 3 written' \
 	    'fs-produce: checkpoint 4 written')"
 	run barrier_and_value "$t"
 	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}' '2 {"n":4}' '3 {"n":5}')"
 	test -f ck/fs-produce/00000000000000000002.ckpt
+}
+
+# A run killed after committing the transaction of barrier 2 ({"n":3})
+# and before writing its checkpoint file, as a kill between the two
+# leaves it: the restart resumes from checkpoint 1.
+killed_after_commit() {
+	printf '%s\n' '{"n":1}' '{"n":2}' '{"@fs":"barrier","id":1}' '{"n":3}' \
+	    '{"@fs":"barrier","id":2}' '{"@fs":"end","id":3}' |
+	    fs-produce -b "$B" -t "$1" --transactional-id "$1" --checkpoint-dir ck
+	rm ck/fs-produce/00000000000000000002.ckpt ck/fs-produce/00000000000000000003.ckpt
+}
+
+@test "fs-produce: after a commit whose checkpoint file was not written, a replay whose barrier comes later loses nothing" {
+	local t
+	t=$(uniq_name txl)
+	kafka_create_topic "$t" 1
+	killed_after_commit "$t"
+	# The replay reads further before its barrier 2 (a time-driven
+	# barrier): {"n":4} was not in the committed transaction.
+	printf '%s\n' '{"@fs":"restore","id":1}' '{"n":3}' '{"n":4}' \
+	    '{"@fs":"barrier","id":2}' '{"n":5}' '{"@fs":"end","id":3}' |
+	    fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck
+	run barrier_and_value "$t"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}' '2 {"n":4}' '3 {"n":5}')"
+}
+
+@test "fs-produce: after a commit whose checkpoint file was not written, a replay whose barrier comes earlier doubles nothing" {
+	local t
+	t=$(uniq_name txe)
+	kafka_create_topic "$t" 1
+	killed_after_commit "$t"
+	printf '%s\n' '{"@fs":"restore","id":1}' '{"@fs":"barrier","id":2}' \
+	    '{"n":3}' '{"n":4}' '{"@fs":"end","id":3}' |
+	    fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck
+	run barrier_and_value "$t"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}' '3 {"n":4}')"
 }
 
 @test "fs-produce: the same before the first checkpoint, with --stats counting the records dropped" {
@@ -376,9 +412,9 @@ barrier_and_value() {
 	    --checkpoint-dir ck --stats < in
 	assert_success
 	assert_equal "$stderr" "$(printf '%s\n' \
-	    'fs-produce: the transaction of barrier 1 was committed before the restart: dropping the records before it' \
+	    'fs-produce: the transaction of barrier 1 was committed before the restart: its 2 messages are not produced again' \
+	    'fs-produce: 2 records of the transaction of barrier 1 dropped: committed before the restart' \
 	    'fs-produce: checkpoint 1 written' \
-	    'fs-produce: 2 records before barrier 1 dropped: committed before the restart' \
 	    'fs-produce: checkpoint 2 written' \
 	    'fs-produce: 1 produced, 1 delivered, 0 failed' \
 	    'fs-produce: 2 dropped: committed before the restart')"
