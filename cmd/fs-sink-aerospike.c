@@ -760,12 +760,15 @@ main(int argc, char **argv)
 	if (lineio_open(&s.lr, o.input ? o.input : "-") < 0)
 		diag_fatal("cannot open '%s': %s", o.input, strerror(errno));
 	rejects_init(&s.rj, &o.c, NULL);
+	/* Registered before connecting: a checkpoint the stages before it
+	 * take while it connects (or fails to) is not complete without it,
+	 * or a restart would resume after records it never wrote. */
+	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
 	connect_cluster(&s);
 	if (o.c.stats) {
 		stats_at_exit = &s;
 		atexit(print_stats_at_exit);
 	}
-	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
 	run(&s);
 	/* What came was written (upserts a restart repeats alike), but the
 	 * pipeline did not end: say so in the exit status. */

@@ -303,6 +303,18 @@ fs-sink-aerospike: 1 record rejected"
 {"v":300}'
 }
 
+@test "fs-sink-aerospike: a checkpoint is not complete without it, even one taken while it cannot reach the cluster" {
+	run --separate-stderr fs-sink-aerospike -h 127.0.0.1:1 -n test --key id \
+	    --checkpoint-dir ck < /dev/null
+	assert_failure 1
+	# a stage before it checkpoints records the sink never wrote
+	printf '%s\n' '{"@fs":"barrier","id":1}' '{"@fs":"end","id":2}' |
+	    fs-window --tumble 1m --checkpoint-dir ck > /dev/null
+	run --separate-stderr fs-ckpt list ck
+	assert_output '{"id":2,"complete":false,"stages":{"fs-sink-aerospike":"missing","fs-window":"ok"}}
+{"id":1,"complete":false,"stages":{"fs-sink-aerospike":"missing","fs-window":"ok"}}'
+}
+
 @test "fs-sink-aerospike: --ttl never and --ttl 1h set the record's expiry" {
 	require_aerospike
 	AS=$FS_AEROSPIKE
