@@ -28,6 +28,7 @@
 #include "tool.h"
 #include "aggfn.h"
 #include "agg_over.h"
+#include "fieldseen.h"
 #include "recproj.h"
 #include "reject.h"
 #include "stage.h"
@@ -37,11 +38,14 @@
 #include "window_wm.h"
 #include "banned.h"
 
-static const char usage_text[] =
+/* The usage text: the head, FUNC's names (from aggfn.h), the rest. */
+static const char usage_head[] =
 "usage: fs-agg --agg SPEC [--agg SPEC ...] [--key KEYS] [options] [FILE]\n"
 "Aggregates NDJSON records per key: per window (fs-window's output),\n"
 "as running aggregates, or over trailing ranges for each event.\n"
-"  --agg SPEC            NAME=FUNC[:FIELD[:PARAM]][:if:COND] (repeatable)\n"
+"  --agg SPEC            NAME=FUNC[:FIELD[:PARAM]][:if:COND] (repeatable)\n";
+
+static const char usage_rest[] =
 "  --key KEYS            group by these fields (comma-separated paths)\n"
 "  --start-field NAME    window start member (default window_start)\n"
 "  --end-field NAME      window end member (default window_end)\n"
@@ -56,6 +60,7 @@ static const char usage_text[] =
 "  --over RANGES         per event, aggregates over trailing ranges\n"
 "                        (comma-separated durations, e.g. 5m,1h,24h)\n"
 "  --over-buckets N      buckets per range (default 60)\n"
+FIELDSEEN_USAGE
 LATE_USAGE;
 
 enum {
@@ -82,6 +87,7 @@ static const struct option longopts[] = {
 	{ "over", required_argument, NULL, OPT_OVER },
 	{ "over-buckets", required_argument, NULL, OPT_OVER_BUCKETS },
 	{ "start-field", required_argument, NULL, OPT_START_FIELD },
+	FIELDSEEN_LONGOPTS,
 	LATE_LONGOPTS,
 	FS_COMMON_LONGOPTS
 };
@@ -97,6 +103,7 @@ struct opts {
 	const char *over;
 	int64_t over_buckets;
 	struct late_opts late;
+	bool strict;
 	const char *input;
 };
 
@@ -150,6 +157,7 @@ struct agg {
 	struct lineio lr;
 	struct rejects rj;
 	struct late late;
+	struct fieldseen seen;  /* the fields the options name */
 	struct stage st;
 	struct wmark wm;
 	struct buf keybuf, scratch;
@@ -161,8 +169,38 @@ struct agg {
 
 /* --- options ------------------------------------------------------------ */
 
+/* The usage text with FUNC's names, wrapped under the --agg line. */
+static char *usage_text(void)
+{
+	struct buf b = BUF_INIT;
+	const char *f;
+	size_t col = 0;
+
+	buf_appends(&b, usage_head);
+	for (size_t i = 0; (f = aggset_function(i)) != NULL; i++) {
+		if (col == 0 || col + strlen(f) + 2 > 78) {
+			buf_appends(&b, i == 0 ? "" : ",\n");
+			buf_appends(&b, "                        ");
+			col = 24;
+			if (i == 0) {
+				buf_appends(&b, "FUNC: ");
+				col += 6;
+			}
+		} else {
+			buf_appends(&b, ", ");
+			col += 2;
+		}
+		buf_appends(&b, f);
+		col += strlen(f);
+	}
+	buf_appends(&b, "\n");
+	buf_appends(&b, usage_rest);
+	return b.data;
+}
+
 static void parse_options(struct opts *o, int argc, char **argv)
 {
+	char *usage = usage_text();
 	int c;
 
 	fs_common_init(&o->c, argc, argv);
@@ -174,8 +212,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->over_buckets = 60;
 	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
-		if (fs_common_option(&o->c, c, optarg, usage_text) ||
-		    late_option(&o->late, c, optarg))
+		if (fs_common_option(&o->c, c, optarg, usage) ||
+		    late_option(&o->late, c, optarg) ||
+		    fieldseen_option(&o->strict, c))
 			continue;
 		switch (c) {
 		case OPT_AGG:
@@ -215,6 +254,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			diag_usage("unknown option");
 		}
 	}
+	free(usage);
 	fs_common_finish(&o->c);
 	if (optind < argc)
 		o->input = argv[optind++];
@@ -945,6 +985,7 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 	bool added;
 
 	late_data(&s->late);
+	fieldseen_record(&s->seen, obj);
 	if (s->mode == MODE_UNSET)
 		decide_mode(s, obj);
 	if (etime_get(&s->o->c.time_path, obj, &t, &why) < 0) {
@@ -1075,6 +1116,22 @@ static int run(struct agg *s)
 	return 0;
 }
 
+/* Every field the options name, for a warning when no record had one
+ * (fieldseen.h): the aggregated and condition fields, the key. */
+static void watch_fields(struct agg *s)
+{
+	const struct path *f;
+	size_t n;
+
+	fieldseen_init(&s->seen, s->o->strict);
+	f = aggset_fields(s->as, &n);
+	for (size_t i = 0; i < n; i++)
+		fieldseen_add(&s->seen, &f[i], "--agg",
+		    s->o->aggs[aggset_field_spec(s->as, i)]);
+	if (s->ks.n > 0)
+		fieldseen_add_keys(&s->seen, &s->ks, "--key", s->o->key);
+}
+
 static void open_all(struct agg *s, struct opts *o)
 {
 	char why[AGG_WHY_MAX];
@@ -1083,12 +1140,13 @@ static void open_all(struct agg *s, struct opts *o)
 	s->o = o;
 	s->as = aggset_compile(o->aggs, o->naggs, why);
 	if (s->as == NULL)
-		diag_usage("%s", why);
+		diag_usage("--agg %s", why);
 	s->ssize = aggset_state_size(s->as);
 	s->slot_size = sizeof(struct slot) + s->ssize;
 	s->tmp = xmalloc(s->ssize ? s->ssize : 8);
 	if (o->key != NULL && keyspec_compile(&s->ks, o->key) < 0)
 		diag_usage("--key: not a key list: '%s'", o->key);
+	watch_fields(s);
 	out_init(&s->out, 1, "stdout");
 	if (o->input == NULL || strcmp(o->input, "-") == 0)
 		lineio_init_fd(&s->lr, 0, "-");
@@ -1143,7 +1201,8 @@ static size_t state_bytes(const struct agg *s)
 	return n;
 }
 
-/* Returns 1 when more than --max-late-ratio of the records were late. */
+/* Returns 1 when more than --max-late-ratio of the records were late,
+ * or when a named field was absent from every record under --strict. */
 static int finish(struct agg *s)
 {
 	int rc;
@@ -1161,6 +1220,8 @@ static int finish(struct agg *s)
 	stage_finish(&s->st);
 	out_close(&s->out);
 	rc = late_finish(&s->late);
+	if (fieldseen_finish(&s->seen) != 0)
+		rc = 1;
 	rejects_finish(&s->rj);
 	lineio_close(&s->lr);
 	state_clear(s);

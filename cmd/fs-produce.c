@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldseen.h"
 #include "join_map.h"
 #include "kafka.h"
 #include "reject.h"
@@ -21,7 +22,7 @@
 static const char usage_text[] =
 "usage: fs-produce -b BROKERS [-E] [-F FILE] [-H NAME=PATH] [-k FIELDS]\n"
 "                  [-p PARTITION] [-t TOPIC] [-X KEY=VALUE]\n"
-"                  [--metadata-timeout DURATION] [--timestamp]\n"
+"                  [--metadata-timeout DURATION] [--strict] [--timestamp]\n"
 "                  [--transactional-id ID] [--value-field PATH]\n"
 "                  [common options]\n"
 "  -b BROKERS            bootstrap brokers, host:port[,host:port...]\n"
@@ -37,7 +38,8 @@ static const char usage_text[] =
 "                        wait for brokers at start (default 10s)\n"
 "  --timestamp           message timestamp from --time-field\n"
 "  --transactional-id ID one transaction per checkpoint interval\n"
-"  --value-field PATH    the value is this field, not the whole record\n";
+"  --value-field PATH    the value is this field, not the whole record\n"
+FIELDSEEN_USAGE;
 
 enum {
 	OPT_METADATA_TIMEOUT = OPT_TOOL_BASE,
@@ -49,13 +51,14 @@ enum {
 struct header_field {
 	char *name;
 	struct path path;
+	const char *arg;        /* NAME=PATH as given, for messages */
 };
 
 struct opts {
 	struct fs_common c;
 	rd_kafka_conf_t *conf;
 	const char *topic;
-	bool envelope, timestamp;
+	bool envelope, timestamp, strict;
 	int32_t partition;      /* RD_KAFKA_PARTITION_UA: not fixed */
 	bool partition_set;
 	int md_timeout_ms;      /* for brokers at start, and offset queries */
@@ -123,6 +126,7 @@ struct producer {
 	struct lineio lr;
 	struct rejects rej;
 	struct stage st;
+	struct fieldseen seen;  /* the fields -k, -H and --value-field name */
 	rd_kafka_topic_t *rkt;  /* of the last topic produced to */
 	struct kafka_msg msg;
 	struct buf tmp;
@@ -145,6 +149,7 @@ static void add_header(struct opts *o, const char *arg, size_t *cap)
 	o->headers = xgrow(o->headers, cap, o->nheaders + 1, sizeof(*o->headers));
 	h = &o->headers[o->nheaders++];
 	h->name = xstrndup(arg, (size_t)(eq - arg));
+	h->arg = arg;
 	if (path_compile(&h->path, eq + 1) < 0)
 		diag_usage("-H: not a field path: '%s'", eq + 1);
 }
@@ -158,6 +163,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "timestamp", no_argument, NULL, OPT_TIMESTAMP },
 		{ "transactional-id", required_argument, NULL, OPT_TXN_ID },
 		{ "value-field", required_argument, NULL, OPT_VALUE_FIELD },
+		FIELDSEEN_LONGOPTS,
 		FS_COMMON_LONGOPTS
 	};
 	size_t hcap = 0;
@@ -220,7 +226,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			o->value_field_text = optarg;
 			break;
 		default:
-			fs_common_option(&o->c, ch, optarg, usage_text);
+			if (!fieldseen_option(&o->strict, ch))
+				fs_common_option(&o->c, ch, optarg, usage_text);
 			break;
 		}
 	}
@@ -720,6 +727,7 @@ static int record_msg(struct producer *p, const json_t *obj, const char *line,
 	struct kafka_msg *m = &p->msg;
 
 	kafka_msg_reset(m);
+	fieldseen_record(&p->seen, obj);
 	if (o->key_text && record_key(p, obj, why) < 0)
 		return -1;
 	m->has_value = true;
@@ -928,6 +936,23 @@ static void on_record(struct producer *p, const char *line, size_t len)
 
 /* --- main ---------------------------------------------------------------- */
 
+/* Every field the options name, for a warning when no record had one
+ * (fieldseen.h). */
+static void watch_fields(struct producer *p)
+{
+	const struct opts *o = p->o;
+
+	fieldseen_init(&p->seen, o->strict);
+	if (o->key_text)
+		fieldseen_add_keys(&p->seen, &o->key, "-k", o->key_text);
+	for (size_t i = 0; i < o->nheaders; i++)
+		fieldseen_add(&p->seen, &o->headers[i].path, "-H",
+		    o->headers[i].arg);
+	if (o->value_field_text)
+		fieldseen_add(&p->seen, &o->value_field, "--value-field",
+		    o->value_field_text);
+}
+
 static void setup_producer(struct producer *p)
 {
 	struct opts *o = p->o;
@@ -987,10 +1012,12 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct producer p;
 	bool cut;
+	int absent;
 
 	parse_args(&o, argc, argv);
 	memset(&p, 0, sizeof(p));
 	p.o = &o;
+	watch_fields(&p);
 	kafka_msg_init(&p.msg);
 	lineio_init_fd(&p.lr, 0, "-");
 	rejects_init(&p.rej, &o.c, NULL);
@@ -1030,6 +1057,7 @@ int main(int argc, char **argv)
 	kafka_msg_free(&p.msg);
 	buf_free(&p.tmp);
 	lineio_close(&p.lr);
+	absent = fieldseen_finish(&p.seen);
 	rejects_finish(&p.rej);
 	opts_free(&o);
 	if (p.failed > 0 && p.rej.policy == ON_ERROR_FAIL) {
@@ -1037,7 +1065,7 @@ int main(int argc, char **argv)
 		    p.failed == 1 ? "" : "s");
 		return 1;
 	}
-	if (cut)
+	if (cut || absent)
 		return 1;
 	return p.rej.count > 0 && p.rej.policy == ON_ERROR_FAIL ? 1 : 0;
 }

@@ -25,6 +25,7 @@
 #include "as_exp.h"
 #include "as_key.h"
 #include "as_value.h"
+#include "fieldseen.h"
 #include "reject.h"
 #include "stage.h"
 #include "banned.h"
@@ -61,7 +62,8 @@ static const char usage_text[] =
 "                        (default 5ms)\n"
 "  -u, --user USER       log in as USER (password: --password-file, or\n"
 "                        the FS_AEROSPIKE_PASSWORD environment variable)\n"
-"  --password-file FILE  the password, first line of FILE\n";
+"  --password-file FILE  the password, first line of FILE\n"
+FIELDSEEN_USAGE;
 
 enum {
 	OPT_BACKOFF = OPT_TOOL_BASE,
@@ -101,6 +103,7 @@ static const struct option longopts[] = {
 	{ "total-timeout", required_argument, NULL, OPT_TOTAL_TIMEOUT },
 	{ "ttl", required_argument, NULL, OPT_TTL },
 	{ "user", required_argument, NULL, 'u' },
+	FIELDSEEN_LONGOPTS,
 	FS_COMMON_LONGOPTS
 };
 
@@ -117,7 +120,7 @@ struct opts {
 	const char *password_file, *time_bin;
 	uint8_t info2, info3;
 	uint32_t ttl;
-	bool send_key, monotonic;
+	bool send_key, monotonic, strict;
 	unsigned in_flight, batch, pipeline, retries;
 	int timeout_ms, total_timeout_ms, backoff_ms;
 	const char *input;
@@ -136,6 +139,7 @@ struct sink {
 	struct lineio lr;
 	struct rejects rj;
 	struct stage st;
+	struct fieldseen seen;  /* the fields --key and --bins name */
 	struct keyspec ks;
 	struct binspec *bins;
 	size_t n_bins;
@@ -227,7 +231,8 @@ parse_options(struct opts *o, int argc, char **argv)
 	o->backoff_ms = 5;
 	while ((c = getopt_long(argc, argv, "b:h:k:n:s:u:" FS_COMMON_SHORTOPTS,
 	    longopts, NULL)) != -1) {
-		if (fs_common_option(&o->c, c, optarg, usage_text))
+		if (fs_common_option(&o->c, c, optarg, usage_text) ||
+		    fieldseen_option(&o->strict, c))
 			continue;
 		switch (c) {
 		case 'b':
@@ -616,6 +621,7 @@ handle_line(struct sink *s, const char *line, size_t len)
 		}
 	}
 	stage_data(&s->st);
+	fieldseen_record(&s->seen, obj);
 	struct as_cmd *c = as_exec_cmd(s->ex);
 	if (build(s, obj, c, why, sizeof why) < 0) {
 		json_decref(obj);
@@ -757,6 +763,10 @@ main(int argc, char **argv)
 	if (keyspec_compile(&s.ks, o.key) < 0)
 		diag_usage("--key: not a list of field paths: '%s'", o.key);
 	compile_bins(&s);
+	fieldseen_init(&s.seen, o.strict);
+	fieldseen_add_keys(&s.seen, &s.ks, "--key", o.key);
+	for (size_t i = 0; i < s.n_bins; i++)
+		fieldseen_add(&s.seen, &s.bins[i].path, "--bins", o.bins);
 	if (lineio_open(&s.lr, o.input ? o.input : "-") < 0)
 		diag_fatal("cannot open '%s': %s", o.input, strerror(errno));
 	rejects_init(&s.rj, &o.c, NULL);
@@ -780,6 +790,8 @@ main(int argc, char **argv)
 		print_stats(&s);
 	stats_at_exit = NULL;
 	stage_finish(&s.st);
+	if (fieldseen_finish(&s.seen) != 0)
+		rc = 1;
 	rejects_finish(&s.rj);
 	as_exec_free(s.ex);
 	as_cluster_close(&s.cl);

@@ -51,30 +51,30 @@ static const struct fninfo {
 	enum kind kind;
 	enum field_use field;
 	const char *usage;
-} fninfo[] = {
-	{ "approx_count_distinct", FN_APPROX_DISTINCT, K_HLL, F_REQUIRED,
-	  "approx_count_distinct:FIELD[:P]" },
-	{ "avg", FN_AVG, K_SUM, F_REQUIRED, "avg:FIELD" },
+} fninfo[] = {          /* in the order fs-agg(1) lists them */
 	{ "count", FN_COUNT, K_COUNT, F_OPTIONAL, "count[:FIELD]" },
-	{ "count_distinct", FN_COUNT_DISTINCT, K_DISTINCT, F_REQUIRED,
-	  "count_distinct:FIELD" },
-	{ "first", FN_FIRST, K_FIRST, F_REQUIRED, "first:FIELD" },
-	{ "last", FN_LAST, K_LAST, F_REQUIRED, "last:FIELD" },
-	{ "last_n", FN_LAST_N, K_LASTN, F_REQUIRED, "last_n:FIELD:N" },
-	{ "max", FN_MAX, K_MAX, F_REQUIRED, "max:FIELD" },
-	{ "min", FN_MIN, K_MIN, F_REQUIRED, "min:FIELD" },
-	{ "percentile", FN_PERCENTILE, K_DDS, F_REQUIRED,
-	  "percentile:FIELD:Q[:ALPHA]" },
-	{ "stddev", FN_STDDEV_SAMP, K_MOMENTS, F_REQUIRED, "stddev:FIELD" },
-	{ "stddev_pop", FN_STDDEV_POP, K_MOMENTS, F_REQUIRED,
-	  "stddev_pop:FIELD" },
-	{ "stddev_samp", FN_STDDEV_SAMP, K_MOMENTS, F_REQUIRED,
-	  "stddev_samp:FIELD" },
 	{ "sum", FN_SUM, K_SUM, F_REQUIRED, "sum:FIELD" },
 	{ "sum0", FN_SUM0, K_SUM, F_REQUIRED, "sum0:FIELD" },
-	{ "var_pop", FN_VAR_POP, K_MOMENTS, F_REQUIRED, "var_pop:FIELD" },
-	{ "var_samp", FN_VAR_SAMP, K_MOMENTS, F_REQUIRED, "var_samp:FIELD" },
+	{ "avg", FN_AVG, K_SUM, F_REQUIRED, "avg:FIELD" },
+	{ "min", FN_MIN, K_MIN, F_REQUIRED, "min:FIELD" },
+	{ "max", FN_MAX, K_MAX, F_REQUIRED, "max:FIELD" },
+	{ "first", FN_FIRST, K_FIRST, F_REQUIRED, "first:FIELD" },
+	{ "last", FN_LAST, K_LAST, F_REQUIRED, "last:FIELD" },
+	{ "count_distinct", FN_COUNT_DISTINCT, K_DISTINCT, F_REQUIRED,
+	  "count_distinct:FIELD" },
+	{ "approx_count_distinct", FN_APPROX_DISTINCT, K_HLL, F_REQUIRED,
+	  "approx_count_distinct:FIELD[:P]" },
+	{ "percentile", FN_PERCENTILE, K_DDS, F_REQUIRED,
+	  "percentile:FIELD:Q[:ALPHA]" },
 	{ "variance", FN_VAR_SAMP, K_MOMENTS, F_REQUIRED, "variance:FIELD" },
+	{ "var_samp", FN_VAR_SAMP, K_MOMENTS, F_REQUIRED, "var_samp:FIELD" },
+	{ "var_pop", FN_VAR_POP, K_MOMENTS, F_REQUIRED, "var_pop:FIELD" },
+	{ "stddev", FN_STDDEV_SAMP, K_MOMENTS, F_REQUIRED, "stddev:FIELD" },
+	{ "stddev_samp", FN_STDDEV_SAMP, K_MOMENTS, F_REQUIRED,
+	  "stddev_samp:FIELD" },
+	{ "stddev_pop", FN_STDDEV_POP, K_MOMENTS, F_REQUIRED,
+	  "stddev_pop:FIELD" },
+	{ "last_n", FN_LAST_N, K_LASTN, F_REQUIRED, "last_n:FIELD:N" },
 };
 
 static bool kind_numeric(enum kind k)
@@ -216,6 +216,7 @@ struct aggset {
 	size_t nslots;
 	struct path *fields;
 	size_t nfields;
+	size_t *field_spec;     /* the first spec naming each field */
 	struct condset *csets;
 	size_t ncsets;
 	size_t size;
@@ -241,6 +242,16 @@ const struct path *aggset_fields(const struct aggset *as, size_t *n)
 {
 	*n = as->nfields;
 	return as->fields;
+}
+
+size_t aggset_field_spec(const struct aggset *as, size_t i)
+{
+	return as->field_spec[i];
+}
+
+const char *aggset_function(size_t i)
+{
+	return i < sizeof(fninfo) / sizeof(fninfo[0]) ? fninfo[i].name : NULL;
 }
 
 const char *aggset_signature(const struct aggset *as)
@@ -275,6 +286,7 @@ void aggset_free(struct aggset *as)
 	free(as->aggs);
 	free(as->slots);
 	free(as->fields);
+	free(as->field_spec);
 	free(as->csets);
 	free(as->signature);
 	free(as->fv);
@@ -364,6 +376,10 @@ static size_t field_index(struct aggset *as, const char *text, bool *bad)
 	}
 	as->fields = xrealloc(as->fields, (as->nfields + 1) * sizeof(p));
 	as->fields[as->nfields] = p;
+	/* specs are appended once compiled: naggs is the current one */
+	as->field_spec = xrealloc(as->field_spec,
+	    (as->nfields + 1) * sizeof *as->field_spec);
+	as->field_spec[as->nfields] = as->naggs;
 	return as->nfields++;
 }
 
@@ -572,6 +588,22 @@ static int fn_params(const struct fninfo *fi, const struct parsed *p,
 	return -1;
 }
 
+/* "SPEC: unknown function 'F'; one of: count, sum, ..." */
+static void unknown_fn(const char *spec, const char *name, char *why)
+{
+	struct buf b = BUF_INIT;
+	const char *f;
+
+	for (size_t i = 0; (f = aggset_function(i)) != NULL; i++) {
+		if (i)
+			buf_appends(&b, ", ");
+		buf_appends(&b, f);
+	}
+	snprintf(why, AGG_WHY_MAX, "%s: unknown function '%s'; one of: %s",
+	    spec, name, b.data);
+	buf_free(&b);
+}
+
 static int compile_one(struct aggset *as, const char *spec, char *why)
 {
 	const char *eq = strchr(spec, '='), *err = NULL;
@@ -583,7 +615,7 @@ static int compile_one(struct aggset *as, const char *spec, char *why)
 	bool bad = false;
 
 	if (eq == NULL || eq == spec || memchr(spec, ':', (size_t)(eq - spec))) {
-		snprintf(why, AGG_WHY_MAX, "bad aggregate '%s': expected "
+		snprintf(why, AGG_WHY_MAX, "%s: expected "
 		    "NAME=FUNC[:FIELD[:PARAM]][:if:COND]", spec);
 		return -1;
 	}
@@ -597,13 +629,13 @@ static int compile_one(struct aggset *as, const char *spec, char *why)
 	if (err == NULL && split_head(eq + 1, &p, &err) == 0) {
 		fi = fn_lookup(p.arg[0]);
 		if (fi == NULL) {
-			err = "unknown function";
+			unknown_fn(spec, p.arg[0], why);
+			goto fail;
 		} else if ((fi->field == F_REQUIRED && p.nargs < 2) ||
 		    fn_params(fi, &p, &param, &a.q, &err) < 0) {
 			if (err == NULL) {
-				snprintf(why, AGG_WHY_MAX, "bad aggregate "
-				    "'%s': usage: NAME=%s[:if:COND]", spec,
-				    fi->usage);
+				snprintf(why, AGG_WHY_MAX, "%s: usage: "
+				    "NAME=%s[:if:COND]", spec, fi->usage);
 				goto fail;
 			}
 		} else {
@@ -621,7 +653,7 @@ static int compile_one(struct aggset *as, const char *spec, char *why)
 		}
 	}
 	if (err != NULL) {
-		snprintf(why, AGG_WHY_MAX, "bad aggregate '%s': %s", spec, err);
+		snprintf(why, AGG_WHY_MAX, "%s: %s", spec, err);
 		goto fail;
 	}
 	parsed_free(&p);

@@ -74,15 +74,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AGG_WHY_MAX 200
+#define AGG_WHY_MAX 512
 
 struct aggset;
 
 /*
  * Compiles n specs.  Returns the set, or NULL with a message in
- * why[AGG_WHY_MAX] such as "bad aggregate 'p=percentile:x': percentile
- * needs a quantile in [0,1]" (fs-agg passes it to diag_usage).  Output
- * names must be distinct.
+ * why[AGG_WHY_MAX] that starts with the spec, such as
+ * "p=percentile:x:2: Q must be a number from 0 to 1" or "n=summ:x:
+ * unknown function 'summ'; one of: count, sum, ..." (fs-agg prefixes
+ * "--agg " and passes it to diag_usage).  Output names must be distinct.
  */
 struct aggset *aggset_compile(const char *const *specs, size_t n, char *why);
 void aggset_free(struct aggset *as);
@@ -98,6 +99,13 @@ const char *aggset_signature(const struct aggset *as);
 /* The field paths the set reads, aggregated fields and condition paths
  * alike, for a parser that keeps only what a stage needs (recproj.h). */
 const struct path *aggset_fields(const struct aggset *as, size_t *n);
+/* The index (in aggset_compile's specs) of the first spec that names
+ * field i of aggset_fields(): where a message says the field came from. */
+size_t aggset_field_spec(const struct aggset *as, size_t i);
+
+/* The name of aggregate function i (0, 1, ...; NULL past the last), in
+ * the order fs-agg(1) lists them: for help texts and messages. */
+const char *aggset_function(size_t i);
 
 /* Bytes per state block (a multiple of 8; the block must be 8-aligned). */
 size_t aggset_state_size(const struct aggset *as);

@@ -256,6 +256,76 @@ fs-agg: warning: 1 of 3 records (33.3%) were late and passed on marked: $HINT"
 	assert_failure 2
 }
 
+@test "fs-agg: a typo'd aggregate field is named at exit, with its option and the record count" {
+	run --separate-stderr fs-agg --agg n=sum:amout --agg s=sum:amount "$CLICKS"
+	assert_success
+	assert_line --index 6 '{"n":null,"s":97}'
+	assert_equal "$stderr" "fs-agg: field 'amout' (in --agg n=sum:amout) was absent in all 7 records"
+}
+
+@test "fs-agg: a typo'd condition field is named at exit" {
+	run --separate-stderr fs-agg --key user --agg n=count:if:evnt=click "$CLICKS"
+	assert_success
+	assert_line '{"user":"u1","n":0}'
+	assert_equal "$stderr" "fs-agg: field 'evnt' (in --agg n=count:if:evnt=click) was absent in all 7 records"
+}
+
+@test "fs-agg: --strict makes a field absent from every record an error, exit 1 after all output" {
+	run --separate-stderr fs-agg --strict --agg n=count --agg s=sum:amout "$CLICKS"
+	assert_failure 1
+	assert_line --index 6 '{"n":7,"s":null}'
+	assert_equal "$stderr" "fs-agg: field 'amout' (in --agg s=sum:amout) was absent in all 7 records"
+	# -q hides the warning, never the error
+	run --separate-stderr fs-agg -q --agg s=sum:amout "$CLICKS"
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr fs-agg -q --strict --agg s=sum:amout "$CLICKS"
+	assert_failure 1
+	assert_equal "$stderr" "fs-agg: field 'amout' (in --agg s=sum:amout) was absent in all 7 records"
+}
+
+@test "fs-agg: a field present in some records only, or null, is not named, --strict included" {
+	printf '%s\n' '{"ts":1,"u":"a"}' '{"ts":2,"u":"a","coupon":null}' '{"ts":3,"u":"a","x":{"y":2}}' > in.ndjson
+	run --separate-stderr fs-agg --strict --key u --agg c=count:coupon --agg s=sum:x.y in.ndjson
+	assert_success
+	assert_output '{"u":"a","c":0,"s":null}
+{"u":"a","c":0,"s":null}
+{"u":"a","c":0,"s":2}'
+	assert_equal "$stderr" ""
+}
+
+@test "fs-agg: a typo'd --key, skipped record by record, is also named at exit" {
+	run --separate-stderr fs-agg -q --strict --on-error skip --key usr --agg n=count "$CLICKS"
+	assert_failure 1
+	assert_output ""
+	assert_equal "$stderr" "fs-agg: field 'usr' (in --key usr) was absent in all 7 records
+fs-agg: 7 records rejected"
+}
+
+@test "fs-agg: behind fs-window and --over, the same check" {
+	run --separate-stderr windowed --agg n=sum:amout
+	assert_success
+	assert_equal "$stderr" "fs-agg: field 'amout' (in --agg n=sum:amout) was absent in all 7 records"
+	run --separate-stderr fs-agg --over 1m --agg n=sum:amout "$CLICKS"
+	assert_success
+	assert_equal "$stderr" "fs-agg: field 'amout' (in --agg n=sum:amout) was absent in all 7 records"
+}
+
+@test "fs-agg: an unknown function lists the valid ones, as --help does" {
+	local fns='count, sum, sum0, avg, min, max, first, last, count_distinct, approx_count_distinct, percentile, variance, var_samp, var_pop, stddev, stddev_samp, stddev_pop, last_n'
+	run --separate-stderr fs-agg --agg n=summ:amount "$CLICKS"
+	assert_failure 2
+	assert_output ""
+	assert_equal "$stderr" "fs-agg: --agg n=summ:amount: unknown function 'summ'; one of: $fns
+Try 'fs-agg --help' for more information."
+	run --separate-stderr fs-agg --help
+	assert_success
+	# the help wraps the list under --agg: join it back
+	local help
+	help=$(printf '%s\n' "$output" | sed -n '/^  --agg/,/^  --key/p' | sed '1d;$d' | tr -s ' \n' ' ')
+	assert_equal "$help" " FUNC: $fns "
+}
+
 @test "fs-agg: --stats reports state and peak RSS" {
 	run --separate-stderr windowed --agg n=count --stats
 	assert_success

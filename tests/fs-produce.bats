@@ -83,6 +83,35 @@ strip_assigned() {
 {\"topic\":\"$t\",\"partition\":0,\"offset\":1,\"timestamp\":1767225600001,\"timestamp_type\":\"create\",\"key\":\"u2\",\"headers\":{\"cc\":\"DE\"},\"value\":{\"clicks\":4}}"
 }
 
+@test "fs-produce: a -H field no record had is named at exit; one present in some records is not" {
+	local t
+	t=$(uniq_name hdr)
+	printf '%s\n' '{"user":"u1","country":"FR"}' '{"user":"u2","cc":null}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" -k user -H country=country -H cc=cc -H src=sorce < in
+	assert_success
+	assert_equal "$stderr" "fs-produce: field 'sorce' (in -H src=sorce) was absent in all 2 records"
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V
+	assert_output $'{"user":"u1","country":"FR"}\n{"user":"u2","cc":null}'
+}
+
+@test "fs-produce: --strict makes a field no record had an error, exit 1 once the messages are delivered" {
+	local t
+	t=$(uniq_name strict)
+	printf '%s\n' '{"user":"u1"}' '{"user":"u2"}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" --strict -H src=sorce < in
+	assert_failure 1
+	assert_equal "$stderr" "fs-produce: field 'sorce' (in -H src=sorce) was absent in all 2 records"
+	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V
+	assert_output $'{"user":"u1"}\n{"user":"u2"}'
+	# a typo'd -k or --value-field: every record is bad input, and the field named
+	run --separate-stderr fs-produce -b "$B" -t "$t" -q --strict --on-error skip -k usr < in
+	assert_failure 1
+	assert_equal "$stderr" $'fs-produce: field \'usr\' (in -k usr) was absent in all 2 records\nfs-produce: 2 records rejected'
+	run --separate-stderr fs-produce -b "$B" -t "$t" -q --strict --on-error skip --value-field feats < in
+	assert_failure 1
+	assert_equal "$stderr" $'fs-produce: field \'feats\' (in --value-field feats) was absent in all 2 records\nfs-produce: 2 records rejected'
+}
+
 @test "fs-produce: a compound key is the JSON array of the fields; the record is the value" {
 	local t
 	t=$(uniq_name key)

@@ -145,6 +145,37 @@ get() {
 	assert_output '{"a":1,"age":30}'
 }
 
+@test "fs-sink-aerospike: a --bins field no record had is named at exit; --strict makes it exit 1" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	printf '%s\n' '{"id":"k1","clicks":1}' '{"id":"k2","clicks":2,"spend":null}' > in.ndjson
+	run --separate-stderr sink --key id --bins clicks,spnd=spend,spend in.ndjson
+	assert_success
+	assert_equal "$stderr" "fs-sink-aerospike: field 'spnd' (in --bins clicks,spnd=spend,spend) was absent in all 2 records"
+	run --separate-stderr get --bins-only k1
+	assert_output '{"clicks":1}'
+	run --separate-stderr sink --strict --key id --bins clicks,spnd in.ndjson
+	assert_failure 1
+	assert_equal "$stderr" "fs-sink-aerospike: field 'spnd' (in --bins clicks,spnd) was absent in all 2 records"
+	# the writes were made all the same
+	run --separate-stderr get --bins-only k2
+	assert_output '{"clicks":2}'
+	# a field present in one record, even as null, is not named
+	run --separate-stderr sink --strict --key id --bins clicks,spend in.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+}
+
+@test "fs-sink-aerospike: a typo'd --key, rejected record by record, is named at exit too" {
+	require_aerospike
+	AS=$FS_AEROSPIKE
+	printf '%s\n' '{"id":"k1","clicks":1}' '{"id":"k2","clicks":2}' > in.ndjson
+	run --separate-stderr sink -q --strict --on-error skip --key usr in.ndjson
+	assert_failure 1
+	assert_equal "$stderr" "fs-sink-aerospike: field 'usr' (in --key usr) was absent in all 2 records
+fs-sink-aerospike: 2 records rejected"
+}
+
 @test "fs-sink-aerospike: null removes a bin; update merges, replace replaces" {
 	require_aerospike
 	AS=$FS_AEROSPIKE

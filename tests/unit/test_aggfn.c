@@ -12,6 +12,7 @@
 
 #include "aggfn.h"
 #include "hll.h"
+#include "path.h"
 #include "banned.h"
 
 static int tests, failed;
@@ -130,50 +131,74 @@ static void test_compile_errors(void)
 	char why[AGG_WHY_MAX];
 	const char *dup[] = { "n=count", "n=sum:x" };
 
-	compile_error("count", "bad aggregate 'count': expected "
+	compile_error("count", "count: expected "
 	    "NAME=FUNC[:FIELD[:PARAM]][:if:COND]");
-	compile_error("count:if:type=buy", "bad aggregate 'count:if:type=buy'"
+	compile_error("count:if:type=buy", "count:if:type=buy"
 	    ": expected NAME=FUNC[:FIELD[:PARAM]][:if:COND]");
-	compile_error("x=median:amount",
-	    "bad aggregate 'x=median:amount': unknown function");
-	compile_error("x=sum", "bad aggregate 'x=sum': usage: "
+	compile_error("x=median:amount", "x=median:amount: unknown function "
+	    "'median'; one of: count, sum, sum0, avg, min, max, first, last, "
+	    "count_distinct, approx_count_distinct, percentile, variance, "
+	    "var_samp, var_pop, stddev, stddev_samp, stddev_pop, last_n");
+	compile_error("x=sum", "x=sum: usage: "
 	    "NAME=sum:FIELD[:if:COND]");
-	compile_error("x=sum:a:b", "bad aggregate 'x=sum:a:b': usage: "
+	compile_error("x=sum:a:b", "x=sum:a:b: usage: "
 	    "NAME=sum:FIELD[:if:COND]");
-	compile_error("x=sum:", "bad aggregate 'x=sum:': invalid field");
-	compile_error("p=percentile:amount", "bad aggregate "
-	    "'p=percentile:amount': usage: NAME=percentile:FIELD:Q[:ALPHA]"
-	    "[:if:COND]");
-	compile_error("p=percentile:amount:1.5", "bad aggregate "
-	    "'p=percentile:amount:1.5': Q must be a number from 0 to 1");
-	compile_error("p=percentile:amount:0.5:0.9", "bad aggregate "
-	    "'p=percentile:amount:0.5:0.9': ALPHA must be a number from "
+	compile_error("x=sum:", "x=sum:: invalid field");
+	compile_error("p=percentile:amount", "p=percentile:amount: usage: "
+	    "NAME=percentile:FIELD:Q[:ALPHA][:if:COND]");
+	compile_error("p=percentile:amount:1.5", "p=percentile:amount:1.5: "
+	    "Q must be a number from 0 to 1");
+	compile_error("p=percentile:amount:0.5:0.9",
+	    "p=percentile:amount:0.5:0.9: ALPHA must be a number from "
 	    "0.0001 to 0.5");
-	compile_error("d=approx_count_distinct:u:20", "bad aggregate "
-	    "'d=approx_count_distinct:u:20': P must be an integer from 4 to 18");
-	compile_error("l=last_n:item:0", "bad aggregate 'l=last_n:item:0': "
+	compile_error("d=approx_count_distinct:u:20",
+	    "d=approx_count_distinct:u:20: P must be an integer from 4 to 18");
+	compile_error("l=last_n:item:0", "l=last_n:item:0: "
 	    "N must be an integer from 1 to 10000");
-	compile_error("l=last_n:item", "bad aggregate 'l=last_n:item': usage: "
+	compile_error("l=last_n:item", "l=last_n:item: usage: "
 	    "NAME=last_n:FIELD:N[:if:COND]");
-	compile_error("n=count:if:", "bad aggregate 'n=count:if:': "
+	compile_error("n=count:if:", "n=count:if:: "
 	    "a condition is needed after 'if:'");
-	compile_error("n=count:if:type", "bad aggregate 'n=count:if:type': "
+	compile_error("n=count:if:type", "n=count:if:type: "
 	    "a condition needs one of = != < <= > >=");
-	compile_error("n=count:if:=buy", "bad aggregate 'n=count:if:=buy': "
+	compile_error("n=count:if:=buy", "n=count:if:=buy: "
 	    "a condition needs a field before its operator");
-	compile_error("n=count:if:amount>ten", "bad aggregate "
-	    "'n=count:if:amount>ten': < <= > >= need a number");
-	compile_error("n=count:if:a!b", "bad aggregate 'n=count:if:a!b': "
+	compile_error("n=count:if:amount>ten", "n=count:if:amount>ten: "
+	    "< <= > >= need a number");
+	compile_error("n=count:if:a!b", "n=count:if:a!b: "
 	    "'!' must be followed by '='");
-	compile_error("@fs=count", "bad aggregate '@fs=count': "
+	compile_error("@fs=count", "@fs=count: "
 	    "the name @fs is reserved");
 	compile_error("n=count:a:b:c:d:e",
-	    "bad aggregate 'n=count:a:b:c:d:e': too many ':' arguments");
+	    "n=count:a:b:c:d:e: too many ':' arguments");
 	ok(aggset_compile(dup, 2, why) == NULL && strcmp(why,
-	    "bad aggregate 'n=sum:x': the name is used twice") == 0,
+	    "n=sum:x: the name is used twice") == 0,
 	    "an output name used twice is refused");
 	ok(aggset_compile(dup, 0, why) == NULL && strcmp(why,
 	    "no aggregates") == 0, "an empty set is refused");
+}
+
+/* Each field read, with the spec that first named it (fieldseen.h's
+ * messages), conditions included. */
+static void test_field_spec(void)
+{
+	struct aggset *as = COMPILE("n=count", "s=sum:amount",
+	    "a=avg:amount", "c=count:if:evnt=click&amount>1", "u=last:user");
+	const struct path *f;
+	size_t n;
+
+	f = aggset_fields(as, &n);
+	ok(n == 3, "three distinct fields read");
+	is(f[0].text, "amount", "the first field");
+	ok(aggset_field_spec(as, 0) == 1, "amount comes from spec 1");
+	is(f[1].text, "evnt", "a condition's field");
+	ok(aggset_field_spec(as, 1) == 3, "evnt comes from spec 3");
+	is(f[2].text, "user", "the last field");
+	ok(aggset_field_spec(as, 2) == 4, "user comes from spec 4");
+	is(aggset_function(0), "count", "functions listed from count");
+	ok(aggset_function(17) != NULL && aggset_function(18) == NULL,
+	    "eighteen function names");
+	aggset_free(as);
 }
 
 static void test_layout(void)
@@ -1024,6 +1049,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--bench") == 0)
 		return bench_main();
 	test_compile_errors();
+	test_field_spec();
 	test_layout();
 	test_basic();
 	test_sum_precision();
