@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fieldseen.h"
 #include "tool.h"
 #include "join.h"
 #include "reject.h"
@@ -61,7 +62,8 @@ static const char usage_text[] =
 "  --type TYPE           inner (default), left; interval and window joins\n"
 "                        also right, full; window joins also semi, anti\n"
 "  --window              window join on window_start/window_end (fs-window)\n"
-LATE_USAGE;
+LATE_USAGE
+FIELDSEEN_USAGE;
 
 enum {
 	OPT_ASOF = OPT_TOOL_BASE,
@@ -108,6 +110,7 @@ static const struct option longopts[] = {
 	{ "type", required_argument, NULL, OPT_TYPE },
 	{ "window", no_argument, NULL, OPT_WINDOW },
 	LATE_LONGOPTS,
+	FIELDSEEN_LONGOPTS,
 	FS_COMMON_LONGOPTS
 };
 
@@ -126,6 +129,7 @@ struct opts {
 	const char *input[2];
 	const char *fields[2];
 	struct late_opts late;
+	bool strict;
 	struct selector where[2];
 	struct join_config cfg;
 	struct keyspec keys[2];
@@ -158,6 +162,7 @@ struct run {
 	int nin;
 	uint64_t restored;              /* restore id already acted on */
 	bool cut;                       /* an input stopped short of its end */
+	struct fieldseen seen[2];       /* each side's named fields */
 	struct late late;
 	struct buf vb;                  /* scratch */
 };
@@ -315,7 +320,8 @@ parse_args(struct opts *o, int argc, char **argv)
 			break;
 		default:
 			if (!fs_common_option(&o->common, c, optarg, usage_text) &&
-			    !late_option(&o->late, c, optarg))
+			    !late_option(&o->late, c, optarg) &&
+			    !fieldseen_option(&o->strict, c))
 				diag_usage("unhandled option");
 		}
 	}
@@ -449,6 +455,7 @@ data_record(struct run *r, struct input *in, json_t *obj, const char *line,
 		    "--left-where nor --right-where", line, len);
 		return;
 	}
+	fieldseen_record(&r->seen[s], obj);
 	switch (join_add(r->j, s, obj, line, len, &why)) {
 	case JOIN_OK:
 		break;
@@ -808,7 +815,36 @@ print_stats(struct run *r)
 		    (unsigned long long)s.collisions);
 }
 
-/* Returns 1 when more than --max-late-ratio of the records were late. */
+/*
+ * The fields each side's options name, checked against that side's
+ * records only: a typo'd key or field is said at exit (fieldseen.h).
+ */
+static void
+watch_fields(struct run *r)
+{
+	static const char *const key_opt[2] = { "--left-key", "--right-key" };
+	static const char *const fields_opt[2] = { "--left-fields",
+	    "--right-fields" };
+	const struct opts *o = r->o;
+
+	for (int s = 0; s < 2; s++) {
+		const struct join_side_out *side = &o->cfg.side[s];
+
+		fieldseen_init(&r->seen[s], o->strict);
+		if (o->key_side[s] != NULL)
+			fieldseen_add_keys(&r->seen[s], &o->keys[s], key_opt[s],
+			    o->key_side[s]);
+		else
+			fieldseen_add_keys(&r->seen[s], &o->keys[s], "--key",
+			    o->key);
+		for (size_t i = 0; i < side->nfields; i++)
+			fieldseen_add(&r->seen[s], &side->fields[i].path,
+			    fields_opt[s], o->fields[s]);
+	}
+}
+
+/* Returns 1 when more than --max-late-ratio of the records were late,
+ * or with --strict a named field no record had. */
 static int
 finish(struct run *r)
 {
@@ -816,6 +852,9 @@ finish(struct run *r)
 
 	print_stats(r);
 	rc = late_finish(&r->late);
+	for (int s = 0; s < 2; s++)
+		if (fieldseen_finish(&r->seen[s]))
+			rc = 1;
 	stage_finish(&r->st);
 	rejects_finish(&r->rj);
 	out_close(&r->out);
@@ -846,6 +885,7 @@ main(int argc, char **argv)
 	late_init(&r.late, &o.late, &r.out);
 	late_sources(&r.late, "left", "right");
 	r.j = join_new(&o.cfg, &r.out);
+	watch_fields(&r);
 	stage_init(&r.st, &o.common,
 	    (struct stage_hooks){ snapshot_hook, restore_hook, &r });
 	open_inputs(&r);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldseen.h"
 #include "tool.h"
 #include "recproj.h"
 #include "reject.h"
@@ -55,7 +56,8 @@ static const char usage_text[] =
 "                        forward watermarks on this grid (default: pane)\n"
 "  --allowed-lateness DURATION\n"
 "                        keep windows open this long after their end\n"
-LATE_USAGE;
+LATE_USAGE
+FIELDSEEN_USAGE;
 
 /* --explode writes this many copies of a record at most. */
 #define WIN_EXPLODE_MAX 100000
@@ -97,6 +99,7 @@ static const struct option longopts[] = {
 	{ "tumble", required_argument, NULL, OPT_TUMBLE },
 	{ "watermark-every", required_argument, NULL, OPT_WATERMARK_EVERY },
 	LATE_LONGOPTS,
+	FIELDSEEN_LONGOPTS,
 	FS_COMMON_LONGOPTS
 };
 
@@ -106,7 +109,7 @@ struct opts {
 	struct winfields f;
 	int nkinds;
 	const char *key;
-	bool explode;
+	bool explode, strict;
 	int64_t slide, step;    /* -1: not given */
 	int64_t max_ooo, idle, lateness, wm_every;
 	struct late_opts late;
@@ -132,6 +135,7 @@ struct win {
 	struct lineio lr;
 	struct rejects rj;
 	struct late late;
+	struct fieldseen seen;          /* --key fields no record had */
 	struct stage st;
 	struct wmark wm;
 	struct keyspec ks;
@@ -218,7 +222,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
 		if (fs_common_option(&o->c, c, optarg, usage_text) ||
-		    late_option(&o->late, c, optarg))
+		    late_option(&o->late, c, optarg) ||
+		    fieldseen_option(&o->strict, c))
 			continue;
 		switch (c) {
 		case OPT_ALLOWED_LATENESS:
@@ -645,6 +650,7 @@ static void on_data(struct win *s, const char *line, size_t len, json_t *obj)
 	int64_t t;
 
 	late_data(&s->late);
+	fieldseen_record(&s->seen, obj);
 	if (etime_get(&s->o->c.time_path, obj, &t, &why) < 0) {
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
@@ -768,6 +774,9 @@ static void open_all(struct win *s, struct opts *o)
 	wm_init(&s->wm, o->max_ooo, o->idle);
 	if (o->key != NULL && keyspec_compile(&s->ks, o->key) < 0)
 		diag_usage("--key: not a key list: '%s'", o->key);
+	fieldseen_init(&s->seen, o->strict);
+	if (s->ks.n > 0)
+		fieldseen_add_keys(&s->seen, &s->ks, "--key", o->key);
 	s->proj = recproj_new();
 	recproj_keep(s->proj, &o->c.time_path);
 	for (size_t i = 0; i < s->ks.n; i++)
@@ -801,6 +810,8 @@ static int finish(struct win *s)
 	stage_finish(&s->st);
 	out_close(&s->out);
 	rc = late_finish(&s->late);
+	if (fieldseen_finish(&s->seen))
+		rc = 1;
 	rejects_finish(&s->rj);
 	lineio_close(&s->lr);
 	sessions_clear(s);

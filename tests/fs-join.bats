@@ -815,3 +815,17 @@ fs-join: warning: 1 of 9 records (11.1%) were late and passed on marked: $HINT"
 	run diff one.out two.out
 	assert_success
 }
+
+@test "fs-join: a field no record of its side has is said at exit; --strict makes it an error" {
+	printf '%s\n' '{"s":"L","k":1,"ts":1}' '{"s":"R","k":1,"ts":1,"v":2}' > in.ndjson
+	run --separate-stderr fs-join --between 0,0 --key k --left-where s=L --right-fields vv:x in.ndjson
+	assert_success
+	assert_output '{"s":"L","k":1,"ts":1,"x":null}'
+	assert_equal "$stderr" "fs-join: field 'vv' (in --right-fields vv:x) was absent in the only record"
+	run --separate-stderr fs-join --between 0,0 --key k --left-where s=L --right-fields vv:x --strict in.ndjson
+	assert_failure 1
+	# present on its own side only: no word
+	run --separate-stderr fs-join --between 0,0 --key k --left-where s=L --right-fields v:x --strict in.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+}

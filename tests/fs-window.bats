@@ -452,3 +452,19 @@ Try 'fs-window --help' for more information."
 {"ts":90000,"window_pane":60000}
 {"@fs":"watermark","ts":90000}'
 }
+
+@test "fs-window: a --key field no record has is said at exit; --strict makes it an error" {
+	printf '%s\n' '{"ts":1,"usr":"a"}' '{"ts":2,"usr":"b"}' > in.ndjson
+	run --separate-stderr fs-window --session 5s --key user --on-error skip in.ndjson
+	assert_success
+	assert_equal "$stderr" "fs-window: in.ndjson:1: bad key field 'user'
+fs-window: in.ndjson:2: bad key field 'user'
+fs-window: field 'user' (in --key user) was absent in all 2 records
+fs-window: 2 records rejected"
+	run --separate-stderr fs-window --session 5s --key user --on-error skip --strict in.ndjson
+	assert_failure 1
+	printf '%s\n' '{"ts":1,"user":"a"}' '{"ts":2,"usr":"b"}' > some.ndjson
+	run --separate-stderr fs-window --session 5s --key user --on-error skip --strict some.ndjson
+	assert_success
+	refute_line --partial 'was absent'
+}
