@@ -6,7 +6,8 @@
 #                   suite, then the suites again against an ASan/UBSan build
 #   make bench      the benchmarks (scripts/bench-*)
 #   make chaos      the long chaos runs (scripts/chaos-long)
-#   make install    PREFIX=/usr/local DESTDIR= : binaries and man pages
+#   make install    PREFIX=/usr/local DESTDIR= : tools, man pages and bash
+#                   completion; make uninstall removes exactly those
 #   make asan       the sanitizer build in build/asan/bin
 #   make fuzz       libFuzzer targets (clang) in build/fuzz
 
@@ -29,6 +30,10 @@ TOOLS = \
 	fs-get \
 	fs-agg \
 	fs-gen
+
+# Tools written as shell scripts: scripts/NAME installed as fs-NAME.
+SCRIPT_TOOLS = \
+	fs-training-set
 
 # Libraries every tool may link (found with pkg-config); add yours here.
 PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka libxcrypt simdjson
@@ -57,13 +62,15 @@ OBJDIR = $(BUILD)/obj
 BINDIR = $(BUILD)/bin
 LIBFS  = $(BUILD)/libfs.a
 BINS   = $(addprefix $(BINDIR)/,$(TOOLS))
+SCRIPT_BINS = $(addprefix $(BINDIR)/,$(SCRIPT_TOOLS))
+COMPLETION  = $(BUILD)/completion/fs
 UNITS  = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 COMMON_OBJS = $(patsubst common/%.c,$(OBJDIR)/common/%.o,$(COMMON_SRCS)) \
 	$(patsubst common/%.cc,$(OBJDIR)/common/%.o,$(wildcard common/*.cc))
 
-.PHONY: all asan test unit demo bench chaos install clean fuzz lint print-libs
+.PHONY: all asan test unit demo bench chaos install uninstall clean fuzz lint print-libs
 .SECONDARY:
-all: $(BINS)
+all: $(BINS) $(SCRIPT_BINS) $(COMPLETION)
 
 $(OBJDIR)/%.o: %.c $(COMMON_HDRS)
 	@mkdir -p $(dir $@)
@@ -80,6 +87,16 @@ $(LIBFS): $(COMMON_OBJS)
 $(BINDIR)/%: $(OBJDIR)/cmd/%.o $(LIBFS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS)
+
+$(BINDIR)/fs-%: scripts/%
+	@mkdir -p $(dir $@)
+	install -m 755 $< $@
+
+# Bash completion, from each tool's --help (scripts/gen-completion).
+$(COMPLETION): scripts/gen-completion $(BINS) $(SCRIPT_BINS)
+	@mkdir -p $(dir $@)
+	scripts/gen-completion $(BINS) $(SCRIPT_BINS) > $@.tmp
+	mv $@.tmp $@
 
 $(BUILD)/unit/%: $(OBJDIR)/tests/unit/%.o $(LIBFS)
 	@mkdir -p $(dir $@)
@@ -127,16 +144,36 @@ chaos: all
 fuzz:
 	scripts/fuzz
 
+# Every man page is mdoc and lints clean at mandoc's default level; a
+# reference to another page of this tree is found only once it is
+# installed, so scripts/man-lint accepts exactly those.
 lint:
-	mandoc -Tlint -Wwarning man/*
+	scripts/man-lint man/*.[157]
+
+MANS1 = $(notdir $(wildcard man/*.1))
+MANS5 = $(notdir $(wildcard man/*.5))
+MANS7 = $(notdir $(wildcard man/*.7))
+COMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
-	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
-	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5
-	install -m 644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(COMPDIR)
+	install -m 755 $(BINS) $(SCRIPT_BINS) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(addprefix man/,$(MANS1)) $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(addprefix man/,$(MANS5)) $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 644 $(addprefix man/,$(MANS7)) $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 644 $(COMPLETION) $(COMPDIR)/fs
+	for t in $(TOOLS) $(SCRIPT_TOOLS); do ln -sf fs $(COMPDIR)/$$t; done
+
+# Removes what install installed, by name, and nothing else; directories
+# are left (they may hold other software's files).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(TOOLS) $(SCRIPT_TOOLS))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(MANS1))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man5/,$(MANS5))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man7/,$(MANS7))
+	rm -f $(COMPDIR)/fs $(addprefix $(COMPDIR)/,$(TOOLS) $(SCRIPT_TOOLS))
 
 # For scripts that link outside make (scripts/fuzz).
 print-libs:
