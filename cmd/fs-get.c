@@ -25,11 +25,11 @@
 #define AS_EPOCH_OFFSET 1262304000
 
 static const char usage_text[] =
-"usage: fs-get -n NAMESPACE [-h HOSTS] [-s SET] [options] KEY...\n"
-"       fs-get -n NAMESPACE [-h HOSTS] [-s SET] --key FIELDS [options] [FILE]\n"
-"       fs-get --info [-h HOSTS]\n"
+"usage: fs-get -n NAMESPACE [--hosts HOSTS] [-s SET] [options] KEY...\n"
+"       fs-get -n NAMESPACE [--hosts HOSTS] [-s SET] --key FIELDS [options] [FILE]\n"
+"       fs-get --info [--hosts HOSTS]\n"
 "Reads Aerospike records by key and prints them as NDJSON.\n"
-"  -h, --hosts HOSTS     seed hosts, host[:port],... (default 127.0.0.1:3000)\n"
+"  --hosts HOSTS         seed hosts, host[:port],... (default 127.0.0.1:3000)\n"
 "  -n, --namespace NS    the namespace\n"
 "  -s, --set SET         the set (default: none)\n"
 "  -k, --key FIELDS      read keys from the input records' FIELDS\n"
@@ -45,6 +45,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_BINS_ONLY = OPT_TOOL_BASE,
+	OPT_HOSTS,
 	OPT_INFO,
 	OPT_KEY_SEPARATOR,
 	OPT_KEY_TYPE,
@@ -54,7 +55,7 @@ enum {
 
 static const struct option longopts[] = {
 	{ "bins-only", no_argument, NULL, OPT_BINS_ONLY },
-	{ "hosts", required_argument, NULL, 'h' },
+	{ "hosts", required_argument, NULL, OPT_HOSTS },
 	{ "info", no_argument, NULL, OPT_INFO },
 	{ "key", required_argument, NULL, 'k' },
 	{ "key-separator", required_argument, NULL, OPT_KEY_SEPARATOR },
@@ -101,12 +102,14 @@ parse_options(struct opts *o, int argc, char **argv)
 	o->set = "";
 	o->key_sep = ":";
 	o->timeout_ms = 1000;
-	while ((c = getopt_long(argc, argv, "h:k:n:s:u:" FS_COMMON_SHORTOPTS,
+	/* -h HOSTS: the old spelling of --hosts (fs-get(1)); -h is help. */
+	fs_common_old_short(argc, argv, 'h', "hosts");
+	while ((c = getopt_long(argc, argv, "k:n:s:u:" FS_COMMON_SHORTOPTS,
 	    longopts, NULL)) != -1) {
 		if (fs_common_option(&o->c, c, optarg, usage_text))
 			continue;
 		switch (c) {
-		case 'h':
+		case OPT_HOSTS:
 			o->hosts = optarg;
 			break;
 		case 'k':

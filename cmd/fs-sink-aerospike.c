@@ -31,15 +31,15 @@
 #include "banned.h"
 
 static const char usage_text[] =
-"usage: fs-sink-aerospike -n NAMESPACE --key FIELDS [-h HOSTS] [-s SET]\n"
+"usage: fs-sink-aerospike -n NAMESPACE --key FIELDS [--hosts HOSTS] [-s SET]\n"
 "                         [options] [FILE]\n"
 "Writes NDJSON records into Aerospike, one record per key.\n"
-"  -h, --hosts HOSTS     seed hosts, host[:port],... (default 127.0.0.1:3000)\n"
+"  --hosts HOSTS         seed hosts, host[:port],... (default 127.0.0.1:3000)\n"
 "  -n, --namespace NS    the namespace\n"
 "  -s, --set SET         the set (default: none)\n"
 "  -k, --key FIELDS      key field(s); several are joined into a string key\n"
 "  --key-separator SEP   joins compound keys (default :)\n"
-"  -b, --bins LIST       bins to write: FIELD or FIELD=BIN,... (default: all\n"
+"  -B, --bins LIST       bins to write: FIELD or FIELD=BIN,... (default: all\n"
 "                        members but the key fields)\n"
 "  --ttl TTL             DURATION, never, keep, or default (the namespace's)\n"
 "  --send-key            store the key itself with the record\n"
@@ -69,6 +69,7 @@ enum {
 	OPT_BACKOFF = OPT_TOOL_BASE,
 	OPT_BATCH,
 	OPT_EXISTS,
+	OPT_HOSTS,
 	OPT_IN_FLIGHT,
 	OPT_KEY_SEPARATOR,
 	OPT_MONOTONIC,
@@ -85,9 +86,9 @@ enum {
 static const struct option longopts[] = {
 	{ "backoff", required_argument, NULL, OPT_BACKOFF },
 	{ "batch", required_argument, NULL, OPT_BATCH },
-	{ "bins", required_argument, NULL, 'b' },
+	{ "bins", required_argument, NULL, 'B' },
 	{ "exists", required_argument, NULL, OPT_EXISTS },
-	{ "hosts", required_argument, NULL, 'h' },
+	{ "hosts", required_argument, NULL, OPT_HOSTS },
 	{ "in-flight", required_argument, NULL, OPT_IN_FLIGHT },
 	{ "key", required_argument, NULL, 'k' },
 	{ "key-separator", required_argument, NULL, OPT_KEY_SEPARATOR },
@@ -229,16 +230,20 @@ parse_options(struct opts *o, int argc, char **argv)
 	o->timeout_ms = 1000;
 	o->total_timeout_ms = 30000;
 	o->backoff_ms = 5;
-	while ((c = getopt_long(argc, argv, "b:h:k:n:s:u:" FS_COMMON_SHORTOPTS,
+	/* Old spellings (fs-sink-aerospike(1)): -h HOSTS, now --hosts, as -h
+	 * is help; -b LIST, now -B, as -b is the Kafka tools' brokers. */
+	fs_common_old_short(argc, argv, 'h', "hosts");
+	while ((c = getopt_long(argc, argv, "B:b:k:n:s:u:" FS_COMMON_SHORTOPTS,
 	    longopts, NULL)) != -1) {
 		if (fs_common_option(&o->c, c, optarg, usage_text) ||
 		    fieldseen_option(&o->strict, c))
 			continue;
 		switch (c) {
+		case 'B':
 		case 'b':
 			o->bins = optarg;
 			break;
-		case 'h':
+		case OPT_HOSTS:
 			o->hosts = optarg;
 			break;
 		case 'k':

@@ -23,7 +23,7 @@
  *                          terminal, see out.h)
  *   --stats                statistics on stderr at exit
  *   -q, --quiet / -v, --verbose (a progress line every second, see
- *   progress.h), --help, --version
+ *   progress.h), -h, --help, --version
  */
 #ifndef FS_TOOL_H
 #define FS_TOOL_H
@@ -84,8 +84,9 @@ enum {
 	{ "version", no_argument, NULL, OPT_VERSION }, \
 	{ NULL, 0, NULL, 0 }
 
-/* Short options every tool accepts; append to the tool's optstring. */
-#define FS_COMMON_SHORTOPTS "qv"
+/* Short options every tool accepts; append to the tool's optstring.
+ * A letter means one thing in every tool (fs(7), Short options). */
+#define FS_COMMON_SHORTOPTS "hqv"
 
 /* The usage text the common options add, for a tool's usage(). */
 #define FS_COMMON_USAGE \
@@ -98,7 +99,7 @@ enum {
 "  --stats               print statistics to stderr at exit\n" \
 "  -q, --quiet           only errors on stderr\n" \
 "  -v, --verbose         progress on stderr, once a second\n" \
-"  --help                this help\n" \
+"  -h, --help            this help\n" \
 "  --version             the version\n"
 
 void fs_common_init(struct fs_common *c, int argc, char **argv);
@@ -111,6 +112,16 @@ void fs_common_init(struct fs_common *c, int argc, char **argv);
  */
 bool fs_common_option(struct fs_common *c, int opt, const char *arg,
     const char *usage);
+
+/*
+ * Keeps an old spelling working for scripts: -LETTER VALUE, from before
+ * LETTER meant one thing across the toolkit, is read as --LONGNAME VALUE
+ * when VALUE does not begin with '-' (and -LETTERVALUE as
+ * --LONGNAME=VALUE); -LETTER alone is left to mean what it means now.
+ * Call before getopt_long() on argv; stops at "--".
+ */
+void fs_common_old_short(int argc, char **argv, char letter,
+    const char *longname);
 
 /* Checks combinations, compiles the time path, sets --data-only for
  * standard output (out.h); exits 2 on bad usage. */

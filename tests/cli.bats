@@ -102,3 +102,45 @@ options_in() {
 		assert_equal "$t synopsis-only: $extra" "$t synopsis-only: "
 	done
 }
+
+# Each short option a tool's --help lists, as "LETTER MEANING TOOL": the
+# meaning is the long name ("-k, --key FIELDS"), else the argument's name
+# without a plural s ("-p PARTITIONS"), else the description's first word.
+short_options() {
+	local t
+	for t in $(tools); do
+		"$t" --help | awk -v t="$t" '
+			/^ +-[A-Za-z0-9][ ,]/ {
+				sub(/^ +/, "")
+				letter = substr($1, 2, 1)
+				m = $2          # "--key", "PARTITIONS", "exit"
+				sub(/S$/, "", m)
+				print letter, m, t
+			}'
+	done
+}
+
+@test "cli: a short option means the same in every tool (fs(7), Short options)" {
+	run short_options
+	assert_success
+	[ "${#lines[@]}" -gt 20 ] || fail "too few short options found: $output"
+	# One meaning per letter (case matters: -b and -B differ).
+	run awk '{ m[$1] = m[$1] ? m[$1] : $2; if (m[$1] != $2) print "-" $1 ": " $2 " in " $3 ", " m[$1] " elsewhere" }' \
+		<<< "$(short_options)"
+	assert_output ""
+	# Every letter is in fs(7)'s table.
+	mandoc -Tascii "$FS_ROOT/man/fs.7" | col -b |
+		sed -n '/^   Short options/,/^   [A-Z]/p' > table
+	for l in $(short_options | awk '{ print $1 }' | sort -u); do
+		grep -qE "^[[:space:]]+-$l([[:space:]]|$)" table || fail "-$l is not in fs(7)'s Short options"
+	done
+}
+
+@test "cli: -h alone is help in every tool" {
+	local t
+	for t in $(tools); do
+		run --separate-stderr "$t" -h
+		assert_equal "$t -h status $status" "$t -h status 0"
+		[[ "$output" == "usage: $t"* ]] || fail "$t -h does not print usage"
+	done
+}

@@ -458,7 +458,7 @@ EOF
 	# Labels in any order; events in two archives, one compressed.
 	tac labels.ndjson > labels-shuffled.ndjson
 	gzip bait.ndjson
-	run --separate-stderr "$FS_ROOT/scripts/training-set" -k user -o 1d \
+	run --separate-stderr "$FS_ROOT/scripts/training-set" -k user --over 1d \
 		-a n=count -a spend=sum:amount labels-shuffled.ndjson events.ndjson bait.ndjson.gz
 	assert_success
 	assert_equal "${#lines[@]}" 12
@@ -479,4 +479,16 @@ EOF
 	asof 1 > leaky
 	assert_equal "$output" "$(cat expected)"
 	assert_equal "$(sort expected | comm -12 - <(sort leaky))" ""
+}
+
+@test "fs-backfill: training-set's old -o and -t spellings still mean --over and --time-field" {
+	printf '{"t":1000,"user":"a"}\n{"t":3000,"user":"a"}\n' > events.ndjson
+	printf '{"t":2000,"user":"a"}\n' > labels.ndjson
+	run --separate-stderr "$FS_ROOT/scripts/training-set" --over 1h --time-field t \
+		labels.ndjson events.ndjson
+	assert_success
+	assert_output '{"t":2000,"user":"a","feature_ts":1000,"n_1h":1}'
+	run --separate-stderr "$FS_ROOT/scripts/training-set" -o 1h -t t labels.ndjson events.ndjson
+	assert_success
+	assert_output '{"t":2000,"user":"a","feature_ts":1000,"n_1h":1}'
 }

@@ -11,11 +11,11 @@ suite_setup() {
 }
 
 get() {
-	fs-get -h "$FS_AEROSPIKE" -n test -s "$SET" "$@"
+	fs-get --hosts "$FS_AEROSPIKE" -n test -s "$SET" "$@"
 }
 
 put() {
-	fs-sink-aerospike -h "$FS_AEROSPIKE" -n test -s "$SET" "$@"
+	fs-sink-aerospike --hosts "$FS_AEROSPIKE" -n test -s "$SET" "$@"
 }
 
 @test "fs-get: KEY arguments that look like integers are integer keys" {
@@ -67,9 +67,21 @@ put() {
 	require_aerospike
 	node=$("$FIXTURE" --ctl "$FS_AEROSPIKE" node)
 	build=$("$FIXTURE" --ctl "$FS_AEROSPIKE" build)
-	run --separate-stderr fs-get -h "$FS_AEROSPIKE" --info
+	run --separate-stderr fs-get --hosts "$FS_AEROSPIKE" --info
 	assert_success
 	assert_output --regexp "^\\{\"node\":\"$node\",\"address\":\"$FS_AEROSPIKE\",\"build\":\"$build\",\"namespaces\":\\[\"test\"[^]]*\\],\"partition_generation\":[0-9]+\\}\$"
+}
+
+@test "fs-get: -h alone is help; -h HOSTS is the old spelling of --hosts" {
+	run -0 --separate-stderr fs-get -h
+	assert_line --index 0 --partial "usage: fs-get "
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr fs-get -h -n test a
+	assert_line --index 0 --partial "usage: fs-get "
+	run -1 --separate-stderr fs-get -h127.0.0.1:1 -n test a
+	assert_equal "$stderr" "fs-get: aerospike: 127.0.0.1:1: connect: Connection refused"
+	run -1 --separate-stderr fs-get --hosts 127.0.0.1:1 -n test a
+	assert_equal "$stderr" "fs-get: aerospike: 127.0.0.1:1: connect: Connection refused"
 }
 
 @test "fs-get: usage errors exit 2, an unreachable host exits 1" {

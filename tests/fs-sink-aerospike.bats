@@ -41,11 +41,11 @@ await_records() {
 }
 
 sink() {
-	fs-sink-aerospike -h "$AS" -n test -s "$SET" "$@"
+	fs-sink-aerospike --hosts "$AS" -n test -s "$SET" "$@"
 }
 
 get() {
-	fs-get -h "$AS" -n test -s "$SET" "$@"
+	fs-get --hosts "$AS" -n test -s "$SET" "$@"
 }
 
 @test "fs-sink-aerospike: every member but the key becomes a bin, with its type" {
@@ -143,6 +143,23 @@ get() {
 	assert_success
 	run --separate-stderr get --bins-only k
 	assert_output '{"a":1,"age":30}'
+}
+
+@test "fs-sink-aerospike: -B is --bins; the old -b and -h HOSTS still work (fs(7), Short options)" {
+	require_aerospike
+	echo '{"id":"k","a":1,"b":2}' >in.ndjson
+	run --separate-stderr fs-sink-aerospike --hosts "$FS_AEROSPIKE" -n test -s "$SET" -k id -B a in.ndjson
+	assert_success
+	run --separate-stderr fs-get --hosts "$FS_AEROSPIKE" -n test -s "$SET" --bins-only k
+	assert_output '{"a":1}'
+	echo '{"id":"k2","a":1,"b":2}' >in.ndjson
+	run --separate-stderr fs-sink-aerospike -h "$FS_AEROSPIKE" -n test -s "$SET" -k id -b b in.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr fs-get -h "$FS_AEROSPIKE" -n test -s "$SET" --bins-only k2
+	assert_output '{"b":2}'
+	run -0 --separate-stderr fs-sink-aerospike -h
+	assert_line --index 0 --partial "usage: fs-sink-aerospike "
 }
 
 @test "fs-sink-aerospike: a --bins field no record had is named at exit; --strict makes it exit 1" {
@@ -482,7 +499,7 @@ fs-sink-aerospike: 1 record rejected"
 		until "$FIXTURE" --ctl "$B" fixture-stats | grep -q '^records=200;'; do sleep 0.05; done
 		"$FIXTURE" --ctl "$B" 'fixture-restart:down-ms=60000' >/dev/null
 		tail -n +201 in.ndjson
-	} | fs-sink-aerospike -h "$A,$B" -n test -s "$SET" --key id --retries 10 --stats 2>err.txt || {
+	} | fs-sink-aerospike --hosts "$A,$B" -n test -s "$SET" --key id --retries 10 --stats 2>err.txt || {
 		cat err.txt
 		false
 	}
@@ -517,7 +534,7 @@ fs-sink-aerospike: 1 record rejected"
 		sleep 0.3
 		tail -n +2 in.ndjson
 	} | /usr/bin/time -f '%e %U %S' -o time.txt \
-	    fs-sink-aerospike -h "$AS" -n test -s "$SET" --key id --in-flight 2 --batch 1 --stats 2>err.txt || {
+	    fs-sink-aerospike --hosts "$AS" -n test -s "$SET" --key id --in-flight 2 --batch 1 --stats 2>err.txt || {
 		cat err.txt
 		false
 	}
@@ -552,7 +569,7 @@ fs-sink-aerospike: 1 record rejected"
 	require_aerospike
 	AS=$FS_AEROSPIKE
 	mkfifo in.fifo
-	fs-sink-aerospike -h "$AS" -n test -s "$SET" --key id --stats <in.fifo 2>err.txt 3>&- &
+	fs-sink-aerospike --hosts "$AS" -n test -s "$SET" --key id --stats <in.fifo 2>err.txt 3>&- &
 	pid=$!
 	exec 7>in.fifo
 	echo '{"id":"t1","v":1}' >&7
@@ -569,16 +586,16 @@ fs-sink-aerospike: 1 record rejected"
 @test "fs-sink-aerospike: an unknown namespace and an unreachable host are fatal" {
 	require_aerospike
 	AS=$FS_AEROSPIKE
-	run -1 --separate-stderr fs-sink-aerospike -h "$AS" -n nope --key id </dev/null
+	run -1 --separate-stderr fs-sink-aerospike --hosts "$AS" -n nope --key id </dev/null
 	assert_equal "$stderr" "fs-sink-aerospike: aerospike: namespace 'nope' not found on any node"
-	run -1 --separate-stderr fs-sink-aerospike -h 127.0.0.1:1 -n test --key id </dev/null
+	run -1 --separate-stderr fs-sink-aerospike --hosts 127.0.0.1:1 -n test --key id </dev/null
 	assert_equal "$stderr" "fs-sink-aerospike: aerospike: 127.0.0.1:1: connect: Connection refused"
 }
 
 @test "fs-sink-aerospike: a seed host that is down is passed over" {
 	require_aerospike
 	echo '{"id":"a","v":1}' >in.ndjson
-	run --separate-stderr fs-sink-aerospike -h "127.0.0.1:1,$FS_AEROSPIKE" -n test -s "$SET" --key id in.ndjson
+	run --separate-stderr fs-sink-aerospike --hosts "127.0.0.1:1,$FS_AEROSPIKE" -n test -s "$SET" --key id in.ndjson
 	assert_success
 	AS=$FS_AEROSPIKE
 	run --separate-stderr get --bins-only a
@@ -591,7 +608,7 @@ fs-sink-aerospike: 1 record rejected"
 	echo 's3cret' >pw.txt
 	run --separate-stderr sink --key id -u bob --password-file pw.txt in.ndjson
 	assert_success
-	FS_AEROSPIKE_PASSWORD=s3cret run --separate-stderr fs-get -h "$AS" -n test -s "$SET" -u bob --bins-only a
+	FS_AEROSPIKE_PASSWORD=s3cret run --separate-stderr fs-get --hosts "$AS" -n test -s "$SET" -u bob --bins-only a
 	assert_output '{"v":1}'
 	FS_AEROSPIKE_PASSWORD=wrong run -1 --separate-stderr sink --key id -u bob in.ndjson
 	assert_equal "$stderr" "fs-sink-aerospike: aerospike: login as 'bob': invalid password (62)"
