@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ckpt.h"
+#include "opt.h"
 #include "tool.h"
 #include "banned.h"
 
@@ -36,20 +37,21 @@ struct opts {
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = { FS_COMMON_LONGOPTS };
-	int c;
+	const struct opt opts[] = {
+		OPT_GROUP_COMMON(&o->common),
+		OPT_END
+	};
+	int first;
 
 	fs_common_init(&o->common, argc, argv);
-	while ((c = getopt_long(argc, argv, "+" FS_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1)
-		if (!fs_common_option(&o->common, c, optarg, usage_text))
-			diag_usage("unknown option");
+	/* The command's arguments are not options: "show DIR -x ID". */
+	first = opt_parse(usage_text, opts, OPT_STOP_AT_OPERAND, argc, argv);
 	fs_common_finish(&o->common);
-	if (optind >= argc)
+	if (first >= argc)
 		diag_usage("missing command: list, verify or show");
-	o->command = argv[optind];
-	o->args = argv + optind + 1;
-	o->nargs = argc - optind - 1;
+	o->command = argv[first];
+	o->args = argv + first + 1;
+	o->nargs = argc - first - 1;
 }
 
 /* Every id any stage holds, newest first, without repeats. */

@@ -16,43 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "opt.h"
 #include "tool.h"
 #include "banned.h"
 
 static const char usage_text[] =
 "usage: fs-gen [--count N] [--users N] [--items N] [--seed N]\n"
 "              [--start TIME] [--rate N] [--disorder DURATION]\n"
-"Writes deterministic click events as NDJSON.\n"
-"  --count N             events to write (default 1000)\n"
-"  --users N             distinct users (default 100)\n"
-"  --items N             distinct items (default 500)\n"
-"  --seed N              random seed (default 1)\n"
-"  --start TIME          time of the first event (default\n"
-"                        2026-01-01T00:00:00Z)\n"
-"  --rate N              events per second of event time (default 10)\n"
-"  --disorder DURATION   events arrive up to DURATION out of order\n"
-"                        (default 0: in order)\n";
-
-enum {
-	OPT_COUNT = OPT_TOOL_BASE,
-	OPT_DISORDER,
-	OPT_ITEMS,
-	OPT_RATE,
-	OPT_SEED,
-	OPT_START,
-	OPT_USERS
-};
-
-static const struct option longopts[] = {
-	{ "count", required_argument, NULL, OPT_COUNT },
-	{ "disorder", required_argument, NULL, OPT_DISORDER },
-	{ "items", required_argument, NULL, OPT_ITEMS },
-	{ "rate", required_argument, NULL, OPT_RATE },
-	{ "seed", required_argument, NULL, OPT_SEED },
-	{ "start", required_argument, NULL, OPT_START },
-	{ "users", required_argument, NULL, OPT_USERS },
-	FS_COMMON_LONGOPTS
-};
+"Writes deterministic click events as NDJSON.\n";
 
 struct opts {
 	struct fs_common c;
@@ -76,7 +47,27 @@ static uint64_t below(uint64_t *s, uint64_t n)
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	int c;
+	const struct opt opts[] = {
+		OPT_INT(0, "count", &o->count, 0, INT64_MAX / 2, "N",
+		    "events to write (default 1000)"),
+		OPT_INT(0, "users", &o->users, 1, 100000000, "N",
+		    "distinct users (default 100)"),
+		OPT_INT(0, "items", &o->items, 1, 100000000, "N",
+		    "distinct items (default 500)"),
+		OPT_INT(0, "seed", &o->seed, 0, INT64_MAX, "N",
+		    "random seed (default 1)"),
+		OPT_TIME(0, "start", &o->start, "TIME",
+		    "time of the first event (default\n"
+		    "2026-01-01T00:00:00Z)"),
+		OPT_INT(0, "rate", &o->rate, 1, 1000000, "N",
+		    "events per second of event time (default 10)"),
+		OPT_DURATION(0, "disorder", &o->disorder, 0, INT64_MAX,
+		    "DURATION", "events arrive up to DURATION out of order\n"
+		    "(default 0: in order)"),
+		OPT_GROUP_COMMON(&o->c),
+		OPT_END
+	};
+	int first;
 
 	fs_common_init(&o->c, argc, argv);
 	o->count = 1000;
@@ -85,39 +76,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->seed = 1;
 	o->start = 1767225600000;       /* 2026-01-01T00:00:00Z */
 	o->rate = 10;
-	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		if (fs_common_option(&o->c, c, optarg, usage_text))
-			continue;
-		switch (c) {
-		case OPT_COUNT:
-			o->count = opt_i64("--count", optarg, 0, INT64_MAX / 2);
-			break;
-		case OPT_DISORDER:
-			o->disorder = opt_duration("--disorder", optarg);
-			break;
-		case OPT_ITEMS:
-			o->items = opt_i64("--items", optarg, 1, 100000000);
-			break;
-		case OPT_RATE:
-			o->rate = opt_i64("--rate", optarg, 1, 1000000);
-			break;
-		case OPT_SEED:
-			o->seed = opt_i64("--seed", optarg, 0, INT64_MAX);
-			break;
-		case OPT_START:
-			o->start = opt_timestamp("--start", optarg);
-			break;
-		case OPT_USERS:
-			o->users = opt_i64("--users", optarg, 1, 100000000);
-			break;
-		default:
-			diag_usage("unknown option");
-		}
-	}
+	first = opt_parse(usage_text, opts, 0, argc, argv);
 	fs_common_finish(&o->c);
-	if (optind < argc)
-		diag_usage("no operands expected: '%s'", argv[optind]);
+	if (first < argc)
+		diag_usage("no operands expected: '%s'", argv[first]);
 }
 
 /* Skewed towards low numbers: the smaller of two uniform variates. */
