@@ -217,7 +217,7 @@ opt_fn opt_quiet, opt_verbose;
 	    "only errors on stderr"), \
 	OPT_CALLBACK('v', "verbose", opt_verbose, NULL, NULL, \
 	    "progress on stderr, once a second"), \
-	OPT_HELP_ENTRY(0, "this help"), \
+	OPT_HELP_ENTRY('h', "this help"), \
 	OPT_VERSION_ENTRY("the version")
 
 /* opt_parse() flags. */
