@@ -654,6 +654,23 @@ static bool part_idle(const struct consumer *k, const struct part *p,
 	return p->next >= 0 && hi <= p->next;
 }
 
+/*
+ * A partition that was idle has messages again: the others that are idle
+ * count as active again for another --idle-timeout.  Data that comes to
+ * a quiet topic comes to its partitions one fetch after another (a bulk
+ * load, a producer's batches): without this the first partition to
+ * deliver would carry the watermark past the records the others are
+ * about to deliver, and they would all be late.
+ */
+static void wake_idle(struct consumer *k, const struct part *p, int64_t now)
+{
+	if (k->o->idle_ms == 0 || !p->eof || now - p->eof_ms < k->o->idle_ms)
+		return;
+	for (size_t i = 0; i < k->nparts; i++)
+		if (k->parts[i].eof)
+			k->parts[i].eof_ms = now;
+}
+
 /* Emits a watermark when the minimum over active partitions advanced. */
 static void watermark_check(struct consumer *k, int64_t now)
 {
@@ -833,6 +850,8 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 			return !all_done(k);
 		}
 	}
+	if (k->o->watermarks)
+		wake_idle(k, p, etime_now_ms());
 	p->eof = false;
 	if (k->o->value_only)
 		emit_value(k, p, m);

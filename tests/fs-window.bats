@@ -468,3 +468,18 @@ fs-window: 2 records rejected"
 	assert_success
 	refute_line --partial 'was absent'
 }
+
+@test "fs-window: after the end of the stream, a later run's record for a window the end fired is late, not a second partial result" {
+	printf '%s\n' '{"@fs":"restore","id":0}' '{"ts":1000}' '{"ts":61000}' '{"@fs":"barrier","id":1}' \
+	    '{"@fs":"end","id":2}' > run1.ndjson
+	run --separate-stderr fs-window --tumble 1m --checkpoint-dir ck run1.ndjson
+	assert_success
+	# the topic grew: one record for the window [60000, 120000) the end
+	# fired, one for the next
+	printf '%s\n' '{"@fs":"restore","id":2}' '{"ts":62000}' '{"ts":121000}' '{"@fs":"end","id":3}' > run2.ndjson
+	run --separate-stderr fs-window --tumble 1m --checkpoint-dir ck run2.ndjson
+	assert_success
+	refute_output --partial '"ts":62000'
+	assert_output --partial '{"ts":121000,"window_start":120000,"window_end":180000}'
+	[[ "$stderr" == "fs-window: 1 late record dropped"* ]] || fail "stderr: $stderr"
+}

@@ -297,7 +297,7 @@ compare_k2k() {
 	kafka_topics 20000
 	fs-produce -b "$BROKERS" -t "$IN" -k user < events.ndjson
 	# The README's pipeline over the topic from its beginning to its end.
-	write_k2k "-o beginning -e "
+	write_k2k "-e "
 	run -0 timeout 120 bash -o pipefail k2k.sh
 	compare_k2k
 	assert_equal "$FIGURES" "lost=0 doubled=0 different=0"
