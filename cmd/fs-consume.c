@@ -674,21 +674,36 @@ static void wake_idle(struct consumer *k, const struct part *p, int64_t now)
 /* Emits a watermark when the minimum over active partitions advanced. */
 static void watermark_check(struct consumer *k, int64_t now)
 {
-	int64_t wm = ETIME_MAX;
-	bool any = false;
+	int64_t wm = ETIME_MAX, idle_wm = ETIME_MAX;
+	bool any = false, any_idle = false;
 
 	for (size_t i = 0; i < k->nparts; i++) {
 		const struct part *p = &k->parts[i];
 
 		if (!p->assigned && k->hold_unassigned && !p->done)
 			return;         /* its records are still to come */
-		if (!p->assigned || p->done || part_idle(k, p, now))
+		if (!p->assigned || p->done)
 			continue;
+		if (part_idle(k, p, now)) {
+			/* read to its end: what it had counts when all are */
+			if (p->wm_max != ETIME_MIN) {
+				any_idle = true;
+				if (p->wm_max - k->o->ooo_ms < idle_wm)
+					idle_wm = p->wm_max - k->o->ooo_ms;
+			}
+			continue;
+		}
 		if (p->wm_max == ETIME_MIN)
 			return;         /* an active partition without events */
 		any = true;
 		if (p->wm_max - k->o->ooo_ms < wm)
 			wm = p->wm_max - k->o->ooo_ms;
+	}
+	/* Every partition read to its end: nothing unread can be late, so
+	 * the watermark is where all they had puts it. */
+	if (!any && any_idle) {
+		any = true;
+		wm = idle_wm;
 	}
 	if (any && wm > k->wm_emitted) {
 		k->wm_emitted = wm;
