@@ -187,29 +187,34 @@ bool source_ckpt_due(struct source_ckpt *sc)
 	return sc->interval_ms && etime_now_ms() - sc->last_ms >= sc->interval_ms;
 }
 
-void source_ckpt_barrier(struct source_ckpt *sc, const json_t *state,
-    struct out *out)
+/* Writes state as checkpoint next_id, then emits the barrier or, with
+ * end, the end of the stream that carries that id. */
+static void source_checkpoint(struct source_ckpt *sc, const json_t *state,
+    struct out *out, bool end)
 {
 	if (sc->store == NULL)
 		return;
 	ckpt_write_json(sc->store, sc->next_id, state);
 	ckpt_prune(sc->store, CKPT_KEEP_DEFAULT);
-	rec_emit_barrier(out, sc->next_id);
+	if (end)
+		rec_emit_end(out, sc->next_id);
+	else
+		rec_emit_barrier(out, sc->next_id);
 	sc->next_id++;
 	sc->since = 0;
 	sc->last_ms = etime_now_ms();
 }
 
+void source_ckpt_barrier(struct source_ckpt *sc, const json_t *state,
+    struct out *out)
+{
+	source_checkpoint(sc, state, out, false);
+}
+
 void source_ckpt_end(struct source_ckpt *sc, const json_t *state,
     struct out *out)
 {
-	if (sc->store == NULL)
-		return;
-	ckpt_write_json(sc->store, sc->next_id, state);
-	ckpt_prune(sc->store, CKPT_KEEP_DEFAULT);
-	rec_emit_end(out, sc->next_id);
-	sc->next_id++;
-	sc->since = 0;
+	source_checkpoint(sc, state, out, true);
 }
 
 uint64_t source_ckpt_last(const struct source_ckpt *sc)
