@@ -54,8 +54,14 @@ ALL_CXXFLAGS = -std=c++17 $(OPT) -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS) $(
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 ALL_LDLIBS  = $(PKG_LIBS) $(EXTRA_LDLIBS) -lpthread $(LDLIBS)
 
+# common/ holds the core every tool uses (records, lines, output, paths,
+# time, diagnostics, rejection, options, checkpoints, stages), built as
+# libfs.a.  Each folder below it is a library of its own, built as
+# libfs-NAME.a, whose interface is common/NAME/NAME.h.  A library
+# listed later may be used by one listed earlier, never the reverse.
+SUBLIBS     = agg join window aerospike kafka backfill
 COMMON_SRCS = $(sort $(wildcard common/*.c))
-COMMON_HDRS = $(wildcard common/*.h)
+COMMON_HDRS = $(wildcard common/*.h common/*/*.h)
 UNIT_SRCS   = $(sort $(wildcard tests/unit/test_*.c))
 
 OBJDIR = $(BUILD)/obj
@@ -67,6 +73,9 @@ COMPLETION  = $(BUILD)/completion/fs
 UNITS  = $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 COMMON_OBJS = $(patsubst common/%.c,$(OBJDIR)/common/%.o,$(COMMON_SRCS)) \
 	$(patsubst common/%.cc,$(OBJDIR)/common/%.o,$(wildcard common/*.cc))
+SUBLIB_AS   = $(foreach l,$(SUBLIBS),$(BUILD)/libfs-$(l).a)
+# What a program links: the libraries, then the core they all use.
+LIBS_ALL    = $(SUBLIB_AS) $(LIBFS)
 
 .PHONY: all asan test unit demo bench chaos install uninstall clean fuzz lint print-libs
 .SECONDARY:
@@ -84,9 +93,17 @@ $(LIBFS): $(COMMON_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BINDIR)/%: $(OBJDIR)/cmd/%.o $(LIBFS)
+# One static library for each folder of common/.
+define sublib
+$$(BUILD)/libfs-$(1).a: $$(patsubst common/%.c,$$(OBJDIR)/common/%.o,$$(sort $$(wildcard common/$(1)/*.c)))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach l,$(SUBLIBS),$(eval $(call sublib,$(l))))
+
+$(BINDIR)/%: $(OBJDIR)/cmd/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(ALL_LDLIBS)
 
 $(BINDIR)/fs-%: scripts/%
 	@mkdir -p $(dir $@)
@@ -98,9 +115,9 @@ $(COMPLETION): scripts/gen-completion $(BINS) $(SCRIPT_BINS)
 	scripts/gen-completion $(BINS) $(SCRIPT_BINS) > $@.tmp
 	mv $@.tmp $@
 
-$(BUILD)/unit/%: $(OBJDIR)/tests/unit/%.o $(LIBFS)
+$(BUILD)/unit/%: $(OBJDIR)/tests/unit/%.o $(LIBS_ALL)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(ALL_LDLIBS)
 
 # Test fixtures: built with the tools, never installed.
 FIXTURES = \
@@ -109,15 +126,15 @@ all: $(FIXTURES)
 
 # --no-as-needed -lcrypt: under ASan, libasan's crypt_r interceptor makes
 # --as-needed drop libcrypt, and the interceptor then calls NULL.
-$(BUILD)/fixtures/asfixture: tests/aerospike/asfixture.c $(LIBFS) $(COMMON_HDRS)
+$(BUILD)/fixtures/asfixture: tests/aerospike/asfixture.c $(LIBS_ALL) $(COMMON_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS) \
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(ALL_LDLIBS) \
 		-Wl,--no-as-needed -lcrypt -Wl,--as-needed
 
 # The parse-only ceiling of scripts/bench-engine.
-$(BUILD)/bench/parse_only: tests/bench/parse_only.c $(LIBFS)
+$(BUILD)/bench/parse_only: tests/bench/parse_only.c $(LIBS_ALL)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBFS) $(ALL_LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_ALL) $(ALL_LDLIBS)
 
 # The sanitizer build: the same tree, built again under build/asan.
 asan:

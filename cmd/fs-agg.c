@@ -26,16 +26,12 @@
 #include <sys/resource.h>
 
 #include "tool.h"
-#include "aggfn.h"
-#include "agg_over.h"
+#include "agg/agg.h"
 #include "fieldseen.h"
 #include "recproj.h"
 #include "reject.h"
 #include "stage.h"
-#include "window.h"
-#include "window_late.h"
-#include "window_state.h"
-#include "window_wm.h"
+#include "window/window.h"
 #include "banned.h"
 
 /* The usage text: the head, FUNC's names (from aggfn.h), the rest. */

@@ -28,13 +28,7 @@
 #include <unistd.h>
 
 #include "tool.h"
-#include "bf_csv.h"
-#include "bf_decomp.h"
-#include "bf_heap.h"
-#include "bf_inputs.h"
-#include "bf_progress.h"
-#include "bf_reader.h"
-#include "bf_sort.h"
+#include "backfill/backfill.h"
 #include "reject.h"
 #include "stage.h"
 #include "banned.h"

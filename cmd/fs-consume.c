@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "kafka.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "tool.h"
@@ -436,7 +436,8 @@ static void watermark_offsets(struct consumer *k, const char *topic,
 
 /* Resolves the -o start (and stop) of each partition in l to absolute
  * offsets where the position is relative, and applies a checkpoint. */
-static void resolve_assign(struct consumer *k, rd_kafka_topic_partition_list_t *l)
+static void resolve_assign(struct consumer *k,
+    rd_kafka_topic_partition_list_t *l)
 {
 	struct opts *o = k->o;
 

@@ -14,10 +14,7 @@
 #include <time.h>
 
 #include "tool.h"
-#include "as_cluster.h"
-#include "as_exec.h"
-#include "as_key.h"
-#include "as_value.h"
+#include "aerospike/aerospike.h"
 #include "reject.h"
 #include "banned.h"
 
@@ -92,8 +89,7 @@ struct get {
 	uint64_t missing, errors;
 };
 
-static void
-parse_options(struct opts *o, int argc, char **argv)
+static void parse_options(struct opts *o, int argc, char **argv)
 {
 	int c;
 
@@ -177,8 +173,7 @@ parse_options(struct opts *o, int argc, char **argv)
 		diag_usage("--password-file needs --user");
 }
 
-static char *
-read_password(const struct opts *o)
+static char *read_password(const struct opts *o)
 {
 	if (o->user == NULL)
 		return NULL;
@@ -204,8 +199,7 @@ read_password(const struct opts *o)
 
 /* --- reading ---------------------------------------------------------- */
 
-static json_t *
-decode_bins(const struct as_msg *m, char *why)
+static json_t *decode_bins(const struct as_msg *m, char *why)
 {
 	json_t *bins = json_object();
 	const uint8_t *cur = m->ops;
@@ -222,8 +216,7 @@ decode_bins(const struct as_msg *m, char *why)
 	return bins;
 }
 
-static void
-done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
+static void done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
     const char *why)
 {
 	struct get *g = ctx;
@@ -255,8 +248,7 @@ done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
 	    "bins", bins);
 }
 
-static void
-print_key_text(struct buf *b, const struct as_key *k)
+static void print_key_text(struct buf *b, const struct as_key *k)
 {
 	if (k->type == AS_PT_INTEGER)
 		buf_append_i64(b, k->i);
@@ -265,8 +257,7 @@ print_key_text(struct buf *b, const struct as_key *k)
 }
 
 /* Reads the record of g->key and prints it. */
-static void
-get_one(struct get *g)
+static void get_one(struct get *g)
 {
 	struct as_cmd *c = as_exec_cmd(g->ex);
 	memcpy(c->digest, g->key.digest, AS_DIGEST_SIZE);
@@ -313,8 +304,7 @@ get_one(struct get *g)
 	g->result = NULL;
 }
 
-static void
-get_args(struct get *g)
+static void get_args(struct get *g)
 {
 	const struct opts *o = g->o;
 	for (int i = 0; i < o->n_keys && !sig_stop_requested(); i++) {
@@ -332,8 +322,7 @@ get_args(struct get *g)
 	}
 }
 
-static void
-get_records(struct get *g)
+static void get_records(struct get *g)
 {
 	const struct opts *o = g->o;
 	struct keyspec ks;
@@ -385,8 +374,7 @@ get_records(struct get *g)
 
 /* --- --info ----------------------------------------------------------- */
 
-static void
-print_info(struct get *g)
+static void print_info(struct get *g)
 {
 	struct buf out = BUF_INIT;
 	for (size_t i = 0; i < g->cl.n_nodes; i++) {
@@ -435,8 +423,7 @@ print_info(struct get *g)
 	buf_free(&out);
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	static struct opts o;
 	static struct get g;

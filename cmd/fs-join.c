@@ -16,11 +16,10 @@
 
 #include "fieldseen.h"
 #include "tool.h"
-#include "join.h"
+#include "join/join.h"
 #include "reject.h"
 #include "stage.h"
-#include "window.h"
-#include "window_late.h"
+#include "window/window.h"
 #include "banned.h"
 
 static const char usage_text[] =
@@ -170,8 +169,7 @@ struct run {
 /* --- options ------------------------------------------------------------- */
 
 /* "-10m", "+5s", "0": a duration with an optional sign. */
-static int
-signed_duration(const char *s, int64_t *ms)
+static int signed_duration(const char *s, int64_t *ms)
 {
 	int neg = 0;
 
@@ -186,8 +184,7 @@ signed_duration(const char *s, int64_t *ms)
 	return 0;
 }
 
-static void
-parse_between(struct join_config *cfg, const char *arg)
+static void parse_between(struct join_config *cfg, const char *arg)
 {
 	const char *comma = strchr(arg, ',');
 	char *lo;
@@ -207,8 +204,7 @@ parse_between(struct join_config *cfg, const char *arg)
 	cfg->kind = JOIN_INTERVAL;
 }
 
-static void
-parse_where(struct selector *w, const char *opt, const char *arg)
+static void parse_where(struct selector *w, const char *opt, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	char *p;
@@ -223,8 +219,7 @@ parse_where(struct selector *w, const char *opt, const char *arg)
 	w->set = true;
 }
 
-static enum join_type
-parse_type(const char *s)
+static enum join_type parse_type(const char *s)
 {
 	static const char *const names[] = {
 		"inner", "left", "right", "full", "semi", "anti"
@@ -237,8 +232,7 @@ parse_type(const char *s)
 	    "'%s'", s);
 }
 
-static void
-parse_args(struct opts *o, int argc, char **argv)
+static void parse_args(struct opts *o, int argc, char **argv)
 {
 	int c;
 
@@ -342,8 +336,7 @@ parse_args(struct opts *o, int argc, char **argv)
 }
 
 /* The combinations parse_args() cannot see one option at a time. */
-static void
-check_args(struct opts *o)
+static void check_args(struct opts *o)
 {
 	if (o->kinds != 1)
 		diag_usage("give exactly one of --between, --asof, --window");
@@ -395,8 +388,7 @@ check_args(struct opts *o)
 
 /* --- inputs --------------------------------------------------------------- */
 
-static void
-open_inputs(struct run *r)
+static void open_inputs(struct run *r)
 {
 	struct opts *o = r->o;
 
@@ -411,8 +403,8 @@ open_inputs(struct run *r)
 	}
 }
 
-static bool
-where_match(struct run *r, const struct selector *w, const json_t *obj)
+static bool where_match(struct run *r, const struct selector *w,
+    const json_t *obj)
 {
 	json_t *v = path_get(&w->path, obj);
 
@@ -426,8 +418,7 @@ where_match(struct run *r, const struct selector *w, const json_t *obj)
 }
 
 /* The side of a record of the interleaved input, or -1. */
-static int
-pick_side(struct run *r, const json_t *obj)
+static int pick_side(struct run *r, const json_t *obj)
 {
 	const struct selector *w = r->o->where;
 
@@ -442,9 +433,8 @@ pick_side(struct run *r, const json_t *obj)
 	return -1;
 }
 
-static void
-data_record(struct run *r, struct input *in, json_t *obj, const char *line,
-    size_t len)
+static void data_record(struct run *r, struct input *in, json_t *obj,
+    const char *line, size_t len)
 {
 	int s = in->side >= 0 ? in->side : pick_side(r, obj);
 	const char *why = NULL;
@@ -479,8 +469,7 @@ data_record(struct run *r, struct input *in, json_t *obj, const char *line,
  * state is saved and the barrier written, once.  Called when a barrier
  * arrives and when an input ends (an ended input holds up nothing).
  */
-static void
-try_align(struct run *r)
+static void try_align(struct run *r)
 {
 	struct input *held = NULL;
 
@@ -510,8 +499,7 @@ try_align(struct run *r)
 		r->in[i].blocked = false;
 }
 
-static void
-barrier(struct run *r, struct input *in, const struct ctl *c)
+static void barrier(struct run *r, struct input *in, const struct ctl *c)
 {
 	in->blocked = true;
 	in->barrier = c->id;
@@ -523,8 +511,8 @@ barrier(struct run *r, struct input *in, const struct ctl *c)
  * two-input join carry the same one (both fs-window stages describe
  * their windows), it goes out once.
  */
-static void
-forward_other(struct run *r, struct input *in, const char *line, size_t len)
+static void forward_other(struct run *r, struct input *in, const char *line,
+    size_t len)
 {
 	if (r->nin == 2) {
 		struct buf *other = &r->in[1 - in->side].last_other;
@@ -536,8 +524,7 @@ forward_other(struct run *r, struct input *in, const char *line, size_t len)
 	out_line(&r->out, line, len);
 }
 
-static bool
-is_window_spec(const json_t *obj)
+static bool is_window_spec(const json_t *obj)
 {
 	const char *v = json_string_value(json_object_get(obj,
 	    REC_CONTROL_KEY));
@@ -550,8 +537,7 @@ is_window_spec(const json_t *obj)
  * panes, and passes it on saying what its own output carries: a window
  * join's rows have the window bounds, never panes.
  */
-static void
-window_spec(struct run *r, struct input *in, json_t *obj)
+static void window_spec(struct run *r, struct input *in, json_t *obj)
 {
 	json_t *out = json_copy(obj);
 
@@ -566,8 +552,7 @@ window_spec(struct run *r, struct input *in, json_t *obj)
 	forward_other(r, in, r->vb.data, r->vb.len);
 }
 
-static void
-control_record(struct run *r, struct input *in, json_t *obj,
+static void control_record(struct run *r, struct input *in, json_t *obj,
     const char *line, size_t len)
 {
 	struct ctl c;
@@ -612,8 +597,8 @@ control_record(struct run *r, struct input *in, json_t *obj,
 	}
 }
 
-static void
-handle_line(struct run *r, struct input *in, const char *line, size_t len)
+static void handle_line(struct run *r, struct input *in, const char *line,
+    size_t len)
 {
 	char why[REC_ERR_MAX];
 	json_t *obj = rec_parse(line, len, why);
@@ -636,8 +621,7 @@ handle_line(struct run *r, struct input *in, const char *line, size_t len)
  * Takes the next line of in when one is buffered or can be read without
  * blocking.  Returns true when it handled a line or the input's end.
  */
-static bool
-read_one(struct run *r, struct input *in)
+static bool read_one(struct run *r, struct input *in)
 {
 	const char *line;
 	size_t len;
@@ -675,8 +659,7 @@ read_one(struct run *r, struct input *in)
 }
 
 /* How long a wait may block: forever, unless idle time matters. */
-static int
-wait_ms(const struct run *r)
+static int wait_ms(const struct run *r)
 {
 	int64_t idle = r->o->cfg.idle;
 
@@ -690,8 +673,7 @@ wait_ms(const struct run *r)
  * ends (then the clock moves idle sides' watermarks on).  Returns false
  * when a stop was asked.
  */
-static bool
-wait_inputs(struct run *r)
+static bool wait_inputs(struct run *r)
 {
 	struct pollfd pfd[2];
 	int n = 0, rc;
@@ -728,8 +710,7 @@ wait_inputs(struct run *r)
  * input holding an unaligned barrier is not read until the others reach
  * it.
  */
-static void
-run_inputs(struct run *r)
+static void run_inputs(struct run *r)
 {
 	unsigned turns = 0;
 
@@ -767,8 +748,7 @@ run_inputs(struct run *r)
  * end is the later one, as the barriers after the first end went on
  * with the other input alone.
  */
-static void
-end_of_stream(struct run *r)
+static void end_of_stream(struct run *r)
 {
 	struct ctl c = { .kind = CTL_END };
 	char why[REC_ERR_MAX];
@@ -785,22 +765,19 @@ end_of_stream(struct run *r)
 
 /* --- checkpoint hooks ---------------------------------------------------- */
 
-static json_t *
-snapshot_hook(void *ctx, uint64_t id)
+static json_t *snapshot_hook(void *ctx, uint64_t id)
 {
 	(void)id;
 	return join_snapshot(((struct run *)ctx)->j);
 }
 
-static int
-restore_hook(void *ctx, const json_t *state, uint64_t id)
+static int restore_hook(void *ctx, const json_t *state, uint64_t id)
 {
 	(void)id;
 	return join_restore(((struct run *)ctx)->j, state);
 }
 
-static void
-print_stats(struct run *r)
+static void print_stats(struct run *r)
 {
 	struct join_stats s;
 
@@ -819,8 +796,7 @@ print_stats(struct run *r)
  * The fields each side's options name, checked against that side's
  * records only: a typo'd key or field is said at exit (fieldseen.h).
  */
-static void
-watch_fields(struct run *r)
+static void watch_fields(struct run *r)
 {
 	static const char *const key_opt[2] = { "--left-key", "--right-key" };
 	static const char *const fields_opt[2] = { "--left-fields",
@@ -845,8 +821,7 @@ watch_fields(struct run *r)
 
 /* Returns 1 when more than --max-late-ratio of the records were late,
  * or with --strict a named field no record had. */
-static int
-finish(struct run *r)
+static int finish(struct run *r)
 {
 	int rc;
 
@@ -867,8 +842,7 @@ finish(struct run *r)
 	return rc;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	static struct opts o;
 	static struct run r;

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "fieldseen.h"
-#include "join_map.h"
-#include "kafka.h"
+#include "join/join_map.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "tool.h"

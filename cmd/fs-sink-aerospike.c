@@ -20,11 +20,7 @@
 #include <string.h>
 
 #include "tool.h"
-#include "as_cluster.h"
-#include "as_exec.h"
-#include "as_exp.h"
-#include "as_key.h"
-#include "as_value.h"
+#include "aerospike/aerospike.h"
 #include "fieldseen.h"
 #include "reject.h"
 #include "stage.h"
@@ -155,8 +151,7 @@ struct sink {
 	uint64_t lines, written, stale, failed, controls;
 };
 
-static uint32_t
-parse_ttl(const char *arg)
+static uint32_t parse_ttl(const char *arg)
 {
 	if (strcmp(arg, "never") == 0)
 		return AS_TTL_NEVER;
@@ -172,8 +167,7 @@ parse_ttl(const char *arg)
 	return (uint32_t)((ms + 999) / 1000);
 }
 
-static void
-parse_exists(struct opts *o, const char *arg)
+static void parse_exists(struct opts *o, const char *arg)
 {
 	o->info2 = 0;
 	o->info3 = 0;
@@ -192,14 +186,12 @@ parse_exists(struct opts *o, const char *arg)
 		    "replace-only or create-only: '%s'", arg);
 }
 
-static unsigned
-opt_count(const char *name, const char *arg, int64_t min, int64_t max)
+static unsigned opt_count(const char *name, const char *arg, int64_t min, int64_t max)
 {
 	return (unsigned)opt_i64(name, arg, min, max);
 }
 
-static int
-opt_ms(const char *name, const char *arg, int64_t min, int64_t max)
+static int opt_ms(const char *name, const char *arg, int64_t min, int64_t max)
 {
 	int64_t ms = opt_duration(name, arg);
 	if (ms < min || ms > max)
@@ -208,8 +200,7 @@ opt_ms(const char *name, const char *arg, int64_t min, int64_t max)
 	return (int)ms;
 }
 
-static void
-parse_options(struct opts *o, int argc, char **argv)
+static void parse_options(struct opts *o, int argc, char **argv)
 {
 	int c;
 
@@ -331,16 +322,14 @@ parse_options(struct opts *o, int argc, char **argv)
 
 /* --- bins ------------------------------------------------------------- */
 
-static void
-check_bin_name(const char *name, size_t n)
+static void check_bin_name(const char *name, size_t n)
 {
 	if (n == 0 || n > AS_BIN_NAME_MAX)
 		diag_usage("--bins: a bin name is 1 to %d bytes: '%s'",
 		    AS_BIN_NAME_MAX, name);
 }
 
-static void
-compile_bins(struct sink *s)
+static void compile_bins(struct sink *s)
 {
 	struct opts *o = s->o;
 	if (o->monotonic) {
@@ -373,8 +362,7 @@ compile_bins(struct sink *s)
 }
 
 /* Is member name (top level) one of the key fields? */
-static bool
-is_key_member(const struct sink *s, const char *name, size_t n)
+static bool is_key_member(const struct sink *s, const char *name, size_t n)
 {
 	for (size_t i = 0; i < s->ks.n; i++) {
 		const struct path *p = &s->ks.paths[i];
@@ -386,9 +374,8 @@ is_key_member(const struct sink *s, const char *name, size_t n)
 }
 
 /* Appends one bin write; -1 with why when the bin cannot be written. */
-static int
-add_bin(struct sink *s, struct as_cmd *c, const char *name, size_t nlen,
-    const json_t *v, char *why, size_t whylen)
+static int add_bin(struct sink *s, struct as_cmd *c, const char *name,
+    size_t nlen, const json_t *v, char *why, size_t whylen)
 {
 	/* the server's rule (as_bin_name_check): under 16 bytes, no NUL */
 	if (nlen > AS_BIN_NAME_MAX) {
@@ -412,8 +399,7 @@ add_bin(struct sink *s, struct as_cmd *c, const char *name, size_t nlen,
 }
 
 /* Encodes obj as a write into c.  -1 with why when it cannot be. */
-static int
-build(struct sink *s, const json_t *obj, struct as_cmd *c, char *why,
+static int build(struct sink *s, const json_t *obj, struct as_cmd *c, char *why,
     size_t whylen)
 {
 	struct opts *o = s->o;
@@ -479,8 +465,7 @@ build(struct sink *s, const json_t *obj, struct as_cmd *c, char *why,
 
 /* --- results ---------------------------------------------------------- */
 
-static void
-explain(const struct sink *s, const struct as_cmd *c, int rc,
+static void explain(const struct sink *s, const struct as_cmd *c, int rc,
     const char *last, char *why, size_t whylen)
 {
 	const struct opts *o = s->o;
@@ -527,8 +512,7 @@ explain(const struct sink *s, const struct as_cmd *c, int rc,
 	snprintf(why, whylen, "aerospike: %s (%d)", as_result_str(rc), rc);
 }
 
-static void
-done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
+static void done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
     const char *last)
 {
 	struct sink *s = ctx;
@@ -554,8 +538,7 @@ done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
 
 /* --- checkpoints ------------------------------------------------------ */
 
-static json_t *
-snapshot(void *ctx, uint64_t id)
+static json_t *snapshot(void *ctx, uint64_t id)
 {
 	struct sink *s = ctx;
 	(void)id;
@@ -564,8 +547,7 @@ snapshot(void *ctx, uint64_t id)
 	    "stale", (json_int_t)s->stale);
 }
 
-static int
-restore(void *ctx, const json_t *state, uint64_t id)
+static int restore(void *ctx, const json_t *state, uint64_t id)
 {
 	/* The sink's state is the database: nothing to load. */
 	(void)ctx;
@@ -583,8 +565,7 @@ restore(void *ctx, const json_t *state, uint64_t id)
  * the NUL byte in it, so a valid JSON string is not turned down here.
  * Only a line rec_parse() refused takes the second parse.
  */
-static json_t *
-parse_record(const char *line, size_t len, char *why)
+static json_t *parse_record(const char *line, size_t len, char *why)
 {
 	json_t *obj = rec_parse(line, len, why);
 	if (obj != NULL || memchr(line, '\0', len) != NULL ||
@@ -599,8 +580,7 @@ parse_record(const char *line, size_t len, char *why)
 	return obj;     /* NULL: rec_parse()'s reason stands */
 }
 
-static void
-handle_line(struct sink *s, const char *line, size_t len)
+static void handle_line(struct sink *s, const char *line, size_t len)
 {
 	char why[REC_ERR_MAX + 256];
 	json_t *obj = parse_record(line, len, why);
@@ -647,8 +627,7 @@ handle_line(struct sink *s, const char *line, size_t len)
 	as_exec_submit(s->ex, c);
 }
 
-static void
-run(struct sink *s)
+static void run(struct sink *s)
 {
 	const char *line;
 	size_t len;
@@ -677,8 +656,7 @@ run(struct sink *s)
 	as_exec_drain(s->ex);
 }
 
-static void
-connect_cluster(struct sink *s)
+static void connect_cluster(struct sink *s)
 {
 	struct opts *o = s->o;
 	if (o->user != NULL) {
@@ -720,8 +698,7 @@ connect_cluster(struct sink *s)
 	s->ex = as_exec_new(&s->cl, &eo, done, s);
 }
 
-static void
-print_stats(const struct sink *s)
+static void print_stats(const struct sink *s)
 {
 	if (s->ex == NULL)
 		return;
@@ -749,15 +726,13 @@ print_stats(const struct sink *s)
  * under --on-error fail, a read error) exits from deep in the loop. */
 static const struct sink *stats_at_exit;
 
-static void
-print_stats_at_exit(void)
+static void print_stats_at_exit(void)
 {
 	if (stats_at_exit != NULL)
 		print_stats(stats_at_exit);
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	static struct opts o;
 	static struct sink s;

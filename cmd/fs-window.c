@@ -23,10 +23,7 @@
 #include "recproj.h"
 #include "reject.h"
 #include "stage.h"
-#include "window.h"
-#include "window_late.h"
-#include "window_state.h"
-#include "window_wm.h"
+#include "window/window.h"
 #include "banned.h"
 
 static const char usage_text[] =

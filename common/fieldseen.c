@@ -6,7 +6,7 @@
 #include "buf.h"
 #include "diag.h"
 #include "fieldseen.h"
-#include "window_late.h"
+#include "window/window_late.h"
 #include "xalloc.h"
 #include "banned.h"
 

@@ -235,26 +235,23 @@ static volatile sig_atomic_t stop_requested;
 /* ---- byte order ---- */
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t
-get32(const uint8_t *p)
+static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3];
 }
-static uint64_t
-get64(const uint8_t *p)
+static uint64_t get64(const uint8_t *p)
 {
 	return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void
-put32(uint8_t *p, uint32_t v)
+static void put16(uint8_t *p,
+    uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; } static void put32(uint8_t *p,
+    uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
 }
-static void
-put64(uint8_t *p, uint64_t v)
+static void put64(uint8_t *p, uint64_t v)
 {
 	put32(p, (uint32_t)(v >> 32));
 	put32(p + 4, (uint32_t)v);
@@ -267,8 +264,7 @@ struct bytes {
 	size_t len, cap;
 };
 
-static uint8_t *
-bytes_add(struct bytes *b, size_t n)
+static uint8_t *bytes_add(struct bytes *b, size_t n)
 {
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
@@ -282,20 +278,17 @@ bytes_add(struct bytes *b, size_t n)
 	return at;
 }
 
-static void
-bytes_put(struct bytes *b, const void *p, size_t n)
+static void bytes_put(struct bytes *b, const void *p, size_t n)
 {
 	if (n)
 		memcpy(bytes_add(b, n), p, n);
 }
 
-static void bytes_puts(struct bytes *b, const char *s) { bytes_put(b, s, strlen(s)); }
-
-static void
-bytes_printf(struct bytes *b, const char *fmt, ...)
+static void bytes_puts(struct bytes *b, const char *s) { bytes_put(b, s,
+    strlen(s)); } static void bytes_printf(struct bytes *b, const char *fmt,
+    ...)
 	__attribute__((format(printf, 2, 3)));
-static void
-bytes_printf(struct bytes *b, const char *fmt, ...)
+static void bytes_printf(struct bytes *b, const char *fmt, ...)
 {
 	char tmp[512];
 	va_list ap;
@@ -308,16 +301,14 @@ bytes_printf(struct bytes *b, const char *fmt, ...)
 
 /* ---- time ---- */
 
-static uint64_t
-now_ms(void)
+static uint64_t now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t
-mono_ms(void)
+static uint64_t mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -325,8 +316,7 @@ mono_ms(void)
 }
 
 /* Seconds since 2010-01-01, the server's clock for void-times. */
-static uint32_t
-now_cl(void)
+static uint32_t now_cl(void)
 {
 	return (uint32_t)(now_ms() / 1000 - CITRUSLEAF_EPOCH);
 }
@@ -336,16 +326,14 @@ now_cl(void)
 static void **scratch;
 static size_t n_scratch, cap_scratch;
 
-static uint8_t *
-scratch_alloc(size_t n)
+static uint8_t *scratch_alloc(size_t n)
 {
 	scratch = xgrow(scratch, &cap_scratch, n_scratch + 1, sizeof *scratch);
 	scratch[n_scratch] = xmalloc(n ? n : 1);
 	return scratch[n_scratch++];
 }
 
-static void
-scratch_reset(void)
+static void scratch_reset(void)
 {
 	for (size_t i = 0; i < n_scratch; i++)
 		free(scratch[i]);
@@ -385,8 +373,7 @@ static int n_sets;
 
 /* Digests from clients are uniform, but tests send made-up ones: mix all
  * 20 bytes (splitmix64's finalizer) so that any digests spread. */
-static size_t
-slot_of(int ns, const uint8_t *digest)
+static size_t slot_of(int ns, const uint8_t *digest)
 {
 	uint64_t h = get64(digest) ^ get64(digest + 8) * 0x9E3779B97F4A7C15ull ^
 	    (uint64_t)get32(digest + 16) << 17 ^ (uint64_t)ns << 59;
@@ -398,15 +385,13 @@ slot_of(int ns, const uint8_t *digest)
 	return (size_t)h & slot_mask;
 }
 
-static void
-store_init(void)
+static void store_init(void)
 {
 	slot_mask = (1u << 16) - 1;
 	slots = xcalloc(slot_mask + 1, sizeof *slots);
 }
 
-static void
-store_grow(void)
+static void store_grow(void)
 {
 	size_t n = (slot_mask + 1) * 2;
 	struct record **ns = xcalloc(n, sizeof *ns);
@@ -425,8 +410,7 @@ store_grow(void)
 	slots = ns;
 }
 
-static struct record **
-store_find(int ns, const uint8_t *digest)
+static struct record **store_find(int ns, const uint8_t *digest)
 {
 	struct record **pp = &slots[slot_of(ns, digest)];
 	for (; *pp; pp = &(*pp)->next)
@@ -435,24 +419,21 @@ store_find(int ns, const uint8_t *digest)
 	return pp;
 }
 
-static void
-free_bins(struct bin *bins, uint16_t n)
+static void free_bins(struct bin *bins, uint16_t n)
 {
 	for (uint16_t i = 0; i < n; i++)
 		free((void *)bins[i].val);
 	free(bins);
 }
 
-static void
-record_free(struct record *r)
+static void record_free(struct record *r)
 {
 	free_bins(r->bins, r->n_bins);
 	free(r->key);
 	free(r);
 }
 
-static void
-store_remove(struct record **pp)
+static void store_remove(struct record **pp)
 {
 	struct record *r = *pp;
 	*pp = r->next;
@@ -460,8 +441,7 @@ store_remove(struct record **pp)
 	n_records--;
 }
 
-static void
-store_clear(void)
+static void store_clear(void)
 {
 	for (size_t i = 0; i <= slot_mask; i++) {
 		struct record *r = slots[i], *next;
@@ -482,22 +462,19 @@ partition_of(const uint8_t *digest)
 }
 
 /* Whether this node is the master of partition p. */
-static bool
-owns_partition(unsigned p)
+static bool owns_partition(unsigned p)
 {
 	return cfg.solo || cfg.part_count <= 1 ||
 	    p % cfg.part_count == cfg.part_index;
 }
 
-static bool
-record_live(const struct record *r)
+static bool record_live(const struct record *r)
 {
 	return r->void_time == 0 || r->void_time > now_cl();
 }
 
 /* The set index for a name, created on first use; -1 on overflow. */
-static int
-set_intern(const uint8_t *name, uint32_t len)
+static int set_intern(const uint8_t *name, uint32_t len)
 {
 	for (int i = 0; i < n_sets; i++)
 		if (strlen(set_names[i]) == len && memcmp(set_names[i], name, len) == 0)
@@ -508,8 +485,8 @@ set_intern(const uint8_t *name, uint32_t len)
 	return n_sets++;
 }
 
-static const struct bin *
-bin_find(const struct bin *bins, uint16_t n, const uint8_t *name, uint8_t len)
+static const struct bin *bin_find(const struct bin *bins, uint16_t n,
+    const uint8_t *name, uint8_t len)
 {
 	for (uint16_t i = 0; i < n; i++)
 		if (bins[i].name_len == len && memcmp(bins[i].name, name, len) == 0)
@@ -517,8 +494,7 @@ bin_find(const struct bin *bins, uint16_t n, const uint8_t *name, uint8_t len)
 	return NULL;
 }
 
-static int
-ns_index(const uint8_t *name, uint32_t len)
+static int ns_index(const uint8_t *name, uint32_t len)
 {
 	for (int i = 0; i < cfg.n_ns; i++)
 		if (strlen(cfg.ns[i]) == len && memcmp(cfg.ns[i], name, len) == 0)
@@ -537,14 +513,12 @@ enum mp_kind {
 	MP_ARRAY, MP_MAP, MP_EXT
 };
 
-static bool
-mp_need(struct mp *m, size_t n)
+static bool mp_need(struct mp *m, size_t n)
 {
 	return (size_t)(m->end - m->p) >= n;
 }
 
-static enum mp_kind
-mp_kind(const struct mp *m)
+static enum mp_kind mp_kind(const struct mp *m)
 {
 	if (m->p >= m->end)
 		return MP_BAD;
@@ -570,8 +544,7 @@ mp_kind(const struct mp *m)
 	}
 }
 
-static bool
-mp_int(struct mp *m, int64_t *v)
+static bool mp_int(struct mp *m, int64_t *v)
 {
 	if (!mp_need(m, 1))
 		return false;
@@ -600,8 +573,7 @@ mp_int(struct mp *m, int64_t *v)
 	return true;
 }
 
-static bool
-mp_len(struct mp *m, size_t n, uint32_t *len)
+static bool mp_len(struct mp *m, size_t n, uint32_t *len)
 {
 	if (!mp_need(m, n))
 		return false;
@@ -614,8 +586,7 @@ mp_len(struct mp *m, size_t n, uint32_t *len)
 }
 
 /* Reads a str or bin; *p points at its bytes. */
-static bool
-mp_bytes(struct mp *m, const uint8_t **p, uint32_t *len)
+static bool mp_bytes(struct mp *m, const uint8_t **p, uint32_t *len)
 {
 	if (!mp_need(m, 1))
 		return false;
@@ -633,8 +604,7 @@ mp_bytes(struct mp *m, const uint8_t **p, uint32_t *len)
 	return true;
 }
 
-static bool
-mp_array(struct mp *m, uint32_t *n)
+static bool mp_array(struct mp *m, uint32_t *n)
 {
 	if (!mp_need(m, 1))
 		return false;
@@ -645,8 +615,7 @@ mp_array(struct mp *m, uint32_t *n)
 	return false;
 }
 
-static bool
-mp_double(struct mp *m, double *d)
+static bool mp_double(struct mp *m, double *d)
 {
 	if (!mp_need(m, 1))
 		return false;
@@ -669,8 +638,7 @@ mp_double(struct mp *m, double *d)
 }
 
 /* Skips one complete object; false if it is malformed or truncated. */
-static bool
-mp_skip(struct mp *m, int depth)
+static bool mp_skip(struct mp *m, int depth)
 {
 	if (depth > 256 || !mp_need(m, 1))
 		return false;
@@ -741,8 +709,7 @@ mp_skip(struct mp *m, int depth)
  * ordered are kept in the order sent; the server would sort them.)
  */
 
-static void
-pack_uint(struct bytes *b, uint64_t v)
+static void pack_uint(struct bytes *b, uint64_t v)
 {
 	uint8_t *p;
 	if (v < 128) {
@@ -758,8 +725,7 @@ pack_uint(struct bytes *b, uint64_t v)
 	}
 }
 
-static void
-pack_int(struct bytes *b, int64_t v)
+static void pack_int(struct bytes *b, int64_t v)
 {
 	uint8_t *p;
 	if (v >= 0) {
@@ -778,9 +744,8 @@ pack_int(struct bytes *b, int64_t v)
 }
 
 /* A header of the shortest form: fix (if n < fixmax), then 8, 16, 32 bit. */
-static void
-pack_header(struct bytes *b, uint32_t n, uint8_t fix, uint32_t fixmax,
-    int c8, uint8_t c16, uint8_t c32)
+static void pack_header(struct bytes *b, uint32_t n, uint8_t fix,
+    uint32_t fixmax, int c8, uint8_t c16, uint8_t c32)
 {
 	uint8_t *p;
 	if (n < fixmax) {
@@ -794,8 +759,7 @@ pack_header(struct bytes *b, uint32_t n, uint8_t fix, uint32_t fixmax,
 	}
 }
 
-static void
-pack_ext_header(struct bytes *b, uint32_t size, uint8_t type)
+static void pack_ext_header(struct bytes *b, uint32_t size, uint8_t type)
 {
 	static const uint8_t fixext[17] = { [1] = 0xd4, [2] = 0xd5, [4] = 0xd6,
 	    [8] = 0xd7, [16] = 0xd8 };
@@ -809,8 +773,7 @@ pack_ext_header(struct bytes *b, uint32_t size, uint8_t type)
 
 /* Copies one element of m to out in the server's compact form; false if
  * it is malformed or may not be stored. */
-static bool
-mp_compact(struct mp *m, struct bytes *out, int depth)
+static bool mp_compact(struct mp *m, struct bytes *out, int depth)
 {
 	if (depth > 256 || !mp_need(m, 1))
 		return false;
@@ -909,9 +872,8 @@ mp_compact(struct mp *m, struct bytes *out, int depth)
 
 /* The stored form of a list or map particle, in scratch memory; false if
  * the server would refuse it. */
-static bool
-msgpack_particle_store(const uint8_t *p, uint32_t len, enum mp_kind want,
-    const uint8_t **val, uint32_t *vlen)
+static bool msgpack_particle_store(const uint8_t *p, uint32_t len,
+    enum mp_kind want, const uint8_t **val, uint32_t *vlen)
 {
 	static struct bytes out;
 	struct mp m = { p, p + len };
@@ -966,8 +928,7 @@ struct xctx {
 	int status;	/* first error met while checking */
 };
 
-static bool
-bin_name_ok(const uint8_t *name, uint32_t len)
+static bool bin_name_ok(const uint8_t *name, uint32_t len)
 {
 	if (len > BIN_NAME_MAX)
 		return false;
@@ -976,8 +937,7 @@ bin_name_ok(const uint8_t *name, uint32_t len)
 
 /* Type-checks one expression like the server's build step; returns its
  * result type, or -1 with x->status set. */
-static int
-exp_check(struct mp *m, struct xctx *x, int depth)
+static int exp_check(struct mp *m, struct xctx *x, int depth)
 {
 	if (depth > 64) {
 		x->status = ERR_PARAMETER;
@@ -1139,8 +1099,8 @@ exp_check(struct mp *m, struct xctx *x, int depth)
 	}
 }
 
-static int
-cmp_bytes(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl)
+static int cmp_bytes(const uint8_t *a, uint32_t al, const uint8_t *b,
+    uint32_t bl)
 {
 	int c = memcmp(a, b, al < bl ? al : bl);
 	if (c)
@@ -1150,16 +1110,14 @@ cmp_bytes(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl)
 
 static void exp_eval(struct mp *m, struct xctx *x, struct xval *out);
 
-static void
-eval_literal_bytes(const uint8_t *s, uint32_t n, struct xval *out)
+static void eval_literal_bytes(const uint8_t *s, uint32_t n, struct xval *out)
 {
 	out->type = s[0] == PT_STRING ? X_STR : s[0] == PT_BLOB ? X_BLOB : X_GEO;
 	out->s = s + 1;
 	out->len = n - 1;
 }
 
-static void
-eval_bin(const struct record *r, int64_t type, const uint8_t *name,
+static void eval_bin(const struct record *r, int64_t type, const uint8_t *name,
     uint32_t len, struct xval *out)
 {
 	const struct bin *b = bin_find(r->bins, r->n_bins, name, (uint8_t)len);
@@ -1215,8 +1173,7 @@ eval_bin(const struct record *r, int64_t type, const uint8_t *name,
 	out->unknown = true;
 }
 
-static int
-eval_compare(int64_t op, const struct xval *l, const struct xval *r)
+static int eval_compare(int64_t op, const struct xval *l, const struct xval *r)
 {
 	int c;
 	switch (l->type) {
@@ -1244,8 +1201,7 @@ eval_compare(int64_t op, const struct xval *l, const struct xval *r)
 }
 
 /* Evaluates an expression already accepted by exp_check(). */
-static void
-exp_eval(struct mp *m, struct xctx *x, struct xval *out)
+static void exp_eval(struct mp *m, struct xctx *x, struct xval *out)
 {
 	memset(out, 0, sizeof *out);
 	const uint8_t *s;
@@ -1404,8 +1360,8 @@ exp_eval(struct mp *m, struct xctx *x, struct xval *out)
 
 /* Applies a filter expression to a live record: AS_OK, 27 or a build
  * error code. */
-static int
-filter_record(const uint8_t *exp, uint32_t len, const struct record *r)
+static int filter_record(const uint8_t *exp, uint32_t len,
+    const struct record *r)
 {
 	struct xctx x = { r, ERR_PARAMETER };
 	struct mp m = { exp, exp + len };
@@ -1446,8 +1402,7 @@ struct op {
 };
 
 /* Parses the op at *p; false if it overruns end. */
-static bool
-op_next(const uint8_t **p, const uint8_t *end, struct op *o)
+static bool op_next(const uint8_t **p, const uint8_t *end, struct op *o)
 {
 	if (end - *p < OP_HEADER_SZ)
 		return false;
@@ -1468,8 +1423,7 @@ op_next(const uint8_t **p, const uint8_t *end, struct op *o)
 }
 
 /* Parses fields and checks the ops' framing, like as_transaction_prepare(). */
-static bool
-parse_fields(struct req *q, const uint8_t *p, const uint8_t *end,
+static bool parse_fields(struct req *q, const uint8_t *p, const uint8_t *end,
     uint16_t n_fields, uint16_t n_ops, int *ns_status)
 {
 	bool has_ns = false;
@@ -1542,8 +1496,7 @@ parse_fields(struct req *q, const uint8_t *p, const uint8_t *end,
 }
 
 /* The server computes the digest itself when only the key is sent. */
-static bool
-compute_digest(struct req *q)
+static bool compute_digest(struct req *q)
 {
 	if (q->has_digest)
 		return true;
@@ -1563,8 +1516,7 @@ compute_digest(struct req *q)
 
 static struct bytes reply;	/* the reply being built */
 
-static void
-proto_header(uint8_t *h, uint8_t type, uint64_t sz)
+static void proto_header(uint8_t *h, uint8_t type, uint64_t sz)
 {
 	h[0] = PROTO_VERSION;
 	h[1] = type;
@@ -1572,8 +1524,7 @@ proto_header(uint8_t *h, uint8_t type, uint64_t sz)
 		h[2 + i] = (uint8_t)(sz >> (8 * (5 - i)));
 }
 
-static void
-msg_header(uint8_t *h, int result, uint32_t gen, uint32_t void_time,
+static void msg_header(uint8_t *h, int result, uint32_t gen, uint32_t void_time,
     uint32_t txn_ttl, uint16_t n_fields, uint16_t n_ops, uint8_t info3)
 {
 	h[0] = MSG_HEADER_SZ;
@@ -1589,9 +1540,8 @@ msg_header(uint8_t *h, int result, uint32_t gen, uint32_t void_time,
 	put16(h + 20, n_ops);
 }
 
-static void
-op_out(struct bytes *b, const uint8_t *name, uint8_t name_len, uint8_t type,
-    const uint8_t *val, uint32_t len)
+static void op_out(struct bytes *b, const uint8_t *name, uint8_t name_len,
+    uint8_t type, const uint8_t *val, uint32_t len)
 {
 	uint8_t *h = bytes_add(b, OP_HEADER_SZ);
 	put32(h, 4 + name_len + len);
@@ -1607,24 +1557,22 @@ op_out(struct bytes *b, const uint8_t *name, uint8_t name_len, uint8_t type,
 static struct bytes resp_ops;
 static uint16_t n_resp_ops;
 
-static void
-resp_bin(const struct bin *b)
+static void resp_bin(const struct bin *b)
 {
 	op_out(&resp_ops, (const uint8_t *)b->name, b->name_len, b->type,
 	    b->val, b->len);
 	n_resp_ops++;
 }
 
-static void
-resp_null(const uint8_t *name, uint8_t len)
+static void resp_null(const uint8_t *name, uint8_t len)
 {
 	op_out(&resp_ops, name, len, PT_NULL, NULL, 0);
 	n_resp_ops++;
 }
 
 /* Appends one as_msg (no proto header) with the collected ops. */
-static void
-result_out(const struct req *q, int result, uint32_t gen, uint32_t void_time)
+static void result_out(const struct req *q, int result, uint32_t gen,
+    uint32_t void_time)
 {
 	uint8_t *h = bytes_add(&reply, MSG_HEADER_SZ);
 	msg_header(h, result, gen, void_time,
@@ -1634,8 +1582,7 @@ result_out(const struct req *q, int result, uint32_t gen, uint32_t void_time)
 	n_resp_ops = 0;
 }
 
-static void
-result_rec(const struct req *q, int result, const struct record *r)
+static void result_rec(const struct req *q, int result, const struct record *r)
 {
 	if (r && record_live(r))
 		result_out(q, result, r->gen, r->void_time);
@@ -1647,8 +1594,7 @@ result_rec(const struct req *q, int result, const struct record *r)
 
 /* Checks a value written by a client and gives its stored form
  * (integers are kept as 8 bytes, as the server does). */
-static int
-particle_in(const struct op *o, const uint8_t **val, uint32_t *len)
+static int particle_in(const struct op *o, const uint8_t **val, uint32_t *len)
 {
 	*val = o->val;
 	*len = o->len;
@@ -1700,15 +1646,13 @@ struct work {
 
 static struct work work;
 
-static struct bin *
-work_find(const uint8_t *name, uint8_t len)
+static struct bin *work_find(const uint8_t *name, uint8_t len)
 {
 	return (struct bin *)bin_find(work.b, (uint16_t)work.n, name, len);
 }
 
-static void
-work_set(const uint8_t *name, uint8_t len, uint8_t type, const uint8_t *val,
-    uint32_t vlen)
+static void work_set(const uint8_t *name, uint8_t len, uint8_t type,
+    const uint8_t *val, uint32_t vlen)
 {
 	struct bin *b = work_find(name, len);
 	if (!b) {
@@ -1723,8 +1667,7 @@ work_set(const uint8_t *name, uint8_t len, uint8_t type, const uint8_t *val,
 	b->len = vlen;
 }
 
-static void
-work_delete(const uint8_t *name, uint8_t len)
+static void work_delete(const uint8_t *name, uint8_t len)
 {
 	struct bin *b = work_find(name, len);
 	if (b) {
@@ -1734,8 +1677,7 @@ work_delete(const uint8_t *name, uint8_t len)
 	}
 }
 
-static int
-apply_incr(const struct op *o)
+static int apply_incr(const struct op *o)
 {
 	const uint8_t *v;
 	uint32_t len;
@@ -1767,8 +1709,7 @@ apply_incr(const struct op *o)
 	return AS_OK;
 }
 
-static int
-apply_concat(const struct op *o)
+static int apply_concat(const struct op *o)
 {
 	if (o->type != PT_STRING && o->type != PT_BLOB)
 		return ERR_PARAMETER;
@@ -1793,8 +1734,7 @@ apply_concat(const struct op *o)
 }
 
 /* Applies one op to the working bins, collecting read results. */
-static int
-apply_op(const struct op *o, bool respond_all, bool get_all)
+static int apply_op(const struct op *o, bool respond_all, bool get_all)
 {
 	const uint8_t *v;
 	uint32_t len;
@@ -1850,8 +1790,7 @@ apply_op(const struct op *o, bool respond_all, bool get_all)
 /* The record's stored size, estimated like the server's flat format:
  * a fixed header, the set name and key, and per bin its name, a type
  * byte, a length and the value. */
-static uint64_t
-record_size(const struct record *r, uint32_t key_len)
+static uint64_t record_size(const struct record *r, uint32_t key_len)
 {
 	uint64_t sz = 36 + key_len;
 	if (r->set >= 0)
@@ -1861,8 +1800,7 @@ record_size(const struct record *r, uint32_t key_len)
 	return sz;
 }
 
-static void
-commit_bins(struct record *r)
+static void commit_bins(struct record *r)
 {
 	struct bin *nb = work.n ? xmalloc(work.n * sizeof *nb) : NULL;
 	for (size_t i = 0; i < work.n; i++) {
@@ -1876,14 +1814,12 @@ commit_bins(struct record *r)
 	r->n_bins = (uint16_t)work.n;
 }
 
-static uint16_t
-next_gen(uint16_t gen)
+static uint16_t next_gen(uint16_t gen)
 {
 	return gen == 0xFFFF ? 1 : (uint16_t)(gen + 1);
 }
 
-static uint32_t
-new_void_time(uint32_t ttl, uint32_t old)
+static uint32_t new_void_time(uint32_t ttl, uint32_t old)
 {
 	switch (ttl) {
 	case TTL_USE_DEFAULT:
@@ -1897,15 +1833,13 @@ new_void_time(uint32_t ttl, uint32_t old)
 	}
 }
 
-static bool
-ttl_disallowed(uint32_t ttl)
+static bool ttl_disallowed(uint32_t ttl)
 {
 	return ((int32_t)ttl > 0 || (ttl == TTL_USE_DEFAULT &&
 	    cfg.default_ttl != 0)) && cfg.nsup_period == 0;
 }
 
-static bool
-generation_ok(const struct req *q, uint16_t gen)
+static bool generation_ok(const struct req *q, uint16_t gen)
 {
 	if (q->info2 & INFO2_GENERATION)
 		return q->gen == gen;
@@ -1915,8 +1849,7 @@ generation_ok(const struct req *q, uint16_t gen)
 }
 
 /* The set in the message must match the record's (set_name_check). */
-static bool
-set_matches(const struct req *q, const struct record *r)
+static bool set_matches(const struct req *q, const struct record *r)
 {
 	if (!q->has_set || q->set_len == 0)
 		return true;
@@ -1927,24 +1860,22 @@ set_matches(const struct req *q, const struct record *r)
 }
 
 /* On update, a record in a set needs the same set in the message. */
-static bool
-set_matches_on_update(const struct req *q, const struct record *r)
+static bool set_matches_on_update(const struct req *q, const struct record *r)
 {
 	if (!q->has_set || q->set_len == 0)
 		return r->set < 0;
 	return set_matches(q, r);
 }
 
-static bool
-key_matches(const struct req *q, const struct record *r)
+static bool key_matches(const struct req *q, const struct record *r)
 {
 	return r->key_type == q->key[0] && r->key_len == q->key_len - 1 &&
 	    memcmp(r->key, q->key + 1, r->key_len) == 0;
 }
 
 /* Checks the ops of a write like write_master_policies(). */
-static int
-write_policies(const struct req *q, bool *must_not_create, bool *is_replace)
+static int write_policies(const struct req *q, bool *must_not_create,
+    bool *is_replace)
 {
 	if (q->n_ops == 0)
 		return ERR_PARAMETER;
@@ -2007,8 +1938,7 @@ write_policies(const struct req *q, bool *must_not_create, bool *is_replace)
 
 /* Ends a write that fails after its ops ran: their results are dropped,
  * the reply carries the existing record's metadata (r live, or NULL). */
-static int
-write_fail(const struct req *q, int rc, const struct record *r)
+static int write_fail(const struct req *q, int rc, const struct record *r)
 {
 	resp_ops.len = 0;
 	n_resp_ops = 0;
@@ -2018,8 +1948,8 @@ write_fail(const struct req *q, int rc, const struct record *r)
 
 /* Stores the working bins as the record's (creating it, or deleting it if
  * no bin is left) and answers the write. */
-static int
-write_commit(const struct req *q, struct record **pp, bool live, uint32_t ttl)
+static int write_commit(const struct req *q, struct record **pp, bool live,
+    uint32_t ttl)
 {
 	struct record *r = *pp;
 	bool created = !live;
@@ -2083,8 +2013,7 @@ write_commit(const struct req *q, struct record **pp, bool live, uint32_t ttl)
 	return AS_OK;
 }
 
-static int
-do_write(const struct req *q)
+static int do_write(const struct req *q)
 {
 	bool must_not_create, is_replace;
 	int rc = write_policies(q, &must_not_create, &is_replace);
@@ -2153,8 +2082,7 @@ do_write(const struct req *q)
 }
 
 
-static int
-do_delete(const struct req *q)
+static int do_delete(const struct req *q)
 {
 	struct record **pp = store_find(q->ns, q->digest);
 	struct record *r = *pp;
@@ -2180,8 +2108,7 @@ do_delete(const struct req *q)
 	return AS_OK;
 }
 
-static int
-do_read(const struct req *q)
+static int do_read(const struct req *q)
 {
 	struct record *r = *store_find(q->ns, q->digest);
 	int rc = AS_OK;
@@ -2238,8 +2165,7 @@ do_read(const struct req *q)
 }
 
 /* Runs one single-record transaction (or batch row); appends its as_msg. */
-static int
-transact(struct req *q, int ns_status)
+static int transact(struct req *q, int ns_status)
 {
 	int rc;
 	if (ns_status) {
@@ -2284,9 +2210,8 @@ transact(struct req *q, int ns_status)
 /* Parses a batch row that is not a repeat (after index, digest and flags)
  * as as_batch_queue_task() does; advances *pp past it.  False if the row
  * is truncated or names an unknown namespace: the batch ends there. */
-static bool
-batch_row_parse(const uint8_t **pp, const uint8_t *end, uint8_t rflags,
-    struct req *q)
+static bool batch_row_parse(const uint8_t **pp, const uint8_t *end,
+    uint8_t rflags, struct req *q)
 {
 	const uint8_t *p = *pp;
 	memset(q, 0, sizeof *q);
@@ -2348,8 +2273,7 @@ batch_row_parse(const uint8_t **pp, const uint8_t *end, uint8_t rflags,
 
 /* Parses the batch-index field (41/42) like as_batch_queue_task() and runs
  * each row; appends one as_msg per row. Returns the trailer's code. */
-static int
-do_batch(const struct req *parent)
+static int do_batch(const struct req *parent)
 {
 	const uint8_t *p = parent->batch, *end = p + parent->batch_len;
 	if (!p || end - p < 5)
@@ -2416,14 +2340,12 @@ static char node_name[32];
 
 /* A fixture's node name follows from its port (the fixtures of a test
  * cluster know each other's ports). */
-static void
-node_name_of(int port, char *out, size_t n)
+static void node_name_of(int port, char *out, size_t n)
 {
 	snprintf(out, n, "BB9%04X7F000001", (unsigned)port);
 }
 
-static void
-info_peers(struct bytes *b)
+static void info_peers(struct bytes *b)
 {
 	bytes_printf(b, "%u,%d,[", peers_generation, cfg.port);
 	for (int i = 0; !cfg.solo && i < cfg.n_peers; i++) {
@@ -2437,8 +2359,7 @@ info_peers(struct bytes *b)
 
 /* The base64 bitmap of the partitions this node is master of (bit p is
  * byte p/8, most significant bit first). */
-static void
-b64_partitions(struct bytes *b)
+static void b64_partitions(struct bytes *b)
 {
 	uint8_t bitmap[N_PARTITIONS / 8];
 	memset(bitmap, 0, sizeof bitmap);
@@ -2450,8 +2371,7 @@ b64_partitions(struct bytes *b)
 	bytes_put(b, out, BASE64_ENCODE_RAW_LENGTH(sizeof bitmap));
 }
 
-static void
-info_replicas(struct bytes *b, int with_regime, bool with_count)
+static void info_replicas(struct bytes *b, int with_regime, bool with_count)
 {
 	for (int i = 0; i < cfg.n_ns; i++) {
 		if (i)
@@ -2466,8 +2386,7 @@ info_replicas(struct bytes *b, int with_regime, bool with_count)
 	}
 }
 
-static void
-info_namespace(struct bytes *b, const char *ns)
+static void info_namespace(struct bytes *b, const char *ns)
 {
 	int i = ns_index((const uint8_t *)ns, (uint32_t)strlen(ns));
 	if (i < 0) {
@@ -2491,8 +2410,7 @@ static bool restart_wipe;
 static void session_rotate(void);
 
 /* Reads "k=v;k=v" parameters of a fixture command into the fault state. */
-static bool
-fixture_set(const char *params, struct bytes *b)
+static bool fixture_set(const char *params, struct bytes *b)
 {
 	char *copy = xstrdup(params), *next;
 	bool ok = true;
@@ -2544,8 +2462,7 @@ fixture_set(const char *params, struct bytes *b)
 }
 
 /* Answers one info command (name and optional ":params") into b. */
-static void
-info_one(const char *cmd, struct bytes *b)
+static void info_one(const char *cmd, struct bytes *b)
 {
 	char name[128];
 	const char *params = "";
@@ -2657,8 +2574,7 @@ info_one(const char *cmd, struct bytes *b)
 
 /* Builds the reply to an info request body: "cmd\tvalue\n" per command;
  * an empty request gets the summary the server gives. */
-static void
-info_reply(const uint8_t *body, size_t len, struct bytes *b)
+static void info_reply(const uint8_t *body, size_t len, struct bytes *b)
 {
 	stats.info++;
 	if (len == 0) {
@@ -2724,8 +2640,7 @@ static char session_token[33];
 static unsigned session_serial;
 
 /* Hashes a password the way the clients do; NULL if crypt fails. */
-static char *
-bcrypt_credential(const char *password)
+static char *bcrypt_credential(const char *password)
 {
 	struct crypt_data cd;
 	memset(&cd, 0, sizeof cd);
@@ -2736,8 +2651,7 @@ bcrypt_credential(const char *password)
 }
 
 /* A new session token; the ones given before stop working (expired). */
-static void
-session_rotate(void)
+static void session_rotate(void)
 {
 	snprintf(session_token, sizeof session_token, "%08x%08x%08x%08x",
 	    (unsigned)getpid(), ++session_serial, (unsigned)now_ms(),
@@ -2749,8 +2663,7 @@ struct admin_fields {
 	uint32_t user_len, cred_len, token_len;
 };
 
-static bool
-admin_parse(const uint8_t *body, size_t len, uint8_t *command,
+static bool admin_parse(const uint8_t *body, size_t len, uint8_t *command,
     struct admin_fields *f)
 {
 	memset(f, 0, sizeof *f);
@@ -2778,15 +2691,14 @@ admin_parse(const uint8_t *body, size_t len, uint8_t *command,
 	return true;
 }
 
-static bool
-bytes_is(const uint8_t *p, uint32_t len, const char *s)
+static bool bytes_is(const uint8_t *p, uint32_t len, const char *s)
 {
 	return p && strlen(s) == len && memcmp(p, s, len) == 0;
 }
 
 /* Answers one security message; sets *authed on success. */
-static void
-admin_reply(const uint8_t *body, size_t len, bool *authed, struct bytes *b)
+static void admin_reply(const uint8_t *body, size_t len, bool *authed,
+    struct bytes *b)
 {
 	b->len = 0;
 	uint8_t *h = bytes_add(b, PROTO_HEADER_SZ + ADMIN_HEADER_SZ);
@@ -2838,8 +2750,8 @@ admin_reply(const uint8_t *body, size_t len, bool *authed, struct bytes *b)
 }
 
 /* The reply to an info request on a connection not yet authenticated. */
-static void
-info_unauthenticated(const uint8_t *body, size_t len, struct bytes *b)
+static void info_unauthenticated(const uint8_t *body, size_t len,
+    struct bytes *b)
 {
 	const uint8_t *at = body, *end = body + len;
 	while (at < end) {
@@ -2881,8 +2793,7 @@ static int listen_fd = -1;
 static struct conn *conns;
 static uint64_t reopen_at;	/* monotonic ms when a restart ends */
 
-static void
-conn_close(struct conn *c)
+static void conn_close(struct conn *c)
 {
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -2903,8 +2814,7 @@ conn_close(struct conn *c)
 	free(c);
 }
 
-static void
-conn_kill(struct conn *c)
+static void conn_kill(struct conn *c)
 {
 	if (!c->dead) {
 		c->dead = true;
@@ -2912,8 +2822,7 @@ conn_kill(struct conn *c)
 	}
 }
 
-static void
-conn_queue(struct conn *c, const uint8_t *p, size_t n)
+static void conn_queue(struct conn *c, const uint8_t *p, size_t n)
 {
 	if (c->out_off > 0 && c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
@@ -2936,8 +2845,7 @@ conn_queue(struct conn *c, const uint8_t *p, size_t n)
 }
 
 /* Sends what is queued; false if the connection failed. */
-static bool
-conn_flush(struct conn *c)
+static bool conn_flush(struct conn *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t w = send(c->fd, c->out + c->out_off,
@@ -2963,8 +2871,8 @@ conn_flush(struct conn *c)
 
 /* Hands a complete reply (proto header included) to the connection, now
  * or after the configured delay; replies keep their order. */
-static void
-conn_reply(struct conn *c, const uint8_t *p, size_t n, bool data_path)
+static void conn_reply(struct conn *c, const uint8_t *p, size_t n,
+    bool data_path)
 {
 	if ((data_path && faults.delay_ms > 0) || c->pend_head) {
 		struct pending *pd = xmalloc(sizeof *pd + n);
@@ -2984,8 +2892,7 @@ conn_reply(struct conn *c, const uint8_t *p, size_t n, bool data_path)
 }
 
 /* Handles one AS_MSG body (already decompressed). */
-static void
-handle_msg(struct conn *c, const uint8_t *body, size_t len)
+static void handle_msg(struct conn *c, const uint8_t *body, size_t len)
 {
 	reply.len = 0;
 	bytes_add(&reply, PROTO_HEADER_SZ);
@@ -3040,8 +2947,8 @@ send:
 	conn_reply(c, reply.p, reply.len, true);
 }
 
-static bool
-decompress(const uint8_t *body, size_t len, uint8_t **out, size_t *out_len)
+static bool decompress(const uint8_t *body, size_t len, uint8_t **out,
+    size_t *out_len)
 {
 	if (len < 8)
 		return false;
@@ -3070,8 +2977,7 @@ decompress(const uint8_t *body, size_t len, uint8_t **out, size_t *out_len)
 
 /* Counts a data request against the close-connection faults; true when
  * this connection is to be closed instead of answered. */
-static bool
-fault_close_now(void)
+static bool fault_close_now(void)
 {
 	stats.requests++;
 	if (faults.close_after > 0 && --faults.close_after == 0)
@@ -3082,8 +2988,7 @@ fault_close_now(void)
 }
 
 /* Processes every complete message in c's input; false to close c. */
-static bool
-conn_process(struct conn *c)
+static bool conn_process(struct conn *c)
 {
 	size_t off = 0;
 	bool keep = true;
@@ -3184,8 +3089,7 @@ conn_process(struct conn *c)
 	return keep;
 }
 
-static void
-conn_read(struct conn *c)
+static void conn_read(struct conn *c)
 {
 	for (;;) {
 		if (c->in_cap - c->in_len < 4096) {
@@ -3215,8 +3119,7 @@ conn_read(struct conn *c)
 		conn_kill(c);
 }
 
-static void
-listen_open(void)
+static void listen_open(void)
 {
 	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (listen_fd < 0)
@@ -3238,8 +3141,7 @@ listen_open(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev);
 }
 
-static void
-accept_all(void)
+static void accept_all(void)
 {
 	for (;;) {
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -3262,8 +3164,7 @@ accept_all(void)
 /* A restart: every connection drops, the port refuses connections for a
  * while, the generations start again as on a fresh node; the records stay
  * (as with persistent storage) unless wipe=1 was asked. */
-static void
-restart_begin(void)
+static void restart_begin(void)
 {
 	restart_requested = false;
 	for (struct conn *c = conns; c; c = c->next)
@@ -3283,8 +3184,7 @@ restart_begin(void)
 
 /* Moves delayed replies that are due into the output; returns the time
  * to wait for the next one (-1 if none). */
-static int
-release_pending(void)
+static int release_pending(void)
 {
 	if (n_pending == 0 && reopen_at == 0)
 		return -1;	/* the common case: nothing held back */
@@ -3321,15 +3221,13 @@ release_pending(void)
 	return (int)wait;
 }
 
-static void
-on_signal(int sig)
+static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
 }
 
-static void
-serve(void)
+static void serve(void)
 {
 	struct epoll_event events[256];
 	while (!stop_requested) {
@@ -3380,8 +3278,7 @@ serve(void)
 
 /* ---- --ctl: a minimal info client for scripts and tests ---- */
 
-static bool
-read_full(int fd, void *p, size_t n)
+static bool read_full(int fd, void *p, size_t n)
 {
 	for (size_t got = 0; got < n;) {
 		ssize_t r = read(fd, (uint8_t *)p + got, n - got);
@@ -3393,8 +3290,7 @@ read_full(int fd, void *p, size_t n)
 }
 
 /* Logs in on fd as --user with --password; false (said) on failure. */
-static bool
-ctl_login(int fd, const char *hostport)
+static bool ctl_login(int fd, const char *hostport)
 {
 	struct bytes req = { 0 };
 	uint8_t *h = bytes_add(&req, PROTO_HEADER_SZ + ADMIN_HEADER_SZ);
@@ -3437,8 +3333,7 @@ ctl_login(int fd, const char *hostport)
 	return true;
 }
 
-static int
-ctl(const char *hostport, int argc, char **argv)
+static int ctl(const char *hostport, int argc, char **argv)
 {
 	char host[64];
 	const char *colon = strrchr(hostport, ':');
@@ -3520,8 +3415,7 @@ ctl(const char *hostport, int argc, char **argv)
 
 /* ---- main ---- */
 
-static void
-usage(FILE *f)
+static void usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: asfixture [--batch-max-requests N] [--cluster-name NAME]\n"
@@ -3537,8 +3431,7 @@ usage(FILE *f)
 	    "                 [--count N]\n");
 }
 
-static uint32_t
-opt_u32(const char *name, const char *s, uint32_t max)
+static uint32_t opt_u32(const char *name, const char *s, uint32_t max)
 {
 	char *end;
 	errno = 0;
@@ -3564,8 +3457,7 @@ struct load_conn {
 	unsigned in_flight;
 };
 
-static size_t
-load_request(uint8_t *b, uint64_t i)
+static size_t load_request(uint8_t *b, uint64_t i)
 {
 	uint8_t *p = b + PROTO_HEADER_SZ;
 	msg_header(p, 0, 0, 0, 0, 3, 2, 0);
@@ -3583,8 +3475,8 @@ load_request(uint8_t *b, uint64_t i)
 	return (size_t)(p - b);
 }
 
-static bool
-load_send(struct load_conn *c, uint64_t *next, uint64_t count, unsigned n)
+static bool load_send(struct load_conn *c, uint64_t *next, uint64_t count,
+    unsigned n)
 {
 	uint8_t buf[64 * 128];
 	size_t len = 0;
@@ -3603,8 +3495,8 @@ load_send(struct load_conn *c, uint64_t *next, uint64_t count, unsigned n)
 	return true;
 }
 
-static int
-load(const char *hostport, unsigned n_conns, unsigned depth, uint64_t count)
+static int load(const char *hostport, unsigned n_conns, unsigned depth,
+    uint64_t count)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	char host[64];
@@ -3681,8 +3573,7 @@ load(const char *hostport, unsigned n_conns, unsigned depth, uint64_t count)
 }
 
 /* --partitions I/N: master of the partitions p with p % N == I. */
-static void
-opt_partitions(const char *s)
+static void opt_partitions(const char *s)
 {
 	char *end;
 	unsigned long i = strtoul(s, &end, 10), n;
@@ -3696,8 +3587,7 @@ opt_partitions(const char *s)
 	cfg.part_count = (unsigned)n;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	diag_init(argv[0]);
 	static const struct option longopts[] = {

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "aggfn.h"
-#include "hll.h"
+#include "agg/aggfn.h"
+#include "agg/hll.h"
 #include "path.h"
 #include "banned.h"
 

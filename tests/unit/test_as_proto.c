@@ -9,20 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "as_cluster.h"
-#include "as_digest.h"
-#include "as_exec.h"
-#include "as_exp.h"
-#include "as_proto.h"
-#include "as_value.h"
+#include "aerospike/as_cluster.h"
+#include "aerospike/as_digest.h"
+#include "aerospike/as_exec.h"
+#include "aerospike/as_exp.h"
+#include "aerospike/as_proto.h"
+#include "aerospike/as_value.h"
 #include "buf.h"
 #include "xalloc.h"
 #include "banned.h"
 
 static int failures, n;
 
-static void
-ok(int cond, const char *name)
+static void ok(int cond, const char *name)
 {
 	n++;
 	printf("%sok %d - %s\n", cond ? "" : "not ", n, name);
@@ -30,8 +29,7 @@ ok(int cond, const char *name)
 		failures++;
 }
 
-static void
-hex(const uint8_t *p, size_t len, char *out)
+static void hex(const uint8_t *p, size_t len, char *out)
 {
 	static const char d[] = "0123456789abcdef";
 	for (size_t i = 0; i < len; i++) {
@@ -42,8 +40,7 @@ hex(const uint8_t *p, size_t len, char *out)
 }
 
 /* Compares b with a hex string (spaces ignored); prints both on failure. */
-static void
-ok_bytes(const struct buf *b, const char *want, const char *name)
+static void ok_bytes(const struct buf *b, const char *want, const char *name)
 {
 	char w[4096];
 	size_t j = 0;
@@ -60,8 +57,7 @@ ok_bytes(const struct buf *b, const char *want, const char *name)
 	free(got);
 }
 
-static void
-digest_str(uint8_t ktype, const char *set, char c, size_t len,
+static void digest_str(uint8_t ktype, const char *set, char c, size_t len,
     const char *want, const char *name)
 {
 	char *key = xmalloc(len + 1);
@@ -74,8 +70,8 @@ digest_str(uint8_t ktype, const char *set, char c, size_t len,
 	free(key);
 }
 
-static void
-digest_int(const char *set, int64_t k, const char *want, const char *name)
+static void digest_int(const char *set, int64_t k, const char *want,
+    const char *name)
 {
 	uint8_t d[20];
 	char h[41];
@@ -84,8 +80,7 @@ digest_int(const char *set, int64_t k, const char *want, const char *name)
 	ok(strcmp(h, want) == 0, name);
 }
 
-static void
-test_digests(void)
+static void test_digests(void)
 {
 	digest_int("set", INT64_MIN, "7185c2a47fb02c996daed26b4e01b83240aee9d4",
 	    "digest: integer -2^63");
@@ -150,8 +145,7 @@ test_digests(void)
 	ok(as_partition_id(d) == 0x234, "partition id: low 12 bits, little-endian");
 }
 
-static void
-test_write_request(void)
+static void test_write_request(void)
 {
 	struct buf b = BUF_INIT;
 	struct as_req r;
@@ -201,8 +195,7 @@ test_write_request(void)
 	buf_free(&b);
 }
 
-static void
-test_batch(void)
+static void test_batch(void)
 {
 	struct buf b = BUF_INIT;
 	struct as_batch bt;
@@ -229,8 +222,7 @@ test_batch(void)
 	buf_free(&b);
 }
 
-static void
-test_expression(void)
+static void test_expression(void)
 {
 	struct buf b = BUF_INIT;
 	as_exp_monotonic(&b, "ts", 2, 1700000000000);
@@ -247,14 +239,12 @@ test_expression(void)
 	buf_free(&b);
 }
 
-static json_t *
-parse(const char *s)
+static json_t *parse(const char *s)
 {
 	return json_loads(s, JSON_DECODE_ANY, NULL);
 }
 
-static void
-test_values(void)
+static void test_values(void)
 {
 	struct buf b = BUF_INIT;
 	json_t *v = parse("[1, \"ab\", {\"k\": 2.5}, true, null]");
@@ -323,8 +313,7 @@ test_values(void)
 	buf_free(&b);
 }
 
-static void
-test_info(void)
+static void test_info(void)
 {
 	struct buf b = BUF_INIT;
 	as_info_req(&b, "node\npartition-generation");
@@ -345,8 +334,7 @@ test_info(void)
 	    "proto: version 1 is refused");
 }
 
-static void
-test_auth_and_hist(void)
+static void test_auth_and_hist(void)
 {
 	/* the server's own hash of its initial "admin" password
 	 * (as/src/base/security_config: SMD_SUPER_PASSWORD) */
@@ -368,8 +356,7 @@ test_auth_and_hist(void)
 	    "histogram: p100 is the max");
 }
 
-static void
-test_discovery(void)
+static void test_discovery(void)
 {
 	struct as_peer pe[4];
 	static const char peers[] = "7,3000,[[BB9050011AC4202,,[172.17.0.4]],"
@@ -417,8 +404,7 @@ test_discovery(void)
 	buf_free(&rep);
 }
 
-int
-main(void)
+int main(void)
 {
 	test_digests();
 	test_write_request();

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bf_csv.h"
+#include "backfill/bf_csv.h"
 #include "rec.h"
 #include "tap.h"
 #include "banned.h"

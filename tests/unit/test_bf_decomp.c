@@ -9,7 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "bf_decomp.h"
+#include "backfill/bf_decomp.h"
 #include "buf.h"
 #include "tap.h"
 #include "banned.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bf_reader.h"
+#include "backfill/bf_reader.h"
 #include "tap.h"
 #include "banned.h"
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bf_heap.h"
-#include "bf_sort.h"
+#include "backfill/bf_heap.h"
+#include "backfill/bf_sort.h"
 #include "tap.h"
 #include "banned.h"
 

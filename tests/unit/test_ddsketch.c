@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ddsketch.h"
+#include "agg/ddsketch.h"
 #include "banned.h"
 
 static int tests, failed;

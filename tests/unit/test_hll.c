@@ -13,7 +13,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "hll.h"
+#include "agg/hll.h"
 #include "banned.h"
 
 static int tests, failed;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "join.h"
+#include "join/join.h"
 #include "out.h"
 #include "path.h"
 #include "rec.h"
@@ -19,8 +19,7 @@
 static int failed;
 static int ntests;
 
-static void
-check(int ok, const char *name)
+static void check(int ok, const char *name)
 {
 	printf("%sok %d - %s\n", ok ? "" : "not ", ++ntests, name);
 	if (!ok)
@@ -37,8 +36,7 @@ struct rec {
 static struct rec recs[NREC];
 
 /* Sides and keys at random, times rising with jitter (out of order). */
-static void
-make_records(void)
+static void make_records(void)
 {
 	unsigned long x = 7;
 
@@ -63,15 +61,13 @@ struct sink {
 	struct out out;
 };
 
-static void
-sink_open(struct sink *s)
+static void sink_open(struct sink *s)
 {
 	s->f = tmpfile();
 	out_init(&s->out, dup(fileno(s->f)), "test");
 }
 
-static void
-sink_take(struct sink *s, struct buf *b)
+static void sink_take(struct sink *s, struct buf *b)
 {
 	char tmp[4096];
 	size_t n;
@@ -83,8 +79,7 @@ sink_take(struct sink *s, struct buf *b)
 	fclose(s->f);
 }
 
-static void
-feed(struct join *j, int from, int to)
+static void feed(struct join *j, int from, int to)
 {
 	for (int i = from; i < to; i++) {
 		char why[REC_ERR_MAX];
@@ -96,8 +91,7 @@ feed(struct join *j, int from, int to)
 	}
 }
 
-static void
-run_whole(const struct join_config *cfg, struct buf *b)
+static void run_whole(const struct join_config *cfg, struct buf *b)
 {
 	struct sink s;
 
@@ -109,8 +103,7 @@ run_whole(const struct join_config *cfg, struct buf *b)
 	join_free(j);
 }
 
-static void
-run_cut(const struct join_config *cfg, int cut, struct buf *b)
+static void run_cut(const struct join_config *cfg, int cut, struct buf *b)
 {
 	struct sink s1, s2;
 
@@ -138,8 +131,7 @@ run_cut(const struct join_config *cfg, int cut, struct buf *b)
 	join_free(j);
 }
 
-static void
-test_restart(const char *name, const struct join_config *cfg)
+static void test_restart(const char *name, const struct join_config *cfg)
 {
 	struct buf whole = BUF_INIT;
 	int ok = 1;
@@ -167,8 +159,7 @@ test_restart(const char *name, const struct join_config *cfg)
 
 /* Every as-of output's right time is at or before its left time, and is
  * the newest such right record of the key. */
-static void
-test_asof_no_future(const struct join_config *cfg)
+static void test_asof_no_future(const struct join_config *cfg)
 {
 	struct buf out = BUF_INIT;
 	int ok = 1, rows = 0;
@@ -202,8 +193,7 @@ test_asof_no_future(const struct join_config *cfg)
 	buf_free(&out);
 }
 
-int
-main(void)
+int main(void)
 {
 	struct keyspec key;
 	struct path time;

@@ -7,14 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "join_map.h"
+#include "join/join_map.h"
 #include "banned.h"
 
 static int failed;
 static int n;
 
-static void
-check(int ok, const char *name)
+static void check(int ok, const char *name)
 {
 	printf("%sok %d - %s\n", ok ? "" : "not ", ++n, name);
 	if (!ok)
@@ -23,8 +22,7 @@ check(int ok, const char *name)
 
 /* A small deterministic generator (Park-Miller). */
 static unsigned long rng = 42;
-static unsigned long
-next(void)
+static unsigned long next(void)
 {
 	rng = rng * 16807 % 2147483647;
 	return rng;
@@ -32,8 +30,7 @@ next(void)
 
 #define KEYS 5000
 
-static void
-test_map_churn(void)
+static void test_map_churn(void)
 {
 	struct jmap m;
 	static int present[KEYS];
@@ -75,8 +72,7 @@ test_map_churn(void)
 	jmap_free(&m);
 }
 
-static void
-test_heap_order(void)
+static void test_heap_order(void)
 {
 	struct jheap h;
 	int ok = 1;
@@ -102,8 +98,7 @@ test_heap_order(void)
 
 /* Timers in two lanes, mostly in order with some stragglers, come out
  * exactly as one heap gives them. */
-static void
-test_timers_order(void)
+static void test_timers_order(void)
 {
 	struct jtimers q;
 	struct jheap h;
@@ -142,8 +137,7 @@ test_timers_order(void)
 	jheap_free(&h);
 }
 
-int
-main(void)
+int main(void)
 {
 	test_map_churn();
 	test_heap_order();

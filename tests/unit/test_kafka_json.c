@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kafka.h"
+#include "kafka/kafka.h"
 #include "rec.h"
 #include "tap.h"
 

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 
 #include "tap.h"
-#include "window.h"
-#include "window_state.h"
-#include "window_wm.h"
+#include "window/winspec.h"
+#include "window/window_state.h"
+#include "window/window_wm.h"
 
 #define MIN 60000
 

@@ -8,16 +8,14 @@
 #include "as_key.h"
 #include "banned.h"
 
-static void
-digest(struct as_key *k, const char *set)
+static void digest(struct as_key *k, const char *set)
 {
 	size_t n;
 	const void *p = as_key_bytes(k, &n);
 	as_digest(set, strlen(set), k->type, p, n, k->digest);
 }
 
-void
-as_key_string(struct as_key *k, const char *s, size_t n, const char *set)
+void as_key_string(struct as_key *k, const char *s, size_t n, const char *set)
 {
 	k->type = AS_PT_STRING;
 	buf_reset(&k->s);
@@ -25,8 +23,7 @@ as_key_string(struct as_key *k, const char *s, size_t n, const char *set)
 	digest(k, set);
 }
 
-void
-as_key_int(struct as_key *k, int64_t v, const char *set)
+void as_key_int(struct as_key *k, int64_t v, const char *set)
 {
 	k->type = AS_PT_INTEGER;
 	k->i = v;
@@ -34,8 +31,7 @@ as_key_int(struct as_key *k, int64_t v, const char *set)
 	digest(k, set);
 }
 
-const void *
-as_key_bytes(const struct as_key *k, size_t *n)
+const void *as_key_bytes(const struct as_key *k, size_t *n)
 {
 	if (k->type == AS_PT_INTEGER) {
 		*n = 8;
@@ -45,17 +41,16 @@ as_key_bytes(const struct as_key *k, size_t *n)
 	return k->s.data ? k->s.data : "";
 }
 
-json_t *
-as_key_json(const struct as_key *k)
+json_t *as_key_json(const struct as_key *k)
 {
 	if (k->type == AS_PT_INTEGER)
 		return json_integer(k->i);
 	return json_stringn(k->s.data ? k->s.data : "", k->s.len);
 }
 
-int
-as_key_from_record(struct as_key *k, const struct keyspec *ks, const char *sep,
-    const json_t *obj, const char *set, char *why, size_t whylen)
+int as_key_from_record(struct as_key *k, const struct keyspec *ks,
+    const char *sep, const json_t *obj, const char *set, char *why,
+    size_t whylen)
 {
 	buf_reset(&k->s);
 	for (size_t i = 0; i < ks->n; i++) {
@@ -87,8 +82,7 @@ as_key_from_record(struct as_key *k, const struct keyspec *ks, const char *sep,
 	return 0;
 }
 
-void
-as_key_free(struct as_key *k)
+void as_key_free(struct as_key *k)
 {
 	buf_free(&k->s);
 }

@@ -9,30 +9,27 @@
 #include "xalloc.h"
 #include "banned.h"
 
-void
-jmap_init(struct jmap *m)
+void jmap_init(struct jmap *m)
 {
 	m->slots = NULL;
 	m->cap = 0;
 	m->n = 0;
 }
 
-void
-jmap_free(struct jmap *m)
+void jmap_free(struct jmap *m)
 {
 	free(m->slots);
 	jmap_init(m);
 }
 
-static uint64_t
-jmap_hash(const char *key, size_t len)
+static uint64_t jmap_hash(const char *key, size_t len)
 {
 	return XXH3_64bits(key, len);
 }
 
 /* The slot holding key, or the free slot where it would go. */
-static size_t
-jmap_find(const struct jmap *m, const char *key, size_t len, uint64_t h)
+static size_t jmap_find(const struct jmap *m, const char *key, size_t len,
+    uint64_t h)
 {
 	size_t mask = m->cap - 1;
 	size_t i = (size_t)h & mask;
@@ -48,8 +45,7 @@ jmap_find(const struct jmap *m, const char *key, size_t len, uint64_t h)
 	}
 }
 
-static void
-jmap_grow(struct jmap *m)
+static void jmap_grow(struct jmap *m)
 {
 	struct jmap_slot *old = m->slots;
 	size_t oldcap = m->cap;
@@ -65,8 +61,7 @@ jmap_grow(struct jmap *m)
 	free(old);
 }
 
-struct jmap_slot *
-jmap_get(struct jmap *m, const char *key, size_t len)
+struct jmap_slot *jmap_get(struct jmap *m, const char *key, size_t len)
 {
 	if (m->n == 0)
 		return NULL;
@@ -74,8 +69,7 @@ jmap_get(struct jmap *m, const char *key, size_t len)
 	return m->slots[i].key ? &m->slots[i] : NULL;
 }
 
-struct jmap_slot *
-jmap_put(struct jmap *m, const char *key, size_t len)
+struct jmap_slot *jmap_put(struct jmap *m, const char *key, size_t len)
 {
 	if ((m->n + 1) * 4 > m->cap * 3)
 		jmap_grow(m);
@@ -92,8 +86,7 @@ jmap_put(struct jmap *m, const char *key, size_t len)
 	return s;
 }
 
-void *
-jmap_del(struct jmap *m, const char *key, size_t len)
+void *jmap_del(struct jmap *m, const char *key, size_t len)
 {
 	if (m->n == 0)
 		return NULL;
@@ -119,8 +112,7 @@ jmap_del(struct jmap *m, const char *key, size_t len)
 	return val;
 }
 
-struct jmap_slot *
-jmap_next(struct jmap *m, size_t *i)
+struct jmap_slot *jmap_next(struct jmap *m, size_t *i)
 {
 	while (*i < m->cap) {
 		struct jmap_slot *s = &m->slots[(*i)++];
@@ -132,28 +124,24 @@ jmap_next(struct jmap *m, size_t *i)
 
 /* --- heap ------------------------------------------------------------ */
 
-void
-jheap_init(struct jheap *h)
+void jheap_init(struct jheap *h)
 {
 	h->v = NULL;
 	h->n = h->cap = 0;
 }
 
-void
-jheap_free(struct jheap *h)
+void jheap_free(struct jheap *h)
 {
 	free(h->v);
 	jheap_init(h);
 }
 
-static int
-jheap_less(const struct jheap_item *a, const struct jheap_item *b)
+static int jheap_less(const struct jheap_item *a, const struct jheap_item *b)
 {
 	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
-void
-jheap_push(struct jheap *h, int64_t t, uint64_t seq, void *p)
+void jheap_push(struct jheap *h, int64_t t, uint64_t seq, void *p)
 {
 	h->v = xgrow(h->v, &h->cap, h->n + 1, sizeof *h->v);
 	size_t i = h->n++;
@@ -168,14 +156,12 @@ jheap_push(struct jheap *h, int64_t t, uint64_t seq, void *p)
 	h->v[i] = it;
 }
 
-const struct jheap_item *
-jheap_top(const struct jheap *h)
+const struct jheap_item *jheap_top(const struct jheap *h)
 {
 	return h->n ? &h->v[0] : NULL;
 }
 
-void
-jheap_pop(struct jheap *h)
+void jheap_pop(struct jheap *h)
 {
 	if (h->n == 0)
 		return;
@@ -198,15 +184,13 @@ jheap_pop(struct jheap *h)
 
 /* --- timers: per-lane FIFOs and a heap ---------------------------------- */
 
-void
-jtimers_init(struct jtimers *q)
+void jtimers_init(struct jtimers *q)
 {
 	memset(q, 0, sizeof *q);
 	jheap_init(&q->heap);
 }
 
-void
-jtimers_free(struct jtimers *q)
+void jtimers_free(struct jtimers *q)
 {
 	for (int i = 0; i < JTIMERS_LANES; i++)
 		free(q->lane[i].v);
@@ -214,14 +198,12 @@ jtimers_free(struct jtimers *q)
 	jtimers_init(q);
 }
 
-static struct jheap_item *
-ring_at(const struct jring *r, size_t i)
+static struct jheap_item *ring_at(const struct jring *r, size_t i)
 {
 	return &r->v[(r->head + i) % r->cap];
 }
 
-static void
-ring_push(struct jring *r, struct jheap_item it)
+static void ring_push(struct jring *r, struct jheap_item it)
 {
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
@@ -236,8 +218,7 @@ ring_push(struct jring *r, struct jheap_item it)
 	*ring_at(r, r->n++) = it;
 }
 
-void
-jtimers_push(struct jtimers *q, int lane, int64_t t, uint64_t seq, void *p)
+void jtimers_push(struct jtimers *q, int lane, int64_t t, uint64_t seq, void *p)
 {
 	struct jring *r = &q->lane[lane];
 	struct jheap_item it = { t, seq, p };
@@ -250,8 +231,7 @@ jtimers_push(struct jtimers *q, int lane, int64_t t, uint64_t seq, void *p)
 
 /* Which source holds the smallest item: a lane, JTIMERS_LANES for the
  * heap, or -1 when empty. */
-static int
-jtimers_min(const struct jtimers *q)
+static int jtimers_min(const struct jtimers *q)
 {
 	const struct jheap_item *best = jheap_top(&q->heap);
 	int which = best ? JTIMERS_LANES : -1;
@@ -269,8 +249,7 @@ jtimers_min(const struct jtimers *q)
 	return which;
 }
 
-const struct jheap_item *
-jtimers_top(const struct jtimers *q)
+const struct jheap_item *jtimers_top(const struct jtimers *q)
 {
 	int w = jtimers_min(q);
 
@@ -279,8 +258,7 @@ jtimers_top(const struct jtimers *q)
 	return w == JTIMERS_LANES ? jheap_top(&q->heap) : ring_at(&q->lane[w], 0);
 }
 
-void
-jtimers_pop(struct jtimers *q)
+void jtimers_pop(struct jtimers *q)
 {
 	int w = jtimers_min(q);
 
@@ -295,8 +273,7 @@ jtimers_pop(struct jtimers *q)
 	r->n--;
 }
 
-size_t
-jtimers_count(const struct jtimers *q)
+size_t jtimers_count(const struct jtimers *q)
 {
 	size_t n = q->heap.n;
 
@@ -305,8 +282,7 @@ jtimers_count(const struct jtimers *q)
 	return n;
 }
 
-const struct jheap_item *
-jtimers_at(const struct jtimers *q, size_t i)
+const struct jheap_item *jtimers_at(const struct jtimers *q, size_t i)
 {
 	for (int l = 0; l < JTIMERS_LANES; l++) {
 		if (i < q->lane[l].n)

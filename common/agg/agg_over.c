@@ -8,8 +8,8 @@
 #include "diag.h"
 #include "etime.h"
 #include "rec.h"
-#include "window.h"
-#include "window_state.h"
+#include "window/winspec.h"
+#include "window/window_state.h"
 #include "xalloc.h"
 #include "banned.h"
 

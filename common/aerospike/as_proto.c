@@ -7,8 +7,7 @@
 #include "as_proto.h"
 #include "banned.h"
 
-const char *
-as_result_str(int code)
+const char *as_result_str(int code)
 {
 	switch (code) {
 	case 0: return "ok";
@@ -64,8 +63,7 @@ as_result_str(int code)
 	}
 }
 
-bool
-as_result_retryable(int code)
+bool as_result_retryable(int code)
 {
 	switch (code) {
 	case 7: case 9: case 11: case 14: case 18: case 32: case 152:
@@ -75,15 +73,13 @@ as_result_retryable(int code)
 	}
 }
 
-void
-as_put_u16(uint8_t *p, uint16_t v)
+void as_put_u16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
 }
 
-void
-as_put_u32(uint8_t *p, uint32_t v)
+void as_put_u32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -91,34 +87,29 @@ as_put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-void
-as_put_u64(uint8_t *p, uint64_t v)
+void as_put_u64(uint8_t *p, uint64_t v)
 {
 	as_put_u32(p, (uint32_t)(v >> 32));
 	as_put_u32(p + 4, (uint32_t)v);
 }
 
-uint16_t
-as_get_u16(const uint8_t *p)
+uint16_t as_get_u16(const uint8_t *p)
 {
 	return (uint16_t)((p[0] << 8) | p[1]);
 }
 
-uint32_t
-as_get_u32(const uint8_t *p)
+uint32_t as_get_u32(const uint8_t *p)
 {
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
 	    ((uint32_t)p[2] << 8) | p[3];
 }
 
-uint64_t
-as_get_u64(const uint8_t *p)
+uint64_t as_get_u64(const uint8_t *p)
 {
 	return ((uint64_t)as_get_u32(p) << 32) | as_get_u32(p + 4);
 }
 
-static void
-put_proto(uint8_t *p, uint8_t type, uint64_t size)
+static void put_proto(uint8_t *p, uint8_t type, uint64_t size)
 {
 	p[0] = AS_PROTO_VERSION;
 	p[1] = type;
@@ -127,8 +118,7 @@ put_proto(uint8_t *p, uint8_t type, uint64_t size)
 	as_put_u32(p + 4, (uint32_t)size);
 }
 
-static uint8_t *
-grow(struct buf *b, size_t n)
+static uint8_t *grow(struct buf *b, size_t n)
 {
 	buf_reserve(b, n);
 	uint8_t *p = (uint8_t *)b->data + b->len;
@@ -137,8 +127,7 @@ grow(struct buf *b, size_t n)
 	return p;
 }
 
-static void
-put_field(struct buf *b, uint8_t type, const void *p, size_t n)
+static void put_field(struct buf *b, uint8_t type, const void *p, size_t n)
 {
 	uint8_t *d = grow(b, 5 + n);
 	as_put_u32(d, (uint32_t)(n + 1));
@@ -147,8 +136,7 @@ put_field(struct buf *b, uint8_t type, const void *p, size_t n)
 		memcpy(d + 5, p, n);
 }
 
-static void
-put_field_key(struct buf *b, uint8_t ptype, const void *p, size_t n)
+static void put_field_key(struct buf *b, uint8_t ptype, const void *p, size_t n)
 {
 	uint8_t *d = grow(b, 6 + n);
 	as_put_u32(d, (uint32_t)(n + 2));
@@ -158,8 +146,7 @@ put_field_key(struct buf *b, uint8_t ptype, const void *p, size_t n)
 		memcpy(d + 6, p, n);
 }
 
-static void
-put_op(struct buf *b, uint8_t op, uint8_t ptype, const char *name,
+static void put_op(struct buf *b, uint8_t op, uint8_t ptype, const char *name,
     size_t nlen, const void *val, size_t vlen)
 {
 	uint8_t *d = grow(b, 8 + nlen + vlen);
@@ -174,8 +161,7 @@ put_op(struct buf *b, uint8_t op, uint8_t ptype, const char *name,
 		memcpy(d + 8 + nlen, val, vlen);
 }
 
-static void
-put_msg_hdr(uint8_t *d, const struct as_hdr *h)
+static void put_msg_hdr(uint8_t *d, const struct as_hdr *h)
 {
 	d[0] = AS_MSG_HDR_SIZE;
 	d[1] = h->info1;
@@ -190,8 +176,7 @@ put_msg_hdr(uint8_t *d, const struct as_hdr *h)
 	as_put_u16(d + 20, 0);
 }
 
-void
-as_req_begin(struct as_req *r, struct buf *b, const struct as_hdr *h)
+void as_req_begin(struct as_req *r, struct buf *b, const struct as_hdr *h)
 {
 	r->b = b;
 	r->start = b->len;
@@ -202,30 +187,26 @@ as_req_begin(struct as_req *r, struct buf *b, const struct as_hdr *h)
 	put_msg_hdr(d + AS_PROTO_HDR_SIZE, h);
 }
 
-void
-as_req_field(struct as_req *r, uint8_t type, const void *p, size_t n)
+void as_req_field(struct as_req *r, uint8_t type, const void *p, size_t n)
 {
 	put_field(r->b, type, p, n);
 	r->n_fields++;
 }
 
-void
-as_req_field_key(struct as_req *r, uint8_t ptype, const void *p, size_t n)
+void as_req_field_key(struct as_req *r, uint8_t ptype, const void *p, size_t n)
 {
 	put_field_key(r->b, ptype, p, n);
 	r->n_fields++;
 }
 
-void
-as_req_op(struct as_req *r, uint8_t op, uint8_t ptype, const char *name,
+void as_req_op(struct as_req *r, uint8_t op, uint8_t ptype, const char *name,
     size_t nlen, const void *val, size_t vlen)
 {
 	put_op(r->b, op, ptype, name, nlen, val, vlen);
 	r->n_ops++;
 }
 
-void
-as_req_end(struct as_req *r)
+void as_req_end(struct as_req *r)
 {
 	uint8_t *d = (uint8_t *)r->b->data + r->start;
 	put_proto(d, AS_PROTO_MSG, r->b->len - r->start - AS_PROTO_HDR_SIZE);
@@ -238,8 +219,7 @@ as_req_end(struct as_req *r)
 #define BATCH_ROW_FULL      0x0e    /* extra info, generation, ttl */
 #define BATCH_REPORT_ALL    0x04    /* parent flag: answer every row */
 
-void
-as_batch_begin(struct as_batch *bt, struct buf *b, uint32_t timeout_ms,
+void as_batch_begin(struct as_batch *bt, struct buf *b, uint32_t timeout_ms,
     bool respond_all)
 {
 	struct as_hdr h = { .info1 = AS_INFO1_BATCH, .timeout_ms = timeout_ms };
@@ -256,8 +236,7 @@ as_batch_begin(struct as_batch *bt, struct buf *b, uint32_t timeout_ms,
 	bt->row_counts_at = 0;
 }
 
-static void
-batch_row_close(struct as_batch *bt)
+static void batch_row_close(struct as_batch *bt)
 {
 	if (bt->rows == 0)
 		return;
@@ -266,8 +245,7 @@ batch_row_close(struct as_batch *bt)
 	as_put_u16(d + 2, bt->row_ops);
 }
 
-void
-as_batch_row_begin(struct as_batch *bt, uint32_t index,
+void as_batch_row_begin(struct as_batch *bt, uint32_t index,
     const uint8_t digest[AS_DIGEST_SIZE], const struct as_hdr *h)
 {
 	batch_row_close(bt);
@@ -288,31 +266,28 @@ as_batch_row_begin(struct as_batch *bt, uint32_t index,
 	bt->rows++;
 }
 
-void
-as_batch_row_field(struct as_batch *bt, uint8_t type, const void *p, size_t n)
+void as_batch_row_field(struct as_batch *bt, uint8_t type, const void *p,
+    size_t n)
 {
 	put_field(bt->req.b, type, p, n);
 	bt->row_fields++;
 }
 
-void
-as_batch_row_field_key(struct as_batch *bt, uint8_t ptype, const void *p,
+void as_batch_row_field_key(struct as_batch *bt, uint8_t ptype, const void *p,
     size_t n)
 {
 	put_field_key(bt->req.b, ptype, p, n);
 	bt->row_fields++;
 }
 
-void
-as_batch_row_op(struct as_batch *bt, uint8_t op, uint8_t ptype,
+void as_batch_row_op(struct as_batch *bt, uint8_t op, uint8_t ptype,
     const char *name, size_t nlen, const void *val, size_t vlen)
 {
 	put_op(bt->req.b, op, ptype, name, nlen, val, vlen);
 	bt->row_ops++;
 }
 
-void
-as_batch_end(struct as_batch *bt)
+void as_batch_end(struct as_batch *bt)
 {
 	batch_row_close(bt);
 	uint8_t *base = (uint8_t *)bt->req.b->data;
@@ -324,8 +299,7 @@ as_batch_end(struct as_batch *bt)
 
 /* --- info ------------------------------------------------------------- */
 
-void
-as_info_req(struct buf *b, const char *names)
+void as_info_req(struct buf *b, const char *names)
 {
 	size_t n = strlen(names);
 	bool nl = n > 0 && names[n - 1] != '\n';
@@ -336,8 +310,7 @@ as_info_req(struct buf *b, const char *names)
 		buf_appendc(b, '\n');
 }
 
-long
-as_info_value(const char *resp, size_t len, const char *name,
+long as_info_value(const char *resp, size_t len, const char *name,
     const char **val)
 {
 	size_t nlen = strlen(name);
@@ -359,8 +332,7 @@ as_info_value(const char *resp, size_t len, const char *name,
 
 /* --- decoding --------------------------------------------------------- */
 
-int
-as_proto_hdr_parse(const uint8_t *p, struct as_proto_hdr *h, char *why,
+int as_proto_hdr_parse(const uint8_t *p, struct as_proto_hdr *h, char *why,
     size_t whylen)
 {
 	h->version = p[0];
@@ -384,8 +356,7 @@ as_proto_hdr_parse(const uint8_t *p, struct as_proto_hdr *h, char *why,
 	return 0;
 }
 
-int
-as_msg_parse(const uint8_t *p, size_t n, struct as_msg *m, char *why,
+int as_msg_parse(const uint8_t *p, size_t n, struct as_msg *m, char *why,
     size_t whylen)
 {
 	if (n < AS_MSG_HDR_SIZE) {
@@ -437,8 +408,8 @@ as_msg_parse(const uint8_t *p, size_t n, struct as_msg *m, char *why,
 	return 0;
 }
 
-void
-as_msg_fields(const struct as_msg *m, struct as_field_view *out, size_t max)
+void as_msg_fields(const struct as_msg *m, struct as_field_view *out,
+    size_t max)
 {
 	const uint8_t *q = m->fields;
 	for (size_t i = 0; i < m->n_fields && i < max; i++) {
@@ -450,8 +421,7 @@ as_msg_fields(const struct as_msg *m, struct as_field_view *out, size_t max)
 	}
 }
 
-void
-as_msg_op_at(const uint8_t **cursor, struct as_op_view *op)
+void as_msg_op_at(const uint8_t **cursor, struct as_op_view *op)
 {
 	const uint8_t *q = *cursor;
 	uint32_t sz = as_get_u32(q);

@@ -1,9 +1,9 @@
-/* window.c - window assignment and panes (see window.h). */
+/* winspec.c - window assignment and panes (see winspec.h). */
 #include <string.h>
 
 #include "diag.h"
 #include "etime.h"
-#include "window.h"
+#include "winspec.h"
 #include "banned.h"
 
 static int64_t gcd64(int64_t a, int64_t b)

@@ -14,8 +14,7 @@
 #include "xalloc.h"
 #include "banned.h"
 
-int
-join_fields_parse(const char *text, struct join_field **fields, size_t *n)
+int join_fields_parse(const char *text, struct join_field **fields, size_t *n)
 {
 	const char *p = text;
 	size_t cap = 0;
@@ -56,8 +55,7 @@ join_fields_parse(const char *text, struct join_field **fields, size_t *n)
 	}
 }
 
-void
-join_fields_free(struct join_field *fields, size_t n)
+void join_fields_free(struct join_field *fields, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		path_free(&fields[i].path);
@@ -70,8 +68,7 @@ join_fields_free(struct join_field *fields, size_t n)
  * is the same fact twice, a null (a missing side's projected member)
  * gives way, a different one is a collision, reported once per name and
  * counted, and the earlier member is kept. */
-static void
-out_put(struct join_out *j, json_t *o, const char *name, json_t *v)
+static void out_put(struct join_out *j, json_t *o, const char *name, json_t *v)
 {
 	json_t *old = json_object_get(o, name);
 
@@ -92,8 +89,8 @@ out_put(struct join_out *j, json_t *o, const char *name, json_t *v)
 	}
 }
 
-static const char *
-out_name(struct join_out *j, const char *prefix, const char *name)
+static const char *out_name(struct join_out *j, const char *prefix,
+    const char *name)
 {
 	if (prefix == NULL || prefix[0] == '\0')
 		return name;
@@ -103,15 +100,13 @@ out_name(struct join_out *j, const char *prefix, const char *name)
 	return j->nb.data;
 }
 
-static bool
-is_window_member(const struct join_out *j, const char *k)
+static bool is_window_member(const struct join_out *j, const char *k)
 {
 	return strcmp(k, j->cfg->start_field) == 0 ||
 	    strcmp(k, j->cfg->end_field) == 0;
 }
 
-static void
-out_side(struct join_out *j, json_t *o, int s, json_t *rec)
+static void out_side(struct join_out *j, json_t *o, int s, json_t *rec)
 {
 	const struct join_side_out *so = &j->cfg->side[s];
 
@@ -143,8 +138,7 @@ out_side(struct join_out *j, json_t *o, int s, json_t *rec)
 
 /* The join key under the left key's paths, where not already there (a
  * null there stands for a missing left side: the key takes its place). */
-static void
-out_key(struct join_out *j, json_t *o, const char *key, size_t len)
+static void out_key(struct join_out *j, json_t *o, const char *key, size_t len)
 {
 	const struct keyspec *ks = j->cfg->key[JOIN_LEFT];
 	json_t *tmp = NULL;
@@ -169,8 +163,7 @@ out_key(struct join_out *j, json_t *o, const char *key, size_t len)
 	json_decref(tmp);
 }
 
-void
-join_out_init(struct join_out *j, const struct join_config *cfg)
+void join_out_init(struct join_out *j, const struct join_config *cfg)
 {
 	enum join_type t = cfg->type;
 
@@ -186,8 +179,7 @@ join_out_init(struct join_out *j, const struct join_config *cfg)
 }
 
 /* Adds name (len bytes) to side s's names unless known or too many. */
-static void
-learn_name(struct join_out *j, int s, const char *name, size_t len)
+static void learn_name(struct join_out *j, int s, const char *name, size_t len)
 {
 	static const char *const side[] = { "left", "right" };
 	struct jmap_slot *sl;
@@ -212,8 +204,7 @@ learn_name(struct join_out *j, int s, const char *name, size_t len)
 	j->nnames[s]++;
 }
 
-void
-join_out_learn(struct join_out *j, int s, const json_t *rec)
+void join_out_learn(struct join_out *j, int s, const json_t *rec)
 {
 	const char *k;
 	json_t *v;
@@ -227,8 +218,7 @@ join_out_learn(struct join_out *j, int s, const json_t *rec)
 	}
 }
 
-json_t *
-join_out_names(const struct join_out *j)
+json_t *join_out_names(const struct join_out *j)
 {
 	json_t *a = json_array();
 
@@ -244,8 +234,7 @@ join_out_names(const struct join_out *j)
 	return a;
 }
 
-int
-join_out_restore_names(struct join_out *j, const json_t *v)
+int join_out_restore_names(struct join_out *j, const json_t *v)
 {
 	size_t i;
 	json_t *n;
@@ -263,8 +252,7 @@ join_out_restore_names(struct join_out *j, const json_t *v)
 	return 0;
 }
 
-void
-join_out_free(struct join_out *j)
+void join_out_free(struct join_out *j)
 {
 	size_t i = 0;
 	struct jmap_slot *sl;
@@ -284,8 +272,7 @@ join_out_free(struct join_out *j)
 	buf_free(&j->nb);
 }
 
-json_t *
-join_out_row(struct join_out *j, json_t *l, json_t *r, const char *key,
+json_t *join_out_row(struct join_out *j, json_t *l, json_t *r, const char *key,
     size_t keylen)
 {
 	json_t *o = json_object();

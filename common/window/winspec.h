@@ -1,5 +1,5 @@
 /*
- * window.h - event-time windows as Flink SQL defines them: TUMBLE, HOP,
+ * winspec.h - event-time windows as Flink SQL defines them: TUMBLE, HOP,
  * CUMULATE and SESSION, aligned to the epoch (UTC) plus an offset.
  *
  * All times are epoch milliseconds; a window is the half-open interval
@@ -27,8 +27,8 @@
  * record, {"@fs":"window","kind":"hop",...}: winspec_to_json() and
  * winspec_from_json() write and read it.
  */
-#ifndef FS_WINDOW_H
-#define FS_WINDOW_H
+#ifndef FS_WINSPEC_H
+#define FS_WINSPEC_H
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -65,8 +65,7 @@ struct as_exec {
 
 /* --- histogram -------------------------------------------------------- */
 
-static unsigned
-hist_bucket(uint64_t v)
+static unsigned hist_bucket(uint64_t v)
 {
 	if (v < 16)
 		return (unsigned)v;
@@ -77,8 +76,7 @@ hist_bucket(uint64_t v)
 	return 16 + (e - 4) * 16 + sub;
 }
 
-static uint64_t
-hist_upper(unsigned b)
+static uint64_t hist_upper(unsigned b)
 {
 	if (b < 16)
 		return b;
@@ -86,8 +84,7 @@ hist_upper(unsigned b)
 	return ((uint64_t)(16 + sub + 1) << (e - 4)) - 1;
 }
 
-void
-as_hist_add(struct as_hist *h, uint64_t us)
+void as_hist_add(struct as_hist *h, uint64_t us)
 {
 	h->b[hist_bucket(us)]++;
 	h->count++;
@@ -95,8 +92,7 @@ as_hist_add(struct as_hist *h, uint64_t us)
 		h->max = us;
 }
 
-uint64_t
-as_hist_quantile(const struct as_hist *h, double q)
+uint64_t as_hist_quantile(const struct as_hist *h, double q)
 {
 	if (h->count == 0)
 		return 0;
@@ -116,8 +112,7 @@ as_hist_quantile(const struct as_hist *h, double q)
 
 /* --- commands --------------------------------------------------------- */
 
-void
-as_cmd_field(struct as_cmd *c, uint8_t type, const void *p, size_t n)
+void as_cmd_field(struct as_cmd *c, uint8_t type, const void *p, size_t n)
 {
 	uint8_t h[5];
 	as_put_u32(h, (uint32_t)(n + 1));
@@ -127,8 +122,7 @@ as_cmd_field(struct as_cmd *c, uint8_t type, const void *p, size_t n)
 	c->n_fields++;
 }
 
-void
-as_cmd_field_key(struct as_cmd *c, uint8_t ptype, const void *p, size_t n)
+void as_cmd_field_key(struct as_cmd *c, uint8_t ptype, const void *p, size_t n)
 {
 	uint8_t h[6];
 	as_put_u32(h, (uint32_t)(n + 2));
@@ -139,8 +133,7 @@ as_cmd_field_key(struct as_cmd *c, uint8_t ptype, const void *p, size_t n)
 	c->n_fields++;
 }
 
-void
-as_cmd_op(struct as_cmd *c, uint8_t op, uint8_t ptype, const char *name,
+void as_cmd_op(struct as_cmd *c, uint8_t op, uint8_t ptype, const char *name,
     size_t nlen, const void *val, size_t vlen)
 {
 	uint8_t h[8];
@@ -155,8 +148,7 @@ as_cmd_op(struct as_cmd *c, uint8_t op, uint8_t ptype, const char *name,
 	c->n_ops++;
 }
 
-static void
-q_push(struct queue *q, struct as_cmd *c)
+static void q_push(struct queue *q, struct as_cmd *c)
 {
 	c->next = NULL;
 	if (q->tail)
@@ -167,8 +159,7 @@ q_push(struct queue *q, struct as_cmd *c)
 	q->n++;
 }
 
-static struct as_cmd *
-q_pop(struct queue *q)
+static struct as_cmd *q_pop(struct queue *q)
 {
 	struct as_cmd *c = q->head;
 	if (c) {
@@ -183,14 +174,12 @@ q_pop(struct queue *q)
 
 /* --- key table -------------------------------------------------------- */
 
-static size_t
-key_slot(const struct as_exec *e, const uint8_t *d)
+static size_t key_slot(const struct as_exec *e, const uint8_t *d)
 {
 	return as_get_u32(d + 4) & e->tab_mask;
 }
 
-static struct as_cmd *
-key_find(struct as_exec *e, const uint8_t *d)
+static struct as_cmd *key_find(struct as_exec *e, const uint8_t *d)
 {
 	for (struct as_cmd *c = e->tab[key_slot(e, d)]; c; c = c->hnext)
 		if (memcmp(c->digest, d, AS_DIGEST_SIZE) == 0)
@@ -198,16 +187,14 @@ key_find(struct as_exec *e, const uint8_t *d)
 	return NULL;
 }
 
-static void
-key_insert(struct as_exec *e, struct as_cmd *c)
+static void key_insert(struct as_exec *e, struct as_cmd *c)
 {
 	size_t s = key_slot(e, c->digest);
 	c->hnext = e->tab[s];
 	e->tab[s] = c;
 }
 
-static void
-key_remove(struct as_exec *e, struct as_cmd *c)
+static void key_remove(struct as_exec *e, struct as_cmd *c)
 {
 	struct as_cmd **pp = &e->tab[key_slot(e, c->digest)];
 	while (*pp && *pp != c)
@@ -219,9 +206,8 @@ key_remove(struct as_exec *e, struct as_cmd *c)
 
 /* --- life cycle ------------------------------------------------------- */
 
-struct as_exec *
-as_exec_new(struct as_cluster *c, const struct as_exec_opts *o, as_done_fn done,
-    void *ctx)
+struct as_exec *as_exec_new(struct as_cluster *c, const struct as_exec_opts *o,
+    as_done_fn done, void *ctx)
 {
 	struct as_exec *e = xcalloc(1, sizeof *e);
 	e->c = c;
@@ -263,8 +249,7 @@ as_exec_new(struct as_cluster *c, const struct as_exec_opts *o, as_done_fn done,
 	return e;
 }
 
-struct as_cmd *
-as_exec_cmd(struct as_exec *e)
+struct as_cmd *as_exec_cmd(struct as_exec *e)
 {
 	struct as_cmd *c = e->free_cmds;
 	if (c) {
@@ -280,8 +265,7 @@ as_exec_cmd(struct as_exec *e)
 	return c;
 }
 
-void
-as_exec_cmd_free(struct as_exec *e, struct as_cmd *c)
+void as_exec_cmd_free(struct as_exec *e, struct as_cmd *c)
 {
 	c->next = e->free_cmds;
 	e->free_cmds = c;
@@ -291,9 +275,8 @@ static void pump(struct as_exec *e);
 static void run_once(struct as_exec *e, int wait_ms, int extra_fd,
     bool *extra_ready);
 
-static void
-finish(struct as_exec *e, struct as_cmd *c, int rc, const struct as_msg *m,
-    const char *why)
+static void finish(struct as_exec *e, struct as_cmd *c, int rc,
+    const struct as_msg *m, const char *why)
 {
 	if (c->first_us && rc >= 0)
 		as_hist_add(&e->st.lat, (uint64_t)(as_mono_us() - c->first_us));
@@ -312,8 +295,7 @@ finish(struct as_exec *e, struct as_cmd *c, int rc, const struct as_msg *m,
 }
 
 /* An attempt begins: the first one starts the total deadline. */
-static void
-attempt_begin(struct as_exec *e, struct as_cmd *c, int64_t now)
+static void attempt_begin(struct as_exec *e, struct as_cmd *c, int64_t now)
 {
 	if (c->attempts++ == 0 && e->o.total_timeout_ms > 0)
 		c->deadline_us = now + (int64_t)e->o.total_timeout_ms * 1000;
@@ -321,8 +303,8 @@ attempt_begin(struct as_exec *e, struct as_cmd *c, int64_t now)
 
 /* A failed attempt: pause and retry, or give up with rc (the official
  * clients' rule: no retry that could not start before the deadline). */
-static void
-attempt_failed(struct as_exec *e, struct as_cmd *c, int rc, const char *why)
+static void attempt_failed(struct as_exec *e, struct as_cmd *c, int rc,
+    const char *why)
 {
 	c->last_rc = rc;
 	snprintf(c->last_why, sizeof c->last_why, "%s", why);
@@ -345,8 +327,7 @@ attempt_failed(struct as_exec *e, struct as_cmd *c, int rc, const char *why)
 	finish(e, c, rc, NULL, why);
 }
 
-void
-as_exec_submit(struct as_exec *e, struct as_cmd *c)
+void as_exec_submit(struct as_exec *e, struct as_cmd *c)
 {
 	e->outstanding++;
 	e->st.submitted++;
@@ -366,8 +347,7 @@ as_exec_submit(struct as_exec *e, struct as_cmd *c)
 
 /* --- encoding --------------------------------------------------------- */
 
-static void
-encode_single(struct as_exec *e, struct wire *w, struct as_cmd *c)
+static void encode_single(struct as_exec *e, struct wire *w, struct as_cmd *c)
 {
 	struct as_req r;
 	struct as_hdr h = c->hdr;
@@ -383,8 +363,7 @@ encode_single(struct as_exec *e, struct wire *w, struct as_cmd *c)
 	as_req_end(&r);
 }
 
-static void
-encode_batch(struct as_exec *e, struct wire *w)
+static void encode_batch(struct as_exec *e, struct wire *w)
 {
 	struct as_batch bt;
 	as_batch_begin(&bt, &w->out, (uint32_t)e->o.timeout_ms, true);
@@ -404,8 +383,7 @@ encode_batch(struct as_exec *e, struct wire *w)
 
 /* --- dispatch --------------------------------------------------------- */
 
-static void
-wire_add(struct wire *w, struct as_cmd *c)
+static void wire_add(struct wire *w, struct as_cmd *c)
 {
 	w->cmds = xgrow(w->cmds, &w->cap_cmds, w->n_cmds + 1, sizeof *w->cmds);
 	w->cmds[w->n_cmds++] = c;
@@ -417,8 +395,7 @@ wire_add(struct wire *w, struct as_cmd *c)
  * keep their connection between requests, registered with epoll, so a
  * steady stream to one node costs no epoll_ctl and no pool traffic).
  */
-static struct wire *
-free_wire(struct as_exec *e, const struct as_node *node)
+static struct wire *free_wire(struct as_exec *e, const struct as_node *node)
 {
 	if (e->n_used >= e->o.max_in_flight)
 		return NULL;
@@ -437,8 +414,7 @@ free_wire(struct as_exec *e, const struct as_node *node)
 }
 
 /* Drops the connection an unused wire kept. */
-static void
-wire_drop_conn(struct as_exec *e, struct wire *w, bool to_pool)
+static void wire_drop_conn(struct as_exec *e, struct wire *w, bool to_pool)
 {
 	if (w->fd < 0)
 		return;
@@ -452,8 +428,7 @@ wire_drop_conn(struct as_exec *e, struct wire *w, bool to_pool)
 }
 
 /* Watches w's connection: for writing while a request is half sent. */
-static void
-watch(struct as_exec *e, struct wire *w, int op, uint32_t events)
+static void watch(struct as_exec *e, struct wire *w, int op, uint32_t events)
 {
 	struct epoll_event ev = {
 		.events = events,
@@ -467,8 +442,7 @@ watch(struct as_exec *e, struct wire *w, int op, uint32_t events)
 static void wire_fail(struct as_exec *e, struct wire *w, int rc,
     const char *why);
 
-static void
-wire_send(struct as_exec *e, struct wire *w)
+static void wire_send(struct as_exec *e, struct wire *w)
 {
 	bool was_partial = w->sent > 0;
 	while (w->sent < w->out.len) {
@@ -494,8 +468,7 @@ wire_send(struct as_exec *e, struct wire *w)
 		watch(e, w, EPOLL_CTL_MOD, EPOLLIN);
 }
 
-static void
-dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
+static void dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
     struct as_node *node)
 {
 	bool fresh = false;
@@ -573,8 +546,7 @@ dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 	wire_send(e, w);
 }
 
-static void
-pump(struct as_exec *e)
+static void pump(struct as_exec *e)
 {
 	if (e->delayed.n > 0) {
 		int64_t now = as_mono_us();
@@ -610,8 +582,7 @@ pump(struct as_exec *e)
 
 /* --- answers ---------------------------------------------------------- */
 
-static void
-wire_release(struct as_exec *e, struct wire *w, bool keep_conn)
+static void wire_release(struct as_exec *e, struct wire *w, bool keep_conn)
 {
 	if (!keep_conn)
 		wire_drop_conn(e, w, false);
@@ -621,8 +592,8 @@ wire_release(struct as_exec *e, struct wire *w, bool keep_conn)
 	e->free_w[e->o.max_in_flight - 1 - e->n_used] = (unsigned)(w - e->w);
 }
 
-static void
-wire_fail(struct as_exec *e, struct wire *w, int rc, const char *why)
+static void wire_fail(struct as_exec *e, struct wire *w, int rc,
+    const char *why)
 {
 	if (rc == AS_EXEC_ETIMEOUT)
 		e->st.timeouts++;
@@ -639,8 +610,7 @@ wire_fail(struct as_exec *e, struct wire *w, int rc, const char *why)
 	free(cmds);
 }
 
-static void
-row_result(struct as_exec *e, struct wire *w, size_t idx,
+static void row_result(struct as_exec *e, struct wire *w, size_t idx,
     const struct as_msg *m)
 {
 	struct as_cmd *c = w->cmds[idx];
@@ -660,8 +630,8 @@ row_result(struct as_exec *e, struct wire *w, size_t idx,
  * Consumes complete protos in w->in.  Returns 1 when the request is
  * fully answered, 0 when more is needed, -1 on a protocol error (why).
  */
-static int
-wire_parse(struct as_exec *e, struct wire *w, char *why, size_t whylen)
+static int wire_parse(struct as_exec *e, struct wire *w, char *why,
+    size_t whylen)
 {
 	for (;;) {
 		size_t avail = w->in.len - w->parsed;
@@ -713,8 +683,7 @@ wire_parse(struct as_exec *e, struct wire *w, char *why, size_t whylen)
 	}
 }
 
-static void
-wire_readable(struct as_exec *e, struct wire *w)
+static void wire_readable(struct as_exec *e, struct wire *w)
 {
 	char why[256];
 	for (;;) {
@@ -791,8 +760,7 @@ wire_readable(struct as_exec *e, struct wire *w)
 
 /* --- the loop --------------------------------------------------------- */
 
-static void
-tend_if_due(struct as_exec *e)
+static void tend_if_due(struct as_exec *e)
 {
 	int64_t now = as_mono_ms();
 	int64_t since = now - e->c->last_tend_ms;
@@ -808,8 +776,7 @@ tend_if_due(struct as_exec *e)
  * not wake a wait for a free slot, or that wait spins.  A regular file
  * cannot be watched and is always readable.
  */
-static void
-watch_input(struct as_exec *e, int fd)
+static void watch_input(struct as_exec *e, int fd)
 {
 	if (fd >= 0 && fd != e->input_fd) {
 		if (e->input_watched)
@@ -834,8 +801,8 @@ watch_input(struct as_exec *e, int fd)
 		e->input_watched = true;
 }
 
-static void
-run_once(struct as_exec *e, int wait_ms, int extra_fd, bool *extra_ready)
+static void run_once(struct as_exec *e, int wait_ms, int extra_fd,
+    bool *extra_ready)
 {
 	tend_if_due(e);
 	pump(e);
@@ -898,41 +865,35 @@ run_once(struct as_exec *e, int wait_ms, int extra_fd, bool *extra_ready)
 	pump(e);
 }
 
-void
-as_exec_poll(struct as_exec *e, int wait_ms)
+void as_exec_poll(struct as_exec *e, int wait_ms)
 {
 	run_once(e, wait_ms, -1, NULL);
 }
 
-int
-as_exec_wait(struct as_exec *e, int fd, int wait_ms)
+int as_exec_wait(struct as_exec *e, int fd, int wait_ms)
 {
 	bool ready = false;
 	run_once(e, wait_ms, fd, &ready);
 	return ready ? 1 : 0;
 }
 
-void
-as_exec_drain(struct as_exec *e)
+void as_exec_drain(struct as_exec *e)
 {
 	while (e->outstanding > 0)
 		run_once(e, 1000, -1, NULL);
 }
 
-size_t
-as_exec_outstanding(const struct as_exec *e)
+size_t as_exec_outstanding(const struct as_exec *e)
 {
 	return e->outstanding;
 }
 
-const struct as_exec_stats *
-as_exec_stats(const struct as_exec *e)
+const struct as_exec_stats *as_exec_stats(const struct as_exec *e)
 {
 	return &e->st;
 }
 
-void
-as_exec_free(struct as_exec *e)
+void as_exec_free(struct as_exec *e)
 {
 	if (e == NULL)
 		return;

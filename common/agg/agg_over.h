@@ -32,7 +32,7 @@
 #include "out.h"
 #include "path.h"
 #include "reject.h"
-#include "window_late.h"
+#include "window/window_late.h"
 
 struct over;
 

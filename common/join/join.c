@@ -20,8 +20,8 @@
 #include "join_map.h"
 #include "join_out.h"
 #include "rec.h"
-#include "window.h"
-#include "window_wm.h"
+#include "window/winspec.h"
+#include "window/window_wm.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -99,8 +99,7 @@ static const char *const type_names[] = {
 	"inner", "left", "right", "full", "semi", "anti"
 };
 
-static int64_t
-sat_add(int64_t a, int64_t b)
+static int64_t sat_add(int64_t a, int64_t b)
 {
 	if (b > 0 && a > INT64_MAX - b)
 		return INT64_MAX;
@@ -109,8 +108,7 @@ sat_add(int64_t a, int64_t b)
 	return a + b;
 }
 
-static char *
-line_copy(const char *line, size_t len)
+static char *line_copy(const char *line, size_t len)
 {
 	char *p = xmalloc(len + 1);
 
@@ -121,8 +119,7 @@ line_copy(const char *line, size_t len)
 
 /* The held record as an object again (a new reference).  It parsed when
  * it arrived, so it parses now. */
-static json_t *
-line_parse(const char *line, size_t len)
+static json_t *line_parse(const char *line, size_t len)
 {
 	char why[REC_ERR_MAX];
 	json_t *o = rec_parse(line, len, why);
@@ -132,8 +129,7 @@ line_parse(const char *line, size_t len)
 	return o;
 }
 
-static json_t *
-jrec_parse(const struct jrec *r)
+static json_t *jrec_parse(const struct jrec *r)
 {
 	return line_parse(r->line, r->len);
 }
@@ -141,16 +137,15 @@ jrec_parse(const struct jrec *r)
 /* --- output ------------------------------------------------------------ */
 
 /* rec_emit() with a buffer kept across records. */
-static void
-emit(struct join *j, const json_t *o)
+static void emit(struct join *j, const json_t *o)
 {
 	buf_reset(&j->ob);
 	rec_dump(&j->ob, o);
 	out_line(j->out, j->ob.data, j->ob.len);
 }
 
-static void
-emit_row(struct join *j, json_t *l, json_t *r, const struct bucket *b)
+static void emit_row(struct join *j, json_t *l, json_t *r,
+    const struct bucket *b)
 {
 	json_t *o = join_out_row(&j->jo, l, r, b->key, b->keylen);
 
@@ -168,8 +163,7 @@ emit_row(struct join *j, json_t *l, json_t *r, const struct bucket *b)
 
 /* Semi and anti joins emit the left record itself, as Flink does, or
  * the members --left-fields selects. */
-static void
-emit_left_only(struct join *j, json_t *l, const struct bucket *b)
+static void emit_left_only(struct join *j, json_t *l, const struct bucket *b)
 {
 	json_t *o;
 
@@ -188,8 +182,7 @@ emit_left_only(struct join *j, json_t *l, const struct bucket *b)
 /* --- buckets and timers -------------------------------------------------- */
 
 /* Most keys hold a record or two at a time: start small. */
-static void
-jvec_reserve(struct jvec *v, size_t need)
+static void jvec_reserve(struct jvec *v, size_t need)
 {
 	if (need <= v->cap)
 		return;
@@ -200,8 +193,7 @@ jvec_reserve(struct jvec *v, size_t need)
 	v->cap = c;
 }
 
-static void
-jvec_push(struct jvec *v, struct jrec r)
+static void jvec_push(struct jvec *v, struct jrec r)
 {
 	jvec_reserve(v, v->n + 1);
 	v->v[v->n++] = r;
@@ -212,8 +204,8 @@ jvec_push(struct jvec *v, struct jrec r)
  * ones are kept on a free list with their buffers instead of going back
  * to malloc (glibc consolidates its heap on such churn).
  */
-static struct bucket *
-bucket_get(struct join *j, const char *key, size_t klen, bool create)
+static struct bucket *bucket_get(struct join *j, const char *key, size_t klen,
+    bool create)
 {
 	struct jmap_slot *slot = create ? jmap_put(&j->map, key, klen) :
 	    jmap_get(&j->map, key, klen);
@@ -245,8 +237,7 @@ bucket_get(struct join *j, const char *key, size_t klen, bool create)
 	return slot->val;
 }
 
-static void
-bucket_maybe_free(struct join *j, struct bucket *b)
+static void bucket_maybe_free(struct join *j, struct bucket *b)
 {
 	if (b->side[0].n || b->side[1].n || b->refs)
 		return;
@@ -255,8 +246,7 @@ bucket_maybe_free(struct join *j, struct bucket *b)
 	j->free_buckets = b;
 }
 
-static void
-bucket_destroy(struct bucket *b)
+static void bucket_destroy(struct bucket *b)
 {
 	free(b->side[0].v);
 	free(b->side[1].v);
@@ -264,8 +254,7 @@ bucket_destroy(struct bucket *b)
 	free(b);
 }
 
-static void
-bucket_schedule(struct join *j, struct bucket *b, int s, int64_t t,
+static void bucket_schedule(struct join *j, struct bucket *b, int s, int64_t t,
     uint64_t seq)
 {
 	if (t >= b->sched)
@@ -276,14 +265,12 @@ bucket_schedule(struct join *j, struct bucket *b, int s, int64_t t,
 }
 
 /* Has the watermark passed t?  At +infinity everything has. */
-static bool
-passed(const struct join *j, int64_t t)
+static bool passed(const struct join *j, int64_t t)
 {
 	return t < j->W || j->W == INT64_MAX;
 }
 
-static void
-held_add(struct join *j)
+static void held_add(struct join *j)
 {
 	if (++j->st.held > j->st.peak_held)
 		j->st.peak_held = j->st.held;
@@ -291,8 +278,7 @@ held_add(struct join *j)
 
 /* --- interval join --------------------------------------------------------- */
 
-static int64_t
-interval_exp(const struct join *j, int s, int64_t t)
+static int64_t interval_exp(const struct join *j, int s, int64_t t)
 {
 	/* A left record can still meet rights up to l + hi, a right one
 	 * lefts up to r - lo; later records are at or above the watermark. */
@@ -301,16 +287,15 @@ interval_exp(const struct join *j, int s, int64_t t)
 }
 
 /* Is an unmatched record of side s written alone (outer joins)? */
-static bool
-outer_side(const struct join *j, int s)
+static bool outer_side(const struct join *j, int s)
 {
 	enum join_type ty = j->cfg->type;
 
 	return ty == JT_FULL || ty == (s == JOIN_LEFT ? JT_LEFT : JT_RIGHT);
 }
 
-static void
-interval_store(struct join *j, struct bucket *b, int s, struct jrec r)
+static void interval_store(struct join *j, struct bucket *b, int s,
+    struct jrec r)
 {
 	r.side = (unsigned char)s;
 	jvec_push(&b->side[s], r);
@@ -318,15 +303,13 @@ interval_store(struct join *j, struct bucket *b, int s, struct jrec r)
 	bucket_schedule(j, b, s, r.exp, r.seq);
 }
 
-static void
-due_push(struct join *j, struct jrec r)
+static void due_push(struct join *j, struct jrec r)
 {
 	j->due = xgrow(j->due, &j->capdue, j->ndue + 1, sizeof *j->due);
 	j->due[j->ndue++] = r;
 }
 
-static void
-interval_add(struct join *j, int s, json_t *obj, const char *line,
+static void interval_add(struct join *j, int s, json_t *obj, const char *line,
     size_t len, int64_t t, uint64_t seq)
 {
 	struct bucket *b = bucket_get(j, j->kb.data, j->kb.len, true);
@@ -363,8 +346,7 @@ interval_add(struct join *j, int s, json_t *obj, const char *line,
 	bucket_maybe_free(j, b);
 }
 
-static int
-due_cmp(const void *a, const void *b)
+static int due_cmp(const void *a, const void *b)
 {
 	const struct jrec *x = a, *y = b;
 
@@ -375,8 +357,7 @@ due_cmp(const void *a, const void *b)
 
 /* Drops the records of b the watermark has passed; unmatched ones of an
  * outer side go to j->due, to be written in time order. */
-static void
-interval_clean(struct join *j, struct bucket *b)
+static void interval_clean(struct join *j, struct bucket *b)
 {
 	int64_t next = INT64_MAX;
 	uint64_t nseq = 0;
@@ -409,8 +390,7 @@ interval_clean(struct join *j, struct bucket *b)
 		bucket_schedule(j, b, nside, next, nseq);
 }
 
-static void
-interval_advance(struct join *j)
+static void interval_advance(struct join *j)
 {
 	const struct jheap_item *top;
 
@@ -452,8 +432,7 @@ interval_advance(struct join *j)
 /* --- as-of join -------------------------------------------------------------- */
 
 /* The index just past the last version with time <= t. */
-static size_t
-asof_upper(const struct jvec *v, int64_t t)
+static size_t asof_upper(const struct jvec *v, int64_t t)
 {
 	size_t lo = 0, hi = v->n;
 
@@ -470,8 +449,7 @@ asof_upper(const struct jvec *v, int64_t t)
 /* Versions older than the newest one at or before the watermark can
  * never be chosen again: every left record to come is at or after it
  * (and so is every one waiting, see the bound). */
-static void
-asof_prune(struct join *j, struct bucket *b)
+static void asof_prune(struct join *j, struct bucket *b)
 {
 	struct jvec *v = &b->side[JOIN_RIGHT];
 	const struct jheap_item *top = jtimers_top(&j->pend);
@@ -493,8 +471,7 @@ asof_prune(struct join *j, struct bucket *b)
 	j->st.held -= k;
 }
 
-static void
-asof_store_right(struct join *j, struct bucket *b, struct jrec r)
+static void asof_store_right(struct join *j, struct bucket *b, struct jrec r)
 {
 	struct jvec *v = &b->side[JOIN_RIGHT];
 	size_t i = asof_upper(v, r.t);     /* after equal times: later wins */
@@ -509,9 +486,8 @@ asof_store_right(struct join *j, struct bucket *b, struct jrec r)
 		    j->cfg->retention), r.seq);
 }
 
-static void
-asof_store_left(struct join *j, const char *line, size_t len, int64_t t,
-    uint64_t seq, const char *key, size_t klen)
+static void asof_store_left(struct join *j, const char *line, size_t len,
+    int64_t t, uint64_t seq, const char *key, size_t klen)
 {
 	struct pending *p = xmalloc(sizeof *p);
 
@@ -527,9 +503,8 @@ asof_store_left(struct join *j, const char *line, size_t len, int64_t t,
 	held_add(j);
 }
 
-static void
-asof_add(struct join *j, int s, const char *line, size_t len, int64_t t,
-    uint64_t seq)
+static void asof_add(struct join *j, int s, const char *line, size_t len,
+    int64_t t, uint64_t seq)
 {
 	if (s == JOIN_LEFT) {
 		asof_store_left(j, line, len, t, seq, j->kb.data, j->kb.len);
@@ -541,8 +516,7 @@ asof_add(struct join *j, int s, const char *line, size_t len, int64_t t,
 	asof_prune(j, b);
 }
 
-static void
-asof_emit(struct join *j, struct pending *p)
+static void asof_emit(struct join *j, struct pending *p)
 {
 	struct bucket *b = bucket_get(j, p->key, p->klen, false);
 	json_t *match = NULL;
@@ -565,8 +539,7 @@ asof_emit(struct join *j, struct pending *p)
 		asof_prune(j, b);
 }
 
-static void
-asof_advance(struct join *j)
+static void asof_advance(struct join *j)
 {
 	const struct jheap_item *top;
 
@@ -607,16 +580,14 @@ asof_advance(struct join *j)
 
 /* --- window join ------------------------------------------------------------- */
 
-static void
-window_key(struct join *j, int64_t ws, int64_t we)
+static void window_key(struct join *j, int64_t ws, int64_t we)
 {
 	buf_appendc(&j->kb, '\x1e');
 	buf_append(&j->kb, &ws, sizeof ws);
 	buf_append(&j->kb, &we, sizeof we);
 }
 
-static void
-window_store(struct join *j, int s, struct jrec r, size_t keylen,
+static void window_store(struct join *j, int s, struct jrec r, size_t keylen,
     int64_t ws, int64_t we)
 {
 	window_key(j, ws, we);
@@ -632,8 +603,7 @@ window_store(struct join *j, int s, struct jrec r, size_t keylen,
 }
 
 /* Parses a window's records of one side, for writing them out. */
-static json_t **
-window_parse(const struct jvec *v)
+static json_t **window_parse(const struct jvec *v)
 {
 	json_t **o = xmalloc((v->n ? v->n : 1) * sizeof *o);
 
@@ -642,8 +612,7 @@ window_parse(const struct jvec *v)
 	return o;
 }
 
-static void
-window_emit(struct join *j, struct bucket *b)
+static void window_emit(struct join *j, struct bucket *b)
 {
 	struct jvec *L = &b->side[JOIN_LEFT], *R = &b->side[JOIN_RIGHT];
 	enum join_type ty = j->cfg->type;
@@ -679,8 +648,7 @@ window_emit(struct join *j, struct bucket *b)
 	free(ro);
 }
 
-static int
-window_cmp(const void *a, const void *b)
+static int window_cmp(const void *a, const void *b)
 {
 	const struct bucket *x = *(struct bucket *const *)a;
 	const struct bucket *y = *(struct bucket *const *)b;
@@ -696,8 +664,7 @@ window_cmp(const void *a, const void *b)
 	return x->keylen < y->keylen ? -1 : x->keylen > y->keylen;
 }
 
-static void
-window_advance(struct join *j)
+static void window_advance(struct join *j)
 {
 	const struct jheap_item *top;
 	struct bucket **fire = NULL;
@@ -731,8 +698,7 @@ window_advance(struct join *j)
 
 /* wm_min() over the sides whose input is still open; +infinity when
  * both ended, or one ended and the other is idle. */
-static int64_t
-combined_wm(const struct join *j)
+static int64_t combined_wm(const struct join *j)
 {
 	if (j->ended[0] && j->ended[1])
 		return INT64_MAX;
@@ -746,8 +712,7 @@ combined_wm(const struct join *j)
 	return wm_min(j->wm, 2);
 }
 
-static void
-advance(struct join *j)
+static void advance(struct join *j)
 {
 	int64_t w = combined_wm(j);
 
@@ -767,8 +732,7 @@ advance(struct join *j)
 	}
 }
 
-void
-join_watermark(struct join *j, int s, int64_t ts)
+void join_watermark(struct join *j, int s, int64_t ts)
 {
 	for (int i = 0; i < 2; i++)
 		if (s < 0 || s == i)
@@ -776,8 +740,7 @@ join_watermark(struct join *j, int s, int64_t ts)
 	advance(j);
 }
 
-void
-join_end(struct join *j, int s)
+void join_end(struct join *j, int s)
 {
 	for (int i = 0; i < 2; i++)
 		if (s < 0 || s == i)
@@ -785,8 +748,7 @@ join_end(struct join *j, int s)
 	join_watermark(j, s, INT64_MAX);
 }
 
-void
-join_tick(struct join *j, int64_t now)
+void join_tick(struct join *j, int64_t now)
 {
 	bool moved = false;
 
@@ -805,8 +767,7 @@ join_tick(struct join *j, int64_t now)
 		advance(j);
 }
 
-void
-join_flush_watermark(struct join *j)
+void join_flush_watermark(struct join *j)
 {
 	int64_t w = j->W;
 
@@ -829,9 +790,8 @@ join_flush_watermark(struct join *j)
 
 /* The key into j->kb, the time, and for window joins the window. */
 /* The key into j->kb and the time. */
-static enum join_result
-extract(struct join *j, int s, const json_t *obj, int64_t *t,
-    const char **why)
+static enum join_result extract(struct join *j, int s, const json_t *obj,
+    int64_t *t, const char **why)
 {
 	const char *missing = NULL, *twhy = NULL;
 
@@ -856,8 +816,7 @@ extract(struct join *j, int s, const json_t *obj, int64_t *t,
  * panes (HOP, CUMULATE), every window holding its time.  Returns how
  * many, or -1 with *why.
  */
-static int
-window_bounds(struct join *j, int s, const json_t *obj, int64_t t,
+static int window_bounds(struct join *j, int s, const json_t *obj, int64_t t,
     const char **why)
 {
 	json_t *a = json_object_get(obj, j->cfg->start_field);
@@ -878,8 +837,7 @@ window_bounds(struct join *j, int s, const json_t *obj, int64_t t,
 	return -1;
 }
 
-int
-join_window_spec(struct join *j, int s, const json_t *spec)
+int join_window_spec(struct join *j, int s, const json_t *spec)
 {
 	struct winspec w;
 	struct winfields f;
@@ -908,9 +866,8 @@ join_window_spec(struct join *j, int s, const json_t *spec)
 	return 0;
 }
 
-static void
-store(struct join *j, int s, const char *line, size_t len, int64_t t,
-    int64_t ws, int64_t we, uint64_t seq, bool matched)
+static void store(struct join *j, int s, const char *line, size_t len,
+    int64_t t, int64_t ws, int64_t we, uint64_t seq, bool matched)
 {
 	switch (j->cfg->kind) {
 	case JOIN_INTERVAL: {
@@ -938,9 +895,8 @@ store(struct join *j, int s, const char *line, size_t len, int64_t t,
 }
 
 /* A window join's record into each of its windows still open. */
-static enum join_result
-window_add(struct join *j, int s, const char *line, size_t len, int n,
-    const char **why)
+static enum join_result window_add(struct join *j, int s, const char *line,
+    size_t len, int n, const char **why)
 {
 	size_t keylen = j->kb.len;
 	int live = 0;
@@ -963,9 +919,8 @@ window_add(struct join *j, int s, const char *line, size_t len, int n,
 	return JOIN_OK;
 }
 
-enum join_result
-join_add(struct join *j, int s, json_t *obj, const char *line, size_t len,
-    const char **why)
+enum join_result join_add(struct join *j, int s, json_t *obj, const char *line,
+    size_t len, const char **why)
 {
 	int64_t t;
 	enum join_result res = extract(j, s, obj, &t, why);
@@ -998,8 +953,7 @@ join_add(struct join *j, int s, json_t *obj, const char *line, size_t len,
 
 /* --- life cycle ----------------------------------------------------------------- */
 
-struct join *
-join_new(const struct join_config *cfg, struct out *o)
+struct join *join_new(const struct join_config *cfg, struct out *o)
 {
 	struct join *j = xcalloc(1, sizeof *j);
 
@@ -1022,8 +976,7 @@ join_new(const struct join_config *cfg, struct out *o)
 }
 
 /* Frees every record and bucket, leaving an empty state. */
-static void
-join_clear(struct join *j)
+static void join_clear(struct join *j)
 {
 	size_t i = 0;
 	struct jmap_slot *sl;
@@ -1053,8 +1006,7 @@ join_clear(struct join *j)
 	j->st.held = 0;
 }
 
-void
-join_free(struct join *j)
+void join_free(struct join *j)
 {
 	if (j == NULL)
 		return;
@@ -1071,8 +1023,7 @@ join_free(struct join *j)
 	free(j);
 }
 
-void
-join_get_stats(const struct join *j, struct join_stats *st)
+void join_get_stats(const struct join *j, struct join_stats *st)
 {
 	*st = j->st;
 	st->collisions = j->jo.collisions;
@@ -1080,8 +1031,7 @@ join_get_stats(const struct join *j, struct join_stats *st)
 
 /* --- checkpoints ------------------------------------------------------------------ */
 
-static int
-snap_cmp(const void *a, const void *b)
+static int snap_cmp(const void *a, const void *b)
 {
 	json_int_t x = json_integer_value(json_array_get(*(json_t *const *)a,
 	    1));
@@ -1091,8 +1041,8 @@ snap_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static json_t *
-snap_rec(int s, uint64_t seq, bool matched, const char *line, size_t len)
+static json_t *snap_rec(int s, uint64_t seq, bool matched, const char *line,
+    size_t len)
 {
 	return json_pack("[iIbo]", s, (json_int_t)seq, matched,
 	    line_parse(line, len));
@@ -1100,8 +1050,7 @@ snap_rec(int s, uint64_t seq, bool matched, const char *line, size_t len)
 
 /* A window join's entry also says its window: a record that carries a
  * pane is held once per window. */
-static json_t *
-snap_win_rec(int s, const struct jrec *e, const struct bucket *b)
+static json_t *snap_win_rec(int s, const struct jrec *e, const struct bucket *b)
 {
 	return json_pack("[iIboII]", s, (json_int_t)e->seq, e->matched,
 	    line_parse(e->line, e->len), (json_int_t)b->ws, (json_int_t)b->we);
@@ -1112,8 +1061,7 @@ snap_win_rec(int s, const struct jrec *e, const struct bucket *b)
  * [side, seq, matched, record] in arrival order, so that restoring
  * replays them into the same buckets and timers.
  */
-json_t *
-join_snapshot(struct join *j)
+json_t *join_snapshot(struct join *j)
 {
 	json_t **v = NULL;
 	size_t n = 0, cap = 0, i = 0;
@@ -1156,15 +1104,13 @@ join_snapshot(struct join *j)
 	    "members", join_out_names(&j->jo));
 }
 
-static int
-restore_fail(const char *what)
+static int restore_fail(const char *what)
 {
 	diag_error("checkpoint state: %s", what);
 	return -1;
 }
 
-int
-join_restore(struct join *j, const json_t *st)
+int join_restore(struct join *j, const json_t *st)
 {
 	const char *kind, *type;
 	json_int_t seq, owm;

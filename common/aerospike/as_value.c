@@ -11,16 +11,14 @@
 #include "xalloc.h"
 #include "banned.h"
 
-static int
-pack_cb(void *data, const char *p, size_t n)
+static int pack_cb(void *data, const char *p, size_t n)
 {
 	buf_append(data, p, n);
 	return 0;
 }
 
 /* {"@bytes":"BASE64"} stands for a blob; decodes it into out. */
-static int
-blob_of(const json_t *v, struct buf *out)
+static int blob_of(const json_t *v, struct buf *out)
 {
 	const json_t *b;
 	if (!json_is_object(v) || json_object_size(v) != 1 ||
@@ -31,8 +29,7 @@ blob_of(const json_t *v, struct buf *out)
 	return as_unbase64(json_string_value(b), json_string_length(b), out);
 }
 
-static void
-pack_json(msgpack_packer *pk, const json_t *v)
+static void pack_json(msgpack_packer *pk, const json_t *v)
 {
 	struct buf blob = BUF_INIT;
 	if (blob_of(v, &blob) == 0) {
@@ -93,16 +90,14 @@ pack_json(msgpack_packer *pk, const json_t *v)
 	}
 }
 
-void
-as_value_pack(const json_t *v, struct buf *out)
+void as_value_pack(const json_t *v, struct buf *out)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, pack_cb);
 	pack_json(&pk, v);
 }
 
-uint8_t
-as_value_encode(const json_t *v, struct buf *out)
+uint8_t as_value_encode(const json_t *v, struct buf *out)
 {
 	uint8_t be[8];
 	switch (json_typeof(v)) {
@@ -147,8 +142,7 @@ as_value_encode(const json_t *v, struct buf *out)
 
 /* --- decoding --------------------------------------------------------- */
 
-void
-as_base64(const uint8_t *p, size_t n, struct buf *out)
+void as_base64(const uint8_t *p, size_t n, struct buf *out)
 {
 	size_t len = BASE64_ENCODE_RAW_LENGTH(n);
 	buf_reserve(out, len + 1);
@@ -157,8 +151,7 @@ as_base64(const uint8_t *p, size_t n, struct buf *out)
 	out->data[out->len] = '\0';
 }
 
-int
-as_unbase64(const char *s, size_t n, struct buf *out)
+int as_unbase64(const char *s, size_t n, struct buf *out)
 {
 	struct base64_decode_ctx ctx;
 	size_t len = BASE64_DECODE_LENGTH(n);
@@ -172,8 +165,7 @@ as_unbase64(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
-static json_t *
-bytes_json(const uint8_t *p, size_t n)
+static json_t *bytes_json(const uint8_t *p, size_t n)
 {
 	struct buf b = BUF_INIT;
 	as_base64(p, n, &b);
@@ -183,16 +175,14 @@ bytes_json(const uint8_t *p, size_t n)
 }
 
 /* Text that is not valid UTF-8 cannot be a JSON string: base64 then. */
-static json_t *
-text_json(const char *p, size_t n)
+static json_t *text_json(const char *p, size_t n)
 {
 	json_t *s = json_stringn(p, n);
 	return s != NULL ? s : bytes_json((const uint8_t *)p, n);
 }
 
 /* A msgpack str inside a list or map: particle type byte, then bytes. */
-static json_t *
-particle_str(const char *p, size_t n)
+static json_t *particle_str(const char *p, size_t n)
 {
 	if (n == 0)
 		return json_string("");
@@ -201,8 +191,7 @@ particle_str(const char *p, size_t n)
 	return bytes_json((const uint8_t *)p + 1, n - 1);
 }
 
-static json_t *
-obj_json(const msgpack_object *o, char *why)
+static json_t *obj_json(const msgpack_object *o, char *why)
 {
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL:
@@ -275,8 +264,7 @@ obj_json(const msgpack_object *o, char *why)
 	return NULL;
 }
 
-static json_t *
-unpack(const uint8_t *p, size_t n, char *why)
+static json_t *unpack(const uint8_t *p, size_t n, char *why)
 {
 	msgpack_unpacked u;
 	size_t off = 0;
@@ -292,8 +280,7 @@ unpack(const uint8_t *p, size_t n, char *why)
 	return j;
 }
 
-json_t *
-as_value_decode(uint8_t ptype, const uint8_t *p, size_t n, char *why)
+json_t *as_value_decode(uint8_t ptype, const uint8_t *p, size_t n, char *why)
 {
 	switch (ptype) {
 	case AS_PT_NULL:

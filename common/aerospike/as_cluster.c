@@ -34,22 +34,19 @@
 #define ADMIN_FIELD_SESSION_TOKEN 5
 #define ADMIN_HDR_SIZE 16
 
-int64_t
-as_mono_us(void)
+int64_t as_mono_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t
-as_mono_ms(void)
+int64_t as_mono_ms(void)
 {
 	return as_mono_us() / 1000;
 }
 
-static int
-wait_fd(int fd, short ev, int64_t deadline_ms)
+static int wait_fd(int fd, short ev, int64_t deadline_ms)
 {
 	for (;;) {
 		int64_t left = deadline_ms - as_mono_ms();
@@ -66,8 +63,7 @@ wait_fd(int fd, short ev, int64_t deadline_ms)
 	}
 }
 
-int
-as_io_write(int fd, const void *p, size_t n, int64_t deadline_ms)
+int as_io_write(int fd, const void *p, size_t n, int64_t deadline_ms)
 {
 	const char *q = p;
 	while (n > 0) {
@@ -85,8 +81,7 @@ as_io_write(int fd, const void *p, size_t n, int64_t deadline_ms)
 	return 0;
 }
 
-int
-as_io_read(int fd, void *p, size_t n, int64_t deadline_ms)
+int as_io_read(int fd, void *p, size_t n, int64_t deadline_ms)
 {
 	char *q = p;
 	while (n > 0) {
@@ -107,8 +102,8 @@ as_io_read(int fd, void *p, size_t n, int64_t deadline_ms)
 	return 0;
 }
 
-static int
-connect_to(const struct sockaddr_storage *sa, socklen_t salen, int timeout_ms)
+static int connect_to(const struct sockaddr_storage *sa, socklen_t salen,
+    int timeout_ms)
 {
 	int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
@@ -139,8 +134,7 @@ fail:;
 
 /* --- login ------------------------------------------------------------ */
 
-char *
-as_password_hash(const char *password)
+char *as_password_hash(const char *password)
 {
 	/* crypt_rn, not crypt_r: sanitizers intercept crypt_r, and their
 	 * copy makes the linker drop libcrypt (--as-needed) */
@@ -152,8 +146,7 @@ as_password_hash(const char *password)
 	return xstrdup(h);
 }
 
-static void
-admin_field(struct buf *b, uint8_t id, const void *p, size_t n)
+static void admin_field(struct buf *b, uint8_t id, const void *p, size_t n)
 {
 	uint8_t h[5];
 	as_put_u32(h, (uint32_t)(n + 1));
@@ -162,8 +155,7 @@ admin_field(struct buf *b, uint8_t id, const void *p, size_t n)
 	buf_append(b, p, n);
 }
 
-static void
-admin_begin(struct buf *b, uint8_t cmd, uint8_t nfields)
+static void admin_begin(struct buf *b, uint8_t cmd, uint8_t nfields)
 {
 	uint8_t h[AS_PROTO_HDR_SIZE + ADMIN_HDR_SIZE] = { 0 };
 	h[AS_PROTO_HDR_SIZE + 2] = cmd;
@@ -171,8 +163,7 @@ admin_begin(struct buf *b, uint8_t cmd, uint8_t nfields)
 	buf_append(b, h, sizeof h);
 }
 
-static void
-admin_end(struct buf *b)
+static void admin_end(struct buf *b)
 {
 	uint64_t sz = b->len - AS_PROTO_HDR_SIZE;
 	uint8_t *d = (uint8_t *)b->data;
@@ -185,8 +176,8 @@ admin_end(struct buf *b)
 
 /* Sends an admin request, reads the answer into ans; returns the result
  * code, or -1 on an I/O error. */
-static int
-admin_call(struct as_cluster *c, int fd, const struct buf *req, struct buf *ans)
+static int admin_call(struct as_cluster *c, int fd, const struct buf *req,
+    struct buf *ans)
 {
 	int64_t dl = as_mono_ms() + c->o.timeout_ms;
 	uint8_t h[AS_PROTO_HDR_SIZE];
@@ -212,8 +203,7 @@ admin_call(struct as_cluster *c, int fd, const struct buf *req, struct buf *ans)
 	return (uint8_t)ans->data[1];
 }
 
-static int
-login(struct as_cluster *c, int fd)
+static int login(struct as_cluster *c, int fd)
 {
 	struct buf req = BUF_INIT, ans = BUF_INIT;
 	admin_begin(&req, ADMIN_LOGIN, 2);
@@ -257,8 +247,7 @@ login(struct as_cluster *c, int fd)
 	return ret;
 }
 
-static int
-authenticate(struct as_cluster *c, int fd)
+static int authenticate(struct as_cluster *c, int fd)
 {
 	if (c->o.user == NULL || c->security_off)
 		return 0;
@@ -283,8 +272,7 @@ authenticate(struct as_cluster *c, int fd)
 
 /* --- nodes ------------------------------------------------------------ */
 
-static int
-resolve(const char *host, int port, struct sockaddr_storage *sa,
+static int resolve(const char *host, int port, struct sockaddr_storage *sa,
     socklen_t *salen, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
@@ -303,8 +291,8 @@ resolve(const char *host, int port, struct sockaddr_storage *sa,
 }
 
 /* Splits "host:port", "[v6]:port" or "host"; host is copied to h. */
-static int
-split_hostport(const char *s, size_t n, char *h, size_t hlen, int *port)
+static int split_hostport(const char *s, size_t n, char *h, size_t hlen,
+    int *port)
 {
 	const char *colon = NULL;
 	*port = AS_DEFAULT_PORT;
@@ -343,9 +331,8 @@ split_hostport(const char *s, size_t n, char *h, size_t hlen, int *port)
 	return 0;
 }
 
-static int
-info_fd_call(struct as_cluster *c, int fd, const char *names, struct buf *out,
-    const char *addr)
+static int info_fd_call(struct as_cluster *c, int fd, const char *names,
+    struct buf *out, const char *addr)
 {
 	struct buf req = BUF_INIT;
 	as_info_req(&req, names);
@@ -379,8 +366,7 @@ info_fd_call(struct as_cluster *c, int fd, const char *names, struct buf *out,
 	return 0;
 }
 
-int
-as_node_info(struct as_cluster *c, struct as_node *n, const char *names,
+int as_node_info(struct as_cluster *c, struct as_node *n, const char *names,
     struct buf *out)
 {
 	if (n->info_fd < 0) {
@@ -404,8 +390,7 @@ as_node_info(struct as_cluster *c, struct as_node *n, const char *names,
 	return 0;
 }
 
-static struct as_node *
-node_by_name(struct as_cluster *c, const char *name)
+static struct as_node *node_by_name(struct as_cluster *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_nodes; i++)
 		if (strcmp(c->nodes[i]->name, name) == 0)
@@ -413,9 +398,8 @@ node_by_name(struct as_cluster *c, const char *name)
 	return NULL;
 }
 
-static void
-copy_value(const char *resp, size_t len, const char *name, char *dst,
-    size_t dstlen)
+static void copy_value(const char *resp, size_t len, const char *name,
+    char *dst, size_t dstlen)
 {
 	const char *v;
 	long n = as_info_value(resp, len, name, &v);
@@ -430,8 +414,8 @@ copy_value(const char *resp, size_t len, const char *name, char *dst,
  * Connects to host:port, asks for its node id and features, and adds it
  * (or refreshes the node of that id).  Returns the node or NULL.
  */
-static struct as_node *
-add_node(struct as_cluster *c, const char *host, int port)
+static struct as_node *add_node(struct as_cluster *c, const char *host,
+    int port)
 {
 	struct as_node *n = xcalloc(1, sizeof *n);
 	n->info_fd = -1;
@@ -488,8 +472,7 @@ fail:
  * "peers-clear-std": gen,default_port,[[id,tls_name,[addr,...]],...],
  * an address being host, host:port, [v6] or [v6]:port.
  */
-int
-as_peers_parse(const char *v, size_t len, struct as_peer *out, size_t max)
+int as_peers_parse(const char *v, size_t len, struct as_peer *out, size_t max)
 {
 	const char *p = v, *end = v + len;
 	int64_t dport = AS_DEFAULT_PORT;
@@ -575,8 +558,7 @@ as_peers_parse(const char *v, size_t len, struct as_peer *out, size_t max)
 }
 
 /* Adds every peer not known yet (its first address that answers). */
-static void
-add_peers(struct as_cluster *c, const char *v, size_t len)
+static void add_peers(struct as_cluster *c, const char *v, size_t len)
 {
 	struct as_peer peers[64];
 	int n = as_peers_parse(v, len, peers, 64);
@@ -593,8 +575,7 @@ add_peers(struct as_cluster *c, const char *v, size_t len)
  * "replicas": ns:regime,n_replicas,bitmap0,bitmap1,...;ns2:...
  * Takes the master bitmap (replica 0) of namespace ns.
  */
-int
-as_replicas_parse(const char *v, size_t len, const char *ns,
+int as_replicas_parse(const char *v, size_t len, const char *ns,
     uint8_t bits[AS_PARTITIONS / 8], int64_t *regime)
 {
 	size_t nslen = strlen(ns);
@@ -638,9 +619,8 @@ as_replicas_parse(const char *v, size_t len, const char *ns,
 	return 0;
 }
 
-static int
-parse_replicas(struct as_cluster *c, struct as_node *n, const char *v,
-    size_t len, int64_t *regimes)
+static int parse_replicas(struct as_cluster *c, struct as_node *n,
+    const char *v, size_t len, int64_t *regimes)
 {
 	uint8_t bits[AS_PARTITIONS / 8];
 	int64_t regime;
@@ -658,8 +638,7 @@ parse_replicas(struct as_cluster *c, struct as_node *n, const char *v,
 }
 
 /* Rebuilds the partition map from every live node. */
-static int
-refresh_map(struct as_cluster *c)
+static int refresh_map(struct as_cluster *c)
 {
 	int64_t *regimes = xcalloc(AS_PARTITIONS, sizeof *regimes);
 	struct buf out = BUF_INIT;
@@ -695,8 +674,7 @@ refresh_map(struct as_cluster *c)
 	return found;
 }
 
-int
-as_cluster_open(struct as_cluster *c, const struct as_cluster_opts *o)
+int as_cluster_open(struct as_cluster *c, const struct as_cluster_opts *o)
 {
 	memset(c, 0, sizeof *c);
 	c->o = *o;
@@ -740,8 +718,7 @@ as_cluster_open(struct as_cluster *c, const struct as_cluster_opts *o)
 	return 0;
 }
 
-int
-as_cluster_tend(struct as_cluster *c)
+int as_cluster_tend(struct as_cluster *c)
 {
 	struct buf out = BUF_INIT;
 	bool remap = false;
@@ -817,8 +794,8 @@ as_cluster_tend(struct as_cluster *c)
 	return 0;
 }
 
-struct as_node *
-as_cluster_route(struct as_cluster *c, const uint8_t digest[AS_DIGEST_SIZE])
+struct as_node *as_cluster_route(struct as_cluster *c,
+    const uint8_t digest[AS_DIGEST_SIZE])
 {
 	struct as_node *n = c->master[as_partition_id(digest)];
 	if (n != NULL && n->alive)
@@ -831,8 +808,7 @@ as_cluster_route(struct as_cluster *c, const uint8_t digest[AS_DIGEST_SIZE])
 	return NULL;
 }
 
-int
-as_node_acquire(struct as_cluster *c, struct as_node *n)
+int as_node_acquire(struct as_cluster *c, struct as_node *n)
 {
 	if (n->n_idle > 0)
 		return n->idle[--n->n_idle];
@@ -856,23 +832,20 @@ as_node_acquire(struct as_cluster *c, struct as_node *n)
 	return fd;
 }
 
-void
-as_node_release(struct as_node *n, int fd)
+void as_node_release(struct as_node *n, int fd)
 {
 	n->idle = xgrow(n->idle, &n->cap_idle, n->n_idle + 1, sizeof *n->idle);
 	n->idle[n->n_idle++] = fd;
 }
 
-void
-as_node_discard(struct as_node *n, int fd)
+void as_node_discard(struct as_node *n, int fd)
 {
 	close(fd);
 	if (n->n_open > 0)
 		n->n_open--;
 }
 
-void
-as_cluster_close(struct as_cluster *c)
+void as_cluster_close(struct as_cluster *c)
 {
 	for (size_t i = 0; i < c->n_nodes; i++) {
 		struct as_node *n = c->nodes[i];

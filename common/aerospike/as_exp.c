@@ -6,22 +6,20 @@
 #include "as_exp.h"
 #include "banned.h"
 
-static int
-pack_cb(void *data, const char *p, size_t n)
+static int pack_cb(void *data, const char *p, size_t n)
 {
 	buf_append(data, p, n);
 	return 0;
 }
 
-static void
-pack_raw_str(msgpack_packer *pk, const char *s, size_t n)
+static void pack_raw_str(msgpack_packer *pk, const char *s, size_t n)
 {
 	msgpack_pack_str(pk, n);
 	msgpack_pack_str_body(pk, s, n);
 }
 
-void
-as_exp_monotonic(struct buf *out, const char *bin, size_t binlen, int64_t ts)
+void as_exp_monotonic(struct buf *out, const char *bin, size_t binlen,
+    int64_t ts)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, out, pack_cb);
