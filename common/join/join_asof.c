@@ -64,8 +64,8 @@ void join_asof_store_right(struct join *j, struct bucket *b, struct jrec r)
 	v->n++;
 	join_held_add(j);
 	if (j->cfg->retention >= 0)
-		jbucket_schedule(j, b, JOIN_RIGHT, join_sat_add(v->v[v->n - 1].t,
-		    j->cfg->retention), r.seq);
+		jbucket_schedule(j, b, JOIN_RIGHT,
+		    join_sat_add(v->v[v->n - 1].t, j->cfg->retention), r.seq);
 }
 
 void join_asof_store_left(struct join *j, const char *line, size_t len,
@@ -89,12 +89,13 @@ void join_asof_add(struct join *j, int s, const char *line, size_t len,
     int64_t t, uint64_t seq)
 {
 	if (s == JOIN_LEFT) {
-		join_asof_store_left(j, line, len, t, seq, j->kb.data, j->kb.len);
+		join_asof_store_left(j, line, len, t, seq, j->kb.data,
+		    j->kb.len);
 		return;
 	}
 	struct bucket *b = jbucket_get(j, j->kb.data, j->kb.len, true);
-	join_asof_store_right(j, b, (struct jrec){ jline_copy(line, len), len, t, 0,
-	    seq, false });
+	join_asof_store_right(j, b, (struct jrec){ jline_copy(line, len), len,
+	    t, 0, seq, false });
 	asof_prune(j, b);
 }
 

@@ -50,13 +50,15 @@ void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
 {
 	struct bucket *b = jbucket_get(j, j->kb.data, j->kb.len, true);
 	struct jvec *other = &b->side[1 - s];
-	struct jrec r = { NULL, len, t, join_interval_exp(j, s, t), seq, false };
+	struct jrec r = { NULL, len, t, join_interval_exp(j, s, t), seq,
+	    false };
 
 	for (size_t i = 0; i < other->n; i++) {
 		struct jrec *e = &other->v[i];
 		int64_t l = s == JOIN_LEFT ? t : e->t;
 		int64_t rt = s == JOIN_LEFT ? e->t : t;
-		if (rt < join_sat_add(l, j->cfg->lo) || rt > join_sat_add(l, j->cfg->hi))
+		if (rt < join_sat_add(l, j->cfg->lo) ||
+		    rt > join_sat_add(l, j->cfg->hi))
 			continue;
 		json_t *eo = jrec_parse(e);
 		if (s == JOIN_LEFT)

@@ -25,8 +25,8 @@ static void store(struct join *j, int s, const char *line, size_t len,
 	switch (j->cfg->kind) {
 	case JOIN_INTERVAL: {
 		struct bucket *b = jbucket_get(j, j->kb.data, j->kb.len, true);
-		join_interval_store(j, b, s, (struct jrec){ jline_copy(line, len), len,
-		    t, join_interval_exp(j, s, t), seq, matched });
+		join_interval_store(j, b, s, (struct jrec){ jline_copy(line,
+		    len), len, t, join_interval_exp(j, s, t), seq, matched });
 		break;
 	}
 	case JOIN_ASOF:
@@ -36,13 +36,13 @@ static void store(struct join *j, int s, const char *line, size_t len,
 		} else {
 			struct bucket *b = jbucket_get(j, j->kb.data,
 			    j->kb.len, true);
-			join_asof_store_right(j, b, (struct jrec){ jline_copy(line,
-			    len), len, t, 0, seq, false });
+			join_asof_store_right(j, b, (struct jrec){
+			    jline_copy(line, len), len, t, 0, seq, false });
 		}
 		break;
 	case JOIN_WINDOW:
-		join_window_store(j, s, (struct jrec){ jline_copy(line, len), len, t,
-		    0, seq, false }, j->kb.len, ws, we);
+		join_window_store(j, s, (struct jrec){ jline_copy(line, len),
+		    len, t, 0, seq, false }, j->kb.len, ws, we);
 		break;
 	}
 }

@@ -204,8 +204,8 @@ enum join_result join_window_add(struct join *j, int s, const char *line,
 		if (j->wend[i] <= j->W)
 			continue;
 		j->kb.len = keylen;
-		join_window_store(j, s, (struct jrec){ jline_copy(line, len), len, 0,
-		    0, seq, false }, keylen, j->wstart[i], j->wend[i]);
+		join_window_store(j, s, (struct jrec){ jline_copy(line, len),
+		    len, 0, 0, seq, false }, keylen, j->wstart[i], j->wend[i]);
 	}
 	return JOIN_OK;
 }
