@@ -1,7 +1,7 @@
 /*
  * fs-join - join two event-time streams: interval, as-of and window
  * joins with Flink SQL's semantics.  The state and matching are in
- * common/join.c; this file reads the inputs (one interleaved stream split
+ * common/join/; this file reads the inputs (one interleaved stream split
  * by selectors, or two inputs polled together with barriers aligned
  * across them) and wires the checkpoint protocol.
  */
