@@ -223,6 +223,10 @@ opt_fn opt_quiet, opt_verbose;
 /* opt_parse() flags. */
 #define OPT_STOP_AT_OPERAND 1u  /* options end at the first operand, as
 				 * before a subcommand ("+" to getopt) */
+#define OPT_HELP_SAME_LINE 2u   /* --help: an option too wide for the
+				 * help column keeps its help on its own
+				 * line, two spaces after it (fs-join's
+				 * layout), not on the next line */
 
 /*
  * Parses argv by the table opts (ended by OPT_END) and stores each
@@ -236,8 +240,12 @@ opt_fn opt_quiet, opt_verbose;
 int opt_parse(const char *usage, const struct opt *opts, unsigned flags,
     int argc, char **argv);
 
-/* Appends usage and the options' help to b, as --help prints it. */
-void opt_help(struct buf *b, const char *usage, const struct opt *opts);
+/* Appends usage and the options' help to b, as --help prints it with
+ * opt_parse()'s flags: each option's help starts at column 24, or on
+ * the next line there when the option reaches the column (with
+ * OPT_HELP_SAME_LINE: two spaces after it). */
+void opt_help(struct buf *b, const char *usage, const struct opt *opts,
+    unsigned flags);
 
 /*
  * getopt_long's arrays for a table: longopts ends with a zero entry,
