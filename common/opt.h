@@ -31,11 +31,17 @@
  * Moving a tool over from getopt_long by hand: its longopts, option
  * enum, switch and the option lines of its usage text become one table
  * (keep the usage text's order, and its wording and line breaks as '\n'
- * in the help, so --help stays byte for byte); LATE_LONGOPTS and
- * FIELDSEEN_LONGOPTS become group macros in window_late.h and
- * fieldseen.h.  Diff --help before and after.  When no tool uses them
- * any more, FS_COMMON_LONGOPTS, FS_COMMON_SHORTOPTS, FS_COMMON_USAGE
- * and fs_common_option() leave tool.h.
+ * in the help, so --help stays byte for byte; OPT_HELP_SAME_LINE keeps
+ * a layout with wide options' help on their own line, as fs-join's).
+ * The late options are OPT_GROUP_LATE (window/window_late.h), --strict
+ * is OPT_GROUP_FIELDSEEN (fieldseen.h).  Diff --help before and after.
+ * A tool with many options may keep its table at file scope, pointing
+ * into a file-scope struct opts (fs-window, fs-join), so that
+ * parse_options() is what it does, not the list.  When no tool uses
+ * them any more, FS_COMMON_LONGOPTS, FS_COMMON_SHORTOPTS,
+ * FS_COMMON_USAGE and fs_common_option() leave tool.h, and
+ * FIELDSEEN_LONGOPTS, FIELDSEEN_USAGE and fieldseen_option() leave
+ * fieldseen.h.
  *
  * Kinds, the type the value pointer has, and what is checked:
  *   OPT_FLAG       bool *            no argument; sets true
