@@ -181,8 +181,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "window start member (default window_start)"),
 		OPT_STRING(0, "end-field", &o->end_field, "NAME",
 		    "window end member (default window_end)"),
-		OPT_WIN_DURATION("max-out-of-orderness", &o->max_ooo, "DURATION",
-		    "derive watermarks when the input has none"),
+		OPT_WIN_DURATION("max-out-of-orderness", &o->max_ooo,
+		    "DURATION", "derive watermarks when the input has none"),
 		OPT_CALLBACK(0, "allowed-lateness", lateness_option, o,
 		    "DURATION", "fire windows this long after their end\n"
 		    "(default: what fs-window used)"),
