@@ -28,65 +28,17 @@
 #include "tool.h"
 #include "agg/agg.h"
 #include "fieldseen.h"
+#include "opt.h"
 #include "recproj.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
 #include "banned.h"
 
-/* The usage text: the head, FUNC's names (from aggfn.h), the rest. */
-static const char usage_head[] =
+static const char usage_text[] =
 "usage: fs-agg --agg SPEC [--agg SPEC ...] [--key KEYS] [options] [FILE]\n"
 "Aggregates NDJSON records per key: per window (fs-window's output),\n"
-"as running aggregates, or over trailing ranges for each event.\n"
-"  --agg SPEC            NAME=FUNC[:FIELD[:PARAM]][:if:COND] (repeatable)\n";
-
-static const char usage_rest[] =
-"  --key KEYS            group by these fields (comma-separated paths)\n"
-"  --start-field NAME    window start member (default window_start)\n"
-"  --end-field NAME      window end member (default window_end)\n"
-"  --max-out-of-orderness DURATION\n"
-"                        derive watermarks when the input has none\n"
-"  --allowed-lateness DURATION\n"
-"                        fire windows this long after their end\n"
-"                        (default: what fs-window used)\n"
-"  --early-fire DURATION emit partial window results this often (wall\n"
-"                        clock), marked \"update\":true\n"
-"  --emit-every DURATION running aggregates: at most this often per key\n"
-"  --over RANGES         per event, aggregates over trailing ranges\n"
-"                        (comma-separated durations, e.g. 5m,1h,24h)\n"
-"  --over-buckets N      buckets per range (default 60)\n"
-FIELDSEEN_USAGE
-LATE_USAGE;
-
-enum {
-	OPT_AGG = OPT_TOOL_BASE,
-	OPT_ALLOWED_LATENESS,
-	OPT_EARLY_FIRE,
-	OPT_EMIT_EVERY,
-	OPT_END_FIELD,
-	OPT_KEY,
-	OPT_MAX_OOO,
-	OPT_OVER,
-	OPT_OVER_BUCKETS,
-	OPT_START_FIELD
-};
-
-static const struct option longopts[] = {
-	{ "agg", required_argument, NULL, OPT_AGG },
-	{ "allowed-lateness", required_argument, NULL, OPT_ALLOWED_LATENESS },
-	{ "early-fire", required_argument, NULL, OPT_EARLY_FIRE },
-	{ "emit-every", required_argument, NULL, OPT_EMIT_EVERY },
-	{ "end-field", required_argument, NULL, OPT_END_FIELD },
-	{ "key", required_argument, NULL, OPT_KEY },
-	{ "max-out-of-orderness", required_argument, NULL, OPT_MAX_OOO },
-	{ "over", required_argument, NULL, OPT_OVER },
-	{ "over-buckets", required_argument, NULL, OPT_OVER_BUCKETS },
-	{ "start-field", required_argument, NULL, OPT_START_FIELD },
-	FIELDSEEN_LONGOPTS,
-	LATE_LONGOPTS,
-	FS_COMMON_LONGOPTS
-};
+"as running aggregates, or over trailing ranges for each event.\n";
 
 struct opts {
 	struct fs_common c;
@@ -165,23 +117,19 @@ struct agg {
 
 /* --- options ------------------------------------------------------------ */
 
-/* The usage text with FUNC's names, wrapped under the --agg line. */
-static char *usage_text(void)
+/* --agg's help: SPEC, then FUNC's names (from aggfn.h) wrapped under it
+ * (each line of a help starts at column 24). */
+static char *agg_help(void)
 {
 	struct buf b = BUF_INIT;
 	const char *f;
 	size_t col = 0;
 
-	buf_appends(&b, usage_head);
+	buf_appends(&b, "NAME=FUNC[:FIELD[:PARAM]][:if:COND] (repeatable)");
 	for (size_t i = 0; (f = aggset_function(i)) != NULL; i++) {
 		if (col == 0 || col + strlen(f) + 2 > 78) {
-			buf_appends(&b, i == 0 ? "" : ",\n");
-			buf_appends(&b, "                        ");
-			col = 24;
-			if (i == 0) {
-				buf_appends(&b, "FUNC: ");
-				col += 6;
-			}
+			buf_appends(&b, i == 0 ? "\nFUNC: " : ",\n");
+			col = i == 0 ? 30 : 24;
 		} else {
 			buf_appends(&b, ", ");
 			col += 2;
@@ -189,15 +137,71 @@ static char *usage_text(void)
 		buf_appends(&b, f);
 		col += strlen(f);
 	}
-	buf_appends(&b, "\n");
-	buf_appends(&b, usage_rest);
 	return b.data;
+}
+
+static void agg_option(void *data, const char *name, const char *arg)
+{
+	struct opts *o = data;
+
+	(void)name;
+	o->aggs = xgrow(o->aggs, &o->cap_aggs, o->naggs + 1, sizeof *o->aggs);
+	o->aggs[o->naggs++] = arg;
+}
+
+static void lateness_option(void *data, const char *name, const char *arg)
+{
+	struct opts *o = data;
+
+	o->lateness = win_opt_duration(name, arg);
+	o->lateness_set = true;
+}
+
+/* The operand and the combinations of options. */
+static void check_options(struct opts *o, int argc, char **argv, int i)
+{
+	if (i < argc)
+		o->input = argv[i++];
+	if (i < argc)
+		diag_usage("one input file at most: '%s'", argv[i]);
+	if (o->naggs == 0)
+		diag_usage("give at least one --agg");
+	if (o->over != NULL && (o->early > 0 || o->emit_every > 0))
+		diag_usage("--over goes with neither --early-fire nor --emit-every");
 }
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	char *usage = usage_text();
-	int c;
+	char *agg = agg_help();
+	const struct opt opts[] = {
+		OPT_CALLBACK(0, "agg", agg_option, o, "SPEC", agg),
+		OPT_STRING(0, "key", &o->key, "KEYS",
+		    "group by these fields (comma-separated paths)"),
+		OPT_STRING(0, "start-field", &o->start_field, "NAME",
+		    "window start member (default window_start)"),
+		OPT_STRING(0, "end-field", &o->end_field, "NAME",
+		    "window end member (default window_end)"),
+		OPT_WIN_DURATION("max-out-of-orderness", &o->max_ooo,
+		    "DURATION", "derive watermarks when the input has none"),
+		OPT_CALLBACK(0, "allowed-lateness", lateness_option, o,
+		    "DURATION", "fire windows this long after their end\n"
+		    "(default: what fs-window used)"),
+		OPT_WIN_DURATION("early-fire", &o->early, "DURATION",
+		    "emit partial window results this often (wall\n"
+		    "clock), marked \"update\":true"),
+		OPT_WIN_DURATION("emit-every", &o->emit_every, "DURATION",
+		    "running aggregates: at most this often per key"),
+		OPT_STRING(0, "over", &o->over, "RANGES",
+		    "per event, aggregates over trailing ranges\n"
+		    "(comma-separated durations, e.g. 5m,1h,24h)"),
+		OPT_INT(0, "over-buckets", &o->over_buckets, 1, 100000, "N",
+		    "buckets per range (default 60)"),
+		OPT_GROUP_FIELDSEEN(&o->strict),
+		OPT_GROUP_LATE(&o->late),
+		OPT_GROUP_COMMON(&o->c),
+		OPT_END
+	};
+	int first;
 
 	fs_common_init(&o->c, argc, argv);
 	o->start_field = "window_start";
@@ -206,60 +210,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	    "--allowed-lateness (here or in fs-window), or replay in "
 	    "event-time order with fs-backfill --sort");
 	o->over_buckets = 60;
-	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		if (fs_common_option(&o->c, c, optarg, usage) ||
-		    late_option(&o->late, c, optarg) ||
-		    fieldseen_option(&o->strict, c))
-			continue;
-		switch (c) {
-		case OPT_AGG:
-			o->aggs = xgrow(o->aggs, &o->cap_aggs, o->naggs + 1,
-			    sizeof *o->aggs);
-			o->aggs[o->naggs++] = optarg;
-			break;
-		case OPT_ALLOWED_LATENESS:
-			o->lateness = win_opt_duration("--allowed-lateness", optarg);
-			o->lateness_set = true;
-			break;
-		case OPT_EARLY_FIRE:
-			o->early = win_opt_duration("--early-fire", optarg);
-			break;
-		case OPT_EMIT_EVERY:
-			o->emit_every = win_opt_duration("--emit-every", optarg);
-			break;
-		case OPT_END_FIELD:
-			o->end_field = optarg;
-			break;
-		case OPT_KEY:
-			o->key = optarg;
-			break;
-		case OPT_MAX_OOO:
-			o->max_ooo = win_opt_duration("--max-out-of-orderness", optarg);
-			break;
-		case OPT_OVER:
-			o->over = optarg;
-			break;
-		case OPT_OVER_BUCKETS:
-			o->over_buckets = opt_i64("--over-buckets", optarg, 1, 100000);
-			break;
-		case OPT_START_FIELD:
-			o->start_field = optarg;
-			break;
-		default:
-			diag_usage("unknown option");
-		}
-	}
-	free(usage);
+	first = opt_parse(usage_text, opts, 0, argc, argv);
+	free(agg);
 	fs_common_finish(&o->c);
-	if (optind < argc)
-		o->input = argv[optind++];
-	if (optind < argc)
-		diag_usage("one input file at most: '%s'", argv[optind]);
-	if (o->naggs == 0)
-		diag_usage("give at least one --agg");
-	if (o->over != NULL && (o->early > 0 || o->emit_every > 0))
-		diag_usage("--over goes with neither --early-fire nor --emit-every");
+	check_options(o, argc, argv, first);
 }
 
 /* --- keys and slots ------------------------------------------------------ */

@@ -15,7 +15,9 @@
 
 /* --help's layout, as the tools' usage texts have it: two spaces, the
  * option, and its help from this column, or on the next line there
- * when the option leaves less than two spaces. */
+ * when the option reaches the column (with OPT_HELP_SAME_LINE: on the
+ * option's line, two spaces after it).  Further lines of a help start
+ * at the column. */
 #define HELP_COLUMN 24
 
 const char *const opt_on_error_words[] = { "fail", "skip", "dead-letter",
@@ -155,7 +157,7 @@ static void append_spaces(struct buf *b, size_t n)
 		buf_appendc(b, ' ');
 }
 
-static void help_entry(struct buf *b, const struct opt *o)
+static void help_entry(struct buf *b, const struct opt *o, unsigned flags)
 {
 	size_t start = b->len, width;
 	const char *h = o->help;
@@ -176,11 +178,14 @@ static void help_entry(struct buf *b, const struct opt *o)
 		buf_appends(b, o->argname);
 	}
 	width = b->len - start;
-	if (width + 2 > HELP_COLUMN) {
+	if (width < HELP_COLUMN)
+		append_spaces(b, HELP_COLUMN - width);
+	else if (flags & OPT_HELP_SAME_LINE)
+		append_spaces(b, 2);
+	else {
 		buf_appendc(b, '\n');
-		width = 0;
+		append_spaces(b, HELP_COLUMN);
 	}
-	append_spaces(b, HELP_COLUMN - width);
 	for (;;) {
 		const char *nl = strchr(h, '\n');
 
@@ -195,12 +200,13 @@ static void help_entry(struct buf *b, const struct opt *o)
 	}
 }
 
-void opt_help(struct buf *b, const char *usage, const struct opt *opts)
+void opt_help(struct buf *b, const char *usage, const struct opt *opts,
+    unsigned flags)
 {
 	buf_appends(b, usage);
 	for (; opts->kind != OPT_KIND_END; opts++)
 		if (opts->help != NULL)
-			help_entry(b, opts);
+			help_entry(b, opts, flags);
 }
 
 /* --- values ---------------------------------------------------------- */
@@ -437,7 +443,7 @@ int opt_parse(const char *usage, const struct opt *opts, unsigned flags,
 		if (o->kind == OPT_KIND_HELP || o->kind == OPT_KIND_VERSION) {
 			opt_getopt_free(&g);
 			if (o->kind == OPT_KIND_HELP)
-				opt_help(&b, usage, opts);
+				opt_help(&b, usage, opts, flags);
 			else {
 				buf_appends(&b, diag_progname());
 				buf_appends(&b, " (fs) " FS_VERSION "\n");

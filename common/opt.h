@@ -31,11 +31,17 @@
  * Moving a tool over from getopt_long by hand: its longopts, option
  * enum, switch and the option lines of its usage text become one table
  * (keep the usage text's order, and its wording and line breaks as '\n'
- * in the help, so --help stays byte for byte); LATE_LONGOPTS and
- * FIELDSEEN_LONGOPTS become group macros in window_late.h and
- * fieldseen.h.  Diff --help before and after.  When no tool uses them
- * any more, FS_COMMON_LONGOPTS, FS_COMMON_SHORTOPTS, FS_COMMON_USAGE
- * and fs_common_option() leave tool.h.
+ * in the help, so --help stays byte for byte; OPT_HELP_SAME_LINE keeps
+ * a layout with wide options' help on their own line, as fs-join's).
+ * The late options are OPT_GROUP_LATE (window/window_late.h), --strict
+ * is OPT_GROUP_FIELDSEEN (fieldseen.h).  Diff --help before and after.
+ * A tool with many options may keep its table at file scope, pointing
+ * into a file-scope struct opts (fs-window, fs-join), so that
+ * parse_options() is what it does, not the list.  When no tool uses
+ * them any more, FS_COMMON_LONGOPTS, FS_COMMON_SHORTOPTS,
+ * FS_COMMON_USAGE and fs_common_option() leave tool.h, and
+ * FIELDSEEN_LONGOPTS, FIELDSEEN_USAGE and fieldseen_option() leave
+ * fieldseen.h.
  *
  * Kinds, the type the value pointer has, and what is checked:
  *   OPT_FLAG       bool *            no argument; sets true
@@ -223,6 +229,10 @@ opt_fn opt_quiet, opt_verbose;
 /* opt_parse() flags. */
 #define OPT_STOP_AT_OPERAND 1u  /* options end at the first operand, as
 				 * before a subcommand ("+" to getopt) */
+#define OPT_HELP_SAME_LINE 2u   /* --help: an option too wide for the
+				 * help column keeps its help on its own
+				 * line, two spaces after it (fs-join's
+				 * layout), not on the next line */
 
 /*
  * Parses argv by the table opts (ended by OPT_END) and stores each
@@ -236,8 +246,12 @@ opt_fn opt_quiet, opt_verbose;
 int opt_parse(const char *usage, const struct opt *opts, unsigned flags,
     int argc, char **argv);
 
-/* Appends usage and the options' help to b, as --help prints it. */
-void opt_help(struct buf *b, const char *usage, const struct opt *opts);
+/* Appends usage and the options' help to b, as --help prints it with
+ * opt_parse()'s flags: each option's help starts at column 24, or on
+ * the next line there when the option reaches the column (with
+ * OPT_HELP_SAME_LINE: two spaces after it). */
+void opt_help(struct buf *b, const char *usage, const struct opt *opts,
+    unsigned flags);
 
 /*
  * getopt_long's arrays for a table: longopts ends with a zero entry,

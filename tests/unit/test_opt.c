@@ -364,7 +364,7 @@ static void test_help_and_version(void)
 	CHECK_I64(r.status, 0, "--version: exit 0");
 	CHECK_STR(r.out, "test-opt (fs) " FS_VERSION "\n", "--version: text");
 
-	opt_help(&b, "", opts);
+	opt_help(&b, "", opts, 0);
 	CHECK_STR(b.data, FS_COMMON_USAGE,
 	    "common group: help is tool.h's FS_COMMON_USAGE");
 	buf_free(&b);
@@ -381,6 +381,7 @@ static const struct opt small[] = {
 	    "too long for the column:\non the next line, and a second"),
 	OPT_FLAG(0, "hidden", &f_hidden, NULL),
 	OPT_STRING(0, "exactly-fits", &f_long, "ARGS", "at the column"),
+	OPT_STRING(0, "one-space-left", &f_long, "ARGS", "one space"),
 	OPT_HELP_ENTRY(0, "this help"),
 	OPT_END
 };
@@ -389,7 +390,7 @@ static void test_help_text(void)
 {
 	struct buf b = BUF_INIT;
 
-	opt_help(&b, "usage: t [-a] [-n N]\nDoes things.\n", small);
+	opt_help(&b, "usage: t [-a] [-n N]\nDoes things.\n", small, 0);
 	CHECK_STR(b.data,
 	    "usage: t [-a] [-n N]\n"
 	    "Does things.\n"
@@ -399,8 +400,22 @@ static void test_help_text(void)
 	    "                        too long for the column:\n"
 	    "                        on the next line, and a second\n"
 	    "  --exactly-fits ARGS   at the column\n"
+	    "  --one-space-left ARGS one space\n"
 	    "  --help                this help\n",
 	    "help: exact text for a small table");
+	buf_free(&b);
+	opt_help(&b, "usage: t\n", small, OPT_HELP_SAME_LINE);
+	CHECK_STR(b.data,
+	    "usage: t\n"
+	    "  -a, --alpha           a flag\n"
+	    "  -n N                  short only, with an argument\n"
+	    "  --a-very-long-option ARG  too long for the column:\n"
+	    "                        on the next line, and a second\n"
+	    "  --exactly-fits ARGS   at the column\n"
+	    "  --one-space-left ARGS one space\n"
+	    "  --help                this help\n",
+	    "help: a wide option's help on its line with "
+	    "OPT_HELP_SAME_LINE");
 	buf_free(&b);
 }
 
@@ -414,7 +429,9 @@ static void test_getopt_arrays(void)
 		    OPT_CODE_BASE + 2 },
 		{ "hidden", no_argument, NULL, OPT_CODE_BASE + 3 },
 		{ "exactly-fits", required_argument, NULL, OPT_CODE_BASE + 4 },
-		{ "help", no_argument, NULL, OPT_CODE_BASE + 5 },
+		{ "one-space-left", required_argument, NULL,
+		    OPT_CODE_BASE + 5 },
+		{ "help", no_argument, NULL, OPT_CODE_BASE + 6 },
 		{ NULL, 0, NULL, 0 }
 	};
 	bool same = true;
