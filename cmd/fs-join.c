@@ -17,6 +17,7 @@
 #include "fieldseen.h"
 #include "tool.h"
 #include "join/join.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
@@ -860,6 +861,7 @@ int main(int argc, char **argv)
 	late_sources(&r.late, "left", "right");
 	r.j = join_new(&o.cfg, &r.out);
 	watch_fields(&r);
+	o.common.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&r.st, &o.common,
 	    (struct stage_hooks){ snapshot_hook, restore_hook, &r });
 	open_inputs(&r);

@@ -106,6 +106,9 @@ struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
 
 	s->be = be;
 	s->stage = stage != NULL ? xstrdup(stage) : NULL;
+	/* A backend gets what follows SCHEME://. */
+	if (be->scheme[0] != '\0')
+		where += strlen(be->scheme) + 3;
 	s->h = be->open(where, stage);
 	return s;
 }

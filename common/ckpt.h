@@ -44,7 +44,8 @@ struct ckpt_store;
  * directory store would write): the format, its checksum, completeness,
  * restore, discard and prune are the same code for every store (ckpt.c).
  *
- * open() registers the stage and returns the backend's handle, or exits
+ * open() gets where without "SCHEME://" (the directory store: DIR),
+ * registers the stage (none when stage is NULL) and returns the backend's handle, or exits
  * 1 saying why; put() stores the bytes of (stage, id) and returns only
  * once they are durable (fatal otherwise); get() fills out with them,
  * or returns -1 with why (missing, or the store's own integrity check
