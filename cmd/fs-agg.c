@@ -30,6 +30,7 @@
 #include "fieldseen.h"
 #include "opt.h"
 #include "recproj.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
@@ -1121,6 +1122,7 @@ static void open_all(struct agg *s, struct opts *o)
 	s->f.start = NULL;
 	build_projection(s);
 	s->next_early = etime_now_ms() + o->early;
+	o->c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s });
 }
 

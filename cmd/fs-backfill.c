@@ -29,6 +29,7 @@
 
 #include "tool.h"
 #include "backfill/backfill.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "banned.h"
@@ -930,6 +931,7 @@ static void setup(struct bf *b, struct opts *o)
 	out_init(&b->out, 1, "stdout");
 	rejects_init(&b->rej, &o->c, &b->out);
 	b->t_start = etime_now_ms();
+	o->c.ckpt_backend = &kafka_ckpt_backend;
 	state = source_ckpt_begin(&b->sc, &o->c, o->ckpt_interval_ms,
 	    (uint64_t)o->ckpt_records, &b->out);
 	if (state != NULL) {

@@ -18,6 +18,7 @@
 #include "opt.h"
 #include "tool.h"
 #include "join/join.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
@@ -796,6 +797,7 @@ int main(int argc, char **argv)
 	late_sources(&r.late, "left", "right");
 	r.j = join_new(&opts.cfg, &r.out);
 	watch_fields(&r);
+	opts.common.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&r.st, &opts.common,
 	    (struct stage_hooks){ snapshot_hook, restore_hook, &r });
 	open_inputs(&r);

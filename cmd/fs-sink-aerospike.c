@@ -22,6 +22,7 @@
 #include "tool.h"
 #include "aerospike/aerospike.h"
 #include "fieldseen.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "banned.h"
@@ -753,6 +754,7 @@ int main(int argc, char **argv)
 	/* Registered before connecting: a checkpoint the stages before it
 	 * take while it connects (or fails to) is not complete without it,
 	 * or a restart would resume after records it never wrote. */
+	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
 	connect_cluster(&s);
 	if (o.c.stats) {

@@ -22,6 +22,7 @@
 #include "opt.h"
 #include "tool.h"
 #include "recproj.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
@@ -757,6 +758,7 @@ static void open_all(struct win *s, struct opts *o)
 		s->starts = xcalloc(win_max_windows(&o->w), sizeof *s->starts);
 		s->ends = xcalloc(win_max_windows(&o->w), sizeof *s->ends);
 	}
+	o->c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s });
 	spec = winspec_to_json(&o->w, &o->f);
 	rec_emit(&s->out, spec);

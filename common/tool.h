@@ -43,6 +43,8 @@
 #include "sig.h"
 #include "xalloc.h"
 
+struct ckpt_backend;
+
 enum on_error { ON_ERROR_FAIL, ON_ERROR_SKIP, ON_ERROR_DEAD_LETTER };
 
 struct fs_common {
@@ -51,6 +53,9 @@ struct fs_common {
 	enum on_error on_error;
 	const char *dead_letter;
 	const char *ckpt_dir;
+	/* The store for a --checkpoint-dir SCHEME://... (ckpt.h), set by a
+	 * tool that links one (kafka_ckpt_backend): NULL, directories only. */
+	const struct ckpt_backend *ckpt_backend;
 	const char *stage;
 	bool data_only;
 	bool stats;
