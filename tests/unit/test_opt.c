@@ -545,7 +545,8 @@ static void test_old_short(void)
 	    "help");
 	CHECK(old_is_help("-h", "--hosts", "x", NULL), "old -h: -h before a "
 	    "long option is help");
-	CHECK(old_is_help("--help", "x", NULL), "old -h: --help takes no value");
+	CHECK(old_is_help("--help", "x", NULL),
+	    "old -h: --help takes no value");
 	CHECK(old_is_help("-qh", "x", NULL), "old -h: -h ending a cluster is "
 	    "help");
 	CHECK(old_is_help("k1", "-h", NULL), "old -h: -h last is help");
