@@ -20,9 +20,11 @@
  * data record came: there was nothing to be absent from.  A field named
  * by several options is reported once, under the first.
  *
- * --strict is declared here once for the tools that name fields:
- * FIELDSEEN_LONGOPTS goes in the tool's long options, FIELDSEEN_USAGE in
- * its usage text, and fieldseen_option() takes the option's code.
+ * --strict is declared here once for the tools that name fields: a
+ * tool on opt.h puts OPT_GROUP_FIELDSEEN(&o->strict) in its table; one
+ * still on getopt_long by hand puts FIELDSEEN_LONGOPTS in its long
+ * options, FIELDSEEN_USAGE in its usage text, and fieldseen_option()
+ * takes the option's code.
  *
  * Cost per record: a field found once is never looked up again, so once
  * every field has been seen fieldseen_record() is an increment and a
@@ -49,6 +51,13 @@ enum { OPT_STRICT = OPT_TOOL_BASE - 0x20 };
 
 #define FIELDSEEN_LONGOPTS \
 	{ "strict", no_argument, NULL, OPT_STRICT }
+
+/* The table's entry (opt.h), onto bool *strict; its help is
+ * FIELDSEEN_USAGE's. */
+#define OPT_GROUP_FIELDSEEN(strict) \
+	OPT_FLAG(0, "strict", (strict), \
+	    "a named field absent from every record is an\n" \
+	    "error (default: a warning)")
 
 #define FIELDSEEN_USAGE \
 "  --strict              a named field absent from every record is an\n" \
