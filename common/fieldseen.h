@@ -47,16 +47,18 @@
 #include "path.h"
 #include "tool.h"
 
-#define OPT_GROUP_FIELDSEEN(strict) \
-	OPT_FLAG(0, "strict", (strict), \
-	    "a named field absent from every record is an\n" \
-	    "error (default: a warning)")
-
 /* Option code: above the common ones, below a tool's own (tool.h). */
 enum { OPT_STRICT = OPT_TOOL_BASE - 0x20 };
 
 #define FIELDSEEN_LONGOPTS \
 	{ "strict", no_argument, NULL, OPT_STRICT }
+
+/* The table's entry (opt.h), onto bool *strict; its help is
+ * FIELDSEEN_USAGE's. */
+#define OPT_GROUP_FIELDSEEN(strict) \
+	OPT_FLAG(0, "strict", (strict), \
+	    "a named field absent from every record is an\n" \
+	    "error (default: a warning)")
 
 #define FIELDSEEN_USAGE \
 "  --strict              a named field absent from every record is an\n" \

@@ -59,6 +59,8 @@
  *                                    the words in the enum's order
  *   OPT_LIST       struct opt_list * repeatable: each use appends
  *   OPT_CALLBACK   void *data        fn(data, name, arg) does the rest
+ *   OPT_OLD_SHORT  (none)            an old spelling: -h HOSTS is
+ *                                    --hosts HOSTS, -h alone is help
  * A scalar given twice keeps the last value; a list keeps every one.
  * A bad value exits 2 through diag_usage() naming the option as the
  * user wrote it (-c or --count) and the allowed values:
@@ -105,7 +107,8 @@ enum opt_kind {
 	OPT_KIND_LIST,
 	OPT_KIND_CALLBACK,
 	OPT_KIND_HELP,
-	OPT_KIND_VERSION
+	OPT_KIND_VERSION,
+	OPT_KIND_OLD_SHORT
 };
 
 /* The values of a repeatable option, in the order given. */
@@ -140,6 +143,7 @@ struct opt {
 	double dmin, dmax;      /* OPT_NUMBER */
 	const char *const *words;       /* OPT_POLICY */
 	opt_fn *fn;             /* OPT_CALLBACK */
+	const char *target;     /* OPT_OLD_SHORT: the option it spells */
 };
 
 /* The table's entries.  s is the short letter or 0, l the long name or
@@ -188,6 +192,16 @@ struct opt {
 	  .help = (h) }
 #define OPT_VERSION_ENTRY(h) \
 	{ .kind = OPT_KIND_VERSION, .name = "version", .help = (h) }
+/*
+ * An old spelling kept for scripts, from before the letter s meant what
+ * it means in every tool now: -s VALUE, when VALUE does not begin with
+ * '-', and -sVALUE are the long option l with VALUE; -s alone (or
+ * before an option) keeps the letter's meaning now.  The letter's own
+ * entry must take no argument (-h, help), l must take one ("hosts").
+ * Not in --help; the man page says it.
+ */
+#define OPT_OLD_SHORT(s, l) \
+	{ .kind = OPT_KIND_OLD_SHORT, .short_name = (s), .target = (l) }
 #define OPT_END { .kind = OPT_KIND_END }
 
 /* 0, or a compile error when *p is not int-sized. */

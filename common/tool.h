@@ -118,16 +118,6 @@ void fs_common_init(struct fs_common *c, int argc, char **argv);
 bool fs_common_option(struct fs_common *c, int opt, const char *arg,
     const char *usage);
 
-/*
- * Keeps an old spelling working for scripts: -LETTER VALUE, from before
- * LETTER meant one thing across the toolkit, is read as --LONGNAME VALUE
- * when VALUE does not begin with '-' (and -LETTERVALUE as
- * --LONGNAME=VALUE); -LETTER alone is left to mean what it means now.
- * Call before getopt_long() on argv; stops at "--".
- */
-void fs_common_old_short(int argc, char **argv, char letter,
-    const char *longname);
-
 /* Checks combinations, compiles the time path, sets --data-only for
  * standard output (out.h); exits 2 on bad usage. */
 void fs_common_finish(struct fs_common *c);
