@@ -19,8 +19,9 @@
  *   1. A field in the tool's struct opts of the kind's type (below), its
  *      default set before opt_parse().
  *   2. One entry in the table, where the man page lists it: the order of
- *      the table is the order of --help, and a help text longer than a
- *      line is broken by hand with '\n'.  Give a range that says what
+ *      the table is the order of --help (or, above an OPT_SORTED, the
+ *      sorted order), and a help text longer than a line is broken by
+ *      hand with '\n'.  Give a range that says what
  *      makes sense, not just what fits the type: the range is the
  *      message a user sees.
  *   3. The option in man/fs-x.1 (tests/cli.bats checks --help against
@@ -31,8 +32,11 @@
  * Moving a tool over from getopt_long by hand: its longopts, option
  * enum, switch and the option lines of its usage text become one table
  * (keep the usage text's order, and its wording and line breaks as '\n'
- * in the help, so --help stays byte for byte); LATE_LONGOPTS and
- * FIELDSEEN_LONGOPTS become group macros in window_late.h and
+ * in the help, so --help stays byte for byte; a usage text that lists
+ * the options sorted, a group's among the tool's own, is a table whose
+ * sorted part ends with OPT_SORTED, and one that puts long options'
+ * help in a second column says so with OPT_WIDE_HELP()); LATE_LONGOPTS
+ * and FIELDSEEN_LONGOPTS become group macros in window_late.h and
  * fieldseen.h.  Diff --help before and after.  When no tool uses them
  * any more, FS_COMMON_LONGOPTS, FS_COMMON_SHORTOPTS, FS_COMMON_USAGE
  * and fs_common_option() leave tool.h.
@@ -99,7 +103,8 @@ enum opt_kind {
 	OPT_KIND_LIST,
 	OPT_KIND_CALLBACK,
 	OPT_KIND_HELP,
-	OPT_KIND_VERSION
+	OPT_KIND_VERSION,
+	OPT_KIND_SORTED
 };
 
 /* The values of a repeatable option, in the order given. */
@@ -183,6 +188,14 @@ struct opt {
 #define OPT_VERSION_ENTRY(h) \
 	{ .kind = OPT_KIND_VERSION, .name = "version", .help = (h) }
 #define OPT_END { .kind = OPT_KIND_END }
+/*
+ * Not an option: --help lists the entries above it (back to the table's
+ * start, or to an earlier OPT_SORTED) sorted, as most usage texts list
+ * them, so a group's entries fall among the tool's own: first those with
+ * a letter, by letter ignoring case (-a before -A), then the long-only
+ * ones by name.  The entries below it keep the table's order.
+ */
+#define OPT_SORTED { .kind = OPT_KIND_SORTED }
 
 /* 0, or a compile error when *p is not int-sized. */
 #define OPT__INT_SIZED(p) (0 * sizeof(char[sizeof *(p) == sizeof(int) ? 1 : -1]))
@@ -220,9 +233,20 @@ opt_fn opt_quiet, opt_verbose;
 	OPT_HELP_ENTRY('h', "this help"), \
 	OPT_VERSION_ENTRY("the version")
 
-/* opt_parse() flags. */
+/* opt_parse() and opt_help() flags. */
 #define OPT_STOP_AT_OPERAND 1u  /* options end at the first operand, as
 				 * before a subcommand ("+" to getopt) */
+/*
+ * --help's layout: two spaces, the option, and its help from column 24,
+ * at least one space after the option; an option too long for that has
+ * its help on the next line, from column 24.  With OPT_WIDE_HELP(col)
+ * (col above 24, below 256) an option too long for column 24 has its
+ * help from column col instead (its continuation lines too), and only
+ * one too long for col goes to the next line, from col (fs-consume's
+ * layout: col 34).
+ */
+#define OPT_HELP_COLUMN 24
+#define OPT_WIDE_HELP(col) (((unsigned)(col) & 0xffu) << 8)
 
 /*
  * Parses argv by the table opts (ended by OPT_END) and stores each
@@ -236,8 +260,10 @@ opt_fn opt_quiet, opt_verbose;
 int opt_parse(const char *usage, const struct opt *opts, unsigned flags,
     int argc, char **argv);
 
-/* Appends usage and the options' help to b, as --help prints it. */
-void opt_help(struct buf *b, const char *usage, const struct opt *opts);
+/* Appends usage and the options' help to b, as --help prints it with
+ * these opt_parse() flags. */
+void opt_help(struct buf *b, const char *usage, const struct opt *opts,
+    unsigned flags);
 
 /*
  * getopt_long's arrays for a table: longopts ends with a zero entry,
