@@ -23,38 +23,7 @@ static const char usage_text[] =
 "                  [--checkpoint-records N] [--idle-timeout DURATION]\n"
 "                  [--lag] [--max-out-of-orderness DURATION]\n"
 "                  [--metadata-timeout DURATION] [--watermarks]\n"
-"                  [common options]\n"
-"  -b BROKERS            bootstrap brokers, host:port[,host:port...]\n"
-"  -c COUNT              exit after COUNT messages\n"
-"  -e                    exit when every assigned partition reached its end\n"
-"  -F FILE               librdkafka properties file (key=value lines)\n"
-"  -G GROUP              join consumer group GROUP (balanced assignment)\n"
-"  -L                    print cluster metadata as JSON and exit\n"
-"  -o OFFSET             start: beginning, end, stored, N, -N, @TIME;\n"
-"                        given twice, the second is the stop: end, N, @TIME\n"
-"  -p PARTITIONS         only these partitions (comma-separated)\n"
-"  -Q                    print the offsets for -o @TIME as JSON and exit\n"
-"  -t TOPIC              topic (repeatable; ^REGEX subscribes by pattern)\n"
-"  -V, --value           emit the value object alone, not the envelope\n"
-"  -X KEY=VALUE          librdkafka property (repeatable)\n"
-"  --checkpoint-interval DURATION  barrier interval (default 10s)\n"
-"  --checkpoint-records N          a barrier every N messages\n"
-"  --idle-timeout DURATION         a partition silent this long does not\n"
-"                                  hold back watermarks (default 10s)\n"
-"  --lag                 print the group's lag per partition and exit\n"
-"  --max-out-of-orderness DURATION watermark delay (default 0ms)\n"
-"  --metadata-timeout DURATION     wait for brokers at start (default 10s)\n"
-"  --watermarks          emit watermark control records\n";
-
-enum {
-	OPT_CKPT_INTERVAL = OPT_TOOL_BASE,
-	OPT_CKPT_RECORDS,
-	OPT_IDLE_TIMEOUT,
-	OPT_LAG,
-	OPT_MAX_OOO,
-	OPT_METADATA_TIMEOUT,
-	OPT_WATERMARKS
-};
+"                  [common options]\n";
 
 /* A start or stop position given with -o. */
 enum pos_kind { POS_NONE, POS_BEGINNING, POS_END, POS_STORED, POS_OFFSET,
@@ -67,17 +36,17 @@ struct pos {
 
 struct opts {
 	struct fs_common c;
-	rd_kafka_conf_t *conf;
-	const char **topics;
-	size_t ntopics;
+	struct kafka_opts k;    /* -b, -F, -X, --metadata-timeout */
+	struct opt_list topics; /* -t */
 	int32_t *parts;         /* -p, or NULL for all */
-	size_t nparts;
+	size_t nparts, pcap;
 	struct pos start, stop;
+	int nofs;               /* -o given so many times */
 	const char *group;
 	bool exit_eof, list, query, lag, value_only, watermarks;
-	uint64_t count;         /* 0: no limit */
+	int64_t count;          /* 0: no limit */
 	int64_t ckpt_interval_ms, ckpt_records;
-	int64_t idle_ms, ooo_ms, md_timeout_ms;
+	int64_t idle_ms, ooo_ms;
 };
 
 /* One partition the consumer knows about. */
@@ -144,128 +113,52 @@ static struct pos parse_pos(const char *arg, bool stop)
 	return p;
 }
 
-static void parse_partitions(struct opts *o, const char *arg)
+/* -o, once for the start, and again for the stop. */
+static void opt_offset(void *data, const char *name, const char *arg)
 {
+	struct opts *o = data;
+
+	(void)name;
+	if (o->nofs == 2)
+		diag_usage("-o: at most twice (start and stop)");
+	if (o->nofs++ == 0)
+		o->start = parse_pos(arg, false);
+	else
+		o->stop = parse_pos(arg, true);
+}
+
+static void opt_partitions(void *data, const char *name, const char *arg)
+{
+	struct opts *o = data;
 	char *s = xstrdup(arg), *save = NULL, *tok;
-	size_t cap = 0;
 
 	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		o->parts = xgrow(o->parts, &cap, o->nparts + 1, sizeof(*o->parts));
-		o->parts[o->nparts++] = (int32_t)opt_i64("-p", tok, 0, INT32_MAX);
+		o->parts = xgrow(o->parts, &o->pcap, o->nparts + 1,
+		    sizeof(*o->parts));
+		o->parts[o->nparts++] = (int32_t)opt_i64(name, tok, 0, INT32_MAX);
 	}
 	free(s);
 	if (o->nparts == 0)
-		diag_usage("-p: no partition: '%s'", arg);
+		diag_usage("%s: no partition: '%s'", name, arg);
 }
 
-static void parse_args(struct opts *o, int argc, char **argv)
+static void opt_ckpt_interval(void *data, const char *name, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "checkpoint-interval", required_argument, NULL, OPT_CKPT_INTERVAL },
-		{ "checkpoint-records", required_argument, NULL, OPT_CKPT_RECORDS },
-		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-		{ "lag", no_argument, NULL, OPT_LAG },
-		{ "max-out-of-orderness", required_argument, NULL, OPT_MAX_OOO },
-		{ "metadata-timeout", required_argument, NULL, OPT_METADATA_TIMEOUT },
-		{ "value", no_argument, NULL, 'V' },
-		{ "watermarks", no_argument, NULL, OPT_WATERMARKS },
-		FS_COMMON_LONGOPTS
-	};
-	size_t tcap = 0;
-	int nofs = 0, ch;
+	int64_t *ms = data;
+
+	*ms = opt_duration(name, arg);
+	if (*ms == 0)
+		diag_usage("%s: must be more than 0", name);
+}
+
+/* Combinations the table cannot say. */
+static void check_options(struct opts *o)
+{
 	char errstr[512];
 
-	memset(o, 0, sizeof(*o));
-	fs_common_init(&o->c, argc, argv);
-	o->conf = kafka_conf_new();
-	o->ckpt_interval_ms = SOURCE_CKPT_INTERVAL_DEFAULT_MS;
-	o->idle_ms = 10000;
-	o->md_timeout_ms = 10000;
-	while ((ch = getopt_long(argc, argv, "b:c:eF:G:Lo:p:Qt:VX:" FS_COMMON_SHORTOPTS,
-	    longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'b':
-			if (kafka_conf_set2(o->conf, "bootstrap.servers", optarg,
-			    errstr, sizeof(errstr)) < 0)
-				diag_usage("-b: %s", errstr);
-			break;
-		case 'c':
-			o->count = (uint64_t)opt_i64("-c", optarg, 1, INT64_MAX);
-			break;
-		case 'e':
-			o->exit_eof = true;
-			break;
-		case 'F':
-			kafka_conf_file(o->conf, optarg);
-			break;
-		case 'G':
-			o->group = optarg;
-			break;
-		case 'L':
-			o->list = true;
-			break;
-		case 'o':
-			if (nofs == 2)
-				diag_usage("-o: at most twice (start and stop)");
-			if (nofs++ == 0)
-				o->start = parse_pos(optarg, false);
-			else
-				o->stop = parse_pos(optarg, true);
-			break;
-		case 'p':
-			parse_partitions(o, optarg);
-			break;
-		case 'Q':
-			o->query = true;
-			break;
-		case 't':
-			o->topics = xgrow(o->topics, &tcap, o->ntopics + 1,
-			    sizeof(*o->topics));
-			o->topics[o->ntopics++] = optarg;
-			break;
-		case 'V':
-			o->value_only = true;
-			break;
-		case 'X':
-			kafka_conf_set(o->conf, optarg, "-X");
-			break;
-		case OPT_CKPT_INTERVAL:
-			o->ckpt_interval_ms = opt_duration("--checkpoint-interval", optarg);
-			if (o->ckpt_interval_ms == 0)
-				diag_usage("--checkpoint-interval: must be more than 0");
-			break;
-		case OPT_CKPT_RECORDS:
-			o->ckpt_records = opt_i64("--checkpoint-records", optarg, 1,
-			    INT64_MAX);
-			break;
-		case OPT_IDLE_TIMEOUT:
-			o->idle_ms = opt_duration("--idle-timeout", optarg);
-			break;
-		case OPT_LAG:
-			o->lag = true;
-			break;
-		case OPT_MAX_OOO:
-			o->ooo_ms = opt_duration("--max-out-of-orderness", optarg);
-			break;
-		case OPT_METADATA_TIMEOUT:
-			o->md_timeout_ms = opt_duration("--metadata-timeout", optarg);
-			if (o->md_timeout_ms < 1000)
-				diag_usage("--metadata-timeout: at least 1s");
-			break;
-		case OPT_WATERMARKS:
-			o->watermarks = true;
-			break;
-		default:
-			fs_common_option(&o->c, ch, optarg, usage_text);
-			break;
-		}
-	}
-	if (optind < argc)
-		diag_usage("unexpected argument: '%s'", argv[optind]);
-	fs_common_finish(&o->c);
 	if (o->list + o->query + o->lag > 1)
 		diag_usage("-L, -Q and --lag exclude each other");
-	if (o->ntopics == 0 && !o->list)
+	if (o->topics.n == 0 && !o->list)
 		diag_usage("no topic: give -t TOPIC");
 	if (o->query && o->start.kind != POS_TIME)
 		diag_usage("-Q needs -o @TIME");
@@ -279,13 +172,68 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		diag_usage("-o with -G: only beginning, end or stored (where a "
 		    "partition without committed offset starts)");
 	if (o->group == NULL && o->start.kind == POS_STORED &&
-	    kafka_conf_get(o->conf, "group.id", errstr, sizeof(errstr)) == NULL)
+	    kafka_conf_get(o->k.conf, "group.id", errstr, sizeof(errstr)) == NULL)
 		diag_usage("-o stored needs -G GROUP or -X group.id=...");
-	for (size_t i = 0; i < o->ntopics; i++)
-		if (o->topics[i][0] == '^' && o->group == NULL)
-			diag_usage("-t %s: a pattern needs -G GROUP", o->topics[i]);
+	for (size_t i = 0; i < o->topics.n; i++)
+		if (o->topics.v[i][0] == '^' && o->group == NULL)
+			diag_usage("-t %s: a pattern needs -G GROUP", o->topics.v[i]);
 	if ((o->ooo_ms || o->idle_ms != 10000) && !o->watermarks)
 		diag_usage("--max-out-of-orderness and --idle-timeout need --watermarks");
+}
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+	const struct opt opts[] = {
+		OPT_INT('c', NULL, &o->count, 1, INT64_MAX, "COUNT",
+		    "exit after COUNT messages"),
+		OPT_FLAG('e', NULL, &o->exit_eof,
+		    "exit when every assigned partition reached its end"),
+		OPT_STRING('G', NULL, &o->group, "GROUP",
+		    "join consumer group GROUP (balanced assignment)"),
+		OPT_FLAG('L', NULL, &o->list,
+		    "print cluster metadata as JSON and exit"),
+		OPT_CALLBACK('o', NULL, opt_offset, o, "OFFSET",
+		    "start: beginning, end, stored, N, -N, @TIME;\n"
+		    "given twice, the second is the stop: end, N, @TIME"),
+		OPT_CALLBACK('p', NULL, opt_partitions, o, "PARTITIONS",
+		    "only these partitions (comma-separated)"),
+		OPT_FLAG('Q', NULL, &o->query,
+		    "print the offsets for -o @TIME as JSON and exit"),
+		OPT_LIST('t', NULL, &o->topics, "TOPIC",
+		    "topic (repeatable; ^REGEX subscribes by pattern)"),
+		OPT_FLAG('V', "value", &o->value_only,
+		    "emit the value object alone, not the envelope"),
+		OPT_CALLBACK(0, "checkpoint-interval", opt_ckpt_interval,
+		    &o->ckpt_interval_ms, "DURATION",
+		    "barrier interval (default 10s)"),
+		OPT_INT(0, "checkpoint-records", &o->ckpt_records, 1, INT64_MAX,
+		    "N", "a barrier every N messages"),
+		OPT_DURATION(0, "idle-timeout", &o->idle_ms, 0, INT64_MAX,
+		    "DURATION", "a partition silent this long does not\n"
+		    "hold back watermarks (default 10s)"),
+		OPT_FLAG(0, "lag", &o->lag,
+		    "print the group's lag per partition and exit"),
+		OPT_DURATION(0, "max-out-of-orderness", &o->ooo_ms, 0,
+		    INT64_MAX, "DURATION", "watermark delay (default 0ms)"),
+		OPT_FLAG(0, "watermarks", &o->watermarks,
+		    "emit watermark control records"),
+		OPT_GROUP_KAFKA(&o->k),
+		OPT_SORTED,
+		OPT_GROUP_COMMON(&o->c),
+		OPT_END
+	};
+	int first;
+
+	memset(o, 0, sizeof(*o));
+	fs_common_init(&o->c, argc, argv);
+	kafka_opts_init(&o->k);
+	o->ckpt_interval_ms = SOURCE_CKPT_INTERVAL_DEFAULT_MS;
+	o->idle_ms = 10000;
+	first = opt_parse(usage_text, opts, OPT_WIDE_HELP(34), argc, argv);
+	if (first < argc)
+		diag_usage("unexpected argument: '%s'", argv[first]);
+	fs_common_finish(&o->c);
+	check_options(o);
 }
 
 /* --- partitions ------------------------------------------------------ */
@@ -377,25 +325,25 @@ static rd_kafka_topic_partition_list_t *wanted_partitions(struct consumer *k)
 	struct opts *o = k->o;
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
 
-	for (size_t t = 0; t < o->ntopics; t++) {
-		const rd_kafka_metadata_t *md = kafka_metadata(k->rk, o->topics[t],
-		    (int)o->md_timeout_ms);
+	for (size_t t = 0; t < o->topics.n; t++) {
+		const rd_kafka_metadata_t *md = kafka_metadata(k->rk, o->topics.v[t],
+		    o->k.md_timeout_ms);
 		const rd_kafka_metadata_topic_t *mt = &md->topics[0];
 
 		if (md->topic_cnt != 1 || mt->err)
-			diag_fatal("topic '%s': %s", o->topics[t], md->topic_cnt != 1 ?
+			diag_fatal("topic '%s': %s", o->topics.v[t], md->topic_cnt != 1 ?
 			    "not in metadata" : rd_kafka_err2str(mt->err));
 		if (o->nparts == 0) {
 			for (int i = 0; i < mt->partition_cnt; i++)
-				rd_kafka_topic_partition_list_add(l, o->topics[t],
+				rd_kafka_topic_partition_list_add(l, o->topics.v[t],
 				    mt->partitions[i].id);
 		} else {
 			for (size_t i = 0; i < o->nparts; i++) {
 				if (o->parts[i] >= mt->partition_cnt)
 					diag_fatal("topic '%s' has no partition %" PRId32
-					    " (it has %d)", o->topics[t], o->parts[i],
+					    " (it has %d)", o->topics.v[t], o->parts[i],
 					    mt->partition_cnt);
-				rd_kafka_topic_partition_list_add(l, o->topics[t],
+				rd_kafka_topic_partition_list_add(l, o->topics.v[t],
 				    o->parts[i]);
 			}
 		}
@@ -413,7 +361,7 @@ static void offsets_for_time(struct consumer *k,
 
 	for (int i = 0; i < l->cnt; i++)
 		l->elems[i].offset = ms;
-	err = rd_kafka_offsets_for_times(k->rk, l, (int)k->o->md_timeout_ms);
+	err = rd_kafka_offsets_for_times(k->rk, l, k->o->k.md_timeout_ms);
 	if (err)
 		diag_fatal("offsets for time: %s", rd_kafka_err2str(err));
 	for (int i = 0; i < l->cnt; i++)
@@ -427,7 +375,7 @@ static void watermark_offsets(struct consumer *k, const char *topic,
     int32_t partition, int64_t *lo, int64_t *hi)
 {
 	rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(k->rk, topic,
-	    partition, lo, hi, (int)k->o->md_timeout_ms);
+	    partition, lo, hi, k->o->k.md_timeout_ms);
 
 	if (err)
 		diag_fatal("offsets of '%s' [%" PRId32 "]: %s", topic, partition,
@@ -885,7 +833,7 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 		if (all_done(k))
 			return false;
 	}
-	return !(k->o->count && k->emitted >= k->o->count);
+	return !(k->o->count && k->emitted >= (uint64_t)k->o->count);
 }
 
 /* Idle time: flush, time-driven barriers and watermarks, commits. */
@@ -1002,19 +950,19 @@ static void setup_consumer(struct consumer *k)
 	char val[512], errstr[512];
 
 #define SET(key, v) do { \
-	if (kafka_conf_set2(o->conf, key, v, errstr, sizeof(errstr)) < 0) \
+	if (kafka_conf_set2(o->k.conf, key, v, errstr, sizeof(errstr)) < 0) \
 		diag_fatal("librdkafka: %s", errstr); \
 } while (0)
 	k->store = o->c.ckpt_dir == NULL && !k->legacy;
 	if (o->group != NULL) {
 		SET("group.id", o->group);
 		if (o->c.ckpt_dir != NULL &&
-		    (kafka_conf_get(o->conf, "group.instance.id", val,
+		    (kafka_conf_get(o->k.conf, "group.instance.id", val,
 		    sizeof(val)) == NULL || val[0] == '\0')) {
 			static_member_id(o, val, sizeof(val));
 			SET("group.instance.id", val);
 		}
-	} else if (kafka_conf_get(o->conf, "group.id", val, sizeof(val)) == NULL ||
+	} else if (kafka_conf_get(o->k.conf, "group.id", val, sizeof(val)) == NULL ||
 	    val[0] == '\0') {
 		/* librdkafka wants one; never joined, never committed to */
 		SET("group.id", "fs-consume");
@@ -1029,7 +977,7 @@ static void setup_consumer(struct consumer *k)
 		SET("enable.partition.eof", "true");
 		/* The end is seen by a fetch that comes back empty, after
 		 * fetch.wait.max.ms: 500ms by default, a long wait for -e. */
-		if (kafka_conf_get(o->conf, "fetch.wait.max.ms", val, sizeof(val)) &&
+		if (kafka_conf_get(o->k.conf, "fetch.wait.max.ms", val, sizeof(val)) &&
 		    strcmp(val, "500") == 0)
 			SET("fetch.wait.max.ms", "50");
 	}
@@ -1040,11 +988,11 @@ static void setup_consumer(struct consumer *k)
 	if (o->c.ckpt_dir != NULL)
 		SET("enable.auto.commit", "false");     /* commit_complete() */
 #undef SET
-	rd_kafka_conf_set_opaque(o->conf, k);
+	rd_kafka_conf_set_opaque(o->k.conf, k);
 	if (o->group != NULL)
-		rd_kafka_conf_set_rebalance_cb(o->conf, rebalance_cb);
-	k->rk = kafka_new(RD_KAFKA_CONSUMER, o->conf);
-	o->conf = NULL;
+		rd_kafka_conf_set_rebalance_cb(o->k.conf, rebalance_cb);
+	k->rk = kafka_new(RD_KAFKA_CONSUMER, o->k.conf);
+	o->k.conf = NULL;
 	if (!k->legacy)
 		rd_kafka_poll_set_consumer(k->rk);
 }
@@ -1058,10 +1006,10 @@ static void start_consuming(struct consumer *k)
 	if (o->group != NULL) {
 		/* Fails early and clearly when no broker answers. */
 		rd_kafka_metadata_destroy(kafka_metadata(k->rk, NULL,
-		    (int)o->md_timeout_ms));
-		l = rd_kafka_topic_partition_list_new((int)o->ntopics);
-		for (size_t i = 0; i < o->ntopics; i++)
-			rd_kafka_topic_partition_list_add(l, o->topics[i],
+		    o->k.md_timeout_ms));
+		l = rd_kafka_topic_partition_list_new((int)o->topics.n);
+		for (size_t i = 0; i < o->topics.n; i++)
+			rd_kafka_topic_partition_list_add(l, o->topics.v[i],
 			    RD_KAFKA_PARTITION_UA);
 		err = rd_kafka_subscribe(k->rk, l);
 		rd_kafka_topic_partition_list_destroy(l);
@@ -1201,8 +1149,8 @@ static int list_metadata(struct opts *o)
 	memset(&k, 0, sizeof(k));
 	k.o = o;
 	setup_consumer(&k);
-	md = kafka_metadata(k.rk, o->ntopics == 1 ? o->topics[0] : NULL,
-	    (int)o->md_timeout_ms);
+	md = kafka_metadata(k.rk, o->topics.n == 1 ? o->topics.v[0] : NULL,
+	    o->k.md_timeout_ms);
 	for (int i = 0; i < md->broker_cnt; i++)
 		json_array_append_new(brokers, json_pack("{s:i,s:s,s:i}", "id",
 		    (int)md->brokers[i].id, "host", md->brokers[i].host, "port",
@@ -1211,13 +1159,13 @@ static int list_metadata(struct opts *o)
 		const rd_kafka_metadata_topic_t *mt = &md->topics[t];
 		json_t *parts = json_array(), *to;
 
-		if (o->ntopics > 1) {
+		if (o->topics.n > 1) {
 			size_t j;
 
-			for (j = 0; j < o->ntopics; j++)
-				if (strcmp(o->topics[j], mt->topic) == 0)
+			for (j = 0; j < o->topics.n; j++)
+				if (strcmp(o->topics.v[j], mt->topic) == 0)
 					break;
-			if (j == o->ntopics)
+			if (j == o->topics.n)
 				continue;
 		}
 		for (int i = 0; i < mt->partition_cnt; i++) {
@@ -1225,7 +1173,7 @@ static int list_metadata(struct opts *o)
 			int64_t lo = -1, hi = -1;
 
 			rd_kafka_query_watermark_offsets(k.rk, mt->topic, mp->id,
-			    &lo, &hi, (int)o->md_timeout_ms);
+			    &lo, &hi, o->k.md_timeout_ms);
 			json_array_append_new(parts, json_pack("{s:i,s:i,s:o,s:o,s:I,s:I}",
 			    "partition", (int)mp->id, "leader", (int)mp->leader,
 			    "replicas", int_array(mp->replicas, mp->replica_cnt),
@@ -1292,7 +1240,7 @@ static int group_lag(struct opts *o)
 	o->group = NULL;        /* never join: only read its offsets */
 	setup_consumer(&k);
 	l = wanted_partitions(&k);
-	err = rd_kafka_committed(k.rk, l, (int)o->md_timeout_ms);
+	err = rd_kafka_committed(k.rk, l, o->k.md_timeout_ms);
 	if (err)
 		diag_fatal("committed offsets: %s", rd_kafka_err2str(err));
 	out_init(&out, 1, "stdout");
@@ -1322,9 +1270,9 @@ int main(int argc, char **argv)
 	int status;
 	char errstr[512];
 
-	parse_args(&o, argc, argv);
+	parse_options(&o, argc, argv);
 	if (o.lag) {
-		if (kafka_conf_set2(o.conf, "group.id", o.group, errstr,
+		if (kafka_conf_set2(o.k.conf, "group.id", o.group, errstr,
 		    sizeof(errstr)) < 0)
 			diag_fatal("librdkafka: %s", errstr);
 		status = group_lag(&o);
@@ -1335,7 +1283,7 @@ int main(int argc, char **argv)
 	} else {
 		status = consume(&o);
 	}
-	free(o.topics);
+	opt_list_free(&o.topics);
 	free(o.parts);
 	path_free(&o.c.time_path);
 	return status;

@@ -20,7 +20,8 @@
  * data record came: there was nothing to be absent from.  A field named
  * by several options is reported once, under the first.
  *
- * --strict is declared here once for the tools that name fields:
+ * --strict is declared here once for the tools that name fields: in a
+ * table (opt.h), OPT_GROUP_FIELDSEEN(&strict); by hand,
  * FIELDSEEN_LONGOPTS goes in the tool's long options, FIELDSEEN_USAGE in
  * its usage text, and fieldseen_option() takes the option's code.
  *
@@ -40,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "opt.h"
 #include "path.h"
 #include "tool.h"
 
@@ -49,6 +51,11 @@ enum { OPT_STRICT = OPT_TOOL_BASE - 0x20 };
 
 #define FIELDSEEN_LONGOPTS \
 	{ "strict", no_argument, NULL, OPT_STRICT }
+
+#define OPT_GROUP_FIELDSEEN(strict) \
+	OPT_FLAG(0, "strict", (strict), \
+	    "a named field absent from every record is an\n" \
+	    "error (default: a warning)")
 
 #define FIELDSEEN_USAGE \
 "  --strict              a named field absent from every record is an\n" \

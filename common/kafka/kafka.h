@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "opt.h"
 
 /* --- configuration --------------------------------------------------- */
 
@@ -103,6 +104,38 @@ const rd_kafka_metadata_t *kafka_metadata(rd_kafka_t *rk, const char *topic,
 #define KAFKA_METADATA_TIMEOUT_MS 10000
 int kafka_opt_metadata_timeout(const char *opt, const char *arg);
 void kafka_await_broker(rd_kafka_t *rk, int timeout_ms);
+
+/* --- the options fs-consume and fs-produce share ---------------------- */
+
+/*
+ * kcat's letters: -b, -F and -X apply to conf in the order given (a
+ * later one overrides an earlier one), --metadata-timeout sets
+ * md_timeout_ms.  kafka_opts_init() makes conf (kafka_conf_new()) and
+ * sets the defaults before opt_parse(); a tool may set its own defaults
+ * on conf between the two, for -X and -F to change.  conf passes to
+ * kafka_new() (which takes it) or to rd_kafka_conf_destroy().
+ * A bad value exits 2: "-b: not a host:port list (...): 'x'",
+ * "-X: expected key=value: 'x'", "--metadata-timeout: from 1s to 24d:
+ * '500ms'"; an unreadable -F file exits 1.
+ */
+struct kafka_opts {
+	rd_kafka_conf_t *conf;
+	int md_timeout_ms;
+};
+
+void kafka_opts_init(struct kafka_opts *k);
+opt_fn kafka_opt_brokers, kafka_opt_file, kafka_opt_property,
+    kafka_opt_md_timeout;
+
+#define OPT_GROUP_KAFKA(k) \
+	OPT_CALLBACK('b', NULL, kafka_opt_brokers, (k), "BROKERS", \
+	    "bootstrap brokers, host:port[,host:port...]"), \
+	OPT_CALLBACK('F', NULL, kafka_opt_file, (k), "FILE", \
+	    "librdkafka properties file (key=value lines)"), \
+	OPT_CALLBACK('X', NULL, kafka_opt_property, (k), "KEY=VALUE", \
+	    "librdkafka property (repeatable)"), \
+	OPT_CALLBACK(0, "metadata-timeout", kafka_opt_md_timeout, (k), \
+	    "DURATION", "wait for brokers at start (default 10s)")
 
 /* --- the envelope ---------------------------------------------------- */
 
