@@ -14,6 +14,9 @@
  * comment, blank lines are ignored).  A bad property is a usage error
  * (exit 2) naming it.  Handles made with kafka_new() own their conf.
  *
+ * A record to a message (fs-produce without -E): struct kafka_recmap,
+ * below.
+ *
  * The envelope (fs-consume's default output, fs-produce -E's input; the
  * exact shape is in fs-consume(1)):
  *
@@ -46,6 +49,7 @@
 
 #include "buf.h"
 #include "opt.h"
+#include "path.h"
 
 /* --- configuration --------------------------------------------------- */
 
@@ -292,6 +296,51 @@ void kafka_parts_store(struct kafka_parts *ps, rd_kafka_t *rk);
  */
 void kafka_commit_complete(rd_kafka_t *rk, json_t *pending,
     struct ckpt_store *store);
+
+/* --- records to messages (kafka_recmap.c) ------------------------------ */
+
+struct kafka_msg;
+
+/* A header from a record's field (-H NAME=PATH). */
+struct kafka_header_field {
+	char *name;
+	struct path path;
+	const char *arg;        /* NAME=PATH as given, for messages */
+};
+
+/*
+ * How a record becomes a message (fs-produce): the key from the fields
+ * of key_text (-k; NULL: no key), the value the record's bytes or the
+ * field value_field_text (--value-field), a header for each -H, and the
+ * timestamp from the event time at time_path (--timestamp; NULL: none).
+ * The caller zeroes it; the option table stores key_text and
+ * value_field_text and adds headers with kafka_opt_header (exits 2 on a
+ * bad NAME=PATH); kafka_recmap_compile() compiles the paths after
+ * parsing (exits 2 on a bad one); kafka_recmap_free() frees.
+ */
+struct kafka_recmap {
+	const char *key_text, *value_field_text;        /* borrowed */
+	const struct path *time_path;                   /* borrowed */
+	struct keyspec key;
+	struct path value_field;
+	struct kafka_header_field *headers;
+	size_t nheaders, hcap;
+	struct buf tmp;
+};
+
+opt_fn kafka_opt_header;
+void kafka_recmap_compile(struct kafka_recmap *rm);
+void kafka_recmap_free(struct kafka_recmap *rm);
+/* True when the record is the message as is: no field to look up. */
+bool kafka_recmap_plain(const struct kafka_recmap *rm);
+/*
+ * Fills m (reset first) from the parsed record obj, whose bytes are
+ * line[0..len).  Returns 0, or -1 with why[REC_ERR_MAX] saying which
+ * field is missing or bad ("missing key field 'user'").  m's headers
+ * are m's until produced.
+ */
+int kafka_recmap_msg(struct kafka_recmap *rm, const json_t *obj,
+    const char *line, size_t len, struct kafka_msg *m, char *why);
 
 /* --- the envelope ---
 ------------------------------------------------- */
