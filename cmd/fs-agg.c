@@ -46,7 +46,8 @@ static const char usage_rest[] =
 "  --start-field NAME    window start member (default window_start)\n"
 "  --end-field NAME      window end member (default window_end)\n"
 "  --max-out-of-orderness DURATION\n"
-"                        derive watermarks when the input has none\n"
+"                        derive watermarks when the input has none,\n"
+"                        as Flink SQL's t - DURATION (default 1ms)\n"
 "  --allowed-lateness DURATION\n"
 "                        fire windows this long after their end\n"
 "                        (default: what fs-window used)\n"
@@ -202,6 +203,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	fs_common_init(&o->c, argc, argv);
 	o->start_field = "window_start";
 	o->end_field = "window_end";
+	o->max_ooo = WM_DEFAULT_OOO;
 	late_opts_init(&o->late, "raise --max-out-of-orderness or "
 	    "--allowed-lateness (here or in fs-window), or replay in "
 	    "event-time order with fs-backfill --sort");

@@ -49,7 +49,7 @@ static const char usage_text[] =
 "  --left-prefix STR     prefix for left member names (default none)\n"
 "  --left-where PATH=VALUE  interleaved input: left records have PATH=VALUE\n"
 "  --max-out-of-orderness DURATION  derive watermarks as largest time seen\n"
-"                        minus DURATION when none arrive (default 0ms)\n"
+"                        minus DURATION when none arrive (default 1ms)\n"
 "  --retention DURATION  as-of join: use right records at most this old\n"
 "  --right FILE          right input, a file or named pipe\n"
 "  --right-fields LIST   right members to output: PATH[:NAME],...\n"
@@ -238,6 +238,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 
 	fs_common_init(&o->common, argc, argv);
 	o->cfg.retention = -1;
+	o->cfg.max_ooo = WM_DEFAULT_OOO;
 	o->cfg.side[JOIN_LEFT].prefix = "";
 	o->cfg.side[JOIN_RIGHT].prefix = "right_";
 	o->cfg.start_field = JOIN_WINDOW_START;

@@ -46,7 +46,8 @@ static const char usage_text[] =
 "  --end-field NAME      window end member (default window_end)\n"
 "  --pane-field NAME     pane start member (default window_pane)\n"
 "  --max-out-of-orderness DURATION\n"
-"                        derive watermarks as max event time - DURATION\n"
+"                        derive watermarks as Flink SQL's\n"
+"                        WATERMARK FOR t AS t - DURATION (default 1ms)\n"
 "  --idle-timeout DURATION\n"
 "                        advance the watermark with the clock when idle\n"
 "  --watermark-every DURATION\n"
@@ -213,6 +214,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->f.end = "window_end";
 	o->f.pane = "window_pane";
 	o->slide = o->step = -1;
+	o->max_ooo = WM_DEFAULT_OOO;
 	late_opts_init(&o->late, "raise --max-out-of-orderness or "
 	    "--allowed-lateness, or replay in event-time order with "
 	    "fs-backfill --sort");
