@@ -16,8 +16,10 @@
  *              no later window needs are freed
  *   running    one slot per key, emitted on every change or at most
  *              every --emit-every
- *   over       per key and range, a ring of buckets; each event gets the
- *              merged buckets of the last RANGE (agg_over.c)
+ *   over       per key, the rows of the largest RANGE, each written with
+ *              the aggregates of its ranges once the watermark passes it
+ *              (agg_over_exact.c); or, with --over-buckets, a ring of
+ *              buckets per range, each event written at once (agg_over.c)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -55,8 +57,10 @@ static const char usage_rest[] =
 "                        clock), marked \"update\":true\n"
 "  --emit-every DURATION running aggregates: at most this often per key\n"
 "  --over RANGES         per event, aggregates over trailing ranges\n"
-"                        (comma-separated durations, e.g. 5m,1h,24h)\n"
-"  --over-buckets N      buckets per range (default 60)\n"
+"                        (comma-separated durations, e.g. 5m,1h,24h),\n"
+"                        exact, each event once the watermark passes it\n"
+"  --over-buckets N      instead, approximate each range by N buckets,\n"
+"                        each event at once\n"
 FIELDSEEN_USAGE
 LATE_USAGE;
 
@@ -207,7 +211,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	late_opts_init(&o->late, "raise --max-out-of-orderness or "
 	    "--allowed-lateness (here or in fs-window), or replay in "
 	    "event-time order with fs-backfill --sort");
-	o->over_buckets = 60;
 	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
 		if (fs_common_option(&o->c, c, optarg, usage) ||
@@ -1110,6 +1113,8 @@ static int run(struct agg *s)
 		fire_due(s, INT64_MAX);
 	else if (s->mode == MODE_RUNNING)
 		running_pace(s, INT64_MAX);
+	else if (s->mode == MODE_OVER)
+		over_watermark(s->over, INT64_MAX);
 	stage_emit_end(&s->st, &s->out);
 	return 0;
 }
