@@ -385,7 +385,8 @@ void over_watermark(struct over *ov, int64_t wm)
 		if (ov->r[r].len > ov->r[big].len)
 			big = r;
 	/* Sweep at most once per bucket of the largest range. */
-	if (ov->swept != INT64_MIN && wm - ov->swept < ov->r[big].width)
+	if (ov->swept != INT64_MIN && wm >= ov->swept &&
+	    (uint64_t)wm - (uint64_t)ov->swept < (uint64_t)ov->r[big].width)
 		return;
 	ov->swept = wm;
 	for (size_t i = 0; i < ov->keys.nids; i++) {

@@ -355,7 +355,9 @@ static void sweep(struct overx *x, int64_t wm)
 {
 	int64_t every = x->rmax / 64 > 0 ? x->rmax / 64 : 1;
 
-	if (x->swept != INT64_MIN && wm - x->swept < every)
+	/* Unsigned: wm may be +infinity (INT64_MAX) at the end. */
+	if (x->swept != INT64_MIN && wm >= x->swept &&
+	    (uint64_t)wm - (uint64_t)x->swept < (uint64_t)every)
 		return;
 	x->swept = wm;
 	for (size_t i = 0; i < x->keys.nids; i++) {
@@ -365,7 +367,7 @@ static void sweep(struct overx *x, int64_t wm)
 			continue;
 		k = x->k[i];
 		if (k->done == k->n &&
-		    (k->n == 0 || k->rows[k->n - 1].t < wm - x->rmax))
+		    (k->n == 0 || k->rows[k->n - 1].t + x->rmax < wm))
 			drop_key(x, (uint32_t)i);
 	}
 }
