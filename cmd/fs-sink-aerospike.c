@@ -749,6 +749,7 @@ int main(int argc, char **argv)
 		fieldseen_add(&s.seen, &s.bins[i].path, "--bins", o.bins);
 	if (lineio_open(&s.lr, o.input ? o.input : "-") < 0)
 		diag_fatal("cannot open '%s': %s", o.input, strerror(errno));
+	lineio_set_metrics(&s.lr, o.c.metrics);
 	rejects_init(&s.rj, &o.c, NULL);
 	/* Registered before connecting: a checkpoint the stages before it
 	 * take while it connects (or fails to) is not complete without it,

@@ -15,6 +15,7 @@ void fs_common_init(struct fs_common *c, int argc, char **argv)
 	argv[0] = (char *)diag_progname();
 	c->time_field = "ts";
 	c->on_error = ON_ERROR_FAIL;
+	c->metrics_interval_ms = FS_METRICS_INTERVAL_DEFAULT_MS;
 	sig_install();
 }
 
@@ -92,6 +93,18 @@ bool fs_common_option(struct fs_common *c, int opt, const char *arg,
 	case OPT_DATA_ONLY:
 		c->data_only = true;
 		return true;
+	case OPT_METRICS_PORT:
+		c->metrics_port = arg;
+		return true;
+	case OPT_METRICS_FILE:
+		c->metrics_file = arg;
+		return true;
+	case OPT_METRICS_INTERVAL:
+		c->metrics_interval_ms = opt_duration("--metrics-interval", arg);
+		if (c->metrics_interval_ms < 1)
+			diag_usage("--metrics-interval: expected a duration of at least 1ms: '%s'",
+			    arg);
+		return true;
 	case 'q':
 		diag_set_verbosity(DIAG_QUIET);
 		return true;
@@ -121,6 +134,27 @@ static bool valid_stage(const char *s)
 	return true;
 }
 
+/* --metrics-port, --metrics-file: the registry every part of the tool
+ * registers into (metrics.h); a port or file that cannot be used is
+ * fatal, since a pipeline asked to be watched must not run unwatched. */
+static void start_metrics(struct fs_common *c)
+{
+	char why[512];
+
+	if (c->metrics_port == NULL && c->metrics_file == NULL)
+		return;
+	c->metrics = metrics_new(diag_progname(), fs_common_stage(c));
+	metric_set(metrics_gauge(c->metrics, "fs_up", "1 while the tool runs.",
+	    NULL), 1);
+	if (c->metrics_port != NULL &&
+	    metrics_serve(c->metrics, c->metrics_port, why, sizeof why) < 0)
+		diag_fatal("--metrics-port: %s", why);
+	if (c->metrics_file != NULL &&
+	    metrics_file_start(c->metrics, c->metrics_file,
+	    c->metrics_interval_ms, why, sizeof why) < 0)
+		diag_fatal("--metrics-file: %s", why);
+}
+
 void fs_common_finish(struct fs_common *c)
 {
 	if (path_compile(&c->time_path, c->time_field) < 0)
@@ -141,6 +175,7 @@ void fs_common_finish(struct fs_common *c)
 	if (c->stats && diag_verbosity() < DIAG_VERBOSE)
 		diag_set_verbosity(DIAG_VERBOSE);
 	out_set_data_only(c->data_only);
+	start_metrics(c);
 }
 
 const char *fs_common_stage(const struct fs_common *c)

@@ -22,6 +22,8 @@
  *   --data-only            no control records on stdout (never on a
  *                          terminal, see out.h)
  *   --stats                statistics on stderr at exit
+ *   --metrics-port [ADDR:]PORT, --metrics-file FILE, --metrics-interval
+ *                          Prometheus metrics (metrics.h, fs(7) Metrics)
  *   -q, --quiet / -v, --verbose (a progress line every second, see
  *   progress.h), -h, --help, --version
  */
@@ -36,6 +38,7 @@
 #include "diag.h"
 #include "etime.h"
 #include "lineio.h"
+#include "metrics.h"
 #include "num.h"
 #include "out.h"
 #include "path.h"
@@ -54,7 +57,15 @@ struct fs_common {
 	const char *stage;
 	bool data_only;
 	bool stats;
+	const char *metrics_port;       /* [ADDR:]PORT to serve on */
+	const char *metrics_file;       /* a textfile to write */
+	int64_t metrics_interval_ms;    /* how often (default 15s) */
+	struct metrics *metrics;        /* made by fs_common_finish() when
+					 * asked for, else NULL; lives to
+					 * the end of the process */
 };
+
+#define FS_METRICS_INTERVAL_DEFAULT_MS 15000
 
 /* Option codes above any character, for long-only common options. */
 enum {
@@ -67,6 +78,9 @@ enum {
 	OPT_STAGE,
 	OPT_STATS,
 	OPT_DATA_ONLY,
+	OPT_METRICS_PORT,
+	OPT_METRICS_FILE,
+	OPT_METRICS_INTERVAL,
 	OPT_TOOL_BASE = 0x1100  /* a tool's own long-only codes start here */
 };
 
@@ -75,6 +89,9 @@ enum {
 	{ "data-only", no_argument, NULL, OPT_DATA_ONLY }, \
 	{ "dead-letter", required_argument, NULL, OPT_DEAD_LETTER }, \
 	{ "help", no_argument, NULL, OPT_HELP }, \
+	{ "metrics-file", required_argument, NULL, OPT_METRICS_FILE }, \
+	{ "metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL }, \
+	{ "metrics-port", required_argument, NULL, OPT_METRICS_PORT }, \
 	{ "on-error", required_argument, NULL, OPT_ON_ERROR }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "stage", required_argument, NULL, OPT_STAGE }, \
@@ -97,6 +114,11 @@ enum {
 "  --stage NAME          this stage's name in DIR (default: program name)\n" \
 "  --data-only           write no control records (as on a terminal)\n" \
 "  --stats               print statistics to stderr at exit\n" \
+"  --metrics-port [ADDR:]PORT\n" \
+"                        serve Prometheus metrics (ADDR 127.0.0.1)\n" \
+"  --metrics-file FILE   write Prometheus metrics to FILE (a textfile)\n" \
+"  --metrics-interval DURATION\n" \
+"                        how often to write FILE (default 15s)\n" \
 "  -q, --quiet           only errors on stderr\n" \
 "  -v, --verbose         progress on stderr, once a second\n" \
 "  -h, --help            this help\n" \
@@ -124,7 +146,9 @@ void fs_common_old_short(int argc, char **argv, char letter,
     const char *longname);
 
 /* Checks combinations, compiles the time path, sets --data-only for
- * standard output (out.h); exits 2 on bad usage. */
+ * standard output (out.h); exits 2 on bad usage.  With --metrics-port
+ * or --metrics-file, makes c->metrics and starts serving or writing it
+ * (exits 1 when it cannot). */
 void fs_common_finish(struct fs_common *c);
 
 /* The checkpoint stage name (--stage, else the program name). */
