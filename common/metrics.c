@@ -353,6 +353,13 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss,
 	return -1;
 }
 
+int metrics_check_addr(const char *addr, char *why, size_t n)
+{
+	struct sockaddr_storage ss;
+
+	return parse_addr(addr, &ss, why, n);
+}
+
 /* Threads started from here take no signal (metrics.h). */
 static void block_signals(sigset_t *old)
 {

@@ -90,6 +90,8 @@ void metrics_escape_label(struct buf *b, const char *s);
  * 0, or -1 with why set.
  */
 int metrics_serve(struct metrics *m, const char *addr, char *why, size_t n);
+/* Whether addr is one metrics_serve() reads: 0, or -1 with why set. */
+int metrics_check_addr(const char *addr, char *why, size_t n);
 /* The port served, 0 if none. */
 unsigned metrics_port(const struct metrics *m);
 

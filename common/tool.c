@@ -143,6 +143,9 @@ static void start_metrics(struct fs_common *c)
 
 	if (c->metrics_port == NULL && c->metrics_file == NULL)
 		return;
+	if (c->metrics_port != NULL &&
+	    metrics_check_addr(c->metrics_port, why, sizeof why) < 0)
+		diag_usage("--metrics-port: %s", why);
 	c->metrics = metrics_new(diag_progname(), fs_common_stage(c));
 	metric_set(metrics_gauge(c->metrics, "fs_up", "1 while the tool runs.",
 	    NULL), 1);
