@@ -91,6 +91,7 @@ struct part {
 	rd_kafka_topic_t *rkt;  /* without -G: the handle it is fetched by */
 	int64_t wm_max;         /* largest event time seen, ETIME_MIN: none */
 	int64_t eof_ms;         /* wall clock it was last read to its end */
+	struct metric *m_lag;   /* fs_consumer_lag, or NULL */
 };
 
 struct consumer {
@@ -655,6 +656,35 @@ static bool part_idle(const struct consumer *k, const struct part *p,
 	return p->next >= 0 && hi <= p->next;
 }
 
+/* --metrics-*: each partition's lag, its end as librdkafka last fetched
+ * it (no request to the broker) less the next offset to emit. */
+static void publish_lag(struct consumer *k)
+{
+	struct metrics *m = k->o->c.metrics;
+
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < k->nparts; i++) {
+		struct part *p = &k->parts[i];
+		int64_t lo, hi;
+		char pn[16];
+
+		if (!p->assigned || p->next < 0 ||
+		    rd_kafka_get_watermark_offsets(k->rk, p->topic,
+		    p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    hi < 0)
+			continue;
+		if (p->m_lag == NULL) {
+			snprintf(pn, sizeof pn, "%" PRId32, p->partition);
+			p->m_lag = metrics_gauge(m, "fs_consumer_lag",
+			    "Messages in the partition not yet read.",
+			    (const char *const[]){ "topic", p->topic,
+			    "partition", pn, NULL });
+		}
+		metric_set(p->m_lag, (double)(hi > p->next ? hi - p->next : 0));
+	}
+}
+
 /*
  * A partition that was idle has messages again: the others that are idle
  * count as active again for another --idle-timeout.  Data that comes to
@@ -906,6 +936,7 @@ static void on_idle(struct consumer *k)
 	}
 	if (k->o->watermarks)
 		watermark_check(k, now);
+	publish_lag(k);
 	if (k->commit && json_array_size(k->pending) > 0)
 		commit_complete(k);
 }
@@ -960,6 +991,9 @@ static void consume_loop(struct consumer *k)
 				continue;
 			}
 		}
+		/* Before the batch too: a full pipe downstream may block
+		 * its writes, and the lag is what a scrape wants then. */
+		publish_lag(k);
 		for (ssize_t i = 0; i < n; i++) {
 			if (go)
 				go = on_message(k, ms[i]);
@@ -967,6 +1001,7 @@ static void consume_loop(struct consumer *k)
 		}
 		if (k->store)
 			store_offsets(k);
+		publish_lag(k);
 	}
 	free(ms);
 	if (!k->legacy)

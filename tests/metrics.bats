@@ -6,6 +6,7 @@
 # input arrives, the watermark and its lag, checkpoints.
 
 load test_helper
+load kafka_helper
 
 suite_setup() {
 	PY=$("$FS_ROOT/scripts/metrics-venv")
@@ -25,8 +26,15 @@ value() {
 	awk -v n="$name" -v l="$labels" '$1 == n && $3 == l { print $4 }' <<<"$out"
 }
 
+# The sum of sample NAME over every series of SRC.
+total() {
+	local out
+	out=$("${SCRAPE[@]}" "$1") || return 1
+	awk -v n="$2" '$1 == n { s += $4; seen = 1 } END { if (seen) print s }' <<<"$out"
+}
+
 # Waits until sample NAME of SRC is at least MIN (10 s at most).
-wait_for() {
+wait_metric() {
 	local src="$1" name="$2" labels="$3" min="$4" v i
 	for i in $(seq 100); do
 		v=$(value "$src" "$name" "$labels" 2>/dev/null)
@@ -61,12 +69,12 @@ A=stage=fs-agg,tool=fs-agg
 	local in1 in2 out1 wm lag
 	start_pipeline
 	head -n 2000 events.ndjson >&5
-	in1=$(wait_for "http://127.0.0.1:$WPORT/metrics" fs_records_in_total "$W" 2000)
+	in1=$(wait_metric "http://127.0.0.1:$WPORT/metrics" fs_records_in_total "$W" 2000)
 	assert_equal "$in1" 2000.0
 	# fs-agg reads what fs-window writes: the events and the watermarks.
 	out1=$(value "http://127.0.0.1:$WPORT/metrics" fs_records_out_total "$W")
 	[ "${out1%.*}" -gt 2000 ] || fail "fs-window wrote $out1 lines"
-	wait_for "http://127.0.0.1:$APORT/metrics" fs_records_in_total "$A" "$out1"
+	wait_metric "http://127.0.0.1:$APORT/metrics" fs_records_in_total "$A" "$out1"
 	wm=$(value "http://127.0.0.1:$APORT/metrics" fs_watermark_seconds "$A")
 	[ -n "$wm" ] || fail "fs-agg has no watermark"
 	# 2000 events at 10/s from 2026-01-01T00:00:00Z: up to 00:03:20.
@@ -80,10 +88,10 @@ A=stage=fs-agg,tool=fs-agg
 	assert_equal "$(value "http://127.0.0.1:$WPORT/metrics" fs_records_rejected_total "$W")" 0.0
 
 	tail -n +2001 events.ndjson >&5
-	in2=$(wait_for "http://127.0.0.1:$WPORT/metrics" fs_records_in_total "$W" 4000)
+	in2=$(wait_metric "http://127.0.0.1:$WPORT/metrics" fs_records_in_total "$W" 4000)
 	assert_equal "$in2" 4000.0
 	# The textfile says the same, through the same parser.
-	wait_for agg.prom fs_records_in_total "$A" 4000
+	wait_metric agg.prom fs_records_in_total "$A" 4000
 	exec 5>&-
 	wait "$PIPE"
 	[ -s out.ndjson ] || fail "no output"
@@ -97,8 +105,8 @@ A=stage=fs-agg,tool=fs-agg
 		echo 'not json'
 		echo '{"ts":1,"user":"late","amount":1}'
 	} >&5
-	wait_for "http://127.0.0.1:$WPORT/metrics" fs_records_rejected_total "$W" 1
-	wait_for "http://127.0.0.1:$WPORT/metrics" fs_records_late_total "$W" 1
+	wait_metric "http://127.0.0.1:$WPORT/metrics" fs_records_rejected_total "$W" 1
+	wait_metric "http://127.0.0.1:$WPORT/metrics" fs_records_late_total "$W" 1
 	assert_equal "$(value "http://127.0.0.1:$WPORT/metrics" fs_records_in_total "$W")" 1002.0
 	exec 5>&-
 	wait "$PIPE"
@@ -114,7 +122,7 @@ A=stage=fs-agg,tool=fs-agg
 		sed -n 101,200p events.ndjson
 		echo '{"@fs":"barrier","id":2}'
 	} >&5
-	id=$(wait_for "http://127.0.0.1:$APORT/metrics" fs_checkpoint_id "$A" 2)
+	id=$(wait_metric "http://127.0.0.1:$APORT/metrics" fs_checkpoint_id "$A" 2)
 	assert_equal "$id" 2.0
 	assert_equal "$(value "http://127.0.0.1:$APORT/metrics" fs_checkpoints_total "$A")" 2.0
 	age=$(value "http://127.0.0.1:$APORT/metrics" fs_checkpoint_age_seconds "$A")
@@ -133,7 +141,7 @@ A=stage=fs-agg,tool=fs-agg
 		--stage 'w.1' in > /dev/null 2>err 3>&- &
 	exec 5>in
 	echo '{"@fs":"restore","id":0}' >&5
-	wait_for "http://127.0.0.1:$port/metrics" fs_up stage=w.1,tool=fs-window 1
+	wait_metric "http://127.0.0.1:$port/metrics" fs_up stage=w.1,tool=fs-window 1
 	exec 5>&-
 	wait
 }
@@ -144,7 +152,7 @@ A=stage=fs-agg,tool=fs-agg
 	mkfifo in
 	fs-window --tumble 1m --metrics-port "$port" in > /dev/null 3>&- &
 	exec 5>in
-	wait_for "http://127.0.0.1:$port/metrics" fs_up "$W" 1
+	wait_metric "http://127.0.0.1:$port/metrics" fs_up "$W" 1
 	run --separate-stderr fs-agg --key user --agg n=count --metrics-port "$port" < /dev/null
 	assert_equal "$status" 1
 	[[ "$stderr" == "fs-agg: --metrics-port: cannot serve on '$port': "* ]] ||
@@ -179,8 +187,47 @@ A=stage=fs-agg,tool=fs-agg
 	fs-window --tumble 1m --metrics-port "$port" in > /dev/null 2>err 3>&- &
 	pid=$!
 	exec 5>in
-	wait_for "http://127.0.0.1:$port/metrics" fs_up "$W" 1
+	wait_metric "http://127.0.0.1:$port/metrics" fs_up "$W" 1
 	kill -TERM "$pid"
 	run -0 timeout 10 tail --pid="$pid" -f /dev/null
 	exec 5>&-
+}
+
+@test "metrics: fs-consume's lag per partition, while its reader lags and once it caught up" {
+	require_kafka
+	local t port lag0 lag1 lag
+	t=$(uniq_name metrics)
+	kafka_create_topic "$t" 2
+	fs-gen --count 20000 | fs-produce -b "$FS_KAFKA_BROKERS" -t "$t" -k user
+	port=$(free_port)
+	mkfifo pipe
+	fs-consume -b "$FS_KAFKA_BROKERS" -t "$t" -o beginning \
+		--metrics-port "$port" > pipe 2>err 3>&- &
+	# Nobody reads the pipe yet: the consumer stops at a full pipe, its
+	# lag known for what it fetched (a partition not fetched from yet
+	# has no end to measure against: no series, not a zero).
+	exec 5<pipe
+	for i in $(seq 100); do
+		lag=$(total "http://127.0.0.1:$port/metrics" fs_consumer_lag)
+		[ -n "$lag" ] && [ "${lag%.*}" -gt 0 ] && break
+		sleep 0.1
+	done
+	[ -n "$lag" ] && [ "${lag%.*}" -gt 0 ] && [ "${lag%.*}" -lt 20000 ] ||
+		fail "lag '$lag' of 20000 messages while the reader waits"
+	# Read everything: no lag left on either partition.
+	head -n 20000 <&5 > got.ndjson
+	for i in $(seq 100); do
+		lag0=$(value "http://127.0.0.1:$port/metrics" fs_consumer_lag \
+			"partition=0,stage=fs-consume,tool=fs-consume,topic=$t")
+		lag1=$(value "http://127.0.0.1:$port/metrics" fs_consumer_lag \
+			"partition=1,stage=fs-consume,tool=fs-consume,topic=$t")
+		[ "$lag0 $lag1" = "0.0 0.0" ] && break
+		sleep 0.1
+	done
+	assert_equal "$lag0 $lag1" "0.0 0.0"
+	assert_equal "$(wc -l < got.ndjson)" 20000
+	assert_equal "$(total "http://127.0.0.1:$port/metrics" fs_records_out_total)" 20000
+	kill -TERM %1
+	exec 5<&-
+	wait || true
 }
