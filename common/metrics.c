@@ -21,9 +21,10 @@
 #include "xalloc.h"
 #include "banned.h"
 
-enum metric_kind { KIND_COUNTER, KIND_GAUGE, KIND_AGE };
+enum metric_kind { KIND_COUNTER, KIND_GAUGE, KIND_AGE, KIND_SUMMARY };
 
 struct metric {
+	const char *suffix;     /* of a summary's _sum and _count, else "" */
 	char *labels;           /* rendered: tool="..",stage="..",.. */
 	enum metric_kind kind;
 	_Atomic uint64_t v;     /* a count, a double's bits, or epoch ms */
@@ -115,7 +116,8 @@ static char *render_labels(const struct metrics *m, const char *const *labels)
 }
 
 static struct metric *add(struct metrics *m, enum metric_kind kind,
-    const char *name, const char *help, const char *const *labels)
+    const char *name, const char *help, const char *suffix,
+    const char *const *labels)
 {
 	char *l;
 	struct family *f = NULL;
@@ -140,7 +142,8 @@ static struct metric *add(struct metrics *m, enum metric_kind kind,
 		diag_fatal("metrics: %s registered with two types", name);
 	}
 	for (i = 0; i < f->n; i++)
-		if (strcmp(f->s[i]->labels, l) == 0) {
+		if (strcmp(f->s[i]->labels, l) == 0 &&
+		    strcmp(f->s[i]->suffix, suffix) == 0) {
 			s = f->s[i];
 			pthread_mutex_unlock(&m->lock);
 			free(l);
@@ -148,6 +151,7 @@ static struct metric *add(struct metrics *m, enum metric_kind kind,
 		}
 	s = xcalloc(1, sizeof *s);
 	s->labels = l;
+	s->suffix = suffix;
 	s->kind = kind;
 	atomic_init(&s->v, 0);
 	atomic_init(&s->set, false);
@@ -160,19 +164,25 @@ static struct metric *add(struct metrics *m, enum metric_kind kind,
 struct metric *metrics_counter(struct metrics *m, const char *name,
     const char *help, const char *const *labels)
 {
-	return add(m, KIND_COUNTER, name, help, labels);
+	return add(m, KIND_COUNTER, name, help, "", labels);
 }
 
 struct metric *metrics_gauge(struct metrics *m, const char *name,
     const char *help, const char *const *labels)
 {
-	return add(m, KIND_GAUGE, name, help, labels);
+	return add(m, KIND_GAUGE, name, help, "", labels);
 }
 
 struct metric *metrics_age(struct metrics *m, const char *name,
     const char *help, const char *const *labels)
 {
-	return add(m, KIND_AGE, name, help, labels);
+	return add(m, KIND_AGE, name, help, "", labels);
+}
+
+struct metric *metrics_summary(struct metrics *m, const char *name,
+    const char *help, const char *suffix, const char *const *labels)
+{
+	return add(m, KIND_SUMMARY, name, help, suffix, labels);
 }
 
 void metric_add(struct metric *s, uint64_t n)
@@ -231,7 +241,8 @@ static void append_double(struct buf *b, double v)
 
 static const char *type_name(enum metric_kind k)
 {
-	return k == KIND_COUNTER ? "counter" : "gauge";
+	return k == KIND_COUNTER ? "counter" : k == KIND_SUMMARY ? "summary" :
+	    "gauge";
 }
 
 void metrics_render(struct metrics *m, struct buf *b, int64_t now_ms)
@@ -261,6 +272,7 @@ void metrics_render(struct metrics *m, struct buf *b, int64_t now_ms)
 				continue;
 			v = atomic_load_explicit(&s->v, memory_order_relaxed);
 			buf_appends(b, f->name);
+			buf_appends(b, s->suffix);
 			buf_appendc(b, '{');
 			buf_appends(b, s->labels);
 			buf_appends(b, "} ");

@@ -69,6 +69,15 @@ struct metric *metrics_gauge(struct metrics *m, const char *name,
 struct metric *metrics_age(struct metrics *m, const char *name,
     const char *help, const char *const *labels);
 
+/*
+ * A summary: the family name of TYPE summary, whose series are its
+ * quantiles (suffix "", labels with "quantile" first), its sum (suffix
+ * "_sum") and its count ("_count"), each set with metric_set() and
+ * rendered once set.
+ */
+struct metric *metrics_summary(struct metrics *m, const char *name,
+    const char *help, const char *suffix, const char *const *labels);
+
 /* Single writer (above).  A NULL metric is ignored, so a tool without
  * metrics calls these unconditionally. */
 void metric_add(struct metric *s, uint64_t n);

@@ -13,6 +13,13 @@ suite_setup() {
 	SCRAPE=("$PY" "$TESTS/metrics-scrape.py")
 }
 
+# A test's private Aerospike fixture, stopped whatever the test did.
+teardown() {
+	if [ -n "${FIXTURE_STATE:-}" ]; then
+		FS_ASFIXTURE_STATE="$FIXTURE_STATE" "$FS_ROOT/scripts/aerospike-fixture-stop"
+	fi
+}
+
 # A loopback port nobody listens on now.
 free_port() {
 	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -230,4 +237,36 @@ A=stage=fs-agg,tool=fs-agg
 	kill -TERM %1
 	exec 5<&-
 	wait || true
+}
+
+@test "metrics: fs-sink-aerospike's writes, retries and latency quantiles, live" {
+	local port AS i
+	FIXTURE_STATE="$T/fixture"
+	run --separate-stderr env FS_ASFIXTURE_STATE="$FIXTURE_STATE" \
+		"$FS_ROOT/scripts/aerospike-fixture-start"
+	assert_success
+	AS="${output#FS_AEROSPIKE=}"
+	"$FS_ROOT/build/fixtures/asfixture" --ctl "$AS" 'fixture-set:fail-code=14;fail-count=3' >/dev/null
+	port=$(free_port)
+	mkfifo in
+	fs-sink-aerospike --hosts "$AS" -n test -s m --key id \
+		--metrics-port "$port" in 2>err 3>&- &
+	exec 5>in
+	for i in $(seq 100); do echo "{\"id\":\"k$i\",\"v\":$i}"; done >&5
+	local S=stage=fs-sink-aerospike,tool=fs-sink-aerospike
+	wait_metric "http://127.0.0.1:$port/metrics" fs_sink_writes_total "$S" 100
+	assert_equal "$(value "http://127.0.0.1:$port/metrics" fs_sink_retries_total "$S")" 3.0
+	assert_equal "$(value "http://127.0.0.1:$port/metrics" fs_records_in_total "$S")" 100.0
+	assert_equal "$(value "http://127.0.0.1:$port/metrics" fs_sink_write_latency_seconds_count "$S")" 100.0
+	# The parser reads a summary: its quantiles, sum and count.
+	"${SCRAPE[@]}" "http://127.0.0.1:$port/metrics" |
+		awk '$1 == "fs_sink_write_latency_seconds" && $2 == "summary"' > q
+	assert_equal "$(awk '{ print $3 }' q)" "quantile=0.5,$S
+quantile=0.9,$S
+quantile=0.99,$S
+quantile=0.999,$S"
+	awk '{ if (!($4 > 0 && $4 < 10)) exit 1 }' q || fail "latencies: $(cat q)"
+	exec 5>&-
+	wait
+	assert_equal "$(cat err)" ""
 }
