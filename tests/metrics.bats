@@ -73,7 +73,7 @@ W=stage=fs-window,tool=fs-window
 A=stage=fs-agg,tool=fs-agg
 
 @test "metrics: a live pipeline's counts rise as input arrives, scraped with the Prometheus parser" {
-	local in1 in2 out1 wm lag
+	local in1 in2 out1 wm lag keys bytes
 	start_pipeline
 	head -n 2000 events.ndjson >&5
 	in1=$(wait_metric "http://127.0.0.1:$WPORT/metrics" fs_records_in_total "$W" 2000)
@@ -92,6 +92,11 @@ A=stage=fs-agg,tool=fs-agg
 		'BEGIN { exit !(l > 0 && l - (now - w) < 5 && (now - w) - l < 5) }' ||
 		fail "lag $lag for watermark $wm"
 	assert_equal "$(value "http://127.0.0.1:$APORT/metrics" fs_up "$A")" 1.0
+	# fs-agg's state: the users (100) of the window still open.
+	keys=$(value "http://127.0.0.1:$APORT/metrics" fs_state_keys "$A")
+	bytes=$(value "http://127.0.0.1:$APORT/metrics" fs_state_bytes "$A")
+	awk -v k="$keys" -v b="$bytes" 'BEGIN { exit !(k >= 1 && k <= 100 && b > 0) }' ||
+		fail "state: $keys keys, $bytes bytes"
 	assert_equal "$(value "http://127.0.0.1:$WPORT/metrics" fs_records_rejected_total "$W")" 0.0
 
 	tail -n +2001 events.ndjson >&5
