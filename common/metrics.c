@@ -1,5 +1,6 @@
 /* metrics.c - Prometheus text-format metrics (see metrics.h). */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
@@ -49,6 +50,7 @@ struct metrics {
 	char *path;
 	int64_t interval_ms;
 	bool writer, stopping;
+	char *dir;              /* metrics_set_dir(), or NULL */
 	pthread_t thread;
 	pthread_mutex_t wlock;
 	pthread_cond_t wake;
@@ -245,7 +247,138 @@ static const char *type_name(enum metric_kind k)
 	    "gauge";
 }
 
+static void render_own(struct metrics *m, struct buf *b, int64_t now_ms);
+
+void metrics_set_dir(struct metrics *m, const char *dir)
+{
+	m->dir = xstrdup(dir);
+}
+
+/* One family of a merge: its HELP and TYPE lines, then its samples. */
+struct mfam {
+	char *name;
+	struct buf head, samples;
+	bool has_help, has_type;
+};
+
+static struct mfam *mfam_get(struct mfam **f, size_t *n, size_t *cap,
+    const char *name, size_t len)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strlen((*f)[i].name) == len &&
+		    memcmp((*f)[i].name, name, len) == 0)
+			return &(*f)[i];
+	*f = xgrow(*f, cap, *n + 1, sizeof **f);
+	memset(&(*f)[*n], 0, sizeof **f);
+	(*f)[*n].name = xstrndup(name, len);
+	return &(*f)[(*n)++];
+}
+
+void metrics_merge(struct buf *out, const struct buf *text, size_t n)
+{
+	struct mfam *f = NULL, *cur;
+	size_t nf = 0, cap = 0;
+
+	for (size_t t = 0; t < n; t++) {
+		const char *p = text[t].data, *end = p + text[t].len;
+
+		cur = NULL;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *e = nl ? nl : end;
+			size_t len = (size_t)(e - p);
+
+			if (len > 7 && (memcmp(p, "# HELP ", 7) == 0 ||
+			    memcmp(p, "# TYPE ", 7) == 0)) {
+				const char *nm = p + 7;
+				const char *sp = memchr(nm, ' ', (size_t)(e - nm));
+				bool *seen;
+
+				cur = mfam_get(&f, &nf, &cap, nm,
+				    (size_t)((sp ? sp : e) - nm));
+				/* The first HELP and the first TYPE only. */
+				seen = p[2] == 'T' ? &cur->has_type : &cur->has_help;
+				if (!*seen) {
+					buf_append(&cur->head, p, len);
+					buf_appendc(&cur->head, '\n');
+					*seen = true;
+				}
+			} else if (len > 0 && p[0] != '#') {
+				if (cur == NULL)
+					cur = mfam_get(&f, &nf, &cap, p,
+					    strcspn(p, "{ \n"));
+				buf_append(&cur->samples, p, len);
+				buf_appendc(&cur->samples, '\n');
+			}
+			p = e + 1;
+		}
+	}
+	for (size_t i = 0; i < nf; i++) {
+		if (f[i].head.len)
+			buf_append(out, f[i].head.data, f[i].head.len);
+		if (f[i].samples.len)
+			buf_append(out, f[i].samples.data, f[i].samples.len);
+		free(f[i].name);
+		buf_free(&f[i].head);
+		buf_free(&f[i].samples);
+	}
+	free(f);
+}
+
+/* Reads dir's *.prom files, each into one more buf of *t. */
+static void read_dir(const char *dir, struct buf **t, size_t *n, size_t *cap)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		struct buf path = BUF_INIT, *b;
+		char chunk[4096];
+		size_t got;
+		FILE *fp;
+
+		if (l < 6 || strcmp(e->d_name + l - 5, ".prom") != 0)
+			continue;
+		buf_appends(&path, dir);
+		buf_appendc(&path, '/');
+		buf_appends(&path, e->d_name);
+		buf_appendc(&path, '\0');
+		fp = fopen(path.data, "re");
+		buf_free(&path);
+		if (fp == NULL)
+			continue;
+		*t = xgrow(*t, cap, *n + 1, sizeof **t);
+		b = &(*t)[(*n)++];
+		memset(b, 0, sizeof *b);
+		while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0)
+			buf_append(b, chunk, got);
+		fclose(fp);
+	}
+	closedir(d);
+}
+
 void metrics_render(struct metrics *m, struct buf *b, int64_t now_ms)
+{
+	struct buf *t;
+	size_t n = 1, cap = 4;
+
+	if (m->dir == NULL) {
+		render_own(m, b, now_ms);
+		return;
+	}
+	t = xcalloc(cap, sizeof *t);
+	render_own(m, &t[0], now_ms);
+	read_dir(m->dir, &t, &n, &cap);
+	metrics_merge(b, t, n);
+	for (size_t i = 0; i < n; i++)
+		buf_free(&t[i]);
+	free(t);
+}
+
+static void render_own(struct metrics *m, struct buf *b, int64_t now_ms)
 {
 	size_t i, j;
 
@@ -537,6 +670,7 @@ void metrics_free(struct metrics *m)
 	free(m->f);
 	free(m->base);
 	free(m->path);
+	free(m->dir);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->wlock);
 	pthread_cond_destroy(&m->wake);

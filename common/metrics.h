@@ -90,6 +90,26 @@ void metric_set_time(struct metric *s, int64_t ms);
  * that ages are measured against. */
 void metrics_render(struct metrics *m, struct buf *b, int64_t now_ms);
 
+/*
+ * Also renders, after the registry's own, the textfiles *.prom of dir
+ * (a supervisor's stages write there: FS_METRICS_DIR, below), their
+ * families merged with the registry's and each other's so each name has
+ * one HELP, one TYPE and all its series.  A file that is being
+ * replaced or is gone is passed over.
+ */
+void metrics_set_dir(struct metrics *m, const char *dir);
+
+/*
+ * Merges expositions: the lines of text[0..n) grouped by family (first
+ * HELP and TYPE kept, samples in order), appended to out.
+ */
+void metrics_merge(struct buf *out, const struct buf *text, size_t n);
+
+/* The environment variable that gives a tool started by a supervisor
+ * (fs-run) a directory to write its textfile into, DIR/STAGE.PID.prom,
+ * every second, when it has no --metrics-file of its own. */
+#define METRICS_DIR_ENV "FS_METRICS_DIR"
+
 /* Appends s with \, " and newline escaped as a label value. */
 void metrics_escape_label(struct buf *b, const char *s);
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tool.h"
 #include "banned.h"
@@ -140,7 +141,18 @@ static bool valid_stage(const char *s)
 static void start_metrics(struct fs_common *c)
 {
 	char why[512];
+	const char *dir = getenv(METRICS_DIR_ENV);
 
+	/* Started by a supervisor that gathers its stages' metrics. */
+	if (c->metrics_file == NULL && dir != NULL && *dir != '\0') {
+		size_t n = strlen(dir) + strlen(fs_common_stage(c)) + 40;
+		char *path = xmalloc(n);   /* lives as long as c */
+
+		snprintf(path, n, "%s/%s.%ld.prom", dir, fs_common_stage(c),
+		    (long)getpid());
+		c->metrics_file = path;
+		c->metrics_interval_ms = 1000;
+	}
 	if (c->metrics_port == NULL && c->metrics_file == NULL)
 		return;
 	if (c->metrics_port != NULL &&

@@ -4,7 +4,8 @@
 
 Prints one line per sample, "NAME TYPE LABELS VALUE", LABELS being the
 sample's labels as k=v joined by ',' in sorted order; a document the
-parser rejects, or an HTTP answer that is not the 0.0.4 text format,
+parser rejects, a family given twice (Prometheus refuses that), or an
+HTTP answer that is not the 0.0.4 text format,
 exits 1 with the reason.  Used by tests/metrics.bats.
 """
 import sys
@@ -30,6 +31,10 @@ def main():
         families = list(text_string_to_metric_families(text))
     except Exception as e:  # the parser's own message is the point
         sys.exit("metrics-scrape: not the text format: %s" % e)
+    names = [fam.name for fam in families]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        sys.exit("metrics-scrape: families given twice: %s" % " ".join(dup))
     for fam in families:
         for s in fam.samples:
             labels = ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))

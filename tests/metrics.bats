@@ -275,3 +275,27 @@ quantile=0.999,$S"
 	wait
 	assert_equal "$(cat err)" ""
 }
+
+@test "metrics: fs-run serves its stages' metrics on one endpoint, each family once" {
+	local port got
+	port=$(free_port)
+	mkfifo in
+	fs-gen --count 3000 > events.ndjson
+	fs-run --metrics-port "$port" \
+		"fs-window --tumble 1m in | fs-agg --key user --agg n=count > out.ndjson" \
+		2>run.err 3>&- &
+	exec 5>in
+	head -n 2000 events.ndjson >&5
+	wait_metric "http://127.0.0.1:$port/metrics" fs_records_in_total "$W" 2000
+	wait_metric "http://127.0.0.1:$port/metrics" fs_records_in_total "$A" 2000
+	# metrics-scrape fails on a family given twice.
+	got=$("${SCRAPE[@]}" "http://127.0.0.1:$port/metrics" | awk '$1 == "fs_up" { print $3 }' | sort)
+	assert_equal "$got" "stage=fs-agg,tool=fs-agg
+stage=fs-run,tool=fs-run
+stage=fs-window,tool=fs-window"
+	tail -n +2001 events.ndjson >&5
+	wait_metric "http://127.0.0.1:$port/metrics" fs_records_in_total "$W" 3000
+	exec 5>&-
+	wait
+	assert_equal "$(cat run.err)" "fs-run: start 1"
+}
