@@ -213,6 +213,31 @@ static void test_counts(void)
 	metrics_free(m);
 }
 
+static void test_merge(void)
+{
+	struct buf in[2] = { BUF_INIT, BUF_INIT }, out = BUF_INIT;
+
+	buf_appends(&in[0], "# HELP a_total A.\n# TYPE a_total counter\n"
+	    "a_total{stage=\"x\"} 1\n# HELP b B.\n# TYPE b gauge\n"
+	    "b{stage=\"x\"} 2\n");
+	buf_appends(&in[1], "# HELP b B again.\n# TYPE b gauge\n"
+	    "b{stage=\"y\"} 3\n# HELP a_total A.\n# TYPE a_total counter\n"
+	    "a_total{stage=\"y\"} 4\n# HELP c C.\n# TYPE c summary\n"
+	    "c{quantile=\"0.5\"} 1\nc_sum 2\nc_count 3\n");
+	metrics_merge(&out, in, 2);
+	buf_appendc(&out, '\0');
+	CHECK_STR(out.data,
+	    "# HELP a_total A.\n# TYPE a_total counter\n"
+	    "a_total{stage=\"x\"} 1\na_total{stage=\"y\"} 4\n"
+	    "# HELP b B.\n# TYPE b gauge\nb{stage=\"x\"} 2\nb{stage=\"y\"} 3\n"
+	    "# HELP c C.\n# TYPE c summary\n"
+	    "c{quantile=\"0.5\"} 1\nc_sum 2\nc_count 3\n",
+	    "merge: one HELP and TYPE per family, every series under it");
+	buf_free(&in[0]);
+	buf_free(&in[1]);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	diag_init("test_metrics");
@@ -221,5 +246,6 @@ int main(void)
 	test_file();
 	test_serve();
 	test_counts();
+	test_merge();
 	return tap_done();
 }
