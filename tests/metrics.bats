@@ -224,7 +224,7 @@ A=stage=fs-agg,tool=fs-agg
 		[ -n "$lag" ] && [ "${lag%.*}" -gt 0 ] && break
 		sleep 0.1
 	done
-	[ -n "$lag" ] && [ "${lag%.*}" -gt 0 ] && [ "${lag%.*}" -lt 20000 ] ||
+	[ -n "$lag" ] && [ "${lag%.*}" -gt 0 ] && [ "${lag%.*}" -le 20000 ] ||
 		fail "lag '$lag' of 20000 messages while the reader waits"
 	# Read everything: no lag left on either partition.
 	head -n 20000 <&5 > got.ndjson
