@@ -36,7 +36,8 @@ SCRIPT_TOOLS = \
 	fs-training-set
 
 # Libraries every tool may link (found with pkg-config); add yours here.
-PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka libxcrypt simdjson
+PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka libxcrypt simdjson \
+	libmicrohttpd
 
 # Libraries without a pkg-config file.
 # -lcsv: fs-backfill (libcsv has no pkg-config file)

@@ -228,6 +228,35 @@ static bool part_idle(const struct consumer *k, const struct kafka_part *p,
 	return p->next >= 0 && hi <= p->next;
 }
 
+/* --metrics-*: each partition's lag, its end as librdkafka last fetched
+ * it (no request to the broker) less the next offset to emit. */
+static void publish_lag(struct consumer *k)
+{
+	struct metrics *m = k->o->c.metrics;
+
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < k->ps.n; i++) {
+		struct kafka_part *p = &k->ps.v[i];
+		int64_t lo, hi;
+		char pn[16];
+
+		if (!p->assigned || p->next < 0 ||
+		    rd_kafka_get_watermark_offsets(k->rk, p->topic,
+		    p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    hi < 0)
+			continue;
+		if (p->m_lag == NULL) {
+			snprintf(pn, sizeof pn, "%" PRId32, p->partition);
+			p->m_lag = metrics_gauge(m, "fs_consumer_lag",
+			    "Messages in the partition not yet read.",
+			    (const char *const[]){ "topic", p->topic,
+			    "partition", pn, NULL });
+		}
+		metric_set(p->m_lag, (double)(hi > p->next ? hi - p->next : 0));
+	}
+}
+
 /*
  * A partition that was idle has messages again: the others that are idle
  * count as active again for another --idle-timeout.  Data that comes to
@@ -480,6 +509,7 @@ static void on_idle(struct consumer *k)
 	}
 	if (k->o->watermarks)
 		watermark_check(k, now);
+	publish_lag(k);
 	if (k->commit && json_array_size(k->pending) > 0)
 		kafka_commit_complete(k->rk, k->pending, k->sc.store);
 }
@@ -508,6 +538,9 @@ static void consume_loop(struct consumer *k)
 				continue;
 			}
 		}
+		/* Before the batch too: a full pipe downstream may block
+		 * its writes, and the lag is what a scrape wants then. */
+		publish_lag(k);
 		for (ssize_t i = 0; i < n; i++) {
 			if (go)
 				go = on_message(k, ms[i]);
@@ -515,6 +548,7 @@ static void consume_loop(struct consumer *k)
 		}
 		if (k->store)
 			kafka_parts_store(&k->ps, k->rk);
+		publish_lag(k);
 	}
 	free(ms);
 	if (!k->legacy)

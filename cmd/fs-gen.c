@@ -125,6 +125,7 @@ int main(int argc, char **argv)
 	uw = snprintf(user, sizeof user, "%" PRId64, o.users - 1);
 	iw = snprintf(item, sizeof item, "%" PRId64, o.items - 1);
 	out_init(&out, 1, "stdout");
+	out_set_metrics(&out, o.c.metrics);
 	for (int64_t i = 0; i < o.count && !sig_stop_requested(); i++) {
 		uint64_t u = skewed(&rng, (uint64_t)o.users);
 		uint64_t it = below(&rng, (uint64_t)o.items);

@@ -836,6 +836,7 @@ int main(int argc, char **argv)
 	watch_fields(&p);
 	kafka_msg_init(&p.msg);
 	lineio_init_fd(&p.lr, 0, "-");
+	lineio_set_metrics(&p.lr, o.c.metrics);
 	rejects_init(&p.rej, &o.c, NULL);
 	p.rs.fresh = o.c.ckpt_dir != NULL && !stage_dir_exists(&o.c);
 	jmap_init(&p.rs.done);

@@ -241,6 +241,12 @@ opt_fn opt_quiet, opt_verbose;
 	    "write no control records (as on a terminal)"), \
 	OPT_FLAG(0, "stats", &(c)->stats, \
 	    "print statistics to stderr at exit"), \
+	OPT_STRING(0, "metrics-port", &(c)->metrics_port, "[ADDR:]PORT", \
+	    "serve Prometheus metrics (ADDR 127.0.0.1)"), \
+	OPT_STRING(0, "metrics-file", &(c)->metrics_file, "FILE", \
+	    "write Prometheus metrics to FILE (a textfile)"), \
+	OPT_DURATION(0, "metrics-interval", &(c)->metrics_interval_ms, 1, \
+	    INT64_C(86400000), "DURATION", "how often to write FILE (default 15s)"), \
 	OPT_CALLBACK('q', "quiet", opt_quiet, NULL, NULL, \
 	    "only errors on stderr"), \
 	OPT_CALLBACK('v', "verbose", opt_verbose, NULL, NULL, \

@@ -22,6 +22,8 @@
  *   --data-only            no control records on stdout (never on a
  *                          terminal, see out.h)
  *   --stats                statistics on stderr at exit
+ *   --metrics-port [ADDR:]PORT, --metrics-file FILE, --metrics-interval
+ *                          Prometheus metrics (metrics.h, fs(7) Metrics)
  *   -q, --quiet / -v, --verbose (a progress line every second, see
  *   progress.h), -h, --help, --version
  */
@@ -36,6 +38,7 @@
 #include "diag.h"
 #include "etime.h"
 #include "lineio.h"
+#include "metrics.h"
 #include "num.h"
 #include "out.h"
 #include "path.h"
@@ -59,12 +62,22 @@ struct fs_common {
 	const char *stage;
 	bool data_only;
 	bool stats;
+	const char *metrics_port;       /* [ADDR:]PORT to serve on */
+	const char *metrics_file;       /* a textfile to write */
+	int64_t metrics_interval_ms;    /* how often (default 15s) */
+	struct metrics *metrics;        /* made by fs_common_finish() when
+					 * asked for, else NULL; lives to
+					 * the end of the process */
 };
+
+#define FS_METRICS_INTERVAL_DEFAULT_MS 15000
 
 void fs_common_init(struct fs_common *c, int argc, char **argv);
 
 /* Checks combinations, compiles the time path, sets --data-only for
- * standard output (out.h); exits 2 on bad usage. */
+ * standard output (out.h); exits 2 on bad usage.  With --metrics-port
+ * or --metrics-file, makes c->metrics and starts serving or writing it
+ * (exits 1 when it cannot). */
 void fs_common_finish(struct fs_common *c);
 
 /* The checkpoint stage name (--stage, else the program name). */

@@ -245,6 +245,7 @@ struct kafka_part {
 	rd_kafka_topic_t *rkt;  /* without a group: the handle it is fetched by */
 	int64_t wm_max;         /* largest event time seen, ETIME_MIN: none */
 	int64_t eof_ms;         /* wall clock it was last read to its end */
+	struct metric *m_lag;   /* fs_consumer_lag, or NULL */
 };
 
 /*
