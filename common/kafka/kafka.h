@@ -158,9 +158,6 @@ bool kafka_json_quick_canonical(const void *p, size_t n);
 /* rec_line_maybe_control(), quicker on lines without '@' or '\\'. */
 bool kafka_maybe_control(const void *p, size_t n);
 
-/* Base64 (RFC 4648, with padding). decode returns -1 on bad input. */
-void kafka_b64_encode(struct buf *b, const void *p, size_t n);
-int kafka_b64_decode(struct buf *b, const char *s, size_t n);
 /* True when p[0..n) is valid UTF-8 without NUL bytes. */
 bool kafka_utf8_text(const void *p, size_t n);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base64.h"
 #include "diag.h"
 #include "kafka.h"
 #include "rec.h"
@@ -60,87 +61,6 @@ bool kafka_utf8_text(const void *vp, size_t n)
 		}
 	}
 	return true;
-}
-
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void kafka_b64_encode(struct buf *b, const void *vp, size_t n)
-{
-	const unsigned char *p = vp;
-	size_t i;
-	char *d;
-
-	buf_reserve(b, (n + 2) / 3 * 4 + 1);
-	d = b->data + b->len;
-	for (i = 0; i + 3 <= n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-
-		*d++ = b64chars[v >> 18];
-		*d++ = b64chars[(v >> 12) & 63];
-		*d++ = b64chars[(v >> 6) & 63];
-		*d++ = b64chars[v & 63];
-	}
-	if (n - i == 1) {
-		unsigned v = (unsigned)p[i] << 16;
-
-		*d++ = b64chars[v >> 18];
-		*d++ = b64chars[(v >> 12) & 63];
-		*d++ = '=';
-		*d++ = '=';
-	} else if (n - i == 2) {
-		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-
-		*d++ = b64chars[v >> 18];
-		*d++ = b64chars[(v >> 12) & 63];
-		*d++ = b64chars[(v >> 6) & 63];
-		*d++ = '=';
-	}
-	b->len = (size_t)(d - b->data);
-	b->data[b->len] = '\0';
-}
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int kafka_b64_decode(struct buf *b, const char *s, size_t n)
-{
-	unsigned acc = 0;
-	int bits = 0;
-	size_t i, pad = 0;
-
-	while (n > 0 && s[n - 1] == '=' && pad < 2) {
-		n--;
-		pad++;
-	}
-	if (n % 4 == 1)
-		return -1;
-	buf_reserve(b, n / 4 * 3 + 3);
-	for (i = 0; i < n; i++) {
-		int v = b64val((unsigned char)s[i]);
-
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf_appendc(b, (char)(acc >> bits & 0xff));
-		}
-	}
-	return 0;
 }
 
 /* --- encoding -------------------------------------------------------- */
@@ -217,7 +137,7 @@ static void append_bytes(struct buf *b, const char *name, const void *p,
 		break;
 	case KAFKA_BASE64:
 		buf_appendc(b, '"');
-		kafka_b64_encode(b, p, n);
+		base64_encode(b, p, n);
 		buf_appends(b, "\",\"");
 		buf_appends(b, name);
 		buf_appends(b, "_encoding\":\"base64\"");
@@ -233,7 +153,7 @@ static void append_header_value(struct buf *b, const void *p, size_t n)
 		append_jstring(b, p, n);
 	} else {
 		buf_appends(b, "{\"base64\":\"");
-		kafka_b64_encode(b, p, n);
+		base64_encode(b, p, n);
 		buf_appends(b, "\"}");
 	}
 }
@@ -389,7 +309,7 @@ static int decode_bytes(const json_t *env, const char *name, bool *has,
 			return WHY("envelope: '%s' must be \"base64\"", encname);
 		if (!json_is_string(v))
 			return WHY("envelope: base64 '%s' is not a string", name);
-		if (kafka_b64_decode(out, json_string_value(v),
+		if (base64_decode(out, json_string_value(v),
 		    json_string_length(v)) < 0)
 			return WHY("envelope: '%s' is not valid base64", name);
 		return 0;
@@ -417,7 +337,7 @@ static int header_add(rd_kafka_headers_t *h, const char *name,
 		const json_t *s = json_object_get(v, "base64");
 
 		buf_reset(&tmp);
-		if (kafka_b64_decode(&tmp, json_string_value(s),
+		if (base64_decode(&tmp, json_string_value(s),
 		    json_string_length(s)) < 0)
 			return WHY("envelope: header '%s': not valid base64", name);
 		rd_kafka_header_add(h, name, -1, tmp.data, (ssize_t)tmp.len);

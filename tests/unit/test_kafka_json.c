@@ -146,20 +146,6 @@ static void test_quick_object(void)
 	    "canonical: an escaped slash is not");
 }
 
-static void test_b64(void)
-{
-	struct buf b = BUF_INIT, d = BUF_INIT;
-
-	kafka_b64_encode(&b, "\xff\x00" "abc", 5);
-	CHECK_STR(b.data, "/wBhYmM=", "base64 of 5 bytes");
-	CHECK(kafka_b64_decode(&d, b.data, b.len) == 0 && d.len == 5 &&
-	    memcmp(d.data, "\xff\x00" "abc", 5) == 0, "base64 round trip");
-	buf_reset(&d);
-	CHECK(kafka_b64_decode(&d, "a*==", 4) < 0, "base64: bad character");
-	buf_free(&b);
-	buf_free(&d);
-}
-
 static void test_text(void)
 {
 	CHECK(kafka_value_text(NULL, 0) == KAFKA_NULL, "no bytes: null");
@@ -181,7 +167,6 @@ static void test_text(void)
 int main(void)
 {
 	test_quick_object();
-	test_b64();
 	test_text();
 	return tap_done();
 }
