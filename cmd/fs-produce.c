@@ -13,6 +13,7 @@
 #include "fieldseen.h"
 #include "join/join_map.h"
 #include "kafka/kafka.h"
+#include "recenv.h"
 #include "reject.h"
 #include "stage.h"
 #include "tool.h"
@@ -706,14 +707,14 @@ static int record_key(struct producer *p, const json_t *obj, char *why)
 		v = path_get(&k->paths[0], obj);
 		m->has_key = !json_is_null(v);
 		if (m->has_key)
-			kafka_json_bytes(&m->key, v);
+			rec_env_bytes(&m->key, v);
 		return 0;
 	}
 	a = json_array();
 	for (size_t i = 0; i < k->n; i++)
 		json_array_append(a, path_get(&k->paths[i], obj));
 	m->has_key = true;
-	kafka_json_bytes(&m->key, a);
+	rec_env_bytes(&m->key, a);
 	json_decref(a);
 	return 0;
 }
@@ -740,7 +741,7 @@ static int record_msg(struct producer *p, const json_t *obj, const char *line,
 		if (json_is_null(v))
 			m->has_value = false;
 		else
-			kafka_json_bytes(&m->value, v);
+			rec_env_bytes(&m->value, v);
 	} else {
 		buf_append(&m->value, line, len);
 	}
@@ -755,7 +756,7 @@ static int record_msg(struct producer *p, const json_t *obj, const char *line,
 		if (json_is_null(v))
 			rd_kafka_header_add(m->headers, o->headers[i].name, -1, NULL, 0);
 		else {
-			kafka_json_bytes(&p->tmp, v);
+			rec_env_bytes(&p->tmp, v);
 			rd_kafka_header_add(m->headers, o->headers[i].name, -1,
 			    p->tmp.data, (ssize_t)p->tmp.len);
 		}
@@ -883,8 +884,8 @@ static void on_record(struct producer *p, const char *line, size_t len)
 
 	/* The hot path: a line that is certainly a data record is sent as
 	 * its bytes, without building it. */
-	if (plain_value(p->o) && kafka_json_quick_object(line, len) &&
-	    !kafka_maybe_control(line, len)) {
+	if (plain_value(p->o) && rec_quick_object(line, len) &&
+	    !rec_line_maybe_control(line, len)) {
 		stage_data(&p->st);
 		kafka_msg_reset(&p->msg);
 		p->msg.has_value = true;
