@@ -1120,6 +1120,7 @@ static int consume(struct opts *o)
 	k.wm_emitted = ETIME_MIN;
 	out_init(&k.out, 1, "stdout");
 	rejects_init(&k.rej, &o->c, &k.out);
+	o->c.ckpt_backend = &kafka_ckpt_backend;
 	k.restored = source_ckpt_begin(&k.sc, &o->c, o->ckpt_interval_ms,
 	    (uint64_t)o->ckpt_records, &k.out);
 	if (o->ckpt_records && !o->c.ckpt_dir)

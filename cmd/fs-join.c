@@ -1,7 +1,7 @@
 /*
  * fs-join - join two event-time streams: interval, as-of and window
  * joins with Flink SQL's semantics.  The state and matching are in
- * common/join.c; this file reads the inputs (one interleaved stream split
+ * common/join/; this file reads the inputs (one interleaved stream split
  * by selectors, or two inputs polled together with barriers aligned
  * across them) and wires the checkpoint protocol.
  */
@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "fieldseen.h"
+#include "opt.h"
 #include "tool.h"
 #include "join/join.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
@@ -34,84 +36,7 @@ static const char usage_text[] =
 "               [--idle-timeout DURATION] [--late POLICY]\n"
 "               [--late-file FILE] [--late-field NAME]\n"
 "               [--max-late-ratio R] [common options] [FILE]\n"
-"Join a left and a right stream of NDJSON records on key and event time.\n"
-"  --asof                as-of join: each left record with the latest right\n"
-"                        record of its key at or before its time\n"
-"  --between LO,HI       interval join: right time within [left+LO, left+HI]\n"
-"                        (signed durations, e.g. -10m,0)\n"
-"  --end-field NAME      window join: window end member (default window_end)\n"
-"  --idle-timeout DURATION  a side silent this long stops holding back\n"
-"                        the watermark\n"
-"  --key PATHS           join key of both sides (comma-separated paths)\n"
-"  --left FILE           left input, as FILE is (default: standard input)\n"
-"  --left-fields LIST    left members to output: PATH[:NAME],... (default all)\n"
-"  --left-key PATHS      join key of the left side\n"
-"  --left-prefix STR     prefix for left member names (default none)\n"
-"  --left-where PATH=VALUE  interleaved input: left records have PATH=VALUE\n"
-"  --max-out-of-orderness DURATION  derive watermarks as largest time seen\n"
-"                        minus DURATION when none arrive (default 0ms)\n"
-"  --retention DURATION  as-of join: use right records at most this old\n"
-"  --right FILE          right input, a file or named pipe\n"
-"  --right-fields LIST   right members to output: PATH[:NAME],...\n"
-"  --right-key PATHS     join key of the right side\n"
-"  --right-prefix STR    prefix for right member names (default right_)\n"
-"  --right-where PATH=VALUE  interleaved input: right records have PATH=VALUE\n"
-"  --start-field NAME    window join: window start member\n"
-"                        (default window_start)\n"
-"  --type TYPE           inner (default), left; interval and window joins\n"
-"                        also right, full; window joins also semi, anti\n"
-"  --window              window join on window_start/window_end (fs-window)\n"
-LATE_USAGE
-FIELDSEEN_USAGE;
-
-enum {
-	OPT_ASOF = OPT_TOOL_BASE,
-	OPT_BETWEEN,
-	OPT_END_FIELD,
-	OPT_IDLE_TIMEOUT,
-	OPT_KEY,
-	OPT_LEFT,
-	OPT_LEFT_FIELDS,
-	OPT_LEFT_KEY,
-	OPT_LEFT_PREFIX,
-	OPT_LEFT_WHERE,
-	OPT_MAX_OOO,
-	OPT_RETENTION,
-	OPT_RIGHT,
-	OPT_RIGHT_FIELDS,
-	OPT_RIGHT_KEY,
-	OPT_RIGHT_PREFIX,
-	OPT_RIGHT_WHERE,
-	OPT_START_FIELD,
-	OPT_TYPE,
-	OPT_WINDOW
-};
-
-static const struct option longopts[] = {
-	{ "asof", no_argument, NULL, OPT_ASOF },
-	{ "between", required_argument, NULL, OPT_BETWEEN },
-	{ "end-field", required_argument, NULL, OPT_END_FIELD },
-	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-	{ "key", required_argument, NULL, OPT_KEY },
-	{ "left", required_argument, NULL, OPT_LEFT },
-	{ "left-fields", required_argument, NULL, OPT_LEFT_FIELDS },
-	{ "left-key", required_argument, NULL, OPT_LEFT_KEY },
-	{ "left-prefix", required_argument, NULL, OPT_LEFT_PREFIX },
-	{ "left-where", required_argument, NULL, OPT_LEFT_WHERE },
-	{ "max-out-of-orderness", required_argument, NULL, OPT_MAX_OOO },
-	{ "retention", required_argument, NULL, OPT_RETENTION },
-	{ "right", required_argument, NULL, OPT_RIGHT },
-	{ "right-fields", required_argument, NULL, OPT_RIGHT_FIELDS },
-	{ "right-key", required_argument, NULL, OPT_RIGHT_KEY },
-	{ "right-prefix", required_argument, NULL, OPT_RIGHT_PREFIX },
-	{ "right-where", required_argument, NULL, OPT_RIGHT_WHERE },
-	{ "start-field", required_argument, NULL, OPT_START_FIELD },
-	{ "type", required_argument, NULL, OPT_TYPE },
-	{ "window", no_argument, NULL, OPT_WINDOW },
-	LATE_LONGOPTS,
-	FIELDSEEN_LONGOPTS,
-	FS_COMMON_LONGOPTS
-};
+"Join a left and a right stream of NDJSON records on key and event time.\n";
 
 /* --left-where / --right-where: PATH=VALUE. */
 struct selector {
@@ -184,36 +109,59 @@ static int signed_duration(const char *s, int64_t *ms)
 	return 0;
 }
 
-static void parse_between(struct join_config *cfg, const char *arg)
+/* --between LO,HI: an interval join. */
+static void between_option(void *data, const char *name, const char *arg)
 {
+	struct opts *o = data;
 	const char *comma = strchr(arg, ',');
 	char *lo;
 	int bad;
 
 	if (comma == NULL)
-		diag_usage("--between wants LO,HI (e.g. -10m,0): '%s'", arg);
+		diag_usage("%s wants LO,HI (e.g. -10m,0): '%s'", name, arg);
 	lo = xstrndup(arg, (size_t)(comma - arg));
-	bad = signed_duration(lo, &cfg->lo) != 0 ||
-	    signed_duration(comma + 1, &cfg->hi) != 0;
+	bad = signed_duration(lo, &o->cfg.lo) != 0 ||
+	    signed_duration(comma + 1, &o->cfg.hi) != 0;
 	free(lo);
 	if (bad)
-		diag_usage("--between wants two signed durations "
-		    "such as -10m,0: '%s'", arg);
-	if (cfg->lo > cfg->hi)
-		diag_usage("--between: LO must not exceed HI: '%s'", arg);
-	cfg->kind = JOIN_INTERVAL;
+		diag_usage("%s wants two signed durations "
+		    "such as -10m,0: '%s'", name, arg);
+	if (o->cfg.lo > o->cfg.hi)
+		diag_usage("%s: LO must not exceed HI: '%s'", name, arg);
+	o->cfg.kind = JOIN_INTERVAL;
+	o->kinds++;
 }
 
-static void parse_where(struct selector *w, const char *opt, const char *arg)
+static void asof_option(void *data, const char *name, const char *arg)
 {
+	struct opts *o = data;
+
+	(void)name, (void)arg;
+	o->cfg.kind = JOIN_ASOF;
+	o->kinds++;
+}
+
+static void window_option(void *data, const char *name, const char *arg)
+{
+	struct opts *o = data;
+
+	(void)name, (void)arg;
+	o->cfg.kind = JOIN_WINDOW;
+	o->kinds++;
+}
+
+/* --left-where, --right-where: data is the side's selector. */
+static void where_option(void *data, const char *name, const char *arg)
+{
+	struct selector *w = data;
 	const char *eq = strchr(arg, '=');
 	char *p;
 
 	if (eq == NULL || eq == arg)
-		diag_usage("%s wants PATH=VALUE: '%s'", opt, arg);
+		diag_usage("%s wants PATH=VALUE: '%s'", name, arg);
 	p = xstrndup(arg, (size_t)(eq - arg));
 	if (path_compile(&w->path, p) != 0)
-		diag_usage("%s: invalid path: '%s'", opt, p);
+		diag_usage("%s: invalid path: '%s'", name, p);
 	free(p);
 	w->value = xstrdup(eq + 1);
 	w->set = true;
@@ -232,9 +180,67 @@ static enum join_type parse_type(const char *s)
 	    "'%s'", s);
 }
 
-static void parse_args(struct opts *o, int argc, char **argv)
+/* The options, and their table: fs-join's are many, and a table at
+ * file scope keeps parse_args() to what it does. */
+static struct opts opts;
+
+static const struct opt options[] = {
+	OPT_CALLBACK(0, "asof", asof_option, &opts, NULL,
+	    "as-of join: each left record with the latest right\n"
+	    "record of its key at or before its time"),
+	OPT_CALLBACK(0, "between", between_option, &opts, "LO,HI",
+	    "interval join: right time within [left+LO, left+HI]\n"
+	    "(signed durations, e.g. -10m,0)"),
+	OPT_STRING(0, "end-field", &opts.cfg.end_field, "NAME",
+	    "window join: window end member (default window_end)"),
+	OPT_DURATION(0, "idle-timeout", &opts.cfg.idle, 0, INT64_MAX,
+	    "DURATION", "a side silent this long stops holding back\n"
+	    "the watermark"),
+	OPT_STRING(0, "key", &opts.key, "PATHS",
+	    "join key of both sides (comma-separated paths)"),
+	OPT_STRING(0, "left", &opts.input[JOIN_LEFT], "FILE",
+	    "left input, as FILE is (default: standard input)"),
+	OPT_STRING(0, "left-fields", &opts.fields[JOIN_LEFT], "LIST",
+	    "left members to output: PATH[:NAME],... (default all)"),
+	OPT_STRING(0, "left-key", &opts.key_side[JOIN_LEFT], "PATHS",
+	    "join key of the left side"),
+	OPT_STRING(0, "left-prefix", &opts.cfg.side[JOIN_LEFT].prefix, "STR",
+	    "prefix for left member names (default none)"),
+	OPT_CALLBACK(0, "left-where", where_option, &opts.where[JOIN_LEFT],
+	    "PATH=VALUE", "interleaved input: left records have PATH=VALUE"),
+	OPT_DURATION(0, "max-out-of-orderness", &opts.cfg.max_ooo, 0,
+	    INT64_MAX, "DURATION", "derive watermarks as largest time seen\n"
+	    "minus DURATION when none arrive (default 0ms)"),
+	OPT_DURATION(0, "retention", &opts.cfg.retention, 0, INT64_MAX,
+	    "DURATION", "as-of join: use right records at most this old"),
+	OPT_STRING(0, "right", &opts.input[JOIN_RIGHT], "FILE",
+	    "right input, a file or named pipe"),
+	OPT_STRING(0, "right-fields", &opts.fields[JOIN_RIGHT], "LIST",
+	    "right members to output: PATH[:NAME],..."),
+	OPT_STRING(0, "right-key", &opts.key_side[JOIN_RIGHT], "PATHS",
+	    "join key of the right side"),
+	OPT_STRING(0, "right-prefix", &opts.cfg.side[JOIN_RIGHT].prefix,
+	    "STR", "prefix for right member names (default right_)"),
+	OPT_CALLBACK(0, "right-where", where_option, &opts.where[JOIN_RIGHT],
+	    "PATH=VALUE", "interleaved input: right records have PATH=VALUE"),
+	OPT_STRING(0, "start-field", &opts.cfg.start_field, "NAME",
+	    "window join: window start member\n(default window_start)"),
+	OPT_STRING(0, "type", &opts.type, "TYPE",
+	    "inner (default), left; interval and window joins\n"
+	    "also right, full; window joins also semi, anti"),
+	OPT_CALLBACK(0, "window", window_option, &opts, NULL,
+	    "window join on window_start/window_end (fs-window)"),
+	OPT_GROUP_LATE(&opts.late),
+	OPT_GROUP_FIELDSEEN(&opts.strict),
+	OPT_GROUP_COMMON(&opts.common),
+	OPT_END
+};
+
+/* Fills opts from the command line; check_args() checks them. */
+static void parse_args(int argc, char **argv)
 {
-	int c;
+	struct opts *o = &opts;
+	int i;
 
 	fs_common_init(&o->common, argc, argv);
 	o->cfg.retention = -1;
@@ -244,102 +250,26 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	o->cfg.end_field = JOIN_WINDOW_END;
 	late_opts_init(&o->late, "raise --max-out-of-orderness, or replay in "
 	    "event-time order with fs-backfill --sort");
-	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		switch (c) {
-		case OPT_ASOF:
-			o->cfg.kind = JOIN_ASOF;
-			o->kinds++;
-			break;
-		case OPT_BETWEEN:
-			parse_between(&o->cfg, optarg);
-			o->kinds++;
-			break;
-		case OPT_END_FIELD:
-			o->cfg.end_field = optarg;
-			break;
-		case OPT_IDLE_TIMEOUT:
-			o->cfg.idle = opt_duration("--idle-timeout", optarg);
-			break;
-		case OPT_KEY:
-			o->key = optarg;
-			break;
-		case OPT_LEFT:
-			o->input[JOIN_LEFT] = optarg;
-			break;
-		case OPT_LEFT_FIELDS:
-			o->fields[JOIN_LEFT] = optarg;
-			break;
-		case OPT_LEFT_KEY:
-			o->key_side[JOIN_LEFT] = optarg;
-			break;
-		case OPT_LEFT_PREFIX:
-			o->cfg.side[JOIN_LEFT].prefix = optarg;
-			break;
-		case OPT_LEFT_WHERE:
-			parse_where(&o->where[JOIN_LEFT], "--left-where", optarg);
-			break;
-		case OPT_MAX_OOO:
-			o->cfg.max_ooo = opt_duration("--max-out-of-orderness",
-			    optarg);
-			break;
-		case OPT_RETENTION:
-			o->cfg.retention = opt_duration("--retention", optarg);
-			break;
-		case OPT_RIGHT:
-			o->input[JOIN_RIGHT] = optarg;
-			break;
-		case OPT_RIGHT_FIELDS:
-			o->fields[JOIN_RIGHT] = optarg;
-			break;
-		case OPT_RIGHT_KEY:
-			o->key_side[JOIN_RIGHT] = optarg;
-			break;
-		case OPT_RIGHT_PREFIX:
-			o->cfg.side[JOIN_RIGHT].prefix = optarg;
-			break;
-		case OPT_RIGHT_WHERE:
-			parse_where(&o->where[JOIN_RIGHT], "--right-where",
-			    optarg);
-			break;
-		case OPT_START_FIELD:
-			o->cfg.start_field = optarg;
-			break;
-		case OPT_TYPE:
-			o->type = optarg;
-			break;
-		case OPT_WINDOW:
-			o->cfg.kind = JOIN_WINDOW;
-			o->kinds++;
-			break;
-		default:
-			if (!fs_common_option(&o->common, c, optarg, usage_text) &&
-			    !late_option(&o->late, c, optarg) &&
-			    !fieldseen_option(&o->strict, c))
-				diag_usage("unhandled option");
-		}
-	}
+	i = opt_parse(usage_text, options, OPT_HELP_SAME_LINE, argc, argv);
 	fs_common_finish(&o->common);
 	/* FILE, as every filter takes its input: the left (or interleaved)
 	 * one, which --left also names. */
-	if (optind < argc) {
+	if (i < argc) {
 		if (o->input[JOIN_LEFT] != NULL)
 			diag_usage("the left input is named twice: --left '%s' and "
-			    "'%s'", o->input[JOIN_LEFT], argv[optind]);
-		o->input[JOIN_LEFT] = argv[optind++];
+			    "'%s'", o->input[JOIN_LEFT], argv[i]);
+		o->input[JOIN_LEFT] = argv[i++];
 	}
-	if (optind < argc)
+	if (i < argc)
 		diag_usage("one input file at most (the right one goes with "
-		    "--right): '%s'", argv[optind]);
+		    "--right): '%s'", argv[i]);
 	if (o->input[JOIN_LEFT] == NULL)
 		o->input[JOIN_LEFT] = "-";
 }
 
-/* The combinations parse_args() cannot see one option at a time. */
-static void check_args(struct opts *o)
+/* --type, and what each kind of join allows of it. */
+static void check_type(struct opts *o)
 {
-	if (o->kinds != 1)
-		diag_usage("give exactly one of --between, --asof, --window");
 	o->cfg.type = o->type ? parse_type(o->type) : JT_INNER;
 	if (o->cfg.kind == JOIN_ASOF && o->cfg.type != JT_INNER &&
 	    o->cfg.type != JT_LEFT)
@@ -351,6 +281,14 @@ static void check_args(struct opts *o)
 	    o->fields[JOIN_RIGHT] != NULL)
 		diag_usage("--right-fields: --type %s writes left records only",
 		    o->type);
+}
+
+/* The combinations parse_args() cannot see one option at a time. */
+static void check_args(struct opts *o)
+{
+	if (o->kinds != 1)
+		diag_usage("give exactly one of --between, --asof, --window");
+	check_type(o);
 	if (o->cfg.retention >= 0 && o->cfg.kind != JOIN_ASOF)
 		diag_usage("--retention is for as-of joins (--asof)");
 	if (o->cfg.start_field[0] == '\0' || o->cfg.end_field[0] == '\0' ||
@@ -844,23 +782,23 @@ static int finish(struct run *r)
 
 int main(int argc, char **argv)
 {
-	static struct opts o;
 	static struct run r;
 	int too_late;
 
 	diag_init(argv[0]);
-	parse_args(&o, argc, argv);
-	check_args(&o);
+	parse_args(argc, argv);
+	check_args(&opts);
 	sig_install();
 
-	r.o = &o;
+	r.o = &opts;
 	out_init(&r.out, STDOUT_FILENO, "stdout");
-	rejects_init(&r.rj, &o.common, &r.out);
-	late_init(&r.late, &o.late, &r.out);
+	rejects_init(&r.rj, &opts.common, &r.out);
+	late_init(&r.late, &opts.late, &r.out);
 	late_sources(&r.late, "left", "right");
-	r.j = join_new(&o.cfg, &r.out);
+	r.j = join_new(&opts.cfg, &r.out);
 	watch_fields(&r);
-	stage_init(&r.st, &o.common,
+	opts.common.ckpt_backend = &kafka_ckpt_backend;
+	stage_init(&r.st, &opts.common,
 	    (struct stage_hooks){ snapshot_hook, restore_hook, &r });
 	open_inputs(&r);
 

@@ -1024,6 +1024,7 @@ int main(int argc, char **argv)
 	rejects_init(&p.rej, &o.c, NULL);
 	p.rs.fresh = o.c.ckpt_dir != NULL && !stage_dir_exists(&o.c);
 	jmap_init(&p.rs.done);
+	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
 	    restore_hook, &p });
 	setup_producer(&p);

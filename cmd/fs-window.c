@@ -19,8 +19,10 @@
 #include <string.h>
 
 #include "fieldseen.h"
+#include "opt.h"
 #include "tool.h"
 #include "recproj.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
@@ -32,73 +34,10 @@ static const char usage_text[] =
 "                 [options] [FILE]\n"
 "       fs-window (tumble SIZE | hop SLIDE SIZE | cumulate STEP MAX |\n"
 "                  session GAP) [options] [FILE]\n"
-"Assigns event-time windows to NDJSON records and tracks the watermark.\n"
-"  --tumble SIZE         tumbling windows of SIZE\n"
-"  --hop SIZE            hopping windows of SIZE (with --slide)\n"
-"  --slide SLIDE         how often a hopping window starts\n"
-"  --cumulate MAX        cumulating windows up to MAX (with --step)\n"
-"  --step STEP           how much a cumulating window grows\n"
-"  --session GAP         session windows closed by GAP of inactivity\n"
-"  --key KEYS            sessions per key (comma-separated paths)\n"
-"  --offset DURATION     shift window boundaries (may be negative)\n"
-"  --explode             hop, cumulate: one record per window, not panes\n"
-"  --start-field NAME    window start member (default window_start)\n"
-"  --end-field NAME      window end member (default window_end)\n"
-"  --pane-field NAME     pane start member (default window_pane)\n"
-"  --max-out-of-orderness DURATION\n"
-"                        derive watermarks as max event time - DURATION\n"
-"  --idle-timeout DURATION\n"
-"                        advance the watermark with the clock when idle\n"
-"  --watermark-every DURATION\n"
-"                        forward watermarks on this grid (default: pane)\n"
-"  --allowed-lateness DURATION\n"
-"                        keep windows open this long after their end\n"
-LATE_USAGE
-FIELDSEEN_USAGE;
+"Assigns event-time windows to NDJSON records and tracks the watermark.\n";
 
 /* --explode writes this many copies of a record at most. */
 #define WIN_EXPLODE_MAX 100000
-
-enum {
-	OPT_ALLOWED_LATENESS = OPT_TOOL_BASE,
-	OPT_CUMULATE,
-	OPT_END_FIELD,
-	OPT_EXPLODE,
-	OPT_HOP,
-	OPT_IDLE_TIMEOUT,
-	OPT_KEY,
-	OPT_MAX_OOO,
-	OPT_OFFSET,
-	OPT_PANE_FIELD,
-	OPT_SESSION,
-	OPT_SLIDE,
-	OPT_START_FIELD,
-	OPT_STEP,
-	OPT_TUMBLE,
-	OPT_WATERMARK_EVERY
-};
-
-static const struct option longopts[] = {
-	{ "allowed-lateness", required_argument, NULL, OPT_ALLOWED_LATENESS },
-	{ "cumulate", required_argument, NULL, OPT_CUMULATE },
-	{ "end-field", required_argument, NULL, OPT_END_FIELD },
-	{ "explode", no_argument, NULL, OPT_EXPLODE },
-	{ "hop", required_argument, NULL, OPT_HOP },
-	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-	{ "key", required_argument, NULL, OPT_KEY },
-	{ "max-out-of-orderness", required_argument, NULL, OPT_MAX_OOO },
-	{ "offset", required_argument, NULL, OPT_OFFSET },
-	{ "pane-field", required_argument, NULL, OPT_PANE_FIELD },
-	{ "session", required_argument, NULL, OPT_SESSION },
-	{ "slide", required_argument, NULL, OPT_SLIDE },
-	{ "start-field", required_argument, NULL, OPT_START_FIELD },
-	{ "step", required_argument, NULL, OPT_STEP },
-	{ "tumble", required_argument, NULL, OPT_TUMBLE },
-	{ "watermark-every", required_argument, NULL, OPT_WATERMARK_EVERY },
-	LATE_LONGOPTS,
-	FIELDSEEN_LONGOPTS,
-	FS_COMMON_LONGOPTS
-};
 
 struct opts {
 	struct fs_common c;
@@ -151,6 +90,90 @@ struct win {
 	uint64_t in, out_records, ctl, wms;
 };
 
+/* --tumble, --hop, --cumulate, --session and the short form: the kind
+ * and its SIZE (GAP for a session), counted to find two kinds given. */
+static void set_kind(struct opts *o, enum win_kind kind, const char *name,
+    const char *arg)
+{
+	int64_t v = win_opt_duration(name, arg);
+
+	o->w.kind = kind;
+	if (kind == WIN_SESSION)
+		o->w.gap = v;
+	else
+		o->w.size = v;
+	o->nkinds++;
+}
+
+static void tumble_option(void *o, const char *name, const char *arg)
+{
+	set_kind(o, WIN_TUMBLE, name, arg);
+}
+
+static void hop_option(void *o, const char *name, const char *arg)
+{
+	set_kind(o, WIN_HOP, name, arg);
+}
+
+static void cumulate_option(void *o, const char *name, const char *arg)
+{
+	set_kind(o, WIN_CUMULATE, name, arg);
+}
+
+static void session_option(void *o, const char *name, const char *arg)
+{
+	set_kind(o, WIN_SESSION, name, arg);
+}
+
+static void offset_option(void *offset, const char *name, const char *arg)
+{
+	if (win_parse_offset(arg, offset) < 0)
+		diag_usage("%s: not a duration: '%s'", name, arg);
+}
+
+/* The options, and their table: fs-window's are many, and a table at
+ * file scope keeps parse_options() to what it does. */
+static struct opts opts;
+
+static const struct opt options[] = {
+	OPT_CALLBACK(0, "tumble", tumble_option, &opts, "SIZE",
+	    "tumbling windows of SIZE"),
+	OPT_CALLBACK(0, "hop", hop_option, &opts, "SIZE",
+	    "hopping windows of SIZE (with --slide)"),
+	OPT_WIN_DURATION("slide", &opts.slide, "SLIDE",
+	    "how often a hopping window starts"),
+	OPT_CALLBACK(0, "cumulate", cumulate_option, &opts, "MAX",
+	    "cumulating windows up to MAX (with --step)"),
+	OPT_WIN_DURATION("step", &opts.step, "STEP",
+	    "how much a cumulating window grows"),
+	OPT_CALLBACK(0, "session", session_option, &opts, "GAP",
+	    "session windows closed by GAP of inactivity"),
+	OPT_STRING(0, "key", &opts.key, "KEYS",
+	    "sessions per key (comma-separated paths)"),
+	OPT_CALLBACK(0, "offset", offset_option, &opts.w.offset, "DURATION",
+	    "shift window boundaries (may be negative)"),
+	OPT_FLAG(0, "explode", &opts.explode,
+	    "hop, cumulate: one record per window, not panes"),
+	OPT_STRING(0, "start-field", &opts.f.start, "NAME",
+	    "window start member (default window_start)"),
+	OPT_STRING(0, "end-field", &opts.f.end, "NAME",
+	    "window end member (default window_end)"),
+	OPT_STRING(0, "pane-field", &opts.f.pane, "NAME",
+	    "pane start member (default window_pane)"),
+	OPT_WIN_DURATION("max-out-of-orderness", &opts.max_ooo, "DURATION",
+	    "derive watermarks as max event time - DURATION"),
+	OPT_WIN_DURATION("idle-timeout", &opts.idle, "DURATION",
+	    "advance the watermark with the clock when idle"),
+	OPT_WIN_DURATION("watermark-every", &opts.wm_every, "DURATION",
+	    "forward watermarks on this grid (default: pane)"),
+	OPT_WIN_DURATION("allowed-lateness", &opts.lateness, "DURATION",
+	    "keep windows open this long after their end"),
+	OPT_GROUP_LATE(&opts.late),
+	OPT_GROUP_FIELDSEEN(&opts.strict),
+	OPT_GROUP_COMMON(&opts.c),
+	OPT_END
+};
+
 /*
  * The short form, as Flink SQL writes the window functions: "tumble 5m",
  * "hop 1m 1h" (SLIDE SIZE, as HOP takes them), "cumulate 1m 1h" (STEP
@@ -174,16 +197,13 @@ static int positional_kind(struct opts *o, int argc, char **argv, int i)
 		diag_usage("%s takes %s", k, kinds[j].nargs == 1 ?
 		    (j == 0 ? "SIZE" : "GAP") : (j == 1 ? "SLIDE SIZE" :
 		    "STEP MAX"));
-	o->nkinds++;
 	switch (j) {
 	case 0:
-		o->w.kind = WIN_TUMBLE;
-		o->w.size = win_opt_duration("tumble", argv[i + 1]);
+		set_kind(o, WIN_TUMBLE, "tumble", argv[i + 1]);
 		break;
 	case 1:
-		o->w.kind = WIN_HOP;
 		o->slide = win_opt_duration("hop", argv[i + 1]);
-		o->w.size = win_opt_duration("hop", argv[i + 2]);
+		set_kind(o, WIN_HOP, "hop", argv[i + 2]);
 		/* The short form once read hop SIZE SLIDE: a pair that
 		 * is valid only the other way round says which order. */
 		if (o->slide > o->w.size)
@@ -192,21 +212,21 @@ static int positional_kind(struct opts *o, int argc, char **argv, int i)
 			    argv[i + 1], argv[i + 2], argv[i + 2], argv[i + 1]);
 		break;
 	case 2:
-		o->w.kind = WIN_CUMULATE;
 		o->step = win_opt_duration("cumulate", argv[i + 1]);
-		o->w.size = win_opt_duration("cumulate", argv[i + 2]);
+		set_kind(o, WIN_CUMULATE, "cumulate", argv[i + 2]);
 		break;
 	default:
-		o->w.kind = WIN_SESSION;
-		o->w.gap = win_opt_duration("session", argv[i + 1]);
+		set_kind(o, WIN_SESSION, "session", argv[i + 1]);
 		break;
 	}
 	return i + 1 + kinds[j].nargs;
 }
 
-static void parse_options(struct opts *o, int argc, char **argv)
+/* Fills opts from the command line; check_options() checks them. */
+static void parse_options(int argc, char **argv)
 {
-	int c;
+	struct opts *o = &opts;
+	int i;
 
 	fs_common_init(&o->c, argc, argv);
 	o->f.start = "window_start";
@@ -216,80 +236,13 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	late_opts_init(&o->late, "raise --max-out-of-orderness or "
 	    "--allowed-lateness, or replay in event-time order with "
 	    "fs-backfill --sort");
-	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		if (fs_common_option(&o->c, c, optarg, usage_text) ||
-		    late_option(&o->late, c, optarg) ||
-		    fieldseen_option(&o->strict, c))
-			continue;
-		switch (c) {
-		case OPT_ALLOWED_LATENESS:
-			o->lateness = win_opt_duration("--allowed-lateness", optarg);
-			break;
-		case OPT_CUMULATE:
-			o->w.kind = WIN_CUMULATE;
-			o->w.size = win_opt_duration("--cumulate", optarg);
-			o->nkinds++;
-			break;
-		case OPT_END_FIELD:
-			o->f.end = optarg;
-			break;
-		case OPT_EXPLODE:
-			o->explode = true;
-			break;
-		case OPT_HOP:
-			o->w.kind = WIN_HOP;
-			o->w.size = win_opt_duration("--hop", optarg);
-			o->nkinds++;
-			break;
-		case OPT_IDLE_TIMEOUT:
-			o->idle = win_opt_duration("--idle-timeout", optarg);
-			break;
-		case OPT_KEY:
-			o->key = optarg;
-			break;
-		case OPT_MAX_OOO:
-			o->max_ooo = win_opt_duration("--max-out-of-orderness", optarg);
-			break;
-		case OPT_OFFSET:
-			if (win_parse_offset(optarg, &o->w.offset) < 0)
-				diag_usage("--offset: not a duration: '%s'", optarg);
-			break;
-		case OPT_PANE_FIELD:
-			o->f.pane = optarg;
-			break;
-		case OPT_SESSION:
-			o->w.kind = WIN_SESSION;
-			o->w.gap = win_opt_duration("--session", optarg);
-			o->nkinds++;
-			break;
-		case OPT_SLIDE:
-			o->slide = win_opt_duration("--slide", optarg);
-			break;
-		case OPT_START_FIELD:
-			o->f.start = optarg;
-			break;
-		case OPT_STEP:
-			o->step = win_opt_duration("--step", optarg);
-			break;
-		case OPT_TUMBLE:
-			o->w.kind = WIN_TUMBLE;
-			o->w.size = win_opt_duration("--tumble", optarg);
-			o->nkinds++;
-			break;
-		case OPT_WATERMARK_EVERY:
-			o->wm_every = win_opt_duration("--watermark-every", optarg);
-			break;
-		default:
-			diag_usage("unknown option");
-		}
-	}
+	i = opt_parse(usage_text, options, 0, argc, argv);
 	fs_common_finish(&o->c);
-	optind = positional_kind(o, argc, argv, optind);
-	if (optind < argc)
-		o->input = argv[optind++];
-	if (optind < argc)
-		diag_usage("one input file at most: '%s'", argv[optind]);
+	i = positional_kind(o, argc, argv, i);
+	if (i < argc)
+		o->input = argv[i++];
+	if (i < argc)
+		diag_usage("one input file at most: '%s'", argv[i]);
 }
 
 static void check_options(struct opts *o)
@@ -805,6 +758,7 @@ static void open_all(struct win *s, struct opts *o)
 		s->starts = xcalloc(win_max_windows(&o->w), sizeof *s->starts);
 		s->ends = xcalloc(win_max_windows(&o->w), sizeof *s->ends);
 	}
+	o->c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s });
 	spec = winspec_to_json(&o->w, &o->f);
 	rec_emit(&s->out, spec);
@@ -848,14 +802,13 @@ static int finish(struct win *s)
 
 int main(int argc, char **argv)
 {
-	static struct opts o;
 	static struct win s;
 
-	parse_options(&o, argc, argv);
-	check_options(&o);
+	parse_options(argc, argv);
+	check_options(&opts);
 	int rc;
 
-	open_all(&s, &o);
+	open_all(&s, &opts);
 	rc = run(&s);
 	if (finish(&s) != 0)
 		rc = 1;

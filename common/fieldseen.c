@@ -6,13 +6,12 @@
 #include "buf.h"
 #include "diag.h"
 #include "fieldseen.h"
-#include "window/window_late.h"
 #include "xalloc.h"
 #include "banned.h"
 
-_Static_assert((int)OPT_STATS < (int)OPT_STRICT &&
-    (int)OPT_STRICT < (int)OPT_LATE,
-    "--strict's code collides with the common, late or a tool's own");
+_Static_assert((int)OPT_DATA_ONLY < (int)OPT_STRICT &&
+    (int)OPT_STRICT < (int)OPT_TOOL_BASE,
+    "--strict's code collides with the common or a tool's own");
 
 void fieldseen_init(struct fieldseen *fs, bool strict)
 {

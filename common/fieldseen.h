@@ -21,8 +21,11 @@
  * by several options is reported once, under the first.
  *
  * --strict is declared here once for the tools that name fields:
- * FIELDSEEN_LONGOPTS goes in the tool's long options, FIELDSEEN_USAGE in
- * its usage text, and fieldseen_option() takes the option's code.
+ * OPT_GROUP_FIELDSEEN(&strict) goes in the tool's option table (opt.h).
+ * For the tools still on getopt_long by hand, FIELDSEEN_LONGOPTS goes
+ * in their long options, FIELDSEEN_USAGE in their usage text, and
+ * fieldseen_option() takes the option's code; the two must say the
+ * same (tests/unit/test_fieldseen.c compares them).
  *
  * Cost per record: a field found once is never looked up again, so once
  * every field has been seen fieldseen_record() is an increment and a
@@ -40,15 +43,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "opt.h"
 #include "path.h"
 #include "tool.h"
 
-/* Option code: above the common ones and the late options, below a
- * tool's own (tool.h, window_late.h). */
+/* Option code: above the common ones, below a tool's own (tool.h). */
 enum { OPT_STRICT = OPT_TOOL_BASE - 0x20 };
 
 #define FIELDSEEN_LONGOPTS \
 	{ "strict", no_argument, NULL, OPT_STRICT }
+
+/* The table's entry (opt.h), onto bool *strict; its help is
+ * FIELDSEEN_USAGE's. */
+#define OPT_GROUP_FIELDSEEN(strict) \
+	OPT_FLAG(0, "strict", (strict), \
+	    "a named field absent from every record is an\n" \
+	    "error (default: a warning)")
 
 #define FIELDSEEN_USAGE \
 "  --strict              a named field absent from every record is an\n" \

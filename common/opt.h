@@ -31,11 +31,17 @@
  * Moving a tool over from getopt_long by hand: its longopts, option
  * enum, switch and the option lines of its usage text become one table
  * (keep the usage text's order, and its wording and line breaks as '\n'
- * in the help, so --help stays byte for byte); LATE_LONGOPTS and
- * FIELDSEEN_LONGOPTS become group macros in window_late.h and
- * fieldseen.h.  Diff --help before and after.  When no tool uses them
- * any more, FS_COMMON_LONGOPTS, FS_COMMON_SHORTOPTS, FS_COMMON_USAGE
- * and fs_common_option() leave tool.h.
+ * in the help, so --help stays byte for byte; OPT_HELP_SAME_LINE keeps
+ * a layout with wide options' help on their own line, as fs-join's).
+ * The late options are OPT_GROUP_LATE (window/window_late.h), --strict
+ * is OPT_GROUP_FIELDSEEN (fieldseen.h).  Diff --help before and after.
+ * A tool with many options may keep its table at file scope, pointing
+ * into a file-scope struct opts (fs-window, fs-join), so that
+ * parse_options() is what it does, not the list.  When no tool uses
+ * them any more, FS_COMMON_LONGOPTS, FS_COMMON_SHORTOPTS,
+ * FS_COMMON_USAGE and fs_common_option() leave tool.h, and
+ * FIELDSEEN_LONGOPTS, FIELDSEEN_USAGE and fieldseen_option() leave
+ * fieldseen.h.
  *
  * Kinds, the type the value pointer has, and what is checked:
  *   OPT_FLAG       bool *            no argument; sets true
@@ -53,6 +59,8 @@
  *                                    the words in the enum's order
  *   OPT_LIST       struct opt_list * repeatable: each use appends
  *   OPT_CALLBACK   void *data        fn(data, name, arg) does the rest
+ *   OPT_OLD_SHORT  (none)            an old spelling: -h HOSTS is
+ *                                    --hosts HOSTS, -h alone is help
  * A scalar given twice keeps the last value; a list keeps every one.
  * A bad value exits 2 through diag_usage() naming the option as the
  * user wrote it (-c or --count) and the allowed values:
@@ -99,7 +107,8 @@ enum opt_kind {
 	OPT_KIND_LIST,
 	OPT_KIND_CALLBACK,
 	OPT_KIND_HELP,
-	OPT_KIND_VERSION
+	OPT_KIND_VERSION,
+	OPT_KIND_OLD_SHORT
 };
 
 /* The values of a repeatable option, in the order given. */
@@ -134,6 +143,7 @@ struct opt {
 	double dmin, dmax;      /* OPT_NUMBER */
 	const char *const *words;       /* OPT_POLICY */
 	opt_fn *fn;             /* OPT_CALLBACK */
+	const char *target;     /* OPT_OLD_SHORT: the option it spells */
 };
 
 /* The table's entries.  s is the short letter or 0, l the long name or
@@ -182,6 +192,16 @@ struct opt {
 	  .help = (h) }
 #define OPT_VERSION_ENTRY(h) \
 	{ .kind = OPT_KIND_VERSION, .name = "version", .help = (h) }
+/*
+ * An old spelling kept for scripts, from before the letter s meant what
+ * it means in every tool now: -s VALUE, when VALUE does not begin with
+ * '-', and -sVALUE are the long option l with VALUE; -s alone (or
+ * before an option) keeps the letter's meaning now.  The letter's own
+ * entry must take no argument (-h, help), l must take one ("hosts").
+ * Not in --help; the man page says it.
+ */
+#define OPT_OLD_SHORT(s, l) \
+	{ .kind = OPT_KIND_OLD_SHORT, .short_name = (s), .target = (l) }
 #define OPT_END { .kind = OPT_KIND_END }
 
 /* 0, or a compile error when *p is not int-sized. */
@@ -223,6 +243,10 @@ opt_fn opt_quiet, opt_verbose;
 /* opt_parse() flags. */
 #define OPT_STOP_AT_OPERAND 1u  /* options end at the first operand, as
 				 * before a subcommand ("+" to getopt) */
+#define OPT_HELP_SAME_LINE 2u   /* --help: an option too wide for the
+				 * help column keeps its help on its own
+				 * line, two spaces after it (fs-join's
+				 * layout), not on the next line */
 
 /*
  * Parses argv by the table opts (ended by OPT_END) and stores each
@@ -236,8 +260,12 @@ opt_fn opt_quiet, opt_verbose;
 int opt_parse(const char *usage, const struct opt *opts, unsigned flags,
     int argc, char **argv);
 
-/* Appends usage and the options' help to b, as --help prints it. */
-void opt_help(struct buf *b, const char *usage, const struct opt *opts);
+/* Appends usage and the options' help to b, as --help prints it with
+ * opt_parse()'s flags: each option's help starts at column 24, or on
+ * the next line there when the option reaches the column (with
+ * OPT_HELP_SAME_LINE: two spaces after it). */
+void opt_help(struct buf *b, const char *usage, const struct opt *opts,
+    unsigned flags);
 
 /*
  * getopt_long's arrays for a table: longopts ends with a zero entry,

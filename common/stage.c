@@ -6,11 +6,17 @@
 #include "stage.h"
 #include "banned.h"
 
+/* The store --checkpoint-dir names, with this stage registered. */
+static struct ckpt_store *open_store(const struct fs_common *c)
+{
+	return ckpt_store_open(ckpt_backend_for(c->ckpt_dir, c->ckpt_backend),
+	    c->ckpt_dir, fs_common_stage(c));
+}
+
 void stage_init(struct stage *st, const struct fs_common *c,
     struct stage_hooks hooks)
 {
-	st->store = c->ckpt_dir ? ckpt_open(c->ckpt_dir, fs_common_stage(c))
-	    : NULL;
+	st->store = c->ckpt_dir ? open_store(c) : NULL;
 	st->hooks = hooks;
 	st->last_id = 0;
 	st->started = st->checkpointed = st->ended = false;
@@ -158,7 +164,7 @@ json_t *source_ckpt_begin(struct source_ckpt *sc, const struct fs_common *c,
 	sc->since = 0;
 	if (c->ckpt_dir == NULL)
 		return NULL;
-	sc->store = ckpt_open(c->ckpt_dir, fs_common_stage(c));
+	sc->store = open_store(c);
 	n = ckpt_latest_complete(sc->store);
 	ckpt_discard_after(sc->store, n);
 	/* Fresh: still say so first, so every stage knows from the start

@@ -18,32 +18,6 @@ void fs_common_init(struct fs_common *c, int argc, char **argv)
 	sig_install();
 }
 
-void fs_common_old_short(int argc, char **argv, char letter,
-    const char *longname)
-{
-	size_t n = strlen(longname) + 4;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		char *a = argv[i];
-
-		if (strcmp(a, "--") == 0)
-			return;
-		if (a[0] != '-' || a[1] != letter)
-			continue;
-		if (a[2] == '\0' && i + 1 < argc && argv[i + 1][0] != '-') {
-			char *l = xmalloc(n);
-			snprintf(l, n, "--%s", longname);
-			argv[i++] = l;          /* lives as long as argv */
-		} else if (a[2] != '\0') {
-			size_t m = n + strlen(a + 2);
-			char *l = xmalloc(m);
-			snprintf(l, m, "--%s=%s", longname, a + 2);
-			argv[i] = l;
-		}
-	}
-}
-
 static enum on_error parse_policy(const char *arg)
 {
 	if (strcmp(arg, "fail") == 0)

@@ -43,6 +43,8 @@
 #include "sig.h"
 #include "xalloc.h"
 
+struct ckpt_backend;
+
 enum on_error { ON_ERROR_FAIL, ON_ERROR_SKIP, ON_ERROR_DEAD_LETTER };
 
 struct fs_common {
@@ -51,6 +53,9 @@ struct fs_common {
 	enum on_error on_error;
 	const char *dead_letter;
 	const char *ckpt_dir;
+	/* The store for a --checkpoint-dir SCHEME://... (ckpt.h), set by a
+	 * tool that links one (kafka_ckpt_backend): NULL, directories only. */
+	const struct ckpt_backend *ckpt_backend;
 	const char *stage;
 	bool data_only;
 	bool stats;
@@ -112,16 +117,6 @@ void fs_common_init(struct fs_common *c, int argc, char **argv);
  */
 bool fs_common_option(struct fs_common *c, int opt, const char *arg,
     const char *usage);
-
-/*
- * Keeps an old spelling working for scripts: -LETTER VALUE, from before
- * LETTER meant one thing across the toolkit, is read as --LONGNAME VALUE
- * when VALUE does not begin with '-' (and -LETTERVALUE as
- * --LONGNAME=VALUE); -LETTER alone is left to mean what it means now.
- * Call before getopt_long() on argv; stops at "--".
- */
-void fs_common_old_short(int argc, char **argv, char letter,
-    const char *longname);
 
 /* Checks combinations, compiles the time path, sets --data-only for
  * standard output (out.h); exits 2 on bad usage. */

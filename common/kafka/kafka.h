@@ -106,6 +106,20 @@ const rd_kafka_metadata_t *kafka_metadata(rd_kafka_t *rk, const char *topic,
 int kafka_opt_metadata_timeout(const char *opt, const char *arg);
 void kafka_await_broker(rd_kafka_t *rk, int timeout_ms);
 
+/* --- the checkpoint store ------------------------------------------- */
+
+/*
+ * --checkpoint-dir kafka://BROKERS/TOPIC[?chunk=BYTES]: checkpoints in a
+ * compacted topic (fs-checkpoint(5), kafka_ckpt.c).  A tool that
+ * checkpoints hands it to the core: c.ckpt_backend = &kafka_ckpt_backend.
+ * A checkpoint's bytes are cut into messages of at most BYTES
+ * (default KAFKA_CKPT_CHUNK_DEFAULT, under the broker's default
+ * message.max.bytes of 1MB).
+ */
+#define KAFKA_CKPT_CHUNK_DEFAULT (512 * 1024)
+struct ckpt_backend;
+extern const struct ckpt_backend kafka_ckpt_backend;
+
 /* --- the envelope ---------------------------------------------------- */
 
 /* How bytes are shown in an envelope. */

@@ -10,9 +10,11 @@
 #include "window_late.h"
 #include "banned.h"
 
-_Static_assert((int)OPT_STATS < (int)OPT_LATE &&
-    (int)OPT_MAX_LATE_RATIO < (int)OPT_TOOL_BASE,
-    "late option codes collide with the common or a tool's own");
+const char *const late_policy_words[] = { "drop", "dead-letter", "pass",
+    NULL };
+
+_Static_assert(LATE_DROP == 0 && LATE_DEAD_LETTER == 1 && LATE_PASS == 2,
+    "late_policy_words out of enum order");
 
 /* How each policy ends "N late records ..." and "were late and ...". */
 static const char *const count_verb[] = { "dropped", "dead-lettered",
@@ -28,36 +30,12 @@ void late_opts_init(struct late_opts *lo, const char *hint)
 	lo->hint = hint;
 }
 
-static enum late_policy parse_policy(const char *arg)
+void late_max_ratio_option(void *data, const char *name, const char *arg)
 {
-	if (strcmp(arg, "drop") == 0)
-		return LATE_DROP;
-	if (strcmp(arg, "dead-letter") == 0)
-		return LATE_DEAD_LETTER;
-	if (strcmp(arg, "pass") == 0)
-		return LATE_PASS;
-	diag_usage("--late: expected drop, dead-letter or pass: '%s'", arg);
-}
+	struct late_opts *lo = data;
 
-bool late_option(struct late_opts *lo, int opt, const char *arg)
-{
-	switch (opt) {
-	case OPT_LATE:
-		lo->policy = parse_policy(arg);
-		return true;
-	case OPT_LATE_FIELD:
-		lo->field = arg;
-		return true;
-	case OPT_LATE_FILE:
-		lo->file = arg;
-		return true;
-	case OPT_MAX_LATE_RATIO:
-		lo->max_ratio = opt_double("--max-late-ratio", arg, 0, 1);
-		lo->max_ratio_arg = arg;
-		return true;
-	default:
-		return false;
-	}
+	lo->max_ratio = opt_double(name, arg, 0, 1);
+	lo->max_ratio_arg = arg;
 }
 
 void late_init(struct late *l, const struct late_opts *lo,

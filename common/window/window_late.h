@@ -12,9 +12,8 @@
  *                member name is --late-field), for a later stage to handle
  *
  * The late options are declared here once for every stage that has them
- * (fs-window, fs-agg, fs-join): LATE_LONGOPTS goes in the tool's long
- * options, LATE_USAGE in its usage text, and late_option() takes their
- * codes.
+ * (fs-window, fs-agg, fs-join): OPT_GROUP_LATE(&lo) goes in the tool's
+ * option table (opt.h) and stores them in its struct late_opts.
  *
  * What the user is told, on stderr (diag_warn, hidden by -q):
  *   - at exit, when any record was late: "PROG: N late records dropped"
@@ -43,6 +42,7 @@
 #include <stdio.h>
 
 #include "buf.h"
+#include "opt.h"
 #include "out.h"
 #include "tool.h"
 
@@ -57,26 +57,24 @@
 
 enum late_policy { LATE_DROP, LATE_DEAD_LETTER, LATE_PASS };
 
-/* Option codes: above the common ones, below a tool's own (tool.h). */
-enum {
-	OPT_LATE = OPT_TOOL_BASE - 0x10,
-	OPT_LATE_FIELD,
-	OPT_LATE_FILE,
-	OPT_MAX_LATE_RATIO
-};
+/* --late's words, in enum late_policy's order. */
+extern const char *const late_policy_words[];
 
-#define LATE_LONGOPTS \
-	{ "late", required_argument, NULL, OPT_LATE }, \
-	{ "late-field", required_argument, NULL, OPT_LATE_FIELD }, \
-	{ "late-file", required_argument, NULL, OPT_LATE_FILE }, \
-	{ "max-late-ratio", required_argument, NULL, OPT_MAX_LATE_RATIO }
+/* --max-late-ratio R: data is the struct late_opts. */
+opt_fn late_max_ratio_option;
 
-#define LATE_USAGE \
-"  --late POLICY         late records: drop (default), dead-letter, or pass\n" \
-"  --late-file FILE      where dead-lettered late records go\n" \
-"  --late-field NAME     member marking passed late records (default late)\n" \
-"  --max-late-ratio R    fail when more than R (0 to 1) of the records are\n" \
-"                        late (default: never)\n"
+/* The late options onto struct late_opts *lo (late_opts_init() first);
+ * late_init() checks the combination. */
+#define OPT_GROUP_LATE(lo) \
+	OPT_POLICY(0, "late", &(lo)->policy, late_policy_words, "POLICY", \
+	    "late records: drop (default), dead-letter, or pass"), \
+	OPT_STRING(0, "late-file", &(lo)->file, "FILE", \
+	    "where dead-lettered late records go"), \
+	OPT_STRING(0, "late-field", &(lo)->field, "NAME", \
+	    "member marking passed late records (default late)"), \
+	OPT_CALLBACK(0, "max-late-ratio", late_max_ratio_option, (lo), "R", \
+	    "fail when more than R (0 to 1) of the records are\n" \
+	    "late (default: never)")
 
 struct late_opts {
 	enum late_policy policy;
@@ -106,10 +104,6 @@ struct late {
 /* Defaults: drop, no ratio; hint names what to do about late records
  * ("raise --max-out-of-orderness, ..."), static. */
 void late_opts_init(struct late_opts *lo, const char *hint);
-
-/* Takes opt when it is a late option (returns true; a bad value exits
- * 2); returns false for any other option. */
-bool late_option(struct late_opts *lo, int opt, const char *arg);
 
 /* Checks the combination (dead-letter needs a file) and opens the file;
  * usage errors exit 2, an unopenable file exits 1.  flush_on_fail (may

@@ -292,3 +292,12 @@ int64_t win_opt_duration(const char *opt, const char *arg)
 		diag_usage("%s: at most 2^53 ms: '%s'", opt, arg);
 	return v;
 }
+
+/* OPT_WIN_DURATION's macro stores p as .to.i64: the compiler checks its
+ * type; opt_set() hands it over as .to.data. */
+void win_duration_option(void *data, const char *name, const char *arg)
+{
+	int64_t *to = data;
+
+	*to = win_opt_duration(name, arg);
+}

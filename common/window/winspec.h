@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "opt.h"
+
 #define WIN_CONTROL "window"    /* the "@fs" value of the spec record */
 
 /*
@@ -120,6 +122,13 @@ int winspec_from_json(const json_t *obj, struct winspec *w,
 
 /* opt_duration() for window arithmetic: also exits 2 beyond the limit. */
 int64_t win_opt_duration(const char *opt, const char *arg);
+
+/* A table's (opt.h) duration option read by win_opt_duration() into
+ * int64_t *p: l is the long name, a the argument's name, h the help. */
+opt_fn win_duration_option;
+#define OPT_WIN_DURATION(l, p, a, h) \
+	{ .kind = OPT_KIND_CALLBACK, .name = (l), .argname = (a), \
+	  .help = (h), .fn = win_duration_option, .to.i64 = (p) }
 
 /* Parses "-1m" or "30s" as a signed duration; -1 when invalid. */
 int win_parse_offset(const char *s, int64_t *ms);

@@ -122,6 +122,25 @@ static void test_strict(void)
 	diag_set_verbosity(DIAG_NORMAL);
 }
 
+/* The table's --strict (OPT_GROUP_FIELDSEEN) and the one of the tools
+ * still on getopt_long (FIELDSEEN_LONGOPTS, FIELDSEEN_USAGE) agree. */
+static void test_option_group(void)
+{
+	bool strict = false;
+	const struct opt opts[] = { OPT_GROUP_FIELDSEEN(&strict), OPT_END };
+	char a0[] = "test", a1[] = "--strict";
+	char *argv[] = { a0, a1, NULL };
+	struct buf b = BUF_INIT;
+
+	opt_help(&b, "", opts, 0);
+	CHECK_STR(b.data, FIELDSEEN_USAGE,
+	    "group: its help is FIELDSEEN_USAGE");
+	buf_free(&b);
+	CHECK_I64(opt_parse("usage: test\n", opts, 0, 2, argv), 2,
+	    "group: --strict parsed");
+	CHECK(strict, "group: --strict sets the flag");
+}
+
 static void test_presence(void)
 {
 	struct fieldseen fs;
@@ -207,6 +226,7 @@ int main(void)
 	diag_init("test");
 	test_warning();
 	test_strict();
+	test_option_group();
 	test_presence();
 	test_edges();
 	test_keys();

@@ -1,5 +1,5 @@
 /*
- * test_join.c - the join engine (common/join.c) on its own: for every
+ * test_join.c - the join engine (common/join/) on its own: for every
  * kind, a run cut at a snapshot and continued from a restore writes
  * exactly what an uninterrupted run writes, wherever the cut falls; and
  * the as-of join never takes a right record from after the left one.

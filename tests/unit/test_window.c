@@ -1,5 +1,5 @@
 /* Unit tests: window assignment and panes, the watermark tracker, the key
- * table and the timer heap (common/window*.c). */
+ * table and the timer heap (common/window/). */
 #include <stdio.h>
 #include <stdlib.h>
 
