@@ -139,7 +139,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		OPT_STRING(0, "end-field", &o->end_field, "NAME",
 		    "window end member (default window_end)"),
 		OPT_WIN_DURATION("max-out-of-orderness", &o->max_ooo,
-		    "DURATION", "derive watermarks when the input has none"),
+		    "DURATION", "derive watermarks when the input has none,\n"
+		    "as Flink SQL's t - DURATION (default 1ms)"),
 		OPT_CALLBACK(0, "allowed-lateness", lateness_option, o,
 		    "DURATION", "fire windows this long after their end\n"
 		    "(default: what fs-window used)"),
@@ -150,9 +151,11 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "running aggregates: at most this often per key"),
 		OPT_STRING(0, "over", &o->over, "RANGES",
 		    "per event, aggregates over trailing ranges\n"
-		    "(comma-separated durations, e.g. 5m,1h,24h)"),
+		    "(comma-separated durations, e.g. 5m,1h,24h),\n"
+		    "exact, each event once the watermark passes it"),
 		OPT_INT(0, "over-buckets", &o->over_buckets, 1, 100000, "N",
-		    "buckets per range (default 60)"),
+		    "instead, approximate each range by N buckets,\n"
+		    "each event at once"),
 		OPT_GROUP_FIELDSEEN(&o->strict),
 		OPT_GROUP_LATE(&o->late),
 		OPT_GROUP_COMMON(&o->c),
@@ -163,10 +166,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	fs_common_init(&o->c, argc, argv);
 	o->start_field = "window_start";
 	o->end_field = "window_end";
+	o->max_ooo = WM_DEFAULT_OOO;
 	late_opts_init(&o->late, "raise --max-out-of-orderness or "
 	    "--allowed-lateness (here or in fs-window), or replay in "
 	    "event-time order with fs-backfill --sort");
-	o->over_buckets = 60;
 	first = opt_parse(usage_text, opts, 0, argc, argv);
 	free(agg);
 	fs_common_finish(&o->c);
@@ -540,6 +543,8 @@ static int run(struct agg *s)
 		aggfire_fire_due(&s->fe, INT64_MAX);
 	else if (s->fe.mode == AGG_MODE_RUNNING)
 		aggfire_pace(&s->fe, INT64_MAX);
+	else if (s->fe.mode == AGG_MODE_OVER)
+		over_watermark(s->over, INT64_MAX);
 	stage_emit_end(&s->st, &s->out);
 	return 0;
 }

@@ -13,13 +13,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-/* --help's layout, as the tools' usage texts have it: two spaces, the
- * option, and its help from this column, or on the next line there
- * when the option reaches the column (with OPT_HELP_SAME_LINE: on the
- * option's line, two spaces after it).  Further lines of a help start
- * at the column. */
-#define HELP_COLUMN 24
-
 const char *const opt_on_error_words[] = { "fail", "skip", "dead-letter",
     NULL };
 
@@ -46,6 +39,7 @@ static bool takes_arg(const struct opt *o)
 	case OPT_KIND_HELP:
 	case OPT_KIND_VERSION:
 	case OPT_KIND_OLD_SHORT:
+	case OPT_KIND_SORTED:
 		return false;
 	case OPT_KIND_CALLBACK:
 		return o->argname != NULL;
@@ -117,6 +111,8 @@ static int check_entry(const struct opt *opts, size_t i, char *why,
 	const struct opt *o = &opts[i];
 	const char *n = o->name ? o->name : "";
 
+	if (o->kind == OPT_KIND_SORTED)
+		return 0;
 	if (o->name == NULL && o->short_name == 0) {
 		snprintf(why, whylen, "entry %zu has no name", i);
 		return -1;
@@ -182,7 +178,7 @@ int opt_getopt_build(struct opt_getopt *g, const struct opt *opts,
 		const struct opt *o = &opts[i];
 		int has = takes_arg(o) ? required_argument : no_argument;
 
-		if (o->kind == OPT_KIND_OLD_SHORT)
+		if (o->kind == OPT_KIND_OLD_SHORT || o->kind == OPT_KIND_SORTED)
 			continue;
 		if (o->short_name) {
 			g->shortopts[ns++] = (char)o->short_name;
@@ -225,7 +221,8 @@ static void append_spaces(struct buf *b, size_t n)
 
 static void help_entry(struct buf *b, const struct opt *o, unsigned flags)
 {
-	size_t start = b->len, width;
+	size_t start = b->len, width, col = OPT_HELP_COLUMN;
+	size_t wide = (flags >> 8) & 0xffu;
 	const char *h = o->help;
 
 	buf_appends(b, "  ");
@@ -244,13 +241,15 @@ static void help_entry(struct buf *b, const struct opt *o, unsigned flags)
 		buf_appends(b, o->argname);
 	}
 	width = b->len - start;
-	if (width < HELP_COLUMN)
-		append_spaces(b, HELP_COLUMN - width);
+	if (width >= col && wide > col)
+		col = wide;
+	if (width < col)
+		append_spaces(b, col - width);
 	else if (flags & OPT_HELP_SAME_LINE)
 		append_spaces(b, 2);
 	else {
 		buf_appendc(b, '\n');
-		append_spaces(b, HELP_COLUMN);
+		append_spaces(b, col);
 	}
 	for (;;) {
 		const char *nl = strchr(h, '\n');
@@ -262,17 +261,48 @@ static void help_entry(struct buf *b, const struct opt *o, unsigned flags)
 		}
 		buf_append(b, h, (size_t)(nl - h + 1));
 		h = nl + 1;
-		append_spaces(b, HELP_COLUMN);
+		append_spaces(b, col);
 	}
+}
+
+/* OPT_SORTED's order: letters first, by letter ignoring case (lower
+ * case first), then long-only options by name. */
+static int help_order(const void *pa, const void *pb)
+{
+	const struct opt *a = *(const struct opt *const *)pa;
+	const struct opt *b = *(const struct opt *const *)pb;
+	int la = tolower(a->short_name), lb = tolower(b->short_name);
+
+	if (a->short_name && b->short_name)
+		return la != lb ? la - lb : b->short_name - a->short_name;
+	if (a->short_name || b->short_name)
+		return a->short_name ? -1 : 1;
+	return strcmp(a->name, b->name);
 }
 
 void opt_help(struct buf *b, const char *usage, const struct opt *opts,
     unsigned flags)
 {
+	const struct opt **run = NULL;
+	size_t n = 0, cap = 0, i;
+
 	buf_appends(b, usage);
-	for (; opts->kind != OPT_KIND_END; opts++)
-		if (opts->help != NULL)
-			help_entry(b, opts, flags);
+	for (;; opts++) {
+		if (opts->kind != OPT_KIND_SORTED && opts->kind != OPT_KIND_END) {
+			run = xgrow(run, &cap, n + 1, sizeof *run);
+			run[n++] = opts;
+			continue;
+		}
+		if (opts->kind == OPT_KIND_SORTED)
+			qsort(run, n, sizeof *run, help_order);
+		for (i = 0; i < n; i++)
+			if (run[i]->help != NULL)
+				help_entry(b, run[i], flags);
+		n = 0;
+		if (opts->kind == OPT_KIND_END)
+			break;
+	}
+	free(run);
 }
 
 /* --- values ---------------------------------------------------------- */
@@ -446,6 +476,7 @@ void opt_set(const struct opt *o, const char *name, const char *arg)
 	case OPT_KIND_HELP:
 	case OPT_KIND_VERSION:
 	case OPT_KIND_OLD_SHORT:
+	case OPT_KIND_SORTED:
 		break;
 	}
 }

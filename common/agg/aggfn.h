@@ -107,6 +107,13 @@ size_t aggset_field_spec(const struct aggset *as, size_t i);
  * the order fs-agg(1) lists them: for help texts and messages. */
 const char *aggset_function(size_t i);
 
+/* The output name of the first aggregate whose state is large or grows
+ * with its values (count_distinct, approx_count_distinct, percentile,
+ * last_n), or NULL when every state is a few fixed bytes (count, sum,
+ * avg, min, max, first, last, the variances): a caller that keeps a
+ * state per record (exact over aggregation) can afford only those. */
+const char *aggset_large(const struct aggset *as);
+
 /* Bytes per state block (a multiple of 8; the block must be 8-aligned). */
 size_t aggset_state_size(const struct aggset *as);
 

@@ -105,6 +105,17 @@ const char *aggset_function(size_t i)
 	return i < sizeof(fninfo) / sizeof(fninfo[0]) ? fninfo[i].name : NULL;
 }
 
+const char *aggset_large(const struct aggset *as)
+{
+	for (size_t i = 0; i < as->naggs; i++) {
+		enum kind k = as->slots[as->aggs[i].slot].kind;
+
+		if (k == K_DISTINCT || k == K_HLL || k == K_DDS || k == K_LASTN)
+			return as->aggs[i].name;
+	}
+	return NULL;
+}
+
 const char *aggset_signature(const struct aggset *as)
 {
 	return as->signature;

@@ -372,8 +372,19 @@ static void test_help_and_version(void)
 	CHECK_STR(r.out, "test-opt (fs) " FS_VERSION "\n", "--version: text");
 
 	opt_help(&b, "", opts, 0);
-	CHECK_STR(b.data, FS_COMMON_USAGE,
-	    "common group: help is tool.h's FS_COMMON_USAGE");
+	CHECK_STR(b.data,
+	    "  --time-field PATH     event time field (default ts)\n"
+	    "  --on-error POLICY     fail (default), skip, or dead-letter\n"
+	    "  --dead-letter FILE    write rejected lines to FILE (implies dead-letter)\n"
+	    "  --checkpoint-dir DIR  take part in checkpoints under DIR\n"
+	    "  --stage NAME          this stage's name in DIR (default: program name)\n"
+	    "  --data-only           write no control records (as on a terminal)\n"
+	    "  --stats               print statistics to stderr at exit\n"
+	    "  -q, --quiet           only errors on stderr\n"
+	    "  -v, --verbose         progress on stderr, once a second\n"
+	    "  -h, --help            this help\n"
+	    "  --version             the version\n",
+	    "common group: its help, as fs(7) lists the common options");
 	buf_free(&b);
 }
 
@@ -424,6 +435,83 @@ static void test_help_text(void)
 	    "help: a wide option's help on its line with "
 	    "OPT_HELP_SAME_LINE");
 	buf_free(&b);
+}
+
+/* A usage text that lists its options sorted, a group's among them,
+ * with long options' help in a second column (fs-consume's). */
+static bool s_flag;
+static const char *s_str;
+#define GROUP_SORTED(p) \
+	OPT_STRING('b', NULL, (p), "B", "from the group"), \
+	OPT_STRING(0, "group-long", (p), "DURATION", "the group's long one")
+static const struct opt sorted[] = {
+	OPT_FLAG(0, "zeta", &s_flag, "long only, last"),
+	OPT_FLAG('Q', NULL, &s_flag, "capital Q"),
+	OPT_FLAG('V', "value", &s_flag, "letter and name"),
+	OPT_STRING(0, "twenty-three", &s_str, "NUMBER", "one space"),
+	OPT_FLAG('a', NULL, &s_flag, "small a"),
+	OPT_FLAG('A', NULL, &s_flag, "capital A"),
+	OPT_FLAG(0, "hidden", &s_flag, NULL),
+	OPT_STRING(0, "checkpoint-interval", &s_str, "DURATION",
+	    "in the wide column"),
+	OPT_STRING(0, "max-out-of-orderness", &s_str, "DURATION",
+	    "one space\nand its second line"),
+	OPT_STRING(0, "much-too-long-for-either", &s_str, "DURATION",
+	    "on the next line"),
+	GROUP_SORTED(&s_str),
+	OPT_SORTED,
+	OPT_FLAG(0, "strict", &s_flag, "after the sorted part,"),
+	OPT_FLAG(0, "data", &s_flag, "in table order"),
+	OPT_END
+};
+
+static void test_help_layout(void)
+{
+	struct buf b = BUF_INIT;
+	struct opt_getopt g;
+	char why[160];
+
+	opt_help(&b, "usage: t\n", sorted, OPT_WIDE_HELP(34));
+	CHECK_STR(b.data,
+	    "usage: t\n"
+	    "  -a                    small a\n"
+	    "  -A                    capital A\n"
+	    "  -b B                  from the group\n"
+	    "  -Q                    capital Q\n"
+	    "  -V, --value           letter and name\n"
+	    "  --checkpoint-interval DURATION  in the wide column\n"
+	    "  --group-long DURATION the group's long one\n"
+	    "  --max-out-of-orderness DURATION one space\n"
+	    "                                  and its second line\n"
+	    "  --much-too-long-for-either DURATION\n"
+	    "                                  on the next line\n"
+	    "  --twenty-three NUMBER one space\n"
+	    "  --zeta                long only, last\n"
+	    "  --strict              after the sorted part,\n"
+	    "  --data                in table order\n",
+	    "help: sorted above OPT_SORTED, a wide column for long options");
+	buf_reset(&b);
+	opt_help(&b, "", sorted + 7, 0);
+	CHECK_STR(b.data,
+	    "  -b B                  from the group\n"
+	    "  --checkpoint-interval DURATION\n"
+	    "                        in the wide column\n"
+	    "  --group-long DURATION the group's long one\n"
+	    "  --max-out-of-orderness DURATION\n"
+	    "                        one space\n"
+	    "                        and its second line\n"
+	    "  --much-too-long-for-either DURATION\n"
+	    "                        on the next line\n"
+	    "  --strict              after the sorted part,\n"
+	    "  --data                in table order\n",
+	    "help: without OPT_WIDE_HELP, too long for column 24 is on the "
+	    "next line");
+	buf_free(&b);
+	CHECK(opt_getopt_build(&g, sorted, 0, why, sizeof why) == 0,
+	    "sorted: the marker is not an option");
+	CHECK_STR(g.shortopts, "QVaAb:", "sorted: getopt's letters in table "
+	    "order");
+	opt_getopt_free(&g);
 }
 
 static void test_getopt_arrays(void)
@@ -638,6 +726,7 @@ int main(void)
 	test_cluster_and_operands();
 	test_help_and_version();
 	test_help_text();
+	test_help_layout();
 	test_getopt_arrays();
 	test_table_checks();
 	test_old_short();
