@@ -350,8 +350,8 @@ static void emit_value(struct consumer *k, struct kafka_part *p,
 	/* The hot path: certainly a data record on one line, passed on as
 	 * its own bytes without building it. */
 	if (m->payload != NULL && !k->o->watermarks &&
-	    kafka_json_quick_object(m->payload, m->len) &&
-	    !kafka_maybe_control(m->payload, m->len) &&
+	    rec_quick_object(m->payload, m->len) &&
+	    !rec_line_maybe_control(m->payload, m->len) &&
 	    memchr(m->payload, '\n', m->len) == NULL &&
 	    memchr(m->payload, '\r', m->len) == NULL) {
 		out_line(&k->out, m->payload, m->len);

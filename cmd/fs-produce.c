@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fieldseen.h"
-#include "join/join_map.h"
+#include "hashtab.h"
 #include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
@@ -84,7 +84,7 @@ struct resume {
 	rd_kafka_conf_t *conf;  /* for the consumer; NULL: no check */
 	uint64_t checked;       /* the barrier id looked for (0: none yet) */
 	uint64_t txn;           /* whose messages are dropped (0: none) */
-	struct jmap done;       /* ident -> struct resume_msg */
+	struct hashtab done;    /* ident -> struct resume_msg */
 	uint64_t pending;       /* messages in done still to come */
 	uint64_t dropped;       /* records dropped so far */
 	struct buf ident;
@@ -348,7 +348,7 @@ static void resume_ident(struct producer *p, bool has_key, const void *key,
 /* Adds p->rs.ident to the messages to drop. */
 static void resume_add(struct producer *p)
 {
-	struct jmap_slot *sl = jmap_put(&p->rs.done, p->rs.ident.data,
+	struct hashtab_slot *sl = hashtab_put(&p->rs.done, p->rs.ident.data,
 	    p->rs.ident.len);
 	struct resume_msg *r = sl->val;
 
@@ -512,14 +512,14 @@ static void resume_check(struct producer *p, uint64_t restored)
 static bool resume_drop(struct producer *p)
 {
 	struct kafka_msg *m = &p->msg;
-	struct jmap_slot *sl;
+	struct hashtab_slot *sl;
 	struct resume_msg *r;
 
 	if (p->rs.pending == 0)
 		return false;
 	resume_ident(p, m->has_key, m->key.data, m->key.len, m->has_value,
 	    m->value_ptr, m->value_len);
-	sl = jmap_get(&p->rs.done, p->rs.ident.data, p->rs.ident.len);
+	sl = hashtab_get(&p->rs.done, p->rs.ident.data, p->rs.ident.len);
 	if (sl == NULL || (r = sl->val)->n == 0)
 		return false;
 	r->n--;
@@ -534,11 +534,11 @@ static bool resume_drop(struct producer *p)
 static void resume_free(struct resume *rs)
 {
 	size_t i = 0;
-	struct jmap_slot *sl;
+	struct hashtab_slot *sl;
 
-	while ((sl = jmap_next(&rs->done, &i)) != NULL)
+	while ((sl = hashtab_next(&rs->done, &i)) != NULL)
 		free(sl->val);
-	jmap_free(&rs->done);
+	hashtab_free(&rs->done);
 	buf_free(&rs->ident);
 	if (rs->conf != NULL)
 		rd_kafka_conf_destroy(rs->conf);
@@ -697,8 +697,8 @@ static void on_record(struct producer *p, const char *line, size_t len)
 
 	/* The hot path: a line that is certainly a data record is sent as
 	 * its bytes, without building it. */
-	if (plain_value(p->o) && kafka_json_quick_object(line, len) &&
-	    !kafka_maybe_control(line, len)) {
+	if (plain_value(p->o) && rec_quick_object(line, len) &&
+	    !rec_line_maybe_control(line, len)) {
 		stage_data(&p->st);
 		kafka_msg_reset(&p->msg);
 		p->msg.has_value = true;
@@ -839,7 +839,7 @@ int main(int argc, char **argv)
 	lineio_set_metrics(&p.lr, o.c.metrics);
 	rejects_init(&p.rej, &o.c, NULL);
 	p.rs.fresh = o.c.ckpt_dir != NULL && !stage_dir_exists(&o.c);
-	jmap_init(&p.rs.done);
+	hashtab_init(&p.rs.done);
 	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
 	    restore_hook, &p });

@@ -36,7 +36,9 @@
  *
  * kafka_env_encode() appends one envelope (no newline) to a buffer and
  * kafka_value_text() says how a payload would be shown; the decoder,
- * kafka_env_decode(), turns a parsed envelope back into bytes.
+ * kafka_env_decode(), turns a parsed envelope back into bytes.  Both go
+ * through the record module: rec.h's writer, recenv.h's decoder (which
+ * fs-backfill reads archived envelopes with too).
  */
 #ifndef FS_KAFKA_H
 #define FS_KAFKA_H
@@ -396,28 +398,5 @@ void kafka_msg_free(struct kafka_msg *m);
  * why[160] ("envelope: 'partition' is not an integer", ...).
  */
 int kafka_env_decode(const json_t *env, struct kafka_msg *m, char *why);
-
-/* The bytes a JSON value stands for as a key or value: a string's text,
- * anything else its compact JSON (rec_dump). */
-void kafka_json_bytes(struct buf *b, const json_t *v);
-
-/*
- * True when p[0..n) is certainly a JSON object rec_parse() accepts,
- * found without allocating; false means "not sure: ask rec_parse()",
- * which stays the judge and gives the reason (kafka_json.c).
- */
-bool kafka_json_quick_object(const void *p, size_t n);
-/* The same, and the bytes are exactly what rec_dump() writes for the
- * object (compact, no duplicate keys, no reals, jansson's escapes). */
-bool kafka_json_quick_canonical(const void *p, size_t n);
-
-/* rec_line_maybe_control(), quicker on lines without '@' or '\\'. */
-bool kafka_maybe_control(const void *p, size_t n);
-
-/* Base64 (RFC 4648, with padding). decode returns -1 on bad input. */
-void kafka_b64_encode(struct buf *b, const void *p, size_t n);
-int kafka_b64_decode(struct buf *b, const char *s, size_t n);
-/* True when p[0..n) is valid UTF-8 without NUL bytes. */
-bool kafka_utf8_text(const void *p, size_t n);
 
 #endif

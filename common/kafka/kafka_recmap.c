@@ -12,6 +12,7 @@
 #include "etime.h"
 #include "kafka.h"
 #include "rec.h"
+#include "recenv.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -94,14 +95,14 @@ static int record_key(const struct keyspec *k, const json_t *obj,
 		v = path_get(&k->paths[0], obj);
 		m->has_key = !json_is_null(v);
 		if (m->has_key)
-			kafka_json_bytes(&m->key, v);
+			rec_env_bytes(&m->key, v);
 		return 0;
 	}
 	a = json_array();
 	for (size_t i = 0; i < k->n; i++)
 		json_array_append(a, path_get(&k->paths[i], obj));
 	m->has_key = true;
-	kafka_json_bytes(&m->key, a);
+	rec_env_bytes(&m->key, a);
 	json_decref(a);
 	return 0;
 }
@@ -122,7 +123,7 @@ int kafka_recmap_msg(struct kafka_recmap *rm, const json_t *obj,
 		if (json_is_null(v))
 			m->has_value = false;
 		else
-			kafka_json_bytes(&m->value, v);
+			rec_env_bytes(&m->value, v);
 	} else {
 		buf_append(&m->value, line, len);
 	}
@@ -138,7 +139,7 @@ int kafka_recmap_msg(struct kafka_recmap *rm, const json_t *obj,
 			rd_kafka_header_add(m->headers, rm->headers[i].name, -1,
 			    NULL, 0);
 		else {
-			kafka_json_bytes(&rm->tmp, v);
+			rec_env_bytes(&rm->tmp, v);
 			rd_kafka_header_add(m->headers, rm->headers[i].name, -1,
 			    rm->tmp.data, (ssize_t)rm->tmp.len);
 		}
