@@ -326,7 +326,7 @@ static size_t nx_string(char *dst, uint64_t *r, int max, char special)
 }
 
 /* Padding that brings a record of size bytes to avg bytes on average
- * (80% to 120% of what is missing); dst has room for avg + 1. */
+ * (80% to 120% of what is missing); dst has room for 2 * avg. */
 static void nx_extra(char *dst, uint64_t *r, size_t size, int avg)
 {
 	int want, delta, n;
@@ -384,7 +384,7 @@ static void nx_channel_url(char *dst, size_t cap, uint64_t seed, uint64_t ch,
 
 static void nx_person(struct buf *b, int64_t id, int64_t ts, uint64_t *r)
 {
-	char name[32], email[32], card[24], extra[NX_AVG_PERSON_BYTES + 1];
+	char name[32], email[32], card[24], extra[2 * NX_AVG_PERSON_BYTES];
 	const char *city, *state;
 	size_t n;
 
@@ -417,7 +417,7 @@ static void nx_person(struct buf *b, int64_t id, int64_t ts, uint64_t *r)
 static void nx_auction(struct buf *b, const struct opts *o, int64_t id,
     int64_t ts, uint64_t *r)
 {
-	char item[24], desc[104], extra[NX_AVG_AUCTION_BYTES + 1];
+	char item[24], desc[104], extra[2 * NX_AVG_AUCTION_BYTES];
 	int64_t seller, category, initial, reserve, horizon, expires;
 
 	if (below(r, NX_HOT_SELLERS_RATIO) > 0)
@@ -453,7 +453,7 @@ static void nx_auction(struct buf *b, const struct opts *o, int64_t id,
 static void nx_bid(struct buf *b, const struct opts *o, int64_t id,
     int64_t ts, uint64_t *r)
 {
-	char channel[24], url[128], extra[NX_AVG_BID_BYTES + 1];
+	char channel[24], url[128], extra[2 * NX_AVG_BID_BYTES];
 	int64_t auction, bidder, price_;
 	uint64_t ch;
 
