@@ -53,8 +53,8 @@
  * integer while every input was an integer and the sum fits in int64,
  * else a real; avg, the variances and percentiles are reals; min, max,
  * first and last keep the input's value; an aggregate that saw no value
- * gives null (sum0 gives 0, last_n, max_by and min_by give []).  A non-finite real result
- * (overflow) is null.
+ * gives null (sum0 gives 0, last_n, max_by and min_by give []).  A
+ * non-finite real result (overflow) is null.
  *
  * Aggregates with the same state (sum and avg of one field under one
  * condition; percentiles of one field with one ALPHA; the variance
