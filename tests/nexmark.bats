@@ -8,7 +8,7 @@ load test_helper
 NEXMARK="$BATS_TEST_DIRNAME/../scripts/nexmark"
 CHECK="$BATS_TEST_DIRNAME/nexmark_check.py"
 
-setup() {
+suite_setup() {
 	# 3000 events, 10 a second: 5 minutes, 60 persons, 180 auctions.
 	fs-gen --model nexmark --count 3000 --rate 10 --seed 7 > events.ndjson
 }
