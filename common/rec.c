@@ -265,6 +265,12 @@ void rec_splice_value(struct buf *b, const char *key, const json_t *v)
 	rec_dump(b, v);
 }
 
+void rec_splice_object(struct buf *b, const char *key)
+{
+	splice_key(b, key);
+	buf_appendc(b, '{');
+}
+
 void rec_splice_end(struct buf *b)
 {
 	buf_appendc(b, '}');

@@ -58,6 +58,10 @@ void rec_splice_begin(struct buf *b, const char *line, size_t len);
 void rec_splice_i64(struct buf *b, const char *key, int64_t v);
 void rec_splice_str(struct buf *b, const char *key, const char *v);
 void rec_splice_value(struct buf *b, const char *key, const json_t *v);
+/* Opens a member holding an object ("key":{); its members are spliced
+ * next and rec_splice_end() closes it.  Start a record from nothing
+ * with rec_splice_begin(b, "{}", 2). */
+void rec_splice_object(struct buf *b, const char *key);
 void rec_splice_end(struct buf *b);
 
 /*
