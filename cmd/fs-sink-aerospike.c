@@ -462,32 +462,11 @@ static int restore(void *ctx, const json_t *state, uint64_t id)
 
 /* --- the loop --------------------------------------------------------- */
 
-/*
- * rec_parse(), and also "\u0000" in a string.  rec_parse() refuses it
- * for every tool, rightly for those that hand strings to C functions;
- * the sink passes every string on by its length and Aerospike stores
- * the NUL byte in it, so a valid JSON string is not turned down here.
- * Only a line rec_parse() refused takes the second parse.
- */
-static json_t *parse_record(const char *line, size_t len, char *why)
-{
-	json_t *obj = rec_parse(line, len, why);
-	if (obj != NULL || memchr(line, '\0', len) != NULL ||
-	    memmem(line, len, "\\u0000", 6) == NULL)
-		return obj;
-	json_error_t err;
-	obj = json_loadb(line, len, JSON_ALLOW_NUL, &err);
-	if (obj != NULL && !json_is_object(obj)) {
-		json_decref(obj);
-		obj = NULL;
-	}
-	return obj;     /* NULL: rec_parse()'s reason stands */
-}
-
 static void handle_line(struct sink *s, const char *line, size_t len)
 {
 	char why[REC_ERR_MAX + 256];
-	json_t *obj = parse_record(line, len, why);
+	/* Strings go to Aerospike by their length: a \u0000 is stored whole. */
+	json_t *obj = rec_parse_nul(line, len, why);
 	s->lines++;
 	if (obj == NULL) {
 		reject_line(&s->rj, &s->lr, why, line, len);

@@ -42,7 +42,9 @@ bool rec_compressed(const char *line, size_t len, char *why)
 	return false;
 }
 
-json_t *rec_parse(const char *line, size_t len, char *why)
+/* rec_parse() with jansson's decoding flags. */
+static json_t *parse_flags(const char *line, size_t len, size_t flags,
+    char *why)
 {
 	json_error_t err;
 	json_t *v;
@@ -54,7 +56,7 @@ json_t *rec_parse(const char *line, size_t len, char *why)
 		    (size_t)((const char *)memchr(line, '\0', len) - line) + 1);
 		return NULL;
 	}
-	v = json_loadb(line, len, JSON_DECODE_ANY, &err);
+	v = json_loadb(line, len, JSON_DECODE_ANY | flags, &err);
 	if (v == NULL) {
 		if (rec_compressed(line, len, why))
 			return NULL;
@@ -69,6 +71,16 @@ json_t *rec_parse(const char *line, size_t len, char *why)
 		return NULL;
 	}
 	return v;
+}
+
+json_t *rec_parse(const char *line, size_t len, char *why)
+{
+	return parse_flags(line, len, 0, why);
+}
+
+json_t *rec_parse_nul(const char *line, size_t len, char *why)
+{
+	return parse_flags(line, len, JSON_ALLOW_NUL, why);
 }
 
 static int append_cb(const char *p, size_t n, void *data)

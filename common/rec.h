@@ -1,6 +1,15 @@
 /*
  * rec.h - records: the only place that parses and emits JSON.
  *
+ * The record module is this header and the files named rec*: rec.c
+ * (jansson parsing and emitting, the splicing writer rec_w_*),
+ * recscan.c (the quick checks that decide whether a line or a Kafka
+ * value is already a canonical object), recproj.cc (the projection
+ * fast path over simdjson, which hands every line it would reject to
+ * rec_parse(), so reasons are rec_parse()'s), and recenv.c (the Kafka
+ * envelope, written and read for fs-consume, fs-produce and
+ * fs-backfill).  No other file parses JSON text or builds it by hand.
+ *
  * A record is one JSON object on one line (see fs(7)).  An object with
  * the reserved member "@fs" is a control record; every other object is
  * data.  Parsing is jansson's, strict: invalid UTF-8, NUL bytes, and
@@ -32,6 +41,11 @@
  * fs-backfill or zcat" (zstdcat for zstd) instead of a column.
  */
 json_t *rec_parse(const char *line, size_t len, char *why);
+/* rec_parse(), but "\u0000" in a string is accepted (the string holds
+ * the NUL byte: json_string_length() tells its length).  For a tool that
+ * passes strings on by their length (fs-sink-aerospike), never to C
+ * string functions; a raw NUL byte in the line is still refused. */
+json_t *rec_parse_nul(const char *line, size_t len, char *why);
 /* True, with that reason in why[REC_ERR_MAX], when line starts with the
  * magic bytes of gzip or zstd. */
 bool rec_compressed(const char *line, size_t len, char *why);
