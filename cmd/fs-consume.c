@@ -11,6 +11,7 @@
 
 #include "kafka/kafka.h"
 #include "reject.h"
+#include "schema/schema.h"
 #include "stage.h"
 #include "tool.h"
 
@@ -19,7 +20,8 @@
 static const char usage_text[] =
 "usage: fs-consume -b BROKERS -t TOPIC [-eLQV] [-c COUNT] [-F FILE]\n"
 "                  [-G GROUP] [-o OFFSET [-o STOP]] [-p PARTITIONS]\n"
-"                  [-X KEY=VALUE] [--checkpoint-interval DURATION]\n"
+"                  [-r URL -s SERDES] [-X KEY=VALUE]\n"
+"                  [--checkpoint-interval DURATION]\n"
 "                  [--checkpoint-records N] [--idle-timeout DURATION]\n"
 "                  [--lag] [--max-out-of-orderness DURATION]\n"
 "                  [--metadata-timeout DURATION] [--watermarks]\n"
@@ -34,6 +36,9 @@ static const char usage_text[] =
 "                        given twice, the second is the stop: end, N, @TIME\n"
 "  -p PARTITIONS         only these partitions (comma-separated)\n"
 "  -Q                    print the offsets for -o @TIME as JSON and exit\n"
+"  -r URL                schema registry (Confluent API) for -s\n"
+"  -s SERDES             decode Confluent-framed Avro: value=avro,\n"
+"                        key=avro, or avro for both\n"
 "  -t TOPIC              topic (repeatable; ^REGEX subscribes by pattern)\n"
 "  -V, --value           emit the value object alone, not the envelope\n"
 "  -X KEY=VALUE          librdkafka property (repeatable)\n"
@@ -75,6 +80,8 @@ struct opts {
 	struct pos start, stop;
 	const char *group;
 	bool exit_eof, list, query, lag, value_only, watermarks;
+	bool avro_key, avro_value;      /* -s */
+	const char *registry;           /* -r */
 	uint64_t count;         /* 0: no limit */
 	int64_t ckpt_interval_ms, ckpt_records;
 	int64_t idle_ms, ooo_ms, md_timeout_ms;
@@ -113,6 +120,8 @@ struct consumer {
 	uint64_t emitted;
 	int64_t wm_emitted;
 	struct buf line;
+	struct registry *reg;   /* -s: schemas by id */
+	struct buf akey, aval;  /* -s: the decoded key and value */
 };
 
 /* --- options ----------------------------------------------------------- */
@@ -181,7 +190,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	o->ckpt_interval_ms = SOURCE_CKPT_INTERVAL_DEFAULT_MS;
 	o->idle_ms = 10000;
 	o->md_timeout_ms = 10000;
-	while ((ch = getopt_long(argc, argv, "b:c:eF:G:Lo:p:Qt:VX:" FS_COMMON_SHORTOPTS,
+	while ((ch = getopt_long(argc, argv, "b:c:eF:G:Lo:p:Qr:s:t:VX:" FS_COMMON_SHORTOPTS,
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -217,6 +226,14 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case 'Q':
 			o->query = true;
+			break;
+		case 'r':
+			o->registry = optarg;
+			break;
+		case 's':
+			if (schema_serdes(optarg, &o->avro_key, &o->avro_value,
+			    errstr) < 0)
+				diag_usage("-s: %s", errstr);
 			break;
 		case 't':
 			o->topics = xgrow(o->topics, &tcap, o->ntopics + 1,
@@ -286,6 +303,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			diag_usage("-t %s: a pattern needs -G GROUP", o->topics[i]);
 	if ((o->ooo_ms || o->idle_ms != 10000) && !o->watermarks)
 		diag_usage("--max-out-of-orderness and --idle-timeout need --watermarks");
+	if ((o->avro_key || o->avro_value) != (o->registry != NULL))
+		diag_usage("-s and -r go together (the registry holds the schemas)");
 }
 
 /* --- partitions ------------------------------------------------------ */
@@ -792,6 +811,95 @@ static void emit_envelope(struct consumer *k, struct part *p,
 	}
 }
 
+/*
+ * -s: one Confluent-framed key or value decoded into out (its compact
+ * JSON; a string's own text, which the envelope shows as that string).
+ * A missing key or value (NULL) stays missing.  -1 with why.
+ */
+static int avro_part(struct consumer *k, const void *p, size_t n,
+    struct buf *out, char *why)
+{
+	const unsigned char *payload;
+	const struct avro_sch *s;
+	size_t plen;
+	uint32_t id;
+	json_t *v;
+
+	if (confluent_parse(p, n, &id, &payload, &plen, why) < 0 ||
+	    (s = registry_schema(k->reg, id, why)) == NULL)
+		return -1;
+	if ((v = avsch_decode(s, payload, plen, why)) == NULL) {
+		char tmp[SCHEMA_ERR_MAX];
+
+		snprintf(tmp, sizeof(tmp), "%s", why);
+		snprintf(why, SCHEMA_ERR_MAX, "payload does not match schema id "
+		    "%" PRIu32 ": %s", id, tmp);
+		return -1;
+	}
+	buf_reset(out);
+	if (json_is_string(v))
+		buf_append(out, json_string_value(v), json_string_length(v));
+	else
+		rec_dump(out, v);
+	json_decref(v);
+	return 0;
+}
+
+/* The raw bytes of a message whose key or value -s decodes. */
+struct raw {
+	void *payload, *key;
+	size_t len, key_len;
+};
+
+/*
+ * -s: points m's key and value at their decoded JSON (undone by
+ * avro_undo()).  A message that cannot be decoded is rejected with its
+ * topic/partition@offset and the reason: false.
+ */
+static bool avro_decode_msg(struct consumer *k, rd_kafka_message_t *m,
+    struct raw *raw)
+{
+	char why[SCHEMA_ERR_MAX + 16], where[300];
+	char part[SCHEMA_ERR_MAX];
+
+	raw->payload = m->payload;
+	raw->len = m->len;
+	raw->key = m->key;
+	raw->key_len = m->key_len;
+	if (k->o->avro_key && m->key != NULL) {
+		if (avro_part(k, m->key, m->key_len, &k->akey, part) < 0) {
+			snprintf(why, sizeof(why), "key: %s", part);
+			goto bad;
+		}
+		m->key = k->akey.data ? k->akey.data : (char *)"";
+		m->key_len = k->akey.len;
+	}
+	if (k->o->avro_value && m->payload != NULL) {
+		if (avro_part(k, m->payload, m->len, &k->aval, part) < 0) {
+			snprintf(why, sizeof(why), "value: %s", part);
+			goto bad;
+		}
+		m->payload = k->aval.data ? k->aval.data : (char *)"";
+		m->len = k->aval.len;
+	}
+	return true;
+bad:
+	m->key = raw->key;
+	m->key_len = raw->key_len;
+	where_of(where, sizeof(where), m);
+	reject(&k->rej, where, why, m->payload ? m->payload : "",
+	    m->payload ? m->len : 0);
+	return false;
+}
+
+static void avro_undo(rd_kafka_message_t *m, const struct raw *raw)
+{
+	m->payload = raw->payload;
+	m->len = raw->len;
+	m->key = raw->key;
+	m->key_len = raw->key_len;
+}
+
 static bool all_done(const struct consumer *k)
 {
 	size_t n = 0;
@@ -824,9 +932,19 @@ static void mark_done(struct consumer *k, struct part *p)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
+static void emit(struct consumer *k, struct part *p,
+    const rd_kafka_message_t *m)
+{
+	if (k->o->value_only)
+		emit_value(k, p, m);
+	else
+		emit_envelope(k, p, m);
+}
+
 /* Handles one message; returns false when the consumer should stop. */
 static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 {
+	struct raw raw;
 	struct part *p;
 	const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
 
@@ -869,10 +987,12 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 	if (k->o->watermarks)
 		wake_idle(k, p, etime_now_ms());
 	p->eof = false;
-	if (k->o->value_only)
-		emit_value(k, p, m);
-	else
-		emit_envelope(k, p, m);
+	if (k->reg == NULL)
+		emit(k, p, m);
+	else if (avro_decode_msg(k, m, &raw)) {
+		emit(k, p, m);
+		avro_undo(m, &raw);
+	}
 	p->next = m->offset + 1;
 	p->dirty = true;
 	k->emitted++;
@@ -1120,6 +1240,8 @@ static int consume(struct opts *o)
 	k.wm_emitted = ETIME_MIN;
 	out_init(&k.out, 1, "stdout");
 	rejects_init(&k.rej, &o->c, &k.out);
+	if (o->registry != NULL)
+		k.reg = registry_new(o->registry);
 	k.restored = source_ckpt_begin(&k.sc, &o->c, o->ckpt_interval_ms,
 	    (uint64_t)o->ckpt_records, &k.out);
 	if (o->ckpt_records && !o->c.ckpt_dir)
@@ -1177,6 +1299,9 @@ static int consume(struct opts *o)
 		free(k.parts[i].topic);
 	free(k.parts);
 	buf_free(&k.line);
+	buf_free(&k.akey);
+	buf_free(&k.aval);
+	registry_free(k.reg);
 	return 0;
 }
 

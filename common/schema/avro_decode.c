@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "kafka/kafka.h"
 #include "xalloc.h"
 
 #include "avro_node.h"
@@ -84,18 +85,11 @@ static json_t *num(double d)
 	return json_real(d);
 }
 
-/* Bytes as a string of code points U+0000-U+00FF. */
-static json_t *latin1(struct reader *r, const unsigned char *p, size_t n)
+/* Bytes as base64 (kafka.h's, as the envelope shows binary). */
+static json_t *base64(struct reader *r, const unsigned char *p, size_t n)
 {
 	buf_reset(&r->tmp);
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < 0x80) {
-			buf_appendc(&r->tmp, (char)p[i]);
-		} else {
-			buf_appendc(&r->tmp, (char)(0xc0 | p[i] >> 6));
-			buf_appendc(&r->tmp, (char)(0x80 | (p[i] & 0x3f)));
-		}
-	}
+	kafka_b64_encode(&r->tmp, p, n);
 	return json_stringn(r->tmp.data ? r->tmp.data : "", r->tmp.len);
 }
 
@@ -262,7 +256,7 @@ static json_t *bytes_like(struct reader *r, const struct avnode *n)
 	}
 	if (n->logical == AVL_DECIMAL)
 		return decimal(r, p, (size_t)len, n->scale);
-	return latin1(r, p, (size_t)len);
+	return base64(r, p, (size_t)len);
 }
 
 static json_t *value(struct reader *r, const struct avnode *n, int depth)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "kafka/kafka.h"
 #include "xalloc.h"
 
 #include "avro_node.h"
@@ -68,24 +69,6 @@ static void put_bytes(struct buf *b, const void *p, size_t n)
 {
 	put_long(b, (int64_t)n);
 	buf_append(b, p, n);
-}
-
-/* A string of code points U+0000-U+00FF back to bytes; -1 otherwise. */
-static int unlatin1(const char *s, size_t n, struct buf *out)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] < 0x80) {
-			buf_appendc(out, (char)p[i]);
-		} else if ((p[i] == 0xc2 || p[i] == 0xc3) && i + 1 < n) {
-			buf_appendc(out, (char)((p[i] & 3) << 6 | (p[i + 1] & 0x3f)));
-			i++;
-		} else {
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* A decimal string ("-12.3") or integer as the scaled two's complement
@@ -271,14 +254,15 @@ static int bytes_like(struct writer *w, const struct avnode *n,
 		return decimal(w, n, v, w->b);
 	if (!json_is_string(v))
 		return expected(w, n->kind == AVK_STRING ? "string" :
-		    "a string of bytes (U+0000-U+00FF)", v);
+		    "a base64 string", v);
 	if (n->kind == AVK_STRING) {
 		put_bytes(w->b, json_string_value(v), json_string_length(v));
 		return 0;
 	}
-	if (unlatin1(json_string_value(v), json_string_length(v), &tmp) < 0) {
-		snprintf(w->why, SCHEMA_ERR_MAX,
-		    "bytes must be code points U+0000-U+00FF");
+	if (kafka_b64_decode(&tmp, json_string_value(v),
+	    json_string_length(v)) < 0) {
+		snprintf(w->why, SCHEMA_ERR_MAX, "not base64: '%.64s'",
+		    json_string_value(v));
 		rc = -1;
 	} else if (n->kind == AVK_FIXED && tmp.len != n->size) {
 		snprintf(w->why, SCHEMA_ERR_MAX, "fixed(%zu) given %zu bytes",

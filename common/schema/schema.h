@@ -24,8 +24,10 @@
  *   int, long               JSON integers, all 64 bits exact
  *   float, double           numbers; NaN and infinities as the strings
  *                           "NaN", "Infinity", "-Infinity"
- *   bytes, fixed            a string of code points U+0000-U+00FF, one
- *                           per byte (Avro's JSON encoding)
+ *   bytes, fixed            base64 (RFC 4648, padded), as the envelope
+ *                           shows binary; not Avro's string of code
+ *                           points U+0000-U+00FF, whose U+0000 fs's JSON
+ *                           layer refuses (rec.h)
  *   enum                    the symbol, a string
  *   array, map, record      array, object, object (fields in schema order)
  *   union                   null as null; any other branch wrapped as
@@ -48,6 +50,7 @@
 #define FS_SCHEMA_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +87,12 @@ json_t *avsch_decode(const struct avro_sch *s, const void *p, size_t n,
  * ("at .user.age: expected int, got string"); b is then unchanged. */
 int avsch_encode(const struct avro_sch *s, const json_t *v, struct buf *b,
     char *why);
+
+/* --- options ----------------------------------------------------------- */
+
+/* -s as kcat spells it: "avro" (key and value), "key=avro", "value=avro".
+ * Sets *key or *value; -1 with why for anything else. */
+int schema_serdes(const char *arg, bool *key, bool *value, char *why);
 
 /* --- the registry ------------------------------------------------------ */
 

@@ -49,8 +49,8 @@ static const unsigned char all_bytes[] = {
 
 static const char all_json[] =
 "{\"n\":null,\"b\":true,\"i\":-1,\"l\":9007199254740993,\"f\":1.5,"
-"\"d\":-2.25,\"by\":\"\\u0000\xc3\xbf\",\"s\":\"h\xc3\xa9\",\"e\":\"B\","
-"\"fx\":\"A\xc2\x80\",\"a\":[1,-2],\"m\":{\"k\":5},\"u\":{\"ns.E\":\"A\"},"
+"\"d\":-2.25,\"by\":\"AP8=\",\"s\":\"h\xc3\xa9\",\"e\":\"B\","
+"\"fx\":\"QYA=\",\"a\":[1,-2],\"m\":{\"k\":5},\"u\":{\"ns.E\":\"A\"},"
 "\"dec\":\"-1.23\",\"dt\":\"2023-01-01\",\"ts\":1700000000000}";
 
 static struct avro_sch *schema(const char *text)
@@ -272,9 +272,11 @@ static void test_encode(void)
 	    "encode: unknown member");
 	check_enc(rec, "{\"a\":4294967296}", "at .a: 4294967296 is out of the "
 	    "int range", 0, "encode: int range");
-	check_enc("\"bytes\"", "\"\xc4\x80\"", "bytes must be code points "
-	    "U+0000-U+00FF", 0, "encode: bytes past U+00FF");
-	check_enc("{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}", "\"a\"",
+	check_enc("\"bytes\"", "\"a*b\"", "not base64: 'a*b'", 0,
+	    "encode: bytes not base64");
+	check_enc("\"bytes\"", "\"AP8=\"", "\x04\x00\xff", 3,
+	    "encode: bytes from base64");
+	check_enc("{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}", "\"YQ==\"",
 	    "fixed(2) given 1 bytes", 0, "encode: fixed of the wrong size");
 	check_enc("{\"type\":\"int\",\"logicalType\":\"date\"}", "\"2023-02-30\"",
 	    "not a date YYYY-MM-DD: '2023-02-30'", 0, "encode: bad date");
