@@ -36,8 +36,8 @@ static const char usage_text[] =
 "                        given twice, the second is the stop: end, N, @TIME\n"
 "  -p PARTITIONS         only these partitions (comma-separated)\n"
 "  -Q                    print the offsets for -o @TIME as JSON and exit\n"
-"  -r URL                schema registry (Confluent API) for -s\n"
-"  -s SERDES             decode Confluent-framed Avro: value=avro,\n"
+"  -r, --registry URL    schema registry (Confluent API) for -s\n"
+"  -s, --serdes SERDES   decode Confluent-framed Avro: value=avro,\n"
 "                        key=avro, or avro for both\n"
 "  -t TOPIC              topic (repeatable; ^REGEX subscribes by pattern)\n"
 "  -V, --value           emit the value object alone, not the envelope\n"
@@ -176,6 +176,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "lag", no_argument, NULL, OPT_LAG },
 		{ "max-out-of-orderness", required_argument, NULL, OPT_MAX_OOO },
 		{ "metadata-timeout", required_argument, NULL, OPT_METADATA_TIMEOUT },
+		{ "registry", required_argument, NULL, 'r' },
+		{ "serdes", required_argument, NULL, 's' },
 		{ "value", no_argument, NULL, 'V' },
 		{ "watermarks", no_argument, NULL, OPT_WATERMARKS },
 		FS_COMMON_LONGOPTS

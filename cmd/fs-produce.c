@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "join/join_map.h"
 #include "kafka/kafka.h"
 #include "reject.h"
+#include "schema/schema.h"
 #include "stage.h"
 #include "tool.h"
 
@@ -21,9 +23,11 @@
 
 static const char usage_text[] =
 "usage: fs-produce -b BROKERS [-E] [-F FILE] [-H NAME=PATH] [-k FIELDS]\n"
-"                  [-p PARTITION] [-t TOPIC] [-X KEY=VALUE]\n"
+"                  [-p PARTITION] [-r URL -s SERDES] [-t TOPIC]\n"
+"                  [-X KEY=VALUE] [--key-schema FILE] [--key-subject NAME]\n"
 "                  [--metadata-timeout DURATION] [--strict] [--timestamp]\n"
 "                  [--transactional-id ID] [--value-field PATH]\n"
+"                  [--value-schema FILE] [--value-subject NAME]\n"
 "                  [common options]\n"
 "  -b BROKERS            bootstrap brokers, host:port[,host:port...]\n"
 "  -E, --envelope        input is fs-consume envelopes (topic, partition,\n"
@@ -32,20 +36,32 @@ static const char usage_text[] =
 "  -H NAME=PATH          header NAME from the record's field PATH (repeatable)\n"
 "  -k, --key FIELDS      message key from these fields (comma-separated)\n"
 "  -p PARTITION          this partition (-1: the partitioner chooses)\n"
+"  -r, --registry URL    schema registry (Confluent API) for -s\n"
+"  -s, --serdes SERDES   write Confluent-framed Avro: value=avro,\n"
+"                        key=avro, or avro for both\n"
 "  -t TOPIC              topic (overrides an envelope's topic)\n"
 "  -X KEY=VALUE          librdkafka property (repeatable)\n"
+"  --key-schema FILE     register this Avro schema for the key's subject\n"
+"  --key-subject NAME    the key's subject (default TOPIC-key)\n"
 "  --metadata-timeout DURATION\n"
 "                        wait for brokers at start (default 10s)\n"
 "  --timestamp           message timestamp from --time-field\n"
 "  --transactional-id ID one transaction per checkpoint interval\n"
 "  --value-field PATH    the value is this field, not the whole record\n"
+"  --value-schema FILE   register this Avro schema for the value's subject\n"
+"                        (default: the subject's latest version)\n"
+"  --value-subject NAME  the value's subject (default TOPIC-value)\n"
 FIELDSEEN_USAGE;
 
 enum {
-	OPT_METADATA_TIMEOUT = OPT_TOOL_BASE,
+	OPT_KEY_SCHEMA = OPT_TOOL_BASE,
+	OPT_KEY_SUBJECT,
+	OPT_METADATA_TIMEOUT,
 	OPT_TIMESTAMP,
 	OPT_TXN_ID,
-	OPT_VALUE_FIELD
+	OPT_VALUE_FIELD,
+	OPT_VALUE_SCHEMA,
+	OPT_VALUE_SUBJECT
 };
 
 struct header_field {
@@ -67,6 +83,16 @@ struct opts {
 	struct path value_field;
 	struct header_field *headers;
 	size_t nheaders;
+	bool avro_key, avro_value;      /* -s */
+	const char *registry;           /* -r */
+	const char *key_schema, *key_subject, *value_schema, *value_subject;
+};
+
+/* -s: the schema a key or value is written with. */
+struct avro_out {
+	const struct avro_sch *s;       /* NULL: not Avro */
+	uint32_t id;
+	char *subject;
 };
 
 /*
@@ -135,6 +161,8 @@ struct producer {
 	uint64_t produced, delivered, failed, txn_msgs;
 	uint64_t failed_at_barrier;
 	struct resume rs;
+	struct registry *reg;           /* -s */
+	struct avro_out akey, aval;
 };
 
 /* --- options ----------------------------------------------------------- */
@@ -159,10 +187,16 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "envelope", no_argument, NULL, 'E' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "key-schema", required_argument, NULL, OPT_KEY_SCHEMA },
+		{ "key-subject", required_argument, NULL, OPT_KEY_SUBJECT },
 		{ "metadata-timeout", required_argument, NULL, OPT_METADATA_TIMEOUT },
+		{ "registry", required_argument, NULL, 'r' },
+		{ "serdes", required_argument, NULL, 's' },
 		{ "timestamp", no_argument, NULL, OPT_TIMESTAMP },
 		{ "transactional-id", required_argument, NULL, OPT_TXN_ID },
 		{ "value-field", required_argument, NULL, OPT_VALUE_FIELD },
+		{ "value-schema", required_argument, NULL, OPT_VALUE_SCHEMA },
+		{ "value-subject", required_argument, NULL, OPT_VALUE_SUBJECT },
 		FIELDSEEN_LONGOPTS,
 		FS_COMMON_LONGOPTS
 	};
@@ -182,7 +216,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	    sizeof(errstr)) < 0 || kafka_conf_set2(o->conf, "linger.ms", "20",
 	    errstr, sizeof(errstr)) < 0)
 		diag_fatal("librdkafka: %s", errstr);
-	while ((ch = getopt_long(argc, argv, "b:EF:H:k:p:t:X:" FS_COMMON_SHORTOPTS,
+	while ((ch = getopt_long(argc, argv, "b:EF:H:k:p:r:s:t:X:" FS_COMMON_SHORTOPTS,
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -206,11 +240,31 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			o->partition = (int32_t)opt_i64("-p", optarg, -1, INT32_MAX);
 			o->partition_set = true;
 			break;
+		case 'r':
+			o->registry = optarg;
+			break;
+		case 's':
+			if (schema_serdes(optarg, &o->avro_key, &o->avro_value,
+			    errstr) < 0)
+				diag_usage("-s: %s", errstr);
+			break;
 		case 't':
 			o->topic = optarg;
 			break;
 		case 'X':
 			kafka_conf_set(o->conf, optarg, "-X");
+			break;
+		case OPT_KEY_SCHEMA:
+			o->key_schema = optarg;
+			break;
+		case OPT_KEY_SUBJECT:
+			o->key_subject = optarg;
+			break;
+		case OPT_VALUE_SCHEMA:
+			o->value_schema = optarg;
+			break;
+		case OPT_VALUE_SUBJECT:
+			o->value_subject = optarg;
 			break;
 		case OPT_METADATA_TIMEOUT:
 			o->md_timeout_ms = kafka_opt_metadata_timeout(
@@ -249,6 +303,16 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	if (o->txn_id && kafka_conf_set2(o->conf, "transactional.id", o->txn_id,
 	    errstr, sizeof(errstr)) < 0)
 		diag_usage("--transactional-id: %s", errstr);
+	if ((o->avro_key || o->avro_value) != (o->registry != NULL))
+		diag_usage("-s and -r go together (the registry holds the schemas)");
+	if (!o->avro_key && (o->key_schema || o->key_subject))
+		diag_usage("--key-schema and --key-subject need -s key=avro");
+	if (!o->avro_value && (o->value_schema || o->value_subject))
+		diag_usage("--value-schema and --value-subject need -s value=avro");
+	if (o->avro_key && !o->key_subject && !o->topic)
+		diag_usage("-s key=avro without -t needs --key-subject");
+	if (o->avro_value && !o->value_subject && !o->topic)
+		diag_usage("-s value=avro without -t needs --value-subject");
 }
 
 static void opts_free(struct opts *o)
@@ -859,7 +923,119 @@ static void reject_here(struct producer *p, const char *why,
 static bool plain_value(const struct opts *o)
 {
 	return !o->envelope && o->key_text == NULL && o->nheaders == 0 &&
-	    o->value_field_text == NULL && !o->timestamp;
+	    o->value_field_text == NULL && !o->timestamp && o->registry == NULL;
+}
+
+/* --- -s: Confluent-framed Avro ------------------------------------------- */
+
+static char *read_file(const char *path)
+{
+	struct buf b = BUF_INIT;
+	char chunk[8192];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		diag_fatal("cannot open '%s': %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	if (ferror(f))
+		diag_fatal("cannot read '%s': %s", path, strerror(errno));
+	fclose(f);
+	if (b.data == NULL)
+		buf_appends(&b, "");
+	return b.data;
+}
+
+/* The schema a key or value is written with: file registered under the
+ * subject, or without file the subject's latest version; exits 1 when
+ * the registry says no or cannot be reached. */
+static void avro_out_setup(struct producer *p, struct avro_out *a,
+    const char *subject, const char *suffix, const char *file)
+{
+	char why[SCHEMA_ERR_MAX];
+	int64_t id;
+
+	if (subject != NULL) {
+		a->subject = xstrdup(subject);
+	} else {
+		a->subject = xmalloc(strlen(p->o->topic) + strlen(suffix) + 1);
+		memcpy(a->subject, p->o->topic, strlen(p->o->topic));
+		memcpy(a->subject + strlen(p->o->topic), suffix,
+		    strlen(suffix) + 1);
+	}
+	if (file != NULL) {
+		char *text = read_file(file);
+
+		id = registry_register(p->reg, a->subject, text, why);
+		free(text);
+	} else {
+		id = registry_latest(p->reg, a->subject, why);
+	}
+	if (id < 0)
+		diag_fatal("subject '%s': %s", a->subject, why);
+	a->id = (uint32_t)id;
+	if ((a->s = registry_schema(p->reg, a->id, why)) == NULL)
+		diag_fatal("subject '%s': %s", a->subject, why);
+}
+
+/* Replaces the bytes in b with v written as a's schema; -1 with why. */
+static int avro_out_encode(const struct avro_out *a, const char *what,
+    const json_t *v, struct buf *b, char *why)
+{
+	char reason[SCHEMA_ERR_MAX];
+
+	buf_reset(b);
+	confluent_header(b, a->id);
+	if (avsch_encode(a->s, v, b, reason) == 0)
+		return 0;
+	snprintf(why, REC_ERR_MAX, "%s does not fit schema id %" PRIu32
+	    " (subject '%s'): %s", what, a->id, a->subject, reason);
+	return -1;
+}
+
+/* The key's JSON as record_key() chose it: one field's value, or the
+ * array of several (a new reference). */
+static json_t *record_key_json(const struct producer *p, const json_t *obj)
+{
+	const struct keyspec *k = &p->o->key;
+	json_t *a;
+
+	if (k->n == 1)
+		return json_incref(path_get(&k->paths[0], obj));
+	a = json_array();
+	for (size_t i = 0; i < k->n; i++)
+		json_array_append(a, path_get(&k->paths[i], obj));
+	return a;
+}
+
+/* -s: p->msg's key and value (built from obj) written as Avro. */
+static int avro_msg(struct producer *p, const json_t *obj, char *why)
+{
+	const struct opts *o = p->o;
+	struct kafka_msg *m = &p->msg;
+	const json_t *v;
+	json_t *key;
+	int rc = 0;
+
+	if (p->aval.s != NULL && m->has_value) {
+		if (o->envelope)
+			v = json_object_get(obj, "value");
+		else if (o->value_field_text)
+			v = path_get(&o->value_field, obj);
+		else
+			v = obj;
+		if (avro_out_encode(&p->aval, "value", v, &m->value, why) < 0)
+			return -1;
+		m->value_ptr = NULL;
+	}
+	if (p->akey.s != NULL && m->has_key) {
+		key = o->envelope ? json_incref(json_object_get(obj, "key")) :
+		    record_key_json(p, obj);
+		rc = avro_out_encode(&p->akey, "key", key, &m->key, why);
+		json_decref(key);
+	}
+	return rc;
 }
 
 /* After stage_control() handled c (the checkpoint file is written). */
@@ -927,6 +1103,8 @@ static void on_record(struct producer *p, const char *line, size_t len)
 		snprintf(why, sizeof(why), "envelope without 'topic' (and no -t)");
 		rc = -1;
 	}
+	if (rc == 0 && p->reg != NULL)
+		rc = avro_msg(p, obj, why);
 	if (rc < 0)
 		reject_here(p, why, line, len);
 	else
@@ -1025,6 +1203,15 @@ int main(int argc, char **argv)
 	jmap_init(&p.rs.done);
 	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
 	    restore_hook, &p });
+	if (o.registry != NULL) {
+		p.reg = registry_new(o.registry);
+		if (o.avro_key)
+			avro_out_setup(&p, &p.akey, o.key_subject, "-key",
+			    o.key_schema);
+		if (o.avro_value)
+			avro_out_setup(&p, &p.aval, o.value_subject, "-value",
+			    o.value_schema);
+	}
 	setup_producer(&p);
 	produce_loop(&p);
 
@@ -1056,6 +1243,9 @@ int main(int argc, char **argv)
 	stage_finish(&p.st);
 	kafka_msg_free(&p.msg);
 	buf_free(&p.tmp);
+	free(p.akey.subject);
+	free(p.aval.subject);
+	registry_free(p.reg);
 	lineio_close(&p.lr);
 	absent = fieldseen_finish(&p.seen);
 	rejects_finish(&p.rej);
