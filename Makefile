@@ -77,7 +77,7 @@ SUBLIB_AS   = $(foreach l,$(SUBLIBS),$(BUILD)/libfs-$(l).a)
 # What a program links: the libraries, then the core they all use.
 LIBS_ALL    = $(SUBLIB_AS) $(LIBFS)
 
-.PHONY: all asan test unit demo bench chaos install uninstall clean fuzz lint print-libs
+.PHONY: all asan test unit demo bench chaos install uninstall clean fuzz lint print-libs print-archives
 .SECONDARY:
 all: $(BINS) $(SCRIPT_BINS) $(COMPLETION)
 
@@ -195,6 +195,8 @@ uninstall:
 # For scripts that link outside make (scripts/fuzz).
 print-libs:
 	@echo $(PKG_LIBS) $(EXTRA_LDLIBS) -lpthread
+print-archives:
+	@echo $(LIBS_ALL)
 
 clean:
 	rm -rf $(BUILD)

@@ -61,14 +61,12 @@ static int read_long(struct reader *r, int64_t *v)
 	return 0;
 }
 
-/* A length or count that must fit in the bytes left (each item at least
- * one byte unless zero is set). */
-static int read_len(struct reader *r, int64_t *n, bool zero)
+/* A length that must fit in the bytes left. */
+static int read_len(struct reader *r, int64_t *n)
 {
 	if (read_long(r, n) < 0)
 		return -1;
-	if (*n < 0 || (!zero && *n > r->end - r->p) ||
-	    (zero && *n > (1 << 24))) {
+	if (*n < 0 || *n > r->end - r->p) {
 		snprintf(r->why, SCHEMA_ERR_MAX, "length %" PRId64
 		    " does not fit the %td bytes left", *n, r->end - r->p);
 		return -1;
@@ -174,6 +172,10 @@ static json_t *blocks(struct reader *r, const struct avnode *n, int depth)
 			goto bad;
 		if (count == 0)
 			return out;
+		if (count == INT64_MIN) {
+			snprintf(r->why, SCHEMA_ERR_MAX, "block count out of range");
+			goto bad;
+		}
 		if (count < 0) {
 			count = -count;
 			if (read_long(r, &size) < 0)
@@ -184,8 +186,9 @@ static json_t *blocks(struct reader *r, const struct avnode *n, int depth)
 			    " does not fit the %td bytes left", count, r->end - r->p);
 			goto bad;
 		}
-		if (arr && count > (1 << 24) - (int64_t)json_array_size(out)) {
-			snprintf(r->why, SCHEMA_ERR_MAX, "more than 2^24 items");
+		if (arr && count > AVRO_MAX_EMPTY - (int64_t)json_array_size(out)) {
+			snprintf(r->why, SCHEMA_ERR_MAX, "more than %d items",
+			    AVRO_MAX_EMPTY);
 			goto bad;
 		}
 		for (int64_t i = 0; i < count; i++) {
@@ -194,7 +197,7 @@ static json_t *blocks(struct reader *r, const struct avnode *n, int depth)
 			if (!arr) {
 				int64_t len;
 
-				if (read_len(r, &len, false) < 0)
+				if (read_len(r, &len) < 0)
 					goto bad;
 				k = json_stringn((const char *)r->p, (size_t)len);
 				if (k == NULL) {
@@ -244,7 +247,7 @@ static json_t *bytes_like(struct reader *r, const struct avnode *n)
 		if ((size_t)(r->end - r->p) < n->size)
 			return fail(r, "truncated%s", "");
 		len = (int64_t)n->size;
-	} else if (read_len(r, &len, false) < 0) {
+	} else if (read_len(r, &len) < 0) {
 		return NULL;
 	}
 	p = r->p;

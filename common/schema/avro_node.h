@@ -46,5 +46,8 @@ struct avro_sch {
 
 /* Maximum nesting of values, against stack exhaustion. */
 #define AVRO_MAX_DEPTH 128
+/* Most items of an array whose items take no bytes (null, an empty
+ * record): any other item takes a byte, so the payload bounds them. */
+#define AVRO_MAX_EMPTY 65536
 
 #endif

@@ -183,10 +183,13 @@ static void test_decode_errors(void)
 	    4, "ERR: count 16777215 does not fit the 0 bytes left",
 	    "decode: array count past the bytes");
 	check_err("{\"type\":\"array\",\"items\":\"null\"}",
-	    "\xfe\xff\xff\xff\x0f", 5, "ERR: more than 2^24 items",
+	    "\xfe\xff\xff\xff\x0f", 5, "ERR: more than 65536 items",
 	    "decode: array of nulls capped");
 	check_err("{\"type\":\"array\",\"items\":\"null\"}", "\x01\x00\x00", 3,
 	    "[null]", "decode: negative block count with a byte size");
+	check_err("{\"type\":\"array\",\"items\":\"null\"}",
+	    "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 10,
+	    "ERR: block count out of range", "decode: block count INT64_MIN");
 	check_err("\"double\"", "\0\0\0\0\0\0\xf8\x7f", 8, "\"NaN\"",
 	    "decode: NaN as a string");
 	check_err("\"float\"", "\0\0\x80\xff", 4, "\"-Infinity\"",
