@@ -3,21 +3,11 @@
  * output), as a running aggregate, or over trailing ranges per event.
  * See fs-agg(1).
  *
- * State is one block of aggregate states (aggfn.h) per key and window,
- * pane or bucket, held in a per-key array of slots:
- *
- *   windowed   a slot per window (TUMBLE, SESSION, exploded HOP or
- *              CUMULATE, or any input carrying window_start/window_end);
- *              a timer per key fires its windows once the watermark
- *              passes their end plus the allowed lateness
- *   panes      a slot per pane (HOP and CUMULATE from fs-window): a
- *              record updates one pane; at each window end the key's
- *              panes inside the window are merged and emitted, and panes
- *              no later window needs are freed
- *   running    one slot per key, emitted on every change or at most
- *              every --emit-every
- *   over       per key and range, a ring of buckets; each event gets the
- *              merged buckets of the last RANGE (agg_over.c)
+ * This file holds main(), the options and the wiring: reading records,
+ * their keys and window members, the window spec record, checkpoints and
+ * --stats.  The engine is in common/agg: the windows, panes and running
+ * aggregates and the timers that fire them (agg_fire.h), the aggregate
+ * functions (aggfn.h), over aggregation (agg_over.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +20,7 @@
 #include "fieldseen.h"
 #include "opt.h"
 #include "recproj.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
@@ -55,52 +46,19 @@ struct opts {
 	const char *input;
 };
 
-enum mode { MODE_UNSET, MODE_WINDOWS, MODE_PANES, MODE_RUNNING, MODE_OVER };
-
+/* The modes by name (enum agg_mode, agg_fire.h): checkpoints, --stats. */
 static const char *const mode_names[] = { "unset", "windows", "panes",
     "running", "over" };
 
-/* A slot: a window (start, end), a pane (start), or the running state
- * (end: wall clock of its last emission), followed by the state block. */
-struct slot {
-	int64_t start, end;
-};
-
-/* Per key.  32 bytes: with 1M keys in open windows, every byte counts. */
-struct kent {
-	unsigned char *slots;   /* n slots of slot_size bytes, by start */
-	uint32_t n, cap;
-	int64_t armed;          /* timer time set, or INT64_MAX */
-	int64_t fired;          /* panes: the last window end fired */
-};
-
 struct agg {
 	struct opts *o;
-	enum mode mode;
 	struct aggset *as;
-	size_t ssize;           /* state block bytes */
-	size_t slot_size;
-	struct winspec w;       /* from fs-window's spec record */
-	struct winfields f;
-	json_t *spec;           /* keeps f's strings alive */
-	int64_t L;              /* allowed lateness in effect */
+	struct aggfire fe;      /* the windows, panes and timers */
+	json_t *spec;           /* keeps fe.f's strings alive */
 	struct keyspec ks;
-	struct keytab keys;
-	struct kent *k;
-	size_t cap_k;
-	struct timerheap timers;
-	uint32_t *due;          /* keys due at one time, being fired */
-	size_t ndue, cap_due;
 	struct over *over;
 	struct recproj *proj;   /* parses only the members read here */
-	/* early firing and paced running emission */
-	uint32_t *dirty;
-	size_t ndirty, cap_dirty;
-	unsigned char *isdirty; /* by key id */
-	size_t cap_isdirty;
-	int64_t next_early;
-	struct timerheap pace;  /* running: wall-clock emission timers */
-	void *tmp;              /* a scratch state block */
+	int64_t next_early;     /* wall clock of the next early firing */
 	struct out out;
 	struct lineio lr;
 	struct rejects rj;
@@ -111,8 +69,10 @@ struct agg {
 	struct buf keybuf, scratch;
 	char why[REC_ERR_MAX + 64];
 	/* --stats */
-	uint64_t in, results, ctl;
-	size_t nslots, peak_slots, peak_keys;
+	uint64_t in, ctl;
+	/* --metrics-*: NULL without */
+	struct metric *m_keys, *m_windows, *m_bytes;
+	int64_t m_bytes_ms;     /* when the bytes were last counted */
 };
 
 /* --- options ------------------------------------------------------------ */
@@ -182,7 +142,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		OPT_STRING(0, "end-field", &o->end_field, "NAME",
 		    "window end member (default window_end)"),
 		OPT_WIN_DURATION("max-out-of-orderness", &o->max_ooo,
-		    "DURATION", "derive watermarks when the input has none"),
+		    "DURATION", "derive watermarks when the input has none,\n"
+		    "as Flink SQL's t - DURATION (default 1ms)"),
 		OPT_CALLBACK(0, "allowed-lateness", lateness_option, o,
 		    "DURATION", "fire windows this long after their end\n"
 		    "(default: what fs-window used)"),
@@ -193,9 +154,11 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "running aggregates: at most this often per key"),
 		OPT_STRING(0, "over", &o->over, "RANGES",
 		    "per event, aggregates over trailing ranges\n"
-		    "(comma-separated durations, e.g. 5m,1h,24h)"),
+		    "(comma-separated durations, e.g. 5m,1h,24h),\n"
+		    "exact, each event once the watermark passes it"),
 		OPT_INT(0, "over-buckets", &o->over_buckets, 1, 100000, "N",
-		    "buckets per range (default 60)"),
+		    "instead, approximate each range by N buckets,\n"
+		    "each event at once"),
 		OPT_GROUP_FIELDSEEN(&o->strict),
 		OPT_GROUP_LATE(&o->late),
 		OPT_GROUP_COMMON(&o->c),
@@ -206,404 +169,21 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	fs_common_init(&o->c, argc, argv);
 	o->start_field = "window_start";
 	o->end_field = "window_end";
+	o->max_ooo = WM_DEFAULT_OOO;
 	late_opts_init(&o->late, "raise --max-out-of-orderness or "
 	    "--allowed-lateness (here or in fs-window), or replay in "
 	    "event-time order with fs-backfill --sort");
-	o->over_buckets = 60;
 	first = opt_parse(usage_text, opts, 0, argc, argv);
 	free(agg);
 	fs_common_finish(&o->c);
 	check_options(o, argc, argv, first);
 }
 
-/* --- keys and slots ------------------------------------------------------ */
-
-static struct slot *slot_at(const struct agg *s, const struct kent *k,
-    size_t i)
-{
-	return (struct slot *)(void *)(k->slots + i * s->slot_size);
-}
-
-static void *slot_state(struct slot *sl)
-{
-	return (unsigned char *)sl + sizeof *sl;
-}
-
-static struct kent *kent_for(struct agg *s, uint32_t id, bool added)
-{
-	if (added) {
-		s->k = xgrow(s->k, &s->cap_k, (size_t)id + 1, sizeof *s->k);
-		memset(&s->k[id], 0, sizeof s->k[id]);
-		s->k[id].armed = INT64_MAX;
-		s->k[id].fired = INT64_MIN;
-		if (s->keys.count > s->peak_keys)
-			s->peak_keys = s->keys.count;
-	}
-	return &s->k[id];
-}
-
-/* The slot of (start, end) in k, created empty when absent.  Slots stay
- * sorted by (start, end); records mostly land in the newest slot, so the
- * search starts at the end. */
-static struct slot *slot_get(struct agg *s, struct kent *k, int64_t start,
-    int64_t end)
-{
-	size_t i = k->n;
-	struct slot *sl;
-
-	while (i > 0) {
-		sl = slot_at(s, k, i - 1);
-		if (sl->start == start && sl->end == end)
-			return sl;
-		if (sl->start < start || (sl->start == start && sl->end < end))
-			break;
-		i--;
-	}
-	if (k->n == k->cap) {
-		k->cap = k->cap ? k->cap * 2 : 1;
-		k->slots = xrealloc(k->slots, k->cap * s->slot_size);
-	}
-	memmove(k->slots + (i + 1) * s->slot_size, k->slots + i * s->slot_size,
-	    (k->n - i) * s->slot_size);
-	k->n++;
-	sl = slot_at(s, k, i);
-	sl->start = start;
-	sl->end = end;
-	aggset_init(s->as, slot_state(sl));
-	if (++s->nslots > s->peak_slots)
-		s->peak_slots = s->nslots;
-	return sl;
-}
-
-/* Removes the slots gone() picks, freeing their states; keeps the order. */
-static void slots_remove(struct agg *s, struct kent *k,
-    bool (*gone)(const struct agg *, const struct slot *, int64_t),
-    int64_t arg)
-{
-	size_t w = 0;
-
-	for (size_t i = 0; i < k->n; i++) {
-		struct slot *sl = slot_at(s, k, i);
-
-		if (gone(s, sl, arg)) {
-			aggset_free_state(s->as, slot_state(sl));
-			s->nslots--;
-			continue;
-		}
-		if (w != i)
-			memcpy(k->slots + w * s->slot_size, sl, s->slot_size);
-		w++;
-	}
-	k->n = (uint32_t)w;
-	if (k->n == 0) {
-		free(k->slots);
-		k->slots = NULL;
-		k->cap = 0;
-	}
-}
-
-static void key_drop(struct agg *s, uint32_t id)
-{
-	struct kent *k = &s->k[id];
-
-	for (size_t i = 0; i < k->n; i++) {
-		aggset_free_state(s->as, slot_state(slot_at(s, k, i)));
-		s->nslots--;
-	}
-	free(k->slots);
-	memset(k, 0, sizeof *k);
-	k->armed = INT64_MAX;
-	k->fired = INT64_MIN;
-	keytab_remove(&s->keys, id);
-}
-
-static void mark_dirty(struct agg *s, uint32_t id)
-{
-	if (id >= s->cap_isdirty) {
-		size_t old = s->cap_isdirty;
-
-		s->isdirty = xgrow(s->isdirty, &s->cap_isdirty, (size_t)id + 1, 1);
-		memset(s->isdirty + old, 0, s->cap_isdirty - old);
-	}
-	if (s->isdirty[id])
-		return;
-	s->isdirty[id] = 1;
-	s->dirty = xgrow(s->dirty, &s->cap_dirty, s->ndirty + 1,
-	    sizeof *s->dirty);
-	s->dirty[s->ndirty++] = id;
-}
-
-/* --- results -------------------------------------------------------------- */
-
-/* update: -1 for no marker (no --early-fire), else 0 or 1. */
-static void emit_result(struct agg *s, uint32_t id, const struct slot *win,
-    const void *state, int update)
-{
-	json_t *obj = json_object();
-	size_t klen;
-	const char *key = keytab_key(&s->keys, id, &klen);
-
-	if (win != NULL) {
-		json_object_set_new(obj, s->f.start, json_integer(win->start));
-		json_object_set_new(obj, s->f.end, json_integer(win->end));
-	}
-	if (s->ks.n > 0 && keyspec_decode_into(&s->ks, key, klen, obj) < 0)
-		diag_fatal("internal error: undecodable key");
-	aggset_result(s->as, state, obj);
-	if (update >= 0)
-		json_object_set_new(obj, "update", json_boolean(update));
-	rec_emit(&s->out, obj);
-	json_decref(obj);
-	s->results++;
-}
-
-/* Merges k's panes that lie in [ws, we) into s->tmp; false when none. */
-static bool merge_panes(struct agg *s, struct kent *k, int64_t ws,
-    int64_t we)
-{
-	bool any = false;
-
-	aggset_init(s->as, s->tmp);
-	for (size_t i = 0; i < k->n; i++) {
-		struct slot *sl = slot_at(s, k, i);
-
-		if (sl->start < ws)
-			continue;
-		if (sl->start >= we)
-			break;
-		aggset_merge(s->as, s->tmp, slot_state(sl));
-		any = true;
-	}
-	return any;
-}
-
-/* --- timers: when each key fires next --------------------------------------- */
-
-static void arm_at(struct agg *s, uint32_t id, int64_t t)
-{
-	struct kent *k = &s->k[id];
-
-	if (t < k->armed) {
-		k->armed = t;
-		timerheap_push(&s->timers, t, id);
-	}
-}
-
-/* The watermark at or below which windows are closed (end + L <= wm). */
-static int64_t closed_upto(const struct agg *s)
-{
-	if (s->wm.current == WM_NONE)
-		return INT64_MIN;
-	return s->wm.current - s->L;
-}
-
-/*
- * The next window end for pane ps of key k that has not fired or closed.
- * Between records every window with end + L <= watermark has fired (so
- * a new pane cannot join it: that would be late); while fire_due() runs,
- * windows up to the watermark are still to fire, and only k->fired
- * counts (firing says so with during_fire).
- */
-static int64_t pane_next_at(const struct agg *s, const struct kent *k,
-    int64_t ps, bool during_fire)
-{
-	int64_t after = k->fired, c = closed_upto(s);
-
-	if (!during_fire && c > after)
-		after = c;
-	return win_next_end(&s->w, ps, after);
-}
-
-static int64_t pane_next(const struct agg *s, const struct kent *k,
-    int64_t ps)
-{
-	return pane_next_at(s, k, ps, false);
-}
-
-static void rearm(struct agg *s, uint32_t id, bool during_fire)
-{
-	struct kent *k = &s->k[id];
-	int64_t best = INT64_MAX;
-
-	k->armed = INT64_MAX;
-	for (size_t i = 0; i < k->n; i++) {
-		struct slot *sl = slot_at(s, k, i);
-		int64_t e = s->mode == MODE_PANES ?
-		    pane_next_at(s, k, sl->start, during_fire) : sl->end;
-
-		if (e < best)
-			best = e;
-	}
-	if (best != INT64_MAX)
-		arm_at(s, id, best + s->L);
-}
-
-static bool window_due(const struct agg *s, const struct slot *sl,
-    int64_t t)
-{
-	return sl->end + s->L <= t;
-}
-
-static bool pane_done(const struct agg *s, const struct slot *sl, int64_t e)
-{
-	return win_last_end(&s->w, sl->start) <= e;
-}
-
-/*
- * Fires key id's windows due at its timer t (the earliest window end
- * plus L); later ones wait for their own timer, so that the results of
- * one watermark come out in order of window end across keys.
- */
-static void fire_key(struct agg *s, uint32_t id, int64_t t)
-{
-	struct kent *k = &s->k[id];
-	int upd = s->o->early > 0 ? 0 : -1;
-
-	if (s->mode == MODE_WINDOWS) {
-		for (size_t i = 0; i < k->n; i++) {
-			struct slot *sl = slot_at(s, k, i);
-
-			if (window_due(s, sl, t))
-				emit_result(s, id, sl, slot_state(sl), upd);
-		}
-		slots_remove(s, k, window_due, t);
-	} else {
-		int64_t e = t - s->L;
-		struct slot win = { win_start_for_end(&s->w, e), e };
-
-		if (merge_panes(s, k, win.start, win.end))
-			emit_result(s, id, &win, s->tmp, upd);
-		aggset_free_state(s->as, s->tmp);
-		k->fired = e;
-		slots_remove(s, k, pane_done, e);
-	}
-	if (k->n == 0)
-		key_drop(s, id);
-	else
-		rearm(s, id, true);
-}
-
-/*
- * Fires every key whose timer is at or before upto, earliest time first;
- * the keys due at one time fire in order of their canonical key bytes,
- * so the output does not depend on the order state was built in (a run
- * restored from a checkpoint writes what an uninterrupted run writes).
- */
-static void fire_due(struct agg *s, int64_t upto)
-{
-	struct timer tm;
-
-	while (timerheap_pop(&s->timers, upto, &tm)) {
-		int64_t t = tm.t;
-
-		s->ndue = 0;
-		do {
-			if (tm.id >= s->keys.nids ||
-			    s->keys.keys[tm.id].p == NULL ||
-			    tm.t != s->k[tm.id].armed)
-				continue;       /* stale: re-armed or gone */
-			s->k[tm.id].armed = INT64_MAX;
-			s->due = xgrow(s->due, &s->cap_due, s->ndue + 1,
-			    sizeof *s->due);
-			s->due[s->ndue++] = tm.id;
-		} while (timerheap_pop(&s->timers, t, &tm));
-		keytab_sort_ids(&s->keys, s->due, s->ndue);
-		for (size_t i = 0; i < s->ndue; i++)
-			fire_key(s, s->due[i], t);
-	}
-}
-
-/* --early-fire: the current result of every open window of every key
- * that changed since the last firing, marked as an update. */
-static void early_fire(struct agg *s)
-{
-	for (size_t d = 0; d < s->ndirty; d++) {
-		uint32_t id = s->dirty[d];
-		struct kent *k = &s->k[id];
-
-		s->isdirty[id] = 0;
-		if (id >= s->keys.nids || s->keys.keys[id].p == NULL)
-			continue;
-		if (s->mode == MODE_WINDOWS) {
-			for (size_t i = 0; i < k->n; i++) {
-				struct slot *sl = slot_at(s, k, i);
-
-				emit_result(s, id, sl, slot_state(sl), 1);
-			}
-		} else if (s->mode == MODE_PANES && k->n > 0) {
-			int64_t e = INT64_MAX, last = INT64_MIN;
-
-			for (size_t i = 0; i < k->n; i++) {
-				int64_t ps = slot_at(s, k, i)->start;
-				int64_t ne = pane_next(s, k, ps);
-				int64_t le = win_last_end(&s->w, ps);
-
-				if (ne < e)
-					e = ne;
-				if (le > last)
-					last = le;
-			}
-			for (; e != INT64_MAX && e <= last; e += s->w.slide) {
-				struct slot win = { win_start_for_end(&s->w, e), e };
-
-				if (merge_panes(s, k, win.start, e))
-					emit_result(s, id, &win, s->tmp, 1);
-				aggset_free_state(s->as, s->tmp);
-			}
-		}
-	}
-	s->ndirty = 0;
-}
-
-/* --- running aggregates ---------------------------------------------------- */
-
-static void running_emit(struct agg *s, uint32_t id, int64_t now)
-{
-	struct kent *k = &s->k[id];
-	struct slot *sl = slot_at(s, k, 0);
-
-	emit_result(s, id, NULL, slot_state(sl), -1);
-	sl->end = now;
-	sl->start = 0;          /* nothing pending */
-}
-
-/* Emits paced running aggregates whose time has come (INT64_MAX: all). */
-static void running_pace(struct agg *s, int64_t now)
-{
-	struct timer tm;
-
-	while (timerheap_pop(&s->pace, now, &tm)) {
-		struct slot *sl = slot_at(s, &s->k[tm.id], 0);
-
-		if (sl->start != 0)
-			running_emit(s, tm.id, now == INT64_MAX ? sl->end : now);
-	}
-}
-
-static void running_update(struct agg *s, uint32_t id, struct slot *sl)
-{
-	int64_t now;
-
-	if (s->o->emit_every == 0) {
-		emit_result(s, id, NULL, slot_state(sl), -1);
-		return;
-	}
-	if (sl->start != 0)
-		return;         /* already pending */
-	now = etime_now_ms();
-	if (sl->end == 0 || now - sl->end >= s->o->emit_every) {
-		running_emit(s, id, now);
-		return;
-	}
-	sl->start = 1;
-	timerheap_push(&s->pace, sl->end + s->o->emit_every, id);
-}
-
 /* --- the window spec and the mode ------------------------------------------ */
 
 static void set_lateness(struct agg *s)
 {
-	s->L = s->o->lateness_set ? s->o->lateness : s->f.lateness;
+	s->fe.L = s->o->lateness_set ? s->o->lateness : s->fe.f.lateness;
 }
 
 /* The members fs-agg reads: time, key, aggregated and condition
@@ -624,23 +204,23 @@ static void build_projection(struct agg *s)
 	recproj_keep_name(s->proj, s->late.field);
 	recproj_keep_name(s->proj, s->o->start_field);
 	recproj_keep_name(s->proj, s->o->end_field);
-	if (s->f.start != NULL)
-		recproj_keep_name(s->proj, s->f.start);
-	if (s->f.end != NULL)
-		recproj_keep_name(s->proj, s->f.end);
-	if (s->f.pane != NULL)
-		recproj_keep_name(s->proj, s->f.pane);
+	if (s->fe.f.start != NULL)
+		recproj_keep_name(s->proj, s->fe.f.start);
+	if (s->fe.f.end != NULL)
+		recproj_keep_name(s->proj, s->fe.f.end);
+	if (s->fe.f.pane != NULL)
+		recproj_keep_name(s->proj, s->fe.f.pane);
 }
 
 static void on_spec(struct agg *s, json_t *obj)
 {
 	const char *why;
 
-	if (s->mode == MODE_OVER)
+	if (s->fe.mode == AGG_MODE_OVER)
 		diag_fatal("%s:%llu: --over takes unwindowed records, not "
 		    "fs-window's output", s->lr.name,
 		    (unsigned long long)s->lr.lineno);
-	if (s->mode == MODE_RUNNING)
+	if (s->fe.mode == AGG_MODE_RUNNING)
 		diag_fatal("%s:%llu: window spec record after unwindowed records",
 		    s->lr.name, (unsigned long long)s->lr.lineno);
 	if (s->spec != NULL) {
@@ -651,10 +231,10 @@ static void on_spec(struct agg *s, json_t *obj)
 		return;
 	}
 	s->spec = json_incref(obj);
-	if (winspec_from_json(obj, &s->w, &s->f, &why) < 0)
+	if (winspec_from_json(obj, &s->fe.w, &s->fe.f, &why) < 0)
 		diag_fatal("%s:%llu: %s", s->lr.name,
 		    (unsigned long long)s->lr.lineno, why);
-	s->mode = s->f.panes ? MODE_PANES : MODE_WINDOWS;
+	s->fe.mode = s->fe.f.panes ? AGG_MODE_PANES : AGG_MODE_WINDOWS;
 	set_lateness(s);
 	wm_use_input(&s->wm);
 	build_projection(s);
@@ -664,17 +244,17 @@ static void on_spec(struct agg *s, json_t *obj)
 static void decide_mode(struct agg *s, const json_t *obj)
 {
 	if (s->o->over != NULL) {
-		s->mode = MODE_OVER;
+		s->fe.mode = AGG_MODE_OVER;
 		return;
 	}
 	if (json_object_get(obj, s->o->end_field) != NULL) {
-		s->mode = MODE_WINDOWS;
-		s->f.start = s->o->start_field;
-		s->f.end = s->o->end_field;
+		s->fe.mode = AGG_MODE_WINDOWS;
+		s->fe.f.start = s->o->start_field;
+		s->fe.f.end = s->o->end_field;
 		set_lateness(s);
 		return;
 	}
-	s->mode = MODE_RUNNING;
+	s->fe.mode = AGG_MODE_RUNNING;
 }
 
 /* --- checkpoints ------------------------------------------------------------- */
@@ -682,89 +262,18 @@ static void decide_mode(struct agg *s, const json_t *obj)
 static json_t *snapshot(void *ctx, uint64_t id)
 {
 	struct agg *s = ctx;
-	json_t *st = json_object(), *keys = json_array();
+	json_t *st = json_object();
 
 	(void)id;
-	json_object_set_new(st, "mode", json_string(mode_names[s->mode]));
+	json_object_set_new(st, "mode", json_string(mode_names[s->fe.mode]));
 	json_object_set_new(st, "aggs", json_string(aggset_signature(s->as)));
 	json_object_set_new(st, "watermark", wm_snapshot(&s->wm));
-	if (s->mode == MODE_OVER) {
+	if (s->fe.mode == AGG_MODE_OVER) {
 		json_object_set_new(st, "over", over_snapshot(s->over));
-		json_decref(keys);
 		return st;
 	}
-	for (size_t i = 0; i < s->keys.nids; i++) {
-		struct kent *k = &s->k[i];
-		json_t *slots, *e;
-		size_t klen;
-		const char *key;
-
-		if (s->keys.keys[i].p == NULL)
-			continue;
-		slots = json_array();
-		key = keytab_key(&s->keys, (uint32_t)i, &klen);
-		for (size_t j = 0; j < k->n; j++) {
-			struct slot *sl = slot_at(s, k, j);
-
-			json_array_append_new(slots, json_pack("[I,I,o]",
-			    (json_int_t)sl->start, (json_int_t)sl->end,
-			    aggset_snapshot(s->as, slot_state(sl))));
-		}
-		e = json_pack("{s:s%,s:o}", "key", key, klen, "slots", slots);
-		if (k->fired != INT64_MIN)
-			json_object_set_new(e, "fired", json_integer(k->fired));
-		json_array_append_new(keys, e);
-	}
-	json_object_set_new(st, "keys", keys);
+	json_object_set_new(st, "keys", aggfire_snapshot(&s->fe));
 	return st;
-}
-
-static void state_clear(struct agg *s)
-{
-	for (size_t i = 0; i < s->keys.nids; i++)
-		if (s->keys.keys[i].p != NULL)
-			key_drop(s, (uint32_t)i);
-	timerheap_free(&s->timers);
-	timerheap_free(&s->pace);
-	s->ndirty = 0;
-	if (s->isdirty)
-		memset(s->isdirty, 0, s->cap_isdirty);
-}
-
-static int restore_key(struct agg *s, const json_t *e, const char **why)
-{
-	json_t *key = json_object_get(e, "key"), *slots = json_object_get(e, "slots");
-	json_t *fired = json_object_get(e, "fired"), *x;
-	bool added;
-	uint32_t id;
-	struct kent *k;
-	size_t i;
-
-	if (!json_is_string(key) || !json_is_array(slots))
-		return *why = "a key without slots", -1;
-	id = keytab_intern(&s->keys, json_string_value(key),
-	    json_string_length(key), &added);
-	k = kent_for(s, id, added);
-	if (json_is_integer(fired))
-		k->fired = json_integer_value(fired);
-	json_array_foreach(slots, i, x) {
-		struct slot *sl;
-
-		if (!json_is_array(x) || json_array_size(x) != 3)
-			return *why = "a malformed slot", -1;
-		sl = slot_get(s, k, json_integer_value(json_array_get(x, 0)),
-		    json_integer_value(json_array_get(x, 1)));
-		aggset_free_state(s->as, slot_state(sl));
-		if (aggset_restore(s->as, slot_state(sl), json_array_get(x, 2),
-		    why) < 0)
-			return -1;
-	}
-	if (s->mode == MODE_WINDOWS || s->mode == MODE_PANES)
-		rearm(s, id, false);
-	else if (s->mode == MODE_RUNNING && k->n > 0 &&
-	    slot_at(s, k, 0)->start != 0)
-		timerheap_push(&s->pace, 0, id);        /* a change not yet written */
-	return 0;
 }
 
 static int restore(void *ctx, const json_t *state, uint64_t id)
@@ -783,32 +292,33 @@ static int restore(void *ctx, const json_t *state, uint64_t id)
 		why = "the checkpoint has other aggregates";
 		goto bad;
 	}
-	state_clear(s);
+	aggfire_clear(&s->fe);
 	for (i = 0; i < sizeof mode_names / sizeof *mode_names; i++)
 		if (strcmp(mode, mode_names[i]) == 0)
 			break;
 	if (i == sizeof mode_names / sizeof *mode_names)
 		goto bad;
-	if (i != MODE_UNSET && s->mode != MODE_UNSET && (enum mode)i != s->mode) {
+	if (i != AGG_MODE_UNSET && s->fe.mode != AGG_MODE_UNSET &&
+	    (enum agg_mode)i != s->fe.mode) {
 		why = "the checkpoint was taken in another mode";
 		goto bad;
 	}
-	if (i != MODE_UNSET)
-		s->mode = (enum mode)i;
-	if (s->mode == MODE_WINDOWS && s->f.end == NULL) {
-		s->f.start = s->o->start_field;
-		s->f.end = s->o->end_field;
+	if (i != AGG_MODE_UNSET)
+		s->fe.mode = (enum agg_mode)i;
+	if (s->fe.mode == AGG_MODE_WINDOWS && s->fe.f.end == NULL) {
+		s->fe.f.start = s->o->start_field;
+		s->fe.f.end = s->o->end_field;
 		set_lateness(s);
 	}
 	if (wm_restore(&s->wm, json_object_get(state, "watermark")) < 0)
 		goto bad;
-	if (s->mode == MODE_OVER)
+	if (s->fe.mode == AGG_MODE_OVER)
 		return over_restore(s->over, json_object_get(state, "over"), &why) < 0 ?
 		    (diag_error("checkpoint: %s", why), -1) : 0;
 	if (keys != NULL && !json_is_array(keys))
 		goto bad;
 	json_array_foreach(keys, i, e)
-		if (restore_key(s, e, &why) < 0)
+		if (aggfire_restore_key(&s->fe, e, &why) < 0)
 			goto bad;
 	return 0;
 bad:
@@ -829,8 +339,8 @@ static void on_control(struct agg *s, const char *line, size_t len,
 		break;
 	case CTL_WATERMARK:
 		if (wm_input(&s->wm, c->ts)) {
-			fire_due(s, s->wm.current);
-			if (s->mode == MODE_OVER)
+			aggfire_fire_due(&s->fe, s->wm.current);
+			if (s->fe.mode == AGG_MODE_OVER)
 				over_watermark(s->over, s->wm.current);
 			rec_emit_watermark(&s->out, s->wm.current);
 		}
@@ -872,59 +382,40 @@ static void reject_field(struct agg *s, const char *what, const char *name,
 	reject_line(&s->rj, &s->lr, s->why, line, len);
 }
 
-static bool late_window(const struct agg *s, int64_t end)
-{
-	return s->wm.current != WM_NONE && end + s->L <= s->wm.current;
-}
-
-/* A windowed or paned record: find its slot, late or not. */
+/* A windowed or paned record: into its slot, or late. */
 static void on_windowed(struct agg *s, uint32_t id, int64_t t, json_t *obj,
     const char *line, size_t len)
 {
-	struct kent *k = &s->k[id];
-	struct slot *sl;
 	int64_t start, end;
+	int late;
 
 	/* Passed on marked late by fs-window (--late pass): late here too. */
 	if (json_is_true(json_object_get(obj, s->late.field))) {
 		late_record_marked(&s->late, line, len, &s->out);
 		goto unused;
 	}
-	if (s->mode == MODE_PANES) {
-		if (get_i64(obj, s->f.pane, &start) < 0) {
+	if (s->fe.mode == AGG_MODE_PANES) {
+		if (get_i64(obj, s->fe.f.pane, &start) < 0) {
 			reject_field(s, "missing or non-integer pane field",
-			    s->f.pane, line, len);
+			    s->fe.f.pane, line, len);
 			goto unused;
 		}
-		end = start + s->w.pane;
-		if (late_window(s, win_last_end(&s->w, start)) ||
-		    pane_next(s, k, start) == INT64_MAX)
-			goto late;
+		late = aggfire_pane(&s->fe, id, start, t);
 	} else {
-		if (get_i64(obj, s->f.start, &start) < 0 ||
-		    get_i64(obj, s->f.end, &end) < 0) {
+		if (get_i64(obj, s->fe.f.start, &start) < 0 ||
+		    get_i64(obj, s->fe.f.end, &end) < 0) {
 			reject_field(s, "missing or non-integer window field",
-			    get_i64(obj, s->f.start, &start) < 0 ? s->f.start :
-			    s->f.end, line, len);
+			    get_i64(obj, s->fe.f.start, &start) < 0 ?
+			    s->fe.f.start : s->fe.f.end, line, len);
 			goto unused;
 		}
-		if (late_window(s, end))
-			goto late;
+		late = aggfire_window(&s->fe, id, start, end, t);
 	}
-	sl = slot_get(s, k, start, s->mode == MODE_PANES ? 0 : end);
-	aggset_apply(s->as, slot_state(sl), t);
-	if (s->mode == MODE_PANES)
-		arm_at(s, id, pane_next(s, k, start) + s->L);
-	else
-		arm_at(s, id, end + s->L);
-	if (s->o->early > 0)
-		mark_dirty(s, id);
-	return;
-late:
+	if (!late)
+		return;
 	late_record(&s->late, line, len, &s->out, &s->scratch);
 unused:
-	if (k->n == 0)
-		key_drop(s, id);
+	aggfire_release(&s->fe, id);
 }
 
 static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
@@ -932,11 +423,10 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 	const char *why, *missing;
 	int64_t t;
 	uint32_t id;
-	bool added;
 
 	late_data(&s->late);
 	fieldseen_record(&s->seen, obj);
-	if (s->mode == MODE_UNSET)
+	if (s->fe.mode == AGG_MODE_UNSET)
 		decide_mode(s, obj);
 	if (etime_get(&s->o->c.time_path, obj, &t, &why) < 0) {
 		reject_line(&s->rj, &s->lr, why, line, len);
@@ -946,7 +436,7 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 		reject_line(&s->rj, &s->lr, "event time out of range", line, len);
 		return;
 	}
-	if (s->mode == MODE_OVER) {
+	if (s->fe.mode == AGG_MODE_OVER) {
 		over_record(s->over, obj, t, line, len);
 		if (wm_event(&s->wm, t))
 			over_watermark(s->over, s->wm.current);
@@ -962,21 +452,15 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
-	id = keytab_intern(&s->keys, s->keybuf.data ? s->keybuf.data : "",
-	    s->keybuf.len, &added);
-	kent_for(s, id, added);
-	if (s->mode == MODE_RUNNING) {
-		struct kent *k = &s->k[id];
-		struct slot *sl = k->n ? slot_at(s, k, 0) : slot_get(s, k, 0, 0);
-
-		aggset_apply(s->as, slot_state(sl), t);
-		running_update(s, id, sl);
-	} else {
+	id = aggfire_key(&s->fe, s->keybuf.data ? s->keybuf.data : "",
+	    s->keybuf.len);
+	if (s->fe.mode == AGG_MODE_RUNNING)
+		aggfire_running(&s->fe, id, t);
+	else
 		on_windowed(s, id, t, obj, line, len);
-	}
 	/* Derived watermarks, when the input brings none. */
 	if (wm_event(&s->wm, t))
-		fire_due(s, s->wm.current);
+		aggfire_fire_due(&s->fe, s->wm.current);
 }
 
 static void on_line(struct agg *s, const char *line, size_t len)
@@ -1008,17 +492,47 @@ static void clock_work(struct agg *s)
 		return;
 	now = etime_now_ms();
 	if (s->o->early > 0 && now >= s->next_early) {
-		early_fire(s);
+		aggfire_early(&s->fe);
 		s->next_early = now + s->o->early;
 	}
 	if (s->o->emit_every > 0)
-		running_pace(s, now);
+		aggfire_pace(&s->fe, now);
+}
+
+static size_t state_bytes(const struct agg *s);
+
+/* --metrics-*: the state's keys and windows, before each read that may
+ * block; its bytes at most once a second (counting walks every key). */
+static void publish_state(struct agg *s)
+{
+	struct metrics *m = s->o->c.metrics;
+	int64_t now;
+
+	if (m == NULL)
+		return;
+	if (s->m_keys == NULL) {
+		s->m_keys = metrics_gauge(m, "fs_state_keys",
+		    "Keys held in state.", NULL);
+		s->m_windows = metrics_gauge(m, "fs_state_windows",
+		    "Windows (or panes) open in state.", NULL);
+		s->m_bytes = metrics_gauge(m, "fs_state_bytes",
+		    "Bytes of state, as --stats counts them.", NULL);
+	}
+	metric_set(s->m_keys, (double)s->fe.keys.count);
+	metric_set(s->m_windows, (double)s->fe.nslots);
+	now = etime_now_ms();
+	if (s->m_bytes_ms == 0 || now - s->m_bytes_ms >= 1000) {
+		metric_set(s->m_bytes, (double)state_bytes(s));
+		s->m_bytes_ms = now;
+	}
 }
 
 static int next_line(struct agg *s, const char **line, size_t *len)
 {
 	int64_t tick = s->o->early > 0 ? s->o->early : s->o->emit_every;
 
+	if (!lineio_has_line(&s->lr))
+		publish_state(s);
 	while (tick > 0 && !lineio_has_line(&s->lr)) {
 		int r = lineio_wait(&s->lr, (int)(tick < 1000 ? tick : 1000));
 
@@ -1058,10 +572,12 @@ static int run(struct agg *s)
 	if (!stage_input_complete(&s->st))
 		return 1;
 	/* End of input: the watermark is +infinity. */
-	if (s->mode == MODE_WINDOWS || s->mode == MODE_PANES)
-		fire_due(s, INT64_MAX);
-	else if (s->mode == MODE_RUNNING)
-		running_pace(s, INT64_MAX);
+	if (s->fe.mode == AGG_MODE_WINDOWS || s->fe.mode == AGG_MODE_PANES)
+		aggfire_fire_due(&s->fe, INT64_MAX);
+	else if (s->fe.mode == AGG_MODE_RUNNING)
+		aggfire_pace(&s->fe, INT64_MAX);
+	else if (s->fe.mode == AGG_MODE_OVER)
+		over_watermark(s->over, INT64_MAX);
 	stage_emit_end(&s->st, &s->out);
 	return 0;
 }
@@ -1091,9 +607,6 @@ static void open_all(struct agg *s, struct opts *o)
 	s->as = aggset_compile(o->aggs, o->naggs, why);
 	if (s->as == NULL)
 		diag_usage("--agg %s", why);
-	s->ssize = aggset_state_size(s->as);
-	s->slot_size = sizeof(struct slot) + s->ssize;
-	s->tmp = xmalloc(s->ssize ? s->ssize : 8);
 	if (o->key != NULL && keyspec_compile(&s->ks, o->key) < 0)
 		diag_usage("--key: not a key list: '%s'", o->key);
 	watch_fields(s);
@@ -1106,9 +619,8 @@ static void open_all(struct agg *s, struct opts *o)
 	rejects_init(&s->rj, &o->c, &s->out);
 	late_init(&s->late, &o->late, &s->out);
 	wm_init(&s->wm, o->max_ooo, 0);
-	keytab_init(&s->keys);
-	timerheap_init(&s->timers);
-	timerheap_init(&s->pace);
+	aggfire_init(&s->fe, s->as, &s->ks, &s->out, &s->wm, o->early,
+	    o->emit_every);
 	if (o->over != NULL) {
 		const char *err;
 
@@ -1116,11 +628,12 @@ static void open_all(struct agg *s, struct opts *o)
 		    &s->out, &s->rj, &s->lr, &s->late, &err);
 		if (s->over == NULL)
 			diag_usage("--over: %s: '%s'", err, o->over);
-		s->mode = MODE_OVER;
+		s->fe.mode = AGG_MODE_OVER;
 	}
-	s->f.start = NULL;
+	s->fe.f.start = NULL;
 	build_projection(s);
 	s->next_early = etime_now_ms() + o->early;
+	o->c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s });
 }
 
@@ -1133,19 +646,8 @@ static long peak_rss_kib(void)
 
 static size_t state_bytes(const struct agg *s)
 {
-	size_t n = keytab_bytes(&s->keys) + s->cap_k * sizeof *s->k +
-	    s->timers.cap * sizeof *s->timers.v;
+	size_t n = aggfire_bytes(&s->fe);
 
-	for (size_t i = 0; i < s->keys.nids; i++) {
-		const struct kent *k = &s->k[i];
-
-		if (s->keys.keys[i].p == NULL)
-			continue;
-		n += (k->cap - k->n) * s->slot_size;
-		for (size_t j = 0; j < k->n; j++)
-			n += sizeof(struct slot) + aggset_state_bytes(s->as,
-			    slot_state(slot_at(s, k, j)));
-	}
 	if (s->over != NULL)
 		n += over_bytes(s->over);
 	return n;
@@ -1162,10 +664,12 @@ static int finish(struct agg *s)
 		    "%llu control, %llu late, %llu rejected; mode %s; peak keys "
 		    "%zu, peak slots %zu; state now %zu keys in %zu bytes allocated; peak "
 		    "RSS %ld KiB\n", diag_progname(), (unsigned long long)s->in,
-		    (unsigned long long)s->results, (unsigned long long)s->ctl,
+		    (unsigned long long)s->fe.results,
+		    (unsigned long long)s->ctl,
 		    (unsigned long long)s->late.count,
-		    (unsigned long long)s->rj.count, mode_names[s->mode],
-		    s->peak_keys, s->peak_slots, s->keys.count, state_bytes(s),
+		    (unsigned long long)s->rj.count, mode_names[s->fe.mode],
+		    s->fe.peak_keys, s->fe.peak_slots, s->fe.keys.count,
+		    state_bytes(s),
 		    peak_rss_kib());
 	stage_finish(&s->st);
 	out_close(&s->out);
@@ -1174,8 +678,7 @@ static int finish(struct agg *s)
 		rc = 1;
 	rejects_finish(&s->rj);
 	lineio_close(&s->lr);
-	state_clear(s);
-	keytab_free(&s->keys);
+	aggfire_free(&s->fe);
 	if (s->over != NULL)
 		over_free(s->over);
 	recproj_free(s->proj);
@@ -1183,11 +686,6 @@ static int finish(struct agg *s)
 		keyspec_free(&s->ks);
 	aggset_free(s->as);
 	json_decref(s->spec);
-	free(s->k);
-	free(s->due);
-	free(s->tmp);
-	free(s->dirty);
-	free(s->isdirty);
 	buf_free(&s->keybuf);
 	buf_free(&s->scratch);
 	free(s->o->aggs);
@@ -1208,3 +706,4 @@ int main(int argc, char **argv)
 		rc = 1;
 	return rc;
 }
+

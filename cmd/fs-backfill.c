@@ -29,6 +29,8 @@
 
 #include "tool.h"
 #include "backfill/backfill.h"
+#include "kafka/kafka.h"
+#include "opt.h"
 #include "reject.h"
 #include "stage.h"
 #include "banned.h"
@@ -42,50 +44,11 @@ static const char usage_text[] =
 "                   [--watermark-every DURATION] [--watermarks]\n"
 "                   [common options] [FILE | DIR | GLOB ...]\n"
 "Replays archived NDJSON or CSV files (plain, gzip or zstd) as one stream\n"
-"in event-time order.\n"
-"  --checkpoint-interval DURATION  barrier interval (default 10s)\n"
-"  --checkpoint-records N          a barrier every N records\n"
-"  --concat              no ordering: the files one after another\n"
-"  --envelope            kafka format: emit the whole envelope\n"
-"  --format FORMAT       auto (default: .csv names are CSV), ndjson, csv,\n"
-"                        or kafka (fs-consume envelopes; emits the value)\n"
-"  --from TIME           skip records before TIME (epoch ms or RFC 3339)\n"
-"  --max-disorder DURATION\n"
-"                        reorder each file within DURATION before merging\n"
-"  --memory SIZE         --sort memory bound (default 256M; K, M, G)\n"
-"  --no-progress         no progress display, even on a terminal\n"
-"  --rate N              at most N records per second\n"
-"  --schema SPEC         CSV column types: name:TYPE,... (string, int,\n"
-"                        number, bool); other columns are inferred\n"
-"  --sort                sort all records (external sort, bounded memory)\n"
-"  --speed X             replay at X times the pace of event time\n"
-"  --tmpdir DIR          --sort temporary files (default $TMPDIR or /tmp)\n"
-"  --to TIME             stop before TIME (exclusive)\n"
-"  --watermark-every DURATION\n"
-"                        event time between watermarks (default 1s)\n"
-"  --watermarks          emit exact watermark control records\n";
-
-enum {
-	OPT_CKPT_INTERVAL = OPT_TOOL_BASE,
-	OPT_CKPT_RECORDS,
-	OPT_CONCAT,
-	OPT_ENVELOPE,
-	OPT_FORMAT,
-	OPT_FROM,
-	OPT_MAX_DISORDER,
-	OPT_MEMORY,
-	OPT_NO_PROGRESS,
-	OPT_RATE,
-	OPT_SCHEMA,
-	OPT_SORT,
-	OPT_SPEED,
-	OPT_TMPDIR,
-	OPT_TO,
-	OPT_WM_EVERY,
-	OPT_WATERMARKS
-};
+"in event-time order.\n";
 
 enum format { FMT_AUTO, FMT_NDJSON, FMT_CSV, FMT_KAFKA };
+static const char *const format_words[] = { "auto", "ndjson", "csv",
+	"kafka", NULL };
 enum order { ORDER_MERGE, ORDER_REORDER, ORDER_SORT, ORDER_CONCAT };
 static const char *const order_name[] = { "merge", "reorder", "sort",
 	"concat" };
@@ -94,6 +57,7 @@ struct opts {
 	struct fs_common c;
 	enum format format;
 	enum order order;
+	bool order_given;       /* --concat, --max-disorder or --sort */
 	bool envelope, no_progress, watermarks;
 	bool has_from, has_to;
 	int64_t from, to;
@@ -173,183 +137,142 @@ struct bf {
 
 /* --- options ------------------------------------------------------- */
 
-static uint64_t parse_size(const char *opt, const char *arg)
+static void set_order(struct opts *o, enum order ord)
 {
-	char *end;
-	unsigned long long v;
-	uint64_t mult = 1;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (end != arg && *end != '\0' && end[1] == '\0') {
-		switch (*end) {
-		case 'K': case 'k':
-			mult = 1ull << 10;
-			break;
-		case 'M': case 'm':
-			mult = 1ull << 20;
-			break;
-		case 'G': case 'g':
-			mult = 1ull << 30;
-			break;
-		default:
-			mult = 0;
-		}
-		end++;
-	}
-	if (errno != 0 || end == arg || *end != '\0' || mult == 0 ||
-	    *arg == '-' || v > (1ull << 44) / mult || v * mult < (16u << 20))
-		diag_usage("%s: expected a size from 16M to 16T, such as 256M "
-		    "or 2G: '%s'", opt, arg);
-	return v * mult;
-}
-
-static enum format parse_format(const char *arg)
-{
-	if (strcmp(arg, "auto") == 0)
-		return FMT_AUTO;
-	if (strcmp(arg, "ndjson") == 0)
-		return FMT_NDJSON;
-	if (strcmp(arg, "csv") == 0)
-		return FMT_CSV;
-	if (strcmp(arg, "kafka") == 0)
-		return FMT_KAFKA;
-	diag_usage("--format: expected auto, ndjson, csv or kafka: '%s'", arg);
-}
-
-static void set_order(struct opts *o, enum order ord, bool *given)
-{
-	if (*given && o->order != ord)
+	if (o->order_given && o->order != ord)
 		diag_usage("--concat, --max-disorder and --sort exclude each "
 		    "other");
 	o->order = ord;
-	*given = true;
+	o->order_given = true;
 }
 
-static void parse_opts(struct opts *o, int argc, char **argv)
+static void set_concat(void *data, const char *name, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "checkpoint-interval", required_argument, NULL,
-		  OPT_CKPT_INTERVAL },
-		{ "checkpoint-records", required_argument, NULL,
-		  OPT_CKPT_RECORDS },
-		{ "concat", no_argument, NULL, OPT_CONCAT },
-		{ "envelope", no_argument, NULL, OPT_ENVELOPE },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "max-disorder", required_argument, NULL, OPT_MAX_DISORDER },
-		{ "memory", required_argument, NULL, OPT_MEMORY },
-		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
-		{ "rate", required_argument, NULL, OPT_RATE },
-		{ "schema", required_argument, NULL, OPT_SCHEMA },
-		{ "sort", no_argument, NULL, OPT_SORT },
-		{ "speed", required_argument, NULL, OPT_SPEED },
-		{ "tmpdir", required_argument, NULL, OPT_TMPDIR },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "watermark-every", required_argument, NULL, OPT_WM_EVERY },
-		{ "watermarks", no_argument, NULL, OPT_WATERMARKS },
-		FS_COMMON_LONGOPTS
-	};
-	bool order_given = false, mem_given = false;
-	char why[256];
-	int c;
+	(void)name, (void)arg;
+	set_order(data, ORDER_CONCAT);
+}
 
-	fs_common_init(&o->c, argc, argv);
-	o->ckpt_interval_ms = SOURCE_CKPT_INTERVAL_DEFAULT_MS;
-	o->memory = 256u << 20;
-	o->wm_every = 1000;
-	o->tmpdir = getenv("TMPDIR");
-	if (o->tmpdir == NULL || *o->tmpdir == '\0')
-		o->tmpdir = "/tmp";
-	while ((c = getopt_long(argc, argv, FS_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		if (fs_common_option(&o->c, c, optarg, usage_text))
-			continue;
-		switch (c) {
-		case OPT_CKPT_INTERVAL:
-			o->ckpt_interval_ms = opt_duration("--checkpoint-interval",
-			    optarg);
-			break;
-		case OPT_CKPT_RECORDS:
-			o->ckpt_records = opt_i64("--checkpoint-records", optarg,
-			    1, INT64_MAX);
-			break;
-		case OPT_CONCAT:
-			set_order(o, ORDER_CONCAT, &order_given);
-			break;
-		case OPT_ENVELOPE:
-			o->envelope = true;
-			break;
-		case OPT_FORMAT:
-			o->format = parse_format(optarg);
-			break;
-		case OPT_FROM:
-			o->from = opt_timestamp("--from", optarg);
-			o->has_from = true;
-			break;
-		case OPT_MAX_DISORDER:
-			o->max_disorder = opt_duration("--max-disorder", optarg);
-			set_order(o, ORDER_REORDER, &order_given);
-			break;
-		case OPT_MEMORY:
-			o->memory = parse_size("--memory", optarg);
-			mem_given = true;
-			break;
-		case OPT_NO_PROGRESS:
-			o->no_progress = true;
-			break;
-		case OPT_RATE:
-			o->rate = opt_double("--rate", optarg, 0.001, 1e9);
-			break;
-		case OPT_SCHEMA:
-			if (o->has_schema)
-				bf_csv_schema_free(&o->schema);
-			if (bf_csv_schema_parse(&o->schema, optarg, why,
-			    sizeof why) < 0)
-				diag_usage("--schema: %s", why);
-			o->has_schema = true;
-			break;
-		case OPT_SORT:
-			set_order(o, ORDER_SORT, &order_given);
-			break;
-		case OPT_SPEED:
-			o->speed = opt_double("--speed", optarg, 0.0001, 1e9);
-			break;
-		case OPT_TMPDIR:
-			o->tmpdir = optarg;
-			break;
-		case OPT_TO:
-			o->to = opt_timestamp("--to", optarg);
-			o->has_to = true;
-			break;
-		case OPT_WM_EVERY:
-			o->wm_every = opt_duration("--watermark-every", optarg);
-			break;
-		case OPT_WATERMARKS:
-			o->watermarks = true;
-			break;
-		default:
-			diag_usage("unknown option");
-		}
-	}
+static void set_sort(void *data, const char *name, const char *arg)
+{
+	(void)name, (void)arg;
+	set_order(data, ORDER_SORT);
+}
+
+static void set_max_disorder(void *data, const char *name, const char *arg)
+{
+	struct opts *o = data;
+
+	o->max_disorder = opt_duration(name, arg);
+	set_order(o, ORDER_REORDER);
+}
+
+static void set_from(void *data, const char *name, const char *arg)
+{
+	struct opts *o = data;
+
+	o->from = opt_timestamp(name, arg);
+	o->has_from = true;
+}
+
+static void set_to(void *data, const char *name, const char *arg)
+{
+	struct opts *o = data;
+
+	o->to = opt_timestamp(name, arg);
+	o->has_to = true;
+}
+
+static void set_schema(void *data, const char *name, const char *arg)
+{
+	struct opts *o = data;
+	char why[256];
+
+	if (o->has_schema)
+		bf_csv_schema_free(&o->schema);
+	if (bf_csv_schema_parse(&o->schema, arg, why, sizeof why) < 0)
+		diag_usage("%s: %s", name, why);
+	o->has_schema = true;
+}
+
+/* What the options cannot mean together; the inputs. */
+static void check_options(struct opts *o, int argc, char **argv, int first)
+{
+	char why[256];
+
 	fs_common_finish(&o->c);
 	if (o->envelope && o->format != FMT_KAFKA)
 		diag_usage("--envelope needs --format kafka");
 	if (o->has_schema && o->format != FMT_CSV && o->format != FMT_AUTO)
 		diag_usage("--schema is for CSV input");
-	if (mem_given && o->order != ORDER_SORT)
+	if (o->memory != 0 && o->order != ORDER_SORT)
 		diag_usage("--memory is for --sort");
+	if (o->memory == 0)
+		o->memory = 256u << 20;
 	if (o->watermarks && o->order == ORDER_CONCAT)
 		diag_usage("--watermarks needs an order: not with --concat");
 	if (o->has_from && o->has_to && o->from >= o->to)
 		diag_usage("--from must be before --to");
-	if (optind == argc)
+	if (first == argc)
 		(void)bf_inputs_add(&o->in, "-", why, sizeof why);
-	for (int i = optind; i < argc; i++)
+	for (int i = first; i < argc; i++)
 		if (bf_inputs_add(&o->in, argv[i], why, sizeof why) < 0)
 			diag_fatal("%s", why);
 	if (o->in.n > UINT32_MAX / 2)
 		diag_fatal("too many input files");
+}
+
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	const struct opt opts[] = {
+		OPT_DURATION(0, "checkpoint-interval", &o->ckpt_interval_ms, 0,
+		    INT64_MAX, "DURATION", "barrier interval (default 10s)"),
+		OPT_INT(0, "checkpoint-records", &o->ckpt_records, 1,
+		    INT64_MAX, "N", "a barrier every N records"),
+		OPT_CALLBACK(0, "concat", set_concat, o, NULL,
+		    "no ordering: the files one after another"),
+		OPT_FLAG(0, "envelope", &o->envelope,
+		    "kafka format: emit the whole envelope"),
+		OPT_POLICY(0, "format", &o->format, format_words, "FORMAT",
+		    "auto (default: .csv names are CSV), ndjson, csv,\n"
+		    "or kafka (fs-consume envelopes; emits the value)"),
+		OPT_CALLBACK(0, "from", set_from, o, "TIME",
+		    "skip records before TIME (epoch ms or RFC 3339)"),
+		OPT_CALLBACK(0, "max-disorder", set_max_disorder, o, "DURATION",
+		    "reorder each file within DURATION before merging"),
+		/* 0: not given (the default is set after) */
+		OPT_SIZE(0, "memory", &o->memory, 16u << 20, INT64_C(1) << 44,
+		    "SIZE", "--sort memory bound (default 256M; K, M, G)"),
+		OPT_FLAG(0, "no-progress", &o->no_progress,
+		    "no progress display, even on a terminal"),
+		OPT_NUMBER(0, "rate", &o->rate, 0.001, 1e9, "N",
+		    "at most N records per second"),
+		OPT_CALLBACK(0, "schema", set_schema, o, "SPEC",
+		    "CSV column types: name:TYPE,... (string, int,\n"
+		    "number, bool); other columns are inferred"),
+		OPT_CALLBACK(0, "sort", set_sort, o, NULL,
+		    "sort all records (external sort, bounded memory)"),
+		OPT_NUMBER(0, "speed", &o->speed, 0.0001, 1e9, "X",
+		    "replay at X times the pace of event time"),
+		OPT_STRING(0, "tmpdir", &o->tmpdir, "DIR",
+		    "--sort temporary files (default $TMPDIR or /tmp)"),
+		OPT_CALLBACK(0, "to", set_to, o, "TIME",
+		    "stop before TIME (exclusive)"),
+		OPT_DURATION(0, "watermark-every", &o->wm_every, 0, INT64_MAX,
+		    "DURATION", "event time between watermarks (default 1s)"),
+		OPT_FLAG(0, "watermarks", &o->watermarks,
+		    "emit exact watermark control records"),
+		OPT_GROUP_COMMON(&o->c),
+		OPT_END
+	};
+
+	fs_common_init(&o->c, argc, argv);
+	o->ckpt_interval_ms = SOURCE_CKPT_INTERVAL_DEFAULT_MS;
+	o->wm_every = 1000;
+	o->tmpdir = getenv("TMPDIR");
+	if (o->tmpdir == NULL || *o->tmpdir == '\0')
+		o->tmpdir = "/tmp";
+	check_options(o, argc, argv, opt_parse(usage_text, opts, 0, argc,
+	    argv));
 }
 
 /* --- reading records ------------------------------------------------ */
@@ -572,8 +495,8 @@ static int input_next_reordered(struct bf *b, struct input *in)
 		h->end = in->end;
 		h->len = in->len;
 		memcpy(h->data, in->data, in->len);
-		bf_heap_push(&in->rb, &(struct bf_key){ in->ts, in->idx,
-		    in->end }, h);
+		bf_heap_push(&in->rb, (struct bf_hent){ { in->ts, in->idx,
+		    in->end }, h });
 		if (in->ts > in->max_seen)
 			in->max_seen = in->ts;
 		if (in->rb.n > b->held_peak)
@@ -684,7 +607,7 @@ static json_t *position(struct bf *b)
 				line = in->start_line;
 			}
 			for (size_t k = 0; k < in->rb.n; k++) {
-				struct held *h = in->rb.a[k].ptr;
+				struct held *h = in->rb.v[k].ptr;
 
 				if (h->start < off) {
 					off = h->start;
@@ -797,20 +720,20 @@ static void run_merge(struct bf *b)
 		if (input_next(b, in)) {
 			struct bf_key k = { in->ts, in->idx, in->end };
 
-			bf_heap_push(&h, &k, in);
+			bf_heap_push(&h, (struct bf_hent){ k, in });
 		} else if (!b->stopped) {
 			input_close(b, in);
 		}
 	}
 	while (!b->stopped && bf_heap_top(&h) != NULL) {
-		struct input *in = h.a[0].ptr;
+		struct input *in = h.v[0].ptr;
 
-		emit(b, &h.a[0].k, in->data, in->len);
+		emit(b, &h.v[0].k, in->data, in->len);
 		in->has = false;
 		if (input_next(b, in)) {
 			struct bf_key k = { in->ts, in->idx, in->end };
 
-			bf_heap_replace_top(&h, &k, in);
+			bf_heap_replace_top(&h, (struct bf_hent){ k, in });
 		} else {
 			bf_heap_pop(&h, &top);
 			if (!b->stopped)
@@ -930,6 +853,7 @@ static void setup(struct bf *b, struct opts *o)
 	out_init(&b->out, 1, "stdout");
 	rejects_init(&b->rej, &o->c, &b->out);
 	b->t_start = etime_now_ms();
+	o->c.ckpt_backend = &kafka_ckpt_backend;
 	state = source_ckpt_begin(&b->sc, &o->c, o->ckpt_interval_ms,
 	    (uint64_t)o->ckpt_records, &b->out);
 	if (state != NULL) {

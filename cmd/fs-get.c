@@ -15,6 +15,7 @@
 
 #include "tool.h"
 #include "aerospike/aerospike.h"
+#include "opt.h"
 #include "reject.h"
 #include "banned.h"
 
@@ -25,54 +26,17 @@ static const char usage_text[] =
 "usage: fs-get -n NAMESPACE [--hosts HOSTS] [-s SET] [options] KEY...\n"
 "       fs-get -n NAMESPACE [--hosts HOSTS] [-s SET] --key FIELDS [options] [FILE]\n"
 "       fs-get --info [--hosts HOSTS]\n"
-"Reads Aerospike records by key and prints them as NDJSON.\n"
-"  --hosts HOSTS         seed hosts, host[:port],... (default 127.0.0.1:3000)\n"
-"  -n, --namespace NS    the namespace\n"
-"  -s, --set SET         the set (default: none)\n"
-"  -k, --key FIELDS      read keys from the input records' FIELDS\n"
-"  --key-separator SEP   joins compound keys (default :)\n"
-"  --key-type TYPE       KEY arguments: auto (default; integer when they\n"
-"                        look like one), string, or integer\n"
-"  --bins-only           print the bins alone; a missing record is an error\n"
-"  --info                print the nodes and their namespaces\n"
-"  --timeout DURATION    per attempt (default 1s)\n"
-"  -u, --user USER       log in as USER (password: --password-file, or\n"
-"                        the FS_AEROSPIKE_PASSWORD environment variable)\n"
-"  --password-file FILE  the password, first line of FILE\n";
-
-enum {
-	OPT_BINS_ONLY = OPT_TOOL_BASE,
-	OPT_HOSTS,
-	OPT_INFO,
-	OPT_KEY_SEPARATOR,
-	OPT_KEY_TYPE,
-	OPT_PASSWORD_FILE,
-	OPT_TIMEOUT
-};
-
-static const struct option longopts[] = {
-	{ "bins-only", no_argument, NULL, OPT_BINS_ONLY },
-	{ "hosts", required_argument, NULL, OPT_HOSTS },
-	{ "info", no_argument, NULL, OPT_INFO },
-	{ "key", required_argument, NULL, 'k' },
-	{ "key-separator", required_argument, NULL, OPT_KEY_SEPARATOR },
-	{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
-	{ "namespace", required_argument, NULL, 'n' },
-	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
-	{ "set", required_argument, NULL, 's' },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "user", required_argument, NULL, 'u' },
-	FS_COMMON_LONGOPTS
-};
+"Reads Aerospike records by key and prints them as NDJSON.\n";
 
 enum key_type { KEY_AUTO, KEY_STRING, KEY_INTEGER };
+static const char *const key_type_words[] = { "auto", "string", "integer",
+	NULL };
 
 struct opts {
 	struct fs_common c;
-	const char *hosts, *ns, *set, *key, *key_sep, *user, *password_file;
+	struct as_opts as;
 	enum key_type key_type;
 	bool bins_only, info;
-	int timeout_ms;
 	char **keys;            /* KEY arguments */
 	int n_keys;
 };
@@ -91,110 +55,42 @@ struct get {
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	int c;
+	struct as_opts *a = &o->as;
+	const struct opt opts[] = {
+		OPT_GROUP_AEROSPIKE(a,
+		    "read keys from the input records' FIELDS"),
+		OPT_POLICY(0, "key-type", &o->key_type, key_type_words, "TYPE",
+		    "KEY arguments: auto (default; integer when they\n"
+		    "look like one), string, or integer"),
+		OPT_FLAG(0, "bins-only", &o->bins_only,
+		    "print the bins alone; a missing record is an error"),
+		OPT_FLAG(0, "info", &o->info,
+		    "print the nodes and their namespaces"),
+		OPT_AEROSPIKE_TIMEOUT(a),
+		OPT_GROUP_AEROSPIKE_LOGIN(a),
+		OPT_GROUP_COMMON(&o->c),
+		OPT_END
+	};
+	int first;
 
 	fs_common_init(&o->c, argc, argv);
-	o->hosts = "127.0.0.1:3000";
-	o->set = "";
-	o->key_sep = ":";
-	o->timeout_ms = 1000;
-	/* -h HOSTS: the old spelling of --hosts (fs-get(1)); -h is help. */
-	fs_common_old_short(argc, argv, 'h', "hosts");
-	while ((c = getopt_long(argc, argv, "k:n:s:u:" FS_COMMON_SHORTOPTS,
-	    longopts, NULL)) != -1) {
-		if (fs_common_option(&o->c, c, optarg, usage_text))
-			continue;
-		switch (c) {
-		case OPT_HOSTS:
-			o->hosts = optarg;
-			break;
-		case 'k':
-			o->key = optarg;
-			break;
-		case 'n':
-			o->ns = optarg;
-			break;
-		case 's':
-			o->set = optarg;
-			break;
-		case 'u':
-			o->user = optarg;
-			break;
-		case OPT_BINS_ONLY:
-			o->bins_only = true;
-			break;
-		case OPT_INFO:
-			o->info = true;
-			break;
-		case OPT_KEY_SEPARATOR:
-			o->key_sep = optarg;
-			break;
-		case OPT_KEY_TYPE:
-			if (strcmp(optarg, "auto") == 0)
-				o->key_type = KEY_AUTO;
-			else if (strcmp(optarg, "string") == 0)
-				o->key_type = KEY_STRING;
-			else if (strcmp(optarg, "integer") == 0)
-				o->key_type = KEY_INTEGER;
-			else
-				diag_usage("--key-type: expected auto, string or "
-				    "integer: '%s'", optarg);
-			break;
-		case OPT_PASSWORD_FILE:
-			o->password_file = optarg;
-			break;
-		case OPT_TIMEOUT: {
-			int64_t ms = opt_duration("--timeout", optarg);
-			if (ms < 1 || ms > 600000)
-				diag_usage("--timeout: expected 1ms to 600s: '%s'",
-				    optarg);
-			o->timeout_ms = (int)ms;
-			break;
-		}
-		default:
-			diag_usage("unknown option");
-		}
-	}
+	as_opts_init(a);
+	first = opt_parse(usage_text, opts, 0, argc, argv);
 	fs_common_finish(&o->c);
-	o->keys = argv + optind;
-	o->n_keys = argc - optind;
+	o->keys = argv + first;
+	o->n_keys = argc - first;
 	if (o->info) {
-		if (o->n_keys > 0 || o->key != NULL)
+		if (o->n_keys > 0 || a->key != NULL)
 			diag_usage("--info takes no keys");
 		return;
 	}
-	if (o->ns == NULL)
+	if (a->ns == NULL)
 		diag_usage("-n NAMESPACE is required");
-	if (o->key != NULL && o->n_keys > 1)
+	if (a->key != NULL && o->n_keys > 1)
 		diag_usage("with --key, one input file at most");
-	if (o->key == NULL && o->n_keys == 0)
+	if (a->key == NULL && o->n_keys == 0)
 		diag_usage("no keys: give KEY arguments or --key FIELDS");
-	if (o->password_file != NULL && o->user == NULL)
-		diag_usage("--password-file needs --user");
-}
-
-static char *read_password(const struct opts *o)
-{
-	if (o->user == NULL)
-		return NULL;
-	if (o->password_file != NULL) {
-		struct lineio pr;
-		const char *pl;
-		size_t pn;
-		char *pw = NULL;
-		if (lineio_open(&pr, o->password_file) < 0)
-			diag_fatal("cannot open '%s': %s", o->password_file,
-			    strerror(errno));
-		if (lineio_read(&pr, &pl, &pn) == 1)
-			pw = xstrndup(pl, pn);
-		lineio_close(&pr);
-		if (pw != NULL)
-			return pw;
-	} else if (getenv("FS_AEROSPIKE_PASSWORD") != NULL) {
-		return xstrdup(getenv("FS_AEROSPIKE_PASSWORD"));
-	}
-	diag_usage("--user needs a password (--password-file or "
-	    "FS_AEROSPIKE_PASSWORD)");
+	as_opts_check(a);
 }
 
 /* --- reading ---------------------------------------------------------- */
@@ -315,9 +211,9 @@ static void get_args(struct get *g)
 		if (o->key_type == KEY_INTEGER && !is_int)
 			diag_usage("--key-type integer: not an integer: '%s'", k);
 		if (is_int)
-			as_key_int(&g->key, v, o->set);
+			as_key_int(&g->key, v, o->as.set);
 		else
-			as_key_string(&g->key, k, strlen(k), o->set);
+			as_key_string(&g->key, k, strlen(k), o->as.set);
 		get_one(g);
 	}
 }
@@ -329,8 +225,8 @@ static void get_records(struct get *g)
 	struct lineio lr;
 	struct rejects rj;
 	const char *in = o->n_keys > 0 ? o->keys[0] : "-";
-	if (keyspec_compile(&ks, o->key) < 0)
-		diag_usage("--key: not a list of field paths: '%s'", o->key);
+	if (keyspec_compile(&ks, o->as.key) < 0)
+		diag_usage("--key: not a list of field paths: '%s'", o->as.key);
 	if (lineio_open(&lr, in) < 0)
 		diag_fatal("cannot open '%s': %s", in, strerror(errno));
 	lineio_set_flush_hook(&lr, &g->out);
@@ -360,8 +256,8 @@ static void get_records(struct get *g)
 				continue;       /* nothing to read for those */
 			}
 		}
-		if (as_key_from_record(&g->key, &ks, o->key_sep, obj, o->set,
-		    why, sizeof why) < 0)
+		if (as_key_from_record(&g->key, &ks, o->as.key_sep, obj,
+		    o->as.set, why, sizeof why) < 0)
 			reject_line(&rj, &lr, why, line, len);
 		else
 			get_one(g);
@@ -431,12 +327,12 @@ int main(int argc, char **argv)
 	parse_options(&o, argc, argv);
 	g.o = &o;
 	out_init(&g.out, 1, "stdout");
-	char *password = read_password(&o);
+	char *password = as_opts_password(&o.as);
 	struct as_cluster_opts co = {
-		.hosts = o.hosts, .ns = o.info ? NULL : o.ns, .user = o.user,
-		.password = password, .max_conns = 4,
-		.timeout_ms = o.timeout_ms > AS_INFO_TIMEOUT_MS ? o.timeout_ms :
-		    AS_INFO_TIMEOUT_MS,
+		.hosts = o.as.hosts, .ns = o.info ? NULL : o.as.ns,
+		.user = o.as.user, .password = password, .max_conns = 4,
+		.timeout_ms = o.as.timeout_ms > AS_INFO_TIMEOUT_MS ?
+		    o.as.timeout_ms : AS_INFO_TIMEOUT_MS,
 	};
 	if (as_cluster_open(&g.cl, &co) < 0)
 		diag_fatal("aerospike: %s", g.cl.err);
@@ -444,12 +340,12 @@ int main(int argc, char **argv)
 		print_info(&g);
 	} else {
 		struct as_exec_opts eo = {
-			.ns = o.ns, .set = o.set, .max_in_flight = 1,
-			.timeout_ms = o.timeout_ms, .max_retries = 2,
+			.ns = o.as.ns, .set = o.as.set, .max_in_flight = 1,
+			.timeout_ms = o.as.timeout_ms, .max_retries = 2,
 			.backoff_ms = 5,
 		};
 		g.ex = as_exec_new(&g.cl, &eo, done, &g);
-		if (o.key != NULL)
+		if (o.as.key != NULL)
 			get_records(&g);
 		else
 			get_args(&g);

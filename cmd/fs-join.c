@@ -18,6 +18,7 @@
 #include "opt.h"
 #include "tool.h"
 #include "join/join.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
@@ -209,7 +210,7 @@ static const struct opt options[] = {
 	    "PATH=VALUE", "interleaved input: left records have PATH=VALUE"),
 	OPT_DURATION(0, "max-out-of-orderness", &opts.cfg.max_ooo, 0,
 	    INT64_MAX, "DURATION", "derive watermarks as largest time seen\n"
-	    "minus DURATION when none arrive (default 0ms)"),
+	    "minus DURATION when none arrive (default 1ms)"),
 	OPT_DURATION(0, "retention", &opts.cfg.retention, 0, INT64_MAX,
 	    "DURATION", "as-of join: use right records at most this old"),
 	OPT_STRING(0, "right", &opts.input[JOIN_RIGHT], "FILE",
@@ -243,6 +244,7 @@ static void parse_args(int argc, char **argv)
 
 	fs_common_init(&o->common, argc, argv);
 	o->cfg.retention = -1;
+	o->cfg.max_ooo = WM_DEFAULT_OOO;
 	o->cfg.side[JOIN_LEFT].prefix = "";
 	o->cfg.side[JOIN_RIGHT].prefix = "right_";
 	o->cfg.start_field = JOIN_WINDOW_START;
@@ -796,6 +798,7 @@ int main(int argc, char **argv)
 	late_sources(&r.late, "left", "right");
 	r.j = join_new(&opts.cfg, &r.out);
 	watch_fields(&r);
+	opts.common.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&r.st, &opts.common,
 	    (struct stage_hooks){ snapshot_hook, restore_hook, &r });
 	open_inputs(&r);

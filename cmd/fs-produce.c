@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fieldseen.h"
-#include "join/join_map.h"
+#include "hashtab.h"
 #include "kafka/kafka.h"
 #include "reject.h"
 #include "schema/schema.h"
@@ -28,63 +28,21 @@ static const char usage_text[] =
 "                  [--metadata-timeout DURATION] [--strict] [--timestamp]\n"
 "                  [--transactional-id ID] [--value-field PATH]\n"
 "                  [--value-schema FILE] [--value-subject NAME]\n"
-"                  [common options]\n"
-"  -b BROKERS            bootstrap brokers, host:port[,host:port...]\n"
-"  -E, --envelope        input is fs-consume envelopes (topic, partition,\n"
-"                        timestamp, key, headers, value), replayed as is\n"
-"  -F FILE               librdkafka properties file (key=value lines)\n"
-"  -H NAME=PATH          header NAME from the record's field PATH (repeatable)\n"
-"  -k, --key FIELDS      message key from these fields (comma-separated)\n"
-"  -p PARTITION          this partition (-1: the partitioner chooses)\n"
-"  -r, --registry URL    schema registry (Confluent API) for -s\n"
-"  -s, --serdes SERDES   write Confluent-framed Avro: value=avro,\n"
-"                        key=avro, or avro for both\n"
-"  -t TOPIC              topic (overrides an envelope's topic)\n"
-"  -X KEY=VALUE          librdkafka property (repeatable)\n"
-"  --key-schema FILE     register this Avro schema for the key's subject\n"
-"  --key-subject NAME    the key's subject (default TOPIC-key)\n"
-"  --metadata-timeout DURATION\n"
-"                        wait for brokers at start (default 10s)\n"
-"  --timestamp           message timestamp from --time-field\n"
-"  --transactional-id ID one transaction per checkpoint interval\n"
-"  --value-field PATH    the value is this field, not the whole record\n"
-"  --value-schema FILE   register this Avro schema for the value's subject\n"
-"                        (default: the subject's latest version)\n"
-"  --value-subject NAME  the value's subject (default TOPIC-value)\n"
-FIELDSEEN_USAGE;
+"                  [common options]\n";
 
-enum {
-	OPT_KEY_SCHEMA = OPT_TOOL_BASE,
-	OPT_KEY_SUBJECT,
-	OPT_METADATA_TIMEOUT,
-	OPT_TIMESTAMP,
-	OPT_TXN_ID,
-	OPT_VALUE_FIELD,
-	OPT_VALUE_SCHEMA,
-	OPT_VALUE_SUBJECT
-};
-
-struct header_field {
-	char *name;
-	struct path path;
-	const char *arg;        /* NAME=PATH as given, for messages */
-};
+/* -p not given: the envelope's partition, or the partitioner's choice. */
+#define PARTITION_NONE (-2)
 
 struct opts {
 	struct fs_common c;
-	rd_kafka_conf_t *conf;
+	struct kafka_opts k;    /* -b, -F, -X, --metadata-timeout */
 	const char *topic;
 	bool envelope, timestamp, strict;
-	int32_t partition;      /* RD_KAFKA_PARTITION_UA: not fixed */
-	bool partition_set;
-	int md_timeout_ms;      /* for brokers at start, and offset queries */
-	const char *key_text, *value_field_text, *txn_id;
-	struct keyspec key;
-	struct path value_field;
-	struct header_field *headers;
-	size_t nheaders;
-	bool avro_key, avro_value;      /* -s */
-	const char *registry;           /* -r */
+	int64_t partition;      /* -p: -1 (RD_KAFKA_PARTITION_UA): the
+				 * partitioner's; PARTITION_NONE: not given */
+	const char *txn_id;
+	struct kafka_recmap map;        /* -k, -H, --value-field, --timestamp */
+	struct schema_opts sch;         /* -r, -s */
 	const char *key_schema, *key_subject, *value_schema, *value_subject;
 };
 
@@ -139,7 +97,7 @@ struct resume {
 	rd_kafka_conf_t *conf;  /* for the consumer; NULL: no check */
 	uint64_t checked;       /* the barrier id looked for (0: none yet) */
 	uint64_t txn;           /* whose messages are dropped (0: none) */
-	struct jmap done;       /* ident -> struct resume_msg */
+	struct hashtab done;    /* ident -> struct resume_msg */
 	uint64_t pending;       /* messages in done still to come */
 	uint64_t dropped;       /* records dropped so far */
 	struct buf ident;
@@ -155,7 +113,6 @@ struct producer {
 	struct fieldseen seen;  /* the fields -k, -H and --value-field name */
 	rd_kafka_topic_t *rkt;  /* of the last topic produced to */
 	struct kafka_msg msg;
-	struct buf tmp;
 	bool in_txn;
 	bool aborting;          /* purged deliveries are the abort's doing */
 	uint64_t produced, delivered, failed, txn_msgs;
@@ -167,165 +124,91 @@ struct producer {
 
 /* --- options ----------------------------------------------------------- */
 
-static void add_header(struct opts *o, const char *arg, size_t *cap)
+/* -s's combinations the table cannot say. */
+static void check_schema_options(const struct opts *o)
 {
-	const char *eq = strchr(arg, '=');
-	struct header_field *h;
-
-	if (eq == NULL || eq == arg || eq[1] == '\0')
-		diag_usage("-H: expected NAME=PATH: '%s'", arg);
-	o->headers = xgrow(o->headers, cap, o->nheaders + 1, sizeof(*o->headers));
-	h = &o->headers[o->nheaders++];
-	h->name = xstrndup(arg, (size_t)(eq - arg));
-	h->arg = arg;
-	if (path_compile(&h->path, eq + 1) < 0)
-		diag_usage("-H: not a field path: '%s'", eq + 1);
+	schema_opts_check(&o->sch);
+	if (!o->sch.key && (o->key_schema || o->key_subject))
+		diag_usage("--key-schema and --key-subject need -s key=avro");
+	if (!o->sch.value && (o->value_schema || o->value_subject))
+		diag_usage("--value-schema and --value-subject need -s value=avro");
+	if (o->sch.key && !o->key_subject && !o->topic)
+		diag_usage("-s key=avro without -t needs --key-subject");
+	if (o->sch.value && !o->value_subject && !o->topic)
+		diag_usage("-s value=avro without -t needs --value-subject");
 }
 
-static void parse_args(struct opts *o, int argc, char **argv)
+static void parse_options(struct opts *o, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "envelope", no_argument, NULL, 'E' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "key-schema", required_argument, NULL, OPT_KEY_SCHEMA },
-		{ "key-subject", required_argument, NULL, OPT_KEY_SUBJECT },
-		{ "metadata-timeout", required_argument, NULL, OPT_METADATA_TIMEOUT },
-		{ "registry", required_argument, NULL, 'r' },
-		{ "serdes", required_argument, NULL, 's' },
-		{ "timestamp", no_argument, NULL, OPT_TIMESTAMP },
-		{ "transactional-id", required_argument, NULL, OPT_TXN_ID },
-		{ "value-field", required_argument, NULL, OPT_VALUE_FIELD },
-		{ "value-schema", required_argument, NULL, OPT_VALUE_SCHEMA },
-		{ "value-subject", required_argument, NULL, OPT_VALUE_SUBJECT },
-		FIELDSEEN_LONGOPTS,
-		FS_COMMON_LONGOPTS
+	const struct opt opts[] = {
+		OPT_FLAG('E', "envelope", &o->envelope,
+		    "input is fs-consume envelopes (topic, partition,\n"
+		    "timestamp, key, headers, value), replayed as is"),
+		OPT_CALLBACK('H', NULL, kafka_opt_header, &o->map, "NAME=PATH",
+		    "header NAME from the record's field PATH (repeatable)"),
+		OPT_STRING('k', "key", &o->map.key_text, "FIELDS",
+		    "message key from these fields (comma-separated)"),
+		OPT_INT('p', NULL, &o->partition, -1, INT32_MAX, "PARTITION",
+		    "this partition (-1: the partitioner chooses)"),
+		OPT_STRING('t', NULL, &o->topic, "TOPIC",
+		    "topic (overrides an envelope's topic)"),
+		OPT_STRING(0, "key-schema", &o->key_schema, "FILE",
+		    "register this Avro schema for the key's subject"),
+		OPT_STRING(0, "key-subject", &o->key_subject, "NAME",
+		    "the key's subject (default TOPIC-key)"),
+		OPT_FLAG(0, "timestamp", &o->timestamp,
+		    "message timestamp from --time-field"),
+		OPT_STRING(0, "transactional-id", &o->txn_id, "ID",
+		    "one transaction per checkpoint interval"),
+		OPT_STRING(0, "value-field", &o->map.value_field_text, "PATH",
+		    "the value is this field, not the whole record"),
+		OPT_STRING(0, "value-schema", &o->value_schema, "FILE",
+		    "register this Avro schema for the value's subject\n"
+		    "(default: the subject's latest version)"),
+		OPT_STRING(0, "value-subject", &o->value_subject, "NAME",
+		    "the value's subject (default TOPIC-value)"),
+		OPT_GROUP_SCHEMA(&o->sch, "write"),
+		OPT_GROUP_KAFKA(&o->k),
+		OPT_SORTED,
+		OPT_GROUP_FIELDSEEN(&o->strict),
+		OPT_GROUP_COMMON(&o->c),
+		OPT_END
 	};
-	size_t hcap = 0;
-	int ch;
 	char errstr[512];
+	int first;
 
 	memset(o, 0, sizeof(*o));
 	fs_common_init(&o->c, argc, argv);
-	o->conf = kafka_conf_new();
-	o->partition = RD_KAFKA_PARTITION_UA;
-	o->md_timeout_ms = KAFKA_METADATA_TIMEOUT_MS;
+	kafka_opts_init(&o->k);
+	o->partition = PARTITION_NONE;
 	/* fs's producer defaults, before -X and -F can change them:
 	 * idempotence (no duplicates or reordering on retries) and larger
 	 * batches than librdkafka's latency-oriented 5ms. */
-	if (kafka_conf_set2(o->conf, "enable.idempotence", "true", errstr,
-	    sizeof(errstr)) < 0 || kafka_conf_set2(o->conf, "linger.ms", "20",
+	if (kafka_conf_set2(o->k.conf, "enable.idempotence", "true", errstr,
+	    sizeof(errstr)) < 0 || kafka_conf_set2(o->k.conf, "linger.ms", "20",
 	    errstr, sizeof(errstr)) < 0)
 		diag_fatal("librdkafka: %s", errstr);
-	while ((ch = getopt_long(argc, argv, "b:EF:H:k:p:r:s:t:X:" FS_COMMON_SHORTOPTS,
-	    longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'b':
-			if (kafka_conf_set2(o->conf, "bootstrap.servers", optarg,
-			    errstr, sizeof(errstr)) < 0)
-				diag_usage("-b: %s", errstr);
-			break;
-		case 'E':
-			o->envelope = true;
-			break;
-		case 'F':
-			kafka_conf_file(o->conf, optarg);
-			break;
-		case 'H':
-			add_header(o, optarg, &hcap);
-			break;
-		case 'k':
-			o->key_text = optarg;
-			break;
-		case 'p':
-			o->partition = (int32_t)opt_i64("-p", optarg, -1, INT32_MAX);
-			o->partition_set = true;
-			break;
-		case 'r':
-			o->registry = optarg;
-			break;
-		case 's':
-			if (schema_serdes(optarg, &o->avro_key, &o->avro_value,
-			    errstr) < 0)
-				diag_usage("-s: %s", errstr);
-			break;
-		case 't':
-			o->topic = optarg;
-			break;
-		case 'X':
-			kafka_conf_set(o->conf, optarg, "-X");
-			break;
-		case OPT_KEY_SCHEMA:
-			o->key_schema = optarg;
-			break;
-		case OPT_KEY_SUBJECT:
-			o->key_subject = optarg;
-			break;
-		case OPT_VALUE_SCHEMA:
-			o->value_schema = optarg;
-			break;
-		case OPT_VALUE_SUBJECT:
-			o->value_subject = optarg;
-			break;
-		case OPT_METADATA_TIMEOUT:
-			o->md_timeout_ms = kafka_opt_metadata_timeout(
-			    "--metadata-timeout", optarg);
-			break;
-		case OPT_TIMESTAMP:
-			o->timestamp = true;
-			break;
-		case OPT_TXN_ID:
-			o->txn_id = optarg;
-			break;
-		case OPT_VALUE_FIELD:
-			o->value_field_text = optarg;
-			break;
-		default:
-			if (!fieldseen_option(&o->strict, ch))
-				fs_common_option(&o->c, ch, optarg, usage_text);
-			break;
-		}
-	}
-	if (optind < argc)
-		diag_usage("unexpected argument: '%s'", argv[optind]);
+	first = opt_parse(usage_text, opts, 0, argc, argv);
+	if (first < argc)
+		diag_usage("unexpected argument: '%s'", argv[first]);
 	fs_common_finish(&o->c);
 	if (o->topic == NULL && !o->envelope)
 		diag_usage("no topic: give -t TOPIC");
-	if (o->envelope && (o->key_text || o->value_field_text ||
-	    o->nheaders || o->timestamp))
+	if (o->timestamp)
+		o->map.time_path = &o->c.time_path;
+	if (o->envelope && !kafka_recmap_plain(&o->map))
 		diag_usage("-E takes key, value, headers and timestamp from the "
 		    "envelope: -k, -H, --value-field and --timestamp do not apply");
-	if (o->key_text && keyspec_compile(&o->key, o->key_text) < 0)
-		diag_usage("-k: not a list of field paths: '%s'", o->key_text);
-	if (o->value_field_text &&
-	    path_compile(&o->value_field, o->value_field_text) < 0)
-		diag_usage("--value-field: not a field path: '%s'",
-		    o->value_field_text);
-	if (o->txn_id && kafka_conf_set2(o->conf, "transactional.id", o->txn_id,
-	    errstr, sizeof(errstr)) < 0)
+	kafka_recmap_compile(&o->map);
+	if (o->txn_id && kafka_conf_set2(o->k.conf, "transactional.id",
+	    o->txn_id, errstr, sizeof(errstr)) < 0)
 		diag_usage("--transactional-id: %s", errstr);
-	if ((o->avro_key || o->avro_value) != (o->registry != NULL))
-		diag_usage("-s and -r go together (the registry holds the schemas)");
-	if (!o->avro_key && (o->key_schema || o->key_subject))
-		diag_usage("--key-schema and --key-subject need -s key=avro");
-	if (!o->avro_value && (o->value_schema || o->value_subject))
-		diag_usage("--value-schema and --value-subject need -s value=avro");
-	if (o->avro_key && !o->key_subject && !o->topic)
-		diag_usage("-s key=avro without -t needs --key-subject");
-	if (o->avro_value && !o->value_subject && !o->topic)
-		diag_usage("-s value=avro without -t needs --value-subject");
+	check_schema_options(o);
 }
 
 static void opts_free(struct opts *o)
 {
-	for (size_t i = 0; i < o->nheaders; i++) {
-		free(o->headers[i].name);
-		path_free(&o->headers[i].path);
-	}
-	free(o->headers);
-	if (o->key_text)
-		keyspec_free(&o->key);
-	if (o->value_field_text)
-		path_free(&o->value_field);
+	kafka_recmap_free(&o->map);
 	path_free(&o->c.time_path);
 }
 
@@ -505,7 +388,7 @@ static void resume_ident(struct producer *p, bool has_key, const void *key,
 /* Adds p->rs.ident to the messages to drop. */
 static void resume_add(struct producer *p)
 {
-	struct jmap_slot *sl = jmap_put(&p->rs.done, p->rs.ident.data,
+	struct hashtab_slot *sl = hashtab_put(&p->rs.done, p->rs.ident.data,
 	    p->rs.ident.len);
 	struct resume_msg *r = sl->val;
 
@@ -582,7 +465,7 @@ static void txn_collect(struct producer *p, uint64_t id)
 	const char *topic = p->o->topic;
 	rd_kafka_t *rk = kafka_new(RD_KAFKA_CONSUMER,
 	    rd_kafka_conf_dup(p->rs.conf));
-	int ms = p->o->md_timeout_ms;
+	int ms = p->o->k.md_timeout_ms;
 	const rd_kafka_metadata_t *md = kafka_metadata(rk, topic, ms);
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 
@@ -635,7 +518,7 @@ static void resume_init(struct producer *p)
 
 	if (!tagging(p) || p->o->topic == NULL)
 		return;
-	p->rs.conf = rd_kafka_conf_dup_filter(p->o->conf,
+	p->rs.conf = rd_kafka_conf_dup_filter(p->o->k.conf,
 	    sizeof(producer_only) / sizeof(*producer_only), producer_only);
 	if (kafka_conf_set2(p->rs.conf, "enable.partition.eof", "true", errstr,
 	    sizeof(errstr)) < 0 || kafka_conf_set2(p->rs.conf,
@@ -669,14 +552,14 @@ static void resume_check(struct producer *p, uint64_t restored)
 static bool resume_drop(struct producer *p)
 {
 	struct kafka_msg *m = &p->msg;
-	struct jmap_slot *sl;
+	struct hashtab_slot *sl;
 	struct resume_msg *r;
 
 	if (p->rs.pending == 0)
 		return false;
 	resume_ident(p, m->has_key, m->key.data, m->key.len, m->has_value,
 	    m->value_ptr, m->value_len);
-	sl = jmap_get(&p->rs.done, p->rs.ident.data, p->rs.ident.len);
+	sl = hashtab_get(&p->rs.done, p->rs.ident.data, p->rs.ident.len);
 	if (sl == NULL || (r = sl->val)->n == 0)
 		return false;
 	r->n--;
@@ -691,11 +574,11 @@ static bool resume_drop(struct producer *p)
 static void resume_free(struct resume *rs)
 {
 	size_t i = 0;
-	struct jmap_slot *sl;
+	struct hashtab_slot *sl;
 
-	while ((sl = jmap_next(&rs->done, &i)) != NULL)
+	while ((sl = hashtab_next(&rs->done, &i)) != NULL)
 		free(sl->val);
-	jmap_free(&rs->done);
+	hashtab_free(&rs->done);
 	buf_free(&rs->ident);
 	if (rs->conf != NULL)
 		rd_kafka_conf_destroy(rs->conf);
@@ -740,99 +623,6 @@ static rd_kafka_topic_t *topic_handle(struct producer *p, const char *name)
 	return p->rkt;
 }
 
-/*
- * Sets p->msg's key from the -k fields; -1 with why when one is missing
- * or holds an object or an array (fs(7)'s bad input).  One field gives
- * its text (a string) or its JSON, null no key (as null is no bytes in
- * an envelope); several give the JSON array of their values.
- */
-static int record_key(struct producer *p, const json_t *obj, char *why)
-{
-	const struct keyspec *k = &p->o->key;
-	struct kafka_msg *m = &p->msg;
-	json_t *v, *a;
-
-	for (size_t i = 0; i < k->n; i++) {
-		v = path_get(&k->paths[i], obj);
-		if (v == NULL) {
-			snprintf(why, REC_ERR_MAX, "missing key field '%s'",
-			    k->paths[i].text);
-			return -1;
-		}
-		if (json_is_object(v) || json_is_array(v)) {
-			snprintf(why, REC_ERR_MAX, "key field '%s' is %s, not a "
-			    "string, number, boolean or null", k->paths[i].text,
-			    json_is_object(v) ? "an object" : "an array");
-			return -1;
-		}
-	}
-	if (k->n == 1) {
-		v = path_get(&k->paths[0], obj);
-		m->has_key = !json_is_null(v);
-		if (m->has_key)
-			kafka_json_bytes(&m->key, v);
-		return 0;
-	}
-	a = json_array();
-	for (size_t i = 0; i < k->n; i++)
-		json_array_append(a, path_get(&k->paths[i], obj));
-	m->has_key = true;
-	kafka_json_bytes(&m->key, a);
-	json_decref(a);
-	return 0;
-}
-
-/* Fills p->msg from a plain record; -1 with why on a missing or bad
- * field. */
-static int record_msg(struct producer *p, const json_t *obj, const char *line,
-    size_t len, char *why)
-{
-	struct opts *o = p->o;
-	struct kafka_msg *m = &p->msg;
-
-	kafka_msg_reset(m);
-	fieldseen_record(&p->seen, obj);
-	if (o->key_text && record_key(p, obj, why) < 0)
-		return -1;
-	m->has_value = true;
-	if (o->value_field_text) {
-		const json_t *v = path_get(&o->value_field, obj);
-
-		if (v == NULL)
-			return snprintf(why, REC_ERR_MAX, "missing value field '%s'",
-			    o->value_field.text), -1;
-		if (json_is_null(v))
-			m->has_value = false;
-		else
-			kafka_json_bytes(&m->value, v);
-	} else {
-		buf_append(&m->value, line, len);
-	}
-	for (size_t i = 0; i < o->nheaders; i++) {
-		const json_t *v = path_get(&o->headers[i].path, obj);
-
-		if (v == NULL)
-			continue;
-		if (m->headers == NULL)
-			m->headers = rd_kafka_headers_new(o->nheaders);
-		buf_reset(&p->tmp);
-		if (json_is_null(v))
-			rd_kafka_header_add(m->headers, o->headers[i].name, -1, NULL, 0);
-		else {
-			kafka_json_bytes(&p->tmp, v);
-			rd_kafka_header_add(m->headers, o->headers[i].name, -1,
-			    p->tmp.data, (ssize_t)p->tmp.len);
-		}
-	}
-	if (o->timestamp) {
-		const char *twhy;
-
-		if (etime_get(&o->c.time_path, obj, &m->timestamp, &twhy) < 0)
-			return snprintf(why, REC_ERR_MAX, "%s", twhy), -1;
-	}
-	return 0;
-}
-
 /* Hands p->msg to librdkafka, waiting while its queue is full. */
 static void send_msg(struct producer *p, const char *line, size_t len)
 {
@@ -840,7 +630,8 @@ static void send_msg(struct producer *p, const char *line, size_t len)
 	struct origin *org = NULL;
 	void *opaque = (void *)(uintptr_t)p->lr.lineno;
 	const char *topic = p->o->topic ? p->o->topic : m->topic;
-	int32_t part = p->o->partition_set ? p->o->partition : m->partition;
+	int32_t part = p->o->partition != PARTITION_NONE ?
+	    (int32_t)p->o->partition : m->partition;
 	rd_kafka_resp_err_t err;
 
 	if (p->rej.policy == ON_ERROR_DEAD_LETTER) {
@@ -922,8 +713,8 @@ static void reject_here(struct producer *p, const char *why,
 /* True when a record becomes a message as is: no field to look up. */
 static bool plain_value(const struct opts *o)
 {
-	return !o->envelope && o->key_text == NULL && o->nheaders == 0 &&
-	    o->value_field_text == NULL && !o->timestamp && o->registry == NULL;
+	return !o->envelope && kafka_recmap_plain(&o->map) &&
+	    o->sch.registry == NULL;
 }
 
 /* --- -s: Confluent-framed Avro ------------------------------------------- */
@@ -979,6 +770,21 @@ static void avro_out_setup(struct producer *p, struct avro_out *a,
 		diag_fatal("subject '%s': %s", a->subject, why);
 }
 
+static void avro_setup(struct producer *p)
+{
+	const struct opts *o = p->o;
+
+	if (o->sch.registry == NULL)
+		return;
+	p->reg = registry_new(o->sch.registry);
+	if (o->sch.key)
+		avro_out_setup(p, &p->akey, o->key_subject, "-key",
+		    o->key_schema);
+	if (o->sch.value)
+		avro_out_setup(p, &p->aval, o->value_subject, "-value",
+		    o->value_schema);
+}
+
 /* Replaces the bytes in b with v written as a's schema; -1 with why. */
 static int avro_out_encode(const struct avro_out *a, const char *what,
     const json_t *v, struct buf *b, char *why)
@@ -994,22 +800,7 @@ static int avro_out_encode(const struct avro_out *a, const char *what,
 	return -1;
 }
 
-/* The key's JSON as record_key() chose it: one field's value, or the
- * array of several (a new reference). */
-static json_t *record_key_json(const struct producer *p, const json_t *obj)
-{
-	const struct keyspec *k = &p->o->key;
-	json_t *a;
-
-	if (k->n == 1)
-		return json_incref(path_get(&k->paths[0], obj));
-	a = json_array();
-	for (size_t i = 0; i < k->n; i++)
-		json_array_append(a, path_get(&k->paths[i], obj));
-	return a;
-}
-
-/* -s: p->msg's key and value (built from obj) written as Avro. */
+/* -s: p->msg's key and value (mapped from obj) written as Avro. */
 static int avro_msg(struct producer *p, const json_t *obj, char *why)
 {
 	const struct opts *o = p->o;
@@ -1019,19 +810,15 @@ static int avro_msg(struct producer *p, const json_t *obj, char *why)
 	int rc = 0;
 
 	if (p->aval.s != NULL && m->has_value) {
-		if (o->envelope)
-			v = json_object_get(obj, "value");
-		else if (o->value_field_text)
-			v = path_get(&o->value_field, obj);
-		else
-			v = obj;
+		v = o->envelope ? json_object_get(obj, "value") :
+		    kafka_recmap_value_json(&o->map, obj);
 		if (avro_out_encode(&p->aval, "value", v, &m->value, why) < 0)
 			return -1;
 		m->value_ptr = NULL;
 	}
 	if (p->akey.s != NULL && m->has_key) {
 		key = o->envelope ? json_incref(json_object_get(obj, "key")) :
-		    record_key_json(p, obj);
+		    kafka_recmap_key_json(&o->map, obj);
 		rc = avro_out_encode(&p->akey, "key", key, &m->key, why);
 		json_decref(key);
 	}
@@ -1059,8 +846,8 @@ static void on_record(struct producer *p, const char *line, size_t len)
 
 	/* The hot path: a line that is certainly a data record is sent as
 	 * its bytes, without building it. */
-	if (plain_value(p->o) && kafka_json_quick_object(line, len) &&
-	    !kafka_maybe_control(line, len)) {
+	if (plain_value(p->o) && rec_quick_object(line, len) &&
+	    !rec_line_maybe_control(line, len)) {
 		stage_data(&p->st);
 		kafka_msg_reset(&p->msg);
 		p->msg.has_value = true;
@@ -1097,8 +884,10 @@ static void on_record(struct producer *p, const char *line, size_t len)
 	stage_data(&p->st);
 	if (p->o->envelope)
 		rc = kafka_env_decode(obj, &p->msg, why);
-	else
-		rc = record_msg(p, obj, line, len, why);
+	else {
+		fieldseen_record(&p->seen, obj);
+		rc = kafka_recmap_msg(&p->o->map, obj, line, len, &p->msg, why);
+	}
 	if (rc == 0 && p->o->topic == NULL && p->msg.topic == NULL) {
 		snprintf(why, sizeof(why), "envelope without 'topic' (and no -t)");
 		rc = -1;
@@ -1121,14 +910,14 @@ static void watch_fields(struct producer *p)
 	const struct opts *o = p->o;
 
 	fieldseen_init(&p->seen, o->strict);
-	if (o->key_text)
-		fieldseen_add_keys(&p->seen, &o->key, "-k", o->key_text);
-	for (size_t i = 0; i < o->nheaders; i++)
-		fieldseen_add(&p->seen, &o->headers[i].path, "-H",
-		    o->headers[i].arg);
-	if (o->value_field_text)
-		fieldseen_add(&p->seen, &o->value_field, "--value-field",
-		    o->value_field_text);
+	if (o->map.key_text)
+		fieldseen_add_keys(&p->seen, &o->map.key, "-k", o->map.key_text);
+	for (size_t i = 0; i < o->map.nheaders; i++)
+		fieldseen_add(&p->seen, &o->map.headers[i].path, "-H",
+		    o->map.headers[i].arg);
+	if (o->map.value_field_text)
+		fieldseen_add(&p->seen, &o->map.value_field, "--value-field",
+		    o->map.value_field_text);
 }
 
 static void setup_producer(struct producer *p)
@@ -1136,13 +925,13 @@ static void setup_producer(struct producer *p)
 	struct opts *o = p->o;
 
 	resume_init(p);
-	rd_kafka_conf_set_opaque(o->conf, p);
-	rd_kafka_conf_set_dr_msg_cb(o->conf, dr_cb);
-	p->rk = kafka_new(RD_KAFKA_PRODUCER, o->conf);
-	o->conf = NULL;
+	rd_kafka_conf_set_opaque(o->k.conf, p);
+	rd_kafka_conf_set_dr_msg_cb(o->k.conf, dr_cb);
+	p->rk = kafka_new(RD_KAFKA_PRODUCER, o->k.conf);
+	o->k.conf = NULL;
 	/* A wrong or unreachable address fails now, not when the first
 	 * message times out (or init_transactions() does). */
-	kafka_await_broker(p->rk, o->md_timeout_ms);
+	kafka_await_broker(p->rk, o->k.md_timeout_ms);
 	if (o->txn_id != NULL)
 		txn_check(rd_kafka_init_transactions(p->rk, 60000),
 		    "init transactions");
@@ -1192,26 +981,20 @@ int main(int argc, char **argv)
 	bool cut;
 	int absent;
 
-	parse_args(&o, argc, argv);
+	parse_options(&o, argc, argv);
 	memset(&p, 0, sizeof(p));
 	p.o = &o;
 	watch_fields(&p);
 	kafka_msg_init(&p.msg);
 	lineio_init_fd(&p.lr, 0, "-");
+	lineio_set_metrics(&p.lr, o.c.metrics);
 	rejects_init(&p.rej, &o.c, NULL);
 	p.rs.fresh = o.c.ckpt_dir != NULL && !stage_dir_exists(&o.c);
-	jmap_init(&p.rs.done);
+	hashtab_init(&p.rs.done);
+	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
 	    restore_hook, &p });
-	if (o.registry != NULL) {
-		p.reg = registry_new(o.registry);
-		if (o.avro_key)
-			avro_out_setup(&p, &p.akey, o.key_subject, "-key",
-			    o.key_schema);
-		if (o.avro_value)
-			avro_out_setup(&p, &p.aval, o.value_subject, "-value",
-			    o.value_schema);
-	}
+	avro_setup(&p);
 	setup_producer(&p);
 	produce_loop(&p);
 
@@ -1242,7 +1025,6 @@ int main(int argc, char **argv)
 	resume_free(&p.rs);
 	stage_finish(&p.st);
 	kafka_msg_free(&p.msg);
-	buf_free(&p.tmp);
 	free(p.akey.subject);
 	free(p.aval.subject);
 	registry_free(p.reg);

@@ -13,6 +13,7 @@
  * --max-restarts failures within --restart-window end it with 1.
  */
 #define _GNU_SOURCE             /* sigabbrev_np */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "opt.h"
 #include "pgroup.h"
 #include "tool.h"
 #include "banned.h"
@@ -35,40 +37,7 @@ static const char usage_text[] =
 "              [common options] [--] PIPELINE | -- PROGRAM ARG ...\n"
 "Runs a pipeline (bash -o pipefail -c PIPELINE, or PROGRAM with its\n"
 "arguments) as a process group and restarts it when it fails.  With\n"
-"--checkpoint-dir, each start logs the checkpoint it resumes from.\n"
-"  --backoff MIN[,MAX]   wait before a restart: MIN, doubled after each\n"
-"                        failure up to MAX (default 200ms,30s)\n"
-"  --backoff-reset DURATION\n"
-"                        a run this long resets the wait to MIN\n"
-"                        (default 60s)\n"
-"  --grace DURATION      stop the writers to a pipe whose reader has\n"
-"                        exited after DURATION (default 2s)\n"
-"  --max-restarts N      give up (exit 1) after more than N failures\n"
-"                        within the restart window (default 10)\n"
-"  --restart-window DURATION\n"
-"                        the window the failures count in (default 10m)\n"
-"  --stop-timeout DURATION\n"
-"                        SIGKILL what SIGTERM has not stopped after\n"
-"                        DURATION (default 10s)\n";
-
-enum {
-	OPT_BACKOFF = OPT_TOOL_BASE,
-	OPT_BACKOFF_RESET,
-	OPT_GRACE,
-	OPT_MAX_RESTARTS,
-	OPT_RESTART_WINDOW,
-	OPT_STOP_TIMEOUT
-};
-
-static const struct option longopts[] = {
-	{ "backoff", required_argument, NULL, OPT_BACKOFF },
-	{ "backoff-reset", required_argument, NULL, OPT_BACKOFF_RESET },
-	{ "grace", required_argument, NULL, OPT_GRACE },
-	{ "max-restarts", required_argument, NULL, OPT_MAX_RESTARTS },
-	{ "restart-window", required_argument, NULL, OPT_RESTART_WINDOW },
-	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
-	FS_COMMON_LONGOPTS
-};
+"--checkpoint-dir, each start logs the checkpoint it resumes from.\n";
 
 #define TICK_MS 250             /* how often the group is looked at */
 #define MAX_STRANDED 16         /* writers reported per look */
@@ -102,11 +71,14 @@ struct history {
 
 /* --- options ---------------------------------------------------------- */
 
-static void parse_backoff(struct opts *o, const char *arg)
+/* --backoff MIN[,MAX] */
+static void set_backoff(void *data, const char *name, const char *arg)
 {
+	struct opts *o = data;
 	const char *comma = strchr(arg, ',');
 	char *min = xstrndup(arg, comma ? (size_t)(comma - arg) : strlen(arg));
 
+	(void)name;
 	o->backoff_min = opt_duration("--backoff", min);
 	o->backoff_max = comma ? opt_duration("--backoff", comma + 1) :
 	    (o->backoff_min > 30000 ? o->backoff_min : 30000);
@@ -115,34 +87,15 @@ static void parse_backoff(struct opts *o, const char *arg)
 		diag_usage("--backoff: MAX is less than MIN: '%s'", arg);
 }
 
-static void tool_option(struct opts *o, int c, const char *arg)
+static void set_window(void *data, const char *name, const char *arg)
 {
-	switch (c) {
-	case OPT_BACKOFF:
-		parse_backoff(o, arg);
-		break;
-	case OPT_BACKOFF_RESET:
-		o->backoff_reset = opt_duration("--backoff-reset", arg);
-		break;
-	case OPT_GRACE:
-		o->grace = opt_duration("--grace", arg);
-		break;
-	case OPT_MAX_RESTARTS:
-		o->max_restarts = opt_i64("--max-restarts", arg, 0, 1000000);
-		break;
-	case OPT_RESTART_WINDOW:
-		o->window = opt_duration("--restart-window", arg);
-		o->window_arg = arg;
-		if (o->window == 0)
-			diag_usage("--restart-window: must be more than 0: '%s'",
-			    arg);
-		break;
-	case OPT_STOP_TIMEOUT:
-		o->stop_timeout = opt_duration("--stop-timeout", arg);
-		break;
-	default:
-		diag_usage("unknown option");
-	}
+	struct opts *o = data;
+
+	(void)name;
+	o->window = opt_duration("--restart-window", arg);
+	o->window_arg = arg;
+	if (o->window == 0)
+		diag_usage("--restart-window: must be more than 0: '%s'", arg);
 }
 
 /* One operand is a shell pipeline; more are a program and arguments. */
@@ -164,11 +117,8 @@ static void set_command(struct opts *o, int n, char **args)
 	o->cmd = o->cmd_alloc;
 }
 
-static void parse_options(struct opts *o, int argc, char **argv)
+static void set_defaults(struct opts *o)
 {
-	int c;
-
-	fs_common_init(&o->c, argc, argv);
 	o->backoff_min = 200;
 	o->backoff_max = 30000;
 	o->backoff_reset = 60000;
@@ -177,13 +127,40 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->window = 600000;
 	o->window_arg = "10m";
 	o->stop_timeout = 10000;
-	/* "+": the pipeline's own options are not ours. */
-	while ((c = getopt_long(argc, argv, "+" FS_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1)
-		if (!fs_common_option(&o->c, c, optarg, usage_text))
-			tool_option(o, c, optarg);
+}
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+	const struct opt opts[] = {
+		OPT_CALLBACK(0, "backoff", set_backoff, o, "MIN[,MAX]",
+		    "wait before a restart: MIN, doubled after each\n"
+		    "failure up to MAX (default 200ms,30s)"),
+		OPT_DURATION(0, "backoff-reset", &o->backoff_reset, 0,
+		    INT64_MAX, "DURATION", "a run this long resets the wait "
+		    "to MIN\n(default 60s)"),
+		OPT_DURATION(0, "grace", &o->grace, 0, INT64_MAX, "DURATION",
+		    "stop the writers to a pipe whose reader has\n"
+		    "exited after DURATION (default 2s)"),
+		OPT_INT(0, "max-restarts", &o->max_restarts, 0, 1000000, "N",
+		    "give up (exit 1) after more than N failures\n"
+		    "within the restart window (default 10)"),
+		OPT_CALLBACK(0, "restart-window", set_window, o, "DURATION",
+		    "the window the failures count in (default 10m)"),
+		OPT_DURATION(0, "stop-timeout", &o->stop_timeout, 0,
+		    INT64_MAX, "DURATION", "SIGKILL what SIGTERM has not "
+		    "stopped after\nDURATION (default 10s)"),
+		OPT_GROUP_COMMON(&o->c),
+		OPT_END
+	};
+	int first;
+
+	fs_common_init(&o->c, argc, argv);
+	set_defaults(o);
+	/* Stop at the first operand: the pipeline's own options are not
+	 * ours. */
+	first = opt_parse(usage_text, opts, OPT_STOP_AT_OPERAND, argc, argv);
 	fs_common_finish(&o->c);
-	set_command(o, argc - optind, argv + optind);
+	set_command(o, argc - first, argv + first);
 }
 
 static void free_options(struct opts *o)
@@ -533,13 +510,17 @@ static void print_stats(const struct opts *o, const struct history *h)
 
 /* Starts the pipeline until it succeeds, is stopped or fails too often;
  * returns fs-run's exit status. */
-static int supervise(const struct opts *o, struct history *h)
+static void metrics_dir_clear(const char *dir, bool rmdir_too);
+
+static int supervise(const struct opts *o, struct history *h,
+    const char *mdir)
 {
 	for (;;) {
 		struct outcome oc;
 		char d[64], t[32];
 		int64_t delay;
 
+		metrics_dir_clear(mdir, false);
 		h->starts++;
 		log_start(o, h);
 		oc = run_once(o, h->starts);
@@ -568,15 +549,62 @@ static int supervise(const struct opts *o, struct history *h)
 	}
 }
 
+/*
+ * --metrics-port: each stage writes its textfile into a directory of
+ * fs-run's own (FS_METRICS_DIR, metrics.h) and fs-run serves them merged
+ * with its own metrics.  Returns the directory, or NULL.
+ */
+static char *metrics_dir(const struct opts *o)
+{
+	const char *tmp = getenv("TMPDIR");
+	size_t n;
+	char *dir;
+
+	if (o->c.metrics == NULL)
+		return NULL;
+	n = strlen(tmp ? tmp : "/tmp") + 32;
+	dir = xmalloc(n);
+	snprintf(dir, n, "%s/fs-run-metrics.XXXXXX", tmp ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		diag_fatal("--metrics-port: cannot make a directory: '%s': %s",
+		    dir, strerror(errno));
+	if (setenv(METRICS_DIR_ENV, dir, 1) != 0)
+		diag_fatal("setenv: %s", strerror(errno));
+	metrics_set_dir(o->c.metrics, dir);
+	return dir;
+}
+
+/* Removes the stages' textfiles (at a restart: those of the run that
+ * ended are stale), and with rmdir_too the directory. */
+static void metrics_dir_clear(const char *dir, bool rmdir_too)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (dir == NULL || (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && unlinkat(dirfd(d), e->d_name, 0) != 0)
+			diag_warn("cannot remove '%s/%s': %s", dir, e->d_name,
+			    strerror(errno));
+	closedir(d);
+	if (rmdir_too && rmdir(dir) != 0)
+		diag_warn("cannot remove '%s': %s", dir, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct history h = { 0 };
+	char *mdir;
 	int rc;
 
 	parse_options(&o, argc, argv);
 	pgroup_setup();
-	rc = supervise(&o, &h);
+	mdir = metrics_dir(&o);
+	rc = supervise(&o, &h, mdir);
+	metrics_dir_clear(mdir, true);
+	free(mdir);
 	print_stats(&o, &h);
 	free(h.fails);
 	free_options(&o);

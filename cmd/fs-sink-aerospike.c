@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 #include "tool.h"
 #include "aerospike/aerospike.h"
 #include "fieldseen.h"
+#include "kafka/kafka.h"
+#include "opt.h"
 #include "reject.h"
 #include "stage.h"
 #include "banned.h"
@@ -29,80 +32,7 @@
 static const char usage_text[] =
 "usage: fs-sink-aerospike -n NAMESPACE --key FIELDS [--hosts HOSTS] [-s SET]\n"
 "                         [options] [FILE]\n"
-"Writes NDJSON records into Aerospike, one record per key.\n"
-"  --hosts HOSTS         seed hosts, host[:port],... (default 127.0.0.1:3000)\n"
-"  -n, --namespace NS    the namespace\n"
-"  -s, --set SET         the set (default: none)\n"
-"  -k, --key FIELDS      key field(s); several are joined into a string key\n"
-"  --key-separator SEP   joins compound keys (default :)\n"
-"  -B, --bins LIST       bins to write: FIELD or FIELD=BIN,... (default: all\n"
-"                        members but the key fields)\n"
-"  --ttl TTL             DURATION, never, keep, or default (the namespace's)\n"
-"  --send-key            store the key itself with the record\n"
-"  --exists POLICY       update (default), update-only, replace,\n"
-"                        replace-only, or create-only\n"
-"  --monotonic           never replace a newer record: skip writes whose\n"
-"                        event time is older than the stored one\n"
-"  --time-bin BIN        where --monotonic keeps the event time (default:\n"
-"                        the time field's name)\n"
-"  --in-flight N         requests on the wire at once (default 16)\n"
-"  --batch N             rows per batch request; 1: single writes\n"
-"                        (default 100)\n"
-"  --pipeline N          single writes queued on each connection (default 1)\n"
-"  --timeout DURATION    per attempt (default 1s)\n"
-"  --total-timeout DURATION\n"
-"                        per write, retries included; 0: none (default 30s)\n"
-"  --retries N           at most N retries of a write (default: as many as\n"
-"                        --total-timeout allows)\n"
-"  --backoff DURATION    first pause before a retry, doubling up to 1s\n"
-"                        (default 5ms)\n"
-"  -u, --user USER       log in as USER (password: --password-file, or\n"
-"                        the FS_AEROSPIKE_PASSWORD environment variable)\n"
-"  --password-file FILE  the password, first line of FILE\n"
-FIELDSEEN_USAGE;
-
-enum {
-	OPT_BACKOFF = OPT_TOOL_BASE,
-	OPT_BATCH,
-	OPT_EXISTS,
-	OPT_HOSTS,
-	OPT_IN_FLIGHT,
-	OPT_KEY_SEPARATOR,
-	OPT_MONOTONIC,
-	OPT_PASSWORD_FILE,
-	OPT_PIPELINE,
-	OPT_RETRIES,
-	OPT_SEND_KEY,
-	OPT_TIME_BIN,
-	OPT_TIMEOUT,
-	OPT_TOTAL_TIMEOUT,
-	OPT_TTL
-};
-
-static const struct option longopts[] = {
-	{ "backoff", required_argument, NULL, OPT_BACKOFF },
-	{ "batch", required_argument, NULL, OPT_BATCH },
-	{ "bins", required_argument, NULL, 'B' },
-	{ "exists", required_argument, NULL, OPT_EXISTS },
-	{ "hosts", required_argument, NULL, OPT_HOSTS },
-	{ "in-flight", required_argument, NULL, OPT_IN_FLIGHT },
-	{ "key", required_argument, NULL, 'k' },
-	{ "key-separator", required_argument, NULL, OPT_KEY_SEPARATOR },
-	{ "monotonic", no_argument, NULL, OPT_MONOTONIC },
-	{ "namespace", required_argument, NULL, 'n' },
-	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
-	{ "pipeline", required_argument, NULL, OPT_PIPELINE },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "send-key", no_argument, NULL, OPT_SEND_KEY },
-	{ "set", required_argument, NULL, 's' },
-	{ "time-bin", required_argument, NULL, OPT_TIME_BIN },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "total-timeout", required_argument, NULL, OPT_TOTAL_TIMEOUT },
-	{ "ttl", required_argument, NULL, OPT_TTL },
-	{ "user", required_argument, NULL, 'u' },
-	FIELDSEEN_LONGOPTS,
-	FS_COMMON_LONGOPTS
-};
+"Writes NDJSON records into Aerospike, one record per key.\n";
 
 /* One bin of --bins: where its value comes from, what it is called. */
 struct binspec {
@@ -111,15 +41,22 @@ struct binspec {
 	size_t nlen;
 };
 
+/* --exists: what a write may find (the words in this order). */
+enum exists { EXISTS_UPDATE, EXISTS_UPDATE_ONLY, EXISTS_REPLACE,
+	EXISTS_REPLACE_ONLY, EXISTS_CREATE_ONLY };
+static const char *const exists_words[] = { "update", "update-only",
+	"replace", "replace-only", "create-only", NULL };
+
 struct opts {
 	struct fs_common c;
-	const char *hosts, *ns, *set, *key, *key_sep, *bins, *user;
-	const char *password_file, *time_bin;
-	uint8_t info2, info3;
+	struct as_opts as;
+	const char *bins, *time_bin;
+	enum exists exists;
+	uint8_t info2, info3;   /* --exists as the header's bits */
 	uint32_t ttl;
 	bool send_key, monotonic, strict;
-	unsigned in_flight, batch, pipeline, retries;
-	int timeout_ms, total_timeout_ms, backoff_ms;
+	int64_t in_flight, batch, pipeline, retries;
+	int64_t total_timeout_ms, backoff_ms;
 	const char *input;
 };
 
@@ -149,65 +86,48 @@ struct sink {
 	char *password;
 	/* --stats */
 	uint64_t lines, written, stale, failed, controls;
+	/* --metrics-*: NULL without */
+	struct metric *m_written, *m_stale, *m_failed, *m_requests,
+	    *m_retries, *m_timeouts, *m_lat[4], *m_lat_sum, *m_lat_count;
 };
 
-static uint32_t parse_ttl(const char *arg)
+static const double lat_q[4] = { 0.5, 0.9, 0.99, 0.999 };
+
+/* --ttl: a duration, never, keep or default. */
+static void set_ttl(void *data, const char *name, const char *arg)
 {
-	if (strcmp(arg, "never") == 0)
-		return AS_TTL_NEVER;
-	if (strcmp(arg, "default") == 0)
-		return AS_TTL_DEFAULT;
-	if (strcmp(arg, "keep") == 0)
-		return AS_TTL_DONT_UPDATE;
+	uint32_t *ttl = data;
 	int64_t ms;
-	if (dur_parse(arg, &ms) < 0 || ms < 1000 ||
+
+	(void)name;
+	if (strcmp(arg, "never") == 0)
+		*ttl = AS_TTL_NEVER;
+	else if (strcmp(arg, "default") == 0)
+		*ttl = AS_TTL_DEFAULT;
+	else if (strcmp(arg, "keep") == 0)
+		*ttl = AS_TTL_DONT_UPDATE;
+	else if (dur_parse(arg, &ms) < 0 || ms < 1000 ||
 	    ms > (int64_t)315360000 * 1000)
-		diag_usage("--ttl: expected a duration from 1s to 3650d, never, "
-		    "keep or default: '%s'", arg);
-	return (uint32_t)((ms + 999) / 1000);
-}
-
-static void parse_exists(struct opts *o, const char *arg)
-{
-	o->info2 = 0;
-	o->info3 = 0;
-	if (strcmp(arg, "update") == 0)
-		;
-	else if (strcmp(arg, "update-only") == 0)
-		o->info3 = AS_INFO3_UPDATE_ONLY;
-	else if (strcmp(arg, "replace") == 0)
-		o->info3 = AS_INFO3_CREATE_OR_REPLACE;
-	else if (strcmp(arg, "replace-only") == 0)
-		o->info3 = AS_INFO3_REPLACE_ONLY;
-	else if (strcmp(arg, "create-only") == 0)
-		o->info2 = AS_INFO2_CREATE_ONLY;
+		diag_usage("--ttl: expected a duration from 1s to 3650d, "
+		    "never, keep or default: '%s'", arg);
 	else
-		diag_usage("--exists: expected update, update-only, replace, "
-		    "replace-only or create-only: '%s'", arg);
+		*ttl = (uint32_t)((ms + 999) / 1000);
 }
 
-static unsigned opt_count(const char *name, const char *arg, int64_t min, int64_t max)
+/* --exists as the write header's bits. */
+static void set_exists_bits(struct opts *o)
 {
-	return (unsigned)opt_i64(name, arg, min, max);
+	static const uint8_t info2[] = { 0, 0, 0, 0, AS_INFO2_CREATE_ONLY };
+	static const uint8_t info3[] = { 0, AS_INFO3_UPDATE_ONLY,
+		AS_INFO3_CREATE_OR_REPLACE, AS_INFO3_REPLACE_ONLY, 0 };
+
+	o->info2 = info2[o->exists];
+	o->info3 = info3[o->exists];
 }
 
-static int opt_ms(const char *name, const char *arg, int64_t min, int64_t max)
+static void set_defaults(struct opts *o)
 {
-	int64_t ms = opt_duration(name, arg);
-	if (ms < min || ms > max)
-		diag_usage("%s: expected %lldms to %llds: '%s'", name,
-		    (long long)min, (long long)max / 1000, arg);
-	return (int)ms;
-}
-
-static void parse_options(struct opts *o, int argc, char **argv)
-{
-	int c;
-
-	fs_common_init(&o->c, argc, argv);
-	o->hosts = "127.0.0.1:3000";
-	o->set = "";
-	o->key_sep = ":";
+	as_opts_init(&o->as);
 	o->ttl = AS_TTL_DEFAULT;
 	o->in_flight = 16;
 	o->batch = 100;
@@ -218,106 +138,90 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	 * retry, are for a caller that handles failures itself; a
 	 * pipeline cannot). */
 	o->retries = AS_EXEC_RETRIES_ANY;
-	o->timeout_ms = 1000;
 	o->total_timeout_ms = 30000;
 	o->backoff_ms = 5;
-	/* Old spellings (fs-sink-aerospike(1)): -h HOSTS, now --hosts, as -h
-	 * is help; -b LIST, now -B, as -b is the Kafka tools' brokers. */
-	fs_common_old_short(argc, argv, 'h', "hosts");
-	while ((c = getopt_long(argc, argv, "B:b:k:n:s:u:" FS_COMMON_SHORTOPTS,
-	    longopts, NULL)) != -1) {
-		if (fs_common_option(&o->c, c, optarg, usage_text) ||
-		    fieldseen_option(&o->strict, c))
-			continue;
-		switch (c) {
-		case 'B':
-		case 'b':
-			o->bins = optarg;
-			break;
-		case OPT_HOSTS:
-			o->hosts = optarg;
-			break;
-		case 'k':
-			o->key = optarg;
-			break;
-		case 'n':
-			o->ns = optarg;
-			break;
-		case 's':
-			o->set = optarg;
-			break;
-		case 'u':
-			o->user = optarg;
-			break;
-		case OPT_BACKOFF:
-			o->backoff_ms = opt_ms("--backoff", optarg, 1, 10000);
-			break;
-		case OPT_BATCH:
-			o->batch = opt_count("--batch", optarg, 1, 5000);
-			break;
-		case OPT_EXISTS:
-			parse_exists(o, optarg);
-			break;
-		case OPT_IN_FLIGHT:
-			o->in_flight = opt_count("--in-flight", optarg, 1, 4096);
-			break;
-		case OPT_KEY_SEPARATOR:
-			o->key_sep = optarg;
-			break;
-		case OPT_MONOTONIC:
-			o->monotonic = true;
-			break;
-		case OPT_PASSWORD_FILE:
-			o->password_file = optarg;
-			break;
-		case OPT_PIPELINE:
-			o->pipeline = opt_count("--pipeline", optarg, 1, 64);
-			break;
-		case OPT_RETRIES:
-			o->retries = opt_count("--retries", optarg, 0, 100);
-			break;
-		case OPT_SEND_KEY:
-			o->send_key = true;
-			break;
-		case OPT_TIME_BIN:
-			o->time_bin = optarg;
-			break;
-		case OPT_TIMEOUT:
-			o->timeout_ms = opt_ms("--timeout", optarg, 1, 600000);
-			break;
-		case OPT_TOTAL_TIMEOUT:
-			o->total_timeout_ms = opt_ms("--total-timeout", optarg, 0,
-			    86400000);
-			break;
-		case OPT_TTL:
-			o->ttl = parse_ttl(optarg);
-			break;
-		default:
-			diag_usage("unknown option");
-		}
-	}
-	if (optind < argc)
-		o->input = argv[optind++];
-	if (optind < argc)
-		diag_usage("one input file at most: '%s'", argv[optind]);
+}
+
+/* The operand, and what the options cannot mean together. */
+static void check_options(struct opts *o, int argc, char **argv, int first)
+{
+	struct as_opts *a = &o->as;
+
+	if (first < argc)
+		o->input = argv[first++];
+	if (first < argc)
+		diag_usage("one input file at most: '%s'", argv[first]);
 	fs_common_finish(&o->c);
-	if (o->ns == NULL)
+	if (a->ns == NULL)
 		diag_usage("-n NAMESPACE is required");
-	if (o->key == NULL)
+	if (a->key == NULL)
 		diag_usage("--key FIELDS is required");
-	if (strlen(o->ns) > AS_NAMESPACE_MAX)
+	if (strlen(a->ns) > AS_NAMESPACE_MAX)
 		diag_usage("-n: a namespace name is at most %d bytes: '%s'",
-		    AS_NAMESPACE_MAX, o->ns);
-	if (strlen(o->set) > AS_SET_MAX)
+		    AS_NAMESPACE_MAX, a->ns);
+	if (strlen(a->set) > AS_SET_MAX)
 		diag_usage("-s: a set name is at most %d bytes: '%s'",
-		    AS_SET_MAX, o->set);
+		    AS_SET_MAX, a->set);
 	if (o->time_bin != NULL && !o->monotonic)
 		diag_usage("--time-bin needs --monotonic");
-	if (o->password_file != NULL && o->user == NULL)
-		diag_usage("--password-file needs --user");
+	as_opts_check(a);
 	/* no attempt outlives the write (the clients' setTimeouts rule) */
-	if (o->total_timeout_ms > 0 && o->timeout_ms > o->total_timeout_ms)
-		o->timeout_ms = o->total_timeout_ms;
+	if (o->total_timeout_ms > 0 && a->timeout_ms > o->total_timeout_ms)
+		a->timeout_ms = o->total_timeout_ms;
+	set_exists_bits(o);
+}
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+	struct as_opts *a = &o->as;
+	const struct opt opts[] = {
+		OPT_GROUP_AEROSPIKE(a,
+		    "key field(s); several are joined into a string key"),
+		OPT_STRING('B', "bins", &o->bins, "LIST",
+		    "bins to write: FIELD or FIELD=BIN,... (default: all\n"
+		    "members but the key fields)"),
+		/* -b: the old spelling of -B, now the Kafka tools' brokers */
+		OPT_STRING('b', NULL, &o->bins, "LIST", NULL),
+		OPT_CALLBACK(0, "ttl", set_ttl, &o->ttl, "TTL",
+		    "DURATION, never, keep, or default (the namespace's)"),
+		OPT_FLAG(0, "send-key", &o->send_key,
+		    "store the key itself with the record"),
+		OPT_POLICY(0, "exists", &o->exists, exists_words, "POLICY",
+		    "update (default), update-only, replace,\n"
+		    "replace-only, or create-only"),
+		OPT_FLAG(0, "monotonic", &o->monotonic,
+		    "never replace a newer record: skip writes whose\n"
+		    "event time is older than the stored one"),
+		OPT_STRING(0, "time-bin", &o->time_bin, "BIN",
+		    "where --monotonic keeps the event time (default:\n"
+		    "the time field's name)"),
+		OPT_INT(0, "in-flight", &o->in_flight, 1, 4096, "N",
+		    "requests on the wire at once (default 16)"),
+		OPT_INT(0, "batch", &o->batch, 1, 5000, "N",
+		    "rows per batch request; 1: single writes\n"
+		    "(default 100)"),
+		OPT_INT(0, "pipeline", &o->pipeline, 1, 64, "N",
+		    "single writes queued on each connection (default 1)"),
+		OPT_AEROSPIKE_TIMEOUT(a),
+		OPT_AEROSPIKE_MS("total-timeout", &o->total_timeout_ms, 0,
+		    86400000, "per write, retries included; 0: none (default "
+		    "30s)"),
+		OPT_INT(0, "retries", &o->retries, 0, 100, "N",
+		    "at most N retries of a write (default: as many as\n"
+		    "--total-timeout allows)"),
+		OPT_AEROSPIKE_MS("backoff", &o->backoff_ms, 1, 10000,
+		    "first pause before a retry, doubling up to 1s\n"
+		    "(default 5ms)"),
+		OPT_GROUP_AEROSPIKE_LOGIN(a),
+		OPT_GROUP_FIELDSEEN(&o->strict),
+		OPT_GROUP_COMMON(&o->c),
+		OPT_END
+	};
+
+	fs_common_init(&o->c, argc, argv);
+	set_defaults(o);
+	check_options(o, argc, argv, opt_parse(usage_text, opts, 0, argc,
+	    argv));
 }
 
 /* --- bins ------------------------------------------------------------- */
@@ -403,8 +307,8 @@ static int build(struct sink *s, const json_t *obj, struct as_cmd *c, char *why,
     size_t whylen)
 {
 	struct opts *o = s->o;
-	if (as_key_from_record(&s->key, &s->ks, o->key_sep, obj, o->set, why,
-	    whylen) < 0)
+	if (as_key_from_record(&s->key, &s->ks, o->as.key_sep, obj, o->as.set,
+	    why, whylen) < 0)
 		return -1;
 	memcpy(c->digest, s->key.digest, AS_DIGEST_SIZE);
 	s->values = 0;
@@ -477,7 +381,7 @@ static void explain(const struct sink *s, const struct as_cmd *c, int rc,
 	case AS_EXEC_ENOROUTE:
 		if (c->expired)
 			snprintf(why, whylen, "not written within the total "
-			    "time-out (%d ms); last attempt: %s",
+			    "time-out (%" PRId64 " ms); last attempt: %s",
 			    o->total_timeout_ms, last ? last : "");
 		else
 			snprintf(why, whylen, "not written after %u retries: %s",
@@ -502,8 +406,8 @@ static void explain(const struct sink *s, const struct as_cmd *c, int rc,
 	if (as_result_retryable(rc)) {
 		if (c->expired)
 			snprintf(why, whylen, "aerospike: %s (%d), still at the "
-			    "total time-out (%d ms)", as_result_str(rc), rc,
-			    o->total_timeout_ms);
+			    "total time-out (%" PRId64 " ms)", as_result_str(rc),
+			    rc, o->total_timeout_ms);
 		else
 			snprintf(why, whylen, "aerospike: %s (%d), still after "
 			    "%u retries", as_result_str(rc), rc, retries);
@@ -627,6 +531,59 @@ static void handle_line(struct sink *s, const char *line, size_t len)
 	as_exec_submit(s->ex, c);
 }
 
+static void metrics_register(struct sink *s, struct metrics *m)
+{
+	static const char *const qs[4] = { "0.5", "0.9", "0.99", "0.999" };
+	static const char *const lat = "fs_sink_write_latency_seconds";
+	static const char *const lat_help =
+	    "Submit to answer of writes that reached the server, seconds.";
+
+	if (m == NULL)
+		return;
+	s->m_written = metrics_counter(m, "fs_sink_writes_total",
+	    "Records written.", NULL);
+	s->m_stale = metrics_counter(m, "fs_sink_stale_total",
+	    "Writes refused as older than the stored record (--monotonic).",
+	    NULL);
+	s->m_failed = metrics_counter(m, "fs_sink_failed_total",
+	    "Writes that failed for good.", NULL);
+	s->m_requests = metrics_counter(m, "fs_sink_requests_total",
+	    "Requests sent to the server.", NULL);
+	s->m_retries = metrics_counter(m, "fs_sink_retries_total",
+	    "Writes sent again after a retryable answer or a time-out.", NULL);
+	s->m_timeouts = metrics_counter(m, "fs_sink_timeouts_total",
+	    "Attempts that timed out.", NULL);
+	for (int i = 0; i < 4; i++)
+		s->m_lat[i] = metrics_summary(m, lat, lat_help, "",
+		    (const char *const[]){ "quantile", qs[i], NULL });
+	s->m_lat_sum = metrics_summary(m, lat, lat_help, "_sum", NULL);
+	s->m_lat_count = metrics_summary(m, lat, lat_help, "_count", NULL);
+}
+
+/* Before each wait and every 4096 lines: the quantiles walk the
+ * histogram, too much for every line. */
+static void metrics_publish(struct sink *s)
+{
+	const struct as_exec_stats *st;
+
+	if (s->m_written == NULL || s->ex == NULL)
+		return;
+	st = as_exec_stats(s->ex);
+	metric_set_count(s->m_written, s->written);
+	metric_set_count(s->m_stale, s->stale);
+	metric_set_count(s->m_failed, s->failed);
+	metric_set_count(s->m_requests, st->requests);
+	metric_set_count(s->m_retries, st->retries);
+	metric_set_count(s->m_timeouts, st->timeouts);
+	if (st->lat.count == 0)
+		return;
+	for (int i = 0; i < 4; i++)
+		metric_set(s->m_lat[i],
+		    (double)as_hist_quantile(&st->lat, lat_q[i]) / 1e6);
+	metric_set(s->m_lat_sum, (double)st->lat.sum / 1e6);
+	metric_set(s->m_lat_count, (double)st->lat.count);
+}
+
 static void run(struct sink *s)
 {
 	const char *line;
@@ -634,12 +591,18 @@ static void run(struct sink *s)
 	for (;;) {
 		if (sig_stop_requested())
 			break;
+		if (!lineio_has_line(&s->lr))
+			metrics_publish(s);
+		else if ((s->lines & 4095) == 0)
+			metrics_publish(s);
 		if (!lineio_has_line(&s->lr) && as_exec_outstanding(s->ex) > 0) {
 			/* answers keep coming while the input is quiet */
 			while (as_exec_wait(s->ex, s->lr.fd, 1000) == 0 &&
 			    as_exec_outstanding(s->ex) > 0 &&
 			    !sig_stop_requested())
-				;
+				metrics_publish(s);
+			/* The last answers, before a read that may block. */
+			metrics_publish(s);
 			if (sig_stop_requested())
 				break;
 		}
@@ -654,44 +617,27 @@ static void run(struct sink *s)
 		handle_line(s, line, len);
 	}
 	as_exec_drain(s->ex);
+	metrics_publish(s);
 }
 
 static void connect_cluster(struct sink *s)
 {
 	struct opts *o = s->o;
-	if (o->user != NULL) {
-		const char *env = getenv("FS_AEROSPIKE_PASSWORD");
-		if (o->password_file != NULL) {
-			struct lineio pr;
-			const char *pl;
-			size_t pn;
-			if (lineio_open(&pr, o->password_file) < 0)
-				diag_fatal("cannot open '%s': %s",
-				    o->password_file, strerror(errno));
-			if (lineio_read(&pr, &pl, &pn) == 1)
-				s->password = xstrndup(pl, pn);
-			lineio_close(&pr);
-		} else if (env != NULL) {
-			s->password = xstrdup(env);
-		}
-		if (s->password == NULL)
-			diag_usage("--user needs a password (--password-file "
-			    "or FS_AEROSPIKE_PASSWORD)");
-	}
+	s->password = as_opts_password(&o->as);
 	struct as_cluster_opts co = {
-		.hosts = o->hosts, .ns = o->ns, .user = o->user,
+		.hosts = o->as.hosts, .ns = o->as.ns, .user = o->as.user,
 		.password = s->password,
-		.timeout_ms = o->timeout_ms > AS_INFO_TIMEOUT_MS ? o->timeout_ms :
-		    AS_INFO_TIMEOUT_MS,
+		.timeout_ms = o->as.timeout_ms > AS_INFO_TIMEOUT_MS ?
+		    o->as.timeout_ms : AS_INFO_TIMEOUT_MS,
 		.max_conns = o->in_flight + 4,
 	};
 	if (as_cluster_open(&s->cl, &co) < 0)
 		diag_fatal("aerospike: %s", s->cl.err);
 	struct as_exec_opts eo = {
-		.ns = o->ns, .set = o->set, .max_in_flight = o->in_flight,
+		.ns = o->as.ns, .set = o->as.set, .max_in_flight = o->in_flight,
 		.max_pending = 4 * o->in_flight * o->pipeline, .batch = o->batch,
 		.pipeline = o->pipeline,
-		.timeout_ms = o->timeout_ms,
+		.timeout_ms = o->as.timeout_ms,
 		.total_timeout_ms = o->total_timeout_ms,
 		.max_retries = o->retries, .backoff_ms = o->backoff_ms,
 	};
@@ -740,21 +686,24 @@ int main(int argc, char **argv)
 
 	parse_options(&o, argc, argv);
 	s.o = &o;
-	if (keyspec_compile(&s.ks, o.key) < 0)
-		diag_usage("--key: not a list of field paths: '%s'", o.key);
+	if (keyspec_compile(&s.ks, o.as.key) < 0)
+		diag_usage("--key: not a list of field paths: '%s'", o.as.key);
 	compile_bins(&s);
 	fieldseen_init(&s.seen, o.strict);
-	fieldseen_add_keys(&s.seen, &s.ks, "--key", o.key);
+	fieldseen_add_keys(&s.seen, &s.ks, "--key", o.as.key);
 	for (size_t i = 0; i < s.n_bins; i++)
 		fieldseen_add(&s.seen, &s.bins[i].path, "--bins", o.bins);
 	if (lineio_open(&s.lr, o.input ? o.input : "-") < 0)
 		diag_fatal("cannot open '%s': %s", o.input, strerror(errno));
+	lineio_set_metrics(&s.lr, o.c.metrics);
 	rejects_init(&s.rj, &o.c, NULL);
 	/* Registered before connecting: a checkpoint the stages before it
 	 * take while it connects (or fails to) is not complete without it,
 	 * or a restart would resume after records it never wrote. */
+	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
 	connect_cluster(&s);
+	metrics_register(&s, o.c.metrics);
 	if (o.c.stats) {
 		stats_at_exit = &s;
 		atexit(print_stats_at_exit);

@@ -22,6 +22,7 @@
 #include "opt.h"
 #include "tool.h"
 #include "recproj.h"
+#include "kafka/kafka.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
@@ -160,7 +161,8 @@ static const struct opt options[] = {
 	OPT_STRING(0, "pane-field", &opts.f.pane, "NAME",
 	    "pane start member (default window_pane)"),
 	OPT_WIN_DURATION("max-out-of-orderness", &opts.max_ooo, "DURATION",
-	    "derive watermarks as max event time - DURATION"),
+	    "derive watermarks as Flink SQL's\n"
+	    "WATERMARK FOR t AS t - DURATION (default 1ms)"),
 	OPT_WIN_DURATION("idle-timeout", &opts.idle, "DURATION",
 	    "advance the watermark with the clock when idle"),
 	OPT_WIN_DURATION("watermark-every", &opts.wm_every, "DURATION",
@@ -232,6 +234,7 @@ static void parse_options(int argc, char **argv)
 	o->f.end = "window_end";
 	o->f.pane = "window_pane";
 	o->slide = o->step = -1;
+	o->max_ooo = WM_DEFAULT_OOO;
 	late_opts_init(&o->late, "raise --max-out-of-orderness or "
 	    "--allowed-lateness, or replay in event-time order with "
 	    "fs-backfill --sort");
@@ -757,6 +760,7 @@ static void open_all(struct win *s, struct opts *o)
 		s->starts = xcalloc(win_max_windows(&o->w), sizeof *s->starts);
 		s->ends = xcalloc(win_max_windows(&o->w), sizeof *s->ends);
 	}
+	o->c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s });
 	spec = winspec_to_json(&o->w, &o->f);
 	rec_emit(&s->out, spec);

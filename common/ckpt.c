@@ -24,14 +24,14 @@
 #define CKPT_HEADER_MAX 4096
 
 struct ckpt_store {
-	char *dir;
-	char *stage;
-	char *stage_dir;
+	const struct ckpt_backend *be;
+	void *h;                /* the backend's handle */
+	char *stage;            /* NULL: opened for inspection */
 };
 
-struct idlist {
-	uint64_t *ids;
-	size_t n, cap;
+/* The directory store's handle. */
+struct ckpt_dir {
+	char *dir;
 };
 
 static char *join_path(const char *a, const char *b)
@@ -59,31 +59,77 @@ static void mkdir_or_die(const char *path)
 		    strerror(errno));
 }
 
-struct ckpt_store *ckpt_open(const char *dir, const char *stage)
+static void *dir_open(const char *where, const char *stage)
+{
+	struct ckpt_dir *d = xcalloc(1, sizeof *d);
+
+	d->dir = xstrdup(where);
+	if (stage != NULL) {
+		char *sd = join_path(where, stage);
+
+		mkdir_or_die(where);
+		mkdir_or_die(sd);
+		free(sd);
+	}
+	return d;
+}
+
+static void dir_close(void *h)
+{
+	struct ckpt_dir *d = h;
+
+	free(d->dir);
+	free(d);
+}
+
+const struct ckpt_backend *ckpt_backend_for(const char *where,
+    const struct ckpt_backend *other)
+{
+	const char *sep = strstr(where, "://");
+	size_t n;
+
+	if (sep == NULL)
+		return &ckpt_dir_backend;
+	n = (size_t)(sep - where);
+	if (other != NULL && strlen(other->scheme) == n &&
+	    strncmp(where, other->scheme, n) == 0)
+		return other;
+	diag_fatal("no checkpoint store for '%.*s://' in this tool: '%s'",
+	    (int)n, where, where);
+	return NULL;
+}
+
+struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
+    const char *where, const char *stage)
 {
 	struct ckpt_store *s = xcalloc(1, sizeof *s);
 
-	s->dir = xstrdup(dir);
-	s->stage = xstrdup(stage);
-	s->stage_dir = join_path(dir, stage);
-	mkdir_or_die(dir);
-	mkdir_or_die(s->stage_dir);
+	s->be = be;
+	s->stage = stage != NULL ? xstrdup(stage) : NULL;
+	/* A backend gets what follows SCHEME://. */
+	if (be->scheme[0] != '\0')
+		where += strlen(be->scheme) + 3;
+	s->h = be->open(where, stage);
 	return s;
+}
+
+struct ckpt_store *ckpt_open(const char *dir, const char *stage)
+{
+	return ckpt_store_open(&ckpt_dir_backend, dir, stage);
 }
 
 void ckpt_close(struct ckpt_store *s)
 {
 	if (s == NULL)
 		return;
-	free(s->dir);
+	s->be->close(s->h);
 	free(s->stage);
-	free(s->stage_dir);
 	free(s);
 }
 
-/* --- writing ------------------------------------------------------------ */
+/* --- the format ---------------------------------------------------------- */
 
-static void header(struct buf *h, const char *stage, uint64_t id,
+void ckpt_format(struct buf *out, const char *stage, uint64_t id,
     const char *payload, size_t len)
 {
 	json_t *o = json_object();
@@ -99,10 +145,65 @@ static void header(struct buf *h, const char *stage, uint64_t id,
 	json_object_set_new(o, "created", json_string(created));
 	json_object_set_new(o, "payload_length", json_integer((json_int_t)len));
 	json_object_set_new(o, "payload_xxh64", json_string(sum));
-	rec_dump(h, o);
-	buf_appendc(h, '\n');
+	rec_dump(out, o);
+	buf_appendc(out, '\n');
 	json_decref(o);
+	buf_append(out, payload, len);
 }
+
+int ckpt_verify_bytes(const char *p, size_t blen, uint64_t expect_id,
+    size_t *payload_at, char *why, size_t wl)
+{
+	const char *nl = blen == 0 ? NULL : memchr(p, '\n',
+	    blen < CKPT_HEADER_MAX ? blen : CKPT_HEADER_MAX);
+	json_t *h, *v;
+	size_t hl, len;
+	char sum[17];
+	int rc = -1;
+
+	if (nl == NULL) {
+		snprintf(why, wl, "no header line (truncated?)");
+		return -1;
+	}
+	hl = (size_t)(nl - p) + 1;
+	h = json_loadb(p, hl - 1, 0, NULL);
+	if (h == NULL || !json_is_string(json_object_get(h, "format")) ||
+	    strcmp(json_string_value(json_object_get(h, "format")),
+	    CKPT_FORMAT) != 0) {
+		snprintf(why, wl, "not an fs-checkpoint file");
+		goto out;
+	}
+	if (json_integer_value(json_object_get(h, "version")) != CKPT_VERSION) {
+		snprintf(why, wl, "unsupported version");
+		goto out;
+	}
+	v = json_object_get(h, "id");
+	if (expect_id && (uint64_t)json_integer_value(v) != expect_id) {
+		snprintf(why, wl, "header names checkpoint %" PRId64,
+		    (int64_t)json_integer_value(v));
+		goto out;
+	}
+	len = (size_t)json_integer_value(json_object_get(h, "payload_length"));
+	if (blen - hl != len) {
+		snprintf(why, wl, "payload is %zu bytes, header says %zu "
+		    "(truncated?)", blen - hl, len);
+		goto out;
+	}
+	snprintf(sum, sizeof sum, "%016" PRIx64,
+	    (uint64_t)XXH64(p + hl, len, 0));
+	v = json_object_get(h, "payload_xxh64");
+	if (!json_is_string(v) || strcmp(json_string_value(v), sum) != 0) {
+		snprintf(why, wl, "checksum mismatch (corrupted)");
+		goto out;
+	}
+	*payload_at = hl;
+	rc = 0;
+out:
+	json_decref(h);
+	return rc;
+}
+
+/* --- the directory store's backend --------------------------------------- */
 
 static void write_all_or_die(int fd, const char *p, size_t n,
     const char *path)
@@ -130,45 +231,42 @@ static void fsync_dir(const char *dir)
 	close(fd);
 }
 
-void ckpt_write(struct ckpt_store *s, uint64_t id, const char *payload,
-    size_t len)
+static char *dir_name(void *h, const char *stage, uint64_t id)
 {
-	struct buf h = BUF_INIT, tmp = BUF_INIT;
-	char *path = ckpt_file(s->stage_dir, id);
+	char *sd = join_path(((struct ckpt_dir *)h)->dir, stage);
+	char *p = ckpt_file(sd, id);
+
+	free(sd);
+	return p;
+}
+
+/* Atomically: a temporary file, fsync, rename, fsync of the directory. */
+static void dir_put(void *h, const char *stage, uint64_t id,
+    const char *bytes, size_t len)
+{
+	struct buf tmp = BUF_INIT;
+	char *sd = join_path(((struct ckpt_dir *)h)->dir, stage);
+	char *path = ckpt_file(sd, id);
 	int fd;
 
-	header(&h, s->stage, id, payload, len);
 	buf_appends(&tmp, path);
 	buf_appends(&tmp, ".tmp");
 	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0)
 		diag_fatal("cannot write checkpoint: '%s': %s", tmp.data,
 		    strerror(errno));
-	write_all_or_die(fd, h.data, h.len, tmp.data);
-	write_all_or_die(fd, payload, len, tmp.data);
+	write_all_or_die(fd, bytes, len, tmp.data);
 	if (fsync(fd) < 0 || close(fd) < 0)
 		diag_fatal("cannot write checkpoint: '%s': %s", tmp.data,
 		    strerror(errno));
 	if (rename(tmp.data, path) < 0)
 		diag_fatal("cannot write checkpoint: '%s': %s", path,
 		    strerror(errno));
-	fsync_dir(s->stage_dir);
-	buf_free(&h);
+	fsync_dir(sd);
 	buf_free(&tmp);
 	free(path);
+	free(sd);
 }
-
-void ckpt_write_json(struct ckpt_store *s, uint64_t id, const json_t *state)
-{
-	struct buf b = BUF_INIT;
-
-	rec_dump(&b, state);
-	buf_appendc(&b, '\n');
-	ckpt_write(s, id, b.data, b.len);
-	buf_free(&b);
-}
-
-/* --- reading and verifying ------------------------------------------------ */
 
 static int read_file(const char *path, struct buf *b, char *why, size_t wl)
 {
@@ -194,92 +292,203 @@ static int read_file(const char *path, struct buf *b, char *why, size_t wl)
 	return 0;
 }
 
-/*
- * Checks a file's header and payload.  On success *payload_at is the
- * payload's offset in b.  expect_id 0 accepts any id.
- */
-static int verify(const struct buf *b, uint64_t expect_id, size_t *payload_at,
+static int dir_get(void *h, const char *stage, uint64_t id, struct buf *out,
     char *why, size_t wl)
 {
-	const char *nl = memchr(b->data, '\n', b->len < CKPT_HEADER_MAX ?
-	    b->len : CKPT_HEADER_MAX);
-	json_t *h, *v;
-	size_t hl, len;
-	char sum[17];
-	int rc = -1;
+	char *path = dir_name(h, stage, id);
+	int rc = read_file(path, out, why, wl);
 
-	if (nl == NULL) {
-		snprintf(why, wl, "no header line (truncated?)");
-		return -1;
-	}
-	hl = (size_t)(nl - b->data) + 1;
-	h = json_loadb(b->data, hl - 1, 0, NULL);
-	if (h == NULL || !json_is_string(json_object_get(h, "format")) ||
-	    strcmp(json_string_value(json_object_get(h, "format")),
-	    CKPT_FORMAT) != 0) {
-		snprintf(why, wl, "not an fs-checkpoint file");
-		goto out;
-	}
-	if (json_integer_value(json_object_get(h, "version")) != CKPT_VERSION) {
-		snprintf(why, wl, "unsupported version");
-		goto out;
-	}
-	v = json_object_get(h, "id");
-	if (expect_id && (uint64_t)json_integer_value(v) != expect_id) {
-		snprintf(why, wl, "header names checkpoint %" PRId64,
-		    (int64_t)json_integer_value(v));
-		goto out;
-	}
-	len = (size_t)json_integer_value(json_object_get(h, "payload_length"));
-	if (b->len - hl != len) {
-		snprintf(why, wl, "payload is %zu bytes, header says %zu "
-		    "(truncated?)", b->len - hl, len);
-		goto out;
-	}
-	snprintf(sum, sizeof sum, "%016" PRIx64,
-	    (uint64_t)XXH64(b->data + hl, len, 0));
-	v = json_object_get(h, "payload_xxh64");
-	if (!json_is_string(v) || strcmp(json_string_value(v), sum) != 0) {
-		snprintf(why, wl, "checksum mismatch (corrupted)");
-		goto out;
-	}
-	*payload_at = hl;
-	rc = 0;
-out:
-	json_decref(h);
+	free(path);
 	return rc;
 }
 
-static int verify_path(const char *path, uint64_t id, struct buf *b,
-    size_t *at, char *why, size_t wl)
+static bool dir_has(void *h, const char *stage, uint64_t id)
 {
-	if (read_file(path, b, why, wl) < 0)
+	char *path = dir_name(h, stage, id);
+	struct stat st;
+	bool has = stat(path, &st) == 0;
+
+	free(path);
+	return has;
+}
+
+static void dir_remove(void *h, const char *stage, uint64_t id)
+{
+	char *path = dir_name(h, stage, id);
+
+	if (unlink(path) < 0 && errno != ENOENT)
+		diag_warn("cannot remove old checkpoint: '%s': %s", path,
+		    strerror(errno));
+	free(path);
+}
+
+static int parse_name(const char *name, uint64_t *id)
+{
+	size_t n = strlen(name), sl = strlen(CKPT_SUFFIX);
+	char digits[32];
+
+	if (n <= sl || n - sl >= sizeof digits ||
+	    strcmp(name + n - sl, CKPT_SUFFIX) != 0)
 		return -1;
-	return verify(b, id, at, why, wl);
+	memcpy(digits, name, n - sl);
+	digits[n - sl] = '\0';
+	return num_parse_u64_strict(digits, id);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The ids this stage directory holds, newest first. */
+static uint64_t *dir_ids(void *h, const char *stage, size_t *n)
+{
+	char *sd = join_path(((struct ckpt_dir *)h)->dir, stage);
+	DIR *d = opendir(sd);
+	struct dirent *e;
+	uint64_t *ids = NULL;
+	size_t cap = 0;
+
+	free(sd);
+	*n = 0;
+	if (d == NULL)
+		return NULL;
+	while ((e = readdir(d)) != NULL) {
+		uint64_t id;
+
+		if (parse_name(e->d_name, &id) == 0) {
+			ids = xgrow(ids, &cap, *n + 1, sizeof *ids);
+			ids[(*n)++] = id;
+		}
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(ids, *n, sizeof *ids, cmp_desc);
+	return ids;
+}
+
+/* The registered stages: every subdirectory of DIR not starting with
+ * '.', sorted. */
+static char **dir_stages(void *h, size_t *n)
+{
+	const char *dir = ((struct ckpt_dir *)h)->dir;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (d == NULL)
+		return NULL;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		char *p;
+
+		if (e->d_name[0] == '.')
+			continue;
+		p = join_path(dir, e->d_name);
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			v = xgrow(v, &cap, *n + 1, sizeof *v);
+			v[(*n)++] = xstrdup(e->d_name);
+		}
+		free(p);
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(v, *n, sizeof *v, cmp_str);
+	return v;
+}
+
+const struct ckpt_backend ckpt_dir_backend = {
+	.scheme = "",
+	.open = dir_open,
+	.close = dir_close,
+	.put = dir_put,
+	.get = dir_get,
+	.has = dir_has,
+	.remove = dir_remove,
+	.stages = dir_stages,
+	.ids = dir_ids,
+	.refresh = NULL,
+	.name = dir_name,
+};
+
+/* --- writing and reading ------------------------------------------------- */
+
+void ckpt_write(struct ckpt_store *s, uint64_t id, const char *payload,
+    size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	ckpt_format(&b, s->stage, id, payload, len);
+	s->be->put(s->h, s->stage, id, b.data, b.len);
+	buf_free(&b);
+}
+
+void ckpt_write_json(struct ckpt_store *s, uint64_t id, const json_t *state)
+{
+	struct buf b = BUF_INIT;
+
+	rec_dump(&b, state);
+	buf_appendc(&b, '\n');
+	ckpt_write(s, id, b.data, b.len);
+	buf_free(&b);
+}
+
+/* Fetches and verifies stage's id: 0 with the payload's offset in b,
+ * -1 when missing, -2 when present but not valid (why says how). */
+static int fetch(struct ckpt_store *s, const char *stage, uint64_t id,
+    struct buf *b, size_t *at, char *why, size_t wl)
+{
+	if (s->be->get(s->h, stage, id, b, why, wl) < 0)
+		return s->be->has(s->h, stage, id) ? -2 : -1;
+	return ckpt_verify_bytes(b->data, b->len, id, at, why, wl) < 0 ? -2 : 0;
 }
 
 int ckpt_verify_file(const char *path, char *why, size_t whylen)
 {
 	struct buf b = BUF_INIT;
 	size_t at;
-	int rc = verify_path(path, 0, &b, &at, why, whylen);
+	int rc = read_file(path, &b, why, whylen);
 
+	if (rc == 0)
+		rc = ckpt_verify_bytes(b.data, b.len, 0, &at, why, whylen);
 	buf_free(&b);
 	return rc;
+}
+
+int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
+    char *why, size_t whylen)
+{
+	struct buf b = BUF_INIT;
+	size_t at;
+	int rc = fetch(s, stage, id, &b, &at, why, whylen);
+
+	buf_free(&b);
+	return rc < 0 ? -1 : 0;
 }
 
 int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
     size_t *len)
 {
 	struct buf b = BUF_INIT;
-	char *path = ckpt_file(s->stage_dir, id), why[256];
+	char why[256];
 	size_t at;
 
-	if (verify_path(path, id, &b, &at, why, sizeof why) < 0) {
-		diag_warn("checkpoint %" PRIu64 " unusable: '%s': %s", id, path,
+	if (fetch(s, s->stage, id, &b, &at, why, sizeof why) < 0) {
+		char *name = s->be->name(s->h, s->stage, id);
+
+		diag_warn("checkpoint %" PRIu64 " unusable: '%s': %s", id, name,
 		    why);
+		free(name);
 		buf_free(&b);
-		free(path);
 		return -1;
 	}
 	*len = b.len - at;
@@ -287,7 +496,6 @@ int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
 	memcpy(*payload, b.data + at, *len);
 	(*payload)[*len] = '\0';
 	buf_free(&b);
-	free(path);
 	return 0;
 }
 
@@ -311,94 +519,6 @@ int ckpt_read_json(struct ckpt_store *s, uint64_t id, json_t **state)
 
 /* --- listing, completeness, pruning ------------------------------------ */
 
-static int parse_name(const char *name, uint64_t *id)
-{
-	size_t n = strlen(name), sl = strlen(CKPT_SUFFIX);
-	char digits[32];
-
-	if (n <= sl || n - sl >= sizeof digits ||
-	    strcmp(name + n - sl, CKPT_SUFFIX) != 0)
-		return -1;
-	memcpy(digits, name, n - sl);
-	digits[n - sl] = '\0';
-	return num_parse_u64_strict(digits, id);
-}
-
-static int cmp_desc(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* The ids this stage directory holds, newest first. */
-static void list_ids(const char *stage_dir, struct idlist *l)
-{
-	DIR *d = opendir(stage_dir);
-	struct dirent *e;
-
-	l->n = 0;
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		uint64_t id;
-
-		if (parse_name(e->d_name, &id) == 0) {
-			l->ids = xgrow(l->ids, &l->cap, l->n + 1, sizeof *l->ids);
-			l->ids[l->n++] = id;
-		}
-	}
-	closedir(d);
-	if (l->n > 1)
-		qsort(l->ids, l->n, sizeof *l->ids, cmp_desc);
-}
-
-/* The registered stages: every subdirectory of DIR not starting with '.'. */
-static char **list_stages(const char *dir, size_t *n)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char **v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	if (d == NULL)
-		return NULL;
-	while ((e = readdir(d)) != NULL) {
-		struct stat st;
-		char *p;
-
-		if (e->d_name[0] == '.')
-			continue;
-		p = join_path(dir, e->d_name);
-		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			v = xgrow(v, &cap, *n + 1, sizeof *v);
-			v[(*n)++] = p;
-		} else {
-			free(p);
-		}
-	}
-	closedir(d);
-	return v;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-char **ckpt_stage_names(const char *dir, size_t *n)
-{
-	char **v = list_stages(dir, n);
-	size_t skip = strlen(dir) + 1;
-
-	for (size_t i = 0; i < *n; i++)
-		memmove(v[i], v[i] + skip, strlen(v[i] + skip) + 1);
-	if (*n > 1)
-		qsort(v, *n, sizeof *v, cmp_str);
-	return v;
-}
-
 void ckpt_free_names(char **names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -406,138 +526,143 @@ void ckpt_free_names(char **names, size_t n)
 	free(names);
 }
 
+char **ckpt_stage_names(const char *dir, size_t *n)
+{
+	struct ckpt_dir d = { (char *)dir };
+
+	return dir_stages(&d, n);
+}
+
 uint64_t *ckpt_stage_ids(const char *dir, const char *stage, size_t *n)
 {
-	struct idlist l = { 0 };
-	char *sd = join_path(dir, stage);
+	struct ckpt_dir d = { (char *)dir };
 
-	list_ids(sd, &l);
-	free(sd);
-	*n = l.n;
-	return l.ids;
+	return dir_ids(&d, stage, n);
 }
 
 char *ckpt_path(const char *dir, const char *stage, uint64_t id)
 {
-	char *sd = join_path(dir, stage), *p = ckpt_file(sd, id);
+	struct ckpt_dir d = { (char *)dir };
 
-	free(sd);
-	return p;
+	return dir_name(&d, stage, id);
 }
 
-static void free_stages(char **v, size_t n)
+static void refresh(struct ckpt_store *s, bool catch_up)
 {
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	if (s->be->refresh != NULL)
+		s->be->refresh(s->h, catch_up);
 }
 
-/* Does stage_dir hold checkpoint id?  full: verify the checksum too;
- * otherwise the header and the length (cheap, for polling). */
-static int stage_has(const char *stage_dir, uint64_t id, bool full,
-    char *why, size_t wl)
+char **ckpt_store_stage_names(struct ckpt_store *s, size_t *n)
 {
-	char *path = ckpt_file(stage_dir, id);
-	struct buf b = BUF_INIT;
-	size_t at;
-	int rc;
-
-	if (full) {
-		rc = verify_path(path, id, &b, &at, why, wl);
-	} else {
-		struct stat st;
-
-		rc = stat(path, &st) == 0 ? 0 : -1;
-		if (rc < 0)
-			snprintf(why, wl, "missing");
-	}
-	buf_free(&b);
-	free(path);
-	return rc;
+	refresh(s, true);
+	return s->be->stages(s->h, n);
 }
 
-static bool complete(char **stages, size_t n, uint64_t id, bool full,
-    bool warn)
+uint64_t *ckpt_store_stage_ids(struct ckpt_store *s, const char *stage,
+    size_t *n)
 {
-	char why[256];
+	refresh(s, true);
+	return s->be->ids(s->h, stage, n);
+}
 
+/* Does every stage hold checkpoint id?  full: verify each one's bytes
+ * and checksum; otherwise presence only (cheap, for polling). */
+static bool complete(struct ckpt_store *s, char **stages, size_t n,
+    uint64_t id, bool full, bool warn)
+{
 	for (size_t i = 0; i < n; i++) {
-		if (stage_has(stages[i], id, full, why, sizeof why) < 0) {
-			if (warn && strcmp(why, "No such file or directory") != 0)
-				diag_warn("checkpoint %" PRIu64 " not usable: "
-				    "'%s': %s; trying an older one", id,
-				    stages[i], why);
-			return false;
+		struct buf b = BUF_INIT;
+		char why[256];
+		size_t at;
+		int rc;
+
+		if (!full) {
+			if (!s->be->has(s->h, stages[i], id))
+				return false;
+			continue;
 		}
+		rc = fetch(s, stages[i], id, &b, &at, why, sizeof why);
+		buf_free(&b);
+		if (rc == -2 && warn) {
+			char *name = s->be->name(s->h, stages[i], id);
+
+			diag_warn("checkpoint %" PRIu64 " not usable: '%s': %s; "
+			    "trying an older one", id, name, why);
+			free(name);
+		}
+		if (rc < 0)
+			return false;
 	}
 	return n > 0;
 }
 
 uint64_t ckpt_latest_complete(struct ckpt_store *s)
 {
-	struct idlist l = { 0 };
-	size_t n;
-	char **stages = list_stages(s->dir, &n);
-	uint64_t found = 0;
+	size_t n, nid;
+	char **stages, *self = s->stage;
+	uint64_t *ids, found = 0;
 
-	list_ids(s->stage_dir, &l);
-	for (size_t i = 0; i < l.n && found == 0; i++)
-		if (complete(stages, n, l.ids[i], true, true))
-			found = l.ids[i];
-	free(l.ids);
-	free_stages(stages, n);
+	refresh(s, true);
+	stages = s->be->stages(s->h, &n);
+	if (self == NULL)
+		self = n > 0 ? stages[0] : NULL;
+	ids = self != NULL ? s->be->ids(s->h, self, &nid) : NULL;
+	if (ids == NULL)
+		nid = 0;
+	for (size_t i = 0; i < nid && found == 0; i++)
+		if (complete(s, stages, n, ids[i], true, true))
+			found = ids[i];
+	free(ids);
+	ckpt_free_names(stages, n);
 	return found;
 }
 
 int ckpt_is_complete(struct ckpt_store *s, uint64_t id)
 {
 	size_t n;
-	char **stages = list_stages(s->dir, &n);
-	bool c = complete(stages, n, id, false, false);
+	char **stages;
+	bool c;
 
-	free_stages(stages, n);
+	refresh(s, false);
+	stages = s->be->stages(s->h, &n);
+	c = complete(s, stages, n, id, false, false);
+	ckpt_free_names(stages, n);
 	return c;
-}
-
-static void remove_file(const char *stage_dir, uint64_t id)
-{
-	char *path = ckpt_file(stage_dir, id);
-
-	if (unlink(path) < 0 && errno != ENOENT)
-		diag_warn("cannot remove old checkpoint: '%s': %s", path,
-		    strerror(errno));
-	free(path);
 }
 
 void ckpt_discard_after(struct ckpt_store *s, uint64_t id)
 {
-	struct idlist l = { 0 };
+	size_t n;
+	uint64_t *ids;
 
-	list_ids(s->stage_dir, &l);
-	for (size_t i = 0; i < l.n; i++)
-		if (l.ids[i] > id)
-			remove_file(s->stage_dir, l.ids[i]);
-	free(l.ids);
+	refresh(s, true);
+	ids = s->be->ids(s->h, s->stage, &n);
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] > id)
+			s->be->remove(s->h, s->stage, ids[i]);
+	free(ids);
 }
 
 void ckpt_prune(struct ckpt_store *s, unsigned keep)
 {
-	struct idlist l = { 0 };
-	size_t n, kept = 0;
-	char **stages = list_stages(s->dir, &n);
-	uint64_t oldest_kept = 0;
+	size_t n, nid, kept = 0;
+	char **stages;
+	uint64_t *ids, oldest_kept = 0;
 
-	list_ids(s->stage_dir, &l);
-	for (size_t i = 0; i < l.n && kept < keep; i++) {
-		if (complete(stages, n, l.ids[i], false, false)) {
+	refresh(s, false);
+	stages = s->be->stages(s->h, &n);
+	ids = s->be->ids(s->h, s->stage, &nid);
+	for (size_t i = 0; i < nid && kept < keep; i++) {
+		if (complete(s, stages, n, ids[i], false, false)) {
 			kept++;
-			oldest_kept = l.ids[i];
+			oldest_kept = ids[i];
 		}
 	}
 	if (kept == keep && keep > 0)
-		for (size_t i = 0; i < l.n; i++)
-			if (l.ids[i] < oldest_kept)
-				remove_file(s->stage_dir, l.ids[i]);
-	free(l.ids);
-	free_stages(stages, n);
+		for (size_t i = 0; i < nid; i++)
+			if (ids[i] < oldest_kept)
+				s->be->remove(s->h, s->stage, ids[i]);
+	free(ids);
+	ckpt_free_names(stages, n);
 }

@@ -23,8 +23,11 @@
 #define FS_CKPT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "buf.h"
 
 #define CKPT_FORMAT "fs-checkpoint"
 #define CKPT_VERSION 1
@@ -32,6 +35,58 @@
 
 struct ckpt_store;
 
+/*
+ * Where checkpoints live.  The directory store above is built in; a
+ * store named SCHEME://REST (kafka://BROKERS/TOPIC, fs-checkpoint(5)) is
+ * a backend the tool hands over in struct fs_common (tool.h), so that
+ * the core does not depend on the library that implements it.  A backend
+ * moves whole checkpoint files (header line and payload, the bytes a
+ * directory store would write): the format, its checksum, completeness,
+ * restore, discard and prune are the same code for every store (ckpt.c).
+ *
+ * open() gets where without "SCHEME://" (the directory store: DIR),
+ * registers the stage (none when stage is NULL) and returns the backend's handle, or exits
+ * 1 saying why; put() stores the bytes of (stage, id) and returns only
+ * once they are durable (fatal otherwise); get() fills out with them,
+ * or returns -1 with why (missing, or the store's own integrity check
+ * failed); has() is a cheap presence test for polling; remove() drops
+ * (stage, id), warning on failure; stages() lists the registered stage
+ * names, sorted (free with ckpt_free_names()); ids() lists the ids a
+ * stage holds, newest first (malloc'd); refresh() takes in what other
+ * processes wrote since: with catch_up all of it, waiting for it as
+ * needed, otherwise what has arrived (cheap, for polling; NULL in the
+ * directory store, which needs none); name()
+ * says where (stage, id) is, for messages (malloc'd).
+ */
+struct ckpt_backend {
+	const char *scheme;
+	void *(*open)(const char *where, const char *stage);
+	void (*close)(void *h);
+	void (*put)(void *h, const char *stage, uint64_t id, const char *bytes,
+	    size_t len);
+	int (*get)(void *h, const char *stage, uint64_t id, struct buf *out,
+	    char *why, size_t wl);
+	bool (*has)(void *h, const char *stage, uint64_t id);
+	void (*remove)(void *h, const char *stage, uint64_t id);
+	char **(*stages)(void *h, size_t *n);
+	uint64_t *(*ids)(void *h, const char *stage, size_t *n);
+	void (*refresh)(void *h, bool catch_up);
+	char *(*name)(void *h, const char *stage, uint64_t id);
+};
+
+/* The directory store's backend (where is DIR). */
+extern const struct ckpt_backend ckpt_dir_backend;
+
+/* The backend for where: other when where begins with other->scheme
+ * followed by "://", the directory store when where has no "://";
+ * exits 1 naming where when its scheme has no backend here. */
+const struct ckpt_backend *ckpt_backend_for(const char *where,
+    const struct ckpt_backend *other);
+
+/* Opens the store where with backend be (ckpt_backend_for()),
+ * registering stage.  Fatal when it cannot be opened. */
+struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
+    const char *where, const char *stage);
 /* Opens DIR, creating DIR/STAGE (this registers the stage).  Fatal when
  * the directory cannot be created. */
 struct ckpt_store *ckpt_open(const char *dir, const char *stage);
@@ -72,7 +127,24 @@ uint64_t *ckpt_stage_ids(const char *dir, const char *stage, size_t *n);
 /* DIR/STAGE/ID.ckpt (malloc'd). */
 char *ckpt_path(const char *dir, const char *stage, uint64_t id);
 
+/* The same for any store, opened without registering a stage
+ * (ckpt_store_open() with stage NULL). */
+char **ckpt_store_stage_names(struct ckpt_store *s, size_t *n);
+uint64_t *ckpt_store_stage_ids(struct ckpt_store *s, const char *stage,
+    size_t *n);
+/* Verifies stage's checkpoint id in s; 0 when valid, else why. */
+int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
+    char *why, size_t whylen);
+
 /* Verifies one checkpoint file; 0 when valid.  For tests and tools. */
 int ckpt_verify_file(const char *path, char *why, size_t whylen);
+/* The same for the bytes of one, in memory; *payload_at is where the
+ * payload starts.  expect_id 0 accepts any id. */
+int ckpt_verify_bytes(const char *p, size_t len, uint64_t expect_id,
+    size_t *payload_at, char *why, size_t whylen);
+/* The bytes of a checkpoint (header line and payload) of stage's id:
+ * what ckpt_write() stores, for backends and tests. */
+void ckpt_format(struct buf *out, const char *stage, uint64_t id,
+    const char *payload, size_t len);
 
 #endif

@@ -13,13 +13,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-/* --help's layout, as the tools' usage texts have it: two spaces, the
- * option, and its help from this column, or on the next line there
- * when the option reaches the column (with OPT_HELP_SAME_LINE: on the
- * option's line, two spaces after it).  Further lines of a help start
- * at the column. */
-#define HELP_COLUMN 24
-
 const char *const opt_on_error_words[] = { "fail", "skip", "dead-letter",
     NULL };
 
@@ -45,6 +38,8 @@ static bool takes_arg(const struct opt *o)
 	case OPT_KIND_FLAG:
 	case OPT_KIND_HELP:
 	case OPT_KIND_VERSION:
+	case OPT_KIND_OLD_SHORT:
+	case OPT_KIND_SORTED:
 		return false;
 	case OPT_KIND_CALLBACK:
 		return o->argname != NULL;
@@ -55,12 +50,69 @@ static bool takes_arg(const struct opt *o)
 
 /* --- the table's checks and getopt_long's arrays -------------------- */
 
+/* The entry whose letter is c, or whose long name is name, not counting
+ * old spellings; NULL if none. */
+static const struct opt *entry_by_letter(const struct opt *opts, int c)
+{
+	for (; opts->kind != OPT_KIND_END; opts++)
+		if (opts->kind != OPT_KIND_OLD_SHORT && opts->short_name == c)
+			return opts;
+	return NULL;
+}
+
+static const struct opt *entry_by_name(const struct opt *opts,
+    const char *name)
+{
+	for (; opts->kind != OPT_KIND_END; opts++)
+		if (opts->name != NULL && strcmp(opts->name, name) == 0)
+			return opts;
+	return NULL;
+}
+
+/* The old spelling of letter c, or NULL. */
+static const struct opt *old_short(const struct opt *opts, int c)
+{
+	for (; opts->kind != OPT_KIND_END; opts++)
+		if (opts->kind == OPT_KIND_OLD_SHORT && opts->short_name == c)
+			return opts;
+	return NULL;
+}
+
+/* An old spelling: -c is some flag's now, and its target takes an
+ * argument. */
+static int check_old_short(const struct opt *opts, size_t i, char *why,
+    size_t whylen)
+{
+	const struct opt *o = &opts[i], *now, *to;
+
+	now = entry_by_letter(opts, o->short_name);
+	to = o->target ? entry_by_name(opts, o->target) : NULL;
+	if (o->name != NULL || o->help != NULL || now == NULL ||
+	    takes_arg(now)) {
+		snprintf(why, whylen, "old -%c: the letter must be an option "
+		    "without argument", o->short_name);
+		return -1;
+	}
+	if (to == NULL || !takes_arg(to)) {
+		snprintf(why, whylen, "old -%c: --%s is not an option with an "
+		    "argument", o->short_name, o->target ? o->target : "");
+		return -1;
+	}
+	if (old_short(opts, o->short_name) != o) {
+		snprintf(why, whylen, "old -%c declared twice", o->short_name);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_entry(const struct opt *opts, size_t i, char *why,
     size_t whylen)
 {
 	const struct opt *o = &opts[i];
 	const char *n = o->name ? o->name : "";
 
+	if (o->kind == OPT_KIND_SORTED)
+		return 0;
 	if (o->name == NULL && o->short_name == 0) {
 		snprintf(why, whylen, "entry %zu has no name", i);
 		return -1;
@@ -91,12 +143,15 @@ static int check_entry(const struct opt *opts, size_t i, char *why,
 		snprintf(why, whylen, "%s: callback without function", n);
 		return -1;
 	}
+	if (o->kind == OPT_KIND_OLD_SHORT)
+		return check_old_short(opts, i, why, whylen);
 	for (size_t j = 0; j < i; j++) {
 		if (o->name && opts[j].name && strcmp(o->name, opts[j].name) == 0) {
 			snprintf(why, whylen, "--%s declared twice", o->name);
 			return -1;
 		}
-		if (o->short_name && o->short_name == opts[j].short_name) {
+		if (o->short_name && o->short_name == opts[j].short_name &&
+		    opts[j].kind != OPT_KIND_OLD_SHORT) {
 			snprintf(why, whylen, "-%c declared twice",
 			    o->short_name);
 			return -1;
@@ -116,17 +171,24 @@ int opt_getopt_build(struct opt_getopt *g, const struct opt *opts,
 		if (check_entry(opts, n, why, whylen) < 0)
 			return -1;
 	g->longopts = xcalloc(n + 1, sizeof *g->longopts);
-	g->shortopts = xmalloc(2 * n + 2);
+	g->shortopts = xmalloc(3 * n + 2);
 	if (flags & OPT_STOP_AT_OPERAND)
 		g->shortopts[ns++] = '+';
 	for (size_t i = 0; i < n; i++) {
 		const struct opt *o = &opts[i];
 		int has = takes_arg(o) ? required_argument : no_argument;
 
+		if (o->kind == OPT_KIND_OLD_SHORT || o->kind == OPT_KIND_SORTED)
+			continue;
 		if (o->short_name) {
 			g->shortopts[ns++] = (char)o->short_name;
 			if (has == required_argument)
 				g->shortopts[ns++] = ':';
+			/* -hVALUE: an optional argument, only attached */
+			else if (old_short(opts, o->short_name) != NULL) {
+				g->shortopts[ns++] = ':';
+				g->shortopts[ns++] = ':';
+			}
 		}
 		if (o->name) {
 			g->longopts[nl].name = o->name;
@@ -159,7 +221,8 @@ static void append_spaces(struct buf *b, size_t n)
 
 static void help_entry(struct buf *b, const struct opt *o, unsigned flags)
 {
-	size_t start = b->len, width;
+	size_t start = b->len, width, col = OPT_HELP_COLUMN;
+	size_t wide = (flags >> 8) & 0xffu;
 	const char *h = o->help;
 
 	buf_appends(b, "  ");
@@ -178,13 +241,15 @@ static void help_entry(struct buf *b, const struct opt *o, unsigned flags)
 		buf_appends(b, o->argname);
 	}
 	width = b->len - start;
-	if (width < HELP_COLUMN)
-		append_spaces(b, HELP_COLUMN - width);
+	if (width >= col && wide > col)
+		col = wide;
+	if (width < col)
+		append_spaces(b, col - width);
 	else if (flags & OPT_HELP_SAME_LINE)
 		append_spaces(b, 2);
 	else {
 		buf_appendc(b, '\n');
-		append_spaces(b, HELP_COLUMN);
+		append_spaces(b, col);
 	}
 	for (;;) {
 		const char *nl = strchr(h, '\n');
@@ -196,17 +261,48 @@ static void help_entry(struct buf *b, const struct opt *o, unsigned flags)
 		}
 		buf_append(b, h, (size_t)(nl - h + 1));
 		h = nl + 1;
-		append_spaces(b, HELP_COLUMN);
+		append_spaces(b, col);
 	}
+}
+
+/* OPT_SORTED's order: letters first, by letter ignoring case (lower
+ * case first), then long-only options by name. */
+static int help_order(const void *pa, const void *pb)
+{
+	const struct opt *a = *(const struct opt *const *)pa;
+	const struct opt *b = *(const struct opt *const *)pb;
+	int la = tolower(a->short_name), lb = tolower(b->short_name);
+
+	if (a->short_name && b->short_name)
+		return la != lb ? la - lb : b->short_name - a->short_name;
+	if (a->short_name || b->short_name)
+		return a->short_name ? -1 : 1;
+	return strcmp(a->name, b->name);
 }
 
 void opt_help(struct buf *b, const char *usage, const struct opt *opts,
     unsigned flags)
 {
+	const struct opt **run = NULL;
+	size_t n = 0, cap = 0, i;
+
 	buf_appends(b, usage);
-	for (; opts->kind != OPT_KIND_END; opts++)
-		if (opts->help != NULL)
-			help_entry(b, opts, flags);
+	for (;; opts++) {
+		if (opts->kind != OPT_KIND_SORTED && opts->kind != OPT_KIND_END) {
+			run = xgrow(run, &cap, n + 1, sizeof *run);
+			run[n++] = opts;
+			continue;
+		}
+		if (opts->kind == OPT_KIND_SORTED)
+			qsort(run, n, sizeof *run, help_order);
+		for (i = 0; i < n; i++)
+			if (run[i]->help != NULL)
+				help_entry(b, run[i], flags);
+		n = 0;
+		if (opts->kind == OPT_KIND_END)
+			break;
+	}
+	free(run);
 }
 
 /* --- values ---------------------------------------------------------- */
@@ -379,6 +475,8 @@ void opt_set(const struct opt *o, const char *name, const char *arg)
 	case OPT_KIND_END:
 	case OPT_KIND_HELP:
 	case OPT_KIND_VERSION:
+	case OPT_KIND_OLD_SHORT:
+	case OPT_KIND_SORTED:
 		break;
 	}
 }
@@ -405,9 +503,26 @@ static const struct opt *find(const struct opt *opts, int c)
 {
 	if (c >= OPT_CODE_BASE)
 		return &opts[c - OPT_CODE_BASE];
-	for (; opts->kind != OPT_KIND_END; opts++)
-		if (opts->short_name == c)
-			return opts;
+	return entry_by_letter(opts, c);
+}
+
+/*
+ * The value of an old spelling when the letter c just read is one
+ * (-hVALUE, or -h alone followed by VALUE, which is taken), else NULL:
+ * the letter means what it means now.
+ */
+static const char *old_short_value(const struct opt *opts, int c,
+    int argc, char **argv)
+{
+	const char *el = argv[optind - 1];     /* the argument c was in */
+
+	if (old_short(opts, c) == NULL)
+		return NULL;
+	if (optarg != NULL)
+		return optarg;
+	if (el[0] == '-' && el[1] == c && el[2] == '\0' && optind < argc &&
+	    argv[optind][0] != '-')
+		return argv[optind++];
 	return NULL;
 }
 
@@ -418,6 +533,7 @@ int opt_parse(const char *usage, const struct opt *opts, unsigned flags,
 	struct buf b = BUF_INIT;
 	char why[160], name[80];
 	const struct opt *o;
+	const char *old;
 	int c, li;
 
 	if (opt_getopt_build(&g, opts, flags, why, sizeof why) < 0)
@@ -440,6 +556,11 @@ int opt_parse(const char *usage, const struct opt *opts, unsigned flags,
 			snprintf(name, sizeof name, "--%s", o->name);
 		else
 			snprintf(name, sizeof name, "-%c", o->short_name);
+		if (li < 0 && (old = old_short_value(opts, c, argc, argv))) {
+			opt_set(entry_by_name(opts, old_short(opts, c)->target),
+			    name, old);
+			continue;
+		}
 		if (o->kind == OPT_KIND_HELP || o->kind == OPT_KIND_VERSION) {
 			opt_getopt_free(&g);
 			if (o->kind == OPT_KIND_HELP)

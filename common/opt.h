@@ -19,8 +19,9 @@
  *   1. A field in the tool's struct opts of the kind's type (below), its
  *      default set before opt_parse().
  *   2. One entry in the table, where the man page lists it: the order of
- *      the table is the order of --help, and a help text longer than a
- *      line is broken by hand with '\n'.  Give a range that says what
+ *      the table is the order of --help (or, above an OPT_SORTED, the
+ *      sorted order), and a help text longer than a line is broken by
+ *      hand with '\n'.  Give a range that says what
  *      makes sense, not just what fits the type: the range is the
  *      message a user sees.
  *   3. The option in man/fs-x.1 (tests/cli.bats checks --help against
@@ -32,16 +33,17 @@
  * enum, switch and the option lines of its usage text become one table
  * (keep the usage text's order, and its wording and line breaks as '\n'
  * in the help, so --help stays byte for byte; OPT_HELP_SAME_LINE keeps
- * a layout with wide options' help on their own line, as fs-join's).
+ * a layout with wide options' help on their own line, as fs-join's; a
+ * usage text that lists the options sorted, a group's among the tool's
+ * own, is a table whose sorted part ends with OPT_SORTED, and one that
+ * puts long options' help in a second column says so with
+ * OPT_WIDE_HELP()).
  * The late options are OPT_GROUP_LATE (window/window_late.h), --strict
  * is OPT_GROUP_FIELDSEEN (fieldseen.h).  Diff --help before and after.
  * A tool with many options may keep its table at file scope, pointing
  * into a file-scope struct opts (fs-window, fs-join), so that
- * parse_options() is what it does, not the list.  When no tool uses
- * them any more, FS_COMMON_LONGOPTS, FS_COMMON_SHORTOPTS,
- * FS_COMMON_USAGE and fs_common_option() leave tool.h, and
- * FIELDSEEN_LONGOPTS, FIELDSEEN_USAGE and fieldseen_option() leave
- * fieldseen.h.
+ * parse_options() is what it does, not the list.  Every tool is on
+ * the table now: there is no other way to declare an option.
  *
  * Kinds, the type the value pointer has, and what is checked:
  *   OPT_FLAG       bool *            no argument; sets true
@@ -59,6 +61,8 @@
  *                                    the words in the enum's order
  *   OPT_LIST       struct opt_list * repeatable: each use appends
  *   OPT_CALLBACK   void *data        fn(data, name, arg) does the rest
+ *   OPT_OLD_SHORT  (none)            an old spelling: -h HOSTS is
+ *                                    --hosts HOSTS, -h alone is help
  * A scalar given twice keeps the last value; a list keeps every one.
  * A bad value exits 2 through diag_usage() naming the option as the
  * user wrote it (-c or --count) and the allowed values:
@@ -105,7 +109,9 @@ enum opt_kind {
 	OPT_KIND_LIST,
 	OPT_KIND_CALLBACK,
 	OPT_KIND_HELP,
-	OPT_KIND_VERSION
+	OPT_KIND_VERSION,
+	OPT_KIND_OLD_SHORT,
+	OPT_KIND_SORTED
 };
 
 /* The values of a repeatable option, in the order given. */
@@ -140,6 +146,7 @@ struct opt {
 	double dmin, dmax;      /* OPT_NUMBER */
 	const char *const *words;       /* OPT_POLICY */
 	opt_fn *fn;             /* OPT_CALLBACK */
+	const char *target;     /* OPT_OLD_SHORT: the option it spells */
 };
 
 /* The table's entries.  s is the short letter or 0, l the long name or
@@ -188,7 +195,25 @@ struct opt {
 	  .help = (h) }
 #define OPT_VERSION_ENTRY(h) \
 	{ .kind = OPT_KIND_VERSION, .name = "version", .help = (h) }
+/*
+ * An old spelling kept for scripts, from before the letter s meant what
+ * it means in every tool now: -s VALUE, when VALUE does not begin with
+ * '-', and -sVALUE are the long option l with VALUE; -s alone (or
+ * before an option) keeps the letter's meaning now.  The letter's own
+ * entry must take no argument (-h, help), l must take one ("hosts").
+ * Not in --help; the man page says it.
+ */
+#define OPT_OLD_SHORT(s, l) \
+	{ .kind = OPT_KIND_OLD_SHORT, .short_name = (s), .target = (l) }
 #define OPT_END { .kind = OPT_KIND_END }
+/*
+ * Not an option: --help lists the entries above it (back to the table's
+ * start, or to an earlier OPT_SORTED) sorted, as most usage texts list
+ * them, so a group's entries fall among the tool's own: first those with
+ * a letter, by letter ignoring case (-a before -A), then the long-only
+ * ones by name.  The entries below it keep the table's order.
+ */
+#define OPT_SORTED { .kind = OPT_KIND_SORTED }
 
 /* 0, or a compile error when *p is not int-sized. */
 #define OPT__INT_SIZED(p) (0 * sizeof(char[sizeof *(p) == sizeof(int) ? 1 : -1]))
@@ -196,10 +221,7 @@ struct opt {
 /*
  * The common options of every tool (tool.h), onto struct fs_common *c.
  * fs_common_init() sets the defaults before opt_parse(),
- * fs_common_finish() checks the combinations after.  While tools on
- * tool.h's FS_COMMON_LONGOPTS remain, this group must say what
- * FS_COMMON_USAGE says, in its order: tests/unit/test_opt.c compares
- * the two.
+ * fs_common_finish() checks the combinations after.
  */
 extern const char *const opt_on_error_words[];
 opt_fn opt_quiet, opt_verbose;
@@ -219,6 +241,12 @@ opt_fn opt_quiet, opt_verbose;
 	    "write no control records (as on a terminal)"), \
 	OPT_FLAG(0, "stats", &(c)->stats, \
 	    "print statistics to stderr at exit"), \
+	OPT_STRING(0, "metrics-port", &(c)->metrics_port, "[ADDR:]PORT", \
+	    "serve Prometheus metrics (ADDR 127.0.0.1)"), \
+	OPT_STRING(0, "metrics-file", &(c)->metrics_file, "FILE", \
+	    "write Prometheus metrics to FILE (a textfile)"), \
+	OPT_DURATION(0, "metrics-interval", &(c)->metrics_interval_ms, 1, \
+	    INT64_C(86400000), "DURATION", "how often to write FILE (default 15s)"), \
 	OPT_CALLBACK('q', "quiet", opt_quiet, NULL, NULL, \
 	    "only errors on stderr"), \
 	OPT_CALLBACK('v', "verbose", opt_verbose, NULL, NULL, \
@@ -226,13 +254,24 @@ opt_fn opt_quiet, opt_verbose;
 	OPT_HELP_ENTRY('h', "this help"), \
 	OPT_VERSION_ENTRY("the version")
 
-/* opt_parse() flags. */
+/* opt_parse() and opt_help() flags. */
 #define OPT_STOP_AT_OPERAND 1u  /* options end at the first operand, as
 				 * before a subcommand ("+" to getopt) */
 #define OPT_HELP_SAME_LINE 2u   /* --help: an option too wide for the
 				 * help column keeps its help on its own
 				 * line, two spaces after it (fs-join's
 				 * layout), not on the next line */
+/*
+ * --help's layout: two spaces, the option, and its help from column 24,
+ * at least one space after the option; an option too long for that has
+ * its help on the next line, from column 24.  With OPT_WIDE_HELP(col)
+ * (col above 24, below 256) an option too long for column 24 has its
+ * help from column col instead (its continuation lines too), and only
+ * one too long for col goes to the next line, from col (fs-consume's
+ * layout: col 34).
+ */
+#define OPT_HELP_COLUMN 24
+#define OPT_WIDE_HELP(col) (((unsigned)(col) & 0xffu) << 8)
 
 /*
  * Parses argv by the table opts (ended by OPT_END) and stores each

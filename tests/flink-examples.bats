@@ -226,3 +226,38 @@ EOF
 EOF
 )"
 }
+
+# WATERMARK FOR rt AS rt - INTERVAL '5' SECOND makes the watermark
+# max_ts - 5000, and Flink drops a record whose window has
+# window_end - 1 <= watermark.  After rt = 14999 the watermark is 9999,
+# so TUMBLE [0, 10000) is closed (its end - 1 is 9999): a record at 9000
+# is late.  After rt = 14998 the watermark is 9998 and the window takes it.
+@test "flink: the watermark bound drops a record when window_end - 1 = max_ts - bound, as Flink SQL does" {
+	run --separate-stderr bash -c "printf '%s\n' '{\"rt\":0}' '{\"rt\":14999}' '{\"rt\":9000}' |
+		fs-window --time-field rt --max-out-of-orderness 5s --tumble 10s |
+		fs-agg --time-field rt --agg n=count | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"window_start":0,"window_end":10000,"n":1}
+{"window_start":10000,"window_end":20000,"n":1}'
+	assert_equal "$stderr" "fs-window: 1 late record dropped
+fs-window: warning: 1 of 3 records (33.3%) were late and dropped: raise --max-out-of-orderness or --allowed-lateness, or replay in event-time order with fs-backfill --sort"
+
+	run --separate-stderr bash -c "printf '%s\n' '{\"rt\":0}' '{\"rt\":14998}' '{\"rt\":9000}' |
+		fs-window --time-field rt --max-out-of-orderness 5s --tumble 10s |
+		fs-agg --time-field rt --agg n=count | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"window_start":0,"window_end":10000,"n":2}
+{"window_start":10000,"window_end":20000,"n":1}'
+	assert_equal "$stderr" ""
+}
+
+@test "flink: fs-agg's own watermark bound closes a window at window_end - 1 = max_ts - bound" {
+	run --separate-stderr bash -c "printf '%s\n' '{\"rt\":0,\"window_start\":0,\"window_end\":10000}' \
+		'{\"rt\":14999,\"window_start\":10000,\"window_end\":20000}' \
+		'{\"rt\":9000,\"window_start\":0,\"window_end\":10000}' |
+		fs-agg --time-field rt --max-out-of-orderness 5s --agg n=count | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"window_start":0,"window_end":10000,"n":1}
+{"window_start":10000,"window_end":20000,"n":1}'
+	assert_equal "${stderr%%$'\n'*}" "fs-agg: 1 late record dropped"
+}

@@ -183,13 +183,73 @@ fs-agg: warning: 1 of 3 records (33.3%) were late and dropped: $HINT"
 {"u":"a","n":3}'
 }
 
+@test "fs-agg: over ranges per event, exact, in event-time order once the watermark passes" {
+	# RANGE BETWEEN INTERVAL '1' MINUTE PRECEDING AND CURRENT ROW: a row
+	# at t gets the rows in [t - 60s, t], its peers at t included.  The
+	# bound 10s makes the watermark max_ts - 10s + 1 ms: 3000 arrives out
+	# of order and is not late; 5000 twice are peers and both get 4; the
+	# second 1000 comes after the watermark passed 51001 and is late; at
+	# 61000 the range starts at 1000 inclusive, so the first row counts.
+	printf '%s\n' '{"ts":1000,"x":5}' '{"ts":5000,"x":1}' '{"ts":3000,"x":7}' \
+		'{"ts":5000,"x":3}' '{"ts":61000,"x":2}' '{"ts":1000,"x":9}' \
+		'{"ts":61000,"x":4}' '{"ts":66000,"x":6}' > in.ndjson
+	run --separate-stderr fs-agg --max-out-of-orderness 10s --over 1m \
+		--agg n=count --agg s=sum:x --agg lo=min:x --agg hi=max:x \
+		--agg f=first:x --agg l=last:x --agg a=avg:x --late pass in.ndjson
+	assert_success
+	assert_output '{"ts":1000,"x":5,"n_1m":1,"s_1m":5,"lo_1m":5,"hi_1m":5,"f_1m":5,"l_1m":5,"a_1m":5.0}
+{"ts":3000,"x":7,"n_1m":2,"s_1m":12,"lo_1m":5,"hi_1m":7,"f_1m":5,"l_1m":7,"a_1m":6.0}
+{"ts":5000,"x":1,"n_1m":4,"s_1m":16,"lo_1m":1,"hi_1m":7,"f_1m":5,"l_1m":3,"a_1m":4.0}
+{"ts":5000,"x":3,"n_1m":4,"s_1m":16,"lo_1m":1,"hi_1m":7,"f_1m":5,"l_1m":3,"a_1m":4.0}
+{"ts":1000,"x":9,"late":true}
+{"ts":61000,"x":2,"n_1m":6,"s_1m":22,"lo_1m":1,"hi_1m":7,"f_1m":5,"l_1m":4,"a_1m":3.6666666666666665}
+{"ts":61000,"x":4,"n_1m":6,"s_1m":22,"lo_1m":1,"hi_1m":7,"f_1m":5,"l_1m":4,"a_1m":3.6666666666666665}
+{"ts":66000,"x":6,"n_1m":3,"s_1m":12,"lo_1m":2,"hi_1m":6,"f_1m":2,"l_1m":6,"a_1m":4.0}'
+}
+
+@test "fs-agg: exact over ranges per key, variance over a range's rows" {
+	# u1 at 0s, 30s, 70s, 200s; u2 at 10s.  At 70s, 1m is [10s, 70s]:
+	# 30s and 70s; 5m everything so far.  At 200s, 1m holds only 200s, 5m
+	# [-100s, 200s] all four.  var_pop of 3, 5 is 1; of 1, 3, 5 is 8/3; of
+	# 1, 3, 5, 7 is 5.
+	printf '%s\n' '{"ts":0,"u":"u1","x":1}' '{"ts":10000,"u":"u2","x":1}' \
+		'{"ts":30000,"u":"u1","x":3}' '{"ts":70000,"u":"u1","x":5}' \
+		'{"ts":200000,"u":"u1","x":7}' > in.ndjson
+	run --separate-stderr fs-agg --key u --over 1m,5m --agg n=count --agg v=var_pop:x in.ndjson
+	assert_success
+	assert_output '{"ts":0,"u":"u1","x":1,"n_1m":1,"v_1m":0.0,"n_5m":1,"v_5m":0.0}
+{"ts":10000,"u":"u2","x":1,"n_1m":1,"v_1m":0.0,"n_5m":1,"v_5m":0.0}
+{"ts":30000,"u":"u1","x":3,"n_1m":2,"v_1m":1.0,"n_5m":2,"v_5m":1.0}
+{"ts":70000,"u":"u1","x":5,"n_1m":2,"v_1m":1.0,"n_5m":3,"v_5m":2.6666666666666665}
+{"ts":200000,"u":"u1","x":7,"n_1m":1,"v_1m":0.0,"n_5m":4,"v_5m":5.0}'
+}
+
+@test "fs-agg: exact over: a row at max_ts - bound is late, as in Flink SQL" {
+	# WATERMARK rt - INTERVAL '5' SECOND after 14999 is 9999: a row at
+	# 9999 is late (time <= watermark), one at 10000 is not.
+	printf '%s\n' '{"ts":14999}' '{"ts":9999}' '{"ts":10000}' > in.ndjson
+	run --separate-stderr fs-agg --max-out-of-orderness 5s --over 5s --agg n=count --late pass in.ndjson
+	assert_success
+	assert_output '{"ts":9999,"late":true}
+{"ts":10000,"n_5s":1}
+{"ts":14999,"n_5s":2}'
+}
+
+@test "fs-agg: exact over ranges refuse aggregates whose state grows" {
+	run --separate-stderr fs-agg --over 1m --agg d=count_distinct:x
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-agg: --over: exact ranges take count, sum, sum0, avg, min, max, first, last and the variances; give --over-buckets N for the others: '1m'"
+	run --separate-stderr fs-agg --over 1m --over-buckets 60 --agg d=count_distinct:x < /dev/null
+	assert_success
+}
+
 @test "fs-agg: over ranges per event from buckets" {
 	# u1 at 0s, 30s, 70s, 200s; u2 at 10s.  1m has 1 s buckets, 5m 5 s ones.
 	# At 70s: 1m covers 11s..70s (30s, 70s), 5m everything so far.
 	# At 200s: 1m holds only 200s; 5m covers -95s..200s: all four.
 	printf '%s\n' '{"ts":0,"u":"u1"}' '{"ts":10000,"u":"u2"}' '{"ts":30000,"u":"u1"}' \
 		'{"ts":70000,"u":"u1"}' '{"ts":200000,"u":"u1"}' > in.ndjson
-	run --separate-stderr fs-agg --key u --over 1m,5m --agg n=count in.ndjson
+	run --separate-stderr fs-agg --key u --over 1m,5m --over-buckets 60 --agg n=count in.ndjson
 	assert_success
 	assert_output '{"ts":0,"u":"u1","n_1m":1,"n_5m":1}
 {"ts":10000,"u":"u2","n_1m":1,"n_5m":1}
@@ -202,7 +262,7 @@ fs-agg: warning: 1 of 3 records (33.3%) were late and dropped: $HINT"
 	# At 65s the 1m range covers buckets 6s..65s: 30s and 65s, not the
 	# 70s that came before it; at 70.2s it covers 11s..70s: all four.
 	printf '%s\n' '{"ts":30000}' '{"ts":70000}' '{"ts":65000}' '{"ts":70200}' > in.ndjson
-	run --separate-stderr fs-agg --over 1m --agg n=count in.ndjson
+	run --separate-stderr fs-agg --over 1m --over-buckets 60 --agg n=count in.ndjson
 	assert_success
 	assert_output '{"ts":30000,"n_1m":1}
 {"ts":70000,"n_1m":2}
@@ -212,7 +272,7 @@ fs-agg: warning: 1 of 3 records (33.3%) were late and dropped: $HINT"
 
 @test "fs-agg: over: an event older than the smallest range is late" {
 	printf '%s\n' '{"ts":200000}' '{"ts":100000}' '{"ts":201000}' > in.ndjson
-	run --separate-stderr fs-agg --over 1m,5m --agg n=count --late pass in.ndjson
+	run --separate-stderr fs-agg --over 1m,5m --over-buckets 60 --agg n=count --late pass in.ndjson
 	assert_success
 	assert_output '{"ts":200000,"n_1m":1,"n_5m":1}
 {"ts":100000,"late":true}
@@ -250,7 +310,7 @@ fs-agg: warning: 1 of 3 records (33.3%) were late and passed on marked: $HINT"
 	assert_equal "${stderr%%$'\n'*}" "fs-agg: give at least one --agg"
 	run --separate-stderr fs-agg --agg 'x=nosuch:y'
 	assert_failure 2
-	run --separate-stderr fs-agg --agg n=count --over 7s
+	run --separate-stderr fs-agg --agg n=count --over 7s --over-buckets 60
 	assert_failure 2
 	run --separate-stderr fs-agg --agg n=count --over 1m --emit-every 1s
 	assert_failure 2
@@ -306,13 +366,13 @@ fs-agg: 7 records rejected"
 	run --separate-stderr windowed --agg n=sum:amout
 	assert_success
 	assert_equal "$stderr" "fs-agg: field 'amout' (in --agg n=sum:amout) was absent in all 7 records"
-	run --separate-stderr fs-agg --over 1m --agg n=sum:amout "$CLICKS"
+	run --separate-stderr fs-agg --over 1m --over-buckets 60 --agg n=sum:amout "$CLICKS"
 	assert_success
 	assert_equal "$stderr" "fs-agg: field 'amout' (in --agg n=sum:amout) was absent in all 7 records"
 }
 
 @test "fs-agg: an unknown function lists the valid ones, as --help does" {
-	local fns='count, sum, sum0, avg, min, max, first, last, count_distinct, approx_count_distinct, percentile, variance, var_samp, var_pop, stddev, stddev_samp, stddev_pop, last_n'
+	local fns='count, sum, sum0, avg, min, max, first, last, count_distinct, approx_count_distinct, percentile, variance, var_samp, var_pop, stddev, stddev_samp, stddev_pop, last_n, max_by, min_by'
 	run --separate-stderr fs-agg --agg n=summ:amount "$CLICKS"
 	assert_failure 2
 	assert_output ""
@@ -390,6 +450,37 @@ run_with_restart() {
 	cat out1 out2 | data_only > resumed
 	run diff whole resumed
 	assert_success
+}
+
+@test "fs-agg: exact over rows held at a checkpoint are written after the restart" {
+	# One event a second, up to 5 minutes out of order; with a 10m bound
+	# the rows of the last 10 minutes are held when the barrier comes: they
+	# are in the checkpoint, and the restart writes them as the run
+	# without a stop does.  A bucketed run refuses that checkpoint.
+	fs-gen --count 3000 --users 7 --rate 1 --disorder 5m > in.ndjson
+	local aggs=(--key user --max-out-of-orderness 10m --over 1m,10m
+		--agg n=count --agg s=sum:amount --agg f=first:item --agg hi=max:amount)
+	fs-agg "${aggs[@]}" in.ndjson > whole
+	rm -rf ck; mkfifo fifo
+	fs-agg "${aggs[@]}" --checkpoint-dir ck < fifo > out1 &
+	local pid=$!
+	exec 7> fifo
+	head -n 1500 in.ndjson >&7
+	echo '{"@fs":"barrier","id":1}' >&7
+	wait_for_ckpt ck/fs-agg || fail "no checkpoint 1"
+	kill -TERM "$pid"
+	wait "$pid"
+	exec 7>&-
+	local held=$((1500 - $(data_only < out1 | wc -l)))
+	[ "$held" -gt 300 ] || fail "only $held rows were held"
+	{ echo '{"@fs":"restore","id":1}'; tail -n +1501 in.ndjson; echo '{"@fs":"end","id":2}'; } |
+		fs-agg "${aggs[@]}" --checkpoint-dir ck > out2
+	cat out1 out2 | data_only > resumed
+	run diff whole resumed
+	assert_success
+	run --separate-stderr bash -c "echo '{\"@fs\":\"restore\",\"id\":1}' | fs-agg ${aggs[*]} --over-buckets 60 --checkpoint-dir ck"
+	assert_failure 1
+	[[ "$stderr" == *"was the checkpoint taken without --over-buckets?"* ]] || fail "stderr: $stderr"
 }
 
 @test "fs-agg: the man page examples run" {
@@ -603,4 +694,37 @@ wait_for_line() {
 	assert_failure 1
 	refute_output --partial '"n":'
 	[[ "$stderr" == *"fs-agg: input ended without the end of the stream after checkpoint 0"* ]] || fail "stderr: $stderr"
+}
+
+@test "fs-agg: max_by and min_by keep the value of every record at the extreme" {
+	# [0,60000) u1: view 10, click 20, purchase 30; u2: view 5 at 30000,
+	# view 5 at 40000 (a tie: both kept, in arrival order).
+	run --separate-stderr windowed --agg top=max_by:event:amount --agg low=min_by:ts:amount
+	assert_success
+	assert_output '{"window_start":0,"window_end":60000,"user":"u1","top":["purchase"],"low":[10000]}
+{"window_start":0,"window_end":60000,"user":"u2","top":["view","view"],"low":[30000,40000]}
+{"window_start":60000,"window_end":120000,"user":"u1","top":["view"],"low":[80000]}
+{"window_start":60000,"window_end":120000,"user":"u2","top":["purchase"],"low":[70000]}'
+	assert_equal "$stderr" ""
+}
+
+@test "fs-agg: max_by over hopping windows merges panes, ties across panes kept" {
+	# 2-minute windows every minute, one group: the 5s of u2 (30000, 40000)
+	# are the minimum of [-60000,60000) and [0,120000); [60000,180000)
+	# has 7 and 20.
+	run --separate-stderr bash -c "fs-window --hop 2m --slide 1m --max-out-of-orderness 30s '$CLICKS' |
+		fs-agg --agg low=min_by:ts:amount --agg top=max_by:user:amount | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"window_start":-60000,"window_end":60000,"low":[30000,40000],"top":["u1"]}
+{"window_start":0,"window_end":120000,"low":[30000,40000],"top":["u1"]}
+{"window_start":60000,"window_end":180000,"low":[70000],"top":["u1"]}'
+}
+
+@test "fs-agg: max_by needs FIELD and BY, BY a number" {
+	run --separate-stderr fs-agg --agg t=max_by:event "$CLICKS"
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-agg: --agg t=max_by:event: usage: NAME=max_by:FIELD:BY[:if:COND]"
+	run --separate-stderr fs-agg --agg t=max_by:amount:event "$CLICKS"
+	assert_failure 1
+	assert_equal "${stderr%%$'\n'*}" "fs-agg: $CLICKS:1: field 'event' is not a number: string"
 }

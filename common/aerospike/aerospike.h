@@ -1,7 +1,8 @@
 /*
  * aerospike/aerospike.h - the interface of the aerospike library (libfs-
  * aerospike.a): Aerospike's wire protocol, the cluster map, keys,
- * values, expressions and the pipelined writer.
+ * values, expressions and the pipelined writer, and the options the
+ * Aerospike tools share.
  *
  * Tools include this header only; the headers it names are the parts
  * of the interface, the folder's other headers are private to it.
@@ -13,6 +14,7 @@
 #include "as_exec.h"
 #include "as_exp.h"
 #include "as_key.h"
+#include "as_opts.h"
 #include "as_value.h"
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * agg/agg.h - the interface of the agg library (libfs-agg.a): aggregate
- * functions (specs, operations, snapshots), their sketches, and OVER
- * aggregation.
+ * functions (specs, operations, snapshots), their sketches, fs-agg's
+ * window-firing engine, and OVER aggregation.
  *
  * Tools include this header only; the headers it names are the parts
  * of the interface, the folder's other headers are private to it.
@@ -10,6 +10,7 @@
 #define FS_AGG_H
 
 #include "aggfn.h"
+#include "agg_fire.h"
 #include "agg_over.h"
 
 #endif

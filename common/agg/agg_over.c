@@ -1,9 +1,11 @@
-/* agg_over.c - over aggregation from bucketed state (see agg_over.h). */
+/* agg_over.c - over aggregation: exact (agg_over_exact.c) or from
+ * bucketed state (see agg_over.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agg_over.h"
+#include "agg_over_exact.h"
 #include "buf.h"
 #include "diag.h"
 #include "etime.h"
@@ -13,11 +15,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-struct range {
-	int64_t len, width;     /* the range, and one bucket of it */
-	char **names;           /* output names: NAME_RANGE, by aggregate */
-};
-
 /* Ahead of each ring in a key's block. */
 struct ring {
 	int64_t head;           /* newest bucket index, or INT64_MIN */
@@ -26,10 +23,11 @@ struct ring {
 };
 
 struct over {
-	struct range *r;
+	struct over_range *r;
 	size_t nr;
 	int64_t nb;
 	struct aggset *as;
+	struct overx *x;                /* exact mode (no buckets) */
 	size_t ssize, ring_size;
 	const struct keyspec *ks;
 	struct out *out;
@@ -77,7 +75,7 @@ static int parse_ranges(struct over *ov, const char *text, const char **why)
 
 	for (char *p = strtok_r(copy, ",", &save); p != NULL;
 	    p = strtok_r(NULL, ",", &save)) {
-		struct range rg;
+		struct over_range rg;
 		size_t n = aggset_count(ov->as);
 
 		if (dur_parse(p, &rg.len) < 0 || rg.len <= 0 ||
@@ -85,12 +83,12 @@ static int parse_ranges(struct over *ov, const char *text, const char **why)
 			free(copy);
 			return *why = "not a list of positive durations", -1;
 		}
-		if (rg.len % ov->nb != 0) {
+		if (ov->nb > 0 && rg.len % ov->nb != 0) {
 			free(copy);
 			return *why = "each range must be a multiple of "
 			    "--over-buckets milliseconds", -1;
 		}
-		rg.width = rg.len / ov->nb;
+		rg.width = ov->nb > 0 ? rg.len / ov->nb : 0;
 		rg.names = xcalloc(n, sizeof *rg.names);
 		for (size_t i = 0; i < n; i++) {
 			const char *nm = aggset_name(ov->as, i);
@@ -125,11 +123,20 @@ struct over *over_new(const char *ranges, int64_t buckets, struct aggset *as,
 	ov->lr = lr;
 	ov->late = late;
 	ov->swept = INT64_MIN;
+	keytab_init(&ov->keys);
 	if (parse_ranges(ov, ranges, why) < 0) {
 		over_free(ov);
 		return NULL;
 	}
-	keytab_init(&ov->keys);
+	if (buckets == 0) {
+		if (aggset_large(as) != NULL) {
+			over_free(ov);
+			return *why = "exact ranges take count, sum, sum0, avg, "
+			    "min, max, first, last and the variances; give "
+			    "--over-buckets N for the others", NULL;
+		}
+		ov->x = overx_new(ov->r, ov->nr, as, ks, out, rj, lr, late);
+	}
 	ov->tmp = xmalloc(ov->ssize ? ov->ssize : 8);
 	ov->res = json_object();
 	return ov;
@@ -169,11 +176,11 @@ void over_free(struct over *ov)
 {
 	if (ov == NULL)
 		return;
+	overx_free(ov->x);
 	for (size_t i = 0; i < ov->keys.nids; i++)
 		if (ov->keys.keys && ov->keys.keys[i].p != NULL)
 			block_free(ov, ov->blocks[i]);
-	if (ov->keys.slots)
-		keytab_free(&ov->keys);
+	keytab_free(&ov->keys);
 	for (size_t r = 0; r < ov->nr; r++) {
 		for (size_t i = 0; i < aggset_count(ov->as); i++)
 			free(ov->r[r].names[i]);
@@ -276,7 +283,7 @@ static void advance_head(struct over *ov, struct ring *rg, int64_t nh)
 }
 
 /* Adds the prepared record at t to ring r; leaves its result in tmp. */
-static void ring_add(struct over *ov, struct ring *rg, const struct range *R,
+static void ring_add(struct over *ov, struct ring *rg, const struct over_range *R,
     int64_t t)
 {
 	int64_t bi = etime_floor_div(t, R->width);
@@ -321,6 +328,10 @@ void over_record(struct over *ov, const json_t *obj, int64_t t,
 	uint32_t id;
 	bool added;
 
+	if (ov->x != NULL) {
+		overx_record(ov->x, obj, t, line, len);
+		return;
+	}
 	buf_reset(&ov->keybuf);
 	if (ov->ks->n > 0 &&
 	    keyspec_encode(ov->ks, obj, &ov->keybuf, &missing) < 0) {
@@ -365,11 +376,16 @@ void over_watermark(struct over *ov, int64_t wm)
 {
 	size_t big = 0;
 
+	if (ov->x != NULL) {
+		overx_watermark(ov->x, wm);
+		return;
+	}
 	for (size_t r = 1; r < ov->nr; r++)
 		if (ov->r[r].len > ov->r[big].len)
 			big = r;
 	/* Sweep at most once per bucket of the largest range. */
-	if (ov->swept != INT64_MIN && wm - ov->swept < ov->r[big].width)
+	if (ov->swept != INT64_MIN && wm >= ov->swept &&
+	    (uint64_t)wm - (uint64_t)ov->swept < (uint64_t)ov->r[big].width)
 		return;
 	ov->swept = wm;
 	for (size_t i = 0; i < ov->keys.nids; i++) {
@@ -388,8 +404,11 @@ void over_watermark(struct over *ov, int64_t wm)
 
 json_t *over_snapshot(const struct over *ov)
 {
-	json_t *keys = json_array();
+	json_t *keys;
 
+	if (ov->x != NULL)
+		return overx_snapshot(ov->x);
+	keys = json_array();
 	for (size_t i = 0; i < ov->keys.nids; i++) {
 		json_t *rings = json_array();
 		size_t klen;
@@ -426,8 +445,11 @@ int over_restore(struct over *ov, const json_t *st, const char **why)
 	json_t *e;
 	size_t i;
 
+	if (ov->x != NULL)
+		return overx_restore(ov->x, st, why);
 	if (!json_is_array(st))
-		return *why = "over state is not a list", -1;
+		return *why = "over state is not a list (was the checkpoint "
+		    "taken without --over-buckets?)", -1;
 	for (i = 0; i < ov->keys.nids; i++)
 		if (ov->keys.keys[i].p != NULL) {
 			block_free(ov, ov->blocks[i]);
@@ -474,6 +496,9 @@ int over_restore(struct over *ov, const json_t *st, const char **why)
 size_t over_bytes(const struct over *ov)
 {
 	size_t n = keytab_bytes(&ov->keys) + ov->cap_blocks * sizeof *ov->blocks;
+
+	if (ov->x != NULL)
+		return n + overx_bytes(ov->x);
 
 	for (size_t i = 0; i < ov->keys.nids; i++) {
 		if (ov->keys.keys[i].p == NULL)

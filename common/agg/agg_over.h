@@ -3,11 +3,18 @@
  * aggregates of its key over trailing ranges (5m, 1h, 24h at once),
  * emitted with the event itself, as a live feature store wants them.
  *
- * State is bucketed, never raw events: each range R is cut into N
- * buckets of R/N (fs-agg --over-buckets, default 60), held in a ring per
- * key.  An event at t updates the bucket holding t in every ring, and
- * its result for R merges the N buckets ending with that bucket, so R is
- * covered to within one bucket (R/N): the oldest bucket counts whole.
+ * Two modes.  Exact (buckets 0, the default): Flink SQL's RANGE BETWEEN
+ * INTERVAL R PRECEDING AND CURRENT ROW, each event held until the
+ * watermark passes its time and then written with the aggregates of
+ * its key's events in [t - R, t] (agg_over_exact.h).  Bucketed (fs-agg
+ * --over-buckets N), an approximation written at once, below.
+ *
+ * Bucketed state holds no raw events: each range R is cut into N
+ * buckets of R/N (fs-agg --over-buckets N), held in a ring per key.  An
+ * event at t updates the bucket holding t in every ring, and its result
+ * for R merges the N buckets ending with that bucket: they start up to
+ * one bucket (R/N) after t - R, so the oldest events of the range are
+ * left out and results run low.
  * Merging N buckets per event is avoided: each ring caches the merge of
  * its buckets before the newest, so an in-order event costs one merge
  * per range; an out-of-order event invalidates the cache.
@@ -37,9 +44,10 @@
 struct over;
 
 /*
- * ranges is the option text ("5m,1h,24h").  The other arguments are
- * borrowed for the life of the over.  Returns NULL with *why on a bad
- * range list.
+ * ranges is the option text ("5m,1h,24h"); buckets is N, or 0 for exact
+ * ranges.  The other arguments are borrowed for the life of the over.
+ * Returns NULL with *why on a bad range list, or on an aggregate exact
+ * ranges do not take (aggset_large()).
  */
 struct over *over_new(const char *ranges, int64_t buckets, struct aggset *as,
     const struct keyspec *ks, struct out *out, struct rejects *rj,
@@ -50,7 +58,8 @@ void over_free(struct over *ov);
 void over_record(struct over *ov, const json_t *obj, int64_t t,
     const char *line, size_t len);
 
-/* Frees keys whose state the watermark has expired. */
+/* The watermark moved to wm: exact ranges write the events before it;
+ * both modes free keys whose state the watermark has expired. */
 void over_watermark(struct over *ov, int64_t wm);
 
 json_t *over_snapshot(const struct over *ov);

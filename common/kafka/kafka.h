@@ -1,6 +1,11 @@
 /*
  * kafka.h - what fs-consume, fs-produce and fs-backfill share on top of
- * librdkafka: configuration passthrough, and the message envelope.
+ * librdkafka: configuration passthrough and the options that give it
+ * (OPT_GROUP_KAFKA), metadata and offset queries with fs-consume's modes
+ * built on them (-L, -Q, --lag), a consumer's partitions (where each
+ * starts and stops, checkpointed offsets, rebalances), and the message
+ * envelope.  The library's one interface header: kafka_conf.c,
+ * kafka_meta.c, kafka_lag.c, kafka_parts.c, kafka_env.c, kafka_json.c.
  *
  * Configuration (kcat's -X and -F): kafka_conf_new() makes a
  * configuration with fs's defaults and librdkafka's log and error
@@ -8,6 +13,9 @@
  * (-X), kafka_conf_file() a file of such lines (-F; '#' starts a
  * comment, blank lines are ignored).  A bad property is a usage error
  * (exit 2) naming it.  Handles made with kafka_new() own their conf.
+ *
+ * A record to a message (fs-produce without -E): struct kafka_recmap,
+ * below.
  *
  * The envelope (fs-consume's default output, fs-produce -E's input; the
  * exact shape is in fs-consume(1)):
@@ -28,7 +36,9 @@
  *
  * kafka_env_encode() appends one envelope (no newline) to a buffer and
  * kafka_value_text() says how a payload would be shown; the decoder,
- * kafka_env_decode(), turns a parsed envelope back into bytes.
+ * kafka_env_decode(), turns a parsed envelope back into bytes.  Both go
+ * through the record module: rec.h's writer, recenv.h's decoder (which
+ * fs-backfill reads archived envelopes with too).
  */
 #ifndef FS_KAFKA_H
 #define FS_KAFKA_H
@@ -40,6 +50,8 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "opt.h"
+#include "path.h"
 
 /* --- configuration --------------------------------------------------- */
 
@@ -104,7 +116,264 @@ const rd_kafka_metadata_t *kafka_metadata(rd_kafka_t *rk, const char *topic,
 int kafka_opt_metadata_timeout(const char *opt, const char *arg);
 void kafka_await_broker(rd_kafka_t *rk, int timeout_ms);
 
+/* --- the checkpoint store ------------------------------------------- */
+
+/*
+ * --checkpoint-dir kafka://BROKERS/TOPIC[?chunk=BYTES]: checkpoints in a
+ * compacted topic (fs-checkpoint(5), kafka_ckpt.c).  A tool that
+ * checkpoints hands it to the core: c.ckpt_backend = &kafka_ckpt_backend.
+ * A checkpoint's bytes are cut into messages of at most BYTES
+ * (default KAFKA_CKPT_CHUNK_DEFAULT, under the broker's default
+ * message.max.bytes of 1MB).
+ */
+#define KAFKA_CKPT_CHUNK_DEFAULT (512 * 1024)
+struct ckpt_backend;
+extern const struct ckpt_backend kafka_ckpt_backend;
+
 /* --- the envelope ---------------------------------------------------- */
+
+/* --- the options fs-consume and fs-produce share ---------------------- */
+
+/*
+ * kcat's letters: -b, -F and -X apply to conf in the order given (a
+ * later one overrides an earlier one), --metadata-timeout sets
+ * md_timeout_ms.  kafka_opts_init() makes conf (kafka_conf_new()) and
+ * sets the defaults before opt_parse(); a tool may set its own defaults
+ * on conf between the two, for -X and -F to change.  conf passes to
+ * kafka_new() (which takes it) or to rd_kafka_conf_destroy().
+ * A bad value exits 2: "-b: not a host:port list (...): 'x'",
+ * "-X: expected key=value: 'x'", "--metadata-timeout: from 1s to 24d:
+ * '500ms'"; an unreadable -F file exits 1.
+ */
+struct kafka_opts {
+	rd_kafka_conf_t *conf;
+	int md_timeout_ms;
+};
+
+void kafka_opts_init(struct kafka_opts *k);
+opt_fn kafka_opt_brokers, kafka_opt_file, kafka_opt_property,
+    kafka_opt_md_timeout;
+
+#define OPT_GROUP_KAFKA(k) \
+	OPT_CALLBACK('b', NULL, kafka_opt_brokers, (k), "BROKERS", \
+	    "bootstrap brokers, host:port[,host:port...]"), \
+	OPT_CALLBACK('F', NULL, kafka_opt_file, (k), "FILE", \
+	    "librdkafka properties file (key=value lines)"), \
+	OPT_CALLBACK('X', NULL, kafka_opt_property, (k), "KEY=VALUE", \
+	    "librdkafka property (repeatable)"), \
+	OPT_CALLBACK(0, "metadata-timeout", kafka_opt_md_timeout, (k), \
+	    "DURATION", "wait for brokers at start (default 10s)")
+
+/* --- metadata and offset queries (kafka_meta.c, kafka_lag.c) ---------- */
+
+struct out;
+struct ckpt_store;
+
+/* The partitions asked for: every partition of each topic (-t), or
+ * only the nparts of parts (-p) when nparts > 0.  Borrowed. */
+struct kafka_topics {
+	const char *const *topics;
+	size_t ntopics;
+	const int32_t *parts;
+	size_t nparts;
+};
+
+/*
+ * The partitions of t, from the cluster's metadata (waiting up to
+ * timeout_ms, as every query below does); an unknown topic or partition
+ * exits 1.  Free with rd_kafka_topic_partition_list_destroy().
+ */
+rd_kafka_topic_partition_list_t *kafka_wanted_partitions(rd_kafka_t *rk,
+    const struct kafka_topics *t, int timeout_ms);
+/* Sets each offset of l to the first offset whose timestamp is at or
+ * after ms, or -1 (none yet); exits 1 when the brokers cannot say. */
+void kafka_offsets_for_time(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *l,
+    int64_t ms, int timeout_ms);
+/* A partition's low and high offsets, asked of the broker; exits 1
+ * when it cannot say. */
+void kafka_watermark_offsets(rd_kafka_t *rk, const char *topic,
+    int32_t partition, int64_t *lo, int64_t *hi, int timeout_ms);
+
+/*
+ * fs-consume's modes, each writing records to out (the caller opens and
+ * closes it) from a handle the caller made:
+ *   kafka_list_metadata() (-L): one record, the brokers and the topics
+ *     (all, or those of t) with each partition's leader, replicas, isrs
+ *     and low and high offsets; returns 1 when a topic has an error
+ *     (also on stderr and in the topic's "error"), else 0;
+ *   kafka_query_offsets() (-Q): per partition of t, the first offset at
+ *     or after ms ("offset": null when none);
+ *   kafka_group_lag() (--lag): per partition of t, the offset the
+ *     handle's group.id committed (or null), the end, and the lag from
+ *     the committed offset (or the low offset) to the end.
+ */
+int kafka_list_metadata(rd_kafka_t *rk, const struct kafka_topics *t,
+    int timeout_ms, struct out *out);
+void kafka_query_offsets(rd_kafka_t *rk, const struct kafka_topics *t,
+    int64_t ms, int timeout_ms, struct out *out);
+void kafka_group_lag(rd_kafka_t *rk, const struct kafka_topics *t,
+    int timeout_ms, struct out *out);
+
+/* --- a consumer's partitions (kafka_parts.c) ------------------------- */
+
+/* A start or stop position (fs-consume -o, fs-consume(1)). */
+enum kafka_pos_kind {
+	KAFKA_POS_NONE,         /* not given */
+	KAFKA_POS_BEGINNING,
+	KAFKA_POS_END,
+	KAFKA_POS_STORED,       /* the group's committed offset */
+	KAFKA_POS_OFFSET,       /* v: an offset */
+	KAFKA_POS_TAIL,         /* v: so many before the end */
+	KAFKA_POS_TIME          /* v: the first at or after epoch ms v */
+};
+
+struct kafka_pos {
+	enum kafka_pos_kind kind;
+	int64_t v;
+};
+
+/* Reads a start position (beginning, end, stored, N, -N, @TIME), or with
+ * stop a stop (end, N, @TIME); exits 2 naming opt on a bad one. */
+struct kafka_pos kafka_pos_parse(const char *opt, const char *arg, bool stop);
+
+/* One partition a consumer knows about. */
+struct kafka_part {
+	char *topic;
+	int32_t partition;
+	int64_t next;           /* next offset to emit; < 0: not known yet */
+	int64_t stop_offset;    /* exclusive; -1: none */
+	bool assigned, eof, done;
+	bool dirty;             /* next changed since offsets were stored */
+	rd_kafka_topic_t *rkt;  /* without a group: the handle it is fetched by */
+	int64_t wm_max;         /* largest event time seen, ETIME_MIN: none */
+	int64_t eof_ms;         /* wall clock it was last read to its end */
+	struct metric *m_lag;   /* fs_consumer_lag, or NULL */
+};
+
+/*
+ * The partitions a consumer knows about, with what decides where each
+ * starts: the caller sets start, stop, timeout_ms and restored (the
+ * checkpoint state resumed from, borrowed, or NULL) on a zeroed struct.
+ * kafka_parts_free() frees the table.
+ */
+struct kafka_parts {
+	struct kafka_part *v;
+	size_t n, cap;
+	size_t last;            /* index of the last one looked up */
+	struct kafka_pos start, stop;
+	int timeout_ms;         /* for the offset queries */
+	const json_t *restored;
+	bool ever_assigned;     /* a rebalance assigned partitions once */
+};
+
+/* The entry of topic/partition; with add, a new one (next -1, no stop)
+ * when there is none, else NULL. */
+struct kafka_part *kafka_part_find(struct kafka_parts *ps, const char *topic,
+    int32_t partition, bool add);
+void kafka_parts_free(struct kafka_parts *ps);
+
+/*
+ * Checkpoint state: {"offsets":[{"topic":S,"partition":I,"offset":I,
+ * "max_ts":MS},...]}, each partition's next offset and largest event
+ * time.  kafka_parts_state() makes it (the caller owns it);
+ * kafka_parts_adopt() takes every partition of restored back before any
+ * is assigned (exits 1 on state that is not this shape);
+ * kafka_parts_restored() is one partition's offset in restored, or -1.
+ */
+json_t *kafka_parts_state(const struct kafka_parts *ps);
+void kafka_parts_adopt(struct kafka_parts *ps);
+int64_t kafka_parts_restored(const struct kafka_parts *ps, const char *topic,
+    int32_t partition);
+
+/*
+ * Without a group: resolves the start (and stop) of each partition of l
+ * to offsets, in l and in the table (a checkpoint's offset wins), and
+ * marks them assigned (done when they start at their stop).
+ */
+void kafka_parts_resolve(struct kafka_parts *ps, rd_kafka_t *rk,
+    rd_kafka_topic_partition_list_t *l);
+/*
+ * With a group: librdkafka's rebalance callback, opaque being the
+ * struct kafka_parts.  An assigned partition starts at the checkpoint's
+ * offset when it has one (else the group's); eager and cooperative
+ * protocols both.
+ */
+void kafka_parts_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *l, void *opaque);
+/* "assigned 2 partitions: t/0 t/1" on stderr with -v. */
+void kafka_log_assignment(const char *what,
+    const rd_kafka_topic_partition_list_t *l);
+
+/* Stores the next offset of each assigned partition emitted from since
+ * the last call, for the group's auto-commit. */
+void kafka_parts_store(struct kafka_parts *ps, rd_kafka_t *rk);
+/*
+ * pending is [[ID, OFFSETS], ...], the "offsets" of each checkpoint ID
+ * not yet committed, oldest first: commits the offsets of the newest
+ * checkpoint store says is complete, and drops it and those before it.
+ * A failed commit is a warning (the next one covers it).
+ */
+void kafka_commit_complete(rd_kafka_t *rk, json_t *pending,
+    struct ckpt_store *store);
+
+/* --- records to messages (kafka_recmap.c) ------------------------------ */
+
+struct kafka_msg;
+
+/* A header from a record's field (-H NAME=PATH). */
+struct kafka_header_field {
+	char *name;
+	struct path path;
+	const char *arg;        /* NAME=PATH as given, for messages */
+};
+
+/*
+ * How a record becomes a message (fs-produce): the key from the fields
+ * of key_text (-k; NULL: no key), the value the record's bytes or the
+ * field value_field_text (--value-field), a header for each -H, and the
+ * timestamp from the event time at time_path (--timestamp; NULL: none).
+ * The caller zeroes it; the option table stores key_text and
+ * value_field_text and adds headers with kafka_opt_header (exits 2 on a
+ * bad NAME=PATH); kafka_recmap_compile() compiles the paths after
+ * parsing (exits 2 on a bad one); kafka_recmap_free() frees.
+ */
+struct kafka_recmap {
+	const char *key_text, *value_field_text;        /* borrowed */
+	const struct path *time_path;                   /* borrowed */
+	struct keyspec key;
+	struct path value_field;
+	struct kafka_header_field *headers;
+	size_t nheaders, hcap;
+	struct buf tmp;
+};
+
+opt_fn kafka_opt_header;
+void kafka_recmap_compile(struct kafka_recmap *rm);
+void kafka_recmap_free(struct kafka_recmap *rm);
+/* True when the record is the message as is: no field to look up. */
+bool kafka_recmap_plain(const struct kafka_recmap *rm);
+/*
+ * Fills m (reset first) from the parsed record obj, whose bytes are
+ * line[0..len).  Returns 0, or -1 with why[REC_ERR_MAX] saying which
+ * field is missing or bad ("missing key field 'user'").  m's headers
+ * are m's until produced.
+ */
+int kafka_recmap_msg(struct kafka_recmap *rm, const json_t *obj,
+    const char *line, size_t len, struct kafka_msg *m, char *why);
+/*
+ * The JSON the mapping makes a key and a value of, for a caller that
+ * writes them another way (fs-produce -s, as Avro): the key's, one -k
+ * field's value or the array of several's (a new reference; NULL
+ * without -k), and the value's, the record or its --value-field
+ * (borrowed from obj; NULL when the field is missing).  After
+ * kafka_recmap_msg() succeeded on obj.
+ */
+json_t *kafka_recmap_key_json(const struct kafka_recmap *rm, const json_t *obj);
+const json_t *kafka_recmap_value_json(const struct kafka_recmap *rm,
+    const json_t *obj);
+
+/* --- the envelope ---
+------------------------------------------------- */
 
 /* How bytes are shown in an envelope. */
 enum kafka_text {
@@ -140,28 +409,5 @@ void kafka_msg_free(struct kafka_msg *m);
  * why[160] ("envelope: 'partition' is not an integer", ...).
  */
 int kafka_env_decode(const json_t *env, struct kafka_msg *m, char *why);
-
-/* The bytes a JSON value stands for as a key or value: a string's text,
- * anything else its compact JSON (rec_dump). */
-void kafka_json_bytes(struct buf *b, const json_t *v);
-
-/*
- * True when p[0..n) is certainly a JSON object rec_parse() accepts,
- * found without allocating; false means "not sure: ask rec_parse()",
- * which stays the judge and gives the reason (kafka_json.c).
- */
-bool kafka_json_quick_object(const void *p, size_t n);
-/* The same, and the bytes are exactly what rec_dump() writes for the
- * object (compact, no duplicate keys, no reals, jansson's escapes). */
-bool kafka_json_quick_canonical(const void *p, size_t n);
-
-/* rec_line_maybe_control(), quicker on lines without '@' or '\\'. */
-bool kafka_maybe_control(const void *p, size_t n);
-
-/* Base64 (RFC 4648, with padding). decode returns -1 on bad input. */
-void kafka_b64_encode(struct buf *b, const void *p, size_t n);
-int kafka_b64_decode(struct buf *b, const char *s, size_t n);
-/* True when p[0..n) is valid UTF-8 without NUL bytes. */
-bool kafka_utf8_text(const void *p, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * kafka_conf.c - librdkafka configuration passthrough (-X, -F), handle
+ * kafka_conf.c - librdkafka configuration passthrough (-X, -F), the
+ * options fs-consume and fs-produce share (OPT_GROUP_KAFKA), handle
  * creation, and librdkafka's logs and errors routed to diag.h.
  */
 #include <ctype.h>
@@ -296,4 +297,42 @@ int kafka_opt_metadata_timeout(const char *opt, const char *arg)
 void kafka_await_broker(rd_kafka_t *rk, int timeout_ms)
 {
 	rd_kafka_metadata_destroy(kafka_metadata(rk, NULL, timeout_ms));
+}
+
+void kafka_opts_init(struct kafka_opts *k)
+{
+	k->conf = kafka_conf_new();
+	k->md_timeout_ms = KAFKA_METADATA_TIMEOUT_MS;
+}
+
+void kafka_opt_brokers(void *data, const char *name, const char *arg)
+{
+	struct kafka_opts *k = data;
+	char errstr[512];
+
+	if (kafka_conf_set2(k->conf, "bootstrap.servers", arg, errstr,
+	    sizeof(errstr)) < 0)
+		diag_usage("%s: %s", name, errstr);
+}
+
+void kafka_opt_file(void *data, const char *name, const char *arg)
+{
+	struct kafka_opts *k = data;
+
+	(void)name;
+	kafka_conf_file(k->conf, arg);
+}
+
+void kafka_opt_property(void *data, const char *name, const char *arg)
+{
+	struct kafka_opts *k = data;
+
+	kafka_conf_set(k->conf, arg, name);
+}
+
+void kafka_opt_md_timeout(void *data, const char *name, const char *arg)
+{
+	struct kafka_opts *k = data;
+
+	k->md_timeout_ms = kafka_opt_metadata_timeout(name, arg);
 }

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
-#include "kafka/kafka.h"
 #include "xalloc.h"
 
 #include "avro_node.h"
@@ -83,11 +83,11 @@ static json_t *num(double d)
 	return json_real(d);
 }
 
-/* Bytes as base64 (kafka.h's, as the envelope shows binary). */
+/* Bytes as base64 (base64.h, as the envelope shows binary). */
 static json_t *base64(struct reader *r, const unsigned char *p, size_t n)
 {
 	buf_reset(&r->tmp);
-	kafka_b64_encode(&r->tmp, p, n);
+	base64_encode(&r->tmp, p, n);
 	return json_stringn(r->tmp.data ? r->tmp.data : "", r->tmp.len);
 }
 

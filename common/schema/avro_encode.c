@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
-#include "kafka/kafka.h"
 #include "xalloc.h"
 
 #include "avro_node.h"
@@ -259,7 +259,7 @@ static int bytes_like(struct writer *w, const struct avnode *n,
 		put_bytes(w->b, json_string_value(v), json_string_length(v));
 		return 0;
 	}
-	if (kafka_b64_decode(&tmp, json_string_value(v),
+	if (base64_decode(&tmp, json_string_value(v),
 	    json_string_length(v)) < 0) {
 		snprintf(w->why, SCHEMA_ERR_MAX, "not base64: '%.64s'",
 		    json_string_value(v));

@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "opt.h"
 
 #define SCHEMA_ERR_MAX 256
 
@@ -88,11 +89,35 @@ json_t *avsch_decode(const struct avro_sch *s, const void *p, size_t n,
 int avsch_encode(const struct avro_sch *s, const json_t *v, struct buf *b,
     char *why);
 
-/* --- options ----------------------------------------------------------- */
+/* --- options (serdes.c) ------------------------------------------------ */
+
+/*
+ * -s and -r, the same in fs-consume and fs-produce (kcat's letters):
+ * which of key and value are Confluent-framed Avro, and the registry
+ * that holds their schemas.  OPT_GROUP_SCHEMA(s, verb) declares both in
+ * a tool's table (verb: what the tool does with Avro, "decode" or
+ * "write"); schema_opts_check() after parsing says that one needs the
+ * other (exit 2).
+ */
+struct schema_opts {
+	bool key, value;        /* -s */
+	const char *registry;   /* -r, or NULL */
+};
 
 /* -s as kcat spells it: "avro" (key and value), "key=avro", "value=avro".
  * Sets *key or *value; -1 with why for anything else. */
 int schema_serdes(const char *arg, bool *key, bool *value, char *why);
+/* -s in a table: schema_serdes() onto a struct schema_opts, exit 2 on
+ * a bad one. */
+opt_fn schema_opt_serdes;
+void schema_opts_check(const struct schema_opts *s);
+
+#define OPT_GROUP_SCHEMA(s, verb) \
+	OPT_STRING('r', "registry", &(s)->registry, "URL", \
+	    "schema registry (Confluent API) for -s"), \
+	OPT_CALLBACK('s', "serdes", schema_opt_serdes, (s), "SERDES", \
+	    verb " Confluent-framed Avro: value=avro,\n" \
+	    "key=avro, or avro for both")
 
 /* --- the registry ------------------------------------------------------ */
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "diag.h"
 #include "schema.h"
 
 #include "banned.h"
@@ -33,4 +34,19 @@ int schema_serdes(const char *arg, bool *key, bool *value, char *why)
 		return -1;
 	}
 	return 0;
+}
+
+void schema_opt_serdes(void *data, const char *name, const char *arg)
+{
+	struct schema_opts *s = data;
+	char why[SCHEMA_ERR_MAX];
+
+	if (schema_serdes(arg, &s->key, &s->value, why) < 0)
+		diag_usage("%s: %s", name, why);
+}
+
+void schema_opts_check(const struct schema_opts *s)
+{
+	if ((s->key || s->value) != (s->registry != NULL))
+		diag_usage("-s and -r go together (the registry holds the schemas)");
 }

@@ -38,7 +38,7 @@ bool wm_event(struct wmark *w, int64_t ts)
 		w->max_ts = ts;
 	if (w->from_input || w->max_ts == WM_NONE)
 		return false;
-	return advance(w, w->max_ts - w->max_ooo);
+	return advance(w, w->max_ts - w->max_ooo + 1);
 }
 
 bool wm_input(struct wmark *w, int64_t ts)
@@ -57,7 +57,8 @@ bool wm_tick(struct wmark *w, int64_t now)
 	if (now - w->last_arrival < w->idle_ms)
 		return false;
 	w->idle = true;
-	return advance(w, w->max_ts - w->max_ooo + (now - w->last_arrival));
+	return advance(w, w->max_ts - w->max_ooo + 1 +
+	    (now - w->last_arrival));
 }
 
 bool wm_due(struct wmark *w, int64_t every, int64_t offset)

@@ -5,15 +5,25 @@
  * A watermark W promises that no later data record has event time < W
  * (fs(7)).  A stage takes it from its input's watermark records when
  * there are any; otherwise it derives it from the event times it sees:
- * W = (largest event time so far) - max out-of-orderness.  The first
+ * W = (largest event time so far) - max out-of-orderness + 1.  The first
  * watermark record switches the tracker to the input's watermarks for
  * good, so the two sources never mix.  Watermarks never go back.
+ *
+ * The + 1: an fs watermark W means what a Flink watermark W - 1 means
+ * (Flink's says no later record has time <= W - 1), and Flink SQL's
+ * WATERMARK FOR rt AS rt - INTERVAL 'B' is max_ts - B, so a bound B
+ * gives the late records Flink SQL gives with the same B: a window is
+ * late once window_end - 1 <= max_ts - B, an OVER row once its time
+ * <= max_ts - B.  A bound of 0 is Flink's strictly ascending watermark
+ * (WATERMARK FOR rt AS rt: a second record at the largest time is
+ * late); the tools' default, WM_DEFAULT_OOO, is 1 ms, Flink's ascending
+ * watermark (rt - INTERVAL '0.001' SECOND: ties are not late).
  *
  * Idle input: a live source that falls silent would hold every window
  * open.  With an idle timeout T, once no record has arrived for T of
  * wall-clock time, the derived watermark moves on with the wall clock:
- * W = max event time - out-of-orderness + (now - arrival of the last
- * record).  Data that arrives afterwards is judged against that W.
+ * W = max event time - out-of-orderness + 1 + (now - arrival of the
+ * last record).  Data that arrives afterwards is judged against that W.
  *
  * Several inputs (fs-join): keep one tracker per input and combine them
  * with wm_min(); an input that is idle does not hold the others back.
@@ -32,6 +42,7 @@
 #include <stdint.h>
 
 #define WM_NONE INT64_MIN       /* no watermark yet */
+#define WM_DEFAULT_OOO 1        /* --max-out-of-orderness default, ms */
 
 struct wmark {
 	int64_t max_ooo;        /* out-of-orderness allowed when deriving */

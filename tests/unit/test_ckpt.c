@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,6 +141,198 @@ static void test_prune_discard(void)
 	ckpt_close(b);
 }
 
+/*
+ * A store in memory, as a backend of ckpt.h: what the core does over any
+ * backend (format, verification, completeness, discard, prune), without
+ * a broker.  A checkpoint can be put without its "marker" (present to
+ * ids(), absent to has() and get()), as a Kafka writer that died
+ * between its chunks and its commit marker leaves it.
+ */
+struct mem_ckpt {
+	char stage[32];
+	uint64_t id;
+	struct buf bytes;
+	bool marked;
+};
+
+struct mem {
+	struct mem_ckpt c[64];
+	size_t n;
+	char stages[4][32];
+	size_t nstages;
+	bool next_unmarked;     /* the next put leaves its marker out */
+};
+
+static struct mem mem_store;
+
+static struct mem_ckpt *mem_find(struct mem *m, const char *stage,
+    uint64_t id)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->c[i].id == id && strcmp(m->c[i].stage, stage) == 0)
+			return &m->c[i];
+	return NULL;
+}
+
+static void *mem_open(const char *where, const char *stage)
+{
+	struct mem *m = &mem_store;
+
+	CHECK_STR(where, "store-1", "backend: open gets what follows SCHEME://");
+	if (stage != NULL)
+		snprintf(m->stages[m->nstages++], 32, "%s", stage);
+	return m;
+}
+
+static void mem_close(void *h)
+{
+	(void)h;
+}
+
+static void mem_put(void *h, const char *stage, uint64_t id,
+    const char *b, size_t len)
+{
+	struct mem *m = h;
+	struct mem_ckpt *c = mem_find(m, stage, id);
+
+	if (c == NULL) {
+		c = &m->c[m->n++];
+		snprintf(c->stage, sizeof c->stage, "%s", stage);
+		c->id = id;
+	}
+	buf_reset(&c->bytes);
+	buf_append(&c->bytes, b, len);
+	c->marked = !m->next_unmarked;
+	m->next_unmarked = false;
+}
+
+static int mem_get(void *h, const char *stage, uint64_t id, struct buf *out,
+    char *why, size_t wl)
+{
+	struct mem_ckpt *c = mem_find(h, stage, id);
+
+	if (c == NULL || !c->marked) {
+		snprintf(why, wl, "missing");
+		return -1;
+	}
+	buf_append(out, c->bytes.data, c->bytes.len);
+	return 0;
+}
+
+static bool mem_has(void *h, const char *stage, uint64_t id)
+{
+	struct mem_ckpt *c = mem_find(h, stage, id);
+
+	return c != NULL && c->marked;
+}
+
+static void mem_remove(void *h, const char *stage, uint64_t id)
+{
+	struct mem *m = h;
+	struct mem_ckpt *c = mem_find(m, stage, id);
+
+	if (c == NULL)
+		return;
+	buf_free(&c->bytes);
+	*c = m->c[--m->n];
+	memset(&m->c[m->n], 0, sizeof m->c[m->n]);
+}
+
+static char **mem_stages(void *h, size_t *n)
+{
+	struct mem *m = h;
+	char **v = calloc(m->nstages + 1, sizeof *v);
+
+	for (size_t i = 0; i < m->nstages; i++)
+		v[i] = strdup(m->stages[i]);
+	*n = m->nstages;
+	return v;
+}
+
+static uint64_t *mem_ids(void *h, const char *stage, size_t *n)
+{
+	struct mem *m = h;
+	uint64_t *v = calloc(m->n + 1, sizeof *v);
+
+	*n = 0;
+	for (uint64_t id = 64; id > 0; id--)
+		if (mem_find(m, stage, id) != NULL)
+			v[(*n)++] = id;
+	return v;
+}
+
+static char *mem_name(void *h, const char *stage, uint64_t id)
+{
+	char *p = malloc(64);
+
+	(void)h;
+	snprintf(p, 64, "mem:%s/%llu", stage, (unsigned long long)id);
+	return p;
+}
+
+static const struct ckpt_backend mem_backend = {
+	.scheme = "mem",
+	.open = mem_open,
+	.close = mem_close,
+	.put = mem_put,
+	.get = mem_get,
+	.has = mem_has,
+	.remove = mem_remove,
+	.stages = mem_stages,
+	.ids = mem_ids,
+	.name = mem_name,
+};
+
+static void test_backend(void)
+{
+	const struct ckpt_backend *be = ckpt_backend_for("mem://store-1",
+	    &mem_backend);
+	struct ckpt_store *a, *b;
+
+	CHECK(be == &mem_backend, "backend: SCHEME:// picks the tool's backend");
+	CHECK(ckpt_backend_for("/var/lib/fs", &mem_backend) == &ckpt_dir_backend,
+	    "backend: a path is the directory store");
+	a = ckpt_store_open(be, "mem://store-1", "src");
+	b = ckpt_store_open(be, "mem://store-1", "sink");
+	write_state(a, 1, 10);
+	write_state(b, 1, 11);
+	write_state(a, 2, 20);
+	mem_store.next_unmarked = true;
+	write_state(b, 2, 21);
+	CHECK(ckpt_verify_bytes(mem_find(&mem_store, "sink", 2)->bytes.data,
+	    mem_find(&mem_store, "sink", 2)->bytes.len, 2,
+	    &(size_t){ 0 }, (char[64]){ 0 }, 64) == 0,
+	    "backend: the bytes stored are a valid checkpoint file");
+	CHECK(!ckpt_is_complete(a, 2), "backend: no marker, not complete");
+	CHECK_I64((int64_t)ckpt_latest_complete(a), 1,
+	    "backend: a checkpoint without its marker is not used");
+	CHECK_I64(read_n(b, 1), 11, "backend: state round trip");
+	ckpt_discard_after(b, 1);
+	CHECK(mem_find(&mem_store, "sink", 2) == NULL,
+	    "backend: discard removes what the killed run left unmarked");
+	for (uint64_t id = 2; id <= 5; id++) {
+		write_state(a, id, (int)id);
+		write_state(b, id, (int)id);
+		ckpt_prune(a, 3);
+		ckpt_prune(b, 3);
+	}
+	CHECK(mem_find(&mem_store, "src", 2) == NULL &&
+	    mem_find(&mem_store, "sink", 2) == NULL &&
+	    mem_find(&mem_store, "src", 3) != NULL,
+	    "backend: prune keeps the newest three complete");
+	/* A corrupted payload under an intact marker: an older one, and
+	 * the read fails rather than return a guess. */
+	mem_find(&mem_store, "sink", 5)->bytes.data[
+	    mem_find(&mem_store, "sink", 5)->bytes.len - 2] ^= 1;
+	CHECK_I64((int64_t)ckpt_latest_complete(a), 4,
+	    "backend: a checksum mismatch makes the checkpoint unusable");
+	CHECK_I64(read_n(b, 5), -1, "backend: a corrupt state is not read");
+	ckpt_close(a);
+	ckpt_close(b);
+	while (mem_store.n > 0)
+		mem_remove(&mem_store, mem_store.c[0].stage, mem_store.c[0].id);
+}
+
 int main(void)
 {
 	diag_init("test_ckpt");
@@ -150,5 +343,6 @@ int main(void)
 	test_complete();
 	test_corruption();
 	test_prune_discard();
+	test_backend();
 	return tap_done();
 }

@@ -111,7 +111,9 @@ static void drain(int fd, char *dst, size_t n)
 	close(fd);
 }
 
-static void run(struct outcome *r, unsigned flags)
+typedef int parse_fn(int argc, char **argv, unsigned flags);
+
+static void run_with(struct outcome *r, unsigned flags, parse_fn *parse)
 {
 	int po[2], pe[2];
 	pid_t pid;
@@ -127,7 +129,7 @@ static void run(struct outcome *r, unsigned flags)
 		close(po[0]);
 		close(pe[0]);
 		reset();
-		parse_all(ac, av, flags);
+		parse(ac, av, flags);
 		fflush(stdout);
 		_exit(0);
 	}
@@ -137,6 +139,11 @@ static void run(struct outcome *r, unsigned flags)
 	drain(pe[0], r->err, sizeof r->err);
 	waitpid(pid, &r->status, 0);
 	r->status = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : 128;
+}
+
+static void run(struct outcome *r, unsigned flags)
+{
+	run_with(r, flags, parse_all);
 }
 
 #define TRY "Try 'test-opt --help' for more information.\n"
@@ -365,8 +372,24 @@ static void test_help_and_version(void)
 	CHECK_STR(r.out, "test-opt (fs) " FS_VERSION "\n", "--version: text");
 
 	opt_help(&b, "", opts, 0);
-	CHECK_STR(b.data, FS_COMMON_USAGE,
-	    "common group: help is tool.h's FS_COMMON_USAGE");
+	CHECK_STR(b.data,
+	    "  --time-field PATH     event time field (default ts)\n"
+	    "  --on-error POLICY     fail (default), skip, or dead-letter\n"
+	    "  --dead-letter FILE    write rejected lines to FILE (implies dead-letter)\n"
+	    "  --checkpoint-dir DIR  take part in checkpoints under DIR\n"
+	    "  --stage NAME          this stage's name in DIR (default: program name)\n"
+	    "  --data-only           write no control records (as on a terminal)\n"
+	    "  --stats               print statistics to stderr at exit\n"
+	    "  --metrics-port [ADDR:]PORT\n"
+	    "                        serve Prometheus metrics (ADDR 127.0.0.1)\n"
+	    "  --metrics-file FILE   write Prometheus metrics to FILE (a textfile)\n"
+	    "  --metrics-interval DURATION\n"
+	    "                        how often to write FILE (default 15s)\n"
+	    "  -q, --quiet           only errors on stderr\n"
+	    "  -v, --verbose         progress on stderr, once a second\n"
+	    "  -h, --help            this help\n"
+	    "  --version             the version\n",
+	    "common group: its help, as fs(7) lists the common options");
 	buf_free(&b);
 }
 
@@ -419,6 +442,83 @@ static void test_help_text(void)
 	buf_free(&b);
 }
 
+/* A usage text that lists its options sorted, a group's among them,
+ * with long options' help in a second column (fs-consume's). */
+static bool s_flag;
+static const char *s_str;
+#define GROUP_SORTED(p) \
+	OPT_STRING('b', NULL, (p), "B", "from the group"), \
+	OPT_STRING(0, "group-long", (p), "DURATION", "the group's long one")
+static const struct opt sorted[] = {
+	OPT_FLAG(0, "zeta", &s_flag, "long only, last"),
+	OPT_FLAG('Q', NULL, &s_flag, "capital Q"),
+	OPT_FLAG('V', "value", &s_flag, "letter and name"),
+	OPT_STRING(0, "twenty-three", &s_str, "NUMBER", "one space"),
+	OPT_FLAG('a', NULL, &s_flag, "small a"),
+	OPT_FLAG('A', NULL, &s_flag, "capital A"),
+	OPT_FLAG(0, "hidden", &s_flag, NULL),
+	OPT_STRING(0, "checkpoint-interval", &s_str, "DURATION",
+	    "in the wide column"),
+	OPT_STRING(0, "max-out-of-orderness", &s_str, "DURATION",
+	    "one space\nand its second line"),
+	OPT_STRING(0, "much-too-long-for-either", &s_str, "DURATION",
+	    "on the next line"),
+	GROUP_SORTED(&s_str),
+	OPT_SORTED,
+	OPT_FLAG(0, "strict", &s_flag, "after the sorted part,"),
+	OPT_FLAG(0, "data", &s_flag, "in table order"),
+	OPT_END
+};
+
+static void test_help_layout(void)
+{
+	struct buf b = BUF_INIT;
+	struct opt_getopt g;
+	char why[160];
+
+	opt_help(&b, "usage: t\n", sorted, OPT_WIDE_HELP(34));
+	CHECK_STR(b.data,
+	    "usage: t\n"
+	    "  -a                    small a\n"
+	    "  -A                    capital A\n"
+	    "  -b B                  from the group\n"
+	    "  -Q                    capital Q\n"
+	    "  -V, --value           letter and name\n"
+	    "  --checkpoint-interval DURATION  in the wide column\n"
+	    "  --group-long DURATION the group's long one\n"
+	    "  --max-out-of-orderness DURATION one space\n"
+	    "                                  and its second line\n"
+	    "  --much-too-long-for-either DURATION\n"
+	    "                                  on the next line\n"
+	    "  --twenty-three NUMBER one space\n"
+	    "  --zeta                long only, last\n"
+	    "  --strict              after the sorted part,\n"
+	    "  --data                in table order\n",
+	    "help: sorted above OPT_SORTED, a wide column for long options");
+	buf_reset(&b);
+	opt_help(&b, "", sorted + 7, 0);
+	CHECK_STR(b.data,
+	    "  -b B                  from the group\n"
+	    "  --checkpoint-interval DURATION\n"
+	    "                        in the wide column\n"
+	    "  --group-long DURATION the group's long one\n"
+	    "  --max-out-of-orderness DURATION\n"
+	    "                        one space\n"
+	    "                        and its second line\n"
+	    "  --much-too-long-for-either DURATION\n"
+	    "                        on the next line\n"
+	    "  --strict              after the sorted part,\n"
+	    "  --data                in table order\n",
+	    "help: without OPT_WIDE_HELP, too long for column 24 is on the "
+	    "next line");
+	buf_free(&b);
+	CHECK(opt_getopt_build(&g, sorted, 0, why, sizeof why) == 0,
+	    "sorted: the marker is not an option");
+	CHECK_STR(g.shortopts, "QVaAb:", "sorted: getopt's letters in table "
+	    "order");
+	opt_getopt_free(&g);
+}
+
 static void test_getopt_arrays(void)
 {
 	struct opt_getopt g;
@@ -457,6 +557,131 @@ static void test_getopt_arrays(void)
 	    sizeof why) == 0, "arrays: built to stop at an operand");
 	CHECK_STR(g.shortopts, "+an:", "arrays: '+' to stop at an operand");
 	opt_getopt_free(&g);
+}
+
+/* -h HOSTS, the old spelling of --hosts, while -h alone is help. */
+static const char old_usage[] = "usage: test-opt [--hosts HOSTS] [KEY...]\n";
+
+static int parse_old(int argc, char **argv, unsigned flags)
+{
+	const struct opt opts[] = {
+		OPT_STRING(0, "hosts", &v.str, "HOSTS", "seed hosts"),
+		OPT_OLD_SHORT('h', "hosts"),
+		OPT_GROUP_COMMON(&v.common),
+		OPT_END
+	};
+
+	return opt_parse(old_usage, opts, flags, argc, argv);
+}
+
+#define PARSE_OLD(...) (reset(), args(__VA_ARGS__, NULL), \
+	parse_old(ac, av, 0))
+
+/* The outcome of parse_old() on the arguments up to NULL: help? */
+static bool old_is_help(const char *first, ...)
+{
+	struct outcome r;
+	va_list ap;
+	const char *s;
+
+	ac = 0;
+	av[ac++] = (char *)"test-opt";
+	va_start(ap, first);
+	for (s = first; s != NULL && ac < 31; s = va_arg(ap, const char *))
+		av[ac++] = (char *)s;
+	va_end(ap);
+	av[ac] = NULL;
+	run_with(&r, 0, parse_old);
+	return r.status == 0 && strncmp(r.out, old_usage,
+	    strlen(old_usage)) == 0 && strstr(r.out, "  --hosts HOSTS") &&
+	    strstr(r.out, "  -h, --help") && r.err[0] == '\0';
+}
+
+static void test_old_short(void)
+{
+	struct opt_getopt g;
+	char why[160] = "";
+	int first;
+	const struct opt letter_takes_arg[] = {
+		OPT_STRING(0, "hosts", &f_long, "HOSTS", "x"),
+		OPT_STRING('h', "host", &f_long, "HOST", "x"),
+		OPT_OLD_SHORT('h', "hosts"),
+		OPT_END
+	};
+	const struct opt target_flag[] = {
+		OPT_FLAG(0, "hosts", &f_alpha, "x"),
+		OPT_OLD_SHORT('h', "hosts"),
+		OPT_HELP_ENTRY('h', "this help"),
+		OPT_END
+	};
+	const struct opt no_letter[] = {
+		OPT_STRING(0, "hosts", &f_long, "HOSTS", "x"),
+		OPT_OLD_SHORT('h', "hosts"),
+		OPT_END
+	};
+	const struct opt twice[] = {
+		OPT_STRING(0, "hosts", &f_long, "HOSTS", "x"),
+		OPT_OLD_SHORT('h', "hosts"),
+		OPT_OLD_SHORT('h', "hosts"),
+		OPT_HELP_ENTRY('h', "this help"),
+		OPT_END
+	};
+	const struct opt fine[] = {
+		OPT_HELP_ENTRY('h', "this help"),
+		OPT_STRING(0, "hosts", &f_long, "HOSTS", "x"),
+		OPT_OLD_SHORT('h', "hosts"),
+		OPT_END
+	};
+
+	first = PARSE_OLD("-h", "h1:3000", "k1");
+	CHECK_STR(v.str, "h1:3000", "old -h: -h VALUE is --hosts VALUE");
+	CHECK_I64(first, 3, "old -h: the value is not an operand");
+	PARSE_OLD("-hh2");
+	CHECK_STR(v.str, "h2", "old -h: -hVALUE is --hosts=VALUE");
+	first = PARSE_OLD("k1", "-h", "h3", "k2");
+	CHECK_STR(v.str, "h3", "old -h: after an operand (permuted)");
+	CHECK(first == 3 && strcmp(av[3], "k1") == 0 &&
+	    strcmp(av[4], "k2") == 0, "old -h: operands keep their order");
+	PARSE_OLD("-h", "", "-q");
+	CHECK_STR(v.str, "", "old -h: an empty value is a value");
+	CHECK_I64(diag_verbosity(), DIAG_QUIET, "old -h: options after it");
+	PARSE_OLD("--hosts", "h4", "-h", "h5");
+	CHECK_STR(v.str, "h5", "old -h: the last of both spellings wins");
+	first = PARSE_OLD("--", "-h", "h6");
+	CHECK(v.str == NULL && first == 2, "old -h: not after --");
+
+	CHECK(old_is_help("-h", NULL), "old -h: -h alone is help");
+	CHECK(old_is_help("-h", "-q", NULL), "old -h: -h before an option is "
+	    "help");
+	CHECK(old_is_help("-h", "--hosts", "x", NULL), "old -h: -h before a "
+	    "long option is help");
+	CHECK(old_is_help("--help", "x", NULL),
+	    "old -h: --help takes no value");
+	CHECK(old_is_help("-qh", "x", NULL), "old -h: -h ending a cluster is "
+	    "help");
+	CHECK(old_is_help("k1", "-h", NULL), "old -h: -h last is help");
+
+	CHECK(opt_getopt_build(&g, fine, 0, why, sizeof why) == 0,
+	    "old -h: a table with it built");
+	CHECK_STR(g.shortopts, "h::", "old -h: an optional attached value");
+	CHECK(g.longopts[0].name && strcmp(g.longopts[0].name, "help") == 0 &&
+	    g.longopts[1].name && strcmp(g.longopts[1].name, "hosts") == 0 &&
+	    g.longopts[2].name == NULL, "old -h: no long option of its own");
+	opt_getopt_free(&g);
+	CHECK(opt_getopt_build(&g, letter_takes_arg, 0, why, sizeof why) < 0,
+	    "old -h: refused when the letter takes an argument now");
+	CHECK_STR(why, "old -h: the letter must be an option without argument",
+	    "old -h: says why");
+	CHECK(opt_getopt_build(&g, no_letter, 0, why, sizeof why) < 0,
+	    "old -h: refused when the letter means nothing now (a plain "
+	    "entry would do)");
+	CHECK(opt_getopt_build(&g, target_flag, 0, why, sizeof why) < 0,
+	    "old -h: refused when the target takes no argument");
+	CHECK_STR(why, "old -h: --hosts is not an option with an argument",
+	    "old -h: says which");
+	CHECK(opt_getopt_build(&g, twice, 0, why, sizeof why) < 0,
+	    "old -h: refused twice");
+	CHECK_STR(why, "old -h declared twice", "old -h: says twice");
 }
 
 static void test_table_checks(void)
@@ -506,8 +731,10 @@ int main(void)
 	test_cluster_and_operands();
 	test_help_and_version();
 	test_help_text();
+	test_help_layout();
 	test_getopt_arrays();
 	test_table_checks();
+	test_old_short();
 	reset();
 	return tap_done();
 }

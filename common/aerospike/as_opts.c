@@ -1,0 +1,64 @@
+/* as_opts.c - the options the Aerospike tools share (see as_opts.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "as_opts.h"
+#include "diag.h"
+#include "etime.h"
+#include "lineio.h"
+#include "xalloc.h"
+#include "banned.h"
+
+void as_opt_ms(void *data, const char *name, const char *arg)
+{
+	const struct as_opt_ms *m = data;
+	int64_t ms = opt_duration(name, arg);
+
+	if (ms < m->min || ms > m->max)
+		diag_usage("%s: expected %lldms to %llds: '%s'", name,
+		    (long long)m->min, (long long)m->max / 1000, arg);
+	*m->ms = ms;
+}
+
+void as_opts_init(struct as_opts *a)
+{
+	memset(a, 0, sizeof *a);
+	a->hosts = "127.0.0.1:3000";
+	a->set = "";
+	a->key_sep = ":";
+	a->timeout_ms = 1000;
+}
+
+void as_opts_check(const struct as_opts *a)
+{
+	if (a->password_file != NULL && a->user == NULL)
+		diag_usage("--password-file needs --user");
+}
+
+char *as_opts_password(const struct as_opts *a)
+{
+	const char *env = getenv("FS_AEROSPIKE_PASSWORD");
+	char *pw = NULL;
+
+	if (a->user == NULL)
+		return NULL;
+	if (a->password_file != NULL) {
+		struct lineio pr;
+		const char *pl;
+		size_t pn;
+
+		if (lineio_open(&pr, a->password_file) < 0)
+			diag_fatal("cannot open '%s': %s", a->password_file,
+			    strerror(errno));
+		if (lineio_read(&pr, &pl, &pn) == 1)
+			pw = xstrndup(pl, pn);
+		lineio_close(&pr);
+	} else if (env != NULL) {
+		pw = xstrdup(env);
+	}
+	if (pw == NULL)
+		diag_usage("--user needs a password (--password-file or "
+		    "FS_AEROSPIKE_PASSWORD)");
+	return pw;
+}

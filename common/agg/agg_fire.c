@@ -1,0 +1,605 @@
+/*
+ * agg_fire.c - fs-agg's window-firing engine (agg_fire.h): per key, a
+ * sorted array of slots (a window, a pane or the running aggregate,
+ * each followed by its state block), and the timers that fire them.
+ * The engine owns the slots and their states; aggfire_free() frees
+ * them.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg_fire.h"
+#include "etime.h"
+#include "rec.h"
+#include "xalloc.h"
+#include "banned.h"
+
+/* A slot: a window (start, end), a pane (start), or the running state
+ * (end: wall clock of its last emission), followed by the state block. */
+struct agg_slot {
+	int64_t start, end;
+};
+
+/* Per key.  32 bytes: with 1M keys in open windows, every byte counts. */
+struct agg_kent {
+	unsigned char *slots;   /* n slots of slot_size bytes, by start */
+	uint32_t n, cap;
+	int64_t armed;          /* timer time set, or INT64_MAX */
+	int64_t fired;          /* panes: the last window end fired */
+};
+
+/* --- keys and slots ------------------------------------------------------- */
+
+static struct agg_slot *slot_at(const struct aggfire *s,
+    const struct agg_kent *k, size_t i)
+{
+	return (struct agg_slot *)(void *)(k->slots + i * s->slot_size);
+}
+
+static void *slot_state(struct agg_slot *sl)
+{
+	return (unsigned char *)sl + sizeof *sl;
+}
+
+static struct agg_kent *kent_for(struct aggfire *s, uint32_t id, bool added)
+{
+	if (added) {
+		s->k = xgrow(s->k, &s->cap_k, (size_t)id + 1, sizeof *s->k);
+		memset(&s->k[id], 0, sizeof s->k[id]);
+		s->k[id].armed = INT64_MAX;
+		s->k[id].fired = INT64_MIN;
+		if (s->keys.count > s->peak_keys)
+			s->peak_keys = s->keys.count;
+	}
+	return &s->k[id];
+}
+
+/* The slot of (start, end) in k, created empty when absent.  Slots stay
+ * sorted by (start, end); records mostly land in the newest slot, so the
+ * search starts at the end. */
+static struct agg_slot *slot_get(struct aggfire *s, struct agg_kent *k,
+    int64_t start, int64_t end)
+{
+	size_t i = k->n;
+	struct agg_slot *sl;
+
+	while (i > 0) {
+		sl = slot_at(s, k, i - 1);
+		if (sl->start == start && sl->end == end)
+			return sl;
+		if (sl->start < start || (sl->start == start && sl->end < end))
+			break;
+		i--;
+	}
+	if (k->n == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 1;
+		k->slots = xrealloc(k->slots, k->cap * s->slot_size);
+	}
+	memmove(k->slots + (i + 1) * s->slot_size, k->slots + i * s->slot_size,
+	    (k->n - i) * s->slot_size);
+	k->n++;
+	sl = slot_at(s, k, i);
+	sl->start = start;
+	sl->end = end;
+	aggset_init(s->as, slot_state(sl));
+	if (++s->nslots > s->peak_slots)
+		s->peak_slots = s->nslots;
+	return sl;
+}
+
+/* Removes the slots gone() picks, freeing their states; keeps the order. */
+static void slots_remove(struct aggfire *s, struct agg_kent *k,
+    bool (*gone)(const struct aggfire *, const struct agg_slot *, int64_t),
+    int64_t arg)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < k->n; i++) {
+		struct agg_slot *sl = slot_at(s, k, i);
+
+		if (gone(s, sl, arg)) {
+			aggset_free_state(s->as, slot_state(sl));
+			s->nslots--;
+			continue;
+		}
+		if (w != i)
+			memcpy(k->slots + w * s->slot_size, sl, s->slot_size);
+		w++;
+	}
+	k->n = (uint32_t)w;
+	if (k->n == 0) {
+		free(k->slots);
+		k->slots = NULL;
+		k->cap = 0;
+	}
+}
+
+static void key_drop(struct aggfire *s, uint32_t id)
+{
+	struct agg_kent *k = &s->k[id];
+
+	for (size_t i = 0; i < k->n; i++) {
+		aggset_free_state(s->as, slot_state(slot_at(s, k, i)));
+		s->nslots--;
+	}
+	free(k->slots);
+	memset(k, 0, sizeof *k);
+	k->armed = INT64_MAX;
+	k->fired = INT64_MIN;
+	keytab_remove(&s->keys, id);
+}
+
+static void mark_dirty(struct aggfire *s, uint32_t id)
+{
+	if (id >= s->cap_isdirty) {
+		size_t old = s->cap_isdirty;
+
+		s->isdirty = xgrow(s->isdirty, &s->cap_isdirty, (size_t)id + 1, 1);
+		memset(s->isdirty + old, 0, s->cap_isdirty - old);
+	}
+	if (s->isdirty[id])
+		return;
+	s->isdirty[id] = 1;
+	s->dirty = xgrow(s->dirty, &s->cap_dirty, s->ndirty + 1,
+	    sizeof *s->dirty);
+	s->dirty[s->ndirty++] = id;
+}
+
+/* --- results -------------------------------------------------------------- */
+
+/* update: -1 for no marker (no --early-fire), else 0 or 1. */
+static void emit_result(struct aggfire *s, uint32_t id,
+    const struct agg_slot *win, const void *state, int update)
+{
+	json_t *obj = json_object();
+	size_t klen;
+	const char *key = keytab_key(&s->keys, id, &klen);
+
+	if (win != NULL) {
+		json_object_set_new(obj, s->f.start, json_integer(win->start));
+		json_object_set_new(obj, s->f.end, json_integer(win->end));
+	}
+	if (s->ks->n > 0 && keyspec_decode_into(s->ks, key, klen, obj) < 0)
+		diag_fatal("internal error: undecodable key");
+	aggset_result(s->as, state, obj);
+	if (update >= 0)
+		json_object_set_new(obj, "update", json_boolean(update));
+	rec_emit(s->out, obj);
+	json_decref(obj);
+	s->results++;
+}
+
+/* Merges k's panes that lie in [ws, we) into s->tmp; false when none. */
+static bool merge_panes(struct aggfire *s, struct agg_kent *k, int64_t ws,
+    int64_t we)
+{
+	bool any = false;
+
+	aggset_init(s->as, s->tmp);
+	for (size_t i = 0; i < k->n; i++) {
+		struct agg_slot *sl = slot_at(s, k, i);
+
+		if (sl->start < ws)
+			continue;
+		if (sl->start >= we)
+			break;
+		aggset_merge(s->as, s->tmp, slot_state(sl));
+		any = true;
+	}
+	return any;
+}
+
+/* --- timers: when each key fires next ------------------------------------- */
+
+static void arm_at(struct aggfire *s, uint32_t id, int64_t t)
+{
+	struct agg_kent *k = &s->k[id];
+
+	if (t < k->armed) {
+		k->armed = t;
+		timerheap_push(&s->timers, t, id);
+	}
+}
+
+/* The watermark at or below which windows are closed (end + L <= wm). */
+static int64_t closed_upto(const struct aggfire *s)
+{
+	if (s->wm->current == WM_NONE)
+		return INT64_MIN;
+	return s->wm->current - s->L;
+}
+
+/*
+ * The next window end for pane ps of key k that has not fired or closed.
+ * Between records every window with end + L <= watermark has fired (so
+ * a new pane cannot join it: that would be late); while
+ * aggfire_fire_due() runs, windows up to the watermark are still to
+ * fire, and only k->fired counts (firing says so with during_fire).
+ */
+static int64_t pane_next_at(const struct aggfire *s, const struct agg_kent *k,
+    int64_t ps, bool during_fire)
+{
+	int64_t after = k->fired, c = closed_upto(s);
+
+	if (!during_fire && c > after)
+		after = c;
+	return win_next_end(&s->w, ps, after);
+}
+
+static int64_t pane_next(const struct aggfire *s, const struct agg_kent *k,
+    int64_t ps)
+{
+	return pane_next_at(s, k, ps, false);
+}
+
+static void rearm(struct aggfire *s, uint32_t id, bool during_fire)
+{
+	struct agg_kent *k = &s->k[id];
+	int64_t best = INT64_MAX;
+
+	k->armed = INT64_MAX;
+	for (size_t i = 0; i < k->n; i++) {
+		struct agg_slot *sl = slot_at(s, k, i);
+		int64_t e = s->mode == AGG_MODE_PANES ?
+		    pane_next_at(s, k, sl->start, during_fire) : sl->end;
+
+		if (e < best)
+			best = e;
+	}
+	if (best != INT64_MAX)
+		arm_at(s, id, best + s->L);
+}
+
+static bool window_due(const struct aggfire *s, const struct agg_slot *sl,
+    int64_t t)
+{
+	return sl->end + s->L <= t;
+}
+
+static bool pane_done(const struct aggfire *s, const struct agg_slot *sl,
+    int64_t e)
+{
+	return win_last_end(&s->w, sl->start) <= e;
+}
+
+/*
+ * Fires key id's windows due at its timer t (the earliest window end
+ * plus L); later ones wait for their own timer, so that the results of
+ * one watermark come out in order of window end across keys.
+ */
+static void fire_key(struct aggfire *s, uint32_t id, int64_t t)
+{
+	struct agg_kent *k = &s->k[id];
+	int upd = s->early > 0 ? 0 : -1;
+
+	if (s->mode == AGG_MODE_WINDOWS) {
+		for (size_t i = 0; i < k->n; i++) {
+			struct agg_slot *sl = slot_at(s, k, i);
+
+			if (window_due(s, sl, t))
+				emit_result(s, id, sl, slot_state(sl), upd);
+		}
+		slots_remove(s, k, window_due, t);
+	} else {
+		int64_t e = t - s->L;
+		struct agg_slot win = { win_start_for_end(&s->w, e), e };
+
+		if (merge_panes(s, k, win.start, win.end))
+			emit_result(s, id, &win, s->tmp, upd);
+		aggset_free_state(s->as, s->tmp);
+		k->fired = e;
+		slots_remove(s, k, pane_done, e);
+	}
+	if (k->n == 0)
+		key_drop(s, id);
+	else
+		rearm(s, id, true);
+}
+
+/*
+ * Fires every key whose timer is at or before upto, earliest time first;
+ * the keys due at one time fire in order of their canonical key bytes,
+ * so the output does not depend on the order state was built in (a run
+ * restored from a checkpoint writes what an uninterrupted run writes).
+ */
+void aggfire_fire_due(struct aggfire *s, int64_t upto)
+{
+	struct timer tm;
+
+	while (timerheap_pop(&s->timers, upto, &tm)) {
+		int64_t t = tm.t;
+
+		s->ndue = 0;
+		do {
+			if (tm.id >= s->keys.nids ||
+			    s->keys.keys[tm.id].p == NULL ||
+			    tm.t != s->k[tm.id].armed)
+				continue;       /* stale: re-armed or gone */
+			s->k[tm.id].armed = INT64_MAX;
+			s->due = xgrow(s->due, &s->cap_due, s->ndue + 1,
+			    sizeof *s->due);
+			s->due[s->ndue++] = tm.id;
+		} while (timerheap_pop(&s->timers, t, &tm));
+		keytab_sort_ids(&s->keys, s->due, s->ndue);
+		for (size_t i = 0; i < s->ndue; i++)
+			fire_key(s, s->due[i], t);
+	}
+}
+
+/* --early-fire: the current result of every open window of every key
+ * that changed since the last firing, marked as an update. */
+void aggfire_early(struct aggfire *s)
+{
+	for (size_t d = 0; d < s->ndirty; d++) {
+		uint32_t id = s->dirty[d];
+		struct agg_kent *k = &s->k[id];
+
+		s->isdirty[id] = 0;
+		if (id >= s->keys.nids || s->keys.keys[id].p == NULL)
+			continue;
+		if (s->mode == AGG_MODE_WINDOWS) {
+			for (size_t i = 0; i < k->n; i++) {
+				struct agg_slot *sl = slot_at(s, k, i);
+
+				emit_result(s, id, sl, slot_state(sl), 1);
+			}
+		} else if (s->mode == AGG_MODE_PANES && k->n > 0) {
+			int64_t e = INT64_MAX, last = INT64_MIN;
+
+			for (size_t i = 0; i < k->n; i++) {
+				int64_t ps = slot_at(s, k, i)->start;
+				int64_t ne = pane_next(s, k, ps);
+				int64_t le = win_last_end(&s->w, ps);
+
+				if (ne < e)
+					e = ne;
+				if (le > last)
+					last = le;
+			}
+			for (; e != INT64_MAX && e <= last; e += s->w.slide) {
+				struct agg_slot win = { win_start_for_end(&s->w, e), e };
+
+				if (merge_panes(s, k, win.start, e))
+					emit_result(s, id, &win, s->tmp, 1);
+				aggset_free_state(s->as, s->tmp);
+			}
+		}
+	}
+	s->ndirty = 0;
+}
+
+/* --- running aggregates --------------------------------------------------- */
+
+static void running_emit(struct aggfire *s, uint32_t id, int64_t now)
+{
+	struct agg_kent *k = &s->k[id];
+	struct agg_slot *sl = slot_at(s, k, 0);
+
+	emit_result(s, id, NULL, slot_state(sl), -1);
+	sl->end = now;
+	sl->start = 0;          /* nothing pending */
+}
+
+/* Emits paced running aggregates whose time has come (INT64_MAX: all). */
+void aggfire_pace(struct aggfire *s, int64_t now)
+{
+	struct timer tm;
+
+	while (timerheap_pop(&s->pace, now, &tm)) {
+		struct agg_slot *sl = slot_at(s, &s->k[tm.id], 0);
+
+		if (sl->start != 0)
+			running_emit(s, tm.id, now == INT64_MAX ? sl->end : now);
+	}
+}
+
+static void running_update(struct aggfire *s, uint32_t id,
+    struct agg_slot *sl)
+{
+	int64_t now;
+
+	if (s->emit_every == 0) {
+		emit_result(s, id, NULL, slot_state(sl), -1);
+		return;
+	}
+	if (sl->start != 0)
+		return;         /* already pending */
+	now = etime_now_ms();
+	if (sl->end == 0 || now - sl->end >= s->emit_every) {
+		running_emit(s, id, now);
+		return;
+	}
+	sl->start = 1;
+	timerheap_push(&s->pace, sl->end + s->emit_every, id);
+}
+
+void aggfire_clear(struct aggfire *s)
+{
+	for (size_t i = 0; i < s->keys.nids; i++)
+		if (s->keys.keys[i].p != NULL)
+			key_drop(s, (uint32_t)i);
+	timerheap_free(&s->timers);
+	timerheap_free(&s->pace);
+	s->ndirty = 0;
+	if (s->isdirty)
+		memset(s->isdirty, 0, s->cap_isdirty);
+}
+
+int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why)
+{
+	json_t *key = json_object_get(e, "key"), *slots = json_object_get(e, "slots");
+	json_t *fired = json_object_get(e, "fired"), *x;
+	bool added;
+	uint32_t id;
+	struct agg_kent *k;
+	size_t i;
+
+	if (!json_is_string(key) || !json_is_array(slots))
+		return *why = "a key without slots", -1;
+	id = keytab_intern(&s->keys, json_string_value(key),
+	    json_string_length(key), &added);
+	k = kent_for(s, id, added);
+	if (json_is_integer(fired))
+		k->fired = json_integer_value(fired);
+	json_array_foreach(slots, i, x) {
+		struct agg_slot *sl;
+
+		if (!json_is_array(x) || json_array_size(x) != 3)
+			return *why = "a malformed slot", -1;
+		sl = slot_get(s, k, json_integer_value(json_array_get(x, 0)),
+		    json_integer_value(json_array_get(x, 1)));
+		aggset_free_state(s->as, slot_state(sl));
+		if (aggset_restore(s->as, slot_state(sl), json_array_get(x, 2),
+		    why) < 0)
+			return -1;
+	}
+	if (s->mode == AGG_MODE_WINDOWS || s->mode == AGG_MODE_PANES)
+		rearm(s, id, false);
+	else if (s->mode == AGG_MODE_RUNNING && k->n > 0 &&
+	    slot_at(s, k, 0)->start != 0)
+		timerheap_push(&s->pace, 0, id);        /* a change not yet written */
+	return 0;
+}
+
+/* The keys' slots for a checkpoint: [{"key", "slots", "fired"?}, ...]. */
+json_t *aggfire_snapshot(const struct aggfire *s)
+{
+	json_t *keys = json_array();
+
+	for (size_t i = 0; i < s->keys.nids; i++) {
+		struct agg_kent *k = &s->k[i];
+		json_t *slots, *e;
+		size_t klen;
+		const char *key;
+
+		if (s->keys.keys[i].p == NULL)
+			continue;
+		slots = json_array();
+		key = keytab_key(&s->keys, (uint32_t)i, &klen);
+		for (size_t j = 0; j < k->n; j++) {
+			struct agg_slot *sl = slot_at(s, k, j);
+
+			json_array_append_new(slots, json_pack("[I,I,o]",
+			    (json_int_t)sl->start, (json_int_t)sl->end,
+			    aggset_snapshot(s->as, slot_state(sl))));
+		}
+		e = json_pack("{s:s%,s:o}", "key", key, klen, "slots", slots);
+		if (k->fired != INT64_MIN)
+			json_object_set_new(e, "fired", json_integer(k->fired));
+		json_array_append_new(keys, e);
+	}
+	return keys;
+}
+
+/* Bytes of state held: keys, slots and their states (for --stats). */
+size_t aggfire_bytes(const struct aggfire *s)
+{
+	size_t n = keytab_bytes(&s->keys) + s->cap_k * sizeof *s->k +
+	    s->timers.q.cap * sizeof *s->timers.q.v;
+
+	for (size_t i = 0; i < s->keys.nids; i++) {
+		const struct agg_kent *k = &s->k[i];
+
+		if (s->keys.keys[i].p == NULL)
+			continue;
+		n += (k->cap - k->n) * s->slot_size;
+		for (size_t j = 0; j < k->n; j++)
+			n += sizeof(struct agg_slot) + aggset_state_bytes(s->as,
+			    slot_state(slot_at(s, k, j)));
+	}
+	return n;
+}
+
+/* --- the engine's interface ----------------------------------------------- */
+
+void aggfire_init(struct aggfire *s, struct aggset *as,
+    const struct keyspec *ks, struct out *out, const struct wmark *wm,
+    int64_t early, int64_t emit_every)
+{
+	size_t ssize = aggset_state_size(as);
+
+	memset(s, 0, sizeof *s);
+	s->as = as;
+	s->ks = ks;
+	s->out = out;
+	s->wm = wm;
+	s->early = early;
+	s->emit_every = emit_every;
+	s->slot_size = sizeof(struct agg_slot) + ssize;
+	s->tmp = xmalloc(ssize ? ssize : 8);
+	keytab_init(&s->keys);
+	timerheap_init(&s->timers);
+	timerheap_init(&s->pace);
+}
+
+void aggfire_free(struct aggfire *s)
+{
+	aggfire_clear(s);
+	keytab_free(&s->keys);
+	free(s->k);
+	free(s->due);
+	free(s->tmp);
+	free(s->dirty);
+	free(s->isdirty);
+}
+
+uint32_t aggfire_key(struct aggfire *s, const char *key, size_t klen)
+{
+	bool added;
+	uint32_t id = keytab_intern(&s->keys, key, klen, &added);
+
+	kent_for(s, id, added);
+	return id;
+}
+
+void aggfire_release(struct aggfire *s, uint32_t id)
+{
+	if (s->k[id].n == 0)
+		key_drop(s, id);
+}
+
+static bool late_window(const struct aggfire *s, int64_t end)
+{
+	return s->wm->current != WM_NONE && end + s->L <= s->wm->current;
+}
+
+int aggfire_window(struct aggfire *s, uint32_t id, int64_t start,
+    int64_t end, int64_t t)
+{
+	struct agg_slot *sl;
+
+	if (late_window(s, end))
+		return 1;
+	sl = slot_get(s, &s->k[id], start, end);
+	aggset_apply(s->as, slot_state(sl), t);
+	arm_at(s, id, end + s->L);
+	if (s->early > 0)
+		mark_dirty(s, id);
+	return 0;
+}
+
+int aggfire_pane(struct aggfire *s, uint32_t id, int64_t start, int64_t t)
+{
+	struct agg_kent *k = &s->k[id];
+	struct agg_slot *sl;
+
+	if (late_window(s, win_last_end(&s->w, start)) ||
+	    pane_next(s, k, start) == INT64_MAX)
+		return 1;
+	sl = slot_get(s, k, start, 0);
+	aggset_apply(s->as, slot_state(sl), t);
+	arm_at(s, id, pane_next(s, k, start) + s->L);
+	if (s->early > 0)
+		mark_dirty(s, id);
+	return 0;
+}
+
+void aggfire_running(struct aggfire *s, uint32_t id, int64_t t)
+{
+	struct agg_kent *k = &s->k[id];
+	struct agg_slot *sl = k->n ? slot_at(s, k, 0) : slot_get(s, k, 0, 0);
+
+	aggset_apply(s->as, slot_state(sl), t);
+	running_update(s, id, sl);
+}

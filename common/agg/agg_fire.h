@@ -1,0 +1,124 @@
+/*
+ * agg_fire.h - fs-agg's window-firing engine: per key, the aggregate
+ * states (aggfn.h) of its windows, panes or running aggregate, and the
+ * timers that write their results out as the watermark passes.
+ *
+ * State is one block of aggregate states per key and window, pane or
+ * running aggregate, held in a per-key array of slots:
+ *
+ *   windows    a slot per window (TUMBLE, SESSION, exploded HOP or
+ *              CUMULATE, or any input carrying window_start/window_end);
+ *              a timer per key fires its windows once the watermark
+ *              passes their end plus the allowed lateness L
+ *   panes      a slot per pane (HOP and CUMULATE from fs-window): a
+ *              record updates one pane; at each window end the key's
+ *              panes inside the window are merged and emitted, and panes
+ *              no later window needs are freed
+ *   running    one slot per key, emitted on every change or at most
+ *              every emit_every ms (wall clock)
+ *
+ * (over aggregation is agg_over.h.)  The keys due at one time fire in
+ * order of their canonical key bytes, so the output does not depend on
+ * the order state was built in: a run restored from a checkpoint writes
+ * what an uninterrupted run writes.
+ *
+ * Ownership: aggfire_init() borrows the aggregate set, the key spec, the
+ * output and the watermark for the engine's life; the engine owns its
+ * keys, slots, states and timers, freed by aggfire_free() (before the
+ * aggregate set).  The caller sets mode, w, f and L (from fs-window's
+ * spec record or the options) before the first record, and reads the
+ * counters for its --stats.
+ */
+#ifndef FS_AGG_FIRE_H
+#define FS_AGG_FIRE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggfn.h"
+#include "out.h"
+#include "path.h"
+#include "window/window.h"
+
+enum agg_mode {
+	AGG_MODE_UNSET, AGG_MODE_WINDOWS, AGG_MODE_PANES, AGG_MODE_RUNNING,
+	AGG_MODE_OVER
+};
+
+struct agg_kent;
+
+struct aggfire {
+	/* Set by the caller. */
+	enum agg_mode mode;
+	struct winspec w;       /* from fs-window's spec record */
+	struct winfields f;     /* the window members' names */
+	int64_t L;              /* allowed lateness in effect */
+	/* Borrowed, from aggfire_init(). */
+	struct aggset *as;
+	const struct keyspec *ks;
+	struct out *out;
+	const struct wmark *wm;
+	int64_t early, emit_every;      /* ms; 0: none */
+	/* The state. */
+	size_t slot_size;
+	struct keytab keys;
+	struct agg_kent *k;     /* by key id */
+	size_t cap_k;
+	struct timerheap timers;
+	uint32_t *due;          /* keys due at one time, being fired */
+	size_t ndue, cap_due;
+	/* early firing and paced running emission */
+	uint32_t *dirty;
+	size_t ndirty, cap_dirty;
+	unsigned char *isdirty; /* by key id */
+	size_t cap_isdirty;
+	struct timerheap pace;  /* running: wall-clock emission timers */
+	void *tmp;              /* a scratch state block */
+	/* Counters (--stats). */
+	uint64_t results;
+	size_t nslots, peak_slots, peak_keys;
+};
+
+/* early: --early-fire's period, emit_every: --emit-every's (ms, 0: none). */
+void aggfire_init(struct aggfire *s, struct aggset *as,
+    const struct keyspec *ks, struct out *out, const struct wmark *wm,
+    int64_t early, int64_t emit_every);
+void aggfire_free(struct aggfire *s);
+
+/* The id of key (its canonical bytes), made when new. */
+uint32_t aggfire_key(struct aggfire *s, const char *key, size_t klen);
+/* Forgets key id when it holds no slot (a record of it was not used). */
+void aggfire_release(struct aggfire *s, uint32_t id);
+
+/*
+ * The prepared record (aggset_prepare()) at event time t into key id's
+ * window [start, end) (windows mode) or pane at start (panes mode).
+ * Returns 0, or 1 when the window (every window of the pane) has closed:
+ * the record is late and nothing is touched.
+ */
+int aggfire_window(struct aggfire *s, uint32_t id, int64_t start,
+    int64_t end, int64_t t);
+int aggfire_pane(struct aggfire *s, uint32_t id, int64_t start, int64_t t);
+/* The prepared record into key id's running aggregate; written out now
+ * or when emit_every has passed. */
+void aggfire_running(struct aggfire *s, uint32_t id, int64_t t);
+
+/* Fires every key whose timer is at or before upto (INT64_MAX: all). */
+void aggfire_fire_due(struct aggfire *s, int64_t upto);
+/* --early-fire: the current result of every open window of every key
+ * that changed since the last call, marked "update":true. */
+void aggfire_early(struct aggfire *s);
+/* Emits paced running aggregates whose time has come (INT64_MAX: all). */
+void aggfire_pace(struct aggfire *s, int64_t now);
+
+/* The keys' slots for a checkpoint (a new reference). */
+json_t *aggfire_snapshot(const struct aggfire *s);
+/* Frees every key and timer, leaving an empty state. */
+void aggfire_clear(struct aggfire *s);
+/* Adds one key of a snapshot; 0, or -1 with *why. */
+int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why);
+/* Bytes of state held: keys, slots and their states. */
+size_t aggfire_bytes(const struct aggfire *s);
+
+#endif
