@@ -360,6 +360,17 @@ bool kafka_recmap_plain(const struct kafka_recmap *rm);
  */
 int kafka_recmap_msg(struct kafka_recmap *rm, const json_t *obj,
     const char *line, size_t len, struct kafka_msg *m, char *why);
+/*
+ * The JSON the mapping makes a key and a value of, for a caller that
+ * writes them another way (fs-produce -s, as Avro): the key's, one -k
+ * field's value or the array of several's (a new reference; NULL
+ * without -k), and the value's, the record or its --value-field
+ * (borrowed from obj; NULL when the field is missing).  After
+ * kafka_recmap_msg() succeeded on obj.
+ */
+json_t *kafka_recmap_key_json(const struct kafka_recmap *rm, const json_t *obj);
+const json_t *kafka_recmap_value_json(const struct kafka_recmap *rm,
+    const json_t *obj);
 
 /* --- the envelope ---
 ------------------------------------------------- */
