@@ -7,7 +7,6 @@
 #include "xalloc.h"
 #include "banned.h"
 
-#define KEY_SEP '\x1f'
 
 static char *reason(const char *what, const char *field)
 {
@@ -149,7 +148,7 @@ int keyspec_encode(const struct keyspec *k, const json_t *obj,
 			return -1;
 		}
 		if (i)
-			buf_appendc(out, KEY_SEP);
+			buf_appendc(out, KEYSPEC_SEP);
 		rec_dump(out, v);
 	}
 	return 0;
@@ -161,7 +160,7 @@ int keyspec_decode_into(const struct keyspec *k, const char *key,
 	const char *p = key, *end = key + len;
 
 	for (size_t i = 0; i < k->n; i++) {
-		const char *sep = memchr(p, KEY_SEP, (size_t)(end - p));
+		const char *sep = memchr(p, KEYSPEC_SEP, (size_t)(end - p));
 		size_t n = sep ? (size_t)(sep - p) : (size_t)(end - p);
 		json_t *v = json_loadb(p, n, JSON_DECODE_ANY, NULL);
 

@@ -50,6 +50,7 @@ void keyspec_free(struct keyspec *k);
  * path is missing (missing receives the path's text) or its value is an
  * object or array.
  */
+#define KEYSPEC_SEP '\x1f'
 int keyspec_encode(const struct keyspec *k, const json_t *obj,
     struct buf *out, const char **missing);
 

@@ -31,9 +31,16 @@ struct recproj {
 	/* One-part kept paths, matched in one pass over the record's
 	 * members: their name lengths, and what the pass found. */
 	size_t *len0;
+	unsigned char *first0;          /* their first bytes (0 if empty) */
 	element *found;
 	bool *has;
-	size_t ninfo;                   /* entries valid in the three above */
+	size_t ninfo;                   /* entries valid in the four above */
+	bool flat;                      /* every kept path is one part */
+	/* The last projection, reused when the caller let it go (refcount
+	 * back to 1) and the same kept members are present: its scalars are
+	 * set in place, so a line costs no allocation (habit 18). */
+	json_t *last;
+	bool *had;                      /* which kept members last holds */
 };
 
 struct recproj *recproj_new(void)
@@ -49,9 +56,13 @@ struct recproj *recproj_new(void)
 	rp->pad = nullptr;
 	rp->padcap = 0;
 	rp->len0 = nullptr;
+	rp->first0 = nullptr;
 	rp->found = nullptr;
 	rp->has = nullptr;
 	rp->ninfo = 0;
+	rp->flat = false;
+	rp->last = nullptr;
+	rp->had = nullptr;
 	return rp;
 }
 
@@ -107,8 +118,11 @@ void recproj_free(struct recproj *rp)
 	free(rp->keep);
 	free(rp->pad);
 	free(rp->len0);
+	free(rp->first0);
 	delete[] rp->found;
 	free(rp->has);
+	free(rp->had);
+	json_decref(rp->last);
 	delete rp;
 }
 
@@ -206,18 +220,32 @@ static void prepare(struct recproj *rp)
 {
 	size_t n = rp->nkeep + rp->nowned;
 
-	if (rp->ninfo == n)
+	if (rp->ninfo == n && rp->len0 != nullptr)
 		return;
 	free(rp->len0);
+	free(rp->first0);
 	delete[] rp->found;
 	free(rp->has);
-	rp->len0 = static_cast<size_t *>(xmalloc(n * sizeof *rp->len0));
+	free(rp->had);
+	json_decref(rp->last);
+	rp->last = nullptr;
+	rp->len0 = static_cast<size_t *>(xmalloc((n ? n : 1) *
+	    sizeof *rp->len0));
+	rp->first0 = static_cast<unsigned char *>(xmalloc(n ? n : 1));
 	rp->found = new (std::nothrow) element[n ? n : 1];
 	if (rp->found == nullptr)
 		diag_fatal("out of memory");
 	rp->has = static_cast<bool *>(xmalloc(n ? n : 1));
-	for (size_t i = 0; i < n; i++)
-		rp->len0[i] = strlen(kept(rp, i)->parts[0]);
+	rp->had = static_cast<bool *>(xmalloc(n ? n : 1));
+	rp->flat = true;
+	for (size_t i = 0; i < n; i++) {
+		const struct path *p = kept(rp, i);
+
+		rp->len0[i] = strlen(p->parts[0]);
+		rp->first0[i] = (unsigned char)p->parts[0][0];
+		if (p->n != 1)
+			rp->flat = false;
+	}
 	rp->ninfo = n;
 }
 
@@ -229,11 +257,16 @@ static void match_top(struct recproj *rp, object root)
 
 	memset(rp->has, 0, n);
 	for (auto field : root) {
-		for (size_t i = 0; i < n; i++) {
-			const struct path *p = kept(rp, i);
+		std::string_view k = field.key;
+		unsigned char k0 = k.empty() ? 0 : (unsigned char)k[0];
 
-			if (p->n == 1 && field.key.size() == rp->len0[i] &&
-			    memcmp(field.key.data(), p->parts[0],
+		for (size_t i = 0; i < n; i++) {
+			const struct path *p;
+
+			if (k.size() != rp->len0[i] || k0 != rp->first0[i])
+				continue;
+			p = kept(rp, i);
+			if (p->n == 1 && memcmp(k.data(), p->parts[0],
 			    rp->len0[i]) == 0) {
 				rp->found[i] = field.value;
 				rp->has[i] = true;
@@ -242,13 +275,78 @@ static void match_top(struct recproj *rp, object root)
 	}
 }
 
+/* Sets the member name of o to e's value, in place when the value there
+ * is a scalar of the same type nobody else holds.  -1 where jansson
+ * would have refused the value. */
+static int set_member(json_t *o, const char *name, size_t nlen, element e)
+{
+	json_t *cur = json_object_getn(o, name, nlen), *j;
+
+	if (cur != nullptr && cur->refcount == 1) {
+		switch (e.type()) {
+		case element_type::INT64:
+			if (json_is_integer(cur))
+				return json_integer_set(cur, int64_t(e));
+			break;
+		case element_type::DOUBLE:
+			if (json_is_real(cur))
+				return json_real_set(cur, double(e));
+			break;
+		case element_type::STRING:
+			if (json_is_string(cur)) {
+				std::string_view sv(e);
+
+				return has_nul(sv) ? -1 : json_string_setn_nocheck(
+				    cur, sv.data(), sv.size());
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	j = to_json(e);
+	return j == nullptr ? -1 : json_object_setn_new_nocheck(o, name, nlen,
+	    j);
+}
+
+/* project() when every kept path is one part: the last projection
+ * updated in place when the caller gave it back and the same members
+ * are present (so the order of members is what a new object would
+ * have), else a new one.  NULL to fall back. */
+static json_t *project_flat(struct recproj *rp)
+{
+	json_t *o = rp->last;
+	bool same = o != nullptr && o->refcount == 1 &&
+	    memcmp(rp->has, rp->had, rp->ninfo) == 0;
+
+	if (!same) {
+		json_decref(o);
+		o = rp->last = json_object();
+		memcpy(rp->had, rp->has, rp->ninfo);
+	}
+	for (size_t i = 0; i < rp->ninfo; i++) {
+		if (!rp->has[i])
+			continue;
+		if (set_member(o, kept(rp, i)->parts[0], rp->len0[i],
+		    rp->found[i]) < 0) {
+			json_decref(o);
+			rp->last = nullptr;
+			return nullptr;
+		}
+	}
+	return json_incref(o);
+}
+
 /* The kept members of a parsed object, or NULL to fall back. */
 static json_t *project(struct recproj *rp, element root)
 {
-	json_t *out = json_object();
+	json_t *out;
 
 	prepare(rp);
 	match_top(rp, object(root));
+	if (rp->flat)
+		return project_flat(rp);
+	out = json_object();
 	for (size_t i = 0; i < rp->ninfo; i++) {
 		const struct path *p = kept(rp, i);
 		element v;

@@ -148,13 +148,86 @@ static void mark_dirty(struct aggfire *s, uint32_t id)
 
 /* --- results -------------------------------------------------------------- */
 
+/* True when a result's members have distinct names and the key members
+ * are one part each: then writing them one by one gives the bytes of the
+ * object emit_result() builds. */
+static bool result_flat(const struct aggfire *s, bool win, bool update)
+{
+	const char *names[64];
+	size_t n = 0, na = aggset_count(s->as);
+
+	if (s->ks->n + na + 3 > sizeof names / sizeof names[0])
+		return false;
+	if (win) {
+		names[n++] = s->f.start;
+		names[n++] = s->f.end;
+	}
+	for (size_t i = 0; i < s->ks->n; i++) {
+		if (s->ks->paths[i].n != 1)
+			return false;
+		names[n++] = s->ks->paths[i].parts[0];
+	}
+	for (size_t i = 0; i < na; i++)
+		names[n++] = aggset_name(s->as, i);
+	if (update)
+		names[n++] = "update";
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (strcmp(names[i], names[j]) == 0)
+				return false;
+	return true;
+}
+
+/* emit_result() written member by member (habit 18): the key's parts
+ * are already JSON as rec_dump() writes it (keyspec_encode()). */
+static void emit_result_w(struct aggfire *s, const char *key, size_t klen,
+    const struct agg_slot *win, const void *state, int update)
+{
+	struct rec_writer w;
+	const char *p = key, *end = key + klen;
+
+	buf_reset(&s->row);
+	rec_w_init(&w, &s->row);
+	rec_w_obj(&w);
+	if (win != NULL) {
+		rec_w_key(&w, s->f.start);
+		rec_w_i64(&w, win->start);
+		rec_w_key(&w, s->f.end);
+		rec_w_i64(&w, win->end);
+	}
+	for (size_t i = 0; i < s->ks->n; i++) {
+		const char *sep = memchr(p, KEYSPEC_SEP, (size_t)(end - p));
+		size_t n = sep ? (size_t)(sep - p) : (size_t)(end - p);
+
+		if (n == 0)
+			diag_fatal("internal error: undecodable key");
+		rec_w_key(&w, s->ks->paths[i].parts[0]);
+		rec_w_raw(&w, p, n);
+		p = sep ? sep + 1 : end;
+	}
+	aggset_result_w(s->as, state, &w);
+	if (update >= 0) {
+		rec_w_key(&w, "update");
+		rec_w_raw(&w, update ? "true" : "false", update ? 4 : 5);
+	}
+	rec_w_end(&w);
+	out_line(s->out, s->row.data, s->row.len);
+	s->results++;
+}
+
 /* update: -1 for no marker (no --early-fire), else 0 or 1. */
 static void emit_result(struct aggfire *s, uint32_t id,
     const struct agg_slot *win, const void *state, int update)
 {
-	json_t *obj = json_object();
+	json_t *obj;
 	size_t klen;
 	const char *key = keytab_key(&s->keys, id, &klen);
+
+	if (result_flat(s, win != NULL, update >= 0)) {
+		emit_result_w(s, key, klen, win, state, update);
+		return;
+	}
+	obj = json_object();
 
 	if (win != NULL) {
 		json_object_set_new(obj, s->f.start, json_integer(win->start));
@@ -540,6 +613,7 @@ void aggfire_free(struct aggfire *s)
 	free(s->k);
 	free(s->due);
 	free(s->tmp);
+	buf_free(&s->row);
 	free(s->dirty);
 	free(s->isdirty);
 }

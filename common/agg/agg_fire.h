@@ -75,6 +75,7 @@ struct aggfire {
 	size_t cap_isdirty;
 	struct timerheap pace;  /* running: wall-clock emission timers */
 	void *tmp;              /* a scratch state block */
+	struct buf row;         /* a result being written */
 	/* Counters (--stats). */
 	uint64_t results;
 	size_t nslots, peak_slots, peak_keys;

@@ -154,6 +154,11 @@ void aggset_merge(const struct aggset *as, void *dst, const void *src);
 
 /* Sets each aggregate's output member in out (an object). */
 void aggset_result(const struct aggset *as, const void *state, json_t *out);
+/* The same members written to w's open object, in the bytes rec_dump()
+ * gives for them (fs-agg's results, without building an object). */
+struct rec_writer;
+void aggset_result_w(const struct aggset *as, const void *state,
+    struct rec_writer *w);
 
 /* The state as JSON (a new reference) for a checkpoint. */
 json_t *aggset_snapshot(const struct aggset *as, const void *state);

@@ -12,6 +12,7 @@
 #include "aggfn_state.h"
 #include "ddsketch.h"
 #include "hll.h"
+#include "rec.h"
 #include "banned.h"
 
 void aggset_init(const struct aggset *as, void *state)
@@ -367,6 +368,30 @@ static json_t *agg_result(const struct aggset *as, const struct agg *a,
 		return arr;
 	}
 	return json_null();
+}
+
+void aggset_result_w(const struct aggset *as, const void *state,
+    struct rec_writer *w)
+{
+	for (size_t i = 0; i < as->naggs; i++) {
+		const struct agg *a = &as->aggs[i];
+		json_t *v;
+
+		if (a->fn == FN_COUNT) {
+			rec_w_key(w, a->name);
+			rec_w_i64(w, (int64_t)*(const uint64_t *)(
+			    (const char *)state + as->slots[a->slot].off));
+			continue;
+		}
+		/* NULL (jansson refused the value): aggset_result() sets no
+		 * member either. */
+		v = agg_result(as, a, state);
+		if (v == NULL)
+			continue;
+		rec_w_key(w, a->name);
+		rec_w_value(w, v);
+		json_decref(v);
+	}
 }
 
 void aggset_result(const struct aggset *as, const void *state, json_t *out)

@@ -1,13 +1,16 @@
 /*
- * parse_only - the ceiling of the fs stack for benchmarks: reads NDJSON
- * with lineio and parses every line with rec_parse(), and does nothing
- * else.  Prints the number of records parsed.  Built by `make` as
- * build/bench/parse_only; used by scripts/bench-engine.
+ * parse_only - the ceilings of the fs stack for benchmarks: reads NDJSON
+ * with lineio and parses every line with rec_parse() (jansson, a whole
+ * object), or with --simdjson validates it with simdjson through a
+ * projection that keeps no member (what every stage pays at least), and
+ * does nothing else.  Prints the number of records parsed.  Built by
+ * `make` as build/bench/parse_only; used by scripts/bench-engine.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "recproj.h"
 #include "tool.h"
 #include "banned.h"
 
@@ -18,11 +21,17 @@ int main(int argc, char **argv)
 	size_t len;
 	char why[REC_ERR_MAX];
 	unsigned long long n = 0;
+	struct recproj *rp = NULL;
 	int r;
 
 	diag_init(argv[0]);
+	if (argc == 3 && strcmp(argv[1], "--simdjson") == 0) {
+		rp = recproj_new();
+		argv++;
+		argc--;
+	}
 	if (argc != 2)
-		diag_usage("usage: parse_only FILE");
+		diag_usage("usage: parse_only [--simdjson] FILE");
 	if (lineio_open(&lr, argv[1]) < 0)
 		diag_fatal("cannot open: '%s': %s", argv[1], strerror(errno));
 	while ((r = lineio_read(&lr, &line, &len)) != 0) {
@@ -30,7 +39,8 @@ int main(int argc, char **argv)
 
 		if (r < 0)
 			diag_fatal("read error: %s", argv[1]);
-		obj = rec_parse(line, len, why);
+		obj = rp ? recproj_parse(rp, line, len, why) :
+		    rec_parse(line, len, why);
 		if (obj == NULL)
 			diag_fatal("%s:%llu: %s", argv[1],
 			    (unsigned long long)lr.lineno, why);
@@ -38,6 +48,7 @@ int main(int argc, char **argv)
 		n++;
 	}
 	lineio_close(&lr);
+	recproj_free(rp);
 	printf("%llu\n", n);
 	return 0;
 }
