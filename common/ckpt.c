@@ -464,6 +464,24 @@ int ckpt_verify_file(const char *path, char *why, size_t whylen)
 	return rc;
 }
 
+/* Does stage hold anything of id (a marker-less write counts)? */
+static bool holds(struct ckpt_store *s, const char *stage, uint64_t id)
+{
+	size_t n;
+	uint64_t *ids = s->be->ids(s->h, stage, &n);
+	bool found = false;
+
+	for (size_t i = 0; i < n && !found; i++)
+		found = ids[i] == id;
+	free(ids);
+	return found;
+}
+
+char *ckpt_store_name(struct ckpt_store *s, const char *stage, uint64_t id)
+{
+	return s->be->name(s->h, stage, id);
+}
+
 int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
     char *why, size_t whylen)
 {
@@ -472,18 +490,20 @@ int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
 	int rc = fetch(s, stage, id, &b, &at, why, whylen);
 
 	buf_free(&b);
+	if (rc == -1 && !holds(s, stage, id))
+		snprintf(why, whylen, "missing");
 	return rc < 0 ? -1 : 0;
 }
 
-int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
-    size_t *len)
+int ckpt_store_read(struct ckpt_store *s, const char *stage, uint64_t id,
+    char **payload, size_t *len)
 {
 	struct buf b = BUF_INIT;
 	char why[256];
 	size_t at;
 
-	if (fetch(s, s->stage, id, &b, &at, why, sizeof why) < 0) {
-		char *name = s->be->name(s->h, s->stage, id);
+	if (fetch(s, stage, id, &b, &at, why, sizeof why) < 0) {
+		char *name = s->be->name(s->h, stage, id);
 
 		diag_warn("checkpoint %" PRIu64 " unusable: '%s': %s", id, name,
 		    why);
@@ -497,6 +517,12 @@ int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
 	(*payload)[*len] = '\0';
 	buf_free(&b);
 	return 0;
+}
+
+int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
+    size_t *len)
+{
+	return ckpt_store_read(s, s->stage, id, payload, len);
 }
 
 int ckpt_read_json(struct ckpt_store *s, uint64_t id, json_t **state)

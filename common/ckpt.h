@@ -132,9 +132,15 @@ char *ckpt_path(const char *dir, const char *stage, uint64_t id);
 char **ckpt_store_stage_names(struct ckpt_store *s, size_t *n);
 uint64_t *ckpt_store_stage_ids(struct ckpt_store *s, const char *stage,
     size_t *n);
-/* Verifies stage's checkpoint id in s; 0 when valid, else why. */
+/* Verifies stage's checkpoint id in s; 0 when valid, else -1 with why
+ * ("missing" when the stage holds nothing of id). */
 int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
     char *why, size_t whylen);
+/* Where stage's checkpoint id is, for messages (malloc'd). */
+char *ckpt_store_name(struct ckpt_store *s, const char *stage, uint64_t id);
+/* ckpt_read() of stage's checkpoint id. */
+int ckpt_store_read(struct ckpt_store *s, const char *stage, uint64_t id,
+    char **payload, size_t *len);
 
 /* Verifies one checkpoint file; 0 when valid.  For tests and tools. */
 int ckpt_verify_file(const char *path, char *why, size_t whylen);

@@ -112,3 +112,42 @@ killed_and_restarted() {
 	assert_equal "$stderr" "fs-window: --checkpoint-dir: kafka://BROKERS/TOPIC: 'kafka://$B'
 Try 'fs-window --help' for more information."
 }
+
+@test "ckpt-kafka: fs-ckpt lists, verifies and shows a Kafka store as it does a directory" {
+	T=$(uniq_name ev) K="kafka://$B/$(uniq_name ckpt)"
+	fs-gen --count 3000 --users 20 --seed 14 | fs-produce -b "$B" -t "$T" -k user
+	C="$K" pipeline -e --checkpoint-records 1000 > /dev/null
+	C=dir pipeline -e --checkpoint-records 1000 > /dev/null
+	run --separate-stderr fs-ckpt list "$K"
+	assert_success
+	assert_equal "$(head -1 <<< "$output")" \
+	    '{"id":4,"complete":true,"stages":{"fs-agg":"ok","fs-consume":"ok","fs-window":"ok"}}'
+	fs-ckpt list dir > dir.list
+	[ "$(head -1 dir.list)" = "$(head -1 <<< "$output")" ]
+	for stage in fs-consume fs-window fs-agg; do
+		fs-ckpt show "$K" "$stage" 4 > k.state
+		fs-ckpt show dir "$stage" 4 > d.state
+		[ -s k.state ] && cmp k.state d.state
+	done
+	run --separate-stderr fs-ckpt verify "$K" dir
+	assert_success
+	assert_line "dir/fs-agg/00000000000000000004.ckpt: ok"
+	assert_line "$K key fs-agg/00000000000000000004/commit: ok"
+	# fs-agg's 4 as a writer killed before its marker leaves it
+	printf '{"key":"fs-agg/00000000000000000004/commit","value":null}\n' |
+	    fs-produce -b "$B" -t "${K##*/}" -E
+	run --separate-stderr fs-ckpt list "$K"
+	assert_success
+	assert_equal "$(head -1 <<< "$output")" \
+	    '{"id":4,"complete":false,"stages":{"fs-agg":"no commit marker (not written to the end)","fs-consume":"ok","fs-window":"ok"}}'
+	run --separate-stderr fs-ckpt verify "$K"
+	assert_failure 1
+	assert_equal "$stderr" "fs-ckpt: '$K key fs-agg/00000000000000000004/commit': no commit marker (not written to the end)"
+	run --separate-stderr fs-ckpt show "$K" fs-agg 4
+	assert_failure 1
+	# inspecting registers nothing and creates no topic
+	run --separate-stderr fs-ckpt list "kafka://$B/$(uniq_name none)"
+	assert_failure 1
+	run --separate-stderr fs-ckpt list "$K"
+	assert_equal "$(head -1 <<< "$output" | jq -c '.stages | keys')" '["fs-agg","fs-consume","fs-window"]'
+}

@@ -52,7 +52,8 @@ struct kck {
 	rd_kafka_t *prod, *cons;
 	rd_kafka_topic_t *prkt, *crkt;
 	rd_kafka_queue_t *queue;
-	int32_t nparts;
+	int32_t nparts;         /* 0: opened to inspect a topic that does not
+	                         * exist, an empty store */
 	int64_t *next;          /* per partition: the next offset to read */
 	char **stages;
 	size_t nstages, stcap;
@@ -252,6 +253,8 @@ static void kck_refresh(void *h, bool full)
 {
 	struct kck *k = h;
 
+	if (k->nparts == 0)
+		return;
 	if (full)
 		catch_up(k);
 	else
@@ -507,10 +510,17 @@ static uint64_t *kck_ids(void *h, const char *stage, size_t *n)
 	return ids;
 }
 
+/* NULL, as for a directory that cannot be read, when the topic does not
+ * exist. */
 static char **kck_stages(void *h, size_t *n)
 {
 	struct kck *k = h;
-	char **v = xcalloc(k->nstages + 1, sizeof *v);
+	char **v;
+
+	*n = 0;
+	if (k->nparts == 0)
+		return NULL;
+	v = xcalloc(k->nstages + 1, sizeof *v);
 
 	for (size_t i = 0; i < k->nstages; i++)
 		v[i] = xstrdup(k->stages[i]);
@@ -620,8 +630,9 @@ static void create_topic(struct kck *k)
 	rd_kafka_queue_destroy(q);
 }
 
-/* The number of partitions, once the topic's leaders are known. */
-static int32_t partitions(struct kck *k)
+/* The number of partitions, once the topic's leaders are known; 0 when
+ * the topic does not exist and inspect says not to wait for it. */
+static int32_t partitions(struct kck *k, bool inspect)
 {
 	int64_t deadline = etime_now_ms() + KCK_TIMEOUT_MS;
 
@@ -630,7 +641,13 @@ static int32_t partitions(struct kck *k)
 		    KCK_TIMEOUT_MS);
 		int32_t n = 0;
 		bool ready = md->topic_cnt == 1 && md->topics[0].err == 0;
+		bool missing = md->topic_cnt == 1 && md->topics[0].err ==
+		    RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
 
+		if (missing && inspect) {
+			rd_kafka_metadata_destroy(md);
+			return 0;
+		}
 		for (int i = 0; ready && i < md->topics[0].partition_cnt; i++)
 			ready = md->topics[0].partitions[i].leader >= 0;
 		if (ready)
@@ -658,7 +675,10 @@ static void *kck_open(const char *where, const char *stage)
 	rd_kafka_conf_set_opaque(pc, k);
 	k->prod = kafka_new(RD_KAFKA_PRODUCER, pc);
 	kafka_await_broker(k->prod, KAFKA_METADATA_TIMEOUT_MS);
-	create_topic(k);
+	/* Inspecting (no stage) creates nothing: a topic that is not
+	 * there is an empty store. */
+	if (stage != NULL)
+		create_topic(k);
 	k->prkt = rd_kafka_topic_new(k->prod, k->topic, NULL);
 
 	cc = conf_for(k);
@@ -668,15 +688,16 @@ static void *kck_open(const char *where, const char *stage)
 	k->cons = kafka_new(RD_KAFKA_CONSUMER, cc);
 	k->crkt = rd_kafka_topic_new(k->cons, k->topic, NULL);
 	k->queue = rd_kafka_queue_new(k->cons);
-	k->nparts = partitions(k);
-	k->next = xcalloc((size_t)k->nparts, sizeof *k->next);
+	k->nparts = partitions(k, stage == NULL);
+	k->next = xcalloc((size_t)k->nparts + 1, sizeof *k->next);
 	for (int32_t p = 0; p < k->nparts; p++)
 		if (rd_kafka_consume_start_queue(k->crkt, p,
 		    RD_KAFKA_OFFSET_BEGINNING, k->queue) < 0)
 			diag_fatal("checkpoint topic '%s': cannot read partition "
 			    "%" PRId32 ": %s", k->topic, p,
 			    rd_kafka_err2str(rd_kafka_last_error()));
-	catch_up(k);
+	if (k->nparts > 0)
+		catch_up(k);
 	if (stage != NULL) {
 		char key[600];
 
