@@ -637,7 +637,7 @@ uint64_t ckpt_latest_complete(struct ckpt_store *s)
 	if (ids == NULL)
 		nid = 0;
 	for (size_t i = 0; i < nid && found == 0; i++)
-		if (complete(s, stages, n, ids[i], true, true))
+		if (complete(s, stages, n, ids[i], true, s->stage != NULL))
 			found = ids[i];
 	free(ids);
 	ckpt_free_names(stages, n);

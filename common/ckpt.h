@@ -104,7 +104,10 @@ int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
 /* The same, parsed; *state is a new reference. */
 int ckpt_read_json(struct ckpt_store *s, uint64_t id, json_t **state);
 
-/* The newest complete checkpoint id, or 0 when there is none. */
+/* The newest complete checkpoint id (valid in every stage), or 0 when
+ * there is none: what a restart resumes from, for the stages and for
+ * fs-run.  A stage's store warns about each newer one it passes over; a
+ * store opened without a stage (inspection) does not. */
 uint64_t ckpt_latest_complete(struct ckpt_store *s);
 /* True when checkpoint id is complete (every stage holds it). */
 int ckpt_is_complete(struct ckpt_store *s, uint64_t id);

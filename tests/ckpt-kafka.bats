@@ -11,11 +11,16 @@ load kafka_helper
 suite_setup() {
 	require_kafka
 	B="$FS_KAFKA_BROKERS"
-	PGID=
+	PGID= FSRUN=
 }
 
-# A pipeline left running by a failed test (its own process group).
+# A pipeline left running by a failed test (its own process group);
+# fs-run, asked to stop, stops its own.
 teardown() {
+	if [ -n "${FSRUN:-}" ]; then
+		kill -TERM "$FSRUN" 2>/dev/null || true
+		wait "$FSRUN" 2>/dev/null || true
+	fi
 	if [ -n "${PGID:-}" ]; then
 		kill -9 -- "-$PGID" 2>/dev/null || true
 		wait "$PGID" 2>/dev/null || true
@@ -150,4 +155,45 @@ Try 'fs-window --help' for more information."
 	assert_failure 1
 	run --separate-stderr fs-ckpt list "$K"
 	assert_equal "$(head -1 <<< "$output" | jq -c '.stages | keys')" '["fs-agg","fs-consume","fs-window"]'
+}
+
+# The pipeline as fs-run runs it: live at the first start (the test
+# produces the rest of the events meanwhile), to the end of the topic
+# (-e) at the next; fs-window writes its pid, each start its own output.
+supervised() {
+	cat <<'PIPE'
+e=; [ "$FS_RUN_ATTEMPT" = 1 ] || e=-e
+fs-consume -b "$B" -t "$T" -o beginning -V --checkpoint-dir "$C" \
+    --checkpoint-interval 1h --checkpoint-records "$EVERY" $e |
+    sh -c 'echo $$ > window.pid; exec fs-window tumble 1m --checkpoint-dir "$C"' |
+    fs-agg --key user --agg n=count --agg s=sum:amount --checkpoint-dir "$C" \
+    > "out.$FS_RUN_ATTEMPT"
+PIPE
+}
+
+@test "ckpt-kafka: fs-run restarts a pipeline on a Kafka store from its newest checkpoint after a stage is killed with SIGKILL" {
+	T=$(uniq_name ev) C="kafka://$B/$(uniq_name ckpt)" EVERY=2000
+	export B T C EVERY
+	fs-gen --count 20000 --users 300 --seed 15 > events
+	head -n 11000 events | fs-produce -b "$B" -t "$T" -k user
+	fs-run --backoff 10ms --grace 200ms --checkpoint-dir "$C" \
+	    "$(supervised)" 2> log &
+	FSRUN=$!
+	wait_for 120 grep -q '{"@fs":"barrier","id":5}' out.1
+	tail -n +11001 events | fs-produce -b "$B" -t "$T" -k user
+	kill -9 "$(cat window.pid)"
+	wait_for 120 test -s out.2
+	for i in $(seq 1200); do kill -0 "$FSRUN" 2>/dev/null || break; sleep 0.1; done
+	wait "$FSRUN" || fail "fs-run failed: $(cat log)"
+	FSRUN=
+	n=$(head -1 out.2 | sed -n 's/^{"@fs":"restore","id":\([0-9]*\)}$/\1/p')
+	[ -n "$n" ] && [ "$n" -ge 5 ] || fail "restored $(head -1 out.2): $(cat log)"
+	run cat log
+	assert_line --index 0 "fs-run: start 1: no checkpoint: starting fresh"
+	assert_line "fs-run: start 2 (restart 1): resuming from checkpoint $n"
+	{ sed "/{\"@fs\":\"barrier\",\"id\":$n}/q" out.1; cat out.2; } |
+	    grep -v '"@fs"' | sort > got
+	uninterrupted events > expected
+	[ -s expected ]
+	cmp got expected
 }
