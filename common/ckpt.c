@@ -27,6 +27,7 @@ struct ckpt_store {
 	const struct ckpt_backend *be;
 	void *h;                /* the backend's handle */
 	char *stage;            /* NULL: opened for inspection */
+	bool known;             /* stage was registered before the open */
 };
 
 /* The directory store's handle. */
@@ -52,23 +53,28 @@ static char *ckpt_file(const char *stage_dir, uint64_t id)
 	return join_path(stage_dir, name);
 }
 
-static void mkdir_or_die(const char *path)
+/* True when path existed already. */
+static bool mkdir_or_die(const char *path)
 {
-	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+	if (mkdir(path, 0777) == 0)
+		return false;
+	if (errno != EEXIST)
 		diag_fatal("cannot create checkpoint directory: '%s': %s", path,
 		    strerror(errno));
+	return true;
 }
 
-static void *dir_open(const char *where, const char *stage)
+static void *dir_open(const char *where, const char *stage, bool *known)
 {
 	struct ckpt_dir *d = xcalloc(1, sizeof *d);
 
 	d->dir = xstrdup(where);
+	*known = false;
 	if (stage != NULL) {
 		char *sd = join_path(where, stage);
 
 		mkdir_or_die(where);
-		mkdir_or_die(sd);
+		*known = mkdir_or_die(sd);
 		free(sd);
 	}
 	return d;
@@ -109,8 +115,13 @@ struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
 	/* A backend gets what follows SCHEME://. */
 	if (be->scheme[0] != '\0')
 		where += strlen(be->scheme) + 3;
-	s->h = be->open(where, stage);
+	s->h = be->open(where, stage, &s->known);
 	return s;
+}
+
+bool ckpt_stage_known(const struct ckpt_store *s)
+{
+	return s->known;
 }
 
 struct ckpt_store *ckpt_open(const char *dir, const char *stage)

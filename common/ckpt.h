@@ -45,8 +45,9 @@ struct ckpt_store;
  * restore, discard and prune are the same code for every store (ckpt.c).
  *
  * open() gets where without "SCHEME://" (the directory store: DIR),
- * registers the stage (none when stage is NULL) and returns the backend's handle, or exits
- * 1 saying why; put() stores the bytes of (stage, id) and returns only
+ * registers the stage (none when stage is NULL), sets *known to whether
+ * the stage was registered before (an earlier run used the store) and
+ * returns the backend's handle, or exits 1 saying why; put() stores the bytes of (stage, id) and returns only
  * once they are durable (fatal otherwise); get() fills out with them,
  * or returns -1 with why (missing, or the store's own integrity check
  * failed); has() is a cheap presence test for polling; remove() drops
@@ -60,7 +61,7 @@ struct ckpt_store;
  */
 struct ckpt_backend {
 	const char *scheme;
-	void *(*open)(const char *where, const char *stage);
+	void *(*open)(const char *where, const char *stage, bool *known);
 	void (*close)(void *h);
 	void (*put)(void *h, const char *stage, uint64_t id, const char *bytes,
 	    size_t len);
@@ -91,6 +92,10 @@ struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
  * the directory cannot be created. */
 struct ckpt_store *ckpt_open(const char *dir, const char *stage);
 void ckpt_close(struct ckpt_store *s);
+/* True when the store held this stage before ckpt_store_open()
+ * registered it: an earlier run used the store (a directory store: DIR/
+ * STAGE existed; Kafka: the topic holds STAGE/stage). */
+bool ckpt_stage_known(const struct ckpt_store *s);
 
 /* Writes this stage's state for checkpoint id.  Fatal on failure. */
 void ckpt_write(struct ckpt_store *s, uint64_t id, const char *payload,

@@ -662,7 +662,7 @@ static int32_t partitions(struct kck *k, bool inspect)
 	}
 }
 
-static void *kck_open(const char *where, const char *stage)
+static void *kck_open(const char *where, const char *stage, bool *known)
 {
 	struct kck *k = xcalloc(1, sizeof *k);
 	rd_kafka_conf_t *pc, *cc;
@@ -698,6 +698,9 @@ static void *kck_open(const char *where, const char *stage)
 			    rd_kafka_err2str(rd_kafka_last_error()));
 	if (k->nparts > 0)
 		catch_up(k);
+	*known = false;
+	for (size_t i = 0; stage != NULL && i < k->nstages; i++)
+		*known |= strcmp(k->stages[i], stage) == 0;
 	if (stage != NULL) {
 		char key[600];
 

@@ -174,10 +174,11 @@ static struct mem_ckpt *mem_find(struct mem *m, const char *stage,
 	return NULL;
 }
 
-static void *mem_open(const char *where, const char *stage)
+static void *mem_open(const char *where, const char *stage, bool *known)
 {
 	struct mem *m = &mem_store;
 
+	*known = false;
 	CHECK_STR(where, "store-1", "backend: open gets what follows SCHEME://");
 	if (stage != NULL)
 		snprintf(m->stages[m->nstages++], 32, "%s", stage);
