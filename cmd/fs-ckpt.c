@@ -97,7 +97,7 @@ static uint64_t *all_ids(struct ckpt_store *st, char **stages, size_t ns,
 static struct ckpt_store *open_store(const char *where)
 {
 	return ckpt_store_open(ckpt_backend_for(where, &kafka_ckpt_backend),
-	    where, NULL);
+	    where, NULL, NULL);
 }
 
 static char **stage_names_or_die(struct ckpt_store *s, const char *where,

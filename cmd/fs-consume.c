@@ -1121,6 +1121,8 @@ static int consume(struct opts *o)
 	out_init(&k.out, 1, "stdout");
 	rejects_init(&k.rej, &o->c, &k.out);
 	o->c.ckpt_backend = &kafka_ckpt_backend;
+	/* A store in Kafka is reached as the topic is (SASL, TLS). */
+	o->c.ckpt_props = kafka_conf_connection(o->conf);
 	k.restored = source_ckpt_begin(&k.sc, &o->c, o->ckpt_interval_ms,
 	    (uint64_t)o->ckpt_records, &k.out);
 	if (o->ckpt_records && !o->c.ckpt_dir)
@@ -1168,6 +1170,8 @@ static int consume(struct opts *o)
 		rd_kafka_consumer_close(k.rk);
 	rd_kafka_destroy(k.rk);
 	source_ckpt_finish(&k.sc);
+	kafka_props_free(o->c.ckpt_props);
+	o->c.ckpt_props = NULL;
 	rejects_finish(&k.rej);
 	out_close(&k.out);
 	if (o->c.stats)

@@ -1005,6 +1005,8 @@ int main(int argc, char **argv)
 	rejects_init(&p.rej, &o.c, NULL);
 	jmap_init(&p.rs.done);
 	o.c.ckpt_backend = &kafka_ckpt_backend;
+	/* A store in Kafka is reached as the topic is (SASL, TLS). */
+	o.c.ckpt_props = kafka_conf_connection(o.conf);
 	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
 	    restore_hook, &p });
 	/* No earlier run in this store: its transactions are none of ours. */
@@ -1038,6 +1040,7 @@ int main(int argc, char **argv)
 	rd_kafka_destroy(p.rk);
 	resume_free(&p.rs);
 	stage_finish(&p.st);
+	kafka_props_free(o.c.ckpt_props);
 	kafka_msg_free(&p.msg);
 	buf_free(&p.tmp);
 	lineio_close(&p.lr);

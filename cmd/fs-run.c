@@ -245,7 +245,8 @@ static int newest_checkpoint(const struct opts *o, uint64_t *id)
 		diag_fatal("fork: %s", strerror(errno));
 	if (pid == 0) {
 		struct ckpt_store *s = ckpt_store_open(ckpt_backend_for(
-		    o->c.ckpt_dir, &kafka_ckpt_backend), o->c.ckpt_dir, NULL);
+		    o->c.ckpt_dir, &kafka_ckpt_backend), o->c.ckpt_dir, NULL,
+		    NULL);
 		uint64_t found = ckpt_latest_complete(s);
 
 		ckpt_close(s);

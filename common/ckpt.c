@@ -64,10 +64,12 @@ static bool mkdir_or_die(const char *path)
 	return true;
 }
 
-static void *dir_open(const char *where, const char *stage, bool *known)
+static void *dir_open(const char *where, const char *stage,
+    char *const *props, bool *known)
 {
 	struct ckpt_dir *d = xcalloc(1, sizeof *d);
 
+	(void)props;            /* a directory has no connection */
 	d->dir = xstrdup(where);
 	*known = false;
 	if (stage != NULL) {
@@ -106,7 +108,7 @@ const struct ckpt_backend *ckpt_backend_for(const char *where,
 }
 
 struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
-    const char *where, const char *stage)
+    const char *where, const char *stage, char *const *props)
 {
 	struct ckpt_store *s = xcalloc(1, sizeof *s);
 
@@ -115,7 +117,7 @@ struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
 	/* A backend gets what follows SCHEME://. */
 	if (be->scheme[0] != '\0')
 		where += strlen(be->scheme) + 3;
-	s->h = be->open(where, stage, &s->known);
+	s->h = be->open(where, stage, props, &s->known);
 	return s;
 }
 
@@ -126,7 +128,7 @@ bool ckpt_stage_known(const struct ckpt_store *s)
 
 struct ckpt_store *ckpt_open(const char *dir, const char *stage)
 {
-	return ckpt_store_open(&ckpt_dir_backend, dir, stage);
+	return ckpt_store_open(&ckpt_dir_backend, dir, stage, NULL);
 }
 
 void ckpt_close(struct ckpt_store *s)

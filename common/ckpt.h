@@ -47,7 +47,10 @@ struct ckpt_store;
  * open() gets where without "SCHEME://" (the directory store: DIR),
  * registers the stage (none when stage is NULL), sets *known to whether
  * the stage was registered before (an earlier run used the store) and
- * returns the backend's handle, or exits 1 saying why; put() stores the bytes of (stage, id) and returns only
+ * returns the backend's handle, or exits 1 saying why (2 when where or
+ * props are not valid); props are the tool's settings for the
+ * backend's connections (KEY=VALUE, NULL-terminated, or NULL), which
+ * where's own take precedence over; put() stores the bytes of (stage, id) and returns only
  * once they are durable (fatal otherwise); get() fills out with them,
  * or returns -1 with why (missing, or the store's own integrity check
  * failed); has() is a cheap presence test for polling; remove() drops
@@ -61,7 +64,8 @@ struct ckpt_store;
  */
 struct ckpt_backend {
 	const char *scheme;
-	void *(*open)(const char *where, const char *stage, bool *known);
+	void *(*open)(const char *where, const char *stage, char *const *props,
+	    bool *known);
 	void (*close)(void *h);
 	void (*put)(void *h, const char *stage, uint64_t id, const char *bytes,
 	    size_t len);
@@ -85,9 +89,11 @@ const struct ckpt_backend *ckpt_backend_for(const char *where,
     const struct ckpt_backend *other);
 
 /* Opens the store where with backend be (ckpt_backend_for()),
- * registering stage.  Fatal when it cannot be opened. */
+ * registering stage (none when NULL: inspection), its connections set
+ * with props (struct fs_common's ckpt_props; NULL: none).  Fatal when it
+ * cannot be opened. */
 struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
-    const char *where, const char *stage);
+    const char *where, const char *stage, char *const *props);
 /* Opens DIR, creating DIR/STAGE (this registers the stage).  Fatal when
  * the directory cannot be created. */
 struct ckpt_store *ckpt_open(const char *dir, const char *stage);

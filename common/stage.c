@@ -10,7 +10,7 @@
 static struct ckpt_store *open_store(const struct fs_common *c)
 {
 	return ckpt_store_open(ckpt_backend_for(c->ckpt_dir, c->ckpt_backend),
-	    c->ckpt_dir, fs_common_stage(c));
+	    c->ckpt_dir, fs_common_stage(c), c->ckpt_props);
 }
 
 void stage_init(struct stage *st, const struct fs_common *c,

@@ -197,3 +197,50 @@ PIPE
 	[ -s expected ]
 	cmp got expected
 }
+
+@test "ckpt-kafka: the store's connections take the connection properties of fs-consume's and fs-produce's -X, not the others" {
+	T=$(uniq_name ev) C="kafka://$B/$(uniq_name ckpt)"
+	fs-gen --count 300 --users 20 --seed 16 | fs-produce -b "$B" -t "$T" -k user
+	run --separate-stderr fs-consume -b "$B" -t "$T" -o beginning -e -v \
+	    -X client.id=fs-probe-c -X debug=conf -X fetch.wait.max.ms=77 \
+	    --checkpoint-dir "$C"
+	assert_success
+	# fs-consume has no producer of its own: this one is the store's
+	grep -q 'fs-probe-c#producer-[0-9]* initialized' <<< "$stderr" ||
+	    fail "the store's producer did not take -X client.id: $stderr"
+	[ "$(grep -c 'fetch.wait.max.ms = 77' <<< "$stderr")" = 1 ] ||
+	    fail "a consumer property reached the store: $stderr"
+	printf '%s\n' '{"n":1}' '{"@fs":"barrier","id":1}' '{"@fs":"end","id":2}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$T" -v \
+	    -X client.id=fs-probe-p -X debug=conf --checkpoint-dir "$C.p" < in
+	assert_success
+	# fs-produce has no consumer of its own: this one is the store's
+	grep -q 'fs-probe-p#consumer-[0-9]* initialized' <<< "$stderr" ||
+	    fail "the store's consumer did not take -X client.id: $stderr"
+}
+
+@test "ckpt-kafka: a stage without -X sets the store's connections with X= and F= in the URL; a bad property is a usage error naming it" {
+	C="kafka://$B/$(uniq_name ckpt)"
+	printf 'client.id = fs-probe-f\n' > store.properties
+	run --separate-stderr fs-window tumble 1m -v \
+	    --checkpoint-dir "$C?chunk=4096&X=client.id=fs-probe-w&X=debug=conf" <<< '{"@fs":"end","id":1}'
+	assert_success
+	grep -q 'fs-probe-w#producer-[0-9]* initialized' <<< "$stderr" ||
+	    fail "the store's producer did not take X=client.id: $stderr"
+	grep -q 'fs-probe-w#consumer-[0-9]* initialized' <<< "$stderr" ||
+	    fail "the store's consumer did not take X=client.id: $stderr"
+	run --separate-stderr fs-window tumble 1m -v \
+	    --checkpoint-dir "$C?F=$PWD/store.properties&X=debug=conf" <<< '{"@fs":"end","id":2}'
+	assert_success
+	grep -q 'fs-probe-f#consumer-[0-9]* initialized' <<< "$stderr" ||
+	    fail "the store's consumer did not take the F= file: $stderr"
+	run --separate-stderr fs-window tumble 1m \
+	    --checkpoint-dir "$C?X=no.such.property=1" < /dev/null
+	assert_failure 2
+	assert_equal "$stderr" "fs-window: --checkpoint-dir: No such configuration property: \"no.such.property\": 'no.such.property=1'
+Try 'fs-window --help' for more information."
+	run --separate-stderr fs-window tumble 1m --checkpoint-dir "$C?X=debug" < /dev/null
+	assert_failure 2
+	assert_equal "$stderr" "fs-window: --checkpoint-dir: kafka://BROKERS/TOPIC?PARAM&..., PARAM chunk=BYTES, X=KEY=VALUE or F=FILE: 'X=debug' in '$C?X=debug'
+Try 'fs-window --help' for more information."
+}

@@ -13,10 +13,12 @@
  * readable when every chunk the marker names is there with its hash.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "ckpt.h"
@@ -49,6 +51,8 @@ struct kck_entry {
 struct kck {
 	char *brokers, *topic;
 	size_t chunk;           /* largest chunk, bytes */
+	char **conn;            /* the URL's X=KEY=VALUE and F=FILE, in order */
+	size_t nconn, conncap;
 	rd_kafka_t *prod, *cons;
 	rd_kafka_topic_t *prkt, *crkt;
 	rd_kafka_queue_t *queue;
@@ -548,31 +552,58 @@ static char *kck_name(void *h, const char *stage, uint64_t id)
 
 /* --- opening ----------------------------------------------------------- */
 
-/* BROKERS/TOPIC[?chunk=BYTES]: exits 2 on anything else. */
+/* One parameter of the URL: chunk=BYTES, X=KEY=VALUE or F=FILE. */
+static void parse_param(struct kck *k, const char *p, size_t n,
+    const char *where)
+{
+	char *v = xstrndup(p, n);
+	uint64_t chunk;
+
+	if (strncmp(v, "chunk=", 6) == 0) {
+		if (num_parse_u64_strict(v + 6, &chunk) < 0 || chunk < 1024 ||
+		    chunk > 64u << 20)
+			diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC?chunk="
+			    "BYTES, BYTES from 1024 to 67108864: 'kafka://%s'",
+			    where);
+		k->chunk = (size_t)chunk;
+		free(v);
+		return;
+	}
+	if ((strncmp(v, "X=", 2) != 0 || strchr(v + 2, '=') == NULL ||
+	    v[2] == '=') && (strncmp(v, "F=", 2) != 0 || v[2] == '\0'))
+		diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC?PARAM&..., "
+		    "PARAM chunk=BYTES, X=KEY=VALUE or F=FILE: '%s' in "
+		    "'kafka://%s'", v, where);
+	k->conn = xgrow(k->conn, &k->conncap, k->nconn + 1, sizeof *k->conn);
+	k->conn[k->nconn++] = v;
+}
+
+/* BROKERS/TOPIC[?PARAM[&PARAM...]]: exits 2 on anything else. */
 static void parse_where(struct kck *k, const char *where)
 {
-	const char *slash = strrchr(where, '/'), *q;
+	const char *q = strchr(where, '?');
+	size_t pathlen = q ? (size_t)(q - where) : strlen(where);
+	const char *slash = memrchr(where, '/', pathlen);
 	char errstr[256];
-	uint64_t chunk = KAFKA_CKPT_CHUNK_DEFAULT;
 
-	if (slash == NULL || slash == where || slash[1] == '\0')
+	if (slash == NULL || slash == where || slash + 1 == where + pathlen)
 		diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC: 'kafka://%s'",
 		    where);
 	k->brokers = xstrndup(where, (size_t)(slash - where));
-	q = strchr(slash, '?');
-	k->topic = q ? xstrndup(slash + 1, (size_t)(q - slash - 1)) :
-	    xstrdup(slash + 1);
-	if (q != NULL && (strncmp(q, "?chunk=", 7) != 0 ||
-	    num_parse_u64_strict(q + 7, &chunk) < 0 || chunk < 1024 ||
-	    chunk > 64u << 20))
-		diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC?chunk=BYTES, "
-		    "BYTES from 1024 to 67108864: 'kafka://%s'", where);
-	k->chunk = (size_t)chunk;
+	k->topic = xstrndup(slash + 1, pathlen - (size_t)(slash - where) - 1);
+	k->chunk = KAFKA_CKPT_CHUNK_DEFAULT;
+	for (const char *p = q; p != NULL && *p != '\0'; ) {
+		size_t n = strcspn(++p, "&");
+
+		parse_param(k, p, n, where);
+		p += n;
+	}
 	if (kafka_brokers_check(k->brokers, errstr, sizeof errstr) < 0)
 		diag_usage("--checkpoint-dir: %s", errstr);
 }
 
-static rd_kafka_conf_t *conf_for(struct kck *k)
+/* The brokers, the tool's connection properties, then the URL's. */
+static rd_kafka_conf_t *conf_for(struct kck *k, char *const *props)
 {
 	rd_kafka_conf_t *conf = kafka_conf_new();
 	char errstr[256];
@@ -580,6 +611,17 @@ static rd_kafka_conf_t *conf_for(struct kck *k)
 	if (kafka_conf_set2(conf, "bootstrap.servers", k->brokers, errstr,
 	    sizeof errstr) < 0)
 		diag_usage("--checkpoint-dir: %s", errstr);
+	for (size_t i = 0; props != NULL && props[i] != NULL; i++)
+		kafka_conf_set(conf, props[i], "-X");
+	for (size_t i = 0; i < k->nconn; i++) {
+		if (k->conn[i][0] == 'X')
+			kafka_conf_set(conf, k->conn[i] + 2, "--checkpoint-dir");
+		else if (access(k->conn[i] + 2, R_OK) < 0)
+			diag_fatal("--checkpoint-dir: F=: cannot open: '%s': %s",
+			    k->conn[i] + 2, strerror(errno));
+		else
+			kafka_conf_file(conf, k->conn[i] + 2);
+	}
 	return conf;
 }
 
@@ -662,13 +704,14 @@ static int32_t partitions(struct kck *k, bool inspect)
 	}
 }
 
-static void *kck_open(const char *where, const char *stage, bool *known)
+static void *kck_open(const char *where, const char *stage,
+    char *const *props, bool *known)
 {
 	struct kck *k = xcalloc(1, sizeof *k);
 	rd_kafka_conf_t *pc, *cc;
 
 	parse_where(k, where);
-	pc = conf_for(k);
+	pc = conf_for(k, props);
 	conf_or_die(pc, "enable.idempotence", "true");
 	conf_or_die(pc, "linger.ms", "0");
 	rd_kafka_conf_set_dr_msg_cb(pc, delivered);
@@ -681,7 +724,7 @@ static void *kck_open(const char *where, const char *stage, bool *known)
 		create_topic(k);
 	k->prkt = rd_kafka_topic_new(k->prod, k->topic, NULL);
 
-	cc = conf_for(k);
+	cc = conf_for(k, props);
 	conf_or_die(cc, "enable.auto.commit", "false");
 	conf_or_die(cc, "enable.auto.offset.store", "false");
 	conf_or_die(cc, "enable.partition.eof", "false");
@@ -737,6 +780,9 @@ static void kck_close(void *h)
 		free(k->stages[i]);
 	free(k->stages);
 	free(k->next);
+	for (size_t i = 0; i < k->nconn; i++)
+		free(k->conn[i]);
+	free(k->conn);
 	free(k->brokers);
 	free(k->topic);
 	free(k);
