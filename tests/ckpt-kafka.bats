@@ -11,7 +11,7 @@ load kafka_helper
 suite_setup() {
 	require_kafka
 	B="$FS_KAFKA_BROKERS"
-	PGID= FSRUN=
+	PGID= FSRUN= WATCH=
 }
 
 # A pipeline left running by a failed test (its own process group);
@@ -24,6 +24,10 @@ teardown() {
 	if [ -n "${PGID:-}" ]; then
 		kill -9 -- "-$PGID" 2>/dev/null || true
 		wait "$PGID" 2>/dev/null || true
+	fi
+	if [ -n "${WATCH:-}" ]; then
+		kill "$WATCH" 2>/dev/null || true
+		wait "$WATCH" 2>/dev/null || true
 	fi
 }
 
@@ -243,4 +247,55 @@ Try 'fs-window --help' for more information."
 	assert_failure 2
 	assert_equal "$stderr" "fs-window: --checkpoint-dir: kafka://BROKERS/TOPIC?PARAM&..., PARAM chunk=BYTES, X=KEY=VALUE or F=FILE: 'X=debug' in '$C?X=debug'
 Try 'fs-window --help' for more information."
+}
+
+@test "ckpt-kafka: a pipeline killed while fs-agg writes a checkpoint (its chunks in the topic, its marker not) restarts from the previous one, losing and doubling nothing" {
+	local topic k n key marker
+	T=$(uniq_name ev) topic=$(uniq_name ckpt)
+	# tens of thousands of keys in open windows: fs-agg's state takes
+	# a thousand chunks and more, written one at a time (a slow link)
+	C="kafka://$B/$topic?chunk=1024&X=batch.num.messages=1&X=max.in.flight=1"
+	fs-gen --count 60000 --users 50000 --rate 1000 --seed 17 > events
+	head -n 40000 events | fs-produce -b "$B" -t "$T" -k user
+	export -f pipeline
+	export B T C
+	setsid bash -c "pipeline --checkpoint-records 10000 > run1 2> run1.err" &
+	PGID=$!
+	wait_for 60 grep -q '"@fs":"restore"' run1
+	fs-consume -b "$B" -t "$topic" -o beginning > store.log 2> /dev/null &
+	WATCH=$!
+	# At the first chunk of fs-agg's checkpoint k, stop the pipeline;
+	# kill it if its marker is not in the topic yet, else try k + 1.
+	for k in 2 3 4; do
+		key=$(printf 'fs-agg/%020d/000000' "$k")
+		marker=$(printf 'fs-agg/%020d/commit' "$k")
+		wait_for 120 grep -q "\"key\":\"$key\"" store.log
+		kill -STOP -- "-$PGID"
+		sleep 1         # what was sent before the stop reaches the log
+		grep -q "\"key\":\"$marker\"" store.log || break
+		kill -CONT -- "-$PGID"
+	done
+	kill -9 -- "-$PGID"
+	wait "$PGID" 2>/dev/null || true
+	PGID=
+	kill "$WATCH"
+	wait "$WATCH" 2>/dev/null || true
+	WATCH=
+	run --separate-stderr fs-ckpt list "$C"
+	assert_success
+	assert_line "$(printf '{"id":%d,"complete":false,"stages":{"fs-agg":"no commit marker (not written to the end)","fs-consume":"ok","fs-window":"ok"}}' "$k")"
+	tail -n +40001 events | fs-produce -b "$B" -t "$T" -k user
+	pipeline -e --checkpoint-records 10000 > run2 2> run2.err ||
+	    fail "the restarted run failed: $(cat run2.err)"
+	n=$(head -1 run2 | sed -n 's/^{"@fs":"restore","id":\([0-9]*\)}$/\1/p')
+	assert_equal "$n" "$((k - 1))"
+	{ sed "/{\"@fs\":\"barrier\",\"id\":$n}/q" run1; cat run2; } |
+	    grep -v '"@fs"' | sort > got
+	uninterrupted events > expected
+	[ -s expected ]
+	cmp got expected
+	# the chunks the killed writer left are gone from the index: the
+	# restart rewrote checkpoint k whole
+	run --separate-stderr fs-ckpt verify "$C"
+	assert_success
 }
