@@ -1,6 +1,7 @@
 /*
  * fs-ckpt - inspect a pipeline's checkpoint store.
  *
+ *   fs-ckpt latest STORE           the checkpoint a restart resumes from
  *   fs-ckpt list STORE             one line per checkpoint id, newest first
  *   fs-ckpt verify FILE|STORE...   check headers and checksums
  *   fs-ckpt show STORE STAGE ID    print a stage's state at a checkpoint
@@ -22,11 +23,14 @@
 #include "banned.h"
 
 static const char usage_text[] =
-"usage: fs-ckpt list STORE\n"
+"usage: fs-ckpt latest STORE\n"
+"       fs-ckpt list STORE\n"
 "       fs-ckpt verify FILE|STORE ...\n"
 "       fs-ckpt show STORE STAGE ID\n"
 "Inspect the checkpoint store of an fs pipeline (fs-checkpoint(5)): a\n"
 "directory or kafka://BROKERS/TOPIC, as --checkpoint-dir names it.\n"
+"  latest  the newest complete checkpoint id, the one a restart resumes\n"
+"          from (as fs-run names it); 0 when there is none\n"
 "  list    one JSON line per checkpoint id, newest first: whether it is\n"
 "          complete and the state of each stage's checkpoint\n"
 "  verify  check the header, length and checksum of each file, or of\n"
@@ -53,7 +57,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	first = opt_parse(usage_text, opts, OPT_STOP_AT_OPERAND, argc, argv);
 	fs_common_finish(&o->common);
 	if (first >= argc)
-		diag_usage("missing command: list, verify or show");
+		diag_usage("missing command: latest, list, verify or show");
 	o->command = argv[first];
 	o->args = argv + first + 1;
 	o->nargs = argc - first - 1;
@@ -130,6 +134,24 @@ static json_t *describe(struct ckpt_store *s, char **stages, size_t ns,
 	json_object_set_new(line, "complete", json_boolean(complete));
 	json_object_set_new(line, "stages", st);
 	return line;
+}
+
+static int cmd_latest(struct opts *o, struct out *out)
+{
+	struct ckpt_store *s;
+	size_t ns;
+	char line[32], **stages;
+
+	if (o->nargs != 1)
+		diag_usage("latest takes one store");
+	s = open_store(o->args[0]);
+	/* An unreadable store is an error, not "no checkpoint". */
+	stages = stage_names_or_die(s, o->args[0], &ns);
+	ckpt_free_names(stages, ns);
+	snprintf(line, sizeof line, "%" PRIu64, ckpt_latest_complete(s));
+	out_line(out, line, strlen(line));
+	ckpt_close(s);
+	return 0;
 }
 
 static int cmd_list(struct opts *o, struct out *out)
@@ -256,7 +278,9 @@ int main(int argc, char **argv)
 
 	parse_options(&o, argc, argv);
 	out_init(&out, 1, "stdout");
-	if (strcmp(o.command, "list") == 0)
+	if (strcmp(o.command, "latest") == 0)
+		rc = cmd_latest(&o, &out);
+	else if (strcmp(o.command, "list") == 0)
 		rc = cmd_list(&o, &out);
 	else if (strcmp(o.command, "verify") == 0)
 		rc = cmd_verify(&o, &out);
@@ -265,5 +289,6 @@ int main(int argc, char **argv)
 	else
 		diag_usage("unknown command: '%s'", o.command);
 	out_close(&out);
+	path_free(&o.common.time_path);
 	return rc;
 }

@@ -138,6 +138,9 @@ Try 'fs-window --help' for more information."
 		fs-ckpt show dir "$stage" 4 > d.state
 		[ -s k.state ] && cmp k.state d.state
 	done
+	run --separate-stderr fs-ckpt latest "$K"
+	assert_success
+	assert_equal "$output" 4
 	run --separate-stderr fs-ckpt verify "$K" dir
 	assert_success
 	assert_line "dir/fs-agg/00000000000000000004.ckpt: ok"
@@ -154,8 +157,12 @@ Try 'fs-window --help' for more information."
 	assert_equal "$stderr" "fs-ckpt: '$K key fs-agg/00000000000000000004/commit': no commit marker (not written to the end)"
 	run --separate-stderr fs-ckpt show "$K" fs-agg 4
 	assert_failure 1
+	run --separate-stderr fs-ckpt latest "$K"
+	assert_equal "$output" 3
 	# inspecting registers nothing and creates no topic
 	run --separate-stderr fs-ckpt list "kafka://$B/$(uniq_name none)"
+	assert_failure 1
+	run --separate-stderr fs-ckpt latest "kafka://$B/$(uniq_name none)"
 	assert_failure 1
 	run --separate-stderr fs-ckpt list "$K"
 	assert_equal "$(head -1 <<< "$output" | jq -c '.stages | keys')" '["fs-agg","fs-consume","fs-window"]'
