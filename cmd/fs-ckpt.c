@@ -1,31 +1,40 @@
 /*
- * fs-ckpt - inspect a pipeline's checkpoint directory.
+ * fs-ckpt - inspect a pipeline's checkpoint store.
  *
- *   fs-ckpt list DIR             one line per checkpoint id, newest first
- *   fs-ckpt verify FILE...       check files' headers and checksums
- *   fs-ckpt show DIR STAGE ID    print a stage's state at a checkpoint
+ *   fs-ckpt latest STORE           the checkpoint a restart resumes from
+ *   fs-ckpt list STORE             one line per checkpoint id, newest first
+ *   fs-ckpt verify FILE|STORE...   check headers and checksums
+ *   fs-ckpt show STORE STAGE ID    print a stage's state at a checkpoint
  *
- * The format is fs-checkpoint(5); the store is common/ckpt.c.
+ * STORE is what --checkpoint-dir names: a directory or
+ * kafka://BROKERS/TOPIC.  It is opened without registering a stage
+ * (ckpt_store_open() with no stage), so inspecting changes nothing.  The
+ * format is fs-checkpoint(5); the store is common/ckpt.c.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ckpt.h"
+#include "kafka/kafka.h"
 #include "opt.h"
 #include "tool.h"
 #include "banned.h"
 
 static const char usage_text[] =
-"usage: fs-ckpt list DIR\n"
-"       fs-ckpt verify FILE...\n"
-"       fs-ckpt show DIR STAGE ID\n"
-"Inspect the checkpoint directory of an fs pipeline (fs-checkpoint(5)).\n"
+"usage: fs-ckpt latest STORE\n"
+"       fs-ckpt list STORE\n"
+"       fs-ckpt verify FILE|STORE ...\n"
+"       fs-ckpt show STORE STAGE ID\n"
+"Inspect the checkpoint store of an fs pipeline (fs-checkpoint(5)): a\n"
+"directory or kafka://BROKERS/TOPIC, as --checkpoint-dir names it.\n"
+"  latest  the newest complete checkpoint id, the one a restart resumes\n"
+"          from (as fs-run names it); 0 when there is none\n"
 "  list    one JSON line per checkpoint id, newest first: whether it is\n"
-"          complete and the state of each stage's file\n"
-"  verify  check each file's header, length and checksum; exit 1 if any\n"
-"          is not valid\n"
+"          complete and the state of each stage's checkpoint\n"
+"  verify  check the header, length and checksum of each file, or of\n"
+"          every checkpoint in each store; exit 1 if any is not valid\n"
 "  show    print one stage's state (the payload) at checkpoint ID\n";
 
 struct opts {
@@ -48,14 +57,14 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	first = opt_parse(usage_text, opts, OPT_STOP_AT_OPERAND, argc, argv);
 	fs_common_finish(&o->common);
 	if (first >= argc)
-		diag_usage("missing command: list, verify or show");
+		diag_usage("missing command: latest, list, verify or show");
 	o->command = argv[first];
 	o->args = argv + first + 1;
 	o->nargs = argc - first - 1;
 }
 
 /* Every id any stage holds, newest first, without repeats. */
-static uint64_t *all_ids(const char *dir, char **stages, size_t ns,
+static uint64_t *all_ids(struct ckpt_store *st, char **stages, size_t ns,
     size_t *n)
 {
 	uint64_t *ids = NULL;
@@ -64,7 +73,7 @@ static uint64_t *all_ids(const char *dir, char **stages, size_t ns,
 	*n = 0;
 	for (size_t i = 0; i < ns; i++) {
 		size_t k;
-		uint64_t *s = ckpt_stage_ids(dir, stages[i], &k);
+		uint64_t *s = ckpt_store_stage_ids(st, stages[i], &k);
 
 		for (size_t j = 0; j < k; j++) {
 			size_t x = 0;
@@ -88,23 +97,38 @@ static uint64_t *all_ids(const char *dir, char **stages, size_t ns,
 	return ids;
 }
 
-static json_t *describe(const char *dir, char **stages, size_t ns,
+/* The store where names; fatal when it cannot be opened. */
+static struct ckpt_store *open_store(const char *where)
+{
+	return ckpt_store_open(ckpt_backend_for(where, &kafka_ckpt_backend),
+	    where, NULL, NULL);
+}
+
+static char **stage_names_or_die(struct ckpt_store *s, const char *where,
+    size_t *ns)
+{
+	char **stages = ckpt_store_stage_names(s, ns);
+
+	if (stages == NULL)
+		diag_fatal("cannot read checkpoint store: '%s'", where);
+	return stages;
+}
+
+static json_t *describe(struct ckpt_store *s, char **stages, size_t ns,
     uint64_t id)
 {
 	json_t *line = json_object(), *st = json_object();
 	bool complete = ns > 0;
 
 	for (size_t i = 0; i < ns; i++) {
-		char *path = ckpt_path(dir, stages[i], id), why[256];
+		char why[256];
 
-		if (ckpt_verify_file(path, why, sizeof why) == 0) {
+		if (ckpt_store_verify(s, stages[i], id, why, sizeof why) == 0) {
 			json_object_set_new(st, stages[i], json_string("ok"));
 		} else {
 			complete = false;
-			json_object_set_new(st, stages[i], json_string(
-			    strcmp(why, strerror(ENOENT)) == 0 ? "missing" : why));
+			json_object_set_new(st, stages[i], json_string(why));
 		}
-		free(path);
 	}
 	json_object_set_new(line, "id", json_integer((json_int_t)id));
 	json_object_set_new(line, "complete", json_boolean(complete));
@@ -112,27 +136,95 @@ static json_t *describe(const char *dir, char **stages, size_t ns,
 	return line;
 }
 
+static int cmd_latest(struct opts *o, struct out *out)
+{
+	struct ckpt_store *s;
+	size_t ns;
+	char line[32], **stages;
+
+	if (o->nargs != 1)
+		diag_usage("latest takes one store");
+	s = open_store(o->args[0]);
+	/* An unreadable store is an error, not "no checkpoint". */
+	stages = stage_names_or_die(s, o->args[0], &ns);
+	ckpt_free_names(stages, ns);
+	snprintf(line, sizeof line, "%" PRIu64, ckpt_latest_complete(s));
+	out_line(out, line, strlen(line));
+	ckpt_close(s);
+	return 0;
+}
+
 static int cmd_list(struct opts *o, struct out *out)
 {
 	size_t ns, nid;
+	struct ckpt_store *s;
 	char **stages;
 	uint64_t *ids;
 
 	if (o->nargs != 1)
-		diag_usage("list takes one directory");
-	stages = ckpt_stage_names(o->args[0], &ns);
-	if (stages == NULL)
-		diag_fatal("cannot read checkpoint directory: '%s'", o->args[0]);
-	ids = all_ids(o->args[0], stages, ns, &nid);
+		diag_usage("list takes one store");
+	s = open_store(o->args[0]);
+	stages = stage_names_or_die(s, o->args[0], &ns);
+	ids = all_ids(s, stages, ns, &nid);
 	for (size_t i = 0; i < nid; i++) {
-		json_t *line = describe(o->args[0], stages, ns, ids[i]);
+		json_t *line = describe(s, stages, ns, ids[i]);
 
 		rec_emit(out, line);
 		json_decref(line);
 	}
 	free(ids);
 	ckpt_free_names(stages, ns);
+	ckpt_close(s);
 	return 0;
+}
+
+/* "NAME: ok" for a valid checkpoint, else an error; 1 when not valid. */
+static int report(struct out *out, const char *name, int rc,
+    const char *why)
+{
+	if (rc == 0) {
+		out_write(out, name, strlen(name));
+		out_line(out, ": ok", 4);
+		return 0;
+	}
+	diag_error("'%s': %s", name, why);
+	return 1;
+}
+
+/* Every checkpoint of every stage of the store where, oldest stage
+ * name first, newest id first. */
+static int verify_store(struct out *out, const char *where)
+{
+	struct ckpt_store *s = open_store(where);
+	size_t ns;
+	char **stages = stage_names_or_die(s, where, &ns);
+	int bad = 0;
+
+	for (size_t i = 0; i < ns; i++) {
+		size_t nid;
+		uint64_t *ids = ckpt_store_stage_ids(s, stages[i], &nid);
+
+		for (size_t j = 0; j < nid; j++) {
+			char why[256], *name = ckpt_store_name(s, stages[i],
+			    ids[j]);
+
+			bad |= report(out, name, ckpt_store_verify(s, stages[i],
+			    ids[j], why, sizeof why), why);
+			free(name);
+		}
+		free(ids);
+	}
+	ckpt_free_names(stages, ns);
+	ckpt_close(s);
+	return bad;
+}
+
+static bool is_store(const char *arg)
+{
+	struct stat st;
+
+	return strstr(arg, "://") != NULL ||
+	    (stat(arg, &st) == 0 && S_ISDIR(st.st_mode));
 }
 
 static int cmd_verify(struct opts *o, struct out *out)
@@ -140,17 +232,15 @@ static int cmd_verify(struct opts *o, struct out *out)
 	int bad = 0;
 
 	if (o->nargs < 1)
-		diag_usage("verify takes one or more files");
+		diag_usage("verify takes one or more files or stores");
 	for (int i = 0; i < o->nargs; i++) {
 		char why[256];
 
-		if (ckpt_verify_file(o->args[i], why, sizeof why) == 0) {
-			out_write(out, o->args[i], strlen(o->args[i]));
-			out_line(out, ": ok", 4);
-		} else {
-			diag_error("'%s': %s", o->args[i], why);
-			bad = 1;
-		}
+		if (is_store(o->args[i]))
+			bad |= verify_store(out, o->args[i]);
+		else
+			bad |= report(out, o->args[i], ckpt_verify_file(
+			    o->args[i], why, sizeof why), why);
 	}
 	return bad;
 }
@@ -164,11 +254,11 @@ static int cmd_show(struct opts *o, struct out *out)
 	int rc = 0;
 
 	if (o->nargs != 3)
-		diag_usage("show takes DIR STAGE ID");
+		diag_usage("show takes STORE STAGE ID");
 	if (num_parse_u64(o->args[2], UINT64_MAX, &id) < 0 || id == 0)
 		diag_usage("show: ID must be a positive integer: '%s'", o->args[2]);
-	s = ckpt_open(o->args[0], o->args[1]);
-	if (ckpt_read(s, id, &payload, &len) < 0) {
+	s = open_store(o->args[0]);
+	if (ckpt_store_read(s, o->args[1], id, &payload, &len) < 0) {
 		diag_error("no valid checkpoint %" PRIu64 " for stage '%s'", id,
 		    o->args[1]);
 		rc = 1;
@@ -188,7 +278,9 @@ int main(int argc, char **argv)
 
 	parse_options(&o, argc, argv);
 	out_init(&out, 1, "stdout");
-	if (strcmp(o.command, "list") == 0)
+	if (strcmp(o.command, "latest") == 0)
+		rc = cmd_latest(&o, &out);
+	else if (strcmp(o.command, "list") == 0)
 		rc = cmd_list(&o, &out);
 	else if (strcmp(o.command, "verify") == 0)
 		rc = cmd_verify(&o, &out);
@@ -197,5 +289,6 @@ int main(int argc, char **argv)
 	else
 		diag_usage("unknown command: '%s'", o.command);
 	out_close(&out);
+	path_free(&o.common.time_path);
 	return rc;
 }

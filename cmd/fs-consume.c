@@ -814,6 +814,8 @@ static int consume(struct opts *o)
 	if (o->sch.registry != NULL)
 		k.reg = registry_new(o->sch.registry);
 	o->c.ckpt_backend = &kafka_ckpt_backend;
+	/* A store in Kafka is reached as the topic is (SASL, TLS). */
+	o->c.ckpt_props = kafka_conf_connection(o->k.conf);
 	k.restored = source_ckpt_begin(&k.sc, &o->c, o->ckpt_interval_ms,
 	    (uint64_t)o->ckpt_records, &k.out);
 	if (o->ckpt_records && !o->c.ckpt_dir)
@@ -865,6 +867,8 @@ static int consume(struct opts *o)
 		rd_kafka_consumer_close(k.rk);
 	rd_kafka_destroy(k.rk);
 	source_ckpt_finish(&k.sc);
+	kafka_props_free(o->c.ckpt_props);
+	o->c.ckpt_props = NULL;
 	rejects_finish(&k.rej);
 	out_close(&k.out);
 	if (o->c.stats)

@@ -3,7 +3,6 @@
  * Idempotent by default; every delivery is acknowledged or reported.
  * See fs-produce(1).
  */
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -101,7 +100,7 @@ struct resume {
 	uint64_t pending;       /* messages in done still to come */
 	uint64_t dropped;       /* records dropped so far */
 	struct buf ident;
-	bool fresh;             /* no earlier run in this checkpoint dir */
+	bool fresh;             /* no earlier run in this checkpoint store */
 };
 
 struct producer {
@@ -488,23 +487,6 @@ static void txn_collect(struct producer *p, uint64_t id)
 	rd_kafka_topic_destroy(rkt);
 	rd_kafka_metadata_destroy(md);
 	rd_kafka_destroy(rk);
-}
-
-/* True when this stage's directory exists: an earlier run used it.
- * Called before stage_init() creates it. */
-static bool stage_dir_exists(const struct fs_common *c)
-{
-	struct buf path = { 0 };
-	struct stat sb;
-	bool exists;
-
-	buf_appends(&path, c->ckpt_dir);
-	buf_appendc(&path, '/');
-	buf_appends(&path, fs_common_stage(c));
-	buf_appendc(&path, '\0');
-	exists = stat(path.data, &sb) == 0;
-	buf_free(&path);
-	return exists;
 }
 
 /* The consumer's configuration: the producer's, for a read_committed
@@ -989,12 +971,15 @@ int main(int argc, char **argv)
 	lineio_init_fd(&p.lr, 0, "-");
 	lineio_set_metrics(&p.lr, o.c.metrics);
 	rejects_init(&p.rej, &o.c, NULL);
-	p.rs.fresh = o.c.ckpt_dir != NULL && !stage_dir_exists(&o.c);
 	hashtab_init(&p.rs.done);
 	o.c.ckpt_backend = &kafka_ckpt_backend;
+	/* A store in Kafka is reached as the topic is (SASL, TLS). */
+	o.c.ckpt_props = kafka_conf_connection(o.k.conf);
 	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
 	    restore_hook, &p });
 	avro_setup(&p);
+	/* No earlier run in this store: its transactions are none of ours. */
+	p.rs.fresh = p.st.store != NULL && !ckpt_stage_known(p.st.store);
 	setup_producer(&p);
 	produce_loop(&p);
 
@@ -1024,6 +1009,7 @@ int main(int argc, char **argv)
 	rd_kafka_destroy(p.rk);
 	resume_free(&p.rs);
 	stage_finish(&p.st);
+	kafka_props_free(o.c.ckpt_props);
 	kafka_msg_free(&p.msg);
 	free(p.akey.subject);
 	free(p.aval.subject);

@@ -20,11 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "kafka/kafka.h"
 #include "opt.h"
 #include "pgroup.h"
 #include "tool.h"
@@ -225,45 +225,44 @@ static void describe(const struct opts *o, int status, char *b, size_t n)
 
 /* --- checkpoints ---------------------------------------------------------- */
 
-/* Is checkpoint id valid in every stage? */
-static bool complete(const char *dir, char **stages, size_t ns, uint64_t id)
-{
-	for (size_t i = 0; i < ns; i++) {
-		char *path = ckpt_path(dir, stages[i], id), why[256];
-		int rc = ckpt_verify_file(path, why, sizeof why);
-
-		free(path);
-		if (rc < 0)
-			return false;
-	}
-	return ns > 0;
-}
-
 /*
- * The newest complete checkpoint in dir, as the stages will choose it
- * (ckpt.h), or 0.  Read without ckpt_open(), which would register
- * fs-run as a stage that never completes a checkpoint.
+ * The newest complete checkpoint in the store, as the stages will choose
+ * it (ckpt_latest_complete()), or 0; -1 when the store could not be read.
+ * The store is opened without a stage, which would register fs-run as
+ * one that never completes a checkpoint, and in a child process: a store
+ * that cannot be read (brokers down) ends the child, never the
+ * supervisor.
  */
-static uint64_t newest_checkpoint(const char *dir)
+static int newest_checkpoint(const struct opts *o, uint64_t *id)
 {
-	size_t ns, nid;
-	char **stages = ckpt_stage_names(dir, &ns);
-	uint64_t *ids, found = 0;
+	int fd[2], status;
+	ssize_t n;
+	pid_t pid;
 
-	if (stages == NULL) {
-		if (errno != ENOENT)
-			diag_warn("cannot read checkpoint directory: '%s': %s",
-			    dir, strerror(errno));
-		return 0;
+	if (pipe(fd) < 0)
+		diag_fatal("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		diag_fatal("fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct ckpt_store *s = ckpt_store_open(ckpt_backend_for(
+		    o->c.ckpt_dir, &kafka_ckpt_backend), o->c.ckpt_dir, NULL,
+		    NULL);
+		uint64_t found = ckpt_latest_complete(s);
+
+		ckpt_close(s);
+		close(fd[0]);
+		_exit(write(fd[1], &found, sizeof found) == sizeof found ? 0 : 1);
 	}
-	/* Any stage's ids will do: a complete id is in every stage. */
-	ids = ns > 0 ? ckpt_stage_ids(dir, stages[0], &nid) : NULL;
-	for (size_t i = 0; ns > 0 && i < nid && found == 0; i++)
-		if (complete(dir, stages, ns, ids[i]))
-			found = ids[i];
-	free(ids);
-	ckpt_free_names(stages, ns);
-	return found;
+	close(fd[1]);
+	while ((n = read(fd[0], id, sizeof *id)) < 0 && errno == EINTR)
+		;
+	close(fd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			diag_fatal("waitpid: %s", strerror(errno));
+	return n == sizeof *id && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 static void log_start(const struct opts *o, const struct history *h)
@@ -277,8 +276,10 @@ static void log_start(const struct opts *o, const struct history *h)
 		diag_warn("start %u%s", h->starts, restart);
 		return;
 	}
-	id = newest_checkpoint(o->c.ckpt_dir);
-	if (id == 0)
+	if (newest_checkpoint(o, &id) < 0)
+		diag_warn("start %u%s: the checkpoint store cannot be read: "
+		    "'%s'", h->starts, restart, o->c.ckpt_dir);
+	else if (id == 0)
 		diag_warn("start %u%s: no checkpoint: starting fresh", h->starts,
 		    restart);
 	else
@@ -499,8 +500,10 @@ static void print_stats(const struct opts *o, const struct history *h)
 		diag_info("%u starts, %u restarts", h->starts, h->starts - 1);
 		return;
 	}
-	id = newest_checkpoint(o->c.ckpt_dir);
-	if (id == 0)
+	if (newest_checkpoint(o, &id) < 0)
+		diag_info("%u starts, %u restarts, checkpoint store not read",
+		    h->starts, h->starts - 1);
+	else if (id == 0)
 		diag_info("%u starts, %u restarts, no checkpoint", h->starts,
 		    h->starts - 1);
 	else

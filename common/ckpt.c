@@ -27,6 +27,7 @@ struct ckpt_store {
 	const struct ckpt_backend *be;
 	void *h;                /* the backend's handle */
 	char *stage;            /* NULL: opened for inspection */
+	bool known;             /* stage was registered before the open */
 };
 
 /* The directory store's handle. */
@@ -52,23 +53,30 @@ static char *ckpt_file(const char *stage_dir, uint64_t id)
 	return join_path(stage_dir, name);
 }
 
-static void mkdir_or_die(const char *path)
+/* True when path existed already. */
+static bool mkdir_or_die(const char *path)
 {
-	if (mkdir(path, 0777) < 0 && errno != EEXIST)
+	if (mkdir(path, 0777) == 0)
+		return false;
+	if (errno != EEXIST)
 		diag_fatal("cannot create checkpoint directory: '%s': %s", path,
 		    strerror(errno));
+	return true;
 }
 
-static void *dir_open(const char *where, const char *stage)
+static void *dir_open(const char *where, const char *stage,
+    char *const *props, bool *known)
 {
 	struct ckpt_dir *d = xcalloc(1, sizeof *d);
 
+	(void)props;            /* a directory has no connection */
 	d->dir = xstrdup(where);
+	*known = false;
 	if (stage != NULL) {
 		char *sd = join_path(where, stage);
 
 		mkdir_or_die(where);
-		mkdir_or_die(sd);
+		*known = mkdir_or_die(sd);
 		free(sd);
 	}
 	return d;
@@ -100,7 +108,7 @@ const struct ckpt_backend *ckpt_backend_for(const char *where,
 }
 
 struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
-    const char *where, const char *stage)
+    const char *where, const char *stage, char *const *props)
 {
 	struct ckpt_store *s = xcalloc(1, sizeof *s);
 
@@ -109,13 +117,18 @@ struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
 	/* A backend gets what follows SCHEME://. */
 	if (be->scheme[0] != '\0')
 		where += strlen(be->scheme) + 3;
-	s->h = be->open(where, stage);
+	s->h = be->open(where, stage, props, &s->known);
 	return s;
+}
+
+bool ckpt_stage_known(const struct ckpt_store *s)
+{
+	return s->known;
 }
 
 struct ckpt_store *ckpt_open(const char *dir, const char *stage)
 {
-	return ckpt_store_open(&ckpt_dir_backend, dir, stage);
+	return ckpt_store_open(&ckpt_dir_backend, dir, stage, NULL);
 }
 
 void ckpt_close(struct ckpt_store *s)
@@ -464,6 +477,24 @@ int ckpt_verify_file(const char *path, char *why, size_t whylen)
 	return rc;
 }
 
+/* Does stage hold anything of id (a marker-less write counts)? */
+static bool holds(struct ckpt_store *s, const char *stage, uint64_t id)
+{
+	size_t n;
+	uint64_t *ids = s->be->ids(s->h, stage, &n);
+	bool found = false;
+
+	for (size_t i = 0; i < n && !found; i++)
+		found = ids[i] == id;
+	free(ids);
+	return found;
+}
+
+char *ckpt_store_name(struct ckpt_store *s, const char *stage, uint64_t id)
+{
+	return s->be->name(s->h, stage, id);
+}
+
 int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
     char *why, size_t whylen)
 {
@@ -472,18 +503,20 @@ int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
 	int rc = fetch(s, stage, id, &b, &at, why, whylen);
 
 	buf_free(&b);
+	if (rc == -1 && !holds(s, stage, id))
+		snprintf(why, whylen, "missing");
 	return rc < 0 ? -1 : 0;
 }
 
-int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
-    size_t *len)
+int ckpt_store_read(struct ckpt_store *s, const char *stage, uint64_t id,
+    char **payload, size_t *len)
 {
 	struct buf b = BUF_INIT;
 	char why[256];
 	size_t at;
 
-	if (fetch(s, s->stage, id, &b, &at, why, sizeof why) < 0) {
-		char *name = s->be->name(s->h, s->stage, id);
+	if (fetch(s, stage, id, &b, &at, why, sizeof why) < 0) {
+		char *name = s->be->name(s->h, stage, id);
 
 		diag_warn("checkpoint %" PRIu64 " unusable: '%s': %s", id, name,
 		    why);
@@ -497,6 +530,12 @@ int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
 	(*payload)[*len] = '\0';
 	buf_free(&b);
 	return 0;
+}
+
+int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
+    size_t *len)
+{
+	return ckpt_store_read(s, s->stage, id, payload, len);
 }
 
 int ckpt_read_json(struct ckpt_store *s, uint64_t id, json_t **state)
@@ -611,7 +650,7 @@ uint64_t ckpt_latest_complete(struct ckpt_store *s)
 	if (ids == NULL)
 		nid = 0;
 	for (size_t i = 0; i < nid && found == 0; i++)
-		if (complete(s, stages, n, ids[i], true, true))
+		if (complete(s, stages, n, ids[i], true, s->stage != NULL))
 			found = ids[i];
 	free(ids);
 	ckpt_free_names(stages, n);

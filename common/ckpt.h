@@ -45,8 +45,12 @@ struct ckpt_store;
  * restore, discard and prune are the same code for every store (ckpt.c).
  *
  * open() gets where without "SCHEME://" (the directory store: DIR),
- * registers the stage (none when stage is NULL) and returns the backend's handle, or exits
- * 1 saying why; put() stores the bytes of (stage, id) and returns only
+ * registers the stage (none when stage is NULL), sets *known to whether
+ * the stage was registered before (an earlier run used the store) and
+ * returns the backend's handle, or exits 1 saying why (2 when where or
+ * props are not valid); props are the tool's settings for the
+ * backend's connections (KEY=VALUE, NULL-terminated, or NULL), which
+ * where's own take precedence over; put() stores the bytes of (stage, id) and returns only
  * once they are durable (fatal otherwise); get() fills out with them,
  * or returns -1 with why (missing, or the store's own integrity check
  * failed); has() is a cheap presence test for polling; remove() drops
@@ -60,7 +64,8 @@ struct ckpt_store;
  */
 struct ckpt_backend {
 	const char *scheme;
-	void *(*open)(const char *where, const char *stage);
+	void *(*open)(const char *where, const char *stage, char *const *props,
+	    bool *known);
 	void (*close)(void *h);
 	void (*put)(void *h, const char *stage, uint64_t id, const char *bytes,
 	    size_t len);
@@ -84,13 +89,19 @@ const struct ckpt_backend *ckpt_backend_for(const char *where,
     const struct ckpt_backend *other);
 
 /* Opens the store where with backend be (ckpt_backend_for()),
- * registering stage.  Fatal when it cannot be opened. */
+ * registering stage (none when NULL: inspection), its connections set
+ * with props (struct fs_common's ckpt_props; NULL: none).  Fatal when it
+ * cannot be opened. */
 struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
-    const char *where, const char *stage);
+    const char *where, const char *stage, char *const *props);
 /* Opens DIR, creating DIR/STAGE (this registers the stage).  Fatal when
  * the directory cannot be created. */
 struct ckpt_store *ckpt_open(const char *dir, const char *stage);
 void ckpt_close(struct ckpt_store *s);
+/* True when the store held this stage before ckpt_store_open()
+ * registered it: an earlier run used the store (a directory store: DIR/
+ * STAGE existed; Kafka: the topic holds STAGE/stage). */
+bool ckpt_stage_known(const struct ckpt_store *s);
 
 /* Writes this stage's state for checkpoint id.  Fatal on failure. */
 void ckpt_write(struct ckpt_store *s, uint64_t id, const char *payload,
@@ -104,7 +115,10 @@ int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
 /* The same, parsed; *state is a new reference. */
 int ckpt_read_json(struct ckpt_store *s, uint64_t id, json_t **state);
 
-/* The newest complete checkpoint id, or 0 when there is none. */
+/* The newest complete checkpoint id (valid in every stage), or 0 when
+ * there is none: what a restart resumes from, for the stages and for
+ * fs-run.  A stage's store warns about each newer one it passes over; a
+ * store opened without a stage (inspection) does not. */
 uint64_t ckpt_latest_complete(struct ckpt_store *s);
 /* True when checkpoint id is complete (every stage holds it). */
 int ckpt_is_complete(struct ckpt_store *s, uint64_t id);
@@ -132,9 +146,15 @@ char *ckpt_path(const char *dir, const char *stage, uint64_t id);
 char **ckpt_store_stage_names(struct ckpt_store *s, size_t *n);
 uint64_t *ckpt_store_stage_ids(struct ckpt_store *s, const char *stage,
     size_t *n);
-/* Verifies stage's checkpoint id in s; 0 when valid, else why. */
+/* Verifies stage's checkpoint id in s; 0 when valid, else -1 with why
+ * ("missing" when the stage holds nothing of id). */
 int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
     char *why, size_t whylen);
+/* Where stage's checkpoint id is, for messages (malloc'd). */
+char *ckpt_store_name(struct ckpt_store *s, const char *stage, uint64_t id);
+/* ckpt_read() of stage's checkpoint id. */
+int ckpt_store_read(struct ckpt_store *s, const char *stage, uint64_t id,
+    char **payload, size_t *len);
 
 /* Verifies one checkpoint file; 0 when valid.  For tests and tools. */
 int ckpt_verify_file(const char *path, char *why, size_t whylen);

@@ -14,7 +14,7 @@
 static struct ckpt_store *open_store(const struct fs_common *c)
 {
 	return ckpt_store_open(ckpt_backend_for(c->ckpt_dir, c->ckpt_backend),
-	    c->ckpt_dir, fs_common_stage(c));
+	    c->ckpt_dir, fs_common_stage(c), c->ckpt_props);
 }
 
 static void ckpt_metrics_init(struct ckpt_metrics *cm, struct metrics *m)

@@ -59,6 +59,10 @@ struct fs_common {
 	/* The store for a --checkpoint-dir SCHEME://... (ckpt.h), set by a
 	 * tool that links one (kafka_ckpt_backend): NULL, directories only. */
 	const struct ckpt_backend *ckpt_backend;
+	/* Settings for that store's connections, KEY=VALUE, NULL-terminated
+	 * (ckpt_store_open()): a Kafka tool's connection properties of -X
+	 * and -F (kafka_conf_connection()).  NULL: none.  The tool's. */
+	char **ckpt_props;
 	const char *stage;
 	bool data_only;
 	bool stats;

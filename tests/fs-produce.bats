@@ -498,3 +498,38 @@ killed_after_commit() {
 	run barrier_and_value "$t"
 	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":1}')"
 }
+
+@test "fs-produce: on a Kafka checkpoint store too, restarted after a commit before the first checkpoint was written, it drops that transaction's records; a new store drops nothing" {
+	local t ck
+	t=$(uniq_name txk) ck="kafka://$B/$(uniq_name ckpt)"
+	kafka_create_topic "$t" 3
+	printf '%s\n' '{"n":1}' '{"n":2}' '{"@fs":"barrier","id":1}' > in
+	# the input stops after the barrier: killed upstream
+	run fs-produce -b "$B" -t "$t" -k n --transactional-id "$t" --checkpoint-dir "$ck" < in
+	assert_failure 1
+	# as if killed after committing, before the checkpoint's commit marker
+	printf '%s\n' '{"key":"fs-produce/00000000000000000001/commit","value":null}' |
+	    fs-produce -b "$B" -t "${ck##*/}" -E
+	printf '%s\n' '{"n":3}' '{"@fs":"end","id":2}' >> in
+	run --separate-stderr fs-produce -b "$B" -t "$t" -k n --transactional-id "$t" \
+	    --checkpoint-dir "$ck" --stats < in
+	assert_success
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    'fs-produce: the transaction of barrier 1 was committed before the restart: its 2 messages are not produced again' \
+	    'fs-produce: 2 records of the transaction of barrier 1 dropped: committed before the restart' \
+	    'fs-produce: checkpoint 1 written' \
+	    'fs-produce: checkpoint 2 written' \
+	    'fs-produce: 1 produced, 1 delivered, 0 failed' \
+	    'fs-produce: 2 dropped: committed before the restart')"
+	barrier_and_value "$t" | sort > got
+	assert_file_equals got "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}')"
+	# the same input in a new store: the topic's messages are another
+	# pipeline's, none is dropped
+	run --separate-stderr fs-produce -b "$B" -t "$t" -k n --transactional-id "$t" \
+	    --checkpoint-dir "kafka://$B/$(uniq_name ckpt)" --stats < in
+	assert_success
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    'fs-produce: checkpoint 1 written' \
+	    'fs-produce: checkpoint 2 written' \
+	    'fs-produce: 3 produced, 3 delivered, 0 failed')"
+}

@@ -283,6 +283,11 @@ EOF
 	run --separate-stderr fs-run --checkpoint-dir ck true
 	assert_equal "$status" 0
 	assert_equal "$stderr" "fs-run: start 1: resuming from checkpoint ${ids[2]}"
+	# fs-ckpt answers with the same function, as quietly
+	run --separate-stderr fs-ckpt latest ck
+	assert_success
+	assert_equal "$output" "${ids[2]}"
+	assert_equal "$stderr" ""
 }
 
 @test "fs-run: without a checkpoint the log says the pipeline starts fresh" {

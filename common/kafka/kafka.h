@@ -82,6 +82,18 @@ void kafka_conf_file(rd_kafka_conf_t *conf, const char *path);
 const char *kafka_conf_get(rd_kafka_conf_t *conf, const char *key,
     char *buf, size_t len);
 
+/*
+ * The connection properties set in conf (by -X, -F or the tool) that
+ * differ from kafka_conf_new()'s: security.protocol, sasl.*, ssl.*,
+ * client.*, socket.*, broker.address.*, reconnect.*, api.version.*,
+ * debug and the like, never those of a producer, a consumer or a topic.
+ * KEY=VALUE strings, NULL-terminated, for the checkpoint store's
+ * connections (struct fs_common's ckpt_props); free with
+ * kafka_props_free().
+ */
+char **kafka_conf_connection(const rd_kafka_conf_t *conf);
+void kafka_props_free(char **props);
+
 /* Creates a handle (takes conf) or exits 1 with librdkafka's reason. */
 rd_kafka_t *kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf);
 
@@ -119,8 +131,10 @@ void kafka_await_broker(rd_kafka_t *rk, int timeout_ms);
 /* --- the checkpoint store ------------------------------------------- */
 
 /*
- * --checkpoint-dir kafka://BROKERS/TOPIC[?chunk=BYTES]: checkpoints in a
- * compacted topic (fs-checkpoint(5), kafka_ckpt.c).  A tool that
+ * --checkpoint-dir kafka://BROKERS/TOPIC[?PARAM&...]: checkpoints in a
+ * compacted topic (fs-checkpoint(5), kafka_ckpt.c); PARAM is chunk=BYTES,
+ * X=KEY=VALUE or F=FILE, librdkafka properties for the store's
+ * connections after the tool's own (struct fs_common's ckpt_props).  A tool that
  * checkpoints hands it to the core: c.ckpt_backend = &kafka_ckpt_backend.
  * A checkpoint's bytes are cut into messages of at most BYTES
  * (default KAFKA_CKPT_CHUNK_DEFAULT, under the broker's default

@@ -13,10 +13,12 @@
  * readable when every chunk the marker names is there with its hash.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "ckpt.h"
@@ -49,10 +51,13 @@ struct kck_entry {
 struct kck {
 	char *brokers, *topic;
 	size_t chunk;           /* largest chunk, bytes */
+	char **conn;            /* the URL's X=KEY=VALUE and F=FILE, in order */
+	size_t nconn, conncap;
 	rd_kafka_t *prod, *cons;
 	rd_kafka_topic_t *prkt, *crkt;
 	rd_kafka_queue_t *queue;
-	int32_t nparts;
+	int32_t nparts;         /* 0: opened to inspect a topic that does not
+	                         * exist, an empty store */
 	int64_t *next;          /* per partition: the next offset to read */
 	char **stages;
 	size_t nstages, stcap;
@@ -252,6 +257,8 @@ static void kck_refresh(void *h, bool full)
 {
 	struct kck *k = h;
 
+	if (k->nparts == 0)
+		return;
 	if (full)
 		catch_up(k);
 	else
@@ -507,10 +514,17 @@ static uint64_t *kck_ids(void *h, const char *stage, size_t *n)
 	return ids;
 }
 
+/* NULL, as for a directory that cannot be read, when the topic does not
+ * exist. */
 static char **kck_stages(void *h, size_t *n)
 {
 	struct kck *k = h;
-	char **v = xcalloc(k->nstages + 1, sizeof *v);
+	char **v;
+
+	*n = 0;
+	if (k->nparts == 0)
+		return NULL;
+	v = xcalloc(k->nstages + 1, sizeof *v);
 
 	for (size_t i = 0; i < k->nstages; i++)
 		v[i] = xstrdup(k->stages[i]);
@@ -538,31 +552,58 @@ static char *kck_name(void *h, const char *stage, uint64_t id)
 
 /* --- opening ----------------------------------------------------------- */
 
-/* BROKERS/TOPIC[?chunk=BYTES]: exits 2 on anything else. */
+/* One parameter of the URL: chunk=BYTES, X=KEY=VALUE or F=FILE. */
+static void parse_param(struct kck *k, const char *p, size_t n,
+    const char *where)
+{
+	char *v = xstrndup(p, n);
+	uint64_t chunk;
+
+	if (strncmp(v, "chunk=", 6) == 0) {
+		if (num_parse_u64_strict(v + 6, &chunk) < 0 || chunk < 1024 ||
+		    chunk > 64u << 20)
+			diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC?chunk="
+			    "BYTES, BYTES from 1024 to 67108864: 'kafka://%s'",
+			    where);
+		k->chunk = (size_t)chunk;
+		free(v);
+		return;
+	}
+	if ((strncmp(v, "X=", 2) != 0 || strchr(v + 2, '=') == NULL ||
+	    v[2] == '=') && (strncmp(v, "F=", 2) != 0 || v[2] == '\0'))
+		diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC?PARAM&..., "
+		    "PARAM chunk=BYTES, X=KEY=VALUE or F=FILE: '%s' in "
+		    "'kafka://%s'", v, where);
+	k->conn = xgrow(k->conn, &k->conncap, k->nconn + 1, sizeof *k->conn);
+	k->conn[k->nconn++] = v;
+}
+
+/* BROKERS/TOPIC[?PARAM[&PARAM...]]: exits 2 on anything else. */
 static void parse_where(struct kck *k, const char *where)
 {
-	const char *slash = strrchr(where, '/'), *q;
+	const char *q = strchr(where, '?');
+	size_t pathlen = q ? (size_t)(q - where) : strlen(where);
+	const char *slash = memrchr(where, '/', pathlen);
 	char errstr[256];
-	uint64_t chunk = KAFKA_CKPT_CHUNK_DEFAULT;
 
-	if (slash == NULL || slash == where || slash[1] == '\0')
+	if (slash == NULL || slash == where || slash + 1 == where + pathlen)
 		diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC: 'kafka://%s'",
 		    where);
 	k->brokers = xstrndup(where, (size_t)(slash - where));
-	q = strchr(slash, '?');
-	k->topic = q ? xstrndup(slash + 1, (size_t)(q - slash - 1)) :
-	    xstrdup(slash + 1);
-	if (q != NULL && (strncmp(q, "?chunk=", 7) != 0 ||
-	    num_parse_u64_strict(q + 7, &chunk) < 0 || chunk < 1024 ||
-	    chunk > 64u << 20))
-		diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC?chunk=BYTES, "
-		    "BYTES from 1024 to 67108864: 'kafka://%s'", where);
-	k->chunk = (size_t)chunk;
+	k->topic = xstrndup(slash + 1, pathlen - (size_t)(slash - where) - 1);
+	k->chunk = KAFKA_CKPT_CHUNK_DEFAULT;
+	for (const char *p = q; p != NULL && *p != '\0'; ) {
+		size_t n = strcspn(++p, "&");
+
+		parse_param(k, p, n, where);
+		p += n;
+	}
 	if (kafka_brokers_check(k->brokers, errstr, sizeof errstr) < 0)
 		diag_usage("--checkpoint-dir: %s", errstr);
 }
 
-static rd_kafka_conf_t *conf_for(struct kck *k)
+/* The brokers, the tool's connection properties, then the URL's. */
+static rd_kafka_conf_t *conf_for(struct kck *k, char *const *props)
 {
 	rd_kafka_conf_t *conf = kafka_conf_new();
 	char errstr[256];
@@ -570,6 +611,17 @@ static rd_kafka_conf_t *conf_for(struct kck *k)
 	if (kafka_conf_set2(conf, "bootstrap.servers", k->brokers, errstr,
 	    sizeof errstr) < 0)
 		diag_usage("--checkpoint-dir: %s", errstr);
+	for (size_t i = 0; props != NULL && props[i] != NULL; i++)
+		kafka_conf_set(conf, props[i], "-X");
+	for (size_t i = 0; i < k->nconn; i++) {
+		if (k->conn[i][0] == 'X')
+			kafka_conf_set(conf, k->conn[i] + 2, "--checkpoint-dir");
+		else if (access(k->conn[i] + 2, R_OK) < 0)
+			diag_fatal("--checkpoint-dir: F=: cannot open: '%s': %s",
+			    k->conn[i] + 2, strerror(errno));
+		else
+			kafka_conf_file(conf, k->conn[i] + 2);
+	}
 	return conf;
 }
 
@@ -620,8 +672,9 @@ static void create_topic(struct kck *k)
 	rd_kafka_queue_destroy(q);
 }
 
-/* The number of partitions, once the topic's leaders are known. */
-static int32_t partitions(struct kck *k)
+/* The number of partitions, once the topic's leaders are known; 0 when
+ * the topic does not exist and inspect says not to wait for it. */
+static int32_t partitions(struct kck *k, bool inspect)
 {
 	int64_t deadline = etime_now_ms() + KCK_TIMEOUT_MS;
 
@@ -630,7 +683,13 @@ static int32_t partitions(struct kck *k)
 		    KCK_TIMEOUT_MS);
 		int32_t n = 0;
 		bool ready = md->topic_cnt == 1 && md->topics[0].err == 0;
+		bool missing = md->topic_cnt == 1 && md->topics[0].err ==
+		    RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
 
+		if (missing && inspect) {
+			rd_kafka_metadata_destroy(md);
+			return 0;
+		}
 		for (int i = 0; ready && i < md->topics[0].partition_cnt; i++)
 			ready = md->topics[0].partitions[i].leader >= 0;
 		if (ready)
@@ -645,38 +704,46 @@ static int32_t partitions(struct kck *k)
 	}
 }
 
-static void *kck_open(const char *where, const char *stage)
+static void *kck_open(const char *where, const char *stage,
+    char *const *props, bool *known)
 {
 	struct kck *k = xcalloc(1, sizeof *k);
 	rd_kafka_conf_t *pc, *cc;
 
 	parse_where(k, where);
-	pc = conf_for(k);
+	pc = conf_for(k, props);
 	conf_or_die(pc, "enable.idempotence", "true");
 	conf_or_die(pc, "linger.ms", "0");
 	rd_kafka_conf_set_dr_msg_cb(pc, delivered);
 	rd_kafka_conf_set_opaque(pc, k);
 	k->prod = kafka_new(RD_KAFKA_PRODUCER, pc);
 	kafka_await_broker(k->prod, KAFKA_METADATA_TIMEOUT_MS);
-	create_topic(k);
+	/* Inspecting (no stage) creates nothing: a topic that is not
+	 * there is an empty store. */
+	if (stage != NULL)
+		create_topic(k);
 	k->prkt = rd_kafka_topic_new(k->prod, k->topic, NULL);
 
-	cc = conf_for(k);
+	cc = conf_for(k, props);
 	conf_or_die(cc, "enable.auto.commit", "false");
 	conf_or_die(cc, "enable.auto.offset.store", "false");
 	conf_or_die(cc, "enable.partition.eof", "false");
 	k->cons = kafka_new(RD_KAFKA_CONSUMER, cc);
 	k->crkt = rd_kafka_topic_new(k->cons, k->topic, NULL);
 	k->queue = rd_kafka_queue_new(k->cons);
-	k->nparts = partitions(k);
-	k->next = xcalloc((size_t)k->nparts, sizeof *k->next);
+	k->nparts = partitions(k, stage == NULL);
+	k->next = xcalloc((size_t)k->nparts + 1, sizeof *k->next);
 	for (int32_t p = 0; p < k->nparts; p++)
 		if (rd_kafka_consume_start_queue(k->crkt, p,
 		    RD_KAFKA_OFFSET_BEGINNING, k->queue) < 0)
 			diag_fatal("checkpoint topic '%s': cannot read partition "
 			    "%" PRId32 ": %s", k->topic, p,
 			    rd_kafka_err2str(rd_kafka_last_error()));
-	catch_up(k);
+	if (k->nparts > 0)
+		catch_up(k);
+	*known = false;
+	for (size_t i = 0; stage != NULL && i < k->nstages; i++)
+		*known |= strcmp(k->stages[i], stage) == 0;
 	if (stage != NULL) {
 		char key[600];
 
@@ -713,6 +780,9 @@ static void kck_close(void *h)
 		free(k->stages[i]);
 	free(k->stages);
 	free(k->next);
+	for (size_t i = 0; i < k->nconn; i++)
+		free(k->conn[i]);
+	free(k->conn);
 	free(k->brokers);
 	free(k->topic);
 	free(k);

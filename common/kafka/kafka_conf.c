@@ -239,6 +239,65 @@ const char *kafka_conf_get(rd_kafka_conf_t *conf, const char *key,
 	return buf;
 }
 
+/* The properties of a connection to the brokers, as opposed to those
+ * of a producer, a consumer or a topic: how to reach and authenticate
+ * to the cluster, and how the client names and logs itself. */
+static bool connection_property(const char *key)
+{
+	static const char *const prefix[] = {
+		"security.protocol", "sasl.", "ssl.", "ssl_", "enable.ssl.",
+		"enable.sasl.", "https.", "client.", "socket.",
+		"broker.address.", "connections.max.idle.ms", "reconnect.",
+		"api.version.", "broker.version.fallback",
+		"resolve.canonical.bootstrap.servers.only", "debug",
+	};
+	size_t n = strlen(key);
+
+	if (n > 3 && strcmp(key + n - 3, "_cb") == 0)
+		return false;   /* set by code, not by -X */
+	for (size_t i = 0; i < sizeof(prefix) / sizeof(*prefix); i++)
+		if (strncmp(key, prefix[i], strlen(prefix[i])) == 0)
+			return true;
+	return false;
+}
+
+char **kafka_conf_connection(const rd_kafka_conf_t *conf)
+{
+	rd_kafka_conf_t *dflt = kafka_conf_new();
+	size_t cnt, dcnt, n = 0;
+	const char **set = rd_kafka_conf_dump((rd_kafka_conf_t *)conf, &cnt);
+	const char **base = rd_kafka_conf_dump(dflt, &dcnt);
+	char **v = xcalloc(cnt / 2 + 1, sizeof(*v));
+
+	for (size_t i = 0; i + 1 < cnt; i += 2) {
+		const char *was = NULL;
+		struct buf kv = BUF_INIT;
+
+		if (!connection_property(set[i]))
+			continue;
+		for (size_t j = 0; j + 1 < dcnt && was == NULL; j += 2)
+			if (strcmp(base[j], set[i]) == 0)
+				was = base[j + 1];
+		if (was != NULL && strcmp(was, set[i + 1]) == 0)
+			continue;       /* librdkafka's or fs's default */
+		buf_appends(&kv, set[i]);
+		buf_appendc(&kv, '=');
+		buf_appends(&kv, set[i + 1]);
+		v[n++] = kv.data;
+	}
+	rd_kafka_conf_dump_free(set, cnt);
+	rd_kafka_conf_dump_free(base, dcnt);
+	rd_kafka_conf_destroy(dflt);
+	return v;
+}
+
+void kafka_props_free(char **props)
+{
+	for (size_t i = 0; props != NULL && props[i] != NULL; i++)
+		free(props[i]);
+	free(props);
+}
+
 rd_kafka_t *kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf)
 {
 	char errstr[512];

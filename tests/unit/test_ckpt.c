@@ -174,10 +174,13 @@ static struct mem_ckpt *mem_find(struct mem *m, const char *stage,
 	return NULL;
 }
 
-static void *mem_open(const char *where, const char *stage)
+static void *mem_open(const char *where, const char *stage,
+    char *const *props, bool *known)
 {
 	struct mem *m = &mem_store;
 
+	(void)props;
+	*known = false;
 	CHECK_STR(where, "store-1", "backend: open gets what follows SCHEME://");
 	if (stage != NULL)
 		snprintf(m->stages[m->nstages++], 32, "%s", stage);
@@ -292,8 +295,8 @@ static void test_backend(void)
 	CHECK(be == &mem_backend, "backend: SCHEME:// picks the tool's backend");
 	CHECK(ckpt_backend_for("/var/lib/fs", &mem_backend) == &ckpt_dir_backend,
 	    "backend: a path is the directory store");
-	a = ckpt_store_open(be, "mem://store-1", "src");
-	b = ckpt_store_open(be, "mem://store-1", "sink");
+	a = ckpt_store_open(be, "mem://store-1", "src", NULL);
+	b = ckpt_store_open(be, "mem://store-1", "sink", NULL);
 	write_state(a, 1, 10);
 	write_state(b, 1, 11);
 	write_state(a, 2, 20);
