@@ -475,6 +475,24 @@ int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
 	return rc < 0 ? -1 : 0;
 }
 
+int ckpt_store_read(struct ckpt_store *s, const char *stage, uint64_t id,
+    char **payload, size_t *len, char *why, size_t whylen)
+{
+	struct buf b = BUF_INIT;
+	size_t at;
+
+	if (fetch(s, stage, id, &b, &at, why, whylen) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	*len = b.len - at;
+	*payload = xmalloc(*len + 1);
+	memcpy(*payload, b.data + at, *len);
+	(*payload)[*len] = '\0';
+	buf_free(&b);
+	return 0;
+}
+
 int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
     size_t *len)
 {

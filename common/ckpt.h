@@ -136,6 +136,11 @@ uint64_t *ckpt_store_stage_ids(struct ckpt_store *s, const char *stage,
 int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
     char *why, size_t whylen);
 
+/* Reads and verifies stage's checkpoint id in s: 0 with a malloc'd,
+ * NUL-terminated payload, else -1 with why (nothing printed). */
+int ckpt_store_read(struct ckpt_store *s, const char *stage, uint64_t id,
+    char **payload, size_t *len, char *why, size_t whylen);
+
 /* Verifies one checkpoint file; 0 when valid.  For tests and tools. */
 int ckpt_verify_file(const char *path, char *why, size_t whylen);
 /* The same for the bytes of one, in memory; *payload_at is where the
