@@ -602,14 +602,17 @@ static void parse_param(struct kck *k, const char *p, size_t n,
  * on anything else. */
 static void parse_where(struct kck *k, const char *where)
 {
-	const char *slash = strrchr(where, '/'), *q;
+	const char *q = strchr(where, '?'), *slash = NULL;
 	char errstr[256];
 
-	if (slash == NULL || slash == where || slash[1] == '\0')
+	for (const char *p = where; *p != '\0' && p != q; p++)
+		if (*p == '/')
+			slash = p;
+	if (slash == NULL || slash == where || slash[1] == '\0' ||
+	    slash + 1 == q)
 		diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC: 'kafka://%s'",
 		    where);
 	k->brokers = xstrndup(where, (size_t)(slash - where));
-	q = strchr(slash, '?');
 	k->topic = q ? xstrndup(slash + 1, (size_t)(q - slash - 1)) :
 	    xstrdup(slash + 1);
 	k->chunk = KAFKA_CKPT_CHUNK_DEFAULT;
