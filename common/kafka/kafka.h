@@ -119,8 +119,9 @@ void kafka_await_broker(rd_kafka_t *rk, int timeout_ms);
 /* --- the checkpoint store ------------------------------------------- */
 
 /*
- * --checkpoint-dir kafka://BROKERS/TOPIC[?chunk=BYTES]: checkpoints in a
- * compacted topic (fs-checkpoint(5), kafka_ckpt.c).  A tool that
+ * --checkpoint-dir kafka://BROKERS/TOPIC[?chunk=BYTES][&ns=NAME]:
+ * checkpoints in a compacted topic (fs-checkpoint(5), kafka_ckpt.c);
+ * NAME/ before every key keeps several pipelines apart in one topic.  A tool that
  * checkpoints hands it to the core: c.ckpt_backend = &kafka_ckpt_backend.
  * A checkpoint's bytes are cut into messages of at most BYTES
  * (default KAFKA_CKPT_CHUNK_DEFAULT, under the broker's default
