@@ -22,6 +22,7 @@ TOOLS = \
 	fs-backfill \
 	fs-ckpt \
 	fs-run \
+	fs-scale \
 	fs-consume \
 	fs-produce \
 	fs-join \

@@ -306,3 +306,41 @@ Try 'fs-window --help' for more information."
 	run --separate-stderr fs-ckpt verify "$C"
 	assert_success
 }
+
+@test "ckpt-kafka: namespaces (?ns=NAME) keep the checkpoints of two pipelines apart in one topic" {
+	local t1 t2 ck
+	t1=$(uniq_name ev) t2=$(uniq_name ev) ck=$(uniq_name ckpt)
+	fs-gen --count 3000 --users 40 --seed 14 | fs-produce -b "$B" -t "$t1" -k user
+	fs-gen --count 2000 --users 30 --seed 15 | fs-produce -b "$B" -t "$t2" -k user
+	T=$t1 C="kafka://$B/$ck?ns=a.p0"
+	run --separate-stderr pipeline -e --checkpoint-records 1000
+	assert_success
+	assert_equal "$(tail -1 <<< "$output")" '{"@fs":"end","id":4}'
+	# another namespace, and none, in the same topic: nothing to restore
+	T=$t2 C="kafka://$B/$ck?chunk=65536&ns=b.p1"
+	run --separate-stderr pipeline -e --checkpoint-records 1000
+	assert_success
+	refute_line --regexp '"restore","id":[1-9]'
+	assert_equal "$(tail -1 <<< "$output")" '{"@fs":"end","id":3}'
+	T=$t2 C="kafka://$B/$ck"
+	run --separate-stderr pipeline -e --checkpoint-records 1000
+	assert_success
+	refute_line --regexp '"restore","id":[1-9]'
+	# each namespace resumes from its own end
+	T=$t1 C="kafka://$B/$ck?ns=a.p0"
+	run --separate-stderr pipeline -e --checkpoint-records 1000
+	assert_success
+	assert_equal "$(head -1 <<< "$output")" '{"@fs":"restore","id":4}'
+	# every key of a namespace begins with it
+	fs-consume -b "$B" -t "$ck" -o beginning -e | grep -c '"key":"a\.p0/fs-agg/' > n
+	[ "$(cat n)" -ge 4 ]
+}
+
+@test "ckpt-kafka: a namespace outside letters, digits, '-', '_' and '.' is a usage error" {
+	run --separate-stderr fs-window tumble 1m --checkpoint-dir "kafka://$B/ck?ns=a/b" < /dev/null
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-window: --checkpoint-dir: kafka://BROKERS/TOPIC?ns=NAME, NAME of letters, digits, '-', '_' and '.': 'kafka://$B/ck?ns=a/b'"
+	run --separate-stderr fs-window tumble 1m --checkpoint-dir "kafka://$B/ck?nope=1" < /dev/null
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-window: --checkpoint-dir: kafka://BROKERS/TOPIC?PARAM&..., PARAM chunk=BYTES, ns=NAME, X=KEY=VALUE or F=FILE: 'nope=1' in 'kafka://$B/ck?nope=1'"
+}

@@ -133,7 +133,8 @@ void kafka_await_broker(rd_kafka_t *rk, int timeout_ms);
 /*
  * --checkpoint-dir kafka://BROKERS/TOPIC[?PARAM&...]: checkpoints in a
  * compacted topic (fs-checkpoint(5), kafka_ckpt.c); PARAM is chunk=BYTES,
- * X=KEY=VALUE or F=FILE, librdkafka properties for the store's
+ * ns=NAME (NAME/ before every key keeps several pipelines apart in one
+ * topic), X=KEY=VALUE or F=FILE, librdkafka properties for the store's
  * connections after the tool's own (struct fs_common's ckpt_props).  A tool that
  * checkpoints hands it to the core: c.ckpt_backend = &kafka_ckpt_backend.
  * A checkpoint's bytes are cut into messages of at most BYTES

@@ -11,6 +11,12 @@
  * latest value) is read from the beginning to the end at open and kept
  * up to date by refresh(); a checkpoint is there when its marker is, and
  * readable when every chunk the marker names is there with its hash.
+ *
+ * A namespace (?ns=NAME) prefixes every key with NAME/, so that the
+ * pipelines of several partitions (fs-scale(1)) keep their checkpoints
+ * apart in one topic: a handle sees only its own namespace's keys, with
+ * the prefix taken off, and one without a namespace only keys without
+ * one (a stage name never holds a '/').
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +56,7 @@ struct kck_entry {
 
 struct kck {
 	char *brokers, *topic;
+	char *ns;               /* "NAME/" from ?ns=NAME, or "" */
 	size_t chunk;           /* largest chunk, bytes */
 	char **conn;            /* the URL's X=KEY=VALUE and F=FILE, in order */
 	size_t nconn, conncap;
@@ -147,6 +154,8 @@ static int parse_key(const char *key, size_t n, char *stage, size_t sl,
 		return -1;
 	*last++ = '\0';
 	if (strcmp(last, "stage") == 0) {
+		if (strchr(k, '/') != NULL)
+			return -1;      /* another namespace's */
 		snprintf(stage, sl, "%s", k);
 		return 1;
 	}
@@ -154,6 +163,8 @@ static int parse_key(const char *key, size_t n, char *stage, size_t sl,
 	if (mid == NULL)
 		return -1;
 	*mid++ = '\0';
+	if (strchr(k, '/') != NULL)
+		return -1;
 	if (num_parse_u64_strict(mid, id) < 0 || *id == 0)
 		return -1;
 	if (strcmp(last, "commit") == 0)
@@ -173,9 +184,13 @@ static void take(struct kck *k, const rd_kafka_message_t *m)
 	uint64_t id;
 	size_t chunk;
 	struct kck_entry *e;
-	int kind = parse_key(m->key, m->key_len, stage, sizeof stage, &id,
-	    &chunk);
+	size_t nl = strlen(k->ns);
+	int kind;
 
+	if (m->key_len < nl || memcmp(m->key, k->ns, nl) != 0)
+		return;         /* another namespace's */
+	kind = parse_key((const char *)m->key + nl, m->key_len - nl, stage,
+	    sizeof stage, &id, &chunk);
 	if (kind < 0)
 		return;         /* not ours: ignored, as a stray file is */
 	if (kind == 1) {
@@ -310,13 +325,14 @@ static void flush_or_die(struct kck *k, const char *what)
 		    k->delivery_why);
 }
 
-static void key_of(char *key, size_t n, const char *stage, uint64_t id,
-    size_t chunk)
+static void key_of(const struct kck *k, char *key, size_t n,
+    const char *stage, uint64_t id, size_t chunk)
 {
 	if (chunk == SIZE_MAX)
-		snprintf(key, n, "%s/%020" PRIu64 "/commit", stage, id);
+		snprintf(key, n, "%s%s/%020" PRIu64 "/commit", k->ns, stage, id);
 	else
-		snprintf(key, n, "%s/%020" PRIu64 "/%06zu", stage, id, chunk);
+		snprintf(key, n, "%s%s/%020" PRIu64 "/%06zu", k->ns, stage, id,
+		    chunk);
 }
 
 static json_t *marker_new(const char *stage, uint64_t id, const char *b,
@@ -367,12 +383,12 @@ static void kck_put(void *h, const char *stage, uint64_t id, const char *b,
 		size_t at = c * k->chunk;
 		size_t n = len - at < k->chunk ? len - at : k->chunk;
 
-		key_of(key, sizeof key, stage, id, c);
+		key_of(k, key, sizeof key, stage, id, c);
 		produce(k, key, b + at, n);
 	}
 	flush_or_die(k, "checkpoint chunks");
 	rec_dump(&mb, marker);
-	key_of(key, sizeof key, stage, id, SIZE_MAX);
+	key_of(k, key, sizeof key, stage, id, SIZE_MAX);
 	produce(k, key, mb.data, mb.len);
 	flush_or_die(k, "checkpoint commit marker");
 	/* What was written is what the topic now holds. */
@@ -401,11 +417,11 @@ static void kck_remove(void *h, const char *stage, uint64_t id)
 	if (e == NULL)
 		return;
 	k->delivery_failed = 0;
-	key_of(key, sizeof key, stage, id, SIZE_MAX);
+	key_of(k, key, sizeof key, stage, id, SIZE_MAX);
 	produce(k, key, NULL, 0);
 	rd_kafka_flush(k->prod, KCK_TIMEOUT_MS);
 	for (size_t c = 0; c < e->nchunks; c++) {
-		key_of(key, sizeof key, stage, id, c);
+		key_of(k, key, sizeof key, stage, id, c);
 		produce(k, key, NULL, 0);
 	}
 	if (rd_kafka_flush(k->prod, KCK_TIMEOUT_MS) || k->delivery_failed)
@@ -540,7 +556,7 @@ static char *kck_name(void *h, const char *stage, uint64_t id)
 	char key[600];
 	struct buf b = BUF_INIT;
 
-	key_of(key, sizeof key, stage, id, SIZE_MAX);
+	key_of(k, key, sizeof key, stage, id, SIZE_MAX);
 	buf_appends(&b, "kafka://");
 	buf_appends(&b, k->brokers);
 	buf_appendc(&b, '/');
@@ -552,7 +568,21 @@ static char *kck_name(void *h, const char *stage, uint64_t id)
 
 /* --- opening ----------------------------------------------------------- */
 
-/* One parameter of the URL: chunk=BYTES, X=KEY=VALUE or F=FILE. */
+/* A namespace: letters, digits, '-', '_' and '.', as a stage name. */
+static bool valid_ns(const char *s, size_t n)
+{
+	if (n == 0 || n > 200)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '-' && s[i] != '_' &&
+		    s[i] != '.')
+			return false;
+	return true;
+}
+
+/* One parameter of the URL: chunk=BYTES, ns=NAME, X=KEY=VALUE or
+ * F=FILE. */
 static void parse_param(struct kck *k, const char *p, size_t n,
     const char *where)
 {
@@ -569,10 +599,22 @@ static void parse_param(struct kck *k, const char *p, size_t n,
 		free(v);
 		return;
 	}
+	if (strncmp(v, "ns=", 3) == 0) {
+		if (!valid_ns(v + 3, strlen(v + 3)))
+			diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC?ns=NAME, "
+			    "NAME of letters, digits, '-', '_' and '.': "
+			    "'kafka://%s'", where);
+		free(k->ns);
+		k->ns = xmalloc(strlen(v + 3) + 2);
+		memcpy(k->ns, v + 3, strlen(v + 3));
+		memcpy(k->ns + strlen(v + 3), "/", 2);
+		free(v);
+		return;
+	}
 	if ((strncmp(v, "X=", 2) != 0 || strchr(v + 2, '=') == NULL ||
 	    v[2] == '=') && (strncmp(v, "F=", 2) != 0 || v[2] == '\0'))
 		diag_usage("--checkpoint-dir: kafka://BROKERS/TOPIC?PARAM&..., "
-		    "PARAM chunk=BYTES, X=KEY=VALUE or F=FILE: '%s' in "
+		    "PARAM chunk=BYTES, ns=NAME, X=KEY=VALUE or F=FILE: '%s' in "
 		    "'kafka://%s'", v, where);
 	k->conn = xgrow(k->conn, &k->conncap, k->nconn + 1, sizeof *k->conn);
 	k->conn[k->nconn++] = v;
@@ -592,6 +634,7 @@ static void parse_where(struct kck *k, const char *where)
 	k->brokers = xstrndup(where, (size_t)(slash - where));
 	k->topic = xstrndup(slash + 1, pathlen - (size_t)(slash - where) - 1);
 	k->chunk = KAFKA_CKPT_CHUNK_DEFAULT;
+	k->ns = xstrdup("");
 	for (const char *p = q; p != NULL && *p != '\0'; ) {
 		size_t n = strcspn(++p, "&");
 
@@ -747,7 +790,7 @@ static void *kck_open(const char *where, const char *stage,
 	if (stage != NULL) {
 		char key[600];
 
-		snprintf(key, sizeof key, "%s/stage", stage);
+		snprintf(key, sizeof key, "%s%s/stage", k->ns, stage);
 		k->delivery_failed = 0;
 		produce(k, key, "{}", 2);
 		flush_or_die(k, "stage registration");
@@ -785,6 +828,7 @@ static void kck_close(void *h)
 	free(k->conn);
 	free(k->brokers);
 	free(k->topic);
+	free(k->ns);
 	free(k);
 }
 
