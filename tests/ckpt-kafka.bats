@@ -252,7 +252,7 @@ PIPE
 Try 'fs-window --help' for more information."
 	run --separate-stderr fs-window tumble 1m --checkpoint-dir "$C?X=debug" < /dev/null
 	assert_failure 2
-	assert_equal "$stderr" "fs-window: --checkpoint-dir: kafka://BROKERS/TOPIC?PARAM&..., PARAM chunk=BYTES, X=KEY=VALUE or F=FILE: 'X=debug' in '$C?X=debug'
+	assert_equal "$stderr" "fs-window: --checkpoint-dir: kafka://BROKERS/TOPIC?PARAM&..., PARAM chunk=BYTES, ns=NAME, X=KEY=VALUE or F=FILE: 'X=debug' in '$C?X=debug'
 Try 'fs-window --help' for more information."
 }
 
