@@ -38,11 +38,12 @@ SCRIPT_TOOLS = \
 
 # Libraries every tool may link (found with pkg-config); add yours here.
 PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka libxcrypt simdjson \
-	libmicrohttpd avro-c libcurl
+	libmicrohttpd avro-c libcurl protobuf
 
 # Libraries without a pkg-config file.
 # -lcsv: fs-backfill (libcsv has no pkg-config file)
-EXTRA_LDLIBS = -lm -lcsv -lstdc++
+# -lprotoc: the .proto parser beside libprotobuf (libprotoc-dev, no .pc)
+EXTRA_LDLIBS = -lm -lcsv -lprotoc -lstdc++
 
 WARN    ?= -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wwrite-strings \
 	  -Wshadow -Wno-missing-field-initializers -Wno-format-truncation
@@ -51,7 +52,8 @@ OPT     ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(CSTD) $(OPT) $(WARN) -Icommon $(PKG_CFLAGS) $(CFLAGS)
-# C++ only for common/recproj.cc, the simdjson user.
+# C++ only for the users of C++ libraries: common/recproj.cc (simdjson)
+# and common/schema/proto_schema.cc (libprotobuf).
 ALL_CXXFLAGS = -std=c++17 $(OPT) -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS) $(CXXFLAGS)
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 ALL_LDLIBS  = $(PKG_LIBS) $(EXTRA_LDLIBS) -lpthread $(LDLIBS)
@@ -97,7 +99,8 @@ $(LIBFS): $(COMMON_OBJS)
 
 # One static library for each folder of common/.
 define sublib
-$$(BUILD)/libfs-$(1).a: $$(patsubst common/%.c,$$(OBJDIR)/common/%.o,$$(sort $$(wildcard common/$(1)/*.c)))
+$$(BUILD)/libfs-$(1).a: $$(patsubst common/%.c,$$(OBJDIR)/common/%.o,$$(sort $$(wildcard common/$(1)/*.c))) \
+	$$(patsubst common/%.cc,$$(OBJDIR)/common/%.o,$$(sort $$(wildcard common/$(1)/*.cc)))
 	@rm -f $$@
 	ar rcs $$@ $$^
 endef

@@ -403,23 +403,33 @@ static void emit_envelope(struct consumer *k, struct kafka_part *p,
 }
 
 /*
- * -s: one Confluent-framed key or value decoded into out (its compact
- * JSON; a string's own text, which the envelope shows as that string).
- * A missing key or value (NULL) stays missing.  -1 with why.
+ * -s: one Confluent-framed key or value in format fmt decoded into out
+ * (its compact JSON; a string's own text, which the envelope shows as
+ * that string).  A missing key or value (NULL) stays missing.  -1 with
+ * why.
  */
-static int avro_part(struct consumer *k, const void *p, size_t n,
-    struct buf *out, char *why)
+static int avro_part(struct consumer *k, enum schema_fmt fmt, const void *p,
+    size_t n, struct buf *out, char *why)
 {
 	const unsigned char *payload;
+	const struct proto_sch *ps;
 	const struct avro_sch *s;
 	size_t plen;
 	uint32_t id;
 	json_t *v;
 
-	if (confluent_parse(p, n, &id, &payload, &plen, why) < 0 ||
-	    (s = registry_schema(k->reg, id, why)) == NULL)
+	if (confluent_parse(p, n, &id, &payload, &plen, why) < 0)
 		return -1;
-	if ((v = avsch_decode(s, payload, plen, why)) == NULL) {
+	if (fmt == SCHEMA_PROTOBUF) {
+		if ((ps = registry_proto(k->reg, id, why)) == NULL)
+			return -1;
+		v = protosch_decode(ps, payload, plen, why);
+	} else {
+		if ((s = registry_schema(k->reg, id, why)) == NULL)
+			return -1;
+		v = avsch_decode(s, payload, plen, why);
+	}
+	if (v == NULL) {
 		char tmp[SCHEMA_ERR_MAX];
 
 		snprintf(tmp, sizeof(tmp), "%s", why);
@@ -458,7 +468,8 @@ static bool avro_decode_msg(struct consumer *k, rd_kafka_message_t *m,
 	raw->key = m->key;
 	raw->key_len = m->key_len;
 	if (k->o->sch.key && m->key != NULL) {
-		if (avro_part(k, m->key, m->key_len, &k->akey, part) < 0) {
+		if (avro_part(k, k->o->sch.key, m->key, m->key_len, &k->akey,
+		    part) < 0) {
 			snprintf(why, sizeof(why), "key: %s", part);
 			goto bad;
 		}
@@ -466,7 +477,8 @@ static bool avro_decode_msg(struct consumer *k, rd_kafka_message_t *m,
 		m->key_len = k->akey.len;
 	}
 	if (k->o->sch.value && m->payload != NULL) {
-		if (avro_part(k, m->payload, m->len, &k->aval, part) < 0) {
+		if (avro_part(k, k->o->sch.value, m->payload, m->len,
+		    &k->aval, part) < 0) {
 			snprintf(why, sizeof(why), "value: %s", part);
 			goto bad;
 		}

@@ -23,9 +23,10 @@
 static const char usage_text[] =
 "usage: fs-produce -b BROKERS [-E] [-F FILE] [-H NAME=PATH] [-k FIELDS]\n"
 "                  [-p PARTITION] [-r URL -s SERDES] [-t TOPIC]\n"
-"                  [-X KEY=VALUE] [--key-schema FILE] [--key-subject NAME]\n"
-"                  [--metadata-timeout DURATION] [--strict] [--timestamp]\n"
-"                  [--transactional-id ID] [--value-field PATH]\n"
+"                  [-X KEY=VALUE] [--key-message NAME] [--key-schema FILE]\n"
+"                  [--key-subject NAME] [--metadata-timeout DURATION]\n"
+"                  [--strict] [--timestamp] [--transactional-id ID]\n"
+"                  [--value-field PATH] [--value-message NAME]\n"
 "                  [--value-schema FILE] [--value-subject NAME]\n"
 "                  [common options]\n";
 
@@ -43,11 +44,14 @@ struct opts {
 	struct kafka_recmap map;        /* -k, -H, --value-field, --timestamp */
 	struct schema_opts sch;         /* -r, -s */
 	const char *key_schema, *key_subject, *value_schema, *value_subject;
+	const char *key_message, *value_message;
 };
 
 /* -s: the schema a key or value is written with. */
 struct avro_out {
-	const struct avro_sch *s;       /* NULL: not Avro */
+	const struct avro_sch *s;       /* Avro, */
+	const struct proto_sch *ps;     /* or Protobuf; neither: as is */
+	const char *message;            /* Protobuf: the message type */
 	uint32_t id;
 	char *subject;
 };
@@ -131,6 +135,10 @@ static void check_schema_options(const struct opts *o)
 		diag_usage("--key-schema and --key-subject need -s key=avro");
 	if (!o->sch.value && (o->value_schema || o->value_subject))
 		diag_usage("--value-schema and --value-subject need -s value=avro");
+	if (o->sch.key != SCHEMA_PROTOBUF && o->key_message)
+		diag_usage("--key-message needs -s key=protobuf");
+	if (o->sch.value != SCHEMA_PROTOBUF && o->value_message)
+		diag_usage("--value-message needs -s value=protobuf");
 	if (o->sch.key && !o->key_subject && !o->topic)
 		diag_usage("-s key=avro without -t needs --key-subject");
 	if (o->sch.value && !o->value_subject && !o->topic)
@@ -151,8 +159,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "this partition (-1: the partitioner chooses)"),
 		OPT_STRING('t', NULL, &o->topic, "TOPIC",
 		    "topic (overrides an envelope's topic)"),
+		OPT_STRING(0, "key-message", &o->key_message, "NAME",
+		    "the key's Protobuf message type (default: the first)"),
 		OPT_STRING(0, "key-schema", &o->key_schema, "FILE",
-		    "register this Avro schema for the key's subject"),
+		    "register this Avro schema or .proto for the key's subject"),
 		OPT_STRING(0, "key-subject", &o->key_subject, "NAME",
 		    "the key's subject (default TOPIC-key)"),
 		OPT_FLAG(0, "timestamp", &o->timestamp,
@@ -161,8 +171,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "one transaction per checkpoint interval"),
 		OPT_STRING(0, "value-field", &o->map.value_field_text, "PATH",
 		    "the value is this field, not the whole record"),
+		OPT_STRING(0, "value-message", &o->value_message, "NAME",
+		    "the value's Protobuf message type (default: the first)"),
 		OPT_STRING(0, "value-schema", &o->value_schema, "FILE",
-		    "register this Avro schema for the value's subject\n"
+		    "register this Avro schema or .proto for the value's subject\n"
 		    "(default: the subject's latest version)"),
 		OPT_STRING(0, "value-subject", &o->value_subject, "NAME",
 		    "the value's subject (default TOPIC-value)"),
@@ -699,7 +711,7 @@ static bool plain_value(const struct opts *o)
 	    o->sch.registry == NULL;
 }
 
-/* --- -s: Confluent-framed Avro ------------------------------------------- */
+/* --- -s: Confluent-framed Avro or Protobuf ------------------------------ */
 
 static char *read_file(const char *path)
 {
@@ -720,11 +732,33 @@ static char *read_file(const char *path)
 	return b.data;
 }
 
+/*
+ * A .proto file as fs-produce registers it: a base64 FileDescriptorProto,
+ * the form the official Confluent serializers register.  Apicurio keeps
+ * a schema as it was given, and the official deserializers read only
+ * this form from it.
+ */
+static char *proto_registered(char *text, const char *file)
+{
+	char why[SCHEMA_ERR_MAX];
+	struct proto_sch *s = protosch_new(text, strlen(text), why);
+	char *desc;
+
+	if (s == NULL)
+		diag_fatal("%s: %s", file, why);
+	if ((desc = protosch_descriptor(s)) == NULL)
+		diag_fatal("%s: cannot serialize its descriptor", file);
+	protosch_free(s);
+	free(text);
+	return desc;
+}
+
 /* The schema a key or value is written with: file registered under the
  * subject, or without file the subject's latest version; exits 1 when
  * the registry says no or cannot be reached. */
 static void avro_out_setup(struct producer *p, struct avro_out *a,
-    const char *subject, const char *suffix, const char *file)
+    enum schema_fmt fmt, const char *subject, const char *suffix,
+    const char *file)
 {
 	char why[SCHEMA_ERR_MAX];
 	int64_t id;
@@ -740,7 +774,9 @@ static void avro_out_setup(struct producer *p, struct avro_out *a,
 	if (file != NULL) {
 		char *text = read_file(file);
 
-		id = registry_register(p->reg, a->subject, text, why);
+		if (fmt == SCHEMA_PROTOBUF)
+			text = proto_registered(text, file);
+		id = registry_register(p->reg, a->subject, text, fmt, why);
 		free(text);
 	} else {
 		id = registry_latest(p->reg, a->subject, why);
@@ -748,7 +784,9 @@ static void avro_out_setup(struct producer *p, struct avro_out *a,
 	if (id < 0)
 		diag_fatal("subject '%s': %s", a->subject, why);
 	a->id = (uint32_t)id;
-	if ((a->s = registry_schema(p->reg, a->id, why)) == NULL)
+	if (fmt == SCHEMA_PROTOBUF ?
+	    (a->ps = registry_proto(p->reg, a->id, why)) == NULL :
+	    (a->s = registry_schema(p->reg, a->id, why)) == NULL)
 		diag_fatal("subject '%s': %s", a->subject, why);
 }
 
@@ -759,12 +797,14 @@ static void avro_setup(struct producer *p)
 	if (o->sch.registry == NULL)
 		return;
 	p->reg = registry_new(o->sch.registry);
+	p->akey.message = o->key_message;
+	p->aval.message = o->value_message;
 	if (o->sch.key)
-		avro_out_setup(p, &p->akey, o->key_subject, "-key",
+		avro_out_setup(p, &p->akey, o->sch.key, o->key_subject, "-key",
 		    o->key_schema);
 	if (o->sch.value)
-		avro_out_setup(p, &p->aval, o->value_subject, "-value",
-		    o->value_schema);
+		avro_out_setup(p, &p->aval, o->sch.value, o->value_subject,
+		    "-value", o->value_schema);
 }
 
 /* Replaces the bytes in b with v written as a's schema; -1 with why. */
@@ -775,14 +815,16 @@ static int avro_out_encode(const struct avro_out *a, const char *what,
 
 	buf_reset(b);
 	confluent_header(b, a->id);
-	if (avsch_encode(a->s, v, b, reason) == 0)
+	if (a->ps ? protosch_encode(a->ps, a->message, v, b, reason) == 0 :
+	    avsch_encode(a->s, v, b, reason) == 0)
 		return 0;
 	snprintf(why, REC_ERR_MAX, "%s does not fit schema id %" PRIu32
 	    " (subject '%s'): %s", what, a->id, a->subject, reason);
 	return -1;
 }
 
-/* -s: p->msg's key and value (mapped from obj) written as Avro. */
+/* -s: p->msg's key and value (mapped from obj) written as Avro or
+ * Protobuf. */
 static int avro_msg(struct producer *p, const json_t *obj, char *why)
 {
 	const struct opts *o = p->o;
@@ -791,14 +833,14 @@ static int avro_msg(struct producer *p, const json_t *obj, char *why)
 	json_t *key;
 	int rc = 0;
 
-	if (p->aval.s != NULL && m->has_value) {
+	if ((p->aval.s || p->aval.ps) && m->has_value) {
 		v = o->envelope ? json_object_get(obj, "value") :
 		    kafka_recmap_value_json(&o->map, obj);
 		if (avro_out_encode(&p->aval, "value", v, &m->value, why) < 0)
 			return -1;
 		m->value_ptr = NULL;
 	}
-	if (p->akey.s != NULL && m->has_key) {
+	if ((p->akey.s || p->akey.ps) && m->has_key) {
 		key = o->envelope ? json_incref(json_object_get(obj, "key")) :
 		    kafka_recmap_key_json(&o->map, obj);
 		rc = avro_out_encode(&p->akey, "key", key, &m->key, why);

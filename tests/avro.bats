@@ -177,10 +177,10 @@ consume() {
 	[[ "$stderr" == "fs-consume: -s and -r go together"* ]]
 	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -s value=json -r "$R"
 	assert_failure 2
-	[[ "$stderr" == "fs-consume: -s: expected avro, key=avro or value=avro: 'value=json'"* ]]
-	run --separate-stderr fs-produce -b "$B" -t "$TOPIC" -s value=protobuf -r "$R"
+	[[ "$stderr" == "fs-consume: -s: expected FMT, key=FMT or value=FMT (FMT avro or protobuf): 'value=json'"* ]]
+	run --separate-stderr fs-produce -b "$B" -t "$TOPIC" -s val=protobuf -r "$R"
 	assert_failure 2
-	[[ "$stderr" == "fs-produce: -s: protobuf is not supported (only avro): 'value=protobuf'"* ]]
+	[[ "$stderr" == "fs-produce: -s: expected FMT, key=FMT or value=FMT (FMT avro or protobuf): 'val=protobuf'"* ]]
 	run --separate-stderr fs-produce -b "$B" -E -s value=avro -r "$R"
 	assert_failure 2
 	[[ "$stderr" == "fs-produce: -s value=avro without -t needs --value-subject"* ]]

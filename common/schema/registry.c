@@ -23,8 +23,9 @@
 
 struct cached {
 	uint32_t id;
-	struct avro_sch *s;     /* NULL: the registry said it has no such id */
-	char *why;
+	struct avro_sch *s;     /* an Avro schema, */
+	struct proto_sch *p;    /* or a Protobuf one; neither: the */
+	char *why;              /* registry said no, and why */
 };
 
 struct registry {
@@ -63,6 +64,7 @@ void registry_free(struct registry *r)
 		return;
 	for (size_t i = 0; i < r->n; i++) {
 		avsch_free(r->cache[i].s);
+		protosch_free(r->cache[i].p);
 		free(r->cache[i].why);
 	}
 	free(r->cache);
@@ -131,64 +133,83 @@ static json_t *request(struct registry *r, const char *path,
 	return v;
 }
 
-/* The answer's schema as an Avro schema, or NULL with why. */
-static struct avro_sch *answer_schema(const json_t *ans, char *why)
+/* The answer's schema compiled into c by its schemaType (no type:
+ * Avro); -1 with why. */
+static int answer_schema(const json_t *ans, struct cached *c, char *why)
 {
 	const char *type = json_string_value(json_object_get(ans, "schemaType"));
 	const char *text = json_string_value(json_object_get(ans, "schema"));
 
-	if (type != NULL && strcmp(type, "AVRO") != 0) {
-		snprintf(why, SCHEMA_ERR_MAX, "a %s schema, not Avro", type);
-		return NULL;
-	}
 	if (text == NULL) {
 		snprintf(why, SCHEMA_ERR_MAX, "registry: answer has no 'schema'");
-		return NULL;
+		return -1;
 	}
-	return avsch_new(text, strlen(text), why);
+	if (type == NULL || strcmp(type, "AVRO") == 0)
+		c->s = avsch_new(text, strlen(text), why);
+	else if (strcmp(type, "PROTOBUF") == 0)
+		c->p = protosch_new(text, strlen(text), why);
+	else
+		snprintf(why, SCHEMA_ERR_MAX, "a %s schema, not Avro or "
+		    "Protobuf", type);
+	return c->s || c->p ? 0 : -1;
 }
 
-const struct avro_sch *registry_schema(struct registry *r, uint32_t id,
-    char *why)
+/* The cache entry for id, fetched on first use; NULL with why when the
+ * registry could not be asked (asked again next time). */
+static struct cached *lookup(struct registry *r, uint32_t id, char *why)
 {
-	struct cached *c;
+	struct cached *c, got = { id, NULL, NULL, NULL };
 	char path[64], reason[SCHEMA_ERR_MAX];
 	json_t *ans;
 	long status;
 
 	if (r->last < r->n && r->cache[r->last].id == id)
-		c = &r->cache[r->last];
-	else
-		for (c = NULL, r->last = 0; r->last < r->n; r->last++)
-			if (r->cache[r->last].id == id) {
-				c = &r->cache[r->last];
-				break;
-			}
-	if (c == NULL) {
-		struct avro_sch *s = NULL;
-
-		snprintf(path, sizeof(path), "/schemas/ids/%" PRIu32, id);
-		ans = request(r, path, NULL, &status, reason);
-		if (ans != NULL)
-			s = answer_schema(ans, reason);
-		json_decref(ans);
-		if (s == NULL && status / 100 != 4 && ans == NULL) {
-			/* No answer or a server error: ask again next time. */
-			snprintf(why, SCHEMA_ERR_MAX, "schema id %" PRIu32 ": %s",
-			    id, reason);
-			return NULL;
-		}
-		r->cache = xgrow(r->cache, &r->cap, r->n + 1, sizeof(*r->cache));
-		c = &r->cache[r->n];
-		r->last = r->n++;
-		c->id = id;
-		c->s = s;
-		c->why = s ? NULL : xstrdup(reason);
-	}
-	if (c->s == NULL)
+		return &r->cache[r->last];
+	for (r->last = 0; r->last < r->n; r->last++)
+		if (r->cache[r->last].id == id)
+			return &r->cache[r->last];
+	snprintf(path, sizeof(path), "/schemas/ids/%" PRIu32, id);
+	ans = request(r, path, NULL, &status, reason);
+	if (ans != NULL)
+		answer_schema(ans, &got, reason);
+	json_decref(ans);
+	if (ans == NULL && status / 100 != 4) {
+		/* No answer or a server error: ask again next time. */
 		snprintf(why, SCHEMA_ERR_MAX, "schema id %" PRIu32 ": %s", id,
-		    c->why);
-	return c->s;
+		    reason);
+		return NULL;
+	}
+	if (got.s == NULL && got.p == NULL)
+		got.why = xstrdup(reason);
+	r->cache = xgrow(r->cache, &r->cap, r->n + 1, sizeof(*r->cache));
+	c = &r->cache[r->n];
+	r->last = r->n++;
+	*c = got;
+	return c;
+}
+
+const struct avro_sch *registry_schema(struct registry *r, uint32_t id,
+    char *why)
+{
+	const struct cached *c = lookup(r, id, why);
+
+	if (c == NULL || c->s != NULL)
+		return c ? c->s : NULL;
+	snprintf(why, SCHEMA_ERR_MAX, "schema id %" PRIu32 ": %s", id,
+	    c->p ? "a PROTOBUF schema, not Avro" : c->why);
+	return NULL;
+}
+
+const struct proto_sch *registry_proto(struct registry *r, uint32_t id,
+    char *why)
+{
+	const struct cached *c = lookup(r, id, why);
+
+	if (c == NULL || c->p != NULL)
+		return c ? c->p : NULL;
+	snprintf(why, SCHEMA_ERR_MAX, "schema id %" PRIu32 ": %s", id,
+	    c->s ? "an AVRO schema, not Protobuf" : c->why);
+	return NULL;
 }
 
 /* "/subjects/SUBJECT" with the subject escaped, then suffix. */
@@ -225,10 +246,12 @@ static int64_t answer_id(json_t *ans, char *why)
 }
 
 int64_t registry_register(struct registry *r, const char *subject,
-    const char *text, char *why)
+    const char *text, enum schema_fmt fmt, char *why)
 {
 	char *path = subject_path(r, subject, "/versions");
-	json_t *body = json_pack("{ss}", "schema", text);
+	json_t *body = fmt == SCHEMA_PROTOBUF ?
+	    json_pack("{ssss}", "schema", text, "schemaType", "PROTOBUF") :
+	    json_pack("{ss}", "schema", text);
 	char *s = json_dumps(body, JSON_COMPACT);
 	long status;
 	json_t *ans;

@@ -89,24 +89,88 @@ json_t *avsch_decode(const struct avro_sch *s, const void *p, size_t n,
 int avsch_encode(const struct avro_sch *s, const json_t *v, struct buf *b,
     char *why);
 
+/* --- Protobuf schemas (proto_schema.cc) -------------------------------- */
+
+/*
+ * A Protobuf payload follows the Confluent header with the message-index
+ * array: its length, then each index, as zigzag varints, the path from
+ * the file's top-level messages to the message type ([0], the first, is
+ * written as the single byte 0).  The codec is Google's libprotobuf
+ * (C++) behind these C functions: a schema from .proto text or a base64
+ * FileDescriptorProto (the form the Confluent serializers register, and
+ * that Apicurio gives back), dynamic messages, and the canonical proto3
+ * JSON mapping with libprotobuf's default options, which are also
+ * Python's MessageToJson defaults (fs-consume(1) says the same):
+ *   member names            lowerCamelCase json_name, not the .proto names
+ *   fields at their default not printed (0, "", false, empty, first enum)
+ *   int64, uint64, fixed64  strings ("12"); 32-bit integers numbers
+ *   float, double           numbers; "NaN", "Infinity", "-Infinity"
+ *   bytes                   base64 (RFC 4648, padded)
+ *   enum                    the value's name (its number when unknown)
+ *   oneof                   the member that is set, as a plain member
+ *   map                     an object (keys as strings)
+ *   well-known types        their JSON forms (Timestamp as RFC 3339 text,
+ *                           Duration "1.5s", wrappers as their value,
+ *                           Struct/Value/ListValue as JSON, Any with @type)
+ * A .proto may import the well-known types (google/protobuf/NAME.proto);
+ * other imports (registry references) are not fetched.
+ */
+struct proto_sch;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Parses a schema; NULL with why. */
+struct proto_sch *protosch_new(const char *text, size_t len, char *why);
+void protosch_free(struct proto_sch *s);
+
+/* Decodes the message-index array and the payload after it (p[0..n),
+ * what follows the 5-byte header): a new JSON reference, or NULL with
+ * why ("bad message-index array", "not a valid pkg.Msg message"). */
+json_t *protosch_decode(const struct proto_sch *s, const void *p, size_t n,
+    char *why);
+
+/* Appends the message-index array and v as message name (its full name,
+ * or relative to the schema's package; NULL: the first message); -1 with
+ * why, b then unchanged. */
+int protosch_encode(const struct proto_sch *s, const char *name,
+    const json_t *v, struct buf *b, char *why);
+
+/* The schema as a base64 FileDescriptorProto (malloc'd), the form the
+ * official serializers register; NULL on failure. */
+char *protosch_descriptor(const struct proto_sch *s);
+
+#ifdef __cplusplus
+}
+#endif
+
 /* --- options (serdes.c) ------------------------------------------------ */
 
 /*
  * -s and -r, the same in fs-consume and fs-produce (kcat's letters):
- * which of key and value are Confluent-framed Avro, and the registry
- * that holds their schemas.  OPT_GROUP_SCHEMA(s, verb) declares both in
- * a tool's table (verb: what the tool does with Avro, "decode" or
- * "write"); schema_opts_check() after parsing says that one needs the
+ * which of key and value are Confluent-framed Avro or Protobuf, and the
+ * registry that holds their schemas.  OPT_GROUP_SCHEMA(s, verb) declares
+ * both in a tool's table (verb: what the tool does with them, "decode"
+ * or "write"); schema_opts_check() after parsing says that one needs the
  * other (exit 2).
  */
-struct schema_opts {
-	bool key, value;        /* -s */
-	const char *registry;   /* -r, or NULL */
+enum schema_fmt {
+	SCHEMA_NONE = 0,        /* not framed: false in a test */
+	SCHEMA_AVRO,
+	SCHEMA_PROTOBUF
 };
 
-/* -s as kcat spells it: "avro" (key and value), "key=avro", "value=avro".
- * Sets *key or *value; -1 with why for anything else. */
-int schema_serdes(const char *arg, bool *key, bool *value, char *why);
+struct schema_opts {
+	enum schema_fmt key, value;     /* -s */
+	const char *registry;           /* -r, or NULL */
+};
+
+/* -s as kcat spells it: "avro" or "protobuf" (key and value),
+ * "key=FMT", "value=FMT".  Sets *key or *value; -1 with why for
+ * anything else. */
+int schema_serdes(const char *arg, enum schema_fmt *key,
+    enum schema_fmt *value, char *why);
 /* -s in a table: schema_serdes() onto a struct schema_opts, exit 2 on
  * a bad one. */
 opt_fn schema_opt_serdes;
@@ -116,8 +180,8 @@ void schema_opts_check(const struct schema_opts *s);
 	OPT_STRING('r', "registry", &(s)->registry, "URL", \
 	    "schema registry (Confluent API) for -s"), \
 	OPT_CALLBACK('s', "serdes", schema_opt_serdes, (s), "SERDES", \
-	    verb " Confluent-framed Avro: value=avro,\n" \
-	    "key=avro, or avro for both")
+	    verb " Confluent-framed Avro or Protobuf:\n" \
+	    "value=FMT, key=FMT or FMT for both (avro, protobuf)")
 
 /* --- the registry ------------------------------------------------------ */
 
@@ -131,12 +195,15 @@ void registry_free(struct registry *r);
 /* The Avro schema with this id, fetched once; NULL with why. */
 const struct avro_sch *registry_schema(struct registry *r, uint32_t id,
     char *why);
+/* The Protobuf schema with this id (schemaType PROTOBUF), the same way. */
+const struct proto_sch *registry_proto(struct registry *r, uint32_t id,
+    char *why);
 
-/* Registers text under subject (or finds it registered): its id, or -1
- * with why.  The registry's answer for a schema that is not Avro or not
- * compatible is the reason. */
+/* Registers text under subject (or finds it registered) as a schema of
+ * type fmt: its id, or -1 with why.  The registry's answer for a schema
+ * it refuses or finds not compatible is the reason. */
 int64_t registry_register(struct registry *r, const char *subject,
-    const char *text, char *why);
+    const char *text, enum schema_fmt fmt, char *why);
 /* The id of subject's latest version, or -1 with why. */
 int64_t registry_latest(struct registry *r, const char *subject, char *why);
 

@@ -1,6 +1,6 @@
 /*
  * serdes.c - the -s option of fs-consume and fs-produce, as kcat spells
- * it: which of key and value are Confluent-framed Avro.
+ * it: which of key and value are Confluent-framed Avro or Protobuf.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,30 +10,40 @@
 
 #include "banned.h"
 
-int schema_serdes(const char *arg, bool *key, bool *value, char *why)
+static int serdes_fmt(const char *s, enum schema_fmt *fmt)
+{
+	if (strcmp(s, "avro") == 0)
+		*fmt = SCHEMA_AVRO;
+	else if (strcmp(s, "protobuf") == 0)
+		*fmt = SCHEMA_PROTOBUF;
+	else
+		return -1;
+	return 0;
+}
+
+int schema_serdes(const char *arg, enum schema_fmt *key,
+    enum schema_fmt *value, char *why)
 {
 	const char *eq = strchr(arg, '=');
-	const char *fmt = eq ? eq + 1 : arg;
 	size_t n = eq ? (size_t)(eq - arg) : 0;
+	enum schema_fmt fmt;
 
-	if (strcmp(fmt, "avro") != 0) {
-		snprintf(why, SCHEMA_ERR_MAX, strcmp(fmt, "protobuf") == 0 ?
-		    "protobuf is not supported (only avro): '%s'" :
-		    "expected avro, key=avro or value=avro: '%s'", arg);
-		return -1;
-	}
+	if (serdes_fmt(eq ? eq + 1 : arg, &fmt) < 0)
+		goto bad;
 	if (eq == NULL) {
-		*key = *value = true;
+		*key = *value = fmt;
 	} else if (n == 3 && strncmp(arg, "key", 3) == 0) {
-		*key = true;
+		*key = fmt;
 	} else if (n == 5 && strncmp(arg, "value", 5) == 0) {
-		*value = true;
+		*value = fmt;
 	} else {
-		snprintf(why, SCHEMA_ERR_MAX,
-		    "expected avro, key=avro or value=avro: '%s'", arg);
-		return -1;
+		goto bad;
 	}
 	return 0;
+bad:
+	snprintf(why, SCHEMA_ERR_MAX, "expected FMT, key=FMT or value=FMT "
+	    "(FMT avro or protobuf): '%s'", arg);
+	return -1;
 }
 
 void schema_opt_serdes(void *data, const char *name, const char *arg)
