@@ -20,30 +20,106 @@ void stage_init(struct stage *st, const struct fs_common *c,
 	st->hooks = hooks;
 	st->last_id = 0;
 	st->started = st->checkpointed = st->ended = false;
+	st->base = st->prev = 0;
+	st->base_bytes = st->delta_bytes = 0;
+}
+
+/* An incremental stage's checkpoint id as a delta on its chain; false
+ * when it is time for a full one (no chain, the stage asks for one, or
+ * the deltas since the full piece outgrew it). */
+static bool snapshot_delta(struct stage *st, uint64_t id)
+{
+	struct buf b = BUF_INIT;
+
+	if (st->hooks.delta == NULL || st->base == 0)
+		return false;
+	if (st->hooks.delta(st->hooks.ctx, id, &b) < 0 ||
+	    (st->delta_bytes + b.len) * 100 >
+	    st->base_bytes * STAGE_COMPACT_PERCENT) {
+		buf_free(&b);
+		return false;
+	}
+	ckpt_write_delta(st->store, id, st->base, st->prev, b.data, b.len);
+	st->delta_bytes += b.len;
+	st->prev = id;
+	diag_info("checkpoint %" PRIu64 " written: delta of %zu bytes on %"
+	    PRIu64, id, b.len, st->base);
+	buf_free(&b);
+	return true;
 }
 
 static void snapshot(struct stage *st, uint64_t id)
 {
-	json_t *state = st->hooks.snapshot(st->hooks.ctx, id);
+	json_t *state;
+	struct buf b = BUF_INIT;
 
-	ckpt_write_json(st->store, id, state);
-	json_decref(state);
+	if (!snapshot_delta(st, id)) {
+		state = st->hooks.snapshot(st->hooks.ctx, id);
+		rec_dump(&b, state);
+		buf_appendc(&b, '\n');
+		json_decref(state);
+		ckpt_write(st->store, id, b.data, b.len);
+		st->base = st->prev = id;
+		st->base_bytes = b.len;
+		st->delta_bytes = 0;
+		diag_info("checkpoint %" PRIu64 " written", id);
+		buf_free(&b);
+	}
 	ckpt_prune(st->store, CKPT_KEEP_DEFAULT);
-	diag_info("checkpoint %" PRIu64 " written", id);
+}
+
+/* Restores the chain of checkpoint id: the full piece, then each delta;
+ * -1 (with a warning) when the chain cannot be read. */
+static int restore_chain(struct stage *st, uint64_t id)
+{
+	struct ckpt_piece *p;
+	size_t n;
+	json_t *state;
+	json_error_t err;
+
+	if (ckpt_read_chain(st->store, id, &p, &n) < 0)
+		return -1;
+	state = json_loadb(p[0].payload, p[0].len, JSON_DECODE_ANY, &err);
+	if (state == NULL) {
+		diag_warn("checkpoint %" PRIu64 ": bad payload in piece %"
+		    PRIu64 ": %s", id, p[0].h.id, err.text);
+		ckpt_free_chain(p, n);
+		return -1;
+	}
+	if (st->hooks.restore(st->hooks.ctx, state, id) < 0)
+		diag_fatal("cannot restore checkpoint %" PRIu64
+		    ": the stage rejected its state", id);
+	json_decref(state);
+	st->delta_bytes = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (st->hooks.apply == NULL)
+			diag_fatal("cannot restore checkpoint %" PRIu64 ": a "
+			    "delta, and this stage takes full ones only", id);
+		if (st->hooks.apply(st->hooks.ctx, p[i].payload, p[i].len,
+		    p[i].h.id) < 0)
+			diag_fatal("cannot restore checkpoint %" PRIu64
+			    ": the stage rejected its delta %" PRIu64, id,
+			    p[i].h.id);
+		st->delta_bytes += p[i].len;
+	}
+	st->base = p[0].h.id;
+	st->base_bytes = p[0].len;
+	st->prev = id;
+	ckpt_free_chain(p, n);
+	return 0;
 }
 
 static void restore(struct stage *st, uint64_t id)
 {
-	json_t *state;
-
 	/* Restore 0: the source found no complete checkpoint.  This stage
 	 * starts empty; files a killed run left belong to none. */
+	st->base = 0;
 	if (id == 0) {
 		ckpt_discard_after(st->store, 0);
 		return;
 	}
 
-	if (ckpt_read_json(st->store, id, &state) < 0) {
+	if (restore_chain(st, id) < 0) {
 		/* A stage added since the checkpoint has nothing to restore:
 		 * it starts empty.  A stage whose file went bad must not run
 		 * on a guess. */
@@ -55,10 +131,6 @@ static void restore(struct stage *st, uint64_t id)
 		}
 		diag_fatal("cannot restore checkpoint %" PRIu64, id);
 	}
-	if (st->hooks.restore(st->hooks.ctx, state, id) < 0)
-		diag_fatal("cannot restore checkpoint %" PRIu64
-		    ": the stage rejected its state", id);
-	json_decref(state);
 	ckpt_discard_after(st->store, id);
 	diag_info("restored checkpoint %" PRIu64, id);
 }

@@ -60,11 +60,29 @@
 #include "rec.h"
 #include "tool.h"
 
+/*
+ * An incremental stage (fs-agg) also gives delta and apply: delta()
+ * appends to out what changed since its last snapshot or delta (the
+ * stage's own format) and returns 0, or -1 when only a full snapshot
+ * will do (nothing appended); apply() applies one delta payload on top
+ * of restore()'s state, 0 or -1 with a message.  snapshot() then also
+ * starts the change set afresh, as restore() does.  The stage writes a
+ * delta at each barrier and a full snapshot (compaction) when the deltas
+ * since the last full one exceed its size (STAGE_COMPACT_PERCENT): a
+ * checkpoint costs what changed, and a restore at most about twice the
+ * state.
+ */
 struct stage_hooks {
 	json_t *(*snapshot)(void *ctx, uint64_t id);
 	int (*restore)(void *ctx, const json_t *state, uint64_t id);
 	void *ctx;
+	int (*delta)(void *ctx, uint64_t id, struct buf *out);
+	int (*apply)(void *ctx, const char *p, size_t len, uint64_t id);
 };
+
+/* Deltas since the full piece, in percent of its size, that make the
+ * next checkpoint a full one. */
+#define STAGE_COMPACT_PERCENT 100
 
 struct stage {
 	struct ckpt_store *store;       /* NULL without --checkpoint-dir */
@@ -73,6 +91,10 @@ struct stage {
 	bool started;                   /* a record came: no restore now */
 	bool checkpointed;              /* a barrier or restore came */
 	bool ended;                     /* the end came: last_id is its id */
+	/* Incremental: the chain the next delta extends (base 0: none, the
+	 * next checkpoint is full), and its sizes. */
+	uint64_t base, prev;
+	size_t base_bytes, delta_bytes;
 };
 
 enum stage_verdict {
