@@ -105,6 +105,9 @@ static int restore_chain(struct stage *st, uint64_t id)
 	st->base = p[0].h.id;
 	st->base_bytes = p[0].len;
 	st->prev = id;
+	if (n > 1)
+		diag_info("checkpoint %" PRIu64 ": full piece %" PRIu64
+		    " and %zu deltas", id, p[0].h.id, n - 1);
 	ckpt_free_chain(p, n);
 	return 0;
 }
