@@ -568,7 +568,10 @@ static int fetch(struct ckpt_store *s, const char *stage, uint64_t id,
 
 /*
  * Walks the chain of stage's checkpoint id from id back to its full
- * piece, verifying each piece.  With pieces, keeps them, full piece
+ * piece, verifying each piece.  The chain follows prev to the first full
+ * piece: a delta's base is the full piece it was written on, and a
+ * background compaction may since have replaced a delta between them by
+ * a full piece of the same checkpoint (the same state).  With pieces, keeps them, full piece
  * first.  0; -1 when id is missing; -2 when a piece is missing or bad,
  * or the pieces do not link (why says which).
  */
@@ -577,7 +580,7 @@ static int fetch_chain(struct ckpt_store *s, const char *stage, uint64_t id,
 {
 	struct ckpt_piece *v = NULL;
 	size_t n = 0, cap = 0;
-	uint64_t cur = id, base = 0;
+	uint64_t cur = id;
 	int rc = 0;
 
 	for (;;) {
@@ -600,16 +603,6 @@ static int fetch_chain(struct ckpt_store *s, const char *stage, uint64_t id,
 			}
 			break;
 		}
-		if (cur != id && (h.kind == CKPT_DELTA ? h.base != base :
-		    h.id != base)) {
-			buf_free(&b);
-			snprintf(why, wl, "piece %" PRIu64 " of its chain does "
-			    "not link (base %" PRIu64 ", expected %" PRIu64 ")",
-			    cur, h.base, base);
-			rc = -2;
-			break;
-		}
-		base = h.base;
 		if (pieces != NULL) {
 			v = xgrow(v, &cap, n + 1, sizeof *v);
 			v[n].h = h;
@@ -868,8 +861,21 @@ void ckpt_discard_after(struct ckpt_store *s, uint64_t id)
 	free(ids);
 }
 
+bool ckpt_store_forkable(const struct ckpt_store *s)
+{
+	return s->be == &ckpt_dir_backend;
+}
+
+void ckpt_note_full(struct ckpt_store *s, uint64_t id)
+{
+	struct ckpt_head h = { CKPT_FULL, id, id, id };
+
+	known_put(s, &h);
+}
+
 /* The base (full piece) of this stage's checkpoint id, or 0 when its
- * header cannot be read. */
+ * header cannot be read.  A delta's base is where its chain ended when
+ * it was written: at or before where it ends now. */
 static uint64_t base_of(struct ckpt_store *s, uint64_t id)
 {
 	struct ckpt_head *k = known_get(s, id), h;

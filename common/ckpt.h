@@ -123,6 +123,12 @@ void ckpt_write_json(struct ckpt_store *s, uint64_t id, const json_t *state);
  * failure. */
 void ckpt_write_delta(struct ckpt_store *s, uint64_t id, uint64_t base,
     uint64_t prev, const char *payload, size_t len);
+/* True when a forked child may write to s (the directory store: plain
+ * files; not a store whose client library runs threads). */
+bool ckpt_store_forkable(const struct ckpt_store *s);
+/* Notes that this stage's piece id is now a full one (a child process
+ * rewrote the delta as a full piece of the same checkpoint). */
+void ckpt_note_full(struct ckpt_store *s, uint64_t id);
 /* Reads and verifies the chain of this stage's checkpoint id: the full
  * piece first, then each delta up to id (*pieces malloc'd, *n set; free
  * with ckpt_free_chain()).  0, or -1 with a warning when a piece is

@@ -67,8 +67,13 @@
  * will do (nothing appended); apply() applies one delta payload on top
  * of restore()'s state, 0 or -1 with a message.  snapshot() then also
  * starts the change set afresh, as restore() does.  The stage writes a
- * delta at each barrier and a full snapshot (compaction) when the deltas
- * since the last full one exceed its size (STAGE_COMPACT_PERCENT): a
+ * delta at each barrier, and compacts when the deltas since the last
+ * full piece exceed its size (STAGE_COMPACT_PERCENT): in the directory
+ * store a child process (fork: a copy-on-write image of the state, no
+ * locking, the other core) rewrites that barrier's delta as a full piece
+ * of the same checkpoint while the stage goes on; in a store whose
+ * client runs threads (Kafka), where a forked child cannot write, the
+ * stage writes the full piece itself instead of that delta.  A
  * checkpoint costs what changed, and a restore at most about twice the
  * state.
  */
@@ -95,6 +100,12 @@ struct stage {
 	 * next checkpoint is full), and its sizes. */
 	uint64_t base, prev;
 	size_t base_bytes, delta_bytes;
+	/* The compaction running in the background: its process, the
+	 * checkpoint it rewrites, a pipe for the size it wrote, and the
+	 * delta bytes up to that checkpoint. */
+	int child, child_fd;
+	uint64_t child_id;
+	size_t child_delta_bytes;
 };
 
 enum stage_verdict {

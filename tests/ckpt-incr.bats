@@ -91,20 +91,29 @@ kill_runs() {
 	kinds=$(for f in ck/fs-agg/*.ckpt; do head -n 1 "$f" | jq -r .kind; done | sort | uniq -c)
 	echo "$kinds"
 	[[ "$kinds" == *full* && "$kinds" == *delta* ]]
-	# Every delta rests on a full piece the store still holds.
+	# Every delta's chain (prev, prev's prev...) ends at a full piece
+	# the store still holds.
 	for f in ck/fs-agg/*.ckpt; do
-		base=$(head -n 1 "$f" | jq -r 'select(.kind == "delta") | .base')
-		[ -z "$base" ] || [ -f "$(printf 'ck/fs-agg/%020d.ckpt' "$base")" ]
+		while [ "$(head -n 1 "$f" | jq -r .kind)" = delta ]; do
+			f=$(printf 'ck/fs-agg/%020d.ckpt' "$(head -n 1 "$f" | jq .prev)")
+			[ -f "$f" ]
+		done
 	done
-	# Compaction: the pipeline's log says so across the run.
+	# Compaction (a child process rewrites a delta as a full piece): the
+	# log says so across the run.
 	rm -rf ck2
 	fs-backfill -q --watermarks --checkpoint-dir ck2 --checkpoint-records 3000 ev.ndjson |
 		fs-window -q --tumble 10m --max-out-of-orderness 1h --checkpoint-dir ck2 |
 		fs-agg -v "${AGGS[@]}" --checkpoint-dir ck2 2> log > /dev/null
-	full=$(grep -c 'checkpoint [0-9]* written$' log)
+	full=$(grep -c 'checkpoint [0-9]* compacted: full piece' log)
 	delta=$(grep -c 'checkpoint [0-9]* written: delta' log)
 	echo "full=$full delta=$delta"
 	[ "$full" -ge 2 ] && [ "$delta" -ge 10 ]
+	# The compacted pieces are full ones of the same checkpoint.
+	for id in $(sed -n 's/.*checkpoint \([0-9]*\) compacted.*/\1/p' log); do
+		f=$(printf 'ck2/fs-agg/%020d.ckpt' "$id")
+		[ ! -f "$f" ] || head -n 1 "$f" | jq -e '.kind == "full"'
+	done
 }
 
 @test "ckpt-incr: a pipeline killed with SIGKILL 10 times between checkpoints writes after each restore exactly what an uninterrupted run wrote" {
