@@ -65,14 +65,14 @@ check_attempt() {
 		{ echo "$1 (restored from $r) differs from the uninterrupted run"; diff <(head -n "$n" ref.after) got | head -n 5; return 1; }
 }
 
-# kill_runs KILLS: runs the pipeline on ck, kills its process group with
-# SIGKILL at a random moment KILLS times, then lets it finish; each
-# run's output in out.N.  Sets ATTEMPTS.
+# kill_runs KILLS [STORE]: runs the pipeline on STORE (default ck), kills
+# its process group with SIGKILL at a random moment KILLS times, then
+# lets it finish; each run's output in out.N.  Sets ATTEMPTS.
 kill_runs() {
-	local k pid
+	local k pid store=${2:-ck}
 	ATTEMPTS=0
 	for ((k = 1; k <= $1; k++)); do
-		setsid bash p.sh ck > "out.$k" 2> "err.$k" &
+		setsid bash p.sh "$store" > "out.$k" 2> "err.$k" &
 		pid=$!
 		sleep "0.$((RANDOM % 8 + 2))"
 		kill -KILL -- "-$pid" 2>/dev/null || true
@@ -81,7 +81,7 @@ kill_runs() {
 		grep -q '"@fs":"end"' "out.$k" && return 0
 	done
 	ATTEMPTS=$(($1 + 1))
-	bash p.sh ck > "out.$ATTEMPTS" 2> "err.$ATTEMPTS"
+	bash p.sh "$store" > "out.$ATTEMPTS" 2> "err.$ATTEMPTS"
 }
 
 @test "ckpt-incr: fs-agg writes deltas on a full piece, and a new full piece when the deltas outgrow it" {
@@ -159,4 +159,22 @@ kill_runs() {
 	[ "$r" -lt "$id" ]
 	check_attempt out.2
 	grep -q '"@fs":"end"' out.2
+}
+
+@test "ckpt-incr: on the Kafka store (compaction in the stage itself), a pipeline killed with SIGKILL 5 times writes after each restore what an uninterrupted run wrote" {
+	require_kafka
+	make_events 90000
+	write_pipeline
+	bash p.sh ref-ck > ref 2>/dev/null
+	kill_runs 5 "kafka://$FS_KAFKA_BROKERS/fs-test-incr-$$-$RANDOM"
+	echo "attempts: $ATTEMPTS"
+	for ((k = 1; k <= ATTEMPTS; k++)); do
+		check_attempt "out.$k"
+	done
+	grep -q '"@fs":"end"' "out.$ATTEMPTS"
+	[ "$(significant "out.$ATTEMPTS" | tail -n 1)" = "$(significant ref | tail -n 1)" ]
+	# Deltas, and full pieces written in place of a delta (no child).
+	cat err.* | grep -q 'written: delta'
+	[ "$(cat err.* | grep -c 'checkpoint [0-9]* written$')" -ge 2 ]
+	[ "$(cat err.* | grep -c compacted)" -eq 0 ]
 }
