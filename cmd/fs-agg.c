@@ -10,6 +10,7 @@
  * functions (aggfn.h), over aggregation (agg_over.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,7 +275,71 @@ static json_t *snapshot(void *ctx, uint64_t id)
 		return st;
 	}
 	json_object_set_new(st, "keys", aggfire_snapshot(&s->fe));
+	aggfire_track_reset(&s->fe);
 	return st;
+}
+
+/* A delta (agg_fire.h): a line with the mode, aggregates and watermark,
+ * then a line per key dropped or changed.  over mode takes full
+ * snapshots only. */
+static int delta(void *ctx, uint64_t id, struct buf *out)
+{
+	struct agg *s = ctx;
+	json_t *h;
+
+	(void)id;
+	if (s->fe.mode == AGG_MODE_OVER)
+		return -1;
+	h = json_object();
+	json_object_set_new(h, "mode", json_string(mode_names[s->fe.mode]));
+	json_object_set_new(h, "aggs", json_string(aggset_signature(s->as)));
+	json_object_set_new(h, "watermark", wm_snapshot(&s->wm));
+	rec_dump(out, h);
+	buf_appendc(out, '\n');
+	json_decref(h);
+	aggfire_delta(&s->fe, out);
+	return 0;
+}
+
+/* Applies a delta on the state restored so far. */
+static int apply(void *ctx, const char *p, size_t len, uint64_t id)
+{
+	struct agg *s = ctx;
+	const char *end = p + len, *why = "not an fs-agg delta";
+	const char *mode, *sig;
+	json_error_t err;
+	json_t *e = NULL;
+	bool first = true;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+
+		e = json_loadb(p, n, 0, &err);
+		p += n + 1;
+		if (e == NULL)
+			goto bad;
+		if (first) {
+			mode = json_string_value(json_object_get(e, "mode"));
+			sig = json_string_value(json_object_get(e, "aggs"));
+			if (mode == NULL || sig == NULL ||
+			    strcmp(mode, mode_names[s->fe.mode]) != 0 ||
+			    strcmp(sig, aggset_signature(s->as)) != 0 ||
+			    wm_restore(&s->wm, json_object_get(e, "watermark")) < 0)
+				goto bad;
+			first = false;
+		} else if (aggfire_apply_key(&s->fe, e, &why) < 0) {
+			goto bad;
+		}
+		json_decref(e);
+	}
+	aggfire_track_reset(&s->fe);
+	return first ? (diag_error("checkpoint delta %" PRIu64 ": empty", id),
+	    -1) : 0;
+bad:
+	json_decref(e);
+	diag_error("cannot apply checkpoint delta %" PRIu64 ": %s", id, why);
+	return -1;
 }
 
 static int restore(void *ctx, const json_t *state, uint64_t id)
@@ -639,7 +704,10 @@ static void open_all(struct agg *s, struct opts *o)
 	build_projection(s);
 	s->next_early = etime_now_ms() + o->early;
 	o->c.ckpt_backend = &kafka_ckpt_backend;
-	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s });
+	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s,
+	    delta, apply });
+	if (s->st.store != NULL)
+		aggfire_track(&s->fe);
 }
 
 static long peak_rss_kib(void)

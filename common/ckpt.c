@@ -27,8 +27,42 @@ struct ckpt_store {
 	const struct ckpt_backend *be;
 	void *h;                /* the backend's handle */
 	char *stage;            /* NULL: opened for inspection */
-	bool known;             /* stage was registered before the open */
+	bool stage_known;       /* stage was registered before the open */
+	/* The headers of this stage's pieces written or read here, so that
+	 * pruning finds a chain's base without reading its pieces again. */
+	struct ckpt_head *known;
+	size_t nknown, cap_known;
 };
+
+/* What is known of this stage's piece id, or NULL. */
+static struct ckpt_head *known_get(struct ckpt_store *s, uint64_t id)
+{
+	for (size_t i = 0; i < s->nknown; i++)
+		if (s->known[i].id == id)
+			return &s->known[i];
+	return NULL;
+}
+
+static void known_put(struct ckpt_store *s, const struct ckpt_head *h)
+{
+	struct ckpt_head *k = known_get(s, h->id);
+
+	if (k == NULL) {
+		s->known = xgrow(s->known, &s->cap_known, s->nknown + 1,
+		    sizeof *s->known);
+		k = &s->known[s->nknown++];
+	}
+	*k = *h;
+}
+
+/* Forgets piece id (removed). */
+static void known_drop(struct ckpt_store *s, uint64_t id)
+{
+	struct ckpt_head *k = known_get(s, id);
+
+	if (k != NULL)
+		*k = s->known[--s->nknown];
+}
 
 /* The directory store's handle. */
 struct ckpt_dir {
@@ -117,13 +151,13 @@ struct ckpt_store *ckpt_store_open(const struct ckpt_backend *be,
 	/* A backend gets what follows SCHEME://. */
 	if (be->scheme[0] != '\0')
 		where += strlen(be->scheme) + 3;
-	s->h = be->open(where, stage, props, &s->known);
+	s->h = be->open(where, stage, props, &s->stage_known);
 	return s;
 }
 
 bool ckpt_stage_known(const struct ckpt_store *s)
 {
-	return s->known;
+	return s->stage_known;
 }
 
 struct ckpt_store *ckpt_open(const char *dir, const char *stage)
@@ -137,6 +171,7 @@ void ckpt_close(struct ckpt_store *s)
 		return;
 	s->be->close(s->h);
 	free(s->stage);
+	free(s->known);
 	free(s);
 }
 
@@ -145,16 +180,31 @@ void ckpt_close(struct ckpt_store *s)
 void ckpt_format(struct buf *out, const char *stage, uint64_t id,
     const char *payload, size_t len)
 {
+	struct ckpt_head h = { CKPT_FULL, id, id, id };
+
+	ckpt_format_head(out, stage, &h, payload, len);
+}
+
+void ckpt_format_head(struct buf *out, const char *stage,
+    const struct ckpt_head *h, const char *payload, size_t len)
+{
 	json_t *o = json_object();
+	bool delta = h->kind == CKPT_DELTA;
 	char created[40], sum[17];
 
 	ts_format_rfc3339(etime_now_ms(), created, sizeof created);
 	snprintf(sum, sizeof sum, "%016" PRIx64,
 	    (uint64_t)XXH64(payload, len, 0));
 	json_object_set_new(o, "format", json_string(CKPT_FORMAT));
-	json_object_set_new(o, "version", json_integer(CKPT_VERSION));
+	json_object_set_new(o, "version", json_integer(delta ?
+	    CKPT_VERSION_DELTA : CKPT_VERSION));
 	json_object_set_new(o, "stage", json_string(stage));
-	json_object_set_new(o, "id", json_integer((json_int_t)id));
+	json_object_set_new(o, "id", json_integer((json_int_t)h->id));
+	json_object_set_new(o, "kind", json_string(delta ? "delta" : "full"));
+	if (delta) {
+		json_object_set_new(o, "base", json_integer((json_int_t)h->base));
+		json_object_set_new(o, "prev", json_integer((json_int_t)h->prev));
+	}
 	json_object_set_new(o, "created", json_string(created));
 	json_object_set_new(o, "payload_length", json_integer((json_int_t)len));
 	json_object_set_new(o, "payload_xxh64", json_string(sum));
@@ -167,6 +217,41 @@ void ckpt_format(struct buf *out, const char *stage, uint64_t id,
 int ckpt_verify_bytes(const char *p, size_t blen, uint64_t expect_id,
     size_t *payload_at, char *why, size_t wl)
 {
+	return ckpt_verify_head(p, blen, expect_id, payload_at, NULL, why, wl);
+}
+
+/* The kind, base and prev of header hd (id already read into h); -1
+ * with why when they do not make a chain (a delta's prev and base come
+ * before it, its base no later than its prev). */
+static int parse_kind(const json_t *hd, struct ckpt_head *h, json_int_t version,
+    char *why, size_t wl)
+{
+	const char *kind = json_string_value(json_object_get(hd, "kind"));
+	json_t *b = json_object_get(hd, "base"), *pv = json_object_get(hd, "prev");
+
+	h->base = h->prev = h->id;
+	h->kind = CKPT_FULL;
+	if (version == CKPT_VERSION && (kind == NULL || strcmp(kind, "full") == 0))
+		return 0;
+	if (version != CKPT_VERSION_DELTA || kind == NULL ||
+	    strcmp(kind, "delta") != 0 || !json_is_integer(b) ||
+	    !json_is_integer(pv) || json_integer_value(b) <= 0 ||
+	    (uint64_t)json_integer_value(pv) >= h->id ||
+	    json_integer_value(b) > json_integer_value(pv)) {
+		snprintf(why, wl, "bad kind, base or prev in the header");
+		return -1;
+	}
+	h->kind = CKPT_DELTA;
+	h->base = (uint64_t)json_integer_value(b);
+	h->prev = (uint64_t)json_integer_value(pv);
+	return 0;
+}
+
+int ckpt_verify_head(const char *p, size_t blen, uint64_t expect_id,
+    size_t *payload_at, struct ckpt_head *head, char *why, size_t wl)
+{
+	struct ckpt_head hh;
+	json_int_t version;
 	const char *nl = blen == 0 ? NULL : memchr(p, '\n',
 	    blen < CKPT_HEADER_MAX ? blen : CKPT_HEADER_MAX);
 	json_t *h, *v;
@@ -186,7 +271,8 @@ int ckpt_verify_bytes(const char *p, size_t blen, uint64_t expect_id,
 		snprintf(why, wl, "not an fs-checkpoint file");
 		goto out;
 	}
-	if (json_integer_value(json_object_get(h, "version")) != CKPT_VERSION) {
+	version = json_integer_value(json_object_get(h, "version"));
+	if (version != CKPT_VERSION && version != CKPT_VERSION_DELTA) {
 		snprintf(why, wl, "unsupported version");
 		goto out;
 	}
@@ -196,6 +282,9 @@ int ckpt_verify_bytes(const char *p, size_t blen, uint64_t expect_id,
 		    (int64_t)json_integer_value(v));
 		goto out;
 	}
+	hh.id = (uint64_t)json_integer_value(v);
+	if (parse_kind(h, &hh, version, why, wl) < 0)
+		goto out;
 	len = (size_t)json_integer_value(json_object_get(h, "payload_length"));
 	if (blen - hl != len) {
 		snprintf(why, wl, "payload is %zu bytes, header says %zu "
@@ -210,6 +299,8 @@ int ckpt_verify_bytes(const char *p, size_t blen, uint64_t expect_id,
 		goto out;
 	}
 	*payload_at = hl;
+	if (head != NULL)
+		*head = hh;
 	rc = 0;
 out:
 	json_decref(h);
@@ -440,8 +531,11 @@ void ckpt_write(struct ckpt_store *s, uint64_t id, const char *payload,
 {
 	struct buf b = BUF_INIT;
 
-	ckpt_format(&b, s->stage, id, payload, len);
+	struct ckpt_head h = { CKPT_FULL, id, id, id };
+
+	ckpt_format_head(&b, s->stage, &h, payload, len);
 	s->be->put(s->h, s->stage, id, b.data, b.len);
+	known_put(s, &h);
 	buf_free(&b);
 }
 
@@ -455,14 +549,124 @@ void ckpt_write_json(struct ckpt_store *s, uint64_t id, const json_t *state)
 	buf_free(&b);
 }
 
-/* Fetches and verifies stage's id: 0 with the payload's offset in b,
- * -1 when missing, -2 when present but not valid (why says how). */
+void ckpt_write_delta(struct ckpt_store *s, uint64_t id, uint64_t base,
+    uint64_t prev, const char *payload, size_t len)
+{
+	struct ckpt_head h = { CKPT_DELTA, id, base, prev };
+	struct buf b = BUF_INIT;
+
+	if (!(base > 0 && base <= prev && prev < id))
+		diag_fatal("internal error: delta %" PRIu64 " on %" PRIu64
+		    " after %" PRIu64, id, base, prev);
+	ckpt_format_head(&b, s->stage, &h, payload, len);
+	s->be->put(s->h, s->stage, id, b.data, b.len);
+	known_put(s, &h);
+	buf_free(&b);
+}
+
+/* Fetches and verifies stage's piece id: 0 with the payload's offset in
+ * b and its header in *h, -1 when missing, -2 when present but not valid
+ * (why says how). */
 static int fetch(struct ckpt_store *s, const char *stage, uint64_t id,
-    struct buf *b, size_t *at, char *why, size_t wl)
+    struct buf *b, size_t *at, struct ckpt_head *h, char *why, size_t wl)
 {
 	if (s->be->get(s->h, stage, id, b, why, wl) < 0)
 		return s->be->has(s->h, stage, id) ? -2 : -1;
-	return ckpt_verify_bytes(b->data, b->len, id, at, why, wl) < 0 ? -2 : 0;
+	if (ckpt_verify_head(b->data, b->len, id, at, h, why, wl) < 0)
+		return -2;
+	if (s->stage != NULL && strcmp(stage, s->stage) == 0)
+		known_put(s, h);
+	return 0;
+}
+
+/*
+ * Walks the chain of stage's checkpoint id from id back to its full
+ * piece, verifying each piece.  The chain follows prev to the first full
+ * piece: a delta's base is the full piece it was written on, and a
+ * background compaction may since have replaced a delta between them by
+ * a full piece of the same checkpoint (the same state).  With pieces, keeps them, full piece
+ * first.  0; -1 when id is missing; -2 when a piece is missing or bad,
+ * or the pieces do not link (why says which).
+ */
+static int fetch_chain(struct ckpt_store *s, const char *stage, uint64_t id,
+    struct ckpt_piece **pieces, size_t *np, char *why, size_t wl)
+{
+	struct ckpt_piece *v = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t cur = id;
+	int rc = 0;
+
+	for (;;) {
+		struct buf b = BUF_INIT;
+		struct ckpt_head h;
+		size_t at;
+		char w[200];
+
+		rc = fetch(s, stage, cur, &b, &at, &h, w, sizeof w);
+		if (rc == -1 && cur != id)
+			snprintf(w, sizeof w, "missing");
+		if (rc < 0) {
+			buf_free(&b);
+			if (cur != id) {
+				snprintf(why, wl, "piece %" PRIu64 " of its chain: %s",
+				    cur, w);
+				rc = -2;
+			} else {
+				snprintf(why, wl, "%s", w);
+			}
+			break;
+		}
+		if (pieces != NULL) {
+			v = xgrow(v, &cap, n + 1, sizeof *v);
+			v[n].h = h;
+			v[n].len = b.len - at;
+			v[n].payload = xmalloc(v[n].len + 1);
+			memcpy(v[n].payload, b.data + at, v[n].len);
+			v[n].payload[v[n].len] = '\0';
+		}
+		n++;
+		buf_free(&b);
+		if (h.kind == CKPT_FULL)
+			break;
+		cur = h.prev;
+	}
+	if (pieces == NULL || rc < 0) {
+		if (pieces != NULL)
+			ckpt_free_chain(v, n);
+		return rc;
+	}
+	for (size_t i = 0; i < n / 2; i++) {
+		struct ckpt_piece t = v[i];
+
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+	*pieces = v;
+	*np = n;
+	return 0;
+}
+
+void ckpt_free_chain(struct ckpt_piece *pieces, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(pieces[i].payload);
+	free(pieces);
+}
+
+int ckpt_read_chain(struct ckpt_store *s, uint64_t id,
+    struct ckpt_piece **pieces, size_t *n)
+{
+	char why[256];
+
+	if (fetch_chain(s, s->stage, id, pieces, n, why, sizeof why) < 0) {
+		char *name = s->be->name(s->h, s->stage, id);
+
+		diag_warn("checkpoint %" PRIu64 " unusable: '%s': %s", id, name,
+		    why);
+		free(name);
+		return -1;
+	}
+	return 0;
 }
 
 int ckpt_verify_file(const char *path, char *why, size_t whylen)
@@ -498,9 +702,15 @@ char *ckpt_store_name(struct ckpt_store *s, const char *stage, uint64_t id)
 int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
     char *why, size_t whylen)
 {
+	return fetch_chain(s, stage, id, NULL, NULL, why, whylen) < 0 ? -1 : 0;
+}
+
+int ckpt_store_head(struct ckpt_store *s, const char *stage, uint64_t id,
+    struct ckpt_head *h, char *why, size_t whylen)
+{
 	struct buf b = BUF_INIT;
 	size_t at;
-	int rc = fetch(s, stage, id, &b, &at, why, whylen);
+	int rc = fetch(s, stage, id, &b, &at, h, why, whylen);
 
 	buf_free(&b);
 	if (rc == -1 && !holds(s, stage, id))
@@ -513,9 +723,16 @@ int ckpt_store_read(struct ckpt_store *s, const char *stage, uint64_t id,
 {
 	struct buf b = BUF_INIT;
 	char why[256];
+	struct ckpt_head h;
 	size_t at;
+	int rc = fetch(s, stage, id, &b, &at, &h, why, sizeof why);
 
-	if (fetch(s, stage, id, &b, &at, why, sizeof why) < 0) {
+	if (rc == 0 && h.kind != CKPT_FULL) {
+		snprintf(why, sizeof why, "a delta piece where a full one is "
+		    "expected");
+		rc = -2;
+	}
+	if (rc < 0) {
 		char *name = s->be->name(s->h, stage, id);
 
 		diag_warn("checkpoint %" PRIu64 " unusable: '%s': %s", id, name,
@@ -606,14 +823,13 @@ uint64_t *ckpt_store_stage_ids(struct ckpt_store *s, const char *stage,
 }
 
 /* Does every stage hold checkpoint id?  full: verify each one's bytes
- * and checksum; otherwise presence only (cheap, for polling). */
+ * and checksum, and those of the chain it rests on; otherwise presence
+ * only (cheap, for polling). */
 static bool complete(struct ckpt_store *s, char **stages, size_t n,
     uint64_t id, bool full, bool warn)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct buf b = BUF_INIT;
 		char why[256];
-		size_t at;
 		int rc;
 
 		if (!full) {
@@ -621,8 +837,7 @@ static bool complete(struct ckpt_store *s, char **stages, size_t n,
 				return false;
 			continue;
 		}
-		rc = fetch(s, stages[i], id, &b, &at, why, sizeof why);
-		buf_free(&b);
+		rc = fetch_chain(s, stages[i], id, NULL, NULL, why, sizeof why);
 		if (rc == -2 && warn) {
 			char *name = s->be->name(s->h, stages[i], id);
 
@@ -678,9 +893,41 @@ void ckpt_discard_after(struct ckpt_store *s, uint64_t id)
 	refresh(s, true);
 	ids = s->be->ids(s->h, s->stage, &n);
 	for (size_t i = 0; i < n; i++)
-		if (ids[i] > id)
+		if (ids[i] > id) {
 			s->be->remove(s->h, s->stage, ids[i]);
+			known_drop(s, ids[i]);
+		}
 	free(ids);
+}
+
+bool ckpt_store_forkable(const struct ckpt_store *s)
+{
+	return s->be == &ckpt_dir_backend;
+}
+
+void ckpt_note_full(struct ckpt_store *s, uint64_t id)
+{
+	struct ckpt_head h = { CKPT_FULL, id, id, id };
+
+	known_put(s, &h);
+}
+
+/* The base (full piece) of this stage's checkpoint id, or 0 when its
+ * header cannot be read.  A delta's base is where its chain ended when
+ * it was written: at or before where it ends now. */
+static uint64_t base_of(struct ckpt_store *s, uint64_t id)
+{
+	struct ckpt_head *k = known_get(s, id), h;
+	struct buf b = BUF_INIT;
+	char why[256];
+	size_t at;
+
+	if (k != NULL)
+		return k->base;
+	if (fetch(s, s->stage, id, &b, &at, &h, why, sizeof why) < 0)
+		h.base = 0;
+	buf_free(&b);
+	return h.base;
 }
 
 void ckpt_prune(struct ckpt_store *s, unsigned keep)
@@ -698,10 +945,16 @@ void ckpt_prune(struct ckpt_store *s, unsigned keep)
 			oldest_kept = ids[i];
 		}
 	}
+	/* The oldest kept checkpoint needs its chain from its base on;
+	 * newer ones rest on the same base or a newer one. */
 	if (kept == keep && keep > 0)
+		oldest_kept = base_of(s, oldest_kept);
+	if (kept == keep && keep > 0 && oldest_kept > 0)
 		for (size_t i = 0; i < nid; i++)
-			if (ids[i] < oldest_kept)
+			if (ids[i] < oldest_kept) {
 				s->be->remove(s->h, s->stage, ids[i]);
+				known_drop(s, ids[i]);
+			}
 	free(ids);
 	ckpt_free_names(stages, n);
 }

@@ -6,9 +6,14 @@
  *                        atomically (temporary file, fsync, rename,
  *                        fsync of the directory)
  *
- * A file is a header line (JSON: format, version, stage, id, created,
- * payload length and XXH64 checksum) followed by the payload, the
- * stage's state as JSON.  Checkpoint N is complete when every stage
+ * A file is a header line (JSON: format, version, stage, id, kind,
+ * created, payload length and XXH64 checksum) followed by the payload.
+ * A piece of kind "full" holds the stage's whole state as JSON; one of
+ * kind "delta" (incremental stages, version 2) holds what changed since
+ * the piece "prev" and names the full piece "base" its chain rests on:
+ * the stage's state at N is base, then each delta up to N, in order.
+ * A checkpoint whose chain has a missing or corrupt piece is not
+ * complete, and pruning keeps every piece a retained checkpoint needs.  Checkpoint N is complete when every stage
  * directory in DIR holds a valid file for N: barriers travel in order
  * from the source to the last stage, so the last stage to write N is the
  * pipeline's last stage.  A file that is truncated or fails its checksum
@@ -30,10 +35,26 @@
 #include "buf.h"
 
 #define CKPT_FORMAT "fs-checkpoint"
-#define CKPT_VERSION 1
+#define CKPT_VERSION 1           /* a full piece */
+#define CKPT_VERSION_DELTA 2     /* a delta piece (kind, base, prev) */
 #define CKPT_KEEP_DEFAULT 3
 
 struct ckpt_store;
+
+enum ckpt_kind { CKPT_FULL, CKPT_DELTA };
+
+/* What a piece's header says.  A full piece has base == prev == id. */
+struct ckpt_head {
+	enum ckpt_kind kind;
+	uint64_t id, base, prev;
+};
+
+/* One piece of a chain read back (ckpt_read_chain()). */
+struct ckpt_piece {
+	struct ckpt_head h;
+	char *payload;          /* malloc'd, NUL-terminated */
+	size_t len;
+};
 
 /*
  * Where checkpoints live.  The directory store above is built in; a
@@ -108,7 +129,26 @@ void ckpt_write(struct ckpt_store *s, uint64_t id, const char *payload,
     size_t len);
 void ckpt_write_json(struct ckpt_store *s, uint64_t id, const json_t *state);
 
-/* Reads and verifies this stage's file for id.  Returns 0 with a
+/* Writes this stage's checkpoint id as a delta: the changes since its
+ * checkpoint prev, on the chain whose full piece is base.  Fatal on
+ * failure. */
+void ckpt_write_delta(struct ckpt_store *s, uint64_t id, uint64_t base,
+    uint64_t prev, const char *payload, size_t len);
+/* True when a forked child may write to s (the directory store: plain
+ * files; not a store whose client library runs threads). */
+bool ckpt_store_forkable(const struct ckpt_store *s);
+/* Notes that this stage's piece id is now a full one (a child process
+ * rewrote the delta as a full piece of the same checkpoint). */
+void ckpt_note_full(struct ckpt_store *s, uint64_t id);
+/* Reads and verifies the chain of this stage's checkpoint id: the full
+ * piece first, then each delta up to id (*pieces malloc'd, *n set; free
+ * with ckpt_free_chain()).  0, or -1 with a warning when a piece is
+ * missing, corrupt or does not link. */
+int ckpt_read_chain(struct ckpt_store *s, uint64_t id,
+    struct ckpt_piece **pieces, size_t *n);
+void ckpt_free_chain(struct ckpt_piece *pieces, size_t n);
+
+/* Reads and verifies this stage's file for id (a full piece).  Returns 0 with a
  * malloc'd payload, or -1 (missing or corrupt, with a warning). */
 int ckpt_read(struct ckpt_store *s, uint64_t id, char **payload,
     size_t *len);
@@ -127,7 +167,7 @@ int ckpt_is_complete(struct ckpt_store *s, uint64_t id);
  * before they completed), so they cannot be mistaken for new ones. */
 void ckpt_discard_after(struct ckpt_store *s, uint64_t id);
 /* Keeps the newest keep complete checkpoints; removes this stage's
- * files older than the oldest of them. */
+ * files older than the base (full piece) of the oldest of them. */
 void ckpt_prune(struct ckpt_store *s, unsigned keep);
 
 /* --- inspection (fs-ckpt) ---------------------------------------------- */
@@ -146,10 +186,14 @@ char *ckpt_path(const char *dir, const char *stage, uint64_t id);
 char **ckpt_store_stage_names(struct ckpt_store *s, size_t *n);
 uint64_t *ckpt_store_stage_ids(struct ckpt_store *s, const char *stage,
     size_t *n);
-/* Verifies stage's checkpoint id in s; 0 when valid, else -1 with why
- * ("missing" when the stage holds nothing of id). */
+/* Verifies stage's checkpoint id in s, and the chain it rests on; 0 when
+ * valid, else why. */
 int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
     char *why, size_t whylen);
+/* The header of stage's piece id in s (verified, but not its chain); 0,
+ * or -1 with why. */
+int ckpt_store_head(struct ckpt_store *s, const char *stage, uint64_t id,
+    struct ckpt_head *h, char *why, size_t whylen);
 /* Where stage's checkpoint id is, for messages (malloc'd). */
 char *ckpt_store_name(struct ckpt_store *s, const char *stage, uint64_t id);
 /* ckpt_read() of stage's checkpoint id. */
@@ -162,9 +206,15 @@ int ckpt_verify_file(const char *path, char *why, size_t whylen);
  * payload starts.  expect_id 0 accepts any id. */
 int ckpt_verify_bytes(const char *p, size_t len, uint64_t expect_id,
     size_t *payload_at, char *why, size_t whylen);
+/* The same, with what its header says (h may be NULL). */
+int ckpt_verify_head(const char *p, size_t len, uint64_t expect_id,
+    size_t *payload_at, struct ckpt_head *h, char *why, size_t whylen);
 /* The bytes of a checkpoint (header line and payload) of stage's id:
  * what ckpt_write() stores, for backends and tests. */
 void ckpt_format(struct buf *out, const char *stage, uint64_t id,
     const char *payload, size_t len);
+/* The same for a piece of kind h->kind (a delta names base and prev). */
+void ckpt_format_head(struct buf *out, const char *stage,
+    const struct ckpt_head *h, const char *payload, size_t len);
 
 #endif

@@ -1,5 +1,13 @@
 /* stage.c - tools' part in the checkpoint protocol (see stage.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <string.h>
 #include <time.h>
@@ -57,32 +65,205 @@ void stage_init(struct stage *st, const struct fs_common *c,
 	st->hooks = hooks;
 	st->last_id = 0;
 	st->started = st->checkpointed = st->ended = false;
+	st->base = st->prev = 0;
+	st->base_bytes = st->delta_bytes = 0;
+	st->child = 0;
+	st->child_fd = -1;
+}
+
+/* The state as a full piece's payload. */
+static void full_payload(struct stage *st, uint64_t id, struct buf *b)
+{
+	json_t *state = st->hooks.snapshot(st->hooks.ctx, id);
+
+	rec_dump(b, state);
+	buf_appendc(b, '\n');
+	json_decref(state);
+}
+
+/*
+ * Compaction in the background: a child rewrites this stage's delta id
+ * as a full piece of checkpoint id (the same state: the child's image is
+ * the state at the barrier) and passes its size through a pipe.  It dies
+ * with the stage (PR_SET_PDEATHSIG), so that it cannot write into a run
+ * restarted after the stage died.  False when it cannot start.
+ */
+static bool compact_start(struct stage *st, uint64_t id)
+{
+	pid_t parent = getpid(), pid;
+	int fd[2];
+
+	if (pipe2(fd, O_CLOEXEC) < 0)
+		return false;
+	pid = fork();
+	if (pid < 0) {
+		diag_warn("cannot start compaction: %s", strerror(errno));
+		close(fd[0]);
+		close(fd[1]);
+		return false;
+	}
+	if (pid == 0) {
+		struct buf b = BUF_INIT;
+		uint64_t len;
+
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(1);
+		close(fd[0]);
+		full_payload(st, id, &b);
+		ckpt_write(st->store, id, b.data, b.len);
+		len = b.len;
+		_exit(write(fd[1], &len, sizeof len) == sizeof len ? 0 : 1);
+	}
+	close(fd[1]);
+	st->child = pid;
+	st->child_fd = fd[0];
+	st->child_id = id;
+	st->child_delta_bytes = st->delta_bytes;
+	return true;
+}
+
+/* Takes in the background compaction's result: when it is done (or, with
+ * wait, once it is), the chain rests on its full piece. */
+static void compact_reap(struct stage *st, bool wait)
+{
+	int status;
+	pid_t r;
+	uint64_t len = 0;
+
+	if (st->child == 0)
+		return;
+	while ((r = waitpid(st->child, &status, wait ? 0 : WNOHANG)) < 0 &&
+	    errno == EINTR)
+		;
+	if (r == 0)
+		return;
+	if (r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    read(st->child_fd, &len, sizeof len) == sizeof len) {
+		ckpt_note_full(st->store, st->child_id);
+		/* A restore since (none: it comes first) aside, the chain
+		 * now rests on the child's piece. */
+		if (st->base != 0 && st->base < st->child_id) {
+			st->base = st->child_id;
+			st->base_bytes = (size_t)len;
+			st->delta_bytes -= st->child_delta_bytes;
+		}
+		diag_info("checkpoint %" PRIu64 " compacted: full piece of %"
+		    PRIu64 " bytes", st->child_id, len);
+	} else {
+		diag_warn("compaction of checkpoint %" PRIu64 " failed; the "
+		    "deltas go on", st->child_id);
+	}
+	close(st->child_fd);
+	st->child = 0;
+	st->child_fd = -1;
+}
+
+/* An incremental stage's checkpoint id as a delta on its chain; false
+ * when it must be a full one (no chain, or the stage asks for one). */
+static bool snapshot_delta(struct stage *st, uint64_t id)
+{
+	struct buf b = BUF_INIT;
+	bool due;
+
+	if (st->hooks.delta == NULL || st->base == 0)
+		return false;
+	if (st->hooks.delta(st->hooks.ctx, id, &b) < 0) {
+		buf_free(&b);
+		return false;
+	}
+	due = (st->delta_bytes + b.len) * 100 >
+	    st->base_bytes * STAGE_COMPACT_PERCENT;
+	/* Without a background compaction, the full piece is written
+	 * instead of this delta. */
+	if (due && st->child == 0 && !ckpt_store_forkable(st->store)) {
+		buf_free(&b);
+		return false;
+	}
+	ckpt_write_delta(st->store, id, st->base, st->prev, b.data, b.len);
+	st->delta_bytes += b.len;
+	st->prev = id;
+	diag_info("checkpoint %" PRIu64 " written: delta of %zu bytes on %"
+	    PRIu64, id, b.len, st->base);
+	buf_free(&b);
+	if (due && st->child == 0)
+		compact_start(st, id);
+	return true;
 }
 
 static void snapshot(struct stage *st, uint64_t id)
 {
 	double start = mono_s();
-	json_t *state = st->hooks.snapshot(st->hooks.ctx, id);
+	struct buf b = BUF_INIT;
 
-	ckpt_write_json(st->store, id, state);
-	json_decref(state);
+	compact_reap(st, false);
+	if (!snapshot_delta(st, id)) {
+		full_payload(st, id, &b);
+		ckpt_write(st->store, id, b.data, b.len);
+		st->base = st->prev = id;
+		st->base_bytes = b.len;
+		st->delta_bytes = 0;
+		diag_info("checkpoint %" PRIu64 " written", id);
+		buf_free(&b);
+	}
 	ckpt_prune(st->store, CKPT_KEEP_DEFAULT);
 	ckpt_metrics_note(&st->cm, id, start);
-	diag_info("checkpoint %" PRIu64 " written", id);
+}
+
+/* Restores the chain of checkpoint id: the full piece, then each delta;
+ * -1 (with a warning) when the chain cannot be read. */
+static int restore_chain(struct stage *st, uint64_t id)
+{
+	struct ckpt_piece *p;
+	size_t n;
+	json_t *state;
+	json_error_t err;
+
+	if (ckpt_read_chain(st->store, id, &p, &n) < 0)
+		return -1;
+	state = json_loadb(p[0].payload, p[0].len, JSON_DECODE_ANY, &err);
+	if (state == NULL) {
+		diag_warn("checkpoint %" PRIu64 ": bad payload in piece %"
+		    PRIu64 ": %s", id, p[0].h.id, err.text);
+		ckpt_free_chain(p, n);
+		return -1;
+	}
+	if (st->hooks.restore(st->hooks.ctx, state, id) < 0)
+		diag_fatal("cannot restore checkpoint %" PRIu64
+		    ": the stage rejected its state", id);
+	json_decref(state);
+	st->delta_bytes = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (st->hooks.apply == NULL)
+			diag_fatal("cannot restore checkpoint %" PRIu64 ": a "
+			    "delta, and this stage takes full ones only", id);
+		if (st->hooks.apply(st->hooks.ctx, p[i].payload, p[i].len,
+		    p[i].h.id) < 0)
+			diag_fatal("cannot restore checkpoint %" PRIu64
+			    ": the stage rejected its delta %" PRIu64, id,
+			    p[i].h.id);
+		st->delta_bytes += p[i].len;
+	}
+	st->base = p[0].h.id;
+	st->base_bytes = p[0].len;
+	st->prev = id;
+	if (n > 1)
+		diag_info("checkpoint %" PRIu64 ": full piece %" PRIu64
+		    " and %zu deltas", id, p[0].h.id, n - 1);
+	ckpt_free_chain(p, n);
+	return 0;
 }
 
 static void restore(struct stage *st, uint64_t id)
 {
-	json_t *state;
-
 	/* Restore 0: the source found no complete checkpoint.  This stage
 	 * starts empty; files a killed run left belong to none. */
+	st->base = 0;
 	if (id == 0) {
 		ckpt_discard_after(st->store, 0);
 		return;
 	}
 
-	if (ckpt_read_json(st->store, id, &state) < 0) {
+	if (restore_chain(st, id) < 0) {
 		/* A stage added since the checkpoint has nothing to restore:
 		 * it starts empty.  A stage whose file went bad must not run
 		 * on a guess. */
@@ -94,10 +275,6 @@ static void restore(struct stage *st, uint64_t id)
 		}
 		diag_fatal("cannot restore checkpoint %" PRIu64, id);
 	}
-	if (st->hooks.restore(st->hooks.ctx, state, id) < 0)
-		diag_fatal("cannot restore checkpoint %" PRIu64
-		    ": the stage rejected its state", id);
-	json_decref(state);
 	ckpt_discard_after(st->store, id);
 	diag_info("restored checkpoint %" PRIu64, id);
 }
@@ -183,6 +360,7 @@ void stage_emit_end(struct stage *st, struct out *out)
 
 void stage_finish(struct stage *st)
 {
+	compact_reap(st, true);
 	ckpt_close(st->store);
 	st->store = NULL;
 }

@@ -67,11 +67,34 @@ struct ckpt_metrics {
 	struct metric *id, *age, *duration, *total;
 };
 
+/*
+ * An incremental stage (fs-agg) also gives delta and apply: delta()
+ * appends to out what changed since its last snapshot or delta (the
+ * stage's own format) and returns 0, or -1 when only a full snapshot
+ * will do (nothing appended); apply() applies one delta payload on top
+ * of restore()'s state, 0 or -1 with a message.  snapshot() then also
+ * starts the change set afresh, as restore() does.  The stage writes a
+ * delta at each barrier, and compacts when the deltas since the last
+ * full piece exceed its size (STAGE_COMPACT_PERCENT): in the directory
+ * store a child process (fork: a copy-on-write image of the state, no
+ * locking, the other core) rewrites that barrier's delta as a full piece
+ * of the same checkpoint while the stage goes on; in a store whose
+ * client runs threads (Kafka), where a forked child cannot write, the
+ * stage writes the full piece itself instead of that delta.  A
+ * checkpoint costs what changed, and a restore at most about twice the
+ * state.
+ */
 struct stage_hooks {
 	json_t *(*snapshot)(void *ctx, uint64_t id);
 	int (*restore)(void *ctx, const json_t *state, uint64_t id);
 	void *ctx;
+	int (*delta)(void *ctx, uint64_t id, struct buf *out);
+	int (*apply)(void *ctx, const char *p, size_t len, uint64_t id);
 };
+
+/* Deltas since the full piece, in percent of its size, that make the
+ * next checkpoint a full one. */
+#define STAGE_COMPACT_PERCENT 100
 
 struct stage {
 	struct ckpt_store *store;       /* NULL without --checkpoint-dir */
@@ -81,6 +104,16 @@ struct stage {
 	bool checkpointed;              /* a barrier or restore came */
 	bool ended;                     /* the end came: last_id is its id */
 	struct ckpt_metrics cm;
+	/* Incremental: the chain the next delta extends (base 0: none, the
+	 * next checkpoint is full), and its sizes. */
+	uint64_t base, prev;
+	size_t base_bytes, delta_bytes;
+	/* The compaction running in the background: its process, the
+	 * checkpoint it rewrites, a pipe for the size it wrote, and the
+	 * delta bytes up to that checkpoint. */
+	int child, child_fd;
+	uint64_t child_id;
+	size_t child_delta_bytes;
 };
 
 enum stage_verdict {

@@ -119,6 +119,8 @@ static void key_drop(struct aggfire *s, uint32_t id)
 {
 	struct agg_kent *k = &s->k[id];
 
+	if (id < s->cap_ckmark)
+		s->ckmark[id] = 0;      /* its id may be another key's next */
 	for (size_t i = 0; i < k->n; i++) {
 		aggset_free_state(s->as, slot_state(slot_at(s, k, i)));
 		s->nslots--;
@@ -144,6 +146,42 @@ static void mark_dirty(struct aggfire *s, uint32_t id)
 	s->dirty = xgrow(s->dirty, &s->cap_dirty, s->ndirty + 1,
 	    sizeof *s->dirty);
 	s->dirty[s->ndirty++] = id;
+}
+
+/* Notes that key id changed since the last checkpoint. */
+static void ck_mark(struct aggfire *s, uint32_t id)
+{
+	if (!s->track)
+		return;
+	if (id >= s->cap_ckmark) {
+		size_t old = s->cap_ckmark;
+
+		s->ckmark = xgrow(s->ckmark, &s->cap_ckmark, (size_t)id + 1, 1);
+		memset(s->ckmark + old, 0, s->cap_ckmark - old);
+	}
+	if (s->ckmark[id])
+		return;
+	s->ckmark[id] = 1;
+	s->changed = xgrow(s->changed, &s->cap_changed, s->nchanged + 1,
+	    sizeof *s->changed);
+	s->changed[s->nchanged++] = id;
+}
+
+/* Notes that key id, about to be dropped, is gone since the last
+ * checkpoint. */
+static void ck_gone(struct aggfire *s, uint32_t id)
+{
+	size_t klen;
+	const char *key;
+	json_t *e;
+
+	if (!s->track)
+		return;
+	key = keytab_key(&s->keys, id, &klen);
+	e = json_pack("{s:s%,s:b}", "key", key, klen, "del", 1);
+	rec_dump(&s->gone, e);
+	buf_appendc(&s->gone, '\n');
+	json_decref(e);
 }
 
 /* --- results -------------------------------------------------------------- */
@@ -364,10 +402,13 @@ static void fire_key(struct aggfire *s, uint32_t id, int64_t t)
 		k->fired = e;
 		slots_remove(s, k, pane_done, e);
 	}
-	if (k->n == 0)
+	if (k->n == 0) {
+		ck_gone(s, id);
 		key_drop(s, id);
-	else
+	} else {
+		ck_mark(s, id);
 		rearm(s, id, true);
+	}
 }
 
 /*
@@ -452,6 +493,7 @@ static void running_emit(struct aggfire *s, uint32_t id, int64_t now)
 	emit_result(s, id, NULL, slot_state(sl), -1);
 	sl->end = now;
 	sl->start = 0;          /* nothing pending */
+	ck_mark(s, id);
 }
 
 /* Emits paced running aggregates whose time has come (INT64_MAX: all). */
@@ -497,6 +539,7 @@ void aggfire_clear(struct aggfire *s)
 	s->ndirty = 0;
 	if (s->isdirty)
 		memset(s->isdirty, 0, s->cap_isdirty);
+	aggfire_track_reset(s);
 }
 
 int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why)
@@ -535,34 +578,87 @@ int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why)
 	return 0;
 }
 
+/* Key id's entry in a checkpoint: {"key", "slots", "fired"?}. */
+static json_t *key_entry(const struct aggfire *s, uint32_t id)
+{
+	const struct agg_kent *k = &s->k[id];
+	json_t *slots = json_array(), *e;
+	size_t klen;
+	const char *key = keytab_key(&s->keys, id, &klen);
+
+	for (size_t j = 0; j < k->n; j++) {
+		struct agg_slot *sl = slot_at(s, k, j);
+
+		json_array_append_new(slots, json_pack("[I,I,o]",
+		    (json_int_t)sl->start, (json_int_t)sl->end,
+		    aggset_snapshot(s->as, slot_state(sl))));
+	}
+	e = json_pack("{s:s%,s:o}", "key", key, klen, "slots", slots);
+	if (k->fired != INT64_MIN)
+		json_object_set_new(e, "fired", json_integer(k->fired));
+	return e;
+}
+
 /* The keys' slots for a checkpoint: [{"key", "slots", "fired"?}, ...]. */
 json_t *aggfire_snapshot(const struct aggfire *s)
 {
 	json_t *keys = json_array();
 
-	for (size_t i = 0; i < s->keys.nids; i++) {
-		struct agg_kent *k = &s->k[i];
-		json_t *slots, *e;
-		size_t klen;
-		const char *key;
-
-		if (s->keys.keys[i].p == NULL)
-			continue;
-		slots = json_array();
-		key = keytab_key(&s->keys, (uint32_t)i, &klen);
-		for (size_t j = 0; j < k->n; j++) {
-			struct agg_slot *sl = slot_at(s, k, j);
-
-			json_array_append_new(slots, json_pack("[I,I,o]",
-			    (json_int_t)sl->start, (json_int_t)sl->end,
-			    aggset_snapshot(s->as, slot_state(sl))));
-		}
-		e = json_pack("{s:s%,s:o}", "key", key, klen, "slots", slots);
-		if (k->fired != INT64_MIN)
-			json_object_set_new(e, "fired", json_integer(k->fired));
-		json_array_append_new(keys, e);
-	}
+	for (size_t i = 0; i < s->keys.nids; i++)
+		if (s->keys.keys[i].p != NULL)
+			json_array_append_new(keys, key_entry(s, (uint32_t)i));
 	return keys;
+}
+
+void aggfire_track(struct aggfire *s)
+{
+	s->track = true;
+}
+
+void aggfire_track_reset(struct aggfire *s)
+{
+	for (size_t i = 0; i < s->nchanged; i++)
+		s->ckmark[s->changed[i]] = 0;
+	s->nchanged = 0;
+	s->gone.len = 0;
+}
+
+/* Dropped keys first: a key dropped and made again since is among the
+ * changed ones, whose lines come after. */
+void aggfire_delta(struct aggfire *s, struct buf *out)
+{
+	if (s->gone.len > 0)
+		buf_append(out, s->gone.data, s->gone.len);
+	for (size_t i = 0; i < s->nchanged; i++) {
+		uint32_t id = s->changed[i];
+		json_t *e;
+
+		if (!s->ckmark[id])
+			continue;       /* dropped since, or listed twice */
+		s->ckmark[id] = 0;
+		e = key_entry(s, id);
+		rec_dump(out, e);
+		buf_appendc(out, '\n');
+		json_decref(e);
+	}
+	s->nchanged = 0;
+	s->gone.len = 0;
+}
+
+int aggfire_apply_key(struct aggfire *s, const json_t *e, const char **why)
+{
+	json_t *key = json_object_get(e, "key");
+	uint32_t id;
+
+	if (!json_is_string(key))
+		return *why = "a delta line without a key", -1;
+	id = keytab_find(&s->keys, json_string_value(key),
+	    json_string_length(key));
+	if (id != KEYTAB_NONE)
+		key_drop(s, id);
+	if (json_is_true(json_object_get(e, "del")))
+		return 0;
+	return aggfire_restore_key(s, e, why);
 }
 
 /* Bytes of state held: keys, slots and their states (for --stats). */
@@ -616,6 +712,9 @@ void aggfire_free(struct aggfire *s)
 	buf_free(&s->row);
 	free(s->dirty);
 	free(s->isdirty);
+	free(s->ckmark);
+	free(s->changed);
+	buf_free(&s->gone);
 }
 
 uint32_t aggfire_key(struct aggfire *s, const char *key, size_t klen)
@@ -648,6 +747,7 @@ int aggfire_window(struct aggfire *s, uint32_t id, int64_t start,
 	sl = slot_get(s, &s->k[id], start, end);
 	aggset_apply(s->as, slot_state(sl), t);
 	arm_at(s, id, end + s->L);
+	ck_mark(s, id);
 	if (s->early > 0)
 		mark_dirty(s, id);
 	return 0;
@@ -664,6 +764,7 @@ int aggfire_pane(struct aggfire *s, uint32_t id, int64_t start, int64_t t)
 	sl = slot_get(s, k, start, 0);
 	aggset_apply(s->as, slot_state(sl), t);
 	arm_at(s, id, pane_next(s, k, start) + s->L);
+	ck_mark(s, id);
 	if (s->early > 0)
 		mark_dirty(s, id);
 	return 0;
@@ -675,5 +776,6 @@ void aggfire_running(struct aggfire *s, uint32_t id, int64_t t)
 	struct agg_slot *sl = k->n ? slot_at(s, k, 0) : slot_get(s, k, 0, 0);
 
 	aggset_apply(s->as, slot_state(sl), t);
+	ck_mark(s, id);
 	running_update(s, id, sl);
 }

@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "aggfn.h"
+#include "buf.h"
 #include "out.h"
 #include "path.h"
 #include "window/window.h"
@@ -76,6 +77,14 @@ struct aggfire {
 	struct timerheap pace;  /* running: wall-clock emission timers */
 	void *tmp;              /* a scratch state block */
 	struct buf row;         /* a result being written */
+	/* Incremental checkpoints (aggfire_track()): the keys changed and
+	 * dropped since the last checkpoint. */
+	bool track;
+	unsigned char *ckmark;  /* by key id: in changed */
+	size_t cap_ckmark;
+	uint32_t *changed;
+	size_t nchanged, cap_changed;
+	struct buf gone;        /* a delta line per key dropped */
 	/* Counters (--stats). */
 	uint64_t results;
 	size_t nslots, peak_slots, peak_keys;
@@ -119,6 +128,21 @@ json_t *aggfire_snapshot(const struct aggfire *s);
 void aggfire_clear(struct aggfire *s);
 /* Adds one key of a snapshot; 0, or -1 with *why. */
 int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why);
+/*
+ * Incremental checkpoints.  aggfire_track() starts noting which keys
+ * change (a mark per key id, the list of ids marked) and which are
+ * dropped.  aggfire_delta() appends to out a line per key dropped,
+ * {"key":K,"del":true}, then a line per key changed, its entry as in
+ * aggfire_snapshot(), and starts the change set afresh, as
+ * aggfire_track_reset() does (after a full snapshot or a restore).
+ * aggfire_apply_key() applies one such line: a changed key replaces what
+ * the state held of it.
+ */
+void aggfire_track(struct aggfire *s);
+void aggfire_track_reset(struct aggfire *s);
+void aggfire_delta(struct aggfire *s, struct buf *out);
+int aggfire_apply_key(struct aggfire *s, const json_t *e, const char **why);
+
 /* Bytes of state held: keys, slots and their states. */
 size_t aggfire_bytes(const struct aggfire *s);
 

@@ -10,6 +10,7 @@
 #include "ckpt.h"
 #include "diag.h"
 #include "tap.h"
+#include <xxhash.h>
 
 static char dir[] = "/tmp/fs-test-ckpt-XXXXXX";
 
@@ -20,6 +21,15 @@ static char *file(const char *stage, uint64_t id)
 	snprintf(p, sizeof p, "%s/%s/%020llu.ckpt", dir, stage,
 	    (unsigned long long)id);
 	return p;
+}
+
+static bool exists_in(const char *d, const char *stage, uint64_t id)
+{
+	char p[512];
+
+	snprintf(p, sizeof p, "%s/%s/%020llu.ckpt", d, stage,
+	    (unsigned long long)id);
+	return access(p, F_OK) == 0;
 }
 
 static bool exists(const char *stage, uint64_t id)
@@ -336,6 +346,154 @@ static void test_backend(void)
 		mem_remove(&mem_store, mem_store.c[0].stage, mem_store.c[0].id);
 }
 
+/* --- incremental checkpoints: full pieces and deltas ------------------ */
+
+static void write_delta(struct ckpt_store *s, uint64_t id, uint64_t base,
+    uint64_t prev)
+{
+	char p[32];
+
+	snprintf(p, sizeof p, "d%llu\n", (unsigned long long)id);
+	ckpt_write_delta(s, id, base, prev, p, strlen(p));
+}
+
+/* The ids of the chain of id, full piece first, as "1 2 3". */
+static const char *chain_of(struct ckpt_store *s, uint64_t id)
+{
+	static char out[128];
+	struct ckpt_piece *p;
+	size_t n, at = 0;
+
+	out[0] = '\0';
+	if (ckpt_read_chain(s, id, &p, &n) < 0)
+		return "unusable";
+	for (size_t i = 0; i < n && at < sizeof out - 24; i++)
+		at += (size_t)snprintf(out + at, sizeof out - at, "%s%llu%s",
+		    i ? " " : "", (unsigned long long)p[i].h.id,
+		    p[i].h.kind == CKPT_FULL ? "F" : "");
+	ckpt_free_chain(p, n);
+	return out;
+}
+
+static void test_delta_format(void)
+{
+	struct ckpt_head h = { CKPT_DELTA, 9, 4, 8 }, got;
+	struct buf b = BUF_INIT;
+	char why[256];
+	size_t at;
+
+	ckpt_format_head(&b, "agg", &h, "x\n", 2);
+	CHECK(strstr(b.data, "\"version\":2,") != NULL &&
+	    strstr(b.data, "\"kind\":\"delta\",\"base\":4,\"prev\":8,") != NULL,
+	    "delta format: version 2, kind, base and prev in the header");
+	CHECK(ckpt_verify_head(b.data, b.len, 9, &at, &got, why, sizeof why) == 0 &&
+	    got.kind == CKPT_DELTA && got.base == 4 && got.prev == 8 &&
+	    got.id == 9 && strcmp(b.data + at, "x\n") == 0,
+	    "delta format: the header read back");
+	buf_free(&b);
+	ckpt_format(&b, "agg", 3, "{}", 2);
+	CHECK(strstr(b.data, "\"version\":1,") != NULL &&
+	    strstr(b.data, "\"kind\":\"full\"") != NULL &&
+	    ckpt_verify_head(b.data, b.len, 3, &at, &got, why, sizeof why) == 0 &&
+	    got.kind == CKPT_FULL && got.base == 3 && got.prev == 3,
+	    "delta format: a full piece is version 1, its own base");
+	buf_free(&b);
+	h.prev = 9;
+	ckpt_format_head(&b, "agg", &h, "x\n", 2);
+	CHECK(ckpt_verify_head(b.data, b.len, 9, &at, &got, why, sizeof why) < 0,
+	    "delta format: prev must come before the delta");
+	buf_free(&b);
+	h.prev = 8;
+	h.base = 8;
+	h.kind = CKPT_FULL;
+	ckpt_format_head(&b, "agg", &h, "x\n", 2);
+	CHECK(ckpt_verify_head(b.data, b.len, 9, &at, &got, why, sizeof why) == 0 &&
+	    got.kind == CKPT_FULL && got.base == 9,
+	    "delta format: a full piece ignores base and prev");
+	buf_free(&b);
+	/* A version 1 header without a kind (written before deltas) is a
+	 * full piece. */
+	buf_appends(&b, "{\"format\":\"fs-checkpoint\",\"version\":1,"
+	    "\"stage\":\"agg\",\"id\":2,\"payload_length\":2,"
+	    "\"payload_xxh64\":\"");
+	{
+		char sum[17];
+
+		snprintf(sum, sizeof sum, "%016llx",
+		    (unsigned long long)XXH64("{}", 2, 0));
+		buf_appends(&b, sum);
+	}
+	buf_appends(&b, "\"}\n{}");
+	CHECK(ckpt_verify_head(b.data, b.len, 2, &at, &got, why, sizeof why) == 0 &&
+	    got.kind == CKPT_FULL, "delta format: an old header is a full piece");
+	buf_free(&b);
+}
+
+static void test_chain(void)
+{
+	static char d2[] = "/tmp/fs-test-ckpt-chain-XXXXXX";
+	struct ckpt_store *a, *b, *c;
+	char why[256];
+
+	if (mkdtemp(d2) == NULL)
+		return;
+	a = ckpt_open(d2, "src");
+	b = ckpt_open(d2, "agg");
+	for (uint64_t id = 1; id <= 3; id++)
+		write_state(a, id, (int)id);
+	write_state(b, 1, 1);
+	write_delta(b, 2, 1, 1);
+	write_delta(b, 3, 1, 2);
+	CHECK_STR(chain_of(b, 3), "1F 2 3", "chain: full piece, then the deltas");
+	CHECK_I64((int64_t)ckpt_latest_complete(a), 3, "chain: complete");
+	CHECK(ckpt_store_verify(a, "agg", 3, why, sizeof why) == 0,
+	    "chain: verified");
+	CHECK_I64(read_n(b, 3), -1, "chain: a delta is not read as a full piece");
+
+	/* A corrupt delta: every checkpoint resting on it is incomplete. */
+	snprintf(why, sizeof why, "%s/agg/%020d.ckpt", d2, 2);
+	corrupt(why);
+	CHECK_I64((int64_t)ckpt_latest_complete(a), 1,
+	    "chain: a corrupt delta makes the checkpoints on it incomplete");
+	CHECK(ckpt_store_verify(a, "agg", 3, why, sizeof why) < 0 &&
+	    strstr(why, "piece 2 of its chain") != NULL,
+	    "chain: verify names the bad piece");
+	CHECK_STR(chain_of(b, 3), "unusable", "chain: not restored");
+	ckpt_discard_after(b, 1);
+	ckpt_discard_after(a, 1);
+
+	/* Compaction and pruning: nothing a kept checkpoint needs goes. */
+	for (uint64_t id = 2; id <= 7; id++)
+		write_state(a, id, (int)id);
+	write_delta(b, 2, 1, 1);
+	write_delta(b, 3, 1, 2);
+	write_delta(b, 4, 1, 3);
+	write_state(b, 5, 5);                   /* compaction */
+	write_delta(b, 6, 5, 5);
+	ckpt_prune(b, 3);                       /* keeps 6 5 4: 4 needs 1 */
+	CHECK(exists_in(d2, "agg", 1) && exists_in(d2, "agg", 3),
+	    "prune: the chain of the oldest kept checkpoint stays");
+	CHECK_STR(chain_of(b, 4), "1F 2 3 4", "prune: it still restores");
+	write_delta(b, 7, 5, 6);
+	ckpt_prune(b, 3);                       /* keeps 7 6 5 */
+	CHECK(!exists_in(d2, "agg", 1) && !exists_in(d2, "agg", 4) &&
+	    exists_in(d2, "agg", 5),
+	    "prune: pieces before the oldest kept base go");
+	CHECK_STR(chain_of(b, 7), "5F 6 7", "prune: the new chain restores");
+
+	/* A store opened afresh (a restart) finds the bases by reading. */
+	c = ckpt_open(d2, "agg");
+	write_delta(c, 8, 5, 7);
+	write_state(a, 8, 8);
+	ckpt_prune(c, 3);                       /* keeps 8 7 6: base 5 */
+	CHECK(exists_in(d2, "agg", 5) && exists_in(d2, "agg", 6),
+	    "prune: after a restart, the base is read from the header");
+	CHECK_STR(chain_of(c, 8), "5F 6 7 8", "prune: after a restart, restores");
+	ckpt_close(a);
+	ckpt_close(b);
+	ckpt_close(c);
+}
+
 int main(void)
 {
 	diag_init("test_ckpt");
@@ -347,5 +505,7 @@ int main(void)
 	test_corruption();
 	test_prune_discard();
 	test_backend();
+	test_delta_format();
+	test_chain();
 	return tap_done();
 }

@@ -1,0 +1,180 @@
+#!/usr/bin/env bats
+# Incremental checkpoints (fs-checkpoint(5), "Incremental checkpoints"):
+# fs-agg writes a delta of the keys changed and dropped since its last
+# checkpoint, and a full piece when the deltas outgrow the last one.  A
+# restore (full piece, then each delta in order) must give exactly the
+# state an uninterrupted run had: every run restarted from a checkpoint
+# writes, from there on, what the uninterrupted run wrote after that
+# checkpoint's barrier.
+
+load test_helper
+
+AGGS=(--key user --agg clicks=count:if:event=click --agg spend=sum:amount
+	--agg items=count_distinct:item)
+
+# The events: 20 000 users over about 2 hours of event time, so that
+# 10-minute windows fire (keys dropped) while others fill (keys changed);
+# a barrier every 3000 records changes about a third of the keys.
+make_events() {
+	fs-gen --count "${1:-150000}" --users 20000 --rate 20 --data-only > ev.ndjson
+}
+
+# pipeline DIR: the source to fs-agg, a barrier every 3000 records.
+write_pipeline() {
+	cat > p.sh <<-PIPE
+	fs-backfill -q --watermarks --checkpoint-dir "\$1" --checkpoint-records 3000 ev.ndjson |
+	    fs-window -q --tumble 10m --max-out-of-orderness 1h --checkpoint-dir "\$1" |
+	    fs-agg -v ${AGGS[*]} --checkpoint-dir "\$1"
+	PIPE
+}
+
+# The lines that must match: results, barriers and the end.
+significant() {
+	grep -v '"@fs":"watermark"' "$1" | grep -v '"@fs":"restore"' || true
+}
+
+# The complete lines of a file a killed run left (its last may be cut).
+complete_lines() {
+	if [ -s "$1" ] && [ "$(tail -c 1 "$1" | od -An -c | tr -d ' ')" != '\n' ]; then
+		sed '$d' "$1"
+	else
+		cat "$1"
+	fi
+}
+
+# check_attempt OUT: OUT (a run restored from checkpoint R) is, from its
+# restore record on, a prefix of what the uninterrupted run wrote after
+# its barrier R.
+check_attempt() {
+	local r n
+	# Killed before it wrote a line: nothing to compare.
+	[ -n "$(complete_lines "$1")" ] || return 0
+	r=$(head -n 1 "$1" | jq -r 'select(."@fs" == "restore") | .id')
+	[ -n "$r" ] || { echo "$1: no restore record first"; return 1; }
+	if [ "$r" = 0 ]; then
+		significant ref > ref.after
+	else
+		awk -v b="{\"@fs\":\"barrier\",\"id\":$r}" 'f; $0 == b { f = 1 }' ref |
+			significant /dev/stdin > ref.after
+		[ -s ref.after ] || { echo "$1: barrier $r not in the reference"; return 1; }
+	fi
+	complete_lines "$1" > got.full
+	significant got.full > got
+	n=$(wc -l < got)
+	head -n "$n" ref.after | cmp -s - got ||
+		{ echo "$1 (restored from $r) differs from the uninterrupted run"; diff <(head -n "$n" ref.after) got | head -n 5; return 1; }
+}
+
+# kill_runs KILLS [STORE]: runs the pipeline on STORE (default ck), kills
+# its process group with SIGKILL at a random moment KILLS times, then
+# lets it finish; each run's output in out.N.  Sets ATTEMPTS.
+kill_runs() {
+	local k pid store=${2:-ck}
+	ATTEMPTS=0
+	for ((k = 1; k <= $1; k++)); do
+		setsid bash p.sh "$store" > "out.$k" 2> "err.$k" &
+		pid=$!
+		sleep "0.$((RANDOM % 8 + 2))"
+		kill -KILL -- "-$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		ATTEMPTS=$k
+		grep -q '"@fs":"end"' "out.$k" && return 0
+	done
+	ATTEMPTS=$(($1 + 1))
+	bash p.sh "$store" > "out.$ATTEMPTS" 2> "err.$ATTEMPTS"
+}
+
+@test "ckpt-incr: fs-agg writes deltas on a full piece, and a new full piece when the deltas outgrow it" {
+	make_events
+	write_pipeline
+	bash p.sh ck > ref 2>/dev/null
+	kinds=$(for f in ck/fs-agg/*.ckpt; do head -n 1 "$f" | jq -r .kind; done | sort | uniq -c)
+	echo "$kinds"
+	[[ "$kinds" == *full* && "$kinds" == *delta* ]]
+	# Every delta's chain (prev, prev's prev...) ends at a full piece
+	# the store still holds.
+	for f in ck/fs-agg/*.ckpt; do
+		while [ "$(head -n 1 "$f" | jq -r .kind)" = delta ]; do
+			f=$(printf 'ck/fs-agg/%020d.ckpt' "$(head -n 1 "$f" | jq .prev)")
+			[ -f "$f" ]
+		done
+	done
+	# Compaction (a child process rewrites a delta as a full piece): the
+	# log says so across the run.
+	rm -rf ck2
+	fs-backfill -q --watermarks --checkpoint-dir ck2 --checkpoint-records 3000 ev.ndjson |
+		fs-window -q --tumble 10m --max-out-of-orderness 1h --checkpoint-dir ck2 |
+		fs-agg -v "${AGGS[@]}" --checkpoint-dir ck2 2> log > /dev/null
+	full=$(grep -c 'checkpoint [0-9]* compacted: full piece' log)
+	delta=$(grep -c 'checkpoint [0-9]* written: delta' log)
+	echo "full=$full delta=$delta"
+	[ "$full" -ge 2 ] && [ "$delta" -ge 10 ]
+	# The compacted pieces are full ones of the same checkpoint.
+	for id in $(sed -n 's/.*checkpoint \([0-9]*\) compacted.*/\1/p' log); do
+		f=$(printf 'ck2/fs-agg/%020d.ckpt' "$id")
+		[ ! -f "$f" ] || head -n 1 "$f" | jq -e '.kind == "full"'
+	done
+}
+
+@test "ckpt-incr: a pipeline killed with SIGKILL 10 times between checkpoints writes after each restore exactly what an uninterrupted run wrote" {
+	make_events
+	write_pipeline
+	bash p.sh ref-ck > ref 2>/dev/null
+	kill_runs 10
+	echo "attempts: $ATTEMPTS"
+	for ((k = 1; k <= ATTEMPTS; k++)); do
+		check_attempt "out.$k"
+	done
+	# Some runs restored a chain of deltas, not only full pieces.
+	cat err.* | grep 'full piece [0-9]* and [0-9]* deltas'
+
+	# The last run ran to the end: its output ends as the reference does.
+	grep -q '"@fs":"end"' "out.$ATTEMPTS"
+	[ "$(significant "out.$ATTEMPTS" | tail -n 1)" = "$(significant ref | tail -n 1)" ]
+	[ "$ATTEMPTS" -ge 3 ]
+}
+
+@test "ckpt-incr: a corrupt delta makes its checkpoint incomplete: the pipeline resumes from the one before, with the same output" {
+	make_events 60000
+	write_pipeline
+	bash p.sh ref-ck > ref 2>/dev/null
+	# A run stopped (SIGKILL) after some checkpoints.
+	setsid bash p.sh ck > out.1 2>/dev/null &
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$(ls ck/fs-agg 2>/dev/null | wc -l)" -ge 3 ] && break
+		sleep 0.05
+	done
+	kill -KILL -- "-$pid"; wait "$pid" || true
+	# Corrupt fs-agg's newest piece, a delta: flip a payload byte.
+	newest=$(ls ck/fs-agg/*.ckpt | tail -n 1)
+	head -n 1 "$newest" | jq -e '.kind == "delta"'
+	id=$((10#$(basename "$newest" .ckpt)))
+	fs-ckpt list ck | jq -se --argjson id "$id" 'map(select(.id == $id))[0].complete'
+	printf 'X' | dd of="$newest" bs=1 seek=$(($(head -n 1 "$newest" | wc -c) + 5)) conv=notrunc 2>/dev/null
+	run -1 --separate-stderr fs-ckpt verify "$newest"
+	[[ "$stderr" == *"checksum mismatch"* ]]
+	bash p.sh ck > out.2 2> err.2
+	r=$(head -n 1 out.2 | jq .id)
+	[ "$r" -lt "$id" ]
+	check_attempt out.2
+	grep -q '"@fs":"end"' out.2
+}
+
+@test "ckpt-incr: on the Kafka store (compaction in the stage itself), a pipeline killed with SIGKILL 5 times writes after each restore what an uninterrupted run wrote" {
+	require_kafka
+	make_events 90000
+	write_pipeline
+	bash p.sh ref-ck > ref 2>/dev/null
+	kill_runs 5 "kafka://$FS_KAFKA_BROKERS/fs-test-incr-$$-$RANDOM"
+	echo "attempts: $ATTEMPTS"
+	for ((k = 1; k <= ATTEMPTS; k++)); do
+		check_attempt "out.$k"
+	done
+	grep -q '"@fs":"end"' "out.$ATTEMPTS"
+	[ "$(significant "out.$ATTEMPTS" | tail -n 1)" = "$(significant ref | tail -n 1)" ]
+	# Deltas, and full pieces written in place of a delta (no child).
+	cat err.* | grep -q 'written: delta'
+	[ "$(cat err.* | grep -c 'checkpoint [0-9]* written$')" -ge 2 ]
+	[ "$(cat err.* | grep -c compacted)" -eq 0 ]
+}
