@@ -249,8 +249,8 @@ static int cmd_show(struct opts *o, struct out *out)
 {
 	struct ckpt_store *s;
 	uint64_t id;
-	char *payload;
-	size_t len;
+	struct ckpt_piece *p;
+	size_t n;
 	int rc = 0;
 
 	if (o->nargs != 3)
@@ -258,13 +258,19 @@ static int cmd_show(struct opts *o, struct out *out)
 	if (num_parse_u64(o->args[2], UINT64_MAX, &id) < 0 || id == 0)
 		diag_usage("show: ID must be a positive integer: '%s'", o->args[2]);
 	s = open_store(o->args[0]);
-	if (ckpt_store_read(s, o->args[1], id, &payload, &len) < 0) {
+	/* An incremental stage's checkpoint is its chain: the full piece,
+	 * then each delta in order, as a restore reads them. */
+	if (ckpt_store_read_chain(s, o->args[1], id, &p, &n) < 0) {
 		diag_error("no valid checkpoint %" PRIu64 " for stage '%s'", id,
 		    o->args[1]);
 		rc = 1;
 	} else {
-		out_write(out, payload, len);
-		free(payload);
+		for (size_t i = 0; i < n; i++) {
+			out_write(out, p[i].payload, p[i].len);
+			if (p[i].len == 0 || p[i].payload[p[i].len - 1] != '\n')
+				out_write(out, "\n", 1);
+		}
+		ckpt_free_chain(p, n);
 	}
 	ckpt_close(s);
 	return rc;

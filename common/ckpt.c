@@ -656,10 +656,16 @@ void ckpt_free_chain(struct ckpt_piece *pieces, size_t n)
 int ckpt_read_chain(struct ckpt_store *s, uint64_t id,
     struct ckpt_piece **pieces, size_t *n)
 {
+	return ckpt_store_read_chain(s, s->stage, id, pieces, n);
+}
+
+int ckpt_store_read_chain(struct ckpt_store *s, const char *stage,
+    uint64_t id, struct ckpt_piece **pieces, size_t *n)
+{
 	char why[256];
 
-	if (fetch_chain(s, s->stage, id, pieces, n, why, sizeof why) < 0) {
-		char *name = s->be->name(s->h, s->stage, id);
+	if (fetch_chain(s, stage, id, pieces, n, why, sizeof why) < 0) {
+		char *name = s->be->name(s->h, stage, id);
 
 		diag_warn("checkpoint %" PRIu64 " unusable: '%s': %s", id, name,
 		    why);

@@ -146,6 +146,9 @@ void ckpt_note_full(struct ckpt_store *s, uint64_t id);
  * missing, corrupt or does not link. */
 int ckpt_read_chain(struct ckpt_store *s, uint64_t id,
     struct ckpt_piece **pieces, size_t *n);
+/* ckpt_read_chain() of stage's checkpoint id (fs-ckpt show). */
+int ckpt_store_read_chain(struct ckpt_store *s, const char *stage,
+    uint64_t id, struct ckpt_piece **pieces, size_t *n);
 void ckpt_free_chain(struct ckpt_piece *pieces, size_t n);
 
 /* Reads and verifies this stage's file for id (a full piece).  Returns 0 with a

@@ -164,7 +164,7 @@ started_in() {
 	produce "$BATS_FILE_TMPDIR/events.ndjson"
 	produce_flush
 	start_instance one g1 "$IN-ck1"
-	wait_for 90 caught_up g1
+	wait_for 180 caught_up g1
 	stop_instance one
 	assert_equal "$(started_in one)" 8
 	assert_store_expected
@@ -173,7 +173,7 @@ started_in() {
 	"$FIXTURE" --ctl "$AS" fixture-truncate > /dev/null
 	start_instance a g2 "$IN-ck2"
 	start_instance b g2 "$IN-ck2"
-	wait_for 90 caught_up g2
+	wait_for 180 caught_up g2
 	stop_instance a
 	stop_instance b
 	# each ran some of the partitions
@@ -189,7 +189,7 @@ started_in() {
 	start_instance a g "$IN-ck"
 	start_instance b g "$IN-ck"
 	# both hold partitions and every partition has a complete checkpoint
-	wait_for 60 all_committed g
+	wait_for 120 all_committed g
 	local moved from
 	moved=$(( $(started_in a) - $(grep -c '^fs-scale: partition [0-9]*: revoked' a.err || true) ))
 	[ "$moved" -ge 1 ] || fail "a runs no partition: $(cat a.err)"
@@ -197,7 +197,7 @@ started_in() {
 	kill_session "$SID_a"
 	produce "$BATS_FILE_TMPDIR/rest.ndjson"
 	produce_flush
-	wait_for 90 caught_up g
+	wait_for 180 caught_up g
 	stop_instance b
 	# b took every partition a had, each resumed from a checkpoint of a's
 	assert_equal "$(started_in b "$from")" "$moved"
@@ -209,11 +209,11 @@ started_in() {
 	produce "$BATS_FILE_TMPDIR/first.ndjson"
 	start_instance a g "$IN-ck"
 	start_instance b g "$IN-ck"
-	wait_for 60 all_committed g
+	wait_for 120 all_committed g
 	start_instance c g "$IN-ck"
 	produce "$BATS_FILE_TMPDIR/rest.ndjson"
 	produce_flush
-	wait_for 90 caught_up g
+	wait_for 180 caught_up g
 	stop_instance a
 	stop_instance b
 	stop_instance c
@@ -230,7 +230,7 @@ started_in() {
 	# no checkpoint of partition 0 is ever complete.
 	printf '{"key":"g.p0/ghost/stage","value":{}}\n' | fs-produce -b "$B" -t "$IN-ck" -E
 	start_instance a g "$IN-ck"
-	wait_for 90 bash -c "[ \"\$(fs-consume -b $B -t $IN -G g --lag | grep -c '\"lag\":0}')\" -eq 7 ]"
+	wait_for 180 bash -c "[ \"\$(fs-consume -b $B -t $IN -G g --lag | grep -c '\"lag\":0}')\" -eq 7 ]"
 	# partition 0's source wrote checkpoints, none of them complete
 	wait_for 30 bash -c "fs-consume -b $B -t $IN-ck -o beginning -e | grep -q '\"key\":\"g.p0/fs-consume/[0-9]*/commit\"'"
 	committed g > offsets
