@@ -8,7 +8,10 @@
  * fast path over simdjson, which hands every line it would reject to
  * rec_parse(), so reasons are rec_parse()'s), and recenv.c (the Kafka
  * envelope, written and read for fs-consume, fs-produce and
- * fs-backfill).  No other file parses JSON text or builds it by hand.
+ * fs-backfill).  No other file parses a record or builds JSON text by
+ * hand; jansson reads two other kinds of JSON directly: checkpoint
+ * headers and payloads (ckpt.c, kafka_ckpt.c), which are the stages'
+ * own snapshots, and the literal values of conditions (path.c).
  *
  * A record is one JSON object on one line (see fs(7)).  An object with
  * the reserved member "@fs" is a control record; every other object is
