@@ -184,7 +184,8 @@ extern const struct ckpt_backend kafka_ckpt_backend;
  */
 struct kafka_opt_arg {
 	opt_fn *fn;             /* kafka_opt_brokers, _file or _property */
-	const char *name, *arg; /* as given (borrowed from argv) */
+	char name[8];           /* as written: "-X" */
+	const char *arg;        /* borrowed from argv */
 };
 
 struct kafka_opts {

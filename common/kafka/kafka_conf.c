@@ -454,7 +454,8 @@ static void defer(struct kafka_opts *k, opt_fn *fn, const char *name,
 {
 	k->args = xgrow(k->args, &k->cap, k->nargs + 1, sizeof(*k->args));
 	k->args[k->nargs].fn = fn;
-	k->args[k->nargs].name = name;
+	snprintf(k->args[k->nargs].name, sizeof(k->args[k->nargs].name), "%s",
+	    name);
 	k->args[k->nargs].arg = arg;
 	k->nargs++;
 }
@@ -476,7 +477,9 @@ void kafka_opts_finish(struct kafka_opts *k)
 
 	if (!k->file_given &&
 	    kafka_conf_default_path(path, sizeof(path), &var) != NULL) {
-		diag_info("kafka: configuration from '%s'", path);
+		/* -v (not --stats) says so when no variable named it */
+		if (var == NULL && diag_verbosity() >= DIAG_PROGRESS)
+			diag_info("kafka: configuration from '%s'", path);
 		conf_file(k->conf, path, var != NULL ? var :
 		    "default configuration");
 	}
