@@ -101,6 +101,7 @@ int kafka_fmt_parse(struct kafka_fmt *f, const char *fmt, char *why,
 		add_text(f, s, (size_t)(pct - s));
 		if (pct[1] == '\0') {
 			snprintf(why, len, "'%%' at the end");
+			kafka_fmt_free(f);
 			return -1;
 		}
 		if (pct[1] == '%')
@@ -109,6 +110,7 @@ int kafka_fmt_parse(struct kafka_fmt *f, const char *fmt, char *why,
 			add(f, kinds[t - tokens], 0, 0);
 		else {
 			snprintf(why, len, "unknown token '%%%c'", pct[1]);
+			kafka_fmt_free(f);
 			return -1;
 		}
 		s = pct + 2;
