@@ -36,7 +36,8 @@ SCRIPT_TOOLS = \
 	fs-training-set
 
 # Libraries every tool may link (found with pkg-config); add yours here.
-PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka libxcrypt simdjson
+PKGS = jansson libxxhash nettle msgpack zlib libzstd rdkafka libxcrypt simdjson \
+	libmicrohttpd avro-c libcurl
 
 # Libraries without a pkg-config file.
 # -lcsv: fs-backfill (libcsv has no pkg-config file)
@@ -59,7 +60,7 @@ ALL_LDLIBS  = $(PKG_LIBS) $(EXTRA_LDLIBS) -lpthread $(LDLIBS)
 # libfs.a.  Each folder below it is a library of its own, built as
 # libfs-NAME.a, whose interface is common/NAME/NAME.h.  A library
 # listed later may be used by one listed earlier, never the reverse.
-SUBLIBS     = agg join window aerospike kafka backfill
+SUBLIBS     = agg join window aerospike kafka schema backfill
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 COMMON_HDRS = $(wildcard common/*.h common/*/*.h)
 UNIT_SRCS   = $(sort $(wildcard tests/unit/test_*.c))
@@ -77,7 +78,7 @@ SUBLIB_AS   = $(foreach l,$(SUBLIBS),$(BUILD)/libfs-$(l).a)
 # What a program links: the libraries, then the core they all use.
 LIBS_ALL    = $(SUBLIB_AS) $(LIBFS)
 
-.PHONY: all asan test unit demo bench chaos install uninstall clean fuzz lint print-libs
+.PHONY: all asan test unit demo bench chaos install uninstall clean fuzz lint print-libs print-archives
 .SECONDARY:
 all: $(BINS) $(SCRIPT_BINS) $(COMPLETION)
 
@@ -195,6 +196,8 @@ uninstall:
 # For scripts that link outside make (scripts/fuzz).
 print-libs:
 	@echo $(PKG_LIBS) $(EXTRA_LDLIBS) -lpthread
+print-archives:
+	@echo $(LIBS_ALL)
 
 clean:
 	rm -rf $(BUILD)

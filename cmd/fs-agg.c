@@ -70,6 +70,9 @@ struct agg {
 	char why[REC_ERR_MAX + 64];
 	/* --stats */
 	uint64_t in, ctl;
+	/* --metrics-*: NULL without */
+	struct metric *m_keys, *m_windows, *m_bytes;
+	int64_t m_bytes_ms;     /* when the bytes were last counted */
 };
 
 /* --- options ------------------------------------------------------------ */
@@ -496,10 +499,40 @@ static void clock_work(struct agg *s)
 		aggfire_pace(&s->fe, now);
 }
 
+static size_t state_bytes(const struct agg *s);
+
+/* --metrics-*: the state's keys and windows, before each read that may
+ * block; its bytes at most once a second (counting walks every key). */
+static void publish_state(struct agg *s)
+{
+	struct metrics *m = s->o->c.metrics;
+	int64_t now;
+
+	if (m == NULL)
+		return;
+	if (s->m_keys == NULL) {
+		s->m_keys = metrics_gauge(m, "fs_state_keys",
+		    "Keys held in state.", NULL);
+		s->m_windows = metrics_gauge(m, "fs_state_windows",
+		    "Windows (or panes) open in state.", NULL);
+		s->m_bytes = metrics_gauge(m, "fs_state_bytes",
+		    "Bytes of state, as --stats counts them.", NULL);
+	}
+	metric_set(s->m_keys, (double)s->fe.keys.count);
+	metric_set(s->m_windows, (double)s->fe.nslots);
+	now = etime_now_ms();
+	if (s->m_bytes_ms == 0 || now - s->m_bytes_ms >= 1000) {
+		metric_set(s->m_bytes, (double)state_bytes(s));
+		s->m_bytes_ms = now;
+	}
+}
+
 static int next_line(struct agg *s, const char **line, size_t *len)
 {
 	int64_t tick = s->o->early > 0 ? s->o->early : s->o->emit_every;
 
+	if (!lineio_has_line(&s->lr))
+		publish_state(s);
 	while (tick > 0 && !lineio_has_line(&s->lr)) {
 		int r = lineio_wait(&s->lr, (int)(tick < 1000 ? tick : 1000));
 

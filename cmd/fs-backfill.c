@@ -495,8 +495,8 @@ static int input_next_reordered(struct bf *b, struct input *in)
 		h->end = in->end;
 		h->len = in->len;
 		memcpy(h->data, in->data, in->len);
-		bf_heap_push(&in->rb, &(struct bf_key){ in->ts, in->idx,
-		    in->end }, h);
+		bf_heap_push(&in->rb, (struct bf_hent){ { in->ts, in->idx,
+		    in->end }, h });
 		if (in->ts > in->max_seen)
 			in->max_seen = in->ts;
 		if (in->rb.n > b->held_peak)
@@ -607,7 +607,7 @@ static json_t *position(struct bf *b)
 				line = in->start_line;
 			}
 			for (size_t k = 0; k < in->rb.n; k++) {
-				struct held *h = in->rb.a[k].ptr;
+				struct held *h = in->rb.v[k].ptr;
 
 				if (h->start < off) {
 					off = h->start;
@@ -720,20 +720,20 @@ static void run_merge(struct bf *b)
 		if (input_next(b, in)) {
 			struct bf_key k = { in->ts, in->idx, in->end };
 
-			bf_heap_push(&h, &k, in);
+			bf_heap_push(&h, (struct bf_hent){ k, in });
 		} else if (!b->stopped) {
 			input_close(b, in);
 		}
 	}
 	while (!b->stopped && bf_heap_top(&h) != NULL) {
-		struct input *in = h.a[0].ptr;
+		struct input *in = h.v[0].ptr;
 
-		emit(b, &h.a[0].k, in->data, in->len);
+		emit(b, &h.v[0].k, in->data, in->len);
 		in->has = false;
 		if (input_next(b, in)) {
 			struct bf_key k = { in->ts, in->idx, in->end };
 
-			bf_heap_replace_top(&h, &k, in);
+			bf_heap_replace_top(&h, (struct bf_hent){ k, in });
 		} else {
 			bf_heap_pop(&h, &top);
 			if (!b->stopped)

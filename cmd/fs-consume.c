@@ -11,6 +11,7 @@
 
 #include "kafka/kafka.h"
 #include "reject.h"
+#include "schema/schema.h"
 #include "stage.h"
 #include "tool.h"
 
@@ -20,7 +21,8 @@ static const char usage_text[] =
 "usage: fs-consume -b BROKERS -t TOPIC [-eJLQV] [-c COUNT] [-F FILE]\n"
 "                  [-f FORMAT] [-G GROUP] [-K DELIM]\n"
 "                  [-o OFFSET [-o STOP]] [-p PARTITIONS]\n"
-"                  [-X KEY=VALUE] [--checkpoint-interval DURATION]\n"
+"                  [-r URL -s SERDES] [-X KEY=VALUE]\n"
+"                  [--checkpoint-interval DURATION]\n"
 "                  [--checkpoint-records N] [--idle-timeout DURATION]\n"
 "                  [--lag] [--max-out-of-orderness DURATION]\n"
 "                  [--metadata-timeout DURATION] [--watermarks]\n"
@@ -38,6 +40,7 @@ static const char usage_text[] =
 struct opts {
 	struct fs_common c;
 	struct kafka_opts k;    /* -b, -F, -X, --metadata-timeout */
+	struct schema_opts sch; /* -r, -s */
 	struct opt_list topics; /* -t */
 	int32_t *parts;         /* -p, or NULL for all */
 	size_t nparts, pcap;
@@ -70,7 +73,9 @@ struct consumer {
 	int64_t wm_emitted;
 	struct buf line;
 	struct kafka_fmt fmt;   /* -f or -K */
-	bool formatted;
+	bool formatted;         /* -f, -K or -J */
+	struct registry *reg;   /* -s: schemas by id */
+	struct buf akey, aval;  /* -s: the decoded key and value */
 };
 
 /* --- options ----------------------------------------------------------- */
@@ -148,6 +153,7 @@ static void check_options(struct opts *o)
 	    (o->watermarks || o->c.ckpt_dir != NULL))
 		diag_usage("-f and -K write text, not records: not with "
 		    "--watermarks or --checkpoint-dir");
+	schema_opts_check(&o->sch);
 }
 
 static void parse_options(struct opts *o, int argc, char **argv)
@@ -192,6 +198,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    INT64_MAX, "DURATION", "watermark delay (default 1ms)"),
 		OPT_FLAG(0, "watermarks", &o->watermarks,
 		    "emit watermark control records"),
+		OPT_GROUP_SCHEMA(&o->sch, "decode"),
 		OPT_GROUP_KAFKA(&o->k),
 		OPT_SORTED,
 		OPT_GROUP_COMMON(&o->c),
@@ -255,6 +262,35 @@ static bool part_idle(const struct consumer *k, const struct kafka_part *p,
 	    &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return false;
 	return p->next >= 0 && hi <= p->next;
+}
+
+/* --metrics-*: each partition's lag, its end as librdkafka last fetched
+ * it (no request to the broker) less the next offset to emit. */
+static void publish_lag(struct consumer *k)
+{
+	struct metrics *m = k->o->c.metrics;
+
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < k->ps.n; i++) {
+		struct kafka_part *p = &k->ps.v[i];
+		int64_t lo, hi;
+		char pn[16];
+
+		if (!p->assigned || p->next < 0 ||
+		    rd_kafka_get_watermark_offsets(k->rk, p->topic,
+		    p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    hi < 0)
+			continue;
+		if (p->m_lag == NULL) {
+			snprintf(pn, sizeof pn, "%" PRId32, p->partition);
+			p->m_lag = metrics_gauge(m, "fs_consumer_lag",
+			    "Messages in the partition not yet read.",
+			    (const char *const[]){ "topic", p->topic,
+			    "partition", pn, NULL });
+		}
+		metric_set(p->m_lag, (double)(hi > p->next ? hi - p->next : 0));
+	}
 }
 
 /*
@@ -362,8 +398,8 @@ static void emit_value(struct consumer *k, struct kafka_part *p,
 	/* The hot path: certainly a data record on one line, passed on as
 	 * its own bytes without building it. */
 	if (m->payload != NULL && !k->o->watermarks &&
-	    kafka_json_quick_object(m->payload, m->len) &&
-	    !kafka_maybe_control(m->payload, m->len) &&
+	    rec_quick_object(m->payload, m->len) &&
+	    !rec_line_maybe_control(m->payload, m->len) &&
 	    memchr(m->payload, '\n', m->len) == NULL &&
 	    memchr(m->payload, '\r', m->len) == NULL) {
 		out_line(&k->out, m->payload, m->len);
@@ -428,6 +464,106 @@ static void emit_formatted(struct consumer *k, struct kafka_part *p,
 	}
 }
 
+/*
+ * -s: one Confluent-framed key or value decoded into out (its compact
+ * JSON; a string's own text, which the envelope shows as that string).
+ * A missing key or value (NULL) stays missing.  -1 with why.
+ */
+static int avro_part(struct consumer *k, const void *p, size_t n,
+    struct buf *out, char *why)
+{
+	const unsigned char *payload;
+	const struct avro_sch *s;
+	size_t plen;
+	uint32_t id;
+	json_t *v;
+
+	if (confluent_parse(p, n, &id, &payload, &plen, why) < 0 ||
+	    (s = registry_schema(k->reg, id, why)) == NULL)
+		return -1;
+	if ((v = avsch_decode(s, payload, plen, why)) == NULL) {
+		char tmp[SCHEMA_ERR_MAX];
+
+		snprintf(tmp, sizeof(tmp), "%s", why);
+		snprintf(why, SCHEMA_ERR_MAX, "payload does not match schema id "
+		    "%" PRIu32 ": %s", id, tmp);
+		return -1;
+	}
+	buf_reset(out);
+	if (json_is_string(v))
+		buf_append(out, json_string_value(v), json_string_length(v));
+	else
+		rec_dump(out, v);
+	json_decref(v);
+	return 0;
+}
+
+/* The raw bytes of a message whose key or value -s decodes. */
+struct raw {
+	void *payload, *key;
+	size_t len, key_len;
+};
+
+/*
+ * -s: points m's key and value at their decoded JSON (undone by
+ * avro_undo()).  A message that cannot be decoded is rejected with its
+ * topic/partition@offset and the reason: false.
+ */
+static bool avro_decode_msg(struct consumer *k, rd_kafka_message_t *m,
+    struct raw *raw)
+{
+	char why[SCHEMA_ERR_MAX + 16], where[300];
+	char part[SCHEMA_ERR_MAX];
+
+	raw->payload = m->payload;
+	raw->len = m->len;
+	raw->key = m->key;
+	raw->key_len = m->key_len;
+	if (k->o->sch.key && m->key != NULL) {
+		if (avro_part(k, m->key, m->key_len, &k->akey, part) < 0) {
+			snprintf(why, sizeof(why), "key: %s", part);
+			goto bad;
+		}
+		m->key = k->akey.data ? k->akey.data : (char *)"";
+		m->key_len = k->akey.len;
+	}
+	if (k->o->sch.value && m->payload != NULL) {
+		if (avro_part(k, m->payload, m->len, &k->aval, part) < 0) {
+			snprintf(why, sizeof(why), "value: %s", part);
+			goto bad;
+		}
+		m->payload = k->aval.data ? k->aval.data : (char *)"";
+		m->len = k->aval.len;
+	}
+	return true;
+bad:
+	m->key = raw->key;
+	m->key_len = raw->key_len;
+	where_of(where, sizeof(where), m);
+	reject(&k->rej, where, why, m->payload ? m->payload : "",
+	    m->payload ? m->len : 0);
+	return false;
+}
+
+static void avro_undo(rd_kafka_message_t *m, const struct raw *raw)
+{
+	m->payload = raw->payload;
+	m->len = raw->len;
+	m->key = raw->key;
+	m->key_len = raw->key_len;
+}
+
+static void emit(struct consumer *k, struct kafka_part *p,
+    const rd_kafka_message_t *m)
+{
+	if (k->o->value_only)
+		emit_value(k, p, m);
+	else if (k->formatted)
+		emit_formatted(k, p, m);
+	else
+		emit_envelope(k, p, m);
+}
+
 static bool all_done(const struct consumer *k)
 {
 	size_t n = 0;
@@ -463,6 +599,7 @@ static void mark_done(struct consumer *k, struct kafka_part *p)
 /* Handles one message; returns false when the consumer should stop. */
 static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 {
+	struct raw raw;
 	struct kafka_part *p;
 	const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
 
@@ -505,12 +642,12 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 	if (k->o->watermarks)
 		wake_idle(k, p, etime_now_ms());
 	p->eof = false;
-	if (k->o->value_only)
-		emit_value(k, p, m);
-	else if (k->formatted)
-		emit_formatted(k, p, m);
-	else
-		emit_envelope(k, p, m);
+	if (k->reg == NULL)
+		emit(k, p, m);
+	else if (avro_decode_msg(k, m, &raw)) {
+		emit(k, p, m);
+		avro_undo(m, &raw);
+	}
 	p->next = m->offset + 1;
 	p->dirty = true;
 	k->emitted++;
@@ -544,6 +681,7 @@ static void on_idle(struct consumer *k)
 	}
 	if (k->o->watermarks)
 		watermark_check(k, now);
+	publish_lag(k);
 	if (k->commit && json_array_size(k->pending) > 0)
 		kafka_commit_complete(k->rk, k->pending, k->sc.store);
 }
@@ -572,6 +710,9 @@ static void consume_loop(struct consumer *k)
 				continue;
 			}
 		}
+		/* Before the batch too: a full pipe downstream may block
+		 * its writes, and the lag is what a scrape wants then. */
+		publish_lag(k);
 		for (ssize_t i = 0; i < n; i++) {
 			if (go)
 				go = on_message(k, ms[i]);
@@ -579,6 +720,7 @@ static void consume_loop(struct consumer *k)
 		}
 		if (k->store)
 			kafka_parts_store(&k->ps, k->rk);
+		publish_lag(k);
 	}
 	free(ms);
 	if (!k->legacy)
@@ -743,6 +885,8 @@ static int consume(struct opts *o)
 	k.formatted = o->format != NULL || o->key_delim != NULL || o->kcat_json;
 	out_init(&k.out, 1, "stdout");
 	rejects_init(&k.rej, &o->c, &k.out);
+	if (o->sch.registry != NULL)
+		k.reg = registry_new(o->sch.registry);
 	o->c.ckpt_backend = &kafka_ckpt_backend;
 	k.restored = source_ckpt_begin(&k.sc, &o->c, o->ckpt_interval_ms,
 	    (uint64_t)o->ckpt_records, &k.out);
@@ -804,6 +948,9 @@ static int consume(struct opts *o)
 	kafka_parts_free(&k.ps);
 	buf_free(&k.line);
 	kafka_fmt_free(&k.fmt);
+	buf_free(&k.akey);
+	buf_free(&k.aval);
+	registry_free(k.reg);
 	return 0;
 }
 

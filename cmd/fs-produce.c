@@ -5,15 +5,17 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fieldseen.h"
-#include "join/join_map.h"
+#include "hashtab.h"
 #include "kafka/kafka.h"
 #include "reject.h"
+#include "schema/schema.h"
 #include "stage.h"
 #include "tool.h"
 
@@ -21,9 +23,11 @@
 
 static const char usage_text[] =
 "usage: fs-produce -b BROKERS [-E] [-F FILE] [-H NAME=PATH] [-k FIELDS]\n"
-"                  [-p PARTITION] [-t TOPIC] [-X KEY=VALUE]\n"
+"                  [-p PARTITION] [-r URL -s SERDES] [-t TOPIC]\n"
+"                  [-X KEY=VALUE] [--key-schema FILE] [--key-subject NAME]\n"
 "                  [--metadata-timeout DURATION] [--strict] [--timestamp]\n"
 "                  [--transactional-id ID] [--value-field PATH]\n"
+"                  [--value-schema FILE] [--value-subject NAME]\n"
 "                  [common options]\n";
 
 /* -p not given: the envelope's partition, or the partitioner's choice. */
@@ -38,6 +42,15 @@ struct opts {
 				 * partitioner's; PARTITION_NONE: not given */
 	const char *txn_id;
 	struct kafka_recmap map;        /* -k, -H, --value-field, --timestamp */
+	struct schema_opts sch;         /* -r, -s */
+	const char *key_schema, *key_subject, *value_schema, *value_subject;
+};
+
+/* -s: the schema a key or value is written with. */
+struct avro_out {
+	const struct avro_sch *s;       /* NULL: not Avro */
+	uint32_t id;
+	char *subject;
 };
 
 /*
@@ -84,7 +97,7 @@ struct resume {
 	rd_kafka_conf_t *conf;  /* for the consumer; NULL: no check */
 	uint64_t checked;       /* the barrier id looked for (0: none yet) */
 	uint64_t txn;           /* whose messages are dropped (0: none) */
-	struct jmap done;       /* ident -> struct resume_msg */
+	struct hashtab done;    /* ident -> struct resume_msg */
 	uint64_t pending;       /* messages in done still to come */
 	uint64_t dropped;       /* records dropped so far */
 	struct buf ident;
@@ -105,9 +118,25 @@ struct producer {
 	uint64_t produced, delivered, failed, txn_msgs;
 	uint64_t failed_at_barrier;
 	struct resume rs;
+	struct registry *reg;           /* -s */
+	struct avro_out akey, aval;
 };
 
 /* --- options ----------------------------------------------------------- */
+
+/* -s's combinations the table cannot say. */
+static void check_schema_options(const struct opts *o)
+{
+	schema_opts_check(&o->sch);
+	if (!o->sch.key && (o->key_schema || o->key_subject))
+		diag_usage("--key-schema and --key-subject need -s key=avro");
+	if (!o->sch.value && (o->value_schema || o->value_subject))
+		diag_usage("--value-schema and --value-subject need -s value=avro");
+	if (o->sch.key && !o->key_subject && !o->topic)
+		diag_usage("-s key=avro without -t needs --key-subject");
+	if (o->sch.value && !o->value_subject && !o->topic)
+		diag_usage("-s value=avro without -t needs --value-subject");
+}
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
@@ -123,12 +152,22 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "this partition (-1: the partitioner chooses)"),
 		OPT_STRING('t', NULL, &o->topic, "TOPIC",
 		    "topic (overrides an envelope's topic)"),
+		OPT_STRING(0, "key-schema", &o->key_schema, "FILE",
+		    "register this Avro schema for the key's subject"),
+		OPT_STRING(0, "key-subject", &o->key_subject, "NAME",
+		    "the key's subject (default TOPIC-key)"),
 		OPT_FLAG(0, "timestamp", &o->timestamp,
 		    "message timestamp from --time-field"),
 		OPT_STRING(0, "transactional-id", &o->txn_id, "ID",
 		    "one transaction per checkpoint interval"),
 		OPT_STRING(0, "value-field", &o->map.value_field_text, "PATH",
 		    "the value is this field, not the whole record"),
+		OPT_STRING(0, "value-schema", &o->value_schema, "FILE",
+		    "register this Avro schema for the value's subject\n"
+		    "(default: the subject's latest version)"),
+		OPT_STRING(0, "value-subject", &o->value_subject, "NAME",
+		    "the value's subject (default TOPIC-value)"),
+		OPT_GROUP_SCHEMA(&o->sch, "write"),
 		OPT_GROUP_KAFKA(&o->k),
 		OPT_SORTED,
 		OPT_GROUP_FIELDSEEN(&o->strict),
@@ -165,6 +204,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	if (o->txn_id && kafka_conf_set2(o->k.conf, "transactional.id",
 	    o->txn_id, errstr, sizeof(errstr)) < 0)
 		diag_usage("--transactional-id: %s", errstr);
+	check_schema_options(o);
 }
 
 static void opts_free(struct opts *o)
@@ -349,7 +389,7 @@ static void resume_ident(struct producer *p, bool has_key, const void *key,
 /* Adds p->rs.ident to the messages to drop. */
 static void resume_add(struct producer *p)
 {
-	struct jmap_slot *sl = jmap_put(&p->rs.done, p->rs.ident.data,
+	struct hashtab_slot *sl = hashtab_put(&p->rs.done, p->rs.ident.data,
 	    p->rs.ident.len);
 	struct resume_msg *r = sl->val;
 
@@ -513,14 +553,14 @@ static void resume_check(struct producer *p, uint64_t restored)
 static bool resume_drop(struct producer *p)
 {
 	struct kafka_msg *m = &p->msg;
-	struct jmap_slot *sl;
+	struct hashtab_slot *sl;
 	struct resume_msg *r;
 
 	if (p->rs.pending == 0)
 		return false;
 	resume_ident(p, m->has_key, m->key.data, m->key.len, m->has_value,
 	    m->value_ptr, m->value_len);
-	sl = jmap_get(&p->rs.done, p->rs.ident.data, p->rs.ident.len);
+	sl = hashtab_get(&p->rs.done, p->rs.ident.data, p->rs.ident.len);
 	if (sl == NULL || (r = sl->val)->n == 0)
 		return false;
 	r->n--;
@@ -535,11 +575,11 @@ static bool resume_drop(struct producer *p)
 static void resume_free(struct resume *rs)
 {
 	size_t i = 0;
-	struct jmap_slot *sl;
+	struct hashtab_slot *sl;
 
-	while ((sl = jmap_next(&rs->done, &i)) != NULL)
+	while ((sl = hashtab_next(&rs->done, &i)) != NULL)
 		free(sl->val);
-	jmap_free(&rs->done);
+	hashtab_free(&rs->done);
 	buf_free(&rs->ident);
 	if (rs->conf != NULL)
 		rd_kafka_conf_destroy(rs->conf);
@@ -674,7 +714,116 @@ static void reject_here(struct producer *p, const char *why,
 /* True when a record becomes a message as is: no field to look up. */
 static bool plain_value(const struct opts *o)
 {
-	return !o->envelope && kafka_recmap_plain(&o->map);
+	return !o->envelope && kafka_recmap_plain(&o->map) &&
+	    o->sch.registry == NULL;
+}
+
+/* --- -s: Confluent-framed Avro ------------------------------------------- */
+
+static char *read_file(const char *path)
+{
+	struct buf b = BUF_INIT;
+	char chunk[8192];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		diag_fatal("cannot open '%s': %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	if (ferror(f))
+		diag_fatal("cannot read '%s': %s", path, strerror(errno));
+	fclose(f);
+	if (b.data == NULL)
+		buf_appends(&b, "");
+	return b.data;
+}
+
+/* The schema a key or value is written with: file registered under the
+ * subject, or without file the subject's latest version; exits 1 when
+ * the registry says no or cannot be reached. */
+static void avro_out_setup(struct producer *p, struct avro_out *a,
+    const char *subject, const char *suffix, const char *file)
+{
+	char why[SCHEMA_ERR_MAX];
+	int64_t id;
+
+	if (subject != NULL) {
+		a->subject = xstrdup(subject);
+	} else {
+		a->subject = xmalloc(strlen(p->o->topic) + strlen(suffix) + 1);
+		memcpy(a->subject, p->o->topic, strlen(p->o->topic));
+		memcpy(a->subject + strlen(p->o->topic), suffix,
+		    strlen(suffix) + 1);
+	}
+	if (file != NULL) {
+		char *text = read_file(file);
+
+		id = registry_register(p->reg, a->subject, text, why);
+		free(text);
+	} else {
+		id = registry_latest(p->reg, a->subject, why);
+	}
+	if (id < 0)
+		diag_fatal("subject '%s': %s", a->subject, why);
+	a->id = (uint32_t)id;
+	if ((a->s = registry_schema(p->reg, a->id, why)) == NULL)
+		diag_fatal("subject '%s': %s", a->subject, why);
+}
+
+static void avro_setup(struct producer *p)
+{
+	const struct opts *o = p->o;
+
+	if (o->sch.registry == NULL)
+		return;
+	p->reg = registry_new(o->sch.registry);
+	if (o->sch.key)
+		avro_out_setup(p, &p->akey, o->key_subject, "-key",
+		    o->key_schema);
+	if (o->sch.value)
+		avro_out_setup(p, &p->aval, o->value_subject, "-value",
+		    o->value_schema);
+}
+
+/* Replaces the bytes in b with v written as a's schema; -1 with why. */
+static int avro_out_encode(const struct avro_out *a, const char *what,
+    const json_t *v, struct buf *b, char *why)
+{
+	char reason[SCHEMA_ERR_MAX];
+
+	buf_reset(b);
+	confluent_header(b, a->id);
+	if (avsch_encode(a->s, v, b, reason) == 0)
+		return 0;
+	snprintf(why, REC_ERR_MAX, "%s does not fit schema id %" PRIu32
+	    " (subject '%s'): %s", what, a->id, a->subject, reason);
+	return -1;
+}
+
+/* -s: p->msg's key and value (mapped from obj) written as Avro. */
+static int avro_msg(struct producer *p, const json_t *obj, char *why)
+{
+	const struct opts *o = p->o;
+	struct kafka_msg *m = &p->msg;
+	const json_t *v;
+	json_t *key;
+	int rc = 0;
+
+	if (p->aval.s != NULL && m->has_value) {
+		v = o->envelope ? json_object_get(obj, "value") :
+		    kafka_recmap_value_json(&o->map, obj);
+		if (avro_out_encode(&p->aval, "value", v, &m->value, why) < 0)
+			return -1;
+		m->value_ptr = NULL;
+	}
+	if (p->akey.s != NULL && m->has_key) {
+		key = o->envelope ? json_incref(json_object_get(obj, "key")) :
+		    kafka_recmap_key_json(&o->map, obj);
+		rc = avro_out_encode(&p->akey, "key", key, &m->key, why);
+		json_decref(key);
+	}
+	return rc;
 }
 
 /* After stage_control() handled c (the checkpoint file is written). */
@@ -698,8 +847,8 @@ static void on_record(struct producer *p, const char *line, size_t len)
 
 	/* The hot path: a line that is certainly a data record is sent as
 	 * its bytes, without building it. */
-	if (plain_value(p->o) && kafka_json_quick_object(line, len) &&
-	    !kafka_maybe_control(line, len)) {
+	if (plain_value(p->o) && rec_quick_object(line, len) &&
+	    !rec_line_maybe_control(line, len)) {
 		stage_data(&p->st);
 		kafka_msg_reset(&p->msg);
 		p->msg.has_value = true;
@@ -744,6 +893,8 @@ static void on_record(struct producer *p, const char *line, size_t len)
 		snprintf(why, sizeof(why), "envelope without 'topic' (and no -t)");
 		rc = -1;
 	}
+	if (rc == 0 && p->reg != NULL)
+		rc = avro_msg(p, obj, why);
 	if (rc < 0)
 		reject_here(p, why, line, len);
 	else
@@ -838,12 +989,14 @@ int main(int argc, char **argv)
 	watch_fields(&p);
 	kafka_msg_init(&p.msg);
 	lineio_init_fd(&p.lr, 0, "-");
+	lineio_set_metrics(&p.lr, o.c.metrics);
 	rejects_init(&p.rej, &o.c, NULL);
 	p.rs.fresh = o.c.ckpt_dir != NULL && !stage_dir_exists(&o.c);
-	jmap_init(&p.rs.done);
+	hashtab_init(&p.rs.done);
 	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
 	    restore_hook, &p });
+	avro_setup(&p);
 	setup_producer(&p);
 	produce_loop(&p);
 
@@ -874,6 +1027,9 @@ int main(int argc, char **argv)
 	resume_free(&p.rs);
 	stage_finish(&p.st);
 	kafka_msg_free(&p.msg);
+	free(p.akey.subject);
+	free(p.aval.subject);
+	registry_free(p.reg);
 	lineio_close(&p.lr);
 	absent = fieldseen_finish(&p.seen);
 	rejects_finish(&p.rej);

@@ -13,6 +13,7 @@
  * --max-restarts failures within --restart-window end it with 1.
  */
 #define _GNU_SOURCE             /* sigabbrev_np */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -509,13 +510,17 @@ static void print_stats(const struct opts *o, const struct history *h)
 
 /* Starts the pipeline until it succeeds, is stopped or fails too often;
  * returns fs-run's exit status. */
-static int supervise(const struct opts *o, struct history *h)
+static void metrics_dir_clear(const char *dir, bool rmdir_too);
+
+static int supervise(const struct opts *o, struct history *h,
+    const char *mdir)
 {
 	for (;;) {
 		struct outcome oc;
 		char d[64], t[32];
 		int64_t delay;
 
+		metrics_dir_clear(mdir, false);
 		h->starts++;
 		log_start(o, h);
 		oc = run_once(o, h->starts);
@@ -544,15 +549,62 @@ static int supervise(const struct opts *o, struct history *h)
 	}
 }
 
+/*
+ * --metrics-port: each stage writes its textfile into a directory of
+ * fs-run's own (FS_METRICS_DIR, metrics.h) and fs-run serves them merged
+ * with its own metrics.  Returns the directory, or NULL.
+ */
+static char *metrics_dir(const struct opts *o)
+{
+	const char *tmp = getenv("TMPDIR");
+	size_t n;
+	char *dir;
+
+	if (o->c.metrics == NULL)
+		return NULL;
+	n = strlen(tmp ? tmp : "/tmp") + 32;
+	dir = xmalloc(n);
+	snprintf(dir, n, "%s/fs-run-metrics.XXXXXX", tmp ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		diag_fatal("--metrics-port: cannot make a directory: '%s': %s",
+		    dir, strerror(errno));
+	if (setenv(METRICS_DIR_ENV, dir, 1) != 0)
+		diag_fatal("setenv: %s", strerror(errno));
+	metrics_set_dir(o->c.metrics, dir);
+	return dir;
+}
+
+/* Removes the stages' textfiles (at a restart: those of the run that
+ * ended are stale), and with rmdir_too the directory. */
+static void metrics_dir_clear(const char *dir, bool rmdir_too)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (dir == NULL || (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && unlinkat(dirfd(d), e->d_name, 0) != 0)
+			diag_warn("cannot remove '%s/%s': %s", dir, e->d_name,
+			    strerror(errno));
+	closedir(d);
+	if (rmdir_too && rmdir(dir) != 0)
+		diag_warn("cannot remove '%s': %s", dir, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct history h = { 0 };
+	char *mdir;
 	int rc;
 
 	parse_options(&o, argc, argv);
 	pgroup_setup();
-	rc = supervise(&o, &h);
+	mdir = metrics_dir(&o);
+	rc = supervise(&o, &h, mdir);
+	metrics_dir_clear(mdir, true);
+	free(mdir);
 	print_stats(&o, &h);
 	free(h.fails);
 	free_options(&o);

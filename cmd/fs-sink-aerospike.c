@@ -86,7 +86,12 @@ struct sink {
 	char *password;
 	/* --stats */
 	uint64_t lines, written, stale, failed, controls;
+	/* --metrics-*: NULL without */
+	struct metric *m_written, *m_stale, *m_failed, *m_requests,
+	    *m_retries, *m_timeouts, *m_lat[4], *m_lat_sum, *m_lat_count;
 };
+
+static const double lat_q[4] = { 0.5, 0.9, 0.99, 0.999 };
 
 /* --ttl: a duration, never, keep or default. */
 static void set_ttl(void *data, const char *name, const char *arg)
@@ -457,32 +462,11 @@ static int restore(void *ctx, const json_t *state, uint64_t id)
 
 /* --- the loop --------------------------------------------------------- */
 
-/*
- * rec_parse(), and also "\u0000" in a string.  rec_parse() refuses it
- * for every tool, rightly for those that hand strings to C functions;
- * the sink passes every string on by its length and Aerospike stores
- * the NUL byte in it, so a valid JSON string is not turned down here.
- * Only a line rec_parse() refused takes the second parse.
- */
-static json_t *parse_record(const char *line, size_t len, char *why)
-{
-	json_t *obj = rec_parse(line, len, why);
-	if (obj != NULL || memchr(line, '\0', len) != NULL ||
-	    memmem(line, len, "\\u0000", 6) == NULL)
-		return obj;
-	json_error_t err;
-	obj = json_loadb(line, len, JSON_ALLOW_NUL, &err);
-	if (obj != NULL && !json_is_object(obj)) {
-		json_decref(obj);
-		obj = NULL;
-	}
-	return obj;     /* NULL: rec_parse()'s reason stands */
-}
-
 static void handle_line(struct sink *s, const char *line, size_t len)
 {
 	char why[REC_ERR_MAX + 256];
-	json_t *obj = parse_record(line, len, why);
+	/* Strings go to Aerospike by their length: a \u0000 is stored whole. */
+	json_t *obj = rec_parse_nul(line, len, why);
 	s->lines++;
 	if (obj == NULL) {
 		reject_line(&s->rj, &s->lr, why, line, len);
@@ -526,6 +510,59 @@ static void handle_line(struct sink *s, const char *line, size_t len)
 	as_exec_submit(s->ex, c);
 }
 
+static void metrics_register(struct sink *s, struct metrics *m)
+{
+	static const char *const qs[4] = { "0.5", "0.9", "0.99", "0.999" };
+	static const char *const lat = "fs_sink_write_latency_seconds";
+	static const char *const lat_help =
+	    "Submit to answer of writes that reached the server, seconds.";
+
+	if (m == NULL)
+		return;
+	s->m_written = metrics_counter(m, "fs_sink_writes_total",
+	    "Records written.", NULL);
+	s->m_stale = metrics_counter(m, "fs_sink_stale_total",
+	    "Writes refused as older than the stored record (--monotonic).",
+	    NULL);
+	s->m_failed = metrics_counter(m, "fs_sink_failed_total",
+	    "Writes that failed for good.", NULL);
+	s->m_requests = metrics_counter(m, "fs_sink_requests_total",
+	    "Requests sent to the server.", NULL);
+	s->m_retries = metrics_counter(m, "fs_sink_retries_total",
+	    "Writes sent again after a retryable answer or a time-out.", NULL);
+	s->m_timeouts = metrics_counter(m, "fs_sink_timeouts_total",
+	    "Attempts that timed out.", NULL);
+	for (int i = 0; i < 4; i++)
+		s->m_lat[i] = metrics_summary(m, lat, lat_help, "",
+		    (const char *const[]){ "quantile", qs[i], NULL });
+	s->m_lat_sum = metrics_summary(m, lat, lat_help, "_sum", NULL);
+	s->m_lat_count = metrics_summary(m, lat, lat_help, "_count", NULL);
+}
+
+/* Before each wait and every 4096 lines: the quantiles walk the
+ * histogram, too much for every line. */
+static void metrics_publish(struct sink *s)
+{
+	const struct as_exec_stats *st;
+
+	if (s->m_written == NULL || s->ex == NULL)
+		return;
+	st = as_exec_stats(s->ex);
+	metric_set_count(s->m_written, s->written);
+	metric_set_count(s->m_stale, s->stale);
+	metric_set_count(s->m_failed, s->failed);
+	metric_set_count(s->m_requests, st->requests);
+	metric_set_count(s->m_retries, st->retries);
+	metric_set_count(s->m_timeouts, st->timeouts);
+	if (st->lat.count == 0)
+		return;
+	for (int i = 0; i < 4; i++)
+		metric_set(s->m_lat[i],
+		    (double)as_hist_quantile(&st->lat, lat_q[i]) / 1e6);
+	metric_set(s->m_lat_sum, (double)st->lat.sum / 1e6);
+	metric_set(s->m_lat_count, (double)st->lat.count);
+}
+
 static void run(struct sink *s)
 {
 	const char *line;
@@ -533,12 +570,18 @@ static void run(struct sink *s)
 	for (;;) {
 		if (sig_stop_requested())
 			break;
+		if (!lineio_has_line(&s->lr))
+			metrics_publish(s);
+		else if ((s->lines & 4095) == 0)
+			metrics_publish(s);
 		if (!lineio_has_line(&s->lr) && as_exec_outstanding(s->ex) > 0) {
 			/* answers keep coming while the input is quiet */
 			while (as_exec_wait(s->ex, s->lr.fd, 1000) == 0 &&
 			    as_exec_outstanding(s->ex) > 0 &&
 			    !sig_stop_requested())
-				;
+				metrics_publish(s);
+			/* The last answers, before a read that may block. */
+			metrics_publish(s);
 			if (sig_stop_requested())
 				break;
 		}
@@ -553,6 +596,7 @@ static void run(struct sink *s)
 		handle_line(s, line, len);
 	}
 	as_exec_drain(s->ex);
+	metrics_publish(s);
 }
 
 static void connect_cluster(struct sink *s)
@@ -630,6 +674,7 @@ int main(int argc, char **argv)
 		fieldseen_add(&s.seen, &s.bins[i].path, "--bins", o.bins);
 	if (lineio_open(&s.lr, o.input ? o.input : "-") < 0)
 		diag_fatal("cannot open '%s': %s", o.input, strerror(errno));
+	lineio_set_metrics(&s.lr, o.c.metrics);
 	rejects_init(&s.rj, &o.c, NULL);
 	/* Registered before connecting: a checkpoint the stages before it
 	 * take while it connects (or fails to) is not complete without it,
@@ -637,6 +682,7 @@ int main(int argc, char **argv)
 	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
 	connect_cluster(&s);
+	metrics_register(&s, o.c.metrics);
 	if (o.c.stats) {
 		stats_at_exit = &s;
 		atexit(print_stats_at_exit);

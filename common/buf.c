@@ -37,20 +37,33 @@ void buf_appends(struct buf *b, const char *s)
 	buf_append(b, s, strlen(s));
 }
 
+/* Decimal digits of v, written backwards ending at end; returns the
+ * first.  (snprintf's format parsing was a tenth of an envelope's cost.) */
+static char *u64_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
 void buf_append_i64(struct buf *b, int64_t v)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+	char tmp[24], *e = tmp + sizeof tmp, *p;
 
-	buf_append(b, tmp, (size_t)n);
+	/* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
+	p = u64_digits(e, v < 0 ? -(uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	buf_append(b, p, (size_t)(e - p));
 }
 
 void buf_append_u64(struct buf *b, uint64_t v)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+	char tmp[24], *e = tmp + sizeof tmp, *p = u64_digits(e, v);
 
-	buf_append(b, tmp, (size_t)n);
+	buf_append(b, p, (size_t)(e - p));
 }
 
 void buf_reset(struct buf *b)

@@ -9,22 +9,10 @@
 #include "xalloc.h"
 #include "banned.h"
 
-_Static_assert((int)OPT_DATA_ONLY < (int)OPT_STRICT &&
-    (int)OPT_STRICT < (int)OPT_TOOL_BASE,
-    "--strict's code collides with the common or a tool's own");
-
 void fieldseen_init(struct fieldseen *fs, bool strict)
 {
 	memset(fs, 0, sizeof *fs);
 	fs->strict = strict;
-}
-
-bool fieldseen_option(bool *strict, int opt)
-{
-	if (opt != OPT_STRICT)
-		return false;
-	*strict = true;
-	return true;
 }
 
 void fieldseen_add(struct fieldseen *fs, const struct path *p,

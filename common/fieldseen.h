@@ -22,10 +22,6 @@
  *
  * --strict is declared here once for the tools that name fields:
  * OPT_GROUP_FIELDSEEN(&strict) goes in the tool's option table (opt.h).
- * For the tools still on getopt_long by hand, FIELDSEEN_LONGOPTS goes
- * in their long options, FIELDSEEN_USAGE in their usage text, and
- * fieldseen_option() takes the option's code; the two must say the
- * same (tests/unit/test_fieldseen.c compares them).
  *
  * Cost per record: a field found once is never looked up again, so once
  * every field has been seen fieldseen_record() is an increment and a
@@ -47,22 +43,11 @@
 #include "path.h"
 #include "tool.h"
 
-/* Option code: above the common ones, below a tool's own (tool.h). */
-enum { OPT_STRICT = OPT_TOOL_BASE - 0x20 };
-
-#define FIELDSEEN_LONGOPTS \
-	{ "strict", no_argument, NULL, OPT_STRICT }
-
-/* The table's entry (opt.h), onto bool *strict; its help is
- * FIELDSEEN_USAGE's. */
+/* The table's entry (opt.h), onto bool *strict. */
 #define OPT_GROUP_FIELDSEEN(strict) \
 	OPT_FLAG(0, "strict", (strict), \
 	    "a named field absent from every record is an\n" \
 	    "error (default: a warning)")
-
-#define FIELDSEEN_USAGE \
-"  --strict              a named field absent from every record is an\n" \
-"                        error (default: a warning)\n"
 
 struct fieldseen_field {
 	struct path path;
@@ -80,10 +65,6 @@ struct fieldseen {
 };
 
 void fieldseen_init(struct fieldseen *fs, bool strict);
-
-/* Takes opt when it is --strict (sets *strict, returns true); returns
- * false for any other option. */
-bool fieldseen_option(bool *strict, int opt);
 
 /* Registers the field at p (its text is compiled again: p is not
  * kept), named by option opt with argument arg ("--agg",

@@ -45,12 +45,22 @@ int lineio_open(struct lineio *lr, const char *path)
 void lineio_set_flush_hook(struct lineio *lr, struct out *o)
 {
 	lr->flush_hook = o;
-	/* The input of that output, whatever file it is. */
+	/* The input of that output, whatever file it is: counted when the
+	 * out counts, for -v or for metrics (even when metrics are set on
+	 * the out after this). */
 	lr->counting = o->prog.on;
-	if (o->prog.on) {
-		lr->prog = &o->prog;
-		o->prog.reader = true;
-	}
+	lr->prog = &o->prog;
+	o->prog.reader = true;
+}
+
+void lineio_set_metrics(struct lineio *lr, struct metrics *m)
+{
+	progress_set_metrics(&lr->own, m);
+}
+
+static bool counting(const struct lineio *lr)
+{
+	return lr->counting || (lr->prog ? lr->prog : &lr->own)->metrics;
 }
 
 static struct progress *progress_of(struct lineio *lr)
@@ -110,7 +120,7 @@ static int read_once(struct lineio *lr)
 		lr->eof = true;
 	lr->end += (size_t)n;
 	/* Not at the end: a tool that ends now has nothing to report. */
-	if (n > 0 && lr->counting)
+	if (n > 0 && counting(lr))
 		progress_tick(progress_of(lr));
 	return 1;
 }
@@ -121,8 +131,14 @@ static int fill(struct lineio *lr)
 	if (lr->flush_hook && !lr->eof) {
 		struct pollfd p = { .fd = lr->fd, .events = POLLIN };
 
-		if (poll(&p, 1, 0) == 0)
+		if (poll(&p, 1, 0) == 0) {
 			out_flush(lr->flush_hook);
+			/* Before the wait: a scrape sees what was read. */
+			if (counting(lr))
+				progress_publish(progress_of(lr));
+		}
+	} else if (!lr->eof && counting(lr)) {
+		progress_publish(progress_of(lr));
 	}
 	return read_once(lr);
 }
@@ -199,7 +215,7 @@ int lineio_read(struct lineio *lr, const char **line, size_t *len)
 {
 	int r = read_line(lr, line, len);
 
-	if (r == 1 && lr->counting)
+	if (r == 1 && counting(lr))
 		count_line(lr, *line, *len);
 	return r;
 }

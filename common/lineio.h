@@ -51,6 +51,9 @@ struct lineio {
 int lineio_open(struct lineio *lr, const char *path);
 void lineio_init_fd(struct lineio *lr, int fd, const char *name);
 void lineio_set_flush_hook(struct lineio *lr, struct out *o);
+/* A reader feeding no out (a sink): publishes the lines it reads and
+ * the watermarks among them to m (metrics.h; NULL: none). */
+void lineio_set_metrics(struct lineio *lr, struct metrics *m);
 
 /*
  * Returns 1 with a line in *line and *len, 0 at end of input, -1 on a read

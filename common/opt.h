@@ -42,11 +42,8 @@
  * is OPT_GROUP_FIELDSEEN (fieldseen.h).  Diff --help before and after.
  * A tool with many options may keep its table at file scope, pointing
  * into a file-scope struct opts (fs-window, fs-join), so that
- * parse_options() is what it does, not the list.  When no tool uses
- * them any more, FS_COMMON_LONGOPTS, FS_COMMON_SHORTOPTS,
- * FS_COMMON_USAGE and fs_common_option() leave tool.h, and
- * FIELDSEEN_LONGOPTS, FIELDSEEN_USAGE and fieldseen_option() leave
- * fieldseen.h.
+ * parse_options() is what it does, not the list.  Every tool is on
+ * the table now: there is no other way to declare an option.
  *
  * Kinds, the type the value pointer has, and what is checked:
  *   OPT_FLAG       bool *            no argument; sets true
@@ -224,10 +221,7 @@ struct opt {
 /*
  * The common options of every tool (tool.h), onto struct fs_common *c.
  * fs_common_init() sets the defaults before opt_parse(),
- * fs_common_finish() checks the combinations after.  While tools on
- * tool.h's FS_COMMON_LONGOPTS remain, this group must say what
- * FS_COMMON_USAGE says, in its order: tests/unit/test_opt.c compares
- * the two.
+ * fs_common_finish() checks the combinations after.
  */
 extern const char *const opt_on_error_words[];
 opt_fn opt_quiet, opt_verbose;
@@ -247,6 +241,12 @@ opt_fn opt_quiet, opt_verbose;
 	    "write no control records (as on a terminal)"), \
 	OPT_FLAG(0, "stats", &(c)->stats, \
 	    "print statistics to stderr at exit"), \
+	OPT_STRING(0, "metrics-port", &(c)->metrics_port, "[ADDR:]PORT", \
+	    "serve Prometheus metrics (ADDR 127.0.0.1)"), \
+	OPT_STRING(0, "metrics-file", &(c)->metrics_file, "FILE", \
+	    "write Prometheus metrics to FILE (a textfile)"), \
+	OPT_DURATION(0, "metrics-interval", &(c)->metrics_interval_ms, 1, \
+	    INT64_C(86400000), "DURATION", "how often to write FILE (default 15s)"), \
 	OPT_CALLBACK('q', "quiet", opt_quiet, NULL, NULL, \
 	    "only errors on stderr"), \
 	OPT_CALLBACK('v', "verbose", opt_verbose, NULL, NULL, \

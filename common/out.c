@@ -36,11 +36,17 @@ void out_init(struct out *o, int fd, const char *name)
 	o->inspect = o->data_only || o->prog.on;
 }
 
+void out_set_metrics(struct out *o, struct metrics *m)
+{
+	progress_set_metrics(&o->prog, m);
+	o->inspect = o->data_only || progress_counting(&o->prog);
+}
+
 void out_set_progress(struct out *o, bool on)
 {
 	o->prog.on = on && diag_verbosity() >= DIAG_PROGRESS &&
 	    o->fd == STDOUT_FILENO;
-	o->inspect = o->data_only || o->prog.on;
+	o->inspect = o->data_only || progress_counting(&o->prog);
 }
 
 /* A reader that went away is the normal end of "fs-x | head": quiet. */
@@ -144,6 +150,7 @@ void out_control_line(struct out *o, const void *p, size_t n)
 void out_close(struct out *o)
 {
 	out_flush(o);
+	progress_publish(&o->prog);
 	if (close(o->fd) < 0 && errno != EINTR)
 		diag_fatal("write error: %s: %s", o->name, strerror(errno));
 	free(o->buf);

@@ -44,6 +44,9 @@ struct out {
 void out_set_data_only(bool on);
 
 void out_init(struct out *o, int fd, const char *name);
+/* Publishes the lines written, and the watermark, to m (metrics.h;
+ * NULL: none): counting turns on as at -v. */
+void out_set_metrics(struct out *o, struct metrics *m);
 /* Off: the tool shows progress its own way (fs-backfill's display). */
 void out_set_progress(struct out *o, bool on);
 void out_write(struct out *o, const void *p, size_t n);

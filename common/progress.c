@@ -1,10 +1,12 @@
 /* progress.c - the -v progress line (see progress.h). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "diag.h"
 #include "etime.h"
+#include "metrics.h"
 #include "progress.h"
 #include "banned.h"
 
@@ -88,10 +90,53 @@ void progress_format(const struct progress *p, uint64_t din, uint64_t dout,
 	}
 }
 
+void progress_set_metrics(struct progress *p, struct metrics *m)
+{
+	p->metrics = m;
+}
+
+void progress_publish(struct progress *p)
+{
+	struct metrics *m = p->metrics;
+
+	if (m == NULL)
+		return;
+	if (p->in > 0 && p->m_in == NULL)
+		p->m_in = metrics_counter(m, "fs_records_in_total",
+		    "Lines read (data and control records).", NULL);
+	if (p->out > 0 && p->m_out == NULL)
+		p->m_out = metrics_counter(m, "fs_records_out_total",
+		    "Lines written (data and control records).", NULL);
+	metric_set_count(p->m_in, p->in);
+	metric_set_count(p->m_out, p->out);
+	if (!p->has_wm)
+		return;
+	if (p->m_wm == NULL) {
+		p->m_wm = metrics_gauge(m, "fs_watermark_seconds",
+		    "The watermark last written (a sink: read), epoch seconds.",
+		    NULL);
+		p->m_lag = metrics_age(m, "fs_watermark_lag_seconds",
+		    "How far the watermark is behind the wall clock, seconds.",
+		    NULL);
+	}
+	if (p->wm == ETIME_MIN || p->wm == ETIME_MAX) {
+		/* The end of time: no lag to speak of. */
+		metric_set(p->m_wm, p->wm == ETIME_MIN ? -INFINITY : INFINITY);
+		return;
+	}
+	metric_set(p->m_wm, (double)p->wm / 1000);
+	metric_set_time(p->m_lag, p->wm);
+}
+
 void progress_tick_slow(struct progress *p)
 {
 	char line[160];
-	int64_t now = now_ns();
+	int64_t now;
+
+	progress_publish(p);
+	if (!p->on)
+		return;
+	now = now_ns();
 
 	if (now < p->next_ns)
 		return;

@@ -21,6 +21,14 @@
  * Only at -v (diag_verbosity() >= DIAG_PROGRESS): --stats alone raises
  * the verbosity to DIAG_VERBOSE for its exit summary but shows no
  * progress.  No state outside the struct.
+ *
+ * With metrics (progress_set_metrics(), fs(7) Metrics) the same counts
+ * are published, at each tick, as fs_records_in_total,
+ * fs_records_out_total, fs_watermark_seconds and
+ * fs_watermark_lag_seconds (each registered when it first has a
+ * value): the counting stays a plain increment on the tool's thread,
+ * and the atomic stores metrics.h needs happen once per read(2) or
+ * write(2).
  */
 #ifndef FS_PROGRESS_H
 #define FS_PROGRESS_H
@@ -28,6 +36,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct metrics;
+struct metric;
 
 struct progress {
 	bool on;                /* -v, and not turned off by the tool */
@@ -41,6 +52,8 @@ struct progress {
 	uint64_t last_in, last_out;
 	int64_t last_wm;
 	bool last_has_wm;
+	struct metrics *metrics;        /* NULL: no metrics */
+	struct metric *m_in, *m_out, *m_wm, *m_lag;
 };
 
 /* Starts the clock; on at -v.  writer: held by a struct out. */
@@ -55,12 +68,24 @@ static inline void progress_watermark(struct progress *p, int64_t ts)
 
 void progress_tick_slow(struct progress *p);
 
-/* Prints the line when it is due.  Cheap when off. */
+/* Publishes the counts (with metrics) and prints the line when it is
+ * due.  Cheap when off. */
 static inline void progress_tick(struct progress *p)
 {
-	if (p->on)
+	if (p->on || p->metrics)
 		progress_tick_slow(p);
 }
+
+/* Counting is on: -v, or metrics. */
+static inline bool progress_counting(const struct progress *p)
+{
+	return p->on || p->metrics;
+}
+
+/* Publishes the counts to m (NULL: none) from now on. */
+void progress_set_metrics(struct progress *p, struct metrics *m);
+/* Publishes now (before a wait). */
+void progress_publish(struct progress *p);
 
 /*
  * The line without the program name, for counts moved on by din/dout

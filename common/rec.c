@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "rec.h"
 #include "banned.h"
 
@@ -41,7 +42,9 @@ bool rec_compressed(const char *line, size_t len, char *why)
 	return false;
 }
 
-json_t *rec_parse(const char *line, size_t len, char *why)
+/* rec_parse() with jansson's decoding flags. */
+static json_t *parse_flags(const char *line, size_t len, size_t flags,
+    char *why)
 {
 	json_error_t err;
 	json_t *v;
@@ -53,7 +56,7 @@ json_t *rec_parse(const char *line, size_t len, char *why)
 		    (size_t)((const char *)memchr(line, '\0', len) - line) + 1);
 		return NULL;
 	}
-	v = json_loadb(line, len, JSON_DECODE_ANY, &err);
+	v = json_loadb(line, len, JSON_DECODE_ANY | flags, &err);
 	if (v == NULL) {
 		if (rec_compressed(line, len, why))
 			return NULL;
@@ -70,39 +73,82 @@ json_t *rec_parse(const char *line, size_t len, char *why)
 	return v;
 }
 
+json_t *rec_parse(const char *line, size_t len, char *why)
+{
+	return parse_flags(line, len, 0, why);
+}
+
+json_t *rec_parse_nul(const char *line, size_t len, char *why)
+{
+	return parse_flags(line, len, JSON_ALLOW_NUL, why);
+}
+
 static int append_cb(const char *p, size_t n, void *data)
 {
 	buf_append(data, p, n);
 	return 0;
 }
 
+/* Bytes a string cannot hold unescaped, or that jansson must check
+ * (controls, '"', '\\', DEL and non-ASCII). */
+static const unsigned char needs_care[256] = {
+	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1
+};
+
 /* True when s needs no escaping in JSON: printable ASCII, no '"' or '\\'. */
 static bool plain_ascii(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
 
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+	for (; e - p >= 4; p += 4)
+		if (needs_care[p[0]] | needs_care[p[1]] | needs_care[p[2]] |
+		    needs_care[p[3]])
 			return false;
-	}
+	for (; p < e; p++)
+		if (needs_care[*p])
+			return false;
 	return true;
 }
 
-static void dump_string(struct buf *b, const char *s, size_t n)
+/*
+ * Appends s[0..n) as a JSON string, after the byte pre (0: none) and
+ * followed by post (0: none): the writer's comma and colon go in the
+ * same reservation on the usual plain path.
+ */
+static void dump_string_in(struct buf *b, char pre, const char *s, size_t n,
+    char post)
 {
 	json_t *tmp;
+	char *d;
 
 	if (plain_ascii(s, n)) {
-		buf_reserve(b, n + 2);
-		buf_appendc(b, '"');
-		buf_append(b, s, n);
-		buf_appendc(b, '"');
+		buf_reserve(b, n + 4);
+		d = b->data + b->len;
+		if (pre)
+			*d++ = pre;
+		*d++ = '"';
+		memcpy(d, s, n);
+		d += n;
+		*d++ = '"';
+		if (post)
+			*d++ = post;
+		*d = '\0';
+		b->len = (size_t)(d - b->data);
 		return;
 	}
+	if (pre)
+		buf_appendc(b, pre);
 	/* Escaping (control bytes, quotes, UTF-8) is jansson's job. */
 	tmp = json_stringn_nocheck(s, n);
 	json_dump_callback(tmp, append_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(tmp);
+	if (post)
+		buf_appendc(b, post);
+}
+
+static void dump_string(struct buf *b, const char *s, size_t n)
+{
+	dump_string_in(b, 0, s, n, 0);
 }
 
 /*
@@ -231,9 +277,139 @@ void rec_splice_value(struct buf *b, const char *key, const json_t *v)
 	rec_dump(b, v);
 }
 
+void rec_splice_object(struct buf *b, const char *key)
+{
+	splice_key(b, key);
+	buf_appendc(b, '{');
+}
+
 void rec_splice_end(struct buf *b)
 {
 	buf_appendc(b, '}');
+}
+
+/* --- writing member by member ---------------------------------------- */
+
+void rec_w_init(struct rec_writer *w, struct buf *b)
+{
+	w->b = b;
+	w->depth = 0;
+	w->more = w->arr = 0;
+	w->after_key = false;
+}
+
+/* Before a value or a key: ',' when the level has a member, else 0. */
+static char w_sep_char(struct rec_writer *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return 0;
+	}
+	if (w->more & 1u << w->depth)
+		return ',';
+	w->more |= 1u << w->depth;
+	return 0;
+}
+
+static void w_sep(struct rec_writer *w)
+{
+	char c = w_sep_char(w);
+
+	if (c)
+		buf_appendc(w->b, c);
+}
+
+static void w_open(struct rec_writer *w, char c)
+{
+	w_sep(w);
+	if (w->depth >= REC_W_DEPTH)
+		diag_fatal("rec_w: nesting deeper than %d", REC_W_DEPTH);
+	buf_appendc(w->b, c);
+	w->depth++;
+	w->more &= ~(1u << w->depth);
+	if (c == '[')
+		w->arr |= 1u << w->depth;
+	else
+		w->arr &= ~(1u << w->depth);
+}
+
+void rec_w_obj(struct rec_writer *w)
+{
+	w_open(w, '{');
+}
+
+void rec_w_arr(struct rec_writer *w)
+{
+	w_open(w, '[');
+}
+
+void rec_w_end(struct rec_writer *w)
+{
+	if (w->depth == 0)
+		diag_fatal("rec_w: end without an open object or array");
+	buf_appendc(w->b, w->arr & 1u << w->depth ? ']' : '}');
+	w->depth--;
+}
+
+void rec_w_key(struct rec_writer *w, const char *key)
+{
+	dump_string_in(w->b, w_sep_char(w), key, strlen(key), ':');
+	w->after_key = true;
+}
+
+void rec_w_str(struct rec_writer *w, const char *p, size_t n)
+{
+	dump_string_in(w->b, w_sep_char(w), p, n, 0);
+}
+
+void rec_w_i64(struct rec_writer *w, int64_t v)
+{
+	w_sep(w);
+	buf_append_i64(w->b, v);
+}
+
+void rec_w_null(struct rec_writer *w)
+{
+	w_sep(w);
+	buf_append(w->b, "null", 4);
+}
+
+void rec_w_raw(struct rec_writer *w, const char *json, size_t n)
+{
+	w_sep(w);
+	buf_append(w->b, json, n);
+}
+
+void rec_w_value(struct rec_writer *w, const json_t *v)
+{
+	w_sep(w);
+	rec_dump(w->b, v);
+}
+
+bool rec_canonical(const char *p, size_t n)
+{
+	struct buf tmp = BUF_INIT;
+	json_error_t err;
+	json_t *v;
+	bool same;
+	unsigned char c;
+
+	if (n == 0)
+		return false;
+	if (rec_quick_canonical(p, n))
+		return true;
+	c = (unsigned char)p[0];
+	if (!(c == '{' || c == '[' || c == '-' || (c >= '0' && c <= '9') ||
+	    c == 't' || c == 'f'))
+		return false;
+	v = json_loadb(p, n, JSON_DECODE_ANY, &err);
+	if (v == NULL)
+		return false;
+	rec_dump(&tmp, v);
+	json_decref(v);
+	same = tmp.len == n && memcmp(tmp.data, p, n) == 0;
+	buf_free(&tmp);
+	return same;
 }
 
 /* --- control records -------------------------------------------------- */

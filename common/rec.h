@@ -1,6 +1,15 @@
 /*
  * rec.h - records: the only place that parses and emits JSON.
  *
+ * The record module is this header and the files named rec*: rec.c
+ * (jansson parsing and emitting, the splicing writer rec_w_*),
+ * recscan.c (the quick checks that decide whether a line or a Kafka
+ * value is already a canonical object), recproj.cc (the projection
+ * fast path over simdjson, which hands every line it would reject to
+ * rec_parse(), so reasons are rec_parse()'s), and recenv.c (the Kafka
+ * envelope, written and read for fs-consume, fs-produce and
+ * fs-backfill).  No other file parses JSON text or builds it by hand.
+ *
  * A record is one JSON object on one line (see fs(7)).  An object with
  * the reserved member "@fs" is a control record; every other object is
  * data.  Parsing is jansson's, strict: invalid UTF-8, NUL bytes, and
@@ -32,6 +41,11 @@
  * fs-backfill or zcat" (zstdcat for zstd) instead of a column.
  */
 json_t *rec_parse(const char *line, size_t len, char *why);
+/* rec_parse(), but "\u0000" in a string is accepted (the string holds
+ * the NUL byte: json_string_length() tells its length).  For a tool that
+ * passes strings on by their length (fs-sink-aerospike), never to C
+ * string functions; a raw NUL byte in the line is still refused. */
+json_t *rec_parse_nul(const char *line, size_t len, char *why);
 /* True, with that reason in why[REC_ERR_MAX], when line starts with the
  * magic bytes of gzip or zstd. */
 bool rec_compressed(const char *line, size_t len, char *why);
@@ -58,7 +72,69 @@ void rec_splice_begin(struct buf *b, const char *line, size_t len);
 void rec_splice_i64(struct buf *b, const char *key, int64_t v);
 void rec_splice_str(struct buf *b, const char *key, const char *v);
 void rec_splice_value(struct buf *b, const char *key, const json_t *v);
+/* Opens a member holding an object ("key":{); its members are spliced
+ * next and rec_splice_end() closes it.  Start a record from nothing
+ * with rec_splice_begin(b, "{}", 2). */
+void rec_splice_object(struct buf *b, const char *key);
 void rec_splice_end(struct buf *b);
+
+/*
+ * Writing a record member by member (the Kafka envelope), with the
+ * escaping rec_dump() uses:
+ *
+ *     struct rec_writer w;
+ *     rec_w_init(&w, &b);
+ *     rec_w_obj(&w);
+ *     rec_w_key(&w, "offset"); rec_w_i64(&w, 42);
+ *     rec_w_key(&w, "h"); rec_w_arr(&w); rec_w_null(&w); rec_w_end(&w);
+ *     rec_w_end(&w);
+ *
+ * appends {"offset":42,"h":[null]} to b.  Commas are the writer's; the
+ * caller keeps keys and values alternating in objects.  rec_w_raw()
+ * copies bytes that are already JSON as rec_dump() writes it (checked
+ * with rec_canonical()), so embedding them gives the same bytes as
+ * parsing and dumping them.  Nesting is at most REC_W_DEPTH deep.
+ */
+#define REC_W_DEPTH 31
+
+struct rec_writer {
+	struct buf *b;
+	unsigned depth;
+	uint32_t more;          /* bit d: level d already has a member */
+	uint32_t arr;           /* bit d: level d is an array */
+	bool after_key;
+};
+
+void rec_w_init(struct rec_writer *w, struct buf *b);
+void rec_w_obj(struct rec_writer *w);
+void rec_w_arr(struct rec_writer *w);
+void rec_w_end(struct rec_writer *w);
+void rec_w_key(struct rec_writer *w, const char *key);
+void rec_w_str(struct rec_writer *w, const char *p, size_t n);
+void rec_w_i64(struct rec_writer *w, int64_t v);
+void rec_w_null(struct rec_writer *w);
+void rec_w_raw(struct rec_writer *w, const char *json, size_t n);
+void rec_w_value(struct rec_writer *w, const json_t *v);
+
+/*
+ * True when p[0..n) is an object, array, number or boolean in exactly
+ * the bytes rec_dump() writes for it (so rec_w_raw() may copy it).
+ */
+bool rec_canonical(const char *p, size_t n);
+
+/* --- the scanner (recscan.c) ---------------------------------------- */
+
+/*
+ * True when p[0..n) is certainly a JSON object rec_parse() accepts,
+ * found without allocating; false means "not sure: ask rec_parse()",
+ * which stays the judge and gives the reason.
+ */
+bool rec_quick_object(const void *p, size_t n);
+/* The same, and the bytes are exactly what rec_dump() writes for the
+ * object (compact, no duplicate keys, no reals, jansson's escapes). */
+bool rec_quick_canonical(const void *p, size_t n);
+/* True when p[0..n) is valid UTF-8 without NUL bytes. */
+bool rec_utf8_text(const void *p, size_t n);
 
 /* --- control records ------------------------------------------------ */
 

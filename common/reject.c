@@ -17,6 +17,10 @@ void rejects_init(struct rejects *r, const struct fs_common *c,
 	r->policy = c->on_error;
 	r->dl_path = c->dead_letter;
 	r->flush_on_fail = flush_on_fail;
+	r->m_count = metrics_counter(c->metrics, "fs_records_rejected_total",
+	    "Input lines rejected (--on-error).", NULL);
+	if (flush_on_fail != NULL && c->metrics != NULL)
+		out_set_metrics(flush_on_fail, c->metrics);
 	if (r->policy == ON_ERROR_DEAD_LETTER) {
 		r->dl = fopen(r->dl_path, "ae");
 		if (r->dl == NULL)
@@ -29,6 +33,7 @@ void reject(struct rejects *r, const char *where, const char *why,
     const char *raw, size_t len)
 {
 	r->count++;
+	metric_add(r->m_count, 1);
 	if (r->policy == ON_ERROR_FAIL) {
 		if (r->flush_on_fail)
 			out_flush(r->flush_on_fail);

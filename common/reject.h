@@ -17,6 +17,11 @@
  *
  * rejects_finish() prints "PROG: N records rejected" when N > 0, and
  * closes the dead-letter file checking for write errors.
+ *
+ * With metrics (--metrics-port, --metrics-file) rejects_init() also
+ * publishes the lines flush_on_fail writes and the lines read into it
+ * (out_set_metrics(): every stage with an output passes here), and
+ * each rejected line counts in fs_records_rejected_total.
  */
 #ifndef FS_REJECT_H
 #define FS_REJECT_H
@@ -35,6 +40,7 @@ struct rejects {
 	FILE *dl;
 	struct out *flush_on_fail;      /* flushed before exit 1; may be NULL */
 	uint64_t count;
+	struct metric *m_count;         /* NULL without metrics */
 };
 
 void rejects_init(struct rejects *r, const struct fs_common *c,

@@ -1,8 +1,12 @@
 /* stage.c - tools' part in the checkpoint protocol (see stage.h). */
 #include <inttypes.h>
 
+#include <string.h>
+#include <time.h>
+
 #include "diag.h"
 #include "etime.h"
+#include "metrics.h"
 #include "stage.h"
 #include "banned.h"
 
@@ -13,10 +17,43 @@ static struct ckpt_store *open_store(const struct fs_common *c)
 	    c->ckpt_dir, fs_common_stage(c));
 }
 
+static void ckpt_metrics_init(struct ckpt_metrics *cm, struct metrics *m)
+{
+	cm->id = metrics_gauge(m, "fs_checkpoint_id",
+	    "The id of the last checkpoint written.", NULL);
+	cm->age = metrics_age(m, "fs_checkpoint_age_seconds",
+	    "Seconds since the last checkpoint was written.", NULL);
+	cm->duration = metrics_gauge(m, "fs_checkpoint_duration_seconds",
+	    "How long writing the last checkpoint took, seconds.", NULL);
+	cm->total = metrics_counter(m, "fs_checkpoints_total",
+	    "Checkpoints written.", NULL);
+}
+
+static double mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Checkpoint id was written, from start (mono_s()) until now. */
+static void ckpt_metrics_note(struct ckpt_metrics *cm, uint64_t id,
+    double start)
+{
+	metric_set(cm->duration, mono_s() - start);
+	metric_set(cm->id, (double)id);
+	metric_set_time(cm->age, etime_now_ms());
+	metric_add(cm->total, 1);
+}
+
 void stage_init(struct stage *st, const struct fs_common *c,
     struct stage_hooks hooks)
 {
 	st->store = c->ckpt_dir ? open_store(c) : NULL;
+	memset(&st->cm, 0, sizeof st->cm);
+	if (st->store != NULL)
+		ckpt_metrics_init(&st->cm, c->metrics);
 	st->hooks = hooks;
 	st->last_id = 0;
 	st->started = st->checkpointed = st->ended = false;
@@ -24,11 +61,13 @@ void stage_init(struct stage *st, const struct fs_common *c,
 
 static void snapshot(struct stage *st, uint64_t id)
 {
+	double start = mono_s();
 	json_t *state = st->hooks.snapshot(st->hooks.ctx, id);
 
 	ckpt_write_json(st->store, id, state);
 	json_decref(state);
 	ckpt_prune(st->store, CKPT_KEEP_DEFAULT);
+	ckpt_metrics_note(&st->cm, id, start);
 	diag_info("checkpoint %" PRIu64 " written", id);
 }
 
@@ -162,9 +201,11 @@ json_t *source_ckpt_begin(struct source_ckpt *sc, const struct fs_common *c,
 	sc->interval_records = interval_records;
 	sc->last_ms = etime_now_ms();
 	sc->since = 0;
+	memset(&sc->cm, 0, sizeof sc->cm);
 	if (c->ckpt_dir == NULL)
 		return NULL;
 	sc->store = open_store(c);
+	ckpt_metrics_init(&sc->cm, c->metrics);
 	n = ckpt_latest_complete(sc->store);
 	ckpt_discard_after(sc->store, n);
 	/* Fresh: still say so first, so every stage knows from the start
@@ -198,10 +239,14 @@ bool source_ckpt_due(struct source_ckpt *sc)
 static void source_checkpoint(struct source_ckpt *sc, const json_t *state,
     struct out *out, bool end)
 {
+	double start;
+
 	if (sc->store == NULL)
 		return;
+	start = mono_s();
 	ckpt_write_json(sc->store, sc->next_id, state);
 	ckpt_prune(sc->store, CKPT_KEEP_DEFAULT);
+	ckpt_metrics_note(&sc->cm, sc->next_id, start);
 	if (end)
 		rec_emit_end(out, sc->next_id);
 	else

@@ -60,6 +60,13 @@
 #include "rec.h"
 #include "tool.h"
 
+/* A stage's or source's checkpoints as metrics (metrics.h): the id, the
+ * time it was written (fs_checkpoint_age_seconds) and how long writing
+ * took.  All NULL without metrics or without --checkpoint-dir. */
+struct ckpt_metrics {
+	struct metric *id, *age, *duration, *total;
+};
+
 struct stage_hooks {
 	json_t *(*snapshot)(void *ctx, uint64_t id);
 	int (*restore)(void *ctx, const json_t *state, uint64_t id);
@@ -73,6 +80,7 @@ struct stage {
 	bool started;                   /* a record came: no restore now */
 	bool checkpointed;              /* a barrier or restore came */
 	bool ended;                     /* the end came: last_id is its id */
+	struct ckpt_metrics cm;
 };
 
 enum stage_verdict {
@@ -110,6 +118,7 @@ struct source_ckpt {
 	uint64_t interval_records;      /* 0: not by count */
 	int64_t last_ms;
 	uint64_t since;                 /* records since the last barrier */
+	struct ckpt_metrics cm;
 };
 
 /*

@@ -3,10 +3,10 @@
  * includes a tool needs.  Include it first in cmd/fs-x.c.
  *
  * Adding a tool (all five, in one change):
- *   1. cmd/fs-x.c: main() as a table of contents; a static struct opts
- *      filled by a getopt_long parser that ends its long options with
- *      FS_COMMON_LONGOPTS and hands unknown codes to fs_common_option();
- *      a usage text beginning "usage: fs-x" that lists every option.
+ *   1. cmd/fs-x.c: main() as a table of contents; a struct opts filled
+ *      from one option table ending in OPT_GROUP_COMMON (opt.h, whose
+ *      header is the checklist); a usage text beginning "usage: fs-x",
+ *      the synopsis.
  *   2. man/fs-x.1 in mdoc: SYNOPSIS and an option list matching usage
  *      (tests/man.bats compares them), EXIT STATUS, EXAMPLES, SEE ALSO.
  *   3. tests/fs-x.bats: the tool's behaviour, exact outputs.
@@ -22,6 +22,8 @@
  *   --data-only            no control records on stdout (never on a
  *                          terminal, see out.h)
  *   --stats                statistics on stderr at exit
+ *   --metrics-port [ADDR:]PORT, --metrics-file FILE, --metrics-interval
+ *                          Prometheus metrics (metrics.h, fs(7) Metrics)
  *   -q, --quiet / -v, --verbose (a progress line every second, see
  *   progress.h), -h, --help, --version
  */
@@ -36,6 +38,7 @@
 #include "diag.h"
 #include "etime.h"
 #include "lineio.h"
+#include "metrics.h"
 #include "num.h"
 #include "out.h"
 #include "path.h"
@@ -59,67 +62,22 @@ struct fs_common {
 	const char *stage;
 	bool data_only;
 	bool stats;
+	const char *metrics_port;       /* [ADDR:]PORT to serve on */
+	const char *metrics_file;       /* a textfile to write */
+	int64_t metrics_interval_ms;    /* how often (default 15s) */
+	struct metrics *metrics;        /* made by fs_common_finish() when
+					 * asked for, else NULL; lives to
+					 * the end of the process */
 };
 
-/* Option codes above any character, for long-only common options. */
-enum {
-	OPT_HELP = 0x1000,
-	OPT_VERSION,
-	OPT_TIME_FIELD,
-	OPT_ON_ERROR,
-	OPT_DEAD_LETTER,
-	OPT_CHECKPOINT_DIR,
-	OPT_STAGE,
-	OPT_STATS,
-	OPT_DATA_ONLY,
-	OPT_TOOL_BASE = 0x1100  /* a tool's own long-only codes start here */
-};
-
-#define FS_COMMON_LONGOPTS \
-	{ "checkpoint-dir", required_argument, NULL, OPT_CHECKPOINT_DIR }, \
-	{ "data-only", no_argument, NULL, OPT_DATA_ONLY }, \
-	{ "dead-letter", required_argument, NULL, OPT_DEAD_LETTER }, \
-	{ "help", no_argument, NULL, OPT_HELP }, \
-	{ "on-error", required_argument, NULL, OPT_ON_ERROR }, \
-	{ "quiet", no_argument, NULL, 'q' }, \
-	{ "stage", required_argument, NULL, OPT_STAGE }, \
-	{ "stats", no_argument, NULL, OPT_STATS }, \
-	{ "time-field", required_argument, NULL, OPT_TIME_FIELD }, \
-	{ "verbose", no_argument, NULL, 'v' }, \
-	{ "version", no_argument, NULL, OPT_VERSION }, \
-	{ NULL, 0, NULL, 0 }
-
-/* Short options every tool accepts; append to the tool's optstring.
- * A letter means one thing in every tool (fs(7), Short options). */
-#define FS_COMMON_SHORTOPTS "hqv"
-
-/* The usage text the common options add, for a tool's usage(). */
-#define FS_COMMON_USAGE \
-"  --time-field PATH     event time field (default ts)\n" \
-"  --on-error POLICY     fail (default), skip, or dead-letter\n" \
-"  --dead-letter FILE    write rejected lines to FILE (implies dead-letter)\n" \
-"  --checkpoint-dir DIR  take part in checkpoints under DIR\n" \
-"  --stage NAME          this stage's name in DIR (default: program name)\n" \
-"  --data-only           write no control records (as on a terminal)\n" \
-"  --stats               print statistics to stderr at exit\n" \
-"  -q, --quiet           only errors on stderr\n" \
-"  -v, --verbose         progress on stderr, once a second\n" \
-"  -h, --help            this help\n" \
-"  --version             the version\n"
+#define FS_METRICS_INTERVAL_DEFAULT_MS 15000
 
 void fs_common_init(struct fs_common *c, int argc, char **argv);
 
-/*
- * Handles opt if it is a common option: returns true.  --help prints
- * usage to stdout and exits 0; --version prints "PROG (fs) VERSION" and
- * exits 0; '?' (getopt's unknown option) exits 2 with a pointer to
- * --help.  Returns false for the tool's own options.
- */
-bool fs_common_option(struct fs_common *c, int opt, const char *arg,
-    const char *usage);
-
 /* Checks combinations, compiles the time path, sets --data-only for
- * standard output (out.h); exits 2 on bad usage. */
+ * standard output (out.h); exits 2 on bad usage.  With --metrics-port
+ * or --metrics-file, makes c->metrics and starts serving or writing it
+ * (exits 1 when it cannot). */
 void fs_common_finish(struct fs_common *c);
 
 /* The checkpoint stage name (--stage, else the program name). */

@@ -372,7 +372,7 @@ fs-agg: 7 records rejected"
 }
 
 @test "fs-agg: an unknown function lists the valid ones, as --help does" {
-	local fns='count, sum, sum0, avg, min, max, first, last, count_distinct, approx_count_distinct, percentile, variance, var_samp, var_pop, stddev, stddev_samp, stddev_pop, last_n'
+	local fns='count, sum, sum0, avg, min, max, first, last, count_distinct, approx_count_distinct, percentile, variance, var_samp, var_pop, stddev, stddev_samp, stddev_pop, last_n, max_by, min_by'
 	run --separate-stderr fs-agg --agg n=summ:amount "$CLICKS"
 	assert_failure 2
 	assert_output ""
@@ -694,4 +694,37 @@ wait_for_line() {
 	assert_failure 1
 	refute_output --partial '"n":'
 	[[ "$stderr" == *"fs-agg: input ended without the end of the stream after checkpoint 0"* ]] || fail "stderr: $stderr"
+}
+
+@test "fs-agg: max_by and min_by keep the value of every record at the extreme" {
+	# [0,60000) u1: view 10, click 20, purchase 30; u2: view 5 at 30000,
+	# view 5 at 40000 (a tie: both kept, in arrival order).
+	run --separate-stderr windowed --agg top=max_by:event:amount --agg low=min_by:ts:amount
+	assert_success
+	assert_output '{"window_start":0,"window_end":60000,"user":"u1","top":["purchase"],"low":[10000]}
+{"window_start":0,"window_end":60000,"user":"u2","top":["view","view"],"low":[30000,40000]}
+{"window_start":60000,"window_end":120000,"user":"u1","top":["view"],"low":[80000]}
+{"window_start":60000,"window_end":120000,"user":"u2","top":["purchase"],"low":[70000]}'
+	assert_equal "$stderr" ""
+}
+
+@test "fs-agg: max_by over hopping windows merges panes, ties across panes kept" {
+	# 2-minute windows every minute, one group: the 5s of u2 (30000, 40000)
+	# are the minimum of [-60000,60000) and [0,120000); [60000,180000)
+	# has 7 and 20.
+	run --separate-stderr bash -c "fs-window --hop 2m --slide 1m --max-out-of-orderness 30s '$CLICKS' |
+		fs-agg --agg low=min_by:ts:amount --agg top=max_by:user:amount | grep -v '^{\"@fs\"'"
+	assert_success
+	assert_output '{"window_start":-60000,"window_end":60000,"low":[30000,40000],"top":["u1"]}
+{"window_start":0,"window_end":120000,"low":[30000,40000],"top":["u1"]}
+{"window_start":60000,"window_end":180000,"low":[70000],"top":["u1"]}'
+}
+
+@test "fs-agg: max_by needs FIELD and BY, BY a number" {
+	run --separate-stderr fs-agg --agg t=max_by:event "$CLICKS"
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-agg: --agg t=max_by:event: usage: NAME=max_by:FIELD:BY[:if:COND]"
+	run --separate-stderr fs-agg --agg t=max_by:amount:event "$CLICKS"
+	assert_failure 1
+	assert_equal "${stderr%%$'\n'*}" "fs-agg: $CLICKS:1: field 'event' is not a number: string"
 }

@@ -249,6 +249,23 @@ EOF
 	assert_equal "$(errline 2)" "fs-backfill: 1 file, 741 bytes read; 6 records read, 3 emitted, 0 out of --from/--to, 2 rejected, 1 control records passed over"
 }
 
+@test "fs-backfill: kafka envelopes are read as fs-produce -E reads them: a value's bytes that hold a record replay it, a malformed envelope is rejected with the decoder's reason" {
+	cat > env.ndjson <<'EOF'
+{"topic":"t","partition":0,"offset":0,"timestamp":1000,"timestamp_type":"create","key":null,"headers":{},"value":"{\"ts\": 1000, \"user\": \"a\"}"}
+{"topic":"t","partition":0,"offset":1,"timestamp":2000,"timestamp_type":"create","key":null,"headers":{},"value":"eyJ1c2VyIjoiYiJ9","value_encoding":"base64"}
+{"topic":"t","partition":"0","offset":2,"timestamp":3000,"timestamp_type":"create","key":null,"headers":{},"value":{"user":"c"}}
+{"topic":"t","partition":0,"offset":3,"timestamp":4000,"timestamp_type":"create","key":null,"headers":{"h":1},"value":{"user":"d"}}
+EOF
+	run --separate-stderr fs-backfill --format kafka --on-error skip env.ndjson
+	assert_success
+	assert_output - <<'EOF'
+{"ts": 1000, "user": "a"}
+{"user":"b"}
+EOF
+	assert_equal "$(errline 0)" "fs-backfill: env.ndjson:3: envelope: 'partition' is not a partition number"
+	assert_equal "$(errline 1)" "fs-backfill: env.ndjson:4: envelope: header 'h': expected a string, null or {\"base64\":...}"
+}
+
 @test "fs-backfill: --envelope writes the whole envelope" {
 	run --separate-stderr fs-backfill --format kafka --envelope --on-error skip -q "$D/envelope.ndjson"
 	assert_success

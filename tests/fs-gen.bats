@@ -79,3 +79,55 @@ load test_helper
 	run --separate-stderr bash -c "fs-gen --count 5000 | fs-window --tumble 1h | fs-agg --key user --agg buys=count:if:event=purchase | grep -c buys"
 	assert_success
 }
+
+@test "fs-gen: nexmark: 1 person, 3 auctions and 46 bids in every 50 events, ids counting up" {
+	fs-gen --model nexmark --count 5000 --rate 100 > ev
+	run bash -c "jq -r .event_type ev | sort | uniq -c | awk '{print \$2, \$1}'"
+	assert_output '0 100
+1 300
+2 4600'
+	# person ids 1000.. in order; auction ids 1000.. in order
+	run bash -c "jq -r 'select(.event_type == 0) | .person.id' ev | awk 'NR == 1 || \$1 == prev + 1 { prev = \$1; n++ } END { print n, prev }'"
+	assert_output '100 1099'
+	run bash -c "jq -r 'select(.event_type == 1) | .auction.id' ev | awk 'NR == 1 || \$1 == prev + 1 { prev = \$1; n++ } END { print n, prev }'"
+	assert_output '300 1299'
+	# event 50k+1..3 are auctions, the first a person: by position
+	run bash -c "sed -n '51p;52p;55p' ev | jq -r .event_type | tr '\n' ' '"
+	assert_output '0 1 2 '
+}
+
+@test "fs-gen: nexmark: values within Nexmark's ranges, hot auctions and bidders" {
+	fs-gen --model nexmark --count 20000 --rate 1000 --seed 9 > ev
+	run jq -rs '
+		[.[] | select(.event_type == 1) | .auction] as $a |
+		[.[] | select(.event_type == 2) | .bid] as $b |
+		[ ($a | map(.category) | unique == [10,11,12,13,14]),
+		  ($a | all(.expires > .dateTime and .reserve >= .initialBid)),
+		  ($b | all(.price >= 100 and .price <= 100000000)),
+		  ($b | map(select(.channel == "Google" or .channel == "Facebook" or
+			.channel == "Baidu" or .channel == "Apple")) | length) as $hot |
+			($hot > 0.45 * ($b | length) and $hot < 0.55 * ($b | length)),
+		  ($b | all(.url | startswith("https://www.nexmark.com/"))),
+		  ($b | map(select(.bidder % 100 == 1)) | length) > 0.7 * ($b | length)
+		] | map(tostring) | join(" ")' ev
+	assert_output 'true true true true true true'
+}
+
+@test "fs-gen: nexmark: the same seed gives the same events, times follow --rate" {
+	a=$(fs-gen --model nexmark --count 300 --seed 4 | cksum)
+	b=$(fs-gen --model nexmark --count 300 --seed 4 | cksum)
+	c=$(fs-gen --model nexmark --count 300 --seed 5 | cksum)
+	[ "$a" = "$b" ] && [ "$a" != "$c" ]
+	run bash -c "fs-gen --model nexmark --count 3 --start 0 | jq -c '[.ts, (.person // .auction // .bid).dateTime]'"
+	assert_output '[0,0]
+[0,0]
+[0,0]'
+	run bash -c "fs-gen --model nexmark --count 20001 --start 0 | tail -1 | jq .ts"
+	assert_output 2000
+}
+
+@test "fs-gen: the nexmark man page example runs" {
+	run --separate-stderr bash -c "fs-gen --model nexmark --count 5000 --rate 100 | grep '^{\"event_type\":2,' | fs-window --tumble 10s | fs-agg --agg top=max_by:bid:bid.price --data-only | wc -l"
+	assert_success
+	assert_output 5
+}

@@ -18,6 +18,7 @@
 #include "as_cluster.h"
 #include "as_proto.h"
 #include "as_value.h"
+#include "base64.h"
 #include "num.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -607,7 +608,7 @@ int as_replicas_parse(const char *v, size_t len, const char *ns,
 			if (be == NULL)
 				be = e;
 			struct buf dec = BUF_INIT;
-			int ok = as_unbase64(b, (size_t)(be - b), &dec) == 0 &&
+			int ok = base64_decode(&dec, b, (size_t)(be - b)) == 0 &&
 			    dec.len == AS_PARTITIONS / 8;
 			if (ok)
 				memcpy(bits, dec.data, AS_PARTITIONS / 8);

@@ -88,6 +88,7 @@ void as_hist_add(struct as_hist *h, uint64_t us)
 {
 	h->b[hist_bucket(us)]++;
 	h->count++;
+	h->sum += us;
 	if (us > h->max)
 		h->max = us;
 }

@@ -118,6 +118,7 @@ struct as_exec_opts {
 #define AS_HIST_BUCKETS (16 + 40 * 16)
 struct as_hist {
 	uint64_t count;
+	uint64_t sum;           /* of every value added */
 	uint64_t max;
 	uint64_t b[AS_HIST_BUCKETS];
 };

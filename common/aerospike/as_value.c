@@ -2,12 +2,12 @@
  * as_value.c - JSON <-> Aerospike particles and msgpack (as_value.h).
  */
 #include <msgpack.h>
-#include <nettle/base64.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "as_proto.h"
 #include "as_value.h"
+#include "base64.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -26,7 +26,7 @@ static int blob_of(const json_t *v, struct buf *out)
 	    !json_is_string(b))
 		return -1;
 	buf_reset(out);
-	return as_unbase64(json_string_value(b), json_string_length(b), out);
+	return base64_decode(out, json_string_value(b), json_string_length(b));
 }
 
 static void pack_json(msgpack_packer *pk, const json_t *v)
@@ -142,33 +142,10 @@ uint8_t as_value_encode(const json_t *v, struct buf *out)
 
 /* --- decoding --------------------------------------------------------- */
 
-void as_base64(const uint8_t *p, size_t n, struct buf *out)
-{
-	size_t len = BASE64_ENCODE_RAW_LENGTH(n);
-	buf_reserve(out, len + 1);
-	base64_encode_raw(out->data + out->len, n, p);
-	out->len += len;
-	out->data[out->len] = '\0';
-}
-
-int as_unbase64(const char *s, size_t n, struct buf *out)
-{
-	struct base64_decode_ctx ctx;
-	size_t len = BASE64_DECODE_LENGTH(n);
-	buf_reserve(out, len + 1);
-	base64_decode_init(&ctx);
-	if (!base64_decode_update(&ctx, &len, (uint8_t *)out->data + out->len,
-	    n, s) || !base64_decode_final(&ctx))
-		return -1;
-	out->len += len;
-	out->data[out->len] = '\0';
-	return 0;
-}
-
 static json_t *bytes_json(const uint8_t *p, size_t n)
 {
 	struct buf b = BUF_INIT;
-	as_base64(p, n, &b);
+	base64_encode(&b, p, n);
 	json_t *s = json_stringn(b.data ? b.data : "", b.len);
 	buf_free(&b);
 	return json_pack("{s:o}", AS_BYTES_MEMBER, s);

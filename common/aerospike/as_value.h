@@ -40,9 +40,4 @@ void as_value_pack(const json_t *v, struct buf *out);
 json_t *as_value_decode(uint8_t ptype, const uint8_t *p, size_t n,
     char *why);
 
-/* Standard base64 of p[0..n), appended to out. */
-void as_base64(const uint8_t *p, size_t n, struct buf *out);
-/* Decodes standard base64 into out; returns -1 on bad input. */
-int as_unbase64(const char *s, size_t n, struct buf *out);
-
 #endif

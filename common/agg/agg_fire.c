@@ -496,7 +496,7 @@ json_t *aggfire_snapshot(const struct aggfire *s)
 size_t aggfire_bytes(const struct aggfire *s)
 {
 	size_t n = keytab_bytes(&s->keys) + s->cap_k * sizeof *s->k +
-	    s->timers.cap * sizeof *s->timers.v;
+	    s->timers.q.cap * sizeof *s->timers.q.v;
 
 	for (size_t i = 0; i < s->keys.nids; i++) {
 		const struct agg_kent *k = &s->k[i];

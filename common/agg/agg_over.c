@@ -180,8 +180,7 @@ void over_free(struct over *ov)
 	for (size_t i = 0; i < ov->keys.nids; i++)
 		if (ov->keys.keys && ov->keys.keys[i].p != NULL)
 			block_free(ov, ov->blocks[i]);
-	if (ov->keys.slots)
-		keytab_free(&ov->keys);
+	keytab_free(&ov->keys);
 	for (size_t r = 0; r < ov->nr; r++) {
 		for (size_t i = 0; i < aggset_count(ov->as); i++)
 			free(ov->r[r].names[i]);

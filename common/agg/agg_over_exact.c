@@ -525,7 +525,7 @@ int overx_restore(struct overx *x, const json_t *st, const char **why)
 size_t overx_bytes(const struct overx *x)
 {
 	size_t n = keytab_bytes(&x->keys) + x->cap_k * sizeof *x->k +
-	    x->heap.cap * sizeof *x->heap.v;
+	    x->heap.q.cap * sizeof *x->heap.q.v;
 
 	for (size_t i = 0; i < x->keys.nids; i++) {
 		const struct xkey *k;

@@ -27,6 +27,9 @@
  *   variance var_samp var_pop stddev stddev_samp stddev_pop  (Welford)
  *   last_n:F:N                the N latest values by event time, oldest
  *                             first (N 1..10000)
+ *   max_by:F:BY  min_by:F:BY  the values of F (any JSON) in every record
+ *                             whose number BY is the extreme, arrival
+ *                             order (ties all kept; grows with them)
  *
  *   COND is PATH OP VALUE with OP one of = != < <= > >=.  = and != compare
  *   to the record's value by its type: a string compares bytes, a number
@@ -50,8 +53,8 @@
  * integer while every input was an integer and the sum fits in int64,
  * else a real; avg, the variances and percentiles are reals; min, max,
  * first and last keep the input's value; an aggregate that saw no value
- * gives null (sum0 gives 0, last_n gives []).  A non-finite real result
- * (overflow) is null.
+ * gives null (sum0 gives 0, last_n, max_by and min_by give []).  A
+ * non-finite real result (overflow) is null.
  *
  * Aggregates with the same state (sum and avg of one field under one
  * condition; percentiles of one field with one ALPHA; the variance

@@ -21,9 +21,10 @@ void aggset_init(const struct aggset *as, void *state)
 }
 
 static void slot_apply(const struct slot *sl, void *p, struct fval *f,
-    int64_t ts)
+    const struct fval *vf, int64_t ts)
 {
 	void **pp = p;
+	struct s_ext by;
 
 	switch (sl->kind) {
 	case K_COUNT:
@@ -65,6 +66,11 @@ static void slot_apply(const struct slot *sl, void *p, struct fval *f,
 	case K_LASTN:
 		aggfn_lastn_insert(p, (uint32_t)sl->param, ts, f->v);
 		break;
+	case K_MAXBY:
+	case K_MINBY:
+		aggfn_ext_of(&by, f);
+		aggfn_by_add(p, &by, vf->v, sl->kind == K_MAXBY ? 1 : -1);
+		break;
 	}
 }
 
@@ -77,7 +83,8 @@ void aggset_apply(struct aggset *as, void *state, int64_t ts)
 
 		if (as->active[s])
 			slot_apply(sl, base + sl->off,
-			    sl->field >= 0 ? &as->fv[sl->field] : NULL, ts);
+			    sl->field >= 0 ? &as->fv[sl->field] : NULL,
+			    sl->vfield >= 0 ? &as->fv[sl->vfield] : NULL, ts);
 	}
 }
 
@@ -145,6 +152,16 @@ static void slot_merge(const struct slot *sl, void *d, const void *s)
 			    (uint32_t)sl->param, it->ts, it->v);
 		}
 		break;
+	case K_MAXBY:
+	case K_MINBY:
+		if (*sp == NULL)
+			break;
+		for (uint32_t i = 0; i < ((const struct byset *)*sp)->n; i++)
+			aggfn_by_add((struct byset **)dp,
+			    &((const struct byset *)*sp)->best,
+			    ((const struct byset *)*sp)->v[i],
+			    sl->kind == K_MAXBY ? 1 : -1);
+		break;
 	}
 }
 
@@ -179,6 +196,10 @@ void aggset_free_state(const struct aggset *as, void *state)
 			break;
 		case K_LASTN:
 			aggfn_lastn_free(*pp);
+			break;
+		case K_MAXBY:
+		case K_MINBY:
+			aggfn_by_free(*pp);
 			break;
 		default:
 			break;
@@ -232,6 +253,16 @@ size_t aggset_state_bytes(const struct aggset *as, const void *state)
 				n += sizeof(*l) + l->cap * sizeof(l->it[0]);
 				for (uint32_t i = 0; i < l->n; i++)
 					n += value_bytes(l->it[i].v);
+			}
+			break;
+		case K_MAXBY:
+		case K_MINBY:
+			if (ptr) {
+				const struct byset *b = ptr;
+
+				n += sizeof(*b) + b->cap * sizeof(b->v[0]);
+				for (uint32_t i = 0; i < b->n; i++)
+					n += value_bytes(b->v[i]);
 			}
 			break;
 		default:
@@ -293,6 +324,7 @@ static json_t *agg_result(const struct aggset *as, const struct agg *a,
 	const void *ptr = *(void *const *)p;
 	const struct s_pick *pk = p;
 	const struct lastn *l = ptr;
+	const struct byset *by = ptr;
 	json_t *arr;
 
 	switch (a->fn) {
@@ -326,6 +358,12 @@ static json_t *agg_result(const struct aggset *as, const struct agg *a,
 		arr = json_array();
 		for (uint32_t i = 0; l && i < l->n; i++)
 			json_array_append(arr, l->it[i].v);
+		return arr;
+	case FN_MAX_BY:
+	case FN_MIN_BY:
+		arr = json_array();
+		for (uint32_t i = 0; by && i < by->n; i++)
+			json_array_append(arr, by->v[i]);
 		return arr;
 	}
 	return json_null();

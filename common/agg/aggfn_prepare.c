@@ -21,7 +21,7 @@
 static bool kind_numeric(enum kind k)
 {
 	return k == K_SUM || k == K_MIN || k == K_MAX || k == K_MOMENTS ||
-	    k == K_DDS;
+	    k == K_DDS || k == K_MAXBY || k == K_MINBY;
 }
 
 static const char *type_name(const json_t *v)
@@ -148,6 +148,10 @@ int aggset_prepare(struct aggset *as, const json_t *rec, const char **why)
 				return -1;
 			}
 		}
+		/* max_by, min_by skip a record without FIELD too */
+		if (act && sl->vfield >= 0 &&
+		    as->fv[sl->vfield].type == V_NONE)
+			act = false;
 		as->active[s] = act;
 	}
 	return 0;

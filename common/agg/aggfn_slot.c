@@ -1,7 +1,8 @@
 /*
  * aggfn_slot.c - the operations on one slot's state (aggfn_state.h):
  * exact and compensated sums, min and max, Welford moments, first and
- * last, the last_n list and the exact distinct set.
+ * last, the last_n list, the max_by/min_by sets and the exact distinct
+ * set.
  *
  * first, last and last_n take a reference to the value they keep (and
  * drop the one they replace); the last_n list and the distinct set are
@@ -89,18 +90,60 @@ void aggfn_ext_take(struct s_ext *e, const struct s_ext *v, int dir)
 		*e = *v;
 }
 
+void aggfn_ext_of(struct s_ext *e, const struct fval *f)
+{
+	if (f->type == V_INT) {
+		e->u.i = f->i;
+		e->tag = EXT_INT;
+	} else {
+		e->u.d = f->d;
+		e->tag = EXT_REAL;
+	}
+}
+
 void aggfn_ext_add(struct s_ext *e, const struct fval *f, int dir)
 {
 	struct s_ext v;
 
-	if (f->type == V_INT) {
-		v.u.i = f->i;
-		v.tag = EXT_INT;
-	} else {
-		v.u.d = f->d;
-		v.tag = EXT_REAL;
-	}
+	aggfn_ext_of(&v, f);
 	aggfn_ext_take(e, &v, dir);
+}
+
+void aggfn_by_add(struct byset **pp, const struct s_ext *by, const json_t *v,
+    int dir)
+{
+	struct byset *b = *pp;
+	int c;
+
+	if (b == NULL) {
+		b = xcalloc(1, sizeof(*b) + 4 * sizeof(b->v[0]));
+		b->cap = 4;
+		*pp = b;
+	}
+	c = b->n == 0 ? 1 : ext_cmp(by, &b->best) * dir;
+	if (c < 0)
+		return;
+	if (c > 0) {
+		for (uint32_t i = 0; i < b->n; i++)
+			json_decref(b->v[i]);
+		b->n = 0;
+		b->best = *by;
+	}
+	if (b->n == b->cap) {
+		b->cap *= 2;
+		b = xrealloc(b, sizeof(*b) + b->cap * sizeof(b->v[0]));
+		*pp = b;
+	}
+	b->v[b->n++] = json_incref((json_t *)v);
+}
+
+void aggfn_by_free(struct byset *b)
+{
+	if (b == NULL)
+		return;
+	for (uint32_t i = 0; i < b->n; i++)
+		json_decref(b->v[i]);
+	free(b);
 }
 
 void aggfn_mom_add(struct s_mom *m, double x)

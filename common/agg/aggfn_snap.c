@@ -27,6 +27,7 @@
  *   hll        null or hll_to_json()
  *   ddsketch   null or dds_to_json()
  *   last_n     null or [[TS, VALUE], ...] oldest first
+ *   max_by, min_by  null or [BY, [VALUE, ...]] in arrival order
  * Non-finite reals (only a sum can overflow to one) are "inf", "-inf".
  */
 
@@ -62,6 +63,7 @@ static json_t *slot_snapshot(const struct slot *sl, const void *p)
 	const struct s_pick *pk = p;
 	const struct dset *ds = ptr;
 	const struct lastn *l = ptr;
+	const struct byset *by = ptr;
 	json_t *a;
 
 	switch (sl->kind) {
@@ -103,6 +105,14 @@ static json_t *slot_snapshot(const struct slot *sl, const void *p)
 			json_array_append_new(a, json_pack("[I,O]",
 			    (json_int_t)l->it[i].ts, l->it[i].v));
 		return a;
+	case K_MAXBY:
+	case K_MINBY:
+		if (by == NULL || by->n == 0)
+			return json_null();
+		a = json_array();
+		for (uint32_t i = 0; i < by->n; i++)
+			json_array_append(a, by->v[i]);
+		return json_pack("[o,o]", aggfn_ext_json(&by->best), a);
 	}
 	return json_null();
 }
@@ -197,6 +207,26 @@ static int restore_lastn(struct lastn **lp, uint32_t max, const json_t *j)
 	return 0;
 }
 
+/* [BY, [VALUE, ...]]: BY a number, at least one non-null VALUE. */
+static int restore_by(struct byset **bp, int dir, const json_t *j)
+{
+	struct s_ext best = { { 0 }, EXT_NONE };
+	const json_t *vs = json_array_get(j, 1), *e;
+	size_t i;
+
+	if (!json_is_array(j) || json_array_size(j) != 2 ||
+	    restore_ext(&best, json_array_get(j, 0)) < 0 ||
+	    best.tag == EXT_NONE || !json_is_array(vs) ||
+	    json_array_size(vs) == 0)
+		return -1;
+	json_array_foreach(vs, i, e) {
+		if (json_is_null(e))
+			return -1;
+		aggfn_by_add(bp, &best, e, dir);
+	}
+	return 0;
+}
+
 static int slot_restore(const struct slot *sl, void *p, const json_t *j,
     const char **why)
 {
@@ -249,6 +279,10 @@ static int slot_restore(const struct slot *sl, void *p, const json_t *j,
 	case K_LASTN:
 		r = json_is_array(j) ? restore_lastn(p, (uint32_t)sl->param, j) :
 		    -1;
+		break;
+	case K_MAXBY:
+	case K_MINBY:
+		r = restore_by(p, sl->kind == K_MAXBY ? 1 : -1, j);
 		break;
 	}
 	if (r < 0)

@@ -57,6 +57,8 @@ static const struct fninfo {
 	{ "stddev_pop", FN_STDDEV_POP, K_MOMENTS, F_REQUIRED,
 	  "stddev_pop:FIELD" },
 	{ "last_n", FN_LAST_N, K_LASTN, F_REQUIRED, "last_n:FIELD:N" },
+	{ "max_by", FN_MAX_BY, K_MAXBY, F_REQUIRED, "max_by:FIELD:BY" },
+	{ "min_by", FN_MIN_BY, K_MINBY, F_REQUIRED, "min_by:FIELD:BY" },
 };
 
 static size_t kind_size(enum kind k)
@@ -110,7 +112,8 @@ const char *aggset_large(const struct aggset *as)
 	for (size_t i = 0; i < as->naggs; i++) {
 		enum kind k = as->slots[as->aggs[i].slot].kind;
 
-		if (k == K_DISTINCT || k == K_HLL || k == K_DDS || k == K_LASTN)
+		if (k == K_DISTINCT || k == K_HLL || k == K_DDS ||
+		    k == K_LASTN || k == K_MAXBY || k == K_MINBY)
 			return as->aggs[i].name;
 	}
 	return NULL;
@@ -364,13 +367,14 @@ static long cset_index(struct aggset *as, const char *text, const char **err)
 }
 
 static size_t slot_index(struct aggset *as, enum kind kind, long field,
-    long cset, double param)
+    long vfield, long cset, double param)
 {
 	struct slot *s;
 
 	for (size_t i = 0; i < as->nslots; i++) {
 		s = &as->slots[i];
-		if (s->kind == kind && s->field == field && s->cset == cset &&
+		if (s->kind == kind && s->field == field &&
+		    s->vfield == vfield && s->cset == cset &&
 		    s->param == param)
 			return i;
 	}
@@ -378,6 +382,7 @@ static size_t slot_index(struct aggset *as, enum kind kind, long field,
 	s = &as->slots[as->nslots];
 	s->kind = kind;
 	s->field = field;
+	s->vfield = vfield;
 	s->cset = cset;
 	s->param = param;
 	s->off = as->size;
@@ -439,6 +444,11 @@ static int fn_params(const struct fninfo *fi, const struct parsed *p,
 		}
 		*param = (double)iv;
 		return 0;
+	case FN_MAX_BY:
+	case FN_MIN_BY:
+		if (np == 1 && p->arg[2][0] != '\0')
+			return 0;       /* BY, a path */
+		break;
 	default:
 		if (np == 0)
 			return 0;
@@ -470,7 +480,7 @@ static int compile_one(struct aggset *as, const char *spec, char *why)
 	struct parsed p = { { NULL }, 0, NULL };
 	const struct fninfo *fi;
 	struct agg a = { NULL, FN_COUNT, 0, 0 };
-	long field = -1, cset = -1;
+	long field = -1, vfield = -1, cset = -1;
 	double param;
 	bool bad = false;
 
@@ -501,14 +511,21 @@ static int compile_one(struct aggset *as, const char *spec, char *why)
 		} else {
 			if (p.nargs > 1)
 				field = (long)field_index(as, p.arg[1], &bad);
+			/* max_by, min_by: the slot's field is BY (the number
+			 * compared), FIELD is the value kept */
+			if (!bad && (fi->kind == K_MAXBY ||
+			    fi->kind == K_MINBY)) {
+				vfield = field;
+				field = (long)field_index(as, p.arg[2], &bad);
+			}
 			if (bad)
 				err = "invalid field";
 			else if (p.cond)
 				cset = cset_index(as, p.cond, &err);
 			if (err == NULL) {
 				a.fn = fi->fn;
-				a.slot = slot_index(as, fi->kind, field, cset,
-				    param);
+				a.slot = slot_index(as, fi->kind, field,
+				    vfield, cset, param);
 			}
 		}
 	}

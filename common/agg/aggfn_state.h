@@ -35,13 +35,14 @@
 enum fn {
 	FN_COUNT, FN_SUM, FN_SUM0, FN_AVG, FN_MIN, FN_MAX, FN_FIRST, FN_LAST,
 	FN_COUNT_DISTINCT, FN_APPROX_DISTINCT, FN_PERCENTILE, FN_VAR_SAMP,
-	FN_VAR_POP, FN_STDDEV_SAMP, FN_STDDEV_POP, FN_LAST_N
+	FN_VAR_POP, FN_STDDEV_SAMP, FN_STDDEV_POP, FN_LAST_N, FN_MAX_BY,
+	FN_MIN_BY
 };
 
 /* Kinds of slot state.  Numeric kinds need numbers. */
 enum kind {
 	K_COUNT, K_SUM, K_MIN, K_MAX, K_MOMENTS, K_FIRST, K_LAST, K_DISTINCT,
-	K_HLL, K_DDS, K_LASTN
+	K_HLL, K_DDS, K_LASTN, K_MAXBY, K_MINBY
 };
 
 /* --- slot states ---------------------------------------------------- */
@@ -89,6 +90,14 @@ struct lastn {
 	struct lastn_item it[];  /* oldest first */
 };
 
+/* max_by, min_by: the extreme of BY and the FIELD values of every
+ * record that reached it, in the order they came (ties all kept). */
+struct byset {
+	struct s_ext best;
+	uint32_t n, cap;
+	json_t *v[];
+};
+
 struct dent {
 	uint64_t h;
 	char *b;                /* NULL: empty entry */
@@ -124,7 +133,8 @@ struct condset {
 
 struct slot {
 	enum kind kind;
-	long field;             /* -1: none */
+	long field;             /* -1: none; max_by, min_by: BY */
+	long vfield;            /* max_by, min_by: FIELD; else -1 */
 	long cset;              /* -1: unconditional */
 	double param;           /* HLL p, DDSketch alpha, last_n N */
 	size_t off;
@@ -188,6 +198,14 @@ void aggfn_pick(struct s_pick *p, int64_t ts, const json_t *v, bool last);
 void aggfn_lastn_insert(struct lastn **pp, uint32_t max, int64_t ts,
     const json_t *v);
 void aggfn_lastn_free(struct lastn *l);
+/* Offers v (a new reference taken when kept) with BY value by to *pp
+ * (allocated on first use): a value beyond the extreme (dir 1: max, -1:
+ * min) replaces the kept ones, an equal one joins them. */
+void aggfn_by_add(struct byset **pp, const struct s_ext *by, const json_t *v,
+    int dir);
+/* The number in f as an extreme. */
+void aggfn_ext_of(struct s_ext *e, const struct fval *f);
+void aggfn_by_free(struct byset *b);
 /* An empty set of cap entries (a power of two); freed by
  * aggfn_dset_free(). */
 struct dset *aggfn_dset_new(size_t cap);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "hll.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -222,64 +223,29 @@ double hll_estimate(const struct hll *h)
 
 /* --- checkpoints ---------------------------------------------------- */
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/* The dense registers as base64 (a JSON string). */
 static json_t *b64_json(const unsigned char *s, size_t n)
 {
-	size_t len = (n + 2) / 3 * 4, o = 0;
-	char *t = xmalloc(len + 1);
+	struct buf b = BUF_INIT;
 	json_t *j;
 
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= s[i + 2];
-		t[o++] = b64[v >> 18 & 63];
-		t[o++] = b64[v >> 12 & 63];
-		t[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-		t[o++] = i + 2 < n ? b64[v & 63] : '=';
-	}
-	j = json_stringn(t, len);
-	free(t);
+	base64_encode(&b, s, n);
+	j = json_stringn(b.data, b.len);
+	buf_free(&b);
 	return j;
-}
-
-static int b64_val(char c)
-{
-	const char *p = c ? strchr(b64, c) : NULL;
-
-	return p ? (int)(p - b64) : -1;
 }
 
 /* Decodes exactly n bytes into dst; -1 unless s is their encoding. */
 static int b64_decode_exact(const char *s, size_t len, unsigned char *dst,
     size_t n)
 {
-	size_t o = 0;
+	struct buf b = BUF_INIT;
+	int ok = base64_decode(&b, s, len) == 0 && b.len == n;
 
-	if (len != (n + 2) / 3 * 4)
-		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		int a = b64_val(s[i]), b = b64_val(s[i + 1]);
-		int c = s[i + 2] == '=' ? 0 : b64_val(s[i + 2]);
-		int d = s[i + 3] == '=' ? 0 : b64_val(s[i + 3]);
-		uint32_t v;
-
-		if (a < 0 || b < 0 || c < 0 || d < 0)
-			return -1;
-		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 |
-		    (uint32_t)d;
-		dst[o++] = (unsigned char)(v >> 16);
-		if (o < n)
-			dst[o++] = (unsigned char)(v >> 8);
-		if (o < n)
-			dst[o++] = (unsigned char)v;
-	}
-	return 0;
+	if (ok)
+		memcpy(dst, b.data, n);
+	buf_free(&b);
+	return ok ? 0 : -1;
 }
 
 json_t *hll_to_json(const struct hll *h)

@@ -7,8 +7,9 @@
  * broke ties: a backfill emits the same stream every time, and a
  * resumed one can tell what it already emitted by the key alone.
  *
- * The heap stores entries by value; ptr is the caller's (the heap never
- * frees it).  bf_heap_free() releases the array only.
+ * The heap is the tree's (heap.h) over struct bf_hent, stored by value;
+ * ptr is the caller's (the heap never frees it).  bf_heap_free()
+ * releases the array only.
  */
 #ifndef FS_BF_HEAP_H
 #define FS_BF_HEAP_H
@@ -16,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "heap.h"
 
 struct bf_key {
 	int64_t ts;
@@ -26,11 +29,6 @@ struct bf_key {
 struct bf_hent {
 	struct bf_key k;
 	void *ptr;
-};
-
-struct bf_heap {
-	struct bf_hent *a;
-	size_t n, cap;
 };
 
 /* <0, 0, >0 as a is before, equal to, after b. */
@@ -45,18 +43,14 @@ static inline int bf_key_cmp(const struct bf_key *a, const struct bf_key *b)
 	return 0;
 }
 
-void bf_heap_push(struct bf_heap *h, const struct bf_key *k, void *ptr);
-/* Removes the least entry into *out; false when empty. */
-bool bf_heap_pop(struct bf_heap *h, struct bf_hent *out);
-/* The least entry, or NULL. */
-static inline const struct bf_hent *bf_heap_top(const struct bf_heap *h)
+static inline bool bf_hent_less(const struct bf_hent *a,
+    const struct bf_hent *b)
 {
-	return h->n ? &h->a[0] : NULL;
+	return bf_key_cmp(&a->k, &b->k) < 0;
 }
-/* Replaces the least entry (the heap must not be empty): cheaper than a
- * pop and a push, for a k-way merge advancing the input it took from. */
-void bf_heap_replace_top(struct bf_heap *h, const struct bf_key *k,
-    void *ptr);
-void bf_heap_free(struct bf_heap *h);
+
+/* struct bf_heap and bf_heap_init, _free, _push, _top, _pop and
+ * _replace_top (heap.h). */
+HEAP_DEFINE(bf_heap, struct bf_hent, bf_hent_less)
 
 #endif

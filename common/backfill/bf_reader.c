@@ -12,6 +12,7 @@
 #include "diag.h"
 #include "etime.h"
 #include "rec.h"
+#include "recenv.h"
 #include "sig.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -116,38 +117,49 @@ static struct bf_batch *take_spare(struct bf_reader *r)
 
 /* Event time of a kafka envelope's record: the value's time field, else
  * the envelope's timestamp (as fs-consume does for watermarks). */
-static int kafka_time(const struct bf_reader *r, const json_t *env,
+static int kafka_time(const struct bf_reader *r, const struct rec_env *e,
     const json_t *value, int64_t *ts, const char **why)
 {
-	json_t *t;
-
 	if (etime_get(r->conf.time_path, value, ts, why) == 0)
 		return 0;
-	t = json_object_get(env, "timestamp");
-	if (json_is_integer(t)) {
-		*ts = json_integer_value(t);
+	if (e->has_timestamp) {
+		*ts = e->timestamp;
 		return 0;
 	}
 	return -1;
 }
 
-/* The value of a kafka envelope (borrowed), or NULL with why; the same
- * values are rejected as fs-consume -V rejects them. */
-static const json_t *kafka_value(const json_t *env, char *why, size_t n)
+/*
+ * The value of a kafka envelope as a record, or NULL with why.  The
+ * envelope is decoded as fs-produce -E decodes it (recenv.h), and the
+ * same values are rejected as fs-consume -V rejects them: the record is
+ * the embedded object, or the object the value's bytes (text, base64)
+ * hold, then in *own for the caller to free.
+ */
+static const json_t *kafka_value(const json_t *env, struct rec_env *e,
+    json_t **own, char *why, size_t n)
 {
-	const json_t *v = json_object_get(env, "value");
+	char rwhy[REC_ERR_MAX];
+	const json_t *v;
 	struct ctl c;
 
-	if (v == NULL) {
+	*own = NULL;
+	if (rec_env_decode(env, e, NULL, NULL, rwhy) < 0) {
+		snprintf(why, n, "%s", rwhy);
+		return NULL;
+	}
+	if (!e->value_member) {
 		snprintf(why, n, "not a kafka envelope: no 'value'");
 		return NULL;
 	}
-	if (json_is_null(v)) {
+	if (!e->has_value) {
 		snprintf(why, n, "null value (tombstone)");
 		return NULL;
 	}
-	if (json_object_get(env, "value_encoding") != NULL ||
-	    !json_is_object(v)) {
+	v = e->value_json;
+	if (v == NULL)
+		v = *own = rec_parse(e->value->data, e->value->len, rwhy);
+	if (v == NULL || !json_is_object(v)) {
 		snprintf(why, n, "value is not a JSON object");
 		return NULL;
 	}
@@ -169,6 +181,8 @@ static void add_record(struct bf_reader *r, struct bf_batch *bt,
 	const char *twhy = NULL;
 	char why[REC_ERR_MAX + 64];
 	const json_t *timed = obj, *out = NULL;
+	const struct buf *out_bytes = NULL;
+	json_t *own = NULL;
 	struct ctl c;
 	struct ient *e;
 	int64_t ts;
@@ -182,16 +196,25 @@ static void add_record(struct bf_reader *r, struct bf_batch *bt,
 		return;
 	}
 	if (r->conf.kafka) {
-		const json_t *v = kafka_value(obj, why, sizeof why);
+		struct rec_env env = { .key = &r->env_key, .value = &r->env_value };
+		const json_t *v = kafka_value(obj, &env, &own, why, sizeof why);
 
-		if (v == NULL || kafka_time(r, obj, v, &ts, &twhy) < 0) {
+		if (v == NULL || kafka_time(r, &env, v, &ts, &twhy) < 0) {
 			add_bad(bt, BF_ITEM_BAD, r, start, start_line, where,
 			    v == NULL ? why : twhy, raw, len);
+			json_decref(own);
 			json_decref(obj);
 			return;
 		}
-		if (!r->conf.envelope)
-			out = v;
+		/* The value as fs-consume -V writes it: its bytes, unless they
+		 * span lines (then compact JSON). */
+		if (!r->conf.envelope) {
+			if (memchr(env.value->data, '\n', env.value->len) ||
+			    memchr(env.value->data, '\r', env.value->len))
+				out = v;
+			else
+				out_bytes = env.value;
+		}
 	} else {
 		if (etime_get(r->conf.time_path, timed, &ts, &twhy) < 0) {
 			add_bad(bt, BF_ITEM_BAD, r, start, start_line, where,
@@ -212,10 +235,14 @@ static void add_record(struct bf_reader *r, struct bf_batch *bt,
 		rec_dump(&bt->bytes, out);
 		e->d_len = bt->bytes.len - e->d_off;
 		buf_appendc(&bt->bytes, '\0');
+	} else if (out_bytes != NULL) {
+		e->d_off = put(bt, out_bytes->data, out_bytes->len);
+		e->d_len = out_bytes->len;
 	} else {
 		e->d_off = e->r_off;
 		e->d_len = len;
 	}
+	json_decref(own);
 	json_decref(obj);
 }
 
@@ -501,6 +528,8 @@ void bf_reader_close(struct bf_reader *r)
 	free_list(r->full);
 	free_list(r->spare);
 	free_list(r->cur);
+	buf_free(&r->env_key);
+	buf_free(&r->env_value);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
 	if (r->conf.csv)

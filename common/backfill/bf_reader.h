@@ -85,6 +85,7 @@ struct bf_reader {
 	bool finished;                  /* the thread has handed over all */
 	atomic_bool stop;               /* the caller is done with it */
 	_Atomic uint64_t pos;           /* bytes of the file read (progress) */
+	struct buf env_key, env_value;  /* kafka: a message's bytes */
 };
 
 /*

@@ -385,7 +385,8 @@ static void merger_start(struct bf_sort *s, struct merger *m, const int *fds,
 	note_peak(s, (uint64_t)n * RBUF);
 	for (size_t i = 0; i < m->n; i++)
 		if (src_next(s, &m->s[i]))
-			bf_heap_push(&m->h, &m->s[i].k, &m->s[i]);
+			bf_heap_push(&m->h,
+			    (struct bf_hent){ m->s[i].k, &m->s[i] });
 	m->pending = -1;
 }
 
@@ -397,7 +398,7 @@ static int merger_next(struct bf_sort *s, struct merger *m, struct bf_key *k,
 	if (m->pending >= 0) {
 		r = &m->s[m->pending];
 		if (src_next(s, r))
-			bf_heap_replace_top(&m->h, &r->k, r);
+			bf_heap_replace_top(&m->h, (struct bf_hent){ r->k, r });
 		else {
 			struct bf_hent gone;
 
@@ -407,7 +408,7 @@ static int merger_next(struct bf_sort *s, struct merger *m, struct bf_key *k,
 	}
 	if (m->h.n == 0)
 		return 0;
-	r = m->h.a[0].ptr;
+	r = m->h.v[0].ptr;
 	m->pending = r - m->s;
 	*k = r->k;
 	*data = r->data;

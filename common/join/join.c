@@ -217,7 +217,7 @@ struct join *join_new(const struct join_config *cfg, struct out *o)
 
 	j->cfg = cfg;
 	j->out = o;
-	jmap_init(&j->map);
+	hashtab_init(&j->map);
 	join_out_init(&j->jo, cfg);
 	jtimers_init(&j->timers);
 	jtimers_init(&j->pend);
@@ -237,9 +237,9 @@ struct join *join_new(const struct join_config *cfg, struct out *o)
 void join_clear(struct join *j)
 {
 	size_t i = 0;
-	struct jmap_slot *sl;
+	struct hashtab_slot *sl;
 
-	while ((sl = jmap_next(&j->map, &i))) {
+	while ((sl = hashtab_next(&j->map, &i))) {
 		struct bucket *b = sl->val;
 		for (int s = 0; s < 2; s++)
 			for (size_t k = 0; k < b->side[s].n; k++)
@@ -251,8 +251,8 @@ void join_clear(struct join *j)
 		j->free_buckets = b->next_free;
 		jbucket_destroy(b);
 	}
-	jmap_free(&j->map);
-	jmap_init(&j->map);
+	hashtab_free(&j->map);
+	hashtab_init(&j->map);
 	jtimers_free(&j->timers);
 	for (size_t k = 0; k < jtimers_count(&j->pend); k++) {
 		struct pending *p = jtimers_at(&j->pend, k)->p;

@@ -77,8 +77,8 @@ void jvec_push(struct jvec *v, struct jrec r)
 struct bucket *jbucket_get(struct join *j, const char *key, size_t klen,
     bool create)
 {
-	struct jmap_slot *slot = create ? jmap_put(&j->map, key, klen) :
-	    jmap_get(&j->map, key, klen);
+	struct hashtab_slot *slot = create ? hashtab_put(&j->map, key, klen) :
+	    hashtab_get(&j->map, key, klen);
 
 	if (slot == NULL)
 		return NULL;
@@ -111,7 +111,7 @@ void jbucket_maybe_free(struct join *j, struct bucket *b)
 {
 	if (b->side[0].n || b->side[1].n || b->refs)
 		return;
-	jmap_del(&j->map, b->key, b->klen);
+	hashtab_del(&j->map, b->key, b->klen);
 	b->next_free = j->free_buckets;
 	j->free_buckets = b;
 }

@@ -8,7 +8,7 @@
 #include "buf.h"
 #include "diag.h"
 #include "join.h"
-#include "join_map.h"
+#include "join_timers.h"
 #include "join_out.h"
 #include "path.h"
 #include "xalloc.h"
@@ -80,7 +80,7 @@ static void out_put(struct join_out *j, json_t *o, const char *name, json_t *v)
 		return;
 	j->collisions++;
 	size_t len = strlen(name);
-	struct jmap_slot *slot = jmap_put(&j->warned, name, len);
+	struct hashtab_slot *slot = hashtab_put(&j->warned, name, len);
 	if (slot->val == NULL) {
 		slot->val = xstrdup(name);
 		slot->key = slot->val;
@@ -169,22 +169,22 @@ void join_out_init(struct join_out *j, const struct join_config *cfg)
 
 	memset(j, 0, sizeof *j);
 	j->cfg = cfg;
-	jmap_init(&j->warned);
+	hashtab_init(&j->warned);
 	j->learn[JOIN_LEFT] = cfg->side[JOIN_LEFT].fields == NULL &&
 	    (t == JT_RIGHT || t == JT_FULL);
 	j->learn[JOIN_RIGHT] = cfg->side[JOIN_RIGHT].fields == NULL &&
 	    (t == JT_LEFT || t == JT_FULL);
 	for (int s = 0; s < 2; s++)
-		jmap_init(&j->known[s]);
+		hashtab_init(&j->known[s]);
 }
 
 /* Adds name (len bytes) to side s's names unless known or too many. */
 static void learn_name(struct join_out *j, int s, const char *name, size_t len)
 {
 	static const char *const side[] = { "left", "right" };
-	struct jmap_slot *sl;
+	struct hashtab_slot *sl;
 
-	if (jmap_get(&j->known[s], name, len) != NULL)
+	if (hashtab_get(&j->known[s], name, len) != NULL)
 		return;
 	if (j->nnames[s] == JOIN_OUT_MAX_NAMES) {
 		diag_warn("more than %d member names on the %s side: rows "
@@ -199,7 +199,7 @@ static void learn_name(struct join_out *j, int s, const char *name, size_t len)
 	j->names[s] = xgrow(j->names[s], &j->capnames[s], j->nnames[s] + 1,
 	    sizeof *j->names[s]);
 	j->names[s][j->nnames[s]] = xstrndup(name, len);
-	sl = jmap_put(&j->known[s], j->names[s][j->nnames[s]], len);
+	sl = hashtab_put(&j->known[s], j->names[s][j->nnames[s]], len);
 	sl->val = j->names[s][j->nnames[s]];
 	j->nnames[s]++;
 }
@@ -255,11 +255,11 @@ int join_out_restore_names(struct join_out *j, const json_t *v)
 void join_out_free(struct join_out *j)
 {
 	size_t i = 0;
-	struct jmap_slot *sl;
+	struct hashtab_slot *sl;
 
-	while ((sl = jmap_next(&j->warned, &i)))
+	while ((sl = hashtab_next(&j->warned, &i)))
 		free(sl->val);
-	jmap_free(&j->warned);
+	hashtab_free(&j->warned);
 	for (int s = 0; s < 2; s++) {
 		size_t m = j->nnames[s] < JOIN_OUT_MAX_NAMES ? j->nnames[s] :
 		    JOIN_OUT_MAX_NAMES;
@@ -267,7 +267,7 @@ void join_out_free(struct join_out *j)
 		for (size_t k = 0; k < m; k++)
 			free(j->names[s][k]);
 		free(j->names[s]);
-		jmap_free(&j->known[s]);
+		hashtab_free(&j->known[s]);
 	}
 	buf_free(&j->nb);
 }

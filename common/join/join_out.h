@@ -27,8 +27,9 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "hashtab.h"
 #include "join.h"
-#include "join_map.h"
+#include "join_timers.h"
 
 /* An outer join without a field list learns this many member names of
  * a side that may be missing, at most. */
@@ -37,13 +38,13 @@
 struct join_out {
 	const struct join_config *cfg;
 	struct buf nb;          /* scratch: a prefixed member name */
-	struct jmap warned;     /* names warned about (keys owned) */
+	struct hashtab warned;     /* names warned about (keys owned) */
 	uint64_t collisions;
 	/* The member names of each side learned so far, in the order first
 	 * seen (owned); learn[s]: side s may be missing and has no field
 	 * list. */
 	bool learn[2];
-	struct jmap known[2];
+	struct hashtab known[2];
 	char **names[2];
 	size_t nnames[2], capnames[2];
 };

@@ -81,9 +81,9 @@ json_t *join_snapshot(struct join *j)
 {
 	json_t **v = NULL;
 	size_t n = 0, cap = 0, i = 0;
-	struct jmap_slot *sl;
+	struct hashtab_slot *sl;
 
-	while ((sl = jmap_next(&j->map, &i))) {
+	while ((sl = hashtab_next(&j->map, &i))) {
 		struct bucket *b = sl->val;
 		for (int s = 0; s < 2; s++)
 			for (size_t k = 0; k < b->side[s].n; k++) {

@@ -24,8 +24,9 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "hashtab.h"
 #include "join.h"
-#include "join_map.h"
+#include "join_timers.h"
 #include "join_out.h"
 #include "window/winspec.h"
 #include "window/window_wm.h"
@@ -75,7 +76,7 @@ struct pending {
 struct join {
 	const struct join_config *cfg;
 	struct out *out;
-	struct jmap map;
+	struct hashtab map;
 	struct jtimers timers;  /* buckets' timers, lane = the side */
 	struct jtimers pend;    /* as-of left records waiting */
 	struct wmark wm[2];     /* each side's, window_wm.h */

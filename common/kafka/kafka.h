@@ -39,7 +39,9 @@
  *
  * kafka_env_encode() appends one envelope (no newline) to a buffer and
  * kafka_value_text() says how a payload would be shown; the decoder,
- * kafka_env_decode(), turns a parsed envelope back into bytes.
+ * kafka_env_decode(), turns a parsed envelope back into bytes.  Both go
+ * through the record module: rec.h's writer, recenv.h's decoder (which
+ * fs-backfill reads archived envelopes with too).
  */
 #ifndef FS_KAFKA_H
 #define FS_KAFKA_H
@@ -297,6 +299,7 @@ struct kafka_part {
 	rd_kafka_topic_t *rkt;  /* without a group: the handle it is fetched by */
 	int64_t wm_max;         /* largest event time seen, ETIME_MIN: none */
 	int64_t eof_ms;         /* wall clock it was last read to its end */
+	struct metric *m_lag;   /* fs_consumer_lag, or NULL */
 };
 
 /*
@@ -409,6 +412,17 @@ bool kafka_recmap_plain(const struct kafka_recmap *rm);
  */
 int kafka_recmap_msg(struct kafka_recmap *rm, const json_t *obj,
     const char *line, size_t len, struct kafka_msg *m, char *why);
+/*
+ * The JSON the mapping makes a key and a value of, for a caller that
+ * writes them another way (fs-produce -s, as Avro): the key's, one -k
+ * field's value or the array of several's (a new reference; NULL
+ * without -k), and the value's, the record or its --value-field
+ * (borrowed from obj; NULL when the field is missing).  After
+ * kafka_recmap_msg() succeeded on obj.
+ */
+json_t *kafka_recmap_key_json(const struct kafka_recmap *rm, const json_t *obj);
+const json_t *kafka_recmap_value_json(const struct kafka_recmap *rm,
+    const json_t *obj);
 
 /* --- the envelope ---
 ------------------------------------------------- */
@@ -447,29 +461,6 @@ void kafka_msg_free(struct kafka_msg *m);
  * why[160] ("envelope: 'partition' is not an integer", ...).
  */
 int kafka_env_decode(const json_t *env, struct kafka_msg *m, char *why);
-
-/* The bytes a JSON value stands for as a key or value: a string's text,
- * anything else its compact JSON (rec_dump). */
-void kafka_json_bytes(struct buf *b, const json_t *v);
-
-/*
- * True when p[0..n) is certainly a JSON object rec_parse() accepts,
- * found without allocating; false means "not sure: ask rec_parse()",
- * which stays the judge and gives the reason (kafka_json.c).
- */
-bool kafka_json_quick_object(const void *p, size_t n);
-/* The same, and the bytes are exactly what rec_dump() writes for the
- * object (compact, no duplicate keys, no reals, jansson's escapes). */
-bool kafka_json_quick_canonical(const void *p, size_t n);
-
-/* rec_line_maybe_control(), quicker on lines without '@' or '\\'. */
-bool kafka_maybe_control(const void *p, size_t n);
-
-/* Base64 (RFC 4648, with padding). decode returns -1 on bad input. */
-void kafka_b64_encode(struct buf *b, const void *p, size_t n);
-int kafka_b64_decode(struct buf *b, const char *s, size_t n);
-/* True when p[0..n) is valid UTF-8 without NUL bytes. */
-bool kafka_utf8_text(const void *p, size_t n);
 
 /* --- one-line formats (kafka_fmt.c): kcat's -f, -K and -J ----------- */
 

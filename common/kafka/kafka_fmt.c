@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "kafka.h"
 #include "rec.h"
 #include "xalloc.h"
@@ -215,42 +216,50 @@ void kafka_fmt_render(struct buf *b, const struct kafka_fmt *f,
 
 /* --- -J ------------------------------------------------------------------ */
 
-/* A JSON string of p[0..n), escaped by jansson, when it is UTF-8 (NUL
- * included, as "\u0000"); false, writing nothing, when it is not. */
-static bool append_jstring(struct buf *b, const void *p, size_t n)
+/* True when p[0..n) is UTF-8, NUL bytes allowed (a JSON string shows
+ * them as "\u0000", as kcat does). */
+static bool utf8_with_nul(const char *p, size_t n)
 {
-	json_t *s = json_stringn(p, n);
+	const char *e = p + n;
 
-	if (s == NULL)
-		return false;
-	rec_dump(b, s);
-	json_decref(s);
-	return true;
+	for (;;) {
+		const char *z = memchr(p, '\0', (size_t)(e - p));
+
+		if (z == NULL)
+			return rec_utf8_text(p, (size_t)(e - p));
+		if (!rec_utf8_text(p, (size_t)(z - p)))
+			return false;
+		p = z + 1;
+	}
 }
 
-/* ,"name":BYTES for a key or payload; base64 with "name_encoding" after
- * it when the bytes are not UTF-8. */
-static void append_member(struct buf *b, const char *name, const void *p,
-    size_t n)
+/* A key or payload: its bytes as a string, null when absent; base64
+ * with "name_encoding" after it when the bytes are not UTF-8. */
+static void put_member(struct rec_writer *w, struct buf *tmp,
+    const char *name, const void *p, size_t n)
 {
-	buf_appends(b, ",\"");
-	buf_appends(b, name);
-	buf_appends(b, "\":");
+	char enc[32];
+
+	rec_w_key(w, name);
 	if (p == NULL) {
-		buf_append(b, "null", 4);
+		rec_w_null(w);
 		return;
 	}
-	if (append_jstring(b, p, n))
+	if (utf8_with_nul(p, n)) {
+		rec_w_str(w, p, n);
 		return;
-	buf_appendc(b, '"');
-	kafka_b64_encode(b, p, n);
-	buf_appends(b, "\",\"");
-	buf_appends(b, name);
-	buf_appends(b, "_encoding\":\"base64\"");
+	}
+	buf_reset(tmp);
+	base64_encode(tmp, p, n);
+	rec_w_str(w, tmp->data, tmp->len);
+	snprintf(enc, sizeof(enc), "%s_encoding", name);
+	rec_w_key(w, enc);
+	rec_w_str(w, "base64", 6);
 }
 
-/* ,"headers":[NAME,VALUE,...] when m has headers. */
-static void append_header_array(struct buf *b, const rd_kafka_message_t *m)
+/* "headers":[NAME,VALUE,...] when m has headers. */
+static void put_header_array(struct rec_writer *w, struct buf *tmp,
+    const rd_kafka_message_t *m)
 {
 	rd_kafka_headers_t *hdrs;
 	const char *name;
@@ -259,23 +268,27 @@ static void append_header_array(struct buf *b, const rd_kafka_message_t *m)
 
 	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return;
-	buf_append(b, ",\"headers\":[", 12);
+	rec_w_key(w, "headers");
+	rec_w_arr(w);
 	for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val,
 	    &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
-		if (i > 0)
-			buf_appendc(b, ',');
-		if (!append_jstring(b, name, strlen(name)))
-			append_jstring(b, "", 0);
-		buf_appendc(b, ',');
-		if (val == NULL)
-			buf_append(b, "null", 4);
-		else if (!append_jstring(b, val, size)) {
-			buf_append(b, "{\"base64\":\"", 11);
-			kafka_b64_encode(b, val, size);
-			buf_append(b, "\"}", 2);
+		size_t nlen = strlen(name);
+
+		rec_w_str(w, name, utf8_with_nul(name, nlen) ? nlen : 0);
+		if (val == NULL) {
+			rec_w_null(w);
+		} else if (utf8_with_nul(val, size)) {
+			rec_w_str(w, val, size);
+		} else {
+			buf_reset(tmp);
+			base64_encode(tmp, val, size);
+			rec_w_obj(w);
+			rec_w_key(w, "base64");
+			rec_w_str(w, tmp->data, tmp->len);
+			rec_w_end(w);
 		}
 	}
-	buf_appendc(b, ']');
+	rec_w_end(w);
 }
 
 void kafka_kcat_json(struct buf *b, const rd_kafka_message_t *m)
@@ -283,25 +296,32 @@ void kafka_kcat_json(struct buf *b, const rd_kafka_message_t *m)
 	const char *topic = rd_kafka_topic_name(m->rkt);
 	rd_kafka_timestamp_type_t tstype;
 	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+	struct rec_writer w;
+	struct buf tmp = BUF_INIT;      /* base64 text; rarely used */
 
-	buf_append(b, "{\"topic\":", 9);
-	append_jstring(b, topic, strlen(topic));
-	buf_appends(b, ",\"partition\":");
-	buf_append_i64(b, m->partition);
-	buf_appends(b, ",\"offset\":");
-	buf_append_i64(b, m->offset);
+	rec_w_init(&w, b);
+	rec_w_obj(&w);
+	rec_w_key(&w, "topic");
+	rec_w_str(&w, topic, strlen(topic));
+	rec_w_key(&w, "partition");
+	rec_w_i64(&w, m->partition);
+	rec_w_key(&w, "offset");
+	rec_w_i64(&w, m->offset);
 	if (tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
-		buf_appends(b, ",\"tstype\":\"");
-		buf_appends(b, tstype == RD_KAFKA_TIMESTAMP_CREATE_TIME ?
+		const char *t = tstype == RD_KAFKA_TIMESTAMP_CREATE_TIME ?
 		    "create" : tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ?
-		    "logappend" : "unknown");
-		buf_appends(b, "\",\"ts\":");
-		buf_append_i64(b, ts);
+		    "logappend" : "unknown";
+
+		rec_w_key(&w, "tstype");
+		rec_w_str(&w, t, strlen(t));
+		rec_w_key(&w, "ts");
+		rec_w_i64(&w, ts);
 	}
-	buf_appends(b, ",\"broker\":");
-	buf_append_i64(b, rd_kafka_message_broker_id(m));
-	append_header_array(b, m);
-	append_member(b, "key", m->key, m->key_len);
-	append_member(b, "payload", m->payload, m->len);
-	buf_appendc(b, '}');
+	rec_w_key(&w, "broker");
+	rec_w_i64(&w, rd_kafka_message_broker_id(m));
+	put_header_array(&w, &tmp, m);
+	put_member(&w, &tmp, "key", m->key, m->key_len);
+	put_member(&w, &tmp, "payload", m->payload, m->len);
+	rec_w_end(&w);
+	buf_free(&tmp);
 }

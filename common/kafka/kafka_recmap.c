@@ -12,6 +12,7 @@
 #include "etime.h"
 #include "kafka.h"
 #include "rec.h"
+#include "recenv.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -65,6 +66,20 @@ void kafka_recmap_free(struct kafka_recmap *rm)
 	buf_free(&rm->tmp);
 }
 
+/* The key's JSON: one field's value, or the array of several's (a new
+ * reference; every field is there). */
+static json_t *key_json(const struct keyspec *k, const json_t *obj)
+{
+	json_t *a;
+
+	if (k->n == 1)
+		return json_incref(path_get(&k->paths[0], obj));
+	a = json_array();
+	for (size_t i = 0; i < k->n; i++)
+		json_array_append(a, path_get(&k->paths[i], obj));
+	return a;
+}
+
 /*
  * Sets m's key from the -k fields; -1 with why when one is missing or
  * holds an object or an array (fs(7)'s bad input).  One field gives its
@@ -90,20 +105,23 @@ static int record_key(const struct keyspec *k, const json_t *obj,
 			return -1;
 		}
 	}
-	if (k->n == 1) {
-		v = path_get(&k->paths[0], obj);
-		m->has_key = !json_is_null(v);
-		if (m->has_key)
-			kafka_json_bytes(&m->key, v);
-		return 0;
-	}
-	a = json_array();
-	for (size_t i = 0; i < k->n; i++)
-		json_array_append(a, path_get(&k->paths[i], obj));
-	m->has_key = true;
-	kafka_json_bytes(&m->key, a);
+	a = key_json(k, obj);
+	m->has_key = !json_is_null(a);
+	if (m->has_key)
+		rec_env_bytes(&m->key, a);
 	json_decref(a);
 	return 0;
+}
+
+json_t *kafka_recmap_key_json(const struct kafka_recmap *rm, const json_t *obj)
+{
+	return rm->key_text ? key_json(&rm->key, obj) : NULL;
+}
+
+const json_t *kafka_recmap_value_json(const struct kafka_recmap *rm,
+    const json_t *obj)
+{
+	return rm->value_field_text ? path_get(&rm->value_field, obj) : obj;
 }
 
 int kafka_recmap_msg(struct kafka_recmap *rm, const json_t *obj,
@@ -122,7 +140,7 @@ int kafka_recmap_msg(struct kafka_recmap *rm, const json_t *obj,
 		if (json_is_null(v))
 			m->has_value = false;
 		else
-			kafka_json_bytes(&m->value, v);
+			rec_env_bytes(&m->value, v);
 	} else {
 		buf_append(&m->value, line, len);
 	}
@@ -138,7 +156,7 @@ int kafka_recmap_msg(struct kafka_recmap *rm, const json_t *obj,
 			rd_kafka_header_add(m->headers, rm->headers[i].name, -1,
 			    NULL, 0);
 		else {
-			kafka_json_bytes(&rm->tmp, v);
+			rec_env_bytes(&rm->tmp, v);
 			rd_kafka_header_add(m->headers, rm->headers[i].name, -1,
 			    rm->tmp.data, (ssize_t)rm->tmp.len);
 		}

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "diag.h"
+#include "metrics.h"
 #include "num.h"
 #include "rec.h"
 #include "window_late.h"
@@ -50,6 +51,12 @@ void late_init(struct late *l, const struct late_opts *lo,
 	l->max_ratio_arg = lo->max_ratio_arg;
 	l->hint = lo->hint;
 	l->flush_on_fail = flush_on_fail;
+	/* The out's metrics: rejects_init() set them (reject.h). */
+	if (flush_on_fail != NULL)
+		l->m_count = metrics_counter(flush_on_fail->prog.metrics,
+		    "fs_records_late_total",
+		    "Data records that came after the watermark passed them.",
+		    NULL);
 	if (lo->file != NULL && p == LATE_DROP)
 		p = LATE_DEAD_LETTER;
 	l->policy = p;
@@ -149,6 +156,7 @@ static void handle(struct late *l, const char *line, size_t len,
     struct out *o, struct buf *scratch)
 {
 	l->count++;
+	metric_add(l->m_count, 1);
 	switch (l->policy) {
 	case LATE_DROP:
 		break;

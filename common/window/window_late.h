@@ -99,6 +99,7 @@ struct late {
 	struct out *flush_on_fail;
 	const char *source[2];  /* late_sources(), or NULL */
 	uint64_t from[2];       /* late records of each source */
+	struct metric *m_count; /* fs_records_late_total, or NULL */
 };
 
 /* Defaults: drop, no ratio; hint names what to do about late records
@@ -108,7 +109,9 @@ void late_opts_init(struct late_opts *lo, const char *hint);
 /* Checks the combination (dead-letter needs a file) and opens the file;
  * usage errors exit 2, an unopenable file exits 1.  flush_on_fail (may
  * be NULL) is the output written out before an exit on
- * --max-late-ratio, as reject.h does for --on-error fail. */
+ * --max-late-ratio, as reject.h does for --on-error fail.  With
+ * metrics on that output (rejects_init() before this), late records
+ * count in fs_records_late_total. */
 void late_init(struct late *l, const struct late_opts *lo,
     struct out *flush_on_fail);
 

@@ -138,7 +138,8 @@ static void test_compile_errors(void)
 	compile_error("x=median:amount", "x=median:amount: unknown function "
 	    "'median'; one of: count, sum, sum0, avg, min, max, first, last, "
 	    "count_distinct, approx_count_distinct, percentile, variance, "
-	    "var_samp, var_pop, stddev, stddev_samp, stddev_pop, last_n");
+	    "var_samp, var_pop, stddev, stddev_samp, stddev_pop, last_n, "
+	    "max_by, min_by");
 	compile_error("x=sum", "x=sum: usage: "
 	    "NAME=sum:FIELD[:if:COND]");
 	compile_error("x=sum:a:b", "x=sum:a:b: usage: "
@@ -157,6 +158,12 @@ static void test_compile_errors(void)
 	    "N must be an integer from 1 to 10000");
 	compile_error("l=last_n:item", "l=last_n:item: usage: "
 	    "NAME=last_n:FIELD:N[:if:COND]");
+	compile_error("t=max_by:item", "t=max_by:item: usage: "
+	    "NAME=max_by:FIELD:BY[:if:COND]");
+	compile_error("t=min_by:item:", "t=min_by:item:: usage: "
+	    "NAME=min_by:FIELD:BY[:if:COND]");
+	compile_error("t=max_by:item:p:3", "t=max_by:item:p:3: usage: "
+	    "NAME=max_by:FIELD:BY[:if:COND]");
 	compile_error("n=count:if:", "n=count:if:: "
 	    "a condition is needed after 'if:'");
 	compile_error("n=count:if:type", "n=count:if:type: "
@@ -196,8 +203,8 @@ static void test_field_spec(void)
 	is(f[2].text, "user", "the last field");
 	ok(aggset_field_spec(as, 2) == 4, "user comes from spec 4");
 	is(aggset_function(0), "count", "functions listed from count");
-	ok(aggset_function(17) != NULL && aggset_function(18) == NULL,
-	    "eighteen function names");
+	ok(aggset_function(19) != NULL && aggset_function(20) == NULL,
+	    "twenty function names");
 	aggset_free(as);
 }
 
@@ -409,6 +416,75 @@ static void test_last_n(void)
 	is_result(as, st, "{\"l\":[3,4,\"x\"],\"all\":[0,1,2,3,4,\"x\"]}",
 	    "the N latest by event time; too old is dropped; ties keep "
 	    "arrival order");
+	drop_state(as, st);
+	aggset_free(as);
+}
+
+/* A snapshot of st, through text, restored into a new state. */
+static void *round_trip(const struct aggset *as, const void *st)
+{
+	json_t *snap = aggset_snapshot(as, st), *back;
+	char *text = json_dumps(snap, JSON_COMPACT);
+	void *re = aligned_alloc(8, aggset_state_size(as));
+	const char *why = NULL;
+
+	back = json_loads(text, 0, NULL);
+	if (aggset_restore(as, re, back, &why) < 0)
+		printf("# restore: %s\n", why);
+	json_decref(snap);
+	json_decref(back);
+	free(text);
+	return re;
+}
+
+static void test_max_by(void)
+{
+	struct aggset *as = COMPILE("t=max_by:item:p", "b=min_by:item:p",
+	    "r=max_by:rec:p:if:k=a");
+	void *st = new_state(as), *pane = new_state(as), *re;
+	const char *why = NULL;
+	json_t *bad;
+
+	is_result(as, st, "{\"t\":[],\"b\":[],\"r\":[]}",
+	    "max_by, min_by empty: []");
+	upd(as, st, "{\"item\":\"x\",\"p\":3}", 1, NULL);
+	upd(as, st, "{\"item\":\"y\",\"p\":5,\"k\":\"a\","
+	    "\"rec\":{\"id\":1}}", 2, NULL);
+	upd(as, st, "{\"item\":\"z\",\"p\":5.0,\"k\":\"a\","
+	    "\"rec\":{\"id\":2}}", 3, NULL);
+	upd(as, st, "{\"item\":\"w\",\"p\":1}", 4, NULL);
+	upd(as, st, "{\"item\":null,\"p\":9}", 5, NULL);
+	upd(as, st, "{\"item\":\"v\"}", 6, NULL);
+	upd(as, st, "{\"item\":\"u\",\"p\":0.5,\"k\":\"b\"}", 7, NULL);
+	is_result(as, st, "{\"t\":[\"y\",\"z\"],\"b\":[\"u\"],"
+	    "\"r\":[{\"id\":1},{\"id\":2}]}",
+	    "max_by keeps every tie (5 == 5.0) in arrival order; a record "
+	    "without FIELD or BY is skipped; min_by; objects as values");
+	ok(upd(as, st, "{\"item\":\"q\",\"p\":\"7\"}", 8, &why) < 0 &&
+	    strcmp(why, "field 'p' is not a number: string") == 0,
+	    "max_by: a BY that is not a number is an error");
+	upd(as, pane, "{\"item\":\"s\",\"p\":5}", 9, NULL);
+	upd(as, pane, "{\"item\":\"m\",\"p\":-1}", 9, NULL);
+	aggset_merge(as, st, pane);
+	is_result(as, st, "{\"t\":[\"y\",\"z\",\"s\"],\"b\":[\"m\"],"
+	    "\"r\":[{\"id\":1},{\"id\":2}]}",
+	    "merge: an equal extreme joins, a beyond one replaces");
+	re = round_trip(as, st);
+	is_result(as, re, "{\"t\":[\"y\",\"z\",\"s\"],\"b\":[\"m\"],"
+	    "\"r\":[{\"id\":1},{\"id\":2}]}",
+	    "max_by, min_by: a checkpoint restores the ties");
+	upd(as, re, "{\"item\":\"n\",\"p\":6}", 10, NULL);
+	is_result(as, re, "{\"t\":[\"n\"],\"b\":[\"m\"],"
+	    "\"r\":[{\"id\":1},{\"id\":2}]}",
+	    "max_by: a restored state goes on comparing with its extreme");
+	drop_state(as, re);
+	bad = json_loads("[[5,[]],null,null]", 0, NULL);
+	re = aligned_alloc(8, aggset_state_size(as));
+	ok(aggset_restore(as, re, bad, &why) < 0,
+	    "max_by: a snapshot without values is refused");
+	free(re);
+	json_decref(bad);
+	drop_state(as, pane);
 	drop_state(as, st);
 	aggset_free(as);
 }
@@ -1058,6 +1134,7 @@ int main(int argc, char **argv)
 	test_field_escape();
 	test_first_last();
 	test_last_n();
+	test_max_by();
 	test_distinct();
 	test_percentile();
 	test_variance();

@@ -15,6 +15,7 @@
 #include "aerospike/as_exp.h"
 #include "aerospike/as_proto.h"
 #include "aerospike/as_value.h"
+#include "base64.h"
 #include "buf.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -382,11 +383,11 @@ static void test_discovery(void)
 	/* partitions 0 and 9 of "test", all of "bar" */
 	uint8_t want[AS_PARTITIONS / 8] = { 0x80, 0x40 };
 	struct buf b64 = BUF_INIT, rep = BUF_INIT;
-	as_base64(want, sizeof want, &b64);
+	base64_encode(&b64, want, sizeof want);
 	buf_appends(&rep, "bar:0,1,");
 	uint8_t all[AS_PARTITIONS / 8];
 	memset(all, 0xff, sizeof all);
-	as_base64(all, sizeof all, &rep);
+	base64_encode(&rep, all, sizeof all);
 	buf_appends(&rep, ";test:3,2,");
 	buf_append(&rep, b64.data, b64.len);
 	buf_appends(&rep, ",");

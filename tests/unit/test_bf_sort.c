@@ -34,10 +34,10 @@ static void test_heap(void)
 		struct bf_key k = { (int64_t)(next_rand() % 100) - 50,
 			next_rand() % 4, (uint64_t)i };
 
-		bf_heap_push(&h, &k, NULL);
+		bf_heap_push(&h, (struct bf_hent){ k, NULL });
 	}
 	/* replace_top keeps the heap property. */
-	bf_heap_replace_top(&h, &(struct bf_key){ 1000, 0, 0 }, NULL);
+	bf_heap_replace_top(&h, (struct bf_hent){ { 1000, 0, 0 }, NULL });
 	while (bf_heap_pop(&h, &e)) {
 		if (bf_key_cmp(&prev, &e.k) > 0)
 			ordered = false;

@@ -372,8 +372,24 @@ static void test_help_and_version(void)
 	CHECK_STR(r.out, "test-opt (fs) " FS_VERSION "\n", "--version: text");
 
 	opt_help(&b, "", opts, 0);
-	CHECK_STR(b.data, FS_COMMON_USAGE,
-	    "common group: help is tool.h's FS_COMMON_USAGE");
+	CHECK_STR(b.data,
+	    "  --time-field PATH     event time field (default ts)\n"
+	    "  --on-error POLICY     fail (default), skip, or dead-letter\n"
+	    "  --dead-letter FILE    write rejected lines to FILE (implies dead-letter)\n"
+	    "  --checkpoint-dir DIR  take part in checkpoints under DIR\n"
+	    "  --stage NAME          this stage's name in DIR (default: program name)\n"
+	    "  --data-only           write no control records (as on a terminal)\n"
+	    "  --stats               print statistics to stderr at exit\n"
+	    "  --metrics-port [ADDR:]PORT\n"
+	    "                        serve Prometheus metrics (ADDR 127.0.0.1)\n"
+	    "  --metrics-file FILE   write Prometheus metrics to FILE (a textfile)\n"
+	    "  --metrics-interval DURATION\n"
+	    "                        how often to write FILE (default 15s)\n"
+	    "  -q, --quiet           only errors on stderr\n"
+	    "  -v, --verbose         progress on stderr, once a second\n"
+	    "  -h, --help            this help\n"
+	    "  --version             the version\n",
+	    "common group: its help, as fs(7) lists the common options");
 	buf_free(&b);
 }
 

@@ -73,6 +73,22 @@ static const char *splice(const char *line)
 	return b.data;
 }
 
+static const char *splice_nested(void)
+{
+	static struct buf b;
+
+	rec_splice_begin(&b, "{}", 2);
+	rec_splice_i64(&b, "t", 2);
+	rec_splice_object(&b, "bid");
+	rec_splice_i64(&b, "p", 7);
+	rec_splice_object(&b, "o");
+	rec_splice_end(&b);
+	rec_splice_end(&b);
+	rec_splice_str(&b, "z", "a");
+	rec_splice_end(&b);
+	return b.data;
+}
+
 static void test_splice(void)
 {
 	CHECK_STR(splice("{\"a\":1}"),
@@ -85,6 +101,8 @@ static void test_splice(void)
 	    "splice: white space around braces");
 	CHECK_STR(splice("{ }"), "{\"window_start\":-5,\"w\\\"k\":\"v\\n\"}",
 	    "splice: empty object with space");
+	CHECK_STR(splice_nested(), "{\"t\":2,\"bid\":{\"p\":7,\"o\":{}},"
+	    "\"z\":\"a\"}", "splice: nested objects, from nothing");
 }
 
 static enum ctl_kind control(const char *json, struct ctl *c, char *why)

@@ -1,7 +1,8 @@
 /*
- * test_kafka_json.c - the Kafka helpers of common/: the quick record
- * check never says yes where rec_parse() says no, base64 and UTF-8, and
- * the envelope's choice between embedded JSON, text and base64.
+ * test_recscan.c - the record module's scanner (common/recscan.c): the
+ * quick record check never says yes where rec_parse() says no, UTF-8
+ * text, and the envelope's choice between embedded JSON, text and
+ * base64 that is made with them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,13 +80,13 @@ static void test_quick_object(void)
 	const char *nul;
 
 	for (i = 0; yes[i]; i++)
-		CHECK(kafka_json_quick_object(yes[i], strlen(yes[i])) &&
+		CHECK(rec_quick_object(yes[i], strlen(yes[i])) &&
 		    parses_as_object(yes[i], strlen(yes[i])), yes[i]);
 	for (i = 0; unsure[i]; i++)
-		CHECK(!kafka_json_quick_object(unsure[i], strlen(unsure[i])),
+		CHECK(!rec_quick_object(unsure[i], strlen(unsure[i])),
 		    unsure[i]);
 	nul = "{\"a\":\"\0\"}";
-	CHECK(!kafka_json_quick_object(nul, 9), "a raw NUL byte is not sure");
+	CHECK(!rec_quick_object(nul, 9), "a raw NUL byte is not sure");
 
 	/* 200 000 random mutations: every yes is a yes of rec_parse(). */
 	for (i = 0; i < 200000; i++) {
@@ -116,11 +117,11 @@ static void test_quick_object(void)
 				break;
 			}
 		}
-		if (kafka_json_quick_object(line, n) && !parses_as_object(line, n)) {
+		if (rec_quick_object(line, n) && !parses_as_object(line, n)) {
 			if (bad++ < 5)
 				printf("# quick yes, rec_parse no: %.*s\n", (int)n, line);
 		}
-		if (kafka_json_quick_canonical(line, n)) {
+		if (rec_quick_canonical(line, n)) {
 			canon++;
 			if (!canonical(line, n) && badc++ < 5)
 				printf("# canonical yes, rec_dump differs: %.*s\n",
@@ -131,33 +132,19 @@ static void test_quick_object(void)
 	CHECK(badc == 0, "200000 mutations: canonical only where rec_dump gives the same bytes");
 	CHECK(canon > 1000, "the mutations include canonical objects");
 
-	CHECK(kafka_json_quick_canonical("{\"a\":1,\"b\":[true,null,\"x\\\"\"]}", 29) &&
+	CHECK(rec_quick_canonical("{\"a\":1,\"b\":[true,null,\"x\\\"\"]}", 29) &&
 	    canonical("{\"a\":1,\"b\":[true,null,\"x\\\"\"]}", 29),
 	    "canonical: compact object");
-	CHECK(!kafka_json_quick_canonical("{\"a\":1,\"a\":2}", 13),
+	CHECK(!rec_quick_canonical("{\"a\":1,\"a\":2}", 13),
 	    "canonical: a duplicate key is not");
-	CHECK(!kafka_json_quick_canonical("{\"a\": 1}", 8), "canonical: a space is not");
-	CHECK(kafka_json_quick_canonical("{\"a\":2.5}", 9), "canonical: 2.5");
-	CHECK(!kafka_json_quick_canonical("{\"a\":2.50}", 10), "canonical: 2.50 is not");
-	CHECK(!kafka_json_quick_canonical("{\"a\":1e5}", 9), "canonical: 1e5 is not");
-	CHECK(!kafka_json_quick_canonical("{\"a\":0.00001}", 13), "canonical: 0.00001 is not");
-	CHECK(!kafka_json_quick_canonical("{\"a\":-0}", 8), "canonical: -0 is not");
-	CHECK(!kafka_json_quick_canonical("{\"a\":\"\\/\"}", 10),
+	CHECK(!rec_quick_canonical("{\"a\": 1}", 8), "canonical: a space is not");
+	CHECK(rec_quick_canonical("{\"a\":2.5}", 9), "canonical: 2.5");
+	CHECK(!rec_quick_canonical("{\"a\":2.50}", 10), "canonical: 2.50 is not");
+	CHECK(!rec_quick_canonical("{\"a\":1e5}", 9), "canonical: 1e5 is not");
+	CHECK(!rec_quick_canonical("{\"a\":0.00001}", 13), "canonical: 0.00001 is not");
+	CHECK(!rec_quick_canonical("{\"a\":-0}", 8), "canonical: -0 is not");
+	CHECK(!rec_quick_canonical("{\"a\":\"\\/\"}", 10),
 	    "canonical: an escaped slash is not");
-}
-
-static void test_b64(void)
-{
-	struct buf b = BUF_INIT, d = BUF_INIT;
-
-	kafka_b64_encode(&b, "\xff\x00" "abc", 5);
-	CHECK_STR(b.data, "/wBhYmM=", "base64 of 5 bytes");
-	CHECK(kafka_b64_decode(&d, b.data, b.len) == 0 && d.len == 5 &&
-	    memcmp(d.data, "\xff\x00" "abc", 5) == 0, "base64 round trip");
-	buf_reset(&d);
-	CHECK(kafka_b64_decode(&d, "a*==", 4) < 0, "base64: bad character");
-	buf_free(&b);
-	buf_free(&d);
 }
 
 static void test_text(void)
@@ -178,10 +165,23 @@ static void test_text(void)
 	CHECK(kafka_value_text("\xc3", 1) == KAFKA_BASE64, "cut UTF-8: base64");
 }
 
+static void test_utf8(void)
+{
+	CHECK(rec_utf8_text("", 0), "utf8: empty");
+	CHECK(rec_utf8_text("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10),
+	    "utf8: 1 to 4 byte sequences");
+	CHECK(!rec_utf8_text("a\0b", 3), "utf8: NUL is not text");
+	CHECK(!rec_utf8_text("\xc0\xaf", 2), "utf8: overlong");
+	CHECK(!rec_utf8_text("\xed\xa0\x80", 3), "utf8: surrogate");
+	CHECK(!rec_utf8_text("\xf4\x90\x80\x80", 4), "utf8: above U+10FFFF");
+	CHECK(!rec_utf8_text("\xe2\x82", 2), "utf8: cut sequence");
+	CHECK(!rec_utf8_text("\x80", 1), "utf8: lone continuation byte");
+}
+
 int main(void)
 {
 	test_quick_object();
-	test_b64();
+	test_utf8();
 	test_text();
 	return tap_done();
 }

@@ -1,16 +1,17 @@
 /*
- * kafka_json.c - the hot-path check fs-consume -V and fs-produce make
- * on every message: is this line certainly a record?
+ * recscan.c - the record module's scanner (rec.h): the hot-path check
+ * fs-consume -V and fs-produce make on every message (is this line
+ * certainly a record?), and whether bytes are UTF-8 text.
  *
  * rec_parse() builds a jansson tree only to throw it away when a tool
  * passes a record's bytes through unchanged; at a million messages a
- * second that allocation is most of the cost.  kafka_json_quick_object()
+ * second that allocation is most of the cost.  rec_quick_object()
  * scans the bytes once without allocating.  It only ever answers "yes,
  * rec_parse() accepts this as an object" or "not sure": anything
  * unusual (deep nesting, \u0000, surrogate escapes, very long numbers)
  * is "not sure", and the caller then asks rec_parse(), which stays the
  * only judge of what is valid and the only source of error messages.
- * tests/unit/test_kafka_json.c checks that every "yes" is one
+ * tests/unit/test_recscan.c checks that every "yes" is one
  * rec_parse() agrees with.
  */
 #include <stdbool.h>
@@ -18,7 +19,6 @@
 
 #include <string.h>
 
-#include "kafka.h"
 #include "rec.h"
 
 #include "banned.h"
@@ -33,7 +33,7 @@
  */
 typedef const unsigned char *pos;
 
-/* In canonical mode (kafka_json_quick_canonical) whitespace is refused
+/* In canonical mode (rec_quick_canonical) whitespace is refused
  * where jansson's compact output has none: everywhere outside strings. */
 #define QJ_WS(p, e, canon) ((canon) ? (p) : qj_ws((p), (e)))
 
@@ -294,7 +294,7 @@ static pos qj_value(pos p, pos e, int depth, bool canon)
 	}
 }
 
-bool kafka_json_quick_object(const void *vp, size_t n)
+bool rec_quick_object(const void *vp, size_t n)
 {
 	pos p = vp, e = p + n;
 
@@ -305,7 +305,7 @@ bool kafka_json_quick_object(const void *vp, size_t n)
 	return qj_ws(p, e) == e;
 }
 
-bool kafka_json_quick_canonical(const void *vp, size_t n)
+bool rec_quick_canonical(const void *vp, size_t n)
 {
 	pos p = vp, e = p + n;
 
@@ -315,10 +315,20 @@ bool kafka_json_quick_canonical(const void *vp, size_t n)
 	return p == e;
 }
 
-bool kafka_maybe_control(const void *p, size_t n)
+bool rec_utf8_text(const void *vp, size_t n)
 {
-	/* Both of rec_line_maybe_control()'s needles hold '@' or '\\'. */
-	if (memchr(p, '@', n) == NULL && memchr(p, '\\', n) == NULL)
-		return false;
-	return rec_line_maybe_control(p, n);
+	pos p = vp, e = p + n;
+
+	while (p < e) {
+		size_t k;
+
+		if (*p >= 0x01 && *p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p == 0 || (k = utf8_seq(p, e)) == 0)
+			return false;
+		p += k;
+	}
+	return true;
 }

@@ -1,0 +1,143 @@
+/*
+ * schema.h - Confluent-framed Avro: the wire frame, a Schema Registry
+ * client, and the Avro codec between binary values and JSON.
+ *
+ * The frame (confluent.c): byte 0 is the magic 0, bytes 1-4 the schema
+ * id, big-endian, then the Avro binary payload.
+ *
+ * The registry (registry.c) speaks the Confluent REST API over libcurl
+ * (GET /schemas/ids/ID, GET /subjects/S/versions/latest, POST
+ * /subjects/S/versions).  registry_schema() fetches a schema once per id
+ * and keeps it (and a 404 for that id) for the registry's lifetime; a
+ * registry that cannot be reached is not remembered, so the next
+ * message asks again.  User and password go in the URL
+ * (http://user:pass@host:port), as libcurl reads them.
+ *
+ * The codec (avro_schema.c, avro_decode.c, avro_encode.c): a schema is
+ * checked by Apache Avro C (avro_schema_from_json) and compiled into a
+ * tree the decoder and encoder walk.  The binary reader is fs's own:
+ * Avro C 1.11's reader trusts length prefixes (a negative bytes length
+ * writes before its buffer), and payloads come from the network.
+ * The JSON a value becomes is Avro's JSON encoding, with these choices
+ * (fs-consume(1) says the same):
+ *   null, boolean, string   JSON null, true/false, string
+ *   int, long               JSON integers, all 64 bits exact
+ *   float, double           numbers; NaN and infinities as the strings
+ *                           "NaN", "Infinity", "-Infinity"
+ *   bytes, fixed            base64 (RFC 4648, padded), as the envelope
+ *                           shows binary; not Avro's string of code
+ *                           points U+0000-U+00FF, whose U+0000 fs's JSON
+ *                           layer refuses (rec.h)
+ *   enum                    the symbol, a string
+ *   array, map, record      array, object, object (fields in schema order)
+ *   union                   null as null; any other branch wrapped as
+ *                           {"TYPE":value}, TYPE the primitive name,
+ *                           "array", "map" or a named type's full name
+ *   decimal                 a string of the exact number ("-12.30")
+ *   date                    a string "YYYY-MM-DD"
+ *   timestamp-millis/micros a JSON integer (epoch ms / us)
+ *   other logical types     their underlying type
+ * The encoder reads the same forms back, and also: a union value not
+ * wrapped (the first branch that takes it), decimal and date as
+ * integers (the unscaled value is not meant: 12 is 12), a missing field
+ * with a default.  A JSON member the record does not have is an error.
+ *
+ * Ownership: the registry owns the schemas it returns; decoded values
+ * are new references; errors are a reason in why[SCHEMA_ERR_MAX] and a
+ * NULL or -1 return, never an exit.
+ */
+#ifndef FS_SCHEMA_H
+#define FS_SCHEMA_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "opt.h"
+
+#define SCHEMA_ERR_MAX 256
+
+/* --- the Confluent frame ---------------------------------------------- */
+
+#define CONFLUENT_HEADER_LEN 5
+
+/* Splits a frame; -1 with why when it is shorter than the header or its
+ * first byte is not the magic 0. */
+int confluent_parse(const void *p, size_t n, uint32_t *id,
+    const unsigned char **payload, size_t *plen, char *why);
+/* Appends the header for schema id. */
+void confluent_header(struct buf *b, uint32_t id);
+
+/* --- Avro schemas ----------------------------------------------------- */
+
+struct avro_sch;
+
+/* Parses and compiles a schema from its JSON text; NULL with why. */
+struct avro_sch *avsch_new(const char *text, size_t len, char *why);
+void avsch_free(struct avro_sch *s);
+
+/* Decodes one binary value that must use all of p[0..n): a new JSON
+ * reference, or NULL with why ("truncated", "union index 7 out of
+ * range", "3 bytes after the value", ...). */
+json_t *avsch_decode(const struct avro_sch *s, const void *p, size_t n,
+    char *why);
+
+/* Appends v encoded as the schema says; -1 with why naming the field
+ * ("at .user.age: expected int, got string"); b is then unchanged. */
+int avsch_encode(const struct avro_sch *s, const json_t *v, struct buf *b,
+    char *why);
+
+/* --- options (serdes.c) ------------------------------------------------ */
+
+/*
+ * -s and -r, the same in fs-consume and fs-produce (kcat's letters):
+ * which of key and value are Confluent-framed Avro, and the registry
+ * that holds their schemas.  OPT_GROUP_SCHEMA(s, verb) declares both in
+ * a tool's table (verb: what the tool does with Avro, "decode" or
+ * "write"); schema_opts_check() after parsing says that one needs the
+ * other (exit 2).
+ */
+struct schema_opts {
+	bool key, value;        /* -s */
+	const char *registry;   /* -r, or NULL */
+};
+
+/* -s as kcat spells it: "avro" (key and value), "key=avro", "value=avro".
+ * Sets *key or *value; -1 with why for anything else. */
+int schema_serdes(const char *arg, bool *key, bool *value, char *why);
+/* -s in a table: schema_serdes() onto a struct schema_opts, exit 2 on
+ * a bad one. */
+opt_fn schema_opt_serdes;
+void schema_opts_check(const struct schema_opts *s);
+
+#define OPT_GROUP_SCHEMA(s, verb) \
+	OPT_STRING('r', "registry", &(s)->registry, "URL", \
+	    "schema registry (Confluent API) for -s"), \
+	OPT_CALLBACK('s', "serdes", schema_opt_serdes, (s), "SERDES", \
+	    verb " Confluent-framed Avro: value=avro,\n" \
+	    "key=avro, or avro for both")
+
+/* --- the registry ------------------------------------------------------ */
+
+struct registry;
+
+/* url: the API's base ("http://127.0.0.1:8081", or Apicurio's
+ * ".../apis/ccompat/v7"); a trailing '/' is dropped. */
+struct registry *registry_new(const char *url);
+void registry_free(struct registry *r);
+
+/* The Avro schema with this id, fetched once; NULL with why. */
+const struct avro_sch *registry_schema(struct registry *r, uint32_t id,
+    char *why);
+
+/* Registers text under subject (or finds it registered): its id, or -1
+ * with why.  The registry's answer for a schema that is not Avro or not
+ * compatible is the reason. */
+int64_t registry_register(struct registry *r, const char *subject,
+    const char *text, char *why);
+/* The id of subject's latest version, or -1 with why. */
+int64_t registry_latest(struct registry *r, const char *subject, char *why);
+
+#endif
