@@ -73,6 +73,7 @@ struct agg {
 	/* --metrics-*: NULL without */
 	struct metric *m_keys, *m_windows, *m_bytes;
 	int64_t m_bytes_ms;     /* when the bytes were last counted */
+	size_t m_bytes_keys;    /* and the keys there were then */
 };
 
 /* --- options ------------------------------------------------------------ */
@@ -521,9 +522,13 @@ static void publish_state(struct agg *s)
 	metric_set(s->m_keys, (double)s->fe.keys.count);
 	metric_set(s->m_windows, (double)s->fe.nslots);
 	now = etime_now_ms();
-	if (s->m_bytes_ms == 0 || now - s->m_bytes_ms >= 1000) {
+	/* An empty state is counted again at once: nothing to walk, and the
+	 * first keys should not show as 0 bytes for a second. */
+	if (s->m_bytes_ms == 0 || now - s->m_bytes_ms >= 1000 ||
+	    s->m_bytes_keys == 0) {
 		metric_set(s->m_bytes, (double)state_bytes(s));
 		s->m_bytes_ms = now;
+		s->m_bytes_keys = s->fe.keys.count;
 	}
 }
 

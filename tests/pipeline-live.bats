@@ -215,7 +215,7 @@ kill_after_checkpoint() {
 	run --separate-stderr bash live.sh
 	assert_success
 	# It read from the previous checkpoint on (one every 1000 messages).
-	stderr_has "fs-consume: checkpoint $newest not usable: '$C/fs-agg': checksum mismatch (corrupted); trying an older one"
+	stderr_has "fs-consume: checkpoint $newest not usable: '$f': checksum mismatch (corrupted); trying an older one"
 	stderr_has "fs-consume: resuming from checkpoint $previous"
 	stderr_has "fs-consume: $((EVENTS - previous * 1000)) messages"
 	"$FIXTURE" --ctl "$AS" fixture-reset > /dev/null

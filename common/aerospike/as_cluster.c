@@ -470,14 +470,15 @@ fail:
 }
 
 /*
- * "peers-clear-std": gen,default_port,[[id,tls_name,[addr,...]],...],
- * an address being host, host:port, [v6] or [v6]:port.
+ * The head of a "peers-clear-std" answer, "gen,default_port,": 0 with
+ * *dport (AS_DEFAULT_PORT when empty) and *list at what follows it, or
+ * -1 when malformed.
  */
-int as_peers_parse(const char *v, size_t len, struct as_peer *out, size_t max)
+static int peers_head(const char *v, size_t len, int64_t *dport,
+    const char **list)
 {
-	const char *p = v, *end = v + len;
-	int64_t dport = AS_DEFAULT_PORT;
-	const char *comma1 = memchr(p, ',', len);
+	const char *end = v + len;
+	const char *comma1 = memchr(v, ',', len);
 	if (comma1 == NULL)
 		return -1;
 	const char *comma2 = memchr(comma1 + 1, ',', (size_t)(end - comma1 - 1));
@@ -485,68 +486,103 @@ int as_peers_parse(const char *v, size_t len, struct as_peer *out, size_t max)
 		return -1;
 	char ps[16];
 	size_t pl = (size_t)(comma2 - comma1 - 1);
+	*dport = AS_DEFAULT_PORT;
 	if (pl > 0) {
 		if (pl >= sizeof ps)
 			return -1;
 		memcpy(ps, comma1 + 1, pl);
 		ps[pl] = '\0';
-		if (num_parse_i64(ps, 1, 65535, &dport) < 0)
+		if (num_parse_i64(ps, 1, 65535, dport) < 0)
 			return -1;
 	}
-	p = comma2 + 1;
+	*list = comma2 + 1;
+	return 0;
+}
+
+/* The first c before end outside brackets nested in [p, end), or end;
+ * with c ']' and p just past a '[', the ']' that closes it. */
+static const char *skip_nested(const char *p, const char *end, char c)
+{
+	int depth = 0;
+	while (p < end && (*p != c || depth > 0)) {
+		depth += *p == '[' ? 1 : *p == ']' ? -1 : 0;
+		p++;
+	}
+	return p;
+}
+
+/* Adds the address a[0..ae) to pe (past AS_PEER_ADDRS, ignored): one
+ * without a port gets dport.  -1 when malformed. */
+static int peer_add_addr(struct as_peer *pe, const char *a, const char *ae,
+    int64_t dport)
+{
+	if (pe->n_addrs >= AS_PEER_ADDRS)
+		return 0;
+	int port;
+	char *h = pe->hosts[pe->n_addrs];
+	if (split_hostport(a, (size_t)(ae - a), h, sizeof pe->hosts[0],
+	    &port) < 0)
+		return -1;
+	const char *rbr = memchr(a, ']', (size_t)(ae - a));
+	bool has_port = a[0] == '[' ? rbr != NULL && rbr + 1 < ae :
+	    memchr(a, ':', (size_t)(ae - a)) != NULL;
+	pe->ports[pe->n_addrs++] = has_port ? port : (int)dport;
+	return 0;
+}
+
+/*
+ * One peer, "[id,tls_name,[addr,...]]" at p (its '['), into pe, or
+ * with pe NULL (past max) only checked for its brackets.  Returns the
+ * ']' that closes its address list, or NULL when malformed.
+ */
+static const char *peer_parse(const char *p, const char *end,
+    struct as_peer *pe, int64_t dport)
+{
+	const char *q = p + 1;
+	const char *c1 = memchr(q, ',', (size_t)(end - q));
+	if (c1 == NULL)
+		return NULL;
+	const char *lb = memchr(c1, '[', (size_t)(end - c1));
+	if (lb == NULL)
+		return NULL;
+	const char *rb = skip_nested(lb + 1, end, ']');
+	if (rb >= end)
+		return NULL;
+	size_t il = (size_t)(c1 - q);
+	if (pe != NULL) {
+		memset(pe, 0, sizeof *pe);
+		if (il >= sizeof pe->id)
+			return NULL;
+		memcpy(pe->id, q, il);
+	}
+	for (const char *a = lb + 1; a < rb; ) {
+		const char *ae = skip_nested(a, rb, ',');
+		if (pe != NULL && peer_add_addr(pe, a, ae, dport) < 0)
+			return NULL;
+		a = ae + 1;
+	}
+	return rb;
+}
+
+/*
+ * "peers-clear-std": gen,default_port,[[id,tls_name,[addr,...]],...],
+ * an address being host, host:port, [v6] or [v6]:port.
+ */
+int as_peers_parse(const char *v, size_t len, struct as_peer *out, size_t max)
+{
+	const char *p, *end = v + len;
+	int64_t dport;
+	if (peers_head(v, len, &dport, &p) < 0)
+		return -1;
 	if (p >= end || *p != '[')
 		return -1;
 	p++;
 	size_t n = 0;
 	while (p < end && *p == '[') {
-		/* [id,tls,[a1,a2]] */
-		const char *q = p + 1;
-		const char *c1 = memchr(q, ',', (size_t)(end - q));
-		if (c1 == NULL)
+		const char *rb = peer_parse(p, end, n < max ? &out[n] : NULL,
+		    dport);
+		if (rb == NULL)
 			return -1;
-		const char *lb = memchr(c1, '[', (size_t)(end - c1));
-		if (lb == NULL)
-			return -1;
-		/* the address list ends at the ']' that closes it */
-		const char *rb = lb + 1;
-		int depth = 0;
-		while (rb < end && (*rb != ']' || depth > 0)) {
-			depth += *rb == '[' ? 1 : *rb == ']' ? -1 : 0;
-			rb++;
-		}
-		if (rb >= end)
-			return -1;
-		struct as_peer *pe = n < max ? &out[n] : NULL;
-		size_t il = (size_t)(c1 - q);
-		if (pe != NULL) {
-			memset(pe, 0, sizeof *pe);
-			if (il >= sizeof pe->id)
-				return -1;
-			memcpy(pe->id, q, il);
-		}
-		const char *a = lb + 1;
-		while (a < rb) {
-			const char *ae = a;
-			depth = 0;
-			while (ae < rb && (*ae != ',' || depth > 0)) {
-				depth += *ae == '[' ? 1 : *ae == ']' ? -1 : 0;
-				ae++;
-			}
-			if (pe != NULL && pe->n_addrs < AS_PEER_ADDRS) {
-				int port;
-				char *h = pe->hosts[pe->n_addrs];
-				if (split_hostport(a, (size_t)(ae - a), h,
-				    sizeof pe->hosts[0], &port) < 0)
-					return -1;
-				const char *rbr = memchr(a, ']', (size_t)(ae - a));
-				bool has_port = a[0] == '[' ?
-				    rbr != NULL && rbr + 1 < ae :
-				    memchr(a, ':', (size_t)(ae - a)) != NULL;
-				pe->ports[pe->n_addrs++] = has_port ? port :
-				    (int)dport;
-			}
-			a = ae + 1;
-		}
 		n++;
 		/* past "]]" and an optional ',' */
 		p = rb + 1;
@@ -719,6 +755,76 @@ int as_cluster_open(struct as_cluster *c, const struct as_cluster_opts *o)
 	return 0;
 }
 
+/*
+ * A node that did not answer a tend: a busy node may miss a tend or
+ * two, as with the official clients; the third miss takes it out, with
+ * its pooled connections.  True while it still counts as alive; sets
+ * *remap when it has just died.
+ */
+static bool tend_missed(struct as_node *n, bool *remap)
+{
+	if (++n->failures < AS_TEND_FAILURES_MAX && n->alive)
+		return true;
+	if (n->alive)
+		*remap = true;
+	n->alive = false;
+	/* its pooled connections are as dead as it is */
+	for (size_t j = 0; j < n->n_idle; j++)
+		as_node_discard(n, n->idle[j]);
+	n->n_idle = 0;
+	return false;
+}
+
+/* Asks n for its peers and adds those not known yet. */
+static void tend_peers(struct as_cluster *c, struct as_node *n)
+{
+	struct buf peers = BUF_INIT;
+	if (as_node_info(c, n, "peers-clear-std", &peers) == 0) {
+		const char *v;
+		long vl = as_info_value(peers.data, peers.len,
+		    "peers-clear-std", &v);
+		if (vl > 0)
+			add_peers(c, v, (size_t)vl);
+	}
+	buf_free(&peers);
+}
+
+/*
+ * A node's answer to a tend (out: its id and generations): the node is
+ * alive, its peers are fetched when they changed.  True when the
+ * partition map must be fetched again: another server at the address,
+ * a new partition generation, the node back, or peers changed.
+ */
+static bool tend_answered(struct as_cluster *c, struct as_node *n,
+    const struct buf *out)
+{
+	bool remap = false;
+	char name[64], gen[24], pgen[24];
+	copy_value(out->data, out->len, "node", name, sizeof name);
+	copy_value(out->data, out->len, "partition-generation", gen,
+	    sizeof gen);
+	copy_value(out->data, out->len, "peers-generation", pgen,
+	    sizeof pgen);
+	int64_t g = -1, pg = -1;
+	num_parse_i64(gen, INT64_MIN, INT64_MAX, &g);
+	num_parse_i64(pgen, INT64_MIN, INT64_MAX, &pg);
+	if (strcmp(name, n->name) != 0) {
+		/* another server took this address: a restart */
+		snprintf(n->name, sizeof n->name, "%s", name);
+		remap = true;
+	}
+	if (!n->alive || g != n->partition_gen || g < 0)
+		remap = true;
+	n->alive = true;
+	n->failures = 0;
+	if (pg != n->peers_gen) {
+		n->peers_gen = pg;
+		tend_peers(c, n);
+		remap = true;
+	}
+	return remap;
+}
+
 int as_cluster_tend(struct as_cluster *c)
 {
 	struct buf out = BUF_INIT;
@@ -730,53 +836,13 @@ int as_cluster_tend(struct as_cluster *c)
 		struct as_node *n = c->nodes[i];
 		if (as_node_info(c, n, "node\npartition-generation\n"
 		    "peers-generation", &out) < 0) {
-			/* a busy node may miss a tend or two, as with the
-			 * official clients; the third miss takes it out */
-			if (++n->failures < AS_TEND_FAILURES_MAX && n->alive) {
+			if (tend_missed(n, &remap))
 				alive++;
-				continue;
-			}
-			if (n->alive)
-				remap = true;
-			n->alive = false;
-			/* its pooled connections are as dead as it is */
-			for (size_t j = 0; j < n->n_idle; j++)
-				as_node_discard(n, n->idle[j]);
-			n->n_idle = 0;
 			continue;
 		}
-		char name[64], gen[24], pgen[24];
-		copy_value(out.data, out.len, "node", name, sizeof name);
-		copy_value(out.data, out.len, "partition-generation", gen,
-		    sizeof gen);
-		copy_value(out.data, out.len, "peers-generation", pgen,
-		    sizeof pgen);
-		int64_t g = -1, pg = -1;
-		num_parse_i64(gen, INT64_MIN, INT64_MAX, &g);
-		num_parse_i64(pgen, INT64_MIN, INT64_MAX, &pg);
-		if (strcmp(name, n->name) != 0) {
-			/* another server took this address: a restart */
-			snprintf(n->name, sizeof n->name, "%s", name);
+		if (tend_answered(c, n, &out))
 			remap = true;
-		}
-		if (!n->alive || g != n->partition_gen || g < 0)
-			remap = true;
-		n->alive = true;
-		n->failures = 0;
 		alive++;
-		if (pg != n->peers_gen) {
-			n->peers_gen = pg;
-			struct buf peers = BUF_INIT;
-			if (as_node_info(c, n, "peers-clear-std", &peers) == 0) {
-				const char *v;
-				long vl = as_info_value(peers.data, peers.len,
-				    "peers-clear-std", &v);
-				if (vl > 0)
-					add_peers(c, v, (size_t)vl);
-			}
-			buf_free(&peers);
-			remap = true;
-		}
 	}
 	buf_free(&out);
 	if (alive == 0) {

@@ -469,26 +469,37 @@ static void wire_send(struct as_exec *e, struct wire *w)
 		watch(e, w, EPOLL_CTL_MOD, EPOLLIN);
 }
 
-static void dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
-    struct as_node *node)
+/*
+ * Gives w a connection to node: its own when it has one to node, else
+ * a pooled or new one (*fresh: not watched yet).  -1 when none can be
+ * had: first's attempt has then failed (AS_EXEC_ECONN) and a tend is
+ * asked for.
+ */
+static int wire_connect(struct as_exec *e, struct wire *w,
+    struct as_cmd *first, struct as_node *node, bool *fresh)
 {
-	bool fresh = false;
+	*fresh = false;
 	if (w->fd >= 0 && w->node != node)
 		wire_drop_conn(e, w, true);
-	if (w->fd < 0) {
-		int fd = as_node_acquire(e->c, node);
-		if (fd < 0) {
-			e->st.conn_errors++;
-			e->c->need_tend = true;
-			attempt_begin(e, first, as_mono_us());
-			attempt_failed(e, first, AS_EXEC_ECONN, e->c->err);
-			return;
-		}
-		w->fd = fd;
-		w->node = node;
-		fresh = true;
+	if (w->fd >= 0)
+		return 0;
+	int fd = as_node_acquire(e->c, node);
+	if (fd < 0) {
+		e->st.conn_errors++;
+		e->c->need_tend = true;
+		attempt_begin(e, first, as_mono_us());
+		attempt_failed(e, first, AS_EXEC_ECONN, e->c->err);
+		return -1;
 	}
-	int64_t now = as_mono_us();
+	w->fd = fd;
+	w->node = node;
+	*fresh = true;
+	return 0;
+}
+
+/* Marks w in use for a new request at now, empty, with its deadline. */
+static void wire_start(struct as_exec *e, struct wire *w, int64_t now)
+{
 	w->used = true;
 	e->n_used++;
 	e->st.requests++;
@@ -499,34 +510,42 @@ static void dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 	buf_reset(&w->in);
 	w->start_us = now;
 	w->deadline_us = now + (int64_t)e->o.timeout_ms * 1000;
-	wire_add(w, first);
-	/* gather more ready commands for the same node: rows of one batch,
-	 * or requests queued on this connection */
-	bool batch = e->o.batch > 1 && node->batch_any;
-	unsigned gather = batch ? e->o.batch : e->o.pipeline;
-	if (gather > 1) {
-		struct as_cmd **pp = &e->ready.head, *prev = NULL;
-		size_t bytes = first->parts.len;
-		while (*pp && w->n_cmds < gather) {
-			struct as_cmd *c = *pp;
-			if (bytes + c->parts.len > GATHER_BYTES_MAX)
-				break;  /* keep requests well under the limit */
-			if (as_cluster_route(e->c, c->digest) == node) {
-				bytes += c->parts.len;
-				*pp = c->next;
-				if (e->ready.tail == c)
-					e->ready.tail = prev;
-				e->ready.n--;
-				c->next = NULL;
-				wire_add(w, c);
-			} else {
-				prev = c;
-				pp = &c->next;
-			}
+}
+
+/*
+ * Moves ready commands routed to node onto w, in queue order, until w
+ * holds limit of them or their requests (bytes so far) would pass
+ * GATHER_BYTES_MAX: the rows of one batch, or requests pipelined on one
+ * connection.
+ */
+static void wire_gather(struct as_exec *e, struct wire *w,
+    struct as_node *node, size_t bytes, unsigned limit)
+{
+	struct as_cmd **pp = &e->ready.head, *prev = NULL;
+	while (*pp && w->n_cmds < limit) {
+		struct as_cmd *c = *pp;
+		if (bytes + c->parts.len > GATHER_BYTES_MAX)
+			break;  /* keep requests well under the limit */
+		if (as_cluster_route(e->c, c->digest) == node) {
+			bytes += c->parts.len;
+			*pp = c->next;
+			if (e->ready.tail == c)
+				e->ready.tail = prev;
+			e->ready.n--;
+			c->next = NULL;
+			wire_add(w, c);
+		} else {
+			prev = c;
+			pp = &c->next;
 		}
 	}
-	w->batch = batch && w->n_cmds > 1;
-	w->next_row = 0;
+}
+
+/* Begins an attempt for each command on w; w's deadline becomes the
+ * earliest of its own and theirs. */
+static void wire_begin_attempts(struct as_exec *e, struct wire *w,
+    int64_t now)
+{
 	for (size_t i = 0; i < w->n_cmds; i++) {
 		struct as_cmd *c = w->cmds[i];
 		attempt_begin(e, c, now);
@@ -536,6 +555,26 @@ static void dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 		if (c->deadline_us != 0 && c->deadline_us < w->deadline_us)
 			w->deadline_us = c->deadline_us;
 	}
+}
+
+static void dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
+    struct as_node *node)
+{
+	bool fresh;
+	if (wire_connect(e, w, first, node, &fresh) < 0)
+		return;
+	int64_t now = as_mono_us();
+	wire_start(e, w, now);
+	wire_add(w, first);
+	/* gather more ready commands for the same node: rows of one batch,
+	 * or requests queued on this connection */
+	bool batch = e->o.batch > 1 && node->batch_any;
+	unsigned gather = batch ? e->o.batch : e->o.pipeline;
+	if (gather > 1)
+		wire_gather(e, w, node, first->parts.len, gather);
+	w->batch = batch && w->n_cmds > 1;
+	w->next_row = 0;
+	wire_begin_attempts(e, w, now);
 	if (w->batch) {
 		encode_batch(e, w);
 	} else {
@@ -684,7 +723,12 @@ static int wire_parse(struct as_exec *e, struct wire *w, char *why,
 	}
 }
 
-static void wire_readable(struct as_exec *e, struct wire *w)
+/*
+ * Reads what the server sent into w->in.  0: parse it.  -1: the
+ * connection ended or failed, and w is released (every answer was in
+ * before it did) or failed.
+ */
+static int wire_recv(struct as_exec *e, struct wire *w)
 {
 	char why[256];
 	for (;;) {
@@ -693,13 +737,13 @@ static void wire_readable(struct as_exec *e, struct wire *w)
 		if (n > 0) {
 			w->in.len += (size_t)n;
 			if ((size_t)n < READ_CHUNK)
-				break;
+				return 0;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			break;
+			return 0;
 		snprintf(why, sizeof why, "%s: %s", w->node->addr,
 		    n == 0 ? "connection closed by the server" :
 		    strerror(errno));
@@ -707,11 +751,51 @@ static void wire_readable(struct as_exec *e, struct wire *w)
 		char why2[256];
 		if (wire_parse(e, w, why2, sizeof why2) == 1 && w->n_left == 0) {
 			wire_release(e, w, false);
-			return;
+			return -1;
 		}
 		wire_fail(e, w, AS_EXEC_ECONN, why);
-		return;
+		return -1;
 	}
+}
+
+/*
+ * A batch refused as a whole with code rc: each row gets the code (to
+ * retry, or final).  Over the server's batch-max-requests, the rows go
+ * out again at once in batches half the size, the attempt not counted.
+ */
+static void wire_batch_refused(struct as_exec *e, struct wire *w, int rc,
+    const char *why)
+{
+	size_t n = w->n_cmds;
+	bool again = as_result_retryable(rc), resend = false;
+	if (rc == AS_ERR_BATCH_MAX_REQUESTS && n > 1) {
+		/* over the server's batch-max-requests: send the rows
+		 * again, in smaller batches, without a pause */
+		e->o.batch = (unsigned)(n / 2);
+		resend = true;
+	}
+	struct as_cmd **cmds = xmalloc(n * sizeof *cmds);
+	memcpy(cmds, w->cmds, n * sizeof *cmds);
+	wire_release(e, w, true);
+	for (size_t i = 0; i < n; i++) {
+		if (cmds[i] == NULL)
+			continue;
+		if (resend) {
+			cmds[i]->attempts--;
+			q_push(&e->ready, cmds[i]);
+		} else if (again)
+			attempt_failed(e, cmds[i], rc, why);
+		else
+			finish(e, cmds[i], rc, NULL, why);
+	}
+	free(cmds);
+}
+
+static void wire_readable(struct as_exec *e, struct wire *w)
+{
+	char why[256];
+	if (wire_recv(e, w) < 0)
+		return;
 	int r = wire_parse(e, w, why, sizeof why);
 	if (r == 0)
 		return;
@@ -727,31 +811,7 @@ static void wire_readable(struct as_exec *e, struct wire *w)
 		return;
 	}
 	if (r <= -2) {
-		/* a batch refused as a whole: each row gets the code */
-		int rc = -2 - r;
-		size_t n = w->n_cmds;
-		bool again = as_result_retryable(rc), resend = false;
-		if (rc == AS_ERR_BATCH_MAX_REQUESTS && n > 1) {
-			/* over the server's batch-max-requests: send the rows
-			 * again, in smaller batches, without a pause */
-			e->o.batch = (unsigned)(n / 2);
-			resend = true;
-		}
-		struct as_cmd **cmds = xmalloc(n * sizeof *cmds);
-		memcpy(cmds, w->cmds, n * sizeof *cmds);
-		wire_release(e, w, true);
-		for (size_t i = 0; i < n; i++) {
-			if (cmds[i] == NULL)
-				continue;
-			if (resend) {
-				cmds[i]->attempts--;
-				q_push(&e->ready, cmds[i]);
-			} else if (again)
-				attempt_failed(e, cmds[i], rc, why);
-			else
-				finish(e, cmds[i], rc, NULL, why);
-		}
-		free(cmds);
+		wire_batch_refused(e, w, -2 - r, why);
 		return;
 	}
 	char msg[512];
@@ -802,21 +862,13 @@ static void watch_input(struct as_exec *e, int fd)
 		e->input_watched = true;
 }
 
-static void run_once(struct as_exec *e, int wait_ms, int extra_fd,
-    bool *extra_ready)
+/*
+ * How long run_once may wait for events (ms): wait_ms, or less to the
+ * first deadline of a wire or the first delayed command; at most 1 when
+ * ready work could not go out for want of a wire.
+ */
+static int64_t wait_left(struct as_exec *e, int wait_ms)
 {
-	tend_if_due(e);
-	pump(e);
-	if (extra_ready)
-		*extra_ready = false;
-	watch_input(e, extra_fd);
-	if (extra_fd >= 0) {
-		if (e->input_always) {
-			wait_ms = 0;
-			if (extra_ready)
-				*extra_ready = true;
-		}
-	}
 	int64_t now = as_mono_us();
 	int64_t wake = now + (int64_t)wait_ms * 1000;
 	for (unsigned i = 0; i < e->o.max_in_flight; i++) {
@@ -832,8 +884,14 @@ static void run_once(struct as_exec *e, int wait_ms, int extra_fd,
 		left = 0;
 	if (e->ready.n > 0 && e->n_used < e->o.max_in_flight && left > 1)
 		left = 1;       /* ready work that could not go out: retry soon */
-	int r = epoll_wait(e->epfd, e->evs, (int)e->o.max_in_flight + 1,
-	    (int)left);
+	return left;
+}
+
+/* The r events epoll_wait returned: the input descriptor's (sets
+ * *extra_ready), and each wire's (send the rest, or read). */
+static void handle_events(struct as_exec *e, int r, int extra_fd,
+    bool *extra_ready)
+{
 	for (int i = 0; i < r; i++) {
 		uint32_t idx = e->evs[i].data.u32;
 		if (idx == e->o.max_in_flight) {
@@ -852,7 +910,12 @@ static void run_once(struct as_exec *e, int wait_ms, int extra_fd,
 		else
 			wire_readable(e, w);
 	}
-	now = as_mono_us();
+}
+
+/* Fails the requests of every wire past its deadline (a time-out). */
+static void expire_wires(struct as_exec *e)
+{
+	int64_t now = as_mono_us();
 	for (unsigned i = 0; i < e->o.max_in_flight; i++) {
 		struct wire *w = &e->w[i];
 		if (w->used && w->deadline_us <= now) {
@@ -863,6 +926,28 @@ static void run_once(struct as_exec *e, int wait_ms, int extra_fd,
 			wire_fail(e, w, AS_EXEC_ETIMEOUT, why);
 		}
 	}
+}
+
+static void run_once(struct as_exec *e, int wait_ms, int extra_fd,
+    bool *extra_ready)
+{
+	tend_if_due(e);
+	pump(e);
+	if (extra_ready)
+		*extra_ready = false;
+	watch_input(e, extra_fd);
+	if (extra_fd >= 0) {
+		if (e->input_always) {
+			wait_ms = 0;
+			if (extra_ready)
+				*extra_ready = true;
+		}
+	}
+	int64_t left = wait_left(e, wait_ms);
+	int r = epoll_wait(e->epfd, e->evs, (int)e->o.max_in_flight + 1,
+	    (int)left);
+	handle_events(e, r, extra_fd, extra_ready);
+	expire_wires(e);
 	pump(e);
 }
 

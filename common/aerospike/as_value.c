@@ -168,6 +168,62 @@ static json_t *particle_str(const char *p, size_t n)
 	return bytes_json((const uint8_t *)p + 1, n - 1);
 }
 
+static json_t *obj_json(const msgpack_object *o, char *why);
+
+/* A msgpack array as a JSON array, leaving out list order markers. */
+static json_t *array_json(const msgpack_object *o, char *why)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < o->via.array.size; i++) {
+		const msgpack_object *e = &o->via.array.ptr[i];
+		if (e->type == MSGPACK_OBJECT_EXT)
+			continue;       /* list order marker */
+		json_t *j = obj_json(e, why);
+		if (j == NULL) {
+			json_decref(a);
+			return NULL;
+		}
+		json_array_append_new(a, j);
+	}
+	return a;
+}
+
+/*
+ * A msgpack map as a JSON object, leaving out map order markers; a key
+ * that is not a string becomes its compact JSON text (1 -> "1").
+ */
+static json_t *map_json(const msgpack_object *o, char *why)
+{
+	json_t *m = json_object();
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object_kv *kv = &o->via.map.ptr[i];
+		if (kv->key.type == MSGPACK_OBJECT_EXT)
+			continue;       /* map order marker */
+		json_t *v = obj_json(&kv->val, why);
+		if (v == NULL) {
+			json_decref(m);
+			return NULL;
+		}
+		json_t *k = obj_json(&kv->key, why);
+		if (k == NULL) {
+			json_decref(v);
+			json_decref(m);
+			return NULL;
+		}
+		if (json_is_string(k)) {
+			json_object_setn_new(m, json_string_value(k),
+			    json_string_length(k), v);
+		} else {
+			char *txt = json_dumps(k, JSON_COMPACT |
+			    JSON_ENCODE_ANY);
+			json_object_set_new(m, txt ? txt : "", v);
+			free(txt);
+		}
+		json_decref(k);
+	}
+	return m;
+}
+
 static json_t *obj_json(const msgpack_object *o, char *why)
 {
 	switch (o->type) {
@@ -188,51 +244,10 @@ static json_t *obj_json(const msgpack_object *o, char *why)
 		return particle_str(o->via.str.ptr, o->via.str.size);
 	case MSGPACK_OBJECT_BIN:
 		return particle_str(o->via.bin.ptr, o->via.bin.size);
-	case MSGPACK_OBJECT_ARRAY: {
-		json_t *a = json_array();
-		for (uint32_t i = 0; i < o->via.array.size; i++) {
-			const msgpack_object *e = &o->via.array.ptr[i];
-			if (e->type == MSGPACK_OBJECT_EXT)
-				continue;       /* list order marker */
-			json_t *j = obj_json(e, why);
-			if (j == NULL) {
-				json_decref(a);
-				return NULL;
-			}
-			json_array_append_new(a, j);
-		}
-		return a;
-	}
-	case MSGPACK_OBJECT_MAP: {
-		json_t *m = json_object();
-		for (uint32_t i = 0; i < o->via.map.size; i++) {
-			const msgpack_object_kv *kv = &o->via.map.ptr[i];
-			if (kv->key.type == MSGPACK_OBJECT_EXT)
-				continue;       /* map order marker */
-			json_t *v = obj_json(&kv->val, why);
-			if (v == NULL) {
-				json_decref(m);
-				return NULL;
-			}
-			json_t *k = obj_json(&kv->key, why);
-			if (k == NULL) {
-				json_decref(v);
-				json_decref(m);
-				return NULL;
-			}
-			if (json_is_string(k)) {
-				json_object_setn_new(m, json_string_value(k),
-				    json_string_length(k), v);
-			} else {
-				char *txt = json_dumps(k, JSON_COMPACT |
-				    JSON_ENCODE_ANY);
-				json_object_set_new(m, txt ? txt : "", v);
-				free(txt);
-			}
-			json_decref(k);
-		}
-		return m;
-	}
+	case MSGPACK_OBJECT_ARRAY:
+		return array_json(o, why);
+	case MSGPACK_OBJECT_MAP:
+		return map_json(o, why);
 	case MSGPACK_OBJECT_EXT:
 		snprintf(why, AS_VALUE_ERR_MAX, "unexpected msgpack extension");
 		return NULL;

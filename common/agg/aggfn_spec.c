@@ -246,12 +246,84 @@ static size_t field_index(struct aggset *as, const char *text, bool *bad)
 	return as->nfields++;
 }
 
+/*
+ * The operator at s[k] (k < len) into c->op: = != < <= > >=.  Returns
+ * where the value begins (past the operator, so never 0), or 0 with
+ * *err when '!' is not followed by '='.
+ */
+static size_t cond_op(const char *s, size_t k, size_t len, struct cond *c,
+    const char **err)
+{
+	size_t vstart = k + 1;
+
+	switch (s[k]) {
+	case '=':
+		c->op = OP_EQ;
+		break;
+	case '!':
+		if (k + 1 >= len || s[k + 1] != '=') {
+			*err = "'!' must be followed by '='";
+			return 0;
+		}
+		c->op = OP_NE;
+		vstart++;
+		break;
+	default:
+		c->op = s[k] == '<' ? OP_LT : OP_GT;
+		if (k + 1 < len && s[k + 1] == '=') {
+			c->op = c->op == OP_LT ? OP_LE : OP_GE;
+			vstart++;
+		}
+		break;
+	}
+	return vstart;
+}
+
+/* The value s[vstart..len) into c: unescaped ("\&" is '&', "\\" is
+ * '\'), and as a number and an integer when it reads as one. */
+static void cond_literal(struct cond *c, const char *s, size_t vstart,
+    size_t len)
+{
+	struct buf lit = BUF_INIT;
+
+	for (size_t i = vstart; i < len; i++) {
+		if (s[i] == '\\' && i + 1 < len &&
+		    (s[i + 1] == '&' || s[i + 1] == '\\'))
+			i++;
+		buf_appendc(&lit, s[i]);
+	}
+	c->litlen = lit.len;
+	c->lit = xstrndup(lit.data ? lit.data : "", lit.len);
+	buf_free(&lit);
+	c->lit_num = num_parse_double(c->lit, &c->lit_d) == 0;
+	c->lit_int = num_parse_i64(c->lit, INT64_MIN, INT64_MAX,
+	    &c->lit_i) == 0;
+}
+
+/* The path s[0..k) as in FIELD, allocated: "\:" is ':', other escapes
+ * are left for path.h. */
+static char *cond_path(const char *s, size_t k)
+{
+	struct buf b = BUF_INIT;
+	char *path;
+
+	for (size_t i = 0; i < k; i++) {
+		if (s[i] == '\\' && i + 1 < k && s[i + 1] == ':')
+			i++;
+		else if (s[i] == '\\' && i + 1 < k)
+			buf_appendc(&b, s[i++]);
+		buf_appendc(&b, s[i]);
+	}
+	path = xstrndup(b.data ? b.data : "", b.len);
+	buf_free(&b);
+	return path;
+}
+
 /* Parses one "PATH OP VALUE" (raw, escapes still in) into c. */
 static int parse_cond(struct aggset *as, const char *s, size_t len,
     struct cond *c, const char **err)
 {
 	size_t k = 0, vstart;
-	struct buf lit = BUF_INIT;
 	char *path;
 	bool bad = false;
 
@@ -266,55 +338,16 @@ static int parse_cond(struct aggset *as, const char *s, size_t len,
 		*err = "a condition needs a field before its operator";
 		return -1;
 	}
-	vstart = k + 1;
-	switch (s[k]) {
-	case '=':
-		c->op = OP_EQ;
-		break;
-	case '!':
-		if (k + 1 >= len || s[k + 1] != '=') {
-			*err = "'!' must be followed by '='";
-			return -1;
-		}
-		c->op = OP_NE;
-		vstart++;
-		break;
-	default:
-		c->op = s[k] == '<' ? OP_LT : OP_GT;
-		if (k + 1 < len && s[k + 1] == '=') {
-			c->op = c->op == OP_LT ? OP_LE : OP_GE;
-			vstart++;
-		}
-		break;
-	}
-	for (size_t i = vstart; i < len; i++) {
-		if (s[i] == '\\' && i + 1 < len &&
-		    (s[i + 1] == '&' || s[i + 1] == '\\'))
-			i++;
-		buf_appendc(&lit, s[i]);
-	}
-	c->litlen = lit.len;
-	c->lit = xstrndup(lit.data ? lit.data : "", lit.len);
-	buf_reset(&lit);
+	vstart = cond_op(s, k, len, c, err);
+	if (vstart == 0)
+		return -1;
+	cond_literal(c, s, vstart, len);
 	c->text = xstrndup(s, len);
-	c->lit_num = num_parse_double(c->lit, &c->lit_d) == 0;
-	c->lit_int = num_parse_i64(c->lit, INT64_MIN, INT64_MAX,
-	    &c->lit_i) == 0;
 	if (c->op != OP_EQ && c->op != OP_NE && !c->lit_num) {
-		buf_free(&lit);
 		*err = "< <= > >= need a number";
 		return -1;
 	}
-	/* The path as in FIELD: "\:" is ':', other escapes are path.h's. */
-	for (size_t i = 0; i < k; i++) {
-		if (s[i] == '\\' && i + 1 < k && s[i + 1] == ':')
-			i++;
-		else if (s[i] == '\\' && i + 1 < k)
-			buf_appendc(&lit, s[i++]);
-		buf_appendc(&lit, s[i]);
-	}
-	path = xstrndup(lit.data ? lit.data : "", lit.len);
-	buf_free(&lit);
+	path = cond_path(s, k);
 	c->field = field_index(as, path, &bad);
 	free(path);
 	if (bad) {

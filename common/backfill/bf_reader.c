@@ -279,11 +279,64 @@ static bool check_end(struct bf_reader *r, struct bf_batch *bt,
 	return cut;
 }
 
+/* The next line, or CSV record (parsed into *obj), of r: what
+ * lineio_read() or bf_csv_next() returns. */
+static int read_next(struct bf_reader *r, json_t **obj, char *why, size_t n,
+    const char **raw, size_t *len)
+{
+	if (r->conf.csv)
+		return bf_csv_next(&r->cr, obj, why, n, raw, len);
+	return lineio_read(&r->f.lr, raw, len);
+}
+
+/* A read error: a fatal item about the file; nothing follows it. */
+static void add_read_error(struct bf_reader *r, struct bf_batch *bt,
+    uint64_t start, uint64_t start_line)
+{
+	char why[REC_ERR_MAX + 64];
+
+	snprintf(why, sizeof why, "read error: '%s': %s", r->path,
+	    strerror(r->f.lr.err));
+	add_bad(bt, BF_ITEM_FATAL, r, start, start_line, r->path, why, NULL,
+	    0);
+	bt->e[bt->n - 1].file_level = true;
+}
+
+/*
+ * The line or CSV record just read into the batch: a bad item when the
+ * CSV reader refused it (rc 3, why says why) or the line is not JSON,
+ * else add_record()'s (which consumes obj, the CSV record).
+ */
+static void add_read(struct bf_reader *r, struct bf_batch *bt, int rc,
+    json_t *obj, const char *raw, size_t len, char *why, uint64_t start,
+    uint64_t start_line)
+{
+	char where[600];
+
+	if (r->conf.csv)
+		snprintf(where, sizeof where, "%s: record %" PRIu64
+		    " (line %" PRIu64 ")", r->path, r->cr.record,
+		    r->cr.line);
+	else
+		snprintf(where, sizeof where, "%s:%" PRIu64, r->path,
+		    r->f.lr.lineno);
+	if (rc == 3)
+		add_bad(bt, BF_ITEM_BAD, r, start, start_line, where, why,
+		    raw, len);
+	else if (!r->conf.csv &&
+	    (obj = rec_parse(raw, len, why)) == NULL)
+		add_bad(bt, BF_ITEM_BAD, r, start, start_line, where, why,
+		    raw, len);
+	else
+		add_record(r, bt, obj, raw, len, where, start,
+		    start_line);
+}
+
 /* Reads and parses until the end of the file, or until told to stop. */
 static void read_all(struct bf_reader *r)
 {
 	struct bf_batch *bt = take_spare(r);
-	char why[REC_ERR_MAX + 64], where[600];
+	char why[REC_ERR_MAX + 64];
 	struct lineio *lr = &r->f.lr;
 	bool checked = false;
 
@@ -292,21 +345,12 @@ static void read_all(struct bf_reader *r)
 		const char *raw;
 		size_t len;
 		json_t *obj = NULL;
-		int rc;
+		int rc = read_next(r, &obj, why, sizeof why, &raw, &len);
 
-		if (r->conf.csv)
-			rc = bf_csv_next(&r->cr, &obj, why, sizeof why, &raw,
-			    &len);
-		else
-			rc = lineio_read(lr, &raw, &len);
 		if (rc == -2)
 			continue;
 		if (rc == -1) {
-			snprintf(why, sizeof why, "read error: '%s': %s",
-			    r->path, strerror(lr->err));
-			add_bad(bt, BF_ITEM_FATAL, r, start, start_line, r->path,
-			    why, NULL, 0);
-			bt->e[bt->n - 1].file_level = true;
+			add_read_error(r, bt, start, start_line);
 			break;
 		}
 		if (rc == 0) {
@@ -318,23 +362,7 @@ static void read_all(struct bf_reader *r)
 			json_decref(obj);
 			break;
 		}
-		if (r->conf.csv)
-			snprintf(where, sizeof where, "%s: record %" PRIu64
-			    " (line %" PRIu64 ")", r->path, r->cr.record,
-			    r->cr.line);
-		else
-			snprintf(where, sizeof where, "%s:%" PRIu64, r->path,
-			    lr->lineno);
-		if (rc == 3)
-			add_bad(bt, BF_ITEM_BAD, r, start, start_line, where, why,
-			    raw, len);
-		else if (!r->conf.csv &&
-		    (obj = rec_parse(raw, len, why)) == NULL)
-			add_bad(bt, BF_ITEM_BAD, r, start, start_line, where, why,
-			    raw, len);
-		else
-			add_record(r, bt, obj, raw, len, where, start,
-			    start_line);
+		add_read(r, bt, rc, obj, raw, len, why, start, start_line);
 		atomic_store(&r->pos, bf_file_raw_pos(&r->f));
 		if (bt->bytes.len >= r->conf.batch_bytes ||
 		    bt->n >= BATCH_ITEMS) {
@@ -418,67 +446,88 @@ int bf_reader_open(struct bf_reader *r, const char *path,
 	return 0;
 }
 
+/* The item e of batch bt, as the caller sees it. */
+static void item_of(const struct bf_batch *bt, const struct ient *e,
+    struct bf_item *it)
+{
+	const char *b = bt->bytes.data;
+	bool bad = e->kind == BF_ITEM_BAD || e->kind == BF_ITEM_FATAL;
+
+	it->kind = e->kind;
+	it->ts = e->ts;
+	it->data = b + e->d_off;
+	it->len = e->d_len;
+	it->raw = b + e->r_off;
+	it->rawlen = e->r_len;
+	it->where = bad ? b + e->w_off : NULL;
+	it->why = bad ? b + e->y_off : NULL;
+	it->file_level = e->file_level;
+	it->ctl_other = e->ctl_other;
+	it->rec_no = e->rec_no;
+	it->rec_line = e->rec_line;
+	it->start = e->start;
+	it->start_line = e->start_line;
+	it->end = e->end;
+	it->line = e->line;
+}
+
+/*
+ * Hands the batch the caller is done with back to the thread and waits
+ * for the next full one: 1 when it is r->cur, 0 when the thread has
+ * handed over everything, -2 when a signal asked to stop (the wait
+ * looks every 100 ms).
+ */
+static int next_batch(struct bf_reader *r)
+{
+	pthread_mutex_lock(&r->mu);
+	if (r->cur != NULL) {
+		r->cur->next = r->spare;
+		r->spare = r->cur;
+		r->cur = NULL;
+	}
+	while (r->full == NULL && !r->finished) {
+		struct timespec t;
+
+		if (sig_stop_requested()) {
+			pthread_mutex_unlock(&r->mu);
+			return -2;
+		}
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 100 * 1000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&r->cv, &r->mu, &t);
+	}
+	if (r->full == NULL) {
+		pthread_mutex_unlock(&r->mu);
+		return 0;
+	}
+	r->cur = r->full;
+	r->full = r->cur->next;
+	r->cur->next = NULL;
+	if (r->full == NULL)
+		r->full_tail = NULL;
+	r->nfull--;
+	r->cur_i = 0;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return 1;
+}
+
 int bf_reader_next(struct bf_reader *r, struct bf_item *it)
 {
+	int got;
+
 	for (;;) {
 		if (r->cur != NULL && r->cur_i < r->cur->n) {
-			const struct ient *e = &r->cur->e[r->cur_i++];
-			const char *b = r->cur->bytes.data;
-			bool bad;
-
-			it->kind = e->kind;
-			it->ts = e->ts;
-			it->data = b + e->d_off;
-			it->len = e->d_len;
-			it->raw = b + e->r_off;
-			it->rawlen = e->r_len;
-			bad = e->kind == BF_ITEM_BAD || e->kind == BF_ITEM_FATAL;
-			it->where = bad ? b + e->w_off : NULL;
-			it->why = bad ? b + e->y_off : NULL;
-			it->file_level = e->file_level;
-			it->ctl_other = e->ctl_other;
-			it->rec_no = e->rec_no;
-			it->rec_line = e->rec_line;
-			it->start = e->start;
-			it->start_line = e->start_line;
-			it->end = e->end;
-			it->line = e->line;
+			item_of(r->cur, &r->cur->e[r->cur_i++], it);
 			return 1;
 		}
-		pthread_mutex_lock(&r->mu);
-		if (r->cur != NULL) {
-			r->cur->next = r->spare;
-			r->spare = r->cur;
-			r->cur = NULL;
-		}
-		while (r->full == NULL && !r->finished) {
-			struct timespec t;
-
-			if (sig_stop_requested()) {
-				pthread_mutex_unlock(&r->mu);
-				return -2;
-			}
-			clock_gettime(CLOCK_REALTIME, &t);
-			t.tv_nsec += 100 * 1000000;
-			if (t.tv_nsec >= 1000000000) {
-				t.tv_sec++;
-				t.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&r->cv, &r->mu, &t);
-		}
-		if (r->full == NULL) {
-			pthread_mutex_unlock(&r->mu);
-			return 0;
-		}
-		r->cur = r->full;
-		r->full = r->cur->next;
-		r->cur->next = NULL;
-		if (r->full == NULL)
-			r->full_tail = NULL;
-		r->nfull--;
-		r->cur_i = 0;
-		pthread_cond_broadcast(&r->cv);
-		pthread_mutex_unlock(&r->mu);
+		got = next_batch(r);
+		if (got <= 0)
+			return got;
 	}
 }
 

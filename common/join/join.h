@@ -134,4 +134,8 @@ int join_restore(struct join *j, const json_t *st);
 
 void join_get_stats(const struct join *j, struct join_stats *st);
 
+/* fs-join's inputs and checkpoints around the join (after the above:
+ * it uses them). */
+#include "join_run.h"
+
 #endif
