@@ -673,6 +673,19 @@ $TOPIC 0 1 [] -1 10 1700000001000 {h=a,h=b,bin=$(printf '\377'),nil=NULL} plain 
 	    fail "$stderr"
 }
 
+@test "fs-consume: under fs-run a broker that cannot be reached is given 10s, so a restarting broker does not use up the restarts" {
+	local start=$SECONDS
+	run --separate-stderr fs-run -q --max-restarts 0 -- fs-consume -b 127.0.0.1:9 -t x -e
+	assert_failure
+	[[ "$stderr" == *"fs-consume: no broker reachable in 10s: '127.0.0.1:9': Connect to ipv4#127.0.0.1:9 failed: Connection refused"* ]] ||
+	    fail "$stderr"
+	[ $((SECONDS - start)) -ge 9 ] || fail "gave up after $((SECONDS - start))s"
+	# --metadata-timeout still decides
+	run --separate-stderr env FS_RUN_ATTEMPT=2 fs-consume -b 127.0.0.1:9 -t x -e --metadata-timeout 1s
+	assert_failure 1
+	assert_equal "$stderr" "fs-consume: no broker reachable in 1s: '127.0.0.1:9': Connect to ipv4#127.0.0.1:9 failed: Connection refused"
+}
+
 @test "fs-consume: a watermark bound B makes a record at T - B late, as Flink SQL's rt - INTERVAL B does" {
 	local t
 	t=$(uniq_name wmb)

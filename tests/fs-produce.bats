@@ -234,6 +234,10 @@ fs-produce: 2 messages not delivered"
 	assert_failure 1
 	assert_equal "$stderr" "fs-produce: no broker reachable in 2s: '127.0.0.1:1': Connect to ipv4#127.0.0.1:1 failed: Connection refused"
 	[ $((SECONDS - start)) -le 12 ] || fail "took $((SECONDS - start))s"
+	# under fs-run (FS_RUN_ATTEMPT) within 10s, the metadata time-out
+	run --separate-stderr timeout -k 5 60 env FS_RUN_ATTEMPT=1 fs-produce -b 127.0.0.1:1 -t x < in
+	assert_failure 1
+	assert_equal "$stderr" "fs-produce: no broker reachable in 10s: '127.0.0.1:1': Connect to ipv4#127.0.0.1:1 failed: Connection refused"
 }
 
 @test "fs-produce: a malformed broker address is a usage error naming it, given with -b, -X or -F" {

@@ -146,8 +146,12 @@ void kafka_await_broker(rd_kafka_t *rk, int timeout_ms);
  * KAFKA_REACH_TIMEOUT_MS is reach_ms by default: a wrong address or a
  * broker that is down is reported within 2s (kcat waits 5s); a given
  * --metadata-timeout is reach_ms too, for a broker still starting.
+ * A stage started by fs-run (KAFKA_SUPERVISED_ENV in its environment)
+ * waits KAFKA_METADATA_TIMEOUT_MS instead: a broker restarting should
+ * not use up fs-run's restarts 2s at a time.
  */
 #define KAFKA_REACH_TIMEOUT_MS 2000
+#define KAFKA_SUPERVISED_ENV "FS_RUN_ATTEMPT"
 void kafka_await_reachable(rd_kafka_t *rk, int reach_ms);
 
 /* --- the checkpoint store ------------------------------------------- */

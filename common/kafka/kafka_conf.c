@@ -444,7 +444,10 @@ void kafka_opts_init(struct kafka_opts *k)
 	memset(k, 0, sizeof(*k));
 	k->conf = kafka_conf_new();
 	k->md_timeout_ms = KAFKA_METADATA_TIMEOUT_MS;
-	k->reach_ms = KAFKA_REACH_TIMEOUT_MS;
+	/* Under fs-run a broker that is down may be restarting: a stage
+	 * waits the longer time before it fails and uses up a restart. */
+	k->reach_ms = getenv(KAFKA_SUPERVISED_ENV) != NULL ?
+	    KAFKA_METADATA_TIMEOUT_MS : KAFKA_REACH_TIMEOUT_MS;
 }
 
 /* -b, -F and -X wait for kafka_opts_finish(), which applies them after
