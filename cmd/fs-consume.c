@@ -18,14 +18,24 @@
 #include "banned.h"
 
 static const char usage_text[] =
-"usage: fs-consume -b BROKERS -t TOPIC [-eLQV] [-c COUNT] [-F FILE]\n"
-"                  [-G GROUP] [-o OFFSET [-o STOP]] [-p PARTITIONS]\n"
+"usage: fs-consume -b BROKERS -t TOPIC [-eJLQV] [-c COUNT] [-F FILE]\n"
+"                  [-f FORMAT] [-G GROUP] [-K DELIM]\n"
+"                  [-o OFFSET [-o STOP]] [-p PARTITIONS]\n"
 "                  [-r URL -s SERDES] [-X KEY=VALUE]\n"
 "                  [--checkpoint-interval DURATION]\n"
 "                  [--checkpoint-records N] [--idle-timeout DURATION]\n"
 "                  [--lag] [--max-out-of-orderness DURATION]\n"
 "                  [--metadata-timeout DURATION] [--watermarks]\n"
 "                  [common options]\n";
+
+/*
+ * --max-out-of-orderness B as Flink SQL's WATERMARK FOR rt AS rt -
+ * INTERVAL B means it: a partition's watermark is its largest event
+ * time T less B, plus 1 as fs watermarks count one more than Flink's
+ * (fs(7), fs-window(1)), so that a record at T - B is late as Flink
+ * drops it.  The default, 1ms, is Flink's ascending watermark: T.
+ */
+#define OOO_DEFAULT_MS 1
 
 struct opts {
 	struct fs_common c;
@@ -38,7 +48,8 @@ struct opts {
 	struct kafka_pos start, stop;
 	int nofs;               /* -o given so many times */
 	const char *group;
-	bool exit_eof, list, query, lag, value_only, watermarks;
+	const char *format, *key_delim;         /* -f, -K */
+	bool exit_eof, list, query, lag, value_only, watermarks, kcat_json;
 	int64_t count;          /* 0: no limit */
 	int64_t ckpt_interval_ms, ckpt_records;
 	int64_t idle_ms, ooo_ms;
@@ -61,6 +72,8 @@ struct consumer {
 	uint64_t emitted;
 	int64_t wm_emitted;
 	struct buf line;
+	struct kafka_fmt fmt;   /* -f or -K */
+	bool formatted;         /* -f, -K or -J */
 	struct registry *reg;   /* -s: schemas by id */
 	struct buf akey, aval;  /* -s: the decoded key and value */
 };
@@ -130,8 +143,16 @@ static void check_options(struct opts *o)
 	for (size_t i = 0; i < o->topics.n; i++)
 		if (o->topics.v[i][0] == '^' && o->group == NULL)
 			diag_usage("-t %s: a pattern needs -G GROUP", o->topics.v[i]);
-	if ((o->ooo_ms || o->idle_ms != 10000) && !o->watermarks)
+	if ((o->ooo_ms != OOO_DEFAULT_MS || o->idle_ms != 10000) &&
+	    !o->watermarks)
 		diag_usage("--max-out-of-orderness and --idle-timeout need --watermarks");
+	if ((o->format != NULL) + (o->key_delim != NULL) + o->kcat_json +
+	    o->value_only > 1)
+		diag_usage("-f, -J, -K and -V exclude each other");
+	if ((o->format != NULL || o->key_delim != NULL) &&
+	    (o->watermarks || o->c.ckpt_dir != NULL))
+		diag_usage("-f and -K write text, not records: not with "
+		    "--watermarks or --checkpoint-dir");
 	schema_opts_check(&o->sch);
 }
 
@@ -142,8 +163,14 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "exit after COUNT messages"),
 		OPT_FLAG('e', NULL, &o->exit_eof,
 		    "exit when every assigned partition reached its end"),
+		OPT_STRING('f', NULL, &o->format, "FORMAT",
+		    "kcat's format: %t %p %o %k %s %T %h %K %S %R"),
 		OPT_STRING('G', NULL, &o->group, "GROUP",
 		    "join consumer group GROUP (balanced assignment)"),
+		OPT_FLAG('J', NULL, &o->kcat_json,
+		    "kcat's JSON envelope (payload, ts, tstype, broker)"),
+		OPT_STRING('K', NULL, &o->key_delim, "DELIM",
+		    "print key DELIM value, one message a line"),
 		OPT_FLAG('L', NULL, &o->list,
 		    "print cluster metadata as JSON and exit"),
 		OPT_CALLBACK('o', NULL, opt_offset, o, "OFFSET",
@@ -168,7 +195,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		OPT_FLAG(0, "lag", &o->lag,
 		    "print the group's lag per partition and exit"),
 		OPT_DURATION(0, "max-out-of-orderness", &o->ooo_ms, 0,
-		    INT64_MAX, "DURATION", "watermark delay (default 0ms)"),
+		    INT64_MAX, "DURATION", "watermark delay (default 1ms)"),
 		OPT_FLAG(0, "watermarks", &o->watermarks,
 		    "emit watermark control records"),
 		OPT_GROUP_SCHEMA(&o->sch, "decode"),
@@ -184,10 +211,12 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	kafka_opts_init(&o->k);
 	o->ckpt_interval_ms = SOURCE_CKPT_INTERVAL_DEFAULT_MS;
 	o->idle_ms = 10000;
+	o->ooo_ms = OOO_DEFAULT_MS;
 	first = opt_parse(usage_text, opts, OPT_WIDE_HELP(34), argc, argv);
 	if (first < argc)
 		diag_usage("unexpected argument: '%s'", argv[first]);
 	fs_common_finish(&o->c);
+	kafka_opts_finish(&o->k);
 	check_options(o);
 	o->want.topics = o->topics.v;
 	o->want.ntopics = o->topics.n;
@@ -282,6 +311,18 @@ static void wake_idle(struct consumer *k, const struct kafka_part *p,
 			k->ps.v[i].eof_ms = now;
 }
 
+/* A partition's watermark: T - B + 1 (OOO_DEFAULT_MS), within int64. */
+static int64_t part_wm(const struct consumer *k, const struct kafka_part *p)
+{
+	int64_t wm;
+
+	if (k->o->ooo_ms == 0)
+		return p->wm_max == ETIME_MAX ? ETIME_MAX : p->wm_max + 1;
+	if (__builtin_sub_overflow(p->wm_max, k->o->ooo_ms - 1, &wm))
+		return ETIME_MIN;
+	return wm;
+}
+
 /* Emits a watermark when the minimum over active partitions advanced. */
 static void watermark_check(struct consumer *k, int64_t now)
 {
@@ -299,16 +340,16 @@ static void watermark_check(struct consumer *k, int64_t now)
 			/* read to its end: what it had counts when all are */
 			if (p->wm_max != ETIME_MIN) {
 				any_idle = true;
-				if (p->wm_max - k->o->ooo_ms < idle_wm)
-					idle_wm = p->wm_max - k->o->ooo_ms;
+				if (part_wm(k, p) < idle_wm)
+					idle_wm = part_wm(k, p);
 			}
 			continue;
 		}
 		if (p->wm_max == ETIME_MIN)
 			return;         /* an active partition without events */
 		any = true;
-		if (p->wm_max - k->o->ooo_ms < wm)
-			wm = p->wm_max - k->o->ooo_ms;
+		if (part_wm(k, p) < wm)
+			wm = part_wm(k, p);
 	}
 	/* Every partition read to its end: nothing unread can be late, so
 	 * the watermark is where all they had puts it. */
@@ -393,6 +434,27 @@ static void emit_envelope(struct consumer *k, struct kafka_part *p,
 	buf_reset(&k->line);
 	kafka_env_encode(&k->line, m);
 	out_line(&k->out, k->line.data, k->line.len);
+	if (k->o->watermarks) {
+		char why[REC_ERR_MAX];
+		json_t *obj = m->payload ? rec_parse(m->payload, m->len, why) : NULL;
+
+		track_event_time(k, p, obj, m);
+		json_decref(obj);
+	}
+}
+
+/* -f, -K or -J: the message as text, for people and kcat's scripts. */
+static void emit_formatted(struct consumer *k, struct kafka_part *p,
+    const rd_kafka_message_t *m)
+{
+	buf_reset(&k->line);
+	if (k->o->kcat_json) {
+		kafka_kcat_json(&k->line, m);
+		out_line(&k->out, k->line.data, k->line.len);
+	} else {
+		kafka_fmt_render(&k->line, &k->fmt, m);
+		out_write(&k->out, k->line.data, k->line.len);
+	}
 	if (k->o->watermarks) {
 		char why[REC_ERR_MAX];
 		json_t *obj = m->payload ? rec_parse(m->payload, m->len, why) : NULL;
@@ -508,6 +570,8 @@ static void emit(struct consumer *k, struct kafka_part *p,
 {
 	if (k->o->value_only)
 		emit_value(k, p, m);
+	else if (k->formatted)
+		emit_formatted(k, p, m);
 	else
 		emit_envelope(k, p, m);
 }
@@ -747,6 +811,7 @@ static void setup_consumer(struct consumer *k)
 		rd_kafka_conf_set_rebalance_cb(o->k.conf, kafka_parts_rebalance_cb);
 	k->rk = kafka_new(RD_KAFKA_CONSUMER, o->k.conf);
 	o->k.conf = NULL;
+	kafka_await_reachable(k->rk, o->k.reach_ms);
 	if (!k->legacy)
 		rd_kafka_poll_set_consumer(k->rk);
 }
@@ -821,6 +886,15 @@ static int consume(struct opts *o)
 	memset(&k, 0, sizeof(k));
 	k.o = o;
 	k.wm_emitted = ETIME_MIN;
+	if (o->format != NULL) {
+		char why[128];
+
+		if (kafka_fmt_parse(&k.fmt, o->format, why, sizeof(why)) < 0)
+			diag_usage("-f: %s: '%s'", why, o->format);
+	} else if (o->key_delim != NULL) {
+		kafka_fmt_key_delim(&k.fmt, o->key_delim);
+	}
+	k.formatted = o->format != NULL || o->key_delim != NULL || o->kcat_json;
 	out_init(&k.out, 1, "stdout");
 	rejects_init(&k.rej, &o->c, &k.out);
 	if (o->sch.registry != NULL)
@@ -889,6 +963,7 @@ static int consume(struct opts *o)
 	json_decref(k.pending);
 	kafka_parts_free(&k.ps);
 	buf_free(&k.line);
+	kafka_fmt_free(&k.fmt);
 	buf_free(&k.akey);
 	buf_free(&k.aval);
 	registry_free(k.reg);

@@ -203,6 +203,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	if (first < argc)
 		diag_usage("unexpected argument: '%s'", argv[first]);
 	fs_common_finish(&o->c);
+	kafka_opts_finish(&o->k);
 	if (o->topic == NULL && !o->envelope)
 		diag_usage("no topic: give -t TOPIC");
 	if (o->timestamp)
@@ -955,6 +956,7 @@ static void setup_producer(struct producer *p)
 	o->k.conf = NULL;
 	/* A wrong or unreachable address fails now, not when the first
 	 * message times out (or init_transactions() does). */
+	kafka_await_reachable(p->rk, o->k.reach_ms);
 	kafka_await_broker(p->rk, o->k.md_timeout_ms);
 	if (o->txn_id != NULL)
 		txn_check(rd_kafka_init_transactions(p->rk, 60000),

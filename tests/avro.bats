@@ -94,6 +94,25 @@ consume() {
 	assert_equal "$(jq -r .key_encoding <<<"$output")" "base64"
 }
 
+@test "avro: kcat's -f, -K and -J show the decoded key and value" {
+	printf '%s\n' '{"type":"record","name":"V","fields":[{"name":"user","type":"string"},{"name":"n","type":"int"}]}' >v.avsc
+	echo '"string"' >k.avsc
+	printf '%s\n' '{"user":"u1","n":1}' '{"user":"u2","n":2}' >in.ndjson
+	fs-produce -b "$B" -t "$TOPIC" -s avro -r "$R" \
+		-k user --key-schema k.avsc --value-schema v.avsc <in.ndjson
+	run --separate-stderr consume -s avro -f '%o %k %K=%s %S\n'
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$output" "$(printf '%s\n' '0 u1 2={"user":"u1","n":1} 19' \
+		'1 u2 2={"user":"u2","n":2} 19')"
+	run --separate-stderr consume -s avro -K :
+	assert_output "$(printf '%s\n' 'u1:{"user":"u1","n":1}' 'u2:{"user":"u2","n":2}')"
+	run --separate-stderr consume -s avro -J -c 1
+	assert_success
+	assert_equal "$(jq -c '[.key, (.payload | fromjson)]' <<<"$output")" \
+		'["u1",{"user":"u1","n":1}]'
+}
+
 @test "avro: a record that does not fit the schema is rejected with its line" {
 	printf '%s\n' '{"type":"record","name":"V","fields":[{"name":"n","type":"int"}]}' >v.avsc
 	printf '%s\n' '{"n":1}' '{"n":"two"}' '{"n":3,"extra":true}' '{"n":4}' >in.ndjson

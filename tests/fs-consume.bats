@@ -182,7 +182,7 @@ fs-consume: 3 records rejected"
 @test "fs-consume: no broker at start is a clear error after the metadata time-out" {
 	run --separate-stderr fs-consume -b 127.0.0.1:9 -t x -e --metadata-timeout 1s
 	assert_failure 1
-	assert_equal "$stderr" "fs-consume: no broker answered in 1s: '127.0.0.1:9'"
+	assert_equal "$stderr" "fs-consume: no broker reachable in 1s: '127.0.0.1:9': Connect to ipv4#127.0.0.1:9 failed: Connection refused"
 }
 
 @test "fs-consume: -X passes properties to librdkafka; a bad one is a usage error" {
@@ -285,14 +285,15 @@ records() {
 	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V \
 	    --watermarks --max-out-of-orderness 1s
 	assert_success
+	# largest - 1s + 1: fs's watermark for Flink's largest - 1s
 	assert_output '{"@fs":"watermark","ts":-9223372036854775808}
 {"ts":1000}
-{"@fs":"watermark","ts":0}
+{"@fs":"watermark","ts":1}
 {"ts":5000}
-{"@fs":"watermark","ts":4000}
+{"@fs":"watermark","ts":4001}
 {"ts":3000}
 {"ts":"1970-01-01T00:00:07Z"}
-{"@fs":"watermark","ts":6000}'
+{"@fs":"watermark","ts":6001}'
 }
 
 @test "fs-consume: --watermarks is the minimum over partitions" {
@@ -421,13 +422,13 @@ records() {
 	fs-consume -b "$B" -t "$t" -o beginning -V --watermarks --idle-timeout 200ms \
 	    --max-out-of-orderness 1s > out 3>&- &
 	pid=$!
-	wait_for 30 grep -q '"ts":8000' out
+	wait_for 30 grep -q '"ts":8001' out
 	kill -INT "$pid"
 	wait "$pid"
-	# (a watermark 0 may come between the two, when the partitions went
+	# (a watermark 1 may come between the two, when the partitions went
 	# idle before the first message arrived)
 	assert_equal "$(grep -v '"@fs"' out)" $'{"ts":1000}\n{"ts":9000}'
-	assert_equal "$(tail -1 out)" '{"@fs":"watermark","ts":8000}'
+	assert_equal "$(tail -1 out)" '{"@fs":"watermark","ts":8001}'
 }
 
 @test "fs-consume: -G with the cooperative-sticky assignor" {
@@ -533,4 +534,181 @@ for i, l in enumerate(sys.stdin):
 	assert_success
 	grep -v '"@fs"' out | awk -F'"' '{ n[$4] = $0 } END { for (u in n) print n[u] }' | sort > got
 	cmp got want
+}
+
+# --- kcat parity: -f, -K, -J, -X list and dump, the configuration file --
+
+@test "fs-consume: -f prints kcat's tokens, nothing added: %t %p %o %k %K %S %T %h %s" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o beginning -e -c 2 \
+	    -f '%t %p %o [%k] %K %S %T {%h} %s\n'
+	assert_success
+	assert_output "$TOPIC 0 0 [k1] 2 26 1700000000000 {h=a} {\"n\":1,\"ts\":1700000000000}
+$TOPIC 0 1 [] -1 10 1700000001000 {h=a,h=b,bin=$(printf '\377'),nil=NULL} plain text"
+	# a tombstone: %s nothing, %S -1
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o 4 -c 1 -f '%k:%s:%S'
+	assert_success
+	assert_output "42::-1"
+}
+
+@test "fs-consume: -f escapes and %R are kcat's: \\t \\n \\xHH \\DDD, %% and a big-endian length" {
+	fs-consume -b "$B" -t "$TOPIC" -o 3 -c 1 -f '%%\t\x41\065|%R%s' > out
+	printf '%%\tA5|\000\000\000\020{"spaced": true}' > want
+	cmp out want
+}
+
+@test "fs-consume: -f with an unknown or unfinished token is a usage error" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -f '%o %x'
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-consume: -f: unknown token '%x': '%o %x'"
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -f 'at %'
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-consume: -f: '%' at the end: 'at %'"
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -f '%s' -V
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-consume: -f, -J, -K and -V exclude each other"
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -K : --watermarks
+	assert_failure 2
+}
+
+@test "fs-consume: -K DELIM prints key DELIM value a line, as kcat -K" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o 3 -e -K '\t'
+	assert_success
+	assert_output $'k4\t{"spaced": true}\n42\t\nk6\t{"n":6,"ts":1700000005000}'
+}
+
+@test "fs-consume: -J writes kcat's envelope: ts, tstype, broker, headers as an array, payload a string" {
+	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o beginning -e -J
+	assert_success
+	assert_output "{\"topic\":\"$TOPIC\",\"partition\":0,\"offset\":0,\"tstype\":\"create\",\"ts\":1700000000000,\"broker\":1,\"headers\":[\"h\",\"a\"],\"key\":\"k1\",\"payload\":\"{\\\"n\\\":1,\\\"ts\\\":1700000000000}\"}
+{\"topic\":\"$TOPIC\",\"partition\":0,\"offset\":1,\"tstype\":\"create\",\"ts\":1700000001000,\"broker\":1,\"headers\":[\"h\",\"a\",\"h\",\"b\",\"bin\",{\"base64\":\"/w==\"},\"nil\",null],\"key\":null,\"payload\":\"plain text\"}
+{\"topic\":\"$TOPIC\",\"partition\":0,\"offset\":2,\"tstype\":\"create\",\"ts\":1700000002000,\"broker\":1,\"key\":\"{\\\"id\\\":7}\",\"payload\":\"/wA=\",\"payload_encoding\":\"base64\"}
+{\"topic\":\"$TOPIC\",\"partition\":0,\"offset\":3,\"tstype\":\"create\",\"ts\":1700000003000,\"broker\":1,\"key\":\"k4\",\"payload\":\"{\\\"spaced\\\": true}\"}
+{\"topic\":\"$TOPIC\",\"partition\":0,\"offset\":4,\"tstype\":\"create\",\"ts\":1700000004000,\"broker\":1,\"key\":\"42\",\"payload\":null}
+{\"topic\":\"$TOPIC\",\"partition\":0,\"offset\":5,\"tstype\":\"create\",\"ts\":1700000005000,\"broker\":1,\"key\":\"k6\",\"payload\":\"{\\\"n\\\":6,\\\"ts\\\":1700000005000}\"}"
+	# what kcat's scripts do with it
+	run bash -c "fs-consume -b '$B' -t '$TOPIC' -o 5 -c 1 -J | jq -c '.payload | fromjson'"
+	assert_output '{"n":6,"ts":1700000005000}'
+}
+
+@test "fs-consume: -J and -f are byte for byte what kcat writes (when kcat is installed)" {
+	command -v kcat > /dev/null || skip "kcat is not installed"
+	local t
+	t=$(uniq_name kcatx)
+	printf 'k\001ey|val\t"q"\\/\037\177\303\251\n|empty key\n' > in
+	kcat -P -b "$B" -t "$t" -K '|' -H a=1 -H e= -l in
+	for args in "-J" "-f %t/%p/%o/%k/%K/%s/%S/%R/%T/%h\n" "-K \t"; do
+		# shellcheck disable=SC2086
+		fs-consume -b "$B" -t "$t" -o beginning -e $args > fs.out
+		# shellcheck disable=SC2086
+		kcat -C -b "$B" -t "$t" -o beginning -e -q $args > kcat.out
+		cmp fs.out kcat.out || fail "$args: $(cat fs.out) against $(cat kcat.out)"
+	done
+}
+
+@test "fs-consume: -X list prints librdkafka's properties, -X dump the configuration with secrets redacted" {
+	run --separate-stderr fs-consume -X list
+	assert_success
+	[[ "$output" == *"bootstrap.servers"*"fetch.wait.max.ms"* ]] || fail "no property list: ${output:0:300}"
+	run --separate-stderr fs-consume -b "$B" -X client.id=dumped -X sasl.password=hunter2 -X dump
+	assert_success
+	assert_equal "${lines[0]}" "# Global config"
+	assert_line "client.id = dumped"
+	assert_line "metadata.broker.list = $B"
+	assert_line "sasl.password = [redacted]"
+	assert_line "# Topic config"
+	refute_output --partial hunter2
+}
+
+@test "fs-consume: without -F, the first of \$FS_KAFKA_CONFIG, ~/.config/fs/kafka.conf, \$KCAT_CONFIG, ~/.config/kcat.conf is read first" {
+	local dump='fs-consume -X dump'
+	unset FS_KAFKA_CONFIG
+	export HOME=$T/home XDG_CONFIG_HOME=
+	mkdir -p home/.config/fs
+	# kcat's default file: -b may be left out
+	printf '# kcat\nbootstrap.servers = %s\nclient.id=kcat-conf\n' "$B" > home/.config/kcat.conf
+	run --separate-stderr fs-consume -t "$TOPIC" -o 5 -c 1 -V
+	assert_success
+	assert_output '{"n":6,"ts":1700000005000}'
+	run $dump
+	assert_line "client.id = kcat-conf"
+	printf 'client.id=kcat-env\n' > kcat-env.conf
+	KCAT_CONFIG=$T/kcat-env.conf run $dump
+	assert_line "client.id = kcat-env"
+	# fs's own file comes before kcat's, and $FS_KAFKA_CONFIG before that
+	printf 'client.id=fs-conf\n' > home/.config/fs/kafka.conf
+	KCAT_CONFIG=$T/kcat-env.conf run $dump
+	assert_line "client.id = fs-conf"
+	printf 'client.id=fs-env\n' > fs-env.conf
+	FS_KAFKA_CONFIG=$T/fs-env.conf run $dump
+	assert_line "client.id = fs-env"
+	# -X overrides the file; -F replaces it
+	run $dump -X client.id=given
+	assert_line "client.id = given"
+	printf 'client.id=from-f\n' > f.conf
+	run $dump -F f.conf
+	refute_line "client.id = fs-conf"
+	assert_line "client.id = from-f"
+	# a named file that cannot be read is an error; a bad line names it
+	FS_KAFKA_CONFIG=$T/nonexistent run --separate-stderr fs-consume -t x
+	assert_failure 1
+	assert_equal "$stderr" "fs-consume: FS_KAFKA_CONFIG: cannot open: '$T/nonexistent': No such file or directory"
+	printf 'no.such.property=1\n' > home/.config/fs/kafka.conf
+	run --separate-stderr fs-consume -t x
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-consume: $T/home/.config/fs/kafka.conf:1: No such configuration property: \"no.such.property\": 'no.such.property=1'"
+}
+
+@test "fs-consume: a broker that cannot be reached is reported within 2s by default, naming the failure" {
+	local start=$SECONDS
+	run --separate-stderr fs-consume -b 127.0.0.1:9 -t x -e
+	assert_failure 1
+	assert_equal "$stderr" "fs-consume: no broker reachable in 2s: '127.0.0.1:9': Connect to ipv4#127.0.0.1:9 failed: Connection refused"
+	run --separate-stderr fs-consume -b 127.0.0.1:9 -t x -G g -e
+	assert_failure 1
+	assert_equal "$stderr" "fs-consume: no broker reachable in 2s: '127.0.0.1:9': Connect to ipv4#127.0.0.1:9 failed: Connection refused"
+	[ $((SECONDS - start)) -le 8 ] || fail "took $((SECONDS - start))s for two"
+	run --separate-stderr fs-consume -b no-such-host.invalid:9092 -t x -e
+	assert_failure 1
+	[[ "$stderr" == "fs-consume: no broker reachable in 2s: 'no-such-host.invalid:9092': Failed to resolve 'no-such-host.invalid:9092'"* ]] ||
+	    fail "$stderr"
+}
+
+@test "fs-consume: under fs-run a broker that cannot be reached is given 10s, so a restarting broker does not use up the restarts" {
+	local start=$SECONDS
+	run --separate-stderr fs-run -q --max-restarts 0 -- fs-consume -b 127.0.0.1:9 -t x -e
+	assert_failure
+	[[ "$stderr" == *"fs-consume: no broker reachable in 10s: '127.0.0.1:9': Connect to ipv4#127.0.0.1:9 failed: Connection refused"* ]] ||
+	    fail "$stderr"
+	[ $((SECONDS - start)) -ge 9 ] || fail "gave up after $((SECONDS - start))s"
+	# --metadata-timeout still decides
+	run --separate-stderr env FS_RUN_ATTEMPT=2 fs-consume -b 127.0.0.1:9 -t x -e --metadata-timeout 1s
+	assert_failure 1
+	assert_equal "$stderr" "fs-consume: no broker reachable in 1s: '127.0.0.1:9': Connect to ipv4#127.0.0.1:9 failed: Connection refused"
+}
+
+@test "fs-consume: a watermark bound B makes a record at T - B late, as Flink SQL's rt - INTERVAL B does" {
+	local t
+	t=$(uniq_name wmb)
+	# T = 60999, B = 1s: Flink's watermark 59999 closes [0, 60000), so
+	# 59999 is late; after T = 60998 it is not.
+	printf '%s\n' '{"u":"a","ts":1000}' '{"u":"a","ts":60999}' '{"u":"a","ts":59999}' |
+	    fs-produce -b "$B" -t "$t" -p 0
+	run --separate-stderr bash -c "fs-consume -b '$B' -t '$t' -o beginning -e -V \
+	    --watermarks --max-out-of-orderness 1s |
+	    fs-window --tumble 1m --late dead-letter --late-file late |
+	    fs-agg --key u --agg n=count --data-only"
+	assert_success
+	assert_line --index 0 --partial '"window_start":0,'
+	assert_line --index 0 --partial '"n":1'
+	assert_equal "$(cat late)" '{"u":"a","ts":59999}'
+	t=$(uniq_name wmb2)
+	printf '%s\n' '{"u":"a","ts":1000}' '{"u":"a","ts":60998}' '{"u":"a","ts":59999}' |
+	    fs-produce -b "$B" -t "$t" -p 0
+	run --separate-stderr bash -c "fs-consume -b '$B' -t '$t' -o beginning -e -V \
+	    --watermarks --max-out-of-orderness 1s |
+	    fs-window --tumble 1m --late dead-letter --late-file late2 |
+	    fs-agg --key u --agg n=count --data-only"
+	assert_success
+	assert_line --index 0 --partial '"n":2'
+	[ ! -s late2 ] || fail "late: $(cat late2)"
 }

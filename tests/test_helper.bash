@@ -8,6 +8,10 @@ FS_ROOT="$(cd "$(dirname "${BATS_TEST_FILENAME}")/.." && pwd)"
 FS_BIN="${FS_BIN:-$FS_ROOT/build/bin}"
 export PATH="$FS_BIN:$PATH"
 export LC_ALL=C
+# The Kafka tools read a default configuration file when no -F is given
+# (fs-consume(1)): none of the user's (~/.config/kcat.conf) here.
+export FS_KAFKA_CONFIG=/dev/null
+unset KCAT_CONFIG
 TESTS="$FS_ROOT/tests"
 DATA="$FS_ROOT/tests/data"
 

@@ -13,6 +13,9 @@
  * (-X), kafka_conf_file() a file of such lines (-F; '#' starts a
  * comment, blank lines are ignored).  A bad property is a usage error
  * (exit 2) naming it.  Handles made with kafka_new() own their conf.
+ * Without -F, a default file is read first (kafka_conf_default_path()).
+ *
+ * One-line formats (kcat's -f, -K and -J): struct kafka_fmt, below.
  *
  * A record to a message (fs-produce without -E): struct kafka_recmap,
  * below.
@@ -48,6 +51,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "opt.h"
@@ -78,6 +82,21 @@ int kafka_conf_set2(rd_kafka_conf_t *conf, const char *key, const char *val,
 int kafka_brokers_check(const char *list, char *errstr, size_t errlen);
 /* Applies every line of a -F file; exits 1 when it cannot be read. */
 void kafka_conf_file(rd_kafka_conf_t *conf, const char *path);
+/*
+ * The configuration file read when no -F is given, into buf[len], or
+ * NULL when there is none.  The first of: $FS_KAFKA_CONFIG,
+ * ${XDG_CONFIG_HOME:-~/.config}/fs/kafka.conf, then kcat's $KCAT_CONFIG
+ * and ~/.config/kcat.conf, so that a kcat user's cluster settings
+ * (brokers, TLS, SASL) serve fs too.  A variable names a file that must
+ * exist (*var is its name, and the file must be readable); a default
+ * path is taken only when it exists (*var is NULL).  An empty variable
+ * counts as unset.
+ */
+const char *kafka_conf_default_path(char *buf, size_t len, const char **var);
+/* -X dump: the configuration as "key = value" lines under "# Global
+ * config" and "# Topic config", as kcat prints it, with the values of
+ * secrets (passwords, private keys) shown as "[redacted]". */
+void kafka_conf_dump(rd_kafka_conf_t *conf, FILE *fp);
 /* The value of a property, or NULL (into buf[len]). */
 const char *kafka_conf_get(rd_kafka_conf_t *conf, const char *key,
     char *buf, size_t len);
@@ -128,6 +147,25 @@ const rd_kafka_metadata_t *kafka_metadata(rd_kafka_t *rk, const char *topic,
 int kafka_opt_metadata_timeout(const char *opt, const char *arg);
 void kafka_await_broker(rd_kafka_t *rk, int timeout_ms);
 
+/*
+ * The first check of a new handle: returns once a broker is reachable
+ * (connected, with TLS and SASL done), or exits 1 when none became so
+ * in reach_ms: "no broker reachable in 2s: '127.0.0.1:1': Connect to
+ * ipv4#127.0.0.1:1 failed: Connection refused", with librdkafka's last
+ * connection failure.  A broker that is reachable but slow to answer is
+ * waited for by the metadata and offset queries, up to
+ * --metadata-timeout.  Call it before rd_kafka_poll_set_consumer().
+ * KAFKA_REACH_TIMEOUT_MS is reach_ms by default: a wrong address or a
+ * broker that is down is reported within 2s (kcat waits 5s); a given
+ * --metadata-timeout is reach_ms too, for a broker still starting.
+ * A stage started by fs-run (KAFKA_SUPERVISED_ENV in its environment)
+ * waits KAFKA_METADATA_TIMEOUT_MS instead: a broker restarting should
+ * not use up fs-run's restarts 2s at a time.
+ */
+#define KAFKA_REACH_TIMEOUT_MS 2000
+#define KAFKA_SUPERVISED_ENV "FS_RUN_ATTEMPT"
+void kafka_await_reachable(rd_kafka_t *rk, int reach_ms);
+
 /* --- the checkpoint store ------------------------------------------- */
 
 /*
@@ -151,21 +189,37 @@ extern const struct ckpt_backend kafka_ckpt_backend;
 
 /*
  * kcat's letters: -b, -F and -X apply to conf in the order given (a
- * later one overrides an earlier one), --metadata-timeout sets
- * md_timeout_ms.  kafka_opts_init() makes conf (kafka_conf_new()) and
- * sets the defaults before opt_parse(); a tool may set its own defaults
- * on conf between the two, for -X and -F to change.  conf passes to
- * kafka_new() (which takes it) or to rd_kafka_conf_destroy().
+ * later one overrides an earlier one), over the default configuration
+ * file when no -F is given (kafka_conf_default_path()), over fs's and
+ * the tool's defaults; --metadata-timeout sets md_timeout_ms and
+ * reach_ms.  -X list prints librdkafka's properties and exits 0 at
+ * once; -X dump prints the configuration and exits 0 in
+ * kafka_opts_finish().  kafka_opts_init() makes conf (kafka_conf_new())
+ * and sets the defaults before opt_parse(); a tool may set its own
+ * defaults on conf between the two; kafka_opts_finish() applies the
+ * file and the options after it, before the tool's own checks.  conf
+ * passes to kafka_new() (which takes it) or to rd_kafka_conf_destroy().
  * A bad value exits 2: "-b: not a host:port list (...): 'x'",
  * "-X: expected key=value: 'x'", "--metadata-timeout: from 1s to 24d:
  * '500ms'"; an unreadable -F file exits 1.
  */
+struct kafka_opt_arg {
+	opt_fn *fn;             /* kafka_opt_brokers, _file or _property */
+	char name[8];           /* as written: "-X" */
+	const char *arg;        /* borrowed from argv */
+};
+
 struct kafka_opts {
 	rd_kafka_conf_t *conf;
 	int md_timeout_ms;
+	int reach_ms;           /* kafka_await_reachable() */
+	bool file_given, dump;  /* -F; -X dump */
+	struct kafka_opt_arg *args;     /* -b, -F, -X until finish */
+	size_t nargs, cap;
 };
 
 void kafka_opts_init(struct kafka_opts *k);
+void kafka_opts_finish(struct kafka_opts *k);
 opt_fn kafka_opt_brokers, kafka_opt_file, kafka_opt_property,
     kafka_opt_md_timeout;
 
@@ -175,9 +229,11 @@ opt_fn kafka_opt_brokers, kafka_opt_file, kafka_opt_property,
 	OPT_CALLBACK('F', NULL, kafka_opt_file, (k), "FILE", \
 	    "librdkafka properties file (key=value lines)"), \
 	OPT_CALLBACK('X', NULL, kafka_opt_property, (k), "KEY=VALUE", \
-	    "librdkafka property (repeatable)"), \
+	    "librdkafka property (repeatable); -X list:\n" \
+	    "the properties, -X dump: the configuration"), \
 	OPT_CALLBACK(0, "metadata-timeout", kafka_opt_md_timeout, (k), \
-	    "DURATION", "wait for brokers at start (default 10s)")
+	    "DURATION", "wait for brokers at start (default:\n" \
+	    "2s to reach one, 10s for answers)")
 
 /* --- metadata and offset queries (kafka_meta.c, kafka_lag.c) ---------- */
 
@@ -424,5 +480,73 @@ void kafka_msg_free(struct kafka_msg *m);
  * why[160] ("envelope: 'partition' is not an integer", ...).
  */
 int kafka_env_decode(const json_t *env, struct kafka_msg *m, char *why);
+
+/* --- one-line formats (kafka_fmt.c): kcat's -f, -K and -J ----------- */
+
+/*
+ * -f FORMAT, as kcat defines its tokens: %s the value's bytes, %S their
+ * length (-1 for none), %R that length as a 4-byte big-endian signed
+ * integer, %k the key's bytes, %K its length (-1 for none), %t the
+ * topic, %p the partition, %o the offset, %T the timestamp in epoch
+ * milliseconds (-1 for none), %h the headers as NAME=VALUE separated
+ * by commas (a header without value is NAME=NULL), %% a '%'.  A value
+ * or key that is absent or empty prints nothing.  Between tokens,
+ * kafka_unescape()'s escapes.  Nothing is added: a format that should
+ * end lines ends with \n.
+ * kafka_fmt_parse() returns 0, or -1 with why[len] naming the fault
+ * ("unknown token '%x'", "'%' at the end"); kafka_fmt_key_delim() makes
+ * -K DELIM's format, %k DELIM %s \n; kafka_fmt_render() appends a
+ * message's text to b; kafka_fmt_free() frees.
+ */
+enum kafka_fmt_kind {
+	KAFKA_FMT_TEXT, KAFKA_FMT_VALUE, KAFKA_FMT_VALUE_LEN,
+	KAFKA_FMT_VALUE_LEN_BE32, KAFKA_FMT_KEY, KAFKA_FMT_KEY_LEN,
+	KAFKA_FMT_TOPIC, KAFKA_FMT_PARTITION, KAFKA_FMT_OFFSET,
+	KAFKA_FMT_TIMESTAMP, KAFKA_FMT_HEADERS
+};
+
+struct kafka_fmt_item {
+	enum kafka_fmt_kind kind;
+	size_t off, len;        /* KAFKA_FMT_TEXT: text.data[off..off+len) */
+};
+
+struct kafka_fmt {
+	struct kafka_fmt_item *v;
+	size_t n, cap;
+	struct buf text;        /* the literal text, unescaped */
+};
+
+int kafka_fmt_parse(struct kafka_fmt *f, const char *fmt, char *why,
+    size_t len);
+void kafka_fmt_key_delim(struct kafka_fmt *f, const char *delim);
+void kafka_fmt_render(struct buf *b, const struct kafka_fmt *f,
+    const rd_kafka_message_t *m);
+void kafka_fmt_free(struct kafka_fmt *f);
+
+/*
+ * Appends s[0..n) to b with kcat's escapes resolved: \n, \r, \t,
+ * \xHH (hexadecimal), \DDD (decimal, or octal after a 0, as strtoul
+ * reads it), and a backslash before any other character is that
+ * character.  A number above 255 keeps its low byte, as in kcat.
+ */
+void kafka_unescape(struct buf *b, const char *s, size_t n);
+
+/*
+ * -J: appends kcat's JSON envelope of m to b (no newline), members in
+ * kcat's order:
+ *   {"topic":S,"partition":I,"offset":I,"tstype":"create"|"logappend",
+ *    "ts":MS,"broker":I,"headers":[NAME,VALUE,...],"key":S|null,
+ *    "payload":S|null}
+ * tstype and ts are left out when the message has no timestamp;
+ * headers (an array of names and values in order, null for a header
+ * without value) only when the message has headers; broker is the id
+ * of the broker it was fetched from, -1 when unknown.  Key and payload
+ * are always strings of their bytes (never embedded JSON), null when
+ * absent.  Where kcat would write bytes that are not UTF-8 into the
+ * JSON as they are (making it invalid), fs writes their base64 and
+ * "key_encoding":"base64" or "payload_encoding":"base64" after the
+ * member, and a header value {"base64":"..."} as its own envelope does.
+ */
+void kafka_kcat_json(struct buf *b, const rd_kafka_message_t *m);
 
 #endif

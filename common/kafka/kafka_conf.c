@@ -6,9 +6,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "etime.h"
@@ -26,12 +28,42 @@ static struct {
 	char why[256];
 	char last[256];
 	char brokers[256];
-} kstate;
+	/* librdkafka's last connection failure, from its log callback (its
+	 * broker threads), for kafka_await_reachable()'s message. */
+	pthread_mutex_t mu;
+	char fail[256];
+} kstate = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/*
+ * Keeps the reason of a broker's connection failure ("FAIL" log line):
+ * "[thrd:...]: 127.0.0.1:1/bootstrap: Connect to ipv4#127.0.0.1:1 failed: Connection
+ * refused (after 0ms in state CONNECT)" is kept as "Connect to
+ * ipv4#127.0.0.1:1 failed: Connection refused".
+ */
+static void keep_failure(const char *msg)
+{
+	const char *p = msg, *c, *e;
+	size_t n;
+
+	/* "[thrd:NAME]: " and "NAME: " before the reason */
+	if (*p == '[' && (c = strstr(p, "]: ")) != NULL)
+		p = c + 3;
+	c = strstr(p, ": ");
+	if (c != NULL && memchr(p, ' ', (size_t)(c - p)) == NULL)
+		p = c + 2;
+	e = strstr(p, " (after ");
+	n = e != NULL ? (size_t)(e - p) : strlen(p);
+	pthread_mutex_lock(&kstate.mu);
+	snprintf(kstate.fail, sizeof(kstate.fail), "%.*s", (int)n, p);
+	pthread_mutex_unlock(&kstate.mu);
+}
 
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
     const char *msg)
 {
 	(void)rk;
+	if (strcmp(fac, "FAIL") == 0)
+		keep_failure(msg);
 	/* Connection churn is reported once by the error callback; the log
 	 * lines are for -v. */
 	if (diag_verbosity() >= DIAG_VERBOSE || level <= 2)
@@ -186,7 +218,10 @@ void kafka_conf_set(rd_kafka_conf_t *conf, const char *kv, const char *where)
 		diag_usage("%s: %s: '%s'", where, errstr, kv);
 }
 
-void kafka_conf_file(rd_kafka_conf_t *conf, const char *path)
+/* kafka_conf_file(), with what named the file for messages: "-F", an
+ * environment variable, or "default configuration". */
+static void conf_file(rd_kafka_conf_t *conf, const char *path,
+    const char *what)
 {
 	FILE *fp = fopen(path, "r");
 	char *line = NULL;
@@ -196,7 +231,8 @@ void kafka_conf_file(rd_kafka_conf_t *conf, const char *path)
 	char where[512];
 
 	if (fp == NULL)
-		diag_fatal("-F: cannot open: '%s': %s", path, strerror(errno));
+		diag_fatal("%s: cannot open: '%s': %s", what, path,
+		    strerror(errno));
 	while ((n = getline(&line, &cap, fp)) >= 0) {
 		char *s = line, *e;
 
@@ -224,9 +260,89 @@ void kafka_conf_file(rd_kafka_conf_t *conf, const char *path)
 		kafka_conf_set(conf, s, where);
 	}
 	if (ferror(fp))
-		diag_fatal("-F: read error: '%s': %s", path, strerror(errno));
+		diag_fatal("%s: read error: '%s': %s", what, path,
+		    strerror(errno));
 	free(line);
 	fclose(fp);
+}
+
+void kafka_conf_file(rd_kafka_conf_t *conf, const char *path)
+{
+	conf_file(conf, path, "-F");
+}
+
+/* The value of environment variable name, or NULL when unset or empty. */
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+const char *kafka_conf_default_path(char *buf, size_t len, const char **var)
+{
+	static const char *const vars[] = { "FS_KAFKA_CONFIG", "KCAT_CONFIG" };
+	const char *home = env("HOME"), *xdg = env("XDG_CONFIG_HOME");
+
+	for (int i = 0; i < 2; i++) {
+		const char *v = env(vars[i]);
+
+		*var = v != NULL ? vars[i] : NULL;
+		if (v != NULL) {
+			snprintf(buf, len, "%s", v);
+			return buf;
+		}
+		/* the default path of the same program */
+		if (i == 0 && xdg != NULL)
+			snprintf(buf, len, "%s/fs/kafka.conf", xdg);
+		else if (home != NULL)
+			snprintf(buf, len, "%s/.config/%s", home,
+			    i == 0 ? "fs/kafka.conf" : "kcat.conf");
+		else
+			continue;
+		if (access(buf, F_OK) == 0)
+			return buf;
+	}
+	*var = NULL;
+	return NULL;
+}
+
+/* True for a property whose value is a secret. */
+static bool secret(const char *key)
+{
+	return strstr(key, "password") != NULL || strstr(key, "secret") != NULL ||
+	    strcmp(key, "ssl.key.pem") == 0 ||
+	    strcmp(key, "sasl.oauthbearer.config") == 0;
+}
+
+static void dump_pairs(FILE *fp, const char **kv, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		fprintf(fp, "%s = %s\n", kv[i],
+		    secret(kv[i]) && kv[i + 1][0] != '\0' ? "[redacted]" :
+		    kv[i + 1]);
+	fputc('\n', fp);
+}
+
+void kafka_conf_dump(rd_kafka_conf_t *conf, FILE *fp)
+{
+	rd_kafka_topic_conf_t *tc = rd_kafka_conf_get_default_topic_conf(conf);
+	rd_kafka_topic_conf_t *fresh = NULL;
+	const char **kv;
+	size_t n;
+
+	kv = rd_kafka_conf_dump(conf, &n);
+	fputs("# Global config\n", fp);
+	dump_pairs(fp, kv, n);
+	rd_kafka_conf_dump_free(kv, n);
+	if (tc == NULL)
+		tc = fresh = rd_kafka_topic_conf_new();
+	kv = rd_kafka_topic_conf_dump(tc, &n);
+	fputs("# Topic config\n", fp);
+	dump_pairs(fp, kv, n);
+	rd_kafka_conf_dump_free(kv, n);
+	if (fresh != NULL)
+		rd_kafka_topic_conf_destroy(fresh);
 }
 
 const char *kafka_conf_get(rd_kafka_conf_t *conf, const char *key,
@@ -358,15 +474,57 @@ void kafka_await_broker(rd_kafka_t *rk, int timeout_ms)
 	rd_kafka_metadata_destroy(kafka_metadata(rk, NULL, timeout_ms));
 }
 
-void kafka_opts_init(struct kafka_opts *k)
+void kafka_await_reachable(rd_kafka_t *rk, int reach_ms)
 {
-	k->conf = kafka_conf_new();
-	k->md_timeout_ms = KAFKA_METADATA_TIMEOUT_MS;
+	const rd_kafka_metadata_t *md = NULL;
+	rd_kafka_resp_err_t err;
+	char fail[256];
+
+	/* Brokers only (no topic): librdkafka answers _TRANSPORT when no
+	 * broker became usable in the time, _TIMED_OUT when one did but
+	 * has not answered yet, which the queries after this wait for. */
+	err = rd_kafka_metadata(rk, 0, NULL, &md, reach_ms);
+	if (md != NULL)
+		rd_kafka_metadata_destroy(md);
+	if (err != RD_KAFKA_RESP_ERR__TRANSPORT)
+		return;
+	pthread_mutex_lock(&kstate.mu);
+	memcpy(fail, kstate.fail, sizeof(fail));
+	pthread_mutex_unlock(&kstate.mu);
+	if (reach_ms % 1000 == 0)
+		diag_fatal("no broker reachable in %ds: '%s'%s%s",
+		    reach_ms / 1000, kstate.brokers, fail[0] ? ": " : "", fail);
+	diag_fatal("no broker reachable in %dms: '%s'%s%s", reach_ms,
+	    kstate.brokers, fail[0] ? ": " : "", fail);
 }
 
-void kafka_opt_brokers(void *data, const char *name, const char *arg)
+void kafka_opts_init(struct kafka_opts *k)
 {
-	struct kafka_opts *k = data;
+	memset(k, 0, sizeof(*k));
+	k->conf = kafka_conf_new();
+	k->md_timeout_ms = KAFKA_METADATA_TIMEOUT_MS;
+	/* Under fs-run a broker that is down may be restarting: a stage
+	 * waits the longer time before it fails and uses up a restart. */
+	k->reach_ms = getenv(KAFKA_SUPERVISED_ENV) != NULL ?
+	    KAFKA_METADATA_TIMEOUT_MS : KAFKA_REACH_TIMEOUT_MS;
+}
+
+/* -b, -F and -X wait for kafka_opts_finish(), which applies them after
+ * the default file, which only a -F anywhere on the line leaves out. */
+static void defer(struct kafka_opts *k, opt_fn *fn, const char *name,
+    const char *arg)
+{
+	k->args = xgrow(k->args, &k->cap, k->nargs + 1, sizeof(*k->args));
+	k->args[k->nargs].fn = fn;
+	snprintf(k->args[k->nargs].name, sizeof(k->args[k->nargs].name), "%s",
+	    name);
+	k->args[k->nargs].arg = arg;
+	k->nargs++;
+}
+
+static void apply_brokers(struct kafka_opts *k, const char *name,
+    const char *arg)
+{
 	char errstr[512];
 
 	if (kafka_conf_set2(k->conf, "bootstrap.servers", arg, errstr,
@@ -374,19 +532,68 @@ void kafka_opt_brokers(void *data, const char *name, const char *arg)
 		diag_usage("%s: %s", name, errstr);
 }
 
+void kafka_opts_finish(struct kafka_opts *k)
+{
+	char path[PATH_MAX];
+	const char *var;
+
+	if (!k->file_given &&
+	    kafka_conf_default_path(path, sizeof(path), &var) != NULL) {
+		/* -v (not --stats) says so when no variable named it */
+		if (var == NULL && diag_verbosity() >= DIAG_PROGRESS)
+			diag_info("kafka: configuration from '%s'", path);
+		conf_file(k->conf, path, var != NULL ? var :
+		    "default configuration");
+	}
+	for (size_t i = 0; i < k->nargs; i++) {
+		const struct kafka_opt_arg *a = &k->args[i];
+
+		if (a->fn == kafka_opt_brokers)
+			apply_brokers(k, a->name, a->arg);
+		else if (a->fn == kafka_opt_file)
+			kafka_conf_file(k->conf, a->arg);
+		else
+			kafka_conf_set(k->conf, a->arg, a->name);
+	}
+	free(k->args);
+	k->args = NULL;
+	k->nargs = k->cap = 0;
+	if (k->dump) {
+		kafka_conf_dump(k->conf, stdout);
+		if (fflush(stdout) != 0 || ferror(stdout))
+			diag_fatal("write error: stdout: %s", strerror(errno));
+		exit(0);
+	}
+}
+
+void kafka_opt_brokers(void *data, const char *name, const char *arg)
+{
+	defer(data, kafka_opt_brokers, name, arg);
+}
+
 void kafka_opt_file(void *data, const char *name, const char *arg)
 {
 	struct kafka_opts *k = data;
 
-	(void)name;
-	kafka_conf_file(k->conf, arg);
+	k->file_given = true;
+	defer(k, kafka_opt_file, name, arg);
 }
 
 void kafka_opt_property(void *data, const char *name, const char *arg)
 {
 	struct kafka_opts *k = data;
 
-	kafka_conf_set(k->conf, arg, name);
+	if (strcmp(arg, "list") == 0 || strcmp(arg, "help") == 0) {
+		rd_kafka_conf_properties_show(stdout);
+		if (fflush(stdout) != 0 || ferror(stdout))
+			diag_fatal("write error: stdout: %s", strerror(errno));
+		exit(0);
+	}
+	if (strcmp(arg, "dump") == 0) {
+		k->dump = true;
+		return;
+	}
+	defer(k, kafka_opt_property, name, arg);
 }
 
 void kafka_opt_md_timeout(void *data, const char *name, const char *arg)
@@ -394,4 +601,5 @@ void kafka_opt_md_timeout(void *data, const char *name, const char *arg)
 	struct kafka_opts *k = data;
 
 	k->md_timeout_ms = kafka_opt_metadata_timeout(name, arg);
+	k->reach_ms = k->md_timeout_ms;
 }
