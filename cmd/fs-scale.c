@@ -147,6 +147,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		diag_fatal("librdkafka: %s", buf);
 	o->commit_interval = 5000;
 	first = opt_parse(usage_text, opts, OPT_STOP_AT_OPERAND, argc, argv);
+	kafka_opts_finish(&o->k);
 	fs_common_finish(&o->c);
 	if (kafka_conf_get(o->k.conf, "bootstrap.servers", buf,
 	    sizeof buf) == NULL || buf[0] == '\0')
@@ -371,7 +372,14 @@ static int64_t checkpoint_offset(struct scale *sc, struct task *t,
 		char *payload;
 		size_t len;
 
-		if (ckpt_store_read(t->store, stages[i], id, &payload, &len) < 0)
+		struct ckpt_head h;
+		char why[256];
+
+		/* The source's piece holds the offsets; an incremental stage's
+		 * delta (fs-agg) holds none and is not read whole. */
+		if (ckpt_store_head(t->store, stages[i], id, &h, why,
+		    sizeof why) < 0 || h.kind != CKPT_FULL ||
+		    ckpt_store_read(t->store, stages[i], id, &payload, &len) < 0)
 			continue;
 		off = source_offset(payload, sc->o->topic, t->partition);
 		free(payload);

@@ -200,8 +200,12 @@ started_in() {
 	wait_for 180 caught_up g
 	stop_instance b
 	# b took every partition a had, each resumed from a checkpoint of a's
-	assert_equal "$(started_in b "$from")" "$moved"
-	assert_equal "$(tail -n "+$from" b.err | grep -c '^fs-consume: resuming from checkpoint')" "$moved"
+	# (b may start a partition more than once while the group settles:
+	# every start resumes from a checkpoint)
+	local starts
+	starts=$(started_in b "$from")
+	[ "$starts" -ge "$moved" ] || fail "b started $starts partitions, a had $moved"
+	assert_equal "$(tail -n "+$from" b.err | grep -c '^fs-consume: resuming from checkpoint')" "$starts"
 	assert_store_expected
 }
 
