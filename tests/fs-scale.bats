@@ -180,7 +180,11 @@ started_in() {
 	[ "$(started_in a)" -ge 1 ] || fail "a ran no partition: $(cat a.err)"
 	[ "$(started_in b)" -ge 1 ] || fail "b ran no partition: $(cat b.err)"
 	dump_store two.ndjson
-	cmp one.ndjson two.ndjson
+	# the same bins; a record's generation counts its writes, and a
+	# partition that moved rewrote what it replayed from its checkpoint
+	jq -c 'del(.generation)' one.ndjson > one.bins
+	jq -c 'del(.generation)' two.ndjson > two.bins
+	cmp one.bins two.bins
 	assert_store_expected
 }
 
