@@ -708,7 +708,13 @@ char *ckpt_store_name(struct ckpt_store *s, const char *stage, uint64_t id)
 int ckpt_store_verify(struct ckpt_store *s, const char *stage, uint64_t id,
     char *why, size_t whylen)
 {
-	return fetch_chain(s, stage, id, NULL, NULL, why, whylen) < 0 ? -1 : 0;
+	if (fetch_chain(s, stage, id, NULL, NULL, why, whylen) == 0)
+		return 0;
+	/* Nothing of id at all: the stage had not written it (fs-ckpt
+	 * list's "missing"), rather than the store's own words for it. */
+	if (!holds(s, stage, id))
+		snprintf(why, whylen, "missing");
+	return -1;
 }
 
 int ckpt_store_head(struct ckpt_store *s, const char *stage, uint64_t id,
