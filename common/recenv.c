@@ -17,6 +17,53 @@ void rec_env_bytes(struct buf *b, const json_t *v)
 		rec_dump(b, v);
 }
 
+bool rec_env_text(const void *vp, size_t n, bool nul_ok)
+{
+	const char *p = vp, *e = p + n;
+
+	if (!nul_ok)
+		return rec_utf8_text(p, n);
+	for (;;) {
+		const char *z = memchr(p, '\0', (size_t)(e - p));
+
+		if (z == NULL)
+			return rec_utf8_text(p, (size_t)(e - p));
+		if (!rec_utf8_text(p, (size_t)(z - p)))
+			return false;
+		p = z + 1;
+	}
+}
+
+void rec_env_put_header(struct rec_writer *w, struct buf *tmp,
+    const void *p, size_t n, bool nul_ok)
+{
+	if (p == NULL) {
+		rec_w_null(w);
+	} else if (rec_env_text(p, n, nul_ok)) {
+		rec_w_str(w, p, n);
+	} else {
+		buf_reset(tmp);
+		base64_encode(tmp, p, n);
+		rec_w_obj(w);
+		rec_w_key(w, "base64");
+		rec_w_str(w, tmp->data, tmp->len);
+		rec_w_end(w);
+	}
+}
+
+void rec_env_put_base64(struct rec_writer *w, struct buf *tmp,
+    const char *name, const void *p, size_t n)
+{
+	char encname[32];
+
+	buf_reset(tmp);
+	base64_encode(tmp, p, n);
+	rec_w_str(w, tmp->data, tmp->len);
+	snprintf(encname, sizeof(encname), "%s_encoding", name);
+	rec_w_key(w, encname);
+	rec_w_str(w, "base64", 6);
+}
+
 /* Decodes member name (key or value) and its _encoding into out. */
 static int decode_bytes(const json_t *env, const char *name, bool *has,
     struct buf *out, char *why)

@@ -49,4 +49,20 @@ int rec_env_decode(const json_t *env, struct rec_env *e,
  * string's text, anything else rec_dump()'s JSON. */
 void rec_env_bytes(struct buf *b, const json_t *v);
 
+/*
+ * The writing side of the same shapes, for fs-consume's envelope and
+ * kcat's -J.  nul_ok: NUL bytes may stand in a JSON string (as
+ * "\u0000", kcat's way); without it, bytes holding NUL are not text.
+ * tmp is scratch for base64 text.
+ */
+bool rec_env_text(const void *p, size_t n, bool nul_ok);
+/* A header value: null for p NULL, a string when text, else
+ * {"base64":"..."}. */
+void rec_env_put_header(struct rec_writer *w, struct buf *tmp,
+    const void *p, size_t n, bool nul_ok);
+/* Bytes that are not text, as member name: "name":"<base64>" then
+ * "name_encoding":"base64". */
+void rec_env_put_base64(struct rec_writer *w, struct buf *tmp,
+    const char *name, const void *p, size_t n);
+
 #endif

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base64.h"
 #include "diag.h"
 #include "kafka.h"
 #include "rec.h"
@@ -38,8 +37,6 @@ enum kafka_text kafka_value_text(const void *p, size_t n)
 static void put_bytes(struct rec_writer *w, struct buf *tmp,
     const char *name, const void *p, size_t n)
 {
-	char encname[32];
-
 	rec_w_key(w, name);
 	switch (kafka_value_text(p, n)) {
 	case KAFKA_NULL:
@@ -52,30 +49,8 @@ static void put_bytes(struct rec_writer *w, struct buf *tmp,
 		rec_w_str(w, p, n);
 		break;
 	case KAFKA_BASE64:
-		buf_reset(tmp);
-		base64_encode(tmp, p, n);
-		rec_w_str(w, tmp->data, tmp->len);
-		snprintf(encname, sizeof(encname), "%s_encoding", name);
-		rec_w_key(w, encname);
-		rec_w_str(w, "base64", 6);
+		rec_env_put_base64(w, tmp, name, p, n);
 		break;
-	}
-}
-
-static void put_header_value(struct rec_writer *w, struct buf *tmp,
-    const void *p, size_t n)
-{
-	if (p == NULL) {
-		rec_w_null(w);
-	} else if (rec_utf8_text(p, n)) {
-		rec_w_str(w, p, n);
-	} else {
-		buf_reset(tmp);
-		base64_encode(tmp, p, n);
-		rec_w_obj(w);
-		rec_w_key(w, "base64");
-		rec_w_str(w, tmp->data, tmp->len);
-		rec_w_end(w);
 	}
 }
 
@@ -116,14 +91,14 @@ static void put_headers(struct rec_writer *w, struct buf *tmp,
 		}
 		rec_w_key(w, name);
 		if (count == 1) {
-			put_header_value(w, tmp, val, len);
+			rec_env_put_header(w, tmp, val, len, false);
 			continue;
 		}
 		rec_w_arr(w);
 		for (j = i; j < n; j++) {
 			rd_kafka_header_get_all(h, j, &name2, &val, &len);
 			if (strcmp(name, name2) == 0)
-				put_header_value(w, tmp, val, len);
+				rec_env_put_header(w, tmp, val, len, false);
 		}
 		rec_w_end(w);
 	}

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
 #include "kafka.h"
 #include "rec.h"
+#include "recenv.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -216,45 +216,20 @@ void kafka_fmt_render(struct buf *b, const struct kafka_fmt *f,
 
 /* --- -J ------------------------------------------------------------------ */
 
-/* True when p[0..n) is UTF-8, NUL bytes allowed (a JSON string shows
- * them as "\u0000", as kcat does). */
-static bool utf8_with_nul(const char *p, size_t n)
-{
-	const char *e = p + n;
-
-	for (;;) {
-		const char *z = memchr(p, '\0', (size_t)(e - p));
-
-		if (z == NULL)
-			return rec_utf8_text(p, (size_t)(e - p));
-		if (!rec_utf8_text(p, (size_t)(z - p)))
-			return false;
-		p = z + 1;
-	}
-}
-
 /* A key or payload: its bytes as a string, null when absent; base64
  * with "name_encoding" after it when the bytes are not UTF-8. */
 static void put_member(struct rec_writer *w, struct buf *tmp,
     const char *name, const void *p, size_t n)
 {
-	char enc[32];
-
 	rec_w_key(w, name);
 	if (p == NULL) {
 		rec_w_null(w);
 		return;
 	}
-	if (utf8_with_nul(p, n)) {
+	if (rec_env_text(p, n, true))
 		rec_w_str(w, p, n);
-		return;
-	}
-	buf_reset(tmp);
-	base64_encode(tmp, p, n);
-	rec_w_str(w, tmp->data, tmp->len);
-	snprintf(enc, sizeof(enc), "%s_encoding", name);
-	rec_w_key(w, enc);
-	rec_w_str(w, "base64", 6);
+	else
+		rec_env_put_base64(w, tmp, name, p, n);
 }
 
 /* "headers":[NAME,VALUE,...] when m has headers. */
@@ -274,19 +249,8 @@ static void put_header_array(struct rec_writer *w, struct buf *tmp,
 	    &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
 		size_t nlen = strlen(name);
 
-		rec_w_str(w, name, utf8_with_nul(name, nlen) ? nlen : 0);
-		if (val == NULL) {
-			rec_w_null(w);
-		} else if (utf8_with_nul(val, size)) {
-			rec_w_str(w, val, size);
-		} else {
-			buf_reset(tmp);
-			base64_encode(tmp, val, size);
-			rec_w_obj(w);
-			rec_w_key(w, "base64");
-			rec_w_str(w, tmp->data, tmp->len);
-			rec_w_end(w);
-		}
+		rec_w_str(w, name, rec_env_text(name, nlen, true) ? nlen : 0);
+		rec_env_put_header(w, tmp, val, size, true);
 	}
 	rec_w_end(w);
 }
