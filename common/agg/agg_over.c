@@ -323,7 +323,6 @@ static void ring_add(struct over *ov, struct ring *rg, const struct over_range *
 void over_record(struct over *ov, const json_t *obj, int64_t t,
     const char *line, size_t len)
 {
-	const char *why, *missing;
 	unsigned char *block;
 	uint32_t id;
 	bool added;
@@ -332,20 +331,9 @@ void over_record(struct over *ov, const json_t *obj, int64_t t,
 		overx_record(ov->x, obj, t, line, len);
 		return;
 	}
-	buf_reset(&ov->keybuf);
-	if (ov->ks->n > 0 &&
-	    keyspec_encode(ov->ks, obj, &ov->keybuf, &missing) < 0) {
-		char msg[200];
-
-		snprintf(msg, sizeof msg, "missing or non-scalar key field '%s'",
-		    missing);
-		reject_line(ov->rj, ov->lr, msg, line, len);
+	if (!over_key_prepare(ov->ks, ov->as, obj, &ov->keybuf, ov->rj, ov->lr,
+	    line, len))
 		return;
-	}
-	if (aggset_prepare(ov->as, obj, &why) < 0) {
-		reject_line(ov->rj, ov->lr, why, line, len);
-		return;
-	}
 	id = keytab_intern(&ov->keys, ov->keybuf.data ? ov->keybuf.data : "",
 	    ov->keybuf.len, &added);
 	if (added) {

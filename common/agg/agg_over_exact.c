@@ -207,27 +207,37 @@ static void hold(struct overx *x, uint32_t id, struct xkey *k, int64_t t,
 	arm(x, id, k, t);
 }
 
-void overx_record(struct overx *x, const json_t *obj, int64_t t,
-    const char *line, size_t len)
+bool over_key_prepare(const struct keyspec *ks, struct aggset *as,
+    const json_t *obj, struct buf *keybuf, struct rejects *rj,
+    const struct lineio *lr, const char *line, size_t len)
 {
 	const char *why, *missing;
-	uint32_t id;
-	bool added;
 
-	buf_reset(&x->keybuf);
-	if (x->ks->n > 0 &&
-	    keyspec_encode(x->ks, obj, &x->keybuf, &missing) < 0) {
+	buf_reset(keybuf);
+	if (ks->n > 0 && keyspec_encode(ks, obj, keybuf, &missing) < 0) {
 		char msg[200];
 
 		snprintf(msg, sizeof msg, "missing or non-scalar key field '%s'",
 		    missing);
-		reject_line(x->rj, x->lr, msg, line, len);
-		return;
+		reject_line(rj, lr, msg, line, len);
+		return false;
 	}
-	if (aggset_prepare(x->as, obj, &why) < 0) {
-		reject_line(x->rj, x->lr, why, line, len);
-		return;
+	if (aggset_prepare(as, obj, &why) < 0) {
+		reject_line(rj, lr, why, line, len);
+		return false;
 	}
+	return true;
+}
+
+void overx_record(struct overx *x, const json_t *obj, int64_t t,
+    const char *line, size_t len)
+{
+	uint32_t id;
+	bool added;
+
+	if (!over_key_prepare(x->ks, x->as, obj, &x->keybuf, x->rj, x->lr,
+	    line, len))
+		return;
 	/* Flink's rule: a row at or behind its watermark (ours - 1) is late. */
 	if (t < x->wm) {
 		late_record(x->late, line, len, x->out, &x->scratch);

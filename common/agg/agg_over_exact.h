@@ -46,4 +46,12 @@ json_t *overx_snapshot(const struct overx *x);
 int overx_restore(struct overx *x, const json_t *st, const char **why);
 size_t overx_bytes(const struct overx *x);
 
+/* What both OVER modes do first with a row: its key encoded into
+ * keybuf (emptied first) and the aggregates' inputs prepared; false,
+ * the line rejected with the reason, when a key field or an input is
+ * missing. */
+bool over_key_prepare(const struct keyspec *ks, struct aggset *as,
+    const json_t *obj, struct buf *keybuf, struct rejects *rj,
+    const struct lineio *lr, const char *line, size_t len);
+
 #endif
