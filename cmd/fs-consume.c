@@ -76,6 +76,7 @@ struct consumer {
 	bool formatted;         /* -f, -K or -J */
 	struct registry *reg;   /* -s: schemas by id */
 	struct buf akey, aval;  /* -s: the decoded key and value */
+	bool aval_record;       /* aval is a record avsch_decode_to() wrote */
 };
 
 /* --- options ----------------------------------------------------------- */
@@ -396,12 +397,13 @@ static void emit_value(struct consumer *k, struct kafka_part *p,
 	json_t *obj = NULL;
 
 	/* The hot path: certainly a data record on one line, passed on as
-	 * its own bytes without building it. */
+	 * its own bytes without building it (a record -s decoded is one:
+	 * compact JSON, its control characters escaped). */
 	if (m->payload != NULL && !k->o->watermarks &&
-	    rec_quick_object(m->payload, m->len) &&
-	    !rec_line_maybe_control(m->payload, m->len) &&
+	    (k->aval_record || (rec_quick_object(m->payload, m->len) &&
 	    memchr(m->payload, '\n', m->len) == NULL &&
-	    memchr(m->payload, '\r', m->len) == NULL) {
+	    memchr(m->payload, '\r', m->len) == NULL)) &&
+	    !rec_line_maybe_control(m->payload, m->len)) {
 		out_line(&k->out, m->payload, m->len);
 		return;
 	}
@@ -464,6 +466,31 @@ static void emit_formatted(struct consumer *k, struct kafka_part *p,
 	}
 }
 
+/* why, the decoder's reason, made the message's: -1. */
+static int not_matching(uint32_t id, char *why)
+{
+	char tmp[SCHEMA_ERR_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", why);
+	snprintf(why, SCHEMA_ERR_MAX, "payload does not match schema id "
+	    "%" PRIu32 ": %s", id, tmp);
+	return -1;
+}
+
+/* An Avro record, nearly every topic's value: written as JSON text
+ * without building it (the same bytes as rec_dump() of the tree). */
+static int avro_record_text(const struct avro_sch *s, uint32_t id,
+    const unsigned char *payload, size_t plen, struct buf *out, char *why)
+{
+	struct rec_writer w;
+
+	buf_reset(out);
+	rec_w_init(&w, out);
+	if (avsch_decode_to(s, payload, plen, &w, why) < 0)
+		return not_matching(id, why);
+	return 0;
+}
+
 /*
  * -s: one Confluent-framed key or value in format fmt decoded into out
  * (its compact JSON; a string's own text, which the envelope shows as
@@ -471,7 +498,7 @@ static void emit_formatted(struct consumer *k, struct kafka_part *p,
  * why.
  */
 static int avro_part(struct consumer *k, enum schema_fmt fmt, const void *p,
-    size_t n, struct buf *out, char *why)
+    size_t n, struct buf *out, bool *record, char *why)
 {
 	const unsigned char *payload;
 	const struct proto_sch *ps;
@@ -489,16 +516,14 @@ static int avro_part(struct consumer *k, enum schema_fmt fmt, const void *p,
 	} else {
 		if ((s = registry_schema(k->reg, id, why)) == NULL)
 			return -1;
+		if (avsch_root_is_record(s)) {
+			*record = true;
+			return avro_record_text(s, id, payload, plen, out, why);
+		}
 		v = avsch_decode(s, payload, plen, why);
 	}
-	if (v == NULL) {
-		char tmp[SCHEMA_ERR_MAX];
-
-		snprintf(tmp, sizeof(tmp), "%s", why);
-		snprintf(why, SCHEMA_ERR_MAX, "payload does not match schema id "
-		    "%" PRIu32 ": %s", id, tmp);
-		return -1;
-	}
+	if (v == NULL)
+		return not_matching(id, why);
 	buf_reset(out);
 	if (json_is_string(v))
 		buf_append(out, json_string_value(v), json_string_length(v));
@@ -525,13 +550,16 @@ static bool avro_decode_msg(struct consumer *k, rd_kafka_message_t *m,
 	char why[SCHEMA_ERR_MAX + 16], where[300];
 	char part[SCHEMA_ERR_MAX];
 
+	k->aval_record = false;
 	raw->payload = m->payload;
 	raw->len = m->len;
 	raw->key = m->key;
 	raw->key_len = m->key_len;
 	if (k->o->sch.key && m->key != NULL) {
+		bool record = false;
+
 		if (avro_part(k, k->o->sch.key, m->key, m->key_len, &k->akey,
-		    part) < 0) {
+		    &record, part) < 0) {
 			snprintf(why, sizeof(why), "key: %s", part);
 			goto bad;
 		}
@@ -540,7 +568,7 @@ static bool avro_decode_msg(struct consumer *k, rd_kafka_message_t *m,
 	}
 	if (k->o->sch.value && m->payload != NULL) {
 		if (avro_part(k, k->o->sch.value, m->payload, m->len,
-		    &k->aval, part) < 0) {
+		    &k->aval, &k->aval_record, part) < 0) {
 			snprintf(why, sizeof(why), "value: %s", part);
 			goto bad;
 		}
@@ -549,6 +577,7 @@ static bool avro_decode_msg(struct consumer *k, rd_kafka_message_t *m,
 	}
 	return true;
 bad:
+	k->aval_record = false;
 	m->key = raw->key;
 	m->key_len = raw->key_len;
 	where_of(where, sizeof(where), m);
@@ -557,8 +586,10 @@ bad:
 	return false;
 }
 
-static void avro_undo(rd_kafka_message_t *m, const struct raw *raw)
+static void avro_undo(struct consumer *k, rd_kafka_message_t *m,
+    const struct raw *raw)
 {
+	k->aval_record = false;
 	m->payload = raw->payload;
 	m->len = raw->len;
 	m->key = raw->key;
@@ -658,7 +689,7 @@ static bool on_message(struct consumer *k, rd_kafka_message_t *m)
 		emit(k, p, m);
 	else if (avro_decode_msg(k, m, &raw)) {
 		emit(k, p, m);
-		avro_undo(m, &raw);
+		avro_undo(k, m, &raw);
 	}
 	p->next = m->offset + 1;
 	p->dirty = true;
@@ -799,6 +830,17 @@ static void setup_consumer(struct consumer *k)
 		    strcmp(val, "500") == 0)
 			SET("fetch.wait.max.ms", "50");
 	}
+	/*
+	 * librdkafka 2.0 stops fetching a partition for fetch.error.backoff.ms
+	 * (500ms) whenever more than queued.min.messages wait in its queue;
+	 * small messages reach the 100,000 default within one fetch, and the
+	 * consumer then sat idle for most of a backlog (an Avro topic of 60-byte
+	 * values: 6.3 s for 1M messages, 0.7 s of it busy).  The bound that
+	 * matters for memory, queued.max.messages.kbytes, stays as it is.
+	 */
+	if (kafka_conf_get(o->k.conf, "queued.min.messages", val, sizeof(val)) &&
+	    strcmp(val, "100000") == 0)
+		SET("queued.min.messages", "1000000");
 	if (o->start.kind == KAFKA_POS_BEGINNING)
 		SET("auto.offset.reset", "earliest");
 	else if (o->start.kind == KAFKA_POS_END)

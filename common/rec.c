@@ -374,6 +374,21 @@ void rec_w_null(struct rec_writer *w)
 	buf_append(w->b, "null", 4);
 }
 
+void rec_w_bool(struct rec_writer *w, bool v)
+{
+	w_sep(w);
+	if (v)
+		buf_append(w->b, "true", 4);
+	else
+		buf_append(w->b, "false", 5);
+}
+
+void rec_w_real(struct rec_writer *w, double d)
+{
+	w_sep(w);
+	dump_real(w->b, d);
+}
+
 void rec_w_raw(struct rec_writer *w, const char *json, size_t n)
 {
 	w_sep(w);

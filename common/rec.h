@@ -116,6 +116,9 @@ void rec_w_key(struct rec_writer *w, const char *key);
 void rec_w_str(struct rec_writer *w, const char *p, size_t n);
 void rec_w_i64(struct rec_writer *w, int64_t v);
 void rec_w_null(struct rec_writer *w);
+void rec_w_bool(struct rec_writer *w, bool v);
+/* A finite double as rec_dump() writes a real. */
+void rec_w_real(struct rec_writer *w, double d);
 void rec_w_raw(struct rec_writer *w, const char *json, size_t n);
 void rec_w_value(struct rec_writer *w, const json_t *v);
 

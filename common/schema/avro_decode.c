@@ -12,6 +12,8 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "rec.h"
+#include "recenv.h"
 #include "xalloc.h"
 
 #include "avro_node.h"
@@ -71,6 +73,57 @@ static int read_len(struct reader *r, int64_t *n)
 		    " does not fit the %td bytes left", *n, r->end - r->p);
 		return -1;
 	}
+	return 0;
+}
+
+/* A float or double: 4 or 8 bytes, little-endian. */
+static int read_real(struct reader *r, enum avk kind, double *d)
+{
+	uint64_t u = 0;
+	int len = kind == AVK_FLOAT ? 4 : 8;
+	uint32_t u32;
+	float f;
+
+	if (r->end - r->p < len) {
+		snprintf(r->why, SCHEMA_ERR_MAX, "truncated");
+		return -1;
+	}
+	for (int i = len - 1; i >= 0; i--)
+		u = u << 8 | r->p[i];
+	r->p += len;
+	if (kind == AVK_FLOAT) {
+		u32 = (uint32_t)u;
+		memcpy(&f, &u32, 4);
+		*d = f;
+	} else {
+		memcpy(d, &u, 8);
+	}
+	return 0;
+}
+
+/* An int or long, an int checked for range. */
+static int read_int(struct reader *r, enum avk kind, int64_t *v)
+{
+	if (read_long(r, v) < 0)
+		return -1;
+	if (kind == AVK_INT && (*v < INT32_MIN || *v > INT32_MAX)) {
+		snprintf(r->why, SCHEMA_ERR_MAX, "int out of range");
+		return -1;
+	}
+	return 0;
+}
+
+static int read_bool(struct reader *r, bool *b)
+{
+	if (r->p == r->end) {
+		snprintf(r->why, SCHEMA_ERR_MAX, "truncated");
+		return -1;
+	}
+	if (*r->p > 1) {
+		snprintf(r->why, SCHEMA_ERR_MAX, "boolean byte is not 0 or 1");
+		return -1;
+	}
+	*b = *r->p++;
 	return 0;
 }
 
@@ -265,10 +318,8 @@ static json_t *bytes_like(struct reader *r, const struct avnode *n)
 static json_t *value(struct reader *r, const struct avnode *n, int depth)
 {
 	int64_t v;
-	uint32_t u32;
-	uint64_t u64;
-	float f;
 	double d;
+	bool truth;
 
 	if (depth > AVRO_MAX_DEPTH)
 		return fail(r, "nested deeper than %s levels", "128");
@@ -276,37 +327,17 @@ static json_t *value(struct reader *r, const struct avnode *n, int depth)
 	case AVK_NULL:
 		return json_null();
 	case AVK_BOOLEAN:
-		if (r->p == r->end)
-			return fail(r, "truncated%s", "");
-		if (*r->p > 1)
-			return fail(r, "boolean byte is not 0 or 1%s", "");
-		return json_boolean(*r->p++);
+		return read_bool(r, &truth) < 0 ? NULL : json_boolean(truth);
 	case AVK_INT:
 	case AVK_LONG:
-		if (read_long(r, &v) < 0)
+		if (read_int(r, n->kind, &v) < 0)
 			return NULL;
-		if (n->kind == AVK_INT && (v < INT32_MIN || v > INT32_MAX))
-			return fail(r, "int out of range%s", "");
 		if (n->logical == AVL_DATE)
 			return date(v);
 		return json_integer(v);
 	case AVK_FLOAT:
-		if (r->end - r->p < 4)
-			return fail(r, "truncated%s", "");
-		u32 = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 |
-		    (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
-		r->p += 4;
-		memcpy(&f, &u32, 4);
-		return num(f);
 	case AVK_DOUBLE:
-		if (r->end - r->p < 8)
-			return fail(r, "truncated%s", "");
-		u64 = 0;
-		for (int i = 7; i >= 0; i--)
-			u64 = u64 << 8 | r->p[i];
-		r->p += 8;
-		memcpy(&d, &u64, 8);
-		return num(d);
+		return read_real(r, n->kind, &d) < 0 ? NULL : num(d);
 	case AVK_BYTES:
 	case AVK_STRING:
 	case AVK_FIXED:
@@ -339,6 +370,153 @@ static json_t *value(struct reader *r, const struct avnode *n, int depth)
 	}
 	}
 	return fail(r, "unknown type%s", "");
+}
+
+/* --- straight to text --------------------------------------------------- */
+
+static int wvalue(struct reader *r, const struct avnode *n, int depth,
+    struct rec_writer *w);
+
+/* A type the text path leaves to value(): decoded, then written. */
+static int wtree(struct reader *r, const struct avnode *n, int depth,
+    struct rec_writer *w)
+{
+	json_t *v = value(r, n, depth);
+
+	if (v == NULL)
+		return -1;
+	rec_w_value(w, v);
+	json_decref(v);
+	return 0;
+}
+
+static int wdouble(struct rec_writer *w, double d)
+{
+	if (isnan(d))
+		rec_w_str(w, "NaN", 3);
+	else if (isinf(d))
+		rec_w_str(w, d > 0 ? "Infinity" : "-Infinity", d > 0 ? 8 : 9);
+	else
+		rec_w_real(w, d);
+	return 0;
+}
+
+static int wstring(struct reader *r, struct rec_writer *w)
+{
+	int64_t len;
+
+	if (read_len(r, &len) < 0)
+		return -1;
+	/* jansson's json_stringn() takes NUL bytes; so do we. */
+	if (!rec_env_text(r->p, (size_t)len, true)) {
+		fail(r, "string is not UTF-8%s", "");
+		return -1;
+	}
+	rec_w_str(w, (const char *)r->p, (size_t)len);
+	r->p += len;
+	return 0;
+}
+
+static int wrecord(struct reader *r, const struct avnode *n, int depth,
+    struct rec_writer *w)
+{
+	rec_w_obj(w);
+	for (size_t i = 0; i < n->n; i++) {
+		rec_w_key(w, n->names[i]);
+		if (wvalue(r, n->sub[i], depth + 1, w) < 0)
+			return -1;
+	}
+	rec_w_end(w);
+	return 0;
+}
+
+static int wunion(struct reader *r, const struct avnode *n, int depth,
+    struct rec_writer *w)
+{
+	int64_t v;
+
+	if (read_long(r, &v) < 0)
+		return -1;
+	if (v < 0 || (uint64_t)v >= n->n) {
+		fail(r, "union index out of range%s", "");
+		return -1;
+	}
+	if (n->sub[v]->kind == AVK_NULL) {
+		rec_w_null(w);
+		return 0;
+	}
+	rec_w_obj(w);
+	rec_w_key(w, n->sub[v]->branch);
+	if (wvalue(r, n->sub[v], depth + 1, w) < 0)
+		return -1;
+	rec_w_end(w);
+	return 0;
+}
+
+static int wvalue(struct reader *r, const struct avnode *n, int depth,
+    struct rec_writer *w)
+{
+	int64_t v;
+	double d;
+	bool b;
+
+	/* rec_writer nests REC_W_DEPTH deep; deeper values take the tree. */
+	if (w->depth + 2 >= REC_W_DEPTH || depth > AVRO_MAX_DEPTH)
+		return wtree(r, n, depth, w);
+	switch (n->kind) {
+	case AVK_NULL:
+		rec_w_null(w);
+		return 0;
+	case AVK_BOOLEAN:
+		if (read_bool(r, &b) < 0)
+			return -1;
+		rec_w_bool(w, b);
+		return 0;
+	case AVK_INT:
+	case AVK_LONG:
+		if (n->logical == AVL_DATE)
+			return wtree(r, n, depth, w);
+		if (read_int(r, n->kind, &v) < 0)
+			return -1;
+		rec_w_i64(w, v);
+		return 0;
+	case AVK_FLOAT:
+	case AVK_DOUBLE:
+		if (read_real(r, n->kind, &d) < 0)
+			return -1;
+		return wdouble(w, d);
+	case AVK_STRING:
+		return wstring(r, w);
+	case AVK_RECORD:
+		return wrecord(r, n, depth, w);
+	case AVK_UNION:
+		return wunion(r, n, depth, w);
+	default:
+		return wtree(r, n, depth, w);
+	}
+}
+
+bool avsch_root_is_record(const struct avro_sch *s)
+{
+	return s->root->kind == AVK_RECORD;
+}
+
+int avsch_decode_to(const struct avro_sch *s, const void *p, size_t n,
+    struct rec_writer *w, char *why)
+{
+	struct reader r = { p, (const unsigned char *)p + n, why, BUF_INIT };
+	int rc;
+
+	if (n == 0)
+		r.p = r.end = (const unsigned char *)"";
+	rc = wvalue(&r, s->root, 0, w);
+	if (rc == 0 && r.p != r.end) {
+		snprintf(why, SCHEMA_ERR_MAX, "%td bytes after the value",
+		    r.end - r.p);
+		rc = -1;
+	}
+	buf_free(&r.tmp);
+	return rc;
 }
 
 json_t *avsch_decode(const struct avro_sch *s, const void *p, size_t n,

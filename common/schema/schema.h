@@ -84,6 +84,17 @@ void avsch_free(struct avro_sch *s);
 json_t *avsch_decode(const struct avro_sch *s, const void *p, size_t n,
     char *why);
 
+/*
+ * The same decoding written straight into w as the JSON rec_dump() would
+ * write for avsch_decode()'s value, without building it: for a schema
+ * whose root is a record, the form of nearly every topic (other roots
+ * and the rarer types inside go through avsch_decode()).  -1 with why;
+ * what was written is then to be thrown away.
+ */
+int avsch_decode_to(const struct avro_sch *s, const void *p, size_t n,
+    struct rec_writer *w, char *why);
+bool avsch_root_is_record(const struct avro_sch *s);
+
 /* Appends v encoded as the schema says; -1 with why naming the field
  * ("at .user.age: expected int, got string"); b is then unchanged. */
 int avsch_encode(const struct avro_sch *s, const json_t *v, struct buf *b,

@@ -2,12 +2,15 @@
  * libFuzzer target: the Avro decoder (common/schema/).  The first byte
  * picks a schema, the rest is the payload.  Any payload is decoded or
  * rejected with a reason, never a crash; what decodes and encodes again
- * must decode to the same JSON.
+ * must decode to the same JSON; and for a record, avsch_decode_to()
+ * accepts exactly what avsch_decode() accepts and writes the bytes
+ * rec_dump() writes for its value.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rec.h"
 #include "schema/schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,6 +41,33 @@ static const char *const schemas[] = {
 	"{\"type\":\"array\",\"items\":\"null\"}",
 };
 
+/* avsch_decode_to() against avsch_decode() (v, NULL when rejected). */
+static void check_text_path(const struct avro_sch *s, const json_t *v,
+    const uint8_t *p, size_t n)
+{
+	struct buf want = BUF_INIT, got = BUF_INIT;
+	struct rec_writer w;
+	char why[SCHEMA_ERR_MAX];
+	int rc;
+
+	if (!avsch_root_is_record(s))
+		return;
+	rec_w_init(&w, &got);
+	why[0] = '\0';
+	rc = avsch_decode_to(s, p, n, &w, why);
+	if ((rc == 0) != (v != NULL))
+		abort();        /* both accept, or both reject */
+	if (rc < 0 && why[0] == '\0')
+		abort();
+	if (v != NULL) {
+		rec_dump(&want, v);
+		if (want.len != got.len || memcmp(want.data, got.data, got.len))
+			abort();        /* the same bytes */
+	}
+	buf_free(&want);
+	buf_free(&got);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct avro_sch *compiled[sizeof(schemas) / sizeof(*schemas)];
@@ -58,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = compiled[k];
 	why[0] = '\0';
 	v = avsch_decode(s, data + 1, size - 1, why);
+	check_text_path(s, v, data + 1, size - 1);
 	if (v == NULL) {
 		if (why[0] == '\0')
 			abort();        /* a rejection always says why */
