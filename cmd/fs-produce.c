@@ -128,7 +128,7 @@ struct producer {
 /* --- options ----------------------------------------------------------- */
 
 /* -s's combinations the table cannot say. */
-static void check_schema_options(const struct opts *o)
+static void check_schema_options(struct opts *o)
 {
 	schema_opts_check(&o->sch);
 	if (!o->sch.key && (o->key_schema || o->key_subject))
@@ -191,6 +191,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	fs_common_init(&o->c, argc, argv);
 	kafka_opts_init(&o->k);
+	o->k.registry = &o->sch.conf;
 	o->partition = PARTITION_NONE;
 	/* fs's producer defaults, before -X and -F can change them:
 	 * idempotence (no duplicates or reordering on retries) and larger
@@ -222,6 +223,7 @@ static void opts_free(struct opts *o)
 {
 	kafka_recmap_free(&o->map);
 	path_free(&o->c.time_path);
+	registry_conf_free(&o->sch.conf);
 }
 
 /* --- delivery ------------------------------------------------------------ */
@@ -797,7 +799,7 @@ static void avro_setup(struct producer *p)
 
 	if (o->sch.registry == NULL)
 		return;
-	p->reg = registry_new(o->sch.registry);
+	p->reg = registry_new(o->sch.registry, &o->sch.conf);
 	p->akey.message = o->key_message;
 	p->aval.message = o->value_message;
 	if (o->sch.key)
