@@ -102,6 +102,20 @@ bool avsch_root_is_record(const struct avro_sch *s);
 int avsch_encode(const struct avro_sch *s, const json_t *v, struct buf *b,
     char *why);
 
+/*
+ * The bytes avsch_encode() appends for the record in the JSON text
+ * line[0..len), written without building it: the hot path of fs-produce
+ * -s value=avro, for the form of nearly every topic, a record whose
+ * members are all its fields, each a number, boolean, null or a string
+ * of printable ASCII without escapes (a field of a union of such types
+ * too).  Returns 0 with the bytes appended, or 1 with b unchanged for
+ * anything else (another form, a value that does not fit, text that is
+ * not JSON): the caller then parses the line and calls avsch_encode(),
+ * which gives the result or the reason.  Never an error of its own.
+ */
+int avsch_encode_text(const struct avro_sch *s, const char *line, size_t len,
+    struct buf *b);
+
 /* --- Protobuf schemas (proto_schema.cc) -------------------------------- */
 
 /*
