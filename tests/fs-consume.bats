@@ -633,7 +633,8 @@ $TOPIC 0 1 [] -1 10 1700000001000 {h=a,h=b,bin=$(printf '\377'),nil=NULL} plain 
 	assert_equal "${stderr%%$'\n'*}" "fs-produce: bad.conf:1: no such schema registry property: 'schema.registry.nope' (-X list shows them)"
 	# one file serves every tool: fs-scale has no registry and passes
 	# the registry's lines over, but not a -X meant for one
-	printf 'schema.registry.url = http://127.0.0.1:1\nclient.id = shared\n' >shared.conf
+	printf 'schema.registry.url = http://127.0.0.1:1\nclient.id = shared\nschema.registry.ssl.ca.location = %s\n' \
+		"$T/no-such-ca.pem" >shared.conf
 	FS_KAFKA_CONFIG=$T/shared.conf run --separate-stderr fs-scale -X dump
 	assert_success
 	assert_line "client.id = shared"
@@ -641,7 +642,7 @@ $TOPIC 0 1 [] -1 10 1700000001000 {h=a,h=b,bin=$(printf '\377'),nil=NULL} plain 
 	run --separate-stderr fs-scale -X schema.registry.url=http://127.0.0.1:1
 	assert_failure 2
 	assert_equal "${stderr%%$'\n'*}" "fs-scale: -X: schema.registry.url: this tool has no schema registry"
-	# and without -s fs-consume does not need the file's registry
+	# and without -s fs-consume does not use the file's registry
 	FS_KAFKA_CONFIG=$T/shared.conf run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o beginning -c 1 -V
 	assert_success
 	assert_equal "$stderr" ""

@@ -43,14 +43,19 @@ static char **field(struct registry_conf *c, size_t i)
 	return (char **)((char *)c + props[i].off);
 }
 
-int registry_conf_set(void *ud, const char *key, const char *val,
-    char *errstr, size_t errlen)
+static const char *value_of(const struct registry_conf *c, size_t i)
+{
+	return *(char *const *)((const char *)c + props[i].off);
+}
+
+int registry_conf_set(struct registry_conf *c, const char *key,
+    const char *val, char *errstr, size_t errlen)
 {
 	size_t plen = strlen(REGISTRY_CONF_PREFIX);
 
 	if (strncmp(key, REGISTRY_CONF_PREFIX, plen) == 0)
 		for (size_t i = 0; i < NPROPS; i++) {
-			char **f = field(ud, i);
+			char **f = field(c, i);
 
 			if (strcmp(key + plen, props[i].name) != 0)
 				continue;
@@ -97,13 +102,11 @@ const char *registry_url_shown(const char *url, char *buf, size_t len)
 	return buf;
 }
 
-void registry_conf_dump(const void *ud, FILE *fp)
+void registry_conf_dump(const struct registry_conf *c, FILE *fp)
 {
-	const struct registry_conf *c = ud;
-
 	fputs("# Schema registry config\n", fp);
 	for (size_t i = 0; i < NPROPS; i++) {
-		const char *v = *field((struct registry_conf *)c, i);
+		const char *v = value_of(c, i);
 		char shown[1024];
 
 		if (v == NULL)

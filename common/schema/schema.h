@@ -216,16 +216,15 @@ struct registry_conf {
 	char *ca, *cert, *key, *key_password;
 };
 
-/* One property (key with the prefix); 0, or -1 with errstr naming an
- * unknown key or a malformed value (never the value of a secret).  ud
- * is the struct registry_conf (the signature of kafka.h's side
- * configuration). */
-int registry_conf_set(void *ud, const char *key, const char *val,
-    char *errstr, size_t errlen);
+/* One property (key with the prefix; kafka.h's -X and configuration
+ * file hand them here); 0, or -1 with errstr naming an unknown key or a
+ * malformed value (never the value: it may be a secret). */
+int registry_conf_set(struct registry_conf *c, const char *key,
+    const char *val, char *errstr, size_t errlen);
 /* The properties and what they take, as -X list shows them. */
 void registry_conf_list(FILE *fp);
 /* The properties set, "key = value" lines, secrets "[redacted]". */
-void registry_conf_dump(const void *ud, FILE *fp);
+void registry_conf_dump(const struct registry_conf *c, FILE *fp);
 void registry_conf_free(struct registry_conf *c);
 /* url with a password in it replaced by "[redacted]" into buf[len]. */
 const char *registry_url_shown(const char *url, char *buf, size_t len);
@@ -244,9 +243,10 @@ int schema_serdes(const char *arg, enum schema_fmt *key,
 /* -s in a table: schema_serdes() onto a struct schema_opts, exit 2 on
  * a bad one. */
 opt_fn schema_opt_serdes;
-/* After the configuration is read: -r from schema.registry.url when no
- * -r was given, then -s and -r must go together, and the registry's
- * files must be readable (exit 2, or 1 for a file). */
+/* After the configuration is read: -r from schema.registry.url when -s
+ * is given without -r, then -s and -r must go together; with them, the
+ * registry's properties must agree and its files be readable (exit 2,
+ * or 1 for a file). */
 void schema_opts_check(struct schema_opts *s);
 
 #define OPT_GROUP_SCHEMA(s, verb) \

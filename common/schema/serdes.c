@@ -66,6 +66,8 @@ void schema_opts_check(struct schema_opts *s)
 		s->registry = c->url;
 	if ((s->key || s->value) != (s->registry != NULL))
 		diag_usage("-s and -r go together (the registry holds the schemas)");
+	if (s->registry == NULL)
+		return;         /* a shared file's settings, unused here */
 	if (c->user_info != NULL && c->bearer_token != NULL)
 		diag_usage("schema.registry.basic.auth.user.info and "
 		    "schema.registry.bearer.auth.token exclude each other");
