@@ -210,6 +210,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	fs_common_init(&o->c, argc, argv);
 	kafka_opts_init(&o->k);
+	o->k.registry = &o->sch.conf;
 	o->ckpt_interval_ms = SOURCE_CKPT_INTERVAL_DEFAULT_MS;
 	o->idle_ms = 10000;
 	o->ooo_ms = OOO_DEFAULT_MS;
@@ -940,7 +941,7 @@ static int consume(struct opts *o)
 	out_init(&k.out, 1, "stdout");
 	rejects_init(&k.rej, &o->c, &k.out);
 	if (o->sch.registry != NULL)
-		k.reg = registry_new(o->sch.registry);
+		k.reg = registry_new(o->sch.registry, &o->sch.conf);
 	o->c.ckpt_backend = &kafka_ckpt_backend;
 	/* A store in Kafka is reached as the topic is (SASL, TLS). */
 	o->c.ckpt_props = kafka_conf_connection(o->k.conf);
@@ -1009,6 +1010,7 @@ static int consume(struct opts *o)
 	buf_free(&k.akey);
 	buf_free(&k.aval);
 	registry_free(k.reg);
+	registry_conf_free(&o->sch.conf);
 	return 0;
 }
 

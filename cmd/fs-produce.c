@@ -128,7 +128,7 @@ struct producer {
 /* --- options ----------------------------------------------------------- */
 
 /* -s's combinations the table cannot say. */
-static void check_schema_options(const struct opts *o)
+static void check_schema_options(struct opts *o)
 {
 	schema_opts_check(&o->sch);
 	if (!o->sch.key && (o->key_schema || o->key_subject))
@@ -191,6 +191,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	fs_common_init(&o->c, argc, argv);
 	kafka_opts_init(&o->k);
+	o->k.registry = &o->sch.conf;
 	o->partition = PARTITION_NONE;
 	/* fs's producer defaults, before -X and -F can change them:
 	 * idempotence (no duplicates or reordering on retries) and larger
@@ -222,6 +223,7 @@ static void opts_free(struct opts *o)
 {
 	kafka_recmap_free(&o->map);
 	path_free(&o->c.time_path);
+	registry_conf_free(&o->sch.conf);
 }
 
 /* --- delivery ------------------------------------------------------------ */
@@ -797,7 +799,7 @@ static void avro_setup(struct producer *p)
 
 	if (o->sch.registry == NULL)
 		return;
-	p->reg = registry_new(o->sch.registry);
+	p->reg = registry_new(o->sch.registry, &o->sch.conf);
 	p->akey.message = o->key_message;
 	p->aval.message = o->value_message;
 	if (o->sch.key)
@@ -850,6 +852,29 @@ static int avro_msg(struct producer *p, const json_t *obj, char *why)
 	return rc;
 }
 
+/*
+ * -s value=avro's hot path: a data record that is the whole value is
+ * written as Avro straight from its text (avsch_encode_text()), as the
+ * tree path would write it; false when the line needs that path.
+ */
+static bool avro_text_value(struct producer *p, const char *line, size_t len)
+{
+	const struct opts *o = p->o;
+	struct kafka_msg *m = &p->msg;
+
+	if (p->aval.s == NULL || o->envelope || !kafka_recmap_plain(&o->map) ||
+	    rec_line_maybe_control(line, len))
+		return false;
+	kafka_msg_reset(m);
+	confluent_header(&m->value, p->aval.id);
+	if (avsch_encode_text(p->aval.s, line, len, &m->value) != 0)
+		return false;   /* the tree path resets m */
+	stage_data(&p->st);
+	m->has_value = true;
+	send_msg(p, line, len);
+	return true;
+}
+
 /* After stage_control() handled c (the checkpoint file is written). */
 static void on_barrier_or_restore(struct producer *p, const struct ctl *c)
 {
@@ -881,6 +906,8 @@ static void on_record(struct producer *p, const char *line, size_t len)
 		send_msg(p, line, len);
 		return;
 	}
+	if (avro_text_value(p, line, len))
+		return;
 	obj = rec_parse(line, len, why);
 
 	if (obj == NULL) {

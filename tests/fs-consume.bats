@@ -619,6 +619,35 @@ $TOPIC 0 1 [] -1 10 1700000001000 {h=a,h=b,bin=$(printf '\377'),nil=NULL} plain 
 	refute_output --partial hunter2
 }
 
+@test "fs-consume: schema.registry.* properties go to the schema registry: -X list shows them, an unknown one is a usage error, other tools pass a file's over" {
+	run --separate-stderr fs-consume -X list
+	assert_success
+	assert_line --regexp '^schema\.registry\.basic\.auth\.user\.info +USER:PASS'
+	assert_line --regexp '^schema\.registry\.ssl\.ca\.location +'
+	run --separate-stderr fs-consume -b "$B" -t x -X schema.registry.ssl.ca=ca.pem
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-consume: -X: no such schema registry property: 'schema.registry.ssl.ca' (-X list shows them)"
+	printf 'schema.registry.nope = 1\n' >bad.conf
+	run --separate-stderr fs-produce -b "$B" -t x -F bad.conf
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-produce: bad.conf:1: no such schema registry property: 'schema.registry.nope' (-X list shows them)"
+	# one file serves every tool: fs-scale has no registry and passes
+	# the registry's lines over, but not a -X meant for one
+	printf 'schema.registry.url = http://127.0.0.1:1\nclient.id = shared\nschema.registry.ssl.ca.location = %s\n' \
+		"$T/no-such-ca.pem" >shared.conf
+	FS_KAFKA_CONFIG=$T/shared.conf run --separate-stderr fs-scale -X dump
+	assert_success
+	assert_line "client.id = shared"
+	refute_output --partial schema.registry
+	run --separate-stderr fs-scale -X schema.registry.url=http://127.0.0.1:1
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-scale: -X: schema.registry.url: this tool has no schema registry"
+	# and without -s fs-consume does not use the file's registry
+	FS_KAFKA_CONFIG=$T/shared.conf run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o beginning -c 1 -V
+	assert_success
+	assert_equal "$stderr" ""
+}
+
 @test "fs-consume: without -F, the first of \$FS_KAFKA_CONFIG, ~/.config/fs/kafka.conf, \$KCAT_CONFIG, ~/.config/kcat.conf is read first" {
 	local dump='fs-consume -X dump'
 	unset FS_KAFKA_CONFIG

@@ -202,6 +202,13 @@ extern const struct ckpt_backend kafka_ckpt_backend;
  * A bad value exits 2: "-b: not a host:port list (...): 'x'",
  * "-X: expected key=value: 'x'", "--metadata-timeout: from 1s to 24d:
  * '500ms'"; an unreadable -F file exits 1.
+ *
+ * The schema registry's properties (schema.h's REGISTRY_CONF_PREFIX,
+ * "schema.registry.") never reach librdkafka: with registry set they go
+ * there (an unknown one is a usage error), -X list shows them after
+ * librdkafka's and -X dump prints them under "# Schema registry config";
+ * without, a configuration file's are passed over (one file serves
+ * every tool) and -X's are a usage error.
  */
 struct kafka_opt_arg {
 	opt_fn *fn;             /* kafka_opt_brokers, _file or _property */
@@ -209,8 +216,14 @@ struct kafka_opt_arg {
 	const char *arg;        /* borrowed from argv */
 };
 
+struct registry_conf;
+
 struct kafka_opts {
 	rd_kafka_conf_t *conf;
+	/* The tool's schema registry (struct schema_opts' conf), set
+	 * between kafka_opts_init() and opt_parse(), or NULL: where
+	 * schema.registry.* properties go. */
+	struct registry_conf *registry;
 	int md_timeout_ms;
 	int reach_ms;           /* kafka_await_reachable() */
 	bool file_given, dump;  /* -F; -X dump */

@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "etime.h"
 #include "kafka.h"
+#include "schema/schema.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -202,7 +203,15 @@ int kafka_conf_set2(rd_kafka_conf_t *conf, const char *key, const char *val,
 	return 0;
 }
 
-void kafka_conf_set(rd_kafka_conf_t *conf, const char *kv, const char *where)
+/*
+ * kafka_conf_set() with the schema registry's properties
+ * (REGISTRY_CONF_PREFIX) diverted to reg; without reg (a tool or a
+ * connection that has no registry), a file's are passed over, since one
+ * file serves every tool, and -X's are a usage error.  A registry
+ * property's value is not repeated in a message: it may be a secret.
+ */
+static void conf_set(rd_kafka_conf_t *conf, struct registry_conf *reg,
+    const char *kv, const char *where, bool in_file)
 {
 	const char *eq = strchr(kv, '=');
 	char errstr[512];
@@ -212,16 +221,37 @@ void kafka_conf_set(rd_kafka_conf_t *conf, const char *kv, const char *where)
 	if (eq == NULL || eq == kv)
 		diag_usage("%s: expected key=value: '%s'", where, kv);
 	key = xstrndup(kv, (size_t)(eq - kv));
+	if (strncmp(key, REGISTRY_CONF_PREFIX,
+	    strlen(REGISTRY_CONF_PREFIX)) == 0) {
+		if (reg == NULL && in_file) {
+			free(key);
+			return;
+		}
+		if (reg == NULL)
+			snprintf(errstr, sizeof(errstr), "%s: this tool "
+			    "has no schema registry", key);
+		rc = reg != NULL ? registry_conf_set(reg, key, eq + 1, errstr,
+		    sizeof(errstr)) : -1;
+		free(key);
+		if (rc < 0)
+			diag_usage("%s: %s", where, errstr);
+		return;
+	}
 	rc = kafka_conf_set2(conf, key, eq + 1, errstr, sizeof(errstr));
 	free(key);
 	if (rc < 0)
 		diag_usage("%s: %s: '%s'", where, errstr, kv);
 }
 
+void kafka_conf_set(rd_kafka_conf_t *conf, const char *kv, const char *where)
+{
+	conf_set(conf, NULL, kv, where, false);
+}
+
 /* kafka_conf_file(), with what named the file for messages: "-F", an
  * environment variable, or "default configuration". */
-static void conf_file(rd_kafka_conf_t *conf, const char *path,
-    const char *what)
+static void conf_file(rd_kafka_conf_t *conf, struct registry_conf *reg,
+    const char *path, const char *what)
 {
 	FILE *fp = fopen(path, "r");
 	char *line = NULL;
@@ -257,7 +287,7 @@ static void conf_file(rd_kafka_conf_t *conf, const char *path,
 			*k = '=';
 		}
 		snprintf(where, sizeof(where), "%s:%u", path, lineno);
-		kafka_conf_set(conf, s, where);
+		conf_set(conf, reg, s, where, true);
 	}
 	if (ferror(fp))
 		diag_fatal("%s: read error: '%s': %s", what, path,
@@ -268,7 +298,7 @@ static void conf_file(rd_kafka_conf_t *conf, const char *path,
 
 void kafka_conf_file(rd_kafka_conf_t *conf, const char *path)
 {
-	conf_file(conf, path, "-F");
+	conf_file(conf, NULL, path, "-F");
 }
 
 /* The value of environment variable name, or NULL when unset or empty. */
@@ -542,7 +572,7 @@ void kafka_opts_finish(struct kafka_opts *k)
 		/* -v (not --stats) says so when no variable named it */
 		if (var == NULL && diag_verbosity() >= DIAG_PROGRESS)
 			diag_info("kafka: configuration from '%s'", path);
-		conf_file(k->conf, path, var != NULL ? var :
+		conf_file(k->conf, k->registry, path, var != NULL ? var :
 		    "default configuration");
 	}
 	for (size_t i = 0; i < k->nargs; i++) {
@@ -551,15 +581,17 @@ void kafka_opts_finish(struct kafka_opts *k)
 		if (a->fn == kafka_opt_brokers)
 			apply_brokers(k, a->name, a->arg);
 		else if (a->fn == kafka_opt_file)
-			kafka_conf_file(k->conf, a->arg);
+			conf_file(k->conf, k->registry, a->arg, "-F");
 		else
-			kafka_conf_set(k->conf, a->arg, a->name);
+			conf_set(k->conf, k->registry, a->arg, a->name, false);
 	}
 	free(k->args);
 	k->args = NULL;
 	k->nargs = k->cap = 0;
 	if (k->dump) {
 		kafka_conf_dump(k->conf, stdout);
+		if (k->registry != NULL)
+			registry_conf_dump(k->registry, stdout);
 		if (fflush(stdout) != 0 || ferror(stdout))
 			diag_fatal("write error: stdout: %s", strerror(errno));
 		exit(0);
@@ -585,6 +617,8 @@ void kafka_opt_property(void *data, const char *name, const char *arg)
 
 	if (strcmp(arg, "list") == 0 || strcmp(arg, "help") == 0) {
 		rd_kafka_conf_properties_show(stdout);
+		if (k->registry != NULL)
+			registry_conf_list(stdout);
 		if (fflush(stdout) != 0 || ferror(stdout))
 			diag_fatal("write error: stdout: %s", strerror(errno));
 		exit(0);

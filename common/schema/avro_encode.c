@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base64.h"
@@ -471,4 +472,284 @@ int avsch_encode(const struct avro_sch *s, const json_t *v, struct buf *b,
 		snprintf(why, SCHEMA_ERR_MAX, "%s", tmp);
 	}
 	return -1;
+}
+
+/* --- straight from the JSON text ---------------------------------------- */
+
+/*
+ * A scalar JSON token of a record's member: what avsch_encode_text()
+ * reads without jansson.  Anything else (an object, an array, a string
+ * with an escape or a byte outside printable ASCII, an integer of more
+ * than 18 digits) sends the record to the tree path.
+ */
+enum tok { TOK_NULL, TOK_TRUE, TOK_FALSE, TOK_INT, TOK_REAL, TOK_STR };
+
+struct token {
+	enum tok t;
+	const char *p;          /* TOK_STR: the text between the quotes; */
+	size_t n;               /* TOK_REAL: the number's text */
+	int64_t i;              /* TOK_INT */
+};
+
+#define TEXT_MAX_FIELDS 64
+
+static const char *ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string's text from after its opening quote; NULL when it is not
+ * plain (escapes, controls, non-ASCII) or not closed. */
+static const char *plain_string(const char *p, const char *e, size_t *n)
+{
+	const char *s = p;
+
+	for (; p < e; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"') {
+			*n = (size_t)(p - s);
+			return p + 1;
+		}
+		if (c < 0x20 || c >= 0x7f || c == '\\')
+			return NULL;
+	}
+	return NULL;
+}
+
+/* One scalar token at p into *t; the end, or NULL to give up. */
+static const char *scalar(const char *p, const char *e, struct token *t)
+{
+	const char *s = p, *digits;
+	bool real = false;
+
+	if (p == e)
+		return NULL;
+	if (*p == '"') {
+		t->t = TOK_STR;
+		t->p = p + 1;
+		return plain_string(p + 1, e, &t->n);
+	}
+	if (e - p >= 4 && memcmp(p, "null", 4) == 0) {
+		t->t = TOK_NULL;
+		return p + 4;
+	}
+	if (e - p >= 4 && memcmp(p, "true", 4) == 0) {
+		t->t = TOK_TRUE;
+		return p + 4;
+	}
+	if (e - p >= 5 && memcmp(p, "false", 5) == 0) {
+		t->t = TOK_FALSE;
+		return p + 5;
+	}
+	/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+	if (p < e && *p == '-')
+		p++;
+	digits = p;
+	if (p < e && *p == '0')
+		p++;
+	else
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	if (p == digits)
+		return NULL;
+	if (p < e && *p == '.') {
+		real = true;
+		if (++p == e || *p < '0' || *p > '9')
+			return NULL;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		real = true;
+		if (++p < e && (*p == '+' || *p == '-'))
+			p++;
+		if (p == e || *p < '0' || *p > '9')
+			return NULL;
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	t->p = s;
+	t->n = (size_t)(p - s);
+	if (real) {
+		t->t = TOK_REAL;
+		return t->n < 64 ? p : NULL;
+	}
+	if (p - digits > 18)
+		return NULL;    /* may be out of range: jansson decides */
+	t->t = TOK_INT;
+	t->i = 0;
+	for (const char *d = digits; d < p; d++)
+		t->i = t->i * 10 + (*d - '0');
+	if (*s == '-')
+		t->i = -t->i;
+	return p;
+}
+
+/* Appends t as node n the way value() would: 0, -1 when value() would
+ * refuse it, 1 when only value() can say. */
+static int scalar_put(const struct avnode *n, const struct token *t,
+    struct buf *b)
+{
+	double d;
+	uint64_t u;
+
+	switch (n->kind) {
+	case AVK_NULL:
+		return t->t == TOK_NULL ? 0 : -1;
+	case AVK_BOOLEAN:
+		if (t->t != TOK_TRUE && t->t != TOK_FALSE)
+			return -1;
+		buf_appendc(b, t->t == TOK_TRUE ? 1 : 0);
+		return 0;
+	case AVK_INT:
+		if (n->logical != AVL_NONE)
+			return 1;
+		if (t->t != TOK_INT || t->i < INT32_MIN || t->i > INT32_MAX)
+			return -1;
+		put_long(b, t->i);
+		return 0;
+	case AVK_LONG:
+		if (t->t != TOK_INT)
+			return -1;
+		put_long(b, t->i);
+		return 0;
+	case AVK_FLOAT:
+	case AVK_DOUBLE:
+		if (t->t == TOK_INT) {
+			d = (double)t->i;
+		} else if (t->t == TOK_REAL) {
+			char tmp[64];
+
+			memcpy(tmp, t->p, t->n);
+			tmp[t->n] = '\0';
+			d = strtod(tmp, NULL);
+			if (isinf(d))
+				return 1;       /* jansson refuses it */
+		} else if (t->t == TOK_STR) {
+			return 1;       /* "NaN" and the like: number() */
+		} else {
+			return -1;
+		}
+		if (n->kind == AVK_FLOAT) {
+			float f = (float)d;
+			uint32_t v;
+
+			memcpy(&v, &f, 4);
+			for (int i = 0; i < 4; i++)
+				buf_appendc(b, (char)(v >> (8 * i)));
+			return 0;
+		}
+		memcpy(&u, &d, 8);
+		for (int i = 0; i < 8; i++)
+			buf_appendc(b, (char)(u >> (8 * i)));
+		return 0;
+	case AVK_STRING:
+		if (t->t != TOK_STR)
+			return -1;
+		put_bytes(b, t->p, t->n);
+		return 0;
+	case AVK_ENUM:
+		if (t->t != TOK_STR)
+			return -1;
+		for (size_t i = 0; i < n->n; i++)
+			if (strlen(n->names[i]) == t->n &&
+			    memcmp(n->names[i], t->p, t->n) == 0) {
+				put_long(b, (int64_t)i);
+				return 0;
+			}
+		return -1;
+	case AVK_RECORD:
+	case AVK_ARRAY:
+	case AVK_MAP:
+		return -1;      /* a scalar is not an object or array */
+	case AVK_BYTES:
+	case AVK_FIXED:
+	case AVK_UNION:
+		return 1;
+	}
+	return 1;
+}
+
+/* A field: a scalar, or a union taking it unwrapped (branch()'s first
+ * branch that takes it). */
+static int field_put(const struct avnode *n, const struct token *t,
+    struct buf *b)
+{
+	size_t mark = b->len;
+
+	if (n->kind != AVK_UNION)
+		return scalar_put(n, t, b);
+	for (size_t i = 0; i < n->n; i++) {
+		int rc;
+
+		put_long(b, (int64_t)i);
+		rc = scalar_put(n->sub[i], t, b);
+		if (rc >= 0) {
+			if (rc > 0)
+				b->len = mark;
+			return rc;
+		}
+		b->len = mark;
+	}
+	return -1;
+}
+
+int avsch_encode_text(const struct avro_sch *s, const char *line, size_t len,
+    struct buf *b)
+{
+	const struct avnode *n = s->root;
+	const char *p = line, *e = line + len;
+	struct token toks[TEXT_MAX_FIELDS];
+	bool seen[TEXT_MAX_FIELDS] = { false };
+	size_t mark = b->len, nseen = 0;
+
+	if (n->kind != AVK_RECORD || n->n > TEXT_MAX_FIELDS)
+		return 1;
+	p = ws(p, e);
+	if (p == e || *p++ != '{')
+		return 1;
+	for (;;) {
+		const char *key;
+		size_t klen, i;
+
+		p = ws(p, e);
+		if (p == e || *p != '"')
+			return 1;
+		key = p + 1;
+		if ((p = plain_string(key, e, &klen)) == NULL)
+			return 1;
+		for (i = 0; i < n->n; i++)
+			if (strlen(n->names[i]) == klen &&
+			    memcmp(n->names[i], key, klen) == 0)
+				break;
+		if (i == n->n || seen[i])
+			return 1;       /* not a field, or given twice */
+		p = ws(p, e);
+		if (p == e || *p++ != ':')
+			return 1;
+		p = ws(p, e);
+		if ((p = scalar(p, e, &toks[i])) == NULL)
+			return 1;
+		seen[i] = true;
+		nseen++;
+		p = ws(p, e);
+		if (p < e && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p < e && *p == '}')
+			break;
+		return 1;
+	}
+	if (ws(p + 1, e) != e || nseen != n->n)
+		return 1;       /* trailing text, or a default to fill in */
+	for (size_t i = 0; i < n->n; i++)
+		if (field_put(n->sub[i], &toks[i], b) != 0) {
+			b->len = mark;
+			return 1;
+		}
+	return 0;
 }

@@ -30,6 +30,7 @@ struct cached {
 
 struct registry {
 	char *url;
+	const struct registry_conf *conf;       /* borrowed, or NULL */
 	CURL *curl;
 	struct buf resp;
 	struct cached *cache;
@@ -43,7 +44,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-struct registry *registry_new(const char *url)
+struct registry *registry_new(const char *url,
+    const struct registry_conf *conf)
 {
 	struct registry *r = xcalloc(1, sizeof(*r));
 	size_t len = strlen(url);
@@ -51,6 +53,7 @@ struct registry *registry_new(const char *url)
 	while (len > 0 && url[len - 1] == '/')
 		len--;
 	r->url = xstrndup(url, len);
+	r->conf = conf;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	r->curl = curl_easy_init();
 	if (r->curl == NULL)
@@ -72,6 +75,30 @@ void registry_free(struct registry *r)
 	buf_free(&r->resp);
 	free(r->url);
 	free(r);
+}
+
+/* conf's authentication and TLS on the handle (reset before each
+ * request).  libcurl sends the basic credentials pre-emptively, as the
+ * Confluent clients do. */
+static void set_conf(CURL *curl, const struct registry_conf *c)
+{
+	if (c == NULL)
+		return;
+	if (c->user_info != NULL) {
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(curl, CURLOPT_USERPWD, c->user_info);
+	} else if (c->bearer_token != NULL) {
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		curl_easy_setopt(curl, CURLOPT_XOAUTH2_BEARER, c->bearer_token);
+	}
+	if (c->ca != NULL)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, c->ca);
+	if (c->cert != NULL)
+		curl_easy_setopt(curl, CURLOPT_SSLCERT, c->cert);
+	if (c->key != NULL)
+		curl_easy_setopt(curl, CURLOPT_SSLKEY, c->key);
+	if (c->key_password != NULL)
+		curl_easy_setopt(curl, CURLOPT_KEYPASSWD, c->key_password);
 }
 
 /*
@@ -101,6 +128,7 @@ static json_t *request(struct registry *r, const char *path,
 	curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, REGISTRY_TIMEOUT_MS);
 	curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, REGISTRY_CONNECT_MS);
 	curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+	set_conf(r->curl, r->conf);
 	hdr = curl_slist_append(hdr, "Accept: application/vnd.schemaregistry.v1+json, application/json");
 	if (body != NULL) {
 		hdr = curl_slist_append(hdr,
@@ -111,8 +139,11 @@ static json_t *request(struct registry *r, const char *path,
 	rc = curl_easy_perform(r->curl);
 	curl_slist_free_all(hdr);
 	if (rc != CURLE_OK) {
+		char shown[512];
+
 		snprintf(why, SCHEMA_ERR_MAX, "registry unreachable: %s: '%s'",
-		    err[0] ? err : curl_easy_strerror(rc), r->url);
+		    err[0] ? err : curl_easy_strerror(rc),
+		    registry_url_shown(r->url, shown, sizeof(shown)));
 		free(url);
 		return NULL;
 	}

@@ -11,7 +11,8 @@
  * and keeps it (and a 404 for that id) for the registry's lifetime; a
  * registry that cannot be reached is not remembered, so the next
  * message asks again.  User and password go in the URL
- * (http://user:pass@host:port), as libcurl reads them.
+ * (http://user:pass@host:port), as libcurl reads them, or in struct
+ * registry_conf with a bearer token and TLS files (below).
  *
  * The codec (avro_schema.c, avro_decode.c, avro_encode.c): a schema is
  * checked by Apache Avro C (avro_schema_from_json) and compiled into a
@@ -53,6 +54,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "opt.h"
@@ -99,6 +101,20 @@ bool avsch_root_is_record(const struct avro_sch *s);
  * ("at .user.age: expected int, got string"); b is then unchanged. */
 int avsch_encode(const struct avro_sch *s, const json_t *v, struct buf *b,
     char *why);
+
+/*
+ * The bytes avsch_encode() appends for the record in the JSON text
+ * line[0..len), written without building it: the hot path of fs-produce
+ * -s value=avro, for the form of nearly every topic, a record whose
+ * members are all its fields, each a number, boolean, null or a string
+ * of printable ASCII without escapes (a field of a union of such types
+ * too).  Returns 0 with the bytes appended, or 1 with b unchanged for
+ * anything else (another form, a value that does not fit, text that is
+ * not JSON): the caller then parses the line and calls avsch_encode(),
+ * which gives the result or the reason.  Never an error of its own.
+ */
+int avsch_encode_text(const struct avro_sch *s, const char *line, size_t len,
+    struct buf *b);
 
 /* --- Protobuf schemas (proto_schema.cc) -------------------------------- */
 
@@ -172,9 +188,51 @@ enum schema_fmt {
 	SCHEMA_PROTOBUF
 };
 
+/*
+ * How the registry is reached beyond its URL: the Confluent clients'
+ * properties, given with -X or in the configuration file under the
+ * prefix the Java clients and kcat use for them ("schema.registry."),
+ * so that they never meet librdkafka's names.  The names after the
+ * prefix are those of the confluent-kafka Python client's
+ * SchemaRegistryClient:
+ *   schema.registry.url                    the registry, as -r (-r wins)
+ *   schema.registry.basic.auth.user.info   USER:PASS, HTTP basic auth
+ *   schema.registry.bearer.auth.token      TOKEN, "Authorization: Bearer"
+ *   schema.registry.ssl.ca.location        CA file (PEM) the registry's
+ *                                          certificate is checked against
+ *   schema.registry.ssl.certificate.location   client certificate (PEM)
+ *   schema.registry.ssl.key.location       its private key (PEM)
+ *   schema.registry.ssl.key.password       the key's passphrase
+ * The values are copies (a configuration file's lines do not last).
+ * user.info, the token and the key's password are secrets: never in a
+ * message, "[redacted]" in -X dump, and so is a password in the URL.
+ */
+#define REGISTRY_CONF_PREFIX "schema.registry."
+
+struct registry_conf {
+	char *url;
+	char *user_info;
+	char *bearer_token;
+	char *ca, *cert, *key, *key_password;
+};
+
+/* One property (key with the prefix; kafka.h's -X and configuration
+ * file hand them here); 0, or -1 with errstr naming an unknown key or a
+ * malformed value (never the value: it may be a secret). */
+int registry_conf_set(struct registry_conf *c, const char *key,
+    const char *val, char *errstr, size_t errlen);
+/* The properties and what they take, as -X list shows them. */
+void registry_conf_list(FILE *fp);
+/* The properties set, "key = value" lines, secrets "[redacted]". */
+void registry_conf_dump(const struct registry_conf *c, FILE *fp);
+void registry_conf_free(struct registry_conf *c);
+/* url with a password in it replaced by "[redacted]" into buf[len]. */
+const char *registry_url_shown(const char *url, char *buf, size_t len);
+
 struct schema_opts {
 	enum schema_fmt key, value;     /* -s */
 	const char *registry;           /* -r, or NULL */
+	struct registry_conf conf;      /* -X schema.registry.* */
 };
 
 /* -s as kcat spells it: "avro" or "protobuf" (key and value),
@@ -185,7 +243,11 @@ int schema_serdes(const char *arg, enum schema_fmt *key,
 /* -s in a table: schema_serdes() onto a struct schema_opts, exit 2 on
  * a bad one. */
 opt_fn schema_opt_serdes;
-void schema_opts_check(const struct schema_opts *s);
+/* After the configuration is read: -r from schema.registry.url when -s
+ * is given without -r, then -s and -r must go together; with them, the
+ * registry's properties must agree and its files be readable (exit 2,
+ * or 1 for a file). */
+void schema_opts_check(struct schema_opts *s);
 
 #define OPT_GROUP_SCHEMA(s, verb) \
 	OPT_STRING('r', "registry", &(s)->registry, "URL", \
@@ -199,8 +261,10 @@ void schema_opts_check(const struct schema_opts *s);
 struct registry;
 
 /* url: the API's base ("http://127.0.0.1:8081", or Apicurio's
- * ".../apis/ccompat/v7"); a trailing '/' is dropped. */
-struct registry *registry_new(const char *url);
+ * ".../apis/ccompat/v7"); a trailing '/' is dropped.  conf (or NULL):
+ * authentication and TLS, borrowed for the registry's lifetime. */
+struct registry *registry_new(const char *url,
+    const struct registry_conf *conf);
 void registry_free(struct registry *r);
 
 /* The Avro schema with this id, fetched once; NULL with why. */

@@ -2,8 +2,10 @@
  * serdes.c - the -s option of fs-consume and fs-produce, as kcat spells
  * it: which of key and value are Confluent-framed Avro or Protobuf.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "schema.h"
@@ -55,8 +57,25 @@ void schema_opt_serdes(void *data, const char *name, const char *arg)
 		diag_usage("%s: %s", name, why);
 }
 
-void schema_opts_check(const struct schema_opts *s)
+void schema_opts_check(struct schema_opts *s)
 {
+	const struct registry_conf *c = &s->conf;
+	const char *files[] = { c->ca, c->cert, c->key };
+
+	if (s->registry == NULL && (s->key || s->value))
+		s->registry = c->url;
 	if ((s->key || s->value) != (s->registry != NULL))
 		diag_usage("-s and -r go together (the registry holds the schemas)");
+	if (s->registry == NULL)
+		return;         /* a shared file's settings, unused here */
+	if (c->user_info != NULL && c->bearer_token != NULL)
+		diag_usage("schema.registry.basic.auth.user.info and "
+		    "schema.registry.bearer.auth.token exclude each other");
+	if ((c->cert != NULL) != (c->key != NULL))
+		diag_usage("schema.registry.ssl.certificate.location and "
+		    "schema.registry.ssl.key.location go together");
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++)
+		if (files[i] != NULL && access(files[i], R_OK) < 0)
+			diag_fatal("schema registry: cannot open: '%s': %s",
+			    files[i], strerror(errno));
 }

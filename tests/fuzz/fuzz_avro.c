@@ -4,7 +4,10 @@
  * rejected with a reason, never a crash; what decodes and encodes again
  * must decode to the same JSON; and for a record, avsch_decode_to()
  * accepts exactly what avsch_decode() accepts and writes the bytes
- * rec_dump() writes for its value.
+ * rec_dump() writes for its value.  The encoder's text path,
+ * avsch_encode_text(), is held to the tree path on the same input read
+ * as a JSON line, and on the decoded value's JSON: what it encodes, the
+ * tree path encodes to the same bytes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,6 +71,28 @@ static void check_text_path(const struct avro_sch *s, const json_t *v,
 	buf_free(&got);
 }
 
+/* avsch_encode_text() on line against rec_parse() + avsch_encode(). */
+static void check_encode_text(const struct avro_sch *s, const char *line,
+    size_t len)
+{
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	char why[SCHEMA_ERR_MAX];
+	json_t *v;
+
+	if (avsch_encode_text(s, line, len, &got) != 0) {
+		if (got.len != 0)
+			abort();        /* left unchanged */
+		return;
+	}
+	v = rec_parse(line, len, why);
+	if (v == NULL || avsch_encode(s, v, &want, why) != 0 ||
+	    want.len != got.len || memcmp(want.data, got.data, got.len) != 0)
+		abort();        /* the tree path writes the same */
+	json_decref(v);
+	buf_free(&got);
+	buf_free(&want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct avro_sch *compiled[sizeof(schemas) / sizeof(*schemas)];
@@ -89,6 +114,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	why[0] = '\0';
 	v = avsch_decode(s, data + 1, size - 1, why);
 	check_text_path(s, v, data + 1, size - 1);
+	check_encode_text(s, (const char *)data + 1, size - 1);
+	if (v != NULL) {
+		struct buf text = BUF_INIT;
+
+		rec_dump(&text, v);
+		check_encode_text(s, text.data, text.len);
+		buf_free(&text);
+	}
 	if (v == NULL) {
 		if (why[0] == '\0')
 			abort();        /* a rejection always says why */

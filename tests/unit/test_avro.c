@@ -289,6 +289,136 @@ static void test_encode(void)
 	    "boolean fits no branch of the union", 0, "encode: no branch fits");
 }
 
+/*
+ * avsch_encode_text() on one line: 0 ("text"), when the tree path
+ * (rec_parse + avsch_encode) writes the same bytes, 1 ("tree") when it
+ * leaves the line to that path; "MISMATCH" when it wrote what the tree
+ * path would not.
+ */
+static const char *text_path(const struct avro_sch *s, const char *line)
+{
+	struct buf got = BUF_INIT, want = BUF_INIT;
+	char why[SCHEMA_ERR_MAX];
+	json_t *v;
+	int rc, trc = -1;
+	const char *res;
+
+	buf_appends(&got, "HDR");
+	rc = avsch_encode_text(s, line, strlen(line), &got);
+	v = rec_parse(line, strlen(line), why);
+	buf_appends(&want, "HDR");
+	if (v != NULL)
+		trc = avsch_encode(s, v, &want, why);
+	if (rc == 0)
+		res = trc == 0 && got.len == want.len &&
+		    memcmp(got.data, want.data, got.len) == 0 ? "text" :
+		    "MISMATCH";
+	else
+		res = got.len == 3 ? "tree" : "MISMATCH (b changed)";
+	json_decref(v);
+	buf_free(&got);
+	buf_free(&want);
+	return res;
+}
+
+static void test_encode_text(void)
+{
+	static const char click[] = "{\"type\":\"record\",\"name\":\"C\","
+	    "\"fields\":[{\"name\":\"user\",\"type\":\"string\"},"
+	    "{\"name\":\"ts\",\"type\":{\"type\":\"long\","
+	    "\"logicalType\":\"timestamp-millis\"}},"
+	    "{\"name\":\"amount\",\"type\":\"double\"},"
+	    "{\"name\":\"f\",\"type\":\"float\"},"
+	    "{\"name\":\"n\",\"type\":\"int\"},"
+	    "{\"name\":\"ok\",\"type\":\"boolean\"},"
+	    "{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"E\","
+	    "\"symbols\":[\"A\",\"B\"]}},"
+	    "{\"name\":\"o\",\"type\":[\"null\",\"string\"]},"
+	    "{\"name\":\"u\",\"type\":[\"int\",\"double\",\"null\"]},"
+	    "{\"name\":\"z\",\"type\":\"null\"}]}";
+	static const struct {
+		const char *line, *want;
+	} cases[] = {
+		{ "{\"user\":\"u1\",\"ts\":1764057600000,\"amount\":1.5,"
+		  "\"f\":0.1,\"n\":-7,\"ok\":true,\"e\":\"B\",\"o\":null,"
+		  "\"u\":3,\"z\":null}", "text" },
+		/* members in any order, whitespace, the other branches */
+		{ " { \"z\" : null , \"u\":2.5,\"o\":\"x y\",\"e\":\"A\","
+		  "\"ok\":false,\"n\":2147483647,\"f\":-1e3,\"amount\":-0,"
+		  "\"ts\":-9,\"user\":\"\"}\t", "text" },
+		{ "{\"user\":\"u\",\"ts\":0,\"amount\":1E+2,\"f\":7,\"n\":0,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":\"s\",\"u\":null,\"z\":null}",
+		  "text" },
+		{ "{\"user\":\"u\",\"ts\":0,\"amount\":-0.0,\"f\":1e-50,"
+		  "\"n\":0,\"ok\":true,\"e\":\"A\",\"o\":\"s\",\"u\":-2147483648,"
+		  "\"z\":null}", "text" },
+		/* left to the tree path: escapes, non-ASCII, a missing
+		 * field, an unknown or repeated member, values that do not
+		 * fit, numbers jansson decides, wrapped unions, bad JSON */
+		{ "{\"user\":\"a\\\"b\",\"ts\":0,\"amount\":1,\"f\":1,\"n\":0,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null}", "tree" },
+		{ "{\"user\":\"h\xc3\xa9\",\"ts\":0,\"amount\":1,\"f\":1,\"n\":0,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":0,\"amount\":1,\"f\":1,\"n\":0,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":0,\"amount\":1,\"f\":1,\"n\":0,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null,\"q\":1}",
+		  "tree" },
+		{ "{\"user\":\"u\",\"user\":\"v\",\"ts\":0,\"amount\":1,\"f\":1,"
+		  "\"n\":0,\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null}",
+		  "tree" },
+		{ "{\"user\":\"u\",\"ts\":0,\"amount\":1,\"f\":1,\"n\":2147483648,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1.0,\"amount\":1,\"f\":1,\"n\":2,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1234567890123456789,\"amount\":1,"
+		  "\"f\":1,\"n\":2,\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,"
+		  "\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1,\"amount\":1e999,\"f\":1,\"n\":2,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1,\"amount\":\"NaN\",\"f\":1,\"n\":2,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1,\"amount\":1,\"f\":1,\"n\":2,"
+		  "\"ok\":true,\"e\":\"C\",\"o\":null,\"u\":1,\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1,\"amount\":1,\"f\":1,\"n\":2,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":{\"string\":\"x\"},\"u\":1,"
+		  "\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1,\"amount\":1,\"f\":1,\"n\":2,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":true,\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":01,\"amount\":1,\"f\":1,\"n\":2,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1,\"amount\":1.,\"f\":1,\"n\":2,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1,\"amount\":1,\"f\":1,\"n\":2,"
+		  "\"ok\":truex,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1,\"amount\":1,\"f\":1,\"n\":2,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null} x", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1,\"amount\":1,\"f\":1,\"n\":2,"
+		  "\"ok\":true,\"e\":\"A\",\"o\":null,\"u\":1,\"z\":null,}", "tree" },
+		{ "{\"user\":\"u\",\"ts\":1", "tree" },
+		{ "{}", "tree" },
+		{ "[]", "tree" },
+		{ "", "tree" },
+	};
+	struct avro_sch *s = schema(click), *arr = schema("{\"type\":\"array\","
+	    "\"items\":\"int\"}");
+
+	for (size_t i = 0; s && i < sizeof(cases) / sizeof(*cases); i++) {
+		const char *got = text_path(s, cases[i].line);
+		char name[64];
+
+		if (strcmp(got, cases[i].want) != 0)
+			printf("# %s: '%s'\n", got, cases[i].line);
+		snprintf(name, sizeof(name), "encode text: case %zu: %s", i,
+		    cases[i].want);
+		CHECK(strcmp(got, cases[i].want) == 0, name);
+	}
+	CHECK(arr && strcmp(text_path(arr, "[1]"), "tree") == 0,
+	    "encode text: a root that is not a record is the tree path's");
+	avsch_free(s);
+	avsch_free(arr);
+}
+
 static void test_bad_schemas(void)
 {
 	char why[SCHEMA_ERR_MAX];
@@ -303,6 +433,7 @@ static void test_bad_schemas(void)
 int main(void)
 {
 	test_frame();
+	test_encode_text();
 	test_decode_all();
 	test_decode_errors();
 	test_encode();
