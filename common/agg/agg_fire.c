@@ -22,13 +22,40 @@ struct agg_slot {
 	int64_t start, end;
 };
 
-/* Per key.  32 bytes: with 1M keys in open windows, every byte counts. */
+/* Per key.  24 bytes: with 1M keys in open windows, every byte counts
+ * (panes mode keeps the last window end fired per key apart, in
+ * s->fired). */
 struct agg_kent {
 	unsigned char *slots;   /* n slots of slot_size bytes, by start */
 	uint32_t n, cap;
 	int64_t armed;          /* timer time set, or INT64_MAX */
-	int64_t fired;          /* panes: the last window end fired */
 };
+
+/* Panes: the last window end fired for key k, or INT64_MIN. */
+static int64_t kfired(const struct aggfire *s, const struct agg_kent *k)
+{
+	size_t id = (size_t)(k - s->k);
+
+	return id < s->cap_fired ? s->fired[id] : INT64_MIN;
+}
+
+static void kfired_set(struct aggfire *s, const struct agg_kent *k,
+    int64_t v)
+{
+	size_t id = (size_t)(k - s->k);
+
+	if (id >= s->cap_fired) {
+		size_t old = s->cap_fired;
+
+		if (v == INT64_MIN)
+			return;
+		s->fired = xgrow(s->fired, &s->cap_fired, id + 1,
+		    sizeof *s->fired);
+		for (size_t i = old; i < s->cap_fired; i++)
+			s->fired[i] = INT64_MIN;
+	}
+	s->fired[id] = v;
+}
 
 /* --- keys and slots ------------------------------------------------------- */
 
@@ -120,7 +147,7 @@ static struct agg_kent *kent_for(struct aggfire *s, uint32_t id, bool added)
 		s->k = xgrow(s->k, &s->cap_k, (size_t)id + 1, sizeof *s->k);
 		memset(&s->k[id], 0, sizeof s->k[id]);
 		s->k[id].armed = INT64_MAX;
-		s->k[id].fired = INT64_MIN;
+		kfired_set(s, &s->k[id], INT64_MIN);
 		if (s->keys.count > s->peak_keys)
 			s->peak_keys = s->keys.count;
 	}
@@ -195,7 +222,7 @@ static void key_drop(struct aggfire *s, uint32_t id)
 		slots_release(s, k);
 	memset(k, 0, sizeof *k);
 	k->armed = INT64_MAX;
-	k->fired = INT64_MIN;
+	kfired_set(s, k, INT64_MIN);
 	keytab_remove(&s->keys, id);
 }
 
@@ -398,7 +425,7 @@ static int64_t closed_upto(const struct aggfire *s)
 static int64_t pane_next_at(const struct aggfire *s, const struct agg_kent *k,
     int64_t ps, bool during_fire)
 {
-	int64_t after = k->fired, c = closed_upto(s);
+	int64_t after = kfired(s, k), c = closed_upto(s);
 
 	if (!during_fire && c > after)
 		after = c;
@@ -466,7 +493,7 @@ static void fire_key(struct aggfire *s, uint32_t id, int64_t t)
 		if (merge_panes(s, k, win.start, win.end))
 			emit_result(s, id, &win, s->tmp, upd);
 		aggset_free_state(s->as, s->tmp);
-		k->fired = e;
+		kfired_set(s, k, e);
 		slots_remove(s, k, pane_done, e);
 	}
 	if (k->n == 0) {
@@ -624,7 +651,7 @@ int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why)
 	    json_string_length(key), &added);
 	k = kent_for(s, id, added);
 	if (json_is_integer(fired))
-		k->fired = json_integer_value(fired);
+		kfired_set(s, k, json_integer_value(fired));
 	json_array_foreach(slots, i, x) {
 		struct agg_slot *sl;
 
@@ -661,8 +688,8 @@ static json_t *key_entry(const struct aggfire *s, uint32_t id)
 		    aggset_snapshot(s->as, slot_state(sl))));
 	}
 	e = json_pack("{s:s%,s:o}", "key", key, klen, "slots", slots);
-	if (k->fired != INT64_MIN)
-		json_object_set_new(e, "fired", json_integer(k->fired));
+	if (kfired(s, k) != INT64_MIN)
+		json_object_set_new(e, "fired", json_integer(kfired(s, k)));
 	return e;
 }
 
@@ -732,6 +759,7 @@ int aggfire_apply_key(struct aggfire *s, const json_t *e, const char **why)
 size_t aggfire_bytes(const struct aggfire *s)
 {
 	size_t n = keytab_bytes(&s->keys) + s->cap_k * sizeof *s->k +
+	    s->cap_fired * sizeof *s->fired +
 	    s->timers.q.cap * sizeof *s->timers.q.v;
 
 	for (size_t i = 0; i < s->keys.nids; i++) {
@@ -775,6 +803,7 @@ void aggfire_free(struct aggfire *s)
 	for (size_t i = 0; i < s->npool; i++)
 		free(s->pool[i]);
 	free(s->pool);
+	free(s->fired);
 	keytab_free(&s->keys);
 	free(s->k);
 	free(s->due);

@@ -66,6 +66,8 @@ struct aggfire {
 	struct keytab keys;
 	struct agg_kent *k;     /* by key id */
 	size_t cap_k;
+	int64_t *fired;         /* panes: by key id, the last end fired */
+	size_t cap_fired;
 	/* The pool of one-slot arrays (agg_fire.c). */
 	unsigned char **pool;   /* chunks */
 	size_t npool, cap_pool;
