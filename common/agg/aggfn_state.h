@@ -61,12 +61,15 @@ struct s_sum {
 
 enum { EXT_NONE, EXT_INT, EXT_REAL };
 
-struct s_ext {                  /* min or max */
+/* 12 bytes, 4-aligned: the state block lays slots of 8-byte alignment
+ * out first and these after them (aggfn_spec.c), so a min and a max
+ * cost 24 bytes, not 32. */
+struct __attribute__((packed, aligned(4))) s_ext {      /* min or max */
 	union {
 		int64_t i;
 		double d;
 	} u;
-	uint64_t tag;
+	uint32_t tag;
 };
 
 struct s_mom {                  /* Welford; merged as Chan et al. */
