@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "aggfn.h"
 #include "buf.h"
@@ -181,6 +182,18 @@ struct aggset {
 	bool *active;
 	char why[AGG_WHY_MAX];
 };
+
+/* The pointer a pointer-holding slot keeps (the distinct set, last-N,
+ * max_by/min_by).  Read before the slot's kind is known, so it may be
+ * any slot's first bytes: a min or max slot is only 4-aligned, hence the
+ * copy. */
+static inline const void *slot_ptr(const void *p)
+{
+	const void *v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
 
 /* --- one slot's state (aggfn_slot.c) ------------------------------------ */
 
