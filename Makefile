@@ -4,7 +4,8 @@
 #   make demo       set up, build, run a feature pipeline on sample data
 #   make test       set up, start services, run unit tests and every bats
 #                   suite, then the suites again against an ASan/UBSan build
-#   make bench      the benchmarks (scripts/bench-*)
+#   make bench      the benchmarks (scripts/bench-*) and their table;
+#                   make bench QUICK=1: small inputs, minutes
 #   make chaos      the long chaos runs (scripts/chaos-long)
 #   make install    PREFIX=/usr/local DESTDIR= : tools, man pages and bash
 #                   completion; make uninstall removes exactly those
@@ -158,7 +159,7 @@ demo:
 	scripts/demo
 
 bench: all
-	scripts/bench
+	FS_BENCH_QUICK=$(QUICK) scripts/bench
 
 chaos: all
 	scripts/chaos-long

@@ -11,7 +11,7 @@
 
 #define HASHTAB_MIN 64
 
-static uint32_t hash_of(const char *key, size_t len)
+uint32_t hashtab_hash(const char *key, size_t len)
 {
 	uint64_t h = XXH3_64bits(key, len);
 
@@ -72,7 +72,7 @@ struct hashtab_slot *hashtab_get(const struct hashtab *t, const char *key,
 
 	if (t->n == 0 || len > UINT32_MAX)
 		return NULL;
-	i = find(t, key, len, hash_of(key, len));
+	i = find(t, key, len, hashtab_hash(key, len));
 	return t->slots[i].key ? &t->slots[i] : NULL;
 }
 
@@ -84,7 +84,7 @@ struct hashtab_slot *hashtab_put(struct hashtab *t, const char *key,
 
 	if (len > UINT32_MAX)
 		diag_fatal("hashtab: a key of %zu bytes", len);
-	h = hash_of(key, len);
+	h = hashtab_hash(key, len);
 	if ((t->n + 1) * 4 > t->cap * 3)
 		grow(t);
 	s = &t->slots[find(t, key, len, h)];
@@ -106,7 +106,7 @@ void *hashtab_del(struct hashtab *t, const char *key, size_t len)
 	if (t->n == 0 || len > UINT32_MAX)
 		return NULL;
 	mask = t->cap - 1;
-	i = find(t, key, len, hash_of(key, len));
+	i = find(t, key, len, hashtab_hash(key, len));
 	if (t->slots[i].key == NULL)
 		return NULL;
 	val = t->slots[i].val;
@@ -141,4 +141,96 @@ struct hashtab_slot *hashtab_next(const struct hashtab *t, size_t *i)
 size_t hashtab_bytes(const struct hashtab *t)
 {
 	return t->cap * sizeof *t->slots;
+}
+
+/* --- hashidx ---------------------------------------------------------- */
+
+#define E_HASH(e) ((uint32_t)((e) >> 32))
+#define E_ID(e) ((uint32_t)(e) - 1)
+
+void hashidx_init(struct hashidx *t)
+{
+	t->e = NULL;
+	t->cap = 0;
+	t->n = 0;
+}
+
+void hashidx_free(struct hashidx *t)
+{
+	free(t->e);
+	hashidx_init(t);
+}
+
+uint32_t hashidx_find(const struct hashidx *t, uint32_t h,
+    bool (*eq)(const void *ctx, uint32_t id), const void *ctx)
+{
+	size_t mask, i;
+
+	if (t->n == 0)
+		return HASHIDX_NONE;
+	mask = t->cap - 1;
+	for (i = (size_t)h & mask; t->e[i] != 0; i = (i + 1) & mask)
+		if (E_HASH(t->e[i]) == h && eq(ctx, E_ID(t->e[i])))
+			return E_ID(t->e[i]);
+	return HASHIDX_NONE;
+}
+
+/* Puts entry e in the first free slot of its probe run. */
+static void idx_place(struct hashidx *t, uint64_t e)
+{
+	size_t mask = t->cap - 1, i = (size_t)E_HASH(e) & mask;
+
+	while (t->e[i] != 0)
+		i = (i + 1) & mask;
+	t->e[i] = e;
+}
+
+void hashidx_add(struct hashidx *t, uint32_t h, uint32_t id)
+{
+	if (id >= UINT32_MAX)
+		diag_fatal("hashidx: id %u out of range", id);
+	if ((t->n + 1) * 4 > t->cap * 3) {
+		uint64_t *old = t->e;
+		size_t oldcap = t->cap;
+
+		t->cap = oldcap ? oldcap * 2 : HASHTAB_MIN;
+		t->e = xcalloc(t->cap, sizeof *t->e);
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i] != 0)
+				idx_place(t, old[i]);
+		free(old);
+	}
+	idx_place(t, (uint64_t)h << 32 | ((uint64_t)id + 1));
+	t->n++;
+}
+
+bool hashidx_del(struct hashidx *t, uint32_t h, uint32_t id)
+{
+	uint64_t want = (uint64_t)h << 32 | ((uint64_t)id + 1);
+	size_t mask, i, hole;
+
+	if (t->n == 0)
+		return false;
+	mask = t->cap - 1;
+	for (i = (size_t)h & mask; t->e[i] != want; i = (i + 1) & mask)
+		if (t->e[i] == 0)
+			return false;
+	t->e[i] = 0;
+	t->n--;
+	hole = i;
+	for (size_t j = (i + 1) & mask; t->e[j] != 0; j = (j + 1) & mask) {
+		size_t home = (size_t)E_HASH(t->e[j]) & mask;
+
+		if (((j - home) & mask) >= ((j - hole) & mask)) {
+			t->e[hole] = t->e[j];
+			t->e[j] = 0;
+			hole = j;
+		}
+	}
+	return true;
+}
+
+size_t hashidx_bytes(const struct hashidx *t)
+{
+	return t->cap * sizeof *t->e;
 }

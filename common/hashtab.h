@@ -17,6 +17,7 @@
 #ifndef FS_HASHTAB_H
 #define FS_HASHTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,5 +51,38 @@ void *hashtab_del(struct hashtab *t, const char *key, size_t len);
 struct hashtab_slot *hashtab_next(const struct hashtab *t, size_t *i);
 /* Bytes of the slot array. */
 size_t hashtab_bytes(const struct hashtab *t);
+
+/* The hash both tables use: XXH3 of the bytes, folded to 32 bits. */
+uint32_t hashtab_hash(const char *key, size_t len);
+
+/*
+ * hashidx - the compact variant, for tables of millions of keys whose
+ * owner already keeps each key in an array by a dense id (keytab,
+ * window_state.h): a slot is 8 bytes, the key's 32-bit hash and its id,
+ * so a key costs 11 to 21 bytes of index at a load between 3/8 and 3/4
+ * instead of a 24-byte slot.  The owner compares keys: hashidx_find()
+ * calls eq(ctx, id) for each id whose hash matches.  Same probing and
+ * deletion as hashtab; ids are below UINT32_MAX.
+ */
+struct hashidx {
+	uint64_t *e;            /* (hash << 32) | (id + 1); 0: free */
+	size_t cap;             /* a power of two, or 0 */
+	size_t n;
+};
+
+#define HASHIDX_NONE UINT32_MAX
+
+void hashidx_init(struct hashidx *t);
+void hashidx_free(struct hashidx *t);
+/* The id of the key of hash h for which eq(ctx, id) is true, or
+ * HASHIDX_NONE. */
+uint32_t hashidx_find(const struct hashidx *t, uint32_t h,
+    bool (*eq)(const void *ctx, uint32_t id), const void *ctx);
+/* Adds id under hash h (the caller knows its key is absent). */
+void hashidx_add(struct hashidx *t, uint32_t h, uint32_t id);
+/* Removes id, added under hash h; false when it is not there. */
+bool hashidx_del(struct hashidx *t, uint32_t h, uint32_t id);
+/* Bytes of the slot array. */
+size_t hashidx_bytes(const struct hashidx *t);
 
 #endif

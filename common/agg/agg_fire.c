@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agg_fire.h"
+#include "diag.h"
 #include "etime.h"
 #include "rec.h"
 #include "xalloc.h"
@@ -21,15 +22,113 @@ struct agg_slot {
 	int64_t start, end;
 };
 
-/* Per key.  32 bytes: with 1M keys in open windows, every byte counts. */
+/* Per key.  24 bytes: with 1M keys in open windows, every byte counts
+ * (panes mode keeps the last window end fired per key apart, in
+ * s->fired). */
 struct agg_kent {
 	unsigned char *slots;   /* n slots of slot_size bytes, by start */
 	uint32_t n, cap;
 	int64_t armed;          /* timer time set, or INT64_MAX */
-	int64_t fired;          /* panes: the last window end fired */
 };
 
+/* Panes: the last window end fired for key k, or INT64_MIN. */
+static int64_t kfired(const struct aggfire *s, const struct agg_kent *k)
+{
+	size_t id = (size_t)(k - s->k);
+
+	return id < s->cap_fired ? s->fired[id] : INT64_MIN;
+}
+
+static void kfired_set(struct aggfire *s, const struct agg_kent *k,
+    int64_t v)
+{
+	size_t id = (size_t)(k - s->k);
+
+	if (id >= s->cap_fired) {
+		size_t old = s->cap_fired;
+
+		if (v == INT64_MIN)
+			return;
+		s->fired = xgrow(s->fired, &s->cap_fired, id + 1,
+		    sizeof *s->fired);
+		for (size_t i = old; i < s->cap_fired; i++)
+			s->fired[i] = INT64_MIN;
+	}
+	s->fired[id] = v;
+}
+
 /* --- keys and slots ------------------------------------------------------- */
+
+/* A key's slot array of one slot (most keys hold one window) comes from
+ * a pool of slot_size blocks carved from large chunks, threaded on a
+ * free list when given back: no allocation, and no allocator header,
+ * per key.  Longer arrays are allocated. */
+#define POOL_CHUNK 4096         /* blocks a chunk */
+
+static void *pool_get(struct aggfire *s)
+{
+	unsigned char *p;
+
+	if (s->pool_free != NULL) {
+		p = s->pool_free;
+		memcpy(&s->pool_free, p, sizeof s->pool_free);
+		return p;
+	}
+	if (s->pool_left == 0) {
+		s->pool = xgrow(s->pool, &s->cap_pool, s->npool + 1,
+		    sizeof *s->pool);
+		s->pool[s->npool] = xmalloc(POOL_CHUNK * s->slot_size);
+		s->pool_next = s->pool[s->npool++];
+		s->pool_left = POOL_CHUNK;
+	}
+	p = s->pool_next;
+	s->pool_next += s->slot_size;
+	s->pool_left--;
+	return p;
+}
+
+static void pool_put(struct aggfire *s, void *p)
+{
+	memcpy(p, &s->pool_free, sizeof s->pool_free);
+	s->pool_free = p;
+}
+
+/* Gives back k's slot array (its states already freed). */
+static void slots_release(struct aggfire *s, struct agg_kent *k)
+{
+	if (k->cap == 1)
+		pool_put(s, k->slots);
+	else
+		free(k->slots);
+	k->slots = NULL;
+	k->n = k->cap = 0;
+}
+
+/* Room for one more slot in k. */
+static void slots_reserve(struct aggfire *s, struct agg_kent *k)
+{
+	unsigned char *p;
+
+	if (k->n < k->cap)
+		return;
+	if (k->cap == 0) {
+		k->slots = pool_get(s);
+		k->cap = 1;
+		return;
+	}
+	if (k->cap > UINT32_MAX / 2)
+		diag_fatal("fs-agg: more than %u windows of one key", k->cap);
+	if (k->cap > 1) {
+		k->cap *= 2;
+		k->slots = xrealloc(k->slots, k->cap * s->slot_size);
+		return;
+	}
+	p = xmalloc(2 * s->slot_size);
+	memcpy(p, k->slots, s->slot_size);
+	pool_put(s, k->slots);
+	k->slots = p;
+	k->cap = 2;
+}
 
 static struct agg_slot *slot_at(const struct aggfire *s,
     const struct agg_kent *k, size_t i)
@@ -48,7 +147,7 @@ static struct agg_kent *kent_for(struct aggfire *s, uint32_t id, bool added)
 		s->k = xgrow(s->k, &s->cap_k, (size_t)id + 1, sizeof *s->k);
 		memset(&s->k[id], 0, sizeof s->k[id]);
 		s->k[id].armed = INT64_MAX;
-		s->k[id].fired = INT64_MIN;
+		kfired_set(s, &s->k[id], INT64_MIN);
 		if (s->keys.count > s->peak_keys)
 			s->peak_keys = s->keys.count;
 	}
@@ -72,10 +171,7 @@ static struct agg_slot *slot_get(struct aggfire *s, struct agg_kent *k,
 			break;
 		i--;
 	}
-	if (k->n == k->cap) {
-		k->cap = k->cap ? k->cap * 2 : 1;
-		k->slots = xrealloc(k->slots, k->cap * s->slot_size);
-	}
+	slots_reserve(s, k);
 	memmove(k->slots + (i + 1) * s->slot_size, k->slots + i * s->slot_size,
 	    (k->n - i) * s->slot_size);
 	k->n++;
@@ -108,11 +204,8 @@ static void slots_remove(struct aggfire *s, struct agg_kent *k,
 		w++;
 	}
 	k->n = (uint32_t)w;
-	if (k->n == 0) {
-		free(k->slots);
-		k->slots = NULL;
-		k->cap = 0;
-	}
+	if (k->n == 0)
+		slots_release(s, k);
 }
 
 static void key_drop(struct aggfire *s, uint32_t id)
@@ -125,10 +218,11 @@ static void key_drop(struct aggfire *s, uint32_t id)
 		aggset_free_state(s->as, slot_state(slot_at(s, k, i)));
 		s->nslots--;
 	}
-	free(k->slots);
+	if (k->cap > 0)
+		slots_release(s, k);
 	memset(k, 0, sizeof *k);
 	k->armed = INT64_MAX;
-	k->fired = INT64_MIN;
+	kfired_set(s, k, INT64_MIN);
 	keytab_remove(&s->keys, id);
 }
 
@@ -331,7 +425,7 @@ static int64_t closed_upto(const struct aggfire *s)
 static int64_t pane_next_at(const struct aggfire *s, const struct agg_kent *k,
     int64_t ps, bool during_fire)
 {
-	int64_t after = k->fired, c = closed_upto(s);
+	int64_t after = kfired(s, k), c = closed_upto(s);
 
 	if (!during_fire && c > after)
 		after = c;
@@ -399,7 +493,7 @@ static void fire_key(struct aggfire *s, uint32_t id, int64_t t)
 		if (merge_panes(s, k, win.start, win.end))
 			emit_result(s, id, &win, s->tmp, upd);
 		aggset_free_state(s->as, s->tmp);
-		k->fired = e;
+		kfired_set(s, k, e);
 		slots_remove(s, k, pane_done, e);
 	}
 	if (k->n == 0) {
@@ -427,7 +521,7 @@ void aggfire_fire_due(struct aggfire *s, int64_t upto)
 		s->ndue = 0;
 		do {
 			if (tm.id >= s->keys.nids ||
-			    s->keys.keys[tm.id].p == NULL ||
+			    !keytab_live(&s->keys, tm.id) ||
 			    tm.t != s->k[tm.id].armed)
 				continue;       /* stale: re-armed or gone */
 			s->k[tm.id].armed = INT64_MAX;
@@ -450,7 +544,7 @@ void aggfire_early(struct aggfire *s)
 		struct agg_kent *k = &s->k[id];
 
 		s->isdirty[id] = 0;
-		if (id >= s->keys.nids || s->keys.keys[id].p == NULL)
+		if (id >= s->keys.nids || !keytab_live(&s->keys, id))
 			continue;
 		if (s->mode == AGG_MODE_WINDOWS) {
 			for (size_t i = 0; i < k->n; i++) {
@@ -532,7 +626,7 @@ static void running_update(struct aggfire *s, uint32_t id,
 void aggfire_clear(struct aggfire *s)
 {
 	for (size_t i = 0; i < s->keys.nids; i++)
-		if (s->keys.keys[i].p != NULL)
+		if (keytab_live(&s->keys, i))
 			key_drop(s, (uint32_t)i);
 	timerheap_free(&s->timers);
 	timerheap_free(&s->pace);
@@ -557,7 +651,7 @@ int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why)
 	    json_string_length(key), &added);
 	k = kent_for(s, id, added);
 	if (json_is_integer(fired))
-		k->fired = json_integer_value(fired);
+		kfired_set(s, k, json_integer_value(fired));
 	json_array_foreach(slots, i, x) {
 		struct agg_slot *sl;
 
@@ -594,8 +688,8 @@ static json_t *key_entry(const struct aggfire *s, uint32_t id)
 		    aggset_snapshot(s->as, slot_state(sl))));
 	}
 	e = json_pack("{s:s%,s:o}", "key", key, klen, "slots", slots);
-	if (k->fired != INT64_MIN)
-		json_object_set_new(e, "fired", json_integer(k->fired));
+	if (kfired(s, k) != INT64_MIN)
+		json_object_set_new(e, "fired", json_integer(kfired(s, k)));
 	return e;
 }
 
@@ -605,7 +699,7 @@ json_t *aggfire_snapshot(const struct aggfire *s)
 	json_t *keys = json_array();
 
 	for (size_t i = 0; i < s->keys.nids; i++)
-		if (s->keys.keys[i].p != NULL)
+		if (keytab_live(&s->keys, i))
 			json_array_append_new(keys, key_entry(s, (uint32_t)i));
 	return keys;
 }
@@ -665,14 +759,15 @@ int aggfire_apply_key(struct aggfire *s, const json_t *e, const char **why)
 size_t aggfire_bytes(const struct aggfire *s)
 {
 	size_t n = keytab_bytes(&s->keys) + s->cap_k * sizeof *s->k +
+	    s->cap_fired * sizeof *s->fired +
 	    s->timers.q.cap * sizeof *s->timers.q.v;
 
 	for (size_t i = 0; i < s->keys.nids; i++) {
 		const struct agg_kent *k = &s->k[i];
 
-		if (s->keys.keys[i].p == NULL)
+		if (!keytab_live(&s->keys, i))
 			continue;
-		n += (k->cap - k->n) * s->slot_size;
+		n += (k->cap - k->n) * s->slot_size;  /* pooled or not */
 		for (size_t j = 0; j < k->n; j++)
 			n += sizeof(struct agg_slot) + aggset_state_bytes(s->as,
 			    slot_state(slot_at(s, k, j)));
@@ -705,6 +800,10 @@ void aggfire_init(struct aggfire *s, struct aggset *as,
 void aggfire_free(struct aggfire *s)
 {
 	aggfire_clear(s);
+	for (size_t i = 0; i < s->npool; i++)
+		free(s->pool[i]);
+	free(s->pool);
+	free(s->fired);
 	keytab_free(&s->keys);
 	free(s->k);
 	free(s->due);

@@ -66,6 +66,14 @@ struct aggfire {
 	struct keytab keys;
 	struct agg_kent *k;     /* by key id */
 	size_t cap_k;
+	int64_t *fired;         /* panes: by key id, the last end fired */
+	size_t cap_fired;
+	/* The pool of one-slot arrays (agg_fire.c). */
+	unsigned char **pool;   /* chunks */
+	size_t npool, cap_pool;
+	unsigned char *pool_next;       /* the rest of the newest chunk */
+	size_t pool_left;
+	void *pool_free;        /* blocks given back, a list */
 	struct timerheap timers;
 	uint32_t *due;          /* keys due at one time, being fired */
 	size_t ndue, cap_due;

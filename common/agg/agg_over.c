@@ -178,7 +178,7 @@ void over_free(struct over *ov)
 		return;
 	overx_free(ov->x);
 	for (size_t i = 0; i < ov->keys.nids; i++)
-		if (ov->keys.keys && ov->keys.keys[i].p != NULL)
+		if (keytab_live(&ov->keys, i))
 			block_free(ov, ov->blocks[i]);
 	keytab_free(&ov->keys);
 	for (size_t r = 0; r < ov->nr; r++) {
@@ -379,7 +379,7 @@ void over_watermark(struct over *ov, int64_t wm)
 	for (size_t i = 0; i < ov->keys.nids; i++) {
 		struct ring *rg;
 
-		if (ov->keys.keys[i].p == NULL)
+		if (!keytab_live(&ov->keys, i))
 			continue;
 		rg = ring_of(ov, ov->blocks[i], big);
 		if (rg->head != INT64_MIN &&
@@ -402,7 +402,7 @@ json_t *over_snapshot(const struct over *ov)
 		size_t klen;
 		const char *key;
 
-		if (ov->keys.keys[i].p == NULL)
+		if (!keytab_live(&ov->keys, i))
 			continue;
 		key = keytab_key(&ov->keys, (uint32_t)i, &klen);
 		for (size_t r = 0; r < ov->nr; r++) {
@@ -439,7 +439,7 @@ int over_restore(struct over *ov, const json_t *st, const char **why)
 		return *why = "over state is not a list (was the checkpoint "
 		    "taken without --over-buckets?)", -1;
 	for (i = 0; i < ov->keys.nids; i++)
-		if (ov->keys.keys[i].p != NULL) {
+		if (keytab_live(&ov->keys, i)) {
 			block_free(ov, ov->blocks[i]);
 			keytab_remove(&ov->keys, (uint32_t)i);
 		}
@@ -489,7 +489,7 @@ size_t over_bytes(const struct over *ov)
 		return n + overx_bytes(ov->x);
 
 	for (size_t i = 0; i < ov->keys.nids; i++) {
-		if (ov->keys.keys[i].p == NULL)
+		if (!keytab_live(&ov->keys, i))
 			continue;
 		for (size_t r = 0; r < ov->nr; r++) {
 			struct ring *rg = ring_of(ov, ov->blocks[i], r);

@@ -141,7 +141,7 @@ static void drop_key(struct overx *x, uint32_t id)
 static void drop_all(struct overx *x)
 {
 	for (size_t i = 0; i < x->keys.nids; i++)
-		if (x->keys.keys[i].p != NULL)
+		if (keytab_live(&x->keys, i))
 			drop_key(x, (uint32_t)i);
 	timerheap_free(&x->heap);
 	timerheap_init(&x->heap);
@@ -373,7 +373,7 @@ static void sweep(struct overx *x, int64_t wm)
 	for (size_t i = 0; i < x->keys.nids; i++) {
 		struct xkey *k;
 
-		if (x->keys.keys[i].p == NULL)
+		if (!keytab_live(&x->keys, i))
 			continue;
 		k = x->k[i];
 		if (k->done == k->n &&
@@ -393,7 +393,7 @@ void overx_watermark(struct overx *x, int64_t wm)
 	while (timerheap_pop(&x->heap, wm - 1, &tm)) {
 		struct xkey *k;
 
-		if (tm.id >= x->keys.nids || x->keys.keys[tm.id].p == NULL)
+		if (tm.id >= x->keys.nids || !keytab_live(&x->keys, tm.id))
 			continue;
 		k = x->k[tm.id];
 		/* A stale entry: that time was written already. */
@@ -417,7 +417,7 @@ json_t *overx_snapshot(const struct overx *x)
 		size_t klen, m;
 		const char *key;
 
-		if (x->keys.keys[i].p == NULL)
+		if (!keytab_live(&x->keys, i))
 			continue;
 		k = x->k[i];
 		key = keytab_key(&x->keys, (uint32_t)i, &klen);
@@ -540,7 +540,7 @@ size_t overx_bytes(const struct overx *x)
 	for (size_t i = 0; i < x->keys.nids; i++) {
 		const struct xkey *k;
 
-		if (x->keys.keys[i].p == NULL)
+		if (!keytab_live(&x->keys, i))
 			continue;
 		k = x->k[i];
 		n += sizeof *k + x->nr * (sizeof k->w[0] + x->ssize) +

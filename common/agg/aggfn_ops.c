@@ -223,7 +223,7 @@ size_t aggset_state_bytes(const struct aggset *as, const void *state)
 
 	for (size_t s = 0; s < as->nslots; s++) {
 		const void *p = base + as->slots[s].off;
-		const void *ptr = *(void *const *)p;
+		const void *ptr = slot_ptr(p);
 
 		switch (as->slots[s].kind) {
 		case K_FIRST:
@@ -322,7 +322,7 @@ static json_t *agg_result(const struct aggset *as, const struct agg *a,
     const char *base)
 {
 	const void *p = base + as->slots[a->slot].off;
-	const void *ptr = *(void *const *)p;
+	const void *ptr = slot_ptr(p);
 	const struct s_pick *pk = p;
 	const struct lastn *l = ptr;
 	const struct byset *by = ptr;

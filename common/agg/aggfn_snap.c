@@ -57,7 +57,7 @@ static int json_dbl(const json_t *j, double *d)
 
 static json_t *slot_snapshot(const struct slot *sl, const void *p)
 {
-	const void *ptr = *(void *const *)p;
+	const void *ptr = slot_ptr(p);
 	const struct s_sum *sm = p;
 	const struct s_mom *mo = p;
 	const struct s_pick *pk = p;

@@ -418,8 +418,7 @@ static size_t slot_index(struct aggset *as, enum kind kind, long field,
 	s->vfield = vfield;
 	s->cset = cset;
 	s->param = param;
-	s->off = as->size;
-	as->size += kind_size(kind);
+	s->off = 0;             /* layout() places it */
 	return as->nslots++;
 }
 
@@ -576,6 +575,26 @@ fail:
 	return -1;
 }
 
+/* Places the slots in the state block: those of 8-byte alignment first
+ * (every kind but min and max has a size that is a multiple of 8), then
+ * the 4-aligned min and max; the block's size a multiple of 8, so that
+ * blocks can follow one another in an array. */
+static void layout(struct aggset *as)
+{
+	as->size = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < as->nslots; i++) {
+			struct slot *s = &as->slots[i];
+			bool ext = s->kind == K_MIN || s->kind == K_MAX;
+
+			if (ext != (pass == 1))
+				continue;
+			s->off = as->size;
+			as->size += kind_size(s->kind);
+		}
+	as->size = (as->size + 7) & ~(size_t)7;
+}
+
 struct aggset *aggset_compile(const char *const *specs, size_t n, char *why)
 {
 	struct aggset *as = xcalloc(1, sizeof(*as));
@@ -596,6 +615,7 @@ struct aggset *aggset_compile(const char *const *specs, size_t n, char *why)
 		aggset_free(as);
 		return NULL;
 	}
+	layout(as);
 	as->signature = xstrndup(sig.data, sig.len);
 	buf_free(&sig);
 	as->fv = xcalloc(as->nfields ? as->nfields : 1, sizeof(*as->fv));

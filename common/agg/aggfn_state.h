@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "aggfn.h"
 #include "buf.h"
@@ -61,12 +62,15 @@ struct s_sum {
 
 enum { EXT_NONE, EXT_INT, EXT_REAL };
 
-struct s_ext {                  /* min or max */
+/* 12 bytes, 4-aligned: the state block lays slots of 8-byte alignment
+ * out first and these after them (aggfn_spec.c), so a min and a max
+ * cost 24 bytes, not 32. */
+struct __attribute__((packed, aligned(4))) s_ext {      /* min or max */
 	union {
 		int64_t i;
 		double d;
 	} u;
-	uint64_t tag;
+	uint32_t tag;
 };
 
 struct s_mom {                  /* Welford; merged as Chan et al. */
@@ -178,6 +182,18 @@ struct aggset {
 	bool *active;
 	char why[AGG_WHY_MAX];
 };
+
+/* The pointer a pointer-holding slot keeps (the distinct set, last-N,
+ * max_by/min_by).  Read before the slot's kind is known, so it may be
+ * any slot's first bytes: a min or max slot is only 4-aligned, hence the
+ * copy. */
+static inline const void *slot_ptr(const void *p)
+{
+	const void *v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
 
 /* --- one slot's state (aggfn_slot.c) ------------------------------------ */
 

@@ -16,7 +16,7 @@ json_t *win_ckpt_snapshot(void *ctx, uint64_t id)
 		size_t klen;
 		const char *key;
 
-		if (s->keys.keys[i].p == NULL)
+		if (!keytab_live(&s->keys, i))
 			continue;
 		key = keytab_key(&s->keys, (uint32_t)i, &klen);
 		for (size_t j = 0; j < s->sk[i].n; j++) {

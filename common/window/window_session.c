@@ -131,7 +131,7 @@ void win_sessions_close(struct win_run *s, int64_t upto)
 void win_sessions_clear(struct win_run *s)
 {
 	for (size_t i = 0; i < s->keys.nids; i++) {
-		if (s->keys.keys[i].p == NULL)
+		if (!keytab_live(&s->keys, i))
 			continue;
 		for (size_t j = 0; j < s->sk[i].n; j++)
 			buf_free(&s->sk[i].s[j].lines);

@@ -1,46 +1,85 @@
 /* window_state.c - key table and timer heap (see window_state.h), over
- * the tree's hash table and heap. */
+ * the tree's hash index and heap. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "window_state.h"
 #include "xalloc.h"
 #include "banned.h"
 
+static const char *key_bytes(const struct keytab_key *k)
+{
+	const char *p;
+
+	if (k->len < KEYTAB_INLINE)
+		return k->b;
+	memcpy(&p, k->b, sizeof p);
+	return p;
+}
+
 void keytab_init(struct keytab *t)
 {
 	memset(t, 0, sizeof *t);
-	hashtab_init(&t->map);
+	hashidx_init(&t->map);
 }
 
 void keytab_free(struct keytab *t)
 {
 	for (size_t i = 0; i < t->nids; i++)
-		free(t->keys[i].p);
+		if (t->keys[i].len != KEYTAB_FREE &&
+		    t->keys[i].len >= KEYTAB_INLINE)
+			free((char *)key_bytes(&t->keys[i]));
 	free(t->keys);
-	hashtab_free(&t->map);
+	hashidx_free(&t->map);
 	free(t->free_ids);
 	memset(t, 0, sizeof *t);
 }
 
+struct probe {
+	const struct keytab *t;
+	const char *key;
+	size_t len;
+};
+
+static bool key_eq(const void *ctx, uint32_t id)
+{
+	const struct probe *p = ctx;
+	const struct keytab_key *k = &p->t->keys[id];
+
+	return k->len == p->len && memcmp(key_bytes(k), p->key, p->len) == 0;
+}
+
+static uint32_t find(const struct keytab *t, const char *key, size_t len,
+    uint32_t h)
+{
+	struct probe p = { t, key, len };
+
+	return hashidx_find(&t->map, h, key_eq, &p);
+}
+
 uint32_t keytab_find(const struct keytab *t, const char *key, size_t len)
 {
-	const struct hashtab_slot *s = hashtab_get(&t->map, key, len);
-
-	return s ? (uint32_t)((uintptr_t)s->val - 1) : KEYTAB_NONE;
+	if (len >= KEYTAB_FREE)
+		return KEYTAB_NONE;
+	return find(t, key, len, hashtab_hash(key, len));
 }
 
 uint32_t keytab_intern(struct keytab *t, const char *key, size_t len,
     bool *added)
 {
-	struct hashtab_slot *s = hashtab_put(&t->map, key, len);
-	uint32_t id;
+	uint32_t h, id;
+	struct keytab_key *k;
 
-	if (s->val != NULL) {
+	if (len >= KEYTAB_FREE)
+		diag_fatal("keytab: a key of %zu bytes", len);
+	h = hashtab_hash(key, len);
+	id = find(t, key, len, h);
+	if (id != KEYTAB_NONE) {
 		*added = false;
-		return (uint32_t)((uintptr_t)s->val - 1);
+		return id;
 	}
 	*added = true;
 	if (t->nfree > 0) {
@@ -50,14 +89,20 @@ uint32_t keytab_intern(struct keytab *t, const char *key, size_t len,
 		    sizeof *t->keys);
 		id = (uint32_t)t->nids++;
 	}
-	t->keys[id].p = xmalloc(len + 1);
-	memcpy(t->keys[id].p, key, len);
-	t->keys[id].p[len] = '\0';
-	t->keys[id].len = (uint32_t)len;
-	/* the slot now points at the table's own copy */
-	s->key = t->keys[id].p;
-	s->val = (void *)((uintptr_t)id + 1);
-	t->key_bytes += len + 1;
+	k = &t->keys[id];
+	if (len < KEYTAB_INLINE) {
+		memcpy(k->b, key, len);
+		k->b[len] = '\0';
+	} else {
+		char *p = xmalloc(len + 1);
+
+		memcpy(p, key, len);
+		p[len] = '\0';
+		memcpy(k->b, &p, sizeof p);
+		t->key_bytes += len + 1;
+	}
+	k->len = (uint32_t)len;
+	hashidx_add(&t->map, h, id);
 	t->count++;
 	return id;
 }
@@ -65,7 +110,7 @@ uint32_t keytab_intern(struct keytab *t, const char *key, size_t len,
 const char *keytab_key(const struct keytab *t, uint32_t id, size_t *len)
 {
 	*len = t->keys[id].len;
-	return t->keys[id].p;
+	return key_bytes(&t->keys[id]);
 }
 
 static int by_key(const void *a, const void *b, void *table)
@@ -73,7 +118,8 @@ static int by_key(const void *a, const void *b, void *table)
 	const struct keytab *t = table;
 	const struct keytab_key *x = &t->keys[*(const uint32_t *)a];
 	const struct keytab_key *y = &t->keys[*(const uint32_t *)b];
-	int c = memcmp(x->p, y->p, x->len < y->len ? x->len : y->len);
+	int c = memcmp(key_bytes(x), key_bytes(y),
+	    x->len < y->len ? x->len : y->len);
 
 	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
@@ -87,12 +133,15 @@ void keytab_sort_ids(const struct keytab *t, uint32_t *ids, size_t n)
 void keytab_remove(struct keytab *t, uint32_t id)
 {
 	struct keytab_key *k = &t->keys[id];
+	const char *key = key_bytes(k);
 
-	hashtab_del(&t->map, k->p, k->len);
-	t->key_bytes -= k->len + 1;
-	free(k->p);
-	k->p = NULL;
-	k->len = 0;
+	if (!hashidx_del(&t->map, hashtab_hash(key, k->len), id))
+		diag_fatal("keytab: key %u missing from its index", id);
+	if (k->len >= KEYTAB_INLINE) {
+		t->key_bytes -= k->len + 1;
+		free((char *)key);
+	}
+	k->len = KEYTAB_FREE;
 	t->free_ids = xgrow(t->free_ids, &t->cap_free, t->nfree + 1,
 	    sizeof *t->free_ids);
 	t->free_ids[t->nfree++] = id;
@@ -101,7 +150,7 @@ void keytab_remove(struct keytab *t, uint32_t id)
 
 size_t keytab_bytes(const struct keytab *t)
 {
-	return hashtab_bytes(&t->map) + t->cap_ids * sizeof *t->keys +
+	return hashidx_bytes(&t->map) + t->cap_ids * sizeof *t->keys +
 	    t->cap_free * sizeof *t->free_ids + t->key_bytes;
 }
 

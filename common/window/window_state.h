@@ -5,9 +5,11 @@
  * keytab maps key bytes (keyspec_encode()'s canonical keys) to small
  * integer ids, dense from 0, so a tool keeps its per-key state in a
  * plain array indexed by id.  Ids of removed keys are reused.  The table
- * owns a copy of each key, and finds it with the tree's hash table
- * (hashtab.h).  About 50 to 80 bytes per key plus the key itself (a
- * 24-byte slot at a load between 3/8 and 3/4, and 16 for the id).
+ * owns a copy of each key: in its 24-byte entry when shorter than
+ * KEYTAB_INLINE bytes (a canonical key such as "u12345678" is 11), else
+ * in memory of its own; it finds keys with the compact index of
+ * hashtab.h (8 bytes a slot at a load between 3/8 and 3/4).  So a short
+ * key costs 35 to 45 bytes in all, with no allocation of its own.
  *
  * timerheap is a min-heap (heap.h) of (time, id): "act on key id when the
  * watermark reaches time".  Entries are never removed early; a tool
@@ -27,19 +29,24 @@
 
 #define KEYTAB_NONE UINT32_MAX
 
+#define KEYTAB_INLINE 20
+#define KEYTAB_FREE UINT32_MAX
+
+/* A key: its bytes and a NUL in b when len < KEYTAB_INLINE, else a
+ * pointer to them (and a NUL) stored in b's first bytes. */
 struct keytab_key {
-	char *p;        /* NULL: a free id */
-	uint32_t len;
+	char b[KEYTAB_INLINE];
+	uint32_t len;           /* KEYTAB_FREE: a free id */
 };
 
 struct keytab {
-	struct hashtab map;     /* key bytes -> id + 1 */
+	struct hashidx map;     /* hash -> id */
 	struct keytab_key *keys;        /* by id */
 	size_t nids, cap_ids;   /* ids handed out (including free ones) */
 	uint32_t *free_ids;
 	size_t nfree, cap_free;
 	size_t count;           /* live keys */
-	size_t key_bytes;       /* bytes of key copies, for --stats */
+	size_t key_bytes;       /* bytes of keys held outside entries */
 };
 
 void keytab_init(struct keytab *t);
@@ -49,7 +56,13 @@ uint32_t keytab_intern(struct keytab *t, const char *key, size_t len,
     bool *added);
 /* The id of key, or KEYTAB_NONE. */
 uint32_t keytab_find(const struct keytab *t, const char *key, size_t len);
-/* The key of a live id. */
+/* True when id is a live key's. */
+static inline bool keytab_live(const struct keytab *t, size_t id)
+{
+	return id < t->nids && t->keys[id].len != KEYTAB_FREE;
+}
+/* The key of a live id, NUL-terminated; valid until the next
+ * keytab_intern() or keytab_remove(). */
 const char *keytab_key(const struct keytab *t, uint32_t id, size_t *len);
 /* Sorts live ids by their key bytes, so that what a tool emits for keys
  * due together does not depend on the order state was built in. */
@@ -59,7 +72,9 @@ void keytab_remove(struct keytab *t, uint32_t id);
 /* Bytes the table uses (slots, key index, key copies). */
 size_t keytab_bytes(const struct keytab *t);
 
-struct timer {
+/* 12 bytes (packed): a timer per key in open windows, so with 1M keys
+ * every byte counts. */
+struct __attribute__((packed, aligned(4))) timer {
 	int64_t t;
 	uint32_t seq;   /* push order, for ties */
 	uint32_t id;

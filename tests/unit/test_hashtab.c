@@ -1,7 +1,8 @@
 /*
  * test_hashtab.c - common/hashtab.c: contents under heavy insert/delete
  * churn match a plain array (backward-shift deletion keeps every probe
- * run reachable), iteration, and keys that differ only in length.
+ * run reachable), iteration, and keys that differ only in length; the
+ * compact hashidx under the same churn, with colliding hashes.
  */
 #include <stdio.h>
 #include <string.h>
@@ -89,9 +90,65 @@ static void test_keys(void)
 	CHECK(t.n == 0 && t.slots == NULL, "free leaves an empty table");
 }
 
+/* hashidx: ids 0..KEYS-1 with hashes from only 64 values, so probe
+ * runs are long and deletions shift; lookups agree with an array. */
+static bool id_is(const void *ctx, uint32_t id)
+{
+	return *(const uint32_t *)ctx == id;
+}
+
+static uint32_t idx_hash(uint32_t id)
+{
+	return hashtab_hash((const char *)&id, sizeof id) % 64 * 0x9E3779B1u;
+}
+
+static void test_idx(void)
+{
+	static int present[KEYS];
+	unsigned long rng = 7;
+	struct hashidx t;
+	uint32_t none = 1;
+	size_t count = 0;
+	int ok = 1;
+
+	hashidx_init(&t);
+	CHECK(hashidx_find(&t, 1, id_is, &none) == HASHIDX_NONE &&
+	    !hashidx_del(&t, 1, 1), "an empty index has nothing");
+	for (int round = 0; round < 100000; round++) {
+		uint32_t id = (uint32_t)(next(&rng) % KEYS);
+		uint32_t h = idx_hash(id);
+		uint32_t got = hashidx_find(&t, h, id_is, &id);
+
+		if ((got == id) != (present[id] != 0))
+			ok = 0;
+		if (next(&rng) % 2) {
+			if (!present[id])
+				hashidx_add(&t, h, id);
+			present[id] = 1;
+		} else {
+			if (hashidx_del(&t, h, id) != (present[id] != 0))
+				ok = 0;
+			present[id] = 0;
+		}
+	}
+	for (uint32_t id = 0; id < KEYS; id++) {
+		if ((hashidx_find(&t, idx_hash(id), id_is, &id) == id) !=
+		    (present[id] != 0))
+			ok = 0;
+		count += present[id] != 0;
+	}
+	CHECK(ok, "hashidx: lookups agree with a plain array after 100000 adds and deletes, 64 hashes");
+	CHECK(count == t.n, "hashidx: the entry count is exact");
+	CHECK(t.cap * 3 >= t.n * 4 && hashidx_bytes(&t) == t.cap * 8,
+	    "hashidx: load at most 3/4; 8 bytes a slot");
+	hashidx_free(&t);
+	CHECK(t.n == 0 && t.e == NULL, "hashidx: free leaves an empty index");
+}
+
 int main(void)
 {
 	test_churn();
 	test_keys();
+	test_idx();
 	return tap_done();
 }

@@ -2,6 +2,7 @@
  * table and the timer heap (common/window/). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tap.h"
 #include "window/winspec.h"
@@ -167,6 +168,25 @@ static void test_keytab(void)
 	CHECK(ok, "keytab: removal keeps the others findable");
 	CHECK_I64((int64_t)t.count, 2500, "keytab: count");
 	CHECK_I64((int64_t)keytab_intern(&t, "new", 3, &added), 4998, "keytab: ids are reused");
+	ok = 1;
+	for (int i = 0; i < 200; i++) {
+		/* 8 to 31 bytes: inline below KEYTAB_INLINE, else apart */
+		char lkey[64];
+		int n = snprintf(lkey, sizeof lkey, "\"%.*s%d\"", i % 21 + 5,
+		    "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", i);
+		uint32_t id = keytab_intern(&t, lkey, (size_t)n, &added);
+		size_t len;
+		const char *got = keytab_key(&t, id, &len);
+
+		if (!added || len != (size_t)n || memcmp(got, lkey, len) != 0 ||
+		    got[len] != '\0' || keytab_find(&t, lkey, (size_t)n) != id)
+			ok = 0;
+		if (i % 3 == 0)
+			keytab_remove(&t, id);
+	}
+	CHECK(ok, "keytab: short and long keys kept, NUL-terminated, found");
+	CHECK(keytab_live(&t, 1) && !keytab_live(&t, 0) &&
+	    !keytab_live(&t, t.nids), "keytab: live ids");
 	keytab_free(&t);
 }
 
