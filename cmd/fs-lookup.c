@@ -269,7 +269,8 @@ static void done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
 
 	c->udata = NULL;
 	if (l->in_table) {
-		hashtab_del(&s->out_reads, (const char *)l->digest, AS_DIGEST_SIZE);
+		hashtab_del(&s->out_reads, (const char *)l->digest,
+		    AS_DIGEST_SIZE);
 		l->in_table = false;
 	}
 	l->done = true;
@@ -299,7 +300,8 @@ static void done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
 		json_object_setn_new(bins, op.name, op.nlen, v);
 	}
 	if (o->time_bin != NULL) {
-		json_t *t = json_object_getn(bins, o->time_bin, s->time_bin_len);
+		json_t *t = json_object_getn(bins, o->time_bin,
+		    s->time_bin_len);
 		if (json_is_integer(t)) {
 			l->has_ftime = true;
 			l->ftime = json_integer_value(t);
@@ -428,6 +430,8 @@ static void slot_write(struct lk *s, struct slot *sl)
 {
 	struct lookup *l = sl->lk;
 
+	if (l != NULL)
+		stage_data(&s->st);     /* in output order: a restore first */
 	if (l == NULL) {
 		char why[REC_ERR_MAX];
 		switch (stage_control(&s->st, &sl->ctl, &s->out, why)) {
@@ -539,7 +543,6 @@ static void handle_line(struct lk *s, const char *line, size_t len)
 		return;
 	}
 	json_decref(obj);
-	stage_data(&s->st);
 	struct lookup *l = lookup_key(s);
 	struct slot *sl = slot_push(s, line, len);
 	sl->lk = l;

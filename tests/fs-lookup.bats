@@ -227,3 +227,23 @@ fs-lookup: 1 record rejected"
 	run -2 --separate-stderr fs-lookup -n test --key u -B averyveryverylongbin
 	assert_equal "${stderr_lines[0]}" "fs-lookup: --bins: a bin name is 1 to 15 bytes: 'averyveryverylongbin'"
 }
+
+@test "fs-lookup: --checkpoint-dir: a restore first, barriers after the records before them, the end last" {
+	require_aerospike
+	put_features
+	printf '%s\n' '{"@fs":"restore","id":0}' '{"user":"u1"}' \
+		'{"@fs":"barrier","id":1}' '{"user":"u2"}' '{"@fs":"end","id":2}' > in.ndjson
+	run --separate-stderr lookup --key user -B n --checkpoint-dir ck in.ndjson
+	assert_success
+	assert_output '{"@fs":"restore","id":0}
+{"user":"u1","features":{"n":3}}
+{"@fs":"barrier","id":1}
+{"user":"u2","features":{"n":7}}
+{"@fs":"end","id":2}'
+	assert_equal "$stderr" ""
+	[ -n "$(find ck -name '*fs-lookup*' | head -n 1)" ] || fail "no checkpoint of fs-lookup in ck: $(find ck)"
+	# the input stopped without its end: nothing says it is complete
+	head -n 3 in.ndjson > cut.ndjson
+	run -1 --separate-stderr lookup --key user -B n cut.ndjson
+	assert_equal "${lines[2]}" '{"@fs":"barrier","id":1}'
+}
