@@ -28,6 +28,7 @@
 #include "aerospike/aerospike.h"
 #include "hashtab.h"
 #include "opt.h"
+#include "recproj.h"
 #include "reject.h"
 #include "stage.h"
 #include "banned.h"
@@ -88,6 +89,7 @@ struct lk {
 	struct rejects rj;
 	struct stage st;
 	struct keyspec ks;
+	struct recproj *rp;     /* the key and event time of each line */
 	struct as_cluster cl;
 	struct as_exec *ex;
 	struct as_key key;
@@ -500,32 +502,47 @@ static void reject_now(struct lk *s, const char *why, const char *line,
 	reject_line(&s->rj, &s->lr, why, line, len);
 }
 
+/*
+ * Parses a line once: the projection of the members read (the key, the
+ * event time), or the whole line when the projection refuses it, for
+ * the reason, or because a string holds \u0000 (accepted, as the sink
+ * accepts it: a key passes on by its length).  *ctl says what it is.
+ */
+static json_t *parse_line(struct lk *s, const char *line, size_t len,
+    struct ctl *ctl, char *why)
+{
+	json_t *obj = recproj_read(s->rp, line, len, ctl, why);
+
+	if (obj != NULL)
+		return obj;
+	obj = rec_parse_nul(line, len, why);
+	if (obj == NULL)
+		return NULL;
+	ctl->kind = CTL_NONE;
+	if (rec_line_maybe_control(line, len))
+		ctl->kind = rec_control(obj, ctl, why);
+	return obj;
+}
+
 static void handle_line(struct lk *s, const char *line, size_t len)
 {
 	char why[REC_ERR_MAX + 256];
-	json_t *obj = rec_parse_nul(line, len, why);
+	struct ctl ctl;
+	json_t *obj = parse_line(s, line, len, &ctl, why);
 
 	s->records++;
-	if (obj == NULL) {
+	if (obj == NULL || ctl.kind == CTL_INVALID) {
+		json_decref(obj);
 		reject_now(s, why, line, len);
 		return;
 	}
-	if (rec_line_maybe_control(line, len)) {
-		struct ctl ctl;
-		enum ctl_kind k = rec_control(obj, &ctl, why);
-		if (k == CTL_INVALID) {
-			json_decref(obj);
-			reject_now(s, why, line, len);
-			return;
-		}
-		if (k != CTL_NONE) {
-			json_decref(obj);
-			s->records--;
-			s->controls++;
-			struct slot *sl = slot_push(s, line, len);
-			sl->ctl = ctl;
-			return;
-		}
+	if (ctl.kind != CTL_NONE) {
+		json_decref(obj);
+		s->records--;
+		s->controls++;
+		struct slot *sl = slot_push(s, line, len);
+		sl->ctl = ctl;
+		return;
 	}
 	int64_t ets = 0;
 	if (s->o->as_of == AS_OF_EVENT) {
@@ -656,6 +673,7 @@ static void cleanup(struct lk *s)
 	lineio_close(&s->lr);
 	as_key_free(&s->key);
 	hashtab_free(&s->out_reads);
+	recproj_free(s->rp);
 	keyspec_free(&s->ks);
 	for (size_t i = 0; i < s->n_bins; i++) {
 		free(s->bin_names[i]);
@@ -681,6 +699,11 @@ int main(int argc, char **argv)
 	if (keyspec_compile(&s.ks, o.as.key) < 0)
 		diag_usage("--key: not a list of field paths: '%s'", o.as.key);
 	compile_bins(&s);
+	s.rp = recproj_new();
+	for (size_t i = 0; i < s.ks.n; i++)
+		recproj_keep(s.rp, &s.ks.paths[i]);
+	if (o.as_of == AS_OF_EVENT)
+		recproj_keep(s.rp, &o.c.time_path);
 	out_init(&s.out, 1, "stdout");
 	if (lineio_open(&s.lr, o.input ? o.input : "-") < 0)
 		diag_fatal("cannot open '%s': %s", o.input, strerror(errno));

@@ -46,13 +46,15 @@ put_features() {
 	require_aerospike
 	put_features
 	printf '%s\n' '{"user":"u1","ts":2000,"x":1}' '{"@fs":"watermark","ts":2000}' \
-		'{"user":"nope","ts":3000}' '{"user":42,"ts":4000}' > in.ndjson
+		'{"user":"nope","ts":3000}' '{"user":42,"ts":4000}' \
+		'{"user":"u2","note":"a\u0000b"}' > in.ndjson
 	run --separate-stderr lookup --key user in.ndjson
 	assert_success
 	assert_output '{"user":"u1","ts":2000,"x":1,"features":{"ts":1000,"n":3,"f":2.5}}
 {"@fs":"watermark","ts":2000}
 {"user":"nope","ts":3000,"features":null}
-{"user":42,"ts":4000,"features":{"ts":9000,"n":1}}'
+{"user":42,"ts":4000,"features":{"ts":9000,"n":1}}
+{"user":"u2","note":"a\u0000b","features":{"ts":5000,"n":7}}'
 	assert_equal "$stderr" "fs-lookup: 1 record without features: key not found"
 }
 
