@@ -64,7 +64,9 @@ struct lookup {
 	unsigned refs;          /* records holding it */
 	bool done, in_table;
 	int rc;                 /* the server's code, or AS_EXEC_E* */
-	json_t *bins;           /* AS_OK: the bins read (a new reference) */
+	json_t *bins;           /* AS_OK, --prefix: the bins read */
+	char *text;             /* AS_OK, --into: the bins as JSON text */
+	size_t tlen;
 	bool has_ftime;         /* the time bin held an integer */
 	int64_t ftime;          /* its value, epoch ms */
 	int64_t answered_ms;    /* wall clock at the answer (--as-of now) */
@@ -101,7 +103,7 @@ struct lk {
 	bool time_bin_added;    /* read for --max-age, not asked for */
 	char **members;         /* --prefix: the output member of each bin */
 	size_t time_bin_len;
-	struct buf exp, line;
+	struct buf exp, line, text;
 	char *password;
 	/* counts, for the summary and --stats */
 	uint64_t records, found, missing, stale, failed, controls, reads;
@@ -257,6 +259,7 @@ static void lookup_unref(struct lookup *l)
 	if (--l->refs > 0)
 		return;
 	json_decref(l->bins);
+	free(l->text);
 	free(l->why);
 	free(l);
 }
@@ -311,7 +314,18 @@ static void done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
 		if (s->time_bin_added)
 			json_object_deln(bins, o->time_bin, s->time_bin_len);
 	}
-	l->bins = bins;
+	if (s->members != NULL) {
+		l->bins = bins;
+		return;
+	}
+	/* Dumped once for every record of the key, and the values freed
+	 * while their memory is hot. */
+	buf_reset(&s->text);
+	rec_dump(&s->text, bins);
+	json_decref(bins);
+	l->text = xmalloc(s->text.len);
+	memcpy(l->text, s->text.data, s->text.len);
+	l->tlen = s->text.len;
 }
 
 /* Submits the read of s->key. */
@@ -390,16 +404,20 @@ static bool is_stale(const struct lk *s, const struct slot *sl,
 	return at - l->ftime > o->max_age_ms;
 }
 
-/* Writes sl's record with its features, or with null. */
+/* Writes sl's record with l's features, or with null (l NULL). */
 static void write_record(struct lk *s, const struct slot *sl,
-    const json_t *bins)
+    const struct lookup *l)
 {
 	struct buf *b = &s->line;
+	const json_t *bins = l ? l->bins : NULL;
 
 	buf_reset(b);
 	rec_splice_begin(b, sl->line, sl->len);
 	if (s->members == NULL) {
-		rec_splice_value(b, s->o->into, bins ? bins : json_null());
+		if (l != NULL)
+			rec_splice_raw(b, s->o->into, l->text, l->tlen);
+		else
+			rec_splice_value(b, s->o->into, json_null());
 	} else {
 		for (size_t i = 0; i < s->n_bins; i++) {
 			json_t *v = bins ? json_object_get(bins,
@@ -452,7 +470,7 @@ static void slot_write(struct lk *s, struct slot *sl)
 		}
 	} else if (l->rc == AS_OK && !is_stale(s, sl, l)) {
 		s->found++;
-		write_record(s, sl, l->bins);
+		write_record(s, sl, l);
 	} else if (l->rc == AS_OK || l->rc == AS_ERR_FILTERED_OUT) {
 		s->stale++;
 		write_record(s, sl, NULL);
@@ -685,6 +703,7 @@ static void cleanup(struct lk *s)
 	free(s->ring);
 	buf_free(&s->exp);
 	buf_free(&s->line);
+	buf_free(&s->text);
 	free(s->password);
 }
 
