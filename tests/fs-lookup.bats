@@ -249,3 +249,30 @@ fs-lookup: 1 record rejected"
 	run -1 --separate-stderr lookup --key user -B n cut.ndjson
 	assert_equal "${lines[2]}" '{"@fs":"barrier","id":1}'
 }
+
+# Waits until the file $1 has $2 lines (up to 20 s).
+wait_lines() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(wc -l < "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "$1 has $(wc -l < "$1") lines, not $2: $(cat "$1")"
+}
+
+@test "fs-lookup: on a quiet input each record is written once its read is answered, not held for a batch" {
+	require_aerospike
+	put_features
+	mkfifo in
+	lookup --key user -B n < in > out 2> err 3>&- &
+	local pid=$!
+	exec 6> in
+	echo '{"user":"u1"}' >&6
+	wait_lines out 1
+	echo '{"user":"u2"}' >&6
+	wait_lines out 2
+	exec 6>&-
+	wait "$pid"
+	assert_equal "$(cat out)" '{"user":"u1","features":{"n":3}}
+{"user":"u2","features":{"n":7}}'
+}
