@@ -107,6 +107,9 @@ struct lk {
 	char *password;
 	/* counts, for the summary and --stats */
 	uint64_t records, found, missing, stale, failed, controls, reads;
+	/* --metrics-*: NULL without */
+	struct metric *m_found, *m_missing, *m_stale, *m_failed, *m_reads,
+	    *m_requests;
 };
 
 /* --- options ---------------------------------------------------------- */
@@ -487,15 +490,47 @@ static void slot_write(struct lk *s, struct slot *sl)
 	s->n--;
 }
 
+static void metrics_register(struct lk *s, struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	s->m_found = metrics_counter(m, "fs_lookup_found_total",
+	    "Records written with their key's features.", NULL);
+	s->m_missing = metrics_counter(m, "fs_lookup_missing_total",
+	    "Records written with null: no record for the key.", NULL);
+	s->m_stale = metrics_counter(m, "fs_lookup_stale_total",
+	    "Records written with null: features older than --max-age.",
+	    NULL);
+	s->m_failed = metrics_counter(m, "fs_lookup_failed_total",
+	    "Records rejected: their read failed.", NULL);
+	s->m_reads = metrics_counter(m, "fs_lookup_reads_total",
+	    "Keys read (records of a key read at once share a read).", NULL);
+	s->m_requests = metrics_counter(m, "fs_lookup_requests_total",
+	    "Requests sent to the server (batches or single reads).", NULL);
+}
+
+static void metrics_publish(struct lk *s)
+{
+	if (s->m_found == NULL)
+		return;
+	metric_set_count(s->m_found, s->found);
+	metric_set_count(s->m_missing, s->missing);
+	metric_set_count(s->m_stale, s->stale);
+	metric_set_count(s->m_failed, s->failed);
+	metric_set_count(s->m_reads, s->reads);
+	metric_set_count(s->m_requests, as_exec_stats(s->ex)->requests);
+}
+
 /* Writes the records at the head of the window whose reads are in. */
 static void window_flush_ready(struct lk *s)
 {
 	while (s->n > 0) {
 		struct slot *sl = &s->ring[s->head];
 		if (sl->lk != NULL && !sl->lk->done)
-			return;
+			break;
 		slot_write(s, sl);
 	}
+	metrics_publish(s);
 }
 
 /* Waits for every read and writes the whole window. */
@@ -733,6 +768,7 @@ int main(int argc, char **argv)
 	s.cap = (size_t)o.window;
 	s.ring = xcalloc(s.cap, sizeof *s.ring);
 	connect_cluster(&s);
+	metrics_register(&s, o.c.metrics);
 	run(&s);
 	rc = !sig_stop_requested() && !stage_input_complete(&s.st) ? 1 : 0;
 	if (rc == 0 && !sig_stop_requested())

@@ -276,3 +276,27 @@ wait_lines() {
 	assert_equal "$(cat out)" '{"user":"u1","features":{"n":3}}
 {"user":"u2","features":{"n":7}}'
 }
+
+@test "fs-lookup: --metrics-file counts found, missing and stale records, reads and requests" {
+	require_aerospike
+	put_features
+	mkfifo in
+	lookup --key user --max-age 5s --as-of event --metrics-file m.prom \
+		--metrics-interval 50ms < in > out 2> err 3>&- &
+	local pid=$! i L='{tool="fs-lookup",stage="fs-lookup"}'
+	exec 6> in
+	printf '%s\n' '{"user":"u1","ts":1000}' '{"user":"nope","ts":1}' \
+		'{"user":"u2","ts":60000}' '{"user":"u1","ts":2000}' >&6
+	for ((i = 0; i < 200; i++)); do
+		grep -qxF "fs_lookup_found_total$L 2" m.prom 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -qxF "fs_lookup_found_total$L 2" m.prom || fail "$(cat m.prom)"
+	grep -qxF "fs_lookup_missing_total$L 1" m.prom || fail "$(cat m.prom)"
+	grep -qxF "fs_lookup_stale_total$L 1" m.prom || fail "$(cat m.prom)"
+	grep -qxF "fs_lookup_failed_total$L 0" m.prom || fail "$(cat m.prom)"
+	grep -qE "^fs_lookup_reads_total$L [1-4]$" m.prom || fail "$(cat m.prom)"
+	grep -qE "^fs_lookup_requests_total$L [1-4]$" m.prom || fail "$(cat m.prom)"
+	exec 6>&-
+	wait "$pid"
+}
