@@ -30,6 +30,7 @@ TOOLS = \
 	fs-window \
 	fs-sink-aerospike \
 	fs-get \
+	fs-lookup \
 	fs-agg \
 	fs-gen
 

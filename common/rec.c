@@ -277,6 +277,13 @@ void rec_splice_value(struct buf *b, const char *key, const json_t *v)
 	rec_dump(b, v);
 }
 
+void rec_splice_raw(struct buf *b, const char *key, const char *json,
+    size_t n)
+{
+	splice_key(b, key);
+	buf_append(b, json, n);
+}
+
 void rec_splice_object(struct buf *b, const char *key)
 {
 	splice_key(b, key);

@@ -75,6 +75,10 @@ void rec_splice_begin(struct buf *b, const char *line, size_t len);
 void rec_splice_i64(struct buf *b, const char *key, int64_t v);
 void rec_splice_str(struct buf *b, const char *key, const char *v);
 void rec_splice_value(struct buf *b, const char *key, const json_t *v);
+/* A member whose value is JSON text rec_dump() wrote (kept from an
+ * earlier dump, so a value spliced into many records is dumped once). */
+void rec_splice_raw(struct buf *b, const char *key, const char *json,
+    size_t n);
 /* Opens a member holding an object ("key":{); its members are spliced
  * next and rec_splice_end() closes it.  Start a record from nothing
  * with rec_splice_begin(b, "{}", 2). */

@@ -41,3 +41,14 @@ void as_exp_monotonic(struct buf *out, const char *bin, size_t binlen,
 	pack_raw_str(&pk, bin, binlen);
 	msgpack_pack_int64(&pk, ts);
 }
+
+void as_exp_since_update_le(struct buf *out, int64_t max_ms)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, out, pack_cb);
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_int(&pk, AS_EXP_LE);
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_int(&pk, AS_EXP_SINCE_UPDATE);
+	msgpack_pack_int64(&pk, max_ms);
+}

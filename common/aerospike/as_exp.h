@@ -24,6 +24,7 @@
 #define AS_EXP_AND      16
 #define AS_EXP_OR       17
 #define AS_EXP_NOT      18
+#define AS_EXP_SINCE_UPDATE 67
 #define AS_EXP_BIN      81
 #define AS_EXP_BIN_TYPE 82
 
@@ -37,5 +38,13 @@
  */
 void as_exp_monotonic(struct buf *out, const char *bin, size_t binlen,
     int64_t ts);
+
+/*
+ * The freshness filter of a read: true when the record was last updated
+ * at most max_ms milliseconds ago, by the server's clock.
+ *   le(since_update(), max_ms)
+ *   [6, [67], max_ms]
+ */
+void as_exp_since_update_le(struct buf *out, int64_t max_ms);
 
 #endif

@@ -1571,9 +1571,37 @@ static void resp_null(const uint8_t *name, uint8_t len)
 }
 
 /* Appends one as_msg (no proto header) with the collected ops. */
+/* A batch read row's answer as the server writes it (batch.c): a found
+ * record as as_batch_add_result() (the digest field, then the bins,
+ * generation and void time), anything else as as_batch_add_error()
+ * (the code alone: no generation, void time, fields or bins). */
+static void batch_read_out(const struct req *q, int result, uint32_t gen,
+    uint32_t void_time)
+{
+	uint8_t *h = bytes_add(&reply, MSG_HEADER_SZ);
+	if (result != AS_OK) {
+		msg_header(h, result, 0, 0, q->batch_index, 0, 0, 0);
+		resp_ops.len = 0;
+		n_resp_ops = 0;
+		return;
+	}
+	msg_header(h, result, gen, void_time, q->batch_index, 1, n_resp_ops, 0);
+	uint8_t *f = bytes_add(&reply, FIELD_HEADER_SZ + 20);
+	put32(f, 21);
+	f[4] = FIELD_DIGEST;
+	memcpy(f + FIELD_HEADER_SZ, q->digest, 20);
+	bytes_put(&reply, resp_ops.p, resp_ops.len);
+	resp_ops.len = 0;
+	n_resp_ops = 0;
+}
+
 static void result_out(const struct req *q, int result, uint32_t gen,
     uint32_t void_time)
 {
+	if (q->is_batch_row && !(q->info2 & (INFO2_WRITE | INFO2_DELETE))) {
+		batch_read_out(q, result, gen, void_time);
+		return;
+	}
 	uint8_t *h = bytes_add(&reply, MSG_HEADER_SZ);
 	msg_header(h, result, gen, void_time,
 	    q->is_batch_row ? q->batch_index : 0, 0, n_resp_ops, 0);

@@ -351,6 +351,23 @@ def batch_read_all_named_and_exists():
 
 
 @check
+def batch_read_filtered_missing_and_since_update():
+    client.put(key("bf-old"), {"t": 1})
+    client.put(key("bf-new"), {"t": 9})
+    keys = [key("bf-old"), key("bf-missing"), key("bf-new")]
+    fresh = {"expressions": exp.GE(exp.IntBin("t"), 5).compile()}
+    res = client.batch_read(keys, policy=fresh)
+    eq([(r.result, r.record[1]["gen"] if r.record and r.record[1] else None,
+         r.record[2] if r.record else None) for r in res.batch_records],
+       [(27, None, None), (2, None, None), (0, 1, {"t": 9})])
+    # written just now: updated less than an hour ago, not within -1 ms
+    recent = {"expressions": exp.LE(exp.SinceUpdateTime(), 3600000).compile()}
+    eq([r.result for r in client.batch_read(keys, policy=recent).batch_records], [0, 2, 0])
+    never = {"expressions": exp.LT(exp.SinceUpdateTime(), 0).compile()}
+    eq([r.result for r in client.batch_read(keys, policy=never).batch_records], [27, 2, 27])
+
+
+@check
 def batch_write_per_record_results():
     client.put(key("bw-exists"), {"a": 0})
     recs = br.BatchRecords([

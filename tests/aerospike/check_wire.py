@@ -90,13 +90,16 @@ def recv_proto(s):
 
 
 def parse_msgs(body):
-    """as_msg records in a body: (result, gen, ttl, txn_ttl, info3, ops)."""
+    """as_msg records in a body: (result, gen, ttl, txn_ttl, info3, ops,
+    fields), fields as (type, data)."""
     out, p = [], 0
     while p < len(body):
         (hsz, _, _, info3, _, result, gen, ttl, txn, nf, no) = struct.unpack_from(">BBBBBBIIIHH", body, p)
         p += hsz
+        fields = []
         for _ in range(nf):
             (sz,) = struct.unpack_from(">I", body, p)
+            fields.append((body[p + 4], body[p + 5:p + 4 + sz]))
             p += 4 + sz
         ops = []
         for _ in range(no):
@@ -105,7 +108,7 @@ def parse_msgs(body):
             value = body[p + 8 + nlen:p + 4 + sz]
             ops.append((name.decode(), pt, value))
             p += 4 + sz
-        out.append((result, gen, ttl, txn, info3, ops))
+        out.append((result, gen, ttl, txn, info3, ops, fields))
     return out
 
 
@@ -345,6 +348,36 @@ def batch_rows_with_repeat_flag_and_trailer():
     eq([(r[0], r[3]) for r in rows[:-1]], [(0, 0), (2, 1), (0, 2)])
     eq(rows[0][5], [("a", PT_INT, struct.pack(">q", 1))])
     eq(rows[-1][0], 0)
+    # A found row carries its digest and generation (as_batch_add_result),
+    # a missing one its code alone (as_batch_add_error).
+    eq((rows[0][1] > 0, rows[0][6]), (True, [(F_DIGEST, digest("br1"))]))
+    eq((rows[2][1] > 0, rows[2][6]), (True, [(F_DIGEST, digest("br1"))]))
+    eq(rows[1][1:3] + (rows[1][5], rows[1][6]), (0, 0, [], []))
+
+
+@check
+def batch_read_rows_filtered_out_carry_the_code_alone():
+    eq(put_int("bf1", b"a", 1), 0)
+    eq(put_int("bf2", b"a", 5), 0)
+    # a > 2: [GT, [BIN, INT, "a"], 2]
+    exp = bytes([0x93, 3, 0x93, 81, 2, 0xa1]) + b"a" + bytes([2])
+    data = struct.pack(">IB", 2, 4)
+    for i, name in enumerate(["bf1", "bf2"]):
+        data += struct.pack(">I", i) + digest(name)
+        data += b"\x00" + struct.pack(">BHH", READ | GET_ALL, 3, 0)
+        data += field(F_NS, b"test") + field(F_SET, b"wire") + field(F_FILTER, exp)
+    s = connect()
+    s.sendall(msg(info1=READ | BATCH, fields=[field(F_BATCH, data)]))
+    rows = []
+    while True:
+        ptype, body = recv_proto(s)
+        rows += parse_msgs(body)
+        if rows[-1][4] & 1:
+            break
+    s.close()
+    eq([(r[0], r[1] > 0, r[2], r[3], r[5], r[6]) for r in rows[:-1]],
+       [(27, False, 0, 0, [], []),
+        (0, True, 0, 1, [("a", PT_INT, struct.pack(">q", 5))], [(F_DIGEST, digest("bf2"))])])
 
 
 @check

@@ -237,6 +237,10 @@ static void test_expression(void)
 	as_exp_monotonic(&b, "t", 1, 5);
 	ok_bytes(&b, "93 11 93 01 92 52 a1 74 00 93 06 93 51 02 a1 74 05",
 	    "expression: small integer");
+	buf_reset(&b);
+	as_exp_since_update_le(&b, 3600000);
+	ok_bytes(&b, "93 06 91 43 ce 0036ee80",   /* [le, [since_update], 1h] */
+	    "expression: since-update filter");
 	buf_free(&b);
 }
 

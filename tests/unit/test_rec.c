@@ -89,8 +89,28 @@ static const char *splice_nested(void)
 	return b.data;
 }
 
+static const char *splice_raw(void)
+{
+	static struct buf b;
+	struct buf v = BUF_INIT;
+	json_t *o = json_loads("{\"n\":[1,2.5],\"s\":\"\\u00e9\"}", 0,
+	    NULL);
+
+	rec_dump(&v, o);
+	rec_splice_begin(&b, "{\"a\":1}", 7);
+	rec_splice_raw(&b, "f", v.data, v.len);
+	rec_splice_raw(&b, "g", "null", 4);
+	rec_splice_end(&b);
+	json_decref(o);
+	buf_free(&v);
+	return b.data;
+}
+
 static void test_splice(void)
 {
+	CHECK_STR(splice_raw(),
+	    "{\"a\":1,\"f\":{\"n\":[1,2.5],\"s\":\"\xc3\xa9\"},\"g\":null}",
+	    "splice: raw JSON text as a member");
 	CHECK_STR(splice("{\"a\":1}"),
 	    "{\"a\":1,\"window_start\":-5,\"w\\\"k\":\"v\\n\"}",
 	    "splice: members appended, keys and strings escaped");
