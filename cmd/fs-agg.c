@@ -547,12 +547,9 @@ static void on_line(struct agg *s, const char *line, size_t len)
 		s->ctl++;
 		def_forward(&s->def, obj, &s->out);
 	} else if (c.kind == CTL_NONE) {
-		def_flush(&s->def, &s->out);
 		stage_data(&s->st);
 		on_data(s, line, len, obj);
 	} else {
-		if (c.kind != CTL_RESTORE && c.kind != CTL_OTHER)
-			def_flush(&s->def, &s->out);
 		on_control(s, line, len, obj, &c, why);
 	}
 	json_decref(obj);

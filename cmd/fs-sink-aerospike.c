@@ -595,7 +595,7 @@ static void handle_line(struct sink *s, const char *line, size_t len)
 			return;
 		}
 	}
-	if (!s->defined)
+	if (!s->defined && s->o->view != NULL)
 		registry_define(s, NULL);
 	stage_data(&s->st);
 	fieldseen_record(&s->seen, obj);

@@ -33,7 +33,6 @@ void def_part_key(json_t *part, const char *keys)
 void def_init(struct defrec *d, json_t *part)
 {
 	d->part = part;
-	d->sent = false;
 }
 
 bool def_is(const json_t *obj)
@@ -44,7 +43,7 @@ bool def_is(const json_t *obj)
 	return t != NULL && strcmp(t, DEF_CONTROL) == 0;
 }
 
-static void send_lineage(struct defrec *d, json_t *lineage, struct out *o)
+static void send_lineage(json_t *lineage, struct out *o)
 {
 	json_t *rec = json_object();
 
@@ -52,7 +51,6 @@ static void send_lineage(struct defrec *d, json_t *lineage, struct out *o)
 	json_object_set_new(rec, "lineage", lineage);
 	rec_emit(o, rec);
 	json_decref(rec);
-	d->sent = true;
 }
 
 void def_forward(struct defrec *d, const json_t *obj, struct out *o)
@@ -62,13 +60,7 @@ void def_forward(struct defrec *d, const json_t *obj, struct out *o)
 	    json_array();
 
 	json_array_append(lineage, d->part);
-	send_lineage(d, lineage, o);
-}
-
-void def_flush(struct defrec *d, struct out *o)
-{
-	if (!d->sent && d->part != NULL)
-		def_emit(d, o);
+	send_lineage(lineage, o);
 }
 
 void def_emit(struct defrec *d, struct out *o)
@@ -76,7 +68,7 @@ void def_emit(struct defrec *d, struct out *o)
 	json_t *lineage = json_array();
 
 	json_array_append(lineage, d->part);
-	send_lineage(d, lineage, o);
+	send_lineage(lineage, o);
 }
 
 void def_free(struct defrec *d)

@@ -7,12 +7,10 @@
  * Each stage adds its part, an object with "stage" (source, window,
  * agg, join) and "tool" and the members that define what it does.  A
  * stage holds its part (def_init) and, for every definition record that
- * comes, appends the part and forwards the record (def_forward); when
- * data, a watermark, a barrier or the end comes first (not a restore,
- * which comes first of all, nor another control record, such as
- * fs-window's spec), it sends a record of its part alone (def_flush),
- * so the stages after it learn at least that much.
- * A source sends its part right after its restore (def_emit).
+ * comes, appends the part and forwards the record (def_forward).  A
+ * source sends its part right after its restore (def_emit), when it
+ * sends control records at all; a pipeline whose source sends none
+ * carries no definition, and its stages' output stays as it was.
  *
  * def_canonical() is the definition a version is the hash of: the
  * lineage without what does not change the values (where the data came
@@ -35,7 +33,6 @@
 
 struct defrec {
 	json_t *part;           /* this stage's part */
-	bool sent;              /* a definition went out */
 };
 
 /* A new part {"stage":stage,"tool":the program's name}. */
@@ -48,9 +45,6 @@ void def_init(struct defrec *d, json_t *part);
 bool def_is(const json_t *obj);
 /* Appends the part to obj's lineage and writes it to o. */
 void def_forward(struct defrec *d, const json_t *obj, struct out *o);
-/* Before data, a watermark, a barrier or the end: sends the part alone
- * once, when no definition went out yet. */
-void def_flush(struct defrec *d, struct out *o);
 /* A source's: sends {"@fs":"def","lineage":[part]}. */
 void def_emit(struct defrec *d, struct out *o);
 void def_free(struct defrec *d);

@@ -45,13 +45,27 @@ registry() {
 	assert_output '1:{"@fs":"def","lineage":[{"stage":"source","tool":"fs-backfill","files":["in.ndjson"],"format":"auto","time_field":"ts","watermark_bound":1},{"stage":"window","tool":"fs-window","kind":"tumble","size":300000,"slide":300000,"offset":0,"allowed_lateness":0,"max_out_of_orderness":1,"time_field":"ts","start_field":"window_start","end_field":"window_end"},{"stage":"agg","tool":"fs-agg","aggs":[{"spec":"n=count","name":"n","fn":"count"}],"key":["user"],"time_field":"ts","max_out_of_orderness":1}]}'
 }
 
-@test "registry: a stage without a definition upstream sends its own part before the data" {
-	run --separate-stderr bash -c "fs-agg --key user --agg 's=sum:amt:if:amt>1' < in.ndjson | head -n 1"
-	assert_success
-	assert_output '{"@fs":"def","lineage":[{"stage":"agg","tool":"fs-agg","aggs":[{"spec":"s=sum:amt:if:amt>1","name":"s","where":"amt>1","fn":"sum","field":"amt"}],"key":["user"],"time_field":"ts","max_out_of_orderness":1}]}'
-	# --data-only and a plain source show no definition: data unchanged
-	run --separate-stderr bash -c "fs-backfill in.ndjson | fs-window --tumble 1m | fs-agg --key user --agg n=count --data-only | grep -c '@fs'"
+@test "registry: without a source that sends control records there is no definition, and output stays as it was" {
+	run --separate-stderr bash -c "fs-agg --key user --agg 's=sum:amt:if:amt>1' < in.ndjson | grep -c '\"@fs\":\"def\"'"
 	assert_output 0
+	# a definition passes fs-agg with its part added; --data-only drops it
+	run --separate-stderr bash -c "{ echo '{\"@fs\":\"def\",\"lineage\":[{\"stage\":\"x\"}]}'; cat in.ndjson; } |
+	    fs-agg --key user --agg 's=sum:amt:if:amt>1' | head -n 1"
+	assert_output '{"@fs":"def","lineage":[{"stage":"x"},{"stage":"agg","tool":"fs-agg","aggs":[{"spec":"s=sum:amt:if:amt>1","name":"s","where":"amt>1","fn":"sum","field":"amt"}],"key":["user"],"time_field":"ts","max_out_of_orderness":1}]}'
+	run --separate-stderr bash -c "fs-backfill --watermarks in.ndjson | fs-window --tumble 1m | fs-agg --key user --agg n=count --data-only | grep -c '@fs'"
+	assert_output 0
+}
+
+@test "registry: a sink without a definition registers nothing unless given --view" {
+	require_aerospike
+	run --separate-stderr fs-sink-aerospike --hosts "$FS_AEROSPIKE" -n test -s "$SET" --key user in.ndjson
+	assert_success
+	run --separate-stderr registry
+	assert_failure 1
+	run --separate-stderr fs-sink-aerospike --hosts "$FS_AEROSPIKE" -n test -s "$SET" --key user --view "v-$SET" in.ndjson
+	assert_success
+	run --separate-stderr bash -c "fs-get --hosts '$FS_AEROSPIKE' -n test -s fs_registry --bins-only 'v-$SET' | jq -c '.versions[.current] | [([.lineage[].stage] | join(\",\")), .features.amt.types]'"
+	assert_output '["sink",["integer"]]'
 }
 
 @test "registry: a backfill registers the view: lineage, version, features, freshness" {
@@ -107,9 +121,9 @@ registry() {
 
 @test "registry: --view names the view; the registry's set is refused as a feature set" {
 	require_aerospike
-	run --separate-stderr pipeline 1m --agg n=count -- --view user_1m
+	run --separate-stderr pipeline 1m --agg n=count -- --view "u-$SET"
 	assert_success
-	assert_equal "$(registry user_1m | jq -r .set)" "$SET"
+	assert_equal "$(registry "u-$SET" | jq -r .set)" "$SET"
 	run --separate-stderr fs-sink-aerospike -n test -s fs_registry --key user in.ndjson
 	assert_failure 2
 	assert_equal "${stderr%%$'\n'*}" "fs-sink-aerospike: -s: set 'fs_registry' is the feature registry's (fs-registry(5))"

@@ -132,12 +132,9 @@ static void on_line(struct win_run *s, const char *line, size_t len)
 		s->ctl++;
 		def_forward(&s->def, obj, &s->out);
 	} else if (c.kind == CTL_NONE) {
-		def_flush(&s->def, &s->out);
 		stage_data(&s->st);
 		on_data(s, line, len, obj);
 	} else {
-		if (c.kind != CTL_RESTORE && c.kind != CTL_OTHER)
-			def_flush(&s->def, &s->out);
 		on_control(s, line, len, &c, why);
 	}
 	json_decref(obj);
