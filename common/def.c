@@ -129,6 +129,16 @@ json_t *def_canonical(const json_t *lineage)
 		if (json_is_array(json_object_get(c, "aggs")))
 			json_object_set_new(c, "aggs",
 			    sorted_aggs(json_object_get(c, "aggs")));
+		if (json_is_object(json_object_get(c, "inputs"))) {
+			const json_t *ins = json_object_get(part, "inputs");
+			json_t *cin = json_object();
+			const char *k;
+			json_t *v;
+
+			json_object_foreach((json_t *)ins, k, v)
+				json_object_set_new(cin, k, def_canonical(v));
+			json_object_set_new(c, "inputs", cin);
+		}
 		json_array_append_new(out, c);
 	}
 	return out;

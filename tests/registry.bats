@@ -169,3 +169,18 @@ registry() {
 	assert_equal "$(registry | jq -r .current)" "$v"
 	assert_equal "$(registry | jq '.versions | length')" 1
 }
+
+@test "registry: fs-join adds its part; with two inputs the part holds both lineages" {
+	printf '%s\n' '{"user":"a","ts":1000,"x":1}' > l.ndjson
+	printf '%s\n' '{"user":"a","ts":1500,"y":2}' > r.ndjson
+	run --separate-stderr bash -c "fs-join --between -1s,1s --key user \
+	    --left <(fs-backfill --watermarks l.ndjson) \
+	    --right <(fs-backfill --watermarks r.ndjson) | grep '\"@fs\":\"def\"'"
+	assert_success
+	assert_output '{"@fs":"def","lineage":[{"stage":"join","tool":"fs-join","kind":"interval","type":"inner","lower":-1000,"upper":1000,"key":["user"],"left":{"prefix":""},"right":{"prefix":"right_"},"time_field":"ts","max_out_of_orderness":1,"inputs":{"left":[{"stage":"source","tool":"fs-backfill","files":["l.ndjson"],"format":"auto","time_field":"ts","watermark_bound":1}],"right":[{"stage":"source","tool":"fs-backfill","files":["r.ndjson"],"format":"auto","time_field":"ts","watermark_bound":1}]}}]}'
+	cat l.ndjson r.ndjson | jq -c '. + {s: (if .x then "l" else "r" end)}' > j.ndjson
+	run --separate-stderr bash -c "fs-backfill --watermarks j.ndjson |
+	    fs-join --between -1s,1s --key user --left-where s=l --right-where s=r |
+	    grep '\"@fs\":\"def\"' | jq -c '.lineage[1] | [.stage, .left.where, .right.where]'"
+	assert_output '["join","s=l","s=r"]'
+}
