@@ -29,6 +29,7 @@ TOOLS = \
 	fs-window \
 	fs-sink-aerospike \
 	fs-get \
+	fs-features \
 	fs-agg \
 	fs-gen
 

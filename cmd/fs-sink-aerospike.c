@@ -171,6 +171,9 @@ static void check_options(struct opts *o, int argc, char **argv, int first)
 	if (strcmp(a->set, AS_REGISTRY_SET) == 0)
 		diag_usage("-s: set '%s' is the feature registry's "
 		    "(fs-registry(5))", a->set);
+	if (o->view != NULL && (o->view[0] == '\0' || o->view[0] == '@'))
+		diag_usage("--view: a name, not starting with '@' (reserved): "
+		    "'%s'", o->view);
 	if (o->time_bin != NULL && !o->monotonic)
 		diag_usage("--time-bin needs --monotonic");
 	as_opts_check(a);

@@ -94,13 +94,14 @@ void as_registry_close(struct as_registry *r)
 
 /* Reads the view's record: 1 found (r->bins, r->gen), 0 not found, -1
  * with why. */
-static int reg_read(struct as_registry *r, char *why)
+static int reg_read(struct as_registry *r, const struct as_key *key,
+    char *why)
 {
 	struct as_cmd *c = as_exec_cmd(r->ex);
 
 	json_decref(r->bins);
 	r->bins = NULL;
-	memcpy(c->digest, r->key.digest, AS_DIGEST_SIZE);
+	memcpy(c->digest, key->digest, AS_DIGEST_SIZE);
 	c->hdr.info1 = AS_INFO1_READ | AS_INFO1_GET_ALL;
 	as_exec_submit(r->ex, c);
 	as_exec_drain(r->ex);
@@ -120,22 +121,22 @@ static int reg_read(struct as_registry *r, char *why)
 /* Writes bins over the record read (generation gen; found false:
  * create it).  0, 1 when another writer came between (read again), -1
  * with why. */
-static int reg_write(struct as_registry *r, const json_t *bins, bool found,
-    uint32_t gen, char *why)
+static int reg_write(struct as_registry *r, const struct as_key *key,
+    const json_t *bins, bool found, uint32_t gen, char *why)
 {
 	struct as_cmd *c = as_exec_cmd(r->ex);
 	struct buf val = BUF_INIT;
 	const char *k;
 	size_t kn;
 	json_t *v;
-	const void *kp = as_key_bytes(&r->key, &kn);
+	const void *kp = as_key_bytes(key, &kn);
 
-	memcpy(c->digest, r->key.digest, AS_DIGEST_SIZE);
+	memcpy(c->digest, key->digest, AS_DIGEST_SIZE);
 	c->hdr.info2 = AS_INFO2_WRITE | (found ? AS_INFO2_GENERATION :
 	    AS_INFO2_CREATE_ONLY);
 	c->hdr.generation = found ? gen : 0;
 	c->hdr.record_ttl = AS_TTL_NEVER;
-	as_cmd_field_key(c, r->key.type, kp, kn);
+	as_cmd_field_key(c, key->type, kp, kn);
 	json_object_keylen_foreach((json_t *)bins, k, kn, v) {
 		uint8_t pt;
 
@@ -229,6 +230,50 @@ static int reg_place(struct as_registry *r, json_t *bins, bool version_bins,
 	return 0;
 }
 
+/* Adds the view to the index record (AS_REGISTRY_INDEX). */
+static int reg_index(struct as_registry *r, char *why)
+{
+	struct as_key ik = { 0 };
+	int rc = -1;
+
+	as_key_string(&ik, AS_REGISTRY_INDEX, strlen(AS_REGISTRY_INDEX),
+	    AS_REGISTRY_SET);
+	for (int i = 0; i < REG_TRIES && rc < 0; i++) {
+		int found = reg_read(r, &ik, why), w;
+		json_t *bins, *views;
+
+		if (found < 0)
+			break;
+		bins = found ? json_deep_copy(r->bins) : json_object();
+		views = json_object_get(bins, "views");
+
+		const char *had = json_string_value(json_object_get(views,
+		    r->view));
+
+		if (had != NULL && strcmp(had, r->set) == 0) {
+			json_decref(bins);
+			rc = 0;
+			break;
+		}
+		if (!json_is_object(views)) {
+			views = json_object();
+			json_object_set_new(bins, "views", views);
+		}
+		json_object_set_new(views, r->view, json_string(r->set));
+		w = reg_write(r, &ik, bins, found, r->gen, why);
+		json_decref(bins);
+		if (w < 0)
+			break;
+		if (w == 0)
+			rc = 0;
+	}
+	as_key_free(&ik);
+	if (rc < 0 && why[0] == '\0')
+		snprintf(why, AS_REGISTRY_WHY_MAX, "registry '%s': the index "
+		    "is still overtaken by other writers", r->view);
+	return rc;
+}
+
 int as_registry_define(struct as_registry *r, json_t *lineage,
     bool version_bins, char *why)
 {
@@ -236,7 +281,7 @@ int as_registry_define(struct as_registry *r, json_t *lineage,
 	r->lineage = lineage;
 	def_version(lineage, r->version);
 	for (int i = 0; i < REG_TRIES; i++) {
-		int found = reg_read(r, why), w;
+		int found = reg_read(r, &r->key, why), w;
 		json_t *bins;
 
 		if (found < 0)
@@ -246,10 +291,12 @@ int as_registry_define(struct as_registry *r, json_t *lineage,
 			json_decref(bins);
 			return -1;
 		}
-		w = reg_write(r, bins, found, r->gen, why);
+		w = reg_write(r, &r->key, bins, found, r->gen, why);
 		json_decref(bins);
-		if (w <= 0)
-			return w;
+		if (w < 0)
+			return -1;
+		if (w == 0)
+			return reg_index(r, why);
 	}
 	snprintf(why, AS_REGISTRY_WHY_MAX, "registry '%s': still overtaken by "
 	    "other writers after %d tries", r->view, REG_TRIES);
@@ -415,7 +462,7 @@ int as_registry_update(struct as_registry *r, char *why)
 	if (r->lineage == NULL || !r->dirty)
 		return 0;
 	for (int i = 0; i < REG_TRIES; i++) {
-		int found = reg_read(r, why), w;
+		int found = reg_read(r, &r->key, why), w;
 		int64_t now = etime_now_ms();
 		json_t *bins, *versions, *e;
 
@@ -436,7 +483,7 @@ int as_registry_update(struct as_registry *r, char *why)
 		}
 		reg_merge(r, e, now);
 		json_object_set_new(bins, "updated", json_integer(now));
-		w = reg_write(r, bins, found, r->gen, why);
+		w = reg_write(r, &r->key, bins, found, r->gen, why);
 		json_decref(bins);
 		if (w < 0)
 			return -1;
@@ -449,4 +496,19 @@ int as_registry_update(struct as_registry *r, char *why)
 	snprintf(why, AS_REGISTRY_WHY_MAX, "registry '%s': still overtaken by "
 	    "other writers after %d tries", r->view, REG_TRIES);
 	return -1;
+}
+
+int as_registry_get(struct as_registry *r, const char *name, json_t **out,
+    char *why)
+{
+	struct as_key k = { 0 };
+	int found;
+
+	*out = NULL;
+	as_key_string(&k, name, strlen(name), AS_REGISTRY_SET);
+	found = reg_read(r, &k, why);
+	as_key_free(&k);
+	if (found == 1)
+		*out = json_incref(r->bins);
+	return found;
 }

@@ -28,6 +28,9 @@
 #include "as_key.h"
 
 #define AS_REGISTRY_SET "fs_registry"
+/* The index record: bin "views", a map from each view to its set.
+ * View names starting with '@' are reserved. */
+#define AS_REGISTRY_INDEX "@views"
 #define AS_REGISTRY_WHY_MAX 512
 
 struct as_registry {
@@ -76,5 +79,11 @@ void as_registry_wrote(struct as_registry *r);
 /* Merges what was noted into the version's entry, once the caller has
  * every write so far acknowledged.  Nothing to tell: 0 at once. */
 int as_registry_update(struct as_registry *r, char *why);
+
+/* Reads the registry record name (a view, or AS_REGISTRY_INDEX): 1 with
+ * its bins in *out (a new reference), 0 when there is none, -1 with
+ * why.  For readers: r opened with any view name. */
+int as_registry_get(struct as_registry *r, const char *name, json_t **out,
+    char *why);
 
 #endif
