@@ -241,15 +241,13 @@ static int reg_index(struct as_registry *r, char *why)
 	for (int i = 0; i < REG_TRIES && rc < 0; i++) {
 		int found = reg_read(r, &ik, why), w;
 		json_t *bins, *views;
+		const char *had;
 
 		if (found < 0)
 			break;
 		bins = found ? json_deep_copy(r->bins) : json_object();
 		views = json_object_get(bins, "views");
-
-		const char *had = json_string_value(json_object_get(views,
-		    r->view));
-
+		had = json_string_value(json_object_get(views, r->view));
 		if (had != NULL && strcmp(had, r->set) == 0) {
 			json_decref(bins);
 			rc = 0;
