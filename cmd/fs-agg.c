@@ -763,6 +763,8 @@ static json_t *agg_def_part(const struct opts *o)
 		def_part_key(p, o->key);
 	if (o->over != NULL) {
 		json_object_set_new(p, "over", over_def(o->over));
+		/* as given: it names the output members (NAME_RANGE) */
+		json_object_set_new(p, "over_spec", json_string(o->over));
 		if (o->over_buckets > 0)
 			json_object_set_new(p, "over_buckets",
 			    json_integer(o->over_buckets));

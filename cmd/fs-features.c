@@ -341,14 +341,14 @@ static void list(struct features *f)
 
 /* --- describe ----------------------------------------------------------- */
 
-/* A feature's definition in one line: "sum(amt) if amt>1 over 300000". */
+/* A feature's definition in one line: "sum(amt) if amt>1 over 300000ms". */
 static void def_text(struct buf *b, const json_t *d)
 {
 	const char *fn = json_string_value(json_object_get(d, "fn"));
 	const char *field = json_string_value(json_object_get(d, "field"));
 	const char *param = json_string_value(json_object_get(d, "param"));
 	const char *where = json_string_value(json_object_get(d, "where"));
-	const json_t *over = json_object_get(d, "over");
+	const json_t *range = json_object_get(d, "range");
 
 	if (fn == NULL) {
 		buf_appends(b, "-");
@@ -366,16 +366,10 @@ static void def_text(struct buf *b, const json_t *d)
 		buf_appends(b, " if ");
 		buf_appends(b, where);
 	}
-	if (json_is_array(over)) {
-		size_t i;
-		json_t *v;
-
-		buf_appends(b, " over");
-		json_array_foreach(over, i, v) {
-			buf_appends(b, i ? "," : " ");
-			buf_append_i64(b, json_integer_value(v));
-			buf_appends(b, "ms");
-		}
+	if (json_is_integer(range)) {
+		buf_appends(b, " over ");
+		buf_append_i64(b, json_integer_value(range));
+		buf_appends(b, "ms");
 	}
 }
 
@@ -670,7 +664,10 @@ static void agg_cmd(struct buf *b, const json_t *p)
 		word(b, "--agg");
 		word(b, json_string_value(json_object_get(a, "spec")));
 	}
-	if (json_is_array(over)) {
+	if (json_is_string(json_object_get(p, "over_spec"))) {
+		/* the spelling names the members: NAME_RANGE */
+		opt_str(b, "--over", p, "over_spec", NULL);
+	} else if (json_is_array(over)) {
 		struct buf r = BUF_INIT;
 		json_t *v;
 
@@ -684,15 +681,14 @@ static void agg_cmd(struct buf *b, const json_t *p)
 		word(b, "--over");
 		word(b, r.data);
 		buf_free(&r);
-		if (json_is_integer(json_object_get(p, "over_buckets"))) {
-			char t[24];
+	}
+	if (json_is_integer(json_object_get(p, "over_buckets"))) {
+		char t[24];
 
-			snprintf(t, sizeof t, "%" PRId64, (int64_t)
-			    json_integer_value(json_object_get(p,
-			    "over_buckets")));
-			word(b, "--over-buckets");
-			word(b, t);
-		}
+		snprintf(t, sizeof t, "%" PRId64, (int64_t)json_integer_value(
+		    json_object_get(p, "over_buckets")));
+		word(b, "--over-buckets");
+		word(b, t);
 	}
 	opt_str(b, "--time-field", p, "time_field", "ts");
 	opt_ms(b, "--max-out-of-orderness", p, "max_out_of_orderness", 1);

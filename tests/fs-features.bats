@@ -132,3 +132,22 @@ dump() {
 	assert_failure 2
 	assert_equal "${stderr%%$'\n'*}" "fs-features: -s is for pipeline"
 }
+
+@test "fs-features: an over view is reproduced with its ranges as spelled, which name its features" {
+	require_aerospike
+	fs-backfill --watermarks a1.ndjson a2.ndjson |
+	    fs-agg --key user --over 1m,30s --agg n=count --agg s=sum:amt |
+	    fs-sink-aerospike --hosts "$FS_AEROSPIKE" -n test -s "$SET" --key user
+	run --separate-stderr ff pipeline -s "$SET-b" "test.$SET"
+	assert_success
+	assert_output "fs-backfill --watermarks a1.ndjson a2.ndjson | fs-agg --key user --agg n=count --agg s=sum:amt --over 1m,30s | fs-sink-aerospike --hosts $FS_AEROSPIKE -n test -s $SET-b --key user"
+	run --separate-stderr bash -c "$output"
+	assert_success
+	dump "$SET" > a.json
+	dump "$SET-b" > b.json
+	grep -q '"n_1m"' a.json || fail "no n_1m: $(cat a.json)"
+	cmp a.json b.json
+	# the ranges as written do not change the version: 60s is 1m
+	run --separate-stderr ff describe "test.$SET"
+	jq -e '.definition[1].over == [30000, 60000] and .features.n_1m.types == ["integer"] and .features.s_30s.def == {"name":"s","fn":"sum","field":"amt","range":30000}' <<< "$output"
+}

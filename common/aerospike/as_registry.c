@@ -362,7 +362,32 @@ void as_registry_wrote(struct as_registry *r)
 	r->dirty = true;
 }
 
-/* The aggregate of the lineage that computes feature name, or NULL. */
+/*
+ * The range of an over aggregate named n that feature name is
+ * (NAME_RANGE, RANGE as spelled in over_spec), in milliseconds; -1 when
+ * it is not one.
+ */
+static int64_t over_range(const char *name, const char *n,
+    const char *over_spec)
+{
+	size_t len = strlen(n);
+	char *copy, *save = NULL;
+	int64_t ms = -1;
+
+	if (over_spec == NULL || strncmp(name, n, len) != 0 ||
+	    name[len] != '_')
+		return -1;
+	copy = xstrdup(over_spec);
+	for (char *t = strtok_r(copy, ",", &save); t != NULL && ms < 0;
+	    t = strtok_r(NULL, ",", &save))
+		if (strcmp(t, name + len + 1) == 0 && dur_parse(t, &ms) < 0)
+			ms = -1;
+	free(copy);
+	return ms;
+}
+
+/* The aggregate of the lineage that computes feature name, or NULL: one
+ * named so, or an over aggregate's NAME_RANGE (with its "range"). */
 static json_t *feature_def(const json_t *lineage, const char *name)
 {
 	json_t *found = NULL;
@@ -370,19 +395,22 @@ static json_t *feature_def(const json_t *lineage, const char *name)
 	json_t *part, *a;
 
 	json_array_foreach(lineage, i, part) {
-		json_t *over = json_object_get(part, "over");
+		const char *ospec = json_string_value(json_object_get(part,
+		    "over_spec"));
 
 		json_array_foreach(json_object_get(part, "aggs"), j, a) {
 			const char *n = json_string_value(json_object_get(a,
 			    "name"));
+			int64_t range = n ? over_range(name, n, ospec) : -1;
 
-			if (n == NULL || strcmp(n, name) != 0)
+			if (n == NULL || (strcmp(n, name) != 0 && range < 0))
 				continue;
 			json_decref(found);
 			found = json_deep_copy(a);
 			json_object_del(found, "spec");
-			if (over != NULL)
-				json_object_set(found, "over", over);
+			if (range >= 0)
+				json_object_set_new(found, "range",
+				    json_integer(range));
 		}
 	}
 	return found;
