@@ -281,8 +281,11 @@ static void list(struct features *f)
 	size_t i;
 
 	if (f->table) {
-		cell(&b, "VIEW", 24), cell(&b, "VERSION", 16), cell(&b, "N", 3);
-		cell(&b, "WATERMARK", 24), cell(&b, "LAG", 10);
+		cell(&b, "VIEW", 24);
+		cell(&b, "VERSION", 16);
+		cell(&b, "N", 3);
+		cell(&b, "WATERMARK", 24);
+		cell(&b, "LAG", 10);
 		cell(&b, "FEATURES", 0);
 		put_text(f, &b);
 	}
@@ -311,8 +314,11 @@ static void list(struct features *f)
 			    "watermark"));
 			lag_text(lag, sizeof lag, json_object_get(e,
 			    "watermark"), now);
-			cell(&b, vn, 24), cell(&b, id ? id : "-", 16);
-			cell(&b, nbuf, 3), cell(&b, wm, 24), cell(&b, lag, 10);
+			cell(&b, vn, 24);
+			cell(&b, id ? id : "-", 16);
+			cell(&b, nbuf, 3);
+			cell(&b, wm, 24);
+			cell(&b, lag, 10);
 			cell(&b, fl, 0);
 			put_text(f, &b);
 			free(fl);
@@ -373,68 +379,117 @@ static void def_text(struct buf *b, const json_t *d)
 	}
 }
 
+/* One "label      value" line of describe's text. */
+static void text_line(struct features *f, const char *label, const char *value)
+{
+	struct buf b = BUF_INIT;
+
+	cell(&b, label, 10);
+	buf_appends(&b, value ? value : "-");
+	put_text(f, &b);
+	buf_free(&b);
+}
+
+/* "ID (n N, plain bins, current)" */
+static void version_text(struct buf *b, const json_t *view, const char *id,
+    const json_t *e)
+{
+	const char *cur = json_string_value(json_object_get(view, "current"));
+
+	buf_appends(b, id);
+	buf_appends(b, " (n ");
+	buf_append_i64(b, json_integer_value(json_object_get(e, "n")));
+	buf_appends(b, ", ");
+	buf_appends(b, json_string_value(json_object_get(e, "bins")));
+	buf_appends(b, " bins");
+	if (cur != NULL && strcmp(cur, id) == 0)
+		buf_appends(b, ", current");
+	buf_appendc(b, ')');
+	buf_appendc(b, '\0');
+}
+
+static void features_table(struct features *f, const json_t *e)
+{
+	struct buf b = BUF_INIT, d = BUF_INIT;
+	const char *k;
+	json_t *x;
+
+	cell(&b, "FEATURE", 16);
+	cell(&b, "BIN", 15);
+	cell(&b, "TYPES", 16);
+	cell(&b, "DEFINITION", 0);
+	put_text(f, &b);
+	json_object_foreach(json_object_get(e, "features"), k, x) {
+		char *types = join_strings(json_object_get(x, "types"), ",");
+
+		buf_reset(&d);
+		def_text(&d, json_object_get(x, "def"));
+		buf_appendc(&d, '\0');
+		cell(&b, k, 16);
+		cell(&b, json_string_value(json_object_get(x, "bin")), 15);
+		cell(&b, types, 16);
+		cell(&b, d.data, 0);
+		put_text(f, &b);
+		free(types);
+	}
+	buf_free(&b);
+	buf_free(&d);
+}
+
 static void describe_table(struct features *f, const char *name,
     const json_t *view, const char *id, const json_t *e, int64_t now)
 {
-	struct buf b = BUF_INIT, d = BUF_INIT;
+	struct buf b = BUF_INIT;
 	char t1[40], t2[40], lag[32];
-	const char *k, *cur = json_string_value(json_object_get(view,
-	    "current"));
+	const char *k;
 	json_t *x, *stages = json_array();
 	size_t i;
 	char *txt;
 
-	buf_appends(&b, "view       "), buf_appends(&b, name), put_text(f, &b);
-	buf_appends(&b, "set        ");
-	buf_appends(&b, json_string_value(json_object_get(view, "set")));
-	put_text(f, &b);
+	text_line(f, "view", name);
+	text_line(f, "set", json_string_value(json_object_get(view, "set")));
 	txt = join_strings(json_object_get(view, "key"), ",");
-	buf_appends(&b, "key        "), buf_appends(&b, txt), put_text(f, &b);
+	text_line(f, "key", txt);
 	free(txt);
-	buf_appends(&b, "version    "), buf_appends(&b, id);
-	buf_appends(&b, " (n "), buf_append_i64(&b,
-	    json_integer_value(json_object_get(e, "n")));
-	buf_appends(&b, ", "), buf_appends(&b, json_string_value(
-	    json_object_get(e, "bins"))), buf_appends(&b, " bins");
-	if (cur != NULL && strcmp(cur, id) == 0)
-		buf_appends(&b, ", current");
-	buf_appendc(&b, ')'), put_text(f, &b);
+	version_text(&b, view, id, e);
+	text_line(f, "version", b.data);
+	buf_reset(&b);
 	time_text(t1, sizeof t1, json_object_get(e, "first_written"));
 	time_text(t2, sizeof t2, json_object_get(e, "last_written"));
-	buf_appends(&b, "written    first "), buf_appends(&b, t1);
-	buf_appends(&b, ", last "), buf_appends(&b, t2), put_text(f, &b);
+	buf_appends(&b, "first ");
+	buf_appends(&b, t1);
+	buf_appends(&b, ", last ");
+	buf_appends(&b, t2);
+	buf_appendc(&b, '\0');
+	text_line(f, "written", b.data);
+	buf_reset(&b);
 	time_text(t1, sizeof t1, json_object_get(e, "watermark"));
 	lag_text(lag, sizeof lag, json_object_get(e, "watermark"), now);
-	buf_appends(&b, "watermark  "), buf_appends(&b, t1);
-	buf_appends(&b, " (lag "), buf_appends(&b, lag), buf_appendc(&b, ')');
-	put_text(f, &b);
+	buf_appends(&b, t1);
+	buf_appends(&b, " (lag ");
+	buf_appends(&b, lag);
+	buf_appends(&b, ")");
+	buf_appendc(&b, '\0');
+	text_line(f, "watermark", b.data);
+	buf_reset(&b);
 	json_array_foreach(json_object_get(e, "lineage"), i, x)
 		json_array_append(stages, json_object_get(x, "tool"));
 	txt = join_strings(stages, " | ");
-	buf_appends(&b, "lineage    "), buf_appends(&b, txt), put_text(f, &b);
+	text_line(f, "lineage", txt);
 	free(txt);
 	json_decref(stages);
-	buf_appends(&b, "versions  ");
 	json_object_foreach(json_object_get(view, "versions"), k, x) {
-		buf_appendc(&b, ' '), buf_appends(&b, k), buf_appends(&b, " (");
+		if (b.len > 0)
+			buf_appends(&b, ", ");
+		buf_appends(&b, k);
+		buf_appends(&b, " (");
 		buf_append_i64(&b, json_integer_value(json_object_get(x, "n")));
 		buf_appendc(&b, ')');
 	}
-	put_text(f, &b);
-	cell(&b, "FEATURE", 16), cell(&b, "BIN", 15), cell(&b, "TYPES", 16);
-	cell(&b, "DEFINITION", 0), put_text(f, &b);
-	json_object_foreach(json_object_get(e, "features"), k, x) {
-		txt = join_strings(json_object_get(x, "types"), ",");
-		buf_reset(&d);
-		def_text(&d, json_object_get(x, "def"));
-		buf_appendc(&d, '\0');
-		cell(&b, k, 16), cell(&b, json_string_value(json_object_get(x,
-		    "bin")), 15), cell(&b, txt, 16), cell(&b, d.data, 0);
-		put_text(f, &b);
-		free(txt);
-	}
+	buf_appendc(&b, '\0');
+	text_line(f, "versions", b.data);
 	buf_free(&b);
-	buf_free(&d);
+	features_table(f, e);
 }
 
 static void describe(struct features *f, const char *arg)
@@ -482,16 +537,20 @@ static void diff_row(struct features *f, const char *path, const json_t *a,
 		if (a != NULL) {
 			s = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS |
 			    JSON_ENCODE_ANY);
-			buf_appends(&t, "- "), buf_appends(&t, path);
-			buf_appends(&t, " "), buf_appends(&t, s);
+			buf_appends(&t, "- ");
+			buf_appends(&t, path);
+			buf_appends(&t, " ");
+			buf_appends(&t, s);
 			put_text(f, &t);
 			free(s);
 		}
 		if (b != NULL) {
 			s = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS |
 			    JSON_ENCODE_ANY);
-			buf_appends(&t, "+ "), buf_appends(&t, path);
-			buf_appends(&t, " "), buf_appends(&t, s);
+			buf_appends(&t, "+ ");
+			buf_appends(&t, path);
+			buf_appends(&t, " ");
+			buf_appends(&t, s);
 			put_text(f, &t);
 			free(s);
 		}
