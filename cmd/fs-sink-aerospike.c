@@ -700,6 +700,10 @@ static void run(struct sink *s)
 			if (sig_stop_requested())
 				break;
 		}
+		/* A quiet input still gets its freshness registered. */
+		while (s->defined && s->reg.dirty && !lineio_has_line(&s->lr) &&
+		    !sig_stop_requested() && lineio_wait(&s->lr, 1000) == 0)
+			registry_tick(s);
 		int r = lineio_read(&s->lr, &line, &len);
 		if (r == -2)
 			continue;

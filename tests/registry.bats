@@ -184,3 +184,19 @@ registry() {
 	    grep '\"@fs\":\"def\"' | jq -c '.lineage[1] | [.stage, .left.where, .right.where]'"
 	assert_output '["join","s=l","s=r"]'
 }
+
+@test "registry: freshness is registered while the pipeline runs, not only at its end" {
+	require_aerospike
+	rm -f fifo; mkfifo fifo
+	fs-window --tumble 1m < fifo | fs-agg --key user --agg n=count |
+	    fs-sink-aerospike --hosts "$FS_AEROSPIKE" -n test -s "$SET" --key user 2> sink.err &
+	pid=$!
+	exec 7> fifo
+	# the whole archive with its last watermark, and the input kept open
+	fs-backfill --watermarks in.ndjson >&7
+	wait_for 60 eval "registry 2>/dev/null | jq -e '.versions[.current].watermark == 70001' > /dev/null"
+	kill -0 "$pid" || fail "the pipeline is not running"
+	exec 7>&-
+	wait "$pid"
+	assert_equal "$(cat sink.err)" ""
+}
