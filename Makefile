@@ -31,6 +31,7 @@ TOOLS = \
 	fs-sink-aerospike \
 	fs-get \
 	fs-lookup \
+	fs-features \
 	fs-agg \
 	fs-gen
 

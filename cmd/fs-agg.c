@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 
 #include "tool.h"
+#include "def.h"
 #include "agg/agg.h"
 #include "fieldseen.h"
 #include "opt.h"
@@ -66,6 +67,7 @@ struct agg {
 	struct late late;
 	struct fieldseen seen;  /* the fields the options name */
 	struct stage st;
+	struct defrec def;      /* the aggregates' part of the definition */
 	struct wmark wm;
 	struct buf keybuf, scratch;
 	char why[REC_ERR_MAX + 64];
@@ -541,11 +543,15 @@ static void on_line(struct agg *s, const char *line, size_t len)
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
-	if (c.kind == CTL_NONE) {
+	if (c.kind == CTL_OTHER && def_is(obj)) {
+		s->ctl++;
+		def_forward(&s->def, obj, &s->out);
+	} else if (c.kind == CTL_NONE) {
 		stage_data(&s->st);
 		on_data(s, line, len, obj);
-	} else
+	} else {
 		on_control(s, line, len, obj, &c, why);
+	}
 	json_decref(obj);
 }
 
@@ -668,6 +674,115 @@ static void watch_fields(struct agg *s)
 		fieldseen_add_keys(&s->seen, &s->ks, "--key", s->o->key);
 }
 
+/* --- the definition (def.h) ---------------------------------------------- */
+
+/* Splits text at its first ':' not escaped with '\\': the rest after it
+ * in *rest (NULL when there is none). */
+static char *cut_colon(char *text, char **rest)
+{
+	for (char *p = text; *p; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+		} else if (*p == ':') {
+			*p = '\0';
+			*rest = p + 1;
+			return text;
+		}
+	}
+	*rest = NULL;
+	return text;
+}
+
+/* One --agg spec, NAME=FUNC[:FIELD[:PARAM]][:if:COND], as its parts. */
+static json_t *agg_def(const char *spec)
+{
+	char *copy = xstrdup(spec), *eq = strchr(copy, '='), *rest, *cond;
+	json_t *a = json_pack("{s:s}", "spec", spec);
+
+	if (eq == NULL) {
+		free(copy);
+		return a;
+	}
+	*eq = '\0';
+	json_object_set_new(a, "name", json_string(copy));
+	cond = strstr(eq + 1, ":if:");
+	if (cond != NULL) {
+		*cond = '\0';
+		json_object_set_new(a, "where", json_string(cond + 4));
+	}
+	json_object_set_new(a, "fn", json_string(cut_colon(eq + 1, &rest)));
+	if (rest != NULL) {
+		char *param;
+
+		json_object_set_new(a, "field", json_string(cut_colon(rest,
+		    &param)));
+		if (param != NULL)
+			json_object_set_new(a, "param", json_string(param));
+	}
+	free(copy);
+	return a;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* --over's ranges, in milliseconds, sorted. */
+static json_t *over_def(const char *ranges)
+{
+	char *copy = xstrdup(ranges), *save = NULL;
+	int64_t *v = NULL;
+	size_t n = 0;
+	json_t *a = json_array();
+
+	for (char *t = strtok_r(copy, ",", &save); t != NULL;
+	    t = strtok_r(NULL, ",", &save)) {
+		v = xrealloc(v, (n + 1) * sizeof *v);
+		if (dur_parse(t, &v[n]) == 0)
+			n++;
+	}
+	qsort(v, n, sizeof *v, cmp_i64);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(v[i]));
+	free(v);
+	free(copy);
+	return a;
+}
+
+static json_t *agg_def_part(const struct opts *o)
+{
+	json_t *p = def_part_new("agg"), *aggs = json_array();
+
+	for (size_t i = 0; i < o->naggs; i++)
+		json_array_append_new(aggs, agg_def(o->aggs[i]));
+	json_object_set_new(p, "aggs", aggs);
+	if (o->key != NULL)
+		def_part_key(p, o->key);
+	if (o->over != NULL) {
+		json_object_set_new(p, "over", over_def(o->over));
+		/* as given: it names the output members (NAME_RANGE) */
+		json_object_set_new(p, "over_spec", json_string(o->over));
+		if (o->over_buckets > 0)
+			json_object_set_new(p, "over_buckets",
+			    json_integer(o->over_buckets));
+	}
+	json_object_set_new(p, "time_field", json_string(o->c.time_field));
+	json_object_set_new(p, "max_out_of_orderness",
+	    json_integer(o->max_ooo));
+	if (o->lateness_set)
+		json_object_set_new(p, "allowed_lateness",
+		    json_integer(o->lateness));
+	if (o->early > 0)
+		json_object_set_new(p, "early_fire", json_integer(o->early));
+	if (o->emit_every > 0)
+		json_object_set_new(p, "emit_every",
+		    json_integer(o->emit_every));
+	return p;
+}
+
 static void open_all(struct agg *s, struct opts *o)
 {
 	char why[AGG_WHY_MAX];
@@ -708,6 +823,7 @@ static void open_all(struct agg *s, struct opts *o)
 	    delta, apply });
 	if (s->st.store != NULL)
 		aggfire_track(&s->fe);
+	def_init(&s->def, agg_def_part(o));
 }
 
 static long peak_rss_kib(void)
@@ -758,6 +874,7 @@ static int finish(struct agg *s)
 	if (s->ks.n > 0)
 		keyspec_free(&s->ks);
 	aggset_free(s->as);
+	def_free(&s->def);
 	json_decref(s->spec);
 	buf_free(&s->keybuf);
 	buf_free(&s->scratch);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "tool.h"
+#include "def.h"
 #include "backfill/backfill.h"
 #include "kafka/kafka.h"
 #include "opt.h"
@@ -183,6 +184,21 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 
 /* --- main ------------------------------------------------------------ */
 
+/* The source's part of the definition (def.h): the files as given
+ * and how they are read; exact watermarks (the next record's time). */
+static json_t *source_def_part(const struct opts *o)
+{
+	json_t *p = def_part_new("source"), *files = json_array();
+
+	for (size_t i = 0; i < o->in.n; i++)
+		json_array_append_new(files, json_string(o->in.paths[i]));
+	json_object_set_new(p, "files", files);
+	json_object_set_new(p, "format", json_string(format_words[o->r.format]));
+	json_object_set_new(p, "time_field", json_string(o->c.time_field));
+	json_object_set_new(p, "watermark_bound", json_integer(1));
+	return p;
+}
+
 int main(int argc, char **argv)
 {
 	static struct opts o;
@@ -194,9 +210,11 @@ int main(int argc, char **argv)
 	o.r.schema = o.has_schema ? &o.schema : NULL;
 	o.r.paths = o.in.paths;
 	o.r.n_paths = o.in.n;
+	o.r.def = source_def_part(&o);
 	bf_replay_init(&b, &o.r);
 	bf_replay_run(&b);
 	bf_replay_finish(&b);
 	bf_replay_free(&b);
+	json_decref((json_t *)o.r.def);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "schema/schema.h"
 #include "stage.h"
 #include "tool.h"
+#include "def.h"
 
 #include "banned.h"
 
@@ -922,6 +923,23 @@ static void stop_legacy(struct consumer *k)
 	rd_kafka_queue_destroy(k->q);
 }
 
+/* The source's part of the definition (def.h): what is read, never
+ * where from (no brokers, no connection properties). */
+static json_t *source_def_part(const struct opts *o)
+{
+	static const char *const fmts[] = { "json", "avro", "protobuf" };
+	json_t *p = def_part_new("source"), *topics = json_array();
+
+	for (size_t i = 0; i < o->topics.n; i++)
+		json_array_append_new(topics, json_string(o->topics.v[i]));
+	json_object_set_new(p, "topics", topics);
+	json_object_set_new(p, "format", json_string(fmts[o->sch.value]));
+	json_object_set_new(p, "time_field", json_string(o->c.time_field));
+	json_object_set_new(p, "watermark_bound", json_integer(o->ooo_ms > 0 ?
+	    o->ooo_ms : 1));
+	return p;
+}
+
 static int consume(struct opts *o)
 {
 	struct consumer k;
@@ -952,6 +970,13 @@ static int consume(struct opts *o)
 	/* The lowest watermark first: it tells the stages downstream that
 	 * watermarks come from here, so they wait for them instead of
 	 * deriving their own from whichever partition is read first. */
+	if (o->watermarks || o->c.ckpt_dir != NULL) {
+		struct defrec d;
+
+		def_init(&d, source_def_part(o));
+		def_emit(&d, &k.out);
+		def_free(&d);
+	}
 	if (o->watermarks)
 		rec_emit_watermark(&k.out, ETIME_MIN);
 	if (o->ckpt_records)

@@ -22,6 +22,7 @@
 
 #include "tool.h"
 #include "aerospike/aerospike.h"
+#include "def.h"
 #include "fieldseen.h"
 #include "kafka/kafka.h"
 #include "opt.h"
@@ -54,7 +55,8 @@ struct opts {
 	enum exists exists;
 	uint8_t info2, info3;   /* --exists as the header's bits */
 	uint32_t ttl;
-	bool send_key, monotonic, strict;
+	bool send_key, monotonic, strict, version_bins;
+	const char *view;       /* --view: the registry's name of it */
 	int64_t in_flight, batch, pipeline, retries;
 	int64_t total_timeout_ms, backoff_ms;
 	const char *input;
@@ -83,6 +85,10 @@ struct sink {
 	struct as_key key;
 	struct buf val, exp;
 	size_t values;          /* non-null bins of the record being built */
+	struct as_registry reg; /* the view's entry (fs-registry(5)) */
+	bool defined;           /* its version is registered */
+	int64_t reg_ms;         /* when it was last updated */
+	struct buf bin;         /* a bin name with the version's suffix */
 	char *password;
 	/* --stats */
 	uint64_t lines, written, stale, failed, controls;
@@ -162,6 +168,12 @@ static void check_options(struct opts *o, int argc, char **argv, int first)
 	if (strlen(a->set) > AS_SET_MAX)
 		diag_usage("-s: a set name is at most %d bytes: '%s'",
 		    AS_SET_MAX, a->set);
+	if (strcmp(a->set, AS_REGISTRY_SET) == 0)
+		diag_usage("-s: set '%s' is the feature registry's "
+		    "(fs-registry(5))", a->set);
+	if (o->view != NULL && (o->view[0] == '\0' || o->view[0] == '@'))
+		diag_usage("--view: a name, not starting with '@' (reserved): "
+		    "'%s'", o->view);
 	if (o->time_bin != NULL && !o->monotonic)
 		diag_usage("--time-bin needs --monotonic");
 	as_opts_check(a);
@@ -186,6 +198,12 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "DURATION, never, keep, or default (the namespace's)"),
 		OPT_FLAG(0, "send-key", &o->send_key,
 		    "store the key itself with the record"),
+		OPT_FLAG(0, "version-bins", &o->version_bins,
+		    "a definition the view does not hold in its plain\n"
+		    "bins goes to bins suffixed _vN (fs-registry(5))"),
+		OPT_STRING(0, "view", &o->view, "NAME",
+		    "the feature view's name in the registry (default:\n"
+		    "NAMESPACE.SET)"),
 		OPT_POLICY(0, "exists", &o->exists, exists_words, "POLICY",
 		    "update (default), update-only, replace,\n"
 		    "replace-only, or create-only"),
@@ -294,6 +312,20 @@ static int add_bin(struct sink *s, struct as_cmd *c, const char *name,
 	if (s->o->monotonic && nlen == s->time_bin_len &&
 	    memcmp(name, s->o->time_bin, nlen) == 0)
 		return 0;       /* written as the event time by build() */
+	as_registry_note(&s->reg, name, nlen, v);
+	if (s->reg.suffix[0] != '\0') {
+		buf_reset(&s->bin);
+		buf_append(&s->bin, name, nlen);
+		buf_appends(&s->bin, s->reg.suffix);
+		if (s->bin.len > AS_BIN_NAME_MAX) {
+			snprintf(why, whylen, "bin name '%.*s' is too long with "
+			    "the version's suffix (at most %d bytes)",
+			    (int)s->bin.len, s->bin.data, AS_BIN_NAME_MAX);
+			return -1;
+		}
+		name = s->bin.data;
+		nlen = s->bin.len;
+	}
 	buf_reset(&s->val);
 	uint8_t pt = as_value_encode(v, &s->val);
 	as_cmd_op(c, AS_OP_WRITE, pt, name, nlen, s->val.data, s->val.len);
@@ -424,6 +456,7 @@ static void done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
 	(void)m;
 	if (rc == AS_OK) {
 		s->written++;
+		as_registry_wrote(&s->reg);
 	} else if (rc == AS_ERR_NOT_FOUND && org->only_deletes) {
 		s->written++;   /* nothing to remove from a missing record */
 	} else if (rc == AS_ERR_FILTERED_OUT && s->o->monotonic) {
@@ -440,6 +473,71 @@ static void done(void *ctx, struct as_cmd *c, int rc, const struct as_msg *m,
 	c->udata = NULL;
 }
 
+/* --- the registry (fs-registry(5)) ------------------------------------ */
+
+/* The sink's part of the definition: the entity key and the bins. */
+static json_t *sink_def_part(const struct opts *o)
+{
+	json_t *p = def_part_new("sink");
+
+	json_object_set_new(p, "namespace", json_string(o->as.ns));
+	json_object_set_new(p, "set", json_string(o->as.set));
+	def_part_key(p, o->as.key);
+	json_object_set_new(p, "key_sep", json_string(o->as.key_sep));
+	if (o->bins != NULL)
+		json_object_set_new(p, "bins", json_string(o->bins));
+	return p;
+}
+
+/* Registers this pipeline's version from lineage (stolen, NULL: no
+ * definition came) plus the sink's part.  A definition that changes
+ * mid-stream, or one the view refuses, ends the sink (exit 1). */
+static void registry_define(struct sink *s, json_t *lineage)
+{
+	char why[AS_REGISTRY_WHY_MAX], version[DEF_VERSION_LEN + 1];
+
+	if (lineage == NULL)
+		lineage = json_array();
+	json_array_append_new(lineage, sink_def_part(s->o));
+	if (s->defined) {
+		def_version(lineage, version);
+		if (strcmp(version, s->reg.version) != 0)
+			diag_fatal("view '%s': the definition changed from "
+			    "version %s to %s mid-stream", s->reg.view,
+			    s->reg.version, version);
+		json_decref(lineage);
+		return;
+	}
+	as_exec_drain(s->ex);
+	if (as_registry_define(&s->reg, lineage, s->o->version_bins, why) < 0)
+		diag_fatal("%s", why);
+	s->defined = true;
+	s->reg_ms = etime_now_ms();
+}
+
+/* Updates the view's entry once every write so far is acknowledged. */
+static void registry_update(struct sink *s)
+{
+	char why[AS_REGISTRY_WHY_MAX];
+
+	if (!s->defined)
+		return;
+	as_exec_drain(s->ex);
+	if (as_registry_update(&s->reg, why) < 0)
+		diag_error("%s", why);
+	s->reg_ms = etime_now_ms();
+}
+
+/* Every few seconds while records flow. */
+#define REGISTRY_EVERY_MS 5000
+
+static void registry_tick(struct sink *s)
+{
+	if (s->defined && s->reg.dirty &&
+	    etime_now_ms() - s->reg_ms >= REGISTRY_EVERY_MS)
+		registry_update(s);
+}
+
 /* --- checkpoints ------------------------------------------------------ */
 
 static json_t *snapshot(void *ctx, uint64_t id)
@@ -447,6 +545,7 @@ static json_t *snapshot(void *ctx, uint64_t id)
 	struct sink *s = ctx;
 	(void)id;
 	as_exec_drain(s->ex);   /* the checkpoint covers every write so far */
+	registry_update(s);
 	return json_pack("{s:I,s:I}", "written", (json_int_t)s->written,
 	    "stale", (json_int_t)s->stale);
 }
@@ -480,6 +579,17 @@ static void handle_line(struct sink *s, const char *line, size_t len)
 			json_decref(obj);
 			return;
 		}
+		if (k == CTL_OTHER && def_is(obj)) {
+			json_t *l = json_object_get(obj, "lineage");
+
+			s->controls++;
+			registry_define(s, json_is_array(l) ? json_deep_copy(l) :
+			    NULL);
+			json_decref(obj);
+			return;
+		}
+		if (k == CTL_WATERMARK && ctl.ts > INT64_MIN)
+			as_registry_watermark(&s->reg, ctl.ts);
 		if (k != CTL_NONE) {
 			s->controls++;
 			if (stage_control(&s->st, &ctl, NULL, why) == STAGE_INVALID)
@@ -488,6 +598,8 @@ static void handle_line(struct sink *s, const char *line, size_t len)
 			return;
 		}
 	}
+	if (!s->defined && s->o->view != NULL)
+		registry_define(s, NULL);
 	stage_data(&s->st);
 	fieldseen_record(&s->seen, obj);
 	struct as_cmd *c = as_exec_cmd(s->ex);
@@ -570,10 +682,13 @@ static void run(struct sink *s)
 	for (;;) {
 		if (sig_stop_requested())
 			break;
-		if (!lineio_has_line(&s->lr))
+		if (!lineio_has_line(&s->lr)) {
 			metrics_publish(s);
-		else if ((s->lines & 4095) == 0)
+			registry_tick(s);
+		} else if ((s->lines & 4095) == 0) {
 			metrics_publish(s);
+			registry_tick(s);
+		}
 		if (!lineio_has_line(&s->lr) && as_exec_outstanding(s->ex) > 0) {
 			/* answers keep coming while the input is quiet */
 			while (as_exec_wait(s->ex, s->lr.fd, 1000) == 0 &&
@@ -585,6 +700,10 @@ static void run(struct sink *s)
 			if (sig_stop_requested())
 				break;
 		}
+		/* A quiet input still gets its freshness registered. */
+		while (s->defined && s->reg.dirty && !lineio_has_line(&s->lr) &&
+		    !sig_stop_requested() && lineio_wait(&s->lr, 1000) == 0)
+			registry_tick(s);
 		int r = lineio_read(&s->lr, &line, &len);
 		if (r == -2)
 			continue;
@@ -596,6 +715,7 @@ static void run(struct sink *s)
 		handle_line(s, line, len);
 	}
 	as_exec_drain(s->ex);
+	registry_update(s);
 	metrics_publish(s);
 }
 
@@ -621,6 +741,19 @@ static void connect_cluster(struct sink *s)
 		.max_retries = o->retries, .backoff_ms = o->backoff_ms,
 	};
 	s->ex = as_exec_new(&s->cl, &eo, done, s);
+	struct buf view = BUF_INIT;
+	if (o->view != NULL) {
+		buf_appends(&view, o->view);
+	} else {
+		buf_appends(&view, o->as.ns);
+		if (o->as.set[0] != '\0') {
+			buf_appends(&view, ".");
+			buf_appends(&view, o->as.set);
+		}
+	}
+	as_registry_open(&s->reg, &s->cl, &eo, view.data, o->as.set,
+	    o->as.key, o->as.key_sep);
+	buf_free(&view);
 }
 
 static void print_stats(const struct sink *s)
@@ -701,8 +834,10 @@ int main(int argc, char **argv)
 	if (fieldseen_finish(&s.seen) != 0)
 		rc = 1;
 	rejects_finish(&s.rj);
+	as_registry_close(&s.reg);
 	as_exec_free(s.ex);
 	as_cluster_close(&s.cl);
+	buf_free(&s.bin);
 	lineio_close(&s.lr);
 	as_key_free(&s.key);
 	buf_free(&s.val);

@@ -103,7 +103,8 @@ EOF
 	run --separate-stderr fs-backfill --watermarks --watermark-every 2s --to 7500 \
 		"$D/clicks-a.ndjson" "$D/clicks-b.ndjson"
 	assert_success
-	assert_output - <<'EOF'
+	assert_output - <<EOF
+{"@fs":"def","lineage":[{"stage":"source","tool":"fs-backfill","files":["$D/clicks-a.ndjson","$D/clicks-b.ndjson"],"format":"auto","time_field":"ts","watermark_bound":1}]}
 {"@fs":"watermark","ts":1000}
 {"ts":1000,"user":"a","n":1}
 {"ts":2000,"user":"b","n":1}
@@ -122,8 +123,9 @@ EOF
 @test "fs-backfill: without --to the last watermark is just past the last record" {
 	run --separate-stderr fs-backfill --watermarks "$D/clicks-a.ndjson"
 	assert_success
-	assert_line --index 0 '{"@fs":"watermark","ts":1000}'
-	assert_line --index 8 '{"@fs":"watermark","ts":7001}'
+	# the definition record (fs(7)) first, then the watermarks
+	assert_line --index 1 '{"@fs":"watermark","ts":1000}'
+	assert_line --index 9 '{"@fs":"watermark","ts":7001}'
 }
 
 @test "fs-backfill: a record out of order in a merged file fails with file and line" {
@@ -373,8 +375,9 @@ EOF
 	fs-backfill --checkpoint-dir ck "$D/clicks-a.ndjson" > /dev/null
 	run --separate-stderr fs-backfill --checkpoint-dir ck "$D/clicks-a.ndjson"
 	assert_success
-	assert_output '{"@fs":"restore","id":1}
-{"@fs":"end","id":2}'
+	assert_output "{\"@fs\":\"restore\",\"id\":1}
+{\"@fs\":\"def\",\"lineage\":[{\"stage\":\"source\",\"tool\":\"fs-backfill\",\"files\":[\"$D/clicks-a.ndjson\"],\"format\":\"auto\",\"time_field\":\"ts\",\"watermark_bound\":1}]}
+{\"@fs\":\"end\",\"id\":2}"
 }
 
 @test "fs-backfill: a checkpoint of other inputs is refused" {

@@ -237,8 +237,9 @@ records() {
 	fs-consume -b "$B" -t "$t" -o beginning -V --checkpoint-dir ck \
 	    --checkpoint-records 100 > run1 3>&- &
 	pid=$!
-	# the restore 0 of a fresh start, 550 records, 5 barriers
-	wait_for 30 lines_are run1 556
+	# the restore 0 of a fresh start, the definition (fs(7)), 550
+	# records, 5 barriers
+	wait_for 30 lines_are run1 557
 	kill9 "$pid"
 	records 550 450 | fs-produce -b "$B" -t "$t"
 	# the group's committed offsets and -o do not matter: the checkpoint does
@@ -247,7 +248,8 @@ records() {
 	assert_success
 	printf '%s\n' "$output" > run2
 	assert_equal "$(head -1 run2)" '{"@fs":"restore","id":5}'
-	assert_equal "$(sed -n 2p run2)" '{"n":500}'
+	assert_equal "$(sed -n 2p run2)" "{\"@fs\":\"def\",\"lineage\":[{\"stage\":\"source\",\"tool\":\"fs-consume\",\"topics\":[\"$t\"],\"format\":\"json\",\"time_field\":\"ts\",\"watermark_bound\":1}]}"
+	assert_equal "$(sed -n 3p run2)" '{"n":500}'
 	assert_equal "$(tail -2 run2)" '{"@fs":"barrier","id":10}
 {"@fs":"end","id":11}'
 	{ sed '/"id":5}/q' run1; cat run2; } | grep -v '"@fs"' > all
@@ -285,8 +287,10 @@ records() {
 	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V \
 	    --watermarks --max-out-of-orderness 1s
 	assert_success
-	# largest - 1s + 1: fs's watermark for Flink's largest - 1s
-	assert_output '{"@fs":"watermark","ts":-9223372036854775808}
+	# largest - 1s + 1: fs's watermark for Flink's largest - 1s; the
+	# definition record (fs(7)) first
+	assert_output '{"@fs":"def","lineage":[{"stage":"source","tool":"fs-consume","topics":["'"$t"'"],"format":"json","time_field":"ts","watermark_bound":1000}]}
+{"@fs":"watermark","ts":-9223372036854775808}
 {"ts":1000}
 {"@fs":"watermark","ts":1}
 {"ts":5000}
@@ -329,7 +333,7 @@ records() {
 	pid=$!
 	wait_for 30 grep -q '"ts":2000' run2
 	kill9 "$pid"
-	assert_equal "$(head -3 run2)" '{"@fs":"restore","id":1}
+	assert_equal "$(head -4 run2 | grep -v '"@fs":"def"')" '{"@fs":"restore","id":1}
 {"@fs":"watermark","ts":-9223372036854775808}
 {"@fs":"watermark","ts":2000}'
 }
@@ -487,8 +491,9 @@ for i, l in enumerate(sys.stdin):
 	run --separate-stderr fs-consume -b "$B" -t "$t" -o beginning -e -V --watermarks \
 	    --idle-timeout 0
 	assert_success
-	# partition 1 never delivers, and is never idle: only the first watermark
-	assert_equal "$(grep -c '"@fs"' <<<"$output")" 1
+	# partition 1 never delivers, and is never idle: only the first
+	# watermark (after the definition record)
+	assert_equal "$(grep -c '"@fs":"watermark"' <<<"$output")" 1
 }
 
 @test "fs-consume: -G with checkpoints: a restart at once after kill -9 resumes every partition from the checkpoint" {

@@ -147,7 +147,7 @@ dump_store() {
 # different=0.
 assert_store_expected() {
 	local records figures
-	records=$("$FIXTURE" --ctl "$AS" fixture-stats | sed 's/^records=\([0-9]*\);.*/\1/')
+	records=$(store_records "$AS" features)
 	dump_store store.ndjson
 	figures=$("$COMPARE" store user "$BATS_FILE_TMPDIR/expected.ndjson" store.ndjson \
 		"$records" 2> compare.err) || true

@@ -104,7 +104,7 @@ late_in() {
 compare_store() {
 	local records
 	"$FIXTURE" --ctl "$AS" fixture-set:delay-ms=0 > /dev/null
-	records=$("$FIXTURE" --ctl "$AS" fixture-stats | sed 's/^records=\([0-9]*\);.*/\1/')
+	records=$(store_records "$AS" features)
 	fs-get -h "$AS" -n features -s user --key user "$BATS_FILE_TMPDIR/live-expected.ndjson" \
 		> store.ndjson
 	FIGURES=$("$COMPARE" store user "$BATS_FILE_TMPDIR/live-expected.ndjson" store.ndjson \

@@ -139,6 +139,6 @@ fs-consume: 3983 messages"
 	run --separate-stderr store
 	assert_success
 	assert_equal "$output" "$(cat bins.ndjson)"
-	assert_equal "$("$FIXTURE" --ctl "$AS" fixture-stats | sed 's/^records=\([0-9]*\);.*/\1/')" \
+	assert_equal "$(store_records "$AS" test)" \
 		"$(wc -l < rows.ndjson)"
 }

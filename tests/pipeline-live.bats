@@ -101,7 +101,7 @@ store() {
 
 # Records in the fixture (all sets; a private fixture holds this test's).
 fixture_records() {
-	"$FIXTURE" --ctl "$AS" fixture-stats | sed 's/^records=\([0-9]*\);.*/\1/'
+	store_records "$AS" "${NS:-test}"
 }
 
 # The newest complete checkpoint in $C, or 0.
@@ -364,7 +364,7 @@ readme_pipeline() {
 	run --separate-stderr fs-get -h "$AS" -n features -s user --key user --bins-only rows.ndjson
 	assert_success
 	assert_equal "$output" "$(cat bins.ndjson)"
-	assert_equal "$(fixture_records)" 50
+	assert_equal "$(NS=features fixture_records)" 50
 	run --separate-stderr fs-ckpt list ck
 	assert_line -n 0 --regexp '^\{"id":[0-9]+,"complete":true,"stages":\{"fs-agg":"ok","fs-consume":"ok","fs-sink-aerospike":"ok","fs-window":"ok"\}\}$'
 }

@@ -60,3 +60,15 @@ assert_file_equals() {
 	local file="$1" expected="$2"
 	assert_equal "$(cat "$file")" "$expected"
 }
+
+# The records an Aerospike fixture at $1 holds for data: all of them
+# less the feature registry's in namespace $2 (fs-registry(5): each
+# view's record and the index record).
+store_records() {
+	local all views
+	all=$("$FS_ROOT/build/fixtures/asfixture" --ctl "$1" fixture-stats |
+		sed 's/^records=\([0-9]*\);.*/\1/')
+	views=$(fs-features --hosts "$1" -n "$2" list | wc -l)
+	[ "$views" -eq 0 ] || views=$((views + 1))
+	echo $((all - views))
+}

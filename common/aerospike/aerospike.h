@@ -15,6 +15,7 @@
 #include "as_exp.h"
 #include "as_key.h"
 #include "as_opts.h"
+#include "as_registry.h"
 #include "as_value.h"
 
 #endif

@@ -87,6 +87,7 @@
 /* Result codes the tools act on (the full list: as_result_str()). */
 #define AS_OK                   0
 #define AS_ERR_NOT_FOUND        2
+#define AS_ERR_GENERATION       3
 #define AS_ERR_RECORD_EXISTS    5
 #define AS_ERR_TIMEOUT          9
 #define AS_ERR_UNAVAILABLE      11

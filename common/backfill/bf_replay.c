@@ -12,6 +12,7 @@
 #include "bf_emit.h"
 #include "bf_input.h"
 #include "bf_replay.h"
+#include "def.h"
 #include "diag.h"
 #include "etime.h"
 #include "sig.h"
@@ -198,6 +199,13 @@ void bf_replay_init(struct bf_replay *b, const struct bf_replay_conf *o)
 	if (state != NULL) {
 		bf_ckpt_resume(b, state);
 		json_decref(state);
+	}
+	if (o->def != NULL && (o->watermarks || o->c->ckpt_dir != NULL)) {
+		struct defrec d;
+
+		def_init(&d, json_incref((json_t *)o->def));
+		def_emit(&d, &b->out);
+		def_free(&d);
 	}
 	bf_progress_init(&b->prog, !o->no_progress && isatty(2) &&
 	    diag_verbosity() >= DIAG_NORMAL);

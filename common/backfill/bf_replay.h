@@ -28,6 +28,7 @@
 #ifndef FS_BF_REPLAY_H
 #define FS_BF_REPLAY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +68,8 @@ struct bf_replay_conf {
 	double rate, speed;     /* pacing: records/s, times event time; 0 off */
 	const struct bf_csv_schema *schema;     /* CSV column types, or NULL */
 	char *const *paths;     /* the input files (bf_inputs.h) */
+	const json_t *def;      /* the source's part of the definition
+	                           (def.h), sent when control records are */
 	size_t n_paths;
 };
 

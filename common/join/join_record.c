@@ -129,6 +129,38 @@ static void forward_other(struct join_run *r, struct join_input *in,
 	out_line(&r->out, line, len);
 }
 
+/*
+ * A definition record: the interleaved input's gets the join's part
+ * appended; with two inputs the part holds both lineages, and goes out
+ * once both came.
+ */
+static void join_def(struct join_run *r, struct join_input *in,
+    const json_t *obj)
+{
+	const json_t *l = json_object_get(obj, "lineage");
+	json_t *part, *lineage;
+
+	if (r->nin != 2) {
+		def_forward(&r->def, obj, &r->out);
+		return;
+	}
+	json_decref(r->def_in[in->side]);
+	r->def_in[in->side] = json_is_array(l) ? json_deep_copy(l) :
+	    json_array();
+	if (r->def_in[0] == NULL || r->def_in[1] == NULL)
+		return;
+	part = json_deep_copy(r->def.part);
+	json_object_set_new(part, "inputs", json_pack("{s:o,s:o}", "left",
+	    r->def_in[0], "right", r->def_in[1]));
+	r->def_in[0] = r->def_in[1] = NULL;
+	lineage = json_array();
+	json_array_append_new(lineage, part);
+	part = json_pack("{s:s,s:o}", REC_CONTROL_KEY, DEF_CONTROL, "lineage",
+	    lineage);
+	rec_emit(&r->out, part);
+	json_decref(part);
+}
+
 static bool is_window_spec(const json_t *obj)
 {
 	const char *v = json_string_value(json_object_get(obj,
@@ -195,7 +227,9 @@ void join_control_record(struct join_run *r, struct join_input *in,
 		reject_line(&r->rj, &in->lr, why, line, len);
 		break;
 	default:
-		if (r->o->cfg.kind == JOIN_WINDOW && is_window_spec(obj))
+		if (def_is(obj))
+			join_def(r, in, obj);
+		else if (r->o->cfg.kind == JOIN_WINDOW && is_window_spec(obj))
 			window_spec(r, in, obj);
 		else
 			forward_other(r, in, line, len);

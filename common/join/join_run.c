@@ -251,10 +251,72 @@ int join_run_finish(struct join_run *r)
 		buf_free(&r->in[i].last_other);
 	}
 	join_free(r->j);
+	def_free(&r->def);
+	for (int s = 0; s < 2; s++)
+		json_decref(r->def_in[s]);
 	buf_free(&r->vb);
 	return r->cut || rc ? 1 : 0;
 }
 
+
+static const char *const kind_names[] = { "interval", "asof", "window" };
+static const char *const type_names[] = { "inner", "left", "right", "full",
+	"semi", "anti" };
+
+/* The join's part of the definition (def.h). */
+static json_t *join_def_part(const struct join_run_conf *o)
+{
+	static const char *const side[2] = { "left", "right" };
+	json_t *p = def_part_new("join");
+
+	json_object_set_new(p, "kind", json_string(kind_names[o->cfg.kind]));
+	json_object_set_new(p, "type", json_string(type_names[o->cfg.type]));
+	if (o->cfg.kind == JOIN_INTERVAL) {
+		json_object_set_new(p, "lower", json_integer(o->cfg.lo));
+		json_object_set_new(p, "upper", json_integer(o->cfg.hi));
+	}
+	if (o->cfg.kind == JOIN_ASOF)
+		json_object_set_new(p, "retention",
+		    json_integer(o->cfg.retention));
+	if (o->cfg.kind == JOIN_WINDOW) {
+		json_object_set_new(p, "start_field",
+		    json_string(o->cfg.start_field));
+		json_object_set_new(p, "end_field",
+		    json_string(o->cfg.end_field));
+	}
+	if (o->key != NULL)
+		def_part_key(p, o->key);
+	for (int s = 0; s < 2; s++) {
+		json_t *d = json_object();
+
+		if (o->key_side[s] != NULL)
+			def_part_key(d, o->key_side[s]);
+		if (o->fields[s] != NULL)
+			json_object_set_new(d, "fields", json_string(o->fields[s]));
+		if (o->cfg.side[s].prefix != NULL)
+			json_object_set_new(d, "prefix",
+			    json_string(o->cfg.side[s].prefix));
+		if (o->where[s].set) {
+			struct buf w = BUF_INIT;
+
+			for (size_t i = 0; i < o->where[s].path.n; i++) {
+				if (i > 0)
+					buf_appendc(&w, '.');
+				buf_appends(&w, o->where[s].path.parts[i]);
+			}
+			buf_appendc(&w, '=');
+			buf_appends(&w, o->where[s].value);
+			json_object_set_new(d, "where", json_stringn(w.data,
+			    w.len));
+			buf_free(&w);
+		}
+		json_object_set_new(p, side[s], d);
+	}
+	json_object_set_new(p, "time_field", json_string(o->c->time_field));
+	json_object_set_new(p, "max_out_of_orderness",
+	    json_integer(o->cfg.max_ooo));
+	return p;
+}
 
 void join_run_open(struct join_run *r, const struct join_run_conf *conf)
 {
@@ -267,6 +329,7 @@ void join_run_open(struct join_run *r, const struct join_run_conf *conf)
 	watch_fields(r);
 	stage_init(&r->st, conf->c,
 	    (struct stage_hooks){ snapshot_hook, restore_hook, r });
+	def_init(&r->def, join_def_part(conf));
 	open_inputs(r);
 }
 

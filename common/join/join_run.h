@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "def.h"
 #include "fieldseen.h"
 #include "join.h"
 #include "lineio.h"
@@ -82,6 +83,8 @@ struct join_run {
 	struct fieldseen seen[2];       /* each side's named fields */
 	struct late late;
 	struct buf vb;                  /* scratch */
+	struct defrec def;              /* the join's part (def.h) */
+	json_t *def_in[2];              /* each input's lineage, until both */
 };
 
 /* Sets r up over conf: standard output, rejects, late records, the

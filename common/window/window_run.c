@@ -128,12 +128,15 @@ static void on_line(struct win_run *s, const char *line, size_t len)
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
-	if (c.kind == CTL_NONE) {
+	if (c.kind == CTL_OTHER && def_is(obj)) {
+		s->ctl++;
+		def_forward(&s->def, obj, &s->out);
+	} else if (c.kind == CTL_NONE) {
 		stage_data(&s->st);
 		on_data(s, line, len, obj);
-	}
-	else
+	} else {
 		on_control(s, line, len, &c, why);
+	}
 	json_decref(obj);
 }
 
@@ -205,6 +208,34 @@ int win_run_loop(struct win_run *s)
 	return 0;
 }
 
+/* The window's part of the definition (def.h). */
+static json_t *win_def_part(const struct win_conf *o)
+{
+	json_t *p = def_part_new("window");
+
+	json_object_set_new(p, "kind", json_string(win_kind_name(o->w.kind)));
+	if (o->w.kind == WIN_SESSION) {
+		json_object_set_new(p, "gap", json_integer(o->w.gap));
+	} else {
+		json_object_set_new(p, "size", json_integer(o->w.size));
+		json_object_set_new(p, "slide", json_integer(o->w.slide));
+		json_object_set_new(p, "offset", json_integer(o->w.offset));
+	}
+	json_object_set_new(p, "allowed_lateness", json_integer(o->lateness));
+	json_object_set_new(p, "max_out_of_orderness",
+	    json_integer(o->max_ooo));
+	json_object_set_new(p, "time_field", json_string(o->c->time_field));
+	json_object_set_new(p, "start_field", json_string(o->f.start));
+	json_object_set_new(p, "end_field", json_string(o->f.end));
+	if (o->f.panes)
+		json_object_set_new(p, "pane_field", json_string(o->f.pane));
+	if (o->explode)
+		json_object_set_new(p, "explode", json_true());
+	if (o->key != NULL)
+		def_part_key(p, o->key);
+	return p;
+}
+
 void win_run_open(struct win_run *s, const struct win_conf *o)
 {
 	json_t *spec;
@@ -240,6 +271,7 @@ void win_run_open(struct win_run *s, const struct win_conf *o)
 	spec = winspec_to_json(&o->w, &o->f);
 	rec_emit(&s->out, spec);
 	json_decref(spec);
+	def_init(&s->def, win_def_part(o));
 }
 
 int win_run_finish(struct win_run *s)
@@ -262,6 +294,7 @@ int win_run_finish(struct win_run *s)
 		rc = 1;
 	rejects_finish(&s->rj);
 	lineio_close(&s->lr);
+	def_free(&s->def);
 	win_sessions_clear(s);
 	keytab_free(&s->keys);
 	recproj_free(s->proj);

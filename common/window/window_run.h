@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "def.h"
 #include "fieldseen.h"
 #include "lineio.h"
 #include "out.h"
@@ -61,6 +62,7 @@ struct win_run {
 	struct late late;
 	struct fieldseen seen;          /* --key fields no record had */
 	struct stage st;
+	struct defrec def;        /* the window's part of the definition */
 	struct wmark wm;
 	struct keyspec ks;
 	struct recproj *proj;   /* parses only the time and session key */

@@ -1,0 +1,945 @@
+/*
+ * fs-features - the feature registry (fs-registry(5)) from a terminal:
+ * list the views, describe one, diff two versions, print the pipeline
+ * that reproduces a view over archives, export the registry as JSON.
+ * See fs-features(1).
+ *
+ * Reads set fs_registry of a namespace: the index record for the views,
+ * then each view's record.  On a terminal the answers are tables; piped,
+ * one NDJSON record per row.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tool.h"
+#include "aerospike/aerospike.h"
+#include "def.h"
+#include "opt.h"
+#include "banned.h"
+
+static const char usage_text[] =
+"usage: fs-features -n NAMESPACE [--hosts HOSTS] [options] list\n"
+"       fs-features -n NAMESPACE [--hosts HOSTS] [options] describe VIEW[@VERSION]\n"
+"       fs-features -n NAMESPACE [--hosts HOSTS] [options] diff VIEW VERSION VERSION\n"
+"       fs-features -n NAMESPACE [--hosts HOSTS] [options] pipeline\n"
+"                   [-s SET] VIEW[@VERSION] [FILE...]\n"
+"       fs-features -n NAMESPACE [--hosts HOSTS] [options] export\n"
+"Lists, describes, compares and reproduces registered feature views.\n";
+
+struct opts {
+	struct fs_common c;
+	struct as_opts as;
+	const char *to_set;     /* pipeline -s */
+	char **args;            /* the command and its operands */
+	int n_args;
+};
+
+struct features {
+	struct opts *o;
+	struct as_cluster cl;
+	struct as_registry reg;
+	struct out out;
+	bool table;             /* standard output is a terminal */
+	char *password;
+};
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+	struct as_opts *a = &o->as;
+	const struct opt opts[] = {
+		OPT_STRING(0, "hosts", &a->hosts, "HOSTS",
+		    "seed hosts, host[:port],... (default 127.0.0.1:3000)"),
+		OPT_OLD_SHORT('h', "hosts"),
+		OPT_STRING('n', "namespace", &a->ns, "NS", "the namespace"),
+		OPT_STRING('s', "set", &o->to_set, "SET",
+		    "pipeline: write to SET instead of the view's"),
+		OPT_AEROSPIKE_TIMEOUT(a),
+		OPT_GROUP_AEROSPIKE_LOGIN(a),
+		OPT_GROUP_COMMON(&o->c),
+		OPT_END
+	};
+	int first;
+
+	fs_common_init(&o->c, argc, argv);
+	as_opts_init(a);
+	first = opt_parse(usage_text, opts, 0, argc, argv);
+	fs_common_finish(&o->c);
+	o->args = argv + first;
+	o->n_args = argc - first;
+	if (a->ns == NULL)
+		diag_usage("-n NAMESPACE is required");
+	if (o->n_args == 0)
+		diag_usage("no command: list, describe, diff, pipeline or "
+		    "export");
+	as_opts_check(a);
+}
+
+/* --- reading ------------------------------------------------------------ */
+
+/* The bins of registry record name, or NULL when there is none. */
+static json_t *get_record(struct features *f, const char *name)
+{
+	char why[AS_REGISTRY_WHY_MAX];
+	json_t *bins;
+
+	if (as_registry_get(&f->reg, name, &bins, why) < 0)
+		diag_fatal("%s", why);
+	return bins;
+}
+
+static json_t *get_view(struct features *f, const char *view)
+{
+	json_t *v = get_record(f, view);
+
+	if (v == NULL)
+		diag_fatal("no view '%s' in namespace '%s'", view, f->o->as.ns);
+	return v;
+}
+
+/* The view names, sorted (a new array). */
+static json_t *view_names(struct features *f)
+{
+	json_t *idx = get_record(f, AS_REGISTRY_INDEX), *names = json_array();
+	json_t *views = json_object_get(idx, "views"), *v;
+	const char *k;
+
+	json_object_foreach(views, k, v)
+		json_array_append_new(names, json_string(k));
+	json_decref(idx);
+	return names;   /* jansson keeps keys in insertion order: sort */
+}
+
+static int cmp_json_str(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a),
+	    json_string_value(*(json_t *const *)b));
+}
+
+static json_t *sorted_names(struct features *f)
+{
+	json_t *names = view_names(f), *out = json_array();
+	size_t n = json_array_size(names);
+	json_t **v = xcalloc(n ? n : 1, sizeof *v);
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(names, i);
+	qsort(v, n, sizeof *v, cmp_json_str);
+	for (size_t i = 0; i < n; i++)
+		json_array_append(out, v[i]);
+	free(v);
+	json_decref(names);
+	return out;
+}
+
+/*
+ * The version id that spec names in view: a full id, a unique prefix,
+ * a number N (or vN), or NULL for the current one (else the newest).
+ */
+static const char *find_version(const json_t *view, const char *spec)
+{
+	const json_t *versions = json_object_get(view, "versions");
+	const char *k, *found = NULL;
+	json_t *e;
+	int64_t best = 0;
+	char *end;
+	long long n = -1;
+
+	if (spec == NULL) {
+		const char *cur = json_string_value(json_object_get(view,
+		    "current"));
+		if (cur != NULL)
+			return cur;
+		json_object_foreach((json_t *)versions, k, e) {
+			if (json_integer_value(json_object_get(e, "n")) > best) {
+				best = json_integer_value(json_object_get(e,
+				    "n"));
+				found = k;
+			}
+		}
+		return found;
+	}
+	errno = 0;
+	n = strtoll(spec[0] == 'v' ? spec + 1 : spec, &end, 10);
+	if (*end != '\0' || errno != 0 || end == spec)
+		n = -1;
+	json_object_foreach((json_t *)versions, k, e) {
+		if (json_integer_value(json_object_get(e, "n")) == n &&
+		    strlen(spec) < DEF_VERSION_LEN)
+			return k;
+		if (strncmp(k, spec, strlen(spec)) == 0) {
+			if (found != NULL)
+				diag_fatal("version '%s' is ambiguous", spec);
+			found = k;
+		}
+	}
+	return found;
+}
+
+/* Splits VIEW[@VERSION]: the view (allocated) and *ver (in arg). */
+static char *split_view(const char *arg, const char **ver)
+{
+	const char *at = strrchr(arg, '@');
+
+	*ver = NULL;
+	if (at == NULL || at == arg)
+		return xstrdup(arg);
+	*ver = at + 1;
+	return xstrndup(arg, (size_t)(at - arg));
+}
+
+static json_t *version_entry(const json_t *view, const char *name,
+    const char *spec, const char **id)
+{
+	*id = find_version(view, spec);
+	if (*id == NULL)
+		diag_fatal("view '%s' has no version '%s'", name,
+		    spec ? spec : "(none registered)");
+	return json_object_get(json_object_get(view, "versions"), *id);
+}
+
+/* --- output ------------------------------------------------------------- */
+
+/* Sorts an array of strings in place. */
+static void sort_strings(json_t *a)
+{
+	size_t n = json_array_size(a);
+	json_t **v = xcalloc(n ? n : 1, sizeof *v);
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(a, i));
+	qsort(v, n, sizeof *v, cmp_json_str);
+	json_array_clear(a);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, v[i]);
+	free(v);
+}
+
+/* The strings of a joined by sep (allocated). */
+static char *join_strings(const json_t *a, const char *sep)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v) {
+		if (i > 0)
+			buf_appends(&b, sep);
+		buf_appends(&b, json_is_string(v) ? json_string_value(v) : "?");
+	}
+	buf_appendc(&b, '\0');
+	return b.data;
+}
+
+static void cell(struct buf *b, const char *s, int width)
+{
+	int n = (int)strlen(s);
+
+	buf_appends(b, s);
+	for (; n < width; n++)
+		buf_appendc(b, ' ');
+	buf_appendc(b, ' ');
+}
+
+static void put_text(struct features *f, struct buf *b)
+{
+	/* trailing blanks of the last cell go */
+	while (b->len > 0 && b->data[b->len - 1] == ' ')
+		b->len--;
+	out_line(&f->out, b->data ? b->data : "", b->len);
+	buf_reset(b);
+}
+
+/* "12.3s" or "-": the lag of watermark wm behind now. */
+static void lag_text(char *dst, size_t n, const json_t *wm, int64_t now)
+{
+	if (!json_is_integer(wm))
+		snprintf(dst, n, "-");
+	else
+		snprintf(dst, n, "%.1fs", (double)(now -
+		    json_integer_value(wm)) / 1000.0);
+}
+
+static void time_text(char *dst, size_t n, const json_t *t)
+{
+	if (!json_is_integer(t))
+		snprintf(dst, n, "-");
+	else
+		ts_format_rfc3339(json_integer_value(t), dst, n);
+}
+
+/* --- list --------------------------------------------------------------- */
+
+static void list(struct features *f)
+{
+	json_t *names = sorted_names(f), *name;
+	int64_t now = etime_now_ms();
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	if (f->table) {
+		cell(&b, "VIEW", 24);
+		cell(&b, "VERSION", 16);
+		cell(&b, "N", 3);
+		cell(&b, "WATERMARK", 24);
+		cell(&b, "LAG", 10);
+		cell(&b, "FEATURES", 0);
+		put_text(f, &b);
+	}
+	json_array_foreach(names, i, name) {
+		const char *vn = json_string_value(name), *id;
+		json_t *view = get_record(f, vn), *e, *feats = json_array();
+		const char *k;
+		json_t *x;
+		char lag[32], wm[40], nbuf[24];
+
+		if (view == NULL)
+			continue;
+		id = find_version(view, NULL);
+		e = json_object_get(json_object_get(view, "versions"), id ?
+		    id : "");
+		json_object_foreach(json_object_get(e, "features"), k, x)
+			json_array_append_new(feats, json_string(k));
+		sort_strings(feats);
+		if (f->table) {
+			char *fl = join_strings(feats, ",");
+
+			snprintf(nbuf, sizeof nbuf, "%" PRId64,
+			    (int64_t)json_integer_value(json_object_get(e,
+			    "n")));
+			time_text(wm, sizeof wm, json_object_get(e,
+			    "watermark"));
+			lag_text(lag, sizeof lag, json_object_get(e,
+			    "watermark"), now);
+			cell(&b, vn, 24);
+			cell(&b, id ? id : "-", 16);
+			cell(&b, nbuf, 3);
+			cell(&b, wm, 24);
+			cell(&b, lag, 10);
+			cell(&b, fl, 0);
+			put_text(f, &b);
+			free(fl);
+			json_decref(feats);
+		} else {
+			json_t *row = json_pack("{s:s,s:O,s:s?,s:I,s:o}", "view",
+			    vn, "set", json_object_get(view, "set"), "version",
+			    id, "versions", (json_int_t)json_object_size(
+			    json_object_get(view, "versions")), "features",
+			    feats);
+			json_t *w = json_object_get(e, "watermark");
+
+			if (json_is_integer(w)) {
+				json_object_set(row, "watermark", w);
+				json_object_set_new(row, "lag_ms", json_integer(
+				    now - json_integer_value(w)));
+			}
+			rec_emit(&f->out, row);
+			json_decref(row);
+		}
+		json_decref(view);
+	}
+	buf_free(&b);
+	json_decref(names);
+}
+
+/* --- describe ----------------------------------------------------------- */
+
+/* A feature's definition in one line: "sum(amt) if amt>1 over 300000ms". */
+static void def_text(struct buf *b, const json_t *d)
+{
+	const char *fn = json_string_value(json_object_get(d, "fn"));
+	const char *field = json_string_value(json_object_get(d, "field"));
+	const char *param = json_string_value(json_object_get(d, "param"));
+	const char *where = json_string_value(json_object_get(d, "where"));
+	const json_t *range = json_object_get(d, "range");
+
+	if (fn == NULL) {
+		buf_appends(b, "-");
+		return;
+	}
+	buf_appends(b, fn);
+	buf_appendc(b, '(');
+	buf_appends(b, field ? field : "*");
+	if (param != NULL) {
+		buf_appendc(b, ',');
+		buf_appends(b, param);
+	}
+	buf_appendc(b, ')');
+	if (where != NULL) {
+		buf_appends(b, " if ");
+		buf_appends(b, where);
+	}
+	if (json_is_integer(range)) {
+		buf_appends(b, " over ");
+		buf_append_i64(b, json_integer_value(range));
+		buf_appends(b, "ms");
+	}
+}
+
+/* One "label      value" line of describe's text. */
+static void text_line(struct features *f, const char *label, const char *value)
+{
+	struct buf b = BUF_INIT;
+
+	cell(&b, label, 10);
+	buf_appends(&b, value ? value : "-");
+	put_text(f, &b);
+	buf_free(&b);
+}
+
+/* "ID (n N, plain bins, current)" */
+static void version_text(struct buf *b, const json_t *view, const char *id,
+    const json_t *e)
+{
+	const char *cur = json_string_value(json_object_get(view, "current"));
+
+	buf_appends(b, id);
+	buf_appends(b, " (n ");
+	buf_append_i64(b, json_integer_value(json_object_get(e, "n")));
+	buf_appends(b, ", ");
+	buf_appends(b, json_string_value(json_object_get(e, "bins")));
+	buf_appends(b, " bins");
+	if (cur != NULL && strcmp(cur, id) == 0)
+		buf_appends(b, ", current");
+	buf_appendc(b, ')');
+	buf_appendc(b, '\0');
+}
+
+static void features_table(struct features *f, const json_t *e)
+{
+	struct buf b = BUF_INIT, d = BUF_INIT;
+	const char *k;
+	json_t *x;
+
+	cell(&b, "FEATURE", 16);
+	cell(&b, "BIN", 15);
+	cell(&b, "TYPES", 16);
+	cell(&b, "DEFINITION", 0);
+	put_text(f, &b);
+	json_object_foreach(json_object_get(e, "features"), k, x) {
+		char *types = join_strings(json_object_get(x, "types"), ",");
+
+		buf_reset(&d);
+		def_text(&d, json_object_get(x, "def"));
+		buf_appendc(&d, '\0');
+		cell(&b, k, 16);
+		cell(&b, json_string_value(json_object_get(x, "bin")), 15);
+		cell(&b, types, 16);
+		cell(&b, d.data, 0);
+		put_text(f, &b);
+		free(types);
+	}
+	buf_free(&b);
+	buf_free(&d);
+}
+
+static void describe_table(struct features *f, const char *name,
+    const json_t *view, const char *id, const json_t *e, int64_t now)
+{
+	struct buf b = BUF_INIT;
+	char t1[40], t2[40], lag[32];
+	const char *k;
+	json_t *x, *stages = json_array();
+	size_t i;
+	char *txt;
+
+	text_line(f, "view", name);
+	text_line(f, "set", json_string_value(json_object_get(view, "set")));
+	txt = join_strings(json_object_get(view, "key"), ",");
+	text_line(f, "key", txt);
+	free(txt);
+	version_text(&b, view, id, e);
+	text_line(f, "version", b.data);
+	buf_reset(&b);
+	time_text(t1, sizeof t1, json_object_get(e, "first_written"));
+	time_text(t2, sizeof t2, json_object_get(e, "last_written"));
+	buf_appends(&b, "first ");
+	buf_appends(&b, t1);
+	buf_appends(&b, ", last ");
+	buf_appends(&b, t2);
+	buf_appendc(&b, '\0');
+	text_line(f, "written", b.data);
+	buf_reset(&b);
+	time_text(t1, sizeof t1, json_object_get(e, "watermark"));
+	lag_text(lag, sizeof lag, json_object_get(e, "watermark"), now);
+	buf_appends(&b, t1);
+	buf_appends(&b, " (lag ");
+	buf_appends(&b, lag);
+	buf_appends(&b, ")");
+	buf_appendc(&b, '\0');
+	text_line(f, "watermark", b.data);
+	buf_reset(&b);
+	json_array_foreach(json_object_get(e, "lineage"), i, x)
+		json_array_append(stages, json_object_get(x, "tool"));
+	txt = join_strings(stages, " | ");
+	text_line(f, "lineage", txt);
+	free(txt);
+	json_decref(stages);
+	json_object_foreach(json_object_get(view, "versions"), k, x) {
+		if (b.len > 0)
+			buf_appends(&b, ", ");
+		buf_appends(&b, k);
+		buf_appends(&b, " (");
+		buf_append_i64(&b, json_integer_value(json_object_get(x, "n")));
+		buf_appendc(&b, ')');
+	}
+	buf_appendc(&b, '\0');
+	text_line(f, "versions", b.data);
+	buf_free(&b);
+	features_table(f, e);
+}
+
+static void describe(struct features *f, const char *arg)
+{
+	const char *spec, *id;
+	char *name = split_view(arg, &spec);
+	json_t *view = get_view(f, name);
+	const json_t *e = version_entry(view, name, spec, &id);
+	int64_t now = etime_now_ms();
+
+	if (f->table) {
+		describe_table(f, name, view, id, e, now);
+	} else {
+		json_t *row = json_pack("{s:s,s:O,s:O,s:O,s:s}", "view", name,
+		    "set", json_object_get(view, "set"), "key",
+		    json_object_get(view, "key"), "key_sep",
+		    json_object_get(view, "key_sep"), "version", id);
+		json_t *w = json_object_get(e, "watermark");
+
+		json_object_update(row, (json_t *)e);
+		const char *cur = json_string_value(json_object_get(view,
+		    "current"));
+
+		json_object_set_new(row, "current", json_boolean(cur != NULL &&
+		    strcmp(cur, id) == 0));
+		if (json_is_integer(w))
+			json_object_set_new(row, "lag_ms", json_integer(now -
+			    json_integer_value(w)));
+		rec_emit(&f->out, row);
+		json_decref(row);
+	}
+	json_decref(view);
+	free(name);
+}
+
+/* --- diff --------------------------------------------------------------- */
+
+static void diff_row(struct features *f, const char *path, const json_t *a,
+    const json_t *b)
+{
+	if (f->table) {
+		struct buf t = BUF_INIT;
+		char *s;
+
+		if (a != NULL) {
+			s = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS |
+			    JSON_ENCODE_ANY);
+			buf_appends(&t, "- ");
+			buf_appends(&t, path);
+			buf_appends(&t, " ");
+			buf_appends(&t, s);
+			put_text(f, &t);
+			free(s);
+		}
+		if (b != NULL) {
+			s = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS |
+			    JSON_ENCODE_ANY);
+			buf_appends(&t, "+ ");
+			buf_appends(&t, path);
+			buf_appends(&t, " ");
+			buf_appends(&t, s);
+			put_text(f, &t);
+			free(s);
+		}
+		buf_free(&t);
+	} else {
+		json_t *row = json_pack("{s:s}", "path", path);
+
+		if (a != NULL)
+			json_object_set(row, "a", (json_t *)a);
+		if (b != NULL)
+			json_object_set(row, "b", (json_t *)b);
+		rec_emit(&f->out, row);
+		json_decref(row);
+	}
+}
+
+/* Writes where a and b (either may be NULL) differ, deepest first. */
+static void diff_json(struct features *f, const char *path, const json_t *a,
+    const json_t *b)
+{
+	char sub[1024];
+
+	if (a != NULL && b != NULL && json_equal(a, b))
+		return;
+	if (json_is_object(a) && json_is_object(b)) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach((json_t *)a, k, v) {
+			snprintf(sub, sizeof sub, "%s.%s", path, k);
+			diff_json(f, sub, v, json_object_get(b, k));
+		}
+		json_object_foreach((json_t *)b, k, v) {
+			if (json_object_get(a, k) != NULL)
+				continue;
+			snprintf(sub, sizeof sub, "%s.%s", path, k);
+			diff_json(f, sub, NULL, v);
+		}
+		return;
+	}
+	if (json_is_array(a) && json_is_array(b)) {
+		size_t n = json_array_size(a) > json_array_size(b) ?
+		    json_array_size(a) : json_array_size(b);
+
+		for (size_t i = 0; i < n; i++) {
+			snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+			diff_json(f, sub, json_array_get(a, i),
+			    json_array_get(b, i));
+		}
+		return;
+	}
+	diff_row(f, path, a, b);
+}
+
+static void diff(struct features *f, const char *name, const char *va,
+    const char *vb)
+{
+	json_t *view = get_view(f, name);
+	const char *ia, *ib;
+	const json_t *a = version_entry(view, name, va, &ia);
+	const json_t *b = version_entry(view, name, vb, &ib);
+
+	diff_json(f, "definition", json_object_get(a, "definition"),
+	    json_object_get(b, "definition"));
+	json_decref(view);
+}
+
+/* --- pipeline ----------------------------------------------------------- */
+
+/* Appends one shell word, quoted when it needs to be. */
+static void word(struct buf *b, const char *w)
+{
+	bool plain = *w != '\0';
+
+	for (const char *p = w; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_./:=,@%+-", *p))
+			plain = false;
+	buf_appendc(b, ' ');
+	if (plain) {
+		buf_appends(b, w);
+		return;
+	}
+	buf_appendc(b, '\'');
+	for (const char *p = w; *p; p++) {
+		if (*p == '\'')
+			buf_appends(b, "'\\''");
+		else
+			buf_appendc(b, *p);
+	}
+	buf_appendc(b, '\'');
+}
+
+static void opt_str(struct buf *b, const char *opt, const json_t *part,
+    const char *member, const char *dflt)
+{
+	const char *v = json_string_value(json_object_get(part, member));
+
+	if (v == NULL || (dflt != NULL && strcmp(v, dflt) == 0))
+		return;
+	word(b, opt);
+	word(b, v);
+}
+
+/* A duration member as "Nms", left out when it is dflt. */
+static void opt_ms(struct buf *b, const char *opt, const json_t *part,
+    const char *member, int64_t dflt)
+{
+	const json_t *v = json_object_get(part, member);
+	char t[32];
+
+	if (!json_is_integer(v) || json_integer_value(v) == dflt)
+		return;
+	snprintf(t, sizeof t, "%" PRId64 "ms", (int64_t)json_integer_value(v));
+	word(b, opt);
+	word(b, t);
+}
+
+static void opt_keys(struct buf *b, const char *opt, const json_t *part)
+{
+	const json_t *k = json_object_get(part, "key");
+	char *t;
+
+	if (!json_is_array(k))
+		return;
+	t = join_strings(k, ",");
+	word(b, opt);
+	word(b, t);
+	free(t);
+}
+
+static void window_cmd(struct buf *b, const json_t *p)
+{
+	const char *kind = json_string_value(json_object_get(p, "kind"));
+	static const struct { const char *kind, *a, *am, *b, *bm; } k[] = {
+		{ "tumble", "--tumble", "size", NULL, NULL },
+		{ "hop", "--hop", "size", "--slide", "slide" },
+		{ "cumulate", "--cumulate", "size", "--step", "slide" },
+		{ "session", "--session", "gap", NULL, NULL },
+	};
+
+	buf_appends(b, " | fs-window");
+	for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+		if (kind == NULL || strcmp(kind, k[i].kind) != 0)
+			continue;
+		opt_ms(b, k[i].a, p, k[i].am, -1);
+		if (k[i].b != NULL)
+			opt_ms(b, k[i].b, p, k[i].bm, -1);
+	}
+	opt_ms(b, "--offset", p, "offset", 0);
+	opt_ms(b, "--allowed-lateness", p, "allowed_lateness", 0);
+	opt_ms(b, "--max-out-of-orderness", p, "max_out_of_orderness", 1);
+	opt_str(b, "--time-field", p, "time_field", "ts");
+	opt_str(b, "--start-field", p, "start_field", "window_start");
+	opt_str(b, "--end-field", p, "end_field", "window_end");
+	opt_str(b, "--pane-field", p, "pane_field", "window_pane");
+	if (json_is_true(json_object_get(p, "explode")))
+		word(b, "--explode");
+	opt_keys(b, "--key", p);
+}
+
+static void agg_cmd(struct buf *b, const json_t *p)
+{
+	size_t i;
+	json_t *a, *over = json_object_get(p, "over");
+
+	buf_appends(b, " | fs-agg");
+	opt_keys(b, "--key", p);
+	json_array_foreach(json_object_get(p, "aggs"), i, a) {
+		word(b, "--agg");
+		word(b, json_string_value(json_object_get(a, "spec")));
+	}
+	if (json_is_string(json_object_get(p, "over_spec"))) {
+		/* the spelling names the members: NAME_RANGE */
+		opt_str(b, "--over", p, "over_spec", NULL);
+	} else if (json_is_array(over)) {
+		struct buf r = BUF_INIT;
+		json_t *v;
+
+		json_array_foreach(over, i, v) {
+			if (i > 0)
+				buf_appendc(&r, ',');
+			buf_append_i64(&r, json_integer_value(v));
+			buf_appends(&r, "ms");
+		}
+		buf_appendc(&r, '\0');
+		word(b, "--over");
+		word(b, r.data);
+		buf_free(&r);
+	}
+	if (json_is_integer(json_object_get(p, "over_buckets"))) {
+		char t[24];
+
+		snprintf(t, sizeof t, "%" PRId64, (int64_t)json_integer_value(
+		    json_object_get(p, "over_buckets")));
+		word(b, "--over-buckets");
+		word(b, t);
+	}
+	opt_str(b, "--time-field", p, "time_field", "ts");
+	opt_ms(b, "--max-out-of-orderness", p, "max_out_of_orderness", 1);
+	opt_ms(b, "--allowed-lateness", p, "allowed_lateness", -1);
+	opt_ms(b, "--early-fire", p, "early_fire", 0);
+	opt_ms(b, "--emit-every", p, "emit_every", 0);
+}
+
+static void sink_cmd(struct features *f, struct buf *b, const json_t *p,
+    const char *view, const json_t *e)
+{
+	const char *set = f->o->to_set ? f->o->to_set :
+	    json_string_value(json_object_get(p, "set"));
+	struct buf dflt = BUF_INIT;
+
+	buf_appends(b, " | fs-sink-aerospike");
+	word(b, "--hosts");
+	word(b, f->o->as.hosts);
+	word(b, "-n");
+	word(b, f->o->as.ns);
+	if (set != NULL && *set != '\0') {
+		word(b, "-s");
+		word(b, set);
+	}
+	opt_keys(b, "--key", p);
+	opt_str(b, "--key-separator", p, "key_sep", ":");
+	opt_str(b, "-B", p, "bins", NULL);
+	buf_appends(&dflt, f->o->as.ns);
+	if (json_string_length(json_object_get(p, "set")) > 0) {
+		buf_appendc(&dflt, '.');
+		buf_appends(&dflt, json_string_value(json_object_get(p, "set")));
+	}
+	buf_appendc(&dflt, '\0');
+	/* -s makes a new view, named after its set by default */
+	if (f->o->to_set == NULL && strcmp(view, dflt.data) != 0) {
+		word(b, "--view");
+		word(b, view);
+	}
+	if (strcmp(json_string_value(json_object_get(e, "bins")),
+	    "suffixed") == 0)
+		word(b, "--version-bins");
+	buf_free(&dflt);
+}
+
+static void pipeline(struct features *f, const char *arg, char **files,
+    int n_files)
+{
+	const char *spec, *id;
+	char *name = split_view(arg, &spec);
+	json_t *view = get_view(f, name), *part;
+	const json_t *e = version_entry(view, name, spec, &id);
+	const json_t *lineage = json_object_get(e, "lineage");
+	const json_t *src = json_array_get(lineage, 0);
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	if (!json_is_object(src) || strcmp(json_string_value(json_object_get(
+	    src, "stage")), "source") != 0)
+		diag_fatal("view '%s' version %s: its lineage has no source "
+		    "to read archives as", name, id);
+	buf_appends(&b, "fs-backfill --watermarks");
+	/* fs-consume's values are read as fs-backfill finds them */
+	if (strcmp(json_string_value(json_object_get(src, "tool")),
+	    "fs-backfill") == 0)
+		opt_str(&b, "--format", src, "format", "auto");
+	opt_str(&b, "--time-field", src, "time_field", "ts");
+	if (n_files > 0) {
+		for (int k = 0; k < n_files; k++)
+			word(&b, files[k]);
+	} else if (json_is_array(json_object_get(src, "files"))) {
+		json_t *v;
+
+		json_array_foreach(json_object_get(src, "files"), i, v)
+			word(&b, json_string_value(v));
+	} else {
+		char *t = join_strings(json_object_get(src, "topics"), ",");
+
+		diag_fatal("view '%s' version %s reads Kafka topic(s) '%s': "
+		    "give the archive FILEs", name, id, t);
+	}
+	json_array_foreach(lineage, i, part) {
+		const char *st = json_string_value(json_object_get(part,
+		    "stage"));
+
+		if (i == 0 || st == NULL)
+			continue;
+		if (strcmp(st, "window") == 0)
+			window_cmd(&b, part);
+		else if (strcmp(st, "agg") == 0)
+			agg_cmd(&b, part);
+		else if (strcmp(st, "sink") == 0)
+			sink_cmd(f, &b, part, name, e);
+		else
+			diag_fatal("view '%s' version %s: a %s stage cannot be "
+			    "printed as one pipeline", name, id, st);
+	}
+	out_line(&f->out, b.data, b.len);
+	buf_free(&b);
+	json_decref(view);
+	free(name);
+}
+
+/* --- export ------------------------------------------------------------- */
+
+static void export_all(struct features *f)
+{
+	json_t *names = sorted_names(f), *all = json_object(), *name;
+	size_t i;
+	char *text;
+
+	json_array_foreach(names, i, name) {
+		json_t *v = get_record(f, json_string_value(name));
+
+		if (v != NULL)
+			json_object_set_new(all, json_string_value(name), v);
+	}
+	text = json_dumps(all, JSON_INDENT(2) | JSON_SORT_KEYS);
+	out_line(&f->out, text, strlen(text));
+	free(text);
+	json_decref(all);
+	json_decref(names);
+}
+
+/* --- main --------------------------------------------------------------- */
+
+static void need(const struct opts *o, int n, const char *usage)
+{
+	if (o->n_args != n + 1)
+		diag_usage("%s: expected %s", o->args[0], usage);
+}
+
+static void open_store(struct features *f)
+{
+	struct opts *o = f->o;
+
+	f->password = as_opts_password(&o->as);
+	struct as_cluster_opts co = {
+		.hosts = o->as.hosts, .ns = o->as.ns, .user = o->as.user,
+		.password = f->password, .max_conns = 4,
+		.timeout_ms = o->as.timeout_ms > AS_INFO_TIMEOUT_MS ?
+		    o->as.timeout_ms : AS_INFO_TIMEOUT_MS,
+	};
+	struct as_exec_opts eo = {
+		.ns = o->as.ns, .max_in_flight = 1,
+		.timeout_ms = (int)o->as.timeout_ms, .max_retries = 2,
+		.backoff_ms = 5,
+	};
+
+	if (as_cluster_open(&f->cl, &co) < 0)
+		diag_fatal("aerospike: %s", f->cl.err);
+	as_registry_open(&f->reg, &f->cl, &eo, AS_REGISTRY_INDEX, "", "", ":");
+}
+
+int main(int argc, char **argv)
+{
+	static struct opts o;
+	static struct features f;
+	const char *cmd;
+
+	parse_options(&o, argc, argv);
+	f.o = &o;
+	cmd = o.args[0];
+	if (strcmp(cmd, "list") == 0 || strcmp(cmd, "export") == 0)
+		need(&o, 0, "no operands");
+	else if (strcmp(cmd, "describe") == 0)
+		need(&o, 1, "VIEW[@VERSION]");
+	else if (strcmp(cmd, "diff") == 0)
+		need(&o, 3, "VIEW VERSION VERSION");
+	else if (strcmp(cmd, "pipeline") == 0) {
+		if (o.n_args < 2)
+			diag_usage("pipeline: expected VIEW[@VERSION] [FILE...]");
+	} else
+		diag_usage("unknown command '%s': list, describe, diff, "
+		    "pipeline or export", cmd);
+	if (o.to_set != NULL && strcmp(cmd, "pipeline") != 0)
+		diag_usage("-s is for pipeline");
+	f.table = isatty(STDOUT_FILENO);
+	out_init(&f.out, STDOUT_FILENO, "stdout");
+	open_store(&f);
+	if (strcmp(cmd, "list") == 0)
+		list(&f);
+	else if (strcmp(cmd, "describe") == 0)
+		describe(&f, o.args[1]);
+	else if (strcmp(cmd, "diff") == 0)
+		diff(&f, o.args[1], o.args[2], o.args[3]);
+	else if (strcmp(cmd, "pipeline") == 0)
+		pipeline(&f, o.args[1], o.args + 2, o.n_args - 2);
+	else
+		export_all(&f);
+	as_registry_close(&f.reg);
+	as_cluster_close(&f.cl);
+	free(f.password);
+	out_close(&f.out);
+	return 0;
+}

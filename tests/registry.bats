@@ -1,0 +1,202 @@
+#!/usr/bin/env bats
+# The feature registry (fs-registry(5)): the definition control record
+# every stage adds its part to, and the view fs-sink-aerospike registers
+# in set fs_registry of the store (the protocol fixture of
+# tests/aerospike/; a real broker for the live pipeline).
+
+load test_helper
+load kafka_helper
+
+suite_setup() {
+	SET=$(uniq_name r)
+	cat >in.ndjson <<-'EOF2'
+	{"user":"a","ts":1000,"amt":5}
+	{"user":"b","ts":2000,"amt":3}
+	{"user":"a","ts":30000,"amt":2}
+	{"user":"a","ts":70000,"amt":1}
+	EOF2
+}
+
+# pipeline WINDOW AGG-OPTIONS... -- SINK-OPTIONS...: a backfill of
+# in.ndjson into set $SET.
+pipeline() {
+	local win="$1" aggs=() sinkopts=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do aggs+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	sinkopts=("$@")
+	fs-backfill --watermarks in.ndjson | fs-window --tumble "$win" |
+	    fs-agg --key user "${aggs[@]}" |
+	    fs-sink-aerospike --hosts "$FS_AEROSPIKE" -n test -s "$SET" \
+	    --key user "${sinkopts[@]}"
+}
+
+# The registry record of view $1 (default test.$SET): its bins.
+registry() {
+	fs-get --hosts "$FS_AEROSPIKE" -n test -s fs_registry --bins-only \
+	    "${1:-test.$SET}"
+}
+
+@test "registry: each stage adds its part to the definition record, ahead of the data" {
+	run --separate-stderr bash -c "fs-backfill --watermarks in.ndjson |
+	    fs-window --tumble 5m | fs-agg --key user --agg n=count |
+	    grep -n '\"@fs\":\"def\"'"
+	assert_success
+	assert_output '1:{"@fs":"def","lineage":[{"stage":"source","tool":"fs-backfill","files":["in.ndjson"],"format":"auto","time_field":"ts","watermark_bound":1},{"stage":"window","tool":"fs-window","kind":"tumble","size":300000,"slide":300000,"offset":0,"allowed_lateness":0,"max_out_of_orderness":1,"time_field":"ts","start_field":"window_start","end_field":"window_end"},{"stage":"agg","tool":"fs-agg","aggs":[{"spec":"n=count","name":"n","fn":"count"}],"key":["user"],"time_field":"ts","max_out_of_orderness":1}]}'
+}
+
+@test "registry: without a source that sends control records there is no definition, and output stays as it was" {
+	run --separate-stderr bash -c "fs-agg --key user --agg 's=sum:amt:if:amt>1' < in.ndjson | grep -c '\"@fs\":\"def\"'"
+	assert_output 0
+	# a definition passes fs-agg with its part added; --data-only drops it
+	run --separate-stderr bash -c "{ echo '{\"@fs\":\"def\",\"lineage\":[{\"stage\":\"x\"}]}'; cat in.ndjson; } |
+	    fs-agg --key user --agg 's=sum:amt:if:amt>1' | head -n 1"
+	assert_output '{"@fs":"def","lineage":[{"stage":"x"},{"stage":"agg","tool":"fs-agg","aggs":[{"spec":"s=sum:amt:if:amt>1","name":"s","where":"amt>1","fn":"sum","field":"amt"}],"key":["user"],"time_field":"ts","max_out_of_orderness":1}]}'
+	run --separate-stderr bash -c "fs-backfill --watermarks in.ndjson | fs-window --tumble 1m | fs-agg --key user --agg n=count --data-only | grep -c '@fs'"
+	assert_output 0
+}
+
+@test "registry: a sink without a definition registers nothing unless given --view" {
+	require_aerospike
+	run --separate-stderr fs-sink-aerospike --hosts "$FS_AEROSPIKE" -n test -s "$SET" --key user in.ndjson
+	assert_success
+	run --separate-stderr registry
+	assert_failure 1
+	run --separate-stderr fs-sink-aerospike --hosts "$FS_AEROSPIKE" -n test -s "$SET" --key user --view "v-$SET" in.ndjson
+	assert_success
+	run --separate-stderr bash -c "fs-get --hosts '$FS_AEROSPIKE' -n test -s fs_registry --bins-only 'v-$SET' | jq -c '.versions[.current] | [([.lineage[].stage] | join(\",\")), .features.amt.types]'"
+	assert_output '["sink",["integer"]]'
+}
+
+@test "registry: a backfill registers the view: lineage, version, features, freshness" {
+	require_aerospike
+	run --separate-stderr pipeline 1m --agg n=count --agg s=sum:amt
+	assert_success
+	registry > reg.json
+	jq -e --arg set "$SET" '.view == "test.\($set)" and .set == $set and .key == ["user"] and .key_sep == ":"' reg.json
+	v=$(jq -r .current reg.json)
+	[[ "$v" =~ ^[0-9a-f]{16}$ ]] || fail "version: $v"
+	run jq -c --arg v "$v" '.versions[$v] | [.n, .bins, .watermark, (.first_written <= .last_written), ([.lineage[].stage] | join(",")), .features.n, .features.s, .features.window_start.types]' reg.json
+	assert_output '[1,"plain",70001,true,"source,window,agg,sink",{"bin":"n","types":["integer"],"def":{"name":"n","fn":"count"}},{"bin":"s","types":["integer"],"def":{"name":"s","fn":"sum","field":"amt"}},["integer"]]'
+	# the canonical definition leaves out where the data came from
+	run jq -c --arg v "$v" '.versions[$v].definition[0]' reg.json
+	assert_output '{"stage":"source","time_field":"ts"}'
+}
+
+@test "registry: option order and duration spelling keep the version; a changed --agg is refused" {
+	require_aerospike
+	run --separate-stderr pipeline 5m --agg n=count --agg s=sum:amt
+	assert_success
+	v1=$(registry | jq -r .current)
+	run --separate-stderr pipeline 300s --agg s=sum:amt --agg n=count
+	assert_success
+	assert_equal "$stderr" ""
+	registry > reg.json
+	assert_equal "$(jq -r .current reg.json)" "$v1"
+	assert_equal "$(jq '.versions | length' reg.json)" 1
+	fs-get --hosts "$FS_AEROSPIKE" -n test -s "$SET" a > before.json
+	run --separate-stderr pipeline 5m --agg n=count --agg s=sum:amt --agg m=max:amt
+	assert_failure 1
+	[[ "$stderr" == *"fs-sink-aerospike: view 'test.$SET' holds version $v1 in its plain bins; this pipeline's definition is version "*": give --version-bins, or write to a new set (-s) or view (--view)"* ]] ||
+		fail "no refusal: $stderr"
+	fs-get --hosts "$FS_AEROSPIKE" -n test -s "$SET" a > after.json
+	cmp before.json after.json
+	assert_equal "$(registry | jq '.versions | length')" 1
+}
+
+@test "registry: --version-bins writes a new version beside the current one" {
+	require_aerospike
+	run --separate-stderr pipeline 1m --agg n=count
+	assert_success
+	run --separate-stderr pipeline 1m --agg n=count --agg m=max:amt -- --version-bins
+	assert_success
+	registry > reg.json
+	v1=$(jq -r .current reg.json)
+	v2=$(jq -r --arg v1 "$v1" '.versions | keys[] | select(. != $v1)' reg.json)
+	run jq -c --arg v "$v2" '.versions[$v] | [.n, .bins, .features.m.bin, .features.m.def]' reg.json
+	assert_output '[2,"suffixed","m_v2",{"name":"m","fn":"max","field":"amt"}]'
+	run --separate-stderr fs-get --hosts "$FS_AEROSPIKE" -n test -s "$SET" --bins-only a
+	assert_output '{"window_start":60000,"window_end":120000,"n":1,"window_start_v2":60000,"window_end_v2":120000,"n_v2":1,"m_v2":1}'
+}
+
+@test "registry: --view names the view; the registry's set is refused as a feature set" {
+	require_aerospike
+	run --separate-stderr pipeline 1m --agg n=count -- --view "u-$SET"
+	assert_success
+	assert_equal "$(registry "u-$SET" | jq -r .set)" "$SET"
+	run --separate-stderr fs-sink-aerospike -n test -s fs_registry --key user in.ndjson
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-sink-aerospike: -s: set 'fs_registry' is the feature registry's (fs-registry(5))"
+}
+
+@test "registry: the official Python client reads the registry" {
+	require_aerospike
+	run --separate-stderr pipeline 1m --agg n=count --agg 'p=sum:amt:if:amt>1'
+	assert_success
+	python=$("$FS_ROOT/scripts/aerospike-venv")
+	run --separate-stderr "$python" - "$FS_AEROSPIKE" "test.$SET" <<-'EOF2'
+	import sys, aerospike
+	host, port = sys.argv[1].rsplit(":", 1)
+	c = aerospike.client({"hosts": [(host, int(port))]}).connect()
+	_, _, b = c.get(("test", "fs_registry", sys.argv[2]))
+	v = b["versions"][b["current"]]
+	print(b["view"], v["n"], v["bins"], v["watermark"], sorted(v["features"]),
+	      v["features"]["p"]["def"]["where"], v["features"]["p"]["types"])
+	EOF2
+	assert_success
+	assert_output "test.$SET 1 plain 70001 ['n', 'p', 'window_end', 'window_start'] amt>1 ['integer']"
+}
+
+@test "registry: a live pipeline from Kafka registers the same version as the backfill" {
+	require_aerospike
+	require_kafka
+	local topic
+	topic=$(uniq_name reg)
+	kafka_create_topic "$topic" 1
+	fs-produce -b "$FS_KAFKA_BROKERS" -t "$topic" < in.ndjson
+	run --separate-stderr bash -c "fs-consume -b '$FS_KAFKA_BROKERS' -t '$topic' -o beginning -e -V --watermarks |
+	    fs-window --tumble 1m | fs-agg --key user --agg n=count |
+	    fs-sink-aerospike --hosts '$FS_AEROSPIKE' -n test -s '$SET' --key user"
+	assert_success
+	registry > live.json
+	v=$(jq -r .current live.json)
+	run jq -c --arg v "$v" '.versions[$v].lineage[0]' live.json
+	assert_output "{\"stage\":\"source\",\"tool\":\"fs-consume\",\"topics\":[\"$topic\"],\"format\":\"json\",\"time_field\":\"ts\",\"watermark_bound\":1}"
+	[[ "$(cat live.json)" != *"$FS_KAFKA_BROKERS"* ]] || fail "brokers in the registry"
+	# the backfill of the same definition is the same version
+	run --separate-stderr pipeline 1m --agg n=count
+	assert_success
+	assert_equal "$(registry | jq -r .current)" "$v"
+	assert_equal "$(registry | jq '.versions | length')" 1
+}
+
+@test "registry: fs-join adds its part; with two inputs the part holds both lineages" {
+	printf '%s\n' '{"user":"a","ts":1000,"x":1}' > l.ndjson
+	printf '%s\n' '{"user":"a","ts":1500,"y":2}' > r.ndjson
+	run --separate-stderr bash -c "fs-join --between -1s,1s --key user \
+	    --left <(fs-backfill --watermarks l.ndjson) \
+	    --right <(fs-backfill --watermarks r.ndjson) | grep '\"@fs\":\"def\"'"
+	assert_success
+	assert_output '{"@fs":"def","lineage":[{"stage":"join","tool":"fs-join","kind":"interval","type":"inner","lower":-1000,"upper":1000,"key":["user"],"left":{"prefix":""},"right":{"prefix":"right_"},"time_field":"ts","max_out_of_orderness":1,"inputs":{"left":[{"stage":"source","tool":"fs-backfill","files":["l.ndjson"],"format":"auto","time_field":"ts","watermark_bound":1}],"right":[{"stage":"source","tool":"fs-backfill","files":["r.ndjson"],"format":"auto","time_field":"ts","watermark_bound":1}]}}]}'
+	cat l.ndjson r.ndjson | jq -c '. + {s: (if .x then "l" else "r" end)}' > j.ndjson
+	run --separate-stderr bash -c "fs-backfill --watermarks j.ndjson |
+	    fs-join --between -1s,1s --key user --left-where s=l --right-where s=r |
+	    grep '\"@fs\":\"def\"' | jq -c '.lineage[1] | [.stage, .left.where, .right.where]'"
+	assert_output '["join","s=l","s=r"]'
+}
+
+@test "registry: freshness is registered while the pipeline runs, not only at its end" {
+	require_aerospike
+	rm -f fifo; mkfifo fifo
+	fs-window --tumble 1m < fifo | fs-agg --key user --agg n=count |
+	    fs-sink-aerospike --hosts "$FS_AEROSPIKE" -n test -s "$SET" --key user 2> sink.err &
+	pid=$!
+	exec 7> fifo
+	# the whole archive with its last watermark, and the input kept open
+	fs-backfill --watermarks in.ndjson >&7
+	wait_for 60 eval "registry 2>/dev/null | jq -e '.versions[.current].watermark == 70001' > /dev/null"
+	kill -0 "$pid" || fail "the pipeline is not running"
+	exec 7>&-
+	wait "$pid"
+	assert_equal "$(cat sink.err)" ""
+}
