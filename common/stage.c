@@ -71,14 +71,35 @@ void stage_init(struct stage *st, const struct fs_common *c,
 	st->child_fd = -1;
 }
 
-/* The state as a full piece's payload. */
-static void full_payload(struct stage *st, uint64_t id, struct buf *b)
+/* The state as a full piece's payload: in msgpack when the stage writes
+ * it so (full()), else its snapshot() in JSON; the encoding. */
+static enum ckpt_enc full_payload(struct stage *st, uint64_t id,
+    struct buf *b)
 {
-	json_t *state = st->hooks.snapshot(st->hooks.ctx, id);
+	json_t *state;
 
+	if (st->hooks.full != NULL && st->hooks.full(st->hooks.ctx, id, b) == 0)
+		return CKPT_ENC_MSGPACK;
+	b->len = 0;
+	state = st->hooks.snapshot(st->hooks.ctx, id);
 	rec_dump(b, state);
 	buf_appendc(b, '\n');
 	json_decref(state);
+	return CKPT_ENC_JSON;
+}
+
+/* Writes the state as the full piece of checkpoint id; its size. */
+static size_t write_full(struct stage *st, uint64_t id)
+{
+	struct buf b = BUF_INIT;
+	struct ckpt_head h = { CKPT_FULL, id, id, id, CKPT_ENC_JSON };
+	size_t len;
+
+	h.enc = full_payload(st, id, &b);
+	ckpt_write_piece(st->store, &h, b.data, b.len);
+	len = b.len;
+	buf_free(&b);
+	return len;
 }
 
 /*
@@ -103,15 +124,12 @@ static bool compact_start(struct stage *st, uint64_t id)
 		return false;
 	}
 	if (pid == 0) {
-		struct buf b = BUF_INIT;
 		uint64_t len;
 
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(1);
 		close(fd[0]);
-		full_payload(st, id, &b);
-		ckpt_write(st->store, id, b.data, b.len);
-		len = b.len;
+		len = write_full(st, id);
 		_exit(write(fd[1], &len, sizeof len) == sizeof len ? 0 : 1);
 	}
 	close(fd[1]);
@@ -179,7 +197,8 @@ static bool snapshot_delta(struct stage *st, uint64_t id)
 		buf_free(&b);
 		return false;
 	}
-	ckpt_write_delta(st->store, id, st->base, st->prev, b.data, b.len);
+	ckpt_write_piece(st->store, &(struct ckpt_head){ CKPT_DELTA, id,
+	    st->base, st->prev, CKPT_ENC_MSGPACK }, b.data, b.len);
 	st->delta_bytes += b.len;
 	st->prev = id;
 	diag_info("checkpoint %" PRIu64 " written: delta of %zu bytes on %"
@@ -193,17 +212,13 @@ static bool snapshot_delta(struct stage *st, uint64_t id)
 static void snapshot(struct stage *st, uint64_t id)
 {
 	double start = mono_s();
-	struct buf b = BUF_INIT;
 
 	compact_reap(st, false);
 	if (!snapshot_delta(st, id)) {
-		full_payload(st, id, &b);
-		ckpt_write(st->store, id, b.data, b.len);
+		st->base_bytes = write_full(st, id);
 		st->base = st->prev = id;
-		st->base_bytes = b.len;
 		st->delta_bytes = 0;
 		diag_info("checkpoint %" PRIu64 " written", id);
-		buf_free(&b);
 	}
 	ckpt_prune(st->store, CKPT_KEEP_DEFAULT);
 	ckpt_metrics_note(&st->cm, id, start);
@@ -220,24 +235,34 @@ static int restore_chain(struct stage *st, uint64_t id)
 
 	if (ckpt_read_chain(st->store, id, &p, &n) < 0)
 		return -1;
-	state = json_loadb(p[0].payload, p[0].len, JSON_DECODE_ANY, &err);
-	if (state == NULL) {
-		diag_warn("checkpoint %" PRIu64 ": bad payload in piece %"
-		    PRIu64 ": %s", id, p[0].h.id, err.text);
-		ckpt_free_chain(p, n);
-		return -1;
+	if (p[0].h.enc != CKPT_ENC_JSON) {
+		if (st->hooks.apply == NULL)
+			diag_fatal("cannot restore checkpoint %" PRIu64 ": its "
+			    "full piece is in msgpack, and this stage reads "
+			    "JSON only", id);
+		if (st->hooks.apply(st->hooks.ctx, &p[0]) < 0)
+			diag_fatal("cannot restore checkpoint %" PRIu64
+			    ": the stage rejected its state", id);
+	} else {
+		state = json_loadb(p[0].payload, p[0].len, JSON_DECODE_ANY,
+		    &err);
+		if (state == NULL) {
+			diag_warn("checkpoint %" PRIu64 ": bad payload in piece %"
+			    PRIu64 ": %s", id, p[0].h.id, err.text);
+			ckpt_free_chain(p, n);
+			return -1;
+		}
+		if (st->hooks.restore(st->hooks.ctx, state, id) < 0)
+			diag_fatal("cannot restore checkpoint %" PRIu64
+			    ": the stage rejected its state", id);
+		json_decref(state);
 	}
-	if (st->hooks.restore(st->hooks.ctx, state, id) < 0)
-		diag_fatal("cannot restore checkpoint %" PRIu64
-		    ": the stage rejected its state", id);
-	json_decref(state);
 	st->delta_bytes = 0;
 	for (size_t i = 1; i < n; i++) {
 		if (st->hooks.apply == NULL)
 			diag_fatal("cannot restore checkpoint %" PRIu64 ": a "
 			    "delta, and this stage takes full ones only", id);
-		if (st->hooks.apply(st->hooks.ctx, p[i].payload, p[i].len,
-		    p[i].h.id) < 0)
+		if (st->hooks.apply(st->hooks.ctx, &p[i]) < 0)
 			diag_fatal("cannot restore checkpoint %" PRIu64
 			    ": the stage rejected its delta %" PRIu64, id,
 			    p[i].h.id);

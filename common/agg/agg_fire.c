@@ -11,6 +11,7 @@
 
 #include "agg_fire.h"
 #include "etime.h"
+#include "mpjson.h"
 #include "rec.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -173,15 +174,17 @@ static void ck_gone(struct aggfire *s, uint32_t id)
 {
 	size_t klen;
 	const char *key;
-	json_t *e;
+	msgpack_packer pk;
 
 	if (!s->track)
 		return;
 	key = keytab_key(&s->keys, id, &klen);
-	e = json_pack("{s:s%,s:b}", "key", key, klen, "del", 1);
-	rec_dump(&s->gone, e);
-	buf_appendc(&s->gone, '\n');
-	json_decref(e);
+	mpj_packer(&pk, &s->gone);
+	msgpack_pack_map(&pk, 2);
+	mpj_pack_str(&pk, "key");
+	mpj_pack_strn(&pk, key, klen);
+	mpj_pack_str(&pk, "del");
+	msgpack_pack_true(&pk);
 }
 
 /* --- results -------------------------------------------------------------- */
@@ -599,6 +602,44 @@ static json_t *key_entry(const struct aggfire *s, uint32_t id)
 	return e;
 }
 
+/* key_entry() of key id packed. */
+static void key_pack(const struct aggfire *s, msgpack_packer *pk,
+    uint32_t id)
+{
+	const struct agg_kent *k = &s->k[id];
+	size_t klen;
+	const char *key = keytab_key(&s->keys, id, &klen);
+
+	msgpack_pack_map(pk, k->fired != INT64_MIN ? 3 : 2);
+	mpj_pack_str(pk, "key");
+	mpj_pack_strn(pk, key, klen);
+	mpj_pack_str(pk, "slots");
+	msgpack_pack_array(pk, k->n);
+	for (size_t j = 0; j < k->n; j++) {
+		struct agg_slot *sl = slot_at(s, k, j);
+
+		msgpack_pack_array(pk, 3);
+		msgpack_pack_int64(pk, sl->start);
+		msgpack_pack_int64(pk, sl->end);
+		aggset_pack(s->as, pk, slot_state(sl));
+	}
+	if (k->fired != INT64_MIN) {
+		mpj_pack_str(pk, "fired");
+		msgpack_pack_int64(pk, k->fired);
+	}
+}
+
+void aggfire_pack_all(struct aggfire *s, struct buf *out)
+{
+	msgpack_packer pk;
+
+	mpj_packer(&pk, out);
+	for (size_t i = 0; i < s->keys.nids; i++)
+		if (s->keys.keys[i].p != NULL)
+			key_pack(s, &pk, (uint32_t)i);
+	aggfire_track_reset(s);
+}
+
 /* The keys' slots for a checkpoint: [{"key", "slots", "fired"?}, ...]. */
 json_t *aggfire_snapshot(const struct aggfire *s)
 {
@@ -627,19 +668,18 @@ void aggfire_track_reset(struct aggfire *s)
  * changed ones, whose lines come after. */
 void aggfire_delta(struct aggfire *s, struct buf *out)
 {
+	msgpack_packer pk;
+
+	mpj_packer(&pk, out);
 	if (s->gone.len > 0)
 		buf_append(out, s->gone.data, s->gone.len);
 	for (size_t i = 0; i < s->nchanged; i++) {
 		uint32_t id = s->changed[i];
-		json_t *e;
 
 		if (!s->ckmark[id])
 			continue;       /* dropped since, or listed twice */
 		s->ckmark[id] = 0;
-		e = key_entry(s, id);
-		rec_dump(out, e);
-		buf_appendc(out, '\n');
-		json_decref(e);
+		key_pack(s, &pk, id);
 	}
 	s->nchanged = 0;
 	s->gone.len = 0;

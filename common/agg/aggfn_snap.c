@@ -13,6 +13,7 @@
 #include "aggfn_state.h"
 #include "ddsketch.h"
 #include "hll.h"
+#include "mpjson.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -125,6 +126,70 @@ json_t *aggset_snapshot(const struct aggset *as, const void *state)
 		json_array_append_new(a, slot_snapshot(&as->slots[s],
 		    (const char *)state + as->slots[s].off));
 	return a;
+}
+
+/* dbl_json(d) packed. */
+static void dbl_pack(msgpack_packer *pk, double d)
+{
+	if (isfinite(d))
+		msgpack_pack_double(pk, d);
+	else
+		mpj_pack_str(pk, isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
+}
+
+/* slot_snapshot() packed: the plain kinds directly, the others through
+ * their JSON. */
+static void slot_pack(msgpack_packer *pk, const struct slot *sl,
+    const void *p)
+{
+	const struct s_sum *sm = p;
+	const struct s_mom *mo = p;
+	const struct s_ext *ex = p;
+	json_t *j;
+
+	switch (sl->kind) {
+	case K_COUNT:
+		msgpack_pack_int64(pk, (int64_t)*(const uint64_t *)p);
+		return;
+	case K_SUM:
+		msgpack_pack_array(pk, 5);
+		msgpack_pack_int64(pk, (int64_t)(sm->n & ~SUM_FLAGS));
+		msgpack_pack_int(pk, (sm->n & SUM_REAL ? 1 : 0) |
+		    (sm->n & SUM_OVF ? 2 : 0));
+		msgpack_pack_int64(pk, sm->i);
+		dbl_pack(pk, sm->d);
+		dbl_pack(pk, sm->c);
+		return;
+	case K_MIN:
+	case K_MAX:
+		if (ex->tag == EXT_INT)
+			msgpack_pack_int64(pk, ex->u.i);
+		else if (ex->tag == EXT_REAL && isfinite(ex->u.d))
+			msgpack_pack_double(pk, ex->u.d);
+		else
+			msgpack_pack_nil(pk);
+		return;
+	case K_MOMENTS:
+		msgpack_pack_array(pk, 3);
+		msgpack_pack_int64(pk, (int64_t)mo->n);
+		dbl_pack(pk, mo->mean);
+		dbl_pack(pk, mo->m2);
+		return;
+	default:
+		j = slot_snapshot(sl, p);
+		mpj_pack(pk, j);
+		json_decref(j);
+		return;
+	}
+}
+
+void aggset_pack(const struct aggset *as, msgpack_packer *pk,
+    const void *state)
+{
+	msgpack_pack_array(pk, as->nslots);
+	for (size_t s = 0; s < as->nslots; s++)
+		slot_pack(pk, &as->slots[s], (const char *)state +
+		    as->slots[s].off);
 }
 
 /* [TS, VALUE] with a non-null VALUE: 0, else -1. */
