@@ -32,7 +32,13 @@ struct ckpt_store {
 	 * pruning finds a chain's base without reading its pieces again. */
 	struct ckpt_head *known;
 	size_t nknown, cap_known;
+	/* The bytes of the last piece written, kept for the next one: a
+	 * checkpoint a second of megabytes does not map fresh pages each
+	 * time.  Released past CKPT_BUF_KEEP. */
+	struct buf piece;
 };
+
+#define CKPT_BUF_KEEP ((size_t)16 << 20)
 
 /* What is known of this stage's piece id, or NULL. */
 static struct ckpt_head *known_get(struct ckpt_store *s, uint64_t id)
@@ -172,6 +178,7 @@ void ckpt_close(struct ckpt_store *s)
 	s->be->close(s->h);
 	free(s->stage);
 	free(s->known);
+	buf_free(&s->piece);
 	free(s);
 }
 
@@ -559,16 +566,18 @@ const struct ckpt_backend ckpt_dir_backend = {
 void ckpt_write_piece(struct ckpt_store *s, const struct ckpt_head *h,
     const char *payload, size_t len)
 {
-	struct buf b = BUF_INIT;
+	struct buf *b = &s->piece;
 
 	if (h->kind == CKPT_DELTA &&
 	    !(h->base > 0 && h->base <= h->prev && h->prev < h->id))
 		diag_fatal("internal error: delta %" PRIu64 " on %" PRIu64
 		    " after %" PRIu64, h->id, h->base, h->prev);
-	ckpt_format_head(&b, s->stage, h, payload, len);
-	s->be->put(s->h, s->stage, h->id, b.data, b.len);
+	b->len = 0;
+	ckpt_format_head(b, s->stage, h, payload, len);
+	s->be->put(s->h, s->stage, h->id, b->data, b->len);
 	known_put(s, h);
-	buf_free(&b);
+	if (b->cap > CKPT_BUF_KEEP)
+		buf_free(b);
 }
 
 void ckpt_write(struct ckpt_store *s, uint64_t id, const char *payload,

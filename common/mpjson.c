@@ -1,10 +1,12 @@
 /* mpjson.c - checkpoint payloads in MessagePack (see mpjson.h). */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mpjson.h"
 #include "rec.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -72,6 +74,29 @@ void mpj_pack(msgpack_packer *pk, const json_t *v)
 
 static json_t *obj_json(const msgpack_object *o, const char **why);
 
+/* A string of n bytes, NUL included (\u0000 in JSON, which jansson's
+ * json_stringn() refuses): UTF-8 checked with each NUL as a space. */
+static json_t *str_json(const char *p, size_t n)
+{
+	json_t *j, *chk;
+	char *c;
+
+	if (n == 0)
+		return json_string("");         /* p may be NULL */
+	j = json_stringn(p, n);
+	if (j != NULL || memchr(p, '\0', n) == NULL)
+		return j;
+	c = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		c[i] = p[i] == '\0' ? ' ' : p[i];
+	chk = json_stringn(c, n);
+	free(c);
+	if (chk == NULL)
+		return NULL;
+	json_decref(chk);
+	return json_stringn_nocheck(p, n);
+}
+
 static json_t *map_json(const msgpack_object *o, const char **why)
 {
 	json_t *m = json_object();
@@ -137,7 +162,7 @@ static json_t *obj_json(const msgpack_object *o, const char **why)
 		*why = "a float that is not finite";
 		return NULL;
 	case MSGPACK_OBJECT_STR:
-		j = json_stringn(o->via.str.ptr, o->via.str.size);
+		j = str_json(o->via.str.ptr, o->via.str.size);
 		if (j == NULL)
 			*why = "a string that is not UTF-8";
 		return j;

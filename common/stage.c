@@ -67,6 +67,7 @@ void stage_init(struct stage *st, const struct fs_common *c,
 	st->started = st->checkpointed = st->ended = false;
 	st->base = st->prev = 0;
 	st->base_bytes = st->delta_bytes = 0;
+	st->delta = (struct buf)BUF_INIT;
 	st->child = 0;
 	st->child_fd = -1;
 }
@@ -176,34 +177,35 @@ static void compact_reap(struct stage *st, bool wait)
 	st->child_fd = -1;
 }
 
+/* The most a stage keeps of its delta buffer between checkpoints. */
+#define STAGE_BUF_KEEP ((size_t)16 << 20)
+
 /* An incremental stage's checkpoint id as a delta on its chain; false
  * when it must be a full one (no chain, or the stage asks for one). */
 static bool snapshot_delta(struct stage *st, uint64_t id)
 {
-	struct buf b = BUF_INIT;
+	struct buf *b = &st->delta;
 	bool due;
 
 	if (st->hooks.delta == NULL || st->base == 0)
 		return false;
-	if (st->hooks.delta(st->hooks.ctx, id, &b) < 0) {
-		buf_free(&b);
+	b->len = 0;
+	if (st->hooks.delta(st->hooks.ctx, id, b) < 0)
 		return false;
-	}
-	due = (st->delta_bytes + b.len) * 100 >
+	due = (st->delta_bytes + b->len) * 100 >
 	    st->base_bytes * STAGE_COMPACT_PERCENT;
 	/* Without a background compaction, the full piece is written
 	 * instead of this delta. */
-	if (due && st->child == 0 && !ckpt_store_forkable(st->store)) {
-		buf_free(&b);
+	if (due && st->child == 0 && !ckpt_store_forkable(st->store))
 		return false;
-	}
 	ckpt_write_piece(st->store, &(struct ckpt_head){ CKPT_DELTA, id,
-	    st->base, st->prev, CKPT_ENC_MSGPACK }, b.data, b.len);
-	st->delta_bytes += b.len;
+	    st->base, st->prev, CKPT_ENC_MSGPACK }, b->data, b->len);
+	st->delta_bytes += b->len;
 	st->prev = id;
 	diag_info("checkpoint %" PRIu64 " written: delta of %zu bytes on %"
-	    PRIu64, id, b.len, st->base);
-	buf_free(&b);
+	    PRIu64, id, b->len, st->base);
+	if (b->cap > STAGE_BUF_KEEP)
+		buf_free(b);
 	if (due && st->child == 0)
 		compact_start(st, id);
 	return true;
@@ -386,6 +388,7 @@ void stage_emit_end(struct stage *st, struct out *out)
 void stage_finish(struct stage *st)
 {
 	compact_reap(st, true);
+	buf_free(&st->delta);
 	ckpt_close(st->store);
 	st->store = NULL;
 }

@@ -113,6 +113,7 @@ struct stage {
 	 * next checkpoint is full), and its sizes. */
 	uint64_t base, prev;
 	size_t base_bytes, delta_bytes;
+	struct buf delta;               /* kept from one delta to the next */
 	/* The compaction running in the background: its process, the
 	 * checkpoint it rewrites, a pipe for the size it wrote, and the
 	 * delta bytes up to that checkpoint. */
