@@ -20,8 +20,43 @@
 #include <jansson.h>
 #include <msgpack.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "buf.h"
+
+/*
+ * msgpack-c's packers again (its pack_template.h), inlined and appending
+ * to a buf directly rather than through a packer's callback, for values
+ * written by the million (a checkpoint's keys): mpb_pack_int64(b, v),
+ * mpb_pack_array(b, n), mpb_pack_str(b, n) and mpb_pack_str_body(b, p,
+ * n), mpb_pack_double(b, d), ...  The bytes are those of msgpack_pack_*.
+ */
+static inline int mpb_append(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n >= b->cap)
+		buf_reserve(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+#define msgpack_pack_inline_func(name) static inline int mpb_pack ## name
+#define msgpack_pack_inline_func_cint(name) static inline int mpb_pack ## name
+#define msgpack_pack_inline_func_fixint(name) \
+	static inline int mpb_pack_fix ## name
+#define msgpack_pack_user struct buf *
+#define msgpack_pack_append_buffer(user, p, n) return mpb_append(user, p, n)
+#define msgpack_pack_ext mpb_pack_ext
+#include <msgpack/pack_template.h>
+#undef msgpack_pack_ext
+
+/* A str of n bytes, to b. */
+static inline void mpb_pack_strn(struct buf *b, const char *s, size_t n)
+{
+	mpb_pack_str(b, n);
+	mpb_pack_str_body(b, s, n);
+}
 
 /* pk appends to b. */
 void mpj_packer(msgpack_packer *pk, struct buf *b);

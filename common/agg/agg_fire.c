@@ -174,17 +174,15 @@ static void ck_gone(struct aggfire *s, uint32_t id)
 {
 	size_t klen;
 	const char *key;
-	msgpack_packer pk;
 
 	if (!s->track)
 		return;
 	key = keytab_key(&s->keys, id, &klen);
-	mpj_packer(&pk, &s->gone);
-	msgpack_pack_map(&pk, 2);
-	mpj_pack_str(&pk, "key");
-	mpj_pack_strn(&pk, key, klen);
-	mpj_pack_str(&pk, "del");
-	msgpack_pack_true(&pk);
+	mpb_pack_map(&s->gone, 2);
+	mpb_pack_strn(&s->gone, "key", 3);
+	mpb_pack_strn(&s->gone, key, klen);
+	mpb_pack_strn(&s->gone, "del", 3);
+	mpb_pack_true(&s->gone);
 }
 
 /* --- results -------------------------------------------------------------- */
@@ -602,41 +600,37 @@ static json_t *key_entry(const struct aggfire *s, uint32_t id)
 	return e;
 }
 
-/* key_entry() of key id packed. */
-static void key_pack(const struct aggfire *s, msgpack_packer *pk,
-    uint32_t id)
+/* key_entry() of key id appended to b in msgpack. */
+static void key_pack(const struct aggfire *s, struct buf *b, uint32_t id)
 {
 	const struct agg_kent *k = &s->k[id];
 	size_t klen;
 	const char *key = keytab_key(&s->keys, id, &klen);
 
-	msgpack_pack_map(pk, k->fired != INT64_MIN ? 3 : 2);
-	mpj_pack_str(pk, "key");
-	mpj_pack_strn(pk, key, klen);
-	mpj_pack_str(pk, "slots");
-	msgpack_pack_array(pk, k->n);
+	mpb_pack_map(b, k->fired != INT64_MIN ? 3 : 2);
+	mpb_pack_strn(b, "key", 3);
+	mpb_pack_strn(b, key, klen);
+	mpb_pack_strn(b, "slots", 5);
+	mpb_pack_array(b, k->n);
 	for (size_t j = 0; j < k->n; j++) {
 		struct agg_slot *sl = slot_at(s, k, j);
 
-		msgpack_pack_array(pk, 3);
-		msgpack_pack_int64(pk, sl->start);
-		msgpack_pack_int64(pk, sl->end);
-		aggset_pack(s->as, pk, slot_state(sl));
+		mpb_pack_array(b, 3);
+		mpb_pack_int64(b, sl->start);
+		mpb_pack_int64(b, sl->end);
+		aggset_pack(s->as, b, slot_state(sl));
 	}
 	if (k->fired != INT64_MIN) {
-		mpj_pack_str(pk, "fired");
-		msgpack_pack_int64(pk, k->fired);
+		mpb_pack_strn(b, "fired", 5);
+		mpb_pack_int64(b, k->fired);
 	}
 }
 
 void aggfire_pack_all(struct aggfire *s, struct buf *out)
 {
-	msgpack_packer pk;
-
-	mpj_packer(&pk, out);
 	for (size_t i = 0; i < s->keys.nids; i++)
 		if (s->keys.keys[i].p != NULL)
-			key_pack(s, &pk, (uint32_t)i);
+			key_pack(s, out, (uint32_t)i);
 	aggfire_track_reset(s);
 }
 
@@ -668,9 +662,6 @@ void aggfire_track_reset(struct aggfire *s)
  * changed ones, whose lines come after. */
 void aggfire_delta(struct aggfire *s, struct buf *out)
 {
-	msgpack_packer pk;
-
-	mpj_packer(&pk, out);
 	if (s->gone.len > 0)
 		buf_append(out, s->gone.data, s->gone.len);
 	for (size_t i = 0; i < s->nchanged; i++) {
@@ -679,7 +670,7 @@ void aggfire_delta(struct aggfire *s, struct buf *out)
 		if (!s->ckmark[id])
 			continue;       /* dropped since, or listed twice */
 		s->ckmark[id] = 0;
-		key_pack(s, &pk, id);
+		key_pack(s, out, id);
 	}
 	s->nchanged = 0;
 	s->gone.len = 0;

@@ -1126,14 +1126,12 @@ static int bench_main(void)
 static bool pack_is_snapshot(const struct aggset *as, const void *st)
 {
 	struct buf b = BUF_INIT;
-	msgpack_packer pk;
 	json_t *snap = aggset_snapshot(as, st), *back;
 	const char *why;
 	size_t off = 0;
 	bool same;
 
-	mpj_packer(&pk, &b);
-	aggset_pack(as, &pk, st);
+	aggset_pack(as, &b, st);
 	back = mpj_next(b.data, b.len, &off, &why);
 	same = back != NULL && off == b.len && json_equal(snap, back);
 	if (!same)
