@@ -23,6 +23,7 @@
 #include "opt.h"
 #include "recproj.h"
 #include "kafka/kafka.h"
+#include "mpjson.h"
 #include "reject.h"
 #include "stage.h"
 #include "window/window.h"
@@ -281,96 +282,70 @@ static json_t *snapshot(void *ctx, uint64_t id)
 	return st;
 }
 
-/* A delta (agg_fire.h): a line with the mode, aggregates and watermark,
- * then a line per key dropped or changed.  over mode takes full
- * snapshots only. */
+/* The header of a piece in msgpack: {"mode", "aggs", "watermark"}. */
+static void pack_head(struct agg *s, struct buf *out)
+{
+	msgpack_packer pk;
+	json_t *h = json_object();
+
+	json_object_set_new(h, "mode", json_string(mode_names[s->fe.mode]));
+	json_object_set_new(h, "aggs", json_string(aggset_signature(s->as)));
+	json_object_set_new(h, "watermark", wm_snapshot(&s->wm));
+	mpj_packer(&pk, out);
+	mpj_pack(&pk, h);
+	json_decref(h);
+}
+
+/* A delta (agg_fire.h), in msgpack: the header, then a value per key
+ * dropped or changed.  over mode takes full snapshots only. */
 static int delta(void *ctx, uint64_t id, struct buf *out)
 {
 	struct agg *s = ctx;
-	json_t *h;
 
 	(void)id;
 	if (s->fe.mode == AGG_MODE_OVER)
 		return -1;
-	h = json_object();
-	json_object_set_new(h, "mode", json_string(mode_names[s->fe.mode]));
-	json_object_set_new(h, "aggs", json_string(aggset_signature(s->as)));
-	json_object_set_new(h, "watermark", wm_snapshot(&s->wm));
-	rec_dump(out, h);
-	buf_appendc(out, '\n');
-	json_decref(h);
+	pack_head(s, out);
 	aggfire_delta(&s->fe, out);
 	return 0;
 }
 
-/* Applies a delta on the state restored so far. */
-static int apply(void *ctx, const char *p, size_t len, uint64_t id)
+/* A full piece in msgpack: the header, then a value per key; over mode
+ * writes snapshot()'s JSON. */
+static int full(void *ctx, uint64_t id, struct buf *out)
 {
 	struct agg *s = ctx;
-	const char *end = p + len, *why = "not an fs-agg delta";
-	const char *mode, *sig;
-	json_error_t err;
-	json_t *e = NULL;
-	bool first = true;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-
-		e = json_loadb(p, n, 0, &err);
-		p += n + 1;
-		if (e == NULL)
-			goto bad;
-		if (first) {
-			mode = json_string_value(json_object_get(e, "mode"));
-			sig = json_string_value(json_object_get(e, "aggs"));
-			if (mode == NULL || sig == NULL ||
-			    strcmp(mode, mode_names[s->fe.mode]) != 0 ||
-			    strcmp(sig, aggset_signature(s->as)) != 0 ||
-			    wm_restore(&s->wm, json_object_get(e, "watermark")) < 0)
-				goto bad;
-			first = false;
-		} else if (aggfire_apply_key(&s->fe, e, &why) < 0) {
-			goto bad;
-		}
-		json_decref(e);
-	}
-	aggfire_track_reset(&s->fe);
-	return first ? (diag_error("checkpoint delta %" PRIu64 ": empty", id),
-	    -1) : 0;
-bad:
-	json_decref(e);
-	diag_error("cannot apply checkpoint delta %" PRIu64 ": %s", id, why);
-	return -1;
-}
-
-static int restore(void *ctx, const json_t *state, uint64_t id)
-{
-	struct agg *s = ctx;
-	const char *mode = json_string_value(json_object_get(state, "mode"));
-	const char *sig = json_string_value(json_object_get(state, "aggs"));
-	const char *why = "not fs-agg state";
-	json_t *keys = json_object_get(state, "keys"), *e;
-	size_t i;
 
 	(void)id;
+	if (s->fe.mode == AGG_MODE_OVER)
+		return -1;
+	pack_head(s, out);
+	aggfire_pack_all(&s->fe, out);
+	return 0;
+}
+
+/* Takes in a full piece's header (snapshot()'s object, or a msgpack full
+ * piece's first value): the mode, the aggregates and the watermark, on
+ * an emptied state; -1 with why. */
+static int restore_head(struct agg *s, const json_t *state, const char **why)
+{
+	const char *mode = json_string_value(json_object_get(state, "mode"));
+	const char *sig = json_string_value(json_object_get(state, "aggs"));
+	size_t i;
+
 	if (mode == NULL || sig == NULL)
-		goto bad;
-	if (strcmp(sig, aggset_signature(s->as)) != 0) {
-		why = "the checkpoint has other aggregates";
-		goto bad;
-	}
+		return -1;
+	if (strcmp(sig, aggset_signature(s->as)) != 0)
+		return *why = "the checkpoint has other aggregates", -1;
 	aggfire_clear(&s->fe);
 	for (i = 0; i < sizeof mode_names / sizeof *mode_names; i++)
 		if (strcmp(mode, mode_names[i]) == 0)
 			break;
 	if (i == sizeof mode_names / sizeof *mode_names)
-		goto bad;
+		return -1;
 	if (i != AGG_MODE_UNSET && s->fe.mode != AGG_MODE_UNSET &&
-	    (enum agg_mode)i != s->fe.mode) {
-		why = "the checkpoint was taken in another mode";
-		goto bad;
-	}
+	    (enum agg_mode)i != s->fe.mode)
+		return *why = "the checkpoint was taken in another mode", -1;
 	if (i != AGG_MODE_UNSET)
 		s->fe.mode = (enum agg_mode)i;
 	if (s->fe.mode == AGG_MODE_WINDOWS && s->fe.f.end == NULL) {
@@ -378,7 +353,91 @@ static int restore(void *ctx, const json_t *state, uint64_t id)
 		s->fe.f.end = s->o->end_field;
 		set_lateness(s);
 	}
-	if (wm_restore(&s->wm, json_object_get(state, "watermark")) < 0)
+	return wm_restore(&s->wm, json_object_get(state, "watermark"));
+}
+
+/* A delta's header: the same mode, aggregates, and its watermark. */
+static int delta_head(struct agg *s, const json_t *e)
+{
+	const char *mode = json_string_value(json_object_get(e, "mode"));
+	const char *sig = json_string_value(json_object_get(e, "aggs"));
+
+	if (mode == NULL || sig == NULL ||
+	    strcmp(mode, mode_names[s->fe.mode]) != 0 ||
+	    strcmp(sig, aggset_signature(s->as)) != 0)
+		return -1;
+	return wm_restore(&s->wm, json_object_get(e, "watermark"));
+}
+
+/* The next value of piece p at *off: a JSON line (a delta of version 2)
+ * or a msgpack value; NULL at the end, or with *why when not valid. */
+static json_t *next_value(const struct ckpt_piece *p, size_t *off,
+    const char **why)
+{
+	const char *at = p->payload + *off, *nl;
+	size_t n;
+	json_error_t err;
+	json_t *e;
+
+	if (p->h.enc == CKPT_ENC_MSGPACK)
+		return mpj_next(p->payload, p->len, off, why);
+	*why = NULL;
+	if (*off >= p->len)
+		return NULL;
+	nl = memchr(at, '\n', p->len - *off);
+	n = nl != NULL ? (size_t)(nl - at) : p->len - *off;
+	*off += n + 1;
+	e = json_loadb(at, n, 0, &err);
+	if (e == NULL)
+		*why = "not an fs-agg delta";
+	return e;
+}
+
+/* Applies a piece: a delta on the state restored so far, or a full
+ * piece in msgpack (its header, then its keys) on an empty one. */
+static int apply(void *ctx, const struct ckpt_piece *p)
+{
+	struct agg *s = ctx;
+	const char *why = NULL;
+	bool full_piece = p->h.kind == CKPT_FULL;
+	json_t *e = NULL;
+	size_t off = 0;
+	bool first = true;
+
+	while ((e = next_value(p, &off, &why)) != NULL) {
+		if (first) {
+			if ((full_piece ? restore_head(s, e, &why) :
+			    delta_head(s, e)) < 0)
+				goto bad;
+			first = false;
+		} else if (aggfire_apply_key(&s->fe, e, &why) < 0) {
+			goto bad;
+		}
+		json_decref(e);
+	}
+	if (why != NULL)
+		goto bad;
+	aggfire_track_reset(&s->fe);
+	return first ? (diag_error("checkpoint %s %" PRIu64 ": empty",
+	    full_piece ? "piece" : "delta", p->h.id), -1) : 0;
+bad:
+	json_decref(e);
+	diag_error("cannot apply checkpoint %s %" PRIu64 ": %s",
+	    full_piece ? "piece" : "delta", p->h.id,
+	    why != NULL ? why : full_piece ? "not fs-agg state" :
+	    "not an fs-agg delta");
+	return -1;
+}
+
+static int restore(void *ctx, const json_t *state, uint64_t id)
+{
+	struct agg *s = ctx;
+	const char *why = "not fs-agg state";
+	json_t *keys = json_object_get(state, "keys"), *e;
+	size_t i;
+
+	(void)id;
+	if (restore_head(s, state, &why) < 0)
 		goto bad;
 	if (s->fe.mode == AGG_MODE_OVER)
 		return over_restore(s->over, json_object_get(state, "over"), &why) < 0 ?
@@ -820,7 +879,7 @@ static void open_all(struct agg *s, struct opts *o)
 	s->next_early = etime_now_ms() + o->early;
 	o->c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s->st, &o->c, (struct stage_hooks){ snapshot, restore, s,
-	    delta, apply });
+	    delta, apply, full });
 	if (s->st.store != NULL)
 		aggfire_track(&s->fe);
 	def_init(&s->def, agg_def_part(o));

@@ -18,6 +18,7 @@
 
 #include "ckpt.h"
 #include "kafka/kafka.h"
+#include "mpjson.h"
 #include "opt.h"
 #include "tool.h"
 #include "banned.h"
@@ -245,6 +246,30 @@ static int cmd_verify(struct opts *o, struct out *out)
 	return bad;
 }
 
+/* A piece's payload: JSON as it is, msgpack as a line of JSON per
+ * value (mpjson.h); 1 when that cannot be read. */
+static int show_piece(struct out *out, const struct ckpt_piece *p)
+{
+	struct buf b = BUF_INIT;
+	const char *why;
+
+	if (p->h.enc == CKPT_ENC_JSON) {
+		out_write(out, p->payload, p->len);
+		if (p->len == 0 || p->payload[p->len - 1] != '\n')
+			out_write(out, "\n", 1);
+		return 0;
+	}
+	if (mpj_lines(&b, p->payload, p->len, &why) < 0) {
+		diag_error("piece %" PRIu64 ": its msgpack payload: %s",
+		    p->h.id, why);
+		buf_free(&b);
+		return 1;
+	}
+	out_write(out, b.data, b.len);
+	buf_free(&b);
+	return 0;
+}
+
 static int cmd_show(struct opts *o, struct out *out)
 {
 	struct ckpt_store *s;
@@ -265,11 +290,8 @@ static int cmd_show(struct opts *o, struct out *out)
 		    o->args[1]);
 		rc = 1;
 	} else {
-		for (size_t i = 0; i < n; i++) {
-			out_write(out, p[i].payload, p[i].len);
-			if (p[i].len == 0 || p[i].payload[p[i].len - 1] != '\n')
-				out_write(out, "\n", 1);
-		}
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = show_piece(out, &p[i]);
 		ckpt_free_chain(p, n);
 	}
 	ckpt_close(s);

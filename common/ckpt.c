@@ -32,7 +32,13 @@ struct ckpt_store {
 	 * pruning finds a chain's base without reading its pieces again. */
 	struct ckpt_head *known;
 	size_t nknown, cap_known;
+	/* The bytes of the last piece written, kept for the next one: a
+	 * checkpoint a second of megabytes does not map fresh pages each
+	 * time.  Released past CKPT_BUF_KEEP. */
+	struct buf piece;
 };
+
+#define CKPT_BUF_KEEP ((size_t)16 << 20)
 
 /* What is known of this stage's piece id, or NULL. */
 static struct ckpt_head *known_get(struct ckpt_store *s, uint64_t id)
@@ -172,6 +178,7 @@ void ckpt_close(struct ckpt_store *s)
 	s->be->close(s->h);
 	free(s->stage);
 	free(s->known);
+	buf_free(&s->piece);
 	free(s);
 }
 
@@ -180,7 +187,7 @@ void ckpt_close(struct ckpt_store *s)
 void ckpt_format(struct buf *out, const char *stage, uint64_t id,
     const char *payload, size_t len)
 {
-	struct ckpt_head h = { CKPT_FULL, id, id, id };
+	struct ckpt_head h = { CKPT_FULL, id, id, id, CKPT_ENC_JSON };
 
 	ckpt_format_head(out, stage, &h, payload, len);
 }
@@ -196,8 +203,10 @@ void ckpt_format_head(struct buf *out, const char *stage,
 	snprintf(sum, sizeof sum, "%016" PRIx64,
 	    (uint64_t)XXH64(payload, len, 0));
 	json_object_set_new(o, "format", json_string(CKPT_FORMAT));
-	json_object_set_new(o, "version", json_integer(delta ?
-	    CKPT_VERSION_DELTA : CKPT_VERSION));
+	/* A JSON piece keeps the version that introduced its kind, so that
+	 * an fs that knows no encodings reads it still. */
+	json_object_set_new(o, "version", json_integer(h->enc != CKPT_ENC_JSON ?
+	    CKPT_VERSION_ENC : delta ? CKPT_VERSION_DELTA : CKPT_VERSION));
 	json_object_set_new(o, "stage", json_string(stage));
 	json_object_set_new(o, "id", json_integer((json_int_t)h->id));
 	json_object_set_new(o, "kind", json_string(delta ? "delta" : "full"));
@@ -205,6 +214,8 @@ void ckpt_format_head(struct buf *out, const char *stage,
 		json_object_set_new(o, "base", json_integer((json_int_t)h->base));
 		json_object_set_new(o, "prev", json_integer((json_int_t)h->prev));
 	}
+	if (h->enc == CKPT_ENC_MSGPACK)
+		json_object_set_new(o, "encoding", json_string("msgpack"));
 	json_object_set_new(o, "created", json_string(created));
 	json_object_set_new(o, "payload_length", json_integer((json_int_t)len));
 	json_object_set_new(o, "payload_xxh64", json_string(sum));
@@ -220,6 +231,26 @@ int ckpt_verify_bytes(const char *p, size_t blen, uint64_t expect_id,
 	return ckpt_verify_head(p, blen, expect_id, payload_at, NULL, why, wl);
 }
 
+/* The encoding a version 3 header hd names; -1 with why when none this
+ * fs reads. */
+static int parse_enc(const json_t *hd, struct ckpt_head *h, char *why,
+    size_t wl)
+{
+	const char *enc = json_string_value(json_object_get(hd, "encoding"));
+
+	if (enc != NULL && strcmp(enc, "json") == 0)
+		h->enc = CKPT_ENC_JSON;
+	else if (enc != NULL && strcmp(enc, "msgpack") == 0)
+		h->enc = CKPT_ENC_MSGPACK;
+	else {
+		snprintf(why, wl, "unsupported payload encoding %s%s%s (this fs "
+		    "reads json and msgpack)", enc ? "'" : "", enc ? enc : "(none)",
+		    enc ? "'" : "");
+		return -1;
+	}
+	return 0;
+}
+
 /* The kind, base and prev of header hd (id already read into h); -1
  * with why when they do not make a chain (a delta's prev and base come
  * before it, its base no later than its prev). */
@@ -231,9 +262,13 @@ static int parse_kind(const json_t *hd, struct ckpt_head *h, json_int_t version,
 
 	h->base = h->prev = h->id;
 	h->kind = CKPT_FULL;
-	if (version == CKPT_VERSION && (kind == NULL || strcmp(kind, "full") == 0))
+	h->enc = CKPT_ENC_JSON;
+	if (version == CKPT_VERSION_ENC && parse_enc(hd, h, why, wl) < 0)
+		return -1;
+	if ((version == CKPT_VERSION || version == CKPT_VERSION_ENC) &&
+	    (kind == NULL || strcmp(kind, "full") == 0))
 		return 0;
-	if (version != CKPT_VERSION_DELTA || kind == NULL ||
+	if (version == CKPT_VERSION || kind == NULL ||
 	    strcmp(kind, "delta") != 0 || !json_is_integer(b) ||
 	    !json_is_integer(pv) || json_integer_value(b) <= 0 ||
 	    (uint64_t)json_integer_value(pv) >= h->id ||
@@ -272,8 +307,10 @@ int ckpt_verify_head(const char *p, size_t blen, uint64_t expect_id,
 		goto out;
 	}
 	version = json_integer_value(json_object_get(h, "version"));
-	if (version != CKPT_VERSION && version != CKPT_VERSION_DELTA) {
-		snprintf(why, wl, "unsupported version");
+	if (version < CKPT_VERSION || version > CKPT_VERSION_ENC) {
+		snprintf(why, wl, "unsupported version %" PRId64 " (this fs "
+		    "reads versions %d to %d)", (int64_t)version, CKPT_VERSION,
+		    CKPT_VERSION_ENC);
 		goto out;
 	}
 	v = json_object_get(h, "id");
@@ -526,17 +563,29 @@ const struct ckpt_backend ckpt_dir_backend = {
 
 /* --- writing and reading ------------------------------------------------- */
 
+void ckpt_write_piece(struct ckpt_store *s, const struct ckpt_head *h,
+    const char *payload, size_t len)
+{
+	struct buf *b = &s->piece;
+
+	if (h->kind == CKPT_DELTA &&
+	    !(h->base > 0 && h->base <= h->prev && h->prev < h->id))
+		diag_fatal("internal error: delta %" PRIu64 " on %" PRIu64
+		    " after %" PRIu64, h->id, h->base, h->prev);
+	b->len = 0;
+	ckpt_format_head(b, s->stage, h, payload, len);
+	s->be->put(s->h, s->stage, h->id, b->data, b->len);
+	known_put(s, h);
+	if (b->cap > CKPT_BUF_KEEP)
+		buf_free(b);
+}
+
 void ckpt_write(struct ckpt_store *s, uint64_t id, const char *payload,
     size_t len)
 {
-	struct buf b = BUF_INIT;
+	struct ckpt_head h = { CKPT_FULL, id, id, id, CKPT_ENC_JSON };
 
-	struct ckpt_head h = { CKPT_FULL, id, id, id };
-
-	ckpt_format_head(&b, s->stage, &h, payload, len);
-	s->be->put(s->h, s->stage, id, b.data, b.len);
-	known_put(s, &h);
-	buf_free(&b);
+	ckpt_write_piece(s, &h, payload, len);
 }
 
 void ckpt_write_json(struct ckpt_store *s, uint64_t id, const json_t *state)
@@ -552,16 +601,9 @@ void ckpt_write_json(struct ckpt_store *s, uint64_t id, const json_t *state)
 void ckpt_write_delta(struct ckpt_store *s, uint64_t id, uint64_t base,
     uint64_t prev, const char *payload, size_t len)
 {
-	struct ckpt_head h = { CKPT_DELTA, id, base, prev };
-	struct buf b = BUF_INIT;
+	struct ckpt_head h = { CKPT_DELTA, id, base, prev, CKPT_ENC_JSON };
 
-	if (!(base > 0 && base <= prev && prev < id))
-		diag_fatal("internal error: delta %" PRIu64 " on %" PRIu64
-		    " after %" PRIu64, id, base, prev);
-	ckpt_format_head(&b, s->stage, &h, payload, len);
-	s->be->put(s->h, s->stage, id, b.data, b.len);
-	known_put(s, &h);
-	buf_free(&b);
+	ckpt_write_piece(s, &h, payload, len);
 }
 
 /* Fetches and verifies stage's piece id: 0 with the payload's offset in
@@ -919,7 +961,7 @@ bool ckpt_store_forkable(const struct ckpt_store *s)
 
 void ckpt_note_full(struct ckpt_store *s, uint64_t id)
 {
-	struct ckpt_head h = { CKPT_FULL, id, id, id };
+	struct ckpt_head h = { CKPT_FULL, id, id, id, CKPT_ENC_JSON };
 
 	known_put(s, &h);
 }

@@ -37,16 +37,23 @@
 #define CKPT_FORMAT "fs-checkpoint"
 #define CKPT_VERSION 1           /* a full piece */
 #define CKPT_VERSION_DELTA 2     /* a delta piece (kind, base, prev) */
+#define CKPT_VERSION_ENC 3       /* either kind, with its "encoding" */
 #define CKPT_KEEP_DEFAULT 3
 
 struct ckpt_store;
 
 enum ckpt_kind { CKPT_FULL, CKPT_DELTA };
 
+/* A payload's encoding: JSON (versions 1 and 2, and 3 saying "json"), or
+ * a stream of msgpack values, JSON's binary form (mpjson.h; version 3,
+ * "encoding":"msgpack"). */
+enum ckpt_enc { CKPT_ENC_JSON, CKPT_ENC_MSGPACK };
+
 /* What a piece's header says.  A full piece has base == prev == id. */
 struct ckpt_head {
 	enum ckpt_kind kind;
 	uint64_t id, base, prev;
+	enum ckpt_enc enc;
 };
 
 /* One piece of a chain read back (ckpt_read_chain()). */
@@ -129,6 +136,11 @@ void ckpt_write(struct ckpt_store *s, uint64_t id, const char *payload,
     size_t len);
 void ckpt_write_json(struct ckpt_store *s, uint64_t id, const json_t *state);
 
+/* Writes this stage's piece h->id of kind h->kind, base h->base, prev
+ * h->prev, its payload in encoding h->enc (a header of version 3 when
+ * not JSON).  Fatal on failure. */
+void ckpt_write_piece(struct ckpt_store *s, const struct ckpt_head *h,
+    const char *payload, size_t len);
 /* Writes this stage's checkpoint id as a delta: the changes since its
  * checkpoint prev, on the chain whose full piece is base.  Fatal on
  * failure. */

@@ -67,18 +67,40 @@ void stage_init(struct stage *st, const struct fs_common *c,
 	st->started = st->checkpointed = st->ended = false;
 	st->base = st->prev = 0;
 	st->base_bytes = st->delta_bytes = 0;
+	st->delta = (struct buf)BUF_INIT;
 	st->child = 0;
 	st->child_fd = -1;
 }
 
-/* The state as a full piece's payload. */
-static void full_payload(struct stage *st, uint64_t id, struct buf *b)
+/* The state as a full piece's payload: in msgpack when the stage writes
+ * it so (full()), else its snapshot() in JSON; the encoding. */
+static enum ckpt_enc full_payload(struct stage *st, uint64_t id,
+    struct buf *b)
 {
-	json_t *state = st->hooks.snapshot(st->hooks.ctx, id);
+	json_t *state;
 
+	if (st->hooks.full != NULL && st->hooks.full(st->hooks.ctx, id, b) == 0)
+		return CKPT_ENC_MSGPACK;
+	b->len = 0;
+	state = st->hooks.snapshot(st->hooks.ctx, id);
 	rec_dump(b, state);
 	buf_appendc(b, '\n');
 	json_decref(state);
+	return CKPT_ENC_JSON;
+}
+
+/* Writes the state as the full piece of checkpoint id; its size. */
+static size_t write_full(struct stage *st, uint64_t id)
+{
+	struct buf b = BUF_INIT;
+	struct ckpt_head h = { CKPT_FULL, id, id, id, CKPT_ENC_JSON };
+	size_t len;
+
+	h.enc = full_payload(st, id, &b);
+	ckpt_write_piece(st->store, &h, b.data, b.len);
+	len = b.len;
+	buf_free(&b);
+	return len;
 }
 
 /*
@@ -103,15 +125,12 @@ static bool compact_start(struct stage *st, uint64_t id)
 		return false;
 	}
 	if (pid == 0) {
-		struct buf b = BUF_INIT;
 		uint64_t len;
 
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(1);
 		close(fd[0]);
-		full_payload(st, id, &b);
-		ckpt_write(st->store, id, b.data, b.len);
-		len = b.len;
+		len = write_full(st, id);
 		_exit(write(fd[1], &len, sizeof len) == sizeof len ? 0 : 1);
 	}
 	close(fd[1]);
@@ -158,33 +177,35 @@ static void compact_reap(struct stage *st, bool wait)
 	st->child_fd = -1;
 }
 
+/* The most a stage keeps of its delta buffer between checkpoints. */
+#define STAGE_BUF_KEEP ((size_t)16 << 20)
+
 /* An incremental stage's checkpoint id as a delta on its chain; false
  * when it must be a full one (no chain, or the stage asks for one). */
 static bool snapshot_delta(struct stage *st, uint64_t id)
 {
-	struct buf b = BUF_INIT;
+	struct buf *b = &st->delta;
 	bool due;
 
 	if (st->hooks.delta == NULL || st->base == 0)
 		return false;
-	if (st->hooks.delta(st->hooks.ctx, id, &b) < 0) {
-		buf_free(&b);
+	b->len = 0;
+	if (st->hooks.delta(st->hooks.ctx, id, b) < 0)
 		return false;
-	}
-	due = (st->delta_bytes + b.len) * 100 >
+	due = (st->delta_bytes + b->len) * 100 >
 	    st->base_bytes * STAGE_COMPACT_PERCENT;
 	/* Without a background compaction, the full piece is written
 	 * instead of this delta. */
-	if (due && st->child == 0 && !ckpt_store_forkable(st->store)) {
-		buf_free(&b);
+	if (due && st->child == 0 && !ckpt_store_forkable(st->store))
 		return false;
-	}
-	ckpt_write_delta(st->store, id, st->base, st->prev, b.data, b.len);
-	st->delta_bytes += b.len;
+	ckpt_write_piece(st->store, &(struct ckpt_head){ CKPT_DELTA, id,
+	    st->base, st->prev, CKPT_ENC_MSGPACK }, b->data, b->len);
+	st->delta_bytes += b->len;
 	st->prev = id;
 	diag_info("checkpoint %" PRIu64 " written: delta of %zu bytes on %"
-	    PRIu64, id, b.len, st->base);
-	buf_free(&b);
+	    PRIu64, id, b->len, st->base);
+	if (b->cap > STAGE_BUF_KEEP)
+		buf_free(b);
 	if (due && st->child == 0)
 		compact_start(st, id);
 	return true;
@@ -193,17 +214,13 @@ static bool snapshot_delta(struct stage *st, uint64_t id)
 static void snapshot(struct stage *st, uint64_t id)
 {
 	double start = mono_s();
-	struct buf b = BUF_INIT;
 
 	compact_reap(st, false);
 	if (!snapshot_delta(st, id)) {
-		full_payload(st, id, &b);
-		ckpt_write(st->store, id, b.data, b.len);
+		st->base_bytes = write_full(st, id);
 		st->base = st->prev = id;
-		st->base_bytes = b.len;
 		st->delta_bytes = 0;
 		diag_info("checkpoint %" PRIu64 " written", id);
-		buf_free(&b);
 	}
 	ckpt_prune(st->store, CKPT_KEEP_DEFAULT);
 	ckpt_metrics_note(&st->cm, id, start);
@@ -220,24 +237,34 @@ static int restore_chain(struct stage *st, uint64_t id)
 
 	if (ckpt_read_chain(st->store, id, &p, &n) < 0)
 		return -1;
-	state = json_loadb(p[0].payload, p[0].len, JSON_DECODE_ANY, &err);
-	if (state == NULL) {
-		diag_warn("checkpoint %" PRIu64 ": bad payload in piece %"
-		    PRIu64 ": %s", id, p[0].h.id, err.text);
-		ckpt_free_chain(p, n);
-		return -1;
+	if (p[0].h.enc != CKPT_ENC_JSON) {
+		if (st->hooks.apply == NULL)
+			diag_fatal("cannot restore checkpoint %" PRIu64 ": its "
+			    "full piece is in msgpack, and this stage reads "
+			    "JSON only", id);
+		if (st->hooks.apply(st->hooks.ctx, &p[0]) < 0)
+			diag_fatal("cannot restore checkpoint %" PRIu64
+			    ": the stage rejected its state", id);
+	} else {
+		state = json_loadb(p[0].payload, p[0].len, JSON_DECODE_ANY,
+		    &err);
+		if (state == NULL) {
+			diag_warn("checkpoint %" PRIu64 ": bad payload in piece %"
+			    PRIu64 ": %s", id, p[0].h.id, err.text);
+			ckpt_free_chain(p, n);
+			return -1;
+		}
+		if (st->hooks.restore(st->hooks.ctx, state, id) < 0)
+			diag_fatal("cannot restore checkpoint %" PRIu64
+			    ": the stage rejected its state", id);
+		json_decref(state);
 	}
-	if (st->hooks.restore(st->hooks.ctx, state, id) < 0)
-		diag_fatal("cannot restore checkpoint %" PRIu64
-		    ": the stage rejected its state", id);
-	json_decref(state);
 	st->delta_bytes = 0;
 	for (size_t i = 1; i < n; i++) {
 		if (st->hooks.apply == NULL)
 			diag_fatal("cannot restore checkpoint %" PRIu64 ": a "
 			    "delta, and this stage takes full ones only", id);
-		if (st->hooks.apply(st->hooks.ctx, p[i].payload, p[i].len,
-		    p[i].h.id) < 0)
+		if (st->hooks.apply(st->hooks.ctx, &p[i]) < 0)
 			diag_fatal("cannot restore checkpoint %" PRIu64
 			    ": the stage rejected its delta %" PRIu64, id,
 			    p[i].h.id);
@@ -361,6 +388,7 @@ void stage_emit_end(struct stage *st, struct out *out)
 void stage_finish(struct stage *st)
 {
 	compact_reap(st, true);
+	buf_free(&st->delta);
 	ckpt_close(st->store);
 	st->store = NULL;
 }

@@ -68,12 +68,16 @@ struct ckpt_metrics {
 };
 
 /*
- * An incremental stage (fs-agg) also gives delta and apply: delta()
- * appends to out what changed since its last snapshot or delta (the
- * stage's own format) and returns 0, or -1 when only a full snapshot
- * will do (nothing appended); apply() applies one delta payload on top
- * of restore()'s state, 0 or -1 with a message.  snapshot() then also
- * starts the change set afresh, as restore() does.  The stage writes a
+ * An incremental stage (fs-agg) also gives delta, apply and full:
+ * delta() appends to out what changed since its last snapshot or delta
+ * (the stage's own values, as a msgpack stream: mpjson.h) and returns
+ * 0, or -1 when only a full snapshot will do (nothing appended); full()
+ * appends its whole state the same way (a full piece in msgpack), or
+ * returns -1 when snapshot()'s JSON must do; apply() applies one piece:
+ * a delta (JSON or msgpack: p->h.enc) on top of the state restored so
+ * far, or a full piece in msgpack on an empty state; 0 or -1 with a
+ * message.  snapshot() and full() then also start the change set
+ * afresh, as restore() and apply() do.  The stage writes a
  * delta at each barrier, and compacts when the deltas since the last
  * full piece exceed its size (STAGE_COMPACT_PERCENT): in the directory
  * store a child process (fork: a copy-on-write image of the state, no
@@ -89,7 +93,8 @@ struct stage_hooks {
 	int (*restore)(void *ctx, const json_t *state, uint64_t id);
 	void *ctx;
 	int (*delta)(void *ctx, uint64_t id, struct buf *out);
-	int (*apply)(void *ctx, const char *p, size_t len, uint64_t id);
+	int (*apply)(void *ctx, const struct ckpt_piece *p);
+	int (*full)(void *ctx, uint64_t id, struct buf *out);
 };
 
 /* Deltas since the full piece, in percent of its size, that make the
@@ -108,6 +113,7 @@ struct stage {
 	 * next checkpoint is full), and its sizes. */
 	uint64_t base, prev;
 	size_t base_bytes, delta_bytes;
+	struct buf delta;               /* kept from one delta to the next */
 	/* The compaction running in the background: its process, the
 	 * checkpoint it rewrites, a pipe for the size it wrote, and the
 	 * delta bytes up to that checkpoint. */

@@ -12,6 +12,7 @@
 #include "agg_fire.h"
 #include "diag.h"
 #include "etime.h"
+#include "mpjson.h"
 #include "rec.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -267,15 +268,15 @@ static void ck_gone(struct aggfire *s, uint32_t id)
 {
 	size_t klen;
 	const char *key;
-	json_t *e;
 
 	if (!s->track)
 		return;
 	key = keytab_key(&s->keys, id, &klen);
-	e = json_pack("{s:s%,s:b}", "key", key, klen, "del", 1);
-	rec_dump(&s->gone, e);
-	buf_appendc(&s->gone, '\n');
-	json_decref(e);
+	mpb_pack_map(&s->gone, 2);
+	mpb_pack_strn(&s->gone, "key", 3);
+	mpb_pack_strn(&s->gone, key, klen);
+	mpb_pack_strn(&s->gone, "del", 3);
+	mpb_pack_true(&s->gone);
 }
 
 /* --- results -------------------------------------------------------------- */
@@ -693,6 +694,40 @@ static json_t *key_entry(const struct aggfire *s, uint32_t id)
 	return e;
 }
 
+/* key_entry() of key id appended to b in msgpack. */
+static void key_pack(const struct aggfire *s, struct buf *b, uint32_t id)
+{
+	const struct agg_kent *k = &s->k[id];
+	size_t klen;
+	const char *key = keytab_key(&s->keys, id, &klen);
+
+	mpb_pack_map(b, k->fired != INT64_MIN ? 3 : 2);
+	mpb_pack_strn(b, "key", 3);
+	mpb_pack_strn(b, key, klen);
+	mpb_pack_strn(b, "slots", 5);
+	mpb_pack_array(b, k->n);
+	for (size_t j = 0; j < k->n; j++) {
+		struct agg_slot *sl = slot_at(s, k, j);
+
+		mpb_pack_array(b, 3);
+		mpb_pack_int64(b, sl->start);
+		mpb_pack_int64(b, sl->end);
+		aggset_pack(s->as, b, slot_state(sl));
+	}
+	if (k->fired != INT64_MIN) {
+		mpb_pack_strn(b, "fired", 5);
+		mpb_pack_int64(b, k->fired);
+	}
+}
+
+void aggfire_pack_all(struct aggfire *s, struct buf *out)
+{
+	for (size_t i = 0; i < s->keys.nids; i++)
+		if (s->keys.keys[i].p != NULL)
+			key_pack(s, out, (uint32_t)i);
+	aggfire_track_reset(s);
+}
+
 /* The keys' slots for a checkpoint: [{"key", "slots", "fired"?}, ...]. */
 json_t *aggfire_snapshot(const struct aggfire *s)
 {
@@ -725,15 +760,11 @@ void aggfire_delta(struct aggfire *s, struct buf *out)
 		buf_append(out, s->gone.data, s->gone.len);
 	for (size_t i = 0; i < s->nchanged; i++) {
 		uint32_t id = s->changed[i];
-		json_t *e;
 
 		if (!s->ckmark[id])
 			continue;       /* dropped since, or listed twice */
 		s->ckmark[id] = 0;
-		e = key_entry(s, id);
-		rec_dump(out, e);
-		buf_appendc(out, '\n');
-		json_decref(e);
+		key_pack(s, out, id);
 	}
 	s->nchanged = 0;
 	s->gone.len = 0;

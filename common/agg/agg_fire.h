@@ -92,7 +92,7 @@ struct aggfire {
 	size_t cap_ckmark;
 	uint32_t *changed;
 	size_t nchanged, cap_changed;
-	struct buf gone;        /* a delta line per key dropped */
+	struct buf gone;        /* a delta value per key dropped (msgpack) */
 	/* Counters (--stats). */
 	uint64_t results;
 	size_t nslots, peak_slots, peak_keys;
@@ -139,16 +139,19 @@ int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why);
 /*
  * Incremental checkpoints.  aggfire_track() starts noting which keys
  * change (a mark per key id, the list of ids marked) and which are
- * dropped.  aggfire_delta() appends to out a line per key dropped,
- * {"key":K,"del":true}, then a line per key changed, its entry as in
- * aggfire_snapshot(), and starts the change set afresh, as
- * aggfire_track_reset() does (after a full snapshot or a restore).
- * aggfire_apply_key() applies one such line: a changed key replaces what
- * the state held of it.
+ * dropped.  aggfire_delta() appends to out, in msgpack (mpjson.h), a
+ * value per key dropped, {"key":K,"del":true}, then one per key
+ * changed, its entry as in aggfire_snapshot(), and starts the change set
+ * afresh, as aggfire_track_reset() does (after a full snapshot or a
+ * restore).  aggfire_pack_all() appends every key's entry so (a full
+ * piece) and starts the change set afresh.  aggfire_apply_key() applies
+ * one such value, as JSON: a changed key replaces what the state held
+ * of it.
  */
 void aggfire_track(struct aggfire *s);
 void aggfire_track_reset(struct aggfire *s);
 void aggfire_delta(struct aggfire *s, struct buf *out);
+void aggfire_pack_all(struct aggfire *s, struct buf *out);
 int aggfire_apply_key(struct aggfire *s, const json_t *e, const char **why);
 
 /* Bytes of state held: keys, slots and their states. */

@@ -77,6 +77,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define AGG_WHY_MAX 512
 
 struct aggset;
@@ -162,6 +164,9 @@ void aggset_result_w(const struct aggset *as, const void *state,
 
 /* The state as JSON (a new reference) for a checkpoint. */
 json_t *aggset_snapshot(const struct aggset *as, const void *state);
+/* The same value appended to b in msgpack (mpjson.h), without a JSON
+ * tree for the plain aggregates. */
+void aggset_pack(const struct aggset *as, struct buf *b, const void *state);
 /*
  * Makes state (uninitialised memory) the state snap describes.  Returns
  * 0, or -1 with *why set and state left empty (initialised, nothing

@@ -4,6 +4,7 @@
  * reference for the caller; a failed restore leaves the state empty and
  * nothing allocated.
  */
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "aggfn_state.h"
 #include "ddsketch.h"
 #include "hll.h"
+#include "mpjson.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -125,6 +127,77 @@ json_t *aggset_snapshot(const struct aggset *as, const void *state)
 		json_array_append_new(a, slot_snapshot(&as->slots[s],
 		    (const char *)state + as->slots[s].off));
 	return a;
+}
+
+/* dbl_json(d) packed: as a float 32 when that holds it exactly (0.0,
+ * small integers, halves), 5 bytes instead of 9; read back, it is the
+ * same real. */
+static void dbl_pack(struct buf *b, double d)
+{
+	if (isfinite(d) && fabs(d) <= FLT_MAX && (double)(float)d == d) {
+		mpb_pack_float(b, (float)d);
+	} else if (isfinite(d)) {
+		mpb_pack_double(b, d);
+	} else {
+		const char *s = isnan(d) ? "nan" : d > 0 ? "inf" : "-inf";
+
+		mpb_pack_strn(b, s, strlen(s));
+	}
+}
+
+/* slot_snapshot() packed: the plain kinds directly, the others through
+ * their JSON. */
+static void slot_pack(struct buf *b, const struct slot *sl, const void *p)
+{
+	const struct s_sum *sm = p;
+	const struct s_mom *mo = p;
+	const struct s_ext *ex = p;
+	msgpack_packer pk;
+	json_t *j;
+
+	switch (sl->kind) {
+	case K_COUNT:
+		mpb_pack_int64(b, (int64_t)*(const uint64_t *)p);
+		return;
+	case K_SUM:
+		mpb_pack_array(b, 5);
+		mpb_pack_int64(b, (int64_t)(sm->n & ~SUM_FLAGS));
+		mpb_pack_int(b, (sm->n & SUM_REAL ? 1 : 0) |
+		    (sm->n & SUM_OVF ? 2 : 0));
+		mpb_pack_int64(b, sm->i);
+		dbl_pack(b, sm->d);
+		dbl_pack(b, sm->c);
+		return;
+	case K_MIN:
+	case K_MAX:
+		if (ex->tag == EXT_INT)
+			mpb_pack_int64(b, ex->u.i);
+		else if (ex->tag == EXT_REAL && isfinite(ex->u.d))
+			dbl_pack(b, ex->u.d);
+		else
+			mpb_pack_nil(b);
+		return;
+	case K_MOMENTS:
+		mpb_pack_array(b, 3);
+		mpb_pack_int64(b, (int64_t)mo->n);
+		dbl_pack(b, mo->mean);
+		dbl_pack(b, mo->m2);
+		return;
+	default:
+		j = slot_snapshot(sl, p);
+		mpj_packer(&pk, b);
+		mpj_pack(&pk, j);
+		json_decref(j);
+		return;
+	}
+}
+
+void aggset_pack(const struct aggset *as, struct buf *b, const void *state)
+{
+	mpb_pack_array(b, as->nslots);
+	for (size_t s = 0; s < as->nslots; s++)
+		slot_pack(b, &as->slots[s], (const char *)state +
+		    as->slots[s].off);
 }
 
 /* [TS, VALUE] with a non-null VALUE: 0, else -1. */

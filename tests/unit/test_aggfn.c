@@ -12,6 +12,8 @@
 
 #include "agg/aggfn.h"
 #include "agg/hll.h"
+#include "buf.h"
+#include "mpjson.h"
 #include "path.h"
 #include "banned.h"
 
@@ -1120,6 +1122,54 @@ static int bench_main(void)
 	return 0;
 }
 
+/* aggset_pack() of st is, read back, aggset_snapshot() of st. */
+static bool pack_is_snapshot(const struct aggset *as, const void *st)
+{
+	struct buf b = BUF_INIT;
+	json_t *snap = aggset_snapshot(as, st), *back;
+	const char *why;
+	size_t off = 0;
+	bool same;
+
+	aggset_pack(as, &b, st);
+	back = mpj_next(b.data, b.len, &off, &why);
+	same = back != NULL && off == b.len && json_equal(snap, back);
+	if (!same)
+		printf("# packed: %s\n", back ? json_dumps(back, JSON_COMPACT) :
+		    why);
+	json_decref(snap);
+	json_decref(back);
+	buf_free(&b);
+	return same;
+}
+
+static void test_pack(void)
+{
+	struct aggset *as = COMPILE("n=count", "s=sum:v", "s0=sum0:v",
+	    "a=avg:v", "lo=min:v", "hi=max:v", "f=first:v", "l=last:v",
+	    "u=count_distinct:v", "h=approx_count_distinct:v",
+	    "p=percentile:v:0.5", "sd=stddev:v", "ln=last_n:v:3",
+	    "mb=max_by:v:w");
+	void *st = new_state(as);
+
+	ok(pack_is_snapshot(as, st), "pack: an empty state packs as its "
+	    "snapshot");
+	upd(as, st, "{\"v\":5,\"w\":1}", 1, NULL);
+	upd(as, st, "{\"v\":-3,\"w\":\"x\"}", 2, NULL);
+	ok(pack_is_snapshot(as, st), "pack: integers pack as the snapshot's");
+	upd(as, st, "{\"v\":0.25,\"w\":[1,{\"k\":null}]}", 3, NULL);
+	upd(as, st, "{\"v\":9223372036854775807}", 4, NULL);
+	upd(as, st, "{\"v\":9223372036854775807}", 5, NULL);
+	ok(pack_is_snapshot(as, st), "pack: reals, an overflowed sum and "
+	    "every kind of state pack as the snapshot's");
+	upd(as, st, "{\"v\":1e308}", 6, NULL);
+	upd(as, st, "{\"v\":1e308}", 7, NULL);
+	ok(pack_is_snapshot(as, st), "pack: a sum gone infinite packs as "
+	    "the snapshot's string");
+	drop_state(as, st);
+	aggset_free(as);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--bench") == 0)
@@ -1146,6 +1196,7 @@ int main(int argc, char **argv)
 	test_sketch_restore_mismatch();
 	test_merge_random();
 	test_restore_garbage();
+	test_pack();
 	printf("1..%d\n", tests);
 	return failed != 0;
 }
