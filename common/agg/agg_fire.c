@@ -700,8 +700,9 @@ static void key_pack(const struct aggfire *s, struct buf *b, uint32_t id)
 	const struct agg_kent *k = &s->k[id];
 	size_t klen;
 	const char *key = keytab_key(&s->keys, id, &klen);
+	int64_t fired = kfired(s, k);
 
-	mpb_pack_map(b, k->fired != INT64_MIN ? 3 : 2);
+	mpb_pack_map(b, fired != INT64_MIN ? 3 : 2);
 	mpb_pack_strn(b, "key", 3);
 	mpb_pack_strn(b, key, klen);
 	mpb_pack_strn(b, "slots", 5);
@@ -714,16 +715,16 @@ static void key_pack(const struct aggfire *s, struct buf *b, uint32_t id)
 		mpb_pack_int64(b, sl->end);
 		aggset_pack(s->as, b, slot_state(sl));
 	}
-	if (k->fired != INT64_MIN) {
+	if (fired != INT64_MIN) {
 		mpb_pack_strn(b, "fired", 5);
-		mpb_pack_int64(b, k->fired);
+		mpb_pack_int64(b, fired);
 	}
 }
 
 void aggfire_pack_all(struct aggfire *s, struct buf *out)
 {
 	for (size_t i = 0; i < s->keys.nids; i++)
-		if (s->keys.keys[i].p != NULL)
+		if (keytab_live(&s->keys, i))
 			key_pack(s, out, (uint32_t)i);
 	aggfire_track_reset(s);
 }
