@@ -28,9 +28,11 @@ write_pipeline() {
 	PIPE
 }
 
-# The lines that must match: results, barriers and the end.
+# The lines that must match: results, barriers and the end (a run
+# restored sends its definition record again, after the restore record).
 significant() {
-	grep -v '"@fs":"watermark"' "$1" | grep -v '"@fs":"restore"' || true
+	grep -v '"@fs":"watermark"' "$1" | grep -v '"@fs":"restore"' |
+		grep -v '"@fs":"def"' || true
 }
 
 # The complete lines of a file a killed run left (its last may be cut).
@@ -162,9 +164,18 @@ wait_barriers() {
 		sleep 0.05
 	done
 	kill -KILL -- "-$pid"; wait "$pid" || true
-	# Corrupt fs-agg's newest piece, a delta: flip a payload byte.
-	newest=$(ls ck/fs-agg/*.ckpt | tail -n 1)
-	head -n 1 "$newest" | jq -e '.kind == "delta"'
+	# Corrupt fs-agg's newest delta: flip a payload byte.  Pieces after
+	# it (a compaction may have rewritten the newest as a full piece)
+	# are removed, as if the kill had come right after the delta.
+	newest=
+	for f in $(ls ck/fs-agg/*.ckpt | sort -r); do
+		if [ "$(head -n 1 "$f" | jq -r .kind)" = delta ]; then
+			newest=$f
+			break
+		fi
+		rm "$f"
+	done
+	[ -n "$newest" ]
 	id=$((10#$(basename "$newest" .ckpt)))
 	fs-ckpt list ck | jq -se --argjson id "$id" 'map(select(.id == $id))[0].complete'
 	printf 'X' | dd of="$newest" bs=1 seek=$(($(head -n 1 "$newest" | wc -c) + 5)) conv=notrunc 2>/dev/null
