@@ -155,11 +155,14 @@ struct filesink_stats {
 const struct filesink_stats *filesink_stats(const struct filesink *fs);
 
 /*
- * The store's location as a view's offline store is registered (a new
- * reference): {"uri":"file:///ABS/DIR","layout":PATTERN,"format":
- * "ndjson"|"avro","compression":CODEC,"prefix":PREFIX,"time_field":...
- * is the caller's to add} plus "schema" (the Avro schema, once known).
- * The registry (issue 14) records this; nothing here depends on it.
+ * The hook for the feature registry (issue 14): where and how this
+ * store keeps a view's rows, as the registry records a view's offline
+ * location (a new reference):
+ *   {"uri":"file:///ABS/DIR", "layout":PATTERN, "format":"ndjson"|"avro",
+ *    "compression":CODEC, "prefix":PREFIX, "schema":AVRO-SCHEMA-TEXT}
+ * "schema" only once known (given, or inferred from the first row).
+ * The caller adds what is its own (the time field, the view's name);
+ * nothing here depends on the registry.
  */
 json_t *filesink_location(const struct filesink *fs);
 
