@@ -84,6 +84,11 @@ void avsch_free(struct avro_sch *s);
 json_t *avsch_decode(const struct avro_sch *s, const void *p, size_t n,
     char *why);
 
+/* Appends v encoded as the schema says; -1 with why naming the field
+ * ("at .user.age: expected int, got string"); b is then unchanged. */
+int avsch_encode(const struct avro_sch *s, const json_t *v, struct buf *b,
+    char *why);
+
 /* Decodes the next value of a sequence at *p, before end (an object
  * container file's block holds its rows one after another), advancing
  * *p: a new reference, or NULL with why.  With plain, a union's value
@@ -91,11 +96,6 @@ json_t *avsch_decode(const struct avro_sch *s, const void *p, size_t n,
  * fs-sink-file(1) writes come back as they were. */
 json_t *avsch_decode_next(const struct avro_sch *s, const unsigned char **p,
     const unsigned char *end, bool plain, char *why);
-
-/* Appends v encoded as the schema says; -1 with why naming the field
- * ("at .user.age: expected int, got string"); b is then unchanged. */
-int avsch_encode(const struct avro_sch *s, const json_t *v, struct buf *b,
-    char *why);
 
 /* --- Protobuf schemas (proto_schema.cc) -------------------------------- */
 
