@@ -193,6 +193,28 @@ fs-sink-file: 3 records rejected'
 	[[ $stderr == *"not a usable Avro schema"* ]] || fail "$stderr"
 }
 
+@test "fs-sink-file: --metrics-file counts rows written and files opened and committed" {
+	fs-gen --count 3000 --data-only > in
+	mkfifo fifo
+	fs-sink-file --metrics-file m.prom --metrics-interval 50ms --max-file-size 50k out < fifo &
+	pid=$!
+	exec 5> fifo
+	cat in >&5
+	for _ in $(seq 600); do
+		grep -q '^fs_sink_files_committed_total{.*} [1-9]' m.prom 2>/dev/null &&
+		    grep -q '^fs_sink_writes_total{.*} 3000$' m.prom && break
+		sleep 0.1
+	done
+	exec 5>&-
+	wait "$pid"
+	grep '^fs_sink_writes_total{tool="fs-sink-file",stage="fs-sink-file"} 3000$' m.prom
+	opened=$(sed -n 's/^fs_sink_files_opened_total{.*} //p' m.prom)
+	committed=$(sed -n 's/^fs_sink_files_committed_total{.*} //p' m.prom)
+	# the files rolled by size are committed; the last one at the end
+	[ "$opened" -ge 4 ] && [ "$committed" -eq $((opened - 1)) ] || fail "opened $opened committed $committed"
+	assert_equal "$(committed out | wc -l)" $((opened))
+}
+
 # --- checkpoints -----------------------------------------------------------
 
 # Waits until $1 matches grep pattern $2 (at most 60 s).
