@@ -13,7 +13,10 @@
 #include <zstd.h>
 
 #include "bf_decomp.h"
+#include "buf.h"
 #include "diag.h"
+#include "rec.h"
+#include "schema/schema.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -28,6 +31,8 @@ enum bf_codec bf_codec_sniff(const unsigned char *p, size_t n)
 	if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f &&
 	    p[3] == 0xfd)
 		return BF_ZSTD;
+	if (n >= 4 && memcmp(p, "Obj\1", 4) == 0)
+		return BF_AVRO;
 	return BF_PLAIN;
 }
 
@@ -38,6 +43,8 @@ const char *bf_codec_name(enum bf_codec c)
 		return "gzip";
 	case BF_ZSTD:
 		return "zstd";
+	case BF_AVRO:
+		return "avro";
 	case BF_SNIFF:
 		return "unknown";
 	default:
@@ -200,6 +207,275 @@ static void decompress_zstd(struct dctx *d)
 	ZSTD_freeDCtx(z);
 }
 
+/* --- Avro object container files ------------------------------------ */
+
+/*
+ * An Avro object container file (Avro 1.11 specification) read as a
+ * stream: the header (magic, metadata map with avro.schema and
+ * avro.codec, sync marker), then blocks of rows, each decoded with the
+ * file's schema into one compact JSON line (schema.h's JSON, unions
+ * unwrapped: the rows fs-sink-file wrote come back as they were).
+ * Codecs null, deflate and zstandard.  The raw bytes accumulate in acc
+ * from pos on; a block is consumed whole before the next is read.
+ */
+struct avin {
+	struct dctx *d;
+	struct buf acc;
+	size_t pos;
+	bool error;             /* a read error, recorded in f */
+};
+
+/* At least n bytes at pos (reading more as needed); false at the end
+ * of the file or on a read error. */
+static bool av_need(struct avin *a, size_t n)
+{
+	while (a->acc.len - a->pos < n) {
+		if (a->d->eof || a->error)
+			return false;
+		if (raw_read(a->d) < 0) {
+			a->error = true;
+			return false;
+		}
+		buf_append(&a->acc, a->d->in, a->d->in_len);
+	}
+	return true;
+}
+
+/* Avro's long (zigzag varint) at pos; -1 at the end of the data. */
+static int av_long(struct avin *a, int64_t *v)
+{
+	uint64_t u = 0;
+
+	for (int shift = 0; shift < 70; shift += 7) {
+		if (!av_need(a, 1))
+			return -1;
+		unsigned char c = (unsigned char)a->acc.data[a->pos++];
+		u |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+			return 0;
+		}
+	}
+	return -2;      /* longer than 10 bytes */
+}
+
+/* n bytes at pos as a pointer, consumed; NULL at the end of the data. */
+static const char *av_take(struct avin *a, int64_t n)
+{
+	const char *p;
+
+	if (n < 0 || !av_need(a, (size_t)n))
+		return NULL;
+	p = a->acc.data + a->pos;
+	a->pos += (size_t)n;
+	return p;
+}
+
+/* The end of the data where more was due: truncated, unless a read
+ * error said otherwise already. */
+static void av_short(struct avin *a)
+{
+	if (!a->error)
+		fail(a->d, BF_END_TRUNCATED, "avro", NULL);
+}
+
+/* The header: the schema (compiled) and codec; NULL after fail(). */
+static struct avro_sch *av_header(struct avin *a, char *codec, size_t cl,
+    unsigned char sync[16])
+{
+	char why[SCHEMA_ERR_MAX];
+	struct avro_sch *sch = NULL;
+	int64_t count, len;
+	const char *p;
+
+	snprintf(codec, cl, "null");
+	if (av_take(a, 4) == NULL) {
+		av_short(a);
+		return NULL;
+	}
+	for (;;) {
+		if (av_long(a, &count) < 0)
+			goto short_;
+		if (count == 0)
+			break;
+		if (count < 0) {
+			count = -count;
+			if (av_long(a, &len) < 0)       /* the block's size */
+				goto short_;
+		}
+		for (int64_t i = 0; i < count; i++) {
+			const char *k, *v;
+			int64_t kl, vl;
+			if (av_long(a, &kl) < 0 || (k = av_take(a, kl)) == NULL ||
+			    av_long(a, &vl) < 0)
+				goto short_;
+			/* k stays valid while v is taken: acc may move */
+			size_t koff = (size_t)(k - a->acc.data);
+			if ((v = av_take(a, vl)) == NULL)
+				goto short_;
+			k = a->acc.data + koff;
+			if (kl == 11 && memcmp(k, "avro.schema", 11) == 0) {
+				avsch_free(sch);
+				sch = avsch_new(v, (size_t)vl, why);
+				if (sch == NULL) {
+					fail(a->d, BF_END_CORRUPT, "avro", why);
+					return NULL;
+				}
+			} else if (kl == 10 && memcmp(k, "avro.codec", 10) == 0) {
+				snprintf(codec, cl, "%.*s", (int)(vl < 32 ? vl : 32),
+				    v);
+			}
+		}
+	}
+	if ((p = av_take(a, 16)) == NULL)
+		goto short_;
+	memcpy(sync, p, 16);
+	if (sch == NULL)
+		fail(a->d, BF_END_CORRUPT, "avro", "no avro.schema in the header");
+	return sch;
+short_:
+	av_short(a);
+	avsch_free(sch);
+	return NULL;
+}
+
+/* A block's data p[0..n) decompressed into out with codec; -1 with
+ * why. */
+static int av_inflate(const char *codec, const char *p, size_t n,
+    struct buf *out, char *why, size_t wl)
+{
+	buf_reset(out);
+	if (strcmp(codec, "null") == 0) {
+		buf_append(out, p, n);
+		return 0;
+	}
+	if (strcmp(codec, "deflate") == 0) {
+		z_stream z;
+		int r = Z_OK;
+		memset(&z, 0, sizeof z);
+		if (inflateInit2(&z, -15) != Z_OK)
+			diag_fatal("out of memory");
+		z.next_in = (Bytef *)(uintptr_t)p;
+		z.avail_in = (uInt)n;
+		while (r != Z_STREAM_END) {
+			buf_reserve(out, n + 65536);
+			z.next_out = (Bytef *)out->data + out->len;
+			z.avail_out = (uInt)(out->cap - out->len);
+			r = inflate(&z, Z_NO_FLUSH);
+			out->len = out->cap - z.avail_out;
+			if (r != Z_OK && r != Z_STREAM_END) {
+				snprintf(why, wl, "deflate: %s", z.msg ? z.msg :
+				    "inflate failed");
+				inflateEnd(&z);
+				return -1;
+			}
+			if (r == Z_OK && z.avail_in == 0 && z.avail_out != 0)
+				break;
+		}
+		inflateEnd(&z);
+		return 0;
+	}
+	if (strcmp(codec, "zstandard") == 0) {
+		ZSTD_DCtx *z = ZSTD_createDCtx();
+		ZSTD_inBuffer in = { p, n, 0 };
+		size_t r = 1;
+		while (in.pos < in.size || r != 0) {
+			buf_reserve(out, 65536);
+			ZSTD_outBuffer ob = { out->data + out->len,
+				out->cap - out->len, 0 };
+			r = ZSTD_decompressStream(z, &ob, &in);
+			out->len += ob.pos;
+			if (ZSTD_isError(r) || (ob.pos == 0 && in.pos == in.size &&
+			    r != 0)) {
+				snprintf(why, wl, "zstandard: %s", ZSTD_isError(r) ?
+				    ZSTD_getErrorName(r) : "truncated frame");
+				ZSTD_freeDCtx(z);
+				return -1;
+			}
+		}
+		ZSTD_freeDCtx(z);
+		return 0;
+	}
+	snprintf(why, wl, "codec '%s' is not supported (null, deflate, "
+	    "zstandard)", codec);
+	return -1;
+}
+
+/* One block's rows as lines; -1 after fail() or when the reader left. */
+static int av_block(struct avin *a, const struct avro_sch *sch,
+    const char *codec, const unsigned char sync[16], struct buf *data,
+    struct buf *line)
+{
+	char why[SCHEMA_ERR_MAX + 64];
+	int64_t count, size;
+	const char *p;
+
+	if (av_long(a, &count) < 0 || av_long(a, &size) < 0 ||
+	    (p = av_take(a, size)) == NULL) {
+		av_short(a);
+		return -1;
+	}
+	size_t off = (size_t)(p - a->acc.data);
+	if (av_take(a, 16) == NULL) {
+		av_short(a);
+		return -1;
+	}
+	p = a->acc.data + off;
+	if (memcmp(p + size, sync, 16) != 0) {
+		fail(a->d, BF_END_CORRUPT, "avro", "a block does not end with "
+		    "the file's sync marker");
+		return -1;
+	}
+	if (count < 0 || av_inflate(codec, p, (size_t)size, data, why,
+	    sizeof why) < 0) {
+		fail(a->d, BF_END_CORRUPT, "avro", count < 0 ?
+		    "negative row count" : why);
+		return -1;
+	}
+	const unsigned char *r = (const unsigned char *)data->data;
+	const unsigned char *end = r + data->len;
+	buf_reset(line);
+	for (int64_t i = 0; i < count; i++) {
+		json_t *v = avsch_decode_next(sch, &r, end, true, why);
+		if (v == NULL) {
+			fail(a->d, BF_END_CORRUPT, "avro", why);
+			return -1;
+		}
+		rec_dump(line, v);
+		buf_appendc(line, '\n');
+		json_decref(v);
+	}
+	if (r != end) {
+		fail(a->d, BF_END_CORRUPT, "avro", "bytes after a block's rows");
+		return -1;
+	}
+	return put(a->d, (const unsigned char *)line->data, line->len);
+}
+
+static void decode_avro(struct dctx *d)
+{
+	struct avin a = { d, BUF_INIT, 0, false };
+	struct buf data = BUF_INIT, line = BUF_INIT;
+	unsigned char sync[16];
+	char codec[40];
+	struct avro_sch *sch;
+
+	buf_append(&a.acc, d->in, d->in_len);
+	sch = av_header(&a, codec, sizeof codec, sync);
+	while (sch != NULL && av_need(&a, 1)) {
+		if (av_block(&a, sch, codec, sync, &data, &line) < 0)
+			break;
+		/* what is consumed goes: memory stays about a block */
+		memmove(a.acc.data, a.acc.data + a.pos, a.acc.len - a.pos);
+		a.acc.len -= a.pos;
+		a.pos = 0;
+	}
+	avsch_free(sch);
+	buf_free(&a.acc);
+	buf_free(&data);
+	buf_free(&line);
+}
+
 static void *decomp_main(void *arg)
 {
 	struct dctx d = { .f = arg };
@@ -228,6 +504,8 @@ static void *decomp_main(void *arg)
 			inflate_gzip(&d);
 		else if (f->codec == BF_ZSTD)
 			decompress_zstd(&d);
+		else if (f->codec == BF_AVRO)
+			decode_avro(&d);
 		else
 			copy_plain(&d);
 	}

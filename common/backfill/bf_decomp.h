@@ -4,7 +4,10 @@
  *
  * bf_file_open() looks at the first bytes of the file: gzip (1f 8b) and
  * zstd (28 b5 2f fd) are recognised by their magic numbers, whatever the
- * file is called; anything else is read as it is.  Lines are then read
+ * file is called, and so is an Avro object container file ("Obj" 01),
+ * whose rows become compact JSON lines (unions unwrapped: what
+ * fs-sink-file(1) wrote comes back as it was; codecs null, deflate,
+ * zstandard); anything else is read as it is.  Lines are then read
  * with f->lr like any other input (lineio.h), so line numbers, CRLF and
  * long lines behave as everywhere in fs.
  *
@@ -35,7 +38,7 @@
 
 #include "lineio.h"
 
-enum bf_codec { BF_PLAIN, BF_GZIP, BF_ZSTD, BF_SNIFF };
+enum bf_codec { BF_PLAIN, BF_GZIP, BF_ZSTD, BF_AVRO, BF_SNIFF };
 
 enum bf_end { BF_END_OK, BF_END_TRUNCATED, BF_END_CORRUPT, BF_END_IOERR };
 

@@ -25,6 +25,7 @@ struct reader {
 	const unsigned char *p, *end;
 	char *why;
 	struct buf tmp;
+	bool plain;             /* unions unwrapped (avsch_decode_next) */
 };
 
 static json_t *fail(struct reader *r, const char *fmt, const char *what)
@@ -362,7 +363,7 @@ static json_t *value(struct reader *r, const struct avnode *n, int depth)
 			return fail(r, "union index out of range%s", "");
 		if ((b = value(r, n->sub[v], depth + 1)) == NULL)
 			return NULL;
-		if (n->sub[v]->kind == AVK_NULL)
+		if (n->sub[v]->kind == AVK_NULL || r->plain)
 			return b;
 		o = json_object();
 		json_object_set_new(o, n->sub[v]->branch, b);
@@ -522,7 +523,8 @@ int avsch_decode_to(const struct avro_sch *s, const void *p, size_t n,
 json_t *avsch_decode(const struct avro_sch *s, const void *p, size_t n,
     char *why)
 {
-	struct reader r = { p, (const unsigned char *)p + n, why, BUF_INIT };
+	struct reader r = { p, (const unsigned char *)p + n, why, BUF_INIT,
+		false };
 	json_t *v;
 
 	if (n == 0)
@@ -535,5 +537,17 @@ json_t *avsch_decode(const struct avro_sch *s, const void *p, size_t n,
 		v = NULL;
 	}
 	buf_free(&r.tmp);
+	return v;
+}
+
+json_t *avsch_decode_next(const struct avro_sch *s, const unsigned char **p,
+    const unsigned char *end, bool plain, char *why)
+{
+	struct reader r = { *p, end, why, BUF_INIT, plain };
+	json_t *v = value(&r, s->root, 0);
+
+	buf_free(&r.tmp);
+	if (v != NULL)
+		*p = r.p;
 	return v;
 }

@@ -80,6 +80,14 @@ struct avro_sch;
 struct avro_sch *avsch_new(const char *text, size_t len, char *why);
 void avsch_free(struct avro_sch *s);
 
+/* Decodes the next value of a sequence at *p, before end (an object
+ * container file's block holds its rows one after another), advancing
+ * *p: a new reference, or NULL with why.  With plain, a union's value
+ * is its branch's as it is, not wrapped ({"long":5} is 5): the rows
+ * fs-sink-file(1) writes come back as they were. */
+json_t *avsch_decode_next(const struct avro_sch *s, const unsigned char **p,
+    const unsigned char *end, bool plain, char *why);
+
 /* Decodes one binary value that must use all of p[0..n): a new JSON
  * reference, or NULL with why ("truncated", "union index 7 out of
  * range", "3 bytes after the value", ...). */

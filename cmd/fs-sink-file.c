@@ -1,0 +1,367 @@
+/*
+ * fs-sink-file - the offline store: NDJSON records into files under a
+ * directory, partitioned by event time, as NDJSON (plain, gzip, zstd)
+ * or Avro object container files, committed exactly once at
+ * checkpoints.  See fs-sink-file(1); the engine is common/filesink/.
+ *
+ * Each data line goes to the file of its event time's partition.  At a
+ * checkpoint barrier every open file is closed and listed in the
+ * checkpoint; once the checkpoint is complete the files are renamed
+ * into place.  A restore commits what the restored checkpoint lists and
+ * removes every other file in progress, so that the replay after it
+ * writes their rows again, once.
+ */
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tool.h"
+#include "filesink/filesink.h"
+#include "kafka/kafka.h"
+#include "opt.h"
+#include "reject.h"
+#include "stage.h"
+#include "banned.h"
+
+static const char usage_text[] =
+"usage: fs-sink-file [--format FORMAT] [--compress CODEC] [--partition PATTERN]\n"
+"                    [options] DIR [FILE]\n"
+"Writes NDJSON records into files under DIR, partitioned by event time.\n";
+
+/* How long the end waits for its checkpoint to be complete (a sink
+ * beside this one still writing it) before leaving the files pending. */
+#define END_WAIT_MS 60000
+
+struct opts {
+	struct fs_common c;
+	struct filesink_opts f;
+	const char *schema_file;
+	int64_t max_open;
+	const char *input;
+};
+
+struct sink {
+	struct opts *o;
+	struct lineio lr;
+	struct rejects rj;
+	struct stage st;
+	struct filesink *fs;
+	uint64_t lines, controls;
+	/* --metrics-*: NULL without */
+	struct metric *m_rows, *m_opened, *m_committed, *m_bytes, *m_removed;
+};
+
+static void metrics_register(struct sink *s, struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	s->m_rows = metrics_counter(m, "fs_sink_writes_total",
+	    "Records written.", NULL);
+	s->m_opened = metrics_counter(m, "fs_sink_files_opened_total",
+	    "Files opened (in progress).", NULL);
+	s->m_committed = metrics_counter(m, "fs_sink_files_committed_total",
+	    "Files committed (renamed into place).", NULL);
+	s->m_bytes = metrics_counter(m, "fs_sink_committed_bytes_total",
+	    "Bytes of the files committed.", NULL);
+	s->m_removed = metrics_counter(m, "fs_sink_files_removed_total",
+	    "Files in progress removed at a restore.", NULL);
+}
+
+/* Relaxed stores (metrics.h): cheap enough for every record. */
+static void metrics_publish(struct sink *s)
+{
+	const struct filesink_stats *st = filesink_stats(s->fs);
+
+	metric_set_count(s->m_rows, st->rows);
+	metric_set_count(s->m_opened, st->files_opened);
+	metric_set_count(s->m_committed, st->files_committed);
+	metric_set_count(s->m_bytes, st->bytes_committed);
+	metric_set_count(s->m_removed, st->removed);
+}
+
+/* The operands, and what the options cannot mean together. */
+static void check_options(struct opts *o, int argc, char **argv, int first)
+{
+	if (first >= argc)
+		diag_usage("the directory DIR is required");
+	o->f.dir = argv[first++];
+	if (first < argc)
+		o->input = argv[first++];
+	if (first < argc)
+		diag_usage("one input file at most: '%s'", argv[first]);
+	fs_common_finish(&o->c);
+	if (o->f.format == FSK_NDJSON && o->f.codec == FSK_DEFLATE)
+		diag_usage("--compress deflate is Avro's; NDJSON takes none, "
+		    "gzip or zstd");
+	if (o->f.format == FSK_AVRO && (o->f.codec == FSK_GZIP ||
+	    o->f.codec == FSK_ZSTD))
+		diag_usage("--compress %s: Avro files take none or deflate",
+		    fsk_codec_words[o->f.codec]);
+	if (o->schema_file != NULL && o->f.format != FSK_AVRO)
+		diag_usage("--schema needs --format avro");
+	if (o->f.prefix[0] == '\0' || strchr(o->f.prefix, '/') != NULL)
+		diag_usage("--prefix: a file name's beginning, without '/': "
+		    "'%s'", o->f.prefix);
+	o->f.max_open = (size_t)o->max_open;
+	o->f.checkpointed = o->c.ckpt_dir != NULL;
+}
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+	const struct opt opts[] = {
+		OPT_POLICY(0, "format", &o->f.format, fsk_format_words,
+		    "FORMAT", "ndjson (default) or avro"),
+		OPT_POLICY(0, "compress", &o->f.codec, fsk_codec_words, "CODEC",
+		    "none (default); NDJSON: gzip or zstd; Avro: deflate"),
+		OPT_STRING(0, "partition", &o->f.partition, "PATTERN",
+		    "strftime(3) of the event time in UTC (default\n"
+		    "'dt=%Y-%m-%d/hour=%H'; '' for none)"),
+		OPT_STRING(0, "schema", &o->schema_file, "FILE",
+		    "Avro schema (JSON) of the rows (default: inferred\n"
+		    "from the first row)"),
+		OPT_SIZE(0, "max-file-size", &o->f.max_bytes, 1,
+		    INT64_C(1) << 40, "SIZE",
+		    "close a file at this size (default 128M)"),
+		OPT_INT(0, "max-open", &o->max_open, 1, 4096, "N",
+		    "files open at once; the least recently used closes\n"
+		    "(default 64)"),
+		OPT_STRING(0, "prefix", &o->f.prefix, "NAME",
+		    "file names begin with NAME- (default part)"),
+		OPT_GROUP_COMMON(&o->c),
+		OPT_END
+	};
+
+	fs_common_init(&o->c, argc, argv);
+	o->f.partition = FSK_PARTITION_DEFAULT;
+	o->f.prefix = FSK_PREFIX_DEFAULT;
+	o->f.max_bytes = UINT64_C(128) << 20;
+	o->max_open = 64;
+	check_options(o, argc, argv, opt_parse(usage_text, opts, 0, argc,
+	    argv));
+}
+
+/* The text of --schema FILE (malloc'd). */
+static char *read_schema(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+
+	if (f == NULL)
+		diag_fatal("cannot open '%s': %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_append(&b, chunk, n);
+	if (ferror(f))
+		diag_fatal("cannot read '%s': %s", path, strerror(errno));
+	fclose(f);
+	buf_appendc(&b, '\0');
+	return b.data;
+}
+
+/* --- checkpoints ------------------------------------------------------ */
+
+static json_t *snapshot(void *ctx, uint64_t id)
+{
+	struct sink *s = ctx;
+
+	return filesink_snapshot(s->fs, id);
+}
+
+static int restore(void *ctx, const json_t *state, uint64_t id)
+{
+	struct sink *s = ctx;
+	char why[FSK_ERR_MAX];
+
+	if (filesink_restore(s->fs, state, id, why, sizeof why) < 0) {
+		diag_error("checkpoint %" PRIu64 ": %s", id, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Commits the files of the newest complete checkpoint among those
+ * pending (and every older one). */
+static void commit_complete(struct sink *s)
+{
+	size_t n;
+	uint64_t *ids = filesink_pending_ids(s->fs, &n);
+
+	for (size_t i = n; i-- > 0;)
+		if (ckpt_is_complete(s->st.store, ids[i])) {
+			filesink_commit(s->fs, ids[i]);
+			break;
+		}
+	free(ids);
+}
+
+/* At the end: the end's checkpoint complete, its files committed.  A
+ * sink beside this one may still be writing it: waits a while. */
+static void commit_at_end(struct sink *s)
+{
+	int64_t until = etime_now_ms() + END_WAIT_MS;
+	uint64_t id = s->st.last_id;
+
+	while (filesink_pending_oldest(s->fs) != 0 && !sig_stop_requested()) {
+		if (ckpt_is_complete(s->st.store, id)) {
+			filesink_commit(s->fs, id);
+			return;
+		}
+		if (etime_now_ms() > until) {
+			diag_warn("checkpoint %" PRIu64 " is not complete: its "
+			    "files stay in progress until a restart from it",
+			    id);
+			return;
+		}
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* --- the loop --------------------------------------------------------- */
+
+/* A control record: the protocol's, or rejected. */
+static void handle_control(struct sink *s, const struct ctl *ctl,
+    const char *line, size_t len, char *why)
+{
+	s->controls++;
+	if (stage_control(&s->st, ctl, NULL, why) == STAGE_INVALID) {
+		reject_line(&s->rj, &s->lr, why, line, len);
+		return;
+	}
+	if (s->st.store == NULL)
+		return;
+	if (ctl->kind == CTL_RESTORE)
+		filesink_recover(s->fs);
+	else if (ctl->kind == CTL_BARRIER)
+		commit_complete(s);
+	metrics_publish(s);
+}
+
+static void handle_line(struct sink *s, const char *line, size_t len)
+{
+	char why[REC_ERR_MAX + FSK_ERR_MAX];
+	const char *e;
+	int64_t ms;
+	json_t *obj = rec_parse(line, len, why);
+
+	s->lines++;
+	if (obj == NULL) {
+		reject_line(&s->rj, &s->lr, why, line, len);
+		return;
+	}
+	if (rec_line_maybe_control(line, len)) {
+		struct ctl ctl;
+		enum ctl_kind k = rec_control(obj, &ctl, why);
+		if (k == CTL_INVALID)
+			reject_line(&s->rj, &s->lr, why, line, len);
+		else if (k != CTL_NONE)
+			handle_control(s, &ctl, line, len, why);
+		if (k != CTL_NONE) {
+			json_decref(obj);
+			return;
+		}
+	}
+	stage_data(&s->st);
+	if (etime_get(&s->o->c.time_path, obj, &ms, &e) < 0)
+		reject_line(&s->rj, &s->lr, e, line, len);
+	else if (filesink_write(s->fs, ms, obj, line, len, why,
+	    sizeof why) < 0)
+		reject_line(&s->rj, &s->lr, why, line, len);
+	else if (s->m_rows != NULL)
+		metrics_publish(s);
+	json_decref(obj);
+}
+
+static void run(struct sink *s)
+{
+	const char *line;
+	size_t len;
+
+	while (!sig_stop_requested()) {
+		int r = lineio_read(&s->lr, &line, &len);
+		if (r == -2)
+			continue;
+		if (r == 0)
+			break;
+		if (r < 0)
+			diag_fatal("read error: %s: %s", s->lr.name,
+			    strerror(s->lr.err));
+		handle_line(s, line, len);
+	}
+}
+
+static void print_stats(const struct sink *s)
+{
+	const struct filesink_stats *st = filesink_stats(s->fs);
+
+	diag_warn("stats: %" PRIu64 " lines, %" PRIu64 " rows, %" PRIu64
+	    " control; %" PRIu64 " files opened, %" PRIu64 " committed (%"
+	    PRIu64 " bytes), %" PRIu64 " in progress removed at restore",
+	    s->lines, st->rows, s->controls, st->files_opened,
+	    st->files_committed, st->bytes_committed, st->removed);
+}
+
+/* What the end of input leaves: committed files, or (stopped, or the
+ * stream cut short) nothing visible that a restart will write again. */
+static int finish(struct sink *s)
+{
+	if (sig_stop_requested()) {
+		if (s->st.store == NULL)
+			filesink_close_all(s->fs);
+		else
+			filesink_abandon(s->fs);
+		return 0;
+	}
+	if (!stage_input_complete(&s->st)) {
+		filesink_abandon(s->fs);
+		return 1;
+	}
+	if (s->st.store == NULL || !s->st.ended) {
+		/* no checkpoints: what came is all there is */
+		filesink_close_all(s->fs);
+		return 0;
+	}
+	stage_emit_end(&s->st, NULL);
+	commit_at_end(s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct opts o;
+	static struct sink s;
+	char why[FSK_ERR_MAX];
+	char *schema = NULL;
+	int rc;
+
+	parse_options(&o, argc, argv);
+	s.o = &o;
+	if (o.schema_file != NULL)
+		o.f.schema_text = schema = read_schema(o.schema_file);
+	s.fs = filesink_new(&o.f, why, sizeof why);
+	if (s.fs == NULL)
+		diag_usage("%s", why);
+	if (lineio_open(&s.lr, o.input ? o.input : "-") < 0)
+		diag_fatal("cannot open '%s': %s", o.input, strerror(errno));
+	lineio_set_metrics(&s.lr, o.c.metrics);
+	rejects_init(&s.rj, &o.c, NULL);
+	o.c.ckpt_backend = &kafka_ckpt_backend;
+	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
+	metrics_register(&s, o.c.metrics);
+	run(&s);
+	rc = finish(&s);
+	metrics_publish(&s);
+	if (o.c.stats)
+		print_stats(&s);
+	stage_finish(&s.st);
+	rejects_finish(&s.rj);
+	filesink_free(s.fs);
+	lineio_close(&s.lr);
+	free(schema);
+	return rc;
+}
