@@ -289,10 +289,10 @@ run_killed() {
 	KILLED=0
 	for ((k = 1; k <= $1; k++)); do
 		want=$(( $(ckpts) + RANDOM % 3 + 1 ))
-		for _ in $(seq 1200); do
+		for _ in $(seq 6000); do
 			[ "$(ckpts)" -ge "$want" ] && break
 			kill -0 "$FSRUN" 2>/dev/null || break
-			sleep 0.05
+			sleep 0.01
 		done
 		kill -0 "$FSRUN" 2>/dev/null || break
 		sleep "0.00$((RANDOM % 10))"
@@ -313,8 +313,9 @@ run_killed() {
 
 @test "fs-sink-file: killed with SIGKILL at random moments under fs-run, the committed files hold exactly the rows of an uninterrupted run" {
 	fs-gen --count 120000 --rate 20 --data-only > ev
+	# 120 checkpoints: a fast run passes several between two polls.
 	cat > p.sh <<-'PIPE'
-	sh -c 'echo $$ > src.pid; exec fs-backfill -q --checkpoint-dir ck --checkpoint-records 3000 ev' |
+	sh -c 'echo $$ > src.pid; exec fs-backfill -q --checkpoint-dir ck --checkpoint-records 1000 ev' |
 	    sh -c 'echo $$ > sink.pid; exec fs-sink-file -v --compress gzip --max-file-size 200k --checkpoint-dir ck out 2>> sink.log'
 	PIPE
 	run_killed 6 "$(cat p.sh)"
@@ -328,12 +329,12 @@ run_killed() {
 }
 
 @test "fs-sink-file: features killed with SIGKILL under fs-run: fastavro reads Avro files holding exactly the rows of an uninterrupted NDJSON run" {
-	fs-gen --count 60000 --users 50 --rate 10 --data-only > ev
+	fs-gen --count 150000 --users 50 --rate 10 --data-only > ev
 	feat='fs-window -q --tumble 1m --checkpoint-dir ck | fs-agg --key user --agg n=count --agg s=sum:amount --checkpoint-dir ck'
 	fs-backfill -q ev | fs-window -q --tumble 1m | fs-agg --key user --agg n=count --agg s=sum:amount |
 	    fs-sink-file --time-field window_start ref
 	cat > p.sh <<-PIPE
-	sh -c 'echo \$\$ > src.pid; exec fs-backfill -q --checkpoint-dir ck --checkpoint-records 2000 ev' |
+	sh -c 'echo \$\$ > src.pid; exec fs-backfill -q --checkpoint-dir ck --checkpoint-records 1000 ev' |
 	    $feat |
 	    sh -c 'echo \$\$ > sink.pid; exec fs-sink-file -v --format avro --compress deflate --time-field window_start --checkpoint-dir ck av 2>> sink.log'
 	PIPE
