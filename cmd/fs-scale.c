@@ -57,6 +57,7 @@ static const char usage_text[] =
 #define POLL_MS 250
 #define STOP_WAIT_MS 50
 #define TXN_TIMEOUT_MS 30000
+#define LEAVE_MS 30000
 
 struct opts {
 	struct fs_common c;
@@ -84,6 +85,7 @@ struct scale {
 	struct task *t;
 	size_t nt, cap;
 	bool failed;                /* an fs-run gave up: leave the group */
+	bool assigned_once;         /* a first assignment came (leave()) */
 };
 
 /* --- options ---------------------------------------------------------- */
@@ -547,6 +549,7 @@ static void rebalanced(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	struct scale *sc = opaque;
 	bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 
+	sc->assigned_once = true;
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		assigned(sc, l, coop);
 	} else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -656,6 +659,53 @@ static void serve(struct scale *sc)
 	}
 }
 
+/* Serves the group for up to ms, for callbacks only. */
+static void serve_group(struct scale *sc, int ms)
+{
+	rd_kafka_message_t *m = rd_kafka_consumer_poll(sc->rk, ms);
+
+	if (m != NULL)
+		rd_kafka_message_destroy(m);
+}
+
+/*
+ * Leaves the group before closing the consumer, within LEAVE_MS: waits
+ * for the member's first assignment if none came yet, unsubscribes, and
+ * serves the group until this member holds nothing (a rebalance under
+ * way is finished first, its assignment taken and given back).
+ * librdkafka 2.0's cooperative-sticky assignor aborts when a consumer
+ * that never had an assignment is closed (librdkafka #4312: instances
+ * stopped while they join), and its close has crashed when it met a
+ * rebalance half done (SIGSEGV at exit, instances stopped together).
+ */
+static void leave(struct scale *sc)
+{
+	int64_t until = etime_now_ms() + LEAVE_MS;
+	rd_kafka_resp_err_t err;
+
+	while (!sc->assigned_once && etime_now_ms() < until)
+		serve_group(sc, 100);
+	err = rd_kafka_unsubscribe(sc->rk);
+	if (err) {
+		diag_warn("unsubscribe: %s", rd_kafka_err2str(err));
+		return;
+	}
+	while (etime_now_ms() < until) {
+		rd_kafka_topic_partition_list_t *held = NULL;
+		bool none;
+
+		serve_group(sc, 100);
+		if (rd_kafka_assignment(sc->rk, &held) != 0)
+			return;
+		none = held->cnt == 0;
+		rd_kafka_topic_partition_list_destroy(held);
+		if (none)
+			return;
+	}
+	diag_warn("the group still assigns partitions after %ds: closing",
+	    LEAVE_MS / 1000);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -670,6 +720,7 @@ int main(int argc, char **argv)
 	 * and the group is left (its revocation finds nothing running). */
 	tasks_stop(&sc, NULL);
 	commit_all(&sc, NULL);
+	leave(&sc);
 	rd_kafka_consumer_close(sc.rk);
 	rd_kafka_destroy(sc.rk);
 	rd_kafka_consumer_group_metadata_destroy(sc.cgmd);
