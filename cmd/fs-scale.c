@@ -452,7 +452,15 @@ static void commit_task(struct scale *sc, struct task *t)
 		t->store = ckpt_store_open(sc->be, t->store_url, NULL,
 		    sc->o->c.ckpt_props);
 	id = ckpt_latest_complete(t->store);
-	if (id == 0 || id <= t->committed)
+	if (id == 0) {
+		/* Nothing complete yet, perhaps no checkpoint topic yet: a
+		 * Kafka store opened before its topic exists stays empty (its
+		 * partitions are found at open), so open it again next time. */
+		ckpt_close(t->store);
+		t->store = NULL;
+		return;
+	}
+	if (id <= t->committed)
 		return;
 	off = checkpoint_offset(sc, t, id);
 	if (off < 0) {

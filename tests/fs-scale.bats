@@ -404,6 +404,16 @@ BY_ITEM='fs-consume -b $B -t $BY -p $FS_PARTITION -o beginning -V \
 	refute grep 'partition 0: committed' a.err
 }
 
+@test "fs-scale: offsets are committed when the pipelines create the checkpoint topic only after fs-scale's first look at it" {
+	produce "$BATS_FILE_TMPDIR/first.ndjson"
+	produce_flush
+	# the stages start 3s late: fs-scale's first commit finds no topic
+	PIPELINE="sleep 3; $PIPELINE"
+	start_instance a g "$IN-ck"
+	wait_for 300 caught_up g
+	stop_instance a
+}
+
 @test "fs-scale: a missing -G, -t or --checkpoint-dir, or a pipeline in several words, is a usage error" {
 	run --separate-stderr fs-scale -b "$B" -t x --checkpoint-dir ck -- 'cat'
 	assert_failure 2
