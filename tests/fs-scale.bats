@@ -190,7 +190,7 @@ assert_store_expected() {
 # from a checkpoint in instance NAME, since line FROM of its log.
 resumed() {
 	[ -e "$1.p$2.err" ] || { echo 0; return; }
-	tail -n "+${3:-1}" "$1.p$2.err" | grep -c '^fs-consume: resuming from checkpoint' || true
+	tail -n "+${3:-1}" "$1.p$2.err" | grep -ac 'fs-consume: resuming from checkpoint' || true
 }
 
 # all_resumed NAME: each partition NAME runs has resumed from a checkpoint.
@@ -208,14 +208,16 @@ lines() {
 
 # The partitions an instance started, in its log since line FROM.
 started_in() {
-	tail -n "+${2:-1}" "$1.err" | grep -c '^fs-scale: partition [0-9]*: started' || true
+	tail -n "+${2:-1}" "$1.err" | grep -ac 'fs-scale: partition [0-9]*: started' || true
 }
 
 # The partitions an instance runs, by its log (started, less revoked or
-# lost), sorted, one a line.
+# lost), sorted, one a line.  fs-run writes a message in pieces to the
+# same stderr, so fs-scale's line may come in the middle of one of its.
 running() {
-	awk '/^fs-scale: partition [0-9]*: started/ { p = $3; sub(/:/, "", p); run[p] = 1 }
-		/^fs-scale: partition [0-9]*: (revoked|lost)$/ { p = $3; sub(/:/, "", p); delete run[p] }
+	awk 'match($0, /fs-scale: partition [0-9]+: (started|revoked|lost)/) {
+			split(substr($0, RSTART, RLENGTH), w, /[ :]+/)
+			if (w[4] == "started") run[w[3]] = 1; else delete run[w[3]] }
 		END { for (p in run) print p }' "$1.err" | sort -n
 }
 
@@ -279,7 +281,7 @@ settled() {
 	# checkpoint of a's: a partition is not started again while the
 	# group settles
 	tail -n "+$from" b.err |
-		sed -n 's/^fs-scale: partition \([0-9]*\): started.*/\1/p' | sort -n > took
+		sed -n 's/.*fs-scale: partition \([0-9]*\): started.*/\1/p' | sort -n > took
 	assert_equal "$(cat took)" "$(cat moved)"
 	while read -r p from; do
 		assert_equal "partition $p resumed $(resumed b "$p" "$from")" "partition $p resumed 1"
