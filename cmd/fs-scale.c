@@ -18,6 +18,15 @@
  * --commit-interval it commits to GROUP, for each partition it runs, the
  * source offsets of the partition's newest complete checkpoint, read
  * from the store; never those of a checkpoint that is not complete.
+ *
+ * Those commits are transactional offset commits of a producer of its
+ * own, not the group member's: a member's commit carries its generation,
+ * and one that crosses a rebalance (every cooperative rebalance has a
+ * second round) is answered ILLEGAL_GENERATION, which librdkafka before
+ * 2.10 takes for a lost assignment (librdkafka #4059): every partition
+ * the member ran was stopped and started again while the group settled.
+ * A transactional commit names the group alone and is taken in any
+ * state of it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +56,8 @@ static const char usage_text[] =
 
 #define POLL_MS 250
 #define STOP_WAIT_MS 50
+#define TXN_TIMEOUT_MS 30000
+#define LEAVE_MS 30000
 
 struct opts {
 	struct fs_common c;
@@ -68,9 +80,12 @@ struct scale {
 	const struct opts *o;
 	const struct ckpt_backend *be;
 	rd_kafka_t *rk;
+	rd_kafka_t *txp;            /* commits the offsets (commit_offsets()) */
+	rd_kafka_consumer_group_metadata_t *cgmd;   /* GROUP, no generation */
 	struct task *t;
 	size_t nt, cap;
 	bool failed;                /* an fs-run gave up: leave the group */
+	bool assigned_once;         /* a first assignment came (leave()) */
 };
 
 /* --- options ---------------------------------------------------------- */
@@ -388,20 +403,64 @@ static int64_t checkpoint_offset(struct scale *sc, struct task *t,
 	return off;
 }
 
+/*
+ * Commits offsets l to GROUP in a transaction of their own, without the
+ * member's generation (see the top of the file).  0, or -1 with the
+ * reason in why[len]; a producer librdkafka has fenced or failed for good
+ * ends fs-scale.
+ */
+static int commit_offsets(struct scale *sc,
+    const rd_kafka_topic_partition_list_t *l, char *why, size_t len)
+{
+	rd_kafka_error_t *e = rd_kafka_begin_transaction(sc->txp);
+
+	if (e == NULL)
+		e = rd_kafka_send_offsets_to_transaction(sc->txp, l, sc->cgmd,
+		    TXN_TIMEOUT_MS);
+	if (e == NULL)
+		e = rd_kafka_commit_transaction(sc->txp, TXN_TIMEOUT_MS);
+	if (e == NULL)
+		return 0;
+	snprintf(why, len, "%s", rd_kafka_error_string(e));
+	if (rd_kafka_error_is_fatal(e))
+		diag_fatal("offset commits: %s", why);
+	if (rd_kafka_error_txn_requires_abort(e)) {
+		rd_kafka_error_t *a = rd_kafka_abort_transaction(sc->txp,
+		    TXN_TIMEOUT_MS);
+
+		if (a != NULL) {
+			diag_fatal("offset commits: cannot abort after '%s': %s",
+			    why, rd_kafka_error_string(a));
+			rd_kafka_error_destroy(a);
+		}
+	}
+	rd_kafka_error_destroy(e);
+	return -1;
+}
+
 /* Commits the offsets of t's newest complete checkpoint, if newer than
  * the last committed. */
 static void commit_task(struct scale *sc, struct task *t)
 {
 	rd_kafka_topic_partition_list_t *l;
-	rd_kafka_resp_err_t err;
+	char why[256];
 	uint64_t id;
+	int err;
 	int64_t off;
 
 	if (t->store == NULL)
 		t->store = ckpt_store_open(sc->be, t->store_url, NULL,
 		    sc->o->c.ckpt_props);
 	id = ckpt_latest_complete(t->store);
-	if (id == 0 || id <= t->committed)
+	if (id == 0) {
+		/* Nothing complete yet, perhaps no checkpoint topic yet: a
+		 * Kafka store opened before its topic exists stays empty (its
+		 * partitions are found at open), so open it again next time. */
+		ckpt_close(t->store);
+		t->store = NULL;
+		return;
+	}
+	if (id <= t->committed)
 		return;
 	off = checkpoint_offset(sc, t, id);
 	if (off < 0) {
@@ -414,12 +473,11 @@ static void commit_task(struct scale *sc, struct task *t)
 	l = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(l, sc->o->topic, t->partition)
 	    ->offset = off;
-	err = rd_kafka_commit(sc->rk, l, 0);
+	err = commit_offsets(sc, l, why, sizeof why);
 	rd_kafka_topic_partition_list_destroy(l);
-	if (err) {
+	if (err < 0) {
 		diag_warn("partition %" PRId32 ": commit of checkpoint %" PRIu64
-		    "'s offset %" PRId64 ": %s", t->partition, id, off,
-		    rd_kafka_err2str(err));
+		    "'s offset %" PRId64 ": %s", t->partition, id, off, why);
 		return;
 	}
 	t->committed = id;
@@ -499,6 +557,7 @@ static void rebalanced(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	struct scale *sc = opaque;
 	bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 
+	sc->assigned_once = true;
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		assigned(sc, l, coop);
 	} else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -515,6 +574,43 @@ static void rebalanced(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	}
 }
 
+/*
+ * The producer of the offset commits: the group's connection properties,
+ * and a transactional id of this instance's own (GROUP, host, pid), since
+ * it fences nothing: what stops a partition's pipeline is the group.
+ */
+static void offsets_producer(struct scale *sc, struct opts *o)
+{
+	rd_kafka_conf_t *conf = kafka_conf_new();
+	char brokers[1024], host[HOST_NAME_MAX + 1], id[512], errstr[256];
+	rd_kafka_error_t *e;
+
+	if (kafka_conf_get(o->k.conf, "bootstrap.servers", brokers,
+	    sizeof brokers) == NULL)
+		diag_fatal("no bootstrap.servers");
+	if (gethostname(host, sizeof host) < 0)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	snprintf(id, sizeof id, "fs-scale.%s.%s.%ld", o->group, host,
+	    (long)getpid());
+	if (kafka_conf_set2(conf, "bootstrap.servers", brokers, errstr,
+	    sizeof errstr) < 0 ||
+	    kafka_conf_set2(conf, "transactional.id", id, errstr,
+	    sizeof errstr) < 0)
+		diag_fatal("librdkafka: %s", errstr);
+	for (size_t i = 0; o->c.ckpt_props != NULL &&
+	    o->c.ckpt_props[i] != NULL; i++)
+		kafka_conf_set(conf, o->c.ckpt_props[i], "-X");
+	sc->txp = kafka_new(RD_KAFKA_PRODUCER, conf);
+	e = rd_kafka_init_transactions(sc->txp, TXN_TIMEOUT_MS);
+	if (e != NULL) {
+		diag_fatal("offset commits: cannot start the producer "
+		    "('%s'): %s", id, rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+	}
+	sc->cgmd = rd_kafka_consumer_group_metadata_new(o->group);
+}
+
 static rd_kafka_t *join(struct scale *sc, struct opts *o)
 {
 	rd_kafka_topic_partition_list_t *sub;
@@ -524,6 +620,7 @@ static rd_kafka_t *join(struct scale *sc, struct opts *o)
 
 	/* The store's connections are made as the group's are (SASL, TLS). */
 	o->c.ckpt_props = kafka_conf_connection(o->k.conf);
+	offsets_producer(sc, o);
 	if (kafka_conf_set2(o->k.conf, "group.id", o->group, errstr,
 	    sizeof errstr) < 0 ||
 	    kafka_conf_set2(o->k.conf, "enable.auto.commit", "false", errstr,
@@ -570,6 +667,53 @@ static void serve(struct scale *sc)
 	}
 }
 
+/* Serves the group for up to ms, for callbacks only. */
+static void serve_group(struct scale *sc, int ms)
+{
+	rd_kafka_message_t *m = rd_kafka_consumer_poll(sc->rk, ms);
+
+	if (m != NULL)
+		rd_kafka_message_destroy(m);
+}
+
+/*
+ * Leaves the group before closing the consumer, within LEAVE_MS: waits
+ * for the member's first assignment if none came yet, unsubscribes, and
+ * serves the group until this member holds nothing (a rebalance under
+ * way is finished first, its assignment taken and given back).
+ * librdkafka 2.0's cooperative-sticky assignor aborts when a consumer
+ * that never had an assignment is closed (librdkafka #4312: instances
+ * stopped while they join), and its close has crashed when it met a
+ * rebalance half done (SIGSEGV at exit, instances stopped together).
+ */
+static void leave(struct scale *sc)
+{
+	int64_t until = etime_now_ms() + LEAVE_MS;
+	rd_kafka_resp_err_t err;
+
+	while (!sc->assigned_once && etime_now_ms() < until)
+		serve_group(sc, 100);
+	err = rd_kafka_unsubscribe(sc->rk);
+	if (err) {
+		diag_warn("unsubscribe: %s", rd_kafka_err2str(err));
+		return;
+	}
+	while (etime_now_ms() < until) {
+		rd_kafka_topic_partition_list_t *held = NULL;
+		bool none;
+
+		serve_group(sc, 100);
+		if (rd_kafka_assignment(sc->rk, &held) != 0)
+			return;
+		none = held->cnt == 0;
+		rd_kafka_topic_partition_list_destroy(held);
+		if (none)
+			return;
+	}
+	diag_warn("the group still assigns partitions after %ds: closing",
+	    LEAVE_MS / 1000);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -584,12 +728,16 @@ int main(int argc, char **argv)
 	 * and the group is left (its revocation finds nothing running). */
 	tasks_stop(&sc, NULL);
 	commit_all(&sc, NULL);
+	leave(&sc);
 	rd_kafka_consumer_close(sc.rk);
 	rd_kafka_destroy(sc.rk);
+	rd_kafka_consumer_group_metadata_destroy(sc.cgmd);
+	rd_kafka_destroy(sc.txp);
 	while (sc.nt > 0)
 		task_drop(&sc, &sc.t[0]);
 	free(sc.t);
 	free(o.run_args.v);
+	kafka_props_free(o.c.ckpt_props);
 	path_free(&o.c.time_path);
 	return sc.failed ? 1 : 0;
 }
