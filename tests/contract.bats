@@ -167,8 +167,10 @@ big_line_shape() {
 }
 
 @test "contract: a closed downstream pipe ends the filter quietly with status 0" {
-	local f i
-	for i in $(seq 1 200000); do echo "{\"user\":\"u$i\",\"ts\":$i}"; done > in.ndjson
+	local f
+	# awk, not a shell loop: bats traps every shell command, which made
+	# the loop most of this test's 35 s
+	seq 1 200000 | awk '{ printf "{\"user\":\"u%d\",\"ts\":%d}\n", $1, $1 }' > in.ndjson
 	for f in "${FILTERS[@]}"; do
 		run --separate-stderr bash -c "$f < in.ndjson | head -n 1 > /dev/null; echo \${PIPESTATUS[0]}"
 		assert_equal "${f%% *} $output" "${f%% *} 0"
