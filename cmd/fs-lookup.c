@@ -204,32 +204,21 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	check_options(o, argc, argv, first);
 }
 
-static void check_bin_name(const char *name, size_t n)
-{
-	if (n == 0 || n > AS_BIN_NAME_MAX)
-		diag_usage("--bins: a bin name is 1 to %d bytes: '%s'",
-		    AS_BIN_NAME_MAX, name);
-}
-
 /* --bins and --time-bin as the bins to read and the members to write. */
 static void compile_bins(struct lk *s)
 {
 	struct opts *o = s->o;
 
 	if (o->max_age_ms > 0 && o->age_from == AGE_TIME_BIN) {
-		if (o->time_bin == NULL) {
-			const struct path *tp = &o->c.time_path;
-			o->time_bin = tp->parts[tp->n - 1];
-		}
+		o->time_bin = as_time_bin(o->time_bin, &o->c.time_path);
 		s->time_bin_len = strlen(o->time_bin);
-		check_bin_name(o->time_bin, s->time_bin_len);
 	}
 	if (o->bins == NULL)
 		return;
 	char *copy = xstrdup(o->bins), *save = NULL;
 	for (char *t = strtok_r(copy, ",", &save); t;
 	    t = strtok_r(NULL, ",", &save)) {
-		check_bin_name(t, strlen(t));
+		as_check_bin_name("--bins", t, strlen(t));
 		s->bin_names = xrealloc(s->bin_names,
 		    (s->n_bins + 1) * sizeof *s->bin_names);
 		s->bin_names[s->n_bins++] = xstrdup(t);

@@ -244,23 +244,12 @@ static void parse_options(struct opts *o, int argc, char **argv)
 
 /* --- bins ------------------------------------------------------------- */
 
-static void check_bin_name(const char *name, size_t n)
-{
-	if (n == 0 || n > AS_BIN_NAME_MAX)
-		diag_usage("--bins: a bin name is 1 to %d bytes: '%s'",
-		    AS_BIN_NAME_MAX, name);
-}
-
 static void compile_bins(struct sink *s)
 {
 	struct opts *o = s->o;
 	if (o->monotonic) {
-		if (o->time_bin == NULL) {
-			const struct path *tp = &o->c.time_path;
-			o->time_bin = tp->parts[tp->n - 1];
-		}
+		o->time_bin = as_time_bin(o->time_bin, &o->c.time_path);
 		s->time_bin_len = strlen(o->time_bin);
-		check_bin_name(o->time_bin, s->time_bin_len);
 	}
 	if (o->bins == NULL)
 		return;
@@ -276,7 +265,7 @@ static void compile_bins(struct sink *s)
 			diag_usage("--bins: not a field path: '%s'", t);
 		b->name = xstrdup(eq ? eq + 1 : b->path.parts[b->path.n - 1]);
 		b->nlen = strlen(b->name);
-		check_bin_name(b->name, b->nlen);
+		as_check_bin_name("--bins", b->name, b->nlen);
 	}
 	free(copy);
 	if (s->n_bins == 0)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "as_opts.h"
+#include "as_proto.h"
 #include "diag.h"
 #include "etime.h"
 #include "lineio.h"
@@ -61,4 +62,19 @@ char *as_opts_password(const struct as_opts *a)
 		diag_usage("--user needs a password (--password-file or "
 		    "FS_AEROSPIKE_PASSWORD)");
 	return pw;
+}
+
+void as_check_bin_name(const char *option, const char *name, size_t n)
+{
+	if (n == 0 || n > AS_BIN_NAME_MAX)
+		diag_usage("%s: a bin name is 1 to %d bytes: '%s'", option,
+		    AS_BIN_NAME_MAX, name);
+}
+
+const char *as_time_bin(const char *time_bin, const struct path *time_path)
+{
+	if (time_bin == NULL)
+		time_bin = time_path->parts[time_path->n - 1];
+	as_check_bin_name("--bins", time_bin, strlen(time_bin));
+	return time_bin;
 }

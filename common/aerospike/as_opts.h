@@ -18,9 +18,11 @@
 #ifndef FS_AS_OPTS_H
 #define FS_AS_OPTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "opt.h"
+#include "path.h"
 
 struct as_opts {
 	const char *hosts;      /* seeds, host[:port],... */
@@ -78,5 +80,16 @@ void as_opts_check(const struct as_opts *a);
  * --user.  Exits 2 when there is none, 1 when the file cannot be read.
  */
 char *as_opts_password(const struct as_opts *a);
+
+/* Exits 2 unless NAME (N bytes) fits a bin name: 1 to AS_BIN_NAME_MAX
+ * bytes.  OPTION names the option it came from in the message. */
+void as_check_bin_name(const char *option, const char *name, size_t n);
+
+/*
+ * The bin that holds the event time: --time-bin if given, else the last
+ * part of the event-time field's path (-T ts.ms gives "ms"), as the sink
+ * writes it and fs-lookup reads it back; checked as a bin name.
+ */
+const char *as_time_bin(const char *time_bin, const struct path *time_path);
 
 #endif
