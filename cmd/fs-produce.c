@@ -75,14 +75,17 @@ struct origin {
  * share a topic never take each other's messages for their own.  The
  * transaction of barrier N is committed before the checkpoint file for
  * N is written, so a run killed between the two has committed the
- * transaction of R+1, R being the checkpoint it restarts from.  The
- * restart reads that transaction's messages back (the committed ones
- * after this producer's last message of an earlier transaction) and
- * drops each record that would make one of them again, wherever it
- * comes: the replay brings the same records, but its barrier R+1 need
- * not fall where the killed run's did (a time-driven barrier, several
- * partitions read in another order), so "what comes before barrier R+1"
- * is not what was committed.
+ * transaction of R+1, R being the checkpoint it restarts from.  When
+ * fs-produce is one of several sinks (tee), checkpoint N is complete
+ * only once every sink wrote N, and fs-produce may have committed
+ * R+2 and more ahead of a slower sink.  The restart reads the
+ * transactions after R back (the committed messages after this
+ * producer's last message of a transaction up to R) and drops each
+ * record that would make one of them again, wherever it comes: the
+ * replay brings the same records, but its barriers need not fall where
+ * the killed run's did (a time-driven barrier, several partitions read
+ * in another order), so "what comes before barrier R+1" is not what was
+ * committed.
  */
 #define BARRIER_HEADER "fs-barrier"
 #define RESUME_TAIL 256         /* messages first read back per partition */
@@ -99,7 +102,9 @@ struct resume_msg {
 struct resume {
 	rd_kafka_conf_t *conf;  /* for the consumer; NULL: no check */
 	uint64_t checked;       /* the barrier id looked for (0: none yet) */
-	uint64_t txn;           /* whose messages are dropped (0: none) */
+	uint64_t txn;           /* the first barrier whose messages are
+				 * dropped (0: none) */
+	uint64_t txn_last;      /* the last one */
 	struct hashtab done;    /* ident -> struct resume_msg */
 	uint64_t pending;       /* messages in done still to come */
 	uint64_t dropped;       /* records dropped so far */
@@ -420,9 +425,10 @@ static void resume_add(struct producer *p)
 
 /*
  * Reads the committed messages of one partition in [from, to): those of
- * the transaction of barrier want are added to the messages to drop.
- * True when one of an earlier transaction of this producer was among
- * them (no message of want's transaction comes before it).
+ * the transactions of barrier want and after are added to the messages
+ * to drop.  True when one of an earlier transaction of this producer was
+ * among them (no message of the killed run's later transactions comes
+ * before it).
  */
 static bool partition_collect(struct producer *p, rd_kafka_topic_t *rkt,
     int32_t part, int64_t from, int64_t to, uint64_t want)
@@ -454,11 +460,13 @@ static bool partition_collect(struct producer *p, rd_kafka_topic_t *rkt,
 			diag_fatal("resume: cannot read '%s' [%" PRId32 "]: %s",
 			    topic, part, rd_kafka_message_errstr(m));
 		id = message_barrier(p, m);
-		if (id == want) {
+		if (id >= want) {
 			resume_ident(p, m->key != NULL, m->key, m->key_len,
 			    m->payload != NULL, m->payload, m->len);
 			resume_add(p);
-		} else if (id != 0 && id < want) {
+			if (id > p->rs.txn_last)
+				p->rs.txn_last = id;
+		} else if (id != 0) {
 			earlier = true;
 		}
 		rd_kafka_message_destroy(m);
@@ -468,8 +476,8 @@ static bool partition_collect(struct producer *p, rd_kafka_topic_t *rkt,
 }
 
 /*
- * The committed messages of the transaction of barrier id, from every
- * partition of the topic (read_committed: aborted ones are not seen),
+ * The committed messages of the transactions of barrier id and after,
+ * from every partition of the topic (read_committed: aborted ones are not seen),
  * into the messages to drop.  Each partition is read back from its end
  * in growing steps until a message of an earlier transaction of this
  * producer shows where that transaction began, or to its start.
@@ -526,8 +534,9 @@ static void resume_init(struct producer *p)
 }
 
 /* The pipeline resumes from checkpoint restored: when the killed run
- * committed the transaction of the next barrier, its messages are
- * dropped when the replay makes them again. */
+ * committed the transaction of the next barrier (or of later ones, ahead
+ * of another sink), their messages are dropped when the replay makes
+ * them again. */
 static void resume_check(struct producer *p, uint64_t restored)
 {
 	uint64_t next = restored + 1;
@@ -539,9 +548,16 @@ static void resume_check(struct producer *p, uint64_t restored)
 	if (p->rs.pending == 0)
 		return;
 	p->rs.txn = next;
-	diag_info("the transaction of barrier %" PRIu64 " was committed before "
-	    "the restart: its %" PRIu64 " message%s are not produced again",
-	    next, p->rs.pending, p->rs.pending == 1 ? "" : "s");
+	if (p->rs.txn_last == next)
+		diag_info("the transaction of barrier %" PRIu64 " was committed "
+		    "before the restart: its %" PRIu64 " message%s not "
+		    "produced again", next, p->rs.pending,
+		    p->rs.pending == 1 ? " is" : "s are");
+	else
+		diag_info("the transactions of barriers %" PRIu64 " to %" PRIu64
+		    " were committed before the restart: their %" PRIu64
+		    " message%s not produced again", next, p->rs.txn_last,
+		    p->rs.pending, p->rs.pending == 1 ? " is" : "s are");
 }
 
 /* True when the message in p->msg was committed before the restart:
@@ -561,10 +577,17 @@ static bool resume_drop(struct producer *p)
 		return false;
 	r->n--;
 	p->rs.dropped++;
-	if (--p->rs.pending == 0)
+	if (--p->rs.pending > 0)
+		return true;
+	if (p->rs.txn_last == p->rs.txn)
 		diag_info("%" PRIu64 " record%s of the transaction of barrier %"
 		    PRIu64 " dropped: committed before the restart",
 		    p->rs.dropped, p->rs.dropped == 1 ? "" : "s", p->rs.txn);
+	else
+		diag_info("%" PRIu64 " record%s of the transactions of barriers %"
+		    PRIu64 " to %" PRIu64 " dropped: committed before the "
+		    "restart", p->rs.dropped, p->rs.dropped == 1 ? "" : "s",
+		    p->rs.txn, p->rs.txn_last);
 	return true;
 }
 
