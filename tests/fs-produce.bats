@@ -431,6 +431,29 @@ killed_after_commit() {
 	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}' '3 {"n":4}')"
 }
 
+@test "fs-produce: a replay whose barrier comes earlier, killed before the rest of the committed transaction came: the next restart still drops it" {
+	local t
+	t=$(uniq_name txk)
+	kafka_create_topic "$t" 1
+	killed_after_commit "$t"
+	# The replay's barrier 2 comes before {"n":3}, which it has still to
+	# drop when it is killed after writing checkpoint 2.
+	printf '%s\n' '{"@fs":"restore","id":1}' '{"@fs":"barrier","id":2}' > in
+	run -1 fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck < in
+	test -f ck/fs-produce/00000000000000000002.ckpt
+	printf '%s\n' '{"@fs":"restore","id":2}' '{"n":3}' '{"n":4}' '{"@fs":"end","id":3}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" --transactional-id "$t" \
+	    --checkpoint-dir ck -v < in
+	assert_success
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    'fs-produce: 1 message committed before checkpoint 2 still to come: not produced again' \
+	    'fs-produce: restored checkpoint 2' \
+	    'fs-produce: 1 record of the transaction of barrier 2 dropped: committed before the restart' \
+	    'fs-produce: checkpoint 3 written')"
+	run barrier_and_value "$t"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}' '3 {"n":4}')"
+}
+
 @test "fs-produce: one of two sinks, restarted after committing two transactions past the checkpoint the slower sink completed, it drops the records of both" {
 	local t
 	t=$(uniq_name tx2)
