@@ -703,7 +703,11 @@ static int restore_hook(void *ctx, const json_t *state, uint64_t id)
 
 	if (pend == NULL || p->rs.conf == NULL)
 		return 0;
-	return resume_load(p, pend, id);
+	if (resume_load(p, pend, id) == 0)
+		return 0;
+	diag_error("checkpoint %" PRIu64 ": 'pending' is not a list of "
+	    "messages to drop", id);
+	return -1;
 }
 
 /* --- records to messages ------------------------------------------------- */
