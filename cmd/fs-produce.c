@@ -490,8 +490,8 @@ static bool partition_collect(struct producer *p, rd_kafka_topic_t *rkt,
 
 /*
  * The committed messages of the transactions of barrier id and after,
- * from every partition of the topic (read_committed: aborted ones are not seen),
- * into the messages to drop.  Each partition is read back from its end
+ * from every partition of the topic (read_committed: aborted ones are
+ * not seen), into the messages to drop.  Each partition is read back from its end
  * in growing steps until a message of an earlier transaction of this
  * producer shows where that transaction began, or to its start.
  * *last is the highest barrier found.
@@ -678,7 +678,6 @@ static void resume_free(struct resume *rs)
 static json_t *snapshot_hook(void *ctx, uint64_t id)
 {
 	struct producer *p = ctx;
-
 	json_t *state;
 
 	(void)id;
