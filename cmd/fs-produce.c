@@ -491,9 +491,10 @@ static bool partition_collect(struct producer *p, rd_kafka_topic_t *rkt,
 /*
  * The committed messages of the transactions of barrier id and after,
  * from every partition of the topic (read_committed: aborted ones are
- * not seen), into the messages to drop.  Each partition is read back from its end
- * in growing steps until a message of an earlier transaction of this
- * producer shows where that transaction began, or to its start.
+ * not seen), into the messages to drop.  Each partition is read back
+ * from its end in growing steps until a message of an earlier
+ * transaction of this producer shows where that transaction began, or
+ * to its start.
  * *last is the highest barrier found.
  */
 static void txn_collect(struct producer *p, uint64_t id, uint64_t *last)
