@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "fieldseen.h"
 #include "hashtab.h"
 #include "kafka/kafka.h"
@@ -75,14 +76,20 @@ struct origin {
  * share a topic never take each other's messages for their own.  The
  * transaction of barrier N is committed before the checkpoint file for
  * N is written, so a run killed between the two has committed the
- * transaction of R+1, R being the checkpoint it restarts from.  The
- * restart reads that transaction's messages back (the committed ones
- * after this producer's last message of an earlier transaction) and
- * drops each record that would make one of them again, wherever it
- * comes: the replay brings the same records, but its barrier R+1 need
- * not fall where the killed run's did (a time-driven barrier, several
- * partitions read in another order), so "what comes before barrier R+1"
- * is not what was committed.
+ * transaction of R+1, R being the checkpoint it restarts from.  When
+ * fs-produce is one of several sinks (tee), checkpoint N is complete
+ * only once every sink wrote N, and fs-produce may have committed
+ * R+2 and more ahead of a slower sink.  The restart reads the
+ * transactions after R back (the committed messages after this
+ * producer's last message of a transaction up to R) and drops each
+ * record that would make one of them again, wherever it comes: the
+ * replay brings the same records, but its barriers need not fall where
+ * the killed run's did (a time-driven barrier, several partitions read
+ * in another order), so "what comes before barrier R+1" is not what was
+ * committed.  What is still to be dropped at a barrier is part of the
+ * checkpoint: a replay whose barrier R+1 came before the last of those
+ * records, killed in turn, restarts from R+1, and the transactions the
+ * log holds after R+1 are not where they are.
  */
 #define BARRIER_HEADER "fs-barrier"
 #define RESUME_TAIL 256         /* messages first read back per partition */
@@ -99,7 +106,9 @@ struct resume_msg {
 struct resume {
 	rd_kafka_conf_t *conf;  /* for the consumer; NULL: no check */
 	uint64_t checked;       /* the barrier id looked for (0: none yet) */
-	uint64_t txn;           /* whose messages are dropped (0: none) */
+	uint64_t txn;           /* the first barrier whose messages are
+				 * dropped (0: none) */
+	uint64_t txn_last;      /* the last one */
 	struct hashtab done;    /* ident -> struct resume_msg */
 	uint64_t pending;       /* messages in done still to come */
 	uint64_t dropped;       /* records dropped so far */
@@ -399,8 +408,8 @@ static void resume_ident(struct producer *p, bool has_key, const void *key,
 		buf_append(b, value, vlen);
 }
 
-/* Adds p->rs.ident to the messages to drop. */
-static void resume_add(struct producer *p)
+/* Adds p->rs.ident to the messages to drop, n times. */
+static void resume_add(struct producer *p, uint64_t n)
 {
 	struct hashtab_slot *sl = hashtab_put(&p->rs.done, p->rs.ident.data,
 	    p->rs.ident.len);
@@ -414,18 +423,28 @@ static void resume_add(struct producer *p)
 		sl->key = r->ident;
 		sl->val = r;
 	}
-	r->n++;
-	p->rs.pending++;
+	r->n += n;
+	p->rs.pending += n;
+}
+
+/* Widens the barriers whose messages are dropped to [from, to]. */
+static void resume_span(struct producer *p, uint64_t from, uint64_t to)
+{
+	if (p->rs.txn == 0 || from < p->rs.txn)
+		p->rs.txn = from;
+	if (to > p->rs.txn_last)
+		p->rs.txn_last = to;
 }
 
 /*
  * Reads the committed messages of one partition in [from, to): those of
- * the transaction of barrier want are added to the messages to drop.
- * True when one of an earlier transaction of this producer was among
- * them (no message of want's transaction comes before it).
+ * the transactions of barrier want and after are added to the messages
+ * to drop, *last the highest such barrier.  True when one of an earlier
+ * transaction of this producer was among them (no message of the killed
+ * run's later transactions comes before it).
  */
 static bool partition_collect(struct producer *p, rd_kafka_topic_t *rkt,
-    int32_t part, int64_t from, int64_t to, uint64_t want)
+    int32_t part, int64_t from, int64_t to, uint64_t want, uint64_t *last)
 {
 	const char *topic = rd_kafka_topic_name(rkt);
 	bool earlier = false;
@@ -454,11 +473,13 @@ static bool partition_collect(struct producer *p, rd_kafka_topic_t *rkt,
 			diag_fatal("resume: cannot read '%s' [%" PRId32 "]: %s",
 			    topic, part, rd_kafka_message_errstr(m));
 		id = message_barrier(p, m);
-		if (id == want) {
+		if (id >= want) {
 			resume_ident(p, m->key != NULL, m->key, m->key_len,
 			    m->payload != NULL, m->payload, m->len);
-			resume_add(p);
-		} else if (id != 0 && id < want) {
+			resume_add(p, 1);
+			if (id > *last)
+				*last = id;
+		} else if (id != 0) {
 			earlier = true;
 		}
 		rd_kafka_message_destroy(m);
@@ -468,13 +489,15 @@ static bool partition_collect(struct producer *p, rd_kafka_topic_t *rkt,
 }
 
 /*
- * The committed messages of the transaction of barrier id, from every
- * partition of the topic (read_committed: aborted ones are not seen),
- * into the messages to drop.  Each partition is read back from its end
- * in growing steps until a message of an earlier transaction of this
- * producer shows where that transaction began, or to its start.
+ * The committed messages of the transactions of barrier id and after,
+ * from every partition of the topic (read_committed: aborted ones are
+ * not seen), into the messages to drop.  Each partition is read back
+ * from its end in growing steps until a message of an earlier
+ * transaction of this producer shows where that transaction began, or
+ * to its start.
+ * *last is the highest barrier found.
  */
-static void txn_collect(struct producer *p, uint64_t id)
+static void txn_collect(struct producer *p, uint64_t id, uint64_t *last)
 {
 	const char *topic = p->o->topic;
 	rd_kafka_t *rk = kafka_new(RD_KAFKA_CONSUMER,
@@ -495,7 +518,7 @@ static void txn_collect(struct producer *p, uint64_t id)
 			    topic, part, rd_kafka_err2str(err));
 		for (to = hi; to > lo; to = from, step *= 2) {
 			from = to - step > lo ? to - step : lo;
-			if (partition_collect(p, rkt, part, from, to, id))
+			if (partition_collect(p, rkt, part, from, to, id, last))
 				break;
 		}
 	}
@@ -526,22 +549,85 @@ static void resume_init(struct producer *p)
 }
 
 /* The pipeline resumes from checkpoint restored: when the killed run
- * committed the transaction of the next barrier, its messages are
- * dropped when the replay makes them again. */
+ * committed the transaction of the next barrier (or of later ones, ahead
+ * of another sink), their messages are dropped when the replay makes
+ * them again. */
 static void resume_check(struct producer *p, uint64_t restored)
 {
-	uint64_t next = restored + 1;
+	uint64_t next = restored + 1, last = 0, n = p->rs.pending;
 
 	if (p->rs.conf == NULL || p->rs.checked == next)
 		return;
 	p->rs.checked = next;
-	txn_collect(p, next);
-	if (p->rs.pending == 0)
+	txn_collect(p, next, &last);
+	if (p->rs.pending == n)
 		return;
-	p->rs.txn = next;
-	diag_info("the transaction of barrier %" PRIu64 " was committed before "
-	    "the restart: its %" PRIu64 " message%s are not produced again",
-	    next, p->rs.pending, p->rs.pending == 1 ? "" : "s");
+	n = p->rs.pending - n;
+	resume_span(p, next, last);
+	if (last == next)
+		diag_info("the transaction of barrier %" PRIu64 " was committed "
+		    "before the restart: its %" PRIu64 " message%s not "
+		    "produced again", next, n, n == 1 ? " is" : "s are");
+	else
+		diag_info("the transactions of barriers %" PRIu64 " to %" PRIu64
+		    " were committed before the restart: their %" PRIu64
+		    " message%s not produced again", next, last, n,
+		    n == 1 ? " is" : "s are");
+}
+
+/* The messages still to drop, for the checkpoint: the barriers they
+ * were committed with, and each one's key and value (as resume_ident()
+ * writes them, in base64) with how many times it is still to come. */
+static json_t *resume_save(const struct producer *p)
+{
+	json_t *msgs = json_array();
+	struct buf b = BUF_INIT;
+	struct hashtab_slot *sl;
+	size_t i = 0;
+
+	while ((sl = hashtab_next(&p->rs.done, &i)) != NULL) {
+		const struct resume_msg *r = sl->val;
+
+		if (r->n == 0)
+			continue;
+		buf_reset(&b);
+		base64_encode(&b, r->ident, r->len);
+		json_array_append_new(msgs, json_pack("{s:s%,s:I}", "ident",
+		    b.data, b.len, "n", (json_int_t)r->n));
+	}
+	buf_free(&b);
+	return json_pack("{s:I,s:I,s:o}", "from", (json_int_t)p->rs.txn,
+	    "to", (json_int_t)p->rs.txn_last, "messages", msgs);
+}
+
+/* The messages a checkpoint says are still to drop (resume_save()),
+ * added to those of the transactions committed after it.  -1 when the
+ * state is not such. */
+static int resume_load(struct producer *p, const json_t *pend, uint64_t id)
+{
+	json_int_t from, to, n;
+	json_t *msgs, *m;
+	const char *ident;
+	size_t i, len, before = p->rs.pending;
+
+	if (json_unpack((json_t *)pend, "{s:I,s:I,s:o}", "from", &from, "to",
+	    &to, "messages", &msgs) != 0 || !json_is_array(msgs) || from < 1 ||
+	    to < from)
+		return -1;
+	json_array_foreach(msgs, i, m) {
+		if (json_unpack(m, "{s:s%,s:I}", "ident", &ident, &len, "n",
+		    &n) != 0 || n < 1)
+			return -1;
+		buf_reset(&p->rs.ident);
+		if (base64_decode(&p->rs.ident, ident, len) != 0)
+			return -1;
+		resume_add(p, (uint64_t)n);
+	}
+	resume_span(p, (uint64_t)from, (uint64_t)to);
+	diag_info("%" PRIu64 " message%s committed before checkpoint %" PRIu64
+	    " still to come: not produced again", p->rs.pending - before,
+	    p->rs.pending - before == 1 ? "" : "s", id);
+	return 0;
 }
 
 /* True when the message in p->msg was committed before the restart:
@@ -561,10 +647,17 @@ static bool resume_drop(struct producer *p)
 		return false;
 	r->n--;
 	p->rs.dropped++;
-	if (--p->rs.pending == 0)
+	if (--p->rs.pending > 0)
+		return true;
+	if (p->rs.txn_last == p->rs.txn)
 		diag_info("%" PRIu64 " record%s of the transaction of barrier %"
 		    PRIu64 " dropped: committed before the restart",
 		    p->rs.dropped, p->rs.dropped == 1 ? "" : "s", p->rs.txn);
+	else
+		diag_info("%" PRIu64 " record%s of the transactions of barriers %"
+		    PRIu64 " to %" PRIu64 " dropped: committed before the "
+		    "restart", p->rs.dropped, p->rs.dropped == 1 ? "" : "s",
+		    p->rs.txn, p->rs.txn_last);
 	return true;
 }
 
@@ -586,6 +679,7 @@ static void resume_free(struct resume *rs)
 static json_t *snapshot_hook(void *ctx, uint64_t id)
 {
 	struct producer *p = ctx;
+	json_t *state;
 
 	(void)id;
 	if (p->o->txn_id != NULL)
@@ -594,15 +688,26 @@ static json_t *snapshot_hook(void *ctx, uint64_t id)
 		flush_all(p);
 	check_failures(p);
 	p->failed_at_barrier = p->failed;
-	return json_pack("{s:I}", "delivered", (json_int_t)p->delivered);
+	state = json_pack("{s:I}", "delivered", (json_int_t)p->delivered);
+	if (p->rs.pending > 0)
+		json_object_set_new(state, "pending", resume_save(p));
+	return state;
 }
 
+/* A sink holds no state of its own but the messages committed before a
+ * restart still to drop (see Exactly once above). */
 static int restore_hook(void *ctx, const json_t *state, uint64_t id)
 {
-	(void)ctx;
-	(void)state;
-	(void)id;
-	return 0;       /* a sink holds no state of its own */
+	struct producer *p = ctx;
+	const json_t *pend = json_object_get(state, "pending");
+
+	if (pend == NULL || p->rs.conf == NULL)
+		return 0;
+	if (resume_load(p, pend, id) == 0)
+		return 0;
+	diag_error("checkpoint %" PRIu64 ": 'pending' is not a list of "
+	    "messages to drop", id);
+	return -1;
 }
 
 /* --- records to messages ------------------------------------------------- */

@@ -431,6 +431,62 @@ killed_after_commit() {
 	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}' '3 {"n":4}')"
 }
 
+@test "fs-produce: a replay whose barrier comes earlier, killed before the rest of the committed transaction came: the next restart still drops it" {
+	local t
+	t=$(uniq_name txk)
+	kafka_create_topic "$t" 1
+	killed_after_commit "$t"
+	# The replay's barrier 2 comes before {"n":3}, which it has still to
+	# drop when it is killed after writing checkpoint 2.
+	printf '%s\n' '{"@fs":"restore","id":1}' '{"@fs":"barrier","id":2}' > in
+	run -1 fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck < in
+	test -f ck/fs-produce/00000000000000000002.ckpt
+	printf '%s\n' '{"@fs":"restore","id":2}' '{"n":3}' '{"n":4}' '{"@fs":"end","id":3}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" --transactional-id "$t" \
+	    --checkpoint-dir ck -v < in
+	assert_success
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    'fs-produce: 1 message committed before checkpoint 2 still to come: not produced again' \
+	    'fs-produce: restored checkpoint 2' \
+	    'fs-produce: 1 record of the transaction of barrier 2 dropped: committed before the restart' \
+	    'fs-produce: checkpoint 3 written')"
+	run barrier_and_value "$t"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}' '3 {"n":4}')"
+}
+
+@test "fs-produce: one of two sinks, restarted after committing two transactions past the checkpoint the slower sink completed, it drops the records of both" {
+	local t
+	t=$(uniq_name tx2)
+	kafka_create_topic "$t" 1
+	# The other sink of a tee: it wrote checkpoint 1 and no more.
+	printf '%s\n' '{"@fs":"barrier","id":1}' > other.in
+	run -1 fs-window --tumble 1m --stage other-sink --checkpoint-dir ck < other.in
+	test -f ck/other-sink/00000000000000000001.ckpt
+	# fs-produce went on: the transactions of barriers 2 and 3 committed,
+	# then the pipeline was killed.
+	printf '%s\n' '{"n":1}' '{"n":2}' '{"@fs":"barrier","id":1}' '{"n":3}' \
+	    '{"@fs":"barrier","id":2}' '{"n":4}' '{"@fs":"barrier","id":3}' '{"n":5}' > in
+	run -1 fs-produce -b "$B" -t "$t" --transactional-id "$t" --checkpoint-dir ck < in
+	run -0 fs-ckpt list ck
+	assert_line --index 0 --regexp '^\{"id":3,"complete":false,'
+	assert_line --index 2 --regexp '^\{"id":1,"complete":true,'
+	# The restart resumes from checkpoint 1, the newest complete.
+	printf '%s\n' '{"@fs":"restore","id":1}' '{"n":3}' '{"@fs":"barrier","id":2}' \
+	    '{"n":4}' '{"@fs":"barrier","id":3}' '{"n":5}' '{"@fs":"end","id":4}' > in
+	run --separate-stderr fs-produce -b "$B" -t "$t" --transactional-id "$t" \
+	    --checkpoint-dir ck -v < in
+	assert_success
+	assert_equal "$stderr" "$(printf '%s\n' \
+	    'fs-produce: the transactions of barriers 2 to 3 were committed before the restart: their 2 messages are not produced again' \
+	    'fs-produce: restored checkpoint 1' \
+	    'fs-produce: checkpoint 2 written' \
+	    'fs-produce: 2 records of the transactions of barriers 2 to 3 dropped: committed before the restart' \
+	    'fs-produce: checkpoint 3 written' \
+	    'fs-produce: checkpoint 4 written')"
+	run barrier_and_value "$t"
+	assert_output "$(printf '%s\n' '1 {"n":1}' '1 {"n":2}' '2 {"n":3}' '3 {"n":4}' '4 {"n":5}')"
+}
+
 @test "fs-produce: the same before the first checkpoint, with --stats counting the records dropped" {
 	local t
 	t=$(uniq_name txz)
