@@ -26,7 +26,7 @@ static const char usage_text[] =
 "       fs-features -n NAMESPACE [--hosts HOSTS] [options] describe VIEW[@VERSION]\n"
 "       fs-features -n NAMESPACE [--hosts HOSTS] [options] diff VIEW VERSION VERSION\n"
 "       fs-features -n NAMESPACE [--hosts HOSTS] [options] pipeline\n"
-"                   [-s SET] VIEW[@VERSION] [FILE...]\n"
+"                   [-s SET | --training] VIEW[@VERSION] [FILE...]\n"
 "       fs-features -n NAMESPACE [--hosts HOSTS] [options] export\n"
 "Lists, describes, compares and reproduces registered feature views.\n";
 
@@ -34,6 +34,7 @@ struct opts {
 	struct fs_common c;
 	struct as_opts as;
 	const char *to_set;     /* pipeline -s */
+	bool training;          /* pipeline --training */
 	char **args;            /* the command and its operands */
 	int n_args;
 };
@@ -57,6 +58,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		OPT_STRING('n', "namespace", &a->ns, "NS", "the namespace"),
 		OPT_STRING('s', "set", &o->to_set, "SET",
 		    "pipeline: write to SET instead of the view's"),
+		OPT_FLAG(0, "training", &o->training,
+		    "pipeline: the view's rows, no sink, and the as-of\n"
+		    "join of labels to them (fs-training-set --view)"),
 		OPT_AEROSPIKE_TIMEOUT(a),
 		OPT_GROUP_AEROSPIKE_LOGIN(a),
 		OPT_GROUP_COMMON(&o->c),
@@ -792,6 +796,83 @@ static void sink_cmd(struct features *f, struct buf *b, const json_t *p,
 	buf_free(&dflt);
 }
 
+/*
+ * The member that holds the time of a row of the lineage: the window's
+ * end when a window made it (its result is known once the window is
+ * over), else the time field of the last stage that has one.
+ */
+static const char *row_time(const json_t *lineage)
+{
+	const char *t = "ts", *v;
+	size_t i;
+	json_t *part;
+
+	json_array_foreach(lineage, i, part) {
+		const char *st = json_string_value(json_object_get(part,
+		    "stage"));
+
+		if (st != NULL && strcmp(st, "window") == 0 &&
+		    (v = json_string_value(json_object_get(part, "end_field"))))
+			return v;
+		if ((v = json_string_value(json_object_get(part,
+		    "time_field"))) != NULL)
+			t = v;
+	}
+	return t;
+}
+
+static bool in_strings(const json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * pipeline --training's second line: the as-of join that gives each
+ * record on its standard input the view's row of its key at or before
+ * its time (the right input, which the caller names with --right, with
+ * the records' --time-field): the row's time as feature_ts, and every
+ * feature of version e but the key and that time, under its own name.
+ */
+static void asof_cmd(struct buf *b, const json_t *view, const json_t *e)
+{
+	const json_t *keys = json_object_get(view, "key");
+	const char *t = row_time(json_object_get(e, "lineage")), *k;
+	json_t *names = json_array(), *x;
+	struct buf fields = BUF_INIT;
+	char *kl = join_strings(keys, ",");
+	size_t i;
+
+	buf_appends(b, "fs-join --asof --type left");
+	word(b, "--key");
+	word(b, kl);
+	word(b, "--right-time-field");
+	word(b, t);
+	buf_appends(&fields, t);
+	buf_appends(&fields, ":feature_ts");
+	json_object_foreach(json_object_get(e, "features"), k, x)
+		if (strcmp(k, t) != 0 && !in_strings(keys, k))
+			json_array_append_new(names, json_string(k));
+	sort_strings(names);
+	json_array_foreach(names, i, x) {
+		buf_appendc(&fields, ',');
+		buf_appends(&fields, json_string_value(x));
+		buf_appendc(&fields, ':');
+		buf_appends(&fields, json_string_value(x));
+	}
+	buf_appendc(&fields, '\0');
+	word(b, "--right-fields");
+	word(b, fields.data);
+	buf_free(&fields);
+	json_decref(names);
+	free(kl);
+}
+
 static void pipeline(struct features *f, const char *arg, char **files,
     int n_files)
 {
@@ -838,13 +919,20 @@ static void pipeline(struct features *f, const char *arg, char **files,
 			window_cmd(&b, part);
 		else if (strcmp(st, "agg") == 0)
 			agg_cmd(&b, part);
-		else if (strcmp(st, "sink") == 0)
+		else if (strcmp(st, "sink") == 0 && !f->o->training)
 			sink_cmd(f, &b, part, name, e);
+		else if (strcmp(st, "sink") == 0)
+			continue;
 		else
 			diag_fatal("view '%s' version %s: a %s stage cannot be "
 			    "printed as one pipeline", name, id, st);
 	}
 	out_line(&f->out, b.data, b.len);
+	if (f->o->training) {
+		buf_reset(&b);
+		asof_cmd(&b, view, e);
+		out_line(&f->out, b.data, b.len);
+	}
 	buf_free(&b);
 	json_decref(view);
 	free(name);
@@ -922,8 +1010,12 @@ int main(int argc, char **argv)
 	} else
 		diag_usage("unknown command '%s': list, describe, diff, "
 		    "pipeline or export", cmd);
-	if (o.to_set != NULL && strcmp(cmd, "pipeline") != 0)
-		diag_usage("-s is for pipeline");
+	if ((o.to_set != NULL || o.training) && strcmp(cmd, "pipeline") != 0)
+		diag_usage("%s is for pipeline", o.training ? "--training" :
+		    "-s");
+	if (o.to_set != NULL && o.training)
+		diag_usage("-s names the set a sink writes: --training prints "
+		    "no sink");
 	f.table = isatty(STDOUT_FILENO);
 	out_init(&f.out, STDOUT_FILENO, "stdout");
 	open_store(&f);
