@@ -412,6 +412,28 @@ static void version_text(struct buf *b, const json_t *view, const char *id,
 	buf_appendc(b, '\0');
 }
 
+/* An offline location: "URI (FORMAT[ CODEC], LAYOUT)". */
+static void offline_text(struct buf *b, const json_t *loc)
+{
+	const char *codec = json_string_value(json_object_get(loc,
+	    "compression"));
+	const char *layout = json_string_value(json_object_get(loc, "layout"));
+	const char *uri = json_string_value(json_object_get(loc, "uri"));
+	const char *format = json_string_value(json_object_get(loc, "format"));
+
+	buf_appends(b, uri ? uri : "?");
+	buf_appends(b, " (");
+	buf_appends(b, format ? format : "?");
+	if (codec != NULL && strcmp(codec, "none") != 0) {
+		buf_appendc(b, ' ');
+		buf_appends(b, codec);
+	}
+	buf_appends(b, ", ");
+	buf_appends(b, layout && *layout ? layout : "unpartitioned");
+	buf_appendc(b, ')');
+	buf_appendc(b, '\0');
+}
+
 static void features_table(struct features *f, const json_t *e)
 {
 	struct buf b = BUF_INIT, d = BUF_INIT;
@@ -476,6 +498,11 @@ static void describe_table(struct features *f, const char *name,
 	buf_appendc(&b, '\0');
 	text_line(f, "watermark", b.data);
 	buf_reset(&b);
+	json_object_foreach(json_object_get(e, "offline"), k, x) {
+		offline_text(&b, x);
+		text_line(f, "offline", b.data);
+		buf_reset(&b);
+	}
 	json_array_foreach(json_object_get(e, "lineage"), i, x)
 		json_array_append(stages, json_object_get(x, "tool"));
 	txt = join_strings(stages, " | ");

@@ -155,3 +155,21 @@ void def_version(const json_t *lineage, char out[DEF_VERSION_LEN + 1])
 	free(text);
 	json_decref(c);
 }
+
+void def_version_upstream(const json_t *lineage,
+    char out[DEF_VERSION_LEN + 1])
+{
+	json_t *up = json_array();
+	size_t i;
+	json_t *part;
+
+	json_array_foreach(lineage, i, part) {
+		const char *st = json_string_value(json_object_get(part,
+		    "stage"));
+
+		if (st == NULL || strcmp(st, "sink") != 0)
+			json_array_append(up, part);
+	}
+	def_version(up, out);
+	json_decref(up);
+}

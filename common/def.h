@@ -53,5 +53,10 @@ void def_free(struct defrec *d);
 json_t *def_canonical(const json_t *lineage);
 /* Its version: DEF_VERSION_LEN hex digits and a NUL into out. */
 void def_version(const json_t *lineage, char out[DEF_VERSION_LEN + 1]);
+/* The version of the lineage less its sink parts: what the stages
+ * before the sinks compute, the same for every sink of one pipeline
+ * (an offline store finds the online view's version by it). */
+void def_version_upstream(const json_t *lineage,
+    char out[DEF_VERSION_LEN + 1]);
 
 #endif

@@ -200,3 +200,70 @@ registry() {
 	wait "$pid"
 	assert_equal "$(cat sink.err)" ""
 }
+
+# --- the offline store's location (fs-sink-file --view) -----------------
+
+# offline DIR SINK-FILE-OPTIONS...: the backfill of pipeline 1m n=count
+# into files under DIR, recorded in view test.$SET.
+offline() {
+	local dir=$1
+	shift
+	fs-backfill --watermarks in.ndjson | fs-window --tumble 1m |
+	    fs-agg --key user --agg n=count |
+	    fs-sink-file --time-field window_start --view "test.$SET" -n test \
+	    --hosts "$FS_AEROSPIKE" "$@" "$dir"
+}
+
+@test "registry: fs-sink-file records its store as the offline location of the view's version; the official client reads it" {
+	require_aerospike
+	run --separate-stderr pipeline 1m --agg n=count
+	assert_success
+	run --separate-stderr offline store --format avro
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr offline nd --compress gzip --partition 'dt=%Y-%m-%d'
+	assert_success
+	python=$("$FS_ROOT/scripts/aerospike-venv")
+	run --separate-stderr "$python" - "$FS_AEROSPIKE" "test.$SET" "$T" <<-'EOF2'
+	import json, sys, aerospike
+	host, port = sys.argv[1].rsplit(":", 1)
+	c = aerospike.client({"hosts": [(host, int(port))]}).connect()
+	_, _, b = c.get(("test", "fs_registry", sys.argv[2]))
+	off = b["versions"][b["current"]]["offline"]
+	for uri in sorted(off):
+	    o = off[uri]
+	    print(uri.replace(sys.argv[3], "T"), o["format"], o["compression"],
+	          o["layout"], o["prefix"], o["time_field"], o["updated"] > 0,
+	          [f["name"] for f in json.loads(o["schema"])["fields"]] if "schema" in o else "-")
+	EOF2
+	assert_success
+	assert_output - <<-EOF2
+	file://T/nd ndjson gzip dt=%Y-%m-%d part window_start True -
+	file://T/store avro none dt=%Y-%m-%d/hour=%H part window_start True ['window_start', 'window_end', 'user', 'n']
+	EOF2
+	# fs-features shows it: describe (NDJSON and the table) and export
+	run --separate-stderr bash -c "fs-features --hosts '$FS_AEROSPIKE' -n test describe 'test.$SET' | jq -c '.offline | keys'"
+	assert_output "[\"file://$T/nd\",\"file://$T/store\"]"
+	run script -qec "fs-features --hosts '$FS_AEROSPIKE' -n test describe 'test.$SET'" /dev/null
+	assert_line --partial "offline    file://$T/store (avro, dt=%Y-%m-%d/hour=%H)"
+	assert_line --partial "offline    file://$T/nd (ndjson gzip, dt=%Y-%m-%d)"
+	fs-features --hosts "$FS_AEROSPIKE" -n test export |
+	    jq -e --arg v "test.$SET" --arg u "file://$T/store" '.[$v].versions[.[$v].current].offline[$u].format == "avro"'
+}
+
+@test "registry: fs-sink-file with a definition the view does not hold records nothing, and says so" {
+	require_aerospike
+	run --separate-stderr pipeline 1m --agg n=count
+	assert_success
+	before=$(registry | jq -S 'del(.updated) | .versions[].updated = 0')
+	run --separate-stderr bash -c "fs-backfill --watermarks in.ndjson | fs-window --tumble 1m |
+	    fs-agg --key user --agg n=count --agg m=max:amt |
+	    fs-sink-file --time-field window_start --view 'test.$SET' -n test --hosts '$FS_AEROSPIKE' store"
+	assert_success
+	assert_equal "$stderr" "fs-sink-file: view 'test.$SET' has no version of this input's definition (fs-sink-aerospike --view 'test.$SET' registers it): this store is not recorded as its offline location"
+	[ -n "$(find store -name 'part-*')" ] || fail "no rows written"
+	assert_equal "$(registry | jq -S 'del(.updated) | .versions[].updated = 0')" "$before"
+	run --separate-stderr fs-sink-file --view "test.$SET" store </dev/null
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-sink-file: --view and -n go together: the registry of NAMESPACE records where VIEW's rows are"
+}

@@ -524,6 +524,62 @@ int as_registry_update(struct as_registry *r, char *why)
 	return -1;
 }
 
+/* The version of versions whose upstream version is up, or NULL. */
+static const char *upstream_match(const json_t *versions, const char *up)
+{
+	const char *k;
+	json_t *e;
+	char v[DEF_VERSION_LEN + 1];
+
+	json_object_foreach((json_t *)versions, k, e) {
+		def_version_upstream(json_object_get(e, "lineage"), v);
+		if (strcmp(v, up) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+int as_registry_offline(struct as_registry *r, const json_t *lineage,
+    const json_t *location, char version[17], char *why)
+{
+	char up[DEF_VERSION_LEN + 1];
+	const char *uri = json_string_value(json_object_get(location, "uri"));
+
+	def_version_upstream(lineage, up);
+	for (int i = 0; i < REG_TRIES; i++) {
+		int found = reg_read(r, &r->key, why), w;
+		json_t *bins, *e, *off, *loc;
+		const char *v;
+
+		if (found <= 0)
+			return found;
+		v = upstream_match(json_object_get(r->bins, "versions"), up);
+		if (v == NULL)
+			return 0;
+		snprintf(version, DEF_VERSION_LEN + 1, "%s", v);
+		bins = json_deep_copy(r->bins);
+		e = json_object_get(json_object_get(bins, "versions"), version);
+		off = json_object_get(e, "offline");
+		if (!json_is_object(off)) {
+			off = json_object();
+			json_object_set_new(e, "offline", off);
+		}
+		loc = json_deep_copy(location);
+		json_object_set_new(loc, "updated",
+		    json_integer(etime_now_ms()));
+		json_object_set_new(off, uri ? uri : "", loc);
+		w = reg_write(r, &r->key, bins, true, r->gen, why);
+		json_decref(bins);
+		if (w < 0)
+			return -1;
+		if (w == 0)
+			return 1;
+	}
+	snprintf(why, AS_REGISTRY_WHY_MAX, "registry '%s': still overtaken by "
+	    "other writers after %d tries", r->view, REG_TRIES);
+	return -1;
+}
+
 int as_registry_get(struct as_registry *r, const char *name, json_t **out,
     char *why)
 {

@@ -80,6 +80,17 @@ void as_registry_wrote(struct as_registry *r);
  * every write so far acknowledged.  Nothing to tell: 0 at once. */
 int as_registry_update(struct as_registry *r, char *why);
 
+/*
+ * An offline store of the view (fs-sink-file): records location
+ * (borrowed; its "uri" names it) as versions[V].offline[uri] of the
+ * version V whose lineage, less its sink parts, computes what lineage
+ * (borrowed, the offline sink's) does (def_version_upstream).  1 with
+ * V's id in version, 0 when the view has no such version (yet), -1 with
+ * why.  r opened with the view's name.
+ */
+int as_registry_offline(struct as_registry *r, const json_t *lineage,
+    const json_t *location, char version[17], char *why);
+
 /* Reads the registry record name (a view, or AS_REGISTRY_INDEX): 1 with
  * its bins in *out (a new reference), 0 when there is none, -1 with
  * why.  For readers: r opened with any view name. */
