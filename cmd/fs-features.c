@@ -335,6 +335,9 @@ static void list(struct features *f)
 			    feats);
 			json_t *w = json_object_get(e, "watermark");
 
+			if (json_is_string(json_object_get(view, "topic")))
+				json_object_set(row, "topic", json_object_get(
+				    view, "topic"));
 			if (json_is_integer(w)) {
 				json_object_set(row, "watermark", w);
 				json_object_set_new(row, "lag_ms", json_integer(
@@ -474,6 +477,9 @@ static void describe_table(struct features *f, const char *name,
 
 	text_line(f, "view", name);
 	text_line(f, "set", json_string_value(json_object_get(view, "set")));
+	if (json_is_string(json_object_get(view, "topic")))
+		text_line(f, "topic", json_string_value(json_object_get(view,
+		    "topic")));
 	txt = join_strings(json_object_get(view, "key"), ",");
 	text_line(f, "key", txt);
 	free(txt);
@@ -540,6 +546,9 @@ static void describe(struct features *f, const char *arg)
 		    json_object_get(view, "key_sep"), "version", id);
 		json_t *w = json_object_get(e, "watermark");
 
+		if (json_is_string(json_object_get(view, "topic")))
+			json_object_set(row, "topic", json_object_get(view,
+			    "topic"));
 		json_object_update(row, (json_t *)e);
 		const char *cur = json_string_value(json_object_get(view,
 		    "current"));
@@ -946,6 +955,13 @@ static void pipeline(struct features *f, const char *arg, char **files,
 			window_cmd(&b, part);
 		else if (strcmp(st, "agg") == 0)
 			agg_cmd(&b, part);
+		else if (strcmp(st, "sink") == 0 && !f->o->training &&
+		    json_is_string(json_object_get(part, "topic")) &&
+		    f->o->to_set == NULL)
+			diag_fatal("view '%s' version %s writes Kafka topic '%s': "
+			    "give -s SET to write its rows to Aerospike, or "
+			    "--training", name, id, json_string_value(
+			    json_object_get(part, "topic")));
 		else if (strcmp(st, "sink") == 0 && !f->o->training)
 			sink_cmd(f, &b, part, name, e);
 		else if (strcmp(st, "sink") == 0)

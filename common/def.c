@@ -80,8 +80,8 @@ void def_free(struct defrec *d)
 /* Members that say where the data came from or how it was stored, not
  * what was computed. */
 static const char *const not_definition[] = { "tool", "topics", "files",
-	"format", "spec", "over_spec", "namespace", "set", "watermark_bound",
-	NULL };
+	"format", "spec", "over_spec", "namespace", "set", "topic",
+	"watermark_bound", NULL };
 
 static int by_name(const void *a, const void *b)
 {

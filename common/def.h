@@ -14,7 +14,8 @@
  *
  * def_canonical() is the definition a version is the hash of: the
  * lineage without what does not change the values (where the data came
- * from, the tool, the sink's namespace and set), aggregates sorted by
+ * from, the tool, the sink's namespace and set or topic), aggregates
+ * sorted by
  * name.  def_version() hashes it (XXH64 of its sorted compact JSON, 16
  * hex digits).
  *

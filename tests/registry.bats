@@ -267,3 +267,75 @@ offline() {
 	assert_failure 2
 	assert_equal "${stderr%%$'\n'*}" "fs-sink-file: --view and -n go together: the registry of NAMESPACE records where VIEW's rows are"
 }
+
+# --- Kafka-output views (fs-produce --view) --------------------------------
+
+# produce TOPIC VIEW AGG-OPTIONS...: the backfill of in.ndjson, windowed
+# and aggregated, into TOPIC, registered as VIEW.
+produce() {
+	local topic=$1 view=$2
+	shift 2
+	fs-backfill --watermarks in.ndjson | fs-window --tumble 1m |
+	    fs-agg --key user "$@" |
+	    fs-produce -b "$FS_KAFKA_BROKERS" -t "$topic" -k user --view "$view" \
+	    -n test --hosts "$FS_AEROSPIKE"
+}
+
+@test "registry: fs-produce --view registers a Kafka-output view in the same registry; fs-features lists and describes it" {
+	require_aerospike
+	require_kafka
+	local topic
+	topic=$(uniq_name regk)
+	kafka_create_topic "$topic" 1
+	run --separate-stderr produce "$topic" "k.$SET" --agg n=count --agg 's=sum:amt'
+	assert_success
+	assert_equal "$stderr" ""
+	# the rows are in the topic
+	run --separate-stderr fs-consume -b "$FS_KAFKA_BROKERS" -t "$topic" -o beginning -e -V --data-only
+	assert_success
+	assert_equal "${#lines[@]}" 3
+	registry "k.$SET" > reg.json
+	run jq -c '[.view, .topic, .set, .key, (.versions | length), (.versions[.current] | [.n, .watermark, (.first_written > 0), (.features | keys), .features.s.def.fn, ([.lineage[].tool] | join("|"))])]' reg.json
+	assert_output "[\"k.$SET\",\"$topic\",\"\",[\"user\"],1,[1,70001,true,[\"n\",\"s\",\"window_end\",\"window_start\"],\"sum\",\"fs-backfill|fs-window|fs-agg|fs-produce\"]]"
+	# the topic is where, not what: another topic is the same version
+	topic2=$(uniq_name regk)
+	kafka_create_topic "$topic2" 1
+	run --separate-stderr produce "$topic2" "k2.$SET" --agg 's=sum:amt' --agg n=count
+	assert_success
+	assert_equal "$(registry "k2.$SET" | jq -r .current)" "$(jq -r .current reg.json)"
+	# fs-features: list and describe, NDJSON and the table
+	run --separate-stderr bash -c "fs-features --hosts '$FS_AEROSPIKE' -n test list | jq -c 'select(.view == \"k.$SET\") | [.topic, .watermark]'"
+	assert_output "[\"$topic\",70001]"
+	run --separate-stderr bash -c "fs-features --hosts '$FS_AEROSPIKE' -n test describe 'k.$SET' | jq -r .topic"
+	assert_output "$topic"
+	run script -qec "fs-features --hosts '$FS_AEROSPIKE' -n test describe 'k.$SET'" /dev/null
+	assert_line --partial "topic      $topic"
+	assert_line --partial "lineage    fs-backfill | fs-window | fs-agg | fs-produce"
+	# its pipeline into a set, for a store to serve from
+	run --separate-stderr fs-features --hosts "$FS_AEROSPIKE" -n test pipeline "k.$SET"
+	assert_failure 1
+	assert_equal "$stderr" "fs-features: view 'k.$SET' version $(jq -r .current reg.json) writes Kafka topic '$topic': give -s SET to write its rows to Aerospike, or --training"
+}
+
+@test "registry: fs-produce refuses a changed definition into its view before it writes a message" {
+	require_aerospike
+	require_kafka
+	local topic
+	topic=$(uniq_name regk)
+	kafka_create_topic "$topic" 1
+	run --separate-stderr produce "$topic" "k.$SET" --agg n=count
+	assert_success
+	v=$(registry "k.$SET" | jq -r .current)
+	run --separate-stderr produce "$topic" "k.$SET" --agg n=count --agg m=max:amt
+	assert_failure 1
+	[[ "$stderr" == "fs-produce: view 'k.$SET' holds version $v in its plain bins; this pipeline's definition is version "*": write to a new topic (-t) or view (--view)" ]] ||
+	    fail "$stderr"
+	# only the first run's rows
+	run --separate-stderr fs-consume -b "$FS_KAFKA_BROKERS" -t "$topic" -o beginning -e -V --data-only
+	assert_equal "${#lines[@]}" 3
+	run --separate-stderr fs-produce -b "$FS_KAFKA_BROKERS" -E --view v -n test < /dev/null
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-produce: --view registers the records written to one topic: give -t, not -E"
+	run --separate-stderr fs-produce -b "$FS_KAFKA_BROKERS" -t x --view v < /dev/null
+	assert_failure 2
+}

@@ -163,8 +163,12 @@ static int reg_write(struct as_registry *r, const struct as_key *key,
 /* The bins of a new view's record. */
 static json_t *reg_new_bins(const struct as_registry *r)
 {
-	return json_pack("{s:s,s:s,s:O,s:s,s:{}}", "view", r->view, "set",
-	    r->set, "key", r->keys, "key_sep", r->key_sep, "versions");
+	json_t *b = json_pack("{s:s,s:s,s:O,s:s,s:{}}", "view", r->view,
+	    "set", r->set, "key", r->keys, "key_sep", r->key_sep, "versions");
+
+	if (r->topic != NULL)
+		json_object_set_new(b, "topic", json_string(r->topic));
+	return b;
 }
 
 /* The largest version number in versions. */
@@ -204,8 +208,9 @@ static int reg_place(struct as_registry *r, json_t *bins, bool version_bins,
 	if (!plain && !version_bins) {
 		snprintf(why, AS_REGISTRY_WHY_MAX, "view '%s' holds version %s "
 		    "in its plain bins; this pipeline's definition is version "
-		    "%s: give --version-bins, or write to a new set (-s) or "
-		    "view (--view)", r->view, cur, r->version);
+		    "%s: %s", r->view, cur, r->version, r->refusal ?
+		    r->refusal : "give --version-bins, or write to a new set "
+		    "(-s) or view (--view)");
 		return -1;
 	}
 	if (e == NULL) {

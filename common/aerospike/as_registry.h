@@ -37,6 +37,11 @@ struct as_registry {
 	struct as_exec *ex;
 	struct as_key key;      /* the view's record */
 	char *view, *set, *key_sep;
+	/* Set by the caller after as_registry_open(), borrowed: */
+	const char *topic;      /* a view written to Kafka: its topic */
+	const char *refusal;    /* what to do about a refused version
+				 * (default: the sink's --version-bins, -s,
+				 * --view) */
 	json_t *keys;           /* the --key fields */
 	json_t *lineage;        /* NULL until defined */
 	char version[17];
