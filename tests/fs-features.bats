@@ -15,6 +15,11 @@ suite_setup() {
 	tail -n 30 all.ndjson > a2.ndjson
 }
 
+# The README test's private fixture, stopped even when the test fails.
+teardown() {
+	[ ! -d "$T/fx" ] || FS_ASFIXTURE_STATE="$T/fx" "$FS_ROOT/scripts/aerospike-fixture-stop"
+}
+
 ff() {
 	fs-features --hosts "$FS_AEROSPIKE" -n test "$@"
 }
@@ -270,4 +275,53 @@ expected_asof() {
 	run --separate-stderr ff --training list
 	assert_failure 2
 	assert_equal "${stderr%%$'\n'*}" "fs-features: --training is for pipeline"
+}
+
+# --- the README's walk-through ------------------------------------------
+
+# The sh block of the README section named $1, as the README writes it.
+readme_block() {
+	sed -n "/^### $1\$/,/^### /p" "$FS_ROOT/README.md" |
+	    awk '/^```sh$/ { f = 1; next } /^```$/ { if (f) exit } f'
+}
+
+@test "fs-features: the README's walk-through from definition to model input runs as written" {
+	readme_block 'One feature view, from definition to model input' > walk.sh
+	grep -q '^fs-training-set --view ' walk.sh || fail "no walk-through: $(cat walk.sh)"
+	# its own fixture with the README's namespace
+	AS=$(FS_ASFIXTURE_STATE="$T/fx" "$FS_ROOT/scripts/aerospike-fixture-start" -- -n features)
+	AS=${AS#FS_AEROSPIKE=}
+	# clicks of three users over five minutes, archived in two files
+	mkdir archive
+	for i in $(seq 0 99); do
+		printf '{"user":"u%d","ts":%d,"amount":%d}\n' $((i % 3)) $((i * 3000)) $((i % 5))
+	done > events.ndjson
+	head -n 50 events.ndjson | gzip > archive/a.ndjson.gz
+	tail -n 50 events.ndjson | gzip > archive/b.ndjson.gz
+	printf '%s\n' '{"user":"u0","ts":30000,"label":0}' '{"user":"u1","ts":60000,"label":1}' \
+	    '{"user":"u2","ts":200000,"label":0}' '{"user":"u0","ts":9999999,"label":1}' \
+	    '{"user":"u1","ts":9999999,"label":0}' > labels.ndjson
+	printf '%s\n' '{"user":"u0"}' '{"user":"u1"}' > requests.ndjson
+	run --separate-stderr env AS="$AS" bash -e -o pipefail walk.sh
+	FS_ASFIXTURE_STATE="$T/fx" "$FS_ROOT/scripts/aerospike-fixture-stop"
+	assert_success
+	assert_equal "$stderr" ""
+	# 3: describe, one NDJSON record: the definition and the offline store
+	assert_equal "${#lines[@]}" 3
+	jq -e --arg u "file://$T/offline" '.view == "features.user_1m" and .n == 1 and
+	    .features.clicks.def.fn == "count" and .features.spend.def.field == "amount" and
+	    .offline[$u].format == "ndjson" and .watermark == 297001' <<< "${lines[0]}"
+	# 4: the rows of the hand-written pipeline as of each label
+	zcat archive/*.gz | fs-backfill --watermarks | fs-window --tumble 1m |
+	    fs-agg --key user --agg clicks=count --agg spend=sum:amount --data-only > rows.ndjson
+	jq -c -s --slurpfile r rows.ndjson 'sort_by(.ts)[] | . as $l |
+	    ([$r[] | select(.user == $l.user and .window_end <= $l.ts)] |
+	    max_by(.window_end)) as $m |
+	    $l + {feature_ts: $m.window_end, clicks: $m.clicks, spend: $m.spend,
+	    window_start: $m.window_start}' labels.ndjson > expected
+	assert_equal "$(cat train.ndjson)" "$(cat expected)"
+	assert_equal "$(sed -n 1p train.ndjson)" '{"user":"u0","ts":30000,"label":0,"feature_ts":null,"clicks":null,"spend":null,"window_start":null}'
+	# 5: a request gets now what a label after the last window trained on
+	assert_equal "${lines[1]}" "$(jq -c 'select(.user == "u0" and .ts == 9999999) | {user, clicks, spend, window_start}' train.ndjson)"
+	assert_equal "${lines[2]}" "$(jq -c 'select(.user == "u1" and .ts == 9999999) | {user, clicks, spend, window_start}' train.ndjson)"
 }
