@@ -18,6 +18,7 @@
 #include "tool.h"
 #include "aerospike/aerospike.h"
 #include "def.h"
+#include "features/features.h"
 #include "opt.h"
 #include "banned.h"
 
@@ -26,7 +27,7 @@ static const char usage_text[] =
 "       fs-features -n NAMESPACE [--hosts HOSTS] [options] describe VIEW[@VERSION]\n"
 "       fs-features -n NAMESPACE [--hosts HOSTS] [options] diff VIEW VERSION VERSION\n"
 "       fs-features -n NAMESPACE [--hosts HOSTS] [options] pipeline\n"
-"                   [-s SET] VIEW[@VERSION] [FILE...]\n"
+"                   [-s SET | --training] VIEW[@VERSION] [FILE...]\n"
 "       fs-features -n NAMESPACE [--hosts HOSTS] [options] export\n"
 "Lists, describes, compares and reproduces registered feature views.\n";
 
@@ -34,6 +35,7 @@ struct opts {
 	struct fs_common c;
 	struct as_opts as;
 	const char *to_set;     /* pipeline -s */
+	bool training;          /* pipeline --training */
 	char **args;            /* the command and its operands */
 	int n_args;
 };
@@ -57,6 +59,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		OPT_STRING('n', "namespace", &a->ns, "NS", "the namespace"),
 		OPT_STRING('s', "set", &o->to_set, "SET",
 		    "pipeline: write to SET instead of the view's"),
+		OPT_FLAG(0, "training", &o->training,
+		    "pipeline: the view's rows, no sink, and the as-of\n"
+		    "join of labels to them (fs-training-set --view)"),
 		OPT_AEROSPIKE_TIMEOUT(a),
 		OPT_GROUP_AEROSPIKE_LOGIN(a),
 		OPT_GROUP_COMMON(&o->c),
@@ -100,8 +105,8 @@ static json_t *get_view(struct features *f, const char *view)
 	return v;
 }
 
-/* The view names, sorted (a new array). */
-static json_t *view_names(struct features *f)
+/* The view names of the index, sorted (a new array). */
+static json_t *sorted_names(struct features *f)
 {
 	json_t *idx = get_record(f, AS_REGISTRY_INDEX), *names = json_array();
 	json_t *views = json_object_get(idx, "views"), *v;
@@ -110,29 +115,8 @@ static json_t *view_names(struct features *f)
 	json_object_foreach(views, k, v)
 		json_array_append_new(names, json_string(k));
 	json_decref(idx);
-	return names;   /* jansson keeps keys in insertion order: sort */
-}
-
-static int cmp_json_str(const void *a, const void *b)
-{
-	return strcmp(json_string_value(*(json_t *const *)a),
-	    json_string_value(*(json_t *const *)b));
-}
-
-static json_t *sorted_names(struct features *f)
-{
-	json_t *names = view_names(f), *out = json_array();
-	size_t n = json_array_size(names);
-	json_t **v = xcalloc(n ? n : 1, sizeof *v);
-
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(names, i);
-	qsort(v, n, sizeof *v, cmp_json_str);
-	for (size_t i = 0; i < n; i++)
-		json_array_append(out, v[i]);
-	free(v);
-	json_decref(names);
-	return out;
+	feat_sort_strings(names);       /* jansson keeps insertion order */
+	return names;
 }
 
 /*
@@ -203,37 +187,6 @@ static json_t *version_entry(const json_t *view, const char *name,
 
 /* --- output ------------------------------------------------------------- */
 
-/* Sorts an array of strings in place. */
-static void sort_strings(json_t *a)
-{
-	size_t n = json_array_size(a);
-	json_t **v = xcalloc(n ? n : 1, sizeof *v);
-
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_incref(json_array_get(a, i));
-	qsort(v, n, sizeof *v, cmp_json_str);
-	json_array_clear(a);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, v[i]);
-	free(v);
-}
-
-/* The strings of a joined by sep (allocated). */
-static char *join_strings(const json_t *a, const char *sep)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-	json_t *v;
-
-	json_array_foreach(a, i, v) {
-		if (i > 0)
-			buf_appends(&b, sep);
-		buf_appends(&b, json_is_string(v) ? json_string_value(v) : "?");
-	}
-	buf_appendc(&b, '\0');
-	return b.data;
-}
-
 static void cell(struct buf *b, const char *s, int width)
 {
 	int n = (int)strlen(s);
@@ -303,9 +256,9 @@ static void list(struct features *f)
 		    id : "");
 		json_object_foreach(json_object_get(e, "features"), k, x)
 			json_array_append_new(feats, json_string(k));
-		sort_strings(feats);
+		feat_sort_strings(feats);
 		if (f->table) {
-			char *fl = join_strings(feats, ",");
+			char *fl = feat_join_strings(feats, ",");
 
 			snprintf(nbuf, sizeof nbuf, "%" PRId64,
 			    (int64_t)json_integer_value(json_object_get(e,
@@ -331,6 +284,9 @@ static void list(struct features *f)
 			    feats);
 			json_t *w = json_object_get(e, "watermark");
 
+			if (json_is_string(json_object_get(view, "topic")))
+				json_object_set(row, "topic", json_object_get(
+				    view, "topic"));
 			if (json_is_integer(w)) {
 				json_object_set(row, "watermark", w);
 				json_object_set_new(row, "lag_ms", json_integer(
@@ -408,6 +364,28 @@ static void version_text(struct buf *b, const json_t *view, const char *id,
 	buf_appendc(b, '\0');
 }
 
+/* An offline location: "URI (FORMAT[ CODEC], LAYOUT)". */
+static void offline_text(struct buf *b, const json_t *loc)
+{
+	const char *codec = json_string_value(json_object_get(loc,
+	    "compression"));
+	const char *layout = json_string_value(json_object_get(loc, "layout"));
+	const char *uri = json_string_value(json_object_get(loc, "uri"));
+	const char *format = json_string_value(json_object_get(loc, "format"));
+
+	buf_appends(b, uri ? uri : "?");
+	buf_appends(b, " (");
+	buf_appends(b, format ? format : "?");
+	if (codec != NULL && strcmp(codec, "none") != 0) {
+		buf_appendc(b, ' ');
+		buf_appends(b, codec);
+	}
+	buf_appends(b, ", ");
+	buf_appends(b, layout && *layout ? layout : "unpartitioned");
+	buf_appendc(b, ')');
+	buf_appendc(b, '\0');
+}
+
 static void features_table(struct features *f, const json_t *e)
 {
 	struct buf b = BUF_INIT, d = BUF_INIT;
@@ -420,7 +398,7 @@ static void features_table(struct features *f, const json_t *e)
 	cell(&b, "DEFINITION", 0);
 	put_text(f, &b);
 	json_object_foreach(json_object_get(e, "features"), k, x) {
-		char *types = join_strings(json_object_get(x, "types"), ",");
+		char *types = feat_join_strings(json_object_get(x, "types"), ",");
 
 		buf_reset(&d);
 		def_text(&d, json_object_get(x, "def"));
@@ -448,7 +426,10 @@ static void describe_table(struct features *f, const char *name,
 
 	text_line(f, "view", name);
 	text_line(f, "set", json_string_value(json_object_get(view, "set")));
-	txt = join_strings(json_object_get(view, "key"), ",");
+	if (json_is_string(json_object_get(view, "topic")))
+		text_line(f, "topic", json_string_value(json_object_get(view,
+		    "topic")));
+	txt = feat_join_strings(json_object_get(view, "key"), ",");
 	text_line(f, "key", txt);
 	free(txt);
 	version_text(&b, view, id, e);
@@ -472,9 +453,14 @@ static void describe_table(struct features *f, const char *name,
 	buf_appendc(&b, '\0');
 	text_line(f, "watermark", b.data);
 	buf_reset(&b);
+	json_object_foreach(json_object_get(e, "offline"), k, x) {
+		offline_text(&b, x);
+		text_line(f, "offline", b.data);
+		buf_reset(&b);
+	}
 	json_array_foreach(json_object_get(e, "lineage"), i, x)
 		json_array_append(stages, json_object_get(x, "tool"));
-	txt = join_strings(stages, " | ");
+	txt = feat_join_strings(stages, " | ");
 	text_line(f, "lineage", txt);
 	free(txt);
 	json_decref(stages);
@@ -509,6 +495,9 @@ static void describe(struct features *f, const char *arg)
 		    json_object_get(view, "key_sep"), "version", id);
 		json_t *w = json_object_get(e, "watermark");
 
+		if (json_is_string(json_object_get(view, "topic")))
+			json_object_set(row, "topic", json_object_get(view,
+			    "topic"));
 		json_object_update(row, (json_t *)e);
 		const char *cur = json_string_value(json_object_get(view,
 		    "current"));
@@ -527,9 +516,12 @@ static void describe(struct features *f, const char *arg)
 
 /* --- diff --------------------------------------------------------------- */
 
-static void diff_row(struct features *f, const char *path, const json_t *a,
+/* One value where the two definitions differ (feat_diff_fn). */
+static void diff_row(void *ctx, const char *path, const json_t *a,
     const json_t *b)
 {
+	struct features *f = ctx;
+
 	if (f->table) {
 		struct buf t = BUF_INIT;
 		char *s;
@@ -567,44 +559,6 @@ static void diff_row(struct features *f, const char *path, const json_t *a,
 	}
 }
 
-/* Writes where a and b (either may be NULL) differ, deepest first. */
-static void diff_json(struct features *f, const char *path, const json_t *a,
-    const json_t *b)
-{
-	char sub[1024];
-
-	if (a != NULL && b != NULL && json_equal(a, b))
-		return;
-	if (json_is_object(a) && json_is_object(b)) {
-		const char *k;
-		json_t *v;
-
-		json_object_foreach((json_t *)a, k, v) {
-			snprintf(sub, sizeof sub, "%s.%s", path, k);
-			diff_json(f, sub, v, json_object_get(b, k));
-		}
-		json_object_foreach((json_t *)b, k, v) {
-			if (json_object_get(a, k) != NULL)
-				continue;
-			snprintf(sub, sizeof sub, "%s.%s", path, k);
-			diff_json(f, sub, NULL, v);
-		}
-		return;
-	}
-	if (json_is_array(a) && json_is_array(b)) {
-		size_t n = json_array_size(a) > json_array_size(b) ?
-		    json_array_size(a) : json_array_size(b);
-
-		for (size_t i = 0; i < n; i++) {
-			snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-			diff_json(f, sub, json_array_get(a, i),
-			    json_array_get(b, i));
-		}
-		return;
-	}
-	diff_row(f, path, a, b);
-}
-
 static void diff(struct features *f, const char *name, const char *va,
     const char *vb)
 {
@@ -613,238 +567,36 @@ static void diff(struct features *f, const char *name, const char *va,
 	const json_t *a = version_entry(view, name, va, &ia);
 	const json_t *b = version_entry(view, name, vb, &ib);
 
-	diff_json(f, "definition", json_object_get(a, "definition"),
-	    json_object_get(b, "definition"));
+	feat_diff("definition", json_object_get(a, "definition"),
+	    json_object_get(b, "definition"), diff_row, f);
 	json_decref(view);
 }
 
 /* --- pipeline ----------------------------------------------------------- */
-
-/* Appends one shell word, quoted when it needs to be. */
-static void word(struct buf *b, const char *w)
-{
-	bool plain = *w != '\0';
-
-	for (const char *p = w; *p; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789_./:=,@%+-", *p))
-			plain = false;
-	buf_appendc(b, ' ');
-	if (plain) {
-		buf_appends(b, w);
-		return;
-	}
-	buf_appendc(b, '\'');
-	for (const char *p = w; *p; p++) {
-		if (*p == '\'')
-			buf_appends(b, "'\\''");
-		else
-			buf_appendc(b, *p);
-	}
-	buf_appendc(b, '\'');
-}
-
-static void opt_str(struct buf *b, const char *opt, const json_t *part,
-    const char *member, const char *dflt)
-{
-	const char *v = json_string_value(json_object_get(part, member));
-
-	if (v == NULL || (dflt != NULL && strcmp(v, dflt) == 0))
-		return;
-	word(b, opt);
-	word(b, v);
-}
-
-/* A duration member as "Nms", left out when it is dflt. */
-static void opt_ms(struct buf *b, const char *opt, const json_t *part,
-    const char *member, int64_t dflt)
-{
-	const json_t *v = json_object_get(part, member);
-	char t[32];
-
-	if (!json_is_integer(v) || json_integer_value(v) == dflt)
-		return;
-	snprintf(t, sizeof t, "%" PRId64 "ms", (int64_t)json_integer_value(v));
-	word(b, opt);
-	word(b, t);
-}
-
-static void opt_keys(struct buf *b, const char *opt, const json_t *part)
-{
-	const json_t *k = json_object_get(part, "key");
-	char *t;
-
-	if (!json_is_array(k))
-		return;
-	t = join_strings(k, ",");
-	word(b, opt);
-	word(b, t);
-	free(t);
-}
-
-static void window_cmd(struct buf *b, const json_t *p)
-{
-	const char *kind = json_string_value(json_object_get(p, "kind"));
-	static const struct { const char *kind, *a, *am, *b, *bm; } k[] = {
-		{ "tumble", "--tumble", "size", NULL, NULL },
-		{ "hop", "--hop", "size", "--slide", "slide" },
-		{ "cumulate", "--cumulate", "size", "--step", "slide" },
-		{ "session", "--session", "gap", NULL, NULL },
-	};
-
-	buf_appends(b, " | fs-window");
-	for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-		if (kind == NULL || strcmp(kind, k[i].kind) != 0)
-			continue;
-		opt_ms(b, k[i].a, p, k[i].am, -1);
-		if (k[i].b != NULL)
-			opt_ms(b, k[i].b, p, k[i].bm, -1);
-	}
-	opt_ms(b, "--offset", p, "offset", 0);
-	opt_ms(b, "--allowed-lateness", p, "allowed_lateness", 0);
-	opt_ms(b, "--max-out-of-orderness", p, "max_out_of_orderness", 1);
-	opt_str(b, "--time-field", p, "time_field", "ts");
-	opt_str(b, "--start-field", p, "start_field", "window_start");
-	opt_str(b, "--end-field", p, "end_field", "window_end");
-	opt_str(b, "--pane-field", p, "pane_field", "window_pane");
-	if (json_is_true(json_object_get(p, "explode")))
-		word(b, "--explode");
-	opt_keys(b, "--key", p);
-}
-
-static void agg_cmd(struct buf *b, const json_t *p)
-{
-	size_t i;
-	json_t *a, *over = json_object_get(p, "over");
-
-	buf_appends(b, " | fs-agg");
-	opt_keys(b, "--key", p);
-	json_array_foreach(json_object_get(p, "aggs"), i, a) {
-		word(b, "--agg");
-		word(b, json_string_value(json_object_get(a, "spec")));
-	}
-	if (json_is_string(json_object_get(p, "over_spec"))) {
-		/* the spelling names the members: NAME_RANGE */
-		opt_str(b, "--over", p, "over_spec", NULL);
-	} else if (json_is_array(over)) {
-		struct buf r = BUF_INIT;
-		json_t *v;
-
-		json_array_foreach(over, i, v) {
-			if (i > 0)
-				buf_appendc(&r, ',');
-			buf_append_i64(&r, json_integer_value(v));
-			buf_appends(&r, "ms");
-		}
-		buf_appendc(&r, '\0');
-		word(b, "--over");
-		word(b, r.data);
-		buf_free(&r);
-	}
-	if (json_is_integer(json_object_get(p, "over_buckets"))) {
-		char t[24];
-
-		snprintf(t, sizeof t, "%" PRId64, (int64_t)json_integer_value(
-		    json_object_get(p, "over_buckets")));
-		word(b, "--over-buckets");
-		word(b, t);
-	}
-	opt_str(b, "--time-field", p, "time_field", "ts");
-	opt_ms(b, "--max-out-of-orderness", p, "max_out_of_orderness", 1);
-	opt_ms(b, "--allowed-lateness", p, "allowed_lateness", -1);
-	opt_ms(b, "--early-fire", p, "early_fire", 0);
-	opt_ms(b, "--emit-every", p, "emit_every", 0);
-}
-
-static void sink_cmd(struct features *f, struct buf *b, const json_t *p,
-    const char *view, const json_t *e)
-{
-	const char *set = f->o->to_set ? f->o->to_set :
-	    json_string_value(json_object_get(p, "set"));
-	struct buf dflt = BUF_INIT;
-
-	buf_appends(b, " | fs-sink-aerospike");
-	word(b, "--hosts");
-	word(b, f->o->as.hosts);
-	word(b, "-n");
-	word(b, f->o->as.ns);
-	if (set != NULL && *set != '\0') {
-		word(b, "-s");
-		word(b, set);
-	}
-	opt_keys(b, "--key", p);
-	opt_str(b, "--key-separator", p, "key_sep", ":");
-	opt_str(b, "-B", p, "bins", NULL);
-	buf_appends(&dflt, f->o->as.ns);
-	if (json_string_length(json_object_get(p, "set")) > 0) {
-		buf_appendc(&dflt, '.');
-		buf_appends(&dflt, json_string_value(json_object_get(p, "set")));
-	}
-	buf_appendc(&dflt, '\0');
-	/* -s makes a new view, named after its set by default */
-	if (f->o->to_set == NULL && strcmp(view, dflt.data) != 0) {
-		word(b, "--view");
-		word(b, view);
-	}
-	if (strcmp(json_string_value(json_object_get(e, "bins")),
-	    "suffixed") == 0)
-		word(b, "--version-bins");
-	buf_free(&dflt);
-}
 
 static void pipeline(struct features *f, const char *arg, char **files,
     int n_files)
 {
 	const char *spec, *id;
 	char *name = split_view(arg, &spec);
-	json_t *view = get_view(f, name), *part;
+	json_t *view = get_view(f, name);
 	const json_t *e = version_entry(view, name, spec, &id);
-	const json_t *lineage = json_object_get(e, "lineage");
-	const json_t *src = json_array_get(lineage, 0);
+	struct feat_pipeline_opts po = {
+		.hosts = f->o->as.hosts, .ns = f->o->as.ns,
+		.to_set = f->o->to_set, .training = f->o->training,
+		.files = files, .n_files = n_files,
+	};
 	struct buf b = BUF_INIT;
-	size_t i;
+	char why[FEAT_WHY_MAX];
 
-	if (!json_is_object(src) || strcmp(json_string_value(json_object_get(
-	    src, "stage")), "source") != 0)
-		diag_fatal("view '%s' version %s: its lineage has no source "
-		    "to read archives as", name, id);
-	buf_appends(&b, "fs-backfill --watermarks");
-	/* fs-consume's values are read as fs-backfill finds them */
-	if (strcmp(json_string_value(json_object_get(src, "tool")),
-	    "fs-backfill") == 0)
-		opt_str(&b, "--format", src, "format", "auto");
-	opt_str(&b, "--time-field", src, "time_field", "ts");
-	if (n_files > 0) {
-		for (int k = 0; k < n_files; k++)
-			word(&b, files[k]);
-	} else if (json_is_array(json_object_get(src, "files"))) {
-		json_t *v;
-
-		json_array_foreach(json_object_get(src, "files"), i, v)
-			word(&b, json_string_value(v));
-	} else {
-		char *t = join_strings(json_object_get(src, "topics"), ",");
-
-		diag_fatal("view '%s' version %s reads Kafka topic(s) '%s': "
-		    "give the archive FILEs", name, id, t);
-	}
-	json_array_foreach(lineage, i, part) {
-		const char *st = json_string_value(json_object_get(part,
-		    "stage"));
-
-		if (i == 0 || st == NULL)
-			continue;
-		if (strcmp(st, "window") == 0)
-			window_cmd(&b, part);
-		else if (strcmp(st, "agg") == 0)
-			agg_cmd(&b, part);
-		else if (strcmp(st, "sink") == 0)
-			sink_cmd(f, &b, part, name, e);
-		else
-			diag_fatal("view '%s' version %s: a %s stage cannot be "
-			    "printed as one pipeline", name, id, st);
-	}
+	if (feat_pipeline(&b, &po, name, id, e, why, sizeof why) < 0)
+		diag_fatal("%s", why);
 	out_line(&f->out, b.data, b.len);
+	if (f->o->training) {
+		buf_reset(&b);
+		feat_asof(&b, view, e);
+		out_line(&f->out, b.data, b.len);
+	}
 	buf_free(&b);
 	json_decref(view);
 	free(name);
@@ -922,8 +674,12 @@ int main(int argc, char **argv)
 	} else
 		diag_usage("unknown command '%s': list, describe, diff, "
 		    "pipeline or export", cmd);
-	if (o.to_set != NULL && strcmp(cmd, "pipeline") != 0)
-		diag_usage("-s is for pipeline");
+	if ((o.to_set != NULL || o.training) && strcmp(cmd, "pipeline") != 0)
+		diag_usage("%s is for pipeline", o.training ? "--training" :
+		    "-s");
+	if (o.to_set != NULL && o.training)
+		diag_usage("-s names the set a sink writes: --training prints "
+		    "no sink");
 	f.table = isatty(STDOUT_FILENO);
 	out_init(&f.out, STDOUT_FILENO, "stdout");
 	open_store(&f);

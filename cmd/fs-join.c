@@ -25,7 +25,8 @@ static const char usage_text[] =
 "               [--left-where PATH=VALUE] [--right-where PATH=VALUE]\n"
 "               [--left-prefix STR] [--right-prefix STR]\n"
 "               [--left-fields LIST] [--right-fields LIST]\n"
-"               [--retention DURATION] [--max-out-of-orderness DURATION]\n"
+"               [--right-time-field PATH] [--retention DURATION]\n"
+"               [--max-out-of-orderness DURATION]\n"
 "               [--start-field NAME] [--end-field NAME]\n"
 "               [--idle-timeout DURATION] [--late POLICY]\n"
 "               [--late-file FILE] [--late-field NAME]\n"
@@ -37,6 +38,8 @@ struct opts {
 	struct join_run_conf r;         /* what the engine reads */
 	int kinds;                      /* how many of the kind options */
 	const char *type;
+	const char *right_time;         /* --right-time-field */
+	struct path right_time_path;
 };
 
 /* --- options ------------------------------------------------------------- */
@@ -169,6 +172,9 @@ static const struct opt options[] = {
 	    "join key of the right side"),
 	OPT_STRING(0, "right-prefix", &opts.r.cfg.side[JOIN_RIGHT].prefix,
 	    "STR", "prefix for right member names (default right_)"),
+	OPT_STRING(0, "right-time-field", &opts.right_time, "PATH",
+	    "the right side's event time member (default:\n"
+	    "--time-field)"),
 	OPT_CALLBACK(0, "right-where", where_option, &opts.r.where[JOIN_RIGHT],
 	    "PATH=VALUE", "interleaved input: right records have PATH=VALUE"),
 	OPT_STRING(0, "start-field", &opts.r.cfg.start_field, "NAME",
@@ -258,7 +264,14 @@ static void check_args(struct opts *o)
 	}
 	if (o->r.keys[0].n != o->r.keys[1].n)
 		diag_usage("--left-key and --right-key need as many paths");
-	o->r.cfg.time = &o->common.time_path;
+	o->r.cfg.time[JOIN_LEFT] = o->r.cfg.time[JOIN_RIGHT] =
+	    &o->common.time_path;
+	if (o->right_time != NULL) {
+		if (path_compile(&o->right_time_path, o->right_time) != 0)
+			diag_usage("--right-time-field: invalid path: '%s'",
+			    o->right_time);
+		o->r.cfg.time[JOIN_RIGHT] = &o->right_time_path;
+	}
 	if (o->r.input[JOIN_RIGHT]) {
 		if (o->r.where[0].set || o->r.where[1].set)
 			diag_usage("--left-where/--right-where split one "

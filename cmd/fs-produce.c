@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aerospike/aerospike.h"
 #include "base64.h"
+#include "def.h"
 #include "fieldseen.h"
 #include "hashtab.h"
 #include "kafka/kafka.h"
@@ -29,6 +31,7 @@ static const char usage_text[] =
 "                  [--strict] [--timestamp] [--transactional-id ID]\n"
 "                  [--value-field PATH] [--value-message NAME]\n"
 "                  [--value-schema FILE] [--value-subject NAME]\n"
+"                  [--view NAME -n NAMESPACE [--hosts HOSTS]]\n"
 "                  [common options]\n";
 
 /* -p not given: the envelope's partition, or the partitioner's choice. */
@@ -46,6 +49,8 @@ struct opts {
 	struct schema_opts sch;         /* -r, -s */
 	const char *key_schema, *key_subject, *value_schema, *value_subject;
 	const char *key_message, *value_message;
+	struct as_opts as;      /* --view: the registry's store */
+	const char *view;
 };
 
 /* -s: the schema a key or value is written with. */
@@ -116,6 +121,20 @@ struct resume {
 	bool fresh;             /* no earlier run in this checkpoint store */
 };
 
+/* --view: the view's entry in the feature registry (fs-registry(5)). */
+struct view_reg {
+	struct as_cluster cl;
+	struct as_registry reg;
+	char *password;
+	bool defined;
+	json_t *keys;           /* the -k fields: the key, not features */
+	bool has_wm;
+	int64_t wm;             /* a watermark that passed, */
+	uint64_t wm_at;         /* after this many messages */
+	uint64_t delivered;     /* at the last update */
+	int64_t tick_ms;
+};
+
 struct producer {
 	struct opts *o;
 	rd_kafka_t *rk;
@@ -132,6 +151,7 @@ struct producer {
 	struct resume rs;
 	struct registry *reg;           /* -s */
 	struct avro_out akey, aval;
+	struct view_reg *view;          /* --view; NULL without */
 };
 
 /* --- options ----------------------------------------------------------- */
@@ -152,6 +172,23 @@ static void check_schema_options(struct opts *o)
 		diag_usage("-s key=avro without -t needs --key-subject");
 	if (o->sch.value && !o->value_subject && !o->topic)
 		diag_usage("-s value=avro without -t needs --value-subject");
+}
+
+/* --view's, with -n and -t. */
+static void check_view_options(struct opts *o)
+{
+	if ((o->view == NULL) != (o->as.ns == NULL))
+		diag_usage("--view and -n go together: the registry of "
+		    "NAMESPACE records view NAME");
+	if (o->view == NULL)
+		return;
+	if (o->view[0] == '\0' || o->view[0] == '@')
+		diag_usage("--view: a name, not starting with '@' (reserved): "
+		    "'%s'", o->view);
+	if (o->envelope || o->topic == NULL)
+		diag_usage("--view registers the records written to one topic: "
+		    "give -t, not -E");
+	as_opts_check(&o->as);
 }
 
 static void parse_options(struct opts *o, int argc, char **argv)
@@ -187,6 +224,15 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "(default: the subject's latest version)"),
 		OPT_STRING(0, "value-subject", &o->value_subject, "NAME",
 		    "the value's subject (default TOPIC-value)"),
+		OPT_STRING(0, "view", &o->view, "NAME",
+		    "register the records as feature view NAME in the\n"
+		    "registry of -n (fs-registry(5))"),
+		OPT_STRING(0, "hosts", &o->as.hosts, "HOSTS",
+		    "--view: the registry's Aerospike seed hosts\n"
+		    "(default 127.0.0.1:3000)"),
+		OPT_STRING('n', "namespace", &o->as.ns, "NS",
+		    "--view: the namespace of the registry"),
+		OPT_GROUP_AEROSPIKE_LOGIN(&o->as),
 		OPT_GROUP_SCHEMA(&o->sch, "write"),
 		OPT_GROUP_KAFKA(&o->k),
 		OPT_SORTED,
@@ -199,6 +245,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	fs_common_init(&o->c, argc, argv);
+	as_opts_init(&o->as);
 	kafka_opts_init(&o->k);
 	o->k.registry = &o->sch.conf;
 	o->partition = PARTITION_NONE;
@@ -226,6 +273,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	    o->txn_id, errstr, sizeof(errstr)) < 0)
 		diag_usage("--transactional-id: %s", errstr);
 	check_schema_options(o);
+	check_view_options(o);
 }
 
 static void opts_free(struct opts *o)
@@ -674,6 +722,137 @@ static void resume_free(struct resume *rs)
 		rd_kafka_conf_destroy(rs->conf);
 }
 
+/* --- the feature registry (--view) -------------------------------------- */
+
+/* Every few seconds, while records flow, as fs-sink-aerospike does. */
+#define VIEW_EVERY_MS 5000
+
+static struct view_reg *view_open(const struct opts *o)
+{
+	struct view_reg *v = xcalloc(1, sizeof *v);
+	const char *keys = o->map.key_text ? o->map.key_text : "";
+
+	v->password = as_opts_password(&o->as);
+	struct as_cluster_opts co = {
+		.hosts = o->as.hosts, .ns = o->as.ns, .user = o->as.user,
+		.password = v->password, .max_conns = 2,
+		.timeout_ms = o->as.timeout_ms > AS_INFO_TIMEOUT_MS ?
+		    o->as.timeout_ms : AS_INFO_TIMEOUT_MS,
+	};
+	struct as_exec_opts eo = {
+		.ns = o->as.ns, .max_in_flight = 1,
+		.timeout_ms = (int)o->as.timeout_ms, .max_retries = 2,
+		.backoff_ms = 5,
+	};
+
+	if (as_cluster_open(&v->cl, &co) < 0)
+		diag_fatal("aerospike: %s", v->cl.err);
+	/* several key fields make a JSON array key: no separator */
+	as_registry_open(&v->reg, &v->cl, &eo, o->view, "", keys, "");
+	v->reg.topic = o->topic;
+	v->reg.refusal = "write to a new topic (-t) or view (--view)";
+	v->keys = json_array();
+	if (*keys != '\0') {
+		json_t *part = json_object();
+
+		def_part_key(part, keys);
+		json_array_extend(v->keys, json_object_get(part, "key"));
+		json_decref(part);
+	}
+	v->tick_ms = etime_now_ms();
+	return v;
+}
+
+static void view_close(struct view_reg *v)
+{
+	if (v == NULL)
+		return;
+	as_registry_close(&v->reg);
+	as_cluster_close(&v->cl);
+	json_decref(v->keys);
+	free(v->password);
+	free(v);
+}
+
+/* Registers lineage (stolen; NULL: no definition came) and the
+ * producer's part; a definition that changes mid-stream, or one the
+ * view refuses, ends the run (exit 1). */
+static void view_define(struct producer *p, json_t *lineage)
+{
+	struct view_reg *v = p->view;
+	char why[AS_REGISTRY_WHY_MAX], version[DEF_VERSION_LEN + 1];
+	json_t *part = def_part_new("sink");
+
+	json_object_set_new(part, "topic", json_string(p->o->topic));
+	json_object_set(part, "key", v->keys);
+	if (lineage == NULL)
+		lineage = json_array();
+	json_array_append_new(lineage, part);
+	if (v->defined) {
+		def_version(lineage, version);
+		if (strcmp(version, v->reg.version) != 0)
+			diag_fatal("view '%s': the definition changed from "
+			    "version %s to %s mid-stream", v->reg.view,
+			    v->reg.version, version);
+		json_decref(lineage);
+		return;
+	}
+	if (as_registry_define(&v->reg, lineage, false, why) < 0)
+		diag_fatal("%s", why);
+	v->defined = true;
+}
+
+/* The members of a record written: the view's features. */
+static void view_note(struct producer *p, const json_t *obj)
+{
+	const char *k;
+	size_t kn;
+	json_t *x;
+
+	json_object_keylen_foreach((json_t *)obj, k, kn, x) {
+		size_t i;
+		json_t *key;
+		bool is_key = false;
+
+		json_array_foreach(p->view->keys, i, key)
+			if (strcmp(json_string_value(key), k) == 0)
+				is_key = true;
+		if (!is_key)
+			as_registry_note(&p->view->reg, k, kn, x);
+	}
+}
+
+/* Tells the registry what is acknowledged: deliveries since the last
+ * update, and the newest watermark whose messages before it all are. */
+static void view_update(struct producer *p)
+{
+	struct view_reg *v = p->view;
+	char why[AS_REGISTRY_WHY_MAX];
+
+	if (v == NULL || !v->defined)
+		return;
+	if (p->delivered > v->delivered) {
+		as_registry_wrote(&v->reg);
+		v->delivered = p->delivered;
+	}
+	if (v->has_wm && p->delivered + p->failed >= v->wm_at) {
+		as_registry_watermark(&v->reg, v->wm);
+		v->has_wm = false;
+	}
+	if (as_registry_update(&v->reg, why) < 0)
+		diag_error("%s", why);
+	v->tick_ms = etime_now_ms();
+}
+
+static void view_tick(struct producer *p)
+{
+	if (p->view != NULL && etime_now_ms() - p->view->tick_ms >=
+	    VIEW_EVERY_MS)
+		view_update(p);
+}
+
+/* --- checkpoints ------------------------------------------------------- */
+
 /* The sink's part of a checkpoint: everything before the barrier is
  * acknowledged (or committed) before the stage writes its file. */
 static json_t *snapshot_hook(void *ctx, uint64_t id)
@@ -688,6 +867,7 @@ static json_t *snapshot_hook(void *ctx, uint64_t id)
 		flush_all(p);
 	check_failures(p);
 	p->failed_at_barrier = p->failed;
+	view_update(p);
 	state = json_pack("{s:I}", "delivered", (json_int_t)p->delivered);
 	if (p->rs.pending > 0)
 		json_object_set_new(state, "pending", resume_save(p));
@@ -1001,8 +1181,8 @@ static void on_record(struct producer *p, const char *line, size_t len)
 
 	/* The hot path: a line that is certainly a data record is sent as
 	 * its bytes, without building it. */
-	if (plain_value(p->o) && rec_quick_object(line, len) &&
-	    !rec_line_maybe_control(line, len)) {
+	if (plain_value(p->o) && p->view == NULL &&
+	    rec_quick_object(line, len) && !rec_line_maybe_control(line, len)) {
 		stage_data(&p->st);
 		kafka_msg_reset(&p->msg);
 		p->msg.has_value = true;
@@ -1034,11 +1214,28 @@ static void on_record(struct producer *p, const char *line, size_t len)
 		case STAGE_PASS:
 			break;
 		}
+		if (p->view != NULL && c.kind == CTL_OTHER && def_is(obj)) {
+			const json_t *l = json_object_get(obj, "lineage");
+
+			view_define(p, json_is_array(l) ? json_deep_copy(l) :
+			    json_array());
+		}
+		if (p->view != NULL && c.kind == CTL_WATERMARK &&
+		    c.ts > INT64_MIN) {
+			p->view->has_wm = true;
+			p->view->wm = c.ts;
+			p->view->wm_at = p->produced;
+		}
 		/* watermarks and unknown control records end here: a sink */
 		json_decref(obj);
 		return;
 	}
 	stage_data(&p->st);
+	if (p->view != NULL) {
+		if (!p->view->defined)
+			view_define(p, NULL);
+		view_note(p, obj);
+	}
 	if (p->o->envelope)
 		rc = kafka_env_decode(obj, &p->msg, why);
 	else {
@@ -1113,6 +1310,7 @@ static void produce_loop(struct producer *p)
 		/* Serve delivery reports while the input is quiet. */
 		while (!lineio_has_line(&p->lr) && !p->lr.eof) {
 			rd_kafka_poll(p->rk, 0);
+			view_tick(p);
 			if (lineio_wait(&p->lr, 100) != 0 || sig_stop_requested())
 				break;
 		}
@@ -1127,8 +1325,10 @@ static void produce_loop(struct producer *p)
 			diag_fatal("read error: '%s': %s", p->lr.name,
 			    strerror(p->lr.err));
 		on_record(p, line, len);
-		if ((p->produced & 1023) == 0)
+		if ((p->produced & 1023) == 0) {
 			rd_kafka_poll(p->rk, 0);
+			view_tick(p);
+		}
 	}
 }
 
@@ -1154,6 +1354,8 @@ int main(int argc, char **argv)
 	stage_init(&p.st, &o.c, (struct stage_hooks){ snapshot_hook,
 	    restore_hook, &p });
 	avro_setup(&p);
+	if (o.view != NULL)
+		p.view = view_open(&o);
 	/* No earlier run in this store: its transactions are none of ours. */
 	p.rs.fresh = p.st.store != NULL && !ckpt_stage_known(p.st.store);
 	setup_producer(&p);
@@ -1174,6 +1376,9 @@ int main(int argc, char **argv)
 			txn_commit(&p);
 	}
 	flush_all(&p);
+	if (!sig_stop_requested() && !cut)
+		view_update(&p);
+	view_close(p.view);
 	if (o.c.stats)
 		diag_error("%" PRIu64 " produced, %" PRIu64 " delivered, %" PRIu64
 		    " failed", p.produced, p.delivered, p.failed);

@@ -10,6 +10,12 @@
  * into place.  A restore commits what the restored checkpoint lists and
  * removes every other file in progress, so that the replay after it
  * writes their rows again, once.
+ *
+ * With --view and -n, the sink records where it keeps the view's rows
+ * in the feature registry of that namespace (fs-registry(5)): as an
+ * offline location of the view's version whose definition its input's
+ * is, once a definition record has come, and again when the location
+ * changes (an inferred schema) at checkpoints and at the end.
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
@@ -20,6 +26,8 @@
 #include <time.h>
 
 #include "tool.h"
+#include "aerospike/aerospike.h"
+#include "def.h"
 #include "filesink/filesink.h"
 #include "kafka/kafka.h"
 #include "opt.h"
@@ -29,6 +37,7 @@
 
 static const char usage_text[] =
 "usage: fs-sink-file [--format FORMAT] [--compress CODEC] [--partition PATTERN]\n"
+"                    [--view NAME -n NAMESPACE [--hosts HOSTS]]\n"
 "                    [options] DIR [FILE]\n"
 "Writes NDJSON records into files under DIR, partitioned by event time.\n";
 
@@ -42,6 +51,17 @@ struct opts {
 	const char *schema_file;
 	int64_t max_open;
 	const char *input;
+	struct as_opts as;      /* the registry's store, with --view */
+	const char *view;
+};
+
+/* The view's entry in the registry (fs-registry(5)), with --view. */
+struct offline_reg {
+	struct as_cluster cl;
+	struct as_registry reg;
+	char *password;
+	json_t *lineage;        /* the definition that came, NULL: none */
+	json_t *said;           /* the location last recorded, NULL: none */
 };
 
 struct sink {
@@ -50,6 +70,7 @@ struct sink {
 	struct rejects rj;
 	struct stage st;
 	struct filesink *fs;
+	struct offline_reg *off;        /* NULL without --view */
 	uint64_t lines, controls;
 	/* --metrics-*: NULL without */
 	struct metric *m_rows, *m_opened, *m_committed, *m_bytes, *m_removed;
@@ -108,6 +129,14 @@ static void check_options(struct opts *o, int argc, char **argv, int first)
 		    "'%s'", o->f.prefix);
 	o->f.max_open = (size_t)o->max_open;
 	o->f.checkpointed = o->c.ckpt_dir != NULL;
+	if ((o->view == NULL) != (o->as.ns == NULL))
+		diag_usage("--view and -n go together: the registry of "
+		    "NAMESPACE records where VIEW's rows are");
+	if (o->view != NULL && (o->view[0] == '\0' || o->view[0] == '@'))
+		diag_usage("--view: a name, not starting with '@' (reserved): "
+		    "'%s'", o->view);
+	if (o->view != NULL)
+		as_opts_check(&o->as);
 }
 
 static void parse_options(struct opts *o, int argc, char **argv)
@@ -117,6 +146,11 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "FORMAT", "ndjson (default) or avro"),
 		OPT_POLICY(0, "compress", &o->f.codec, fsk_codec_words, "CODEC",
 		    "none (default); NDJSON: gzip or zstd; Avro: deflate"),
+		OPT_STRING(0, "hosts", &o->as.hosts, "HOSTS",
+		    "--view: the registry's seed hosts, host[:port],...\n"
+		    "(default 127.0.0.1:3000)"),
+		OPT_STRING('n', "namespace", &o->as.ns, "NS",
+		    "--view: the namespace of the registry"),
 		OPT_STRING(0, "partition", &o->f.partition, "PATTERN",
 		    "strftime(3) of the event time in UTC (default\n"
 		    "'dt=%Y-%m-%d/hour=%H'; '' for none)"),
@@ -131,11 +165,17 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		    "(default 64)"),
 		OPT_STRING(0, "prefix", &o->f.prefix, "NAME",
 		    "file names begin with NAME- (default part)"),
+		OPT_AEROSPIKE_TIMEOUT(&o->as),
+		OPT_STRING(0, "view", &o->view, "NAME",
+		    "record this store in the feature registry as\n"
+		    "view NAME's offline location (fs-registry(5))"),
+		OPT_GROUP_AEROSPIKE_LOGIN(&o->as),
 		OPT_GROUP_COMMON(&o->c),
 		OPT_END
 	};
 
 	fs_common_init(&o->c, argc, argv);
+	as_opts_init(&o->as);
 	o->f.partition = FSK_PARTITION_DEFAULT;
 	o->f.prefix = FSK_PREFIX_DEFAULT;
 	o->f.max_bytes = UINT64_C(128) << 20;
@@ -161,6 +201,82 @@ static char *read_schema(const char *path)
 	fclose(f);
 	buf_appendc(&b, '\0');
 	return b.data;
+}
+
+/* --- the registry (fs-registry(5)) ------------------------------------ */
+
+static struct offline_reg *offline_open(const struct opts *o)
+{
+	struct offline_reg *r = xcalloc(1, sizeof *r);
+
+	r->password = as_opts_password(&o->as);
+	struct as_cluster_opts co = {
+		.hosts = o->as.hosts, .ns = o->as.ns, .user = o->as.user,
+		.password = r->password, .max_conns = 2,
+		.timeout_ms = o->as.timeout_ms > AS_INFO_TIMEOUT_MS ?
+		    o->as.timeout_ms : AS_INFO_TIMEOUT_MS,
+	};
+	struct as_exec_opts eo = {
+		.ns = o->as.ns, .max_in_flight = 1,
+		.timeout_ms = (int)o->as.timeout_ms, .max_retries = 2,
+		.backoff_ms = 5,
+	};
+
+	if (as_cluster_open(&r->cl, &co) < 0)
+		diag_fatal("aerospike: %s", r->cl.err);
+	as_registry_open(&r->reg, &r->cl, &eo, o->view, "", "", ":");
+	return r;
+}
+
+static void offline_close(struct offline_reg *r)
+{
+	if (r == NULL)
+		return;
+	as_registry_close(&r->reg);
+	as_cluster_close(&r->cl);
+	json_decref(r->lineage);
+	json_decref(r->said);
+	free(r->password);
+	free(r);
+}
+
+/*
+ * Records the store's location in the view's version of the definition
+ * that came (at the end, none came: the empty one), when it is not the
+ * one recorded already.  at_end: a view without that version is said.
+ */
+static void offline_record(struct sink *s, bool at_end)
+{
+	struct offline_reg *r = s->off;
+	char why[AS_REGISTRY_WHY_MAX], version[DEF_VERSION_LEN + 1];
+	json_t *loc;
+	int rc;
+
+	if (r == NULL || (r->lineage == NULL && !at_end))
+		return;
+	if (r->lineage == NULL)
+		r->lineage = json_array();
+	loc = filesink_location(s->fs);
+	json_object_set_new(loc, "time_field",
+	    json_string(s->o->c.time_field ? s->o->c.time_field : "ts"));
+	if (r->said != NULL && json_equal(loc, r->said)) {
+		json_decref(loc);
+		return;
+	}
+	rc = as_registry_offline(&r->reg, r->lineage, loc, version, why);
+	if (rc < 0)
+		diag_error("%s", why);
+	else if (rc == 0 && at_end)
+		diag_warn("view '%s' has no version of this input's "
+		    "definition (fs-sink-aerospike --view '%s' registers it): "
+		    "this store is not recorded as its offline location",
+		    s->o->view, s->o->view);
+	if (rc == 1) {
+		json_decref(r->said);
+		r->said = loc;
+	} else {
+		json_decref(loc);
+	}
 }
 
 /* --- checkpoints ------------------------------------------------------ */
@@ -239,6 +355,8 @@ static void handle_control(struct sink *s, const struct ctl *ctl,
 		filesink_recover(s->fs);
 	else if (ctl->kind == CTL_BARRIER)
 		commit_complete(s);
+	if (ctl->kind == CTL_BARRIER)
+		offline_record(s, false);
 	metrics_publish(s);
 }
 
@@ -261,6 +379,14 @@ static void handle_line(struct sink *s, const char *line, size_t len)
 			reject_line(&s->rj, &s->lr, why, line, len);
 		else if (k != CTL_NONE)
 			handle_control(s, &ctl, line, len, why);
+		if (k == CTL_OTHER && s->off != NULL && def_is(obj) &&
+		    s->off->lineage == NULL) {
+			const json_t *l = json_object_get(obj, "lineage");
+
+			s->off->lineage = json_is_array(l) ? json_deep_copy(l) :
+			    json_array();
+			offline_record(s, false);
+		}
 		if (k != CTL_NONE) {
 			json_decref(obj);
 			return;
@@ -353,13 +479,18 @@ int main(int argc, char **argv)
 	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
 	metrics_register(&s, o.c.metrics);
+	if (o.view != NULL)
+		s.off = offline_open(&o);
 	run(&s);
 	rc = finish(&s);
+	if (!sig_stop_requested() && rc == 0)
+		offline_record(&s, true);
 	metrics_publish(&s);
 	if (o.c.stats)
 		print_stats(&s);
 	stage_finish(&s.st);
 	rejects_finish(&s.rj);
+	offline_close(s.off);
 	filesink_free(s.fs);
 	lineio_close(&s.lr);
 	free(schema);

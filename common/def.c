@@ -80,8 +80,8 @@ void def_free(struct defrec *d)
 /* Members that say where the data came from or how it was stored, not
  * what was computed. */
 static const char *const not_definition[] = { "tool", "topics", "files",
-	"format", "spec", "over_spec", "namespace", "set", "watermark_bound",
-	NULL };
+	"format", "spec", "over_spec", "namespace", "set", "topic",
+	"watermark_bound", NULL };
 
 static int by_name(const void *a, const void *b)
 {
@@ -154,4 +154,22 @@ void def_version(const json_t *lineage, char out[DEF_VERSION_LEN + 1])
 	    (unsigned long long)XXH64(text, strlen(text), 0));
 	free(text);
 	json_decref(c);
+}
+
+void def_version_upstream(const json_t *lineage,
+    char out[DEF_VERSION_LEN + 1])
+{
+	json_t *up = json_array();
+	size_t i;
+	json_t *part;
+
+	json_array_foreach(lineage, i, part) {
+		const char *st = json_string_value(json_object_get(part,
+		    "stage"));
+
+		if (st == NULL || strcmp(st, "sink") != 0)
+			json_array_append(up, part);
+	}
+	def_version(up, out);
+	json_decref(up);
 }

@@ -14,7 +14,8 @@
  *
  * def_canonical() is the definition a version is the hash of: the
  * lineage without what does not change the values (where the data came
- * from, the tool, the sink's namespace and set), aggregates sorted by
+ * from, the tool, the sink's namespace and set or topic), aggregates
+ * sorted by
  * name.  def_version() hashes it (XXH64 of its sorted compact JSON, 16
  * hex digits).
  *
@@ -53,5 +54,10 @@ void def_free(struct defrec *d);
 json_t *def_canonical(const json_t *lineage);
 /* Its version: DEF_VERSION_LEN hex digits and a NUL into out. */
 void def_version(const json_t *lineage, char out[DEF_VERSION_LEN + 1]);
+/* The version of the lineage less its sink parts: what the stages
+ * before the sinks compute, the same for every sink of one pipeline
+ * (an offline store finds the online view's version by it). */
+void def_version_upstream(const json_t *lineage,
+    char out[DEF_VERSION_LEN + 1]);
 
 #endif

@@ -261,6 +261,28 @@ EOF
 EOF
 }
 
+@test "fs-join: as-of --right-time-field takes the right side's time from its own member (a window's end)" {
+	# windowed rows, known at their window's end; labels at ts
+	printf '%s\n' '{"user":"a","window_start":0,"window_end":60000,"n":3}' \
+	    '{"user":"a","window_start":60000,"window_end":120000,"n":5}' > rows.ndjson
+	printf '%s\n' '{"user":"a","ts":59999}' '{"user":"a","ts":60000}' \
+	    '{"user":"a","ts":119999}' '{"user":"a","ts":120000}' > labels.ndjson
+	run --separate-stderr fs-join --asof --type left --key user --data-only \
+	    --right-time-field window_end --right-fields window_end:feature_ts,n:n \
+	    --right rows.ndjson labels.ndjson
+	assert_success
+	assert_output - <<'EOF'
+{"user":"a","ts":59999,"feature_ts":null,"n":null}
+{"user":"a","ts":60000,"feature_ts":60000,"n":3}
+{"user":"a","ts":119999,"feature_ts":60000,"n":3}
+{"user":"a","ts":120000,"feature_ts":120000,"n":5}
+EOF
+	run --separate-stderr fs-join --asof --key user --right-time-field 'a..b' \
+	    --right rows.ndjson labels.ndjson
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-join: --right-time-field: invalid path: 'a..b'"
+}
+
 @test "fs-join: as-of never uses a right record from after the left record's time (3000 random records)" {
 	# Random keys and times in random order; no record is late, so every
 	# order must get exactly the newest profile of its key at or before it.

@@ -91,7 +91,7 @@ install_to() {
 	assert_line "fs-agg --ag: --agg"
 	assert_line "fs-consume -b _: 0"
 	assert_line "fs-agg --checkpoint-dir _: ckdir"
-	assert_line "fs-training-set --: --agg --key --over --retention --time-field --data-only --help --version"
+	assert_line "fs-training-set --: --agg --hosts --key --namespace --over --retention --time-field --view --data-only --help --version"
 }
 
 @test "install: uninstall removes exactly what install installed" {

@@ -200,3 +200,142 @@ registry() {
 	wait "$pid"
 	assert_equal "$(cat sink.err)" ""
 }
+
+# --- the offline store's location (fs-sink-file --view) -----------------
+
+# offline DIR SINK-FILE-OPTIONS...: the backfill of pipeline 1m n=count
+# into files under DIR, recorded in view test.$SET.
+offline() {
+	local dir=$1
+	shift
+	fs-backfill --watermarks in.ndjson | fs-window --tumble 1m |
+	    fs-agg --key user --agg n=count |
+	    fs-sink-file --time-field window_start --view "test.$SET" -n test \
+	    --hosts "$FS_AEROSPIKE" "$@" "$dir"
+}
+
+@test "registry: fs-sink-file records its store as the offline location of the view's version; the official client reads it" {
+	require_aerospike
+	run --separate-stderr pipeline 1m --agg n=count
+	assert_success
+	run --separate-stderr offline store --format avro
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr offline nd --compress gzip --partition 'dt=%Y-%m-%d'
+	assert_success
+	python=$("$FS_ROOT/scripts/aerospike-venv")
+	run --separate-stderr "$python" - "$FS_AEROSPIKE" "test.$SET" "$T" <<-'EOF2'
+	import json, sys, aerospike
+	host, port = sys.argv[1].rsplit(":", 1)
+	c = aerospike.client({"hosts": [(host, int(port))]}).connect()
+	_, _, b = c.get(("test", "fs_registry", sys.argv[2]))
+	off = b["versions"][b["current"]]["offline"]
+	for uri in sorted(off):
+	    o = off[uri]
+	    print(uri.replace(sys.argv[3], "T"), o["format"], o["compression"],
+	          o["layout"], o["prefix"], o["time_field"], o["updated"] > 0,
+	          [f["name"] for f in json.loads(o["schema"])["fields"]] if "schema" in o else "-")
+	EOF2
+	assert_success
+	assert_output - <<-EOF2
+	file://T/nd ndjson gzip dt=%Y-%m-%d part window_start True -
+	file://T/store avro none dt=%Y-%m-%d/hour=%H part window_start True ['window_start', 'window_end', 'user', 'n']
+	EOF2
+	# fs-features shows it: describe (NDJSON and the table) and export
+	run --separate-stderr bash -c "fs-features --hosts '$FS_AEROSPIKE' -n test describe 'test.$SET' | jq -c '.offline | keys'"
+	assert_output "[\"file://$T/nd\",\"file://$T/store\"]"
+	run script -qec "fs-features --hosts '$FS_AEROSPIKE' -n test describe 'test.$SET'" /dev/null
+	assert_line --partial "offline    file://$T/store (avro, dt=%Y-%m-%d/hour=%H)"
+	assert_line --partial "offline    file://$T/nd (ndjson gzip, dt=%Y-%m-%d)"
+	fs-features --hosts "$FS_AEROSPIKE" -n test export |
+	    jq -e --arg v "test.$SET" --arg u "file://$T/store" '.[$v].versions[.[$v].current].offline[$u].format == "avro"'
+}
+
+@test "registry: fs-sink-file with a definition the view does not hold records nothing, and says so" {
+	require_aerospike
+	run --separate-stderr pipeline 1m --agg n=count
+	assert_success
+	before=$(registry | jq -S 'del(.updated) | .versions[].updated = 0')
+	run --separate-stderr bash -c "fs-backfill --watermarks in.ndjson | fs-window --tumble 1m |
+	    fs-agg --key user --agg n=count --agg m=max:amt |
+	    fs-sink-file --time-field window_start --view 'test.$SET' -n test --hosts '$FS_AEROSPIKE' store"
+	assert_success
+	assert_equal "$stderr" "fs-sink-file: view 'test.$SET' has no version of this input's definition (fs-sink-aerospike --view 'test.$SET' registers it): this store is not recorded as its offline location"
+	[ -n "$(find store -name 'part-*')" ] || fail "no rows written"
+	assert_equal "$(registry | jq -S 'del(.updated) | .versions[].updated = 0')" "$before"
+	run --separate-stderr fs-sink-file --view "test.$SET" store </dev/null
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-sink-file: --view and -n go together: the registry of NAMESPACE records where VIEW's rows are"
+}
+
+# --- Kafka-output views (fs-produce --view) --------------------------------
+
+# produce TOPIC VIEW AGG-OPTIONS...: the backfill of in.ndjson, windowed
+# and aggregated, into TOPIC, registered as VIEW.
+produce() {
+	local topic=$1 view=$2
+	shift 2
+	fs-backfill --watermarks in.ndjson | fs-window --tumble 1m |
+	    fs-agg --key user "$@" |
+	    fs-produce -b "$FS_KAFKA_BROKERS" -t "$topic" -k user --view "$view" \
+	    -n test --hosts "$FS_AEROSPIKE"
+}
+
+@test "registry: fs-produce --view registers a Kafka-output view in the same registry; fs-features lists and describes it" {
+	require_aerospike
+	require_kafka
+	local topic
+	topic=$(uniq_name regk)
+	kafka_create_topic "$topic" 1
+	run --separate-stderr produce "$topic" "k.$SET" --agg n=count --agg 's=sum:amt'
+	assert_success
+	assert_equal "$stderr" ""
+	# the rows are in the topic
+	run --separate-stderr fs-consume -b "$FS_KAFKA_BROKERS" -t "$topic" -o beginning -e -V --data-only
+	assert_success
+	assert_equal "${#lines[@]}" 3
+	registry "k.$SET" > reg.json
+	run jq -c '[.view, .topic, .set, .key, (.versions | length), (.versions[.current] | [.n, .watermark, (.first_written > 0), (.features | keys), .features.s.def.fn, ([.lineage[].tool] | join("|"))])]' reg.json
+	assert_output "[\"k.$SET\",\"$topic\",\"\",[\"user\"],1,[1,70001,true,[\"n\",\"s\",\"window_end\",\"window_start\"],\"sum\",\"fs-backfill|fs-window|fs-agg|fs-produce\"]]"
+	# the topic is where, not what: another topic is the same version
+	topic2=$(uniq_name regk)
+	kafka_create_topic "$topic2" 1
+	run --separate-stderr produce "$topic2" "k2.$SET" --agg 's=sum:amt' --agg n=count
+	assert_success
+	assert_equal "$(registry "k2.$SET" | jq -r .current)" "$(jq -r .current reg.json)"
+	# fs-features: list and describe, NDJSON and the table
+	run --separate-stderr bash -c "fs-features --hosts '$FS_AEROSPIKE' -n test list | jq -c 'select(.view == \"k.$SET\") | [.topic, .watermark]'"
+	assert_output "[\"$topic\",70001]"
+	run --separate-stderr bash -c "fs-features --hosts '$FS_AEROSPIKE' -n test describe 'k.$SET' | jq -r .topic"
+	assert_output "$topic"
+	run script -qec "fs-features --hosts '$FS_AEROSPIKE' -n test describe 'k.$SET'" /dev/null
+	assert_line --partial "topic      $topic"
+	assert_line --partial "lineage    fs-backfill | fs-window | fs-agg | fs-produce"
+	# its pipeline into a set, for a store to serve from
+	run --separate-stderr fs-features --hosts "$FS_AEROSPIKE" -n test pipeline "k.$SET"
+	assert_failure 1
+	assert_equal "$stderr" "fs-features: view 'k.$SET' version $(jq -r .current reg.json) writes Kafka topic '$topic': give -s SET to write its rows to Aerospike, or --training"
+}
+
+@test "registry: fs-produce refuses a changed definition into its view before it writes a message" {
+	require_aerospike
+	require_kafka
+	local topic
+	topic=$(uniq_name regk)
+	kafka_create_topic "$topic" 1
+	run --separate-stderr produce "$topic" "k.$SET" --agg n=count
+	assert_success
+	v=$(registry "k.$SET" | jq -r .current)
+	run --separate-stderr produce "$topic" "k.$SET" --agg n=count --agg m=max:amt
+	assert_failure 1
+	[[ "$stderr" == "fs-produce: view 'k.$SET' holds version $v in its plain bins; this pipeline's definition is version "*": write to a new topic (-t) or view (--view)" ]] ||
+	    fail "$stderr"
+	# only the first run's rows
+	run --separate-stderr fs-consume -b "$FS_KAFKA_BROKERS" -t "$topic" -o beginning -e -V --data-only
+	assert_equal "${#lines[@]}" 3
+	run --separate-stderr fs-produce -b "$FS_KAFKA_BROKERS" -E --view v -n test < /dev/null
+	assert_failure 2
+	assert_equal "${stderr%%$'\n'*}" "fs-produce: --view registers the records written to one topic: give -t, not -E"
+	run --separate-stderr fs-produce -b "$FS_KAFKA_BROKERS" -t x --view v < /dev/null
+	assert_failure 2
+}

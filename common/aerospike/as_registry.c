@@ -163,8 +163,12 @@ static int reg_write(struct as_registry *r, const struct as_key *key,
 /* The bins of a new view's record. */
 static json_t *reg_new_bins(const struct as_registry *r)
 {
-	return json_pack("{s:s,s:s,s:O,s:s,s:{}}", "view", r->view, "set",
-	    r->set, "key", r->keys, "key_sep", r->key_sep, "versions");
+	json_t *b = json_pack("{s:s,s:s,s:O,s:s,s:{}}", "view", r->view,
+	    "set", r->set, "key", r->keys, "key_sep", r->key_sep, "versions");
+
+	if (r->topic != NULL)
+		json_object_set_new(b, "topic", json_string(r->topic));
+	return b;
 }
 
 /* The largest version number in versions. */
@@ -204,8 +208,9 @@ static int reg_place(struct as_registry *r, json_t *bins, bool version_bins,
 	if (!plain && !version_bins) {
 		snprintf(why, AS_REGISTRY_WHY_MAX, "view '%s' holds version %s "
 		    "in its plain bins; this pipeline's definition is version "
-		    "%s: give --version-bins, or write to a new set (-s) or "
-		    "view (--view)", r->view, cur, r->version);
+		    "%s: %s", r->view, cur, r->version, r->refusal ?
+		    r->refusal : "give --version-bins, or write to a new set "
+		    "(-s) or view (--view)");
 		return -1;
 	}
 	if (e == NULL) {
@@ -518,6 +523,62 @@ int as_registry_update(struct as_registry *r, char *why)
 			r->wrote = false;
 			return 0;
 		}
+	}
+	snprintf(why, AS_REGISTRY_WHY_MAX, "registry '%s': still overtaken by "
+	    "other writers after %d tries", r->view, REG_TRIES);
+	return -1;
+}
+
+/* The version of versions whose upstream version is up, or NULL. */
+static const char *upstream_match(const json_t *versions, const char *up)
+{
+	const char *k;
+	json_t *e;
+	char v[DEF_VERSION_LEN + 1];
+
+	json_object_foreach((json_t *)versions, k, e) {
+		def_version_upstream(json_object_get(e, "lineage"), v);
+		if (strcmp(v, up) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+int as_registry_offline(struct as_registry *r, const json_t *lineage,
+    const json_t *location, char version[17], char *why)
+{
+	char up[DEF_VERSION_LEN + 1];
+	const char *uri = json_string_value(json_object_get(location, "uri"));
+
+	def_version_upstream(lineage, up);
+	for (int i = 0; i < REG_TRIES; i++) {
+		int found = reg_read(r, &r->key, why), w;
+		json_t *bins, *e, *off, *loc;
+		const char *v;
+
+		if (found <= 0)
+			return found;
+		v = upstream_match(json_object_get(r->bins, "versions"), up);
+		if (v == NULL)
+			return 0;
+		snprintf(version, DEF_VERSION_LEN + 1, "%s", v);
+		bins = json_deep_copy(r->bins);
+		e = json_object_get(json_object_get(bins, "versions"), version);
+		off = json_object_get(e, "offline");
+		if (!json_is_object(off)) {
+			off = json_object();
+			json_object_set_new(e, "offline", off);
+		}
+		loc = json_deep_copy(location);
+		json_object_set_new(loc, "updated",
+		    json_integer(etime_now_ms()));
+		json_object_set_new(off, uri ? uri : "", loc);
+		w = reg_write(r, &r->key, bins, true, r->gen, why);
+		json_decref(bins);
+		if (w < 0)
+			return -1;
+		if (w == 0)
+			return 1;
 	}
 	snprintf(why, AS_REGISTRY_WHY_MAX, "registry '%s': still overtaken by "
 	    "other writers after %d tries", r->view, REG_TRIES);

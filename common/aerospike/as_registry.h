@@ -37,6 +37,11 @@ struct as_registry {
 	struct as_exec *ex;
 	struct as_key key;      /* the view's record */
 	char *view, *set, *key_sep;
+	/* Set by the caller after as_registry_open(), borrowed: */
+	const char *topic;      /* a view written to Kafka: its topic */
+	const char *refusal;    /* what to do about a refused version
+				 * (default: the sink's --version-bins, -s,
+				 * --view) */
 	json_t *keys;           /* the --key fields */
 	json_t *lineage;        /* NULL until defined */
 	char version[17];
@@ -79,6 +84,17 @@ void as_registry_wrote(struct as_registry *r);
 /* Merges what was noted into the version's entry, once the caller has
  * every write so far acknowledged.  Nothing to tell: 0 at once. */
 int as_registry_update(struct as_registry *r, char *why);
+
+/*
+ * An offline store of the view (fs-sink-file): records location
+ * (borrowed; its "uri" names it) as versions[V].offline[uri] of the
+ * version V whose lineage, less its sink parts, computes what lineage
+ * (borrowed, the offline sink's) does (def_version_upstream).  1 with
+ * V's id in version, 0 when the view has no such version (yet), -1 with
+ * why.  r opened with the view's name.
+ */
+int as_registry_offline(struct as_registry *r, const json_t *lineage,
+    const json_t *location, char version[17], char *why);
 
 /* Reads the registry record name (a view, or AS_REGISTRY_INDEX): 1 with
  * its bins in *out (a new reference), 0 when there is none, -1 with

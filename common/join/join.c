@@ -170,7 +170,7 @@ enum join_result join_extract(struct join *j, int s, const json_t *obj,
 		*why = j->why;
 		return JOIN_BAD;
 	}
-	if (etime_get(j->cfg->time, obj, t, &twhy) != 0) {
+	if (etime_get(j->cfg->time[s], obj, t, &twhy) != 0) {
 		*why = twhy;
 		return JOIN_BAD;
 	}

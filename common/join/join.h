@@ -76,7 +76,7 @@ struct join_config {
 	int64_t max_ooo;        /* for derived watermarks, ms */
 	int64_t idle;           /* idle timeout, ms; 0: none (window_wm.h) */
 	const struct keyspec *key[2];
-	const struct path *time;
+	const struct path *time[2];     /* each side's event time */
 	const char *start_field;        /* window bounds, JOIN_WINDOW_* */
 	const char *end_field;
 	struct join_side_out side[2];

@@ -207,7 +207,7 @@ int main(void)
 
 	struct join_config cfg = {
 		.lo = -50, .hi = 30, .retention = -1, .max_ooo = 60,
-		.key = { &key, &key }, .time = &time,
+		.key = { &key, &key }, .time = { &time, &time },
 		.start_field = JOIN_WINDOW_START, .end_field = JOIN_WINDOW_END,
 		.side = { { "", NULL, 0 }, { "", rf, nrf } },
 	};
