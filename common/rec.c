@@ -151,21 +151,99 @@ static void dump_string(struct buf *b, const char *s, size_t n)
 	dump_string_in(b, 0, s, n, 0);
 }
 
+/* The powers of ten a double holds exactly. */
+static const double pow10_exact[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/*
+ * What "%.15g" writes for d when 1e-4 <= |d| < 1e15 and that reads back
+ * as d: its length in s[32] (not terminated); 0 when no decimal of at
+ * most 15 significant digits reads back as d (it takes 16 or 17); -1
+ * when d is out of that range (not tried).
+ *
+ * Without printf or strtod: a decimal D of at most 15 (DBL_DIG) digits
+ * is what "%.15g" writes for the double nearest D (the rounding to 15
+ * digits gives D back), so at most one such D reads back as d, and it
+ * is c / 10^k for the first k that works, c the integer nearest
+ * |d| * 10^k: that product is within 0.25 of c while c < 10^15 < 2^53.
+ * c / 10^k, both exact doubles, is one correctly rounded division, the
+ * value strtod() gives for the decimal (its own fast path).
+ */
+static int real15(char *s, double d)
+{
+	double a = d < 0 ? -d : d, t = 0;
+	char digits[24], *e = digits + sizeof digits, *p;
+	unsigned k;
+	int64_t c = 0;
+	size_t nd, n = 0;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return -1;
+	for (k = 0;; k++) {
+		if (k == sizeof pow10_exact / sizeof *pow10_exact)
+			return 0;
+		t = a * pow10_exact[k];
+		if (t >= 1e15)
+			return 0;
+		c = (int64_t)(t + 0.5);
+		if ((double)c / pow10_exact[k] == a)
+			break;
+	}
+	p = e;
+	do
+		*--p = (char)('0' + c % 10);
+	while ((c /= 10) > 0);
+	nd = (size_t)(e - p);
+	if (d < 0)
+		s[n++] = '-';
+	if (nd <= k) {                  /* 0.000ddd */
+		s[n++] = '0';
+		s[n++] = '.';
+		for (size_t z = nd; z < k; z++)
+			s[n++] = '0';
+		memcpy(s + n, p, nd);
+		return (int)(n + nd);
+	}
+	memcpy(s + n, p, nd - k);       /* the integer part */
+	n += nd - k;
+	if (k > 0) {
+		s[n++] = '.';
+		memcpy(s + n, e - k, k);
+		n += k;
+	}
+	return (int)n;
+}
+
 /*
  * Reals are written with the fewest significant digits (15 to 17) that
  * read back as the same double: jansson always writes 17, which turns
  * 0.1 into 0.10000000000000001, and people read these features.
  * A real that is integral keeps a ".0" so it stays a real for readers
- * that distinguish (jansson does).
+ * that distinguish (jansson does).  Most reals take real15(); the rest
+ * snprintf(), whose 17 digits always read back.
  */
 static void dump_real(struct buf *b, double d)
 {
 	char tmp[40];
-	int prec, n = 0;
+	int prec, n;
 
-	for (prec = 15; prec <= 17; prec++) {
+	n = real15(tmp, d);
+	if (n > 0) {
+		buf_reserve(b, (size_t)n + 2);
+		memcpy(b->data + b->len, tmp, (size_t)n);
+		if (memchr(tmp, '.', (size_t)n) == NULL) {
+			memcpy(b->data + b->len + n, ".0", 2);
+			n += 2;
+		}
+		b->len += (size_t)n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	for (prec = n == 0 ? 16 : 15; prec <= 17; prec++) {
 		n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
+		if (prec == 17 || strtod(tmp, NULL) == d)
 			break;
 	}
 	buf_append(b, tmp, (size_t)n);
