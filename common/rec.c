@@ -7,6 +7,7 @@
 
 #include "diag.h"
 #include "rec.h"
+#include "recenv.h"
 #include "banned.h"
 
 static const char *type_name(const json_t *v)
@@ -95,19 +96,71 @@ static const unsigned char needs_care[256] = {
 	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1
 };
 
+#define B8(c) (0x0101010101010101u * (c))
+
+/* Nonzero when some byte of v is one needs_care[] marks: a byte below
+ * 0x20, '"', '\\', DEL or above (each test is exact: see "Determine if
+ * a word has a byte less than n" in Bit Twiddling Hacks). */
+static uint64_t care8(uint64_t v)
+{
+	uint64_t q = v ^ B8('"'), s = v ^ B8('\\'), d = v ^ B8(0x7f);
+
+	return (v | ((v - B8(0x20)) & ~v) | ((q - B8(1)) & ~q) |
+	    ((s - B8(1)) & ~s) | ((d - B8(1)) & ~d)) & B8(0x80);
+}
+
 /* True when s needs no escaping in JSON: printable ASCII, no '"' or '\\'. */
 static bool plain_ascii(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+	uint64_t v;
 
-	for (; e - p >= 4; p += 4)
-		if (needs_care[p[0]] | needs_care[p[1]] | needs_care[p[2]] |
-		    needs_care[p[3]])
+	for (; e - p >= 8; p += 8) {
+		memcpy(&v, p, 8);
+		if (care8(v))
 			return false;
+	}
 	for (; p < e; p++)
 		if (needs_care[*p])
 			return false;
 	return true;
+}
+
+/* Appends pre (0: none), s[0..n) as a JSON string that plain_ascii()
+ * found needs no escaping, and post (0: none), in one reservation. */
+static void dump_plain_in(struct buf *b, char pre, const char *s, size_t n,
+    char post)
+{
+	char *d;
+
+	buf_reserve(b, n + 4);
+	d = b->data + b->len;
+	if (pre)
+		*d++ = pre;
+	*d++ = '"';
+	memcpy(d, s, n);
+	d += n;
+	*d++ = '"';
+	if (post)
+		*d++ = post;
+	*d = '\0';
+	b->len = (size_t)(d - b->data);
+}
+
+/* The same for any string: escaping (control bytes, quotes, UTF-8) is
+ * jansson's job. */
+static void dump_escaped_in(struct buf *b, char pre, const char *s, size_t n,
+    char post)
+{
+	json_t *tmp;
+
+	if (pre)
+		buf_appendc(b, pre);
+	tmp = json_stringn_nocheck(s, n);
+	json_dump_callback(tmp, append_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(tmp);
+	if (post)
+		buf_appendc(b, post);
 }
 
 /*
@@ -118,32 +171,10 @@ static bool plain_ascii(const char *s, size_t n)
 static void dump_string_in(struct buf *b, char pre, const char *s, size_t n,
     char post)
 {
-	json_t *tmp;
-	char *d;
-
-	if (plain_ascii(s, n)) {
-		buf_reserve(b, n + 4);
-		d = b->data + b->len;
-		if (pre)
-			*d++ = pre;
-		*d++ = '"';
-		memcpy(d, s, n);
-		d += n;
-		*d++ = '"';
-		if (post)
-			*d++ = post;
-		*d = '\0';
-		b->len = (size_t)(d - b->data);
-		return;
-	}
-	if (pre)
-		buf_appendc(b, pre);
-	/* Escaping (control bytes, quotes, UTF-8) is jansson's job. */
-	tmp = json_stringn_nocheck(s, n);
-	json_dump_callback(tmp, append_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(tmp);
-	if (post)
-		buf_appendc(b, post);
+	if (plain_ascii(s, n))
+		dump_plain_in(b, pre, s, n, post);
+	else
+		dump_escaped_in(b, pre, s, n, post);
 }
 
 static void dump_string(struct buf *b, const char *s, size_t n)
@@ -445,6 +476,38 @@ void rec_w_key(struct rec_writer *w, const char *key)
 void rec_w_str(struct rec_writer *w, const char *p, size_t n)
 {
 	dump_string_in(w->b, w_sep_char(w), p, n, 0);
+}
+
+bool rec_w_utf8(struct rec_writer *w, const char *p, size_t n)
+{
+	if (plain_ascii(p, n)) {
+		dump_plain_in(w->b, w_sep_char(w), p, n, 0);
+		return true;
+	}
+	if (!rec_env_text(p, n, true))
+		return false;
+	dump_escaped_in(w->b, w_sep_char(w), p, n, 0);
+	return true;
+}
+
+void rec_key_make(struct buf *b, const char *key)
+{
+	dump_string_in(b, 0, key, strlen(key), ':');
+}
+
+void rec_w_key_made(struct rec_writer *w, const char *made, size_t n)
+{
+	char c = w_sep_char(w), *d;
+
+	buf_reserve(w->b, n + 1);
+	d = w->b->data + w->b->len;
+	if (c)
+		*d++ = c;
+	memcpy(d, made, n);
+	d += n;
+	*d = '\0';
+	w->b->len = (size_t)(d - w->b->data);
+	w->after_key = true;
 }
 
 void rec_w_i64(struct rec_writer *w, int64_t v)
