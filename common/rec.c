@@ -126,6 +126,25 @@ static bool plain_ascii(const char *s, size_t n)
 	return true;
 }
 
+/* memcpy() for the few bytes of a key or a short string, which would
+ * spend more on the call than on the copy: fixed-size (inline) copies
+ * that overlap, each within d[0..n) and s[0..n). */
+static inline void copy_short(char *d, const char *s, size_t n)
+{
+	if (n >= 8 && n <= 16) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	} else {
+		memcpy(d, s, n);
+	}
+}
+
 /* Appends pre (0: none), s[0..n) as a JSON string that plain_ascii()
  * found needs no escaping, and post (0: none), in one reservation. */
 static void dump_plain_in(struct buf *b, char pre, const char *s, size_t n,
@@ -133,12 +152,13 @@ static void dump_plain_in(struct buf *b, char pre, const char *s, size_t n,
 {
 	char *d;
 
-	buf_reserve(b, n + 4);
+	if (b->len + n + 5 > b->cap)
+		buf_reserve(b, n + 4);
 	d = b->data + b->len;
 	if (pre)
 		*d++ = pre;
 	*d++ = '"';
-	memcpy(d, s, n);
+	copy_short(d, s, n);
 	d += n;
 	*d++ = '"';
 	if (post)
@@ -427,20 +447,38 @@ static char w_sep_char(struct rec_writer *w)
 	return 0;
 }
 
-static void w_sep(struct rec_writer *w)
+/* Room in b for n more bytes and the NUL after them: where they go.
+ * The writer's calls come per value, so the usual case is inline. */
+static inline char *w_room(struct buf *b, size_t n)
 {
-	char c = w_sep_char(w);
+	if (b->len + n + 1 > b->cap)
+		buf_reserve(b, n);
+	return b->data + b->len;
+}
+
+/* The bytes up to d are written. */
+static inline void w_done(struct buf *b, char *d)
+{
+	*d = '\0';
+	b->len = (size_t)(d - b->data);
+}
+
+/* The separator and n bytes of p, in one reservation. */
+static void w_put(struct rec_writer *w, const char *p, size_t n)
+{
+	char c = w_sep_char(w), *d = w_room(w->b, n + 1);
 
 	if (c)
-		buf_appendc(w->b, c);
+		*d++ = c;
+	copy_short(d, p, n);
+	w_done(w->b, d + n);
 }
 
 static void w_open(struct rec_writer *w, char c)
 {
-	w_sep(w);
 	if (w->depth >= REC_W_DEPTH)
 		diag_fatal("rec_w: nesting deeper than %d", REC_W_DEPTH);
-	buf_appendc(w->b, c);
+	w_put(w, &c, 1);
 	w->depth++;
 	w->more &= ~(1u << w->depth);
 	if (c == '[')
@@ -461,9 +499,13 @@ void rec_w_arr(struct rec_writer *w)
 
 void rec_w_end(struct rec_writer *w)
 {
+	char *d;
+
 	if (w->depth == 0)
 		diag_fatal("rec_w: end without an open object or array");
-	buf_appendc(w->b, w->arr & 1u << w->depth ? ']' : '}');
+	d = w_room(w->b, 1);
+	*d++ = w->arr & 1u << w->depth ? ']' : '}';
+	w_done(w->b, d);
 	w->depth--;
 }
 
@@ -497,55 +539,80 @@ void rec_key_make(struct buf *b, const char *key)
 
 void rec_w_key_made(struct rec_writer *w, const char *made, size_t n)
 {
-	char c = w_sep_char(w), *d;
-
-	buf_reserve(w->b, n + 1);
-	d = w->b->data + w->b->len;
-	if (c)
-		*d++ = c;
-	memcpy(d, made, n);
-	d += n;
-	*d = '\0';
-	w->b->len = (size_t)(d - w->b->data);
+	w_put(w, made, n);
 	w->after_key = true;
+}
+
+/* v's decimal digits, ending at end: where they start.  Eight digits at
+ * a time in 32-bit arithmetic, two by two from a table. */
+static char *u64_text(char *end, uint64_t v)
+{
+	static const char pairs[] =
+	    "00010203040506070809101112131415161718192021222324"
+	    "25262728293031323334353637383940414243444546474849"
+	    "50515253545556575859606162636465666768697071727374"
+	    "75767778798081828384858687888990919293949596979899";
+	uint32_t u;
+
+	while (v >= 100000000) {
+		u = (uint32_t)(v % 100000000);
+		v /= 100000000;
+		for (int i = 0; i < 4; i++, u /= 100) {
+			end -= 2;
+			memcpy(end, pairs + 2 * (u % 100), 2);
+		}
+	}
+	for (u = (uint32_t)v; u >= 100; u /= 100) {
+		end -= 2;
+		memcpy(end, pairs + 2 * (u % 100), 2);
+	}
+	if (u >= 10) {
+		end -= 2;
+		memcpy(end, pairs + 2 * u, 2);
+	} else {
+		*--end = (char)('0' + u);
+	}
+	return end;
 }
 
 void rec_w_i64(struct rec_writer *w, int64_t v)
 {
-	w_sep(w);
-	buf_append_i64(w->b, v);
+	char tmp[24], *e = tmp + sizeof tmp, *p;
+
+	/* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
+	p = u64_text(e, v < 0 ? -(uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	w_put(w, p, (size_t)(e - p));
 }
 
 void rec_w_null(struct rec_writer *w)
 {
-	w_sep(w);
-	buf_append(w->b, "null", 4);
+	w_put(w, "null", 4);
 }
 
 void rec_w_bool(struct rec_writer *w, bool v)
 {
-	w_sep(w);
 	if (v)
-		buf_append(w->b, "true", 4);
+		w_put(w, "true", 4);
 	else
-		buf_append(w->b, "false", 5);
+		w_put(w, "false", 5);
 }
 
 void rec_w_real(struct rec_writer *w, double d)
 {
-	w_sep(w);
+	w_put(w, "", 0);
 	dump_real(w->b, d);
 }
 
 void rec_w_raw(struct rec_writer *w, const char *json, size_t n)
 {
-	w_sep(w);
-	buf_append(w->b, json, n);
+	w_put(w, json, n);
 }
 
 void rec_w_value(struct rec_writer *w, const json_t *v)
 {
-	w_sep(w);
+	w_put(w, "", 0);
 	rec_dump(w->b, v);
 }
 

@@ -2,6 +2,8 @@
  * test_recenv.c - the record module's writer (rec_w_*) and the Kafka
  * envelope decoder (recenv.h) that fs-produce -E and fs-backfill share.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,18 +56,20 @@ static void test_writer_bytes(void)
 	int bad = 0;
 
 	for (int c = 0; c < 256; c++)
-		for (size_t at = 0; at < 19; at++) {
+		for (size_t len = 1, at = 0; len <= 19; at = at + 1 < len ? at + 1 : 0,
+		    len += at == 0) {
 			char s[19];
 			json_t *j;
 			char *want;
 			bool ok;
 
-			memset(s, 'a', sizeof(s));
+			for (size_t i = 0; i < len; i++)
+				s[i] = (char)('a' + i);
 			s[at] = (char)c;
 			buf_reset(&b);
 			rec_w_init(&w, &b);
-			ok = rec_w_utf8(&w, s, sizeof(s));
-			j = json_stringn(s, sizeof(s));
+			ok = rec_w_utf8(&w, s, len);
+			j = json_stringn(s, len);
 			if (j == NULL) {
 				bad += ok || b.len != 0;
 				continue;
@@ -76,7 +80,7 @@ static void test_writer_bytes(void)
 			json_decref(j);
 		}
 	CHECK(bad == 0, "writer: rec_w_utf8() escapes as jansson, every byte "
-	    "anywhere; refuses what is not UTF-8");
+	    "anywhere in strings of 1 to 19 bytes; refuses what is not UTF-8");
 
 	buf_reset(&b);
 	rec_w_init(&w, &b);
@@ -94,6 +98,43 @@ static void test_writer_bytes(void)
 	rec_w_end(&w);
 	CHECK_STR(b.data, "{\"q\\\"\\n\":\"a\\u0000b\",\"q\\\"\\n\":1}",
 	    "writer: made keys as rec_w_key()'s, commas the writer's; NUL kept");
+	buf_free(&b);
+}
+
+/* Integers at every length and sign, as printf writes them. */
+static void test_writer_ints(void)
+{
+	struct buf b = BUF_INIT;
+	struct rec_writer w;
+	int bad = 0;
+	int64_t v[] = { 0, 9, 10, 99, 100, INT64_MAX, INT64_MIN,
+		INT64_MIN + 1, 1764057600000 };
+	uint64_t p = 1;
+
+	for (int i = 0; i < 19; i++, p *= 10)
+		for (int64_t d = -1; d <= 1; d++) {
+			int64_t x[2] = { (int64_t)p + d, -((int64_t)p + d) };
+
+			for (int k = 0; k < 2; k++) {
+				char want[32];
+
+				buf_reset(&b);
+				rec_w_init(&w, &b);
+				rec_w_i64(&w, x[k]);
+				snprintf(want, sizeof(want), "%" PRId64, x[k]);
+				bad += strcmp(b.data, want) != 0;
+			}
+		}
+	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++) {
+		char want[32];
+
+		buf_reset(&b);
+		rec_w_init(&w, &b);
+		rec_w_i64(&w, v[i]);
+		snprintf(want, sizeof(want), "%" PRId64, v[i]);
+		bad += strcmp(b.data, want) != 0;
+	}
+	CHECK(bad == 0, "writer: integers of every length as printf's");
 	buf_free(&b);
 }
 
@@ -192,6 +233,7 @@ int main(void)
 {
 	test_writer();
 	test_writer_bytes();
+	test_writer_ints();
 	test_decode();
 	return tap_done();
 }
