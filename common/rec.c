@@ -114,11 +114,23 @@ static bool plain_ascii(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *e = p + n;
 	uint64_t v;
+	uint32_t h, t;
 
-	for (; e - p >= 8; p += 8) {
-		memcpy(&v, p, 8);
-		if (care8(v))
-			return false;
+	if (n >= 8) {
+		/* Whole words, the last one overlapping the one before. */
+		for (; e - p > 8; p += 8) {
+			memcpy(&v, p, 8);
+			if (care8(v))
+				return false;
+		}
+		memcpy(&v, e - 8, 8);
+		return care8(v) == 0;
+	}
+	if (n >= 4) {
+		/* The first and the last four bytes, as one word. */
+		memcpy(&h, p, 4);
+		memcpy(&t, e - 4, 4);
+		return care8((uint64_t)h << 32 | t) == 0;
 	}
 	for (; p < e; p++)
 		if (needs_care[*p])

@@ -463,9 +463,6 @@ static int wvalue(struct reader *r, const struct avnode *n, int depth,
 	double d;
 	bool b;
 
-	/* rec_writer nests REC_W_DEPTH deep; deeper values take the tree. */
-	if (w->depth + 2 >= REC_W_DEPTH || depth > AVRO_MAX_DEPTH)
-		return wtree(r, n, depth, w);
 	switch (n->kind) {
 	case AVK_NULL:
 		rec_w_null(w);
@@ -490,13 +487,19 @@ static int wvalue(struct reader *r, const struct avnode *n, int depth,
 		return wdouble(w, d);
 	case AVK_STRING:
 		return wstring(r, w);
-	case AVK_RECORD:
-		return wrecord(r, n, depth, w);
-	case AVK_UNION:
-		return wunion(r, n, depth, w);
 	default:
-		return wtree(r, n, depth, w);
+		break;
 	}
+	/* rec_writer nests REC_W_DEPTH deep; deeper values take the tree.
+	 * (A value at depth d is inside d levels of the writer, so only
+	 * the writer's limit can be reached here, by what nests.) */
+	if (w->depth + 2 >= REC_W_DEPTH || depth > AVRO_MAX_DEPTH)
+		return wtree(r, n, depth, w);
+	if (n->kind == AVK_RECORD)
+		return wrecord(r, n, depth, w);
+	if (n->kind == AVK_UNION)
+		return wunion(r, n, depth, w);
+	return wtree(r, n, depth, w);
 }
 
 bool avsch_root_is_record(const struct avro_sch *s)
