@@ -101,7 +101,7 @@ static const unsigned char needs_care[256] = {
 /* Nonzero when some byte of v is one needs_care[] marks: a byte below
  * 0x20, '"', '\\', DEL or above (each test is exact: see "Determine if
  * a word has a byte less than n" in Bit Twiddling Hacks). */
-static uint64_t care8(uint64_t v)
+static inline uint64_t care8(uint64_t v)
 {
 	uint64_t q = v ^ B8('"'), s = v ^ B8('\\'), d = v ^ B8(0x7f);
 
@@ -447,7 +447,7 @@ void rec_w_init(struct rec_writer *w, struct buf *b)
 }
 
 /* Before a value or a key: ',' when the level has a member, else 0. */
-static char w_sep_char(struct rec_writer *w)
+static inline char w_sep_char(struct rec_writer *w)
 {
 	if (w->after_key) {
 		w->after_key = false;
@@ -476,7 +476,7 @@ static inline void w_done(struct buf *b, char *d)
 }
 
 /* The separator and n bytes of p, in one reservation. */
-static void w_put(struct rec_writer *w, const char *p, size_t n)
+static inline void w_put(struct rec_writer *w, const char *p, size_t n)
 {
 	char c = w_sep_char(w), *d = w_room(w->b, n + 1);
 
