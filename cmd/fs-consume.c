@@ -399,13 +399,15 @@ static void emit_value(struct consumer *k, struct kafka_part *p,
 	json_t *obj = NULL;
 
 	/* The hot path: certainly a data record on one line, passed on as
-	 * its own bytes without building it (a record -s decoded is one:
-	 * compact JSON, its control characters escaped). */
-	if (m->payload != NULL && !k->o->watermarks &&
-	    (k->aval_record || (rec_quick_object(m->payload, m->len) &&
+	 * its own bytes without building it.  A record -s decoded is one:
+	 * compact JSON, its control characters escaped, and its members
+	 * are the fields of an Avro record, whose names are identifiers
+	 * ([A-Za-z_][A-Za-z0-9_]*, which Avro C checks), never "@fs". */
+	if (m->payload != NULL && !k->o->watermarks && (k->aval_record ||
+	    (rec_quick_object(m->payload, m->len) &&
 	    memchr(m->payload, '\n', m->len) == NULL &&
-	    memchr(m->payload, '\r', m->len) == NULL)) &&
-	    !rec_line_maybe_control(m->payload, m->len)) {
+	    memchr(m->payload, '\r', m->len) == NULL &&
+	    !rec_line_maybe_control(m->payload, m->len)))) {
 		out_line(&k->out, m->payload, m->len);
 		return;
 	}

@@ -7,6 +7,7 @@
 
 #include "diag.h"
 #include "rec.h"
+#include "recenv.h"
 #include "banned.h"
 
 static const char *type_name(const json_t *v)
@@ -95,19 +96,103 @@ static const unsigned char needs_care[256] = {
 	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f ... 0xff] = 1
 };
 
+#define B8(c) (0x0101010101010101u * (c))
+
+/* Nonzero when some byte of v is one needs_care[] marks: a byte below
+ * 0x20, '"', '\\', DEL or above (each test is exact: see "Determine if
+ * a word has a byte less than n" in Bit Twiddling Hacks). */
+static inline uint64_t care8(uint64_t v)
+{
+	uint64_t q = v ^ B8('"'), s = v ^ B8('\\'), d = v ^ B8(0x7f);
+
+	return (v | ((v - B8(0x20)) & ~v) | ((q - B8(1)) & ~q) |
+	    ((s - B8(1)) & ~s) | ((d - B8(1)) & ~d)) & B8(0x80);
+}
+
 /* True when s needs no escaping in JSON: printable ASCII, no '"' or '\\'. */
 static bool plain_ascii(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+	uint64_t v;
+	uint32_t h, t;
 
-	for (; e - p >= 4; p += 4)
-		if (needs_care[p[0]] | needs_care[p[1]] | needs_care[p[2]] |
-		    needs_care[p[3]])
-			return false;
+	if (n >= 8) {
+		/* Whole words, the last one overlapping the one before. */
+		for (; e - p > 8; p += 8) {
+			memcpy(&v, p, 8);
+			if (care8(v))
+				return false;
+		}
+		memcpy(&v, e - 8, 8);
+		return care8(v) == 0;
+	}
+	if (n >= 4) {
+		/* The first and the last four bytes, as one word. */
+		memcpy(&h, p, 4);
+		memcpy(&t, e - 4, 4);
+		return care8((uint64_t)h << 32 | t) == 0;
+	}
 	for (; p < e; p++)
 		if (needs_care[*p])
 			return false;
 	return true;
+}
+
+/* memcpy() for the few bytes of a key or a short string, which would
+ * spend more on the call than on the copy: fixed-size (inline) copies
+ * that overlap, each within d[0..n) and s[0..n). */
+static inline void copy_short(char *d, const char *s, size_t n)
+{
+	if (n >= 8 && n <= 16) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	} else {
+		memcpy(d, s, n);
+	}
+}
+
+/* Appends pre (0: none), s[0..n) as a JSON string that plain_ascii()
+ * found needs no escaping, and post (0: none), in one reservation. */
+static void dump_plain_in(struct buf *b, char pre, const char *s, size_t n,
+    char post)
+{
+	char *d;
+
+	if (b->len + n + 5 > b->cap)
+		buf_reserve(b, n + 4);
+	d = b->data + b->len;
+	if (pre)
+		*d++ = pre;
+	*d++ = '"';
+	copy_short(d, s, n);
+	d += n;
+	*d++ = '"';
+	if (post)
+		*d++ = post;
+	*d = '\0';
+	b->len = (size_t)(d - b->data);
+}
+
+/* The same for any string: escaping (control bytes, quotes, UTF-8) is
+ * jansson's job. */
+static void dump_escaped_in(struct buf *b, char pre, const char *s, size_t n,
+    char post)
+{
+	json_t *tmp;
+
+	if (pre)
+		buf_appendc(b, pre);
+	tmp = json_stringn_nocheck(s, n);
+	json_dump_callback(tmp, append_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(tmp);
+	if (post)
+		buf_appendc(b, post);
 }
 
 /*
@@ -118,32 +203,10 @@ static bool plain_ascii(const char *s, size_t n)
 static void dump_string_in(struct buf *b, char pre, const char *s, size_t n,
     char post)
 {
-	json_t *tmp;
-	char *d;
-
-	if (plain_ascii(s, n)) {
-		buf_reserve(b, n + 4);
-		d = b->data + b->len;
-		if (pre)
-			*d++ = pre;
-		*d++ = '"';
-		memcpy(d, s, n);
-		d += n;
-		*d++ = '"';
-		if (post)
-			*d++ = post;
-		*d = '\0';
-		b->len = (size_t)(d - b->data);
-		return;
-	}
-	if (pre)
-		buf_appendc(b, pre);
-	/* Escaping (control bytes, quotes, UTF-8) is jansson's job. */
-	tmp = json_stringn_nocheck(s, n);
-	json_dump_callback(tmp, append_cb, b, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(tmp);
-	if (post)
-		buf_appendc(b, post);
+	if (plain_ascii(s, n))
+		dump_plain_in(b, pre, s, n, post);
+	else
+		dump_escaped_in(b, pre, s, n, post);
 }
 
 static void dump_string(struct buf *b, const char *s, size_t n)
@@ -151,21 +214,99 @@ static void dump_string(struct buf *b, const char *s, size_t n)
 	dump_string_in(b, 0, s, n, 0);
 }
 
+/* The powers of ten a double holds exactly. */
+static const double pow10_exact[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+/*
+ * What "%.15g" writes for d when 1e-4 <= |d| < 1e15 and that reads back
+ * as d: its length in s[32] (not terminated); 0 when no decimal of at
+ * most 15 significant digits reads back as d (it takes 16 or 17); -1
+ * when d is out of that range (not tried).
+ *
+ * Without printf or strtod: a decimal D of at most 15 (DBL_DIG) digits
+ * is what "%.15g" writes for the double nearest D (the rounding to 15
+ * digits gives D back), so at most one such D reads back as d, and it
+ * is c / 10^k for the first k that works, c the integer nearest
+ * |d| * 10^k: that product is within 0.25 of c while c < 10^15 < 2^53.
+ * c / 10^k, both exact doubles, is one correctly rounded division, the
+ * value strtod() gives for the decimal (its own fast path).
+ */
+static int real15(char *s, double d)
+{
+	double a = d < 0 ? -d : d, t = 0;
+	char digits[24], *e = digits + sizeof digits, *p;
+	unsigned k;
+	int64_t c = 0;
+	size_t nd, n = 0;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return -1;
+	for (k = 0;; k++) {
+		if (k == sizeof pow10_exact / sizeof *pow10_exact)
+			return 0;
+		t = a * pow10_exact[k];
+		if (t >= 1e15)
+			return 0;
+		c = (int64_t)(t + 0.5);
+		if ((double)c / pow10_exact[k] == a)
+			break;
+	}
+	p = e;
+	do
+		*--p = (char)('0' + c % 10);
+	while ((c /= 10) > 0);
+	nd = (size_t)(e - p);
+	if (d < 0)
+		s[n++] = '-';
+	if (nd <= k) {                  /* 0.000ddd */
+		s[n++] = '0';
+		s[n++] = '.';
+		for (size_t z = nd; z < k; z++)
+			s[n++] = '0';
+		memcpy(s + n, p, nd);
+		return (int)(n + nd);
+	}
+	memcpy(s + n, p, nd - k);       /* the integer part */
+	n += nd - k;
+	if (k > 0) {
+		s[n++] = '.';
+		memcpy(s + n, e - k, k);
+		n += k;
+	}
+	return (int)n;
+}
+
 /*
  * Reals are written with the fewest significant digits (15 to 17) that
  * read back as the same double: jansson always writes 17, which turns
  * 0.1 into 0.10000000000000001, and people read these features.
  * A real that is integral keeps a ".0" so it stays a real for readers
- * that distinguish (jansson does).
+ * that distinguish (jansson does).  Most reals take real15(); the rest
+ * snprintf(), whose 17 digits always read back.
  */
 static void dump_real(struct buf *b, double d)
 {
 	char tmp[40];
-	int prec, n = 0;
+	int prec, n;
 
-	for (prec = 15; prec <= 17; prec++) {
+	n = real15(tmp, d);
+	if (n > 0) {
+		buf_reserve(b, (size_t)n + 2);
+		memcpy(b->data + b->len, tmp, (size_t)n);
+		if (memchr(tmp, '.', (size_t)n) == NULL) {
+			memcpy(b->data + b->len + n, ".0", 2);
+			n += 2;
+		}
+		b->len += (size_t)n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	for (prec = n == 0 ? 16 : 15; prec <= 17; prec++) {
 		n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
+		if (prec == 17 || strtod(tmp, NULL) == d)
 			break;
 	}
 	buf_append(b, tmp, (size_t)n);
@@ -306,7 +447,7 @@ void rec_w_init(struct rec_writer *w, struct buf *b)
 }
 
 /* Before a value or a key: ',' when the level has a member, else 0. */
-static char w_sep_char(struct rec_writer *w)
+static inline char w_sep_char(struct rec_writer *w)
 {
 	if (w->after_key) {
 		w->after_key = false;
@@ -318,20 +459,38 @@ static char w_sep_char(struct rec_writer *w)
 	return 0;
 }
 
-static void w_sep(struct rec_writer *w)
+/* Room in b for n more bytes and the NUL after them: where they go.
+ * The writer's calls come per value, so the usual case is inline. */
+static inline char *w_room(struct buf *b, size_t n)
 {
-	char c = w_sep_char(w);
+	if (b->len + n + 1 > b->cap)
+		buf_reserve(b, n);
+	return b->data + b->len;
+}
+
+/* The bytes up to d are written. */
+static inline void w_done(struct buf *b, char *d)
+{
+	*d = '\0';
+	b->len = (size_t)(d - b->data);
+}
+
+/* The separator and n bytes of p, in one reservation. */
+static inline void w_put(struct rec_writer *w, const char *p, size_t n)
+{
+	char c = w_sep_char(w), *d = w_room(w->b, n + 1);
 
 	if (c)
-		buf_appendc(w->b, c);
+		*d++ = c;
+	copy_short(d, p, n);
+	w_done(w->b, d + n);
 }
 
 static void w_open(struct rec_writer *w, char c)
 {
-	w_sep(w);
 	if (w->depth >= REC_W_DEPTH)
 		diag_fatal("rec_w: nesting deeper than %d", REC_W_DEPTH);
-	buf_appendc(w->b, c);
+	w_put(w, &c, 1);
 	w->depth++;
 	w->more &= ~(1u << w->depth);
 	if (c == '[')
@@ -352,9 +511,13 @@ void rec_w_arr(struct rec_writer *w)
 
 void rec_w_end(struct rec_writer *w)
 {
+	char *d;
+
 	if (w->depth == 0)
 		diag_fatal("rec_w: end without an open object or array");
-	buf_appendc(w->b, w->arr & 1u << w->depth ? ']' : '}');
+	d = w_room(w->b, 1);
+	*d++ = w->arr & 1u << w->depth ? ']' : '}';
+	w_done(w->b, d);
 	w->depth--;
 }
 
@@ -369,42 +532,99 @@ void rec_w_str(struct rec_writer *w, const char *p, size_t n)
 	dump_string_in(w->b, w_sep_char(w), p, n, 0);
 }
 
+bool rec_w_utf8(struct rec_writer *w, const char *p, size_t n)
+{
+	if (plain_ascii(p, n)) {
+		dump_plain_in(w->b, w_sep_char(w), p, n, 0);
+		return true;
+	}
+	if (!rec_env_text(p, n, true))
+		return false;
+	dump_escaped_in(w->b, w_sep_char(w), p, n, 0);
+	return true;
+}
+
+void rec_key_make(struct buf *b, const char *key)
+{
+	dump_string_in(b, 0, key, strlen(key), ':');
+}
+
+void rec_w_key_made(struct rec_writer *w, const char *made, size_t n)
+{
+	w_put(w, made, n);
+	w->after_key = true;
+}
+
+/* v's decimal digits, ending at end: where they start.  Eight digits at
+ * a time in 32-bit arithmetic, two by two from a table. */
+static char *u64_text(char *end, uint64_t v)
+{
+	static const char pairs[] =
+	    "00010203040506070809101112131415161718192021222324"
+	    "25262728293031323334353637383940414243444546474849"
+	    "50515253545556575859606162636465666768697071727374"
+	    "75767778798081828384858687888990919293949596979899";
+	uint32_t u;
+
+	while (v >= 100000000) {
+		u = (uint32_t)(v % 100000000);
+		v /= 100000000;
+		for (int i = 0; i < 4; i++, u /= 100) {
+			end -= 2;
+			memcpy(end, pairs + 2 * (u % 100), 2);
+		}
+	}
+	for (u = (uint32_t)v; u >= 100; u /= 100) {
+		end -= 2;
+		memcpy(end, pairs + 2 * (u % 100), 2);
+	}
+	if (u >= 10) {
+		end -= 2;
+		memcpy(end, pairs + 2 * u, 2);
+	} else {
+		*--end = (char)('0' + u);
+	}
+	return end;
+}
+
 void rec_w_i64(struct rec_writer *w, int64_t v)
 {
-	w_sep(w);
-	buf_append_i64(w->b, v);
+	char tmp[24], *e = tmp + sizeof tmp, *p;
+
+	/* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
+	p = u64_text(e, v < 0 ? -(uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	w_put(w, p, (size_t)(e - p));
 }
 
 void rec_w_null(struct rec_writer *w)
 {
-	w_sep(w);
-	buf_append(w->b, "null", 4);
+	w_put(w, "null", 4);
 }
 
 void rec_w_bool(struct rec_writer *w, bool v)
 {
-	w_sep(w);
 	if (v)
-		buf_append(w->b, "true", 4);
+		w_put(w, "true", 4);
 	else
-		buf_append(w->b, "false", 5);
+		w_put(w, "false", 5);
 }
 
 void rec_w_real(struct rec_writer *w, double d)
 {
-	w_sep(w);
+	w_put(w, "", 0);
 	dump_real(w->b, d);
 }
 
 void rec_w_raw(struct rec_writer *w, const char *json, size_t n)
 {
-	w_sep(w);
-	buf_append(w->b, json, n);
+	w_put(w, json, n);
 }
 
 void rec_w_value(struct rec_writer *w, const json_t *v)
 {
-	w_sep(w);
+	w_put(w, "", 0);
 	rec_dump(w->b, v);
 }
 

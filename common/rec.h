@@ -118,6 +118,16 @@ void rec_w_arr(struct rec_writer *w);
 void rec_w_end(struct rec_writer *w);
 void rec_w_key(struct rec_writer *w, const char *key);
 void rec_w_str(struct rec_writer *w, const char *p, size_t n);
+/* rec_w_str() of bytes that must be UTF-8 (NUL bytes allowed, as
+ * json_stringn() allows them): false, and nothing written, when they
+ * are not.  One pass over the usual plain ASCII. */
+bool rec_w_utf8(struct rec_writer *w, const char *p, size_t n);
+/* A key written once and used for many records: rec_key_make() appends
+ * to b the bytes rec_w_key(w, key) writes after its comma (the quoted,
+ * escaped key and ':'), and rec_w_key_made() writes those bytes as
+ * rec_w_key() would. */
+void rec_key_make(struct buf *b, const char *key);
+void rec_w_key_made(struct rec_writer *w, const char *made, size_t n);
 void rec_w_i64(struct rec_writer *w, int64_t v);
 void rec_w_null(struct rec_writer *w);
 void rec_w_bool(struct rec_writer *w, bool v);

@@ -409,11 +409,10 @@ static int wstring(struct reader *r, struct rec_writer *w)
 	if (read_len(r, &len) < 0)
 		return -1;
 	/* jansson's json_stringn() takes NUL bytes; so do we. */
-	if (!rec_env_text(r->p, (size_t)len, true)) {
+	if (!rec_w_utf8(w, (const char *)r->p, (size_t)len)) {
 		fail(r, "string is not UTF-8%s", "");
 		return -1;
 	}
-	rec_w_str(w, (const char *)r->p, (size_t)len);
 	r->p += len;
 	return 0;
 }
@@ -423,7 +422,8 @@ static int wrecord(struct reader *r, const struct avnode *n, int depth,
 {
 	rec_w_obj(w);
 	for (size_t i = 0; i < n->n; i++) {
-		rec_w_key(w, n->names[i]);
+		rec_w_key_made(w, n->keys.data + n->key_off[i],
+		    n->key_off[i + 1] - n->key_off[i]);
 		if (wvalue(r, n->sub[i], depth + 1, w) < 0)
 			return -1;
 	}
@@ -434,6 +434,7 @@ static int wrecord(struct reader *r, const struct avnode *n, int depth,
 static int wunion(struct reader *r, const struct avnode *n, int depth,
     struct rec_writer *w)
 {
+	const struct avnode *b;
 	int64_t v;
 
 	if (read_long(r, &v) < 0)
@@ -442,13 +443,14 @@ static int wunion(struct reader *r, const struct avnode *n, int depth,
 		fail(r, "union index out of range%s", "");
 		return -1;
 	}
-	if (n->sub[v]->kind == AVK_NULL) {
+	b = n->sub[v];
+	if (b->kind == AVK_NULL) {
 		rec_w_null(w);
 		return 0;
 	}
 	rec_w_obj(w);
-	rec_w_key(w, n->sub[v]->branch);
-	if (wvalue(r, n->sub[v], depth + 1, w) < 0)
+	rec_w_key_made(w, b->branch_key.data, b->branch_key.len);
+	if (wvalue(r, b, depth + 1, w) < 0)
 		return -1;
 	rec_w_end(w);
 	return 0;
@@ -461,9 +463,6 @@ static int wvalue(struct reader *r, const struct avnode *n, int depth,
 	double d;
 	bool b;
 
-	/* rec_writer nests REC_W_DEPTH deep; deeper values take the tree. */
-	if (w->depth + 2 >= REC_W_DEPTH || depth > AVRO_MAX_DEPTH)
-		return wtree(r, n, depth, w);
 	switch (n->kind) {
 	case AVK_NULL:
 		rec_w_null(w);
@@ -488,13 +487,19 @@ static int wvalue(struct reader *r, const struct avnode *n, int depth,
 		return wdouble(w, d);
 	case AVK_STRING:
 		return wstring(r, w);
-	case AVK_RECORD:
-		return wrecord(r, n, depth, w);
-	case AVK_UNION:
-		return wunion(r, n, depth, w);
 	default:
-		return wtree(r, n, depth, w);
+		break;
 	}
+	/* rec_writer nests REC_W_DEPTH deep; deeper values take the tree.
+	 * (A value at depth d is inside d levels of the writer, so only
+	 * the writer's limit can be reached here, by what nests.) */
+	if (w->depth + 2 >= REC_W_DEPTH || depth > AVRO_MAX_DEPTH)
+		return wtree(r, n, depth, w);
+	if (n->kind == AVK_RECORD)
+		return wrecord(r, n, depth, w);
+	if (n->kind == AVK_UNION)
+		return wunion(r, n, depth, w);
+	return wtree(r, n, depth, w);
 }
 
 bool avsch_root_is_record(const struct avro_sch *s)

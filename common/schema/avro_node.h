@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 enum avk {
 	AVK_NULL, AVK_BOOLEAN, AVK_INT, AVK_LONG, AVK_FLOAT, AVK_DOUBLE,
 	AVK_BYTES, AVK_STRING, AVK_RECORD, AVK_ENUM, AVK_ARRAY, AVK_MAP,
@@ -35,6 +37,10 @@ struct avnode {
 	char **names;           /* field names, enum symbols */
 	const json_t **defaults;        /* fields' defaults, or NULL */
 	bool zero;              /* encodes to no bytes (null, empty record) */
+	/* As rec_key_make() writes them, for the decoder's writer: */
+	size_t *key_off;        /* field i's name: keys.data + key_off[i], */
+	struct buf keys;        /* key_off[i + 1] - key_off[i] bytes */
+	struct buf branch_key;  /* branch, when not NULL */
 };
 
 struct avro_sch {

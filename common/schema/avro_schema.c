@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rec.h"
 #include "xalloc.h"
 
 #include "avro_node.h"
@@ -247,6 +248,20 @@ static struct avnode *compile(struct compiler *c, const json_t *j,
 	return NULL;
 }
 
+/* The keys the decoder writes for n (avro_node.h), made once. */
+static void make_keys(struct avnode *n)
+{
+	if (n->branch != NULL)
+		rec_key_make(&n->branch_key, n->branch);
+	if (n->kind != AVK_RECORD)
+		return;
+	n->key_off = xcalloc(n->n + 1, sizeof(*n->key_off));
+	for (size_t i = 0; i < n->n; i++) {
+		rec_key_make(&n->keys, n->names[i]);
+		n->key_off[i + 1] = n->keys.len;
+	}
+}
+
 struct avro_sch *avsch_new(const char *text, size_t len, char *why)
 {
 	struct avro_sch *s;
@@ -274,6 +289,8 @@ struct avro_sch *avsch_new(const char *text, size_t len, char *why)
 		avsch_free(s);
 		return NULL;
 	}
+	for (size_t i = 0; i < s->nnodes; i++)
+		make_keys(s->nodes[i]);
 	return s;
 }
 
@@ -290,6 +307,9 @@ void avsch_free(struct avro_sch *s)
 		free(n->names);
 		free(n->sub);
 		free(n->defaults);
+		free(n->key_off);
+		buf_free(&n->keys);
+		buf_free(&n->branch_key);
 		free(n->name);
 		free(n);
 	}

@@ -2,6 +2,9 @@
  * test_recenv.c - the record module's writer (rec_w_*) and the Kafka
  * envelope decoder (recenv.h) that fs-produce -E and fs-backfill share.
  */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rec.h"
@@ -41,6 +44,98 @@ static void test_writer(void)
 	CHECK(rec_canonical("[1,2]", 5), "canonical: an array (jansson's path)");
 	CHECK(!rec_canonical("[1, 2]", 6), "canonical: not with a space");
 	CHECK(!rec_canonical("\"s\"", 3), "canonical: a string never is");
+}
+
+/* Every byte at every place of an 8-byte block and of the tail: what
+ * rec_w_utf8() writes is jansson's escaping of the string, and a byte
+ * that is not UTF-8 alone is refused with nothing written. */
+static void test_writer_bytes(void)
+{
+	struct buf b = BUF_INIT;
+	struct rec_writer w;
+	int bad = 0;
+
+	for (int c = 0; c < 256; c++)
+		for (size_t len = 1, at = 0; len <= 19; at = at + 1 < len ? at + 1 : 0,
+		    len += at == 0) {
+			char s[19];
+			json_t *j;
+			char *want;
+			bool ok;
+
+			for (size_t i = 0; i < len; i++)
+				s[i] = (char)('a' + i);
+			s[at] = (char)c;
+			buf_reset(&b);
+			rec_w_init(&w, &b);
+			ok = rec_w_utf8(&w, s, len);
+			j = json_stringn(s, len);
+			if (j == NULL) {
+				bad += ok || b.len != 0;
+				continue;
+			}
+			want = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+			bad += !ok || strcmp(b.data, want) != 0;
+			free(want);
+			json_decref(j);
+		}
+	CHECK(bad == 0, "writer: rec_w_utf8() escapes as jansson, every byte "
+	    "anywhere in strings of 1 to 19 bytes; refuses what is not UTF-8");
+
+	buf_reset(&b);
+	rec_w_init(&w, &b);
+	rec_w_obj(&w);
+	{
+		struct buf k = BUF_INIT;
+
+		rec_key_make(&k, "q\"\n");
+		rec_w_key_made(&w, k.data, k.len);
+		rec_w_utf8(&w, "a\0b", 3);
+		rec_w_key_made(&w, k.data, k.len);
+		rec_w_i64(&w, 1);
+		buf_free(&k);
+	}
+	rec_w_end(&w);
+	CHECK_STR(b.data, "{\"q\\\"\\n\":\"a\\u0000b\",\"q\\\"\\n\":1}",
+	    "writer: made keys as rec_w_key()'s, commas the writer's; NUL kept");
+	buf_free(&b);
+}
+
+/* Integers at every length and sign, as printf writes them. */
+static void test_writer_ints(void)
+{
+	struct buf b = BUF_INIT;
+	struct rec_writer w;
+	int bad = 0;
+	int64_t v[] = { 0, 9, 10, 99, 100, INT64_MAX, INT64_MIN,
+		INT64_MIN + 1, 1764057600000 };
+	uint64_t p = 1;
+
+	for (int i = 0; i < 19; i++, p *= 10)
+		for (int64_t d = -1; d <= 1; d++) {
+			int64_t x[2] = { (int64_t)p + d, -((int64_t)p + d) };
+
+			for (int k = 0; k < 2; k++) {
+				char want[32];
+
+				buf_reset(&b);
+				rec_w_init(&w, &b);
+				rec_w_i64(&w, x[k]);
+				snprintf(want, sizeof(want), "%" PRId64, x[k]);
+				bad += strcmp(b.data, want) != 0;
+			}
+		}
+	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++) {
+		char want[32];
+
+		buf_reset(&b);
+		rec_w_init(&w, &b);
+		rec_w_i64(&w, v[i]);
+		snprintf(want, sizeof(want), "%" PRId64, v[i]);
+		bad += strcmp(b.data, want) != 0;
+	}
+	CHECK(bad == 0, "writer: integers of every length as printf's");
+	buf_free(&b);
 }
 
 static json_t *parse(const char *s)
@@ -137,6 +232,8 @@ static void test_decode(void)
 int main(void)
 {
 	test_writer();
+	test_writer_bytes();
+	test_writer_ints();
 	test_decode();
 	return tap_done();
 }
