@@ -69,6 +69,17 @@ consume() {
 	assert_equal "$output" "$(cat "$EVENTS")"
 }
 
+@test "avro: fs-backfill replays an envelope dump of an Avro topic as its values" {
+	fs-produce -b "$B" -t "$TOPIC" -s value=avro -r "$R" \
+		--value-schema "$EVENT_SCHEMA" <"$EVENTS"
+	consume -s value=avro >dump.ndjson
+	# in event time: the second event (ts 0) comes first
+	run --separate-stderr fs-backfill --format kafka --sort dump.ndjson
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$output" "$(sed -n 2p "$EVENTS"; sed -n 1p "$EVENTS")"
+}
+
 @test "avro: fs-produce without a schema file uses the subject's latest version" {
 	fs-produce -b "$B" -t "$TOPIC" -s value=avro -r "$R" \
 		--value-schema "$EVENT_SCHEMA" </dev/null
