@@ -18,8 +18,10 @@
 #include "banned.h"
 
 /* A slot: a window (start, end), a pane (start), or the running state
- * (end: wall clock of its last emission), followed by the state block. */
-struct agg_slot {
+ * (end: wall clock of its last emission), followed by the state block,
+ * full or compact (4-aligned: a compact block's size is a multiple of 4,
+ * not 8). */
+struct __attribute__((packed, aligned(4))) agg_slot {
 	int64_t start, end;
 };
 
@@ -27,8 +29,10 @@ struct agg_slot {
  * (panes mode keeps the last window end fired per key apart, in
  * s->fired). */
 struct agg_kent {
-	unsigned char *slots;   /* n slots of slot_size bytes, by start */
-	uint32_t n, cap;
+	unsigned char *slots;   /* n slots, by start */
+	uint32_t n;
+	uint32_t cap : 31;
+	uint32_t full : 1;      /* slots of full blocks, else compact ones */
 	int64_t armed;          /* timer time set, or INT64_MAX */
 };
 
@@ -61,72 +65,111 @@ static void kfired_set(struct aggfire *s, const struct agg_kent *k,
 /* --- keys and slots ------------------------------------------------------- */
 
 /* A key's slot array of one slot (most keys hold one window) comes from
- * a pool of slot_size blocks carved from large chunks, threaded on a
+ * a pool of blocks of that size carved from large chunks, threaded on a
  * free list when given back: no allocation, and no allocator header,
  * per key.  Longer arrays are allocated. */
 #define POOL_CHUNK 4096         /* blocks a chunk */
 
-static void *pool_get(struct aggfire *s)
+static void *pool_get(struct aggpool *pl)
 {
 	unsigned char *p;
 
-	if (s->pool_free != NULL) {
-		p = s->pool_free;
-		memcpy(&s->pool_free, p, sizeof s->pool_free);
+	if (pl->free != NULL) {
+		p = pl->free;
+		memcpy(&pl->free, p, sizeof pl->free);
 		return p;
 	}
-	if (s->pool_left == 0) {
-		s->pool = xgrow(s->pool, &s->cap_pool, s->npool + 1,
-		    sizeof *s->pool);
-		s->pool[s->npool] = xmalloc(POOL_CHUNK * s->slot_size);
-		s->pool_next = s->pool[s->npool++];
-		s->pool_left = POOL_CHUNK;
+	if (pl->left == 0) {
+		pl->chunk = xgrow(pl->chunk, &pl->cap, pl->n + 1,
+		    sizeof *pl->chunk);
+		pl->chunk[pl->n] = xmalloc(POOL_CHUNK * pl->size);
+		pl->next = pl->chunk[pl->n++];
+		pl->left = POOL_CHUNK;
 	}
-	p = s->pool_next;
-	s->pool_next += s->slot_size;
-	s->pool_left--;
+	p = pl->next;
+	pl->next += pl->size;
+	pl->left--;
 	return p;
 }
 
-static void pool_put(struct aggfire *s, void *p)
+static void pool_put(struct aggpool *pl, void *p)
 {
-	memcpy(p, &s->pool_free, sizeof s->pool_free);
-	s->pool_free = p;
+	memcpy(p, &pl->free, sizeof pl->free);
+	pl->free = p;
 }
 
-/* Gives back k's slot array (its states already freed). */
+static void pool_free_all(struct aggpool *pl)
+{
+	for (size_t i = 0; i < pl->n; i++)
+		free(pl->chunk[i]);
+	free(pl->chunk);
+}
+
+/* Bytes of a slot of k. */
+static size_t kslot_size(const struct aggfire *s, const struct agg_kent *k)
+{
+	return k->full ? s->slot_size : s->cslot_size;
+}
+
+/* A new key's slots are compact when the aggregate set has a compact
+ * form. */
+static void kent_reset(struct aggfire *s, struct agg_kent *k)
+{
+	memset(k, 0, sizeof *k);
+	k->full = s->cslot_size == 0;
+	k->armed = INT64_MAX;
+}
+
+/* An array of cap slots, full or compact. */
+static unsigned char *slots_alloc(struct aggfire *s, bool full, size_t cap)
+{
+	if (cap == 1)
+		return pool_get(&s->pool[!full]);
+	return xmalloc(cap * (full ? s->slot_size : s->cslot_size));
+}
+
+static void slots_dealloc(struct aggfire *s, bool full, size_t cap,
+    unsigned char *p)
+{
+	if (cap == 1)
+		pool_put(&s->pool[!full], p);
+	else
+		free(p);
+}
+
+/* Gives back k's slot array (its states already freed); the key's next
+ * slots are compact again. */
 static void slots_release(struct aggfire *s, struct agg_kent *k)
 {
-	if (k->cap == 1)
-		pool_put(s, k->slots);
-	else
-		free(k->slots);
+	slots_dealloc(s, k->full, k->cap, k->slots);
 	k->slots = NULL;
 	k->n = k->cap = 0;
+	k->full = s->cslot_size == 0;
 }
 
 /* Room for one more slot in k. */
 static void slots_reserve(struct aggfire *s, struct agg_kent *k)
 {
+	size_t sz = kslot_size(s, k);
 	unsigned char *p;
 
 	if (k->n < k->cap)
 		return;
 	if (k->cap == 0) {
-		k->slots = pool_get(s);
+		k->slots = slots_alloc(s, k->full, 1);
 		k->cap = 1;
 		return;
 	}
-	if (k->cap > UINT32_MAX / 2)
+	if (k->cap > (UINT32_MAX >> 1) / 2)
 		diag_fatal("fs-agg: more than %u windows of one key", k->cap);
 	if (k->cap > 1) {
 		k->cap *= 2;
-		k->slots = xrealloc(k->slots, k->cap * s->slot_size);
+		k->slots = xrealloc(k->slots, k->cap * sz);
 		return;
 	}
-	p = xmalloc(2 * s->slot_size);
-	memcpy(p, k->slots, s->slot_size);
-	pool_put(s, k->slots);
+	p = xmalloc(2 * sz);
+	memcpy(p, k->slots, sz);
+	slots_dealloc(s, k->full, 1, k->slots);
 	k->slots = p;
 	k->cap = 2;
 }
@@ -134,7 +177,7 @@ static void slots_reserve(struct aggfire *s, struct agg_kent *k)
 static struct agg_slot *slot_at(const struct aggfire *s,
     const struct agg_kent *k, size_t i)
 {
-	return (struct agg_slot *)(void *)(k->slots + i * s->slot_size);
+	return (struct agg_slot *)(void *)(k->slots + i * kslot_size(s, k));
 }
 
 static void *slot_state(struct agg_slot *sl)
@@ -142,12 +185,83 @@ static void *slot_state(struct agg_slot *sl)
 	return (unsigned char *)sl + sizeof *sl;
 }
 
+/* The full state of k's slot sl: its block, or its compact state
+ * expanded into buf (aggset_state_size() bytes). */
+static void *state_of(const struct aggfire *s, const struct agg_kent *k,
+    struct agg_slot *sl, void *buf)
+{
+	if (k->full)
+		return slot_state(sl);
+	aggset_expand(s->as, slot_state(sl), buf);
+	return buf;
+}
+
+/* Frees what k's slot sl holds out of line (compact states hold
+ * nothing). */
+static void state_release(struct aggfire *s, const struct agg_kent *k,
+    struct agg_slot *sl)
+{
+	if (k->full)
+		aggset_free_state(s->as, slot_state(sl));
+}
+
+/* Makes compact key k full: each slot's state expanded, slot i's
+ * replaced by st (a full block, moved in). */
+static void promote(struct aggfire *s, struct agg_kent *k, size_t i,
+    const void *st)
+{
+	size_t ss = aggset_state_size(s->as);
+	unsigned char *p = slots_alloc(s, true, k->cap);
+
+	for (size_t j = 0; j < k->n; j++) {
+		struct agg_slot *src = slot_at(s, k, j);
+		unsigned char *dst = p + j * s->slot_size;
+
+		memcpy(dst, src, sizeof *src);
+		if (j == i)
+			memcpy(dst + sizeof *src, st, ss);
+		else
+			aggset_expand(s->as, slot_state(src), dst + sizeof *src);
+	}
+	slots_dealloc(s, false, k->cap, k->slots);
+	k->slots = p;
+	k->full = 1;
+}
+
+/* Stores st (a full block, moved in) as the state of k's slot i, which
+ * holds nothing out of line; returns the slot, which a promotion moves. */
+static struct agg_slot *state_put(struct aggfire *s, struct agg_kent *k,
+    size_t i, const void *st)
+{
+	struct agg_slot *sl = slot_at(s, k, i);
+
+	if (k->full)
+		memcpy(slot_state(sl), st, aggset_state_size(s->as));
+	else if (!aggset_compress(s->as, st, slot_state(sl)))
+		promote(s, k, i, st);
+	return slot_at(s, k, i);
+}
+
+/* The prepared record at t into k's slot sl; returns the slot (moved
+ * when the key was promoted to full blocks). */
+static struct agg_slot *slot_apply(struct aggfire *s, struct agg_kent *k,
+    struct agg_slot *sl, int64_t t)
+{
+	if (k->full) {
+		aggset_apply(s->as, slot_state(sl), t);
+		return sl;
+	}
+	aggset_expand(s->as, slot_state(sl), s->cst);
+	aggset_apply(s->as, s->cst, t);
+	return state_put(s, k,
+	    (size_t)((unsigned char *)sl - k->slots) / s->cslot_size, s->cst);
+}
+
 static struct agg_kent *kent_for(struct aggfire *s, uint32_t id, bool added)
 {
 	if (added) {
 		s->k = xgrow(s->k, &s->cap_k, (size_t)id + 1, sizeof *s->k);
-		memset(&s->k[id], 0, sizeof s->k[id]);
-		s->k[id].armed = INT64_MAX;
+		kent_reset(s, &s->k[id]);
 		kfired_set(s, &s->k[id], INT64_MIN);
 		if (s->keys.count > s->peak_keys)
 			s->peak_keys = s->keys.count;
@@ -161,7 +275,7 @@ static struct agg_kent *kent_for(struct aggfire *s, uint32_t id, bool added)
 static struct agg_slot *slot_get(struct aggfire *s, struct agg_kent *k,
     int64_t start, int64_t end)
 {
-	size_t i = k->n;
+	size_t i = k->n, sz;
 	struct agg_slot *sl;
 
 	while (i > 0) {
@@ -173,13 +287,16 @@ static struct agg_slot *slot_get(struct aggfire *s, struct agg_kent *k,
 		i--;
 	}
 	slots_reserve(s, k);
-	memmove(k->slots + (i + 1) * s->slot_size, k->slots + i * s->slot_size,
-	    (k->n - i) * s->slot_size);
+	sz = kslot_size(s, k);
+	memmove(k->slots + (i + 1) * sz, k->slots + i * sz, (k->n - i) * sz);
 	k->n++;
 	sl = slot_at(s, k, i);
 	sl->start = start;
 	sl->end = end;
-	aggset_init(s->as, slot_state(sl));
+	if (k->full)
+		aggset_init(s->as, slot_state(sl));
+	else
+		aggset_compact_init(s->as, slot_state(sl));
 	if (++s->nslots > s->peak_slots)
 		s->peak_slots = s->nslots;
 	return sl;
@@ -190,18 +307,18 @@ static void slots_remove(struct aggfire *s, struct agg_kent *k,
     bool (*gone)(const struct aggfire *, const struct agg_slot *, int64_t),
     int64_t arg)
 {
-	size_t w = 0;
+	size_t w = 0, sz = kslot_size(s, k);
 
 	for (size_t i = 0; i < k->n; i++) {
 		struct agg_slot *sl = slot_at(s, k, i);
 
 		if (gone(s, sl, arg)) {
-			aggset_free_state(s->as, slot_state(sl));
+			state_release(s, k, sl);
 			s->nslots--;
 			continue;
 		}
 		if (w != i)
-			memcpy(k->slots + w * s->slot_size, sl, s->slot_size);
+			memcpy(k->slots + w * sz, sl, sz);
 		w++;
 	}
 	k->n = (uint32_t)w;
@@ -216,13 +333,12 @@ static void key_drop(struct aggfire *s, uint32_t id)
 	if (id < s->cap_ckmark)
 		s->ckmark[id] = 0;      /* its id may be another key's next */
 	for (size_t i = 0; i < k->n; i++) {
-		aggset_free_state(s->as, slot_state(slot_at(s, k, i)));
+		state_release(s, k, slot_at(s, k, i));
 		s->nslots--;
 	}
 	if (k->cap > 0)
 		slots_release(s, k);
-	memset(k, 0, sizeof *k);
-	k->armed = INT64_MAX;
+	kent_reset(s, k);
 	kfired_set(s, k, INT64_MIN);
 	keytab_remove(&s->keys, id);
 }
@@ -390,7 +506,7 @@ static bool merge_panes(struct aggfire *s, struct agg_kent *k, int64_t ws,
 			continue;
 		if (sl->start >= we)
 			break;
-		aggset_merge(s->as, s->tmp, slot_state(sl));
+		aggset_merge(s->as, s->tmp, state_of(s, k, sl, s->cst));
 		any = true;
 	}
 	return any;
@@ -484,7 +600,8 @@ static void fire_key(struct aggfire *s, uint32_t id, int64_t t)
 			struct agg_slot *sl = slot_at(s, k, i);
 
 			if (window_due(s, sl, t))
-				emit_result(s, id, sl, slot_state(sl), upd);
+				emit_result(s, id, sl,
+				    state_of(s, k, sl, s->cst), upd);
 		}
 		slots_remove(s, k, window_due, t);
 	} else {
@@ -551,7 +668,8 @@ void aggfire_early(struct aggfire *s)
 			for (size_t i = 0; i < k->n; i++) {
 				struct agg_slot *sl = slot_at(s, k, i);
 
-				emit_result(s, id, sl, slot_state(sl), 1);
+				emit_result(s, id, sl,
+				    state_of(s, k, sl, s->cst), 1);
 			}
 		} else if (s->mode == AGG_MODE_PANES && k->n > 0) {
 			int64_t e = INT64_MAX, last = INT64_MIN;
@@ -585,7 +703,7 @@ static void running_emit(struct aggfire *s, uint32_t id, int64_t now)
 	struct agg_kent *k = &s->k[id];
 	struct agg_slot *sl = slot_at(s, k, 0);
 
-	emit_result(s, id, NULL, slot_state(sl), -1);
+	emit_result(s, id, NULL, state_of(s, k, sl, s->cst), -1);
 	sl->end = now;
 	sl->start = 0;          /* nothing pending */
 	ck_mark(s, id);
@@ -610,7 +728,8 @@ static void running_update(struct aggfire *s, uint32_t id,
 	int64_t now;
 
 	if (s->emit_every == 0) {
-		emit_result(s, id, NULL, slot_state(sl), -1);
+		emit_result(s, id, NULL, state_of(s, &s->k[id], sl, s->cst),
+		    -1);
 		return;
 	}
 	if (sl->start != 0)
@@ -660,10 +779,18 @@ int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why)
 			return *why = "a malformed slot", -1;
 		sl = slot_get(s, k, json_integer_value(json_array_get(x, 0)),
 		    json_integer_value(json_array_get(x, 1)));
-		aggset_free_state(s->as, slot_state(sl));
-		if (aggset_restore(s->as, slot_state(sl), json_array_get(x, 2),
-		    why) < 0)
+		state_release(s, k, sl);
+		if (aggset_restore(s->as, s->cst, json_array_get(x, 2),
+		    why) < 0) {
+			if (k->full)
+				aggset_init(s->as, slot_state(sl));
 			return -1;
+		}
+		if (k->full)
+			memcpy(slot_state(sl), s->cst, aggset_state_size(s->as));
+		else
+			state_put(s, k, (size_t)((unsigned char *)sl - k->slots) /
+			    s->cslot_size, s->cst);
 	}
 	if (s->mode == AGG_MODE_WINDOWS || s->mode == AGG_MODE_PANES)
 		rearm(s, id, false);
@@ -686,7 +813,7 @@ static json_t *key_entry(const struct aggfire *s, uint32_t id)
 
 		json_array_append_new(slots, json_pack("[I,I,o]",
 		    (json_int_t)sl->start, (json_int_t)sl->end,
-		    aggset_snapshot(s->as, slot_state(sl))));
+		    aggset_snapshot(s->as, state_of(s, k, sl, s->cst))));
 	}
 	e = json_pack("{s:s%,s:o}", "key", key, klen, "slots", slots);
 	if (kfired(s, k) != INT64_MIN)
@@ -713,7 +840,7 @@ static void key_pack(const struct aggfire *s, struct buf *b, uint32_t id)
 		mpb_pack_array(b, 3);
 		mpb_pack_int64(b, sl->start);
 		mpb_pack_int64(b, sl->end);
-		aggset_pack(s->as, b, slot_state(sl));
+		aggset_pack(s->as, b, state_of(s, k, sl, s->cst));
 	}
 	if (fired != INT64_MIN) {
 		mpb_pack_strn(b, "fired", 5);
@@ -799,10 +926,11 @@ size_t aggfire_bytes(const struct aggfire *s)
 
 		if (!keytab_live(&s->keys, i))
 			continue;
-		n += (k->cap - k->n) * s->slot_size;  /* pooled or not */
+		n += (k->cap - k->n) * kslot_size(s, k);  /* pooled or not */
 		for (size_t j = 0; j < k->n; j++)
-			n += sizeof(struct agg_slot) + aggset_state_bytes(s->as,
-			    slot_state(slot_at(s, k, j)));
+			n += k->full ? sizeof(struct agg_slot) +
+			    aggset_state_bytes(s->as, slot_state(slot_at(s, k, j))) :
+			    s->cslot_size;
 	}
 	return n;
 }
@@ -823,7 +951,12 @@ void aggfire_init(struct aggfire *s, struct aggset *as,
 	s->early = early;
 	s->emit_every = emit_every;
 	s->slot_size = sizeof(struct agg_slot) + ssize;
+	if (aggset_compact_size(as) > 0)
+		s->cslot_size = sizeof(struct agg_slot) + aggset_compact_size(as);
+	s->pool[0].size = s->slot_size;
+	s->pool[1].size = s->cslot_size;
 	s->tmp = xmalloc(ssize ? ssize : 8);
+	s->cst = xmalloc(ssize ? ssize : 8);
 	keytab_init(&s->keys);
 	timerheap_init(&s->timers);
 	timerheap_init(&s->pace);
@@ -832,9 +965,9 @@ void aggfire_init(struct aggfire *s, struct aggset *as,
 void aggfire_free(struct aggfire *s)
 {
 	aggfire_clear(s);
-	for (size_t i = 0; i < s->npool; i++)
-		free(s->pool[i]);
-	free(s->pool);
+	pool_free_all(&s->pool[0]);
+	pool_free_all(&s->pool[1]);
+	free(s->cst);
 	free(s->fired);
 	keytab_free(&s->keys);
 	free(s->k);
@@ -876,7 +1009,7 @@ int aggfire_window(struct aggfire *s, uint32_t id, int64_t start,
 	if (late_window(s, end))
 		return 1;
 	sl = slot_get(s, &s->k[id], start, end);
-	aggset_apply(s->as, slot_state(sl), t);
+	slot_apply(s, &s->k[id], sl, t);
 	arm_at(s, id, end + s->L);
 	ck_mark(s, id);
 	if (s->early > 0)
@@ -893,7 +1026,7 @@ int aggfire_pane(struct aggfire *s, uint32_t id, int64_t start, int64_t t)
 	    pane_next(s, k, start) == INT64_MAX)
 		return 1;
 	sl = slot_get(s, k, start, 0);
-	aggset_apply(s->as, slot_state(sl), t);
+	slot_apply(s, k, sl, t);
 	arm_at(s, id, pane_next(s, k, start) + s->L);
 	ck_mark(s, id);
 	if (s->early > 0)
@@ -906,7 +1039,7 @@ void aggfire_running(struct aggfire *s, uint32_t id, int64_t t)
 	struct agg_kent *k = &s->k[id];
 	struct agg_slot *sl = k->n ? slot_at(s, k, 0) : slot_get(s, k, 0, 0);
 
-	aggset_apply(s->as, slot_state(sl), t);
+	sl = slot_apply(s, k, sl, t);
 	ck_mark(s, id);
 	running_update(s, id, sl);
 }

@@ -61,19 +61,25 @@ struct aggfire {
 	struct out *out;
 	const struct wmark *wm;
 	int64_t early, emit_every;      /* ms; 0: none */
-	/* The state. */
-	size_t slot_size;
+	/* The state.  A key's slots hold full state blocks, or compact
+	 * ones (aggset_compress()) while its states fit them. */
+	size_t slot_size;       /* a slot with a full block */
+	size_t cslot_size;      /* a slot with a compact one; 0: none */
 	struct keytab keys;
 	struct agg_kent *k;     /* by key id */
 	size_t cap_k;
 	int64_t *fired;         /* panes: by key id, the last end fired */
 	size_t cap_fired;
-	/* The pool of one-slot arrays (agg_fire.c). */
-	unsigned char **pool;   /* chunks */
-	size_t npool, cap_pool;
-	unsigned char *pool_next;       /* the rest of the newest chunk */
-	size_t pool_left;
-	void *pool_free;        /* blocks given back, a list */
+	/* The pools of one-slot arrays (agg_fire.c): [0] full, [1] compact. */
+	struct aggpool {
+		unsigned char **chunk;
+		size_t n, cap;
+		unsigned char *next;    /* the rest of the newest chunk */
+		size_t left;
+		void *free;             /* blocks given back, a list */
+		size_t size;            /* bytes a block */
+	} pool[2];
+	void *cst;              /* a scratch state block (compact keys) */
 	struct timerheap timers;
 	uint32_t *due;          /* keys due at one time, being fired */
 	size_t ndue, cap_due;
