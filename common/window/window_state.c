@@ -10,11 +10,26 @@
 #include "xalloc.h"
 #include "banned.h"
 
+static unsigned tag(const struct keytab_key *k)
+{
+	return (unsigned char)k->b[15];
+}
+
+static size_t key_len(const struct keytab_key *k)
+{
+	uint32_t n;
+
+	if (tag(k) != KEYTAB_LONG)
+		return tag(k);
+	memcpy(&n, k->b + 8, sizeof n);
+	return n;
+}
+
 static const char *key_bytes(const struct keytab_key *k)
 {
 	const char *p;
 
-	if (k->len < KEYTAB_INLINE)
+	if (tag(k) != KEYTAB_LONG)
 		return k->b;
 	memcpy(&p, k->b, sizeof p);
 	return p;
@@ -29,8 +44,7 @@ void keytab_init(struct keytab *t)
 void keytab_free(struct keytab *t)
 {
 	for (size_t i = 0; i < t->nids; i++)
-		if (t->keys[i].len != KEYTAB_FREE &&
-		    t->keys[i].len >= KEYTAB_INLINE)
+		if (tag(&t->keys[i]) == KEYTAB_LONG)
 			free((char *)key_bytes(&t->keys[i]));
 	free(t->keys);
 	hashidx_free(&t->map);
@@ -49,7 +63,8 @@ static bool key_eq(const void *ctx, uint32_t id)
 	const struct probe *p = ctx;
 	const struct keytab_key *k = &p->t->keys[id];
 
-	return k->len == p->len && memcmp(key_bytes(k), p->key, p->len) == 0;
+	return key_len(k) == p->len &&
+	    memcmp(key_bytes(k), p->key, p->len) == 0;
 }
 
 static uint32_t find(const struct keytab *t, const char *key, size_t len,
@@ -62,7 +77,7 @@ static uint32_t find(const struct keytab *t, const char *key, size_t len,
 
 uint32_t keytab_find(const struct keytab *t, const char *key, size_t len)
 {
-	if (len >= KEYTAB_FREE)
+	if (len >= UINT32_MAX)
 		return KEYTAB_NONE;
 	return find(t, key, len, hashtab_hash(key, len));
 }
@@ -73,7 +88,7 @@ uint32_t keytab_intern(struct keytab *t, const char *key, size_t len,
 	uint32_t h, id;
 	struct keytab_key *k;
 
-	if (len >= KEYTAB_FREE)
+	if (len >= UINT32_MAX)
 		diag_fatal("keytab: a key of %zu bytes", len);
 	h = hashtab_hash(key, len);
 	id = find(t, key, len, h);
@@ -93,15 +108,18 @@ uint32_t keytab_intern(struct keytab *t, const char *key, size_t len,
 	if (len < KEYTAB_INLINE) {
 		memcpy(k->b, key, len);
 		k->b[len] = '\0';
+		k->b[15] = (char)len;
 	} else {
 		char *p = xmalloc(len + 1);
+		uint32_t n = (uint32_t)len;
 
 		memcpy(p, key, len);
 		p[len] = '\0';
 		memcpy(k->b, &p, sizeof p);
+		memcpy(k->b + 8, &n, sizeof n);
+		k->b[15] = (char)KEYTAB_LONG;
 		t->key_bytes += len + 1;
 	}
-	k->len = (uint32_t)len;
 	hashidx_add(&t->map, h, id);
 	t->count++;
 	return id;
@@ -109,7 +127,7 @@ uint32_t keytab_intern(struct keytab *t, const char *key, size_t len,
 
 const char *keytab_key(const struct keytab *t, uint32_t id, size_t *len)
 {
-	*len = t->keys[id].len;
+	*len = key_len(&t->keys[id]);
 	return key_bytes(&t->keys[id]);
 }
 
@@ -118,10 +136,10 @@ static int by_key(const void *a, const void *b, void *table)
 	const struct keytab *t = table;
 	const struct keytab_key *x = &t->keys[*(const uint32_t *)a];
 	const struct keytab_key *y = &t->keys[*(const uint32_t *)b];
-	int c = memcmp(key_bytes(x), key_bytes(y),
-	    x->len < y->len ? x->len : y->len);
+	size_t xn = key_len(x), yn = key_len(y);
+	int c = memcmp(key_bytes(x), key_bytes(y), xn < yn ? xn : yn);
 
-	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+	return c != 0 ? c : (xn > yn) - (xn < yn);
 }
 
 void keytab_sort_ids(const struct keytab *t, uint32_t *ids, size_t n)
@@ -134,14 +152,15 @@ void keytab_remove(struct keytab *t, uint32_t id)
 {
 	struct keytab_key *k = &t->keys[id];
 	const char *key = key_bytes(k);
+	size_t len = key_len(k);
 
-	if (!hashidx_del(&t->map, hashtab_hash(key, k->len), id))
+	if (!hashidx_del(&t->map, hashtab_hash(key, len), id))
 		diag_fatal("keytab: key %u missing from its index", id);
-	if (k->len >= KEYTAB_INLINE) {
-		t->key_bytes -= k->len + 1;
+	if (tag(k) == KEYTAB_LONG) {
+		t->key_bytes -= len + 1;
 		free((char *)key);
 	}
-	k->len = KEYTAB_FREE;
+	k->b[15] = (char)KEYTAB_FREE;
 	t->free_ids = xgrow(t->free_ids, &t->cap_free, t->nfree + 1,
 	    sizeof *t->free_ids);
 	t->free_ids[t->nfree++] = id;

@@ -5,11 +5,11 @@
  * keytab maps key bytes (keyspec_encode()'s canonical keys) to small
  * integer ids, dense from 0, so a tool keeps its per-key state in a
  * plain array indexed by id.  Ids of removed keys are reused.  The table
- * owns a copy of each key: in its 24-byte entry when shorter than
+ * owns a copy of each key: in its 16-byte entry when shorter than
  * KEYTAB_INLINE bytes (a canonical key such as "u12345678" is 11), else
  * in memory of its own; it finds keys with the compact index of
  * hashtab.h (8 bytes a slot at a load between 3/8 and 3/4).  So a short
- * key costs 35 to 45 bytes in all, with no allocation of its own.
+ * key costs 27 to 37 bytes in all, with no allocation of its own.
  *
  * timerheap is a min-heap (heap.h) of (time, id): "act on key id when the
  * watermark reaches time".  Entries are never removed early; a tool
@@ -29,14 +29,15 @@
 
 #define KEYTAB_NONE UINT32_MAX
 
-#define KEYTAB_INLINE 20
-#define KEYTAB_FREE UINT32_MAX
+#define KEYTAB_INLINE 15
+#define KEYTAB_LONG 0xff        /* b[15]: the key is out of the entry */
+#define KEYTAB_FREE 0xfe        /* b[15]: a free id */
 
-/* A key: its bytes and a NUL in b when len < KEYTAB_INLINE, else a
- * pointer to them (and a NUL) stored in b's first bytes. */
+/* A key: when len < KEYTAB_INLINE, its bytes and a NUL in b, and len in
+ * b[15]; else a pointer to them (and a NUL) in b's first 8 bytes, len in
+ * the next 4, and KEYTAB_LONG in b[15]. */
 struct keytab_key {
-	char b[KEYTAB_INLINE];
-	uint32_t len;           /* KEYTAB_FREE: a free id */
+	char b[16];
 };
 
 struct keytab {
@@ -59,7 +60,8 @@ uint32_t keytab_find(const struct keytab *t, const char *key, size_t len);
 /* True when id is a live key's. */
 static inline bool keytab_live(const struct keytab *t, size_t id)
 {
-	return id < t->nids && t->keys[id].len != KEYTAB_FREE;
+	return id < t->nids &&
+	    (unsigned char)t->keys[id].b[15] != KEYTAB_FREE;
 }
 /* The key of a live id, NUL-terminated; valid until the next
  * keytab_intern() or keytab_remove(). */
