@@ -631,25 +631,26 @@ static void fire_key(struct aggfire *s, uint32_t id, int64_t t)
  */
 void aggfire_fire_due(struct aggfire *s, int64_t upto)
 {
-	struct timer tm;
+	int64_t t;
+	uint32_t *due;
+	size_t n, ndue;
 
-	while (timerheap_pop(&s->timers, upto, &tm)) {
-		int64_t t = tm.t;
+	/* The ids due stay in the timer heap's spare room: fire_key()
+	 * pushes at most one timer a key (timerheap_pop_time()). */
+	while ((n = timerheap_pop_time(&s->timers, upto, &t, &due)) > 0) {
+		ndue = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t id = due[i];
 
-		s->ndue = 0;
-		do {
-			if (tm.id >= s->keys.nids ||
-			    !keytab_live(&s->keys, tm.id) ||
-			    tm.t != s->k[tm.id].armed)
+			if (id >= s->keys.nids || !keytab_live(&s->keys, id) ||
+			    t != s->k[id].armed)
 				continue;       /* stale: re-armed or gone */
-			s->k[tm.id].armed = INT64_MAX;
-			s->due = xgrow(s->due, &s->cap_due, s->ndue + 1,
-			    sizeof *s->due);
-			s->due[s->ndue++] = tm.id;
-		} while (timerheap_pop(&s->timers, t, &tm));
-		keytab_sort_ids(&s->keys, s->due, s->ndue);
-		for (size_t i = 0; i < s->ndue; i++)
-			fire_key(s, s->due[i], t);
+			s->k[id].armed = INT64_MAX;
+			due[ndue++] = id;
+		}
+		keytab_sort_ids(&s->keys, due, ndue);
+		for (size_t i = 0; i < ndue; i++)
+			fire_key(s, due[i], t);
 	}
 }
 
@@ -971,7 +972,6 @@ void aggfire_free(struct aggfire *s)
 	free(s->fired);
 	keytab_free(&s->keys);
 	free(s->k);
-	free(s->due);
 	free(s->tmp);
 	buf_free(&s->row);
 	free(s->dirty);

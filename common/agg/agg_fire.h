@@ -81,8 +81,6 @@ struct aggfire {
 	} pool[2];
 	void *cst;              /* a scratch state block (compact keys) */
 	struct timerheap timers;
-	uint32_t *due;          /* keys due at one time, being fired */
-	size_t ndue, cap_due;
 	/* early firing and paced running emission */
 	uint32_t *dirty;
 	size_t ndirty, cap_dirty;

@@ -131,21 +131,99 @@ const char *keytab_key(const struct keytab *t, uint32_t id, size_t *len)
 	return key_bytes(&t->keys[id]);
 }
 
-static int by_key(const void *a, const void *b, void *table)
+static int by_key(const struct keytab *t, uint32_t a, uint32_t b)
 {
-	const struct keytab *t = table;
-	const struct keytab_key *x = &t->keys[*(const uint32_t *)a];
-	const struct keytab_key *y = &t->keys[*(const uint32_t *)b];
+	const struct keytab_key *x = &t->keys[a], *y = &t->keys[b];
 	size_t xn = key_len(x), yn = key_len(y);
 	int c = memcmp(key_bytes(x), key_bytes(y), xn < yn ? xn : yn);
 
 	return c != 0 ? c : (xn > yn) - (xn < yn);
 }
 
+static void swap_ids(uint32_t *a, uint32_t *b)
+{
+	uint32_t x = *a;
+
+	*a = *b;
+	*b = x;
+}
+
+static void sift_ids(const struct keytab *t, uint32_t *ids, size_t i,
+    size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && by_key(t, ids[c + 1], ids[c]) > 0)
+			c++;
+		if (by_key(t, ids[c], ids[i]) <= 0)
+			return;
+		swap_ids(&ids[i], &ids[c]);
+		i = c;
+	}
+}
+
+/* Introsort in place: glibc's qsort_r allocates a copy of the array, 4
+ * bytes a key when a million keys fire at once.  Quicksort on the median
+ * of three, heapsort past a depth of 2 log2 n, insertion below 16. */
+static void sort_ids(const struct keytab *t, uint32_t *ids, size_t n,
+    unsigned depth)
+{
+	while (n > 16) {
+		size_t m = n / 2, i = 0, j = n - 1;
+		uint32_t pivot;
+
+		if (depth-- == 0) {
+			for (size_t k = n / 2; k-- > 0;)
+				sift_ids(t, ids, k, n);
+			for (size_t k = n - 1; k > 0; k--) {
+				swap_ids(&ids[0], &ids[k]);
+				sift_ids(t, ids, 0, k);
+			}
+			return;
+		}
+		if (by_key(t, ids[m], ids[0]) < 0)
+			swap_ids(&ids[m], &ids[0]);
+		if (by_key(t, ids[n - 1], ids[m]) < 0) {
+			swap_ids(&ids[n - 1], &ids[m]);
+			if (by_key(t, ids[m], ids[0]) < 0)
+				swap_ids(&ids[m], &ids[0]);
+		}
+		pivot = ids[m];
+		/* Hoare's partition: ids[0..j] <= pivot <= ids[j+1..]. */
+		for (;;) {
+			while (by_key(t, ids[i], pivot) < 0)
+				i++;
+			while (by_key(t, ids[j], pivot) > 0)
+				j--;
+			if (i >= j)
+				break;
+			swap_ids(&ids[i++], &ids[j--]);
+		}
+		/* The smaller side by recursion, the larger by the loop. */
+		if (j + 1 < n - j - 1) {
+			sort_ids(t, ids, j + 1, depth);
+			ids += j + 1;
+			n -= j + 1;
+		} else {
+			sort_ids(t, ids + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && by_key(t, ids[k - 1], ids[k]) > 0; k--)
+			swap_ids(&ids[k - 1], &ids[k]);
+}
+
 void keytab_sort_ids(const struct keytab *t, uint32_t *ids, size_t n)
 {
-	if (n > 1)
-		qsort_r(ids, n, sizeof *ids, by_key, (void *)t);
+	unsigned depth = 0;
+
+	for (size_t m = n; m > 1; m >>= 1)
+		depth += 2;
+	sort_ids(t, ids, n, depth);
 }
 
 void keytab_remove(struct keytab *t, uint32_t id)
@@ -199,4 +277,28 @@ bool timerheap_pop(struct timerheap *h, int64_t upto, struct timer *out)
 	if (top == NULL || top->t > upto)
 		return false;
 	return timerq_pop(&h->q, out);
+}
+
+/* Popped entry k (from 1) goes, as a 4-byte id, to 4k bytes before the
+ * end of the entries there were: past the heap's end, which moves down
+ * 12 bytes a pop. */
+size_t timerheap_pop_time(struct timerheap *h, int64_t upto, int64_t *t,
+    uint32_t **ids)
+{
+	const struct timer *top = timerq_top(&h->q);
+	unsigned char *end;
+	struct timer tm;
+	size_t k = 0;
+
+	if (top == NULL || top->t > upto)
+		return 0;
+	*t = top->t;
+	end = (unsigned char *)h->q.v + h->q.n * sizeof *h->q.v;
+	while ((top = timerq_top(&h->q)) != NULL && top->t == *t) {
+		timerq_pop(&h->q, &tm);
+		k++;
+		memcpy(end - 4 * k, &tm.id, sizeof tm.id);
+	}
+	*ids = (uint32_t *)(void *)(end - 4 * k);
+	return k;
 }

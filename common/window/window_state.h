@@ -99,5 +99,16 @@ void timerheap_free(struct timerheap *h);
 void timerheap_push(struct timerheap *h, int64_t t, uint32_t id);
 /* Pops the earliest entry when its time is <= upto: true and *out. */
 bool timerheap_pop(struct timerheap *h, int64_t upto, struct timer *out);
+/*
+ * Pops every entry of the earliest time, when that is at or before upto:
+ * returns their count k (0: none) and sets *t to the time and *ids to
+ * their ids, in no order, kept in the heap's own spare room (no copy of
+ * a million ids when a million keys fire at once).  ids[j..k-1] stay as
+ * they are while the heap holds at most the entries it held after the
+ * pops plus j: a caller that consumes the ids in order may push one
+ * timer per id consumed (and may reorder the ids first).
+ */
+size_t timerheap_pop_time(struct timerheap *h, int64_t upto, int64_t *t,
+    uint32_t **ids);
 
 #endif
