@@ -520,7 +520,7 @@ static void arm_at(struct aggfire *s, uint32_t id, int64_t t)
 
 	if (t < k->armed) {
 		k->armed = t;
-		timerheap_push(&s->timers, t, id);
+		keytimers_push(&s->timers, (struct ktimer){ t, id });
 	}
 }
 
@@ -637,7 +637,7 @@ void aggfire_fire_due(struct aggfire *s, int64_t upto)
 
 	/* The ids due stay in the timer heap's spare room: fire_key()
 	 * pushes at most one timer a key (timerheap_pop_time()). */
-	while ((n = timerheap_pop_time(&s->timers, upto, &t, &due)) > 0) {
+	while ((n = keytimers_pop_time(&s->timers, upto, &t, &due)) > 0) {
 		ndue = 0;
 		for (size_t i = 0; i < n; i++) {
 			uint32_t id = due[i];
@@ -749,7 +749,7 @@ void aggfire_clear(struct aggfire *s)
 	for (size_t i = 0; i < s->keys.nids; i++)
 		if (keytab_live(&s->keys, i))
 			key_drop(s, (uint32_t)i);
-	timerheap_free(&s->timers);
+	keytimers_free(&s->timers);
 	timerheap_free(&s->pace);
 	s->ndirty = 0;
 	if (s->isdirty)
@@ -920,7 +920,7 @@ size_t aggfire_bytes(const struct aggfire *s)
 {
 	size_t n = keytab_bytes(&s->keys) + s->cap_k * sizeof *s->k +
 	    s->cap_fired * sizeof *s->fired +
-	    s->timers.q.cap * sizeof *s->timers.q.v;
+	    s->timers.cap * sizeof *s->timers.v;
 
 	for (size_t i = 0; i < s->keys.nids; i++) {
 		const struct agg_kent *k = &s->k[i];
@@ -959,7 +959,7 @@ void aggfire_init(struct aggfire *s, struct aggset *as,
 	s->tmp = xmalloc(ssize ? ssize : 8);
 	s->cst = xmalloc(ssize ? ssize : 8);
 	keytab_init(&s->keys);
-	timerheap_init(&s->timers);
+	keytimers_init(&s->timers);
 	timerheap_init(&s->pace);
 }
 

@@ -80,7 +80,7 @@ struct aggfire {
 		size_t size;            /* bytes a block */
 	} pool[2];
 	void *cst;              /* a scratch state block (compact keys) */
-	struct timerheap timers;
+	struct keytimers timers;        /* a key's next firing */
 	/* early firing and paced running emission */
 	uint32_t *dirty;
 	size_t ndirty, cap_dirty;

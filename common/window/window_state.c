@@ -281,21 +281,22 @@ bool timerheap_pop(struct timerheap *h, int64_t upto, struct timer *out)
 
 /* Popped entry k (from 1) goes, as a 4-byte id, to 4k bytes before the
  * end of the entries there were: past the heap's end, which moves down
- * 12 bytes a pop. */
-size_t timerheap_pop_time(struct timerheap *h, int64_t upto, int64_t *t,
+ * 12 bytes a pop.  After j pushes the heap ends at 12 (N - k + j) bytes,
+ * at or before id j's 12 N - 4 (k - j): 8 j <= 8 k. */
+size_t keytimers_pop_time(struct keytimers *h, int64_t upto, int64_t *t,
     uint32_t **ids)
 {
-	const struct timer *top = timerq_top(&h->q);
+	const struct ktimer *top = keytimers_top(h);
 	unsigned char *end;
-	struct timer tm;
+	struct ktimer tm;
 	size_t k = 0;
 
 	if (top == NULL || top->t > upto)
 		return 0;
 	*t = top->t;
-	end = (unsigned char *)h->q.v + h->q.n * sizeof *h->q.v;
-	while ((top = timerq_top(&h->q)) != NULL && top->t == *t) {
-		timerq_pop(&h->q, &tm);
+	end = (unsigned char *)h->v + h->n * sizeof *h->v;
+	while ((top = keytimers_top(h)) != NULL && top->t == *t) {
+		keytimers_pop(h, &tm);
 		k++;
 		memcpy(end - 4 * k, &tm.id, sizeof tm.id);
 	}

@@ -74,7 +74,7 @@ void keytab_remove(struct keytab *t, uint32_t id);
 /* Bytes the table uses (slots, key index, key copies). */
 size_t keytab_bytes(const struct keytab *t);
 
-/* 12 bytes (packed): a timer per key in open windows, so with 1M keys
+/* 16 bytes (packed): a timer per key in open windows, so with 1M keys
  * every byte counts. */
 struct __attribute__((packed, aligned(4))) timer {
 	int64_t t;
@@ -99,6 +99,25 @@ void timerheap_free(struct timerheap *h);
 void timerheap_push(struct timerheap *h, int64_t t, uint32_t id);
 /* Pops the earliest entry when its time is <= upto: true and *out. */
 bool timerheap_pop(struct timerheap *h, int64_t upto, struct timer *out);
+
+/*
+ * keytimers: the same without the push order, 12 bytes an entry, for a
+ * tool that orders the keys due at one time itself (keytab_sort_ids())
+ * and never needs two timers of one key in order: "fire key id at t".
+ */
+struct __attribute__((packed, aligned(4))) ktimer {
+	int64_t t;
+	uint32_t id;
+};
+
+static inline bool ktimer_before(const struct ktimer *a,
+    const struct ktimer *b)
+{
+	return a->t < b->t;
+}
+
+HEAP_DEFINE(keytimers, struct ktimer, ktimer_before)
+
 /*
  * Pops every entry of the earliest time, when that is at or before upto:
  * returns their count k (0: none) and sets *t to the time and *ids to
@@ -108,7 +127,7 @@ bool timerheap_pop(struct timerheap *h, int64_t upto, struct timer *out);
  * pops plus j: a caller that consumes the ids in order may push one
  * timer per id consumed (and may reorder the ids first).
  */
-size_t timerheap_pop_time(struct timerheap *h, int64_t upto, int64_t *t,
+size_t keytimers_pop_time(struct keytimers *h, int64_t upto, int64_t *t,
     uint32_t **ids);
 
 #endif
