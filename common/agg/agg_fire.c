@@ -25,15 +25,15 @@ struct __attribute__((packed, aligned(4))) agg_slot {
 	int64_t start, end;
 };
 
-/* Per key.  24 bytes: with 1M keys in open windows, every byte counts
- * (panes mode keeps the last window end fired per key apart, in
- * s->fired). */
+/* Per key.  16 bytes: with 1M keys in open windows, every byte counts
+ * (panes mode keeps the last window end fired and the time its timer is
+ * set for per key apart, in s->fired and s->armed; windows mode derives
+ * the latter, armed_at()). */
 struct agg_kent {
 	unsigned char *slots;   /* n slots, by start */
 	uint32_t n;
 	uint32_t cap : 31;
 	uint32_t full : 1;      /* slots of full blocks, else compact ones */
-	int64_t armed;          /* timer time set, or INT64_MAX */
 };
 
 /* Panes: the last window end fired for key k, or INT64_MIN. */
@@ -60,6 +60,27 @@ static void kfired_set(struct aggfire *s, const struct agg_kent *k,
 			s->fired[i] = INT64_MIN;
 	}
 	s->fired[id] = v;
+}
+
+/* Panes: the time key id's timer is set for, or INT64_MAX. */
+static int64_t karmed(const struct aggfire *s, uint32_t id)
+{
+	return id < s->cap_armed ? s->armed[id] : INT64_MAX;
+}
+
+static void karmed_set(struct aggfire *s, uint32_t id, int64_t v)
+{
+	if (id >= s->cap_armed) {
+		size_t old = s->cap_armed;
+
+		if (v == INT64_MAX)
+			return;
+		s->armed = xgrow(s->armed, &s->cap_armed, (size_t)id + 1,
+		    sizeof *s->armed);
+		for (size_t i = old; i < s->cap_armed; i++)
+			s->armed[i] = INT64_MAX;
+	}
+	s->armed[id] = v;
 }
 
 /* --- keys and slots ------------------------------------------------------- */
@@ -117,7 +138,6 @@ static void kent_reset(struct aggfire *s, struct agg_kent *k)
 {
 	memset(k, 0, sizeof *k);
 	k->full = s->cslot_size == 0;
-	k->armed = INT64_MAX;
 }
 
 /* An array of cap slots, full or compact. */
@@ -340,6 +360,7 @@ static void key_drop(struct aggfire *s, uint32_t id)
 		slots_release(s, k);
 	kent_reset(s, k);
 	kfired_set(s, k, INT64_MIN);
+	karmed_set(s, id, INT64_MAX);
 	keytab_remove(&s->keys, id);
 }
 
@@ -514,12 +535,45 @@ static bool merge_panes(struct aggfire *s, struct agg_kent *k, int64_t ws,
 
 /* --- timers: when each key fires next ------------------------------------- */
 
+/* The earliest end of k's slots other than skip, or INT64_MAX. */
+static int64_t min_end(const struct aggfire *s, const struct agg_kent *k,
+    const struct agg_slot *skip)
+{
+	int64_t e = INT64_MAX;
+
+	for (size_t i = 0; i < k->n; i++) {
+		const struct agg_slot *sl = slot_at(s, k, i);
+
+		if (sl != skip && sl->end < e)
+			e = sl->end;
+	}
+	return e;
+}
+
+/*
+ * The time key id's timer is set for, or INT64_MAX.  Panes mode keeps
+ * it; windows mode derives it, as its earliest window end plus L: a key
+ * is armed for a new window that ends before the others (aggfire_window)
+ * and re-armed for its earliest one after firing (rearm()), so a timer
+ * for that time is always pending, and a timer for another time is
+ * stale.  (Two timers for that time may be, after a re-arm: firing
+ * skips the second.)
+ */
+static int64_t armed_at(const struct aggfire *s, uint32_t id)
+{
+	int64_t e;
+
+	if (s->mode == AGG_MODE_PANES)
+		return karmed(s, id);
+	e = min_end(s, &s->k[id], NULL);
+	return e == INT64_MAX ? INT64_MAX : e + s->L;
+}
+
+/* Panes: arms key id for t when its timer is later. */
 static void arm_at(struct aggfire *s, uint32_t id, int64_t t)
 {
-	struct agg_kent *k = &s->k[id];
-
-	if (t < k->armed) {
-		k->armed = t;
+	if (t < karmed(s, id)) {
+		karmed_set(s, id, t);
 		keytimers_push(&s->timers, (struct ktimer){ t, id });
 	}
 }
@@ -560,7 +614,14 @@ static void rearm(struct aggfire *s, uint32_t id, bool during_fire)
 	struct agg_kent *k = &s->k[id];
 	int64_t best = INT64_MAX;
 
-	k->armed = INT64_MAX;
+	if (s->mode != AGG_MODE_PANES) {
+		best = min_end(s, k, NULL);
+		if (best != INT64_MAX)
+			keytimers_push(&s->timers,
+			    (struct ktimer){ best + s->L, id });
+		return;
+	}
+	karmed_set(s, id, INT64_MAX);
 	for (size_t i = 0; i < k->n; i++) {
 		struct agg_slot *sl = slot_at(s, k, i);
 		int64_t e = s->mode == AGG_MODE_PANES ?
@@ -643,14 +704,15 @@ void aggfire_fire_due(struct aggfire *s, int64_t upto)
 			uint32_t id = due[i];
 
 			if (id >= s->keys.nids || !keytab_live(&s->keys, id) ||
-			    t != s->k[id].armed)
+			    t != armed_at(s, id))
 				continue;       /* stale: re-armed or gone */
-			s->k[id].armed = INT64_MAX;
+			karmed_set(s, id, INT64_MAX);
 			due[ndue++] = id;
 		}
 		keytab_sort_ids(&s->keys, due, ndue);
 		for (size_t i = 0; i < ndue; i++)
-			fire_key(s, due[i], t);
+			if (i == 0 || due[i] != due[i - 1])
+				fire_key(s, due[i], t);
 	}
 }
 
@@ -920,6 +982,7 @@ size_t aggfire_bytes(const struct aggfire *s)
 {
 	size_t n = keytab_bytes(&s->keys) + s->cap_k * sizeof *s->k +
 	    s->cap_fired * sizeof *s->fired +
+	    s->cap_armed * sizeof *s->armed +
 	    s->timers.cap * sizeof *s->timers.v;
 
 	for (size_t i = 0; i < s->keys.nids; i++) {
@@ -970,6 +1033,7 @@ void aggfire_free(struct aggfire *s)
 	pool_free_all(&s->pool[1]);
 	free(s->cst);
 	free(s->fired);
+	free(s->armed);
 	keytab_free(&s->keys);
 	free(s->k);
 	free(s->tmp);
@@ -1004,13 +1068,17 @@ static bool late_window(const struct aggfire *s, int64_t end)
 int aggfire_window(struct aggfire *s, uint32_t id, int64_t start,
     int64_t end, int64_t t)
 {
+	struct agg_kent *k = &s->k[id];
 	struct agg_slot *sl;
+	uint32_t n = k->n;
 
 	if (late_window(s, end))
 		return 1;
-	sl = slot_get(s, &s->k[id], start, end);
-	slot_apply(s, &s->k[id], sl, t);
-	arm_at(s, id, end + s->L);
+	sl = slot_get(s, k, start, end);
+	/* A new window ending before the others: armed_at() moves. */
+	if (k->n != n && end < min_end(s, k, sl))
+		keytimers_push(&s->timers, (struct ktimer){ end + s->L, id });
+	slot_apply(s, k, sl, t);
 	ck_mark(s, id);
 	if (s->early > 0)
 		mark_dirty(s, id);

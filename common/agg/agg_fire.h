@@ -70,6 +70,8 @@ struct aggfire {
 	size_t cap_k;
 	int64_t *fired;         /* panes: by key id, the last end fired */
 	size_t cap_fired;
+	int64_t *armed;         /* panes: by key id, its timer's time */
+	size_t cap_armed;
 	/* The pools of one-slot arrays (agg_fire.c): [0] full, [1] compact. */
 	struct aggpool {
 		unsigned char **chunk;
