@@ -39,6 +39,7 @@ void keytab_init(struct keytab *t)
 {
 	memset(t, 0, sizeof *t);
 	hashidx_init(&t->map);
+	t->free_head = KEYTAB_NONE;
 }
 
 void keytab_free(struct keytab *t)
@@ -48,8 +49,7 @@ void keytab_free(struct keytab *t)
 			free((char *)key_bytes(&t->keys[i]));
 	free(t->keys);
 	hashidx_free(&t->map);
-	free(t->free_ids);
-	memset(t, 0, sizeof *t);
+	keytab_init(t);
 }
 
 struct probe {
@@ -97,8 +97,9 @@ uint32_t keytab_intern(struct keytab *t, const char *key, size_t len,
 		return id;
 	}
 	*added = true;
-	if (t->nfree > 0) {
-		id = t->free_ids[--t->nfree];
+	if (t->free_head != KEYTAB_NONE) {
+		id = t->free_head;
+		memcpy(&t->free_head, t->keys[id].b, sizeof t->free_head);
 	} else {
 		t->keys = xgrow(t->keys, &t->cap_ids, t->nids + 1,
 		    sizeof *t->keys);
@@ -239,16 +240,15 @@ void keytab_remove(struct keytab *t, uint32_t id)
 		free((char *)key);
 	}
 	k->b[15] = (char)KEYTAB_FREE;
-	t->free_ids = xgrow(t->free_ids, &t->cap_free, t->nfree + 1,
-	    sizeof *t->free_ids);
-	t->free_ids[t->nfree++] = id;
+	memcpy(k->b, &t->free_head, sizeof t->free_head);
+	t->free_head = id;
 	t->count--;
 }
 
 size_t keytab_bytes(const struct keytab *t)
 {
 	return hashidx_bytes(&t->map) + t->cap_ids * sizeof *t->keys +
-	    t->cap_free * sizeof *t->free_ids + t->key_bytes;
+	    t->key_bytes;
 }
 
 /* --- timers ---------------------------------------------------------- */

@@ -35,7 +35,9 @@
 
 /* A key: when len < KEYTAB_INLINE, its bytes and a NUL in b, and len in
  * b[15]; else a pointer to them (and a NUL) in b's first 8 bytes, len in
- * the next 4, and KEYTAB_LONG in b[15]. */
+ * the next 4, and KEYTAB_LONG in b[15].  A free id's entry links the free
+ * ids (no array of them, which grew by 4 bytes a key as a million keys
+ * fired and went). */
 struct keytab_key {
 	char b[16];
 };
@@ -44,8 +46,8 @@ struct keytab {
 	struct hashidx map;     /* hash -> id */
 	struct keytab_key *keys;        /* by id */
 	size_t nids, cap_ids;   /* ids handed out (including free ones) */
-	uint32_t *free_ids;
-	size_t nfree, cap_free;
+	uint32_t free_head;     /* the last id freed, or KEYTAB_NONE; a free
+				 * entry's first 4 bytes hold the one before */
 	size_t count;           /* live keys */
 	size_t key_bytes;       /* bytes of keys held outside entries */
 };
