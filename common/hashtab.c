@@ -161,15 +161,33 @@ void hashidx_free(struct hashidx *t)
 	hashidx_init(t);
 }
 
+/* The capacity is a power of two or 3/2 of one, so that it grows by 3/2
+ * and 4/3, not 2 (a load between 1/2 and 3/4, not 3/8 and 3/4), and a
+ * hash's home slot is h * cap / 2^32. */
+static size_t idx_home(const struct hashidx *t, uint32_t h)
+{
+	return (size_t)(((unsigned __int128)h * t->cap) >> 32);
+}
+
+static size_t idx_next(const struct hashidx *t, size_t i)
+{
+	return i + 1 == t->cap ? 0 : i + 1;
+}
+
+/* Slots from a forward to b, around the end. */
+static size_t idx_dist(const struct hashidx *t, size_t a, size_t b)
+{
+	return b >= a ? b - a : b + t->cap - a;
+}
+
 uint32_t hashidx_find(const struct hashidx *t, uint32_t h,
     bool (*eq)(const void *ctx, uint32_t id), const void *ctx)
 {
-	size_t mask, i;
+	size_t i;
 
 	if (t->n == 0)
 		return HASHIDX_NONE;
-	mask = t->cap - 1;
-	for (i = (size_t)h & mask; t->e[i] != 0; i = (i + 1) & mask)
+	for (i = idx_home(t, h); t->e[i] != 0; i = idx_next(t, i))
 		if (E_HASH(t->e[i]) == h && eq(ctx, E_ID(t->e[i])))
 			return E_ID(t->e[i]);
 	return HASHIDX_NONE;
@@ -178,10 +196,10 @@ uint32_t hashidx_find(const struct hashidx *t, uint32_t h,
 /* Puts entry e in the first free slot of its probe run. */
 static void idx_place(struct hashidx *t, uint64_t e)
 {
-	size_t mask = t->cap - 1, i = (size_t)E_HASH(e) & mask;
+	size_t i = idx_home(t, E_HASH(e));
 
 	while (t->e[i] != 0)
-		i = (i + 1) & mask;
+		i = idx_next(t, i);
 	t->e[i] = e;
 }
 
@@ -193,7 +211,12 @@ void hashidx_add(struct hashidx *t, uint32_t h, uint32_t id)
 		uint64_t *old = t->e;
 		size_t oldcap = t->cap;
 
-		t->cap = oldcap ? oldcap * 2 : HASHTAB_MIN;
+		if (oldcap == 0)
+			t->cap = HASHTAB_MIN;
+		else if ((oldcap & (oldcap - 1)) == 0)
+			t->cap = oldcap / 2 * 3;
+		else
+			t->cap = oldcap / 3 * 4;
 		t->e = xcalloc(t->cap, sizeof *t->e);
 		for (size_t i = 0; i < oldcap; i++)
 			if (old[i] != 0)
@@ -207,21 +230,20 @@ void hashidx_add(struct hashidx *t, uint32_t h, uint32_t id)
 bool hashidx_del(struct hashidx *t, uint32_t h, uint32_t id)
 {
 	uint64_t want = (uint64_t)h << 32 | ((uint64_t)id + 1);
-	size_t mask, i, hole;
+	size_t i, hole;
 
 	if (t->n == 0)
 		return false;
-	mask = t->cap - 1;
-	for (i = (size_t)h & mask; t->e[i] != want; i = (i + 1) & mask)
+	for (i = idx_home(t, h); t->e[i] != want; i = idx_next(t, i))
 		if (t->e[i] == 0)
 			return false;
 	t->e[i] = 0;
 	t->n--;
 	hole = i;
-	for (size_t j = (i + 1) & mask; t->e[j] != 0; j = (j + 1) & mask) {
-		size_t home = (size_t)E_HASH(t->e[j]) & mask;
+	for (size_t j = idx_next(t, i); t->e[j] != 0; j = idx_next(t, j)) {
+		size_t home = idx_home(t, E_HASH(t->e[j]));
 
-		if (((j - home) & mask) >= ((j - hole) & mask)) {
+		if (idx_dist(t, home, j) >= idx_dist(t, hole, j)) {
 			t->e[hole] = t->e[j];
 			t->e[j] = 0;
 			hole = j;

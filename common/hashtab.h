@@ -59,10 +59,11 @@ uint32_t hashtab_hash(const char *key, size_t len);
  * hashidx - the compact variant, for tables of millions of keys whose
  * owner already keeps each key in an array by a dense id (keytab,
  * window_state.h): a slot is 8 bytes, the key's 32-bit hash and its id,
- * so a key costs 11 to 21 bytes of index at a load between 3/8 and 3/4
- * instead of a 24-byte slot.  The owner compares keys: hashidx_find()
- * calls eq(ctx, id) for each id whose hash matches.  Same probing and
- * deletion as hashtab; ids are below UINT32_MAX.
+ * so a key costs 11 to 16 bytes of index at a load between 1/2 and 3/4
+ * (the table grows by 3/2 and 4/3, not 2) instead of a 24-byte slot.
+ * The owner compares keys: hashidx_find() calls eq(ctx, id) for each id
+ * whose hash matches.  Same probing and deletion as hashtab; ids are
+ * below UINT32_MAX.
  */
 struct hashidx {
 	uint64_t *e;            /* (hash << 32) | (id + 1); 0: free */

@@ -430,6 +430,42 @@ run_with_restart() {
 	done
 }
 
+@test "fs-agg: states kept compact and promoted by a real give the full states' results, through a checkpoint" {
+	# count, sum, avg, min and max keep integer states compact; b's real
+	# 2.5 promotes its states to full ones mid-window, with a window
+	# open after it; a has two windows open at once.  By hand:
+	#   [0,60000)       a: 1 2     b: 1 2.5 3 (6.5 / 3)   c: -5, none
+	#   [60000,120000)  a: 7       b: 4
+	cat > ev.ndjson <<-'EOF'
+	{"ts":1000,"user":"a","v":1}
+	{"ts":2000,"user":"b","v":1}
+	{"ts":3000,"user":"c","v":-5}
+	{"ts":4000,"user":"a","v":2}
+	{"ts":61000,"user":"a","v":7}
+	{"ts":5000,"user":"b","v":2.5}
+	{"ts":62000,"user":"b","v":4}
+	{"ts":6000,"user":"c"}
+	{"ts":7000,"user":"b","v":3}
+	EOF
+	fs-window --tumble 1m --max-out-of-orderness 1m ev.ndjson > in.ndjson
+	local aggs=(--key user --agg n=count --agg s=sum:v --agg a=avg:v
+		--agg lo=min:v --agg hi=max:v) n
+	fs-agg "${aggs[@]}" in.ndjson | data_only > whole
+	run cat whole
+	assert_output '{"window_start":0,"window_end":60000,"user":"a","n":2,"s":3,"a":1.5,"lo":1,"hi":2}
+{"window_start":0,"window_end":60000,"user":"b","n":3,"s":6.5,"a":2.1666666666666665,"lo":1,"hi":3}
+{"window_start":0,"window_end":60000,"user":"c","n":2,"s":-5,"a":-5.0,"lo":-5,"hi":-5}
+{"window_start":60000,"window_end":120000,"user":"a","n":1,"s":7,"a":7.0,"lo":7,"hi":7}
+{"window_start":60000,"window_end":120000,"user":"b","n":1,"s":4,"a":4.0,"lo":4,"hi":4}'
+	# Checkpoints before and after the promotion restore them.
+	for n in 4 9 10; do
+		run_with_restart in.ndjson "$n" "${aggs[@]}"
+		cat out1 out2 | data_only > resumed
+		run diff whole resumed
+		assert_success
+	done
+}
+
 @test "fs-agg: over aggregation restarts from a checkpoint with the same output" {
 	fs-gen --count 2000 --users 10 > in.ndjson
 	local aggs=(--key user --over 1m,10m --agg n=count --agg s=sum:amount)

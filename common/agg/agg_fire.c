@@ -18,18 +18,22 @@
 #include "banned.h"
 
 /* A slot: a window (start, end), a pane (start), or the running state
- * (end: wall clock of its last emission), followed by the state block. */
-struct agg_slot {
+ * (end: wall clock of its last emission), followed by the state block,
+ * full or compact (4-aligned: a compact block's size is a multiple of 4,
+ * not 8). */
+struct __attribute__((packed, aligned(4))) agg_slot {
 	int64_t start, end;
 };
 
-/* Per key.  24 bytes: with 1M keys in open windows, every byte counts
- * (panes mode keeps the last window end fired per key apart, in
- * s->fired). */
+/* Per key.  16 bytes: with 1M keys in open windows, every byte counts
+ * (panes mode keeps the last window end fired and the time its timer is
+ * set for per key apart, in s->fired and s->armed; windows mode derives
+ * the latter, armed_at()). */
 struct agg_kent {
-	unsigned char *slots;   /* n slots of slot_size bytes, by start */
-	uint32_t n, cap;
-	int64_t armed;          /* timer time set, or INT64_MAX */
+	unsigned char *slots;   /* n slots, by start */
+	uint32_t n;
+	uint32_t cap : 31;
+	uint32_t full : 1;      /* slots of full blocks, else compact ones */
 };
 
 /* Panes: the last window end fired for key k, or INT64_MIN. */
@@ -58,75 +62,134 @@ static void kfired_set(struct aggfire *s, const struct agg_kent *k,
 	s->fired[id] = v;
 }
 
+/* Panes: the time key id's timer is set for, or INT64_MAX. */
+static int64_t karmed(const struct aggfire *s, uint32_t id)
+{
+	return id < s->cap_armed ? s->armed[id] : INT64_MAX;
+}
+
+static void karmed_set(struct aggfire *s, uint32_t id, int64_t v)
+{
+	if (id >= s->cap_armed) {
+		size_t old = s->cap_armed;
+
+		if (v == INT64_MAX)
+			return;
+		s->armed = xgrow(s->armed, &s->cap_armed, (size_t)id + 1,
+		    sizeof *s->armed);
+		for (size_t i = old; i < s->cap_armed; i++)
+			s->armed[i] = INT64_MAX;
+	}
+	s->armed[id] = v;
+}
+
 /* --- keys and slots ------------------------------------------------------- */
 
 /* A key's slot array of one slot (most keys hold one window) comes from
- * a pool of slot_size blocks carved from large chunks, threaded on a
+ * a pool of blocks of that size carved from large chunks, threaded on a
  * free list when given back: no allocation, and no allocator header,
  * per key.  Longer arrays are allocated. */
 #define POOL_CHUNK 4096         /* blocks a chunk */
 
-static void *pool_get(struct aggfire *s)
+static void *pool_get(struct aggpool *pl)
 {
 	unsigned char *p;
 
-	if (s->pool_free != NULL) {
-		p = s->pool_free;
-		memcpy(&s->pool_free, p, sizeof s->pool_free);
+	if (pl->free != NULL) {
+		p = pl->free;
+		memcpy(&pl->free, p, sizeof pl->free);
 		return p;
 	}
-	if (s->pool_left == 0) {
-		s->pool = xgrow(s->pool, &s->cap_pool, s->npool + 1,
-		    sizeof *s->pool);
-		s->pool[s->npool] = xmalloc(POOL_CHUNK * s->slot_size);
-		s->pool_next = s->pool[s->npool++];
-		s->pool_left = POOL_CHUNK;
+	if (pl->left == 0) {
+		pl->chunk = xgrow(pl->chunk, &pl->cap, pl->n + 1,
+		    sizeof *pl->chunk);
+		pl->chunk[pl->n] = xmalloc(POOL_CHUNK * pl->size);
+		pl->next = pl->chunk[pl->n++];
+		pl->left = POOL_CHUNK;
 	}
-	p = s->pool_next;
-	s->pool_next += s->slot_size;
-	s->pool_left--;
+	p = pl->next;
+	pl->next += pl->size;
+	pl->left--;
 	return p;
 }
 
-static void pool_put(struct aggfire *s, void *p)
+static void pool_put(struct aggpool *pl, void *p)
 {
-	memcpy(p, &s->pool_free, sizeof s->pool_free);
-	s->pool_free = p;
+	memcpy(p, &pl->free, sizeof pl->free);
+	pl->free = p;
 }
 
-/* Gives back k's slot array (its states already freed). */
+static void pool_free_all(struct aggpool *pl)
+{
+	for (size_t i = 0; i < pl->n; i++)
+		free(pl->chunk[i]);
+	free(pl->chunk);
+}
+
+/* Bytes of a slot of k. */
+static size_t kslot_size(const struct aggfire *s, const struct agg_kent *k)
+{
+	return k->full ? s->slot_size : s->cslot_size;
+}
+
+/* A new key's slots are compact when the aggregate set has a compact
+ * form. */
+static void kent_reset(struct aggfire *s, struct agg_kent *k)
+{
+	memset(k, 0, sizeof *k);
+	k->full = s->cslot_size == 0;
+}
+
+/* An array of cap slots, full or compact. */
+static unsigned char *slots_alloc(struct aggfire *s, bool full, size_t cap)
+{
+	if (cap == 1)
+		return pool_get(&s->pool[!full]);
+	return xmalloc(cap * (full ? s->slot_size : s->cslot_size));
+}
+
+static void slots_dealloc(struct aggfire *s, bool full, size_t cap,
+    unsigned char *p)
+{
+	if (cap == 1)
+		pool_put(&s->pool[!full], p);
+	else
+		free(p);
+}
+
+/* Gives back k's slot array (its states already freed); the key's next
+ * slots are compact again. */
 static void slots_release(struct aggfire *s, struct agg_kent *k)
 {
-	if (k->cap == 1)
-		pool_put(s, k->slots);
-	else
-		free(k->slots);
+	slots_dealloc(s, k->full, k->cap, k->slots);
 	k->slots = NULL;
 	k->n = k->cap = 0;
+	k->full = s->cslot_size == 0;
 }
 
 /* Room for one more slot in k. */
 static void slots_reserve(struct aggfire *s, struct agg_kent *k)
 {
+	size_t sz = kslot_size(s, k);
 	unsigned char *p;
 
 	if (k->n < k->cap)
 		return;
 	if (k->cap == 0) {
-		k->slots = pool_get(s);
+		k->slots = slots_alloc(s, k->full, 1);
 		k->cap = 1;
 		return;
 	}
-	if (k->cap > UINT32_MAX / 2)
+	if (k->cap > (UINT32_MAX >> 1) / 2)
 		diag_fatal("fs-agg: more than %u windows of one key", k->cap);
 	if (k->cap > 1) {
 		k->cap *= 2;
-		k->slots = xrealloc(k->slots, k->cap * s->slot_size);
+		k->slots = xrealloc(k->slots, k->cap * sz);
 		return;
 	}
-	p = xmalloc(2 * s->slot_size);
-	memcpy(p, k->slots, s->slot_size);
-	pool_put(s, k->slots);
+	p = xmalloc(2 * sz);
+	memcpy(p, k->slots, sz);
+	slots_dealloc(s, k->full, 1, k->slots);
 	k->slots = p;
 	k->cap = 2;
 }
@@ -134,7 +197,7 @@ static void slots_reserve(struct aggfire *s, struct agg_kent *k)
 static struct agg_slot *slot_at(const struct aggfire *s,
     const struct agg_kent *k, size_t i)
 {
-	return (struct agg_slot *)(void *)(k->slots + i * s->slot_size);
+	return (struct agg_slot *)(void *)(k->slots + i * kslot_size(s, k));
 }
 
 static void *slot_state(struct agg_slot *sl)
@@ -142,12 +205,83 @@ static void *slot_state(struct agg_slot *sl)
 	return (unsigned char *)sl + sizeof *sl;
 }
 
+/* The full state of k's slot sl: its block, or its compact state
+ * expanded into buf (aggset_state_size() bytes). */
+static void *state_of(const struct aggfire *s, const struct agg_kent *k,
+    struct agg_slot *sl, void *buf)
+{
+	if (k->full)
+		return slot_state(sl);
+	aggset_expand(s->as, slot_state(sl), buf);
+	return buf;
+}
+
+/* Frees what k's slot sl holds out of line (compact states hold
+ * nothing). */
+static void state_release(struct aggfire *s, const struct agg_kent *k,
+    struct agg_slot *sl)
+{
+	if (k->full)
+		aggset_free_state(s->as, slot_state(sl));
+}
+
+/* Makes compact key k full: each slot's state expanded, slot i's
+ * replaced by st (a full block, moved in). */
+static void promote(struct aggfire *s, struct agg_kent *k, size_t i,
+    const void *st)
+{
+	size_t ss = aggset_state_size(s->as);
+	unsigned char *p = slots_alloc(s, true, k->cap);
+
+	for (size_t j = 0; j < k->n; j++) {
+		struct agg_slot *src = slot_at(s, k, j);
+		unsigned char *dst = p + j * s->slot_size;
+
+		memcpy(dst, src, sizeof *src);
+		if (j == i)
+			memcpy(dst + sizeof *src, st, ss);
+		else
+			aggset_expand(s->as, slot_state(src), dst + sizeof *src);
+	}
+	slots_dealloc(s, false, k->cap, k->slots);
+	k->slots = p;
+	k->full = 1;
+}
+
+/* Stores st (a full block, moved in) as the state of k's slot i, which
+ * holds nothing out of line; returns the slot, which a promotion moves. */
+static struct agg_slot *state_put(struct aggfire *s, struct agg_kent *k,
+    size_t i, const void *st)
+{
+	struct agg_slot *sl = slot_at(s, k, i);
+
+	if (k->full)
+		memcpy(slot_state(sl), st, aggset_state_size(s->as));
+	else if (!aggset_compress(s->as, st, slot_state(sl)))
+		promote(s, k, i, st);
+	return slot_at(s, k, i);
+}
+
+/* The prepared record at t into k's slot sl; returns the slot (moved
+ * when the key was promoted to full blocks). */
+static struct agg_slot *slot_apply(struct aggfire *s, struct agg_kent *k,
+    struct agg_slot *sl, int64_t t)
+{
+	if (k->full) {
+		aggset_apply(s->as, slot_state(sl), t);
+		return sl;
+	}
+	aggset_expand(s->as, slot_state(sl), s->cst);
+	aggset_apply(s->as, s->cst, t);
+	return state_put(s, k,
+	    (size_t)((unsigned char *)sl - k->slots) / s->cslot_size, s->cst);
+}
+
 static struct agg_kent *kent_for(struct aggfire *s, uint32_t id, bool added)
 {
 	if (added) {
 		s->k = xgrow(s->k, &s->cap_k, (size_t)id + 1, sizeof *s->k);
-		memset(&s->k[id], 0, sizeof s->k[id]);
-		s->k[id].armed = INT64_MAX;
+		kent_reset(s, &s->k[id]);
 		kfired_set(s, &s->k[id], INT64_MIN);
 		if (s->keys.count > s->peak_keys)
 			s->peak_keys = s->keys.count;
@@ -161,7 +295,7 @@ static struct agg_kent *kent_for(struct aggfire *s, uint32_t id, bool added)
 static struct agg_slot *slot_get(struct aggfire *s, struct agg_kent *k,
     int64_t start, int64_t end)
 {
-	size_t i = k->n;
+	size_t i = k->n, sz;
 	struct agg_slot *sl;
 
 	while (i > 0) {
@@ -173,13 +307,16 @@ static struct agg_slot *slot_get(struct aggfire *s, struct agg_kent *k,
 		i--;
 	}
 	slots_reserve(s, k);
-	memmove(k->slots + (i + 1) * s->slot_size, k->slots + i * s->slot_size,
-	    (k->n - i) * s->slot_size);
+	sz = kslot_size(s, k);
+	memmove(k->slots + (i + 1) * sz, k->slots + i * sz, (k->n - i) * sz);
 	k->n++;
 	sl = slot_at(s, k, i);
 	sl->start = start;
 	sl->end = end;
-	aggset_init(s->as, slot_state(sl));
+	if (k->full)
+		aggset_init(s->as, slot_state(sl));
+	else
+		aggset_compact_init(s->as, slot_state(sl));
 	if (++s->nslots > s->peak_slots)
 		s->peak_slots = s->nslots;
 	return sl;
@@ -190,18 +327,18 @@ static void slots_remove(struct aggfire *s, struct agg_kent *k,
     bool (*gone)(const struct aggfire *, const struct agg_slot *, int64_t),
     int64_t arg)
 {
-	size_t w = 0;
+	size_t w = 0, sz = kslot_size(s, k);
 
 	for (size_t i = 0; i < k->n; i++) {
 		struct agg_slot *sl = slot_at(s, k, i);
 
 		if (gone(s, sl, arg)) {
-			aggset_free_state(s->as, slot_state(sl));
+			state_release(s, k, sl);
 			s->nslots--;
 			continue;
 		}
 		if (w != i)
-			memcpy(k->slots + w * s->slot_size, sl, s->slot_size);
+			memcpy(k->slots + w * sz, sl, sz);
 		w++;
 	}
 	k->n = (uint32_t)w;
@@ -216,14 +353,14 @@ static void key_drop(struct aggfire *s, uint32_t id)
 	if (id < s->cap_ckmark)
 		s->ckmark[id] = 0;      /* its id may be another key's next */
 	for (size_t i = 0; i < k->n; i++) {
-		aggset_free_state(s->as, slot_state(slot_at(s, k, i)));
+		state_release(s, k, slot_at(s, k, i));
 		s->nslots--;
 	}
 	if (k->cap > 0)
 		slots_release(s, k);
-	memset(k, 0, sizeof *k);
-	k->armed = INT64_MAX;
+	kent_reset(s, k);
 	kfired_set(s, k, INT64_MIN);
+	karmed_set(s, id, INT64_MAX);
 	keytab_remove(&s->keys, id);
 }
 
@@ -390,7 +527,7 @@ static bool merge_panes(struct aggfire *s, struct agg_kent *k, int64_t ws,
 			continue;
 		if (sl->start >= we)
 			break;
-		aggset_merge(s->as, s->tmp, slot_state(sl));
+		aggset_merge(s->as, s->tmp, state_of(s, k, sl, s->cst));
 		any = true;
 	}
 	return any;
@@ -398,13 +535,46 @@ static bool merge_panes(struct aggfire *s, struct agg_kent *k, int64_t ws,
 
 /* --- timers: when each key fires next ------------------------------------- */
 
+/* The earliest end of k's slots other than skip, or INT64_MAX. */
+static int64_t min_end(const struct aggfire *s, const struct agg_kent *k,
+    const struct agg_slot *skip)
+{
+	int64_t e = INT64_MAX;
+
+	for (size_t i = 0; i < k->n; i++) {
+		const struct agg_slot *sl = slot_at(s, k, i);
+
+		if (sl != skip && sl->end < e)
+			e = sl->end;
+	}
+	return e;
+}
+
+/*
+ * The time key id's timer is set for, or INT64_MAX.  Panes mode keeps
+ * it; windows mode derives it, as its earliest window end plus L: a key
+ * is armed for a new window that ends before the others (aggfire_window)
+ * and re-armed for its earliest one after firing (rearm()), so a timer
+ * for that time is always pending, and a timer for another time is
+ * stale.  (Two timers for that time may be, after a re-arm: firing
+ * skips the second.)
+ */
+static int64_t armed_at(const struct aggfire *s, uint32_t id)
+{
+	int64_t e;
+
+	if (s->mode == AGG_MODE_PANES)
+		return karmed(s, id);
+	e = min_end(s, &s->k[id], NULL);
+	return e == INT64_MAX ? INT64_MAX : e + s->L;
+}
+
+/* Panes: arms key id for t when its timer is later. */
 static void arm_at(struct aggfire *s, uint32_t id, int64_t t)
 {
-	struct agg_kent *k = &s->k[id];
-
-	if (t < k->armed) {
-		k->armed = t;
-		timerheap_push(&s->timers, t, id);
+	if (t < karmed(s, id)) {
+		karmed_set(s, id, t);
+		keytimers_push(&s->timers, (struct ktimer){ t, id });
 	}
 }
 
@@ -444,7 +614,14 @@ static void rearm(struct aggfire *s, uint32_t id, bool during_fire)
 	struct agg_kent *k = &s->k[id];
 	int64_t best = INT64_MAX;
 
-	k->armed = INT64_MAX;
+	if (s->mode != AGG_MODE_PANES) {
+		best = min_end(s, k, NULL);
+		if (best != INT64_MAX)
+			keytimers_push(&s->timers,
+			    (struct ktimer){ best + s->L, id });
+		return;
+	}
+	karmed_set(s, id, INT64_MAX);
 	for (size_t i = 0; i < k->n; i++) {
 		struct agg_slot *sl = slot_at(s, k, i);
 		int64_t e = s->mode == AGG_MODE_PANES ?
@@ -484,7 +661,8 @@ static void fire_key(struct aggfire *s, uint32_t id, int64_t t)
 			struct agg_slot *sl = slot_at(s, k, i);
 
 			if (window_due(s, sl, t))
-				emit_result(s, id, sl, slot_state(sl), upd);
+				emit_result(s, id, sl,
+				    state_of(s, k, sl, s->cst), upd);
 		}
 		slots_remove(s, k, window_due, t);
 	} else {
@@ -514,25 +692,27 @@ static void fire_key(struct aggfire *s, uint32_t id, int64_t t)
  */
 void aggfire_fire_due(struct aggfire *s, int64_t upto)
 {
-	struct timer tm;
+	int64_t t;
+	uint32_t *due;
+	size_t n, ndue;
 
-	while (timerheap_pop(&s->timers, upto, &tm)) {
-		int64_t t = tm.t;
+	/* The ids due stay in the timer heap's spare room: fire_key()
+	 * pushes at most one timer a key (timerheap_pop_time()). */
+	while ((n = keytimers_pop_time(&s->timers, upto, &t, &due)) > 0) {
+		ndue = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t id = due[i];
 
-		s->ndue = 0;
-		do {
-			if (tm.id >= s->keys.nids ||
-			    !keytab_live(&s->keys, tm.id) ||
-			    tm.t != s->k[tm.id].armed)
+			if (id >= s->keys.nids || !keytab_live(&s->keys, id) ||
+			    t != armed_at(s, id))
 				continue;       /* stale: re-armed or gone */
-			s->k[tm.id].armed = INT64_MAX;
-			s->due = xgrow(s->due, &s->cap_due, s->ndue + 1,
-			    sizeof *s->due);
-			s->due[s->ndue++] = tm.id;
-		} while (timerheap_pop(&s->timers, t, &tm));
-		keytab_sort_ids(&s->keys, s->due, s->ndue);
-		for (size_t i = 0; i < s->ndue; i++)
-			fire_key(s, s->due[i], t);
+			karmed_set(s, id, INT64_MAX);
+			due[ndue++] = id;
+		}
+		keytab_sort_ids(&s->keys, due, ndue);
+		for (size_t i = 0; i < ndue; i++)
+			if (i == 0 || due[i] != due[i - 1])
+				fire_key(s, due[i], t);
 	}
 }
 
@@ -551,7 +731,8 @@ void aggfire_early(struct aggfire *s)
 			for (size_t i = 0; i < k->n; i++) {
 				struct agg_slot *sl = slot_at(s, k, i);
 
-				emit_result(s, id, sl, slot_state(sl), 1);
+				emit_result(s, id, sl,
+				    state_of(s, k, sl, s->cst), 1);
 			}
 		} else if (s->mode == AGG_MODE_PANES && k->n > 0) {
 			int64_t e = INT64_MAX, last = INT64_MIN;
@@ -585,7 +766,7 @@ static void running_emit(struct aggfire *s, uint32_t id, int64_t now)
 	struct agg_kent *k = &s->k[id];
 	struct agg_slot *sl = slot_at(s, k, 0);
 
-	emit_result(s, id, NULL, slot_state(sl), -1);
+	emit_result(s, id, NULL, state_of(s, k, sl, s->cst), -1);
 	sl->end = now;
 	sl->start = 0;          /* nothing pending */
 	ck_mark(s, id);
@@ -610,7 +791,8 @@ static void running_update(struct aggfire *s, uint32_t id,
 	int64_t now;
 
 	if (s->emit_every == 0) {
-		emit_result(s, id, NULL, slot_state(sl), -1);
+		emit_result(s, id, NULL, state_of(s, &s->k[id], sl, s->cst),
+		    -1);
 		return;
 	}
 	if (sl->start != 0)
@@ -629,7 +811,7 @@ void aggfire_clear(struct aggfire *s)
 	for (size_t i = 0; i < s->keys.nids; i++)
 		if (keytab_live(&s->keys, i))
 			key_drop(s, (uint32_t)i);
-	timerheap_free(&s->timers);
+	keytimers_free(&s->timers);
 	timerheap_free(&s->pace);
 	s->ndirty = 0;
 	if (s->isdirty)
@@ -660,10 +842,18 @@ int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why)
 			return *why = "a malformed slot", -1;
 		sl = slot_get(s, k, json_integer_value(json_array_get(x, 0)),
 		    json_integer_value(json_array_get(x, 1)));
-		aggset_free_state(s->as, slot_state(sl));
-		if (aggset_restore(s->as, slot_state(sl), json_array_get(x, 2),
-		    why) < 0)
+		state_release(s, k, sl);
+		if (aggset_restore(s->as, s->cst, json_array_get(x, 2),
+		    why) < 0) {
+			if (k->full)
+				aggset_init(s->as, slot_state(sl));
 			return -1;
+		}
+		if (k->full)
+			memcpy(slot_state(sl), s->cst, aggset_state_size(s->as));
+		else
+			state_put(s, k, (size_t)((unsigned char *)sl - k->slots) /
+			    s->cslot_size, s->cst);
 	}
 	if (s->mode == AGG_MODE_WINDOWS || s->mode == AGG_MODE_PANES)
 		rearm(s, id, false);
@@ -686,7 +876,7 @@ static json_t *key_entry(const struct aggfire *s, uint32_t id)
 
 		json_array_append_new(slots, json_pack("[I,I,o]",
 		    (json_int_t)sl->start, (json_int_t)sl->end,
-		    aggset_snapshot(s->as, slot_state(sl))));
+		    aggset_snapshot(s->as, state_of(s, k, sl, s->cst))));
 	}
 	e = json_pack("{s:s%,s:o}", "key", key, klen, "slots", slots);
 	if (kfired(s, k) != INT64_MIN)
@@ -713,7 +903,7 @@ static void key_pack(const struct aggfire *s, struct buf *b, uint32_t id)
 		mpb_pack_array(b, 3);
 		mpb_pack_int64(b, sl->start);
 		mpb_pack_int64(b, sl->end);
-		aggset_pack(s->as, b, slot_state(sl));
+		aggset_pack(s->as, b, state_of(s, k, sl, s->cst));
 	}
 	if (fired != INT64_MIN) {
 		mpb_pack_strn(b, "fired", 5);
@@ -792,17 +982,19 @@ size_t aggfire_bytes(const struct aggfire *s)
 {
 	size_t n = keytab_bytes(&s->keys) + s->cap_k * sizeof *s->k +
 	    s->cap_fired * sizeof *s->fired +
-	    s->timers.q.cap * sizeof *s->timers.q.v;
+	    s->cap_armed * sizeof *s->armed +
+	    s->timers.cap * sizeof *s->timers.v;
 
 	for (size_t i = 0; i < s->keys.nids; i++) {
 		const struct agg_kent *k = &s->k[i];
 
 		if (!keytab_live(&s->keys, i))
 			continue;
-		n += (k->cap - k->n) * s->slot_size;  /* pooled or not */
+		n += (k->cap - k->n) * kslot_size(s, k);  /* pooled or not */
 		for (size_t j = 0; j < k->n; j++)
-			n += sizeof(struct agg_slot) + aggset_state_bytes(s->as,
-			    slot_state(slot_at(s, k, j)));
+			n += k->full ? sizeof(struct agg_slot) +
+			    aggset_state_bytes(s->as, slot_state(slot_at(s, k, j))) :
+			    s->cslot_size;
 	}
 	return n;
 }
@@ -823,22 +1015,27 @@ void aggfire_init(struct aggfire *s, struct aggset *as,
 	s->early = early;
 	s->emit_every = emit_every;
 	s->slot_size = sizeof(struct agg_slot) + ssize;
+	if (aggset_compact_size(as) > 0)
+		s->cslot_size = sizeof(struct agg_slot) + aggset_compact_size(as);
+	s->pool[0].size = s->slot_size;
+	s->pool[1].size = s->cslot_size;
 	s->tmp = xmalloc(ssize ? ssize : 8);
+	s->cst = xmalloc(ssize ? ssize : 8);
 	keytab_init(&s->keys);
-	timerheap_init(&s->timers);
+	keytimers_init(&s->timers);
 	timerheap_init(&s->pace);
 }
 
 void aggfire_free(struct aggfire *s)
 {
 	aggfire_clear(s);
-	for (size_t i = 0; i < s->npool; i++)
-		free(s->pool[i]);
-	free(s->pool);
+	pool_free_all(&s->pool[0]);
+	pool_free_all(&s->pool[1]);
+	free(s->cst);
 	free(s->fired);
+	free(s->armed);
 	keytab_free(&s->keys);
 	free(s->k);
-	free(s->due);
 	free(s->tmp);
 	buf_free(&s->row);
 	free(s->dirty);
@@ -871,13 +1068,17 @@ static bool late_window(const struct aggfire *s, int64_t end)
 int aggfire_window(struct aggfire *s, uint32_t id, int64_t start,
     int64_t end, int64_t t)
 {
+	struct agg_kent *k = &s->k[id];
 	struct agg_slot *sl;
+	uint32_t n = k->n;
 
 	if (late_window(s, end))
 		return 1;
-	sl = slot_get(s, &s->k[id], start, end);
-	aggset_apply(s->as, slot_state(sl), t);
-	arm_at(s, id, end + s->L);
+	sl = slot_get(s, k, start, end);
+	/* A new window ending before the others: armed_at() moves. */
+	if (k->n != n && end < min_end(s, k, sl))
+		keytimers_push(&s->timers, (struct ktimer){ end + s->L, id });
+	slot_apply(s, k, sl, t);
 	ck_mark(s, id);
 	if (s->early > 0)
 		mark_dirty(s, id);
@@ -893,7 +1094,7 @@ int aggfire_pane(struct aggfire *s, uint32_t id, int64_t start, int64_t t)
 	    pane_next(s, k, start) == INT64_MAX)
 		return 1;
 	sl = slot_get(s, k, start, 0);
-	aggset_apply(s->as, slot_state(sl), t);
+	slot_apply(s, k, sl, t);
 	arm_at(s, id, pane_next(s, k, start) + s->L);
 	ck_mark(s, id);
 	if (s->early > 0)
@@ -906,7 +1107,7 @@ void aggfire_running(struct aggfire *s, uint32_t id, int64_t t)
 	struct agg_kent *k = &s->k[id];
 	struct agg_slot *sl = k->n ? slot_at(s, k, 0) : slot_get(s, k, 0, 0);
 
-	aggset_apply(s->as, slot_state(sl), t);
+	sl = slot_apply(s, k, sl, t);
 	ck_mark(s, id);
 	running_update(s, id, sl);
 }

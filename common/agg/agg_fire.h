@@ -22,6 +22,35 @@
  * the order state was built in: a run restored from a checkpoint writes
  * what an uninterrupted run writes.
  *
+ * Memory per key (issue 12: at most 128 bytes for 1M keys in open
+ * windows with count, sum, avg, min and max; scripts/bench-engine), as
+ * peak RSS divided by the keys, measured with 993,304 keys of 11-byte
+ * canonical keys, one tumbling window each (before the work of issue 12
+ * item 6, then now):
+ *
+ *   the slot, from a pool (no allocator header)   80   52  (16 window
+ *                       + a 64-byte state, now a 36-byte compact one)
+ *   the key's entry here (struct agg_kent)        24   16  (its timer's
+ *                       time derived in windows mode)
+ *   keytab entry                                  24   16  (inline key)
+ *   hashidx slot, 8 bytes at load 0.47 / 0.63     17   13  (grows by
+ *                       3/2 and 4/3, not 2)
+ *   timer heap entry                              16   12  (no seq)
+ *   the ids due when they all fire: array + sort   8    0  (in the heap's
+ *                       room; the sort in place)
+ *   the process: libraries, buffers (9 MiB)        9    9
+ *                                                ---  ---
+ *                                                178  118
+ *
+ * Arrays by key id grow by realloc, which for these sizes moves pages
+ * (mremap) instead of copying, so their doubling costs address space,
+ * not RSS; the hash index is rebuilt into a new array, old and new
+ * together for a moment (at 786,432 keys here: 8 + 12 MiB, below the
+ * peak, which comes when every key fires at the end).  Keys whose
+ * aggregates have no compact form (first, last, distinct counts,
+ * sketches, lists, the variances) or that saw a real, an int64 overflow
+ * or a count past 2^32 - 1 keep full blocks: 16 + the block per slot.
+ *
  * Ownership: aggfire_init() borrows the aggregate set, the key spec, the
  * output and the watermark for the engine's life; the engine owns its
  * keys, slots, states and timers, freed by aggfire_free() (before the
@@ -61,22 +90,28 @@ struct aggfire {
 	struct out *out;
 	const struct wmark *wm;
 	int64_t early, emit_every;      /* ms; 0: none */
-	/* The state. */
-	size_t slot_size;
+	/* The state.  A key's slots hold full state blocks, or compact
+	 * ones (aggset_compress()) while its states fit them. */
+	size_t slot_size;       /* a slot with a full block */
+	size_t cslot_size;      /* a slot with a compact one; 0: none */
 	struct keytab keys;
 	struct agg_kent *k;     /* by key id */
 	size_t cap_k;
 	int64_t *fired;         /* panes: by key id, the last end fired */
 	size_t cap_fired;
-	/* The pool of one-slot arrays (agg_fire.c). */
-	unsigned char **pool;   /* chunks */
-	size_t npool, cap_pool;
-	unsigned char *pool_next;       /* the rest of the newest chunk */
-	size_t pool_left;
-	void *pool_free;        /* blocks given back, a list */
-	struct timerheap timers;
-	uint32_t *due;          /* keys due at one time, being fired */
-	size_t ndue, cap_due;
+	int64_t *armed;         /* panes: by key id, its timer's time */
+	size_t cap_armed;
+	/* The pools of one-slot arrays (agg_fire.c): [0] full, [1] compact. */
+	struct aggpool {
+		unsigned char **chunk;
+		size_t n, cap;
+		unsigned char *next;    /* the rest of the newest chunk */
+		size_t left;
+		void *free;             /* blocks given back, a list */
+		size_t size;            /* bytes a block */
+	} pool[2];
+	void *cst;              /* a scratch state block (compact keys) */
+	struct keytimers timers;        /* a key's next firing */
 	/* early firing and paced running emission */
 	uint32_t *dirty;
 	size_t ndirty, cap_dirty;

@@ -74,6 +74,7 @@
 #define FS_AGGFN_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -180,5 +181,23 @@ void aggset_free_state(const struct aggset *as, void *state);
 
 /* Bytes the state uses: the block plus its out-of-line memory (--stats). */
 size_t aggset_state_bytes(const struct aggset *as, const void *state);
+
+/*
+ * Compact states (aggfn_compact.c), for a caller that keeps millions of
+ * them: a set of count, sum, sum0, avg, min and max only has a compact
+ * encoding of aggset_compact_size() bytes (a multiple of 4, smaller than
+ * the block; 0: the set has none), about half the block, with no
+ * alignment.  It holds a state while every value was an integer and every
+ * count fits in 32 bits.  aggset_compress() encodes state into c, or
+ * returns false (c then undefined) when the state is beyond that: the
+ * caller keeps that one as a full block from then on.  aggset_expand()
+ * makes state (a block) exactly the state that was compressed, bit for
+ * bit, so results, merges and snapshots are those of the block.  Compact
+ * states hold no out-of-line memory.
+ */
+size_t aggset_compact_size(const struct aggset *as);
+void aggset_compact_init(const struct aggset *as, void *c);
+bool aggset_compress(const struct aggset *as, const void *state, void *c);
+void aggset_expand(const struct aggset *as, const void *c, void *state);
 
 #endif

@@ -1143,6 +1143,95 @@ static bool pack_is_snapshot(const struct aggset *as, const void *st)
 	return same;
 }
 
+/* Compresses st; when that succeeds, expands it again and compares the
+ * blocks byte for byte: true when st round-trips exactly. */
+static bool compact_roundtrip(const struct aggset *as, const void *st)
+{
+	size_t n = aggset_state_size(as);
+	unsigned char c[64], *back = aligned_alloc(8, n);
+	bool r;
+
+	if (aggset_compact_size(as) > sizeof c) {
+		free(back);
+		return false;
+	}
+	r = aggset_compress(as, st, c + 1);     /* at any address */
+	if (r) {
+		aggset_expand(as, c + 1, back);
+		r = memcmp(back, st, n) == 0;
+	}
+	free(back);
+	return r;
+}
+
+static void test_compact(void)
+{
+	struct aggset *as = COMPILE("n=count", "s=sum:v", "a=avg:v",
+	    "lo=min:v", "hi=max:v", "c=count:v", "z=sum0:w", "m=max:w");
+	struct aggset *big = COMPILE("n=count", "f=first:v");
+	void *st = new_state(as), *st2;
+	unsigned char c[64];
+	const char *why;
+	json_t *snap;
+
+	ok(aggset_compact_size(big) == 0, "compact: a set with first has no "
+	    "compact form");
+	ok(aggset_compact_size(as) > 0 &&
+	    aggset_compact_size(as) < aggset_state_size(as) &&
+	    aggset_compact_size(as) % 4 == 0, "compact: count, sum, avg, min, "
+	    "max have a smaller form, a multiple of 4");
+	ok(compact_roundtrip(as, st), "compact: the empty state");
+	aggset_compact_init(as, c);
+	st2 = new_state(as);
+	aggset_expand(as, c, st2);
+	is_result(as, st2, "{\"n\":0,\"s\":null,\"a\":null,\"lo\":null,"
+	    "\"hi\":null,\"c\":0,\"z\":0,\"m\":null}", "compact: an initial "
+	    "compact state is the empty state");
+	drop_state(as, st2);
+	upd(as, st, "{\"v\":5}", 1, NULL);
+	upd(as, st, "{\"v\":-9223372036854775807,\"w\":7}", 2, NULL);
+	upd(as, st, "{\"v\":null}", 3, NULL);
+	ok(compact_roundtrip(as, st), "compact: integers, extremes and "
+	    "missing values round-trip bit for bit");
+	upd(as, st, "{\"w\":-2}", 4, NULL);
+	ok(compact_roundtrip(as, st), "compact: a second field");
+	upd(as, st, "{\"v\":-10}", 5, NULL);
+	ok(!aggset_compress(as, st, c), "compact: an integer sum past int64 "
+	    "is refused");
+	drop_state(as, st);
+
+	st = new_state(as);
+	upd(as, st, "{\"v\":1,\"w\":2}", 1, NULL);
+	upd(as, st, "{\"w\":2.5}", 2, NULL);
+	ok(!aggset_compress(as, st, c), "compact: a real in a sum is refused");
+	drop_state(as, st);
+
+	st = new_state(as);
+	upd(as, st, "{\"v\":1.0}", 1, NULL);
+	ok(!aggset_compress(as, st, c), "compact: a real equal to an integer "
+	    "is refused (its sum is a real)");
+	drop_state(as, st);
+
+	/* A count past 32 bits, from a checkpoint. */
+	st = new_state(as);
+	upd(as, st, "{\"v\":1}", 1, NULL);
+	snap = aggset_snapshot(as, st);
+	json_array_set_new(snap, 0, json_integer(INT64_C(4294967296)));
+	drop_state(as, st);
+	st = aligned_alloc(8, aggset_state_size(as));
+	ok(aggset_restore(as, st, snap, &why) == 0 &&
+	    !aggset_compress(as, st, c), "compact: a count of 2^32 is refused");
+	json_array_set_new(snap, 0, json_integer(INT64_C(4294967295)));
+	drop_state(as, st);
+	st = aligned_alloc(8, aggset_state_size(as));
+	ok(aggset_restore(as, st, snap, &why) == 0 &&
+	    compact_roundtrip(as, st), "compact: a count of 2^32 - 1 is kept");
+	json_decref(snap);
+	drop_state(as, st);
+	aggset_free(big);
+	aggset_free(as);
+}
+
 static void test_pack(void)
 {
 	struct aggset *as = COMPILE("n=count", "s=sum:v", "s0=sum0:v",
@@ -1197,6 +1286,7 @@ int main(int argc, char **argv)
 	test_merge_random();
 	test_restore_garbage();
 	test_pack();
+	test_compact();
 	printf("1..%d\n", tests);
 	return failed != 0;
 }

@@ -190,6 +190,104 @@ static void test_keytab(void)
 	keytab_free(&t);
 }
 
+static int bytes_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t xn = strlen(x), yn = strlen(y);
+	int c = memcmp(x, y, xn < yn ? xn : yn);
+
+	return c != 0 ? c : (xn > yn) - (xn < yn);
+}
+
+/* keytab_sort_ids() against qsort of the key texts: prefixes, short and
+ * long keys, sorted and reversed runs. */
+static void test_keytab_sort(void)
+{
+	enum { N = 3000 };
+	struct keytab t;
+	static char text[N][40];
+	const char *want[N];
+	uint32_t ids[N];
+	bool added;
+	int ok = 1;
+	uint64_t x = 88172645463325252u;
+
+	keytab_init(&t);
+	for (int i = 0; i < N; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		if (i % 5 == 0)         /* a run of prefixes: a, aa, aaa ... */
+			snprintf(text[i], sizeof text[i], "%.*s", i / 5 % 30 + 1,
+			    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+		else
+			snprintf(text[i], sizeof text[i], "%s%llu",
+			    i % 2 ? "k" : "key-longer-than-fifteen-",
+			    (unsigned long long)(i < N / 2 ? x % 1000 :
+			    (uint64_t)(N - i)));
+		ids[i] = keytab_intern(&t, text[i], strlen(text[i]), &added);
+	}
+	/* Duplicate texts map to one id: sort the distinct ids. */
+	size_t n = 0;
+	for (size_t id = 0; id < t.nids; id++) {
+		size_t len;
+
+		want[n] = keytab_key(&t, (uint32_t)id, &len);
+		ids[n++] = (uint32_t)id;
+	}
+	qsort(want, n, sizeof *want, bytes_cmp);
+	keytab_sort_ids(&t, ids, n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+
+		if (strcmp(keytab_key(&t, ids[i], &len), want[i]) != 0)
+			ok = 0;
+	}
+	CHECK(ok && n > 1000, "keytab: ids sorted in place by key bytes");
+	keytab_sort_ids(&t, ids, n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+
+		if (strcmp(keytab_key(&t, ids[i], &len), want[i]) != 0)
+			ok = 0;
+	}
+	CHECK(ok, "keytab: sorted ids sort to themselves");
+	keytab_free(&t);
+}
+
+/* keytimers_pop_time(): the ids of the earliest time, kept in the heap's
+ * room while the caller pushes one timer per id consumed. */
+static void test_keytimers(void)
+{
+	struct keytimers h;
+	uint32_t *ids, seen[1000] = { 0 };
+	int64_t t;
+	size_t k;
+	int ok = 1;
+
+	keytimers_init(&h);
+	for (uint32_t i = 0; i < 1000; i++)
+		keytimers_push(&h, (struct ktimer){ i % 3 ? 10 : 20, i });
+	CHECK_I64((int64_t)keytimers_pop_time(&h, 5, &t, &ids), 0,
+	    "keytimers: nothing due before 10");
+	k = keytimers_pop_time(&h, 15, &t, &ids);
+	CHECK(k == 666 && t == 10, "keytimers: every timer of the earliest "
+	    "time");
+	for (size_t j = 0; j < k; j++) {
+		if (ids[j] >= 1000 || ids[j] % 3 == 0 || seen[ids[j]]++)
+			ok = 0;
+		keytimers_push(&h, (struct ktimer){ 30, ids[j] });
+	}
+	CHECK(ok, "keytimers: each id once, intact while one timer is "
+	    "pushed per id consumed");
+	CHECK_I64((int64_t)keytimers_pop_time(&h, 100, &t, &ids), 334,
+	    "keytimers: then the next time");
+	CHECK_I64(t, 20, "keytimers: its time");
+	CHECK_I64((int64_t)keytimers_pop_time(&h, 100, &t, &ids), 666,
+	    "keytimers: and the timers pushed meanwhile");
+	keytimers_free(&h);
+}
+
 static void test_timers(void)
 {
 	struct timerheap h;
@@ -220,5 +318,7 @@ int main(void)
 	test_watermark();
 	test_keytab();
 	test_timers();
+	test_keytab_sort();
+	test_keytimers();
 	return tap_done();
 }
