@@ -159,8 +159,12 @@ wait_barriers() {
 	# A run stopped (SIGKILL) after some checkpoints.
 	setsid bash p.sh ck > out.1 2>/dev/null &
 	pid=$!
-	for _ in $(seq 100); do
-		[ "$(ls ck/fs-agg 2>/dev/null | wc -l)" -ge 3 ] && break
+	# Waits on progress, up to a minute (a loaded machine may take 5 s to
+	# write the first pieces): three pieces, one of them a delta.
+	for _ in $(seq 1200); do
+		[ "$(ls ck/fs-agg 2>/dev/null | wc -l)" -ge 3 ] &&
+			head -qn 1 ck/fs-agg/*.ckpt 2>/dev/null | jq -r .kind 2>/dev/null |
+			grep -qx delta && break
 		sleep 0.05
 	done
 	kill -KILL -- "-$pid"; wait "$pid" || true
