@@ -143,6 +143,25 @@ bool rec_quick_object(const void *p, size_t n);
 /* The same, and the bytes are exactly what rec_dump() writes for the
  * object (compact, no duplicate keys, no reals, jansson's escapes). */
 bool rec_quick_canonical(const void *p, size_t n);
+/* A member a stage looks for (rec_quick_members), and where its value
+ * was found (p NULL: absent). */
+struct rec_want {
+	const char *name;
+	size_t len;
+};
+struct rec_span {
+	const char *p;
+	size_t n;
+};
+/*
+ * rec_quick_object() that also finds, in the same pass, the values of
+ * the top-level members named in want (the last of duplicates, as
+ * jansson keeps): found[i] spans the value's bytes, unparsed but
+ * validated.  False means "not sure", as for rec_quick_object(), and
+ * also when a top-level key holds an escape.
+ */
+bool rec_quick_members(const void *p, size_t n, const struct rec_want *want,
+    size_t nwant, struct rec_span *found);
 /* True when p[0..n) is valid UTF-8 without NUL bytes. */
 bool rec_utf8_text(const void *p, size_t n);
 

@@ -305,6 +305,74 @@ bool rec_quick_object(const void *vp, size_t n)
 	return qj_ws(p, e) == e;
 }
 
+/* A top-level key: its bytes between the quotes when it holds no
+ * escape (a key with one could decode to a kept name: "not sure"). */
+static pos qj_plain_key(pos p, pos e)
+{
+	pos s = p;
+
+	while (p < e && !qj_stop[*p])
+		p++;
+	if (p < e && *p == '"')
+		return p;
+	p = qj_string(s - 1, e, false);
+	if (p == NULL || memchr(s, '\\', (size_t)(p - 1 - s)) != NULL)
+		return NULL;
+	return p - 1;
+}
+
+/* Short keys: a loop beats a call to memcmp. */
+static inline bool same_bytes(pos a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != (unsigned char)b[i])
+			return false;
+	return true;
+}
+
+bool rec_quick_members(const void *vp, size_t n,
+    const struct rec_want *want, size_t nwant, struct rec_span *found)
+{
+	pos p = vp, e = p + n;
+
+	for (size_t i = 0; i < nwant; i++)
+		found[i].p = NULL;
+	p = qj_ws(p, e);
+	if (p >= e || *p != '{')
+		return false;
+	p = qj_ws(p + 1, e);
+	if (p < e && *p == '}')
+		return qj_ws(p + 1, e) == e;
+	for (;;) {
+		pos k, ke, v;
+
+		if (p >= e || *p != '"' || (ke = qj_plain_key(p + 1, e)) == NULL)
+			return false;
+		k = p + 1;
+		p = qj_ws(ke + 1, e);
+		if (p >= e || *p != ':')
+			return false;
+		v = p = qj_ws(p + 1, e);
+		if ((p = qj_value(p, e, 2, false)) == NULL)
+			return false;
+		for (size_t i = 0; i < nwant; i++) {
+			if (want[i].len == (size_t)(ke - k) &&
+			    same_bytes(k, want[i].name, want[i].len)) {
+				found[i].p = (const char *)v;
+				found[i].n = (size_t)(p - v);
+			}
+		}
+		p = qj_ws(p, e);
+		if (p >= e)
+			return false;
+		if (*p == '}')
+			return qj_ws(p + 1, e) == e;
+		if (*p != ',')
+			return false;
+		p = qj_ws(p + 1, e);
+	}
+}
+
 bool rec_quick_canonical(const void *vp, size_t n)
 {
 	pos p = vp, e = p + n;
