@@ -72,6 +72,14 @@ void rec_dump(struct buf *b, const json_t *v);
  * value wins.
  */
 void rec_splice_begin(struct buf *b, const char *line, size_t len);
+/*
+ * The bytes of line that rec_splice_begin() keeps (all but the closing
+ * brace and the white space before it).  A stage that appends the same
+ * members to many records splices them once into a tail of its own
+ * and writes line[0, keep), a ',' unless that ends in '{', and the
+ * tail, without copying the record (out_line_join()).
+ */
+size_t rec_splice_keep(const char *line, size_t len);
 void rec_splice_i64(struct buf *b, const char *key, int64_t v);
 void rec_splice_str(struct buf *b, const char *key, const char *v);
 void rec_splice_value(struct buf *b, const char *key, const json_t *v);
