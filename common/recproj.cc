@@ -359,6 +359,27 @@ static json_t *project_flat(struct recproj *rp)
 	return json_incref(o);
 }
 
+/* Eight ASCII digits at p as a number, in a few multiplications instead
+ * of eight dependent steps (the timestamps fs-agg reads have 13); false
+ * when they are not all digits. */
+static inline bool eight_digits(const char *p, uint64_t *out)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	if (((v + 0x4646464646464646) | (v - 0x3030303030303030)) &
+	    0x8080808080808080)
+		return false;
+	v -= 0x3030303030303030;
+	v = v * 10 + (v >> 8);
+	*out = ((v & 0x000000ff000000ff) * (100 + (1000000ULL << 32)) +
+	    ((v >> 16) & 0x000000ff000000ff) * (1 + (10000ULL << 32))) >> 32;
+	return true;
+}
+
 /* A real the quick scan found: at most 100 digits and a 2-digit
  * exponent (the scan made sure), so strtod rounds as simdjson does and
  * cannot overflow. */
@@ -427,7 +448,10 @@ static json_t *quick_value(json_t *cur, const struct rec_span *v)
 	bool neg = p[0] == '-';
 	int64_t x = 0;
 
-	for (i = neg; i < v->n; i++) {
+	i = neg;
+	for (uint64_t d; v->n - i >= 8 && eight_digits(p + i, &d); i += 8)
+		x = x * 100000000 + int64_t(d);
+	for (; i < v->n; i++) {
 		if (p[i] < '0' || p[i] > '9')
 			return quick_real(cur, own, v);
 		x = x * 10 + (p[i] - '0');
