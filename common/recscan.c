@@ -18,6 +18,9 @@
 #include <stddef.h>
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "rec.h"
 
@@ -88,17 +91,41 @@ static const unsigned char qj_stop[256] = {
 	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1
 };
 
+/* The first byte at or after p that stops a plain run, or e. */
+static inline pos qj_plain_run(pos p, pos e)
+{
+#ifdef __SSE2__
+	/* Sixteen bytes at a time: '"', '\\', and (compared as signed
+	 * bytes) below 0x20, which takes in 0x80..0xff. */
+	const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	const __m128i sp = _mm_set1_epi8(0x20);
+
+	while (e - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+		    _mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bs)),
+		    _mm_cmplt_epi8(x, sp)));
+
+		if (m != 0)
+			return p + __builtin_ctz((unsigned)m);
+		p += 16;
+	}
+#endif
+	while (e - p >= 4 && !(qj_stop[p[0]] | qj_stop[p[1]] |
+	    qj_stop[p[2]] | qj_stop[p[3]]))
+		p += 4;
+	while (p < e && !qj_stop[*p])
+		p++;
+	return p;
+}
+
 static pos qj_string(pos p, pos e, bool canon)
 {
 	p++;            /* the opening quote */
 	for (;;) {
 		unsigned c;
 
-		while (e - p >= 4 && !(qj_stop[p[0]] | qj_stop[p[1]] |
-		    qj_stop[p[2]] | qj_stop[p[3]]))
-			p += 4;
-		while (p < e && !qj_stop[*p])
-			p++;
+		p = qj_plain_run(p, e);
 		if (p >= e)
 			return NULL;
 		c = *p;
@@ -311,8 +338,7 @@ static pos qj_plain_key(pos p, pos e)
 {
 	pos s = p;
 
-	while (p < e && !qj_stop[*p])
-		p++;
+	p = qj_plain_run(p, e);
 	if (p < e && *p == '"')
 		return p;
 	p = qj_string(s - 1, e, false);
@@ -353,7 +379,15 @@ bool rec_quick_members(const void *vp, size_t n,
 		if (p >= e || *p != ':')
 			return false;
 		v = p = qj_ws(p + 1, e);
-		if ((p = qj_value(p, e, 2, false)) == NULL)
+		/* Strings and numbers, the usual members, without the
+		 * dispatch of qj_value(). */
+		if (p < e && *p == '"')
+			p = qj_string(p, e, false);
+		else if (p < e && (*p == '-' || (*p >= '0' && *p <= '9')))
+			p = qj_number(p, e, false);
+		else
+			p = qj_value(p, e, 2, false);
+		if (p == NULL)
 			return false;
 		for (size_t i = 0; i < nwant; i++) {
 			if (want[i].len == (size_t)(ke - k) &&
