@@ -45,6 +45,7 @@ struct recproj {
 	/* The quick scan (rec_quick_members) of flat projections. */
 	struct rec_want *want;
 	struct rec_span *span;
+	bool quick;                     /* recproj_set_quick() */
 };
 
 struct recproj *recproj_new(void)
@@ -70,6 +71,7 @@ struct recproj *recproj_new(void)
 	rp->cur = nullptr;
 	rp->want = nullptr;
 	rp->span = nullptr;
+	rp->quick = true;
 	return rp;
 }
 
@@ -113,6 +115,11 @@ void recproj_keep_name(struct recproj *rp, const char *name)
 	rp->owned = static_cast<struct path *>(xgrow(rp->owned,
 	    &rp->capowned, rp->nowned + 1, sizeof *rp->owned));
 	rp->owned[rp->nowned++] = p;
+}
+
+void recproj_set_quick(struct recproj *rp, bool on)
+{
+	rp->quick = on;
 }
 
 void recproj_free(struct recproj *rp)
@@ -576,7 +583,8 @@ json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
 	size_t need = len + simdjson::SIMDJSON_PADDING;
 
 	prepare(rp);
-	if (rp->flat && (out = project_quick(rp, line, len)) != nullptr)
+	if (rp->flat && rp->quick &&
+	    (out = project_quick(rp, line, len)) != nullptr)
 		return out;
 	if (need > rp->padcap) {
 		free(rp->pad);

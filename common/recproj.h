@@ -30,6 +30,7 @@
 #define FS_RECPROJ_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "path.h"
@@ -46,6 +47,9 @@ struct recproj *recproj_new(void);
 void recproj_keep(struct recproj *rp, const struct path *p);
 /* Keeps a top-level member by name (copied). */
 void recproj_keep_name(struct recproj *rp, const char *name);
+/* Off: every line goes the simdjson way, also for a flat projection
+ * (scripts/bench-engine's simdjson ceiling measures simdjson itself). */
+void recproj_set_quick(struct recproj *rp, bool on);
 /* Like rec_parse(): a new object of the kept members, or NULL and why. */
 json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
     char *why);
