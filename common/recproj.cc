@@ -122,6 +122,22 @@ void recproj_set_quick(struct recproj *rp, bool on)
 	rp->quick = on;
 }
 
+json_t *recproj_member(const struct recproj *rp, const json_t *obj,
+    const char *name)
+{
+	/* last, while rp holds it, is the flat projection has[] and cur[]
+	 * describe (both paths that build it set them). */
+	if (obj == rp->last && rp->flat && name != nullptr) {
+		size_t n = strlen(name);
+
+		for (size_t i = 0; i < rp->ninfo; i++)
+			if (rp->len0[i] == n &&
+			    memcmp(rp->want[i].name, name, n) == 0)
+				return rp->has[i] ? rp->cur[i] : nullptr;
+	}
+	return json_object_get(obj, name);
+}
+
 void recproj_free(struct recproj *rp)
 {
 	if (rp == nullptr)

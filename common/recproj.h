@@ -53,6 +53,13 @@ void recproj_set_quick(struct recproj *rp, bool on);
 /* Like rec_parse(): a new object of the kept members, or NULL and why. */
 json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
     char *why);
+/*
+ * The top-level member name of obj, an object this rp returned last:
+ * what json_object_get(obj, name) gives (borrowed), found without
+ * hashing when name is kept and obj is the flat projection.
+ */
+json_t *recproj_member(const struct recproj *rp, const json_t *obj,
+    const char *name);
 void recproj_free(struct recproj *rp);
 
 /*

@@ -69,6 +69,7 @@ static void flat_cases(bool quick)
 	struct recproj *rp = recproj_new();
 	struct path p[NFLAT];
 	char why[REC_ERR_MAX];
+	const char *line;
 	json_t *held, *o;
 
 	recproj_set_quick(rp, quick);
@@ -119,6 +120,19 @@ static void flat_cases(bool quick)
 	CHECK_STR(json_string_value(json_object_get(o, "k")), "next",
 	    "flat: the new line's value");
 	json_decref(held);
+	json_decref(o);
+	/* recproj_member(): what json_object_get() gives. */
+	line = "{\"ts\":9,\"x\":1,\"v\":\"w\"}";
+	o = recproj_parse(rp, line, strlen(line), why);
+	CHECK(recproj_member(rp, o, "ts") == json_object_get(o, "ts") &&
+	    json_integer_value(recproj_member(rp, o, "ts")) == 9,
+	    "flat: member: a kept member");
+	CHECK(recproj_member(rp, o, "k") == NULL,
+	    "flat: member: a kept member the line lacks");
+	CHECK(recproj_member(rp, o, "x") == NULL,
+	    "flat: member: a member not kept");
+	CHECK_STR(json_string_value(recproj_member(rp, o, "v")), "w",
+	    "flat: member: a string");
 	json_decref(o);
 	for (size_t i = 0; i < NFLAT; i++)
 		path_free(&p[i]);
