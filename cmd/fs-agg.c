@@ -491,9 +491,11 @@ static void on_control(struct agg *s, const char *line, size_t len,
 	}
 }
 
-static int get_i64(const json_t *obj, const char *name, int64_t *v)
+/* A window member of obj, read through the projection (no hashing). */
+static int get_i64(const struct agg *s, const json_t *obj, const char *name,
+    int64_t *v)
 {
-	json_t *x = json_object_get(obj, name);
+	json_t *x = recproj_member(s->proj, obj, name);
 
 	if (!json_is_integer(x))
 		return -1;
@@ -517,22 +519,22 @@ static void on_windowed(struct agg *s, uint32_t id, int64_t t, json_t *obj,
 	int late;
 
 	/* Passed on marked late by fs-window (--late pass): late here too. */
-	if (json_is_true(json_object_get(obj, s->late.field))) {
+	if (json_is_true(recproj_member(s->proj, obj, s->late.field))) {
 		late_record_marked(&s->late, line, len, &s->out);
 		goto unused;
 	}
 	if (s->fe.mode == AGG_MODE_PANES) {
-		if (get_i64(obj, s->fe.f.pane, &start) < 0) {
+		if (get_i64(s, obj, s->fe.f.pane, &start) < 0) {
 			reject_field(s, "missing or non-integer pane field",
 			    s->fe.f.pane, line, len);
 			goto unused;
 		}
 		late = aggfire_pane(&s->fe, id, start, t);
 	} else {
-		if (get_i64(obj, s->fe.f.start, &start) < 0 ||
-		    get_i64(obj, s->fe.f.end, &end) < 0) {
+		if (get_i64(s, obj, s->fe.f.start, &start) < 0 ||
+		    get_i64(s, obj, s->fe.f.end, &end) < 0) {
 			reject_field(s, "missing or non-integer window field",
-			    get_i64(obj, s->fe.f.start, &start) < 0 ?
+			    get_i64(s, obj, s->fe.f.start, &start) < 0 ?
 			    s->fe.f.start : s->fe.f.end, line, len);
 			goto unused;
 		}

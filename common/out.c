@@ -29,6 +29,7 @@ void out_init(struct out *o, int fd, const char *name)
 	o->cap = OUT_CAP;
 	o->buf = xmalloc(o->cap);
 	o->len = 0;
+	o->join = (struct buf)BUF_INIT;
 	/* A person reads a terminal; a stage reads a pipe or a file. */
 	o->data_only = std && (data_only_asked || isatty(fd));
 	progress_init(&o->prog, true);
@@ -139,6 +140,28 @@ void out_line(struct out *o, const void *p, size_t n)
 	put_line(o, p, n);
 }
 
+void out_line_join(struct out *o, const void *p, size_t n, const void *q,
+    size_t m)
+{
+	if (o->inspect) {
+		buf_reset(&o->join);
+		buf_append(&o->join, p, n);
+		buf_append(&o->join, q, m);
+		out_line(o, o->join.data, o->join.len);
+		return;
+	}
+	if (o->len + n + m + 1 <= o->cap) {
+		memcpy(o->buf + o->len, p, n);
+		memcpy(o->buf + o->len + n, q, m);
+		o->buf[o->len + n + m] = '\n';
+		o->len += n + m + 1;
+		return;
+	}
+	out_write(o, p, n);
+	out_write(o, q, m);
+	out_write(o, "\n", 1);
+}
+
 void out_control_line(struct out *o, const void *p, size_t n)
 {
 	if (o->data_only)
@@ -155,5 +178,6 @@ void out_close(struct out *o)
 		diag_fatal("write error: %s: %s", o->name, strerror(errno));
 	free(o->buf);
 	o->buf = NULL;
+	buf_free(&o->join);
 	o->fd = -1;
 }

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "progress.h"
 
 struct out {
@@ -38,6 +39,7 @@ struct out {
 	bool data_only;         /* control records are dropped */
 	bool inspect;           /* data_only or counting: out_line() looks */
 	struct progress prog;   /* -v: lines and the watermark written */
+	struct buf join;        /* out_line_join()'s line, to inspect it */
 };
 
 /* --data-only: set once, before out_init() of standard output. */
@@ -52,6 +54,10 @@ void out_set_progress(struct out *o, bool on);
 void out_write(struct out *o, const void *p, size_t n);
 /* Writes p[0..n) followed by '\n'. */
 void out_line(struct out *o, const void *p, size_t n);
+/* Writes p[0..n), then q[0..m), then '\n', as out_line() of the two
+ * joined would (a record and the members spliced onto it). */
+void out_line_join(struct out *o, const void *p, size_t n, const void *q,
+    size_t m);
 /* The same for a line known to be a control record (rec.c's emitters). */
 void out_control_line(struct out *o, const void *p, size_t n);
 void out_flush(struct out *o);

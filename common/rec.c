@@ -375,12 +375,12 @@ void rec_emit(struct out *o, const json_t *obj)
 
 /* --- splicing -------------------------------------------------------- */
 
-void rec_splice_begin(struct buf *b, const char *line, size_t len)
+size_t rec_splice_keep(const char *line, size_t len)
 {
 	size_t end = len;
 
-	/* Drop the closing brace and the white space before it, so the
-	 * buffer ends in '{' (an empty object) or in the last member. */
+	/* Drop the closing brace and the white space before it, so what
+	 * is kept ends in '{' (an empty object) or in the last member. */
 	while (end > 0 && line[end - 1] != '}')
 		end--;
 	if (end > 0)
@@ -388,8 +388,13 @@ void rec_splice_begin(struct buf *b, const char *line, size_t len)
 	while (end > 0 && (line[end - 1] == ' ' || line[end - 1] == '\t' ||
 	    line[end - 1] == '\r' || line[end - 1] == '\n'))
 		end--;
+	return end;
+}
+
+void rec_splice_begin(struct buf *b, const char *line, size_t len)
+{
 	buf_reset(b);
-	buf_append(b, line, end);
+	buf_append(b, line, rec_splice_keep(line, len));
 }
 
 static void splice_key(struct buf *b, const char *key)

@@ -72,6 +72,14 @@ void rec_dump(struct buf *b, const json_t *v);
  * value wins.
  */
 void rec_splice_begin(struct buf *b, const char *line, size_t len);
+/*
+ * The bytes of line that rec_splice_begin() keeps (all but the closing
+ * brace and the white space before it).  A stage that appends the same
+ * members to many records splices them once into a tail of its own
+ * and writes line[0, keep), a ',' unless that ends in '{', and the
+ * tail, without copying the record (out_line_join()).
+ */
+size_t rec_splice_keep(const char *line, size_t len);
 void rec_splice_i64(struct buf *b, const char *key, int64_t v);
 void rec_splice_str(struct buf *b, const char *key, const char *v);
 void rec_splice_value(struct buf *b, const char *key, const json_t *v);
@@ -153,6 +161,25 @@ bool rec_quick_object(const void *p, size_t n);
 /* The same, and the bytes are exactly what rec_dump() writes for the
  * object (compact, no duplicate keys, no reals, jansson's escapes). */
 bool rec_quick_canonical(const void *p, size_t n);
+/* A member a stage looks for (rec_quick_members), and where its value
+ * was found (p NULL: absent). */
+struct rec_want {
+	const char *name;
+	size_t len;
+};
+struct rec_span {
+	const char *p;
+	size_t n;
+};
+/*
+ * rec_quick_object() that also finds, in the same pass, the values of
+ * the top-level members named in want (the last of duplicates, as
+ * jansson keeps): found[i] spans the value's bytes, unparsed but
+ * validated.  False means "not sure", as for rec_quick_object(), and
+ * also when a top-level key holds an escape.
+ */
+bool rec_quick_members(const void *p, size_t n, const struct rec_want *want,
+    size_t nwant, struct rec_span *found);
 /* True when p[0..n) is valid UTF-8 without NUL bytes. */
 bool rec_utf8_text(const void *p, size_t n);
 

@@ -7,6 +7,12 @@
  * of their time, so a projection validates the line in full with
  * simdjson (UTF-8, structure, one value per line: about ten times faster
  * than jansson) and builds jansson values for the kept paths only.
+ * When every kept path is one member (what fs-window and fs-agg keep),
+ * one scan of the line without simdjson (rec_quick_members, twice as
+ * fast on short records: no tape) validates it and finds the kept
+ * values, which are read straight from the bytes; a line that scan is
+ * not sure of, or a kept value that is a container or a string with an
+ * escape, goes the simdjson way.
  *
  * The result is what rec_parse() would give with every other member
  * removed: the same values and types (integers stay integers), the last
@@ -24,6 +30,7 @@
 #define FS_RECPROJ_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "path.h"
@@ -40,9 +47,19 @@ struct recproj *recproj_new(void);
 void recproj_keep(struct recproj *rp, const struct path *p);
 /* Keeps a top-level member by name (copied). */
 void recproj_keep_name(struct recproj *rp, const char *name);
+/* Off: every line goes the simdjson way, also for a flat projection
+ * (scripts/bench-engine's simdjson ceiling measures simdjson itself). */
+void recproj_set_quick(struct recproj *rp, bool on);
 /* Like rec_parse(): a new object of the kept members, or NULL and why. */
 json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
     char *why);
+/*
+ * The top-level member name of obj, an object this rp returned last:
+ * what json_object_get(obj, name) gives (borrowed), found without
+ * hashing when name is kept and obj is the flat projection.
+ */
+json_t *recproj_member(const struct recproj *rp, const json_t *obj,
+    const char *name);
 void recproj_free(struct recproj *rp);
 
 /*

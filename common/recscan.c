@@ -18,6 +18,9 @@
 #include <stddef.h>
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "rec.h"
 
@@ -88,17 +91,41 @@ static const unsigned char qj_stop[256] = {
 	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1
 };
 
+/* The first byte at or after p that stops a plain run, or e. */
+static inline pos qj_plain_run(pos p, pos e)
+{
+#ifdef __SSE2__
+	/* Sixteen bytes at a time: '"', '\\', and (compared as signed
+	 * bytes) below 0x20, which takes in 0x80..0xff. */
+	const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	const __m128i sp = _mm_set1_epi8(0x20);
+
+	while (e - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+		    _mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bs)),
+		    _mm_cmplt_epi8(x, sp)));
+
+		if (m != 0)
+			return p + __builtin_ctz((unsigned)m);
+		p += 16;
+	}
+#endif
+	while (e - p >= 4 && !(qj_stop[p[0]] | qj_stop[p[1]] |
+	    qj_stop[p[2]] | qj_stop[p[3]]))
+		p += 4;
+	while (p < e && !qj_stop[*p])
+		p++;
+	return p;
+}
+
 static pos qj_string(pos p, pos e, bool canon)
 {
 	p++;            /* the opening quote */
 	for (;;) {
 		unsigned c;
 
-		while (e - p >= 4 && !(qj_stop[p[0]] | qj_stop[p[1]] |
-		    qj_stop[p[2]] | qj_stop[p[3]]))
-			p += 4;
-		while (p < e && !qj_stop[*p])
-			p++;
+		p = qj_plain_run(p, e);
 		if (p >= e)
 			return NULL;
 		c = *p;
@@ -303,6 +330,81 @@ bool rec_quick_object(const void *vp, size_t n)
 	    (p = qj_container(p, e, 1, true, false)) == NULL)
 		return false;
 	return qj_ws(p, e) == e;
+}
+
+/* A top-level key: its bytes between the quotes when it holds no
+ * escape (a key with one could decode to a kept name: "not sure"). */
+static pos qj_plain_key(pos p, pos e)
+{
+	pos s = p;
+
+	p = qj_plain_run(p, e);
+	if (p < e && *p == '"')
+		return p;
+	p = qj_string(s - 1, e, false);
+	if (p == NULL || memchr(s, '\\', (size_t)(p - 1 - s)) != NULL)
+		return NULL;
+	return p - 1;
+}
+
+/* Short keys: a loop beats a call to memcmp. */
+static inline bool same_bytes(pos a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != (unsigned char)b[i])
+			return false;
+	return true;
+}
+
+bool rec_quick_members(const void *vp, size_t n,
+    const struct rec_want *want, size_t nwant, struct rec_span *found)
+{
+	pos p = vp, e = p + n;
+
+	for (size_t i = 0; i < nwant; i++)
+		found[i].p = NULL;
+	p = qj_ws(p, e);
+	if (p >= e || *p != '{')
+		return false;
+	p = qj_ws(p + 1, e);
+	if (p < e && *p == '}')
+		return qj_ws(p + 1, e) == e;
+	for (;;) {
+		pos k, ke, v;
+
+		if (p >= e || *p != '"' || (ke = qj_plain_key(p + 1, e)) == NULL)
+			return false;
+		k = p + 1;
+		p = qj_ws(ke + 1, e);
+		if (p >= e || *p != ':')
+			return false;
+		v = p = qj_ws(p + 1, e);
+		/* Strings and numbers, the usual members, without the
+		 * dispatch of qj_value(). */
+		if (p < e && *p == '"')
+			p = qj_string(p, e, false);
+		else if (p < e && (*p == '-' || (*p >= '0' && *p <= '9')))
+			p = qj_number(p, e, false);
+		else
+			p = qj_value(p, e, 2, false);
+		if (p == NULL)
+			return false;
+		for (size_t i = 0; i < nwant; i++) {
+			if (want[i].len == (size_t)(ke - k) &&
+			    same_bytes(k, want[i].name, want[i].len)) {
+				found[i].p = (const char *)v;
+				found[i].n = (size_t)(p - v);
+			}
+		}
+		p = qj_ws(p, e);
+		if (p >= e)
+			return false;
+		if (*p == '}')
+			return qj_ws(p + 1, e) == e;
+		if (*p != ',')
+			return false;
+		p = qj_ws(p + 1, e);
+	}
 }
 
 bool rec_quick_canonical(const void *vp, size_t n)

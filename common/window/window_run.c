@@ -303,6 +303,7 @@ int win_run_finish(struct win_run *s)
 	buf_free(&s->b);
 	buf_free(&s->scratch);
 	buf_free(&s->keybuf);
+	buf_free(&s->tail);
 	free(s->starts);
 	free(s->ends);
 	free(s->due);

@@ -67,6 +67,10 @@ struct win_run {
 	struct keyspec ks;
 	struct recproj *proj;   /* parses only the time and session key */
 	struct buf b, scratch, keybuf;
+	/* The window bounds spliced last, ready to append to the next
+	 * record of the same window (win_emit_spliced). */
+	struct buf tail;
+	int64_t tail_start, tail_end;
 	int64_t *starts, *ends;
 	/* sessions */
 	struct keytab keys;

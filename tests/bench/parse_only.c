@@ -2,9 +2,11 @@
  * parse_only - the ceilings of the fs stack for benchmarks: reads NDJSON
  * with lineio and parses every line with rec_parse() (jansson, a whole
  * object), or with --simdjson validates it with simdjson through a
- * projection that keeps no member (what every stage pays at least), and
- * does nothing else.  Prints the number of records parsed.  Built by
- * `make` as build/bench/parse_only; used by scripts/bench-engine.
+ * projection that keeps no member, or with --quick through the same
+ * projection's quick scan (what fs-window and fs-agg pay for flat
+ * projections: recproj.h), and does nothing else.  Prints the number of
+ * records parsed.  Built by `make` as build/bench/parse_only; used by
+ * scripts/bench-engine.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,13 +27,15 @@ int main(int argc, char **argv)
 	int r;
 
 	diag_init(argv[0]);
-	if (argc == 3 && strcmp(argv[1], "--simdjson") == 0) {
+	if (argc == 3 && (strcmp(argv[1], "--simdjson") == 0 ||
+	    strcmp(argv[1], "--quick") == 0)) {
 		rp = recproj_new();
+		recproj_set_quick(rp, strcmp(argv[1], "--quick") == 0);
 		argv++;
 		argc--;
 	}
 	if (argc != 2)
-		diag_usage("usage: parse_only [--simdjson] FILE");
+		diag_usage("usage: parse_only [--simdjson | --quick] FILE");
 	if (lineio_open(&lr, argv[1]) < 0)
 		diag_fatal("cannot open: '%s': %s", argv[1], strerror(errno));
 	while ((r = lineio_read(&lr, &line, &len)) != 0) {
