@@ -753,19 +753,52 @@ void aggfire_track_reset(struct aggfire *s)
 	s->gone.len = 0;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Dropped keys first: a key dropped and made again since is among the
- * changed ones, whose lines come after. */
+ * changed ones, whose lines come after.  The changed keys go in id
+ * order, not in the order they changed: their entries, slots and states
+ * lie in memory by id, so that a delta of many keys reads the state
+ * forwards (the caches and the prefetcher follow) rather than at random.
+ * With many changed keys the marks are scanned, eight at a time; with
+ * few, their list is sorted. */
 void aggfire_delta(struct aggfire *s, struct buf *out)
 {
+	size_t n = s->keys.nids < s->cap_ckmark ? s->keys.nids : s->cap_ckmark;
+
 	if (s->gone.len > 0)
 		buf_append(out, s->gone.data, s->gone.len);
-	for (size_t i = 0; i < s->nchanged; i++) {
-		uint32_t id = s->changed[i];
+	if (s->nchanged * 128 < n) {
+		qsort(s->changed, s->nchanged, sizeof *s->changed, cmp_id);
+		for (size_t i = 0; i < s->nchanged; i++) {
+			uint32_t id = s->changed[i];
 
-		if (!s->ckmark[id])
-			continue;       /* dropped since, or listed twice */
-		s->ckmark[id] = 0;
-		key_pack(s, out, id);
+			if (!s->ckmark[id])
+				continue;       /* dropped since, or listed twice */
+			s->ckmark[id] = 0;
+			key_pack(s, out, id);
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			uint64_t w;
+
+			if (i % 8 == 0 && i + 8 <= n) {
+				memcpy(&w, s->ckmark + i, sizeof w);
+				if (w == 0) {
+					i += 7;
+					continue;
+				}
+			}
+			if (!s->ckmark[i])
+				continue;
+			s->ckmark[i] = 0;
+			key_pack(s, out, (uint32_t)i);
+		}
 	}
 	s->nchanged = 0;
 	s->gone.len = 0;
