@@ -192,7 +192,8 @@ void ckpt_format(struct buf *out, const char *stage, uint64_t id,
 	ckpt_format_head(out, stage, &h, payload, len);
 }
 
-void ckpt_format_head(struct buf *out, const char *stage,
+/* The header line of piece h of stage, whose payload is payload. */
+static void format_header(struct buf *out, const char *stage,
     const struct ckpt_head *h, const char *payload, size_t len)
 {
 	json_t *o = json_object();
@@ -222,6 +223,12 @@ void ckpt_format_head(struct buf *out, const char *stage,
 	rec_dump(out, o);
 	buf_appendc(out, '\n');
 	json_decref(o);
+}
+
+void ckpt_format_head(struct buf *out, const char *stage,
+    const struct ckpt_head *h, const char *payload, size_t len)
+{
+	format_header(out, stage, h, payload, len);
 	buf_append(out, payload, len);
 }
 
@@ -381,9 +388,10 @@ static char *dir_name(void *h, const char *stage, uint64_t id)
 	return p;
 }
 
-/* Atomically: a temporary file, fsync, rename, fsync of the directory. */
-static void dir_put(void *h, const char *stage, uint64_t id,
-    const char *bytes, size_t len)
+/* Atomically: a temporary file, fsync, rename, fsync of the directory;
+ * the file's bytes are head, then payload. */
+static void dir_put2(void *h, const char *stage, uint64_t id,
+    const char *head, size_t hlen, const char *payload, size_t len)
 {
 	struct buf tmp = BUF_INIT;
 	char *sd = join_path(((struct ckpt_dir *)h)->dir, stage);
@@ -396,7 +404,8 @@ static void dir_put(void *h, const char *stage, uint64_t id,
 	if (fd < 0)
 		diag_fatal("cannot write checkpoint: '%s': %s", tmp.data,
 		    strerror(errno));
-	write_all_or_die(fd, bytes, len, tmp.data);
+	write_all_or_die(fd, head, hlen, tmp.data);
+	write_all_or_die(fd, payload, len, tmp.data);
 	if (fsync(fd) < 0 || close(fd) < 0)
 		diag_fatal("cannot write checkpoint: '%s': %s", tmp.data,
 		    strerror(errno));
@@ -407,6 +416,12 @@ static void dir_put(void *h, const char *stage, uint64_t id,
 	buf_free(&tmp);
 	free(path);
 	free(sd);
+}
+
+static void dir_put(void *h, const char *stage, uint64_t id,
+    const char *bytes, size_t len)
+{
+	dir_put2(h, stage, id, bytes, len, "", 0);
 }
 
 static int read_file(const char *path, struct buf *b, char *why, size_t wl)
@@ -552,6 +567,7 @@ const struct ckpt_backend ckpt_dir_backend = {
 	.open = dir_open,
 	.close = dir_close,
 	.put = dir_put,
+	.put2 = dir_put2,
 	.get = dir_get,
 	.has = dir_has,
 	.remove = dir_remove,
@@ -573,8 +589,14 @@ void ckpt_write_piece(struct ckpt_store *s, const struct ckpt_head *h,
 		diag_fatal("internal error: delta %" PRIu64 " on %" PRIu64
 		    " after %" PRIu64, h->id, h->base, h->prev);
 	b->len = 0;
-	ckpt_format_head(b, s->stage, h, payload, len);
-	s->be->put(s->h, s->stage, h->id, b->data, b->len);
+	if (s->be->put2 != NULL) {
+		format_header(b, s->stage, h, payload, len);
+		s->be->put2(s->h, s->stage, h->id, b->data, b->len, payload,
+		    len);
+	} else {
+		ckpt_format_head(b, s->stage, h, payload, len);
+		s->be->put(s->h, s->stage, h->id, b->data, b->len);
+	}
 	known_put(s, h);
 	if (b->cap > CKPT_BUF_KEEP)
 		buf_free(b);

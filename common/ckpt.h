@@ -79,7 +79,10 @@ struct ckpt_piece {
  * props are not valid); props are the tool's settings for the
  * backend's connections (KEY=VALUE, NULL-terminated, or NULL), which
  * where's own take precedence over; put() stores the bytes of (stage, id) and returns only
- * once they are durable (fatal otherwise); get() fills out with them,
+ * once they are durable (fatal otherwise); put2(), when the backend has
+ * it (else NULL), does the same for bytes given in two parts, the
+ * header line and the payload, so that a large payload is not copied
+ * behind its header first; get() fills out with them,
  * or returns -1 with why (missing, or the store's own integrity check
  * failed); has() is a cheap presence test for polling; remove() drops
  * (stage, id), warning on failure; stages() lists the registered stage
@@ -97,6 +100,8 @@ struct ckpt_backend {
 	void (*close)(void *h);
 	void (*put)(void *h, const char *stage, uint64_t id, const char *bytes,
 	    size_t len);
+	void (*put2)(void *h, const char *stage, uint64_t id, const char *head,
+	    size_t hlen, const char *payload, size_t len);
 	int (*get)(void *h, const char *stage, uint64_t id, struct buf *out,
 	    char *why, size_t wl);
 	bool (*has)(void *h, const char *stage, uint64_t id);

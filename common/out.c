@@ -35,6 +35,25 @@ void out_init(struct out *o, int fd, const char *name)
 	progress_init(&o->prog, true);
 	o->prog.on = o->prog.on && std;
 	o->inspect = o->data_only || o->prog.on;
+	o->gate = NULL;
+	o->gate_ctx = NULL;
+}
+
+void out_set_gate(struct out *o, void (*gate)(void *ctx), void *ctx)
+{
+	o->gate = gate;
+	o->gate_ctx = ctx;
+}
+
+/* Opens the gate, if any, before a write to the descriptor. */
+static void pass_gate(struct out *o)
+{
+	void (*gate)(void *) = o->gate;
+
+	if (gate == NULL)
+		return;
+	o->gate = NULL;
+	gate(o->gate_ctx);
 }
 
 void out_set_metrics(struct out *o, struct metrics *m)
@@ -76,6 +95,7 @@ static void write_all(struct out *o, const char *p, size_t n)
 
 void out_flush(struct out *o)
 {
+	pass_gate(o);
 	if (o->len == 0)
 		return;
 	write_all(o, o->buf, o->len);

@@ -40,6 +40,10 @@ struct out {
 	bool inspect;           /* data_only or counting: out_line() looks */
 	struct progress prog;   /* -v: lines and the watermark written */
 	struct buf join;        /* out_line_join()'s line, to inspect it */
+	/* A gate (out_set_gate()): called once before the next write to
+	 * fd, NULL when open. */
+	void (*gate)(void *ctx);
+	void *gate_ctx;
 };
 
 /* --data-only: set once, before out_init() of standard output. */
@@ -51,6 +55,15 @@ void out_init(struct out *o, int fd, const char *name);
 void out_set_metrics(struct out *o, struct metrics *m);
 /* Off: the tool shows progress its own way (fs-backfill's display). */
 void out_set_progress(struct out *o, bool on);
+/*
+ * Holds back what is written from now on (and what the buffer holds):
+ * before its next write to the descriptor (a full buffer, out_flush(),
+ * out_close()) the out calls gate(ctx) once, which may wait, then
+ * writes.  A stage writing its checkpoint in the background gates its
+ * output with the wait for it (stage.c): nothing written after the
+ * barrier leaves before the checkpoint is durable.
+ */
+void out_set_gate(struct out *o, void (*gate)(void *ctx), void *ctx);
 void out_write(struct out *o, const void *p, size_t n);
 /* Writes p[0..n) followed by '\n'. */
 void out_line(struct out *o, const void *p, size_t n);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -16,6 +17,7 @@
 #include "etime.h"
 #include "metrics.h"
 #include "stage.h"
+#include "xalloc.h"
 #include "banned.h"
 
 /* The store --checkpoint-dir names, with this stage registered. */
@@ -70,6 +72,8 @@ void stage_init(struct stage *st, const struct fs_common *c,
 	st->delta = (struct buf)BUF_INIT;
 	st->child = 0;
 	st->child_fd = -1;
+	st->w = NULL;
+	st->gated = NULL;
 }
 
 /* The state as a full piece's payload: in msgpack when the stage writes
@@ -180,43 +184,193 @@ static void compact_reap(struct stage *st, bool wait)
 /* The most a stage keeps of its delta buffer between checkpoints. */
 #define STAGE_BUF_KEEP ((size_t)16 << 20)
 
-/* An incremental stage's checkpoint id as a delta on its chain; false
- * when it must be a full one (no chain, or the stage asks for one). */
-static bool snapshot_delta(struct stage *st, uint64_t id)
+/*
+ * The writer thread: it writes the piece it is handed (ckpt_write_piece(),
+ * durable when it returns; fatal on failure, as in the stage itself) and
+ * prunes, while the stage goes on.  The stage touches neither its store
+ * nor the piece's bytes until settle() has waited for it: the store is
+ * the writer's while a piece is pending, and the stage's again after.
+ */
+struct stage_writer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool job, quit;                 /* under mu */
+	struct ckpt_store *store;
+	struct ckpt_head h;
+	const char *payload;
+	size_t len;
+	double start;                   /* when its barrier came (mono_s()) */
+};
+
+static void *writer_main(void *arg)
+{
+	struct stage_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->job && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->job)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		ckpt_write_piece(w->store, &w->h, w->payload, w->len);
+		ckpt_prune(w->store, CKPT_KEEP_DEFAULT);
+		pthread_mutex_lock(&w->mu);
+		w->job = false;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* The stage's writer, started when first needed; NULL (with a warning,
+ * once) when no thread can be started: the stage then writes itself. */
+static struct stage_writer *writer(struct stage *st)
+{
+	struct stage_writer *w = st->w;
+	int e;
+
+	if (w != NULL)
+		return w->store != NULL ? w : NULL;
+	w = st->w = xcalloc(1, sizeof *w);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	e = pthread_create(&w->thread, NULL, writer_main, w);
+	if (e != 0) {
+		diag_warn("cannot start the checkpoint writer thread: %s; "
+		    "checkpoints are written in line", strerror(e));
+		return NULL;
+	}
+	w->store = st->store;
+	return w;
+}
+
+/* Waits until the pending delta, if any, is durable, then lets the
+ * gated output go (the barrier first) and notes the checkpoint. */
+static void settle(struct stage *st)
+{
+	struct stage_writer *w = st->w;
+
+	if (st->gated == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->job)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	out_set_gate(st->gated, NULL, NULL);
+	st->gated = NULL;
+	if (st->delta.cap > STAGE_BUF_KEEP)
+		buf_free(&st->delta);
+	diag_info("checkpoint %" PRIu64 " written: delta of %zu bytes on %"
+	    PRIu64, w->h.id, w->len, w->h.base);
+	ckpt_metrics_note(&st->cm, w->h.id, w->start);
+}
+
+/* The out's gate: its next write waits for the pending delta. */
+static void gate(void *ctx)
+{
+	settle(ctx);
+}
+
+/* Hands the delta in st->delta, checkpoint h, to the writer and gates
+ * out until it is durable; false when there is no writer. */
+static bool write_behind(struct stage *st, const struct ckpt_head *h,
+    struct out *out, double start)
+{
+	struct stage_writer *w = writer(st);
+
+	if (w == NULL)
+		return false;
+	pthread_mutex_lock(&w->mu);
+	w->h = *h;
+	w->payload = st->delta.data;
+	w->len = st->delta.len;
+	w->start = start;
+	w->job = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	st->gated = out;
+	out_set_gate(out, gate, st);
+	return true;
+}
+
+/* Stops the writer (nothing pending: settle() came first). */
+static void writer_stop(struct stage *st)
+{
+	struct stage_writer *w = st->w;
+
+	if (w == NULL)
+		return;
+	if (w->store != NULL) {
+		pthread_mutex_lock(&w->mu);
+		w->quit = true;
+		pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+	}
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+	st->w = NULL;
+}
+
+/*
+ * An incremental stage's checkpoint id as a delta on its chain: 2 when
+ * written, 1 when handed to the writer, 0 when it must be a full one (no
+ * chain, or the stage asks for one).  It is handed to the writer
+ * (write_behind()) when there is an out to gate, in the directory store,
+ * unless a compaction starts from this checkpoint (its child must find
+ * the delta durable, and its image is the state at the barrier).
+ */
+static int snapshot_delta(struct stage *st, uint64_t id, struct out *out,
+    double start)
 {
 	struct buf *b = &st->delta;
-	bool due;
+	struct ckpt_head h = { CKPT_DELTA, id, st->base, st->prev,
+	    CKPT_ENC_MSGPACK };
+	bool due, compact;
 
 	if (st->hooks.delta == NULL || st->base == 0)
-		return false;
+		return 0;
 	b->len = 0;
 	if (st->hooks.delta(st->hooks.ctx, id, b) < 0)
-		return false;
+		return 0;
 	due = (st->delta_bytes + b->len) * 100 >
 	    st->base_bytes * STAGE_COMPACT_PERCENT;
 	/* Without a background compaction, the full piece is written
 	 * instead of this delta. */
 	if (due && st->child == 0 && !ckpt_store_forkable(st->store))
-		return false;
-	ckpt_write_piece(st->store, &(struct ckpt_head){ CKPT_DELTA, id,
-	    st->base, st->prev, CKPT_ENC_MSGPACK }, b->data, b->len);
+		return 0;
+	compact = due && st->child == 0;
 	st->delta_bytes += b->len;
 	st->prev = id;
+	if (!compact && out != NULL && ckpt_store_forkable(st->store) &&
+	    write_behind(st, &h, out, start))
+		return 1;
+	ckpt_write_piece(st->store, &h, b->data, b->len);
 	diag_info("checkpoint %" PRIu64 " written: delta of %zu bytes on %"
-	    PRIu64, id, b->len, st->base);
+	    PRIu64, id, b->len, h.base);
 	if (b->cap > STAGE_BUF_KEEP)
 		buf_free(b);
-	if (due && st->child == 0)
+	if (compact)
 		compact_start(st, id);
-	return true;
+	return 2;
 }
 
-static void snapshot(struct stage *st, uint64_t id)
+/* Takes checkpoint id; out: where the barrier goes next (NULL: at the
+ * end, or a sink), which a delta written behind gates. */
+static void snapshot(struct stage *st, uint64_t id, struct out *out)
 {
 	double start = mono_s();
+	int r;
 
+	settle(st);
 	compact_reap(st, false);
-	if (!snapshot_delta(st, id)) {
+	r = snapshot_delta(st, id, out, start);
+	if (r == 1)
+		return;         /* the writer prunes and settle() notes it */
+	if (r == 0) {
 		st->base_bytes = write_full(st, id);
 		st->base = st->prev = id;
 		st->delta_bytes = 0;
@@ -347,7 +501,7 @@ enum stage_verdict stage_control(struct stage *st, const struct ctl *c,
 	}
 	if (st->store != NULL) {
 		if (c->kind == CTL_BARRIER)
-			snapshot(st, c->id);
+			snapshot(st, c->id, out);
 		else
 			restore(st, c->id);
 	}
@@ -380,13 +534,15 @@ void stage_emit_end(struct stage *st, struct out *out)
 	if (!st->ended)
 		return;
 	if (st->store != NULL)
-		snapshot(st, st->last_id);
+		snapshot(st, st->last_id, NULL);
 	if (out != NULL)
 		rec_emit_end(out, st->last_id);
 }
 
 void stage_finish(struct stage *st)
 {
+	settle(st);
+	writer_stop(st);
 	compact_reap(st, true);
 	buf_free(&st->delta);
 	ckpt_close(st->store);

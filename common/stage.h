@@ -86,7 +86,11 @@ struct ckpt_metrics {
  * client runs threads (Kafka), where a forked child cannot write, the
  * stage writes the full piece itself instead of that delta.  A
  * checkpoint costs what changed, and a restore at most about twice the
- * state.
+ * state.  In the directory store a delta is made durable by a writer
+ * thread while the stage goes on: the stage's output from the barrier
+ * on (the barrier first) is held in its out (out_set_gate()) until the
+ * delta is durable, so that nothing downstream sees the barrier, or
+ * what came after it, before the checkpoint holds.
  */
 struct stage_hooks {
 	json_t *(*snapshot)(void *ctx, uint64_t id);
@@ -120,6 +124,11 @@ struct stage {
 	int child, child_fd;
 	uint64_t child_id;
 	size_t child_delta_bytes;
+	/* The writer thread (stage.c; NULL until the first delta written in
+	 * the background) and the out gated until its delta is durable
+	 * (NULL: none pending). */
+	struct stage_writer *w;
+	struct out *gated;
 };
 
 enum stage_verdict {

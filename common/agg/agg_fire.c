@@ -943,19 +943,83 @@ void aggfire_track_reset(struct aggfire *s)
 	s->gone.len = 0;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The ids marked changed, in order, into s->changed (their count): the
+ * marks scanned eight at a time when many keys changed, else the list
+ * (ids dropped since, or listed twice, left out) sorted. */
+static size_t changed_in_order(struct aggfire *s)
+{
+	size_t n = s->keys.nids < s->cap_ckmark ? s->keys.nids : s->cap_ckmark;
+	size_t m = 0;
+
+	if (s->nchanged * 128 < n) {
+		for (size_t i = 0; i < s->nchanged; i++) {
+			uint32_t id = s->changed[i];
+
+			if (s->ckmark[id]) {
+				s->ckmark[id] = 0;
+				s->changed[m++] = id;
+			}
+		}
+		qsort(s->changed, m, sizeof *s->changed, cmp_id);
+		return m;
+	}
+	/* No more marks than entries in the list: it holds them. */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t w;
+
+		if (i % 8 == 0 && i + 8 <= n) {
+			memcpy(&w, s->ckmark + i, sizeof w);
+			if (w == 0) {
+				i += 7;
+				continue;
+			}
+		}
+		if (s->ckmark[i]) {
+			s->ckmark[i] = 0;
+			s->changed[m++] = (uint32_t)i;
+		}
+	}
+	return m;
+}
+
+/* How many keys ahead aggfire_delta() fetches a key's entries, then its
+ * slots (which the entry points to). */
+#define DELTA_AHEAD 16
+#define DELTA_AHEAD_SLOTS 6
+
 /* Dropped keys first: a key dropped and made again since is among the
- * changed ones, whose lines come after. */
+ * changed ones, whose lines come after.  The changed keys go in id
+ * order, not in the order they changed: their entries, slots and states
+ * lie in memory by id, so that a delta of many keys reads the state
+ * forwards rather than at random, and each key's memory is fetched a
+ * few keys ahead of its packing (a delta is most of its cost waiting for
+ * memory otherwise). */
 void aggfire_delta(struct aggfire *s, struct buf *out)
 {
+	size_t m;
+	const uint32_t *ids;
+
 	if (s->gone.len > 0)
 		buf_append(out, s->gone.data, s->gone.len);
-	for (size_t i = 0; i < s->nchanged; i++) {
-		uint32_t id = s->changed[i];
+	m = changed_in_order(s);
+	ids = s->changed;
+	for (size_t i = 0; i < m; i++) {
+		if (i + DELTA_AHEAD < m) {
+			uint32_t a = ids[i + DELTA_AHEAD];
 
-		if (!s->ckmark[id])
-			continue;       /* dropped since, or listed twice */
-		s->ckmark[id] = 0;
-		key_pack(s, out, id);
+			__builtin_prefetch(&s->k[a]);
+			__builtin_prefetch(&s->keys.keys[a]);
+		}
+		if (i + DELTA_AHEAD_SLOTS < m)
+			__builtin_prefetch(s->k[ids[i + DELTA_AHEAD_SLOTS]].slots);
+		key_pack(s, out, ids[i]);
 	}
 	s->nchanged = 0;
 	s->gone.len = 0;

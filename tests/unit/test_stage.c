@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "ckpt.h"
+#include "mpjson.h"
 #include "stage.h"
 #include "tap.h"
 
@@ -182,6 +184,82 @@ static void test_order(void)
 	stage_finish(&st);
 }
 
+/* An incremental counter: its delta is the sum, one msgpack value. */
+static int delta_sum(void *ctx, uint64_t id, struct buf *out)
+{
+	(void)id;
+	mpb_pack_int64(out, ((struct counter *)ctx)->sum);
+	return 0;
+}
+
+static int apply_sum(void *ctx, const struct ckpt_piece *p)
+{
+	size_t off = 0;
+	const char *why;
+	json_t *v = mpj_next(p->payload, p->len, &off, &why);
+
+	if (!json_is_integer(v))
+		return json_decref(v), -1;
+	((struct counter *)ctx)->sum = json_integer_value(v);
+	json_decref(v);
+	return 0;
+}
+
+/*
+ * A delta written behind, by the writer thread: the stage goes on, its
+ * output from the barrier on held in the out (its gate) until the delta
+ * is durable; the out's next write waits for it, then the barrier goes.
+ */
+static void test_write_behind(void)
+{
+	char d[] = "/tmp/fs-test-stage-incr-XXXXXX", outpath[512], why[REC_ERR_MAX];
+	struct fs_common c;
+	struct counter cnt = { 0 }, back = { 0 };
+	struct stage st;
+	struct out out;
+	struct ctl b1 = { .kind = CTL_BARRIER, .id = 1 };
+	struct ctl b2 = { .kind = CTL_BARRIER, .id = 2 };
+	struct ctl r2 = { .kind = CTL_RESTORE, .id = 2 };
+	char *path;
+
+	if (mkdtemp(d) == NULL)
+		return;
+	memset(&c, 0, sizeof c);
+	c.ckpt_dir = d;
+	c.stage = "incr";
+	snprintf(outpath, sizeof outpath, "%s.out", d);
+	out_init(&out, open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0666),
+	    outpath);
+	stage_init(&st, &c, (struct stage_hooks){ snap, restore, &cnt,
+	    delta_sum, apply_sum, NULL });
+	cnt.sum = 3;
+	stage_control(&st, &b1, &out, why);
+	CHECK(out.gate == NULL, "write behind: a full piece is written in line");
+	cnt.sum = 3000;
+	stage_control(&st, &b2, &out, why);
+	CHECK(out.gate != NULL, "write behind: a delta gates the out");
+	CHECK_STR(slurp(outpath), "", "write behind: nothing written yet");
+	cnt.sum = 7;            /* the stage goes on */
+	out_write(&out, "{\"x\":1}\n", 8);
+	out_flush(&out);
+	CHECK(out.gate == NULL, "write behind: the out's write opened its gate");
+	path = ckpt_path(d, "incr", 2);
+	CHECK(ckpt_verify_file(path, why, sizeof why) == 0,
+	    "write behind: the delta is durable when its barrier leaves");
+	free(path);
+	CHECK_STR(slurp(outpath), "{\"@fs\":\"barrier\",\"id\":1}\n"
+	    "{\"@fs\":\"barrier\",\"id\":2}\n{\"x\":1}\n",
+	    "write behind: the barrier, then what came after it");
+	stage_finish(&st);
+	out_close(&out);
+
+	stage_init(&st, &c, (struct stage_hooks){ snap, restore, &back,
+	    delta_sum, apply_sum, NULL });
+	stage_control(&st, &r2, NULL, why);
+	CHECK_I64(back.sum, 3000, "write behind: the delta restores");
+	stage_finish(&st);
+}
+
 int main(void)
 {
 	diag_init("test_stage");
@@ -190,5 +268,6 @@ int main(void)
 		return 1;
 	test_resume();
 	test_order();
+	test_write_behind();
 	return tap_done();
 }
