@@ -165,6 +165,15 @@ static void q_push(struct queue *q, struct as_cmd *c)
 	q->n++;
 }
 
+static void q_push_front(struct queue *q, struct as_cmd *c)
+{
+	c->next = q->head;
+	q->head = c;
+	if (q->tail == NULL)
+		q->tail = c;
+	q->n++;
+}
+
 static struct as_cmd *q_pop(struct queue *q)
 {
 	struct as_cmd *c = q->head;
@@ -207,11 +216,22 @@ static void ready_uncount(struct as_exec *e, struct as_cmd *c)
 	c->qnode = NULL;
 }
 
-static void ready_push(struct as_exec *e, struct as_cmd *c)
+/*
+ * Queues c ready.  While lingering, a command that has waited already
+ * (a retry after its pause, a write that waited for the one before it
+ * of its key, rows sent again) goes first and is due at once: a hot
+ * key's writes do not wait a linger each.
+ */
+static void ready_push(struct as_exec *e, struct as_cmd *c, bool waited)
 {
 	if (e->lingers) {
-		c->ready_us = as_mono_us();
 		ready_count(e, c, as_cluster_route(e->c, c->digest));
+		if (waited) {
+			c->ready_us = 0;
+			q_push_front(&e->ready, c);
+			return;
+		}
+		c->ready_us = as_mono_us();
 	}
 	q_push(&e->ready, c);
 }
@@ -352,7 +372,7 @@ static void finish(struct as_exec *e, struct as_cmd *c, int rc,
 	if (next != NULL) {
 		next->tail = c->tail;
 		key_insert(e, next);
-		ready_push(e, next);
+		ready_push(e, next, true);
 	}
 	e->outstanding--;
 	c->next = e->free_cmds;
@@ -403,7 +423,7 @@ void as_exec_submit(struct as_exec *e, struct as_cmd *c)
 	} else {
 		c->tail = c;
 		key_insert(e, c);
-		ready_push(e, c);
+		ready_push(e, c, false);
 	}
 	pump(e);
 	while (e->outstanding >= e->o.max_pending)
@@ -712,7 +732,7 @@ static void release_delayed(struct as_exec *e)
 	struct as_cmd *c;
 	while ((c = q_pop(&e->delayed)) != NULL) {
 		if (c->not_before_us <= now)
-			ready_push(e, c);
+			ready_push(e, c, true);
 		else
 			q_push(&keep, c);
 	}
@@ -918,7 +938,7 @@ static void wire_batch_refused(struct as_exec *e, struct wire *w, int rc,
 			continue;
 		if (resend) {
 			cmds[i]->attempts--;
-			ready_push(e, cmds[i]);
+			ready_push(e, cmds[i], true);
 		} else if (again)
 			attempt_failed(e, cmds[i], rc, why);
 		else

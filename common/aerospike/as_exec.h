@@ -50,7 +50,9 @@
  * row has waited linger_ms, when max_pending commands are outstanding
  * (the caller is blocked: waiting longer gains nothing), or during
  * as_exec_drain().  So batches fill while the input is faster than the
- * server, and a row waits at most linger_ms for company.  With every
+ * server, and a row waits at most linger_ms for company (a retry, and a
+ * write that waited for the previous write of its key, do not linger:
+ * they go as soon as a connection is free).  With every
  * connection busy, the loop sleeps in epoll until one answers; with a
  * partial batch lingering, until its linger ends.  max_pending is
  * raised to twice batch * max_in_flight, so that a full batch per node
