@@ -87,7 +87,7 @@ get() {
 	echo "$output"
 	assert_success
 	refute_output --partial "not ok"
-	assert_line "1..9"
+	assert_line "1..10"
 }
 
 @test "fs-sink-aerospike: fs-get reads what the official client wrote" {
