@@ -191,7 +191,8 @@ static struct as_cmd *q_pop(struct queue *q)
  * The ready queue.  While lingering, each command in it is counted for
  * the node it was routed to when counted (qnode), so that a full batch
  * is seen without a walk of the queue; a map change makes a count stale
- * until a walk (gather_ready) counts the command again.
+ * until a walk of the queue (wire_gather, ready_take_full) counts the
+ * command again.
  */
 static void ready_count(struct as_exec *e, struct as_cmd *c,
     struct as_node *node)
