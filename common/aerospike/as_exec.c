@@ -306,8 +306,13 @@ struct as_exec *as_exec_new(struct as_cluster *c, const struct as_exec_opts *o,
 		e->o.max_pending = e->o.pipeline * e->o.max_in_flight;
 	e->lingers = e->o.batch > 1 && e->o.linger_ms > 0;
 	e->linger_us = (int64_t)e->o.linger_ms * 1000;
-	if (e->lingers && e->o.max_pending < 2 * e->o.batch * e->o.max_in_flight)
-		e->o.max_pending = 2 * e->o.batch * e->o.max_in_flight;
+	if (e->lingers) {
+		/* a full batch per node ready when a connection comes free */
+		unsigned nodes = c->n_nodes > 0 ? (unsigned)c->n_nodes : 1;
+		unsigned want = e->o.batch * (e->o.max_in_flight + nodes);
+		if (e->o.max_pending < want)
+			e->o.max_pending = want;
+	}
 	if (e->o.timeout_ms <= 0)
 		e->o.timeout_ms = 1000;
 	if (e->o.backoff_ms <= 0)
