@@ -7,8 +7,8 @@
  * bins from the record's members (or --bins), and, with --monotonic, a
  * filter expression that lets the server skip the write when the stored
  * record is newer.  Commands are pipelined (--in-flight) or batched
- * (--batch); the executor keeps writes of one key in input order and
- * retries what is worth retrying.  A write that fails for good is
+ * (--batch, a batch filling for up to --linger); the executor keeps
+ * writes of one key in input order and retries what is worth retrying.  A write that fails for good is
  * rejected like a bad input line, with its source position.  On a
  * checkpoint barrier every write in flight is waited for before the
  * checkpoint file is written.
@@ -58,7 +58,7 @@ struct opts {
 	bool send_key, monotonic, strict, version_bins;
 	const char *view;       /* --view: the registry's name of it */
 	int64_t in_flight, batch, pipeline, retries;
-	int64_t total_timeout_ms, backoff_ms;
+	int64_t total_timeout_ms, backoff_ms, linger_ms;
 	const char *input;
 };
 
@@ -146,6 +146,10 @@ static void set_defaults(struct opts *o)
 	o->retries = AS_EXEC_RETRIES_ANY;
 	o->total_timeout_ms = 30000;
 	o->backoff_ms = 5;
+	/* Kafka's producer default (linger.ms, 5 since Kafka 4.0): long
+	 * enough for a fast input to fill a batch, short beside a write's
+	 * round trip under load. */
+	o->linger_ms = 5;
 }
 
 /* The operand, and what the options cannot mean together. */
@@ -218,6 +222,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		OPT_INT(0, "batch", &o->batch, 1, 5000, "N",
 		    "rows per batch request; 1: single writes\n"
 		    "(default 100)"),
+		OPT_AEROSPIKE_MS("linger", &o->linger_ms, 0, 60000,
+		    "how long a batch may wait to fill (default 5ms)"),
 		OPT_INT(0, "pipeline", &o->pipeline, 1, 64, "N",
 		    "single writes queued on each connection (default 1)"),
 		OPT_AEROSPIKE_TIMEOUT(a),
@@ -728,6 +734,7 @@ static void connect_cluster(struct sink *s)
 		.timeout_ms = o->as.timeout_ms,
 		.total_timeout_ms = o->total_timeout_ms,
 		.max_retries = o->retries, .backoff_ms = o->backoff_ms,
+		.linger_ms = (int)o->linger_ms,
 	};
 	s->ex = as_exec_new(&s->cl, &eo, done, s);
 	struct buf view = BUF_INIT;

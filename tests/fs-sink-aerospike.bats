@@ -87,7 +87,7 @@ get() {
 	echo "$output"
 	assert_success
 	refute_output --partial "not ok"
-	assert_line "1..9"
+	assert_line "1..10"
 }
 
 @test "fs-sink-aerospike: fs-get reads what the official client wrote" {
@@ -349,6 +349,43 @@ fs-sink-aerospike: 1 record rejected"
 	run --separate-stderr get --bins-only k1 k300
 	assert_output '{"v":1}
 {"v":300}'
+}
+
+@test "fs-sink-aerospike: batches leave full while the input is ahead of the server" {
+	private_fixture
+	# the server slower than the input: every reply held 20 ms
+	ctl 'fixture-set:delay-ms=20' >/dev/null
+	for i in $(seq 1 1000); do
+		printf '{"id":"k%d","a":%d,"b":"x%d","c":1.5,"d":true,"e":%d}\n' "$i" "$i" "$i" $((i % 7))
+	done >in.ndjson
+	run --separate-stderr sink --key id --batch 100 --in-flight 2 --linger 60s --stats in.ndjson
+	assert_success
+	assert_regex "$stderr" 'stats: 1000 lines, 1000 written, 0 stale, 0 failed, 0 control; 10 requests,'
+	run --separate-stderr ctl fixture-stats
+	assert_output --partial ';batches=10;batch-rows=1000;'
+}
+
+@test "fs-sink-aerospike: a barrier sends the batch that lingers and waits for it" {
+	private_fixture
+	mkfifo in.fifo
+	sink --key id --batch 100 --linger 60s --checkpoint-dir ck <in.fifo 2>err.txt 3>&- &
+	pid=$!
+	exec 7>in.fifo
+	for i in $(seq 1 150); do printf '{"id":"k%d","v":%d}\n' "$i" "$i"; done >&7
+	echo '{"@fs":"barrier","id":1}' >&7
+	# well within the linger: the barrier did not wait for it
+	for n in $(seq 1 600); do
+		fs-ckpt show ck fs-sink-aerospike 1 >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	run --separate-stderr fs-ckpt show ck fs-sink-aerospike 1
+	assert_output '{"written":150,"stale":0}'
+	run --separate-stderr ctl fixture-stats
+	assert_output --partial 'records=150;'
+	assert_output --partial ';batches=2;batch-rows=150;'
+	echo '{"@fs":"end","id":2}' >&7
+	exec 7>&-
+	wait "$pid"
 }
 
 @test "fs-sink-aerospike: a checkpoint is not complete without it, even one taken while it cannot reach the cluster" {

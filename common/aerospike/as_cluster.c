@@ -460,6 +460,7 @@ static struct as_node *add_node(struct as_cluster *c, const char *host,
 	n->alive = true;
 	c->nodes = xgrow(c->nodes, &c->cap_nodes, c->n_nodes + 1,
 	    sizeof *c->nodes);
+	n->idx = (unsigned)c->n_nodes;
 	c->nodes[c->n_nodes++] = n;
 	return n;
 fail:

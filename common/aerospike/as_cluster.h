@@ -48,6 +48,7 @@ struct as_node {
 	bool alive;
 	unsigned failures;      /* consecutive tend failures */
 	bool batch_any;         /* "features" lists batch-any (writes) */
+	unsigned idx;           /* its place in the cluster's nodes[] */
 };
 
 /* The least time-out the tools give connects, logins and info calls:

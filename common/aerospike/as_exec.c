@@ -56,6 +56,11 @@ struct as_exec {
 	bool input_always;      /* a regular file: always readable */
 	bool input_watched;     /* in the epoll set now */
 	struct queue ready, delayed;
+	bool lingers;           /* batch mode with a linger */
+	bool flushing;          /* as_exec_drain: no lingering */
+	int64_t linger_us;
+	size_t *node_ready;     /* lingering: ready rows by node idx */
+	size_t n_node_ready;
 	struct as_cmd *free_cmds;
 	size_t outstanding;
 	struct as_cmd **tab;    /* outstanding commands by key: chain heads */
@@ -160,6 +165,15 @@ static void q_push(struct queue *q, struct as_cmd *c)
 	q->n++;
 }
 
+static void q_push_front(struct queue *q, struct as_cmd *c)
+{
+	c->next = q->head;
+	q->head = c;
+	if (q->tail == NULL)
+		q->tail = c;
+	q->n++;
+}
+
 static struct as_cmd *q_pop(struct queue *q)
 {
 	struct as_cmd *c = q->head;
@@ -171,6 +185,73 @@ static struct as_cmd *q_pop(struct queue *q)
 		c->next = NULL;
 	}
 	return c;
+}
+
+/*
+ * The ready queue.  While lingering, each command in it is counted for
+ * the node it was routed to when counted (qnode), so that a full batch
+ * is seen without a walk of the queue; a map change makes a count stale
+ * until a walk of the queue (wire_gather, ready_take_full) counts the
+ * command again.
+ */
+static void ready_count(struct as_exec *e, struct as_cmd *c,
+    struct as_node *node)
+{
+	c->qnode = node;
+	if (node == NULL)
+		return;
+	if (node->idx >= e->n_node_ready) {
+		size_t n = (size_t)node->idx + 1;
+		e->node_ready = xrealloc(e->node_ready, n * sizeof *e->node_ready);
+		memset(e->node_ready + e->n_node_ready, 0,
+		    (n - e->n_node_ready) * sizeof *e->node_ready);
+		e->n_node_ready = n;
+	}
+	e->node_ready[node->idx]++;
+}
+
+static void ready_uncount(struct as_exec *e, struct as_cmd *c)
+{
+	if (c->qnode != NULL)
+		e->node_ready[c->qnode->idx]--;
+	c->qnode = NULL;
+}
+
+/*
+ * Queues c ready.  While lingering, a command that has waited already
+ * (a retry after its pause, a write that waited for the one before it
+ * of its key, rows sent again) goes first and is due at once: a hot
+ * key's writes do not wait a linger each.
+ */
+static void ready_push(struct as_exec *e, struct as_cmd *c, bool waited)
+{
+	if (e->lingers) {
+		ready_count(e, c, as_cluster_route(e->c, c->digest));
+		if (waited) {
+			c->ready_us = 0;
+			q_push_front(&e->ready, c);
+			return;
+		}
+		c->ready_us = as_mono_us();
+	}
+	q_push(&e->ready, c);
+}
+
+static struct as_cmd *ready_pop(struct as_exec *e)
+{
+	struct as_cmd *c = q_pop(&e->ready);
+	if (c != NULL)
+		ready_uncount(e, c);
+	return c;
+}
+
+/* A node with a full batch ready (by the counts), or NULL. */
+static struct as_node *ready_full_node(const struct as_exec *e)
+{
+	for (size_t i = 0; i < e->n_node_ready; i++)
+		if (e->node_ready[i] >= e->o.batch)
+			return e->c->nodes[i];
+	return NULL;
 }
 
 /* --- key table -------------------------------------------------------- */
@@ -223,6 +304,15 @@ struct as_exec *as_exec_new(struct as_cluster *c, const struct as_exec_opts *o,
 		e->o.max_pending = e->o.batch * e->o.max_in_flight;
 	if (e->o.max_pending < e->o.pipeline * e->o.max_in_flight)
 		e->o.max_pending = e->o.pipeline * e->o.max_in_flight;
+	e->lingers = e->o.batch > 1 && e->o.linger_ms > 0;
+	e->linger_us = (int64_t)e->o.linger_ms * 1000;
+	if (e->lingers) {
+		/* a full batch per node ready when a connection comes free */
+		unsigned nodes = c->n_nodes > 0 ? (unsigned)c->n_nodes : 1;
+		unsigned want = e->o.batch * (e->o.max_in_flight + nodes);
+		if (e->o.max_pending < want)
+			e->o.max_pending = want;
+	}
 	if (e->o.timeout_ms <= 0)
 		e->o.timeout_ms = 1000;
 	if (e->o.backoff_ms <= 0)
@@ -288,7 +378,7 @@ static void finish(struct as_exec *e, struct as_cmd *c, int rc,
 	if (next != NULL) {
 		next->tail = c->tail;
 		key_insert(e, next);
-		q_push(&e->ready, next);
+		ready_push(e, next, true);
 	}
 	e->outstanding--;
 	c->next = e->free_cmds;
@@ -339,7 +429,7 @@ void as_exec_submit(struct as_exec *e, struct as_cmd *c)
 	} else {
 		c->tail = c;
 		key_insert(e, c);
-		q_push(&e->ready, c);
+		ready_push(e, c, false);
 	}
 	pump(e);
 	while (e->outstanding >= e->o.max_pending)
@@ -526,13 +616,20 @@ static void wire_gather(struct as_exec *e, struct wire *w,
 		struct as_cmd *c = *pp;
 		if (bytes + c->parts.len > GATHER_BYTES_MAX)
 			break;  /* keep requests well under the limit */
-		if (as_cluster_route(e->c, c->digest) == node) {
+		struct as_node *to = as_cluster_route(e->c, c->digest);
+		if (e->lingers && to != c->qnode) {
+			/* the map changed: count it for its node now */
+			ready_uncount(e, c);
+			ready_count(e, c, to);
+		}
+		if (to == node) {
 			bytes += c->parts.len;
 			*pp = c->next;
 			if (e->ready.tail == c)
 				e->ready.tail = prev;
 			e->ready.n--;
 			c->next = NULL;
+			ready_uncount(e, c);
 			wire_add(w, c);
 		} else {
 			prev = c;
@@ -586,35 +683,100 @@ static void dispatch(struct as_exec *e, struct wire *w, struct as_cmd *first,
 	wire_send(e, w);
 }
 
+/*
+ * Lingering: is the batch of the ready queue's head (the oldest ready
+ * row) to go now?  Yes when it has waited linger_ms, while draining, and
+ * when the caller is blocked on max_pending.
+ */
+static bool head_due(const struct as_exec *e, const struct as_cmd *c,
+    const struct as_node *node)
+{
+	return !node->batch_any || e->flushing ||
+	    e->outstanding >= e->o.max_pending ||
+	    c->ready_us + e->linger_us <= as_mono_us();
+}
+
+/*
+ * Lingering: the first ready command for a node holding a full batch
+ * (by the counts), taken off the queue, or NULL when none is.  A walk
+ * that finds no command for the node has counted every command again,
+ * so the next call sees true counts.
+ */
+static struct as_cmd *ready_take_full(struct as_exec *e,
+    struct as_node **nodep)
+{
+	struct as_node *node = ready_full_node(e);
+	if (node == NULL)
+		return NULL;
+	struct as_cmd **pp = &e->ready.head, *prev = NULL;
+	for (struct as_cmd *c = *pp; c != NULL; c = *pp) {
+		struct as_node *to = as_cluster_route(e->c, c->digest);
+		if (to != c->qnode) {
+			ready_uncount(e, c);
+			ready_count(e, c, to);
+		}
+		if (to == node) {
+			*pp = c->next;
+			if (e->ready.tail == c)
+				e->ready.tail = prev;
+			e->ready.n--;
+			c->next = NULL;
+			ready_uncount(e, c);
+			*nodep = node;
+			return c;
+		}
+		prev = c;
+		pp = &c->next;
+	}
+	return NULL;
+}
+
+static void release_delayed(struct as_exec *e)
+{
+	int64_t now = as_mono_us();
+	struct queue keep = { 0 };
+	struct as_cmd *c;
+	while ((c = q_pop(&e->delayed)) != NULL) {
+		if (c->not_before_us <= now)
+			ready_push(e, c, true);
+		else
+			q_push(&keep, c);
+	}
+	e->delayed = keep;
+}
+
 static void pump(struct as_exec *e)
 {
-	if (e->delayed.n > 0) {
-		int64_t now = as_mono_us();
-		struct queue keep = { 0 };
-		struct as_cmd *c;
-		while ((c = q_pop(&e->delayed)) != NULL) {
-			if (c->not_before_us <= now)
-				q_push(&e->ready, c);
-			else
-				q_push(&keep, c);
-		}
-		e->delayed = keep;
-	}
+	if (e->delayed.n > 0)
+		release_delayed(e);
 	while (e->ready.n > 0 && e->n_used < e->o.max_in_flight) {
-		struct as_cmd *c = q_pop(&e->ready);
+		struct as_cmd *c = e->ready.head;
 		if (c->deadline_us != 0 && c->deadline_us <= as_mono_us()) {
 			/* its deadline passed while it waited for a slot */
+			ready_pop(e);
 			c->expired = true;
 			finish(e, c, c->last_rc, NULL, c->last_why);
 			continue;
 		}
 		struct as_node *node = as_cluster_route(e->c, c->digest);
 		if (node == NULL) {
+			ready_pop(e);
 			e->c->need_tend = true;
 			attempt_begin(e, c, as_mono_us());
 			attempt_failed(e, c, AS_EXEC_ENOROUTE, e->c->err[0] ?
 			    e->c->err : "no node is reachable");
 			continue;
+		}
+		if (!e->lingers || head_due(e, c, node)) {
+			ready_pop(e);
+		} else {
+			/* the head's batch lingers: another node's may be full */
+			c = ready_take_full(e, &node);
+			if (c == NULL) {
+				if (ready_full_node(e) != NULL)
+					continue;       /* the counts were stale */
+				break;
+			}
 		}
 		dispatch(e, free_wire(e, node), c, node);
 	}
@@ -782,7 +944,7 @@ static void wire_batch_refused(struct as_exec *e, struct wire *w, int rc,
 			continue;
 		if (resend) {
 			cmds[i]->attempts--;
-			q_push(&e->ready, cmds[i]);
+			ready_push(e, cmds[i], true);
 		} else if (again)
 			attempt_failed(e, cmds[i], rc, why);
 		else
@@ -882,8 +1044,17 @@ static int64_t wait_left(struct as_exec *e, int wait_ms)
 	int64_t left = (wake - now + 999) / 1000;
 	if (left < 0)
 		left = 0;
-	if (e->ready.n > 0 && e->n_used < e->o.max_in_flight && left > 1)
-		left = 1;       /* ready work that could not go out: retry soon */
+	if (e->ready.n > 0 && e->n_used < e->o.max_in_flight) {
+		if (e->lingers) {
+			/* a batch fills until its oldest row's linger ends */
+			int64_t at = e->ready.head->ready_us + e->linger_us;
+			int64_t l = (at - now + 999) / 1000;
+			if (l < left)
+				left = l < 0 ? 0 : l;
+		} else if (left > 1) {
+			left = 1;       /* could not go out: retry soon */
+		}
+	}
 	return left;
 }
 
@@ -965,8 +1136,10 @@ int as_exec_wait(struct as_exec *e, int fd, int wait_ms)
 
 void as_exec_drain(struct as_exec *e)
 {
+	e->flushing = true;
 	while (e->outstanding > 0)
 		run_once(e, 1000, -1, NULL);
+	e->flushing = false;
 }
 
 size_t as_exec_outstanding(const struct as_exec *e)
@@ -1004,5 +1177,6 @@ void as_exec_free(struct as_exec *e)
 		epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->input_fd, NULL);
 	close(e->epfd);
 	free(e->tab);
+	free(e->node_ready);
 	free(e);
 }

@@ -217,7 +217,11 @@ void as_req_end(struct as_req *r)
 /* --- batch ------------------------------------------------------------ */
 
 #define BATCH_ROW_FULL      0x0e    /* extra info, generation, ttl */
-#define BATCH_REPORT_ALL    0x04    /* parent flag: answer every row */
+/* The parent's flags, as the official clients set them by default
+ * (their getBatchFlags: 0x8 always, allowInline, respondAllKeys). */
+#define BATCH_ALLOW_INLINE  0x01    /* in-memory rows in the service thread */
+#define BATCH_REPORT_ALL    0x04    /* answer every row */
+#define BATCH_CLIENT_FLAG   0x08    /* set by every official client */
 
 void as_batch_begin(struct as_batch *bt, struct buf *b, uint32_t timeout_ms,
     bool respond_all)
@@ -230,7 +234,8 @@ void as_batch_begin(struct as_batch *bt, struct buf *b, uint32_t timeout_ms,
 	d[4] = AS_FIELD_BATCH_INDEX;
 	bt->count_at = b->len - 5;
 	as_put_u32(d + 5, 0);
-	d[9] = respond_all ? BATCH_REPORT_ALL : 0;
+	d[9] = BATCH_CLIENT_FLAG | BATCH_ALLOW_INLINE |
+	    (respond_all ? BATCH_REPORT_ALL : 0);
 	bt->req.n_fields = 1;
 	bt->rows = 0;
 	bt->row_counts_at = 0;
