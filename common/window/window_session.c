@@ -63,9 +63,17 @@ void win_session_add(struct win_run *s, uint32_t id, int64_t t,
 			nw.start = m->start;
 		if (m->end > nw.end)
 			nw.end = m->end;
-		buf_append(&nw.lines, m->lines.data, m->lines.len);
+		if (j == i) {
+			/* The first session's lines become the merged one's:
+			 * a record extending a session appends to it rather
+			 * than copying it (quadratic in the session's size). */
+			nw.lines = m->lines;
+			m->lines = (struct buf)BUF_INIT;
+		} else {
+			buf_append(&nw.lines, m->lines.data, m->lines.len);
+			buf_free(&m->lines);
+		}
 		nw.n += m->n;
-		buf_free(&m->lines);
 		s->open_sessions--;
 	}
 	buf_append(&nw.lines, line, len);

@@ -1,0 +1,2 @@
+-- Nexmark q0: pass-through.
+SELECT auction, bidder, price, dateTime, extra FROM bid;
