@@ -636,20 +636,9 @@ static void open_store(struct features *f)
 	struct opts *o = f->o;
 
 	f->password = as_opts_password(&o->as);
-	struct as_cluster_opts co = {
-		.hosts = o->as.hosts, .ns = o->as.ns, .user = o->as.user,
-		.password = f->password, .max_conns = 4,
-		.timeout_ms = o->as.timeout_ms > AS_INFO_TIMEOUT_MS ?
-		    o->as.timeout_ms : AS_INFO_TIMEOUT_MS,
-	};
-	struct as_exec_opts eo = {
-		.ns = o->as.ns, .max_in_flight = 1,
-		.timeout_ms = (int)o->as.timeout_ms, .max_retries = 2,
-		.backoff_ms = 5,
-	};
+	struct as_exec_opts eo;
 
-	if (as_cluster_open(&f->cl, &co) < 0)
-		diag_fatal("aerospike: %s", f->cl.err);
+	as_opts_connect_registry(&o->as, f->password, 4, &f->cl, &eo);
 	as_registry_open(&f->reg, &f->cl, &eo, AS_REGISTRY_INDEX, "", "", ":");
 }
 

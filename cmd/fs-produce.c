@@ -733,20 +733,9 @@ static struct view_reg *view_open(const struct opts *o)
 	const char *keys = o->map.key_text ? o->map.key_text : "";
 
 	v->password = as_opts_password(&o->as);
-	struct as_cluster_opts co = {
-		.hosts = o->as.hosts, .ns = o->as.ns, .user = o->as.user,
-		.password = v->password, .max_conns = 2,
-		.timeout_ms = o->as.timeout_ms > AS_INFO_TIMEOUT_MS ?
-		    o->as.timeout_ms : AS_INFO_TIMEOUT_MS,
-	};
-	struct as_exec_opts eo = {
-		.ns = o->as.ns, .max_in_flight = 1,
-		.timeout_ms = (int)o->as.timeout_ms, .max_retries = 2,
-		.backoff_ms = 5,
-	};
+	struct as_exec_opts eo;
 
-	if (as_cluster_open(&v->cl, &co) < 0)
-		diag_fatal("aerospike: %s", v->cl.err);
+	as_opts_connect_registry(&o->as, v->password, 2, &v->cl, &eo);
 	/* several key fields make a JSON array key: no separator */
 	as_registry_open(&v->reg, &v->cl, &eo, o->view, "", keys, "");
 	v->reg.topic = o->topic;

@@ -210,20 +210,9 @@ static struct offline_reg *offline_open(const struct opts *o)
 	struct offline_reg *r = xcalloc(1, sizeof *r);
 
 	r->password = as_opts_password(&o->as);
-	struct as_cluster_opts co = {
-		.hosts = o->as.hosts, .ns = o->as.ns, .user = o->as.user,
-		.password = r->password, .max_conns = 2,
-		.timeout_ms = o->as.timeout_ms > AS_INFO_TIMEOUT_MS ?
-		    o->as.timeout_ms : AS_INFO_TIMEOUT_MS,
-	};
-	struct as_exec_opts eo = {
-		.ns = o->as.ns, .max_in_flight = 1,
-		.timeout_ms = (int)o->as.timeout_ms, .max_retries = 2,
-		.backoff_ms = 5,
-	};
+	struct as_exec_opts eo;
 
-	if (as_cluster_open(&r->cl, &co) < 0)
-		diag_fatal("aerospike: %s", r->cl.err);
+	as_opts_connect_registry(&o->as, r->password, 2, &r->cl, &eo);
 	as_registry_open(&r->reg, &r->cl, &eo, o->view, "", "", ":");
 	return r;
 }

@@ -78,3 +78,22 @@ const char *as_time_bin(const char *time_bin, const struct path *time_path)
 	as_check_bin_name("--bins", time_bin, strlen(time_bin));
 	return time_bin;
 }
+
+void as_opts_connect_registry(const struct as_opts *a, const char *password,
+    int max_conns, struct as_cluster *cl, struct as_exec_opts *eo)
+{
+	struct as_cluster_opts co = {
+		.hosts = a->hosts, .ns = a->ns, .user = a->user,
+		.password = password, .max_conns = max_conns,
+		.timeout_ms = a->timeout_ms > AS_INFO_TIMEOUT_MS ?
+		    a->timeout_ms : AS_INFO_TIMEOUT_MS,
+	};
+
+	*eo = (struct as_exec_opts){
+		.ns = a->ns, .max_in_flight = 1,
+		.timeout_ms = (int)a->timeout_ms, .max_retries = 2,
+		.backoff_ms = 5,
+	};
+	if (as_cluster_open(cl, &co) < 0)
+		diag_fatal("aerospike: %s", cl->err);
+}

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "as_cluster.h"
+#include "as_exec.h"
 #include "opt.h"
 #include "path.h"
 
@@ -91,5 +93,16 @@ void as_check_bin_name(const char *option, const char *name, size_t n);
  * writes it and fs-lookup reads it back; checked as a bin name.
  */
 const char *as_time_bin(const char *time_bin, const struct path *time_path);
+
+/*
+ * Connects cl to the cluster of a for registry records alone (the tools
+ * that register or read views without writing features: fs-produce,
+ * fs-sink-file, fs-features): at most max_conns connections, a time-out
+ * no shorter than an info command's; eo gets the executor options for
+ * as_registry_open(), one command at a time, two retries.  password is
+ * as_opts_password()'s.  Exits 1 when the cluster cannot be reached.
+ */
+void as_opts_connect_registry(const struct as_opts *a, const char *password,
+    int max_conns, struct as_cluster *cl, struct as_exec_opts *eo);
 
 #endif
