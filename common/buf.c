@@ -37,32 +37,37 @@ void buf_appends(struct buf *b, const char *s)
 	buf_append(b, s, strlen(s));
 }
 
-/* Decimal digits of v, written backwards ending at end; returns the
- * first.  (snprintf's format parsing was a tenth of an envelope's cost.) */
-/* Two digits a step: millisecond times have 13 digits, and fs-window
- * writes two of them per record. */
-static char *u64_digits(char *end, uint64_t v)
+/* Eight digits at a time in 32-bit arithmetic, two by two from a table:
+ * millisecond times have 13 digits, and fs-window writes two of them per
+ * record.  (snprintf's format parsing was a tenth of an envelope's
+ * cost.) */
+char *buf_u64_digits(char *end, uint64_t v)
 {
 	static const char pairs[] =
 	    "00010203040506070809101112131415161718192021222324"
 	    "25262728293031323334353637383940414243444546474849"
 	    "50515253545556575859606162636465666768697071727374"
 	    "75767778798081828384858687888990919293949596979899";
+	uint32_t u;
 
-	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
-
-		v /= 100;
-		end -= 2;
-		end[0] = pairs[2 * r];
-		end[1] = pairs[2 * r + 1];
+	while (v >= 100000000) {
+		u = (uint32_t)(v % 100000000);
+		v /= 100000000;
+		for (int i = 0; i < 4; i++, u /= 100) {
+			end -= 2;
+			memcpy(end, pairs + 2 * (u % 100), 2);
+		}
 	}
-	if (v >= 10) {
+	for (u = (uint32_t)v; u >= 100; u /= 100) {
 		end -= 2;
-		end[0] = pairs[2 * v];
-		end[1] = pairs[2 * v + 1];
-	} else
-		*--end = (char)('0' + v);
+		memcpy(end, pairs + 2 * (u % 100), 2);
+	}
+	if (u >= 10) {
+		end -= 2;
+		memcpy(end, pairs + 2 * u, 2);
+	} else {
+		*--end = (char)('0' + u);
+	}
 	return end;
 }
 
@@ -71,7 +76,7 @@ void buf_append_i64(struct buf *b, int64_t v)
 	char tmp[24], *e = tmp + sizeof tmp, *p;
 
 	/* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
-	p = u64_digits(e, v < 0 ? -(uint64_t)v : (uint64_t)v);
+	p = buf_u64_digits(e, v < 0 ? -(uint64_t)v : (uint64_t)v);
 	if (v < 0)
 		*--p = '-';
 	buf_append(b, p, (size_t)(e - p));
@@ -79,7 +84,7 @@ void buf_append_i64(struct buf *b, int64_t v)
 
 void buf_append_u64(struct buf *b, uint64_t v)
 {
-	char tmp[24], *e = tmp + sizeof tmp, *p = u64_digits(e, v);
+	char tmp[24], *e = tmp + sizeof tmp, *p = buf_u64_digits(e, v);
 
 	buf_append(b, p, (size_t)(e - p));
 }

@@ -26,6 +26,9 @@ void buf_appendc(struct buf *b, char c);
 void buf_appends(struct buf *b, const char *s);
 void buf_append_i64(struct buf *b, int64_t v);
 void buf_append_u64(struct buf *b, uint64_t v);
+/* v's decimal digits written backwards so that they end just before
+ * end (at most 20 bytes, no NUL); returns where they start. */
+char *buf_u64_digits(char *end, uint64_t v);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 

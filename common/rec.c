@@ -560,44 +560,12 @@ void rec_w_key_made(struct rec_writer *w, const char *made, size_t n)
 	w->after_key = true;
 }
 
-/* v's decimal digits, ending at end: where they start.  Eight digits at
- * a time in 32-bit arithmetic, two by two from a table. */
-static char *u64_text(char *end, uint64_t v)
-{
-	static const char pairs[] =
-	    "00010203040506070809101112131415161718192021222324"
-	    "25262728293031323334353637383940414243444546474849"
-	    "50515253545556575859606162636465666768697071727374"
-	    "75767778798081828384858687888990919293949596979899";
-	uint32_t u;
-
-	while (v >= 100000000) {
-		u = (uint32_t)(v % 100000000);
-		v /= 100000000;
-		for (int i = 0; i < 4; i++, u /= 100) {
-			end -= 2;
-			memcpy(end, pairs + 2 * (u % 100), 2);
-		}
-	}
-	for (u = (uint32_t)v; u >= 100; u /= 100) {
-		end -= 2;
-		memcpy(end, pairs + 2 * (u % 100), 2);
-	}
-	if (u >= 10) {
-		end -= 2;
-		memcpy(end, pairs + 2 * u, 2);
-	} else {
-		*--end = (char)('0' + u);
-	}
-	return end;
-}
-
 void rec_w_i64(struct rec_writer *w, int64_t v)
 {
 	char tmp[24], *e = tmp + sizeof tmp, *p;
 
 	/* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
-	p = u64_text(e, v < 0 ? -(uint64_t)v : (uint64_t)v);
+	p = buf_u64_digits(e, v < 0 ? -(uint64_t)v : (uint64_t)v);
 	if (v < 0)
 		*--p = '-';
 	w_put(w, p, (size_t)(e - p));

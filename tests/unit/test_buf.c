@@ -1,6 +1,11 @@
 /* test_buf.c - common/buf.c: integers written in decimal, extremes
- * included, appended after what the buffer holds. */
+ * included, appended after what the buffer holds; the digit writer at
+ * every change in length and across its eight-digit steps. */
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "buf.h"
 #include "tap.h"
@@ -28,8 +33,47 @@ static void test_integers(void)
 	buf_free(&b);
 }
 
+/* One value through buf_u64_digits: the digits snprintf gives, ending
+ * just before end, and nothing written outside them. */
+static void check_digits(uint64_t v)
+{
+	char tmp[48], want[24], name[64];
+	char *end = tmp + 40, *p;
+	bool clean = true;
+
+	memset(tmp, '#', sizeof tmp);
+	snprintf(want, sizeof want, "%" PRIu64, v);
+	p = buf_u64_digits(end, v);
+	for (char *q = tmp; q < tmp + sizeof tmp; q++)
+		if ((q < p || q >= end) && *q != '#')
+			clean = false;
+	snprintf(name, sizeof name, "u64 digits of %s", want);
+	CHECK(clean && (size_t)(end - p) == strlen(want) &&
+	    memcmp(p, want, strlen(want)) == 0, name);
+}
+
+static void test_digits(void)
+{
+	uint64_t p10 = 1;
+
+	check_digits(0);
+	/* 10^k-1 and 10^k for every k, so each length's both ends, and the
+	 * eight-digit steps at 10^8 and 10^16 */
+	for (int k = 1; k <= 19; k++) {
+		p10 *= 10;
+		check_digits(p10 - 1);
+		check_digits(p10);
+	}
+	check_digits(100000001);
+	check_digits(10000000000000001ULL);
+	check_digits(1796478355494);
+	check_digits(UINT64_MAX - 1);
+	check_digits(UINT64_MAX);
+}
+
 int main(void)
 {
 	test_integers();
+	test_digits();
 	return tap_done();
 }
