@@ -352,21 +352,32 @@ static int set_member(json_t *o, const char *name, size_t nlen, element e)
 	    j);
 }
 
-/* project() when every kept path is one part: the last projection
- * updated in place when the caller gave it back and the same members
- * are present (so the order of members is what a new object would
- * have), else a new one.  NULL to fall back. */
-static json_t *project_flat(struct recproj *rp)
+/* The object a flat projection fills: the last one when the caller
+ * gave it back (nobody else holds it) and the same members are present
+ * as in it (so the order of members is what a new object would have),
+ * else a new one, which becomes the last.  *same says which. */
+static json_t *flat_object(struct recproj *rp, bool *same)
 {
 	json_t *o = rp->last;
-	bool same = o != nullptr && o->refcount == 1 &&
-	    memcmp(rp->has, rp->had, rp->ninfo) == 0;
 
-	if (!same) {
+	*same = o != nullptr && o->refcount == 1 &&
+	    memcmp(rp->has, rp->had, rp->ninfo) == 0;
+	if (!*same) {
 		json_decref(o);
 		o = rp->last = json_object();
 		memcpy(rp->had, rp->has, rp->ninfo);
 	}
+	return o;
+}
+
+/* project() when every kept path is one part: the last projection
+ * updated in place, or a new one (flat_object()).  NULL to fall
+ * back. */
+static json_t *project_flat(struct recproj *rp)
+{
+	bool same;
+	json_t *o = flat_object(rp, &same);
+
 	for (size_t i = 0; i < rp->ninfo; i++) {
 		if (!rp->has[i])
 			continue;
@@ -504,14 +515,7 @@ static json_t *project_quick(struct recproj *rp, const char *line,
 		return nullptr;
 	for (size_t i = 0; i < rp->ninfo; i++)
 		rp->has[i] = rp->span[i].p != nullptr;
-	o = rp->last;
-	same = o != nullptr && o->refcount == 1 &&
-	    memcmp(rp->has, rp->had, rp->ninfo) == 0;
-	if (!same) {
-		json_decref(o);
-		o = rp->last = json_object();
-		memcpy(rp->had, rp->has, rp->ninfo);
-	}
+	o = flat_object(rp, &same);
 	for (size_t i = 0; i < rp->ninfo; i++) {
 		json_t *cur = same ? rp->cur[i] : nullptr, *j;
 
