@@ -27,6 +27,7 @@
 #include "kafka/kafka.h"
 #include "opt.h"
 #include "reject.h"
+#include "sink.h"
 #include "stage.h"
 #include "banned.h"
 
@@ -75,6 +76,7 @@ struct sink {
 	struct lineio lr;
 	struct rejects rj;
 	struct stage st;
+	struct sink_step step;  /* lines and control records counted there */
 	struct fieldseen seen;  /* the fields --key and --bins name */
 	struct keyspec ks;
 	struct binspec *bins;
@@ -91,7 +93,7 @@ struct sink {
 	struct buf bin;         /* a bin name with the version's suffix */
 	char *password;
 	/* --stats */
-	uint64_t lines, written, stale, failed, controls;
+	uint64_t written, stale, failed;
 	/* --metrics-*: NULL without */
 	struct metric *m_written, *m_stale, *m_failed, *m_requests,
 	    *m_retries, *m_timeouts, *m_lat[4], *m_lat_sum, *m_lat_count;
@@ -556,58 +558,44 @@ static int restore(void *ctx, const json_t *state, uint64_t id)
 
 /* --- the loop --------------------------------------------------------- */
 
-static void handle_line(struct sink *s, const char *line, size_t len)
+/* The read step's hooks (sink.h).  Strings go to Aerospike by their
+ * length: a \u0000 is stored whole. */
+static json_t *read_line(void *ctx, const char *line, size_t len,
+    struct ctl *c, char *why)
 {
-	char why[REC_ERR_MAX + 256];
-	/* Strings go to Aerospike by their length: a \u0000 is stored whole. */
-	json_t *obj = rec_parse_nul(line, len, why);
-	s->lines++;
-	if (obj == NULL) {
-		reject_line(&s->rj, &s->lr, why, line, len);
-		return;
-	}
-	if (rec_line_maybe_control(line, len)) {
-		struct ctl ctl;
-		enum ctl_kind k = rec_control(obj, &ctl, why);
-		if (k == CTL_INVALID) {
-			reject_line(&s->rj, &s->lr, why, line, len);
-			json_decref(obj);
-			return;
-		}
-		if (k == CTL_OTHER && def_is(obj)) {
-			json_t *l = json_object_get(obj, "lineage");
+	(void)ctx;
+	return sink_classify(rec_parse_nul(line, len, why), line, len, c, why);
+}
 
-			s->controls++;
-			registry_define(s, json_is_array(l) ? json_deep_copy(l) :
-			    NULL);
-			json_decref(obj);
-			return;
-		}
-		if (k == CTL_WATERMARK && ctl.ts > INT64_MIN)
-			as_registry_watermark(&s->reg, ctl.ts);
-		if (k != CTL_NONE) {
-			s->controls++;
-			if (stage_control(&s->st, &ctl, NULL, why) == STAGE_INVALID)
-				reject_line(&s->rj, &s->lr, why, line, len);
-			json_decref(obj);
-			return;
-		}
+static void on_control(void *ctx, const struct ctl *c, const json_t *obj)
+{
+	struct sink *s = ctx;
+
+	if (c->kind == CTL_OTHER && def_is(obj)) {
+		json_t *l = json_object_get(obj, "lineage");
+
+		registry_define(s, json_is_array(l) ? json_deep_copy(l) : NULL);
+	} else if (c->kind == CTL_WATERMARK && c->ts > INT64_MIN) {
+		as_registry_watermark(&s->reg, c->ts);
 	}
+}
+
+static int on_data(void *ctx, const json_t *obj, const char *line,
+    size_t len, char *why)
+{
+	struct sink *s = ctx;
+
 	if (!s->defined && s->o->view != NULL)
 		registry_define(s, NULL);
-	stage_data(&s->st);
 	fieldseen_record(&s->seen, obj);
 	struct as_cmd *c = as_exec_cmd(s->ex);
-	if (build(s, obj, c, why, sizeof why) < 0) {
-		json_decref(obj);
+	if (build(s, obj, c, why, SINK_ERR_MAX) < 0) {
 		s->failed++;
 		/* give the command back: submitted with nothing is wrong */
 		c->udata = NULL;
-		reject_line(&s->rj, &s->lr, why, line, len);
 		as_exec_cmd_free(s->ex, c);
-		return;
+		return -1;
 	}
-	json_decref(obj);
 	struct origin *org = xmalloc(sizeof *org + len);
 	org->lineno = s->lr.lineno;
 	org->only_deletes = s->values == 0 && !s->o->monotonic;
@@ -615,6 +603,7 @@ static void handle_line(struct sink *s, const char *line, size_t len)
 	memcpy(org->raw, line, len);
 	c->udata = org;
 	as_exec_submit(s->ex, c);
+	return 0;
 }
 
 static void metrics_register(struct sink *s, struct metrics *m)
@@ -680,7 +669,7 @@ static void run(struct sink *s)
 		if (!lineio_has_line(&s->lr)) {
 			metrics_publish(s);
 			registry_tick(s);
-		} else if ((s->lines & 4095) == 0) {
+		} else if ((s->step.lines & 4095) == 0) {
 			metrics_publish(s);
 			registry_tick(s);
 		}
@@ -707,7 +696,7 @@ static void run(struct sink *s)
 		if (r < 0)
 			diag_fatal("read error: %s: %s", s->lr.name,
 			    strerror(s->lr.err));
-		handle_line(s, line, len);
+		sink_line(&s->step, line, len);
 	}
 	as_exec_drain(s->ex);
 	registry_update(s);
@@ -760,9 +749,9 @@ static void print_stats(const struct sink *s)
 	diag_warn("stats: %llu lines, %llu written, %llu stale, %llu failed, "
 	    "%llu control; %llu requests, %llu retries, %llu timeouts, "
 	    "%llu connection errors, %llu connections",
-	    (unsigned long long)s->lines, (unsigned long long)s->written,
+	    (unsigned long long)s->step.lines, (unsigned long long)s->written,
 	    (unsigned long long)s->stale, (unsigned long long)s->failed,
-	    (unsigned long long)s->controls,
+	    (unsigned long long)s->step.controls,
 	    (unsigned long long)st->requests, (unsigned long long)st->retries,
 	    (unsigned long long)st->timeouts,
 	    (unsigned long long)st->conn_errors,
@@ -810,6 +799,8 @@ int main(int argc, char **argv)
 	 * or a restart would resume after records it never wrote. */
 	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
+	s.step = (struct sink_step){ &s.st, &s.rj, &s.lr,
+	    { read_line, on_control, on_data, &s }, 0, 0 };
 	connect_cluster(&s);
 	metrics_register(&s, o.c.metrics);
 	if (o.c.stats) {

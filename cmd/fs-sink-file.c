@@ -32,6 +32,7 @@
 #include "kafka/kafka.h"
 #include "opt.h"
 #include "reject.h"
+#include "sink.h"
 #include "stage.h"
 #include "banned.h"
 
@@ -69,9 +70,9 @@ struct sink {
 	struct lineio lr;
 	struct rejects rj;
 	struct stage st;
+	struct sink_step step;          /* lines and control records counted there */
 	struct filesink *fs;
 	struct offline_reg *off;        /* NULL without --view */
-	uint64_t lines, controls;
 	/* --metrics-*: NULL without */
 	struct metric *m_rows, *m_opened, *m_committed, *m_bytes, *m_removed;
 };
@@ -329,67 +330,54 @@ static void commit_at_end(struct sink *s)
 
 /* --- the loop --------------------------------------------------------- */
 
-/* A control record: the protocol's, or rejected. */
-static void handle_control(struct sink *s, const struct ctl *ctl,
-    const char *line, size_t len, char *why)
+/* The read step's hooks (sink.h). */
+static json_t *read_line(void *ctx, const char *line, size_t len,
+    struct ctl *c, char *why)
 {
-	s->controls++;
-	if (stage_control(&s->st, ctl, NULL, why) == STAGE_INVALID) {
-		reject_line(&s->rj, &s->lr, why, line, len);
-		return;
-	}
-	if (s->st.store == NULL)
-		return;
-	if (ctl->kind == CTL_RESTORE)
-		filesink_recover(s->fs);
-	else if (ctl->kind == CTL_BARRIER)
-		commit_complete(s);
-	if (ctl->kind == CTL_BARRIER)
-		offline_record(s, false);
-	metrics_publish(s);
+	(void)ctx;
+	return sink_classify(rec_parse(line, len, why), line, len, c, why);
 }
 
-static void handle_line(struct sink *s, const char *line, size_t len)
+/* A control record, after the stage took its part. */
+static void on_control(void *ctx, const struct ctl *c, const json_t *obj)
 {
-	char why[REC_ERR_MAX + FSK_ERR_MAX];
+	struct sink *s = ctx;
+
+	if (s->st.store != NULL) {
+		if (c->kind == CTL_RESTORE)
+			filesink_recover(s->fs);
+		else if (c->kind == CTL_BARRIER)
+			commit_complete(s);
+		if (c->kind == CTL_BARRIER)
+			offline_record(s, false);
+		metrics_publish(s);
+	}
+	if (c->kind == CTL_OTHER && s->off != NULL && def_is(obj) &&
+	    s->off->lineage == NULL) {
+		const json_t *l = json_object_get(obj, "lineage");
+
+		s->off->lineage = json_is_array(l) ? json_deep_copy(l) :
+		    json_array();
+		offline_record(s, false);
+	}
+}
+
+static int on_data(void *ctx, const json_t *obj, const char *line,
+    size_t len, char *why)
+{
+	struct sink *s = ctx;
 	const char *e;
 	int64_t ms;
-	json_t *obj = rec_parse(line, len, why);
 
-	s->lines++;
-	if (obj == NULL) {
-		reject_line(&s->rj, &s->lr, why, line, len);
-		return;
+	if (etime_get(&s->o->c.time_path, obj, &ms, &e) < 0) {
+		snprintf(why, SINK_ERR_MAX, "%s", e);
+		return -1;
 	}
-	if (rec_line_maybe_control(line, len)) {
-		struct ctl ctl;
-		enum ctl_kind k = rec_control(obj, &ctl, why);
-		if (k == CTL_INVALID)
-			reject_line(&s->rj, &s->lr, why, line, len);
-		else if (k != CTL_NONE)
-			handle_control(s, &ctl, line, len, why);
-		if (k == CTL_OTHER && s->off != NULL && def_is(obj) &&
-		    s->off->lineage == NULL) {
-			const json_t *l = json_object_get(obj, "lineage");
-
-			s->off->lineage = json_is_array(l) ? json_deep_copy(l) :
-			    json_array();
-			offline_record(s, false);
-		}
-		if (k != CTL_NONE) {
-			json_decref(obj);
-			return;
-		}
-	}
-	stage_data(&s->st);
-	if (etime_get(&s->o->c.time_path, obj, &ms, &e) < 0)
-		reject_line(&s->rj, &s->lr, e, line, len);
-	else if (filesink_write(s->fs, ms, obj, line, len, why,
-	    sizeof why) < 0)
-		reject_line(&s->rj, &s->lr, why, line, len);
-	else if (s->m_rows != NULL)
+	if (filesink_write(s->fs, ms, obj, line, len, why, SINK_ERR_MAX) < 0)
+		return -1;
+	if (s->m_rows != NULL)
 		metrics_publish(s);
-	json_decref(obj);
+	return 0;
 }
 
 static void run(struct sink *s)
@@ -406,7 +394,7 @@ static void run(struct sink *s)
 		if (r < 0)
 			diag_fatal("read error: %s: %s", s->lr.name,
 			    strerror(s->lr.err));
-		handle_line(s, line, len);
+		sink_line(&s->step, line, len);
 	}
 }
 
@@ -417,7 +405,7 @@ static void print_stats(const struct sink *s)
 	diag_warn("stats: %" PRIu64 " lines, %" PRIu64 " rows, %" PRIu64
 	    " control; %" PRIu64 " files opened, %" PRIu64 " committed (%"
 	    PRIu64 " bytes), %" PRIu64 " in progress removed at restore",
-	    s->lines, st->rows, s->controls, st->files_opened,
+	    s->step.lines, st->rows, s->step.controls, st->files_opened,
 	    st->files_committed, st->bytes_committed, st->removed);
 }
 
@@ -467,6 +455,8 @@ int main(int argc, char **argv)
 	rejects_init(&s.rj, &o.c, NULL);
 	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
+	s.step = (struct sink_step){ &s.st, &s.rj, &s.lr,
+	    { read_line, on_control, on_data, &s }, 0, 0 };
 	metrics_register(&s, o.c.metrics);
 	if (o.view != NULL)
 		s.off = offline_open(&o);
