@@ -595,6 +595,22 @@ static json_t *fallback(struct recproj *rp, const char *line, size_t len,
 	return out;
 }
 
+/* A run of 19 digits or more: it may be an integer above INT64_MAX,
+ * which jansson refuses wherever it stands and simdjson takes as a
+ * uint64.  (The quick scan leaves such numbers to simdjson.) */
+static bool long_digit_run(const char *p, size_t len)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			run = 0;
+		else if (++run >= 19)
+			return true;
+	}
+	return false;
+}
+
 json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
     char *why)
 {
@@ -614,11 +630,13 @@ json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
 	memcpy(rp->pad, line, len);
 	memset(rp->pad + len, 0, simdjson::SIMDJSON_PADDING);
 	/* rec_parse() gives the reasons, and refuses what jansson refuses:
-	 * NUL bytes, "\u0000", anything simdjson does not accept. */
+	 * NUL bytes, "\u0000", an integer above INT64_MAX, anything
+	 * simdjson does not accept. */
 	const char *bs = static_cast<const char *>(memchr(line, '\\', len));
 
 	if (memchr(line, '\0', len) != nullptr || (bs != nullptr &&
 	    memmem(bs, len - size_t(bs - line), "\\u0000", 6) != nullptr) ||
+	    long_digit_run(line, len) ||
 	    rp->parser.parse(rp->pad, len, false).get(root) !=
 	    simdjson::SUCCESS || !root.is_object())
 		return fallback(rp, line, len, why);

@@ -18,10 +18,9 @@
  * removed: the same values and types (integers stay integers), the last
  * of duplicate members, a kept member that is missing stays missing.
  * A line simdjson rejects, or that holds what jansson would reject
- * (\u0000 in a string, an integer above INT64_MAX in a kept member), is
- * handed to rec_parse(), so reasons and acceptance are rec_parse()'s.
- * One difference remains: an integer between 2^63 and 2^64 in a member
- * that is not kept is accepted here and rejected by rec_parse().
+ * (\u0000 in a string, an integer above INT64_MAX, kept or not: a run
+ * of 19 digits or more sends the line that way), is handed to
+ * rec_parse(), so reasons and acceptance are rec_parse()'s.
  *
  * Owns its parser and buffers; the kept paths are borrowed and must
  * outlive it.  The returned object is a new reference.

@@ -109,6 +109,14 @@ static void flat_cases(bool quick)
 	same(rp, p, NFLAT, "{\"k\":\"a\\u0000\"}",
 	    "flat: \\u0000 refused as jansson does");
 	same(rp, p, NFLAT, "{\"ts\":1} {}", "flat: two values refused");
+	same(rp, p, NFLAT, "{\"ts\":1,\"x\":9223372036854775808}",
+	    "flat: an integer above INT64_MAX not kept, refused as jansson does");
+	same(rp, p, NFLAT, "{\"ts\":1,\"x\":{\"y\":[18446744073709551615]}}",
+	    "flat: nested, not kept, above INT64_MAX: refused");
+	same(rp, p, NFLAT, "{\"ts\":1,\"x\":-9223372036854775808,\"y\":1000000000000000000000.5}",
+	    "flat: 19 digits and more that jansson takes, not kept");
+	same(rp, p, NFLAT, "{\"ts\":1,\"k\":\"12345678901234567890123\"}",
+	    "flat: a long run of digits in a string");
 
 	/* A caller holding a value keeps it as it was. */
 	o = recproj_parse(rp, "{\"ts\":7,\"k\":\"held\"}", 19, why);
@@ -168,6 +176,8 @@ int main(void)
 	    "\\u0000: refused as jansson does");
 	same(rp, p, NPATHS, "{\"v\":18446744073709551615}",
 	    "kept integer above INT64_MAX: refused as jansson does");
+	same(rp, p, NPATHS, "{\"ts\":1,\"x\":[9223372036854775808]}",
+	    "an integer above INT64_MAX not kept: refused as jansson does");
 	same(rp, p, NPATHS, "{\"ts\":1} {}", "two values: refused");
 	same(rp, p, NPATHS, "{\"ts\":1e400}", "real overflow: refused");
 	for (size_t i = 0; i < NPATHS; i++)
