@@ -31,6 +31,7 @@
 #include "filesink/filesink.h"
 #include "kafka/kafka.h"
 #include "opt.h"
+#include "recproj.h"
 #include "reject.h"
 #include "sink.h"
 #include "stage.h"
@@ -71,6 +72,7 @@ struct sink {
 	struct rejects rj;
 	struct stage st;
 	struct sink_step step;          /* lines and control records counted there */
+	struct recproj *proj;           /* NDJSON: reads the time only */
 	struct filesink *fs;
 	struct offline_reg *off;        /* NULL without --view */
 	/* --metrics-*: NULL without */
@@ -330,11 +332,16 @@ static void commit_at_end(struct sink *s)
 
 /* --- the loop --------------------------------------------------------- */
 
-/* The read step's hooks (sink.h). */
+/* The read step's hooks (sink.h).  An NDJSON row is written as it came:
+ * of a data line only its time is read (the projection); an Avro row
+ * is encoded from the whole record. */
 static json_t *read_line(void *ctx, const char *line, size_t len,
     struct ctl *c, char *why)
 {
-	(void)ctx;
+	struct sink *s = ctx;
+
+	if (s->proj != NULL)
+		return recproj_read(s->proj, line, len, c, why);
 	return sink_classify(rec_parse(line, len, why), line, len, c, why);
 }
 
@@ -457,6 +464,10 @@ int main(int argc, char **argv)
 	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
 	s.step = (struct sink_step){ &s.st, &s.rj, &s.lr,
 	    { read_line, on_control, on_data, &s }, 0, 0 };
+	if (o.f.format == FSK_NDJSON) {
+		s.proj = recproj_new();
+		recproj_keep(s.proj, &o.c.time_path);
+	}
 	metrics_register(&s, o.c.metrics);
 	if (o.view != NULL)
 		s.off = offline_open(&o);
@@ -471,6 +482,7 @@ int main(int argc, char **argv)
 	rejects_finish(&s.rj);
 	offline_close(s.off);
 	filesink_free(s.fs);
+	recproj_free(s.proj);
 	lineio_close(&s.lr);
 	free(schema);
 	return rc;
