@@ -235,7 +235,12 @@ static size_t drain(struct kck *k, int wait_ms)
 	return n;
 }
 
-/* Reads every partition up to its end (the high watermark) as of now. */
+/* Reads every partition up to its end (the high watermark) as of now.
+ * The end is asked for on the producer's connection: on the consumer's
+ * the request waits behind the fetch the broker holds open while the
+ * consumer is at the end (fetch.wait.max.ms, 500 ms a refresh).  The
+ * producer may not know a topic just created yet ("Unknown partition"):
+ * then the consumer, which partitions() waited for, is asked. */
 static void catch_up(struct kck *k)
 {
 	int64_t *high = xcalloc((size_t)k->nparts, sizeof *high);
@@ -244,8 +249,11 @@ static void catch_up(struct kck *k)
 	for (int32_t p = 0; p < k->nparts; p++) {
 		int64_t low;
 		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-		    k->cons, k->topic, p, &low, &high[p], KCK_TIMEOUT_MS);
+		    k->prod, k->topic, p, &low, &high[p], KCK_TIMEOUT_MS);
 
+		if (err)
+			err = rd_kafka_query_watermark_offsets(k->cons,
+			    k->topic, p, &low, &high[p], KCK_TIMEOUT_MS);
 		if (err)
 			diag_fatal("checkpoint topic '%s': cannot find the end "
 			    "of partition %" PRId32 ": %s", k->topic, p,
