@@ -262,6 +262,9 @@ Try 'fs-window --help' for more information."
 Try 'fs-window --help' for more information."
 }
 
+# A kill-and-compare test of timing (as chaos.bats): the code it reaches
+# runs under the sanitizers in the commit-marker test above.
+# bats test_tags=no-asan
 @test "ckpt-kafka: a pipeline killed while fs-agg writes a checkpoint (its chunks in the topic, its marker not) restarts from the previous one, losing and doubling nothing" {
 	local topic k n key marker
 	T=$(uniq_name ev) topic=$(uniq_name ckpt)
