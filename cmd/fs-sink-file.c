@@ -71,7 +71,7 @@ struct sink {
 	struct lineio lr;
 	struct rejects rj;
 	struct stage st;
-	struct sink_step step;          /* lines and control records counted there */
+	struct sink_step step;          /* lines and controls counted there */
 	struct recproj *proj;           /* NDJSON: reads the time only */
 	struct filesink *fs;
 	struct offline_reg *off;        /* NULL without --view */
