@@ -210,6 +210,7 @@ struct faults {
 	int fail_code;		/* result code to return ... */
 	uint64_t fail_count;	/* ... for this many records */
 	uint32_t delay_ms;	/* every data reply waits this long */
+	bool batch_reverse;	/* batch rows answered last first */
 };
 
 struct stats {
@@ -2411,6 +2412,38 @@ static bool batch_row_parse(const uint8_t **pp, const uint8_t *end,
 	return true;
 }
 
+/* The size of the as_msg at p (at most len bytes, all of them written by
+ * the fixture). */
+static size_t msg_size(const uint8_t *p, size_t len)
+{
+	size_t at = MSG_HEADER_SZ;
+	uint32_t n = (uint32_t)get16(p + 18) + get16(p + 20);
+	for (uint32_t i = 0; i < n && at + 4 <= len; i++)
+		at += 4 + get32(p + at);
+	return at;
+}
+
+/* Turns the as_msgs of len bytes at p around, last first: the order in
+ * which a server may answer the rows of a batch that its transaction
+ * threads run (rows of a namespace on a device; batch.c queues them with
+ * as_service_enqueue_internal() unless allowed inline), so that a client
+ * must match each answer to its row by the batch index. */
+static void msgs_reverse(uint8_t *p, size_t len)
+{
+	uint8_t *tmp = xmalloc(len ? len : 1);
+	size_t out = len;
+	for (size_t at = 0; at < len; ) {
+		size_t n = msg_size(p + at, len - at);
+		if (n > len - at)
+			n = len - at;
+		out -= n;
+		memcpy(tmp + out, p + at, n);
+		at += n;
+	}
+	memcpy(p, tmp, len);
+	free(tmp);
+}
+
 /* Parses the batch-index field (41/42) like as_batch_queue_task() and runs
  * each row; appends one as_msg per row. Returns the trailer's code. */
 static int do_batch(const struct req *parent)
@@ -2575,6 +2608,8 @@ static bool fixture_set(const char *params, struct bytes *b)
 			faults.fail_count = v;
 		else if (strcmp(kv, "delay-ms") == 0 && v <= 600000)
 			faults.delay_ms = (uint32_t)v;
+		else if (strcmp(kv, "batch-reverse") == 0 && v <= 1)
+			faults.batch_reverse = v == 1;
 		else if (strcmp(kv, "nsup-period") == 0 && v <= UINT32_MAX)
 			cfg.nsup_period = (uint32_t)v;
 		else if (strcmp(kv, "default-ttl") == 0 && v <= MAX_ALLOWED_TTL)
@@ -3068,6 +3103,8 @@ static void handle_msg(struct conn *c, const uint8_t *body, size_t len)
 		}
 		/* The rows in one proto, then the trailer in its own. */
 		size_t rows = reply.len - PROTO_HEADER_SZ;
+		if (faults.batch_reverse)
+			msgs_reverse(reply.p + PROTO_HEADER_SZ, rows);
 		proto_header(reply.p, PROTO_TYPE_AS_MSG, rows);
 		if (rows == 0)
 			reply.len = 0;
