@@ -1684,24 +1684,26 @@ static void resp_null(const uint8_t *name, uint8_t len)
 
 /* Appends one as_msg (no proto header) with the collected ops. */
 /* A batch read row's answer as the server writes it (batch.c): a found
- * record as as_batch_add_result() (the digest field, then the bins,
- * generation and void time), anything else as as_batch_add_error()
- * (the code alone: no generation, void time, fields or bins). */
+ * record as as_batch_add_result() (the bins, generation and void time; no
+ * digest field: a server of 8.1 sends a field only for a record version),
+ * one filtered out the same with no bins, anything else as
+ * as_batch_add_error() (the code alone: no generation, void time, fields
+ * or bins). */
 static void batch_read_out(const struct req *q, int result, uint32_t gen,
     uint32_t void_time)
 {
 	uint8_t *h = bytes_add(&reply, MSG_HEADER_SZ);
 	if (result != AS_OK) {
-		msg_header(h, result, 0, 0, q->batch_index, 0, 0, 0);
+		if (result == ERR_FILTERED_OUT)
+			msg_header(h, result, gen, void_time, q->batch_index, 0,
+			    0, 0);
+		else
+			msg_header(h, result, 0, 0, q->batch_index, 0, 0, 0);
 		resp_ops.len = 0;
 		n_resp_ops = 0;
 		return;
 	}
-	msg_header(h, result, gen, void_time, q->batch_index, 1, n_resp_ops, 0);
-	uint8_t *f = bytes_add(&reply, FIELD_HEADER_SZ + 20);
-	put32(f, 21);
-	f[4] = FIELD_DIGEST;
-	memcpy(f + FIELD_HEADER_SZ, q->digest, 20);
+	msg_header(h, result, gen, void_time, q->batch_index, 0, n_resp_ops, 0);
 	bytes_put(&reply, resp_ops.p, resp_ops.len);
 	resp_ops.len = 0;
 	n_resp_ops = 0;
