@@ -58,6 +58,28 @@ put_features() {
 	assert_equal "$stderr" "fs-lookup: 1 record without features: key not found"
 }
 
+@test "fs-lookup: batch answers that come back out of order still go to their records" {
+	private_fixture
+	put_features
+	local rows0 rows
+	rows0=$("$FIXTURE" --ctl "$AS" fixture-stats | sed 's/.*;batch-rows=\([0-9]*\);.*/\1/')
+	# A server may answer a batch's rows in any order; the fixture turns
+	# them around.  With one request in flight, held 100 ms, the keys
+	# after the first one wait, and go in one batch.
+	"$FIXTURE" --ctl "$AS" 'fixture-set:batch-reverse=1;delay-ms=100' >/dev/null
+	printf '%s\n' '{"user":"u3"}' '{"user":"u1"}' '{"user":"nope"}' '{"user":42}' \
+		'{"user":"u2"}' >in.ndjson
+	run --separate-stderr lookup --key user --in-flight 1 in.ndjson
+	assert_success
+	assert_output '{"user":"u3","features":{"n":0}}
+{"user":"u1","features":{"ts":1000,"n":3,"f":2.5}}
+{"user":"nope","features":null}
+{"user":42,"features":{"ts":9000,"n":1}}
+{"user":"u2","features":{"ts":5000,"n":7}}'
+	rows=$("$FIXTURE" --ctl "$AS" fixture-stats | sed 's/.*;batch-rows=\([0-9]*\);.*/\1/')
+	[ $((rows - rows0)) -ge 2 ] || fail "no batch read: $rows0 -> $rows rows"
+}
+
 @test "fs-lookup: --max-age --as-of event: features older than the record by more than the age are null, counted" {
 	require_aerospike
 	put_features

@@ -210,6 +210,7 @@ struct faults {
 	int fail_code;		/* result code to return ... */
 	uint64_t fail_count;	/* ... for this many records */
 	uint32_t delay_ms;	/* every data reply waits this long */
+	bool batch_reverse;	/* batch rows answered last first */
 };
 
 struct stats {
@@ -705,8 +706,13 @@ static bool mp_skip(struct mp *m, int depth)
  * form, and refuses one that is malformed, has trailing bytes, or holds
  * the wildcard/infinity ext values only CDT operations may carry (result
  * code 1).  The fixture does the same, so a client reads back the bytes a
- * real server would give.  (One difference: lists and maps flagged
- * ordered are kept in the order sent; the server would sort them.)
+ * real server would give.  A map without the ext header of an ordered one
+ * is stored sorted by key (the server's map_order_index_sort(), keys
+ * compared as msgpack_cmp() does: negative integers, integers, strings,
+ * blobs; within a type by value or bytes, then length), and one with a
+ * duplicate key or a key of another type is refused.  (One difference:
+ * lists and maps flagged ordered are kept in the order sent; the server
+ * would sort them.)
  */
 
 static void pack_uint(struct bytes *b, uint64_t v)
@@ -769,6 +775,110 @@ static void pack_ext_header(struct bytes *b, uint32_t size, uint8_t type)
 		pack_header(b, size, 0, 0, 0xc7, 0xc8, 0xc9);
 	}
 	*bytes_add(b, 1) = type;
+}
+
+static bool mp_compact(struct mp *m, struct bytes *out, int depth);
+
+/* A map key in compact form, ranked as the server's msgpack_type orders
+ * them: 0 negative integer, 1 integer, 2 string, 3 blob. */
+struct map_key {
+	int rank;
+	uint64_t u;             /* integers: the value, two's complement */
+	const uint8_t *s;       /* strings and blobs: the particle bytes */
+	uint32_t n;
+};
+
+/* The key at p (compact msgpack), false if a map may not have it as key
+ * (the server's map_is_key(): an integer, a string, a non-empty blob). */
+static bool map_key_read(const uint8_t *p, const uint8_t *end,
+    struct map_key *k)
+{
+	struct mp m = { p, end };
+	int64_t i;
+	switch (mp_kind(&m)) {
+	case MP_UINT:
+		if (*p == 0xcf) {
+			if (!mp_need(&m, 9))
+				return false;
+			k->rank = 1;
+			k->u = get64(p + 1);
+			return true;
+		}
+		/* fall through */
+	case MP_INT:
+		if (!mp_int(&m, &i))
+			return false;
+		k->rank = i < 0 ? 0 : 1;
+		k->u = (uint64_t)i;
+		return true;
+	case MP_STR: case MP_BIN:
+		if (!mp_bytes(&m, &k->s, &k->n) || k->n == 0)
+			return false;
+		if (k->s[0] == PT_STRING) {
+			k->rank = 2;
+			return true;
+		}
+		k->rank = 3;
+		return k->s[0] == PT_BLOB;
+	default:
+		return false;
+	}
+}
+
+static int map_key_cmp(const struct map_key *a, const struct map_key *b)
+{
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	if (a->rank == 0)
+		return (int64_t)a->u < (int64_t)b->u ? -1 :
+		    (int64_t)a->u > (int64_t)b->u;
+	if (a->rank == 1)
+		return a->u < b->u ? -1 : a->u > b->u;
+	int c = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
+	if (c != 0)
+		return c;
+	return a->n < b->n ? -1 : a->n > b->n;
+}
+
+/* A key-value pair of a map being sorted, in a scratch vector. */
+struct map_pair {
+	struct map_key key;
+	size_t at, len;
+};
+
+static int map_pair_cmp(const void *a, const void *b)
+{
+	return map_key_cmp(&((const struct map_pair *)a)->key,
+	    &((const struct map_pair *)b)->key);
+}
+
+/* The n pairs of an unordered map from m to out, compact and sorted by
+ * key; false if one is malformed, a key is not one, or two are equal. */
+static bool mp_compact_map_sorted(struct mp *m, struct bytes *out,
+    uint32_t n, int depth)
+{
+	struct bytes tmp = { 0 };
+	struct map_pair *pairs = xcalloc(n, sizeof *pairs);
+	bool ok = true;
+	for (uint32_t k = 0; k < n && ok; k++) {
+		pairs[k].at = tmp.len;
+		ok = mp_compact(m, &tmp, depth + 1) &&
+		    mp_compact(m, &tmp, depth + 1);
+		pairs[k].len = tmp.len - pairs[k].at;
+	}
+	for (uint32_t k = 0; k < n && ok; k++)
+		ok = map_key_read(tmp.p + pairs[k].at,
+		    tmp.p + pairs[k].at + pairs[k].len, &pairs[k].key);
+	if (ok) {
+		qsort(pairs, n, sizeof *pairs, map_pair_cmp);
+		for (uint32_t k = 1; k < n && ok; k++)
+			ok = map_key_cmp(&pairs[k - 1].key, &pairs[k].key) != 0;
+	}
+	for (uint32_t k = 0; k < n && ok; k++)
+		bytes_put(out, tmp.p + pairs[k].at, pairs[k].len);
+	free(pairs);
+	free(tmp.p);
+	return ok;
 }
 
 /* Copies one element of m to out in the server's compact form; false if
@@ -839,6 +949,8 @@ static bool mp_compact(struct mp *m, struct bytes *out, int depth)
 		else if (!mp_len(m, c == 0xde ? 2 : 4, &n))
 			return false;
 		pack_header(out, n, 0x80, 16, -1, 0xde, 0xdf);
+		if (n > 0 && mp_kind(m) != MP_EXT)
+			return mp_compact_map_sorted(m, out, n, depth);
 		for (uint32_t k = 0; k < 2 * n; k++)
 			if (!mp_compact(m, out, depth + 1))
 				return false;
@@ -1572,24 +1684,26 @@ static void resp_null(const uint8_t *name, uint8_t len)
 
 /* Appends one as_msg (no proto header) with the collected ops. */
 /* A batch read row's answer as the server writes it (batch.c): a found
- * record as as_batch_add_result() (the digest field, then the bins,
- * generation and void time), anything else as as_batch_add_error()
- * (the code alone: no generation, void time, fields or bins). */
+ * record as as_batch_add_result() (the bins, generation and void time; no
+ * digest field: a server of 8.1 sends a field only for a record version),
+ * one filtered out the same with no bins, anything else as
+ * as_batch_add_error() (the code alone: no generation, void time, fields
+ * or bins). */
 static void batch_read_out(const struct req *q, int result, uint32_t gen,
     uint32_t void_time)
 {
 	uint8_t *h = bytes_add(&reply, MSG_HEADER_SZ);
 	if (result != AS_OK) {
-		msg_header(h, result, 0, 0, q->batch_index, 0, 0, 0);
+		if (result == ERR_FILTERED_OUT)
+			msg_header(h, result, gen, void_time, q->batch_index, 0,
+			    0, 0);
+		else
+			msg_header(h, result, 0, 0, q->batch_index, 0, 0, 0);
 		resp_ops.len = 0;
 		n_resp_ops = 0;
 		return;
 	}
-	msg_header(h, result, gen, void_time, q->batch_index, 1, n_resp_ops, 0);
-	uint8_t *f = bytes_add(&reply, FIELD_HEADER_SZ + 20);
-	put32(f, 21);
-	f[4] = FIELD_DIGEST;
-	memcpy(f + FIELD_HEADER_SZ, q->digest, 20);
+	msg_header(h, result, gen, void_time, q->batch_index, 0, n_resp_ops, 0);
 	bytes_put(&reply, resp_ops.p, resp_ops.len);
 	resp_ops.len = 0;
 	n_resp_ops = 0;
@@ -1697,11 +1811,12 @@ static void work_set(const uint8_t *name, uint8_t len, uint8_t type,
 
 static void work_delete(const uint8_t *name, uint8_t len)
 {
+	/* As the server's as_bin_remove(): the last bin takes the place of
+	 * the one removed, so a read after it lists the bins in that order. */
 	struct bin *b = work_find(name, len);
 	if (b) {
-		size_t i = (size_t)(b - work.b);
-		memmove(&work.b[i], &work.b[i + 1], (work.n - i - 1) * sizeof *b);
 		work.n--;
+		*b = work.b[work.n];
 	}
 }
 
@@ -2299,6 +2414,38 @@ static bool batch_row_parse(const uint8_t **pp, const uint8_t *end,
 	return true;
 }
 
+/* The size of the as_msg at p (at most len bytes, all of them written by
+ * the fixture). */
+static size_t msg_size(const uint8_t *p, size_t len)
+{
+	size_t at = MSG_HEADER_SZ;
+	uint32_t n = (uint32_t)get16(p + 18) + get16(p + 20);
+	for (uint32_t i = 0; i < n && at + 4 <= len; i++)
+		at += 4 + get32(p + at);
+	return at;
+}
+
+/* Turns the as_msgs of len bytes at p around, last first: the order in
+ * which a server may answer the rows of a batch that its transaction
+ * threads run (rows of a namespace on a device; batch.c queues them with
+ * as_service_enqueue_internal() unless allowed inline), so that a client
+ * must match each answer to its row by the batch index. */
+static void msgs_reverse(uint8_t *p, size_t len)
+{
+	uint8_t *tmp = xmalloc(len ? len : 1);
+	size_t out = len;
+	for (size_t at = 0; at < len; ) {
+		size_t n = msg_size(p + at, len - at);
+		if (n > len - at)
+			n = len - at;
+		out -= n;
+		memcpy(tmp + out, p + at, n);
+		at += n;
+	}
+	memcpy(p, tmp, len);
+	free(tmp);
+}
+
 /* Parses the batch-index field (41/42) like as_batch_queue_task() and runs
  * each row; appends one as_msg per row. Returns the trailer's code. */
 static int do_batch(const struct req *parent)
@@ -2463,6 +2610,8 @@ static bool fixture_set(const char *params, struct bytes *b)
 			faults.fail_count = v;
 		else if (strcmp(kv, "delay-ms") == 0 && v <= 600000)
 			faults.delay_ms = (uint32_t)v;
+		else if (strcmp(kv, "batch-reverse") == 0 && v <= 1)
+			faults.batch_reverse = v == 1;
 		else if (strcmp(kv, "nsup-period") == 0 && v <= UINT32_MAX)
 			cfg.nsup_period = (uint32_t)v;
 		else if (strcmp(kv, "default-ttl") == 0 && v <= MAX_ALLOWED_TTL)
@@ -2956,6 +3105,8 @@ static void handle_msg(struct conn *c, const uint8_t *body, size_t len)
 		}
 		/* The rows in one proto, then the trailer in its own. */
 		size_t rows = reply.len - PROTO_HEADER_SZ;
+		if (faults.batch_reverse)
+			msgs_reverse(reply.p + PROTO_HEADER_SZ, rows);
 		proto_header(reply.p, PROTO_TYPE_AS_MSG, rows);
 		if (rows == 0)
 			reply.len = 0;
