@@ -757,6 +757,37 @@ static ssize_t await_batch(rd_kafka_queue_t *q, rd_kafka_message_t **ms)
 	return 1 + (more > 0 ? more : 0);
 }
 
+/*
+ * -e: a partition whose next offset is the high watermark the fetch of
+ * its last message reported (librdkafka keeps it from every fetched
+ * batch, before it queues the batch's messages) is at its end, as of
+ * that fetch.  librdkafka says so itself only when a further fetch
+ * comes back empty, fetch.wait.max.ms later.  Asked when the queue is
+ * empty, so once per burst, not per message.  A partition nothing was
+ * read from (next unknown), or whose last offsets are not messages
+ * (transaction markers: next stays below the mark), still waits for
+ * librdkafka's end of partition.
+ */
+static void reached_ends(struct consumer *k)
+{
+	int64_t now = 0;
+
+	for (size_t i = 0; i < k->ps.n; i++) {
+		struct kafka_part *p = &k->ps.v[i];
+		int64_t lo, hi;
+
+		if (!p->assigned || p->done || p->eof || p->next < 0 ||
+		    rd_kafka_get_watermark_offsets(k->rk, p->topic,
+		    p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    hi < 0 || p->next < hi)
+			continue;
+		if (now == 0)
+			now = etime_now_ms();
+		p->eof = true;
+		p->eof_ms = now;
+	}
+}
+
 static void consume_loop(struct consumer *k)
 {
 	rd_kafka_queue_t *q = k->legacy ? k->q : rd_kafka_queue_get_consumer(k->rk);
@@ -767,6 +798,11 @@ static void consume_loop(struct consumer *k)
 		ssize_t n = rd_kafka_consume_batch_queue(q, 0, ms, BATCH);
 
 		if (n <= 0) {
+			if (k->o->exit_eof) {
+				reached_ends(k);
+				if (all_done(k) && k->ps.ever_assigned)
+					break;
+			}
 			on_idle(k);
 			if (sig_stop_requested())
 				break;
