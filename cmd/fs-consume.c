@@ -736,6 +736,57 @@ static void on_idle(struct consumer *k)
 /* Messages come from the consumer queue in batches: one lock and one
  * wake-up per batch rather than per message. */
 #define BATCH 1024
+/* How long an idle wait lasts before the next round of on_idle(). */
+#define IDLE_WAIT_MS 100
+
+/*
+ * Waits up to IDLE_WAIT_MS for the first message, then takes what else
+ * is queued.  Not rd_kafka_consume_batch_queue() with the timeout: that
+ * waits for a whole batch (or the timeout), so the last messages of a
+ * burst, a live message or the end of a partition (-e) sat there for up
+ * to IDLE_WAIT_MS.
+ */
+static ssize_t await_batch(rd_kafka_queue_t *q, rd_kafka_message_t **ms)
+{
+	ssize_t more;
+
+	ms[0] = rd_kafka_consume_queue(q, IDLE_WAIT_MS);
+	if (ms[0] == NULL)
+		return 0;
+	more = rd_kafka_consume_batch_queue(q, 0, ms + 1, BATCH - 1);
+	return 1 + (more > 0 ? more : 0);
+}
+
+/*
+ * -e: a partition whose next offset is the high watermark the fetch of
+ * its last message reported (librdkafka keeps it from every fetched
+ * batch, before it queues the batch's messages) is at its end, as of
+ * that fetch.  librdkafka says so itself only when a further fetch
+ * comes back empty, fetch.wait.max.ms later.  Asked when the queue is
+ * empty, so once per burst, not per message.  A partition nothing was
+ * read from (next unknown), or whose last offsets are not messages
+ * (transaction markers: next stays below the mark), still waits for
+ * librdkafka's end of partition.
+ */
+static void reached_ends(struct consumer *k)
+{
+	int64_t now = 0;
+
+	for (size_t i = 0; i < k->ps.n; i++) {
+		struct kafka_part *p = &k->ps.v[i];
+		int64_t lo, hi;
+
+		if (!p->assigned || p->done || p->eof || p->next < 0 ||
+		    rd_kafka_get_watermark_offsets(k->rk, p->topic,
+		    p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    hi < 0 || p->next < hi)
+			continue;
+		if (now == 0)
+			now = etime_now_ms();
+		p->eof = true;
+		p->eof_ms = now;
+	}
+}
 
 static void consume_loop(struct consumer *k)
 {
@@ -747,10 +798,15 @@ static void consume_loop(struct consumer *k)
 		ssize_t n = rd_kafka_consume_batch_queue(q, 0, ms, BATCH);
 
 		if (n <= 0) {
+			if (k->o->exit_eof) {
+				reached_ends(k);
+				if (all_done(k) && k->ps.ever_assigned)
+					break;
+			}
 			on_idle(k);
 			if (sig_stop_requested())
 				break;
-			n = rd_kafka_consume_batch_queue(q, 100, ms, BATCH);
+			n = await_batch(q, ms);
 			if (n <= 0) {
 				if (all_done(k) && k->ps.ever_assigned)
 					break;
@@ -815,9 +871,12 @@ static void setup_consumer(struct consumer *k)
 			static_member_id(o, val, sizeof(val));
 			SET("group.instance.id", val);
 		}
-	} else if (kafka_conf_get(o->k.conf, "group.id", val, sizeof(val)) == NULL ||
-	    val[0] == '\0') {
-		/* librdkafka wants one; never joined, never committed to */
+	} else if (!k->legacy && (kafka_conf_get(o->k.conf, "group.id", val,
+	    sizeof(val)) == NULL || val[0] == '\0')) {
+		/* The consumer queue wants one (-L, -Q); never joined, never
+		 * committed to.  The simple consumer (k->legacy) goes without:
+		 * a group.id costs it a coordinator lookup, a connection of
+		 * its own and the group's timers, for nothing. */
 		SET("group.id", "fs-consume");
 		SET("enable.auto.commit", "false");
 		k->store = false;

@@ -79,6 +79,24 @@ teardown() {
 	assert_output ""
 }
 
+@test "fs-consume: -e ends at the last message of each partition, as the fetch that brought it reported, without another fetch's wait" {
+	# A fetch that finds nothing new is held at the broker for
+	# fetch.wait.max.ms, here 30s: -e must not need one to know that
+	# partitions it read to their high watermark are at their end.
+	local t p
+	t=$(uniq_name fsce)
+	kafka_create_topic "$t" 3
+	for p in 0 1 2; do
+		seq 1 10 | awk -v p="$p" '{ printf "{\"p\":%d,\"n\":%d}\n", p, $1 }' |
+			fs-produce -b "$B" -t "$t" -p "$p"
+	done
+	run --separate-stderr timeout 20 fs-consume -b "$B" -t "$t" -o beginning \
+		-e -V -X fetch.wait.max.ms=30000
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 30
+	assert_equal "$(printf '%s\n' "$output" | grep -c '"p":2')" 10
+}
+
 @test "fs-consume: -o @TIME starts at the first message at or after TIME" {
 	run --separate-stderr fs-consume -b "$B" -t "$TOPIC" -o @1700000002500 -e
 	assert_success
