@@ -138,6 +138,47 @@ json_t *recproj_member(const struct recproj *rp, const json_t *obj,
 	return json_object_get(obj, name);
 }
 
+static const struct path *kept(const struct recproj *rp, size_t i);
+static void prepare(struct recproj *rp);
+
+static bool same_parts(const struct path *a, const struct path *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->parts[i], b->parts[i]) != 0)
+			return false;
+	return true;
+}
+
+int recproj_slot(struct recproj *rp, const struct path *p)
+{
+	prepare(rp);
+	for (size_t i = 0; i < rp->ninfo; i++)
+		if (same_parts(kept(rp, i), p))
+			return int(i);
+	return -1;
+}
+
+int recproj_slot_name(struct recproj *rp, const char *name)
+{
+	char *part = const_cast<char *>(name);
+	struct path p = { const_cast<char *>(name), &part, 1, nullptr,
+	    nullptr };
+
+	return recproj_slot(rp, &p);
+}
+
+json_t *recproj_at(const struct recproj *rp, const json_t *obj, int i)
+{
+	if (i < 0)
+		return nullptr;
+	/* As in recproj_member(): has[] and cur[] describe last. */
+	if (obj == rp->last && rp->flat)
+		return rp->has[i] ? rp->cur[i] : nullptr;
+	return path_get(kept(rp, size_t(i)), obj);
+}
+
 void recproj_free(struct recproj *rp)
 {
 	if (rp == nullptr)

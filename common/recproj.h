@@ -60,6 +60,21 @@ json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
  */
 json_t *recproj_member(const struct recproj *rp, const json_t *obj,
     const char *name);
+/*
+ * The kept path p (compared by its parts, so a copy of a kept path or a
+ * name kept by recproj_keep_name() matches) as a slot index for
+ * recproj_at(), or -1 when p is not kept.  Valid until the next
+ * recproj_keep*().
+ */
+int recproj_slot(struct recproj *rp, const struct path *p);
+/* The same for a top-level member kept by name. */
+int recproj_slot_name(struct recproj *rp, const char *name);
+/*
+ * The value at kept slot i (-1: NULL) of obj, an object this rp
+ * returned: what path_get() of that path gives (borrowed), found
+ * without hashing when obj is the flat projection rp returned last.
+ */
+json_t *recproj_at(const struct recproj *rp, const json_t *obj, int i);
 void recproj_free(struct recproj *rp);
 
 /*

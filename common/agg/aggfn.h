@@ -133,6 +133,10 @@ void aggset_init(const struct aggset *as, void *state);
  * rec is borrowed and must stay alive until the last aggset_apply() for it.
  */
 int aggset_prepare(struct aggset *as, const json_t *rec, const char **why);
+/* The same from the field values already found: v[i] at field i of
+ * aggset_fields() (NULL: missing), borrowed likewise. */
+int aggset_prepare_values(struct aggset *as, json_t *const *v,
+    const char **why);
 
 /*
  * Adds the prepared record, with event time ts, to state.  May be called
