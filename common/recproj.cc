@@ -535,14 +535,11 @@ static json_t *quick_value(json_t *cur, const struct rec_span *v)
  * quick path leaves to simdjson (the caller then parses the line the
  * usual way).
  */
-static json_t *project_quick(struct recproj *rp, const char *line,
-    size_t len)
+static json_t *project_spans(struct recproj *rp)
 {
 	json_t *o;
 	bool same;
 
-	if (!rec_quick_members(line, len, rp->want, rp->ninfo, rp->span))
-		return nullptr;
 	for (size_t i = 0; i < rp->ninfo; i++)
 		rp->has[i] = rp->span[i].p != nullptr;
 	o = rp->last;
@@ -573,6 +570,14 @@ static json_t *project_quick(struct recproj *rp, const char *line,
 		rp->cur[i] = j;
 	}
 	return json_incref(o);
+}
+
+static json_t *project_quick(struct recproj *rp, const char *line,
+    size_t len)
+{
+	if (!rec_quick_members(line, len, rp->want, rp->ninfo, rp->span))
+		return nullptr;
+	return project_spans(rp);
 }
 
 /* The kept members of a parsed object, or NULL to fall back. */
@@ -632,15 +637,16 @@ static json_t *fallback(struct recproj *rp, const char *line, size_t len,
 	return out;
 }
 
-json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
-    char *why)
+/* recproj_parse(), the quick scan tried when quick. */
+static json_t *parse(struct recproj *rp, const char *line, size_t len,
+    char *why, bool quick)
 {
 	element root;
 	json_t *out;
 	size_t need = len + simdjson::SIMDJSON_PADDING;
 
 	prepare(rp);
-	if (rp->flat && rp->quick &&
+	if (quick && rp->flat && rp->quick &&
 	    (out = project_quick(rp, line, len)) != nullptr)
 		return out;
 	if (need > rp->padcap) {
@@ -663,14 +669,35 @@ json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
 	return out != nullptr ? out : fallback(rp, line, len, why);
 }
 
+json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
+    char *why)
+{
+	return parse(rp, line, len, why, true);
+}
+
 json_t *recproj_read(struct recproj *rp, const char *line, size_t len,
     struct ctl *c, char *why)
 {
 	json_t *obj;
+	int r = 0;
 
-	if (!rec_line_maybe_control(line, len)) {
+	prepare(rp);
+	/* Flat projections: one scan says whether the line may be a
+	 * control record and finds the kept members. */
+	if (rp->flat && rp->quick) {
+		r = rec_quick_data_members(line, len, rp->want, rp->ninfo,
+		    rp->span);
+		if (r > 0 && (obj = project_spans(rp)) != nullptr) {
+			memset(c, 0, sizeof *c);
+			return obj;
+		}
+	}
+	if (r > 0 || (r == 0 && rp->flat && rp->quick) ||
+	    !rec_line_maybe_control(line, len)) {
 		memset(c, 0, sizeof *c);
-		return recproj_parse(rp, line, len, why);
+		/* The quick scan was tried, unless the projection is not
+		 * flat. */
+		return parse(rp, line, len, why, !(rp->flat && rp->quick));
 	}
 	obj = rec_parse(line, len, why);
 	if (obj != nullptr)
