@@ -54,6 +54,9 @@ struct recproj {
 	struct rec_want *twant, *swant;
 	struct rec_span *tspan, *sspan;
 	size_t ntop, *soff, *scnt, *tidx, *sidx;
+	/* No kept path lies inside another: the objects on the way to the
+	 * kept values are the projection's own, so it may be reused. */
+	bool reuse;
 };
 
 struct recproj *recproj_new(void)
@@ -84,6 +87,7 @@ struct recproj *recproj_new(void)
 	rp->tspan = rp->sspan = nullptr;
 	rp->ntop = 0;
 	rp->soff = rp->scnt = rp->tidx = rp->sidx = nullptr;
+	rp->reuse = false;
 	return rp;
 }
 
@@ -327,6 +331,17 @@ static size_t want_index(struct rec_want *w, size_t *n, const char *name)
 	return (*n)++;
 }
 
+/* Does path a lie inside path b (b a proper prefix of a)? */
+static bool inside(const struct path *a, const struct path *b)
+{
+	if (b->n >= a->n)
+		return false;
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(a->parts[i], b->parts[i]) != 0)
+			return false;
+	return true;
+}
+
 /* The tables of the nested quick scan (see struct recproj). */
 static void prepare_nested(struct recproj *rp)
 {
@@ -346,6 +361,11 @@ static void prepare_nested(struct recproj *rp)
 	rp->tidx = static_cast<size_t *>(xcalloc(m, sizeof *rp->tidx));
 	rp->sidx = static_cast<size_t *>(xcalloc(m, sizeof *rp->sidx));
 	rp->ntop = 0;
+	rp->reuse = true;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			if (j != i && inside(kept(rp, j), kept(rp, i)))
+				rp->reuse = false;
 	for (size_t i = 0; i < n; i++)
 		rp->tidx[i] = want_index(rp->twant, &rp->ntop,
 		    kept(rp, i)->parts[0]);
@@ -610,6 +630,33 @@ static json_t *quick_value(json_t *cur, const struct rec_span *v)
  * quick path leaves to simdjson (the caller then parses the line the
  * usual way).
  */
+/* Copies n bytes at p into rp->pad with simdjson's padding. */
+static void pad_copy(struct recproj *rp, const char *p, size_t n)
+{
+	size_t need = n + simdjson::SIMDJSON_PADDING;
+
+	if (need > rp->padcap) {
+		free(rp->pad);
+		rp->padcap = need * 2;
+		rp->pad = static_cast<char *>(xmalloc(rp->padcap));
+	}
+	memcpy(rp->pad, p, n);
+	memset(rp->pad + n, 0, simdjson::SIMDJSON_PADDING);
+}
+
+/* A value the quick scan found and quick_value() leaves alone (a
+ * container, a string with escapes): the span alone parsed by simdjson,
+ * not the whole line again; NULL where jansson would refuse it. */
+static json_t *span_value(struct recproj *rp, const struct rec_span *v)
+{
+	element e;
+
+	pad_copy(rp, v->p, v->n);
+	if (rp->parser.parse(rp->pad, v->n, false).get(e) != simdjson::SUCCESS)
+		return nullptr;
+	return to_json(e);
+}
+
 static json_t *project_spans(struct recproj *rp)
 {
 	json_t *o;
@@ -631,6 +678,8 @@ static json_t *project_spans(struct recproj *rp)
 		if (!rp->has[i])
 			continue;
 		j = quick_value(cur, &rp->span[i]);
+		if (j == nullptr)
+			j = span_value(rp, &rp->span[i]);
 		if (j == nullptr) {
 			json_decref(o);
 			rp->last = nullptr;
@@ -662,7 +711,7 @@ static json_t *project_quick(struct recproj *rp, const char *line,
 static json_t *project_nested_spans(struct recproj *rp)
 {
 	json_t *o = rp->last;
-	bool same = o != nullptr && o->refcount == 1 &&
+	bool same = rp->reuse && o != nullptr && o->refcount == 1 &&
 	    memcmp(rp->has, rp->had, rp->ninfo) == 0;
 
 	if (!same) {
@@ -676,7 +725,9 @@ static json_t *project_nested_spans(struct recproj *rp)
 
 		if (!rp->has[i])
 			continue;
-		if ((j = quick_value(cur, &rp->span[i])) == nullptr ||
+		if ((j = quick_value(cur, &rp->span[i])) == nullptr)
+			j = span_value(rp, &rp->span[i]);
+		if (j == nullptr ||
 		    (j != cur && (p->n == 1 ? json_object_setn_new_nocheck(o,
 		    p->parts[0], rp->len0[i], j) : path_set(p, o, j)) < 0)) {
 			json_decref(o);
@@ -802,19 +853,12 @@ static json_t *parse(struct recproj *rp, const char *line, size_t len,
 {
 	element root;
 	json_t *out;
-	size_t need = len + simdjson::SIMDJSON_PADDING;
 
 	prepare(rp);
 	if (quick && rp->quick && (out = rp->flat ? project_quick(rp, line,
 	    len) : project_nested(rp, line, len)) != nullptr)
 		return out;
-	if (need > rp->padcap) {
-		free(rp->pad);
-		rp->padcap = need * 2;
-		rp->pad = static_cast<char *>(xmalloc(rp->padcap));
-	}
-	memcpy(rp->pad, line, len);
-	memset(rp->pad + len, 0, simdjson::SIMDJSON_PADDING);
+	pad_copy(rp, line, len);
 	/* rec_parse() gives the reasons, and refuses what jansson refuses:
 	 * NUL bytes, "\u0000", anything simdjson does not accept. */
 	const char *bs = static_cast<const char *>(memchr(line, '\\', len));

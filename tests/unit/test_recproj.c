@@ -224,6 +224,30 @@ static void nested_cases(void)
 	for (size_t i = 0; i < NNESTED; i++)
 		path_free(&p[i]);
 	recproj_free(rp);
+
+	/* A kept object and a path inside it (fs-agg max_by:bid:bid.price):
+	 * the object the caller holds stays as it was. */
+	rp = recproj_new();
+	path_compile(&p[0], "bid");
+	path_compile(&p[1], "bid.price");
+	recproj_keep(rp, &p[0]);
+	recproj_keep(rp, &p[1]);
+	same_at(rp, p, 2, "{\"bid\":{\"price\":1,\"u\":\"a\\\"\"}}",
+	    "nested: a kept object and a path inside it");
+	line = "{\"bid\":{\"price\":2,\"u\":\"b\"}}";
+	o = recproj_parse(rp, line, strlen(line), why);
+	held = json_incref(path_get(&p[0], o));
+	json_decref(o);
+	line = "{\"bid\":{\"price\":3,\"u\":\"c\"}}";
+	o = recproj_parse(rp, line, strlen(line), why);
+	CHECK(json_integer_value(json_object_get(held, "price")) == 2 &&
+	    json_integer_value(path_get(&p[1], o)) == 3,
+	    "nested: a kept object the caller holds is not overwritten");
+	json_decref(held);
+	json_decref(o);
+	path_free(&p[0]);
+	path_free(&p[1]);
+	recproj_free(rp);
 }
 
 int main(void)
