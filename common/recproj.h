@@ -7,12 +7,14 @@
  * of their time, so a projection validates the line in full with
  * simdjson (UTF-8, structure, one value per line: about ten times faster
  * than jansson) and builds jansson values for the kept paths only.
- * When every kept path is one member (what fs-window and fs-agg keep),
- * one scan of the line without simdjson (rec_quick_members, twice as
- * fast on short records: no tape) validates it and finds the kept
- * values, which are read straight from the bytes; a line that scan is
- * not sure of, or a kept value that is a container or a string with an
- * escape, goes the simdjson way.
+ * First, one scan of the line without simdjson (rec_quick_members,
+ * twice as fast on short records: no tape) validates it and finds the
+ * kept values, which are read straight from the bytes: for nested
+ * paths the line is scanned for their first parts, each object among
+ * those once for the second parts below it, deeper parts one by one.
+ * A kept value that is a container or a string with an escape is
+ * parsed alone by simdjson; a line the scan is not sure of goes the
+ * simdjson way whole.
  *
  * The result is what rec_parse() would give with every other member
  * removed: the same values and types (integers stay integers), the last
