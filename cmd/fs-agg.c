@@ -61,6 +61,13 @@ struct agg {
 	struct keyspec ks;
 	struct over *over;
 	struct recproj *proj;   /* parses only the members read here */
+	/* The kept members' slots in proj (recproj_slot()), found again
+	 * when it is rebuilt: time, key parts, fields, window members. */
+	int sl_time, sl_late, *sl_key, *sl_field;
+	struct mslot { const char *name; int slot; unsigned gen; }
+	    sl_start, sl_end, sl_pane;
+	unsigned proj_gen;
+	json_t **vals;          /* key or field values of a record */
 	int64_t next_early;     /* wall clock of the next early firing */
 	struct out out;
 	struct lineio lr;
@@ -215,6 +222,36 @@ static void build_projection(struct agg *s)
 		recproj_keep_name(s->proj, s->fe.f.end);
 	if (s->fe.f.pane != NULL)
 		recproj_keep_name(s->proj, s->fe.f.pane);
+	s->proj_gen++;
+	s->sl_time = recproj_slot(s->proj, &s->o->c.time_path);
+	s->sl_late = recproj_slot_name(s->proj, s->late.field);
+	s->sl_key = xrealloc(s->sl_key, (s->ks.n + 1) * sizeof *s->sl_key);
+	for (size_t i = 0; i < s->ks.n; i++)
+		s->sl_key[i] = recproj_slot(s->proj, &s->ks.paths[i]);
+	s->sl_field = xrealloc(s->sl_field, (n + 1) * sizeof *s->sl_field);
+	for (size_t i = 0; i < n; i++)
+		s->sl_field[i] = recproj_slot(s->proj, &fields[i]);
+	s->vals = xrealloc(s->vals, (s->ks.n + n + 1) * sizeof *s->vals);
+}
+
+/* The member at p of obj, through its slot i in the projection (-1:
+ * looked up). */
+static json_t *member_at(const struct agg *s, const json_t *obj, int i,
+    const struct path *p)
+{
+	return i >= 0 ? recproj_at(s->proj, obj, i) : path_get(p, obj);
+}
+
+/* The slot of window member name, found again when the name or the
+ * projection changed. */
+static int member_slot(struct agg *s, struct mslot *m, const char *name)
+{
+	if (m->name != name || m->gen != s->proj_gen) {
+		m->name = name;
+		m->gen = s->proj_gen;
+		m->slot = name != NULL ? recproj_slot_name(s->proj, name) : -1;
+	}
+	return m->slot;
 }
 
 static void on_spec(struct agg *s, json_t *obj)
@@ -492,10 +529,12 @@ static void on_control(struct agg *s, const char *line, size_t len,
 }
 
 /* A window member of obj, read through the projection (no hashing). */
-static int get_i64(const struct agg *s, const json_t *obj, const char *name,
-    int64_t *v)
+static int get_i64(struct agg *s, const json_t *obj, struct mslot *m,
+    const char *name, int64_t *v)
 {
-	json_t *x = recproj_member(s->proj, obj, name);
+	int i = member_slot(s, m, name);
+	json_t *x = i >= 0 ? recproj_at(s->proj, obj, i) :
+	    recproj_member(s->proj, obj, name);
 
 	if (!json_is_integer(x))
 		return -1;
@@ -519,22 +558,24 @@ static void on_windowed(struct agg *s, uint32_t id, int64_t t, json_t *obj,
 	int late;
 
 	/* Passed on marked late by fs-window (--late pass): late here too. */
-	if (json_is_true(recproj_member(s->proj, obj, s->late.field))) {
+	if (json_is_true(s->sl_late >= 0 ? recproj_at(s->proj, obj,
+	    s->sl_late) : recproj_member(s->proj, obj, s->late.field))) {
 		late_record_marked(&s->late, line, len, &s->out);
 		goto unused;
 	}
 	if (s->fe.mode == AGG_MODE_PANES) {
-		if (get_i64(s, obj, s->fe.f.pane, &start) < 0) {
+		if (get_i64(s, obj, &s->sl_pane, s->fe.f.pane, &start) < 0) {
 			reject_field(s, "missing or non-integer pane field",
 			    s->fe.f.pane, line, len);
 			goto unused;
 		}
 		late = aggfire_pane(&s->fe, id, start, t);
 	} else {
-		if (get_i64(s, obj, s->fe.f.start, &start) < 0 ||
-		    get_i64(s, obj, s->fe.f.end, &end) < 0) {
+		if (get_i64(s, obj, &s->sl_start, s->fe.f.start, &start) < 0 ||
+		    get_i64(s, obj, &s->sl_end, s->fe.f.end, &end) < 0) {
 			reject_field(s, "missing or non-integer window field",
-			    get_i64(s, obj, s->fe.f.start, &start) < 0 ?
+			    get_i64(s, obj, &s->sl_start, s->fe.f.start,
+			    &start) < 0 ?
 			    s->fe.f.start : s->fe.f.end, line, len);
 			goto unused;
 		}
@@ -547,6 +588,17 @@ unused:
 	aggfire_release(&s->fe, id);
 }
 
+/* aggset_prepare() through the projection's slots. */
+static int prepare_fields(struct agg *s, const json_t *obj, const char **why)
+{
+	size_t n;
+	const struct path *fields = aggset_fields(s->as, &n);
+
+	for (size_t i = 0; i < n; i++)
+		s->vals[i] = member_at(s, obj, s->sl_field[i], &fields[i]);
+	return aggset_prepare_values(s->as, s->vals, why);
+}
+
 static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 {
 	const char *why, *missing;
@@ -557,7 +609,8 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 	fieldseen_record(&s->seen, obj);
 	if (s->fe.mode == AGG_MODE_UNSET)
 		decide_mode(s, obj);
-	if (etime_get(&s->o->c.time_path, obj, &t, &why) < 0) {
+	if (etime_value(&s->o->c.time_path, member_at(s, obj, s->sl_time,
+	    &s->o->c.time_path), &t, &why) < 0) {
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
@@ -572,12 +625,15 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 		return;
 	}
 	buf_reset(&s->keybuf);
-	if (s->ks.n > 0 && keyspec_encode(&s->ks, obj, &s->keybuf, &missing) < 0) {
+	for (size_t i = 0; i < s->ks.n; i++)
+		s->vals[i] = member_at(s, obj, s->sl_key[i], &s->ks.paths[i]);
+	if (s->ks.n > 0 && keyspec_encode_values(&s->ks, s->vals, &s->keybuf,
+	    &missing) < 0) {
 		reject_field(s, "missing or non-scalar key field", missing, line,
 		    len);
 		return;
 	}
-	if (aggset_prepare(s->as, obj, &why) < 0) {
+	if (prepare_fields(s, obj, &why) < 0) {
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
@@ -932,6 +988,9 @@ static int finish(struct agg *s)
 	if (s->over != NULL)
 		over_free(s->over);
 	recproj_free(s->proj);
+	free(s->sl_key);
+	free(s->sl_field);
+	free(s->vals);
 	if (s->ks.n > 0)
 		keyspec_free(&s->ks);
 	aggset_free(s->as);

@@ -222,8 +222,12 @@ int64_t opt_timestamp(const char *opt, const char *arg)
 int etime_get(const struct path *p, const json_t *obj, int64_t *ms,
     const char **why)
 {
-	json_t *v = path_get(p, obj);
+	return etime_value(p, path_get(p, obj), ms, why);
+}
 
+int etime_value(const struct path *p, const json_t *v, int64_t *ms,
+    const char **why)
+{
 	if (v == NULL) {
 		*why = p->why_missing;
 		return -1;

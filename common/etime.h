@@ -40,6 +40,9 @@ int64_t opt_timestamp(const char *opt, const char *arg);
  */
 int etime_get(const struct path *p, const json_t *obj, int64_t *ms,
     const char **why);
+/* The same for v, the value found at p (NULL: missing). */
+int etime_value(const struct path *p, const json_t *v, int64_t *ms,
+    const char **why);
 
 /* Wall-clock now, epoch ms. */
 int64_t etime_now_ms(void);

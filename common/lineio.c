@@ -222,10 +222,16 @@ int lineio_read(struct lineio *lr, const char **line, size_t *len)
 
 bool lineio_has_line(struct lineio *lr)
 {
+	const char *from = lr->buf + lr->start, *nl;
+
 	if (lr->eof)
 		return true;
-	return memchr(lr->buf + lr->start + lr->scan, '\n',
-	    lr->end - lr->start - lr->scan) != NULL;
+	nl = memchr(from + lr->scan, '\n', lr->end - lr->start - lr->scan);
+	if (nl == NULL)
+		return false;
+	/* The next read finds it at once. */
+	lr->scan = (size_t)(nl - from);
+	return true;
 }
 
 int lineio_wait(struct lineio *lr, int timeout_ms)

@@ -137,20 +137,35 @@ void keyspec_free(struct keyspec *k)
 	memset(k, 0, sizeof *k);
 }
 
+/* Key value i of k, v, onto out. */
+static int key_put(const struct keyspec *k, size_t i, const json_t *v,
+    struct buf *out, const char **missing)
+{
+	if (v == NULL || json_is_object(v) || json_is_array(v)) {
+		*missing = k->paths[i].text;
+		return -1;
+	}
+	if (i)
+		buf_appendc(out, KEYSPEC_SEP);
+	rec_dump(out, v);
+	return 0;
+}
+
 int keyspec_encode(const struct keyspec *k, const json_t *obj,
     struct buf *out, const char **missing)
 {
-	for (size_t i = 0; i < k->n; i++) {
-		json_t *v = path_get(&k->paths[i], obj);
-
-		if (v == NULL || json_is_object(v) || json_is_array(v)) {
-			*missing = k->paths[i].text;
+	for (size_t i = 0; i < k->n; i++)
+		if (key_put(k, i, path_get(&k->paths[i], obj), out, missing) < 0)
 			return -1;
-		}
-		if (i)
-			buf_appendc(out, KEYSPEC_SEP);
-		rec_dump(out, v);
-	}
+	return 0;
+}
+
+int keyspec_encode_values(const struct keyspec *k, json_t *const *v,
+    struct buf *out, const char **missing)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (key_put(k, i, v[i], out, missing) < 0)
+			return -1;
 	return 0;
 }
 

@@ -53,6 +53,10 @@ void keyspec_free(struct keyspec *k);
 #define KEYSPEC_SEP '\x1f'
 int keyspec_encode(const struct keyspec *k, const json_t *obj,
     struct buf *out, const char **missing);
+/* The same from the key values already found: v[i] at k's path i
+ * (NULL: missing). */
+int keyspec_encode_values(const struct keyspec *k, json_t *const *v,
+    struct buf *out, const char **missing);
 
 /* Sets the key members of a result record from an encoded key, so an
  * aggregate or join output carries the key fields under their paths. */

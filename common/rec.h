@@ -180,6 +180,14 @@ struct rec_span {
  */
 bool rec_quick_members(const void *p, size_t n, const struct rec_want *want,
     size_t nwant, struct rec_span *found);
+/*
+ * The same for a record loop (recproj_read()): -1 when the line may be
+ * a control record (rec_line_maybe_control()), else 1 with the members
+ * found or 0 for "not sure".  Short plain lines (no backslash, control
+ * or non-ASCII byte) take a faster path that indexes their quotes.
+ */
+int rec_quick_data_members(const void *p, size_t n,
+    const struct rec_want *want, size_t nwant, struct rec_span *found);
 /* True when p[0..n) is valid UTF-8 without NUL bytes. */
 bool rec_utf8_text(const void *p, size_t n);
 

@@ -46,6 +46,17 @@ struct recproj {
 	struct rec_want *want;
 	struct rec_span *span;
 	bool quick;                     /* recproj_set_quick() */
+	/* The quick scan of other projections: the distinct first parts
+	 * (twant, tspan); under top t, the distinct second parts of the
+	 * paths below it, swant[soff[t] ..] (scnt[t] of them, found in
+	 * sspan); per kept path, its first part's index (tidx) and its
+	 * second's under it (sidx). */
+	struct rec_want *twant, *swant;
+	struct rec_span *tspan, *sspan;
+	size_t ntop, *soff, *scnt, *tidx, *sidx;
+	/* No kept path lies inside another: the objects on the way to the
+	 * kept values are the projection's own, so it may be reused. */
+	bool reuse;
 };
 
 struct recproj *recproj_new(void)
@@ -72,6 +83,11 @@ struct recproj *recproj_new(void)
 	rp->want = nullptr;
 	rp->span = nullptr;
 	rp->quick = true;
+	rp->twant = rp->swant = nullptr;
+	rp->tspan = rp->sspan = nullptr;
+	rp->ntop = 0;
+	rp->soff = rp->scnt = rp->tidx = rp->sidx = nullptr;
+	rp->reuse = false;
 	return rp;
 }
 
@@ -138,6 +154,59 @@ json_t *recproj_member(const struct recproj *rp, const json_t *obj,
 	return json_object_get(obj, name);
 }
 
+static const struct path *kept(const struct recproj *rp, size_t i);
+static void prepare(struct recproj *rp);
+
+static bool same_parts(const struct path *a, const struct path *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->parts[i], b->parts[i]) != 0)
+			return false;
+	return true;
+}
+
+int recproj_slot(struct recproj *rp, const struct path *p)
+{
+	prepare(rp);
+	for (size_t i = 0; i < rp->ninfo; i++)
+		if (same_parts(kept(rp, i), p))
+			return int(i);
+	return -1;
+}
+
+int recproj_slot_name(struct recproj *rp, const char *name)
+{
+	char *part = const_cast<char *>(name);
+	struct path p = { const_cast<char *>(name), &part, 1, nullptr,
+	    nullptr };
+
+	return recproj_slot(rp, &p);
+}
+
+json_t *recproj_at(const struct recproj *rp, const json_t *obj, int i)
+{
+	if (i < 0)
+		return nullptr;
+	/* has[] and cur[] describe last, whichever way it was made. */
+	if (obj == rp->last)
+		return rp->has[i] ? rp->cur[i] : nullptr;
+	return path_get(kept(rp, size_t(i)), obj);
+}
+
+static void free_nested(struct recproj *rp)
+{
+	free(rp->twant);
+	free(rp->swant);
+	free(rp->tspan);
+	free(rp->sspan);
+	free(rp->soff);
+	free(rp->scnt);
+	free(rp->tidx);
+	free(rp->sidx);
+}
+
 void recproj_free(struct recproj *rp)
 {
 	if (rp == nullptr)
@@ -155,6 +224,7 @@ void recproj_free(struct recproj *rp)
 	free(rp->cur);
 	free(rp->want);
 	free(rp->span);
+	free_nested(rp);
 	json_decref(rp->last);
 	delete rp;
 }
@@ -248,6 +318,71 @@ static json_t *to_json(element e)
 	return nullptr;
 }
 
+/* The index of name in w[0..*n), appended when absent. */
+static size_t want_index(struct rec_want *w, size_t *n, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < *n; i++)
+		if (w[i].len == len && memcmp(w[i].name, name, len) == 0)
+			return i;
+	w[*n].name = name;
+	w[*n].len = len;
+	return (*n)++;
+}
+
+/* Does path a lie inside path b (b a proper prefix of a)? */
+static bool inside(const struct path *a, const struct path *b)
+{
+	if (b->n >= a->n)
+		return false;
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(a->parts[i], b->parts[i]) != 0)
+			return false;
+	return true;
+}
+
+/* The tables of the nested quick scan (see struct recproj). */
+static void prepare_nested(struct recproj *rp)
+{
+	size_t n = rp->ninfo, m = n ? n : 1, ns = 0;
+
+	free_nested(rp);
+	rp->twant = static_cast<struct rec_want *>(xmalloc(m *
+	    sizeof *rp->twant));
+	rp->swant = static_cast<struct rec_want *>(xmalloc(m *
+	    sizeof *rp->swant));
+	rp->tspan = static_cast<struct rec_span *>(xmalloc(m *
+	    sizeof *rp->tspan));
+	rp->sspan = static_cast<struct rec_span *>(xmalloc(m *
+	    sizeof *rp->sspan));
+	rp->soff = static_cast<size_t *>(xcalloc(m, sizeof *rp->soff));
+	rp->scnt = static_cast<size_t *>(xcalloc(m, sizeof *rp->scnt));
+	rp->tidx = static_cast<size_t *>(xcalloc(m, sizeof *rp->tidx));
+	rp->sidx = static_cast<size_t *>(xcalloc(m, sizeof *rp->sidx));
+	rp->ntop = 0;
+	rp->reuse = true;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++)
+			if (j != i && inside(kept(rp, j), kept(rp, i)))
+				rp->reuse = false;
+	for (size_t i = 0; i < n; i++)
+		rp->tidx[i] = want_index(rp->twant, &rp->ntop,
+		    kept(rp, i)->parts[0]);
+	/* Each top's second parts together, top after top. */
+	for (size_t t = 0; t < rp->ntop; t++) {
+		rp->soff[t] = ns;
+		for (size_t i = 0; i < n; i++) {
+			const struct path *p = kept(rp, i);
+
+			if (rp->tidx[i] == t && p->n > 1)
+				rp->sidx[i] = want_index(rp->swant + ns,
+				    &rp->scnt[t], p->parts[1]);
+		}
+		ns += rp->scnt[t];
+	}
+}
+
 /* Sizes the per-path arrays when paths were kept since the last call. */
 static void prepare(struct recproj *rp)
 {
@@ -290,6 +425,7 @@ static void prepare(struct recproj *rp)
 			rp->flat = false;
 	}
 	rp->ninfo = n;
+	prepare_nested(rp);
 }
 
 /* One pass over the top-level members for the one-part paths (the last
@@ -505,14 +641,38 @@ static json_t *quick_value(json_t *cur, const struct rec_span *v)
  * quick path leaves to simdjson (the caller then parses the line the
  * usual way).
  */
-static json_t *project_quick(struct recproj *rp, const char *line,
-    size_t len)
+/* Copies n bytes at p into rp->pad with simdjson's padding. */
+static void pad_copy(struct recproj *rp, const char *p, size_t n)
+{
+	size_t need = n + simdjson::SIMDJSON_PADDING;
+
+	if (need > rp->padcap) {
+		free(rp->pad);
+		rp->padcap = need * 2;
+		rp->pad = static_cast<char *>(xmalloc(rp->padcap));
+	}
+	memcpy(rp->pad, p, n);
+	memset(rp->pad + n, 0, simdjson::SIMDJSON_PADDING);
+}
+
+/* A value the quick scan found and quick_value() leaves alone (a
+ * container, a string with escapes): the span alone parsed by simdjson,
+ * not the whole line again; NULL where jansson would refuse it. */
+static json_t *span_value(struct recproj *rp, const struct rec_span *v)
+{
+	element e;
+
+	pad_copy(rp, v->p, v->n);
+	if (rp->parser.parse(rp->pad, v->n, false).get(e) != simdjson::SUCCESS)
+		return nullptr;
+	return to_json(e);
+}
+
+static json_t *project_spans(struct recproj *rp)
 {
 	json_t *o;
 	bool same;
 
-	if (!rec_quick_members(line, len, rp->want, rp->ninfo, rp->span))
-		return nullptr;
 	for (size_t i = 0; i < rp->ninfo; i++)
 		rp->has[i] = rp->span[i].p != nullptr;
 	o = flat_object(rp, &same);
@@ -522,6 +682,8 @@ static json_t *project_quick(struct recproj *rp, const char *line,
 		if (!rp->has[i])
 			continue;
 		j = quick_value(cur, &rp->span[i]);
+		if (j == nullptr)
+			j = span_value(rp, &rp->span[i]);
 		if (j == nullptr) {
 			json_decref(o);
 			rp->last = nullptr;
@@ -538,6 +700,97 @@ static json_t *project_quick(struct recproj *rp, const char *line,
 	return json_incref(o);
 }
 
+static json_t *project_quick(struct recproj *rp, const char *line,
+    size_t len)
+{
+	if (!rec_quick_members(line, len, rp->want, rp->ninfo, rp->span))
+		return nullptr;
+	return project_spans(rp);
+}
+
+/* project_spans() for nested paths: the last projection updated in
+ * place when the caller gave it back and the same paths are present
+ * (its values set in place, or replaced where the type changed), else a
+ * new one. */
+static json_t *project_nested_spans(struct recproj *rp)
+{
+	json_t *o = rp->last;
+	bool same = rp->reuse && o != nullptr && o->refcount == 1 &&
+	    memcmp(rp->has, rp->had, rp->ninfo) == 0;
+
+	if (!same) {
+		json_decref(o);
+		o = rp->last = json_object();
+		memcpy(rp->had, rp->has, rp->ninfo);
+	}
+	for (size_t i = 0; i < rp->ninfo; i++) {
+		const struct path *p = kept(rp, i);
+		json_t *cur = same ? rp->cur[i] : nullptr, *j;
+
+		if (!rp->has[i])
+			continue;
+		if ((j = quick_value(cur, &rp->span[i])) == nullptr)
+			j = span_value(rp, &rp->span[i]);
+		if (j == nullptr ||
+		    (j != cur && (p->n == 1 ? json_object_setn_new_nocheck(o,
+		    p->parts[0], rp->len0[i], j) : path_set(p, o, j)) < 0)) {
+			json_decref(o);
+			rp->last = nullptr;
+			return nullptr;
+		}
+		rp->cur[i] = j;
+	}
+	return json_incref(o);
+}
+
+/* The object span v's member named by want, into *out (p NULL:
+ * absent, also when v is not an object); false when not sure. */
+static bool quick_sub(const struct rec_span *v, const struct rec_want *want,
+    size_t nwant, struct rec_span *out)
+{
+	if (v->p == nullptr || v->p[0] != '{') {
+		for (size_t i = 0; i < nwant; i++)
+			out[i].p = nullptr;
+		return true;
+	}
+	return rec_quick_members(v->p, v->n, want, nwant, out);
+}
+
+/*
+ * A projection with nested paths from quick scans, without simdjson:
+ * the line once for the first parts, each object among them once for
+ * the second parts below it, deeper parts one by one.  NULL when a scan
+ * is not sure or a kept value is one the quick path leaves to simdjson.
+ */
+static json_t *project_nested(struct recproj *rp, const char *line,
+    size_t len)
+{
+	if (!rec_quick_members(line, len, rp->twant, rp->ntop, rp->tspan))
+		return nullptr;
+	for (size_t t = 0; t < rp->ntop; t++)
+		if (rp->scnt[t] > 0 && !quick_sub(&rp->tspan[t],
+		    rp->swant + rp->soff[t], rp->scnt[t],
+		    rp->sspan + rp->soff[t]))
+			return nullptr;
+	for (size_t i = 0; i < rp->ninfo; i++) {
+		const struct path *p = kept(rp, i);
+		struct rec_span *v = &rp->span[i];
+
+		*v = p->n == 1 ? rp->tspan[rp->tidx[i]] :
+		    rp->sspan[rp->soff[rp->tidx[i]] + rp->sidx[i]];
+		for (size_t k = 2; v->p != nullptr && k < p->n; k++) {
+			struct rec_want w = { p->parts[k], strlen(p->parts[k]) };
+			struct rec_span sub;
+
+			if (!quick_sub(v, &w, 1, &sub))
+				return nullptr;
+			*v = sub;
+		}
+		rp->has[i] = v->p != nullptr;
+	}
+	return project_nested_spans(rp);
+}
+
 /* The kept members of a parsed object, or NULL to fall back. */
 static json_t *project(struct recproj *rp, element root)
 {
@@ -547,6 +800,9 @@ static json_t *project(struct recproj *rp, element root)
 	match_top(rp, object(root));
 	if (rp->flat)
 		return project_flat(rp);
+	/* has[] no longer describes the last quick projection. */
+	json_decref(rp->last);
+	rp->last = nullptr;
 	out = json_object();
 	for (size_t i = 0; i < rp->ninfo; i++) {
 		const struct path *p = kept(rp, i);
@@ -611,24 +867,18 @@ static bool long_digit_run(const char *p, size_t len)
 	return false;
 }
 
-json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
-    char *why)
+/* recproj_parse(), the quick scan tried when quick. */
+static json_t *parse(struct recproj *rp, const char *line, size_t len,
+    char *why, bool quick)
 {
 	element root;
 	json_t *out;
-	size_t need = len + simdjson::SIMDJSON_PADDING;
 
 	prepare(rp);
-	if (rp->flat && rp->quick &&
-	    (out = project_quick(rp, line, len)) != nullptr)
+	if (quick && rp->quick && (out = rp->flat ? project_quick(rp, line,
+	    len) : project_nested(rp, line, len)) != nullptr)
 		return out;
-	if (need > rp->padcap) {
-		free(rp->pad);
-		rp->padcap = need * 2;
-		rp->pad = static_cast<char *>(xmalloc(rp->padcap));
-	}
-	memcpy(rp->pad, line, len);
-	memset(rp->pad + len, 0, simdjson::SIMDJSON_PADDING);
+	pad_copy(rp, line, len);
 	/* rec_parse() gives the reasons, and refuses what jansson refuses:
 	 * NUL bytes, "\u0000", an integer above INT64_MAX, anything
 	 * simdjson does not accept. */
@@ -644,14 +894,35 @@ json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
 	return out != nullptr ? out : fallback(rp, line, len, why);
 }
 
+json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
+    char *why)
+{
+	return parse(rp, line, len, why, true);
+}
+
 json_t *recproj_read(struct recproj *rp, const char *line, size_t len,
     struct ctl *c, char *why)
 {
 	json_t *obj;
+	int r = 0;
 
-	if (!rec_line_maybe_control(line, len)) {
+	prepare(rp);
+	/* Flat projections: one scan says whether the line may be a
+	 * control record and finds the kept members. */
+	if (rp->flat && rp->quick) {
+		r = rec_quick_data_members(line, len, rp->want, rp->ninfo,
+		    rp->span);
+		if (r > 0 && (obj = project_spans(rp)) != nullptr) {
+			memset(c, 0, sizeof *c);
+			return obj;
+		}
+	}
+	if (r > 0 || (r == 0 && rp->flat && rp->quick) ||
+	    !rec_line_maybe_control(line, len)) {
 		memset(c, 0, sizeof *c);
-		return recproj_parse(rp, line, len, why);
+		/* The quick scan was tried, unless the projection is not
+		 * flat. */
+		return parse(rp, line, len, why, !(rp->flat && rp->quick));
 	}
 	obj = rec_parse(line, len, why);
 	if (obj != nullptr)

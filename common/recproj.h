@@ -7,12 +7,14 @@
  * of their time, so a projection validates the line in full with
  * simdjson (UTF-8, structure, one value per line: about ten times faster
  * than jansson) and builds jansson values for the kept paths only.
- * When every kept path is one member (what fs-window and fs-agg keep),
- * one scan of the line without simdjson (rec_quick_members, twice as
- * fast on short records: no tape) validates it and finds the kept
- * values, which are read straight from the bytes; a line that scan is
- * not sure of, or a kept value that is a container or a string with an
- * escape, goes the simdjson way.
+ * First, one scan of the line without simdjson (rec_quick_members,
+ * twice as fast on short records: no tape) validates it and finds the
+ * kept values, which are read straight from the bytes: for nested
+ * paths the line is scanned for their first parts, each object among
+ * those once for the second parts below it, deeper parts one by one.
+ * A kept value that is a container or a string with an escape is
+ * parsed alone by simdjson; a line the scan is not sure of goes the
+ * simdjson way whole.
  *
  * The result is what rec_parse() would give with every other member
  * removed: the same values and types (integers stay integers), the last
@@ -59,6 +61,21 @@ json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
  */
 json_t *recproj_member(const struct recproj *rp, const json_t *obj,
     const char *name);
+/*
+ * The kept path p (compared by its parts, so a copy of a kept path or a
+ * name kept by recproj_keep_name() matches) as a slot index for
+ * recproj_at(), or -1 when p is not kept.  Valid until the next
+ * recproj_keep*().
+ */
+int recproj_slot(struct recproj *rp, const struct path *p);
+/* The same for a top-level member kept by name. */
+int recproj_slot_name(struct recproj *rp, const char *name);
+/*
+ * The value at kept slot i (-1: NULL) of obj, an object this rp
+ * returned: what path_get() of that path gives (borrowed), found
+ * without hashing when obj is the flat projection rp returned last.
+ */
+json_t *recproj_at(const struct recproj *rp, const json_t *obj, int i);
 void recproj_free(struct recproj *rp);
 
 /*

@@ -16,6 +16,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <string.h>
 #ifdef __SSE2__
@@ -176,6 +177,24 @@ static pos qj_digits(pos p, pos e, size_t *n)
 {
 	pos s = p;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* Eight bytes at a time (timestamps have 13 digits): the high bit
+	 * of each byte that is not a digit, exact up to the first such byte
+	 * (borrows and carries only travel up from it). */
+	while (e - p >= 8) {
+		uint64_t v, nd;
+
+		memcpy(&v, p, 8);
+		nd = ((v + 0x4646464646464646) | (v - 0x3030303030303030)) &
+		    0x8080808080808080;
+		if (nd != 0) {
+			p += __builtin_ctzll(nd) / 8;
+			*n = (size_t)(p - s);
+			return p;
+		}
+		p += 8;
+	}
+#endif
 	while (p < e && *p >= '0' && *p <= '9')
 		p++;
 	*n = (size_t)(p - s);
@@ -405,6 +424,151 @@ bool rec_quick_members(const void *vp, size_t n,
 			return false;
 		p = qj_ws(p + 1, e);
 	}
+}
+
+/*
+ * The fast path of rec_quick_members() for a line of at most QF_MAX
+ * bytes with no backslash, control byte or non-ASCII byte (what most
+ * lines are): an index of its quotes is made sixteen bytes at a time,
+ * and since no quote is escaped, every string ends at the next quote in
+ * it; all such strings are valid, so only the structure is left to
+ * check.  Same answers as the full scan, or "not sure".
+ */
+#define QF_MAX 256
+
+#ifdef __SSE2__
+/* Quotes of p[0..n) as bits in q; false when the line holds a byte the
+ * fast path leaves to the full scan; *at: it holds an '@'. */
+static bool qf_index(pos p, size_t n, uint64_t q[QF_MAX / 64], bool *at)
+{
+	const __m128i quote = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	const __m128i sp = _mm_set1_epi8(0x20), atc = _mm_set1_epi8('@');
+	unsigned special = 0, ats = 0;
+
+	memset(q, 0, QF_MAX / 8);
+	if (n < 16)
+		return false;   /* (no room for the last load below) */
+	for (size_t i = 0; i < n; i += 16) {
+		unsigned shift = 0, mq, ms, ma;
+		__m128i x;
+
+		/* The last sixteen bytes of a line that does not fill them:
+		 * loaded from the end, the bytes seen already shifted out. */
+		if (n - i < 16)
+			shift = (unsigned)(16 - (n - i));
+		x = _mm_loadu_si128((const __m128i *)(const void *)(p + i -
+		    shift));
+		mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, quote)) >> shift;
+		ms = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmpeq_epi8(x, bs), _mm_cmplt_epi8(x, sp))) >> shift;
+		ma = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, atc)) >> shift;
+		q[i / 64] |= (uint64_t)mq << (i % 64);
+		special |= ms;
+		ats |= ma;
+	}
+	*at = ats != 0;
+	return special == 0;
+}
+
+/* The first quote at or after x, or QF_MAX. */
+static inline size_t qf_next(const uint64_t q[QF_MAX / 64], size_t x)
+{
+	size_t w = x / 64;
+	uint64_t m;
+
+	if (w >= QF_MAX / 64)
+		return QF_MAX;
+	m = q[w] & (~(uint64_t)0 << (x % 64));
+	while (m == 0) {
+		if (++w == QF_MAX / 64)
+			return QF_MAX;
+		m = q[w];
+	}
+	return w * 64 + (size_t)__builtin_ctzll(m);
+}
+
+/* Notes the value v..p of the member named k..ke where wanted. */
+static inline void qf_found(pos k, pos ke, pos v, pos p,
+    const struct rec_want *want, size_t nwant, struct rec_span *found)
+{
+	for (size_t i = 0; i < nwant; i++) {
+		if (want[i].len == (size_t)(ke - k) &&
+		    same_bytes(k, want[i].name, want[i].len)) {
+			found[i].p = (const char *)v;
+			found[i].n = (size_t)(p - v);
+		}
+	}
+}
+
+/* 1: yes, the members found; 0: not sure.  *at as qf_index(). */
+static int qf_members(pos b, size_t n, const struct rec_want *want,
+    size_t nwant, struct rec_span *found, bool *at)
+{
+	uint64_t q[QF_MAX / 64];
+	pos e = b + n, p;
+
+	if (n > QF_MAX || !qf_index(b, n, q, at))
+		return 0;
+	for (size_t i = 0; i < nwant; i++)
+		found[i].p = NULL;
+	p = qj_ws(b, e);
+	if (p >= e || *p != '{')
+		return 0;
+	p = qj_ws(p + 1, e);
+	if (p < e && *p == '}')
+		return qj_ws(p + 1, e) == e;
+	for (;;) {
+		pos k, ke, v;
+		size_t c;
+
+		if (p >= e || *p != '"')
+			return 0;
+		k = p + 1;
+		if ((c = qf_next(q, (size_t)(k - b))) >= n)
+			return 0;
+		ke = b + c;
+		p = qj_ws(ke + 1, e);
+		if (p >= e || *p != ':')
+			return 0;
+		v = p = qj_ws(p + 1, e);
+		if (p >= e)
+			return 0;
+		if (*p == '"') {
+			if ((c = qf_next(q, (size_t)(p + 1 - b))) >= n)
+				return 0;
+			p = b + c + 1;
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			p = qj_number(p, e, false);
+		} else {
+			p = qj_value(p, e, 2, false);
+		}
+		if (p == NULL)
+			return 0;
+		qf_found(k, ke, v, p, want, nwant, found);
+		p = qj_ws(p, e);
+		if (p >= e)
+			return 0;
+		if (*p == '}')
+			return qj_ws(p + 1, e) == e;
+		if (*p != ',')
+			return 0;
+		p = qj_ws(p + 1, e);
+	}
+}
+#endif
+
+int rec_quick_data_members(const void *vp, size_t n,
+    const struct rec_want *want, size_t nwant, struct rec_span *found)
+{
+#ifdef __SSE2__
+	bool at = true;
+
+	if (qf_members(vp, n, want, nwant, found, &at))
+		return at && rec_line_maybe_control(vp, n) ? -1 : 1;
+#endif
+	if (rec_line_maybe_control(vp, n))
+		return -1;
+	return rec_quick_members(vp, n, want, nwant, found) ? 1 : 0;
 }
 
 bool rec_quick_canonical(const void *vp, size_t n)

@@ -271,6 +271,8 @@ static struct agg_slot *slot_apply(struct aggfire *s, struct agg_kent *k,
 		aggset_apply(s->as, slot_state(sl), t);
 		return sl;
 	}
+	if (aggset_compact_apply(s->as, slot_state(sl)))
+		return sl;
 	aggset_expand(s->as, slot_state(sl), s->cst);
 	aggset_apply(s->as, s->cst, t);
 	return state_put(s, k,

@@ -133,6 +133,10 @@ void aggset_init(const struct aggset *as, void *state);
  * rec is borrowed and must stay alive until the last aggset_apply() for it.
  */
 int aggset_prepare(struct aggset *as, const json_t *rec, const char **why);
+/* The same from the field values already found: v[i] at field i of
+ * aggset_fields() (NULL: missing), borrowed likewise. */
+int aggset_prepare_values(struct aggset *as, json_t *const *v,
+    const char **why);
 
 /*
  * Adds the prepared record, with event time ts, to state.  May be called
@@ -199,5 +203,12 @@ size_t aggset_compact_size(const struct aggset *as);
 void aggset_compact_init(const struct aggset *as, void *c);
 bool aggset_compress(const struct aggset *as, const void *state, void *c);
 void aggset_expand(const struct aggset *as, const void *c, void *state);
+/*
+ * aggset_apply() on compact state c itself, when the prepared record
+ * keeps it compact (its values integers, no overflow, counts in 32
+ * bits): true.  False, with c untouched, when the caller must expand,
+ * apply and compress (or promote) instead.
+ */
+bool aggset_compact_apply(const struct aggset *as, void *c);
 
 #endif

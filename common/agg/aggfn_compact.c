@@ -188,3 +188,86 @@ bool aggset_compress(const struct aggset *as, const void *state, void *c)
 	}
 	return true;
 }
+
+/* Can compact slot i (its fields at p) take the prepared record? */
+static bool compact_takes(const struct aggset *as, size_t i,
+    const unsigned char *p)
+{
+	const struct slot *sl = &as->slots[i];
+	const struct fval *f = sl->field >= 0 ? &as->fv[sl->field] : NULL;
+	uint32_t u;
+	int64_t x, r;
+
+	if (!as->active[i])
+		return true;
+	switch (sl->kind) {
+	case K_COUNT:
+		memcpy(&u, p, 4);
+		return u < UINT32_MAX;
+	case K_SUM:
+		if (f == NULL || f->type != V_INT)
+			return false;
+		memcpy(&x, p, 8);
+		memcpy(&u, p + 8, 4);
+		return u < UINT32_MAX && !__builtin_add_overflow(x, f->i, &r);
+	case K_MIN:
+	case K_MAX:
+		return f != NULL && f->type == V_INT;
+	default:
+		return false;
+	}
+}
+
+bool aggset_compact_apply(const struct aggset *as, void *c)
+{
+	unsigned char *p = c, *flags = p + flags_off(as);
+	size_t e = 0;
+
+	for (size_t i = 0; i < as->nslots; i++) {
+		if (!compact_takes(as, i, p))
+			return false;
+		p += ckind_size(as->slots[i].kind);
+	}
+	p = c;
+	for (size_t i = 0; i < as->nslots; i++) {
+		const struct slot *sl = &as->slots[i];
+		const struct fval *f = sl->field >= 0 ? &as->fv[sl->field] : NULL;
+		uint32_t u;
+		int64_t x;
+
+		switch (sl->kind) {
+		case K_COUNT:
+			if (as->active[i]) {
+				memcpy(&u, p, 4);
+				u++;
+				memcpy(p, &u, 4);
+			}
+			break;
+		case K_SUM:
+			if (as->active[i]) {
+				memcpy(&x, p, 8);
+				memcpy(&u, p + 8, 4);
+				x += f->i;
+				u++;
+				memcpy(p, &x, 8);
+				memcpy(p + 8, &u, 4);
+			}
+			break;
+		default:        /* K_MIN, K_MAX */
+			if (as->active[i]) {
+				bool has = flags[e / 8] & (1u << (e % 8));
+
+				memcpy(&x, p, 8);
+				if (!has || (sl->kind == K_MIN ? f->i < x :
+				    f->i > x)) {
+					memcpy(p, &f->i, 8);
+					flags[e / 8] |= (unsigned char)(1u << (e % 8));
+				}
+			}
+			e++;
+			break;
+		}
+		p += ckind_size(sl->kind);
+	}
+	return true;
+}

@@ -122,10 +122,26 @@ static int cset_eval(struct aggset *as, const struct condset *cs, bool *ok)
 	return 0;
 }
 
+static int prepare_read(struct aggset *as, const char **why);
+
 int aggset_prepare(struct aggset *as, const json_t *rec, const char **why)
 {
 	for (size_t i = 0; i < as->nfields; i++)
 		read_field(&as->fv[i], path_get(&as->fields[i], rec));
+	return prepare_read(as, why);
+}
+
+int aggset_prepare_values(struct aggset *as, json_t *const *v,
+    const char **why)
+{
+	for (size_t i = 0; i < as->nfields; i++)
+		read_field(&as->fv[i], v[i]);
+	return prepare_read(as, why);
+}
+
+/* The conditions and the slots reached, from the fields read. */
+static int prepare_read(struct aggset *as, const char **why)
+{
 	for (size_t i = 0; i < as->ncsets; i++)
 		if (cset_eval(as, &as->csets[i], &as->cs_ok[i]) < 0) {
 			*why = as->why;

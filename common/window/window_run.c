@@ -79,7 +79,8 @@ static void on_data(struct win_run *s, const char *line, size_t len,
 
 	late_data(&s->late);
 	fieldseen_record(&s->seen, obj);
-	if (etime_get(&s->o->c->time_path, obj, &t, &why) < 0) {
+	if (etime_value(&s->o->c->time_path, recproj_at(s->proj, obj,
+	    s->sl_time), &t, &why) < 0) {
 		reject_line(&s->rj, &s->lr, why, line, len);
 		return;
 	}
@@ -97,8 +98,10 @@ static void on_data(struct win_run *s, const char *line, size_t len,
 		uint32_t id;
 
 		buf_reset(&s->keybuf);
-		if (s->ks.n > 0 &&
-		    keyspec_encode(&s->ks, obj, &s->keybuf, &missing) < 0) {
+		for (size_t i = 0; i < s->ks.n; i++)
+			s->keyvals[i] = recproj_at(s->proj, obj, s->sl_key[i]);
+		if (s->ks.n > 0 && keyspec_encode_values(&s->ks, s->keyvals,
+		    &s->keybuf, &missing) < 0) {
 			char msg[200];
 
 			snprintf(msg, sizeof msg, "bad key field '%s'", missing);
@@ -260,6 +263,11 @@ void win_run_open(struct win_run *s, const struct win_conf *o)
 	recproj_keep(s->proj, &o->c->time_path);
 	for (size_t i = 0; i < s->ks.n; i++)
 		recproj_keep(s->proj, &s->ks.paths[i]);
+	s->sl_time = recproj_slot(s->proj, &o->c->time_path);
+	s->sl_key = xcalloc(s->ks.n + 1, sizeof *s->sl_key);
+	s->keyvals = xcalloc(s->ks.n + 1, sizeof *s->keyvals);
+	for (size_t i = 0; i < s->ks.n; i++)
+		s->sl_key[i] = recproj_slot(s->proj, &s->ks.paths[i]);
 	keytab_init(&s->keys);
 	timerheap_init(&s->timers);
 	if (o->explode) {
@@ -298,6 +306,8 @@ int win_run_finish(struct win_run *s)
 	win_sessions_clear(s);
 	keytab_free(&s->keys);
 	recproj_free(s->proj);
+	free(s->sl_key);
+	free(s->keyvals);
 	if (s->ks.n > 0)
 		keyspec_free(&s->ks);
 	buf_free(&s->b);

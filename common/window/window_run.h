@@ -66,6 +66,8 @@ struct win_run {
 	struct wmark wm;
 	struct keyspec ks;
 	struct recproj *proj;   /* parses only the time and session key */
+	int sl_time, *sl_key;   /* their slots in proj (recproj_slot()) */
+	json_t **keyvals;       /* a record's key values */
 	struct buf b, scratch, keybuf;
 	/* The window bounds spliced last, ready to append to the next
 	 * record of the same window (win_emit_spliced). */

@@ -55,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why1[REC_ERR_MAX], why2[REC_ERR_MAX], why3[REC_ERR_MAX];
 	const char *line = (const char *)data;
 	json_t *full, *proj;
+	struct ctl c;
 
 	if (rp == NULL) {
 		rp = recproj_new();
@@ -73,6 +74,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(full, why1, proj, why2, p, NKEPT);
 	proj = recproj_parse(rf, line, size, why3);
 	check(full, why1, proj, why3, pf, NFLAT);
+	/* The record loop's read: a data line as recproj_parse(). */
+	proj = recproj_read(rf, line, size, &c, why3);
+	if (!rec_line_maybe_control(line, size))
+		check(full, why1, proj, why3, pf, NFLAT);
+	else
+		json_decref(proj);
 	json_decref(full);
 	return 0;
 }

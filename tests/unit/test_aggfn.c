@@ -1232,6 +1232,60 @@ static void test_compact(void)
 	aggset_free(as);
 }
 
+/* The record text prepared, then applied to compact state c in place:
+ * aggset_compact_apply()'s answer. */
+static bool compact_upd(struct aggset *as, void *c, const char *text)
+{
+	json_t *rec = json_loads(text, 0, NULL);
+	const char *why;
+	bool r;
+
+	if (rec == NULL || aggset_prepare(as, rec, &why) < 0) {
+		printf("Bail out! bad test record: %s\n", text);
+		exit(1);
+	}
+	r = aggset_compact_apply(as, c);
+	json_decref(rec);
+	return r;
+}
+
+/* Applying records to a compact state in place gives the bytes that
+ * expanding, applying and compressing give; what would not stay
+ * compact is refused and leaves the state as it was. */
+static void test_compact_apply(void)
+{
+	static const char *const recs[] = {
+		"{\"v\":5}", "{\"v\":-9223372036854775807,\"w\":7}",
+		"{\"v\":null}", "{\"w\":-2}", "{\"v\":3,\"w\":9}", "{}",
+		"{\"v\":9223372036854775807}",
+	};
+	struct aggset *as = COMPILE("n=count", "s=sum:v", "a=avg:v",
+	    "lo=min:v", "hi=max:v", "c=count:v", "z=sum0:w", "m=max:w",
+	    "k=min:w");
+	void *st = new_state(as);
+	unsigned char c[128], want[128], before[128];
+	size_t n = aggset_compact_size(as);
+	bool same = n > 0 && n <= sizeof c;
+
+	aggset_compact_init(as, c);
+	for (size_t i = 0; i < sizeof recs / sizeof *recs; i++) {
+		upd(as, st, recs[i], (int64_t)i, NULL);
+		if (!compact_upd(as, c, recs[i]) || !aggset_compress(as, st, want) ||
+		    memcmp(c, want, n) != 0)
+			same = false;
+	}
+	ok(same, "compact apply: integers, nulls, missing fields and "
+	    "extremes give the bytes of expand, apply, compress");
+	memcpy(before, c, n);
+	ok(!compact_upd(as, c, "{\"v\":9223372036854775807}") &&
+	    memcmp(c, before, n) == 0,
+	    "compact apply: a sum past int64 is refused, the state untouched");
+	ok(!compact_upd(as, c, "{\"w\":2.5}") && memcmp(c, before, n) == 0,
+	    "compact apply: a real is refused, the state untouched");
+	drop_state(as, st);
+	aggset_free(as);
+}
+
 static void test_pack(void)
 {
 	struct aggset *as = COMPILE("n=count", "s=sum:v", "s0=sum0:v",
@@ -1287,6 +1341,7 @@ int main(int argc, char **argv)
 	test_restore_garbage();
 	test_pack();
 	test_compact();
+	test_compact_apply();
 	printf("1..%d\n", tests);
 	return failed != 0;
 }

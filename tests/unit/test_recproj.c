@@ -141,9 +141,120 @@ static void flat_cases(bool quick)
 	    "flat: member: a member not kept");
 	CHECK_STR(json_string_value(recproj_member(rp, o, "v")), "w",
 	    "flat: member: a string");
+	CHECK(recproj_at(rp, o, recproj_slot_name(rp, "ts")) ==
+	    json_object_get(o, "ts") && recproj_at(rp, o,
+	    recproj_slot_name(rp, "k")) == NULL,
+	    "flat: at: a kept member by its slot, one the line lacks");
 	json_decref(o);
 	for (size_t i = 0; i < NFLAT; i++)
 		path_free(&p[i]);
+	recproj_free(rp);
+}
+
+/* same(), then recproj_at() of every kept path is what path_get()
+ * gives on the projection. */
+static void same_at(struct recproj *rp, struct path *p, size_t np,
+    const char *line, const char *name)
+{
+	char why[REC_ERR_MAX];
+	json_t *o;
+	bool ok = true;
+
+	same(rp, p, np, line, name);
+	o = recproj_parse(rp, line, strlen(line), why);
+	for (size_t i = 0; o != NULL && i < np; i++)
+		if (recproj_at(rp, o, recproj_slot(rp, &p[i])) !=
+		    path_get(&p[i], o))
+			ok = false;
+	CHECK(ok, name);
+	json_decref(o);
+}
+
+/*
+ * Nested paths go through quick scans too (the line for the first
+ * parts, each object once for the second parts, deeper parts one by
+ * one), and the projection is reused from line to line: the same as
+ * rec_parse(), and recproj_at() finds each path by its slot.
+ */
+static const char *nested_names[] = { "ts", "bid.auction", "bid.price",
+	"bid.x.y", "v" };
+#define NNESTED (sizeof nested_names / sizeof *nested_names)
+
+static void nested_cases(void)
+{
+	struct recproj *rp = recproj_new();
+	struct path p[NNESTED], other;
+	char why[REC_ERR_MAX];
+	const char *line;
+	json_t *held, *o;
+
+	for (size_t i = 0; i < NNESTED; i++) {
+		path_compile(&p[i], nested_names[i]);
+		recproj_keep(rp, &p[i]);
+	}
+	same_at(rp, p, NNESTED, "{\"ts\":1,\"bid\":{\"auction\":7,\"price\":10,"
+	    "\"u\":\"x\"},\"v\":\"a\"}", "nested: kept paths only");
+	same_at(rp, p, NNESTED, "{\"ts\":2,\"bid\":{\"auction\":8,\"price\":11,"
+	    "\"u\":\"x\"},\"v\":\"b\"}", "nested: the next line, reused");
+	same_at(rp, p, NNESTED, "{\"ts\":3,\"bid\":{\"auction\":\"s\",\"price\":1.5,"
+	    "\"x\":{\"y\":[1]}},\"v\":null}", "nested: types change, a container");
+	same_at(rp, p, NNESTED, "{\"ts\":4,\"bid\":{\"price\":2,\"x\":{\"y\":true,"
+	    "\"y\":false}}}", "nested: deeper path, duplicates, members missing");
+	same_at(rp, p, NNESTED, "{\"ts\":5,\"bid\":3,\"v\":1}",
+	    "nested: a path through a non-object is missing");
+	same_at(rp, p, NNESTED, "{\"bid\":{\"auction\":1},\"bid\":{\"price\":2}}",
+	    "nested: duplicate objects, the last wins");
+	same_at(rp, p, NNESTED, "{\"ts\":6,\"bid\":{\"auc\\u0074ion\":9}}",
+	    "nested: an escaped key below");
+	same_at(rp, p, NNESTED, "{\"ts\":7,\"bid\":{\"auction\":\"a\\\"b\"}}",
+	    "nested: an escaped string value");
+	same_at(rp, p, NNESTED, "{\"ts\":8,\"bid\":{\"auction\":01}}",
+	    "nested: leading zero below, rec_parse's reason");
+	same_at(rp, p, NNESTED, "{\"ts\":9,\"bid\":{\"auction\":1,\"price\":2},"
+	    "\"v\":3}", "nested: back to the usual shape");
+	/* A caller holding a value keeps it as it was. */
+	line = "{\"bid\":{\"auction\":\"held\"}}";
+	o = recproj_parse(rp, line, strlen(line), why);
+	held = json_incref(path_get(&p[1], o));
+	json_decref(o);
+	line = "{\"bid\":{\"auction\":\"next\"}}";
+	o = recproj_parse(rp, line, strlen(line), why);
+	CHECK_STR(json_string_value(held), "held",
+	    "nested: a value the caller holds is not overwritten");
+	CHECK_STR(json_string_value(recproj_at(rp, o, recproj_slot(rp, &p[1]))),
+	    "next", "nested: the new line's value");
+	path_compile(&other, "bid.seller");
+	CHECK(recproj_slot(rp, &other) == -1 && recproj_at(rp, o, -1) == NULL,
+	    "nested: a path not kept has no slot");
+	path_free(&other);
+	json_decref(held);
+	json_decref(o);
+	for (size_t i = 0; i < NNESTED; i++)
+		path_free(&p[i]);
+	recproj_free(rp);
+
+	/* A kept object and a path inside it (fs-agg max_by:bid:bid.price):
+	 * the object the caller holds stays as it was. */
+	rp = recproj_new();
+	path_compile(&p[0], "bid");
+	path_compile(&p[1], "bid.price");
+	recproj_keep(rp, &p[0]);
+	recproj_keep(rp, &p[1]);
+	same_at(rp, p, 2, "{\"bid\":{\"price\":1,\"u\":\"a\\\"\"}}",
+	    "nested: a kept object and a path inside it");
+	line = "{\"bid\":{\"price\":2,\"u\":\"b\"}}";
+	o = recproj_parse(rp, line, strlen(line), why);
+	held = json_incref(path_get(&p[0], o));
+	json_decref(o);
+	line = "{\"bid\":{\"price\":3,\"u\":\"c\"}}";
+	o = recproj_parse(rp, line, strlen(line), why);
+	CHECK(json_integer_value(json_object_get(held, "price")) == 2 &&
+	    json_integer_value(path_get(&p[1], o)) == 3,
+	    "nested: a kept object the caller holds is not overwritten");
+	json_decref(held);
+	json_decref(o);
+	path_free(&p[0]);
+	path_free(&p[1]);
 	recproj_free(rp);
 }
 
@@ -184,6 +295,7 @@ int main(void)
 		path_free(&p[i]);
 	recproj_free(rp);
 	flat_cases(true);
+	nested_cases();
 	flat_cases(false);      /* the same, all the simdjson way */
 	return tap_done();
 }

@@ -147,6 +147,68 @@ static void test_quick_object(void)
 	    "canonical: an escaped slash is not");
 }
 
+/* rec_quick_data_members() answers what rec_line_maybe_control() and
+ * rec_quick_members() answer together, with the same spans, also on
+ * the plain lines its fast path takes (16 to 256 bytes, no backslash,
+ * control or non-ASCII byte). */
+static void test_quick_data(void)
+{
+	static const char alphabet[] = "{}[]\":,. -+01e9aElnrstu@f\\\xc3\t";
+	static const char *const seeds[] = {
+		"{\"ts\":1767225600000,\"user\":\"u0566\",\"event\":\"view\","
+		"\"amount\":465,\"window_start\":1767225600000}",
+		"{\"ts\": 5, \"k\" : [\"x\",{\"user\":\"q\"}] , \"user\":\"a\","
+		"\"user\":\"b\",\"v\":{\"amount\":\"}\"},\"amount\":-1.5e3}",
+		"{\"@fs\":\"watermark\",\"ts\":1767225600000,\"user\":\"@\"}",
+		"{\"user\":\"@fs\",\"ts\":true,\"amount\":null,\"z\":false}",
+	};
+	static const struct rec_want want[] = {
+		{ "ts", 2 }, { "user", 4 }, { "amount", 6 }, { "k", 1 },
+	};
+	struct rec_span a[4], b[4];
+	size_t i, bad = 0, data = 0, ctl = 0;
+	char line[300];
+
+	for (i = 0; i < 200000; i++) {
+		const char *s = seeds[i % 4];
+		size_t n = strlen(s), k, edits = next() % 4;
+		int d, g;
+
+		memcpy(line, s, n);
+		/* Some lines near the fast path's 256 bytes. */
+		if (i % 7 == 0 && n + 120 < sizeof line) {
+			memmove(line + 1 + 120, line + 1, n - 1);
+			memcpy(line + 1, "\"pad\":\"", 7);
+			memset(line + 8, 'p', 111);
+			memcpy(line + 119, "\",", 2);
+			n += 120 - next() % 3;
+		}
+		for (k = 0; k < edits; k++) {
+			size_t at = next() % n;
+
+			line[at] = alphabet[next() % (sizeof(alphabet) - 1)];
+		}
+		d = rec_quick_data_members(line, n, want, 4, a);
+		g = rec_line_maybe_control(line, n) ? -1 :
+		    rec_quick_members(line, n, want, 4, b) ? 1 : 0;
+		if (d == 1) {
+			data++;
+			for (k = 0; k < 4; k++)
+				if (a[k].p != b[k].p ||
+				    (a[k].p != NULL && a[k].n != b[k].n))
+					d = 2;
+		}
+		ctl += d == -1;
+		if (d != g && bad++ < 5)
+			printf("# quick data %d, apart %d: %.*s\n", d, g,
+			    (int)n, line);
+	}
+	CHECK(bad == 0, "200000 mutations: the data scan answers as the "
+	    "control check and the member scan do");
+	CHECK(data > 20000 && ctl > 10000, "the mutations include data and "
+	    "control lines");
+}
+
 static void test_text(void)
 {
 	CHECK(kafka_value_text(NULL, 0) == KAFKA_NULL, "no bytes: null");
@@ -181,6 +243,7 @@ static void test_utf8(void)
 int main(void)
 {
 	test_quick_object();
+	test_quick_data();
 	test_utf8();
 	test_text();
 	return tap_done();
