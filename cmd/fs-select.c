@@ -6,8 +6,10 @@
  *
  * A stateless stage: control records pass through in their place,
  * barriers and the end are taken part in as stage.h says (the
- * checkpoint holds only the counts), and a record an expression cannot
- * be computed for is rejected as --on-error says.
+ * checkpoint holds only the counts), a definition record gets this
+ * stage's part (def.h: what it keeps is part of what a view computes),
+ * and a record an expression cannot be computed for is rejected as
+ * --on-error says.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "tool.h"
+#include "def.h"
 #include "kafka/kafka.h"
 #include "opt.h"
 #include "reject.h"
@@ -40,6 +43,7 @@ struct run {
 	struct lineio lr;
 	struct rejects rj;
 	struct stage st;
+	struct defrec def;
 	struct buf b;
 	uint64_t in, kept, dropped, ctl;
 };
@@ -102,11 +106,15 @@ static int restore(void *ctx, const json_t *state, uint64_t id)
 /* --- the record loop ------------------------------------------------------ */
 
 static void on_control(struct run *r, const char *line, size_t len,
-    const struct ctl *c, const char *why)
+    const json_t *obj, const struct ctl *c, const char *why)
 {
 	char order[REC_ERR_MAX];
 
 	r->ctl++;
+	if (c->kind == CTL_OTHER && def_is(obj)) {
+		def_forward(&r->def, obj, &r->out);
+		return;
+	}
 	if (c->kind == CTL_INVALID) {
 		reject_line(&r->rj, &r->lr, why, line, len);
 		return;
@@ -138,7 +146,7 @@ static void on_line(struct run *r, const char *line, size_t len)
 		}
 		rec_control(obj, &c, why);
 		if (c.kind != CTL_NONE) {
-			on_control(r, line, len, &c, why);
+			on_control(r, line, len, obj, &c, why);
 			json_decref(obj);
 			return;
 		}
@@ -197,6 +205,12 @@ static void run_open(struct run *r, const struct opts *o)
 	lineio_set_flush_hook(&r->lr, &r->out);
 	rejects_init(&r->rj, &o->c, &r->out);
 	stage_init(&r->st, &o->c, (struct stage_hooks){ snapshot, restore, r });
+	json_t *part = def_part_new("select");
+	if (o->where != NULL)
+		json_object_set_new(part, "where", json_string(o->where));
+	if (o->fields != NULL)
+		json_object_set_new(part, "fields", json_string(o->fields));
+	def_init(&r->def, part);
 }
 
 static void run_finish(struct run *r)
@@ -211,6 +225,7 @@ static void run_finish(struct run *r)
 	rejects_finish(&r->rj);
 	lineio_close(&r->lr);
 	sel_free(r->sel);
+	def_free(&r->def);
 	buf_free(&r->b);
 }
 

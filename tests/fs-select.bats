@@ -193,13 +193,13 @@ rec() {
 	[[ "$stderr" == "fs-select: one input file at most: 'b.ndjson'"* ]] || fail "$stderr"
 }
 
-@test "fs-select: control records pass through unchanged, in their place" {
+@test "fs-select: control records pass through unchanged, in their place; a definition gets its part" {
 	printf '%s\n' '{"@fs":"def","lineage":[{"stage":"source"}]}' '{"k":1}' \
 		'{"@fs":"watermark","ts":5}' '{"k":2}' '{"@fs":"window","kind":"tumble"}' \
 		'{"@fs":"barrier","id":1}' '{"k":3,"note":"@fs"}' '{"@fs":"end","id":2}' > in.ndjson
 	run --separate-stderr bash -c "fs-select --where 'k <> 2' --fields k < in.ndjson | cat"
 	assert_success
-	assert_output '{"@fs":"def","lineage":[{"stage":"source"}]}
+	assert_output '{"@fs":"def","lineage":[{"stage":"source"},{"stage":"select","tool":"fs-select","where":"k <> 2","fields":"k"}]}
 {"k":1}
 {"@fs":"watermark","ts":5}
 {"@fs":"window","kind":"tumble"}
