@@ -268,3 +268,10 @@ rec() {
 	assert_output '{"auction":246,"eur":908.0}
 {"auction":246,"eur":908.0}'
 }
+
+@test "fs-select: an empty string literal is a string" {
+	printf '%s\n' '{"s":""}' '{"s":"x"}' > in.ndjson
+	run --separate-stderr fs-select --where "s = ''" --fields "s,e=''" in.ndjson
+	assert_success
+	assert_output '{"s":"","e":""}'
+}

@@ -139,6 +139,7 @@ static int lex_quoted(struct lex *l, char q, enum tok t)
 	const char *p = l->text + l->pos + 1;
 
 	buf_reset(&l->val);
+	buf_append(&l->val, "", 0);     /* '' too has its bytes */
 	for (;; p++) {
 		if (*p == '\0')
 			return fail(l, l->start, "%s not closed",
