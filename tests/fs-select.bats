@@ -275,3 +275,13 @@ rec() {
 	assert_success
 	assert_output '{"s":"","e":""}'
 }
+
+@test "fs-select: a name or string that is not UTF-8 is a usage error" {
+	echo '{"a":1}' > in.ndjson
+	run --separate-stderr fs-select --fields "$(printf '`\xa0`')" in.ndjson
+	assert_failure 2
+	[[ "$stderr" == "fs-select: --fields: column 1: name is not UTF-8: "* ]] || fail "$stderr"
+	run --separate-stderr fs-select --where "$(printf "a = '\xff'")" in.ndjson
+	assert_failure 2
+	[[ "$stderr" == "fs-select: --where: column 5: string is not UTF-8: "* ]] || fail "$stderr"
+}

@@ -153,6 +153,9 @@ static int lex_quoted(struct lex *l, char q, enum tok t)
 	}
 	if (t == T_QWORD && l->val.len == 0)
 		return fail(l, l->start, "empty name");
+	if (!rec_utf8_text(l->val.data, l->val.len))
+		return fail(l, l->start, "%s is not UTF-8",
+		    q == '\'' ? "string" : "name");
 	l->t = t;
 	l->pos = (size_t)(p + 1 - l->text);
 	return 0;
@@ -322,11 +325,6 @@ static struct sel_node *literal(struct lex *l)
 		e->lit.d = l->d;
 		break;
 	case T_STR:
-		if (!rec_utf8_text(l->val.data, l->val.len)) {
-			sel_node_free(e);
-			fail(l, l->start, "string is not UTF-8");
-			return NULL;
-		}
 		e->str = xstrndup(l->val.data, l->val.len);
 		e->lit.t = SEL_STR;
 		e->lit.s = e->str;
@@ -705,10 +703,6 @@ static char *alias(struct lex *l)
 		return NULL;
 	if (!is_name(l->t, true)) {
 		fail(l, l->start, "expected a member name");
-		return NULL;
-	}
-	if (!rec_utf8_text(l->val.data, l->val.len)) {
-		fail(l, l->start, "name is not UTF-8");
 		return NULL;
 	}
 	name = xstrndup(l->val.data, l->val.len);
