@@ -285,3 +285,20 @@ rec() {
 	assert_failure 2
 	[[ "$stderr" == "fs-select: --where: column 5: string is not UTF-8: "* ]] || fail "$stderr"
 }
+
+@test "fs-select: PROCTIME() is the wall clock as the record is read, epoch ms" {
+	echo '{"a":1}' > in.ndjson
+	before=$(date +%s%3N)
+	run --separate-stderr fs-select --fields 'a,t=PROCTIME(),later=proctime ( ) >= PROCTIME() - 1000' in.ndjson
+	after=$(date +%s%3N)
+	assert_success
+	[[ "$output" =~ ^\{\"a\":1,\"t\":([0-9]+),\"later\":true\}$ ]] || fail "$output"
+	t=${BASH_REMATCH[1]}
+	[ "$t" -ge "$before" ] && [ "$t" -le "$after" ] || fail "$t not in [$before, $after]"
+	run --separate-stderr fs-select --fields 't=now()' in.ndjson
+	assert_failure 2
+	[[ "$stderr" == "fs-select: --fields: column 3: unknown function 'now': 't=now()'"* ]] || fail "$stderr"
+	run --separate-stderr fs-select --fields 't=PROCTIME(1)' in.ndjson
+	assert_failure 2
+	[[ "$stderr" == "fs-select: --fields: column 12: PROCTIME takes no arguments: "* ]] || fail "$stderr"
+}

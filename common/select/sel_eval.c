@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "etime.h"
 #include "sel_int.h"
 #include "banned.h"
 
@@ -348,6 +349,10 @@ static int eval(struct ev *x, const struct sel_node *e, struct sel_val *v)
 		return 0;
 	case OP_IN: case OP_NOTIN:
 		return in_list(x, e, v);
+	case OP_PROCTIME:
+		v->t = SEL_INT;
+		v->i = etime_now_ms();
+		return 0;
 	default:
 		return between(x, e, v);
 	}

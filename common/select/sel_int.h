@@ -35,7 +35,8 @@ enum sel_op {
 	OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD,
 	OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
 	OP_AND, OP_OR, OP_ISNULL, OP_ISNOTNULL,
-	OP_IN, OP_NOTIN, OP_BETWEEN, OP_NOTBETWEEN
+	OP_IN, OP_NOTIN, OP_BETWEEN, OP_NOTBETWEEN,
+	OP_PROCTIME             /* PROCTIME(): the wall clock, epoch ms */
 };
 
 struct sel_node {

@@ -346,6 +346,39 @@ static struct sel_node *literal(struct lex *l)
 	return e;
 }
 
+/* NAME( ... ): the functions.  PROCTIME(), Flink's processing time:
+ * the wall clock as the record is read. */
+static struct sel_node *call(struct lex *l)
+{
+	size_t at = l->start;
+	struct sel_node *e;
+
+	if (strcasecmp(l->val.data, "PROCTIME") != 0) {
+		fail(l, at, "unknown function '%s'", l->val.data);
+		return NULL;
+	}
+	if (next(l) < 0 || next(l) < 0)        /* the name, '(' */
+		return NULL;
+	if (l->t != T_RP) {
+		fail(l, l->start, "PROCTIME takes no arguments");
+		return NULL;
+	}
+	if (next(l) < 0)
+		return NULL;
+	e = node(OP_PROCTIME, at);
+	return e;
+}
+
+/* True when the word just read is followed by '(': a function call. */
+static bool before_paren(const struct lex *l)
+{
+	const char *p = l->text + l->pos;
+
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return *p == '(';
+}
+
 static struct sel_node *primary(struct lex *l)
 {
 	struct sel_node *e;
@@ -354,7 +387,11 @@ static struct sel_node *primary(struct lex *l)
 	case T_INT: case T_REAL: case T_STR: case T_TRUE: case T_FALSE:
 	case T_NULL:
 		return literal(l);
-	case T_WORD: case T_QWORD:
+	case T_WORD:
+		if (before_paren(l))
+			return call(l);
+		return path_node(l);
+	case T_QWORD:
 		return path_node(l);
 	case T_LP:
 		if (next(l) < 0)

@@ -156,6 +156,10 @@ static void test_where(void)
 	    "not an object");
 	CHECK_STR(where("{\"i\":1}", "i = 1 OR"),
 	    "bad: column 9: expected an operand at the end", "parse error column");
+	CHECK_STR(where("{\"i\":1}", "PROCTIME() > 1000000000000"), "keep",
+	    "PROCTIME() is epoch milliseconds");
+	CHECK_STR(where("{\"i\":1}", "i = lower(i)"),
+	    "bad: column 5: unknown function 'lower'", "unknown function");
 }
 
 int main(void)
