@@ -34,6 +34,7 @@ TOOLS = \
 	fs-lookup \
 	fs-features \
 	fs-agg \
+	fs-select \
 	fs-gen
 
 # Tools written as shell scripts: scripts/NAME installed as fs-NAME.
@@ -67,7 +68,8 @@ ALL_LDLIBS  = $(PKG_LIBS) $(EXTRA_LDLIBS) -lpthread $(LDLIBS)
 # libfs.a.  Each folder below it is a library of its own, built as
 # libfs-NAME.a, whose interface is common/NAME/NAME.h.  A library
 # listed later may be used by one listed earlier, never the reverse.
-SUBLIBS     = features agg join window aerospike kafka filesink backfill schema
+SUBLIBS     = features agg join window aerospike kafka filesink backfill schema \
+	select
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 COMMON_HDRS = $(wildcard common/*.h common/*/*.h)
 UNIT_SRCS   = $(sort $(wildcard tests/unit/test_*.c))

@@ -126,6 +126,13 @@ static void agg_cmd(struct buf *b, const json_t *p)
 	opt_ms(b, "--emit-every", p, "emit_every", 0);
 }
 
+static void select_cmd(struct buf *b, const json_t *p)
+{
+	buf_appends(b, " | fs-select");
+	opt_str(b, "--where", p, "where", NULL);
+	opt_str(b, "--fields", p, "fields", NULL);
+}
+
 static void sink_cmd(struct buf *b, const struct feat_pipeline_opts *o,
     const json_t *p, const char *view, const json_t *e)
 {
@@ -222,6 +229,8 @@ int feat_pipeline(struct buf *b, const struct feat_pipeline_opts *o,
 			window_cmd(b, part);
 		} else if (strcmp(st, "agg") == 0) {
 			agg_cmd(b, part);
+		} else if (strcmp(st, "select") == 0) {
+			select_cmd(b, part);
 		} else if (strcmp(st, "sink") == 0 && o->training) {
 			continue;
 		} else if (strcmp(st, "sink") == 0 && topic != NULL &&

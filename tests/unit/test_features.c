@@ -1,7 +1,7 @@
 /*
  * test_features.c - the features library (features/features.h): shell
  * words, string lists, the differences of two values, the pipeline of
- * a lineage and its refusals, the as-of join of a version's rows; and
+ * a lineage (fs-select's part too) and its refusals, the as-of join of a version's rows; and
  * def_version_upstream(), by which an offline store finds a version.
  */
 #include <stdlib.h>
@@ -142,6 +142,30 @@ static void pipelines(void)
 	json_decref(view);
 }
 
+/* fs-select's part: its options as given, quoted for the shell. */
+static void pipeline_select(void)
+{
+	json_t *e = json_pack("{s:o,s:s}", "lineage", json_loads(lineage, 0,
+	    NULL), "bins", "plain");
+	struct feat_pipeline_opts o = { .hosts = "h:3000", .ns = "ns",
+	    .training = true };
+	struct buf b = BUF_INIT;
+	char why[FEAT_WHY_MAX];
+
+	json_array_insert_new(json_object_get(e, "lineage"), 1, json_pack(
+	    "{s:s,s:s,s:s,s:s}", "stage", "select", "tool", "fs-select",
+	    "where", "country = 'de'", "fields", "user,ts,amount"));
+	CHECK(feat_pipeline(&b, &o, "ns.s", "v1", e, why, sizeof why) == 0,
+	    "feat_pipeline: a lineage with fs-select");
+	buf_appendc(&b, '\0');
+	CHECK_STR(b.data, "fs-backfill --watermarks a.ndjson | fs-select "
+	    "--where 'country = '\\''de'\\''' --fields user,ts,amount | "
+	    "fs-window --tumble 60000ms | fs-agg --key user --agg n=count",
+	    "feat_pipeline: fs-select's where and fields");
+	buf_free(&b);
+	json_decref(e);
+}
+
 static void upstream(void)
 {
 	json_t *l = json_loads(lineage, 0, NULL), *up = json_deep_copy(l);
@@ -164,6 +188,7 @@ int main(void)
 	strings();
 	diffs();
 	pipelines();
+	pipeline_select();
 	upstream();
 	return tap_done();
 }
