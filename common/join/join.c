@@ -6,6 +6,7 @@
  * join_new() allocates the join, join_free() frees it and everything it
  * holds; the config and the output stay the caller's.
  */
+#define _GNU_SOURCE /* memmem */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,115 @@ static void emit(struct join *j, const json_t *o)
 	out_line(j->out, j->ob.data, j->ob.len);
 }
 
+/* Is name one of a window join's own members? */
+static bool window_name(const struct join *j, const char *name)
+{
+	return j->cfg->kind == JOIN_WINDOW &&
+	    (strcmp(name, j->cfg->start_field) == 0 ||
+	    strcmp(name, j->cfg->end_field) == 0 ||
+	    strcmp(name, JOIN_WINDOW_TIME) == 0);
+}
+
+/*
+ * Can rows be written member by member?  When every member of a row
+ * comes from a field list (the left side has one, and so has the right
+ * unless a semi or anti join never writes it) and no name comes twice,
+ * a row holds each field once, in order, and nothing else but the
+ * window members: join_out_row() and rec_dump() write the same bytes.
+ * The names are made once, into j->made.
+ */
+static void fast_prepare(struct join *j)
+{
+	const struct join_config *c = j->cfg;
+	struct hashtab seen;
+	size_t n = 0, total = c->side[0].nfields + c->side[1].nfields;
+	bool ok = c->side[JOIN_LEFT].fields != NULL &&
+	    (c->side[JOIN_RIGHT].fields != NULL || c->type == JT_SEMI ||
+	    c->type == JT_ANTI);
+	char **names = xcalloc(total ? total : 1, sizeof *names);
+
+	hashtab_init(&seen);
+	j->made_end = xmalloc((total ? total : 1) * sizeof *j->made_end);
+	for (int s = 0; ok && s < 2; s++) {
+		const struct join_side_out *so = &c->side[s];
+		for (size_t i = 0; ok && i < so->nfields; i++) {
+			const struct join_field *f = &so->fields[i];
+			struct buf nm = BUF_INIT;
+			struct hashtab_slot *sl;
+
+			if (!f->renamed)
+				buf_appends(&nm, so->prefix ? so->prefix : "");
+			buf_appends(&nm, f->name);
+			names[n] = nm.data;
+			sl = hashtab_put(&seen, names[n], nm.len);
+			n++;
+			if (sl->val != NULL || window_name(j, nm.data)) {
+				ok = false;
+				break;
+			}
+			sl->val = names[n - 1];
+			rec_key_make(&j->made, nm.data);
+			j->made_end[n - 1] = j->made.len;
+		}
+	}
+	j->fast = ok;
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	hashtab_free(&seen);
+}
+
+/* The fields of side s of rec (NULL: nulls) into w, from made key k. */
+static size_t fast_side(struct join *j, struct rec_writer *w, int s,
+    const json_t *rec, size_t k)
+{
+	const struct join_side_out *so = &j->cfg->side[s];
+
+	for (size_t i = 0; i < so->nfields; i++, k++) {
+		size_t from = k ? j->made_end[k - 1] : 0;
+		json_t *v = rec ? path_get(&so->fields[i].path, rec) : NULL;
+
+		rec_w_key_made(w, j->made.data + from, j->made_end[k] - from);
+		if (v)
+			rec_w_value(w, v);
+		else
+			rec_w_null(w);
+	}
+	return k;
+}
+
+static void fast_row(struct join *j, const json_t *l, const json_t *r,
+    const struct bucket *b)
+{
+	struct rec_writer w;
+	size_t k;
+
+	buf_reset(&j->ob);
+	rec_w_init(&w, &j->ob);
+	rec_w_obj(&w);
+	k = fast_side(j, &w, JOIN_LEFT, l, 0);
+	if (j->cfg->side[JOIN_RIGHT].fields != NULL)
+		fast_side(j, &w, JOIN_RIGHT, r, k);
+	if (j->cfg->kind == JOIN_WINDOW) {
+		rec_w_key(&w, j->cfg->start_field);
+		rec_w_i64(&w, b->ws);
+		rec_w_key(&w, j->cfg->end_field);
+		rec_w_i64(&w, b->we);
+		rec_w_key(&w, JOIN_WINDOW_TIME);
+		rec_w_i64(&w, b->we - 1);
+	}
+	rec_w_end(&w);
+	out_line(j->out, j->ob.data, j->ob.len);
+	j->st.out++;
+}
+
 void join_emit_row(struct join *j, json_t *l, json_t *r,
     const struct bucket *b)
 {
+	if (j->fast) {
+		fast_row(j, l, r, b);
+		return;
+	}
 	json_t *o = join_out_row(&j->jo, l, r, b->key, b->keylen);
 
 	if (j->cfg->kind == JOIN_WINDOW) {
@@ -44,18 +151,37 @@ void join_emit_row(struct join *j, json_t *l, json_t *r,
 	j->st.out++;
 }
 
-/* Semi and anti joins emit the left record itself, as Flink does, or
- * the members --left-fields selects. */
-void join_emit_left_only(struct join *j, json_t *l, const struct bucket *b)
+/*
+ * Semi and anti joins emit the left record itself, as Flink does, or
+ * the members --left-fields selects.  A record in the bytes rec_dump()
+ * writes (rec_quick_canonical()) without a window_time member goes out
+ * as its line with window_time spliced on: the bytes its parse, with
+ * the member set, dumps to.
+ */
+void join_emit_left_only(struct join *j, const struct jrec *r,
+    const struct bucket *b)
 {
-	json_t *o;
+	json_t *l, *o;
 
 	if (j->cfg->side[JOIN_LEFT].fields != NULL) {
+		l = jrec_parse(j, JOIN_LEFT, r);
 		join_emit_row(j, l, NULL, b);
+		json_decref(l);
 		return;
 	}
+	if (memmem(r->line, r->len, "\"" JOIN_WINDOW_TIME "\"",
+	    sizeof JOIN_WINDOW_TIME + 1) == NULL &&
+	    rec_quick_canonical(r->line, r->len)) {
+		rec_splice_begin(&j->ob, r->line, r->len);
+		rec_splice_i64(&j->ob, JOIN_WINDOW_TIME, b->we - 1);
+		rec_splice_end(&j->ob);
+		out_line(j->out, j->ob.data, j->ob.len);
+		j->st.out++;
+		return;
+	}
+	l = jrec_parse(j, JOIN_LEFT, r);
 	o = json_copy(l);
-
+	json_decref(l);
 	json_object_set_new(o, JOIN_WINDOW_TIME, json_integer(b->we - 1));
 	emit(j, o);
 	json_decref(o);
@@ -211,6 +337,32 @@ enum join_result join_add(struct join *j, int s, json_t *obj, const char *line,
 
 /* --- life cycle ----------------------------------------------------------- */
 
+bool join_projects(const struct join *j)
+{
+	return !j->jo.learn[JOIN_LEFT] && !j->jo.learn[JOIN_RIGHT];
+}
+
+void join_set_projected(struct join *j, bool on)
+{
+	j->projected = on;
+}
+
+/* The parse of a held record of side s for its rows: its fields and
+ * key when it has a field list (join_interval's unmatched records are
+ * keyed again from it). */
+static void held_projection(struct join *j, int s)
+{
+	const struct join_config *c = j->cfg;
+
+	if (c->side[s].fields == NULL)
+		return;
+	j->hp[s] = recproj_new();
+	for (size_t i = 0; i < c->side[s].nfields; i++)
+		recproj_keep(j->hp[s], &c->side[s].fields[i].path);
+	for (size_t i = 0; i < c->key[s]->n; i++)
+		recproj_keep(j->hp[s], &c->key[s]->paths[i]);
+}
+
 struct join *join_new(const struct join_config *cfg, struct out *o)
 {
 	struct join *j = xcalloc(1, sizeof *j);
@@ -230,6 +382,9 @@ struct join *join_new(const struct join_config *cfg, struct out *o)
 	j->wcap = 1;
 	j->wstart = xmalloc(sizeof *j->wstart);
 	j->wend = xmalloc(sizeof *j->wend);
+	for (int s = 0; s < 2; s++)
+		held_projection(j, s);
+	fast_prepare(j);
 	return j;
 }
 
@@ -277,6 +432,10 @@ void join_free(struct join *j)
 	buf_free(&j->kb);
 	buf_free(&j->nb);
 	buf_free(&j->ob);
+	buf_free(&j->made);
+	free(j->made_end);
+	for (int s = 0; s < 2; s++)
+		recproj_free(j->hp[s]);
 	free(j->due);
 	free(j);
 }

@@ -45,6 +45,19 @@ static void due_push(struct join *j, struct jrec r)
 	j->due[j->ndue++] = r;
 }
 
+/* The record being added as it goes into a row: obj, or the whole line
+ * when obj is a projection and the side has no field list (parsed once,
+ * on the first row, into *whole). */
+static json_t *row_obj(struct join *j, int s, json_t *obj, const char *line,
+    size_t len, json_t **whole)
+{
+	if (!j->projected || j->cfg->side[s].fields != NULL)
+		return obj;
+	if (*whole == NULL)
+		*whole = jline_parse(line, len);
+	return *whole;
+}
+
 void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
     size_t len, int64_t t, uint64_t seq)
 {
@@ -52,6 +65,7 @@ void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
 	struct jvec *other = &b->side[1 - s];
 	struct jrec r = { NULL, len, t, join_interval_exp(j, s, t), seq,
 	    false };
+	json_t *whole = NULL;
 
 	for (size_t i = 0; i < other->n; i++) {
 		struct jrec *e = &other->v[i];
@@ -60,27 +74,31 @@ void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
 		if (rt < join_sat_add(l, j->cfg->lo) ||
 		    rt > join_sat_add(l, j->cfg->hi))
 			continue;
-		json_t *eo = jrec_parse(e);
+		json_t *eo = jrec_parse(j, 1 - s, e);
+		json_t *me = row_obj(j, s, obj, line, len, &whole);
 		if (s == JOIN_LEFT)
-			join_emit_row(j, obj, eo, b);
+			join_emit_row(j, me, eo, b);
 		else
-			join_emit_row(j, eo, obj, b);
+			join_emit_row(j, eo, me, b);
 		json_decref(eo);
 		e->matched = true;
 		r.matched = true;
 	}
 	if (!join_passed(j, r.exp)) {
+		json_decref(whole);
 		r.line = jline_copy(line, len);
 		join_interval_store(j, b, s, r);
 		return;
 	}
 	/* Nothing later can match it. */
 	if (outer_side(j, s) && !r.matched) {
+		json_t *me = row_obj(j, s, obj, line, len, &whole);
 		if (s == JOIN_LEFT)
-			join_emit_row(j, obj, NULL, b);
+			join_emit_row(j, me, NULL, b);
 		else
-			join_emit_row(j, NULL, obj, b);
+			join_emit_row(j, NULL, me, b);
 	}
+	json_decref(whole);
 	jbucket_maybe_free(j, b);
 }
 
@@ -152,7 +170,7 @@ void join_interval_advance(struct join *j)
 		struct jrec *e = &j->due[i];
 		const char *missing;
 		struct bucket kb = { .keylen = 0 };
-		json_t *eo = jrec_parse(e);
+		json_t *eo = jrec_parse(j, e->side, e);
 		buf_reset(&j->kb);
 		keyspec_encode(j->cfg->key[e->side], eo, &j->kb, &missing);
 		kb.key = j->kb.data;

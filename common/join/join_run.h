@@ -85,6 +85,7 @@ struct join_run {
 	struct buf vb;                  /* scratch */
 	struct defrec def;              /* the join's part (def.h) */
 	json_t *def_in[2];              /* each input's lineage, until both */
+	struct recproj *proj;           /* data records' members, or NULL */
 };
 
 /* Sets r up over conf: standard output, rejects, late records, the

@@ -28,6 +28,7 @@
 #include "join.h"
 #include "join_timers.h"
 #include "join_out.h"
+#include "recproj.h"
 #include "window/winspec.h"
 #include "window/window_wm.h"
 
@@ -98,6 +99,18 @@ struct join {
 	size_t wcap;
 	struct jrec *due;       /* scratch: left-outer rows of one advance */
 	size_t ndue, capdue;
+	/* join_set_projected(): the records join_add() is given hold only
+	 * the members the config names. */
+	bool projected;
+	/* A held record of a side with a field list is parsed again keeping
+	 * those fields and its key only (NULL: parsed whole). */
+	struct recproj *hp[2];
+	/* Rows whose members are all named by field lists, with no name
+	 * twice, are written member by member (join_out_fast()): the keys
+	 * as rec_key_make() writes them, end[i] where the i-th ends. */
+	bool fast;
+	struct buf made;
+	size_t *made_end;
 };
 
 /* --- held records and buckets (join_bucket.c) ------------------------- */
@@ -109,7 +122,10 @@ char *jline_copy(const char *line, size_t len);
 /* A held record as an object again (a new reference); dies if it no
  * longer parses. */
 json_t *jline_parse(const char *line, size_t len);
-json_t *jrec_parse(const struct jrec *r);
+/* The same for a held record of side s that goes into a row: only the
+ * members of the side's field list and key when it has a list. */
+json_t *jside_parse(struct join *j, int s, const char *line, size_t len);
+json_t *jrec_parse(struct join *j, int s, const struct jrec *r);
 void jvec_reserve(struct jvec *v, size_t need);
 void jvec_push(struct jvec *v, struct jrec r);
 /* The bucket of key (copied), made when create; NULL when absent. */
@@ -132,8 +148,9 @@ void join_held_add(struct join *j);
 /* Writes the row of l and r (either may be NULL) of bucket b. */
 void join_emit_row(struct join *j, json_t *l, json_t *r,
     const struct bucket *b);
-/* A semi or anti join's row: the left record l alone. */
-void join_emit_left_only(struct join *j, json_t *l, const struct bucket *b);
+/* A semi or anti join's row: the held left record l alone. */
+void join_emit_left_only(struct join *j, const struct jrec *l,
+    const struct bucket *b);
 /* The join watermark the sides' watermarks make now. */
 int64_t join_combined_wm(const struct join *j);
 /* The key of obj into j->kb and its time into *t; JOIN_BAD with *why. */

@@ -38,12 +38,12 @@ void join_window_store(struct join *j, int s, struct jrec r, size_t keylen,
 }
 
 /* Parses a window's records of one side, for writing them out. */
-static json_t **window_parse(const struct jvec *v)
+static json_t **window_parse(struct join *j, int s, const struct jvec *v)
 {
 	json_t **o = xmalloc((v->n ? v->n : 1) * sizeof *o);
 
 	for (size_t i = 0; i < v->n; i++)
-		o[i] = jrec_parse(&v->v[i]);
+		o[i] = jrec_parse(j, s, &v->v[i]);
 	return o;
 }
 
@@ -55,14 +55,12 @@ static void window_emit(struct join *j, struct bucket *b)
 	if (ty == JT_SEMI || ty == JT_ANTI) {
 		if ((R->n > 0) != (ty == JT_SEMI))
 			return;
-		for (size_t i = 0; i < L->n; i++) {
-			json_t *lo = jrec_parse(&L->v[i]);
-			join_emit_left_only(j, lo, b);
-			json_decref(lo);
-		}
+		for (size_t i = 0; i < L->n; i++)
+			join_emit_left_only(j, &L->v[i], b);
 		return;
 	}
-	json_t **lo = window_parse(L), **ro = window_parse(R);
+	json_t **lo = window_parse(j, JOIN_LEFT, L);
+	json_t **ro = window_parse(j, JOIN_RIGHT, R);
 	if (L->n && R->n) {
 		for (size_t i = 0; i < L->n; i++)
 			for (size_t k = 0; k < R->n; k++)
