@@ -5,6 +5,7 @@
  */
 #include <simdjson.h>
 
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -46,6 +47,16 @@ struct recproj {
 	struct rec_want *want;
 	struct rec_span *span;
 	bool quick;                     /* recproj_set_quick() */
+	/* The quick scan of projections with nested paths: the tree of the
+	 * kept paths' parts, a node's children contiguous in qwant and
+	 * qspan (the top-level ones first), built on first use. */
+	struct rec_want *qwant;
+	struct rec_span *qspan;
+	size_t *qfirst, *qnchild;       /* a node's children */
+	size_t *qdepth, *qrep;          /* its depth, a kept path through it */
+	size_t *qnode;                  /* a kept path's last node */
+	size_t nq, nqroot;
+	bool qbuilt;
 };
 
 struct recproj *recproj_new(void)
@@ -72,7 +83,28 @@ struct recproj *recproj_new(void)
 	rp->want = nullptr;
 	rp->span = nullptr;
 	rp->quick = true;
+	rp->qwant = nullptr;
+	rp->qspan = nullptr;
+	rp->qfirst = rp->qnchild = rp->qdepth = rp->qrep = rp->qnode = nullptr;
+	rp->nq = rp->nqroot = 0;
+	rp->qbuilt = false;
 	return rp;
+}
+
+static void nested_free(struct recproj *rp)
+{
+	free(rp->qwant);
+	free(rp->qspan);
+	free(rp->qfirst);
+	free(rp->qnchild);
+	free(rp->qdepth);
+	free(rp->qrep);
+	free(rp->qnode);
+	rp->qwant = nullptr;
+	rp->qspan = nullptr;
+	rp->qfirst = rp->qnchild = rp->qdepth = rp->qrep = rp->qnode = nullptr;
+	rp->nq = rp->nqroot = 0;
+	rp->qbuilt = false;
 }
 
 /* Is a path with this text kept already?  Tools keep the same member
@@ -155,6 +187,7 @@ void recproj_free(struct recproj *rp)
 	free(rp->cur);
 	free(rp->want);
 	free(rp->span);
+	nested_free(rp);
 	json_decref(rp->last);
 	delete rp;
 }
@@ -263,6 +296,7 @@ static void prepare(struct recproj *rp)
 	free(rp->cur);
 	free(rp->want);
 	free(rp->span);
+	nested_free(rp);
 	json_decref(rp->last);
 	rp->last = nullptr;
 	rp->len0 = static_cast<size_t *>(xmalloc((n ? n : 1) *
@@ -534,6 +568,155 @@ static json_t *project_quick(struct recproj *rp, const char *line,
 	return json_incref(o);
 }
 
+/* --- the quick scan of nested projections --------------------------- */
+
+/* Do paths a and b have the same first n parts? */
+static bool same_parts(const struct path *a, const struct path *b, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(a->parts[k], b->parts[k]) != 0)
+			return false;
+	return true;
+}
+
+/* Appends to the tree the distinct parts at depth d of the kept paths
+ * that go on below node x (SIZE_MAX: the top level). */
+static void nested_children(struct recproj *rp, size_t x, size_t d)
+{
+	size_t first = rp->nq;
+
+	for (size_t i = 0; i < rp->ninfo; i++) {
+		const struct path *p = kept(rp, i);
+		bool have = false;
+
+		if (p->n <= d || (x != SIZE_MAX &&
+		    !same_parts(p, kept(rp, rp->qrep[x]), d)))
+			continue;
+		for (size_t c = first; c < rp->nq && !have; c++)
+			have = strcmp(rp->qwant[c].name, p->parts[d]) == 0;
+		if (have)
+			continue;
+		rp->qwant[rp->nq].name = p->parts[d];
+		rp->qwant[rp->nq].len = strlen(p->parts[d]);
+		rp->qdepth[rp->nq] = d;
+		rp->qrep[rp->nq] = i;
+		rp->qnchild[rp->nq] = 0;
+		rp->nq++;
+	}
+}
+
+/* The tree of the kept paths, level by level, so that a node's
+ * children are contiguous; and each kept path's last node. */
+static void nested_build(struct recproj *rp)
+{
+	size_t max = 1;
+
+	for (size_t i = 0; i < rp->ninfo; i++)
+		max += kept(rp, i)->n;
+	rp->qwant = static_cast<struct rec_want *>(xmalloc(max *
+	    sizeof *rp->qwant));
+	rp->qspan = static_cast<struct rec_span *>(xmalloc(max *
+	    sizeof *rp->qspan));
+	rp->qfirst = static_cast<size_t *>(xmalloc(max * sizeof(size_t)));
+	rp->qnchild = static_cast<size_t *>(xmalloc(max * sizeof(size_t)));
+	rp->qdepth = static_cast<size_t *>(xmalloc(max * sizeof(size_t)));
+	rp->qrep = static_cast<size_t *>(xmalloc(max * sizeof(size_t)));
+	rp->qnode = static_cast<size_t *>(xmalloc(max * sizeof(size_t)));
+	rp->nq = 0;
+	nested_children(rp, SIZE_MAX, 0);
+	rp->nqroot = rp->nq;
+	for (size_t x = 0; x < rp->nq; x++) {
+		rp->qfirst[x] = rp->nq;
+		nested_children(rp, x, rp->qdepth[x] + 1);
+		rp->qnchild[x] = rp->nq - rp->qfirst[x];
+	}
+	for (size_t i = 0; i < rp->ninfo; i++) {
+		const struct path *p = kept(rp, i);
+		size_t first = 0, n = rp->nqroot, x = 0;
+
+		for (size_t d = 0; d < p->n; d++) {
+			for (x = first; x < first + n; x++)
+				if (strcmp(rp->qwant[x].name, p->parts[d]) == 0)
+					break;
+			first = rp->qfirst[x];
+			n = rp->qnchild[x];
+		}
+		rp->qnode[i] = x;
+	}
+	rp->qbuilt = true;
+}
+
+/* Marks the nodes below x absent. */
+static void nested_clear(struct recproj *rp, size_t x)
+{
+	for (size_t c = rp->qfirst[x]; c < rp->qfirst[x] + rp->qnchild[x];
+	    c++) {
+		rp->qspan[c].p = nullptr;
+		nested_clear(rp, c);
+	}
+}
+
+/* One quick scan of the object p[0..n) for the n nodes from first, and
+ * of the objects found for their children; false when not sure. */
+static bool nested_scan(struct recproj *rp, size_t first, size_t nchild,
+    const char *p, size_t n)
+{
+	if (!rec_quick_members(p, n, rp->qwant + first, nchild,
+	    rp->qspan + first))
+		return false;
+	for (size_t c = first; c < first + nchild; c++) {
+		const struct rec_span *s = &rp->qspan[c];
+
+		if (rp->qnchild[c] == 0)
+			continue;
+		if (s->p == nullptr || s->p[0] != '{')
+			nested_clear(rp, c);
+		else if (!nested_scan(rp, rp->qfirst[c], rp->qnchild[c], s->p,
+		    s->n))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The projection of kept paths that are not all one part, from quick
+ * scans of the line and of the objects on the kept paths (what
+ * project() makes from simdjson's DOM): NULL when a scan is not sure or
+ * a kept value is one the quick path leaves to simdjson.
+ */
+static json_t *project_quick_nested(struct recproj *rp, const char *line,
+    size_t len)
+{
+	json_t *out;
+
+	if (!rp->qbuilt)
+		nested_build(rp);
+	if (!nested_scan(rp, 0, rp->nqroot, line, len))
+		return nullptr;
+	out = json_object();
+	for (size_t i = 0; i < rp->ninfo; i++) {
+		const struct path *p = kept(rp, i);
+		const struct rec_span *s = &rp->qspan[rp->qnode[i]];
+		json_t *j;
+		int rc;
+
+		if (s->p == nullptr)
+			continue;
+		j = quick_value(nullptr, s);
+		if (j == nullptr) {
+			json_decref(out);
+			return nullptr;
+		}
+		rc = p->n == 1 ? json_object_setn_new_nocheck(out, p->parts[0],
+		    rp->len0[i], j) : path_set(p, out, j);
+		if (rc < 0) {
+			json_decref(out);
+			return nullptr;
+		}
+	}
+	return out;
+}
+
 /* The kept members of a parsed object, or NULL to fall back. */
 static json_t *project(struct recproj *rp, element root)
 {
@@ -599,8 +782,8 @@ json_t *recproj_parse(struct recproj *rp, const char *line, size_t len,
 	size_t need = len + simdjson::SIMDJSON_PADDING;
 
 	prepare(rp);
-	if (rp->flat && rp->quick &&
-	    (out = project_quick(rp, line, len)) != nullptr)
+	if (rp->quick && (out = rp->flat ? project_quick(rp, line, len) :
+	    project_quick_nested(rp, line, len)) != nullptr)
 		return out;
 	if (need > rp->padcap) {
 		free(rp->pad);

@@ -12,7 +12,8 @@
  * fast on short records: no tape) validates it and finds the kept
  * values, which are read straight from the bytes; a line that scan is
  * not sure of, or a kept value that is a container or a string with an
- * escape, goes the simdjson way.
+ * escape, goes the simdjson way.  Nested paths (fs-join's bid.auction)
+ * take the same scan of the line, then of each object on a kept path.
  *
  * The result is what rec_parse() would give with every other member
  * removed: the same values and types (integers stay integers), the last

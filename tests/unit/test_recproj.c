@@ -139,6 +139,57 @@ static void flat_cases(bool quick)
 	recproj_free(rp);
 }
 
+/*
+ * Nested kept paths (fs-join's auction.seller, bid.price) go through
+ * quick scans of the line and of the objects on the kept paths before
+ * simdjson: the same values, types and rejections either way.
+ */
+static const char *nested_names[] = { "ts", "a.b", "a.c.d", "bid.price",
+	"bid.auction" };
+#define NNESTED (sizeof nested_names / sizeof *nested_names)
+
+static void nested_cases(bool quick)
+{
+	struct recproj *rp = recproj_new();
+	struct path p[NNESTED];
+
+	recproj_set_quick(rp, quick);
+	for (size_t i = 0; i < NNESTED; i++) {
+		path_compile(&p[i], nested_names[i]);
+		recproj_keep(rp, &p[i]);
+	}
+	same(rp, p, NNESTED, "{\"ts\":1,\"bid\":{\"auction\":7,\"x\":\"y\","
+	    "\"price\":3},\"a\":{\"b\":\"s\",\"c\":{\"d\":2.5,\"e\":[1]}}}",
+	    "nested: kept members only");
+	same(rp, p, NNESTED, "{\"bid\":{\"price\":1,\"price\":2},"
+	    "\"bid\":{\"auction\":3}}",
+	    "nested: duplicates, the last wins at each level");
+	same(rp, p, NNESTED, "{\"a\":5,\"bid\":[1,2]}",
+	    "nested: paths through a number and an array are missing");
+	same(rp, p, NNESTED, "{\"a\":{\"c\":null,\"b\":{\"z\":[]}}}",
+	    "nested: a container kept, a path through null");
+	same(rp, p, NNESTED, "{\"bid\":{\"price\":\"a\\\"b\\u00e9\"}}",
+	    "nested: escapes decoded");
+	same(rp, p, NNESTED, "{\"bid\":{\"pr\\u0069ce\":4}}",
+	    "nested: an escaped key naming a kept member");
+	same(rp, p, NNESTED, " { \"bid\" : { \"price\" : 1 , \"auction\" : 2 } } ",
+	    "nested: white space");
+	same(rp, p, NNESTED, "{\"bid\":{}}", "nested: an empty object");
+	same(rp, p, NNESTED, "{\"bid\":{\"price\":1,}}",
+	    "nested: trailing comma inside, rec_parse's reason");
+	same(rp, p, NNESTED, "{\"bid\":{\"price\":\"\xff\"}}",
+	    "nested: invalid UTF-8 inside, rec_parse's reason");
+	same(rp, p, NNESTED, "{\"bid\":{\"price\":\"a\\u0000\"}}",
+	    "nested: \\u0000 refused as jansson does");
+	same(rp, p, NNESTED, "{\"bid\":{\"price\":18446744073709551615}}",
+	    "nested: kept integer above INT64_MAX refused");
+	same(rp, p, NNESTED, "{\"bid\":{\"price\":9223372036854775807}}",
+	    "nested: int64 limit");
+	for (size_t i = 0; i < NNESTED; i++)
+		path_free(&p[i]);
+	recproj_free(rp);
+}
+
 int main(void)
 {
 	struct recproj *rp = recproj_new();
@@ -175,5 +226,7 @@ int main(void)
 	recproj_free(rp);
 	flat_cases(true);
 	flat_cases(false);      /* the same, all the simdjson way */
+	nested_cases(true);
+	nested_cases(false);    /* the same, all the simdjson way */
 	return tap_done();
 }
