@@ -54,6 +54,7 @@ static void fast_prepare(struct join *j)
 	    (c->side[JOIN_RIGHT].fields != NULL || c->type == JT_SEMI ||
 	    c->type == JT_ANTI);
 	char **names = xcalloc(total ? total : 1, sizeof *names);
+	struct jfrag nf;
 
 	hashtab_init(&seen);
 	j->made_end = xmalloc((total ? total : 1) * sizeof *j->made_end);
@@ -80,6 +81,15 @@ static void fast_prepare(struct join *j)
 		}
 	}
 	j->fast = ok;
+	if (ok) {
+		for (int s = 0; s < 2; s++) {
+			jfrag_of_obj(j, s, NULL, &j->fh, &nf);
+			buf_append(&j->nullfrag[s], nf.p, nf.n);
+		}
+		rec_key_make(&j->wkey[0], c->start_field);
+		rec_key_make(&j->wkey[1], c->end_field);
+		rec_key_make(&j->wkey[2], JOIN_WINDOW_TIME);
+	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -130,6 +140,96 @@ static void fast_row(struct join *j, const json_t *l, const json_t *r,
 	j->st.out++;
 }
 
+void jfrag_of_obj(struct join *j, int s, const json_t *obj, struct buf *b,
+    struct jfrag *f)
+{
+	struct rec_writer w;
+
+	f->p = NULL;
+	f->n = 0;
+	if (j->cfg->side[s].fields == NULL)
+		return;
+	buf_reset(b);
+	rec_w_init(&w, b);
+	rec_w_obj(&w);
+	fast_side(j, &w, s, obj, s == JOIN_LEFT ? 0 :
+	    j->cfg->side[JOIN_LEFT].nfields);
+	rec_w_end(&w);
+	f->p = b->data + 1;
+	f->n = b->len - 2;
+}
+
+void jfrag_of_rec(struct join *j, int s, const struct jrec *r, struct buf *b,
+    struct jfrag *f)
+{
+	json_t *o;
+
+	if (r->flen > 0) {
+		f->p = r->line + r->len + 1;
+		f->n = r->flen;
+		return;
+	}
+	if (j->cfg->side[s].fields == NULL) {
+		f->p = NULL;
+		f->n = 0;
+		return;
+	}
+	o = jrec_parse(j, s, r);
+	jfrag_of_obj(j, s, o, b, f);
+	json_decref(o);
+}
+
+char *jline_hold(const char *line, size_t len, const struct jfrag *f,
+    uint32_t *flen)
+{
+	size_t n = f && f->n <= UINT32_MAX ? f->n : 0;
+	char *p = xmalloc(len + 1 + n + 1);
+
+	memcpy(p, line, len);
+	p[len] = '\0';
+	if (n > 0)
+		memcpy(p + len + 1, f->p, n);
+	p[len + 1 + n] = '\0';
+	*flen = (uint32_t)n;
+	return p;
+}
+
+void join_emit_frags(struct join *j, const struct jfrag *l,
+    const struct jfrag *r, const struct bucket *b)
+{
+	struct buf *o = &j->ob;
+	struct jfrag nl, nr;
+
+	if (l == NULL) {
+		nl = (struct jfrag){ j->nullfrag[0].data, j->nullfrag[0].len };
+		l = &nl;
+	}
+	if (r == NULL) {
+		nr = (struct jfrag){ j->nullfrag[1].data, j->nullfrag[1].len };
+		r = &nr;
+	}
+	buf_reset(o);
+	buf_reserve(o, l->n + r->n + 96);
+	buf_appendc(o, '{');
+	buf_append(o, l->p, l->n);
+	if (r->n > 0) {
+		buf_appendc(o, ',');
+		buf_append(o, r->p, r->n);
+	}
+	if (j->cfg->kind == JOIN_WINDOW) {
+		int64_t v[3] = { b->ws, b->we, b->we - 1 };
+
+		for (int i = 0; i < 3; i++) {
+			buf_appendc(o, ',');
+			buf_append(o, j->wkey[i].data, j->wkey[i].len);
+			buf_append_i64(o, v[i]);
+		}
+	}
+	buf_appendc(o, '}');
+	out_line(j->out, o->data, o->len);
+	j->st.out++;
+}
+
 void join_emit_row(struct join *j, json_t *l, json_t *r,
     const struct bucket *b)
 {
@@ -163,6 +263,13 @@ void join_emit_left_only(struct join *j, const struct jrec *r,
 {
 	json_t *l, *o;
 
+	if (j->fast) {
+		struct jfrag f;
+
+		jfrag_of_rec(j, JOIN_LEFT, r, &j->fh, &f);
+		join_emit_frags(j, &f, NULL, b);
+		return;
+	}
 	if (j->cfg->side[JOIN_LEFT].fields != NULL) {
 		l = jrec_parse(j, JOIN_LEFT, r);
 		join_emit_row(j, l, NULL, b);
@@ -309,6 +416,7 @@ enum join_result join_add(struct join *j, int s, json_t *obj, const char *line,
 	int64_t t;
 	enum join_result res = join_extract(j, s, obj, &t, why);
 	int n = 0;
+	struct jfrag f = { NULL, 0 }, *fp = NULL;
 
 	if (res != JOIN_OK)
 		return res;
@@ -317,8 +425,14 @@ enum join_result join_add(struct join *j, int s, json_t *obj, const char *line,
 		return JOIN_BAD;
 	j->st.in[s]++;
 	join_out_learn(&j->jo, s, obj);
+	/* Fast rows: the record's part, made once for its rows and kept
+	 * with it when it is held. */
+	if (j->fast && j->cfg->kind != JOIN_ASOF) {
+		jfrag_of_obj(j, s, obj, &j->fa, &f);
+		fp = &f;
+	}
 	if (j->cfg->kind == JOIN_WINDOW) {
-		res = join_window_add(j, s, line, len, n, why);
+		res = join_window_add(j, s, line, len, n, fp, why);
 		if (res != JOIN_OK)
 			return res;
 	} else if (t < j->W) {
@@ -326,7 +440,7 @@ enum join_result join_add(struct join *j, int s, json_t *obj, const char *line,
 		*why = "late";
 		return JOIN_LATE;
 	} else if (j->cfg->kind == JOIN_INTERVAL) {
-		join_interval_add(j, s, obj, line, len, t, ++j->seq);
+		join_interval_add(j, s, obj, line, len, t, ++j->seq, fp);
 	} else {
 		join_asof_add(j, s, line, len, t, ++j->seq);
 	}
@@ -434,6 +548,12 @@ void join_free(struct join *j)
 	buf_free(&j->ob);
 	buf_free(&j->made);
 	free(j->made_end);
+	buf_free(&j->fa);
+	buf_free(&j->fh);
+	for (int s = 0; s < 2; s++)
+		buf_free(&j->nullfrag[s]);
+	for (int i = 0; i < 3; i++)
+		buf_free(&j->wkey[i]);
 	for (int s = 0; s < 2; s++)
 		recproj_free(j->hp[s]);
 	free(j->due);

@@ -59,7 +59,7 @@ static json_t *row_obj(struct join *j, int s, json_t *obj, const char *line,
 }
 
 void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
-    size_t len, int64_t t, uint64_t seq)
+    size_t len, int64_t t, uint64_t seq, const struct jfrag *f)
 {
 	struct bucket *b = jbucket_get(j, j->kb.data, j->kb.len, true);
 	struct jvec *other = &b->side[1 - s];
@@ -74,6 +74,16 @@ void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
 		if (rt < join_sat_add(l, j->cfg->lo) ||
 		    rt > join_sat_add(l, j->cfg->hi))
 			continue;
+		e->matched = true;
+		r.matched = true;
+		if (f != NULL) {
+			struct jfrag ef;
+
+			jfrag_of_rec(j, 1 - s, e, &j->fh, &ef);
+			join_emit_frags(j, s == JOIN_LEFT ? f : &ef,
+			    s == JOIN_LEFT ? &ef : f, b);
+			continue;
+		}
 		json_t *eo = jrec_parse(j, 1 - s, e);
 		json_t *me = row_obj(j, s, obj, line, len, &whole);
 		if (s == JOIN_LEFT)
@@ -81,17 +91,19 @@ void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
 		else
 			join_emit_row(j, eo, me, b);
 		json_decref(eo);
-		e->matched = true;
-		r.matched = true;
 	}
 	if (!join_passed(j, r.exp)) {
 		json_decref(whole);
-		r.line = jline_copy(line, len);
+		r.line = f ? jline_hold(line, len, f, &r.flen) :
+		    jline_copy(line, len);
 		join_interval_store(j, b, s, r);
 		return;
 	}
 	/* Nothing later can match it. */
-	if (outer_side(j, s) && !r.matched) {
+	if (outer_side(j, s) && !r.matched && f != NULL) {
+		join_emit_frags(j, s == JOIN_LEFT ? f : NULL,
+		    s == JOIN_LEFT ? NULL : f, b);
+	} else if (outer_side(j, s) && !r.matched) {
 		json_t *me = row_obj(j, s, obj, line, len, &whole);
 		if (s == JOIN_LEFT)
 			join_emit_row(j, me, NULL, b);
@@ -169,6 +181,16 @@ void join_interval_advance(struct join *j)
 	for (size_t i = 0; i < j->ndue; i++) {
 		struct jrec *e = &j->due[i];
 		const char *missing;
+
+		if (j->fast) {
+			struct jfrag ef;
+
+			jfrag_of_rec(j, e->side, e, &j->fh, &ef);
+			join_emit_frags(j, e->side == JOIN_LEFT ? &ef : NULL,
+			    e->side == JOIN_LEFT ? NULL : &ef, NULL);
+			free(e->line);
+			continue;
+		}
 		struct bucket kb = { .keylen = 0 };
 		json_t *eo = jrec_parse(j, e->side, e);
 		buf_reset(&j->kb);

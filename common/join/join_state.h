@@ -46,6 +46,16 @@ struct jrec {
 	uint64_t seq;           /* arrival number, over both sides */
 	bool matched;
 	unsigned char side;     /* interval join: JOIN_LEFT or JOIN_RIGHT */
+	/* Fast rows (struct join's fast): the length of the record's part
+	 * of a row (jfrag), kept after the line's NUL; 0: not kept. */
+	uint32_t flen;
+};
+
+/* A side's part of a fast row: its members, as a row writes them,
+ * without braces ("id":1,"name":"x"); n 0: the side writes none. */
+struct jfrag {
+	const char *p;
+	size_t n;
 };
 
 struct jvec {
@@ -111,6 +121,9 @@ struct join {
 	bool fast;
 	struct buf made;
 	size_t *made_end;
+	struct buf fa, fh;      /* scratch: an arriving and a held jfrag */
+	struct buf nullfrag[2]; /* each side's jfrag when it is missing */
+	struct buf wkey[3];     /* the window members' keys, made */
 };
 
 /* --- held records and buckets (join_bucket.c) ------------------------- */
@@ -145,6 +158,21 @@ void join_held_add(struct join *j);
 
 /* --- rows, records and the life cycle (join.c) -------------------------- */
 
+/* The part of a fast row side s's record obj makes, written into b. */
+void jfrag_of_obj(struct join *j, int s, const json_t *obj, struct buf *b,
+    struct jfrag *f);
+/* The same for a held record: the part kept with it, or one made from
+ * its line into b (a record restored from a checkpoint keeps none). */
+void jfrag_of_rec(struct join *j, int s, const struct jrec *r, struct buf *b,
+    struct jfrag *f);
+/* A copy of line to hold, with f kept after it (*flen its length) when
+ * f holds one that fits, else 0. */
+char *jline_hold(const char *line, size_t len, const struct jfrag *f,
+    uint32_t *flen);
+/* A fast row of the parts l and r (NULL: that side is missing). */
+void join_emit_frags(struct join *j, const struct jfrag *l,
+    const struct jfrag *r, const struct bucket *b);
+
 /* Writes the row of l and r (either may be NULL) of bucket b. */
 void join_emit_row(struct join *j, json_t *l, json_t *r,
     const struct bucket *b);
@@ -168,7 +196,7 @@ void join_interval_store(struct join *j, struct bucket *b, int s,
 /* Matches a record against the other side, then holds it (key in
  * j->kb) while it can still match. */
 void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
-    size_t len, int64_t t, uint64_t seq);
+    size_t len, int64_t t, uint64_t seq, const struct jfrag *f);
 void join_interval_advance(struct join *j);
 
 /* --- the as-of join (join_asof.c) --------------------------------------- */
@@ -193,7 +221,7 @@ int join_window_bounds(struct join *j, int s, const json_t *obj, int64_t t,
 /* Holds a record in each of its n windows still open; JOIN_LATE when
  * none is. */
 enum join_result join_window_add(struct join *j, int s, const char *line,
-    size_t len, int n, const char **why);
+    size_t len, int n, const struct jfrag *f, const char **why);
 void join_window_advance(struct join *j);
 
 #endif
