@@ -70,6 +70,38 @@ EOF
 	assert_line --index 0 '{"t":"click","user":"a","ts":5000,"id":"c1","right_t":"imp","right_user":"a","right_ts":1000,"right_id":"i1"}'
 }
 
+@test "fs-join: rows of whole records are the members of both, however the lines are written; a shared name keeps the left" {
+	cat > in.ndjson <<'EOF'
+{"t":"imp","user":"a","ts":1000,"id":"i1","o":{"x":[1,{"y":"}],"}]},"s":"q\"uo\\te,}"}
+{"t":"click","user":"a","ts":2000,"id":"c1","é":"é"}
+{"t":"imp","user":null,"ts":2100,"id":"i2"}
+{"t":"click","user":null,"ts":2200,"id":"c2"}
+{"t":"imp","user":"b","ts":2300,"id":"i3","v":1.50}
+{"t":"click","user":"b","ts":2400,"id":"c3"}
+{"t":"imp", "user":"b", "ts":2500, "id":"i4"}
+{"t":"click","user":"b","ts":2600,"id":"c4"}
+EOF
+	run --separate-stderr fs-join --between -10s,0 --key user --left-where t=click \
+		--data-only < in.ndjson
+	assert_success
+	assert_output '{"t":"click","user":"a","ts":2000,"id":"c1","é":"é","right_t":"imp","right_user":"a","right_ts":1000,"right_id":"i1","right_o":{"x":[1,{"y":"}],"}]},"right_s":"q\"uo\\te,}"}
+{"t":"click","user":null,"ts":2200,"id":"c2","right_t":"imp","right_user":null,"right_ts":2100,"right_id":"i2"}
+{"t":"click","user":"b","ts":2400,"id":"c3","right_t":"imp","right_user":"b","right_ts":2300,"right_id":"i3","right_v":1.5}
+{"t":"click","user":"b","ts":2600,"id":"c4","right_t":"imp","right_user":"b","right_ts":2300,"right_id":"i3","right_v":1.5}
+{"t":"click","user":"b","ts":2600,"id":"c4","right_t":"imp","right_user":"b","right_ts":2500,"right_id":"i4"}'
+	run --separate-stderr fs-join --between -10s,0 --key user --left-where t=click \
+		--right-prefix '' --data-only < in.ndjson
+	assert_success
+	assert_output '{"t":"click","user":"a","ts":2000,"id":"c1","é":"é","o":{"x":[1,{"y":"}],"}]},"s":"q\"uo\\te,}"}
+{"t":"click","user":null,"ts":2200,"id":"c2"}
+{"t":"click","user":"b","ts":2400,"id":"c3","v":1.5}
+{"t":"click","user":"b","ts":2600,"id":"c4","v":1.5}
+{"t":"click","user":"b","ts":2600,"id":"c4"}'
+	assert_equal "$stderr" "fs-join: member on both sides, keeping the left one (see --right-prefix): 't'
+fs-join: member on both sides, keeping the left one (see --right-prefix): 'ts'
+fs-join: member on both sides, keeping the left one (see --right-prefix): 'id'"
+}
+
 @test "fs-join: interval join with a positive bound holds its watermark back by it" {
 	printf '%s\n' '{"s":"l","k":1,"ts":1000}' '{"s":"r","k":1,"ts":1500}' \
 		'{"@fs":"watermark","ts":9000}' \

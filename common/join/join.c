@@ -230,6 +230,130 @@ void join_emit_frags(struct join *j, const struct jfrag *l,
 	j->st.out++;
 }
 
+/* The end of the string whose opening quote is at p (canonical bytes:
+ * it is there). */
+static const char *string_end(const char *p)
+{
+	for (p++; *p != '"'; p++)
+		if (*p == '\\')
+			p++;
+	return p + 1;
+}
+
+/* The end of the value at p, in canonical bytes. */
+static const char *value_end(const char *p)
+{
+	int depth = 0;
+
+	for (;;) {
+		switch (*p) {
+		case '"':
+			p = string_end(p);
+			if (depth == 0)
+				return p;
+			continue;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (depth == 0)
+				return p;
+			if (--depth == 0)
+				return p + 1;
+			break;
+		case ',':
+			if (depth == 0)
+				return p;
+			break;
+		default:
+			break;
+		}
+		p++;
+	}
+}
+
+/* The top-level members of the canonical object line[0, len) from
+ * j->mem[*n] on. */
+static void members(struct join *j, const char *line, size_t len, size_t *n)
+{
+	const char *p = line + 1, *e = line + len - 1;
+
+	while (p < e) {
+		struct jmember m;
+
+		m.k = p + 1;
+		p = string_end(p);
+		m.kn = (size_t)(p - 1 - m.k);
+		m.v = ++p;              /* past the ':' */
+		p = value_end(p);
+		m.vn = (size_t)(p - m.v);
+		j->mem = xgrow(j->mem, &j->capmem, *n + 1, sizeof *j->mem);
+		j->mem[(*n)++] = m;
+		if (*p == ',')
+			p++;
+	}
+}
+
+/* Is prefix + name (p, pn; k, kn) equal to the other? */
+static bool same_name(const char *p1, size_t n1, const struct jmember *a,
+    const char *p2, size_t n2, const struct jmember *b)
+{
+	if (n1 + a->kn != n2 + b->kn)
+		return false;
+	/* The shorter prefix is compared, then the rest of both. */
+	if (n1 > n2)
+		return same_name(p2, n2, b, p1, n1, a);
+	return memcmp(p1, p2, n1) == 0 && memcmp(p2 + n1, a->k, n2 - n1) == 0 &&
+	    memcmp(a->k + (n2 - n1), b->k, b->kn) == 0;
+}
+
+bool join_emit_lines(struct join *j, const char *l, size_t ln, const char *r,
+    size_t rn)
+{
+	const char *lp = j->cfg->side[JOIN_LEFT].prefix;
+	const char *rp = j->cfg->side[JOIN_RIGHT].prefix;
+	size_t nl = 0, n = 0, lpn, rpn;
+	struct buf *o = &j->ob;
+
+	if (!j->whole || !rec_quick_canonical(l, ln) ||
+	    !rec_quick_canonical(r, rn))
+		return false;
+	lp = lp ? lp : "";
+	rp = rp ? rp : "";
+	lpn = strlen(lp);
+	rpn = strlen(rp);
+	members(j, l, ln, &nl);
+	n = nl;
+	members(j, r, rn, &n);
+	for (size_t i = 0; i < nl; i++)
+		for (size_t k = nl; k < n; k++)
+			if (same_name(lp, lpn, &j->mem[i], rp, rpn, &j->mem[k]))
+				return false;
+	buf_reset(o);
+	buf_reserve(o, ln + rn + (nl * lpn) + (n - nl) * rpn + 2);
+	buf_appendc(o, '{');
+	for (size_t i = 0; i < n; i++) {
+		const struct jmember *m = &j->mem[i];
+
+		if (i > 0)
+			buf_appendc(o, ',');
+		buf_appendc(o, '"');
+		if (i < nl)
+			buf_append(o, lp, lpn);
+		else
+			buf_append(o, rp, rpn);
+		buf_append(o, m->k, m->kn);
+		buf_append(o, "\":", 2);
+		buf_append(o, m->v, m->vn);
+	}
+	buf_appendc(o, '}');
+	out_line(j->out, o->data, o->len);
+	j->st.out++;
+	return true;
+}
+
 void join_emit_row(struct join *j, json_t *l, json_t *r,
     const struct bucket *b)
 {
@@ -451,6 +575,37 @@ enum join_result join_add(struct join *j, int s, json_t *obj, const char *line,
 
 /* --- life cycle ----------------------------------------------------------- */
 
+/* Prefixes that go into a name as they are (no escape in rec_dump()). */
+static bool plain_prefix(const char *p)
+{
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ||
+		    *p == '"' || *p == '\\')
+			return false;
+	return true;
+}
+
+/*
+ * Can inner interval rows of whole records be spliced (join_emit_lines)?
+ * Without field lists a row is every member of the left record, then
+ * every member of the right one, each under its side's prefix; the
+ * join key is added only where the left record lacks it, which cannot
+ * be with no left prefix (the key was read from the record; a null key
+ * is not one).
+ */
+static void whole_prepare(struct join *j)
+{
+	const struct join_config *c = j->cfg;
+
+	j->whole = c->kind == JOIN_INTERVAL && c->type == JT_INNER &&
+	    c->side[JOIN_LEFT].fields == NULL &&
+	    c->side[JOIN_RIGHT].fields == NULL &&
+	    (c->side[JOIN_LEFT].prefix == NULL ||
+	    c->side[JOIN_LEFT].prefix[0] == '\0') &&
+	    (c->side[JOIN_RIGHT].prefix == NULL ||
+	    plain_prefix(c->side[JOIN_RIGHT].prefix));
+}
+
 bool join_projects(const struct join *j)
 {
 	return !j->jo.learn[JOIN_LEFT] && !j->jo.learn[JOIN_RIGHT];
@@ -499,6 +654,7 @@ struct join *join_new(const struct join_config *cfg, struct out *o)
 	for (int s = 0; s < 2; s++)
 		held_projection(j, s);
 	fast_prepare(j);
+	whole_prepare(j);
 	return j;
 }
 
@@ -548,6 +704,7 @@ void join_free(struct join *j)
 	buf_free(&j->ob);
 	buf_free(&j->made);
 	free(j->made_end);
+	free(j->mem);
 	buf_free(&j->fa);
 	buf_free(&j->fh);
 	for (int s = 0; s < 2; s++)

@@ -5,8 +5,11 @@
  * an unmatched one of an outer side is then written alone, in event-time
  * order.
  */
+#define _GNU_SOURCE /* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "join_state.h"
@@ -66,6 +69,9 @@ void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
 	struct jrec r = { NULL, len, t, join_interval_exp(j, s, t), seq,
 	    false };
 	json_t *whole = NULL;
+	/* Rows spliced from the lines (join_emit_lines()) unless a key is
+	 * null: the row then takes the key from the bucket. */
+	bool splice = j->whole && memmem(b->key, b->keylen, "null", 4) == NULL;
 
 	for (size_t i = 0; i < other->n; i++) {
 		struct jrec *e = &other->v[i];
@@ -84,6 +90,10 @@ void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
 			    s == JOIN_LEFT ? &ef : f, b);
 			continue;
 		}
+		if (splice && (s == JOIN_LEFT ? join_emit_lines(j, line, len,
+		    e->line, e->len) : join_emit_lines(j, e->line, e->len, line,
+		    len)))
+			continue;
 		json_t *eo = jrec_parse(j, 1 - s, e);
 		json_t *me = row_obj(j, s, obj, line, len, &whole);
 		if (s == JOIN_LEFT)

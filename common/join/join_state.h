@@ -124,6 +124,18 @@ struct join {
 	struct buf fa, fh;      /* scratch: an arriving and a held jfrag */
 	struct buf nullfrag[2]; /* each side's jfrag when it is missing */
 	struct buf wkey[3];     /* the window members' keys, made */
+	/* Inner interval rows of whole records may be spliced from the two
+	 * lines (join_emit_lines()); scratch for their members. */
+	bool whole;
+	struct jmember *mem;
+	size_t capmem;
+};
+
+/* A top-level member of a line in rec_dump()'s bytes: the key's bytes
+ * between its quotes, and the value's. */
+struct jmember {
+	const char *k, *v;
+	size_t kn, vn;
 };
 
 /* --- held records and buckets (join_bucket.c) ------------------------- */
@@ -169,6 +181,14 @@ void jfrag_of_rec(struct join *j, int s, const struct jrec *r, struct buf *b,
  * f holds one that fits, else 0. */
 char *jline_hold(const char *line, size_t len, const struct jfrag *f,
     uint32_t *flen);
+/*
+ * The row of an inner interval join of two whole records written from
+ * their lines, when both are in the bytes rec_dump() writes and no
+ * member name comes from both sides: what join_emit_row() writes for
+ * their parses.  False, and nothing written, otherwise.
+ */
+bool join_emit_lines(struct join *j, const char *l, size_t ln, const char *r,
+    size_t rn);
 /* A fast row of the parts l and r (NULL: that side is missing). */
 void join_emit_frags(struct join *j, const struct jfrag *l,
     const struct jfrag *r, const struct bucket *b);
