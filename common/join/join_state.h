@@ -36,7 +36,10 @@
  * A record held in the state is kept as its line (a copy), not as a
  * parsed object: a jansson object costs about ten times the bytes, and
  * most held records (an interval join's) are never written out.  A
- * record is parsed again when it goes into an output.
+ * record is parsed again when it goes into an output (only for the
+ * members its side's field list names), unless its part of a row was
+ * kept with it (jfrag: rows of field lists) or the row is spliced from
+ * the lines (join_emit_lines()).
  */
 struct jrec {
 	char *line;             /* owned copy, NUL-terminated */
@@ -116,7 +119,7 @@ struct join {
 	 * those fields and its key only (NULL: parsed whole). */
 	struct recproj *hp[2];
 	/* Rows whose members are all named by field lists, with no name
-	 * twice, are written member by member (join_out_fast()): the keys
+	 * twice, are written member by member (fast_row(), jfrag): the keys
 	 * as rec_key_make() writes them, end[i] where the i-th ends. */
 	bool fast;
 	struct buf made;
