@@ -677,6 +677,17 @@ EOF
 fs-join: 1 record rejected"
 }
 
+@test "fs-join: a record written whole is refused as its parse refuses it, also for a member the join does not read" {
+	printf '%s\n' '{"t":"imp","user":"a","ts":1000,"id":"i1","big":18446744073709551615}' \
+		'{"t":"click","user":"a","ts":2000,"id":"c1"}' > in.ndjson
+	run --separate-stderr fs-join --between -10s,0 --key user --left-where t=click \
+		--data-only --on-error skip < in.ndjson
+	assert_success
+	assert_output ''
+	assert_equal "$stderr" "fs-join: -:1: invalid JSON: column 68: too big integer near '18446744073709551615'
+fs-join: 1 record rejected"
+}
+
 @test "fs-join: invalid JSON fails with its line under the default policy" {
 	printf '%s\n' '{"s":"l","k":1,"ts":1}' '{"s":' > in.ndjson
 	run --separate-stderr fs-join --between 0,0 --key k --left-where s=l --left in.ndjson
