@@ -70,6 +70,38 @@ EOF
 	assert_line --index 0 '{"t":"click","user":"a","ts":5000,"id":"c1","right_t":"imp","right_user":"a","right_ts":1000,"right_id":"i1"}'
 }
 
+@test "fs-join: rows of whole records are the members of both, however the lines are written; a shared name keeps the left" {
+	cat > in.ndjson <<'EOF'
+{"t":"imp","user":"a","ts":1000,"id":"i1","o":{"x":[1,{"y":"}],"}]},"s":"q\"uo\\te,}"}
+{"t":"click","user":"a","ts":2000,"id":"c1","é":"é"}
+{"t":"imp","user":null,"ts":2100,"id":"i2"}
+{"t":"click","user":null,"ts":2200,"id":"c2"}
+{"t":"imp","user":"b","ts":2300,"id":"i3","v":1.50}
+{"t":"click","user":"b","ts":2400,"id":"c3"}
+{"t":"imp", "user":"b", "ts":2500, "id":"i4"}
+{"t":"click","user":"b","ts":2600,"id":"c4"}
+EOF
+	run --separate-stderr fs-join --between -10s,0 --key user --left-where t=click \
+		--data-only < in.ndjson
+	assert_success
+	assert_output '{"t":"click","user":"a","ts":2000,"id":"c1","é":"é","right_t":"imp","right_user":"a","right_ts":1000,"right_id":"i1","right_o":{"x":[1,{"y":"}],"}]},"right_s":"q\"uo\\te,}"}
+{"t":"click","user":null,"ts":2200,"id":"c2","right_t":"imp","right_user":null,"right_ts":2100,"right_id":"i2"}
+{"t":"click","user":"b","ts":2400,"id":"c3","right_t":"imp","right_user":"b","right_ts":2300,"right_id":"i3","right_v":1.5}
+{"t":"click","user":"b","ts":2600,"id":"c4","right_t":"imp","right_user":"b","right_ts":2300,"right_id":"i3","right_v":1.5}
+{"t":"click","user":"b","ts":2600,"id":"c4","right_t":"imp","right_user":"b","right_ts":2500,"right_id":"i4"}'
+	run --separate-stderr fs-join --between -10s,0 --key user --left-where t=click \
+		--right-prefix '' --data-only < in.ndjson
+	assert_success
+	assert_output '{"t":"click","user":"a","ts":2000,"id":"c1","é":"é","o":{"x":[1,{"y":"}],"}]},"s":"q\"uo\\te,}"}
+{"t":"click","user":null,"ts":2200,"id":"c2"}
+{"t":"click","user":"b","ts":2400,"id":"c3","v":1.5}
+{"t":"click","user":"b","ts":2600,"id":"c4","v":1.5}
+{"t":"click","user":"b","ts":2600,"id":"c4"}'
+	assert_equal "$stderr" "fs-join: member on both sides, keeping the left one (see --right-prefix): 't'
+fs-join: member on both sides, keeping the left one (see --right-prefix): 'ts'
+fs-join: member on both sides, keeping the left one (see --right-prefix): 'id'"
+}
+
 @test "fs-join: interval join with a positive bound holds its watermark back by it" {
 	printf '%s\n' '{"s":"l","k":1,"ts":1000}' '{"s":"r","k":1,"ts":1500}' \
 		'{"@fs":"watermark","ts":9000}' \
@@ -393,6 +425,26 @@ EOF
 EOF
 }
 
+@test "fs-join: a semi join writes a left record as it came when in the bytes fs tools write, else as its parse" {
+	cat > in.ndjson <<'EOF'
+{"s":"L","k":"a","ts":1000,"v":"l1","window_start":0,"window_end":10000}
+{"s":"L", "k":"a", "ts":1500, "v":"l2", "window_start":0, "window_end":10000}
+{"s":"L","k":"a","ts":1600,"v":1.50,"window_start":0,"window_end":10000}
+{"s":"L","k":"a","ts":1700,"window_time":5,"window_start":0,"window_end":10000}
+{"s":"L","k":"a","ts":1800,"v":"\u00e9\/","window_start":0,"window_end":10000}
+{"s":"R","k":"a","ts":2000,"v":"r1","window_start":0,"window_end":10000}
+{"s":"L","k":"b","ts":2500,"v":"l3","window_start":0,"window_end":10000}
+EOF
+	run --separate-stderr fs-join --window --type semi --key k --left-where s=L \
+		--data-only < in.ndjson
+	assert_success
+	assert_output '{"s":"L","k":"a","ts":1000,"v":"l1","window_start":0,"window_end":10000,"window_time":9999}
+{"s":"L","k":"a","ts":1500,"v":"l2","window_start":0,"window_end":10000,"window_time":9999}
+{"s":"L","k":"a","ts":1600,"v":1.5,"window_start":0,"window_end":10000,"window_time":9999}
+{"s":"L","k":"a","ts":1700,"window_time":9999,"window_start":0,"window_end":10000}
+{"s":"L","k":"a","ts":1800,"v":"é/","window_start":0,"window_end":10000,"window_time":9999}'
+}
+
 @test "fs-join: semi and anti joins write the members --left-fields selects; --right-fields is a usage error" {
 	run --separate-stderr fs-join --window --key k --left-where s=L --type semi --left-fields v:l < "$J/window.ndjson"
 	assert_equal "$status" 0
@@ -537,6 +589,26 @@ through_line() {
 	grep -q '"id":"c3","imp":"i4"' second.out
 }
 
+@test "fs-join: restart of an interval join whose rows are all field lists gives the same output (full, nested key)" {
+	# Rows of field lists are written from each record's part, kept with
+	# it when held; restored records have none and are parsed again.
+	jq -c 'if .user then .u = {id: .user} | del(.user) else . end' \
+		"$J/interval-barriers.ndjson" > in.ndjson
+	args=(--between -10s,0 --key u.id --left-where t=click --max-out-of-orderness 5s
+		--type full --left-fields id:click,u.id:user --right-fields id:imp,ts:rts -q)
+	fs-join "${args[@]}" < in.ndjson | grep -v '"watermark"' > whole.out
+	head -n 8 in.ndjson | fs-join "${args[@]}" --checkpoint-dir ck |
+		grep -v '"watermark"' > first.out
+	{ echo '{"@fs":"restore","id":2}'; after_line in.ndjson '{"@fs":"barrier","id":2}'; } |
+		fs-join "${args[@]}" --checkpoint-dir ck | grep -v '"watermark"' > second.out
+	{ through_line first.out '{"@fs":"barrier","id":2}'
+	  after_line second.out '{"@fs":"restore","id":2}'; } > resumed.out
+	run diff whole.out resumed.out
+	assert_success
+	grep -q '^{"click":"c3","user":"b","imp":"i4","rts":19000}$' second.out
+	grep -q '^{"click":null,"user":null,"imp":"i3","rts":4000}$' second.out
+}
+
 @test "fs-join: barriers are aligned across two inputs: the checkpoint holds exactly what came before it on each" {
 	run fs-join --window --type full --key k --left "$J/left-barrier.ndjson" \
 		--right "$J/right-barrier.ndjson" --checkpoint-dir ck
@@ -602,6 +674,17 @@ through_line() {
 {"s":"l","k":1,"ts":1,"rts":1}
 EOF
 	assert_equal "$stderr" "fs-join: -:2: missing or non-scalar key field 'k'
+fs-join: 1 record rejected"
+}
+
+@test "fs-join: a record written whole is refused as its parse refuses it, also for a member the join does not read" {
+	printf '%s\n' '{"t":"imp","user":"a","ts":1000,"id":"i1","big":18446744073709551615}' \
+		'{"t":"click","user":"a","ts":2000,"id":"c1"}' > in.ndjson
+	run --separate-stderr fs-join --between -10s,0 --key user --left-where t=click \
+		--data-only --on-error skip < in.ndjson
+	assert_success
+	assert_output ''
+	assert_equal "$stderr" "fs-join: -:1: invalid JSON: column 68: too big integer near '18446744073709551615'
 fs-join: 1 record rejected"
 }
 

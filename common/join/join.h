@@ -100,6 +100,18 @@ struct join *join_new(const struct join_config *cfg, struct out *o);
 void join_free(struct join *j);
 
 /*
+ * May join_add() be given records parsed keeping only the members the
+ * config names (the keys, times, field lists and window bounds, as
+ * recproj.h parses them)?  Not when the member names of a side without
+ * a field list are learned for outer rows (join_out.h).
+ */
+bool join_projects(const struct join *j);
+/* Says that join_add() is given such projections from now on: a record
+ * of a side without a field list is then parsed whole from its line
+ * when it goes into a row. */
+void join_set_projected(struct join *j, bool on);
+
+/*
  * Adds a data record of side s: obj is its parse (borrowed), line its
  * bytes (copied when the record is held).  JOIN_BAD: missing key, time
  * or window members, *why says which; JOIN_LATE: see above.  Matches and

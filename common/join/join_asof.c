@@ -109,11 +109,11 @@ static void asof_emit(struct join *j, struct pending *p)
 		size_t k = asof_upper(v, p->t);
 		if (k > 0 && (j->cfg->retention < 0 ||
 		    v->v[k - 1].t >= join_sat_add(p->t, -j->cfg->retention)))
-			match = jrec_parse(&v->v[k - 1]);
+			match = jrec_parse(j, JOIN_RIGHT, &v->v[k - 1]);
 	}
 	if (match || j->cfg->type == JT_LEFT) {
 		struct bucket kb = { .key = p->key, .keylen = p->klen };
-		json_t *lo = jline_parse(p->line, p->len);
+		json_t *lo = jside_parse(j, JOIN_LEFT, p->line, p->len);
 		join_emit_row(j, lo, match, &kb);
 		json_decref(lo);
 	}

@@ -46,9 +46,22 @@ json_t *jline_parse(const char *line, size_t len)
 	return o;
 }
 
-json_t *jrec_parse(const struct jrec *r)
+json_t *jside_parse(struct join *j, int s, const char *line, size_t len)
 {
-	return jline_parse(r->line, r->len);
+	char why[REC_ERR_MAX];
+	json_t *o;
+
+	if (j->hp[s] == NULL)
+		return jline_parse(line, len);
+	o = recproj_parse(j->hp[s], line, len, why);
+	if (o == NULL)
+		diag_fatal("held record no longer parses: %s", why);
+	return o;
+}
+
+json_t *jrec_parse(struct join *j, int s, const struct jrec *r)
+{
+	return jside_parse(j, s, r->line, r->len);
 }
 
 /* Most keys hold a record or two at a time: start small. */

@@ -5,8 +5,11 @@
  * an unmatched one of an outer side is then written alone, in event-time
  * order.
  */
+#define _GNU_SOURCE /* memmem */
+#define _GNU_SOURCE /* memmem */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "join_state.h"
@@ -45,13 +48,30 @@ static void due_push(struct join *j, struct jrec r)
 	j->due[j->ndue++] = r;
 }
 
+/* The record being added as it goes into a row: obj, or the whole line
+ * when obj is a projection and the side has no field list (parsed once,
+ * on the first row, into *whole). */
+static json_t *row_obj(struct join *j, int s, json_t *obj, const char *line,
+    size_t len, json_t **whole)
+{
+	if (!j->projected || j->cfg->side[s].fields != NULL)
+		return obj;
+	if (*whole == NULL)
+		*whole = jline_parse(line, len);
+	return *whole;
+}
+
 void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
-    size_t len, int64_t t, uint64_t seq)
+    size_t len, int64_t t, uint64_t seq, const struct jfrag *f)
 {
 	struct bucket *b = jbucket_get(j, j->kb.data, j->kb.len, true);
 	struct jvec *other = &b->side[1 - s];
 	struct jrec r = { NULL, len, t, join_interval_exp(j, s, t), seq,
 	    false };
+	json_t *whole = NULL;
+	/* Rows spliced from the lines (join_emit_lines()) unless a key is
+	 * null: the row then takes the key from the bucket. */
+	bool splice = j->whole && memmem(b->key, b->keylen, "null", 4) == NULL;
 
 	for (size_t i = 0; i < other->n; i++) {
 		struct jrec *e = &other->v[i];
@@ -60,27 +80,47 @@ void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
 		if (rt < join_sat_add(l, j->cfg->lo) ||
 		    rt > join_sat_add(l, j->cfg->hi))
 			continue;
-		json_t *eo = jrec_parse(e);
-		if (s == JOIN_LEFT)
-			join_emit_row(j, obj, eo, b);
-		else
-			join_emit_row(j, eo, obj, b);
-		json_decref(eo);
 		e->matched = true;
 		r.matched = true;
+		if (f != NULL) {
+			struct jfrag ef;
+
+			jfrag_of_rec(j, 1 - s, e, &j->fh, &ef);
+			join_emit_frags(j, s == JOIN_LEFT ? f : &ef,
+			    s == JOIN_LEFT ? &ef : f, b);
+			continue;
+		}
+		if (splice && (s == JOIN_LEFT ? join_emit_lines(j, line, len,
+		    e->line, e->len) : join_emit_lines(j, e->line, e->len, line,
+		    len)))
+			continue;
+		json_t *eo = jrec_parse(j, 1 - s, e);
+		json_t *me = row_obj(j, s, obj, line, len, &whole);
+		if (s == JOIN_LEFT)
+			join_emit_row(j, me, eo, b);
+		else
+			join_emit_row(j, eo, me, b);
+		json_decref(eo);
 	}
 	if (!join_passed(j, r.exp)) {
-		r.line = jline_copy(line, len);
+		json_decref(whole);
+		r.line = f ? jline_hold(line, len, f, &r.flen) :
+		    jline_copy(line, len);
 		join_interval_store(j, b, s, r);
 		return;
 	}
 	/* Nothing later can match it. */
-	if (outer_side(j, s) && !r.matched) {
+	if (outer_side(j, s) && !r.matched && f != NULL) {
+		join_emit_frags(j, s == JOIN_LEFT ? f : NULL,
+		    s == JOIN_LEFT ? NULL : f, b);
+	} else if (outer_side(j, s) && !r.matched) {
+		json_t *me = row_obj(j, s, obj, line, len, &whole);
 		if (s == JOIN_LEFT)
-			join_emit_row(j, obj, NULL, b);
+			join_emit_row(j, me, NULL, b);
 		else
-			join_emit_row(j, NULL, obj, b);
+			join_emit_row(j, NULL, me, b);
 	}
+	json_decref(whole);
 	jbucket_maybe_free(j, b);
 }
 
@@ -151,8 +191,18 @@ void join_interval_advance(struct join *j)
 	for (size_t i = 0; i < j->ndue; i++) {
 		struct jrec *e = &j->due[i];
 		const char *missing;
+
+		if (j->fast) {
+			struct jfrag ef;
+
+			jfrag_of_rec(j, e->side, e, &j->fh, &ef);
+			join_emit_frags(j, e->side == JOIN_LEFT ? &ef : NULL,
+			    e->side == JOIN_LEFT ? NULL : &ef, NULL);
+			free(e->line);
+			continue;
+		}
 		struct bucket kb = { .keylen = 0 };
-		json_t *eo = jrec_parse(e);
+		json_t *eo = jrec_parse(j, e->side, e);
 		buf_reset(&j->kb);
 		keyspec_encode(j->cfg->key[e->side], eo, &j->kb, &missing);
 		kb.key = j->kb.data;

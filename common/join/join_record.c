@@ -40,6 +40,30 @@ static int pick_side(struct join_run *r, const json_t *obj)
 	return -1;
 }
 
+/*
+ * A record of a side without a field list goes into rows whole, parsed
+ * from its line then: a projection accepted it (recproj.h), and the
+ * whole parse must too.  They differ on one thing, an integer above
+ * INT64_MAX in a member not kept, refused here as rec_parse() refuses
+ * it; a line the quick scan is sure of needs no parse.
+ */
+static bool whole_parses(struct join_run *r, int s, const char *line,
+    size_t len, const char **why)
+{
+	json_t *o;
+
+	if (r->proj == NULL || r->o->cfg.side[s].fields != NULL ||
+	    rec_quick_object(line, len))
+		return true;
+	o = rec_parse(line, len, r->why);
+	if (o == NULL) {
+		*why = r->why;
+		return false;
+	}
+	json_decref(o);
+	return true;
+}
+
 void join_data_record(struct join_run *r, struct join_input *in,
     json_t *obj, const char *line, size_t len)
 {
@@ -50,6 +74,10 @@ void join_data_record(struct join_run *r, struct join_input *in,
 	if (s < 0) {
 		reject_line(&r->rj, &in->lr, "record matches neither "
 		    "--left-where nor --right-where", line, len);
+		return;
+	}
+	if (!whole_parses(r, s, line, len, &why)) {
+		reject_line(&r->rj, &in->lr, why, line, len);
 		return;
 	}
 	fieldseen_record(&r->seen[s], obj);

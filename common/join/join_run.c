@@ -10,6 +10,7 @@
 #include "etime.h"
 #include "join_record.h"
 #include "rec.h"
+#include "recproj.h"
 #include "sig.h"
 #include "banned.h"
 
@@ -38,7 +39,9 @@ static void handle_line(struct join_run *r, struct join_input *in,
     const char *line, size_t len)
 {
 	char why[REC_ERR_MAX];
-	json_t *obj = rec_parse(line, len, why);
+	struct ctl c;
+	json_t *obj = r->proj ? recproj_read(r->proj, line, len, &c, why) :
+	    rec_parse(line, len, why);
 
 	if (obj == NULL) {
 		reject_line(&r->rj, &in->lr, why, line, len);
@@ -251,6 +254,7 @@ int join_run_finish(struct join_run *r)
 		buf_free(&r->in[i].last_other);
 	}
 	join_free(r->j);
+	recproj_free(r->proj);
 	def_free(&r->def);
 	for (int s = 0; s < 2; s++)
 		json_decref(r->def_in[s]);
@@ -318,6 +322,35 @@ static json_t *join_def_part(const struct join_run_conf *o)
 	return p;
 }
 
+/*
+ * Data records are parsed keeping only the members the join reads (the
+ * selectors, keys, times, field lists and window bounds: recproj.h),
+ * unless a side's records go out whole or their member names are
+ * learned: then the join parses a held line again when it writes it.
+ */
+static void projection(struct join_run *r)
+{
+	const struct join_run_conf *o = r->o;
+
+	if (!join_projects(r->j))
+		return;
+	r->proj = recproj_new();
+	for (int s = 0; s < 2; s++) {
+		if (o->where[s].set)
+			recproj_keep(r->proj, &o->where[s].path);
+		for (size_t i = 0; i < o->keys[s].n; i++)
+			recproj_keep(r->proj, &o->keys[s].paths[i]);
+		recproj_keep(r->proj, o->cfg.time[s]);
+		for (size_t i = 0; i < o->cfg.side[s].nfields; i++)
+			recproj_keep(r->proj, &o->cfg.side[s].fields[i].path);
+	}
+	if (o->cfg.kind == JOIN_WINDOW) {
+		recproj_keep_name(r->proj, o->cfg.start_field);
+		recproj_keep_name(r->proj, o->cfg.end_field);
+	}
+	join_set_projected(r->j, true);
+}
+
 void join_run_open(struct join_run *r, const struct join_run_conf *conf)
 {
 	r->o = conf;
@@ -330,6 +363,7 @@ void join_run_open(struct join_run *r, const struct join_run_conf *conf)
 	stage_init(&r->st, conf->c,
 	    (struct stage_hooks){ snapshot_hook, restore_hook, r });
 	def_init(&r->def, join_def_part(conf));
+	projection(r);
 	open_inputs(r);
 }
 

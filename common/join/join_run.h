@@ -85,6 +85,8 @@ struct join_run {
 	struct buf vb;                  /* scratch */
 	struct defrec def;              /* the join's part (def.h) */
 	json_t *def_in[2];              /* each input's lineage, until both */
+	struct recproj *proj;           /* data records' members, or NULL */
+	char why[REC_ERR_MAX];          /* scratch: a reason */
 };
 
 /* Sets r up over conf: standard output, rejects, late records, the

@@ -28,6 +28,7 @@
 #include "join.h"
 #include "join_timers.h"
 #include "join_out.h"
+#include "recproj.h"
 #include "window/winspec.h"
 #include "window/window_wm.h"
 
@@ -35,7 +36,10 @@
  * A record held in the state is kept as its line (a copy), not as a
  * parsed object: a jansson object costs about ten times the bytes, and
  * most held records (an interval join's) are never written out.  A
- * record is parsed again when it goes into an output.
+ * record is parsed again when it goes into an output (only for the
+ * members its side's field list names), unless its part of a row was
+ * kept with it (jfrag: rows of field lists) or the row is spliced from
+ * the lines (join_emit_lines()).
  */
 struct jrec {
 	char *line;             /* owned copy, NUL-terminated */
@@ -45,6 +49,16 @@ struct jrec {
 	uint64_t seq;           /* arrival number, over both sides */
 	bool matched;
 	unsigned char side;     /* interval join: JOIN_LEFT or JOIN_RIGHT */
+	/* Fast rows (struct join's fast): the length of the record's part
+	 * of a row (jfrag), kept after the line's NUL; 0: not kept. */
+	uint32_t flen;
+};
+
+/* A side's part of a fast row: its members, as a row writes them,
+ * without braces ("id":1,"name":"x"); n 0: the side writes none. */
+struct jfrag {
+	const char *p;
+	size_t n;
 };
 
 struct jvec {
@@ -98,6 +112,33 @@ struct join {
 	size_t wcap;
 	struct jrec *due;       /* scratch: left-outer rows of one advance */
 	size_t ndue, capdue;
+	/* join_set_projected(): the records join_add() is given hold only
+	 * the members the config names. */
+	bool projected;
+	/* A held record of a side with a field list is parsed again keeping
+	 * those fields and its key only (NULL: parsed whole). */
+	struct recproj *hp[2];
+	/* Rows whose members are all named by field lists, with no name
+	 * twice, are written member by member (fast_row(), jfrag): the keys
+	 * as rec_key_make() writes them, end[i] where the i-th ends. */
+	bool fast;
+	struct buf made;
+	size_t *made_end;
+	struct buf fa, fh;      /* scratch: an arriving and a held jfrag */
+	struct buf nullfrag[2]; /* each side's jfrag when it is missing */
+	struct buf wkey[3];     /* the window members' keys, made */
+	/* Inner interval rows of whole records may be spliced from the two
+	 * lines (join_emit_lines()); scratch for their members. */
+	bool whole;
+	struct jmember *mem;
+	size_t capmem;
+};
+
+/* A top-level member of a line in rec_dump()'s bytes: the key's bytes
+ * between its quotes, and the value's. */
+struct jmember {
+	const char *k, *v;
+	size_t kn, vn;
 };
 
 /* --- held records and buckets (join_bucket.c) ------------------------- */
@@ -109,7 +150,10 @@ char *jline_copy(const char *line, size_t len);
 /* A held record as an object again (a new reference); dies if it no
  * longer parses. */
 json_t *jline_parse(const char *line, size_t len);
-json_t *jrec_parse(const struct jrec *r);
+/* The same for a held record of side s that goes into a row: only the
+ * members of the side's field list and key when it has a list. */
+json_t *jside_parse(struct join *j, int s, const char *line, size_t len);
+json_t *jrec_parse(struct join *j, int s, const struct jrec *r);
 void jvec_reserve(struct jvec *v, size_t need);
 void jvec_push(struct jvec *v, struct jrec r);
 /* The bucket of key (copied), made when create; NULL when absent. */
@@ -129,11 +173,35 @@ void join_held_add(struct join *j);
 
 /* --- rows, records and the life cycle (join.c) -------------------------- */
 
+/* The part of a fast row side s's record obj makes, written into b. */
+void jfrag_of_obj(struct join *j, int s, const json_t *obj, struct buf *b,
+    struct jfrag *f);
+/* The same for a held record: the part kept with it, or one made from
+ * its line into b (a record restored from a checkpoint keeps none). */
+void jfrag_of_rec(struct join *j, int s, const struct jrec *r, struct buf *b,
+    struct jfrag *f);
+/* A copy of line to hold, with f kept after it (*flen its length) when
+ * f holds one that fits, else 0. */
+char *jline_hold(const char *line, size_t len, const struct jfrag *f,
+    uint32_t *flen);
+/*
+ * The row of an inner interval join of two whole records written from
+ * their lines, when both are in the bytes rec_dump() writes and no
+ * member name comes from both sides: what join_emit_row() writes for
+ * their parses.  False, and nothing written, otherwise.
+ */
+bool join_emit_lines(struct join *j, const char *l, size_t ln, const char *r,
+    size_t rn);
+/* A fast row of the parts l and r (NULL: that side is missing). */
+void join_emit_frags(struct join *j, const struct jfrag *l,
+    const struct jfrag *r, const struct bucket *b);
+
 /* Writes the row of l and r (either may be NULL) of bucket b. */
 void join_emit_row(struct join *j, json_t *l, json_t *r,
     const struct bucket *b);
-/* A semi or anti join's row: the left record l alone. */
-void join_emit_left_only(struct join *j, json_t *l, const struct bucket *b);
+/* A semi or anti join's row: the held left record l alone. */
+void join_emit_left_only(struct join *j, const struct jrec *l,
+    const struct bucket *b);
 /* The join watermark the sides' watermarks make now. */
 int64_t join_combined_wm(const struct join *j);
 /* The key of obj into j->kb and its time into *t; JOIN_BAD with *why. */
@@ -151,7 +219,7 @@ void join_interval_store(struct join *j, struct bucket *b, int s,
 /* Matches a record against the other side, then holds it (key in
  * j->kb) while it can still match. */
 void join_interval_add(struct join *j, int s, json_t *obj, const char *line,
-    size_t len, int64_t t, uint64_t seq);
+    size_t len, int64_t t, uint64_t seq, const struct jfrag *f);
 void join_interval_advance(struct join *j);
 
 /* --- the as-of join (join_asof.c) --------------------------------------- */
@@ -176,7 +244,7 @@ int join_window_bounds(struct join *j, int s, const json_t *obj, int64_t t,
 /* Holds a record in each of its n windows still open; JOIN_LATE when
  * none is. */
 enum join_result join_window_add(struct join *j, int s, const char *line,
-    size_t len, int n, const char **why);
+    size_t len, int n, const struct jfrag *f, const char **why);
 void join_window_advance(struct join *j);
 
 #endif

@@ -38,13 +38,64 @@ void join_window_store(struct join *j, int s, struct jrec r, size_t keylen,
 }
 
 /* Parses a window's records of one side, for writing them out. */
-static json_t **window_parse(const struct jvec *v)
+static json_t **window_parse(struct join *j, int s, const struct jvec *v)
 {
 	json_t **o = xmalloc((v->n ? v->n : 1) * sizeof *o);
 
 	for (size_t i = 0; i < v->n; i++)
-		o[i] = jrec_parse(&v->v[i]);
+		o[i] = jrec_parse(j, s, &v->v[i]);
 	return o;
+}
+
+/* A jfrag for each of a window's records of one side. */
+static struct jfrag *window_frags(struct join *j, int s, const struct jvec *v,
+    struct buf *store)
+{
+	struct jfrag *f = xmalloc((v->n ? v->n : 1) * sizeof *f);
+
+	/* Records without a part kept (restored ones) are made into store,
+	 * one after another; their pointers are set once it stops moving. */
+	buf_reset(store);
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->v[i].flen > 0 || j->cfg->side[s].fields == NULL) {
+			jfrag_of_rec(j, s, &v->v[i], NULL, &f[i]);
+			continue;
+		}
+		jfrag_of_rec(j, s, &v->v[i], &j->fh, &f[i]);
+		f[i].p = (const char *)(uintptr_t)store->len;
+		buf_append(store, j->fh.data + 1, f[i].n);
+	}
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i].flen == 0 && j->cfg->side[s].fields != NULL)
+			f[i].p = store->data + (uintptr_t)f[i].p;
+	return f;
+}
+
+/* window_emit() of fast rows: each record's part made once. */
+static void window_emit_frags(struct join *j, struct bucket *b)
+{
+	struct jvec *L = &b->side[JOIN_LEFT], *R = &b->side[JOIN_RIGHT];
+	enum join_type ty = j->cfg->type;
+	struct buf ls = BUF_INIT, rs = BUF_INIT;
+	struct jfrag *lf = window_frags(j, JOIN_LEFT, L, &ls);
+	struct jfrag *rf = window_frags(j, JOIN_RIGHT, R, &rs);
+
+	if (L->n && R->n) {
+		for (size_t i = 0; i < L->n; i++)
+			for (size_t k = 0; k < R->n; k++)
+				join_emit_frags(j, &lf[i], &rf[k], b);
+	} else {
+		if (L->n && (ty == JT_LEFT || ty == JT_FULL))
+			for (size_t i = 0; i < L->n; i++)
+				join_emit_frags(j, &lf[i], NULL, b);
+		if (R->n && (ty == JT_RIGHT || ty == JT_FULL))
+			for (size_t k = 0; k < R->n; k++)
+				join_emit_frags(j, NULL, &rf[k], b);
+	}
+	free(lf);
+	free(rf);
+	buf_free(&ls);
+	buf_free(&rs);
 }
 
 static void window_emit(struct join *j, struct bucket *b)
@@ -55,14 +106,16 @@ static void window_emit(struct join *j, struct bucket *b)
 	if (ty == JT_SEMI || ty == JT_ANTI) {
 		if ((R->n > 0) != (ty == JT_SEMI))
 			return;
-		for (size_t i = 0; i < L->n; i++) {
-			json_t *lo = jrec_parse(&L->v[i]);
-			join_emit_left_only(j, lo, b);
-			json_decref(lo);
-		}
+		for (size_t i = 0; i < L->n; i++)
+			join_emit_left_only(j, &L->v[i], b);
 		return;
 	}
-	json_t **lo = window_parse(L), **ro = window_parse(R);
+	if (j->fast) {
+		window_emit_frags(j, b);
+		return;
+	}
+	json_t **lo = window_parse(j, JOIN_LEFT, L);
+	json_t **ro = window_parse(j, JOIN_RIGHT, R);
 	if (L->n && R->n) {
 		for (size_t i = 0; i < L->n; i++)
 			for (size_t k = 0; k < R->n; k++)
@@ -187,7 +240,7 @@ int join_window_spec(struct join *j, int s, const json_t *spec)
 
 /* A window join's record into each of its windows still open. */
 enum join_result join_window_add(struct join *j, int s, const char *line,
-    size_t len, int n, const char **why)
+    size_t len, int n, const struct jfrag *f, const char **why)
 {
 	size_t keylen = j->kb.len;
 	int live = 0;
@@ -203,9 +256,12 @@ enum join_result join_window_add(struct join *j, int s, const char *line,
 	for (int i = 0; i < n; i++) {
 		if (j->wend[i] <= j->W)
 			continue;
+		struct jrec r = { NULL, len, 0, 0, seq, false };
+
 		j->kb.len = keylen;
-		join_window_store(j, s, (struct jrec){ jline_copy(line, len),
-		    len, 0, 0, seq, false }, keylen, j->wstart[i], j->wend[i]);
+		r.line = f ? jline_hold(line, len, f, &r.flen) :
+		    jline_copy(line, len);
+		join_window_store(j, s, r, keylen, j->wstart[i], j->wend[i]);
 	}
 	return JOIN_OK;
 }
