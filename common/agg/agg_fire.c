@@ -904,7 +904,10 @@ static void key_pack(const struct aggfire *s, struct buf *b, uint32_t id)
 		mpb_pack_array(b, 3);
 		mpb_pack_int64(b, sl->start);
 		mpb_pack_int64(b, sl->end);
-		aggset_pack(s->as, b, state_of(s, k, sl, s->cst));
+		if (k->full)
+			aggset_pack(s->as, b, slot_state(sl));
+		else
+			aggset_pack_compact(s->as, b, slot_state(sl));
 	}
 	if (fired != INT64_MIN) {
 		mpb_pack_strn(b, "fired", 5);

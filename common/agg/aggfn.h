@@ -199,5 +199,9 @@ size_t aggset_compact_size(const struct aggset *as);
 void aggset_compact_init(const struct aggset *as, void *c);
 bool aggset_compress(const struct aggset *as, const void *state, void *c);
 void aggset_expand(const struct aggset *as, const void *c, void *state);
+/* aggset_pack() of the state compact c holds, the same bytes, read from
+ * c itself (a checkpoint packs a million keys: no block expanded each). */
+void aggset_pack_compact(const struct aggset *as, struct buf *b,
+    const void *c);
 
 #endif
