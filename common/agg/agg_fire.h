@@ -123,10 +123,10 @@ struct aggfire {
 	/* Incremental checkpoints (aggfire_track()): the keys changed and
 	 * dropped since the last checkpoint. */
 	bool track;
-	unsigned char *ckmark;  /* by key id: in changed */
-	size_t cap_ckmark;
-	uint32_t *changed;
-	size_t nchanged, cap_changed;
+	uint64_t *ckmark;       /* a bit by key id: changed */
+	size_t cap_ckmark;      /* in words */
+	uint32_t *changed;      /* the ids marked, in order (a delta) */
+	size_t cap_changed;
 	struct buf gone;        /* a delta value per key dropped (msgpack) */
 	/* Counters (--stats). */
 	uint64_t results;
@@ -173,8 +173,7 @@ void aggfire_clear(struct aggfire *s);
 int aggfire_restore_key(struct aggfire *s, const json_t *e, const char **why);
 /*
  * Incremental checkpoints.  aggfire_track() starts noting which keys
- * change (a mark per key id, the list of ids marked) and which are
- * dropped.  aggfire_delta() appends to out, in msgpack (mpjson.h), a
+ * change (a bit per key id) and which are dropped.  aggfire_delta() appends to out, in msgpack (mpjson.h), a
  * value per key dropped, {"key":K,"del":true}, then one per key
  * changed, its entry as in aggfire_snapshot(), and starts the change set
  * afresh, as aggfire_track_reset() does (after a full snapshot or a

@@ -210,5 +210,9 @@ void aggset_expand(const struct aggset *as, const void *c, void *state);
  * apply and compress (or promote) instead.
  */
 bool aggset_compact_apply(const struct aggset *as, void *c);
+/* aggset_pack() of the state compact c holds, the same bytes, read from
+ * c itself (a checkpoint packs a million keys: no block expanded each). */
+void aggset_pack_compact(const struct aggset *as, struct buf *b,
+    const void *c);
 
 #endif

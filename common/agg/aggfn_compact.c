@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "aggfn_state.h"
+#include "mpjson.h"
 #include "banned.h"
 
 /* Compact bytes of a slot of kind k, or 0 when k has no compact form. */
@@ -270,4 +271,52 @@ bool aggset_compact_apply(const struct aggset *as, void *c)
 		p += ckind_size(sl->kind);
 	}
 	return true;
+}
+
+/* The bytes slot_pack() (aggfn_snap.c) writes for the expanded state: a
+ * sum's flags 0 and its real parts 0.0 (floats 32), an extreme without a
+ * value nil. */
+void aggset_pack_compact(const struct aggset *as, struct buf *b,
+    const void *c)
+{
+	const unsigned char *p = c, *flags = p + flags_off(as);
+	size_t e = 0;
+
+	mpb_pack_array(b, as->nslots);
+	for (size_t i = 0; i < as->nslots; i++) {
+		uint32_t u;
+		int64_t v;
+
+		switch (as->slots[i].kind) {
+		case K_COUNT:
+			memcpy(&u, p, 4);
+			mpb_pack_int64(b, (int64_t)u);
+			p += 4;
+			break;
+		case K_SUM:
+			memcpy(&v, p, 8);
+			memcpy(&u, p + 8, 4);
+			mpb_pack_array(b, 5);
+			mpb_pack_int64(b, (int64_t)u);
+			mpb_pack_int(b, 0);
+			mpb_pack_int64(b, v);
+			mpb_pack_float(b, 0.0f);
+			mpb_pack_float(b, 0.0f);
+			p += 12;
+			break;
+		case K_MIN:
+		case K_MAX:
+			if (flags[e / 8] & (1u << (e % 8))) {
+				memcpy(&v, p, 8);
+				mpb_pack_int64(b, v);
+			} else {
+				mpb_pack_nil(b);
+			}
+			e++;
+			p += 8;
+			break;
+		default:
+			break;
+		}
+	}
 }

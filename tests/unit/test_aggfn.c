@@ -1144,11 +1144,14 @@ static bool pack_is_snapshot(const struct aggset *as, const void *st)
 }
 
 /* Compresses st; when that succeeds, expands it again and compares the
- * blocks byte for byte: true when st round-trips exactly. */
+ * blocks byte for byte, and packs the compact form (a checkpoint's bytes)
+ * to compare with the block's: true when st round-trips exactly and
+ * packs the same. */
 static bool compact_roundtrip(const struct aggset *as, const void *st)
 {
 	size_t n = aggset_state_size(as);
 	unsigned char c[64], *back = aligned_alloc(8, n);
+	struct buf full = BUF_INIT, comp = BUF_INIT;
 	bool r;
 
 	if (aggset_compact_size(as) > sizeof c) {
@@ -1159,7 +1162,13 @@ static bool compact_roundtrip(const struct aggset *as, const void *st)
 	if (r) {
 		aggset_expand(as, c + 1, back);
 		r = memcmp(back, st, n) == 0;
+		aggset_pack(as, &full, st);
+		aggset_pack_compact(as, &comp, c + 1);
+		r = r && full.len == comp.len &&
+		    memcmp(full.data, comp.data, full.len) == 0;
 	}
+	buf_free(&full);
+	buf_free(&comp);
 	free(back);
 	return r;
 }
