@@ -79,14 +79,14 @@ struct ckpt_metrics {
  * message.  snapshot() and full() then also start the change set
  * afresh, as restore() and apply() do.  The stage writes a
  * delta at each barrier, and compacts when the deltas since the last
- * full piece exceed twice its size (STAGE_COMPACT_PERCENT): in the directory
+ * full piece exceed its size (STAGE_COMPACT_PERCENT): in the directory
  * store a child process (fork: a copy-on-write image of the state, no
  * locking, the other core) rewrites that barrier's delta as a full piece
  * of the same checkpoint while the stage goes on; in a store whose
  * client runs threads (Kafka), where a forked child cannot write, the
  * stage writes the full piece itself instead of that delta.  A
- * checkpoint costs what changed, and a restore at most about three times
- * the state.  In the directory store a delta is made durable by a writer
+ * checkpoint costs what changed, and a restore at most about twice the
+ * state.  In the directory store a delta is made durable by a writer
  * thread while the stage goes on: the stage's output from the barrier
  * on (the barrier first) is held in its out (out_set_gate()) until the
  * delta is durable, so that nothing downstream sees the barrier, or
@@ -102,13 +102,8 @@ struct stage_hooks {
 };
 
 /* Deltas since the full piece, in percent of its size, that make the
- * next checkpoint a full one.  Twice its size: a compaction rewrites the
- * whole state, and at a checkpoint a second it was most of what
- * checkpoints cost (bench-incr: 1M keys, about one in eight changed each
- * second: a compaction every 7 deltas at 100 percent, half as often at
- * 200); the price is a restore reading up to the full piece and deltas
- * of twice its size, against once its size. */
-#define STAGE_COMPACT_PERCENT 200
+ * next checkpoint a full one. */
+#define STAGE_COMPACT_PERCENT 100
 
 struct stage {
 	struct ckpt_store *store;       /* NULL without --checkpoint-dir */
