@@ -812,8 +812,7 @@ static bool on_quick(void *ctx, const char *line, size_t len)
 	int64_t ts = 0;
 	char why[SINK_ERR_MAX];
 
-	if (!s->quick || s->seen.nunseen > 0 ||
-	    !rec_quick_all(line, len, m, QUICK_MEMBERS, &n))
+	if (!s->quick || !rec_quick_all(line, len, m, QUICK_MEMBERS, &n))
 		return false;
 	/* jansson keeps one of duplicate members: that way */
 	for (size_t i = 1; i < n; i++)
@@ -861,7 +860,8 @@ static bool on_quick(void *ctx, const char *line, size_t len)
 	}
 	if (build_tail(s, c, ts, why, sizeof why) < 0)
 		goto fallback;
-	fieldseen_record(&s->seen, NULL);       /* every field seen */
+	/* the fields registered are the key's (no --bins), all here */
+	fieldseen_record_complete(&s->seen);
 	struct origin *org = xmalloc(sizeof *org + len);
 	org->lineno = s->lr.lineno;
 	org->only_deletes = s->values == 0 && !s->o->monotonic;
