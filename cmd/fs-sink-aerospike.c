@@ -658,11 +658,15 @@ static int on_data(void *ctx, const json_t *obj, const char *line,
  */
 #define QUICK_MEMBERS 64
 
-/* One member's value as a bin: its type, its registry type name (NULL:
- * null) and its encoding in s->val.  False: not a plain value. */
+/* One member of a row read quick: a key field, or a bin's value of
+ * type pt (type: its registry name, NULL for null), its bytes in str
+ * (a string) or be (an integer, a float: 8 bytes; a boolean: 1). */
 struct quick_val {
+	bool key;
 	uint8_t pt;
 	const char *type;
+	struct rec_span str;
+	uint8_t be[8];
 };
 
 /* A JSON integer (rec_quick_all: at most 18 digits, no overflow). */
@@ -695,30 +699,26 @@ static bool quick_str(struct rec_span v, struct rec_span *out)
 	return true;
 }
 
-/* Classifies v and encodes it into b as as_value_encode() would the
- * value jansson reads from it; false: not a plain value. */
-static bool quick_value(struct rec_span v, struct quick_val *q,
-    struct buf *b)
+/* Reads v as the value jansson reads from it; false: not a plain
+ * value. */
+static bool quick_value(struct rec_span v, struct quick_val *q)
 {
-	uint8_t be[8];
 	int64_t i;
-	struct rec_span str;
 
-	buf_reset(b);
 	switch (v.p[0]) {
 	case '"':
-		if (!quick_str(v, &str))
-			return false;
-		buf_append(b, str.p, str.n);
-		*q = (struct quick_val){ AS_PT_STRING, "string" };
-		return true;
+		q->pt = AS_PT_STRING;
+		q->type = "string";
+		return quick_str(v, &q->str);
 	case 't':
 	case 'f':
-		buf_appendc(b, v.p[0] == 't' ? 1 : 0);
-		*q = (struct quick_val){ AS_PT_BOOL, "boolean" };
+		q->pt = AS_PT_BOOL;
+		q->type = "boolean";
+		q->be[0] = v.p[0] == 't' ? 1 : 0;
 		return true;
 	case 'n':
-		*q = (struct quick_val){ AS_PT_NULL, NULL };
+		q->pt = AS_PT_NULL;
+		q->type = NULL;
 		return true;
 	case '{':
 	case '[':
@@ -727,8 +727,9 @@ static bool quick_value(struct rec_span v, struct quick_val *q,
 		break;
 	}
 	if (quick_int(v, &i)) {
-		as_put_u64(be, (uint64_t)i);
-		*q = (struct quick_val){ AS_PT_INTEGER, "integer" };
+		q->pt = AS_PT_INTEGER;
+		q->type = "integer";
+		as_put_u64(q->be, (uint64_t)i);
 	} else {
 		/* a real, as jansson reads it (strtod; the line goes on
 		 * with ',' or '}', where strtod stops) */
@@ -741,11 +742,23 @@ static bool quick_value(struct rec_span v, struct quick_val *q,
 		if (errno != 0 || end != v.p + v.n)
 			return false;
 		memcpy(&bits, &d, 8);
-		as_put_u64(be, bits);
-		*q = (struct quick_val){ AS_PT_FLOAT, "float" };
+		q->pt = AS_PT_FLOAT;
+		q->type = "float";
+		as_put_u64(q->be, bits);
 	}
-	buf_append(b, be, 8);
 	return true;
+}
+
+/* q into b as as_value_encode() encodes the value jansson reads. */
+static void quick_encode(const struct quick_val *q, struct buf *b)
+{
+	buf_reset(b);
+	if (q->pt == AS_PT_STRING)
+		buf_append(b, q->str.p, q->str.n);
+	else if (q->pt == AS_PT_BOOL)
+		buf_appendc(b, q->be[0]);
+	else if (q->pt != AS_PT_NULL)
+		buf_append(b, q->be, 8);
 }
 
 /* The member of m[0..n) named like top-level path p, or NULL. */
@@ -808,6 +821,7 @@ static bool on_quick(void *ctx, const char *line, size_t len)
 {
 	struct sink *s = ctx;
 	struct rec_member m[QUICK_MEMBERS];
+	struct quick_val qv[QUICK_MEMBERS];
 	size_t n;
 	int64_t ts = 0;
 	char why[SINK_ERR_MAX];
@@ -828,10 +842,8 @@ static bool on_quick(void *ctx, const char *line, size_t len)
 			return false;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct quick_val q;
-
-		if (!is_key_member(s, m[i].key.p, m[i].key.n) &&
-		    !quick_value(m[i].val, &q, &s->val))
+		qv[i].key = is_key_member(s, m[i].key.p, m[i].key.n);
+		if (!qv[i].key && !quick_value(m[i].val, &qv[i]))
 			return false;
 	}
 	if (!quick_key(s, m, n))
@@ -844,18 +856,17 @@ static bool on_quick(void *ctx, const char *line, size_t len)
 	for (size_t i = 0; i < n; i++) {
 		const char *name = m[i].key.p;
 		size_t nlen = m[i].key.n;
-		struct quick_val q;
 		int r;
 
-		if (is_key_member(s, name, nlen))
+		if (qv[i].key)
 			continue;
 		if ((r = bin_check(s, name, nlen, why, sizeof why)) < 0)
 			goto fallback;
 		if (r == 0)
 			continue;
-		quick_value(m[i].val, &q, &s->val);     /* plain: seen above */
-		as_registry_note_type(&s->reg, name, nlen, q.type);
-		if (bin_put(s, c, name, nlen, q.pt, why, sizeof why) < 0)
+		as_registry_note_type(&s->reg, name, nlen, qv[i].type);
+		quick_encode(&qv[i], &s->val);
+		if (bin_put(s, c, name, nlen, qv[i].pt, why, sizeof why) < 0)
 			goto fallback;
 	}
 	if (build_tail(s, c, ts, why, sizeof why) < 0)
