@@ -82,6 +82,7 @@ struct sink {
 	struct binspec *bins;
 	size_t n_bins;
 	size_t time_bin_len;
+	bool quick;             /* rows may take the quick path (on_quick) */
 	struct as_cluster cl;
 	struct as_exec *ex;
 	struct as_key key;
@@ -292,9 +293,10 @@ static bool is_key_member(const struct sink *s, const char *name, size_t n)
 	return false;
 }
 
-/* Appends one bin write; -1 with why when the bin cannot be written. */
-static int add_bin(struct sink *s, struct as_cmd *c, const char *name,
-    size_t nlen, const json_t *v, char *why, size_t whylen)
+/* A bin name's checks: -1 with why when it cannot be a bin, 0 when it is
+ * the event time build() writes itself, 1 when it is a bin. */
+static int bin_check(const struct sink *s, const char *name, size_t nlen,
+    char *why, size_t whylen)
 {
 	/* the server's rule (as_bin_name_check): under 16 bytes, no NUL */
 	if (nlen > AS_BIN_NAME_MAX) {
@@ -308,8 +310,15 @@ static int add_bin(struct sink *s, struct as_cmd *c, const char *name,
 	}
 	if (s->o->monotonic && nlen == s->time_bin_len &&
 	    memcmp(name, s->o->time_bin, nlen) == 0)
-		return 0;       /* written as the event time by build() */
-	as_registry_note(&s->reg, name, nlen, v);
+		return 0;
+	return 1;
+}
+
+/* Appends the write of bin name (noted already), its value of type pt
+ * in s->val; -1 with why when the name is too long with the suffix. */
+static int bin_put(struct sink *s, struct as_cmd *c, const char *name,
+    size_t nlen, uint8_t pt, char *why, size_t whylen)
+{
 	if (s->reg.suffix[0] != '\0') {
 		buf_reset(&s->bin);
 		buf_append(&s->bin, name, nlen);
@@ -323,11 +332,70 @@ static int add_bin(struct sink *s, struct as_cmd *c, const char *name,
 		name = s->bin.data;
 		nlen = s->bin.len;
 	}
-	buf_reset(&s->val);
-	uint8_t pt = as_value_encode(v, &s->val);
 	as_cmd_op(c, AS_OP_WRITE, pt, name, nlen, s->val.data, s->val.len);
 	if (pt != AS_PT_NULL)
 		s->values++;
+	return 0;
+}
+
+/* Appends one bin write; -1 with why when the bin cannot be written. */
+static int add_bin(struct sink *s, struct as_cmd *c, const char *name,
+    size_t nlen, const json_t *v, char *why, size_t whylen)
+{
+	int r = bin_check(s, name, nlen, why, whylen);
+
+	if (r <= 0)
+		return r;
+	as_registry_note(&s->reg, name, nlen, v);
+	buf_reset(&s->val);
+	return bin_put(s, c, name, nlen, as_value_encode(v, &s->val), why,
+	    whylen);
+}
+
+/* The header, the key field and the filter of a write of the record
+ * whose key is s->key and event time ts. */
+static void build_head(struct sink *s, struct as_cmd *c, int64_t ts)
+{
+	struct opts *o = s->o;
+
+	memcpy(c->digest, s->key.digest, AS_DIGEST_SIZE);
+	s->values = 0;
+	c->hdr.info2 = AS_INFO2_WRITE | o->info2;
+	c->hdr.info3 = o->info3;
+	c->hdr.record_ttl = o->ttl;
+	if (o->send_key) {
+		size_t kn;
+		const void *kp = as_key_bytes(&s->key, &kn);
+		as_cmd_field_key(c, s->key.type, kp, kn);
+	}
+	if (o->monotonic) {
+		buf_reset(&s->exp);
+		as_exp_monotonic(&s->exp, o->time_bin, s->time_bin_len, ts);
+		as_cmd_field(c, AS_FIELD_FILTER_EXP, s->exp.data, s->exp.len);
+	}
+}
+
+/* The event time's bin and the checks of a write built: -1 with why. */
+static int build_tail(struct sink *s, struct as_cmd *c, int64_t ts,
+    char *why, size_t whylen)
+{
+	struct opts *o = s->o;
+
+	if (o->monotonic) {
+		uint8_t be[8];
+		as_put_u64(be, (uint64_t)ts);
+		as_cmd_op(c, AS_OP_WRITE, AS_PT_INTEGER, o->time_bin,
+		    s->time_bin_len, be, 8);
+	}
+	if (c->n_ops == 0) {
+		snprintf(why, whylen, "no bins to write");
+		return -1;
+	}
+	if (c->parts.len > AS_PROTO_SIZE_MAX / 2) {
+		snprintf(why, whylen, "record too big: %zu bytes, more than "
+		    "any server takes", c->parts.len);
+		return -1;
+	}
 	return 0;
 }
 
@@ -339,16 +407,6 @@ static int build(struct sink *s, const json_t *obj, struct as_cmd *c, char *why,
 	if (as_key_from_record(&s->key, &s->ks, o->as.key_sep, obj, o->as.set,
 	    why, whylen) < 0)
 		return -1;
-	memcpy(c->digest, s->key.digest, AS_DIGEST_SIZE);
-	s->values = 0;
-	c->hdr.info2 = AS_INFO2_WRITE | o->info2;
-	c->hdr.info3 = o->info3;
-	c->hdr.record_ttl = o->ttl;
-	if (o->send_key) {
-		size_t kn;
-		const void *kp = as_key_bytes(&s->key, &kn);
-		as_cmd_field_key(c, s->key.type, kp, kn);
-	}
 	int64_t ts = 0;
 	if (o->monotonic) {
 		const char *e;
@@ -356,10 +414,8 @@ static int build(struct sink *s, const json_t *obj, struct as_cmd *c, char *why,
 			snprintf(why, whylen, "%s", e);
 			return -1;
 		}
-		buf_reset(&s->exp);
-		as_exp_monotonic(&s->exp, o->time_bin, s->time_bin_len, ts);
-		as_cmd_field(c, AS_FIELD_FILTER_EXP, s->exp.data, s->exp.len);
 	}
+	build_head(s, c, ts);
 	if (s->n_bins > 0) {
 		for (size_t i = 0; i < s->n_bins; i++) {
 			const json_t *v = path_get(&s->bins[i].path, obj);
@@ -378,22 +434,7 @@ static int build(struct sink *s, const json_t *obj, struct as_cmd *c, char *why,
 				return -1;
 		}
 	}
-	if (o->monotonic) {
-		uint8_t be[8];
-		as_put_u64(be, (uint64_t)ts);
-		as_cmd_op(c, AS_OP_WRITE, AS_PT_INTEGER, o->time_bin,
-		    s->time_bin_len, be, 8);
-	}
-	if (c->n_ops == 0) {
-		snprintf(why, whylen, "no bins to write");
-		return -1;
-	}
-	if (c->parts.len > AS_PROTO_SIZE_MAX / 2) {
-		snprintf(why, whylen, "record too big: %zu bytes, more than "
-		    "any server takes", c->parts.len);
-		return -1;
-	}
-	return 0;
+	return build_tail(s, c, ts, why, whylen);
 }
 
 /* --- results ---------------------------------------------------------- */
@@ -606,6 +647,247 @@ static int on_data(void *ctx, const json_t *obj, const char *line,
 	return 0;
 }
 
+/*
+ * The quick path (sink.h's quick hook): an ordinary row -- flat, its
+ * strings without escapes, its numbers short, no duplicate member -- is
+ * read straight from its bytes (rec_quick_all) and encoded into the
+ * write without a jansson tree; the bytes sent are the ones build()
+ * sends for the same row.  Anything else, a row the write would reject
+ * included, goes the jansson way (read_line, on_data), which stays the
+ * judge of what is accepted and the source of every reason.
+ */
+#define QUICK_MEMBERS 64
+
+/* One member of a row read quick: a key field, or a bin's value of
+ * type pt (type: its registry name, NULL for null), its bytes in str
+ * (a string) or be (an integer, a float: 8 bytes; a boolean: 1). */
+struct quick_val {
+	bool key;
+	uint8_t pt;
+	const char *type;
+	struct rec_span str;
+	uint8_t be[8];
+};
+
+/* A JSON integer (rec_quick_all: at most 18 digits, no overflow). */
+static bool quick_int(struct rec_span v, int64_t *out)
+{
+	const char *p = v.p, *e = v.p + v.n;
+	bool neg = p < e && *p == '-';
+	int64_t x = 0;
+
+	if (neg)
+		p++;
+	if (p == e)
+		return false;
+	for (; p < e; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		x = x * 10 + (*p - '0');
+	}
+	*out = neg ? -x : x;
+	return true;
+}
+
+/* A string without escapes: its bytes between the quotes. */
+static bool quick_str(struct rec_span v, struct rec_span *out)
+{
+	if (v.n < 2 || v.p[0] != '"' ||
+	    memchr(v.p + 1, '\\', v.n - 2) != NULL)
+		return false;
+	*out = (struct rec_span){ v.p + 1, v.n - 2 };
+	return true;
+}
+
+/* Reads v as the value jansson reads from it; false: not a plain
+ * value. */
+static bool quick_value(struct rec_span v, struct quick_val *q)
+{
+	int64_t i;
+
+	switch (v.p[0]) {
+	case '"':
+		q->pt = AS_PT_STRING;
+		q->type = "string";
+		return quick_str(v, &q->str);
+	case 't':
+	case 'f':
+		q->pt = AS_PT_BOOL;
+		q->type = "boolean";
+		q->be[0] = v.p[0] == 't' ? 1 : 0;
+		return true;
+	case 'n':
+		q->pt = AS_PT_NULL;
+		q->type = NULL;
+		return true;
+	case '{':
+	case '[':
+		return false;
+	default:
+		break;
+	}
+	if (quick_int(v, &i)) {
+		q->pt = AS_PT_INTEGER;
+		q->type = "integer";
+		as_put_u64(q->be, (uint64_t)i);
+	} else {
+		/* a real, as jansson reads it (strtod; the line goes on
+		 * with ',' or '}', where strtod stops) */
+		char *end;
+		double d;
+		uint64_t bits;
+
+		errno = 0;
+		d = strtod(v.p, &end);
+		if (errno != 0 || end != v.p + v.n)
+			return false;
+		memcpy(&bits, &d, 8);
+		q->pt = AS_PT_FLOAT;
+		q->type = "float";
+		as_put_u64(q->be, bits);
+	}
+	return true;
+}
+
+/* q into b as as_value_encode() encodes the value jansson reads. */
+static void quick_encode(const struct quick_val *q, struct buf *b)
+{
+	buf_reset(b);
+	if (q->pt == AS_PT_STRING)
+		buf_append(b, q->str.p, q->str.n);
+	else if (q->pt == AS_PT_BOOL)
+		buf_appendc(b, q->be[0]);
+	else if (q->pt != AS_PT_NULL)
+		buf_append(b, q->be, 8);
+}
+
+/* The member of m[0..n) named like top-level path p, or NULL. */
+static const struct rec_member *quick_find(const struct rec_member *m,
+    size_t n, const struct path *p)
+{
+	size_t len = strlen(p->parts[0]);
+
+	for (size_t i = 0; i < n; i++)
+		if (m[i].key.n == len && memcmp(m[i].key.p, p->parts[0],
+		    len) == 0)
+			return &m[i];
+	return NULL;
+}
+
+/* as_key_from_record() from the members; false where it would fail. */
+static bool quick_key(struct sink *s, const struct rec_member *m, size_t n)
+{
+	const struct keyspec *ks = &s->ks;
+	struct as_key *k = &s->key;
+	struct rec_span str;
+	int64_t i;
+
+	buf_reset(&k->s);
+	for (size_t j = 0; j < ks->n; j++) {
+		const struct rec_member *f = quick_find(m, n, &ks->paths[j]);
+
+		if (f == NULL)
+			return false;
+		if (ks->n == 1 && quick_int(f->val, &i)) {
+			as_key_int(k, i, s->o->as.set);
+			return true;
+		}
+		if (j > 0)
+			buf_appends(&k->s, s->o->as.key_sep);
+		if (quick_str(f->val, &str))
+			buf_append(&k->s, str.p, str.n);
+		else if (quick_int(f->val, &i))
+			buf_append_i64(&k->s, i);
+		else
+			return false;
+	}
+	as_key_string_built(k, s->o->as.set);
+	return true;
+}
+
+/* Rows may take the quick path: every member a bin, the key fields and
+ * the event time top-level members. */
+static bool quick_possible(const struct sink *s)
+{
+	if (s->n_bins > 0)
+		return false;
+	for (size_t i = 0; i < s->ks.n; i++)
+		if (s->ks.paths[i].n != 1)
+			return false;
+	return !s->o->monotonic || s->o->c.time_path.n == 1;
+}
+
+static bool on_quick(void *ctx, const char *line, size_t len)
+{
+	struct sink *s = ctx;
+	struct rec_member m[QUICK_MEMBERS];
+	struct quick_val qv[QUICK_MEMBERS];
+	size_t n;
+	int64_t ts = 0;
+	char why[SINK_ERR_MAX];
+
+	if (!s->quick || !rec_quick_all(line, len, m, QUICK_MEMBERS, &n))
+		return false;
+	/* jansson keeps one of duplicate members: that way */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (m[i].key.n == m[j].key.n && memcmp(m[i].key.p,
+			    m[j].key.p, m[i].key.n) == 0)
+				return false;
+	if (s->o->monotonic) {
+		const struct rec_member *t = quick_find(m, n,
+		    &s->o->c.time_path);
+
+		if (t == NULL || !quick_int(t->val, &ts))
+			return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		qv[i].key = is_key_member(s, m[i].key.p, m[i].key.n);
+		if (!qv[i].key && !quick_value(m[i].val, &qv[i]))
+			return false;
+	}
+	if (!quick_key(s, m, n))
+		return false;
+	/* as on_data() from here, which nothing above has changed */
+	if (!s->defined && s->o->view != NULL)
+		registry_define(s, NULL);
+	struct as_cmd *c = as_exec_cmd(s->ex);
+	build_head(s, c, ts);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = m[i].key.p;
+		size_t nlen = m[i].key.n;
+		int r;
+
+		if (qv[i].key)
+			continue;
+		if ((r = bin_check(s, name, nlen, why, sizeof why)) < 0)
+			goto fallback;
+		if (r == 0)
+			continue;
+		as_registry_note_type(&s->reg, name, nlen, qv[i].type);
+		quick_encode(&qv[i], &s->val);
+		if (bin_put(s, c, name, nlen, qv[i].pt, why, sizeof why) < 0)
+			goto fallback;
+	}
+	if (build_tail(s, c, ts, why, sizeof why) < 0)
+		goto fallback;
+	/* the fields registered are the key's (no --bins), all here */
+	fieldseen_record_complete(&s->seen);
+	struct origin *org = xmalloc(sizeof *org + len);
+	org->lineno = s->lr.lineno;
+	org->only_deletes = s->values == 0 && !s->o->monotonic;
+	org->len = len;
+	memcpy(org->raw, line, len);
+	c->udata = org;
+	as_exec_submit(s->ex, c);
+	return true;
+fallback:
+	/* the jansson way rejects it, with the same reason */
+	c->udata = NULL;
+	as_exec_cmd_free(s->ex, c);
+	return false;
+}
+
 static void metrics_register(struct sink *s, struct metrics *m)
 {
 	static const char *const qs[4] = { "0.5", "0.9", "0.99", "0.999" };
@@ -788,6 +1070,7 @@ int main(int argc, char **argv)
 	compile_bins(&s);
 	fieldseen_init(&s.seen, o.strict);
 	fieldseen_add_keys(&s.seen, &s.ks, "--key", o.as.key);
+	s.quick = quick_possible(&s);
 	for (size_t i = 0; i < s.n_bins; i++)
 		fieldseen_add(&s.seen, &s.bins[i].path, "--bins", o.bins);
 	if (lineio_open(&s.lr, o.input ? o.input : "-") < 0)
@@ -800,7 +1083,7 @@ int main(int argc, char **argv)
 	o.c.ckpt_backend = &kafka_ckpt_backend;
 	stage_init(&s.st, &o.c, (struct stage_hooks){ snapshot, restore, &s });
 	s.step = (struct sink_step){ &s.st, &s.rj, &s.lr,
-	    { read_line, on_control, on_data, &s }, 0, 0 };
+	    { read_line, on_control, on_data, &s, on_quick }, 0, 0 };
 	connect_cluster(&s);
 	metrics_register(&s, o.c.metrics);
 	if (o.c.stats) {

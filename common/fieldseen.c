@@ -63,6 +63,14 @@ void fieldseen_look(struct fieldseen *fs, const json_t *rec)
 	}
 }
 
+void fieldseen_record_complete(struct fieldseen *fs)
+{
+	fs->records++;
+	for (size_t i = 0; i < fs->nunseen; i++)
+		fs->f[fs->unseen[i]].seen = true;
+	fs->nunseen = 0;
+}
+
 size_t fieldseen_absent(const struct fieldseen *fs)
 {
 	return fs->records > 0 ? fs->nunseen : 0;

@@ -89,6 +89,10 @@ static inline void fieldseen_record(struct fieldseen *fs, const json_t *rec)
 		fieldseen_look(fs, rec);
 }
 
+/* fieldseen_record() of a record the caller knows has every field
+ * registered (without it as a jansson tree). */
+void fieldseen_record_complete(struct fieldseen *fs);
+
 /* The fields no record had so far (0 when no record came). */
 size_t fieldseen_absent(const struct fieldseen *fs);
 

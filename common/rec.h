@@ -188,6 +188,17 @@ bool rec_quick_members(const void *p, size_t n, const struct rec_want *want,
  */
 int rec_quick_data_members(const void *p, size_t n,
     const struct rec_want *want, size_t nwant, struct rec_span *found);
+/* A top-level member: its key's bytes (no escape) and its value's. */
+struct rec_member {
+	struct rec_span key, val;
+};
+/*
+ * rec_quick_members() for every top-level member, in line order,
+ * duplicates included: m[0..*count).  False means "not sure", as for
+ * rec_quick_members(), and also with more than max members.
+ */
+bool rec_quick_all(const void *p, size_t n, struct rec_member *m,
+    size_t max, size_t *count);
 /* True when p[0..n) is valid UTF-8 without NUL bytes. */
 bool rec_utf8_text(const void *p, size_t n);
 

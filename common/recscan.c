@@ -571,6 +571,53 @@ int rec_quick_data_members(const void *vp, size_t n,
 	return rec_quick_members(vp, n, want, nwant, found) ? 1 : 0;
 }
 
+bool rec_quick_all(const void *vp, size_t n, struct rec_member *m,
+    size_t max, size_t *count)
+{
+	pos p = vp, e = p + n;
+
+	*count = 0;
+	p = qj_ws(p, e);
+	if (p >= e || *p != '{')
+		return false;
+	p = qj_ws(p + 1, e);
+	if (p < e && *p == '}')
+		return qj_ws(p + 1, e) == e;
+	for (;;) {
+		pos k, ke, v;
+
+		if (*count == max || p >= e || *p != '"' ||
+		    (ke = qj_plain_key(p + 1, e)) == NULL)
+			return false;
+		k = p + 1;
+		p = qj_ws(ke + 1, e);
+		if (p >= e || *p != ':')
+			return false;
+		v = p = qj_ws(p + 1, e);
+		if (p < e && *p == '"')
+			p = qj_string(p, e, false);
+		else if (p < e && (*p == '-' || (*p >= '0' && *p <= '9')))
+			p = qj_number(p, e, false);
+		else
+			p = qj_value(p, e, 2, false);
+		if (p == NULL)
+			return false;
+		m[*count].key = (struct rec_span){ (const char *)k,
+		    (size_t)(ke - k) };
+		m[*count].val = (struct rec_span){ (const char *)v,
+		    (size_t)(p - v) };
+		++*count;
+		p = qj_ws(p, e);
+		if (p >= e)
+			return false;
+		if (*p == '}')
+			return qj_ws(p + 1, e) == e;
+		if (*p != ',')
+			return false;
+		p = qj_ws(p + 1, e);
+	}
+}
+
 bool rec_quick_canonical(const void *vp, size_t n)
 {
 	pos p = vp, e = p + n;

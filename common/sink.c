@@ -8,8 +8,15 @@ void sink_line(struct sink_step *k, const char *line, size_t len)
 {
 	char why[SINK_ERR_MAX];
 	struct ctl c;
-	json_t *obj = k->h.read(k->h.ctx, line, len, &c, why);
+	json_t *obj;
 
+	if (k->h.quick != NULL && !rec_line_maybe_control(line, len) &&
+	    k->h.quick(k->h.ctx, line, len)) {
+		k->lines++;
+		stage_data(k->st);
+		return;
+	}
+	obj = k->h.read(k->h.ctx, line, len, &c, why);
 	k->lines++;
 	if (obj == NULL) {
 		reject_line(k->rj, k->lr, why, line, len);

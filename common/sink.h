@@ -17,6 +17,7 @@
 #define FS_SINK_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,12 @@ struct sink_hooks {
 	int (*data)(void *ctx, const json_t *obj, const char *line,
 	    size_t len, char *why);
 	void *ctx;
+	/* Optional (NULL: none): a line rec_line_maybe_control() clears
+	 * (so data, if it is a record), written without the read hook when
+	 * that is sure to do what the read and data hooks would: true when
+	 * it was.  False: nothing done that those hooks would not do, and
+	 * the line goes their way. */
+	bool (*quick)(void *ctx, const char *line, size_t len);
 };
 
 struct sink_step {

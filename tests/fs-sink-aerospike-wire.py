@@ -6,7 +6,8 @@ For each case, the official client (aerospike on PyPI, the C client
 underneath) and fs-sink-aerospike write the same record through a
 recording proxy to the fixture at HOST:PORT; the AS_MSG requests (proto
 type 3) each sent must be the same bytes.  Prints TAP lines; exits 1 when
-a case differs.
+a case differs.  Then the sink's quick path (rows read without jansson)
+against its jansson path, each row written both ways, the same way.
 """
 
 import json
@@ -174,6 +175,54 @@ def main():
                         "-s", setname] + args, check=False,
                        stdout=subprocess.DEVNULL)
         failed += compare(n, name, official, ours)
+    # The sink's quick path against its jansson path: a row read straight
+    # from its bytes and the same row written so that it must go the
+    # jansson way (an escape, a long number, a duplicate member, a real
+    # time) send the same bytes.
+    z = "0" * 101
+    same = [
+        ("quick = jansson: escaped strings, key sent",
+         ["--key", "id", "--send-key"],
+         '{"id":"k1","a":1,"b":"xy","f":2.5,"t":true,"u":false,"n":null}',
+         '{"id":"k\\u0031","a":1,"b":"x\\u0079","f":2.5,"t":true,'
+         '"u":false,"n":null}'),
+        ("quick = jansson: an escaped member name, negative numbers",
+         ["--key", "id"],
+         '{"id":-5,"ab":-0,"c":-1.5e-7,"d":"\u00e9t\u00e9"}',
+         '{"id":-5,"a\\u0062":-0,"c":-1.5e-7,"d":"\u00e9t\u00e9"}'),
+        ("quick = jansson: a real of many digits",
+         ["--key", "id"],
+         '{"id":"r","f":0.25}', '{"id":"r","f":0.25%s}' % z),
+        ("quick = jansson: a duplicate member",
+         ["--key", "id"],
+         '{"id":"d","v":2,"w":"s"}', '{"id":"d","v":1,"w":"s","v":2}'),
+        ("quick = jansson: a compound key, --monotonic with a real time",
+         ["--key", "a,b", "--monotonic"],
+         '{"a":"x","b":7,"v":1,"ts":%d}' % ts,
+         '{"a":"\\u0078","b":7,"v":1,"ts":%d.0}' % ts),
+    ]
+    both = Proxy(target)
+    for name, args, quick, slow in same:
+        for line, proxy in ((slow, official), (quick, both)):
+            subprocess.run([sink, "-h", "127.0.0.1:%d" % proxy.port, "-n",
+                            "test", "-s", setname, "--batch", "1", "-q"]
+                           + args, input=(line + "\n").encode(),
+                           check=False, stderr=subprocess.DEVNULL)
+        n += 1
+        failed += compare(n, name, official, both)
+    # A batch of quick and jansson rows, against the same rows all quick.
+    rows_quick = ['{"id":"b%d","v":%d,"s":"x"}' % (i, i) for i in range(4)]
+    rows_mixed = list(rows_quick)
+    rows_mixed[1] = '{"id":"b1","v":1,"s":"\\u0078"}'
+    rows_mixed[2] = '{"id":"b2","v":1,"s":"x","v":2}'
+    for rows, proxy in ((rows_mixed, official), (rows_quick, both)):
+        subprocess.run([sink, "-h", "127.0.0.1:%d" % proxy.port, "-n", "test",
+                        "-s", setname, "--key", "id", "--batch", "4",
+                        "--linger", "60s", "-q"],
+                       input="".join(r + "\n" for r in rows).encode(),
+                       check=False, stderr=subprocess.DEVNULL)
+    n += 1
+    failed += compare(n, "quick = jansson: a batch of both", official, both)
     print("1..%d" % n)
     client.close()
     sys.exit(1 if failed else 0)

@@ -23,6 +23,12 @@ void as_key_string(struct as_key *k, const char *s, size_t n, const char *set)
 	digest(k, set);
 }
 
+void as_key_string_built(struct as_key *k, const char *set)
+{
+	k->type = AS_PT_STRING;
+	digest(k, set);
+}
+
 void as_key_int(struct as_key *k, int64_t v, const char *set)
 {
 	k->type = AS_PT_INTEGER;
@@ -77,8 +83,7 @@ int as_key_from_record(struct as_key *k, const struct keyspec *ks,
 			return -1;
 		}
 	}
-	k->type = AS_PT_STRING;
-	digest(k, set);
+	as_key_string_built(k, set);
 	return 0;
 }
 

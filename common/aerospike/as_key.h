@@ -36,6 +36,8 @@ int as_key_from_record(struct as_key *k, const struct keyspec *ks,
     size_t whylen);
 /* Builds k from a string key or an integer key. */
 void as_key_string(struct as_key *k, const char *s, size_t n, const char *set);
+/* The string key k->s, appended to by the caller, as the key. */
+void as_key_string_built(struct as_key *k, const char *set);
 void as_key_int(struct as_key *k, int64_t v, const char *set);
 /* The key's bytes on the wire (for the KEY field) and their length. */
 const void *as_key_bytes(const struct as_key *k, size_t *n);

@@ -331,7 +331,12 @@ static const char *type_name(const json_t *v)
 void as_registry_note(struct as_registry *r, const char *name, size_t nlen,
     const json_t *v)
 {
-	const char *t = type_name(v);
+	as_registry_note_type(r, name, nlen, type_name(v));
+}
+
+void as_registry_note_type(struct as_registry *r, const char *name,
+    size_t nlen, const char *t)
+{
 	json_t *f, *types;
 
 	if (t == NULL)

@@ -76,6 +76,10 @@ int as_registry_define(struct as_registry *r, json_t *lineage,
  * called for every bin of every record. */
 void as_registry_note(struct as_registry *r, const char *name, size_t nlen,
     const json_t *v);
+/* The same for a value of type t, a name of fs-registry(5) ("integer",
+ * "float", "string", "boolean", ...; NULL: null, nothing noted). */
+void as_registry_note_type(struct as_registry *r, const char *name,
+    size_t nlen, const char *t);
 /* Watermark ts passed the sink (its results are written before it). */
 void as_registry_watermark(struct as_registry *r, int64_t ts);
 /* Writes were acknowledged: the next update sets last_written. */

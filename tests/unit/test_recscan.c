@@ -240,10 +240,44 @@ static void test_utf8(void)
 	CHECK(!rec_utf8_text("\x80", 1), "utf8: lone continuation byte");
 }
 
+/* Every top-level member, in order, with the spans of its key and its
+ * value; "not sure" as rec_quick_object(), and past max members. */
+static void test_quick_all(void)
+{
+	static const char line[] =
+	    " {\"a\":1, \"bb\" : \"x y\",\"c\":[1,{\"d\":null}],\"a\":-2.5e3} ";
+	struct rec_member m[4];
+	size_t n = 99;
+
+	CHECK(rec_quick_all(line, strlen(line), m, 4, &n) && n == 4,
+	    "all: four members, the duplicate too");
+	CHECK(n == 4 && m[0].key.n == 1 && m[0].key.p[0] == 'a' &&
+	    m[0].val.n == 1 && m[0].val.p[0] == '1', "all: an integer");
+	CHECK(n == 4 && m[1].key.n == 2 && memcmp(m[1].key.p, "bb", 2) == 0 &&
+	    m[1].val.n == 5 && memcmp(m[1].val.p, "\"x y\"", 5) == 0,
+	    "all: a string, its quotes in the span, spaces around the colon");
+	CHECK(n == 4 && m[2].val.n == 14 &&
+	    memcmp(m[2].val.p, "[1,{\"d\":null}]", 14) == 0,
+	    "all: an array as its bytes");
+	CHECK(n == 4 && m[3].val.n == 6 &&
+	    memcmp(m[3].val.p, "-2.5e3", 6) == 0, "all: the last member");
+	CHECK(!rec_quick_all(line, strlen(line), m, 3, &n),
+	    "all: more members than max is not sure");
+	CHECK(rec_quick_all("{}", 2, m, 4, &n) && n == 0, "all: empty object");
+	CHECK(!rec_quick_all("{\"\\u0061\":1}", 11, m, 4, &n),
+	    "all: an escaped key is not sure");
+	CHECK(!rec_quick_all("{\"a\":1", 6, m, 4, &n),
+	    "all: a cut line is not sure");
+	CHECK(!rec_quick_all("[1]", 3, m, 4, &n), "all: not an object");
+	CHECK(!rec_quick_all("{\"a\":1234567890123456789}", 25, m, 4, &n),
+	    "all: 19 digits are not sure");
+}
+
 int main(void)
 {
 	test_quick_object();
 	test_quick_data();
+	test_quick_all();
 	test_utf8();
 	test_text();
 	return tap_done();
