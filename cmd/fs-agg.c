@@ -68,6 +68,16 @@ struct agg {
 	    sl_start, sl_end, sl_pane;
 	unsigned proj_gen;
 	json_t **vals;          /* key or field values of a record */
+	/* The fields aggset_set_lazy() reads on demand (max_by's FIELD),
+	 * parsed from the record's line only when it reaches the extreme:
+	 * their projection, its slots, and the line's result (NULL: not
+	 * parsed yet). */
+	struct recproj *lazy;
+	int *sl_lazy;
+	const char *line;
+	size_t len;
+	json_t *lazy_obj;
+	bool lazy_done;
 	int64_t next_early;     /* wall clock of the next early firing */
 	struct out out;
 	struct lineio lr;
@@ -198,6 +208,46 @@ static void set_lateness(struct agg *s)
 	s->fe.L = s->o->lateness_set ? s->o->lateness : s->fe.f.lateness;
 }
 
+/* aggset_get_fn for the fields read on demand: field i of the current
+ * line, parsed once per record. */
+static json_t *lazy_get(void *ctx, size_t i)
+{
+	struct agg *s = ctx;
+	char why[REC_ERR_MAX];
+
+	if (!s->lazy_done) {
+		/* The line parsed already, the same way: it cannot be
+		 * refused here (NULL would count as missing). */
+		s->lazy_obj = recproj_parse(s->lazy, s->line, s->len, why);
+		s->lazy_done = true;
+	}
+	return s->lazy_obj != NULL ? recproj_at(s->lazy, s->lazy_obj,
+	    s->sl_lazy[i]) : NULL;
+}
+
+/* The fields read on demand (aggset_field_lazy_ok()), without --over
+ * (it reads records whole): kept in their own projection, not in
+ * s->proj. */
+static void build_lazy(struct agg *s)
+{
+	size_t n;
+	const struct path *fields = aggset_fields(s->as, &n);
+
+	if (s->lazy != NULL || s->o->over != NULL)
+		return;
+	s->sl_lazy = xcalloc(n ? n : 1, sizeof *s->sl_lazy);
+	for (size_t i = 0; i < n; i++) {
+		if (!aggset_field_lazy_ok(s->as, i))
+			continue;
+		if (s->lazy == NULL)
+			s->lazy = recproj_new();
+		recproj_keep(s->lazy, &fields[i]);
+		aggset_set_lazy(s->as, i, lazy_get, s);
+	}
+	for (size_t i = 0; s->lazy != NULL && i < n; i++)
+		s->sl_lazy[i] = recproj_slot(s->lazy, &fields[i]);
+}
+
 /* The members fs-agg reads: time, key, aggregated and condition
  * fields, the late mark and the window members.  Rebuilt when a window
  * spec names the window members. */
@@ -206,13 +256,15 @@ static void build_projection(struct agg *s)
 	size_t n;
 	const struct path *fields = aggset_fields(s->as, &n);
 
+	build_lazy(s);
 	recproj_free(s->proj);
 	s->proj = recproj_new();
 	recproj_keep(s->proj, &s->o->c.time_path);
 	for (size_t i = 0; i < s->ks.n; i++)
 		recproj_keep(s->proj, &s->ks.paths[i]);
 	for (size_t i = 0; i < n; i++)
-		recproj_keep(s->proj, &fields[i]);
+		if (s->lazy == NULL || !aggset_field_lazy_ok(s->as, i))
+			recproj_keep(s->proj, &fields[i]);
 	recproj_keep_name(s->proj, s->late.field);
 	recproj_keep_name(s->proj, s->o->start_field);
 	recproj_keep_name(s->proj, s->o->end_field);
@@ -605,6 +657,11 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 	int64_t t;
 	uint32_t id;
 
+	json_decref(s->lazy_obj);
+	s->lazy_obj = NULL;
+	s->lazy_done = false;
+	s->line = line;
+	s->len = len;
 	late_data(&s->late);
 	fieldseen_record(&s->seen, obj);
 	if (s->fe.mode == AGG_MODE_UNSET)
@@ -988,6 +1045,9 @@ static int finish(struct agg *s)
 	if (s->over != NULL)
 		over_free(s->over);
 	recproj_free(s->proj);
+	json_decref(s->lazy_obj);
+	recproj_free(s->lazy);
+	free(s->sl_lazy);
 	free(s->sl_key);
 	free(s->sl_field);
 	free(s->vals);

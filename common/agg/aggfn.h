@@ -139,6 +139,23 @@ int aggset_prepare_values(struct aggset *as, json_t *const *v,
     const char **why);
 
 /*
+ * Fields read on demand.  Field i of aggset_fields() may be when only
+ * max_by and min_by read it, as FIELD, and each of their BY lies inside
+ * it (a record with BY has FIELD, an object): building its value for
+ * every record is then most of the work, and only a record that reaches
+ * the extreme of BY needs it.  After aggset_set_lazy(), such a field's
+ * v[i] is ignored by aggset_prepare_values() and get(ctx, i) gives its
+ * value (borrowed, alive until the next record; NULL: missing) when a
+ * record reaches the extreme.  aggset_prepare() reads every field as
+ * before.
+ */
+typedef json_t *(*aggset_get_fn)(void *ctx, size_t i);
+bool aggset_field_lazy_ok(const struct aggset *as, size_t i);
+/* Field i (aggset_field_lazy_ok()) read through get from now on. */
+void aggset_set_lazy(struct aggset *as, size_t i, aggset_get_fn get,
+    void *ctx);
+
+/*
  * Adds the prepared record, with event time ts, to state.  May be called
  * for several states (every window or range the record falls in).
  * Calls with equal ts count as arriving in call order (first keeps the

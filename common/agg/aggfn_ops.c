@@ -21,11 +21,13 @@ void aggset_init(const struct aggset *as, void *state)
 	memset(state, 0, as->size);
 }
 
-static void slot_apply(const struct slot *sl, void *p, struct fval *f,
-    const struct fval *vf, int64_t ts)
+static void slot_apply(const struct aggset *as, const struct slot *sl,
+    void *p, struct fval *f, const struct fval *vf, int64_t ts)
 {
 	void **pp = p;
 	struct s_ext by;
+	const json_t *v;
+	int dir;
 
 	switch (sl->kind) {
 	case K_COUNT:
@@ -70,7 +72,18 @@ static void slot_apply(const struct slot *sl, void *p, struct fval *f,
 	case K_MAXBY:
 	case K_MINBY:
 		aggfn_ext_of(&by, f);
-		aggfn_by_add(p, &by, vf->v, sl->kind == K_MAXBY ? 1 : -1);
+		dir = sl->kind == K_MAXBY ? 1 : -1;
+		v = vf->v;
+		/* A field read on demand (aggset_set_lazy()): only for a
+		 * record that reaches the extreme. */
+		if (v == NULL) {
+			if (!aggfn_by_reaches(*pp, &by, dir))
+				break;
+			v = as->get(as->get_ctx, (size_t)sl->vfield);
+			if (v == NULL || json_is_null(v))
+				break;
+		}
+		aggfn_by_add(p, &by, v, dir);
 		break;
 	}
 }
@@ -83,7 +96,7 @@ void aggset_apply(struct aggset *as, void *state, int64_t ts)
 		const struct slot *sl = &as->slots[s];
 
 		if (as->active[s])
-			slot_apply(sl, base + sl->off,
+			slot_apply(as, sl, base + sl->off,
 			    sl->field >= 0 ? &as->fv[sl->field] : NULL,
 			    sl->vfield >= 0 ? &as->fv[sl->vfield] : NULL, ts);
 	}

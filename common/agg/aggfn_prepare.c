@@ -134,8 +134,17 @@ int aggset_prepare(struct aggset *as, const json_t *rec, const char **why)
 int aggset_prepare_values(struct aggset *as, json_t *const *v,
     const char **why)
 {
-	for (size_t i = 0; i < as->nfields; i++)
+	for (size_t i = 0; i < as->nfields; i++) {
+		if (as->lazy[i]) {
+			/* Present whenever the slots reading it are reached
+			 * (their BY lies inside it); v NULL: not read yet. */
+			as->fv[i].v = NULL;
+			as->fv[i].type = V_OTHER;
+			as->fv[i].canon_done = false;
+			continue;
+		}
 		read_field(&as->fv[i], v[i]);
+	}
 	return prepare_read(as, why);
 }
 

@@ -137,6 +137,11 @@ void aggfn_by_add(struct byset **pp, const struct s_ext *by, const json_t *v,
 	b->v[b->n++] = json_incref((json_t *)v);
 }
 
+bool aggfn_by_reaches(const struct byset *b, const struct s_ext *by, int dir)
+{
+	return b == NULL || b->n == 0 || ext_cmp(by, &b->best) * dir >= 0;
+}
+
 void aggfn_by_free(struct byset *b)
 {
 	if (b == NULL)

@@ -102,6 +102,49 @@ size_t aggset_field_spec(const struct aggset *as, size_t i)
 	return as->field_spec[i];
 }
 
+/* Does path in lie strictly inside path out (out's parts, then more)? */
+static bool path_below(const struct path *in, const struct path *out)
+{
+	if (in->n <= out->n)
+		return false;
+	for (size_t k = 0; k < out->n; k++)
+		if (strcmp(in->parts[k], out->parts[k]) != 0)
+			return false;
+	return true;
+}
+
+bool aggset_field_lazy_ok(const struct aggset *as, size_t i)
+{
+	bool used = false;
+
+	for (size_t c = 0; c < as->ncsets; c++)
+		for (size_t k = 0; k < as->csets[c].n; k++)
+			if (as->csets[c].c[k].field == i)
+				return false;
+	for (size_t s = 0; s < as->nslots; s++) {
+		const struct slot *sl = &as->slots[s];
+
+		if (sl->field == (long)i)
+			return false;
+		if (sl->vfield != (long)i)
+			continue;
+		if ((sl->kind != K_MAXBY && sl->kind != K_MINBY) ||
+		    sl->field < 0 || !path_below(&as->fields[sl->field],
+		    &as->fields[i]))
+			return false;
+		used = true;
+	}
+	return used;
+}
+
+void aggset_set_lazy(struct aggset *as, size_t i, aggset_get_fn get,
+    void *ctx)
+{
+	as->lazy[i] = true;
+	as->get = get;
+	as->get_ctx = ctx;
+}
+
 const char *aggset_function(size_t i)
 {
 	return i < sizeof(fninfo) / sizeof(fninfo[0]) ? fninfo[i].name : NULL;
@@ -157,6 +200,7 @@ void aggset_free(struct aggset *as)
 	free(as->fv);
 	free(as->cs_ok);
 	free(as->active);
+	free(as->lazy);
 	free(as);
 }
 
@@ -621,5 +665,6 @@ struct aggset *aggset_compile(const char *const *specs, size_t n, char *why)
 	as->fv = xcalloc(as->nfields ? as->nfields : 1, sizeof(*as->fv));
 	as->cs_ok = xcalloc(as->ncsets ? as->ncsets : 1, sizeof(bool));
 	as->active = xcalloc(as->nslots, sizeof(bool));
+	as->lazy = xcalloc(as->nfields ? as->nfields : 1, sizeof(bool));
 	return as;
 }

@@ -180,6 +180,10 @@ struct aggset {
 	struct fval *fv;
 	bool *cs_ok;
 	bool *active;
+	/* aggset_set_lazy(): the fields read on demand, and how */
+	bool *lazy;
+	aggset_get_fn get;
+	void *get_ctx;
 	char why[AGG_WHY_MAX];
 };
 
@@ -219,6 +223,8 @@ void aggfn_lastn_free(struct lastn *l);
  * min) replaces the kept ones, an equal one joins them. */
 void aggfn_by_add(struct byset **pp, const struct s_ext *by, const json_t *v,
     int dir);
+/* Would aggfn_by_add() keep a value with BY value by in b? */
+bool aggfn_by_reaches(const struct byset *b, const struct s_ext *by, int dir);
 /* The number in f as an extreme. */
 void aggfn_ext_of(struct s_ext *e, const struct fval *f);
 void aggfn_by_free(struct byset *b);
