@@ -208,11 +208,10 @@ static void set_lateness(struct agg *s)
 	s->fe.L = s->o->lateness_set ? s->o->lateness : s->fe.f.lateness;
 }
 
-/* aggset_get_fn for the fields read on demand: field i of the current
- * line, parsed once per record. */
-static json_t *lazy_get(void *ctx, size_t i)
+/* The fields read on demand of the current line, parsed once per
+ * record. */
+static json_t *lazy_parse(struct agg *s)
 {
-	struct agg *s = ctx;
 	char why[REC_ERR_MAX];
 
 	if (!s->lazy_done) {
@@ -221,7 +220,16 @@ static json_t *lazy_get(void *ctx, size_t i)
 		s->lazy_obj = recproj_parse(s->lazy, s->line, s->len, why);
 		s->lazy_done = true;
 	}
-	return s->lazy_obj != NULL ? recproj_at(s->lazy, s->lazy_obj,
+	return s->lazy_obj;
+}
+
+/* aggset_get_fn for the fields read on demand: field i of the current
+ * line. */
+static json_t *lazy_get(void *ctx, size_t i)
+{
+	struct agg *s = ctx;
+
+	return lazy_parse(s) != NULL ? recproj_at(s->lazy, s->lazy_obj,
 	    s->sl_lazy[i]) : NULL;
 }
 
@@ -664,6 +672,10 @@ static void on_data(struct agg *s, const char *line, size_t len, json_t *obj)
 	s->len = len;
 	late_data(&s->late);
 	fieldseen_record(&s->seen, obj);
+	/* The fields read on demand are not in obj: looked up in the line
+	 * while a named field is still unseen. */
+	if (s->lazy != NULL && s->seen.nunseen > 0 && lazy_parse(s) != NULL)
+		fieldseen_look(&s->seen, s->lazy_obj);
 	if (s->fe.mode == AGG_MODE_UNSET)
 		decide_mode(s, obj);
 	if (etime_value(&s->o->c.time_path, member_at(s, obj, s->sl_time,
