@@ -740,6 +740,12 @@ static json_t *project_nested_spans(struct recproj *rp)
 		}
 		rp->cur[i] = j;
 	}
+	/* A kept path inside another one set after it: its value went
+	 * with the member the outer one replaced. */
+	if (!rp->reuse)
+		for (size_t i = 0; i < rp->ninfo; i++)
+			if (rp->has[i])
+				rp->cur[i] = path_get(kept(rp, i), o);
 	return json_incref(o);
 }
 

@@ -764,3 +764,16 @@ wait_for_line() {
 	assert_failure 1
 	assert_equal "${stderr%%$'\n'*}" "fs-agg: $CLICKS:1: field 'event' is not a number: string"
 }
+
+@test "fs-agg: a key inside an aggregated object field" {
+	# The key's value once dangled when the object was projected
+	# after it (an undecodable key, or a use after free).
+	printf '%s\n' '{"t":1,"bid":{"a":1,"p":5}}' '{"t":2,"bid":{"a":2,"p":6}}' \
+	    '{"t":3,"bid":{"a":1,"p":7}}' > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr fs-agg --agg c=count_distinct:bid --key bid.a \
+	    --time-field t "$BATS_TEST_TMPDIR/in"
+	assert_success
+	assert_equal "$output" '{"bid":{"a":1},"c":1}
+{"bid":{"a":2},"c":1}
+{"bid":{"a":1},"c":2}'
+}
