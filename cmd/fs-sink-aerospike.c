@@ -621,6 +621,21 @@ static void on_control(void *ctx, const struct ctl *c, const json_t *obj)
 	}
 }
 
+/* Sends write c of the line at hand, which it carries to its answer
+ * (a rejection then names the line). */
+static void submit(struct sink *s, struct as_cmd *c, const char *line,
+    size_t len)
+{
+	struct origin *org = xmalloc(sizeof *org + len);
+
+	org->lineno = s->lr.lineno;
+	org->only_deletes = s->values == 0 && !s->o->monotonic;
+	org->len = len;
+	memcpy(org->raw, line, len);
+	c->udata = org;
+	as_exec_submit(s->ex, c);
+}
+
 static int on_data(void *ctx, const json_t *obj, const char *line,
     size_t len, char *why)
 {
@@ -637,13 +652,7 @@ static int on_data(void *ctx, const json_t *obj, const char *line,
 		as_exec_cmd_free(s->ex, c);
 		return -1;
 	}
-	struct origin *org = xmalloc(sizeof *org + len);
-	org->lineno = s->lr.lineno;
-	org->only_deletes = s->values == 0 && !s->o->monotonic;
-	org->len = len;
-	memcpy(org->raw, line, len);
-	c->udata = org;
-	as_exec_submit(s->ex, c);
+	submit(s, c, line, len);
 	return 0;
 }
 
@@ -873,13 +882,7 @@ static bool on_quick(void *ctx, const char *line, size_t len)
 		goto fallback;
 	/* the fields registered are the key's (no --bins), all here */
 	fieldseen_record_complete(&s->seen);
-	struct origin *org = xmalloc(sizeof *org + len);
-	org->lineno = s->lr.lineno;
-	org->only_deletes = s->values == 0 && !s->o->monotonic;
-	org->len = len;
-	memcpy(org->raw, line, len);
-	c->udata = org;
-	as_exec_submit(s->ex, c);
+	submit(s, c, line, len);
 	return true;
 fallback:
 	/* the jansson way rejects it, with the same reason */

@@ -375,6 +375,43 @@ static inline bool same_bytes(pos a, const char *b, size_t n)
 	return true;
 }
 
+/*
+ * One member of an object from p: its key k..ke (no escape) and its
+ * value v..the position returned; NULL when not sure.
+ */
+static inline pos qj_member(pos p, pos e, pos *k, pos *ke, pos *v)
+{
+	if (p >= e || *p != '"' || (*ke = qj_plain_key(p + 1, e)) == NULL)
+		return NULL;
+	*k = p + 1;
+	p = qj_ws(*ke + 1, e);
+	if (p >= e || *p != ':')
+		return NULL;
+	*v = p = qj_ws(p + 1, e);
+	/* Strings and numbers, the usual members, without the dispatch of
+	 * qj_value(). */
+	if (p < e && *p == '"')
+		return qj_string(p, e, false);
+	if (p < e && (*p == '-' || (*p >= '0' && *p <= '9')))
+		return qj_number(p, e, false);
+	return qj_value(p, e, 2, false);
+}
+
+/*
+ * After a member's value at *pp: 1 at a ',' (*pp then at the next
+ * member), 0 when the object closes and ends the line, -1 otherwise.
+ */
+static inline int qj_member_next(pos *pp, pos e)
+{
+	pos p = qj_ws(*pp, e);
+
+	if (p < e && *p == ',') {
+		*pp = qj_ws(p + 1, e);
+		return 1;
+	}
+	return p < e && *p == '}' && qj_ws(p + 1, e) == e ? 0 : -1;
+}
+
 bool rec_quick_members(const void *vp, size_t n,
     const struct rec_want *want, size_t nwant, struct rec_span *found)
 {
@@ -390,23 +427,9 @@ bool rec_quick_members(const void *vp, size_t n,
 		return qj_ws(p + 1, e) == e;
 	for (;;) {
 		pos k, ke, v;
+		int next;
 
-		if (p >= e || *p != '"' || (ke = qj_plain_key(p + 1, e)) == NULL)
-			return false;
-		k = p + 1;
-		p = qj_ws(ke + 1, e);
-		if (p >= e || *p != ':')
-			return false;
-		v = p = qj_ws(p + 1, e);
-		/* Strings and numbers, the usual members, without the
-		 * dispatch of qj_value(). */
-		if (p < e && *p == '"')
-			p = qj_string(p, e, false);
-		else if (p < e && (*p == '-' || (*p >= '0' && *p <= '9')))
-			p = qj_number(p, e, false);
-		else
-			p = qj_value(p, e, 2, false);
-		if (p == NULL)
+		if ((p = qj_member(p, e, &k, &ke, &v)) == NULL)
 			return false;
 		for (size_t i = 0; i < nwant; i++) {
 			if (want[i].len == (size_t)(ke - k) &&
@@ -415,14 +438,8 @@ bool rec_quick_members(const void *vp, size_t n,
 				found[i].n = (size_t)(p - v);
 			}
 		}
-		p = qj_ws(p, e);
-		if (p >= e)
-			return false;
-		if (*p == '}')
-			return qj_ws(p + 1, e) == e;
-		if (*p != ',')
-			return false;
-		p = qj_ws(p + 1, e);
+		if ((next = qj_member_next(&p, e)) <= 0)
+			return next == 0;
 	}
 }
 
@@ -585,36 +602,17 @@ bool rec_quick_all(const void *vp, size_t n, struct rec_member *m,
 		return qj_ws(p + 1, e) == e;
 	for (;;) {
 		pos k, ke, v;
+		int next;
 
-		if (*count == max || p >= e || *p != '"' ||
-		    (ke = qj_plain_key(p + 1, e)) == NULL)
-			return false;
-		k = p + 1;
-		p = qj_ws(ke + 1, e);
-		if (p >= e || *p != ':')
-			return false;
-		v = p = qj_ws(p + 1, e);
-		if (p < e && *p == '"')
-			p = qj_string(p, e, false);
-		else if (p < e && (*p == '-' || (*p >= '0' && *p <= '9')))
-			p = qj_number(p, e, false);
-		else
-			p = qj_value(p, e, 2, false);
-		if (p == NULL)
+		if (*count == max || (p = qj_member(p, e, &k, &ke, &v)) == NULL)
 			return false;
 		m[*count].key = (struct rec_span){ (const char *)k,
 		    (size_t)(ke - k) };
 		m[*count].val = (struct rec_span){ (const char *)v,
 		    (size_t)(p - v) };
 		++*count;
-		p = qj_ws(p, e);
-		if (p >= e)
-			return false;
-		if (*p == '}')
-			return qj_ws(p + 1, e) == e;
-		if (*p != ',')
-			return false;
-		p = qj_ws(p + 1, e);
+		if ((next = qj_member_next(&p, e)) <= 0)
+			return next == 0;
 	}
 }
 
